@@ -1,0 +1,35 @@
+"""Array backends: NumPy on CPU, CuPy on NVIDIA GPUs, dtype rules and the one seeded RNG.
+
+This is the only module that imports ``cupy``. Everything else asks for ``xp`` (the array
+module of some data) and calls ``xp.*``, so one code path serves CPU and GPU.
+"""
+
+from glassnet.backend.device import (
+    Device,
+    cuda_available,
+    device_of,
+    get_xp,
+    to_device,
+    xp_of,
+)
+from glassnet.backend.dtypes import default_float, float32, float64, int64, is_float, to_dtype
+from glassnet.backend.random import get_rng, get_rng_state, manual_seed, set_rng_state
+
+__all__ = [
+    "Device",
+    "cuda_available",
+    "default_float",
+    "device_of",
+    "float32",
+    "float64",
+    "get_rng",
+    "get_rng_state",
+    "get_xp",
+    "int64",
+    "is_float",
+    "manual_seed",
+    "set_rng_state",
+    "to_device",
+    "to_dtype",
+    "xp_of",
+]

@@ -1,0 +1,143 @@
+"""Creating tensors: from data, filled, ranges and random (from the one seeded generator)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from glassnet.autograd.engine import run_backward
+from glassnet.backend import Device, get_rng, to_device, to_dtype
+from glassnet.backend.dtypes import default_float
+from glassnet.tensor import Tensor
+
+
+def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """Make a tensor from a scalar, nested lists, a NumPy/CuPy array or a tensor (copied).
+
+    Python floats become float32 (like PyTorch); float64 arrays keep float64; ints become int64.
+
+    >>> import glassnet as gn
+    >>> gn.tensor([[1.0, 2.0]]).dtype
+    dtype('float32')
+    """
+    if isinstance(data, Tensor):
+        data = data.data.copy()
+    elif isinstance(data, np.ndarray):
+        data = data.copy()
+    return Tensor(data, requires_grad=requires_grad, dtype=dtype, device=device)
+
+
+def from_numpy(array: np.ndarray, requires_grad: bool = False) -> Tensor:
+    """Wrap a NumPy array without copying (its dtype is kept)."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"from_numpy expects a numpy.ndarray, got {type(array).__name__}")
+    return Tensor(array, requires_grad=requires_grad)
+
+
+def _shape(shape):
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    for n in shape:
+        if not isinstance(n, (int, np.integer)) or n < 0:
+            raise ValueError(f"shape must be non-negative ints, got {shape}")
+    return tuple(int(n) for n in shape)
+
+
+def _place(arr, device, requires_grad):
+    if device is not None and Device(device).type != "cpu":
+        arr = to_device(arr, device)
+    return Tensor(arr, requires_grad=requires_grad)
+
+
+def zeros(*shape, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """A tensor of zeros (float32 unless ``dtype`` says otherwise)."""
+    arr = np.zeros(_shape(shape), dtype=to_dtype(dtype) if dtype else default_float())
+    return _place(arr, device, requires_grad)
+
+
+def ones(*shape, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """A tensor of ones."""
+    arr = np.ones(_shape(shape), dtype=to_dtype(dtype) if dtype else default_float())
+    return _place(arr, device, requires_grad)
+
+
+def full(shape, fill_value, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """A tensor filled with ``fill_value``."""
+    if dtype is None:
+        dtype = default_float() if isinstance(fill_value, float) else np.asarray(fill_value).dtype
+    arr = np.full(_shape((shape,) if isinstance(shape, int) else (tuple(shape),)), fill_value,
+                  dtype=to_dtype(dtype))  # fmt: skip
+    return _place(arr, device, requires_grad)
+
+
+def zeros_like(t: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
+    return zeros(t.shape, dtype=dtype or t.dtype, device=t.device, requires_grad=requires_grad)
+
+
+def ones_like(t: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
+    return ones(t.shape, dtype=dtype or t.dtype, device=t.device, requires_grad=requires_grad)
+
+
+def eye(n: int, m: int | None = None, dtype=None, device=None) -> Tensor:
+    """The identity matrix (n x m)."""
+    return _place(np.eye(n, m, dtype=to_dtype(dtype) if dtype else default_float()), device, False)
+
+
+def arange(start, stop=None, step=1, dtype=None, device=None) -> Tensor:
+    """Evenly spaced values in [start, stop), like ``numpy.arange`` (ints give int64)."""
+    arr = np.arange(start, stop, step) if stop is not None else np.arange(start)
+    if dtype is not None:
+        arr = arr.astype(to_dtype(dtype))
+    elif arr.dtype == np.float64:
+        arr = arr.astype(default_float())
+    return _place(arr, device, False)
+
+
+def linspace(start: float, stop: float, num: int, dtype=None, device=None) -> Tensor:
+    arr = np.linspace(start, stop, num).astype(to_dtype(dtype) if dtype else default_float())
+    return _place(arr, device, False)
+
+
+def randn(*shape, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """Standard normal samples from glassnet's seeded generator (see ``gn.manual_seed``)."""
+    dt = to_dtype(dtype) if dtype else default_float()
+    return _place(get_rng().standard_normal(_shape(shape)).astype(dt), device, requires_grad)
+
+
+def rand(*shape, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """Uniform samples in [0, 1) from glassnet's seeded generator."""
+    dt = to_dtype(dtype) if dtype else default_float()
+    return _place(get_rng().random(_shape(shape)).astype(dt), device, requires_grad)
+
+
+def randint(low: int, high: int, shape, device=None) -> Tensor:
+    """Integers in [low, high) (int64)."""
+    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    return _place(get_rng().integers(low, high, size=shape, dtype=np.int64), device, False)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False):
+    """Return d(outputs)/d(inputs) as a list of tensors, without touching any ``.grad``.
+
+    With ``create_graph=True`` the results are themselves differentiable, which gives
+    second derivatives (for example a gradient penalty, or d/dx of dy/dx).
+
+    >>> import glassnet as gn
+    >>> x = gn.tensor(2.0, requires_grad=True)
+    >>> (dy,) = gn.grad(x ** 3, [x], create_graph=True)   # 3 x^2 = 12
+    >>> (d2y,) = gn.grad(dy, [x])                          # 6 x = 12
+    >>> float(dy), float(d2y)
+    (12.0, 12.0)
+    """
+    single = isinstance(inputs, Tensor)
+    inputs = [inputs] if single else list(inputs)
+    for t in inputs:
+        if not t.requires_grad:
+            raise RuntimeError(f"grad: an input of shape {t.shape} does not require grad")
+    retain = create_graph if retain_graph is None else retain_graph
+    result = run_backward(outputs, grad_outputs, retain, create_graph, capture=inputs)
+    missing = [i for i, g in enumerate(result) if g is None]
+    if missing:
+        raise RuntimeError(
+            f"grad: input(s) {missing} are not used to compute the output, so they have no gradient"
+        )
+    return result

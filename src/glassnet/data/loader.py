@@ -1,0 +1,415 @@
+"""DataLoader: turn a dataset into shuffled mini-batches of NumPy arrays.
+
+Batches are NumPy arrays (or tuples of them); the training loop converts them to tensors on
+the right device. The loader owns its own ``numpy.random.Generator``, and its
+``state_dict()`` (generator state, epoch and position inside the epoch, all JSON-safe) lets a
+resumed run see exactly the same data order as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import math
+import queue
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from glassnet.data.dataset import ArrayDataset, Dataset, Subset, make_generator
+
+__all__ = ["DataLoader", "DistributedSampler", "default_collate"]
+
+
+def default_collate(samples: Sequence[Any]) -> Any:
+    """Stack a list of samples into a batch.
+
+    Arrays and numbers are stacked along a new first axis; tuples (and lists) are collated
+    element-wise into a tuple; dicts key-wise into a dict.
+
+    Args:
+        samples: a non-empty list of samples with the same structure and shapes.
+
+    Returns:
+        An array of shape (B, ...) or a tuple/dict of such arrays.
+
+    Example:
+        >>> x, y = default_collate([(np.zeros(3), 1), (np.ones(3), 0)])
+        >>> x.shape, y.tolist()
+        ((2, 3), [1, 0])
+    """
+    if len(samples) == 0:
+        raise ValueError("default_collate got an empty list of samples")
+    first = samples[0]
+    if isinstance(first, (tuple, list)):
+        if any(not isinstance(s, (tuple, list)) or len(s) != len(first) for s in samples):
+            raise ValueError(
+                f"default_collate: samples must all be tuples of length {len(first)}, got "
+                f"{[type(s).__name__ for s in samples[:5]]}..."
+            )
+        return tuple(default_collate([s[i] for s in samples]) for i in range(len(first)))
+    if isinstance(first, dict):
+        return {key: default_collate([s[key] for s in samples]) for key in first}
+    arrays = [np.asarray(s) for s in samples]
+    shapes = {a.shape for a in arrays}
+    if len(shapes) > 1:
+        raise ValueError(
+            f"default_collate cannot stack samples of different shapes {sorted(shapes)}; "
+            "pad or crop them to one shape, or pass a collate_fn"
+        )
+    return np.stack(arrays)
+
+
+def _rng_state(rng: np.random.Generator) -> dict:
+    """JSON-safe snapshot of a generator's state (big ints become strings)."""
+    state = rng.bit_generator.state
+    return {
+        "bit_generator": state["bit_generator"],
+        "state": {key: str(value) for key, value in state["state"].items()},
+        "has_uint32": int(state["has_uint32"]),
+        "uinteger": int(state["uinteger"]),
+    }
+
+
+def _set_rng_state(rng: np.random.Generator, snapshot: dict) -> None:
+    name = type(rng.bit_generator).__name__
+    if not isinstance(snapshot, dict) or snapshot.get("bit_generator") != name:
+        raise ValueError(
+            f"DataLoader.load_state_dict: rng_state must come from state_dict() of a loader "
+            f"using {name}, got {snapshot!r:.120}"
+        )
+    rng.bit_generator.state = {
+        "bit_generator": name,
+        "state": {key: int(value) for key, value in snapshot["state"].items()},
+        "has_uint32": int(snapshot["has_uint32"]),
+        "uinteger": int(snapshot["uinteger"]),
+    }
+
+
+def _batch_reader(dataset: Any) -> Callable[[np.ndarray], Any] | None:
+    """Return a function reading a whole batch by fancy indexing, or None if there is none."""
+    if isinstance(dataset, Subset):
+        inner = _batch_reader(dataset.dataset)
+        if inner is None:
+            return None
+        indices = dataset.indices
+        return lambda batch_indices: inner(indices[batch_indices])
+    get_batch = getattr(dataset, "get_batch", None)
+    return get_batch if callable(get_batch) else None
+
+
+_BATCH, _ERROR, _DONE = "batch", "error", "done"
+
+
+class _Prefetcher:
+    """Build batches in a background thread, at most ``depth`` ahead of the consumer.
+
+    Exceptions raised while building a batch travel through the queue and are re-raised in
+    the consumer's thread. ``close()`` stops the worker and joins it; it is called when the
+    iteration ends, fails or is abandoned (generator closed or garbage collected).
+    """
+
+    def __init__(self, make_batch: Callable[[np.ndarray], Any], batches: list, depth: int):
+        self._queue: queue.Queue = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, args=(make_batch, batches), name="glassnet-prefetch", daemon=True
+        )
+        self._thread.start()
+
+    def _put(self, item: tuple) -> bool:
+        # A timed put so the worker notices a stop request while the queue is full.
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run(self, make_batch: Callable[[np.ndarray], Any], batches: list) -> None:
+        try:
+            for indices in batches:
+                if self._stop.is_set() or not self._put((_BATCH, make_batch(indices))):
+                    return
+        except BaseException as exc:  # re-raised in the consumer thread
+            self._put((_ERROR, exc))
+            return
+        self._put((_DONE, None))
+
+    def __iter__(self) -> Iterator[Any]:
+        while True:
+            try:
+                kind, payload = self._queue.get(timeout=0.1)
+            except queue.Empty:
+                if not self._thread.is_alive() and self._queue.empty():
+                    raise RuntimeError("DataLoader prefetch thread stopped unexpectedly") from None
+                continue
+            if kind == _DONE:
+                return
+            if kind == _ERROR:
+                raise payload
+            yield payload
+
+    def close(self) -> None:
+        self._stop.set()
+        while True:
+            try:
+                self._queue.get_nowait()
+            except queue.Empty:
+                break
+        self._thread.join(timeout=10.0)
+
+
+class DataLoader:
+    """Iterate over a dataset in mini-batches of NumPy arrays.
+
+    When to use it: every training loop. Pass arrays directly (``DataLoader((x, y))``) or any
+    :class:`~glassnet.data.dataset.Dataset`. For an ``ArrayDataset`` (or a ``Subset`` of one)
+    each batch is cut with one fancy-indexing call per array; other datasets are read sample
+    by sample and stacked by ``collate_fn`` (default: :func:`default_collate`).
+
+    Each ``iter(loader)`` is one epoch. With ``shuffle=True`` the order is a fresh permutation
+    drawn from the loader's own generator, seeded by ``seed`` (or, when ``seed`` is None, by
+    a seed drawn once from glassnet's global RNG, so ``gn.manual_seed`` makes it repeatable).
+    ``state_dict()``/``load_state_dict()`` save and restore that generator, the epoch and the
+    number of batches already served in the current epoch.
+
+    Args:
+        dataset: a Dataset, an array, or a tuple/list of arrays with equal first axes.
+        batch_size: samples per batch (the last one may be smaller unless ``drop_last``).
+        shuffle: draw a new random order every epoch.
+        drop_last: drop the last batch when it is smaller than ``batch_size``.
+        seed: int seed of the loader's generator, or None (see above).
+        collate_fn: turns a list of samples into a batch; disables the fast path.
+        prefetch: build up to this many batches ahead in a background thread (0: off).
+        sampler: an iterable of indices giving the order (e.g. :class:`DistributedSampler`);
+            exclusive with ``shuffle``. If it has ``set_epoch(epoch)`` it is called each epoch.
+
+    Returns (when iterated):
+        Batches: an array of shape (B, ...) or a tuple of them, B = ``batch_size``.
+
+    Example:
+        >>> x = np.arange(10, dtype=np.float32).reshape(5, 2); y = np.arange(5)
+        >>> loader = DataLoader((x, y), batch_size=2)
+        >>> [yb.tolist() for _, yb in loader]
+        [[0, 1], [2, 3], [4]]
+    """
+
+    def __init__(
+        self,
+        dataset: Dataset | np.ndarray | Sequence[np.ndarray],
+        batch_size: int = 32,
+        shuffle: bool = False,
+        drop_last: bool = False,
+        seed: int | None = None,
+        collate_fn: Callable[[list], Any] | None = None,
+        prefetch: int = 0,
+        sampler: Iterable[int] | None = None,
+    ):
+        if isinstance(dataset, np.ndarray):
+            dataset = ArrayDataset(dataset)
+        elif isinstance(dataset, (tuple, list)):
+            dataset = ArrayDataset(*dataset)
+        elif not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
+            raise TypeError(
+                f"DataLoader expects a Dataset, an array or a tuple of arrays, got "
+                f"{type(dataset).__name__}; wrap arrays as DataLoader((x, y))"
+            )
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
+            raise TypeError(f"batch_size must be a positive int, got {batch_size!r}")
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be a positive int, got {batch_size}")
+        if isinstance(prefetch, bool) or not isinstance(prefetch, (int, np.integer)):
+            raise TypeError(f"prefetch must be an int >= 0 (batches built ahead), got {prefetch!r}")
+        if prefetch < 0:
+            raise ValueError(f"prefetch must be >= 0 (batches built ahead), got {prefetch}")
+        if sampler is not None and shuffle:
+            raise ValueError(
+                "DataLoader got both shuffle=True and a sampler; the sampler decides the order, "
+                "so pass shuffle=False (shuffle inside the sampler instead)"
+            )
+        if collate_fn is not None and not callable(collate_fn):
+            raise TypeError(f"collate_fn must be callable, got {type(collate_fn).__name__}")
+        self.dataset = dataset
+        self.batch_size = int(batch_size)
+        self.shuffle = bool(shuffle)
+        self.drop_last = bool(drop_last)
+        self.collate_fn = collate_fn
+        self.prefetch = int(prefetch)
+        self.sampler = sampler
+        self._rng = make_generator(seed)
+        self._epoch = 0
+        self._in_progress = False
+        self._batches_done = 0
+        self._epoch_start_state = _rng_state(self._rng)
+        self._resume_batches = 0
+        reader = _batch_reader(dataset) if collate_fn is None else None
+        self._read_batch = reader
+
+    @property
+    def epoch(self) -> int:
+        """Number of epochs started before the current one (0 during the first epoch)."""
+        return self._epoch
+
+    def _num_samples(self) -> int:
+        if self.sampler is not None:
+            if not hasattr(self.sampler, "__len__"):
+                raise TypeError("len(DataLoader) needs a sampler with __len__")
+            return len(self.sampler)
+        return len(self.dataset)
+
+    def __len__(self) -> int:
+        n = self._num_samples()
+        return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
+
+    def _order(self) -> np.ndarray:
+        if self.sampler is not None:
+            set_epoch = getattr(self.sampler, "set_epoch", None)
+            if callable(set_epoch):
+                set_epoch(self._epoch)
+            return np.fromiter(self.sampler, dtype=np.int64)
+        n = len(self.dataset)
+        return self._rng.permutation(n) if self.shuffle else np.arange(n)
+
+    def _make_batch(self, indices: np.ndarray) -> Any:
+        if self._read_batch is not None:
+            return self._read_batch(indices)
+        samples = [self.dataset[int(i)] for i in indices]
+        return (self.collate_fn or default_collate)(samples)
+
+    def __iter__(self) -> Iterator[Any]:
+        if self._in_progress:  # the previous epoch was abandoned part-way: it still counts
+            self._epoch += 1
+        self._epoch_start_state = _rng_state(self._rng)
+        order = self._order()
+        stops = range(self.batch_size, len(order) + self.batch_size, self.batch_size)
+        batches = [order[stop - self.batch_size : stop] for stop in stops]
+        if self.drop_last and batches and len(batches[-1]) < self.batch_size:
+            batches.pop()
+        skip, self._resume_batches = self._resume_batches, 0
+        self._batches_done = skip
+        self._in_progress = True
+        return self._serve(batches[skip:])
+
+    def _serve(self, batches: list) -> Iterator[Any]:
+        prefetcher = None
+        if self.prefetch > 0:
+            prefetcher = _Prefetcher(self._make_batch, batches, self.prefetch)
+            source: Iterable[Any] = prefetcher
+        else:
+            source = (self._make_batch(indices) for indices in batches)
+        try:
+            for batch in source:
+                # Counted before the yield: once the consumer holds batch k, a state_dict()
+                # taken then must resume at batch k + 1.
+                self._batches_done += 1
+                yield batch
+        finally:
+            if prefetcher is not None:
+                prefetcher.close()
+        self._epoch += 1
+        self._in_progress = False
+        self._batches_done = 0
+
+    def state_dict(self) -> dict:
+        """JSON-safe state: generator state, epoch and batches served in the current epoch.
+
+        Returns:
+            ``{"epoch": int, "batches_done": int, "rng_state": dict}``; saving it with a
+            checkpoint and passing it to :meth:`load_state_dict` of a fresh loader (same
+            dataset and options) reproduces the remaining data order exactly.
+        """
+        if self._in_progress:
+            # The generator has already drawn this epoch's order; store the state from
+            # before the draw so the resumed loader draws the same order and skips ahead.
+            return {
+                "epoch": self._epoch,
+                "batches_done": self._batches_done,
+                "rng_state": self._epoch_start_state,
+            }
+        return {"epoch": self._epoch, "batches_done": 0, "rng_state": _rng_state(self._rng)}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore a state produced by :meth:`state_dict` (the next epoch resumes there)."""
+        missing = {"epoch", "batches_done", "rng_state"} - set(state)
+        if missing:
+            raise ValueError(
+                f"DataLoader.load_state_dict: missing keys {sorted(missing)}; pass the dict "
+                "returned by DataLoader.state_dict()"
+            )
+        epoch, done = int(state["epoch"]), int(state["batches_done"])
+        if epoch < 0 or done < 0 or done > len(self):
+            raise ValueError(
+                f"DataLoader.load_state_dict: epoch={epoch}, batches_done={done} are not valid "
+                f"for a loader with {len(self)} batches per epoch"
+            )
+        _set_rng_state(self._rng, state["rng_state"])
+        self._epoch = epoch
+        self._resume_batches = done
+        self._batches_done = 0
+        self._in_progress = False
+
+    def __repr__(self) -> str:
+        return (
+            f"DataLoader({self.dataset!r}, batch_size={self.batch_size}, shuffle={self.shuffle}, "
+            f"drop_last={self.drop_last}, prefetch={self.prefetch})"
+        )
+
+
+class DistributedSampler:
+    """Give each of ``num_replicas`` processes a disjoint, equal-sized share of the indices.
+
+    Pass it as ``DataLoader(..., sampler=sampler)``; the loader calls ``set_epoch`` so every
+    epoch gets a new permutation that all replicas agree on (same ``seed``). The index list
+    is padded by wrapping around so every replica gets ``ceil(N / num_replicas)`` indices.
+
+    Args:
+        num_samples: length of the dataset.
+        num_replicas: number of processes.
+        rank: this process, in ``[0, num_replicas)``.
+        shuffle: permute the indices each epoch.
+        seed: shared seed; all replicas must use the same one.
+
+    Example:
+        >>> list(DistributedSampler(5, num_replicas=2, rank=1, shuffle=False))
+        [1, 3, 0]
+    """
+
+    def __init__(
+        self,
+        num_samples: int,
+        num_replicas: int,
+        rank: int,
+        shuffle: bool = True,
+        seed: int = 0,
+    ):
+        if num_samples < 1 or num_replicas < 1:
+            raise ValueError(
+                f"DistributedSampler needs num_samples >= 1 and num_replicas >= 1, got "
+                f"{num_samples} and {num_replicas}"
+            )
+        if not 0 <= rank < num_replicas:
+            raise ValueError(f"rank must lie in [0, {num_replicas}), got {rank}")
+        self.num_samples = int(num_samples)
+        self.num_replicas = int(num_replicas)
+        self.rank = int(rank)
+        self.shuffle = bool(shuffle)
+        self.seed = int(seed)
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        """Select the permutation of ``epoch`` (called by the DataLoader)."""
+        self.epoch = int(epoch)
+
+    def __len__(self) -> int:
+        return math.ceil(self.num_samples / self.num_replicas)
+
+    def __iter__(self) -> Iterator[int]:
+        if self.shuffle:
+            order = np.random.default_rng([self.seed, self.epoch]).permutation(self.num_samples)
+        else:
+            order = np.arange(self.num_samples)
+        total = len(self) * self.num_replicas
+        order = np.resize(order, total)  # wraps around to pad
+        return iter(order[self.rank : total : self.num_replicas].tolist())

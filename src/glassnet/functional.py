@@ -1,0 +1,1 @@
+"""The lowercase functional API (PyTorch's ``torch.nn.functional``), re-exported from ops."""

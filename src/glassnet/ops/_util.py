@@ -1,0 +1,69 @@
+"""Helpers shared by op wrappers: turning scalars and arrays into tensors, checking axes."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from glassnet.backend import xp_of
+from glassnet.tensor import Tensor
+
+
+def as_tensor(value, like: Tensor | None = None) -> Tensor:
+    """Wrap a Python scalar or array as a constant tensor (dtype and device follow ``like``)."""
+    if isinstance(value, Tensor):
+        return value
+    if like is not None:
+        xp = xp_of(like.data)
+        if isinstance(value, (int, float, bool, np.number)) and like.dtype.kind == "f":
+            return Tensor._make(xp.asarray(value, dtype=like.dtype), False)
+        return Tensor._make(xp.asarray(value), False)
+    return Tensor(value)
+
+
+def pair(a, b) -> tuple[Tensor, Tensor]:
+    """Make both operands tensors; the scalar side takes the tensor side's dtype."""
+    if isinstance(a, Tensor):
+        return a, (b if isinstance(b, Tensor) else as_tensor(b, a))
+    if isinstance(b, Tensor):
+        return as_tensor(a, b), b
+    raise TypeError(f"expected at least one Tensor, got {type(a).__name__}, {type(b).__name__}")
+
+
+def normalize_axis(axis, ndim: int, op: str):
+    """Return ``axis`` as a sorted tuple of non-negative ints (None means all axes)."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    out = []
+    for a in axes:
+        if not isinstance(a, (int, np.integer)):
+            raise TypeError(f"{op}: axis must be an int or a tuple of ints, got {axis!r}")
+        if not -ndim <= a < max(ndim, 1):
+            raise ValueError(
+                f"{op}: axis {a} is out of range for a tensor with {ndim} dimensions "
+                f"(valid: {-ndim}..{ndim - 1})"
+            )
+        out.append(int(a) % max(ndim, 1))
+    if len(set(out)) != len(out):
+        raise ValueError(f"{op}: repeated axis in {axis!r}")
+    return tuple(sorted(out))
+
+
+def expand_reduced(grad, shape, axes, keepdims: bool):
+    """Put reduced axes back (size 1) so ``grad`` broadcasts against the input ``shape``."""
+    if not keepdims and axes:
+        new_shape = list(grad.shape)
+        for a in axes:
+            new_shape.insert(a, 1)
+        grad = grad.reshape(new_shape)
+    return grad
+
+
+def check_same_device(op: str, *tensors: Tensor) -> None:
+    dev = tensors[0].device
+    for t in tensors[1:]:
+        if t.device != dev:
+            raise ValueError(
+                f"{op}: tensors are on different devices ({dev} and {t.device}); "
+                "move them with .to(device) first"
+            )

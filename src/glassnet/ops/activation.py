@@ -1,0 +1,316 @@
+"""Activation functions: the nonlinearities between layers, each numerically stable.
+
+Without a nonlinearity a stack of linear layers is one linear map; these put the bends in.
+"""
+
+from __future__ import annotations
+
+import math
+
+from glassnet.autograd.function import Function
+from glassnet.backend import xp_of
+from glassnet.ops._util import normalize_axis
+from glassnet.tensor import Tensor
+
+
+def _erf(xp, x):
+    """erf without a SciPy dependency: SciPy's when present (exact), else the Numerical
+    Recipes Chebyshev fit of erfc (fractional error < 1.2e-7, enough for float32)."""
+    if xp.__name__ != "numpy":  # pragma: no cover - GPU only
+        import cupyx.scipy.special as special
+
+        return special.erf(x)
+    try:
+        from scipy.special import erf
+
+        return erf(x)
+    except ImportError:  # pragma: no cover - depends on the environment
+        z = xp.abs(x)
+        t = 1 / (1 + 0.5 * z)
+        poly = (
+            -z * z
+            - 1.26551223
+            + t
+            * (
+                1.00002368
+                + t
+                * (
+                    0.37409196
+                    + t
+                    * (
+                        0.09678418
+                        + t
+                        * (
+                            -0.18628806
+                            + t
+                            * (
+                                0.27886807
+                                + t
+                                * (
+                                    -1.13520398
+                                    + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))
+                                )
+                            )
+                        )
+                    )
+                )
+            )
+        )
+        erfc = t * xp.exp(poly)
+        return xp.where(x >= 0, 1 - erfc, erfc - 1).astype(x.dtype)
+
+
+class Relu(Function):
+    """y = max(0, x);  dy/dx = 1 if x > 0 else 0  (0 at x = 0, as PyTorch)"""
+
+    def forward(self, x):
+        self.mask = x > 0
+        return x * self.mask
+
+    def backward(self, grad):
+        return (grad * self.mask,)
+
+    def backward_graph(self, grad):
+        return (grad * Tensor._make(self.mask.astype(grad.dtype), False),)
+
+
+class LeakyRelu(Function):
+    """y = x if x > 0 else a x;  dy/dx = 1 if x > 0 else a   (a = negative_slope)"""
+
+    def forward(self, x, slope):
+        xp = xp_of(x)
+        self.scale = xp.where(x > 0, x.dtype.type(1), x.dtype.type(slope))
+        return x * self.scale
+
+    def backward(self, grad):
+        return (grad * self.scale,)
+
+    def backward_graph(self, grad):
+        return (grad * Tensor._make(self.scale, False),)
+
+
+class Elu(Function):
+    """y = x if x > 0 else a (e^x - 1);  dy/dx = 1 if x > 0 else a e^x"""
+
+    def forward(self, x, alpha):
+        xp = xp_of(x)
+        self.x, self.alpha = x, alpha
+        neg = alpha * xp.expm1(xp.minimum(x, 0))  # min() keeps e^x from overflowing
+        return xp.where(x > 0, x, neg)
+
+    def backward(self, grad):
+        xp = xp_of(grad)
+        return (grad * xp.where(self.x > 0, 1, self.alpha * xp.exp(xp.minimum(self.x, 0))),)
+
+    def backward_graph(self, grad):
+        from glassnet.ops.elementwise import exp, minimum, where
+
+        (x,) = self.inputs
+        pos = Tensor._make(self.x > 0, False)
+        return (grad * where(pos, 1.0, self.alpha * exp(minimum(x, 0.0))),)
+
+
+class Gelu(Function):
+    """y = x Phi(x), Phi the standard normal CDF = (1 + erf(x / sqrt 2)) / 2
+    dy/dx = Phi(x) + x phi(x),  phi(x) = e^{-x^2/2} / sqrt(2 pi)
+
+    ``approximate="tanh"``: y = x/2 (1 + tanh(u)), u = sqrt(2/pi) (x + 0.044715 x^3);
+    dy/dx = (1 + tanh u)/2 + x/2 (1 - tanh^2 u) sqrt(2/pi) (1 + 3 * 0.044715 x^2)
+    """
+
+    def forward(self, x, approximate):
+        xp = xp_of(x)
+        self.x, self.approximate = x, approximate
+        if approximate == "tanh":
+            u = math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)
+            self.t = xp.tanh(u)
+            return 0.5 * x * (1 + self.t)
+        self.cdf = 0.5 * (1 + _erf(xp, x / math.sqrt(2)))
+        return x * self.cdf
+
+    def backward(self, grad):
+        xp = xp_of(grad)
+        x = self.x
+        if self.approximate == "tanh":
+            du = math.sqrt(2 / math.pi) * (1 + 3 * 0.044715 * x**2)
+            return (grad * (0.5 * (1 + self.t) + 0.5 * x * (1 - self.t**2) * du),)
+        pdf = xp.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
+        return (grad * (self.cdf + x * pdf),)
+
+
+class Silu(Function):
+    """y = x sigmoid(x) (swish);  dy/dx = s + x s (1 - s),  s = sigmoid(x)"""
+
+    def forward(self, x):
+        self.x = x
+        self.s = _sigmoid(xp_of(x), x)
+        return x * self.s
+
+    def backward(self, grad):
+        s = self.s
+        return (grad * (s + self.x * s * (1 - s)),)
+
+    def backward_graph(self, grad):
+        (x,) = self.inputs
+        s = sigmoid(x)
+        return (grad * (s + x * s * (1 - s)),)
+
+
+def _sigmoid(xp, x):
+    # 1/(1+e^-x) overflows e^-x for x << 0; the two-branch form never exponentiates a
+    # positive number: for x < 0 use e^x / (1 + e^x).
+    e = xp.exp(-xp.abs(x))
+    return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+class Sigmoid(Function):
+    """y = 1 / (1 + e^{-x});  dy/dx = y (1 - y)"""
+
+    saves_output = True
+
+    def forward(self, x):
+        self.y = _sigmoid(xp_of(x), x)
+        return self.y
+
+    def backward(self, grad):
+        return (grad * self.y * (1 - self.y),)
+
+    def backward_graph(self, grad):
+        y = sigmoid(self.inputs[0])
+        return (grad * y * (1 - y),)
+
+
+class Tanh(Function):
+    """y = tanh x = (e^x - e^-x)/(e^x + e^-x);  dy/dx = 1 - y^2"""
+
+    saves_output = True
+
+    def forward(self, x):
+        self.y = xp_of(x).tanh(x)
+        return self.y
+
+    def backward(self, grad):
+        return (grad * (1 - self.y * self.y),)
+
+    def backward_graph(self, grad):
+        y = tanh(self.inputs[0])
+        return (grad * (1 - y * y),)
+
+
+class Softplus(Function):
+    """y = ln(1 + e^{beta x}) / beta;  dy/dx = sigmoid(beta x)
+
+    Computed as max(z, 0) + log1p(e^{-|z|}), z = beta x, which never overflows.
+    """
+
+    def forward(self, x, beta):
+        xp = xp_of(x)
+        z = beta * x
+        self.x, self.beta = x, beta
+        return (xp.maximum(z, 0) + xp.log1p(xp.exp(-xp.abs(z)))) / beta
+
+    def backward(self, grad):
+        return (grad * _sigmoid(xp_of(grad), self.beta * self.x),)
+
+    def backward_graph(self, grad):
+        return (grad * sigmoid(self.beta * self.inputs[0]),)
+
+
+class Softmax(Function):
+    """y_i = e^{x_i - m} / sum_j e^{x_j - m}, m = max_j x_j (stability; cancels exactly)
+    dL/dx_i = y_i (dL/dy_i - sum_j dL/dy_j y_j)
+    """
+
+    saves_output = True
+
+    def forward(self, x, axis):
+        xp = xp_of(x)
+        self.axis = axis
+        e = xp.exp(x - x.max(axis=axis, keepdims=True))
+        self.y = e / e.sum(axis=axis, keepdims=True)
+        return self.y
+
+    def backward(self, grad):
+        y = self.y
+        return (y * (grad - (grad * y).sum(axis=self.axis, keepdims=True)),)
+
+    def backward_graph(self, grad):
+        y = softmax(self.inputs[0], self.axis)
+        return (y * (grad - (grad * y).sum(axis=self.axis, keepdims=True)),)
+
+
+class LogSoftmax(Function):
+    """y_i = x_i - logsumexp(x) (computed with the max subtracted: no overflow)
+    dL/dx_i = dL/dy_i - softmax(x)_i sum_j dL/dy_j
+    """
+
+    def forward(self, x, axis):
+        xp = xp_of(x)
+        self.axis = axis
+        shifted = x - x.max(axis=axis, keepdims=True)
+        lse = xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
+        y = shifted - lse
+        self.y = y
+        return y
+
+    def backward(self, grad):
+        return (grad - xp_of(grad).exp(self.y) * grad.sum(axis=self.axis, keepdims=True),)
+
+    def backward_graph(self, grad):
+        p = softmax(self.inputs[0], self.axis)
+        return (grad - p * grad.sum(axis=self.axis, keepdims=True),)
+
+
+def relu(x: Tensor) -> Tensor:
+    """Rectified linear unit max(0, x)."""
+    return Relu.apply(x)
+
+
+def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
+    """x for x > 0, negative_slope * x otherwise."""
+    return LeakyRelu.apply(x, slope=negative_slope)
+
+
+def elu(x: Tensor, alpha: float = 1.0) -> Tensor:
+    """Exponential linear unit."""
+    return Elu.apply(x, alpha=alpha)
+
+
+def gelu(x: Tensor, approximate: str = "none") -> Tensor:
+    """Gaussian error linear unit; ``approximate="tanh"`` for the GPT-2 approximation."""
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    return Gelu.apply(x, approximate=approximate)
+
+
+def silu(x: Tensor) -> Tensor:
+    """x * sigmoid(x) (also called swish)."""
+    return Silu.apply(x)
+
+
+swish = silu
+
+
+def sigmoid(x: Tensor) -> Tensor:
+    """Logistic sigmoid 1 / (1 + e^-x)."""
+    return Sigmoid.apply(x)
+
+
+def tanh(x: Tensor) -> Tensor:
+    """Hyperbolic tangent."""
+    return Tanh.apply(x)
+
+
+def softplus(x: Tensor, beta: float = 1.0) -> Tensor:
+    """Smooth ReLU: ln(1 + e^(beta x)) / beta."""
+    return Softplus.apply(x, beta=beta)
+
+
+def softmax(x: Tensor, axis: int = -1) -> Tensor:
+    """Normalized exponentials along ``axis`` (sums to 1)."""
+    return Softmax.apply(x, axis=normalize_axis(axis, x.ndim, "softmax"))
+
+
+def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
+    """log(softmax(x)) computed stably."""
+    return LogSoftmax.apply(x, axis=normalize_axis(axis, x.ndim, "log_softmax"))

@@ -1,0 +1,97 @@
+"""Matrix multiplication with batching and broadcasting (NumPy ``matmul`` semantics)."""
+
+from __future__ import annotations
+
+from glassnet.autograd.function import Function
+from glassnet.tensor import Tensor
+
+
+def _swap(a):
+    return a.swapaxes(-1, -2)
+
+
+class Matmul(Function):
+    """Y = A B  (batched over leading axes);  dL/dA = dL/dY B^T,  dL/dB = A^T dL/dY
+
+    1-D operands follow NumPy: a vector on the left is a row (1, n), on the right a column
+    (n, 1), and the added axis is removed from the result.
+    """
+
+    def forward(self, a, b):
+        self.a_1d, self.b_1d = a.ndim == 1, b.ndim == 1
+        A = a[None, :] if self.a_1d else a
+        B = b[:, None] if self.b_1d else b
+        self.A, self.B = A, B
+        y = A @ B
+        if self.b_1d:
+            y = y[..., 0]
+        if self.a_1d:
+            y = y[..., 0, :] if not self.b_1d else y[..., 0]
+        return y
+
+    def _restore(self, g):
+        if self.b_1d:
+            g = g[..., None]
+        if self.a_1d:
+            g = g[..., None, :]
+        return g
+
+    def backward(self, grad):
+        g = self._restore(grad)
+        A, B = self.A, self.B
+        ga = gb = None
+        if self.inputs[0].requires_grad:
+            ga = g @ _swap(B)
+            if self.a_1d:
+                ga = ga.reshape(-1, ga.shape[-1]).sum(axis=0) if ga.ndim > 2 else ga[0]
+        if self.inputs[1].requires_grad:
+            if B.ndim == 2 and A.ndim > 2:
+                # fold the batch axes into rows: one GEMM instead of a batched one plus a sum
+                gb = A.reshape(-1, A.shape[-1]).T @ g.reshape(-1, g.shape[-1])
+            else:
+                gb = _swap(A) @ g
+            if self.b_1d:
+                gb = gb[..., 0]
+        return ga, gb
+
+    def backward_graph(self, grad):
+        from glassnet.ops.shape import reshape, swapaxes, unsqueeze
+
+        a, b = self.inputs
+        A = reshape(a, (1, a.shape[0])) if self.a_1d else a
+        B = reshape(b, (b.shape[0], 1)) if self.b_1d else b
+        g = grad
+        if self.b_1d:
+            g = unsqueeze(g, -1)
+        if self.a_1d:
+            g = unsqueeze(g, -2)
+        ga = matmul(g, swapaxes(B, -1, -2))
+        gb = matmul(swapaxes(A, -1, -2), g)
+        if self.a_1d:
+            ga = reshape(ga.sum(axis=tuple(range(ga.ndim - 1))), a.shape)
+        if self.b_1d:
+            gb = reshape(gb, gb.shape[:-1])
+        return ga, gb
+
+
+def matmul(a, b) -> Tensor:
+    """Matrix product ``a @ b`` with NumPy's batching, broadcasting and 1-D rules."""
+    from glassnet.ops._util import pair
+
+    a, b = pair(a, b)
+    if a.ndim == 0 or b.ndim == 0:
+        raise ValueError(
+            f"matmul: both operands need at least 1 dim, got shapes {a.shape} and {b.shape}; "
+            "use * for scaling by a scalar"
+        )
+    k_a = a.shape[-1]
+    k_b = b.shape[0] if b.ndim == 1 else b.shape[-2]
+    if k_a != k_b:
+        raise ValueError(
+            f"matmul: shapes {a.shape} @ {b.shape} do not align: the last axis of the left "
+            f"({k_a}) must equal the {'only' if b.ndim == 1 else 'second-to-last'} axis of the "
+            f"right ({k_b})"
+        )
+    if a.dtype != b.dtype and a.dtype.kind == b.dtype.kind == "f":
+        raise TypeError(f"matmul: dtypes differ ({a.dtype} and {b.dtype}); cast one with .astype()")
+    return Matmul.apply(a, b)

@@ -1,0 +1,456 @@
+"""Shape ops: views (reshape, transpose, expand), joins (concat, stack), indexing and gathers.
+
+These move numbers around without changing them, so each backward puts the gradient back
+where the number came from: reshape back, transpose by the inverse permutation, scatter-add
+into the indexed positions.
+"""
+
+from __future__ import annotations
+
+import builtins
+
+import numpy as np
+
+from glassnet.autograd.function import Function
+from glassnet.backend import xp_of
+from glassnet.ops._util import normalize_axis
+from glassnet.tensor import Tensor
+
+
+class Reshape(Function):
+    """y = x with a new shape (same elements, row-major order);  dy/dx: reshape back"""
+
+    is_view = True
+
+    def forward(self, x, shape):
+        self.in_shape = x.shape
+        return x.reshape(shape)
+
+    def backward(self, grad):
+        return (grad.reshape(self.in_shape),)
+
+    def backward_graph(self, grad):
+        return (reshape(grad, self.in_shape),)
+
+
+class Transpose(Function):
+    """y = x with axes permuted by ``axes``;  dy/dx: permute back by the inverse permutation"""
+
+    is_view = True
+
+    def forward(self, x, axes):
+        self.axes = axes
+        return x.transpose(axes)
+
+    def backward(self, grad):
+        return (grad.transpose(np.argsort(self.axes)),)
+
+    def backward_graph(self, grad):
+        return (permute(grad, *[int(i) for i in np.argsort(self.axes)]),)
+
+
+class BroadcastTo(Function):
+    """y = x copied along broadcast axes;  dy/dx = sum of the copies' gradients (engine)"""
+
+    is_view = True
+
+    def forward(self, x, shape):
+        return xp_of(x).broadcast_to(x, shape)
+
+    def backward(self, grad):
+        return (grad,)  # the engine's unbroadcast sums over the copied axes
+
+    def backward_graph(self, grad):
+        return (grad,)
+
+
+class SumTo(Function):
+    """y = x summed down to ``shape`` (the adjoint of broadcasting);  dy/dx: broadcast back"""
+
+    def forward(self, x, shape):
+        from glassnet.autograd.engine import unbroadcast
+
+        self.in_shape = x.shape
+        return unbroadcast(x, shape)
+
+    def backward(self, grad):
+        return (xp_of(grad).broadcast_to(grad, self.in_shape),)
+
+    def backward_graph(self, grad):
+        return (broadcast_to(grad, self.in_shape),)
+
+
+class Concat(Function):
+    """y = [x_1, ..., x_k] joined along ``axis``;  dy/dx_j = the slice of the grad from x_j"""
+
+    def forward(self, *xs, axis):
+        self.axis = axis
+        self.bounds = np.cumsum([x.shape[axis] for x in xs])[:-1]
+        return xp_of(xs[0]).concatenate(xs, axis=axis)
+
+    def backward(self, grad):
+        return tuple(xp_of(grad).split(grad, self.bounds, axis=self.axis))
+
+    def backward_graph(self, grad):
+        edges = [0, *[int(b) for b in self.bounds], grad.shape[self.axis]]
+        out = []
+        for lo, hi in zip(edges[:-1], edges[1:]):
+            index = [slice(None)] * grad.ndim
+            index[self.axis] = slice(lo, hi)
+            out.append(grad[tuple(index)])
+        return tuple(out)
+
+
+class Stack(Function):
+    """y = the x_j stacked along a new ``axis``;  dy/dx_j = the j-th slice of the grad"""
+
+    def forward(self, *xs, axis):
+        self.axis = axis
+        return xp_of(xs[0]).stack(xs, axis=axis)
+
+    def backward(self, grad):
+        xp = xp_of(grad)
+        return tuple(xp.take(grad, i, axis=self.axis) for i in range(grad.shape[self.axis]))
+
+    def backward_graph(self, grad):
+        out = []
+        for i in range(grad.shape[self.axis]):
+            index = [slice(None)] * grad.ndim
+            index[self.axis] = i
+            out.append(grad[tuple(index)])
+        return tuple(out)
+
+
+class Pad(Function):
+    """y = x surrounded by constant ``value`` (``widths`` per axis);  dy/dx = the inner slice"""
+
+    def forward(self, x, widths, value):
+        self.inner = tuple(slice(lo, lo + n) for (lo, _), n in zip(widths, x.shape))
+        return xp_of(x).pad(x, widths, mode="constant", constant_values=value)
+
+    def backward(self, grad):
+        return (grad[self.inner],)
+
+    def backward_graph(self, grad):
+        return (grad[self.inner],)
+
+
+class GetItem(Function):
+    """y = x[index] (slices, ints, integer arrays, boolean masks);  dy/dx: scatter-add back
+
+    Repeated integer indices read the same element several times, so their gradients add up
+    (``np.add.at``, which accumulates, unlike ``grad_x[index] = g``).
+    """
+
+    is_view = True  # basic indexing returns a view; sharing the version counter is safe either way
+
+    def forward(self, x, index):
+        self.in_shape, self.index = x.shape, index
+        self.advanced = _is_advanced(index)
+        return x[index]
+
+    def backward(self, grad):
+        xp = xp_of(grad)
+        out = xp.zeros(self.in_shape, dtype=grad.dtype)
+        if self.advanced:
+            if xp is np:
+                np.add.at(out, self.index, grad)
+            else:  # cupy's scatter_add is its add.at
+                xp.add.at(out, self.index, grad)
+        else:
+            out[self.index] = grad
+        return (out,)
+
+    def backward_graph(self, grad):
+        return (IndexAdd.apply(grad, shape=self.in_shape, index=self.index),)
+
+
+class IndexAdd(Function):
+    """y = zeros(shape) with grad scatter-added at ``index``;  dy/dgrad = gather at ``index``
+
+    The adjoint of indexing, used to differentiate the backward of ``x[index]``.
+    """
+
+    def forward(self, g, shape, index):
+        xp = xp_of(g)
+        self.index = index
+        out = xp.zeros(shape, dtype=g.dtype)
+        xp.add.at(out, index, g)
+        return out
+
+    def backward(self, grad):
+        return (grad[self.index],)
+
+    def backward_graph(self, grad):
+        return (grad[self.index],)
+
+
+class TakeAlongAxis(Function):
+    """y = x gathered by ``indices`` along ``axis``;  dy/dx: scatter-add into those positions"""
+
+    def forward(self, x, indices, axis):
+        xp = xp_of(x)
+        self.in_shape, self.indices, self.axis = x.shape, indices, axis
+        return xp.take_along_axis(x, indices, axis=axis)
+
+    def backward(self, grad):
+        xp = xp_of(grad)
+        out = xp.zeros(self.in_shape, dtype=grad.dtype)
+        idx = list(np.ix_(*[np.arange(n) for n in self.indices.shape]))
+        idx[self.axis] = self.indices
+        if xp is not np:
+            idx = [xp.asarray(i) for i in idx]
+        xp.add.at(out, tuple(idx), grad)
+        return (out,)
+
+
+def _is_advanced(index) -> bool:
+    items = index if isinstance(index, tuple) else (index,)
+    for item in items:
+        if not (isinstance(item, (int, np.integer, slice)) or item is None or item is Ellipsis):
+            return True
+    return False
+
+
+# -- wrappers ---------------------------------------------------------------------------------
+def _shape_arg(shape):
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        return tuple(shape[0])
+    return tuple(shape)
+
+
+def reshape(x: Tensor, *shape) -> Tensor:
+    """Same elements in a new shape; one axis may be -1 (inferred). A view when possible."""
+    shape = _shape_arg(shape)
+    if shape == x.shape:
+        return x
+    known = 1
+    for d in shape:
+        if d != -1:
+            known *= d
+    bad = shape.count(-1) > 1 or any(d < -1 for d in shape)
+    bad = bad or (known != x.size if -1 not in shape else known == 0 or x.size % known != 0)
+    if bad:
+        raise ValueError(
+            f"reshape: cannot reshape a tensor of shape {x.shape} ({x.size} elements) into "
+            f"{shape}; the number of elements must match (use -1 for one inferred axis)"
+        )
+    return Reshape.apply(x, shape=shape)
+
+
+view = reshape
+
+
+def flatten(x: Tensor, start_axis: int = 0, end_axis: int = -1) -> Tensor:
+    """Merge axes ``start_axis..end_axis`` into one (PyTorch's ``flatten``)."""
+    if x.ndim == 0:
+        return reshape(x, (1,))
+    s = start_axis % x.ndim
+    e = end_axis % x.ndim
+    if s > e:
+        raise ValueError(f"flatten: start_axis {start_axis} comes after end_axis {end_axis}")
+    return reshape(x, x.shape[:s] + (-1,) + x.shape[e + 1 :])
+
+
+def transpose(x: Tensor, *axes) -> Tensor:
+    """Permute axes (reverse them when none are given), like ``numpy.transpose``.
+
+    Called with two ints on a tensor of more than two dims, swaps those two axes (PyTorch).
+    """
+    axes = _shape_arg(axes) if axes else tuple(reversed(range(x.ndim)))
+    if len(axes) == 2 and x.ndim != 2:
+        return swapaxes(x, *axes)
+    if sorted(a % x.ndim for a in axes) != list(range(x.ndim)) if x.ndim else axes:
+        raise ValueError(f"transpose: axes {axes} are not a permutation of {x.ndim} axes")
+    axes = tuple(a % x.ndim for a in axes)
+    if axes == tuple(range(x.ndim)):
+        return x
+    return Transpose.apply(x, axes=axes)
+
+
+def permute(x: Tensor, *axes) -> Tensor:
+    """Permute axes to the given order (PyTorch's ``permute``)."""
+    axes = _shape_arg(axes)
+    if len(axes) != x.ndim:
+        raise ValueError(f"permute: got {len(axes)} axes for a tensor with {x.ndim} dims")
+    return transpose(x, axes) if x.ndim != 2 else Transpose.apply(x, axes=axes)
+
+
+def swapaxes(x: Tensor, axis1: int, axis2: int) -> Tensor:
+    """Swap two axes."""
+    perm = list(range(x.ndim))
+    a, b = (
+        normalize_axis(axis1, x.ndim, "swapaxes")[0],
+        normalize_axis(axis2, x.ndim, "swapaxes")[0],
+    )
+    perm[a], perm[b] = perm[b], perm[a]
+    if a == b:
+        return x
+    return Transpose.apply(x, axes=tuple(perm))
+
+
+def broadcast_to(x: Tensor, *shape) -> Tensor:
+    """Repeat along new leading axes and axes of size 1 (a view), NumPy rules."""
+    shape = _shape_arg(shape)
+    if shape == x.shape:
+        return x
+    try:
+        np.broadcast_shapes(x.shape, shape)
+        if np.broadcast_shapes(x.shape, shape) != shape:
+            raise ValueError
+    except ValueError:
+        raise ValueError(f"broadcast_to: cannot broadcast shape {x.shape} to {shape}") from None
+    return BroadcastTo.apply(x, shape=shape)
+
+
+def expand(x: Tensor, *shape) -> Tensor:
+    """PyTorch's ``expand``: like broadcast_to, with -1 meaning 'keep this axis'."""
+    shape = _shape_arg(shape)
+    lead = len(shape) - x.ndim
+    shape = tuple(x.shape[i - lead] if s == -1 and i >= lead else s for i, s in enumerate(shape))
+    return broadcast_to(x, shape)
+
+
+def sum_to(x: Tensor, shape) -> Tensor:
+    """Sum ``x`` down to ``shape`` (undo broadcasting)."""
+    if tuple(shape) == x.shape:
+        return x
+    return SumTo.apply(x, shape=tuple(shape))
+
+
+def squeeze(x: Tensor, axis=None) -> Tensor:
+    """Remove axes of size 1 (all of them, or those in ``axis``)."""
+    if axis is None:
+        shape = tuple(n for n in x.shape if n != 1)
+    else:
+        axes = normalize_axis(axis, x.ndim, "squeeze")
+        for a in axes:
+            if x.shape[a] != 1:
+                raise ValueError(f"squeeze: axis {a} of shape {x.shape} has size {x.shape[a]}")
+        shape = tuple(n for i, n in enumerate(x.shape) if i not in axes)
+    return reshape(x, shape)
+
+
+def unsqueeze(x: Tensor, axis: int) -> Tensor:
+    """Insert an axis of size 1 at ``axis``."""
+    nd = x.ndim + 1
+    if not -nd <= axis < nd:
+        raise ValueError(f"unsqueeze: axis {axis} out of range for result with {nd} dims")
+    axis %= nd
+    return reshape(x, x.shape[:axis] + (1,) + x.shape[axis:])
+
+
+expand_dims = unsqueeze
+
+
+def concat(tensors, axis: int = 0) -> Tensor:
+    """Join tensors along an existing axis."""
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError("concat: needs at least one tensor")
+    ref = tensors[0]
+    (axis,) = normalize_axis(axis, ref.ndim, "concat")
+    for i, t in enumerate(tensors):
+        if t.ndim != ref.ndim or any(
+            a != b for j, (a, b) in enumerate(zip(t.shape, ref.shape)) if j != axis
+        ):
+            raise ValueError(
+                f"concat: tensor {i} has shape {t.shape} but tensor 0 has {ref.shape}; all "
+                f"axes except axis {axis} must match"
+            )
+    return Concat.apply(*tensors, axis=axis)
+
+
+cat = concat
+
+
+def stack(tensors, axis: int = 0) -> Tensor:
+    """Join same-shaped tensors along a new axis."""
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError("stack: needs at least one tensor")
+    for i, t in enumerate(tensors):
+        if t.shape != tensors[0].shape:
+            raise ValueError(
+                f"stack: tensor {i} has shape {t.shape} but tensor 0 has {tensors[0].shape}"
+            )
+    nd = tensors[0].ndim + 1
+    if not -nd <= axis < nd:
+        raise ValueError(f"stack: axis {axis} out of range for result with {nd} dims")
+    return Stack.apply(*tensors, axis=axis % nd)
+
+
+def split(x: Tensor, split_size_or_sections, axis: int = 0) -> list[Tensor]:
+    """Split into pieces along ``axis``: equal pieces of a given size, or given sizes (PyTorch)."""
+    (axis,) = normalize_axis(axis, x.ndim, "split")
+    n = x.shape[axis]
+    if isinstance(split_size_or_sections, int):
+        size = split_size_or_sections
+        if size <= 0:
+            raise ValueError(f"split: size must be positive, got {size}")
+        sizes = [size] * (n // size) + ([n % size] if n % size else [])
+    else:
+        sizes = list(split_size_or_sections)
+        if builtins.sum(sizes) != n:
+            raise ValueError(f"split: sizes {sizes} do not add up to axis length {n}")
+    out, start = [], 0
+    for s in sizes:
+        index = [slice(None)] * x.ndim
+        index[axis] = slice(start, start + s)
+        out.append(x[tuple(index)])
+        start += s
+    return out
+
+
+def pad(x: Tensor, widths, value: float = 0.0) -> Tensor:
+    """Pad with a constant; ``widths`` is NumPy's ((before, after), ...) per axis."""
+    widths = tuple((int(a), int(b)) for a, b in widths)
+    if len(widths) != x.ndim:
+        raise ValueError(f"pad: got {len(widths)} (before, after) pairs for {x.ndim} axes")
+    return Pad.apply(x, widths=widths, value=value)
+
+
+def _convert_index(index, x: Tensor):
+    xp = xp_of(x.data)
+    if isinstance(index, Tensor):
+        return index.data
+    if isinstance(index, list):
+        return xp.asarray(index)
+    if isinstance(index, tuple):
+        return tuple(_convert_index(i, x) for i in index)
+    return index
+
+
+def getitem(x: Tensor, index) -> Tensor:
+    """NumPy indexing: slices and ints give views; integer arrays and masks gather copies."""
+    index = _convert_index(index, x)
+    try:
+        return GetItem.apply(x, index=index)
+    except IndexError as e:
+        raise IndexError(
+            f"index {index!r} is invalid for a tensor of shape {x.shape}: {e}"
+        ) from None
+
+
+def take_along_axis(x: Tensor, indices, axis: int) -> Tensor:
+    """Gather values along ``axis`` at ``indices`` (NumPy's take_along_axis)."""
+    indices = indices.data if isinstance(indices, Tensor) else xp_of(x.data).asarray(indices)
+    if indices.dtype.kind not in "iu":
+        raise TypeError(f"take_along_axis: indices must be integers, got {indices.dtype}")
+    if indices.ndim != x.ndim:
+        raise ValueError(f"take_along_axis: indices have {indices.ndim} dims but x has {x.ndim}")
+    (axis,) = normalize_axis(axis, x.ndim, "take_along_axis")
+    return TakeAlongAxis.apply(x, indices=indices, axis=axis)
+
+
+def gather(x: Tensor, axis: int, index) -> Tensor:
+    """PyTorch's ``gather(input, dim, index)``: same as take_along_axis."""
+    return take_along_axis(x, index, axis)
+
+
+def repeat(x: Tensor, repeats: int, axis: int = 0) -> Tensor:
+    """Repeat each element ``repeats`` times along ``axis`` (NumPy's repeat)."""
+    idx = np.repeat(np.arange(x.shape[axis]), repeats)
+    index = [slice(None)] * x.ndim
+    index[axis] = xp_of(x.data).asarray(idx)
+    return x[tuple(index)]

@@ -1,0 +1,512 @@
+"""``Tensor``: an ``xp`` array that remembers how it was computed, so it can be differentiated.
+
+A tensor holds ``data`` (a NumPy or CuPy array), and when it was produced by an op from inputs
+that require grad, ``_ctx``: the op's graph node. ``loss.backward()`` walks those nodes back to
+the leaves (tensors you created, such as weights) and stores dloss/dleaf in ``leaf.grad``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from glassnet.autograd import engine as _engine
+from glassnet.autograd.function import _bind_tensor_class
+from glassnet.autograd.grad_mode import STATE as _GRAD
+from glassnet.backend import Device, device_of, to_device, to_dtype, xp_of
+from glassnet.backend.dtypes import default_float
+
+
+def _as_array(data, dtype=None, device=None):
+    """Convert user data to an array with glassnet's dtype rules (float -> float32)."""
+    if isinstance(data, Tensor):
+        arr = data.data
+    elif isinstance(data, np.ndarray) or type(data).__module__.startswith("cupy"):
+        arr = data
+    else:
+        arr = np.asarray(data)
+        if arr.dtype == np.float64 and dtype is None:
+            arr = arr.astype(default_float())  # Python floats become float32, like PyTorch
+        elif arr.dtype.kind in "OUSV":
+            raise TypeError(
+                f"cannot make a tensor from {type(data).__name__} holding {arr.dtype} values; "
+                "expected numbers (a scalar, nested lists or an array)"
+            )
+    if dtype is not None:
+        arr = arr.astype(to_dtype(dtype), copy=False)
+    elif arr.dtype.kind == "i" and arr.dtype != np.int64 and not isinstance(data, np.ndarray):
+        arr = arr.astype(np.int64)
+    if device is not None:
+        arr = to_device(arr, device)
+    return arr
+
+
+class Tensor:
+    """A multi-dimensional array with reverse-mode automatic differentiation.
+
+    Create tensors with :func:`glassnet.tensor` (or ``zeros``, ``randn``, ...). Arithmetic,
+    indexing and the methods below build a graph when an input has ``requires_grad=True``.
+
+    >>> import glassnet as gn
+    >>> x = gn.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    >>> y = (x * x).sum()          # y = sum x_i^2
+    >>> y.backward()               # dy/dx_i = 2 x_i
+    >>> x.grad.numpy()
+    array([2., 4., 6.], dtype=float32)
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_vc", "_retains_grad", "_hooks",
+                 "name", "__weakref__")  # fmt: skip
+    __array_priority__ = 1000  # numpy_array * tensor -> Tensor.__rmul__
+
+    def __init__(self, data, requires_grad: bool = False, dtype=None, device=None, name=None):
+        arr = _as_array(data, dtype, device)
+        if requires_grad and arr.dtype.kind != "f":
+            raise TypeError(
+                f"only floating-point tensors can require gradients, got dtype {arr.dtype}; "
+                "pass dtype='float32' (or convert with .astype('float32'))"
+            )
+        self.data = arr
+        self.grad = None
+        self.requires_grad = bool(requires_grad)
+        self._ctx = None
+        self._vc = [0]
+        self._retains_grad = False
+        self._hooks = None
+        self.name = name
+
+    @classmethod
+    def _make(cls, data, requires_grad: bool):
+        """Fast internal constructor: ``data`` is already a valid array."""
+        t = object.__new__(cls)
+        t.data = data
+        t.grad = None
+        t.requires_grad = requires_grad
+        t._ctx = None
+        t._vc = [0]
+        t._retains_grad = False
+        t._hooks = None
+        t.name = None
+        return t
+
+    # -- properties ---------------------------------------------------------------------------
+    @property
+    def shape(self) -> tuple:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def size(self) -> int:
+        return self.data.size
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def device(self) -> Device:
+        return device_of(self.data)
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for tensors not produced by a recorded op (weights, inputs)."""
+        return self._ctx is None
+
+    @property
+    def grad_fn(self):
+        """The graph node (op instance) that produced this tensor, or None for leaves."""
+        return self._ctx
+
+    @property
+    def _version(self) -> int:
+        return self._vc[0]
+
+    def __len__(self) -> int:
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    def __repr__(self) -> str:
+        body = np.array2string(
+            np.asarray(self.numpy()), separator=", ", prefix="tensor(", threshold=20
+        )
+        extra = ""
+        if self.dtype != np.float32:
+            extra += f", dtype={self.dtype}"
+        if self.device.type != "cpu":
+            extra += f", device='{self.device}'"
+        if self._ctx is not None:
+            extra += f", grad_fn=<{self._ctx.name}>"
+        elif self.requires_grad:
+            extra += ", requires_grad=True"
+        return f"tensor({body}{extra})"
+
+    def __bool__(self) -> bool:
+        if self.size != 1:
+            raise ValueError(
+                f"the truth value of a tensor with {self.size} elements is ambiguous; "
+                "use .any() or .all()"
+            )
+        return bool(self.data)
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        if self.dtype.kind not in "iu" or self.size != 1:
+            raise TypeError("only integer tensors of one element can be used as an index")
+        return int(self.item())
+
+    def __array__(self, dtype=None, copy=None):
+        arr = self.numpy()
+        return arr if dtype is None else arr.astype(dtype)
+
+    __hash__ = object.__hash__
+
+    # -- conversion -------------------------------------------------------------------------
+    def numpy(self) -> np.ndarray:
+        """The data as a NumPy array (a copy from the GPU; a view on CPU, so do not mutate)."""
+        return to_device(self.data, "cpu")
+
+    def tolist(self):
+        return self.numpy().tolist()
+
+    def item(self):
+        """The value of a one-element tensor as a Python number."""
+        if self.size != 1:
+            raise ValueError(
+                f"item() needs a tensor with one element, got shape {self.shape}; "
+                "reduce it first (e.g. .sum() or .mean())"
+            )
+        return self.data.reshape(()).item()
+
+    def detach(self) -> Tensor:
+        """A tensor sharing this data but cut from the graph (no gradient flows through)."""
+        out = Tensor._make(self.data, False)
+        out._vc = self._vc
+        return out
+
+    def clone(self) -> Tensor:
+        """A copy of the data that stays in the graph (gradient flows back)."""
+        return _ops.clone(self)
+
+    def to(self, device=None, dtype=None) -> Tensor:
+        """Move to ``device`` ('cpu', 'cuda') and/or cast to ``dtype``; differentiable."""
+        out = self
+        if dtype is not None:
+            out = out.astype(dtype)
+        if device is not None and Device(device) != self.device:
+            out = _ops.to_device(out, device=Device(device))
+        return out
+
+    def cpu(self) -> Tensor:
+        return self.to("cpu")
+
+    def cuda(self) -> Tensor:
+        return self.to("cuda")
+
+    def astype(self, dtype) -> Tensor:
+        """Cast to ``dtype``; differentiable between float dtypes."""
+        dtype = to_dtype(dtype)
+        if dtype == self.dtype:
+            return self
+        return _ops.cast(self, dtype=dtype)
+
+    def float(self) -> Tensor:
+        return self.astype("float32")
+
+    def double(self) -> Tensor:
+        return self.astype("float64")
+
+    def long(self) -> Tensor:
+        return self.astype("int64")
+
+    # -- autograd ---------------------------------------------------------------------------
+    def backward(self, grad=None, retain_graph: bool = False, create_graph: bool = False):
+        """Compute d(self)/d(leaf) for every leaf that requires grad; add it to ``leaf.grad``.
+
+        Args:
+            grad: dL/dself, required when self has more than one element.
+            retain_graph: keep the graph so ``backward`` can run through it again.
+            create_graph: record the backward pass too, so gradients can be differentiated.
+        """
+        _engine.run_backward(self, grad, retain_graph or create_graph, create_graph)
+
+    def retain_grad(self) -> Tensor:
+        """Keep ``.grad`` on this intermediate tensor after backward (leaves always keep it)."""
+        if not self.requires_grad:
+            raise RuntimeError("retain_grad() on a tensor that does not require grad")
+        self._retains_grad = True
+        return self
+
+    def register_hook(self, fn):
+        """Call ``fn(grad)`` when this tensor's gradient is computed; it may return a new grad.
+
+        Returns a handle whose ``remove()`` unregisters the hook.
+        """
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that does not require grad")
+        if self._hooks is None:
+            self._hooks = {}
+        key = object()
+        self._hooks[key] = fn
+        return _HookHandle(self._hooks, key)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        if requires_grad and self.dtype.kind != "f":
+            raise TypeError(f"only floating-point tensors can require gradients, got {self.dtype}")
+        if self._ctx is not None and not requires_grad:
+            raise RuntimeError("requires_grad_(False) on a non-leaf; use .detach() instead")
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    def zero_grad(self) -> None:
+        self.grad = None
+
+    # -- in place (bump the version counter, so stale graphs are detected) ------------------
+    def _check_inplace(self, opname: str) -> None:
+        if _GRAD.enabled and self.requires_grad:
+            raise RuntimeError(
+                f"{opname}: in-place change of a tensor that requires grad while grad mode is "
+                "on; wrap it in `with gn.no_grad():` (for weight updates) or use the "
+                "out-of-place op"
+            )
+
+    def _bump(self) -> None:
+        self._vc[0] += 1
+
+    def _inplace_value(self, other):
+        return other.data if isinstance(other, Tensor) else other
+
+    def add_(self, other, alpha: float = 1.0) -> Tensor:
+        self._check_inplace("add_")
+        v = self._inplace_value(other)
+        self.data += v if alpha == 1.0 else alpha * v
+        self._bump()
+        return self
+
+    def sub_(self, other) -> Tensor:
+        self._check_inplace("sub_")
+        self.data -= self._inplace_value(other)
+        self._bump()
+        return self
+
+    def mul_(self, other) -> Tensor:
+        self._check_inplace("mul_")
+        self.data *= self._inplace_value(other)
+        self._bump()
+        return self
+
+    def div_(self, other) -> Tensor:
+        self._check_inplace("div_")
+        self.data /= self._inplace_value(other)
+        self._bump()
+        return self
+
+    def fill_(self, value) -> Tensor:
+        self._check_inplace("fill_")
+        self.data[...] = value
+        self._bump()
+        return self
+
+    def zero_(self) -> Tensor:
+        return self.fill_(0)
+
+    def copy_(self, src) -> Tensor:
+        self._check_inplace("copy_")
+        v = self._inplace_value(src)
+        if tuple(np.shape(v)) != self.shape:
+            raise ValueError(f"copy_: source shape {np.shape(v)} != destination {self.shape}")
+        self.data[...] = to_device(xp_of(v).asarray(v), self.device)
+        self._bump()
+        return self
+
+    def __setitem__(self, index, value) -> None:
+        self._check_inplace("__setitem__")
+        if isinstance(index, Tensor):
+            index = index.data
+        self.data[index] = self._inplace_value(value)
+        self._bump()
+
+    def __iadd__(self, other):
+        if self.requires_grad and _GRAD.enabled:
+            return self + other
+        return self.add_(other)
+
+    def __isub__(self, other):
+        if self.requires_grad and _GRAD.enabled:
+            return self - other
+        return self.sub_(other)
+
+    def __imul__(self, other):
+        if self.requires_grad and _GRAD.enabled:
+            return self * other
+        return self.mul_(other)
+
+    def __itruediv__(self, other):
+        if self.requires_grad and _GRAD.enabled:
+            return self / other
+        return self.div_(other)
+
+    # -- arithmetic (each is one op in glassnet.ops) ----------------------------------------
+    def __add__(self, other):
+        return _ops.add(self, other)
+
+    def __radd__(self, other):
+        return _ops.add(other, self)
+
+    def __sub__(self, other):
+        return _ops.sub(self, other)
+
+    def __rsub__(self, other):
+        return _ops.sub(other, self)
+
+    def __mul__(self, other):
+        return _ops.mul(self, other)
+
+    def __rmul__(self, other):
+        return _ops.mul(other, self)
+
+    def __truediv__(self, other):
+        return _ops.div(self, other)
+
+    def __rtruediv__(self, other):
+        return _ops.div(other, self)
+
+    def __pow__(self, other):
+        return _ops.pow(self, other)
+
+    def __rpow__(self, other):
+        return _ops.pow(other, self)
+
+    def __neg__(self):
+        return _ops.neg(self)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return _ops.abs(self)
+
+    def __matmul__(self, other):
+        return _ops.matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return _ops.matmul(other, self)
+
+    def __getitem__(self, index):
+        return _ops.getitem(self, index)
+
+    # comparisons: no gradient, boolean tensors
+    def __eq__(self, other):  # noqa: D105
+        return _ops.equal(self, other)
+
+    def __ne__(self, other):
+        return _ops.not_equal(self, other)
+
+    def __lt__(self, other):
+        return _ops.less(self, other)
+
+    def __le__(self, other):
+        return _ops.less_equal(self, other)
+
+    def __gt__(self, other):
+        return _ops.greater(self, other)
+
+    def __ge__(self, other):
+        return _ops.greater_equal(self, other)
+
+    @property
+    def T(self) -> Tensor:  # noqa: N802 - NumPy's name
+        """The tensor with its axes reversed (a view)."""
+        return _ops.transpose(self)
+
+    @property
+    def mT(self) -> Tensor:  # noqa: N802 - NumPy's name
+        """The last two axes swapped (batched matrix transpose)."""
+        return _ops.swapaxes(self, -1, -2)
+
+
+class _HookHandle:
+    __slots__ = ("_hooks", "_key")
+
+    def __init__(self, hooks: dict, key):
+        self._hooks, self._key = hooks, key
+
+    def remove(self) -> None:
+        self._hooks.pop(self._key, None)
+
+
+_METHODS = (
+    "exp",
+    "log",
+    "log1p",
+    "sqrt",
+    "sin",
+    "cos",
+    "tanh",
+    "sigmoid",
+    "relu",
+    "abs",
+    "sum",
+    "mean",
+    "var",
+    "std",
+    "max",
+    "min",
+    "argmax",
+    "argmin",
+    "logsumexp",
+    "softmax",
+    "log_softmax",
+    "reshape",
+    "view",
+    "transpose",
+    "permute",
+    "swapaxes",
+    "flatten",
+    "squeeze",
+    "unsqueeze",
+    "expand",
+    "broadcast_to",
+    "clip",
+    "clamp",
+    "split",
+    "gather",
+    "pad",
+    "any",
+    "all",
+    "square",
+    "rsqrt",
+    "maximum",
+    "minimum",
+    "take_along_axis",
+    "repeat",
+    "where",
+    "prod",
+    "norm",
+)
+
+
+def _method(name):
+    def method(self, *args, **kwargs):
+        return getattr(_ops, name)(self, *args, **kwargs)
+
+    method.__name__ = name
+    method.__qualname__ = f"Tensor.{name}"
+    return method
+
+
+_bind_tensor_class(Tensor)
+
+from glassnet import ops as _ops  # noqa: E402 - ops import Tensor; bound after the class
+
+for _name in _METHODS:
+    if hasattr(_ops, _name):
+        setattr(Tensor, _name, _method(_name))
+        getattr(Tensor, _name).__doc__ = getattr(_ops, _name).__doc__

@@ -1,0 +1,9 @@
+"""Helpers for testing ops and models, shipped so users can check their own code."""
+
+from glassnet.testing.gradcheck import (
+    GradCase,
+    GradcheckError,
+    check_grad,
+    check_grad_grad,
+    run_case,
+)
