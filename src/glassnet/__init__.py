@@ -67,3 +67,14 @@ from glassnet.tensor import Tensor
 float16, float32, float64, int32, int64 = "float16", "float32", "float64", "int32", "int64"
 
 from glassnet import functional, nn, ops, testing  # noqa: E402
+from glassnet.diagnostics import (  # noqa: E402
+    AnomalyDetector,
+    NonFiniteError,
+    backprop_steps,
+    detect_anomaly,
+    explain,
+    gradcheck,
+    graph,
+    record_layers,
+)
+from glassnet.testing import check_grad  # noqa: E402

@@ -1,0 +1,12 @@
+"""The transparency toolkit: see, check and explain what training does."""
+
+from glassnet.diagnostics._context import record_layers
+from glassnet.diagnostics.anomaly import (
+    AnomalyDetector,
+    AnomalyReport,
+    NonFiniteError,
+    detect_anomaly,
+)
+from glassnet.diagnostics.explain import backprop_steps, explain, explanation
+from glassnet.diagnostics.gradcheck import GradcheckReport, gradcheck
+from glassnet.diagnostics.graph import Graph, graph
