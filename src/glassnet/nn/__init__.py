@@ -6,3 +6,6 @@ from glassnet.nn.module import (
     register_module_forward_pre_hook,
 )
 from glassnet.nn.parameter import Parameter
+
+# sequence models
+from glassnet.nn.layers.rnn import GRU, LSTM, RNN
