@@ -14,6 +14,7 @@ from glassnet.ops.activation import (
     swish,
     tanh,
 )
+from glassnet.ops.conv import conv1d, conv2d
 from glassnet.ops.elementwise import (
     abs,
     add,
@@ -46,6 +47,8 @@ from glassnet.ops.elementwise import (
     where,
 )
 from glassnet.ops.linalg import matmul
+from glassnet.ops.nn import dropout, embedding, linear
+from glassnet.ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
 from glassnet.ops.reduction import (
     all,
     any,

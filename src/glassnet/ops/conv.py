@@ -1,0 +1,295 @@
+"""Convolutions (``conv1d``, ``conv2d``) by im2col: a strided window view and one GEMM per group.
+
+For input x (N, C, *in), weight W (O, C/groups, *k) and bias b (O,), with stride s, zero padding
+p and dilation d (per spatial axis):
+
+    y[n, o, u] = b[o] + sum_{c, t} W[o, c, t] * x_pad[n, g(o) C/groups + c, u s + t d]
+    out = floor((in + p_lo + p_hi - d (k - 1) - 1) / s) + 1
+
+``im2col`` reads every window of x_pad through one ``as_strided`` view shaped
+(C, *k, N, *out) (no data copied), then one matrix product per group does the sums. Backward:
+
+    dL/dW = dL/dy  cols^T          (one GEMM per group)
+    dL/db = sum over n, u of dL/dy
+    dL/dx = col2im(W^T dL/dy)      (a loop over the prod(k) kernel positions, each adding one
+                                    strided slice: windows overlap, so their gradients add up)
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from glassnet.autograd.function import Function
+from glassnet.backend import xp_of
+from glassnet.tensor import Tensor
+
+
+def _window_view(xp, xp_pad, k, stride, dilation, out):
+    """A (C, *k, N, *out) view of every window of ``xp_pad`` (N, C, *spatial); no copy."""
+    s = xp_pad.strides
+    sp = s[2:]
+    shape = (xp_pad.shape[1], *k, xp_pad.shape[0], *out)
+    strides = (
+        s[1],
+        *(st * d for st, d in zip(sp, dilation)),
+        s[0],
+        *(st * sd for st, sd in zip(sp, stride)),
+    )
+    return xp.lib.stride_tricks.as_strided(xp_pad, shape=shape, strides=strides)
+
+
+class _ConvNd(Function):
+    """Shared im2col convolution over 1 or 2 spatial axes (see the module docstring)."""
+
+    register = False
+
+    def forward(
+        self, x, weight, bias=None, stride=(1,), padding=((0, 0),), dilation=(1,), groups=1
+    ):
+        xp = xp_of(x)
+        n, c = x.shape[:2]
+        o, cg = weight.shape[:2]
+        k = weight.shape[2:]
+        if any(lo or hi for lo, hi in padding):
+            x = xp.pad(x, ((0, 0), (0, 0), *padding))
+        spatial = x.shape[2:]
+        out = tuple(
+            (sz - d * (kk - 1) - 1) // s + 1 for sz, kk, s, d in zip(spatial, k, stride, dilation)
+        )
+        view = _window_view(xp, x, k, stride, dilation, out)
+        ck = cg * int(np.prod(k))
+        m = n * int(np.prod(out))
+        # the one copy of im2col: (groups, C/groups * prod(k), N * prod(out)), contiguous
+        cols = view.reshape(groups, ck, m)
+        w = weight.reshape(groups, o // groups, ck)
+        y = xp.matmul(w, cols).reshape(o, m)
+        if bias is not None:
+            y += bias[:, None]
+        self.cols, self.w = cols, w
+        self.geom = (n, c, o, k, spatial, out, stride, dilation, padding, groups)
+        y = y.reshape(o, n, *out)
+        return xp.ascontiguousarray(xp.moveaxis(y, 0, 1))
+
+    def backward(self, grad):
+        xp = xp_of(grad)
+        n, c, o, k, spatial, out, stride, dilation, padding, groups = self.geom
+        need_x, need_w = self.inputs[0].requires_grad, self.inputs[1].requires_grad
+        need_b = len(self.inputs) > 2 and self.inputs[2].requires_grad
+        # (N, O, *out) -> (groups, O/groups, N * prod(out))
+        g = xp.moveaxis(grad, 1, 0).reshape(groups, o // groups, -1)
+        gx = gw = gb = None
+        if need_w:
+            gw = xp.matmul(g, self.cols.swapaxes(1, 2)).reshape(self.inputs[1].shape)
+        if need_b:
+            gb = g.sum(axis=2).reshape(o)
+        if need_x:
+            dcols = xp.matmul(self.w.swapaxes(1, 2), g)  # (groups, C/groups * prod(k), M)
+            dcols = dcols.reshape(c, *k, n, *out)
+            # accumulate in (C, N, *spatial) so each kernel position adds a plain strided slice
+            dx = xp.zeros((c, n, *spatial), dtype=grad.dtype)
+            for pos in itertools.product(*(range(kk) for kk in k)):
+                sl = tuple(
+                    slice(t * d, t * d + s * (m - 1) + 1, s)
+                    for t, d, s, m in zip(pos, dilation, stride, out)
+                )
+                dx[(slice(None), slice(None), *sl)] += dcols[(slice(None), *pos)]
+            inner = tuple(slice(lo, sz - hi) for (lo, hi), sz in zip(padding, spatial))
+            gx = xp.ascontiguousarray(xp.moveaxis(dx, 0, 1)[(slice(None), slice(None), *inner)])
+        return (gx, gw) if len(self.inputs) == 2 else (gx, gw, gb)
+
+
+class Conv1d(_ConvNd):
+    """y[n, o, l] = b[o] + sum_{c, t} W[o, c, t] x_pad[n, c', l s + t d]  (c' in o's group)
+
+    dL/dW[o, c, t] = sum_{n, l} dL/dy[n, o, l] x_pad[n, c', l s + t d];  dL/db = sum dL/dy;
+    dL/dx = the transposed convolution of dL/dy with W (col2im over kernel positions).
+    """
+
+    name = "conv1d"
+
+
+class Conv2d(_ConvNd):
+    """y[n,o,i,j] = b[o] + sum_{c,p,q} W[o,c,p,q] x_pad[n, c', i s_h + p d_h, j s_w + q d_w]
+
+    dL/dW[o,c,p,q] = sum_{n,i,j} dL/dy[n,o,i,j] x_pad[n, c', i s_h + p d_h, j s_w + q d_w];
+    dL/db[o] = sum_{n,i,j} dL/dy[n,o,i,j];  dL/dx = col2im(W^T dL/dy): each kernel position adds
+    its strided slice, so overlapping windows accumulate (c' runs over o's channel group).
+    """
+
+    name = "conv2d"
+
+
+def _tuple(value, nd: int, what: str, op: str) -> tuple:
+    if isinstance(value, (int, np.integer)):
+        return (int(value),) * nd
+    try:
+        out = tuple(int(v) for v in value)
+    except TypeError:
+        raise TypeError(
+            f"{op}: {what} must be an int or a tuple of {nd} ints, got {value!r}"
+        ) from None
+    if len(out) != nd:
+        raise ValueError(
+            f"{op}: {what} must be an int or a tuple of {nd} ints, got {value!r}"
+        ) from None
+    return out
+
+
+def _check_conv(op, nd, x, weight, bias, stride, padding, dilation, groups):
+    """Validate arguments like PyTorch; return (stride, ((lo, hi), ...), dilation)."""
+    layout = "(N, C, L)" if nd == 1 else "(N, C, H, W)"
+    wlayout = (
+        "(out_channels, in_channels/groups, kL)"
+        if nd == 1
+        else ("(out_channels, in_channels/groups, kH, kW)")
+    )
+    if not isinstance(x, Tensor) or not isinstance(weight, Tensor):
+        raise TypeError(
+            f"{op}: input and weight must be Tensors, got {type(x).__name__} and "
+            f"{type(weight).__name__}"
+        )
+    if x.ndim != nd + 2:
+        fix = " add a batch axis with x.unsqueeze(0)" if x.ndim == nd + 1 else ""
+        raise ValueError(
+            f"{op}: input of shape {x.shape} has {x.ndim} dims; expected {layout}.{fix}"
+        )
+    if weight.ndim != nd + 2:
+        raise ValueError(
+            f"{op}: weight of shape {weight.shape} has {weight.ndim} dims; expected {wlayout}"
+        )
+    if not isinstance(groups, (int, np.integer)) or groups < 1:
+        raise ValueError(f"{op}: groups must be a positive int, got {groups!r}")
+    c, o = x.shape[1], weight.shape[0]
+    if c % groups or o % groups:
+        raise ValueError(
+            f"{op}: in_channels={c} and out_channels={o} must both be divisible by groups={groups}"
+        )
+    if weight.shape[1] * groups != c:
+        raise ValueError(
+            f"{op}: input of shape {x.shape} has {c} channels but weight of shape {weight.shape} "
+            f"expects {weight.shape[1] * groups} (= weight.shape[1] * groups={groups}); "
+            "the input's axis 1 must equal in_channels"
+        )
+    if bias is not None and (not isinstance(bias, Tensor) or bias.shape != (o,)):
+        raise ValueError(
+            f"{op}: bias must be a Tensor of shape ({o},), got "
+            f"{getattr(bias, 'shape', type(bias).__name__)}"
+        )
+    for t in (weight, bias):
+        if t is not None and t.dtype != x.dtype:
+            raise TypeError(
+                f"{op}: input dtype {x.dtype} and parameter dtype {t.dtype} differ; "
+                "cast one with .astype()"
+            )
+    if x.dtype.kind != "f":
+        raise TypeError(f"{op}: input must be floating point, got {x.dtype}")
+    stride = _tuple(stride, nd, "stride", op)
+    dilation = _tuple(dilation, nd, "dilation", op)
+    if min(stride) < 1 or min(dilation) < 1:
+        raise ValueError(f"{op}: stride {stride} and dilation {dilation} must be >= 1")
+    k = weight.shape[2:]
+    if isinstance(padding, str):
+        if padding == "valid":
+            pads = ((0, 0),) * nd
+        elif padding == "same":
+            if max(stride) != 1:
+                raise ValueError(f"{op}: padding='same' needs stride=1, got stride={stride}")
+            # PyTorch puts the odd extra pad on the high side
+            tot = [d * (kk - 1) for d, kk in zip(dilation, k)]
+            pads = tuple((t // 2, t - t // 2) for t in tot)
+        else:
+            raise ValueError(
+                f"{op}: padding must be an int, a tuple, 'same' or 'valid', got {padding!r}"
+            )
+    else:
+        p = _tuple(padding, nd, "padding", op)
+        if min(p) < 0:
+            raise ValueError(f"{op}: padding must be >= 0, got {padding!r}")
+        pads = tuple((v, v) for v in p)
+    for ax, (sz, kk, d, (lo, hi)) in enumerate(zip(x.shape[2:], k, dilation, pads)):
+        span = d * (kk - 1) + 1
+        if sz + lo + hi < span:
+            raise ValueError(
+                f"{op}: kernel of size {tuple(k)} (dilation {dilation}) spans {span} along "
+                f"spatial axis {ax}, larger than the padded input ({sz} + {lo + hi} padding) of "
+                f"input shape {x.shape}; use a smaller kernel or more padding"
+            )
+    return stride, pads, dilation
+
+
+def conv1d(
+    x: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride=1,
+    padding=0,
+    dilation=1,
+    groups: int = 1,
+) -> Tensor:
+    """1-D convolution (cross-correlation, like PyTorch) over (N, C, L) input.
+
+    y[n, o, l] = b[o] + sum_{c, t} W[o, c, t] x_pad[n, c, l * stride + t * dilation]
+
+    Args:
+        x: input (N, C_in, L).
+        weight: (C_out, C_in / groups, kL).
+        bias: (C_out,) or None.
+        stride, padding, dilation: int or 1-tuple; padding may be 'same' or 'valid'.
+        groups: split channels into this many independent groups.
+
+    Returns:
+        (N, C_out, L_out), L_out = (L + 2 padding - dilation (kL - 1) - 1) // stride + 1.
+
+    >>> import glassnet as gn
+    >>> x = gn.tensor([[[1.0, 2.0, 3.0, 4.0]]])
+    >>> conv1d(x, gn.tensor([[[1.0, -1.0]]])).numpy()
+    array([[[-1., -1., -1.]]], dtype=float32)
+    """
+    stride, pads, dilation = _check_conv(
+        "conv1d", 1, x, weight, bias, stride, padding, dilation, groups
+    )
+    inputs = (x, weight) if bias is None else (x, weight, bias)
+    return Conv1d.apply(*inputs, stride=stride, padding=pads, dilation=dilation, groups=int(groups))
+
+
+def conv2d(
+    x: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride=1,
+    padding=0,
+    dilation=1,
+    groups: int = 1,
+) -> Tensor:
+    """2-D convolution (cross-correlation, like PyTorch) over NCHW input.
+
+    y[n, o, i, j] = b[o] + sum_{c, p, q} W[o, c, p, q] x_pad[n, c, i s_h + p d_h, j s_w + q d_w]
+
+    Args:
+        x: input (N, C_in, H, W).
+        weight: (C_out, C_in / groups, kH, kW).
+        bias: (C_out,) or None.
+        stride, padding, dilation: int or (h, w); padding may also be 'same' (stride 1
+            only; an odd total pad puts the extra row/column at the bottom/right, like PyTorch)
+            or 'valid' (no padding).
+        groups: split channels into this many independent groups (groups = C_in: depthwise).
+
+    Returns:
+        (N, C_out, H_out, W_out), H_out = (H + 2 p_h - d_h (kH - 1) - 1) // s_h + 1.
+
+    >>> import glassnet as gn
+    >>> x = gn.ones(1, 1, 3, 3)
+    >>> conv2d(x, gn.ones(2, 1, 2, 2), gn.tensor([0.0, 1.0])).shape
+    (1, 2, 2, 2)
+    >>> conv2d(x, gn.ones(1, 1, 3, 3), padding=1).numpy()[0, 0]
+    array([[4., 6., 4.],
+           [6., 9., 6.],
+           [4., 6., 4.]], dtype=float32)
+    """
+    stride, pads, dilation = _check_conv(
+        "conv2d", 2, x, weight, bias, stride, padding, dilation, groups
+    )
+    inputs = (x, weight) if bias is None else (x, weight, bias)
+    return Conv2d.apply(*inputs, stride=stride, padding=pads, dilation=dilation, groups=int(groups))

@@ -1,0 +1,237 @@
+"""Neural-network primitives: ``linear`` (fused affine map), ``dropout``, ``embedding``."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from glassnet.autograd.function import Function
+from glassnet.backend import get_rng, xp_of
+from glassnet.tensor import Tensor
+
+
+class Linear(Function):
+    """y = x W^T + b   (x: (..., in), W: (out, in), b: (out,))
+
+    dL/dx = dL/dy W;  dL/dW = sum over leading axes of dL/dy^T x (one GEMM on the flattened
+    rows);  dL/db = sum over leading axes of dL/dy.
+    """
+
+    def forward(self, x, weight, bias=None):
+        x2 = x.reshape(-1, x.shape[-1])
+        y = x2 @ weight.T
+        if bias is not None:
+            y += bias
+        self.x2, self.weight = x2, weight
+        return y.reshape(*x.shape[:-1], weight.shape[0])
+
+    def backward(self, grad):
+        inputs = self.inputs
+        g2 = grad.reshape(-1, grad.shape[-1])
+        gx = gw = gb = None
+        if inputs[0].requires_grad:
+            gx = (g2 @ self.weight).reshape(inputs[0].shape)
+        if inputs[1].requires_grad:
+            gw = g2.T @ self.x2  # a fresh (out, in) array: safe to hand to weight.grad
+        if len(inputs) == 2:
+            return gx, gw
+        if inputs[2].requires_grad:
+            gb = g2.sum(axis=0)
+        return gx, gw, gb
+
+    def backward_graph(self, grad):
+        from glassnet.ops.linalg import matmul
+        from glassnet.ops.shape import reshape, swapaxes
+
+        x, weight = self.inputs[:2]
+        g2 = reshape(grad, (-1, grad.shape[-1]))
+        gx = reshape(matmul(g2, weight), x.shape)
+        gw = matmul(swapaxes(g2, 0, 1), reshape(x, (-1, x.shape[-1])))
+        if len(self.inputs) == 2:
+            return gx, gw
+        return gx, gw, g2.sum(axis=0)
+
+
+def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """Affine map y = x W^T + b over the last axis, PyTorch's ``F.linear``.
+
+    Args:
+        x: (..., in_features), any number of leading axes.
+        weight: (out_features, in_features).
+        bias: (out_features,) or None.
+
+    Returns:
+        (..., out_features).
+
+    >>> import glassnet as gn
+    >>> x = gn.tensor([[1.0, 2.0]])
+    >>> linear(x, gn.tensor([[1.0, 1.0], [0.0, -1.0]]), gn.tensor([0.5, 0.0])).numpy()
+    array([[ 3.5, -2. ]], dtype=float32)
+    """
+    if not isinstance(x, Tensor) or not isinstance(weight, Tensor):
+        raise TypeError(
+            f"linear: input and weight must be Tensors, got {type(x).__name__} and "
+            f"{type(weight).__name__}"
+        )
+    if weight.ndim != 2:
+        raise ValueError(
+            f"linear: weight must be 2-D (out_features, in_features), got shape {weight.shape}"
+        )
+    if x.ndim == 0 or x.shape[-1] != weight.shape[1]:
+        raise ValueError(
+            f"linear: input of shape {x.shape} does not match weight of shape {weight.shape}: "
+            f"the input's last axis must be in_features={weight.shape[1]}; flatten it first "
+            "(x.flatten(1)) or fix in_features"
+        )
+    if x.dtype != weight.dtype:
+        raise TypeError(
+            f"linear: input dtype {x.dtype} and weight dtype {weight.dtype} differ; "
+            "cast one with .astype()"
+        )
+    if bias is None:
+        return Linear.apply(x, weight)
+    if not isinstance(bias, Tensor) or bias.shape != (weight.shape[0],):
+        raise ValueError(
+            f"linear: bias must be a Tensor of shape ({weight.shape[0]},), got "
+            f"{getattr(bias, 'shape', type(bias).__name__)}"
+        )
+    if bias.dtype != x.dtype:
+        raise TypeError(f"linear: bias dtype {bias.dtype} differs from input dtype {x.dtype}")
+    return Linear.apply(x, weight, bias)
+
+
+class Dropout(Function):
+    """y = x * m / (1 - p),  m_i ~ Bernoulli(1 - p) (inverted dropout);  dy/dx = m / (1 - p)
+
+    The scaled mask is saved as ``self.mask``; p = 1 zeros everything (mask of zeros).
+    """
+
+    def forward(self, x, p):
+        xp = xp_of(x)
+        dtype = x.dtype if x.dtype in (np.float32, np.float64) else np.float32
+        if xp is np:
+            u = get_rng().random(x.shape, dtype=dtype)
+        else:
+            # a GPU generator seeded from the global one: reproducible after manual_seed,
+            # without drawing on the CPU and copying
+            seed = int(get_rng().integers(2**63))
+            u = xp.random.default_rng(seed).random(x.shape, dtype=dtype)
+        keep = u >= p
+        self.mask = keep * x.dtype.type(1.0 / (1.0 - p)) if p < 1 else xp.zeros_like(x)
+        return x * self.mask
+
+    def backward(self, grad):
+        return (grad * self.mask,)
+
+    def backward_graph(self, grad):
+        return (grad * Tensor._make(self.mask, False),)
+
+
+def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
+    """Inverted dropout: zero each element with probability p, scale the rest by 1/(1-p).
+
+    y = x * m / (1 - p) with m ~ Bernoulli(1 - p) drawn from glassnet's seeded generator
+    (``gn.manual_seed``), so E[y] = x and evaluation needs no rescaling. Returns ``x`` itself
+    when ``training`` is False or p = 0.
+
+    Args:
+        x: any shape, floating point.
+        p: drop probability, 0 <= p <= 1.
+        training: apply dropout (True) or pass x through (False).
+
+    >>> import glassnet as gn
+    >>> x = gn.ones(2, 3)
+    >>> dropout(x, 0.5, training=False) is x
+    True
+    >>> sorted(set(dropout(x, 0.5).numpy().ravel().tolist()) - {0.0, 2.0})
+    []
+    """
+    if not isinstance(p, (int, float, np.floating, np.integer)) or not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout: p must be a probability in [0, 1], got {p!r}")
+    if not isinstance(x, Tensor):
+        raise TypeError(f"dropout: input must be a Tensor, got {type(x).__name__}")
+    if x.dtype.kind != "f":
+        raise TypeError(f"dropout: input must be floating point, got {x.dtype}")
+    if not training or p == 0:
+        return x
+    return Dropout.apply(x, p=float(p))
+
+
+class Embedding(Function):
+    """y[..., :] = W[i[...], :]  (row lookup);  dL/dW[r] = sum over positions with i = r of dL/dy
+
+    Repeated indices accumulate their gradients (scatter-add); the ``padding_idx`` row gets
+    none.
+    """
+
+    def forward(self, weight, indices, padding_idx):
+        self.flat = indices.reshape(-1)
+        self.padding_idx = padding_idx
+        return weight.take(self.flat, axis=0).reshape(*indices.shape, weight.shape[1])
+
+    def backward(self, grad):
+        xp = xp_of(grad)
+        v, d = self.inputs[0].shape
+        g2 = grad.reshape(-1, d)
+        gw = xp.zeros((v, d), dtype=grad.dtype)
+        xp.add.at(gw, self.flat, g2)
+        if self.padding_idx is not None:
+            gw[self.padding_idx] = 0
+        return (gw,)
+
+    def backward_graph(self, grad):
+        from glassnet.ops.shape import IndexAdd, reshape
+
+        v, d = self.inputs[0].shape
+        g2 = reshape(grad, (-1, d))
+        if self.padding_idx is not None:
+            keep = (self.flat != self.padding_idx)[:, None].astype(grad.dtype)
+            g2 = g2 * Tensor._make(keep, False)
+        return (IndexAdd.apply(g2, shape=(v, d), index=self.flat),)
+
+
+def embedding(indices, weight: Tensor, padding_idx: int | None = None) -> Tensor:
+    """Look up rows of ``weight``: y[..., :] = weight[indices[...], :] (PyTorch's F.embedding).
+
+    Args:
+        indices: integer tensor/array/list of any shape, values in [0, num_embeddings).
+        weight: (num_embeddings, embedding_dim).
+        padding_idx: a row that gets no gradient (negative counts from the end), or None.
+
+    Returns:
+        (*indices.shape, embedding_dim).
+
+    >>> import glassnet as gn
+    >>> w = gn.tensor([[0.0, 0.0], [1.0, 2.0], [3.0, 4.0]])
+    >>> embedding(gn.tensor([[2, 1, 2]]), w).numpy()
+    array([[[3., 4.],
+            [1., 2.],
+            [3., 4.]]], dtype=float32)
+    """
+    if not isinstance(weight, Tensor) or weight.ndim != 2:
+        raise ValueError(
+            f"embedding: weight must be a 2-D Tensor (num_embeddings, "
+            f"embedding_dim), got {getattr(weight, 'shape', type(weight).__name__)}"
+        )
+    xp = xp_of(weight.data)
+    idx = indices.data if isinstance(indices, Tensor) else xp.asarray(indices)
+    if idx.dtype.kind not in "iu":
+        raise TypeError(
+            f"embedding: indices must be integers, got dtype {idx.dtype} (shape "
+            f"{idx.shape}); convert them with .astype('int64')"
+        )
+    v = weight.shape[0]
+    if idx.size:
+        lo, hi = int(idx.min()), int(idx.max())
+        if lo < 0 or hi >= v:
+            raise ValueError(
+                f"embedding: indices of shape {idx.shape} range over [{lo}, {hi}] "
+                f"but weight of shape {weight.shape} has rows 0..{v - 1}; "
+                "every index must be in [0, num_embeddings)"
+            )
+    if padding_idx is not None:
+        if not isinstance(padding_idx, (int, np.integer)) or not -v <= padding_idx < v:
+            raise ValueError(
+                f"embedding: padding_idx must be an int in [{-v}, {v}), got {padding_idx!r}"
+            )
+        padding_idx = int(padding_idx) % v
+    return Embedding.apply(weight, indices=idx, padding_idx=padding_idx)

@@ -1,0 +1,279 @@
+"""2-D pooling over NCHW input: ``max_pool2d``, ``avg_pool2d``, ``adaptive_avg_pool2d``.
+
+Max and average pooling loop over the kh*kw kernel positions, never over pixels: position
+(p, q) of every window is the strided slice ``x_pad[:, :, p::s_h, q::s_w]`` (cropped to the
+output size), so the forward is kh*kw elementwise ``maximum``/``add`` calls on whole arrays and
+the backward kh*kw strided adds (overlapping windows accumulate).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from glassnet.autograd.function import Function
+from glassnet.backend import xp_of
+from glassnet.tensor import Tensor
+
+
+def _slices(k, stride, out):
+    """For each kernel position (p, q): the (rows, cols) slice picking it in every window."""
+    (kh, kw), (sh, sw), (ho, wo) = k, stride, out
+    return [
+        (p * kw + q, slice(p, p + sh * (ho - 1) + 1, sh), slice(q, q + sw * (wo - 1) + 1, sw))
+        for p in range(kh)
+        for q in range(kw)
+    ]
+
+
+def _out_size(size, k, s, p):
+    return (size + 2 * p - k) // s + 1
+
+
+class MaxPool2d(Function):
+    """y[n,c,i,j] = max_{p,q} x_pad[n, c, i s_h + p, j s_w + q]   (x_pad: -inf padding)
+
+    dL/dx = dL/dy routed to the arg-max of each window. Ties: the gradient goes to the first
+    maximal position in row-major window order (as in PyTorch), not split between them.
+    Overlapping windows that share a maximum add their gradients there.
+    """
+
+    def forward(self, x, kernel_size, stride, padding):
+        xp = xp_of(x)
+        n, c, h, w = x.shape
+        (ph, pw) = padding
+        if ph or pw:
+            x = xp.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=-xp.inf)
+        out = (
+            _out_size(h, kernel_size[0], stride[0], ph),
+            _out_size(w, kernel_size[1], stride[1], pw),
+        )
+        self.sl = _slices(kernel_size, stride, out)
+        y = None
+        for _, rows, cols in self.sl:
+            win = x[:, :, rows, cols]
+            y = win.copy() if y is None else xp.maximum(y, win, out=y)
+        self.x_pad, self.y, self.pad, self.in_shape = x, y, (ph, pw), (n, c, h, w)
+        return y
+
+    def backward(self, grad):
+        xp = xp_of(grad)
+        x, y = self.x_pad, self.y
+        dx = xp.zeros(x.shape, dtype=grad.dtype)
+        free = xp.ones(y.shape, dtype=bool)  # windows whose max has not been claimed yet
+        hit = xp.empty(y.shape, dtype=bool)
+        for _, rows, cols in self.sl:
+            # not (x < y) also claims a NaN window at its first position, keeping dL/dx finite
+            xp.less(x[:, :, rows, cols], y, out=hit)
+            xp.logical_not(hit, out=hit)
+            hit &= free
+            free &= ~hit
+            dx[:, :, rows, cols] += xp.where(hit, grad, 0)
+        ph, pw = self.pad
+        if ph or pw:
+            dx = dx[:, :, ph : x.shape[2] - ph, pw : x.shape[3] - pw]
+        return (dx,)
+
+
+class AvgPool2d(Function):
+    """y[n,c,i,j] = (1 / D_ij) sum_{p,q} x_pad[n, c, i s_h + p, j s_w + q]   (zero padding)
+
+    D_ij = kh*kw (count_include_pad=True) or the number of real (unpadded) inputs in the
+    window.  dL/dx[window of (i, j)] += dL/dy[i, j] / D_ij.
+    """
+
+    def forward(self, x, kernel_size, stride, padding, count_include_pad):
+        xp = xp_of(x)
+        n, c, h, w = x.shape
+        ph, pw = padding
+        if ph or pw:
+            x = xp.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+        out = (
+            _out_size(h, kernel_size[0], stride[0], ph),
+            _out_size(w, kernel_size[1], stride[1], pw),
+        )
+        self.sl = _slices(kernel_size, stride, out)
+        y = None
+        for _, rows, cols in self.sl:
+            win = x[:, :, rows, cols]
+            y = win.astype(x.dtype, copy=True) if y is None else xp.add(y, win, out=y)
+        if count_include_pad or not (ph or pw):
+            self.scale = x.dtype.type(1.0 / (kernel_size[0] * kernel_size[1]))
+        else:
+            ones = xp.pad(xp.ones((h, w), dtype=x.dtype), ((ph, ph), (pw, pw)))
+            count = sum(ones[rows, cols] for _, rows, cols in self.sl)
+            self.scale = 1.0 / count
+        y *= self.scale
+        self.pad_shape, self.pad = x.shape, (ph, pw)
+        return y
+
+    def backward(self, grad):
+        xp = xp_of(grad)
+        gs = grad * self.scale
+        dx = xp.zeros(self.pad_shape, dtype=grad.dtype)
+        for _, rows, cols in self.sl:
+            dx[:, :, rows, cols] += gs
+        ph, pw = self.pad
+        if ph or pw:
+            dx = dx[:, :, ph : dx.shape[2] - ph, pw : dx.shape[3] - pw]
+        return (dx,)
+
+
+def _bin_matrix(xp, size: int, out: int, dtype):
+    """A (out, size) averaging matrix: row i averages PyTorch's bin
+    [floor(i size / out), ceil((i + 1) size / out))."""
+    m = np.zeros((out, size))
+    for i in range(out):
+        lo, hi = (i * size) // out, -((-(i + 1) * size) // out)
+        m[i, lo:hi] = 1.0 / (hi - lo)
+    return xp.asarray(m.astype(dtype))
+
+
+class AdaptiveAvgPool2d(Function):
+    """y[n,c,i,j] = mean of x[n, c, rows_i, cols_j], bins rows_i = [floor(iH/Ho), ceil((i+1)H/Ho))
+
+    Averaging a rectangle is separable, so y = A_h x A_w^T with (Ho, H) and (Wo, W) averaging
+    matrices; dL/dx = A_h^T dL/dy A_w.
+    """
+
+    def forward(self, x, output_size):
+        xp = xp_of(x)
+        h, w = x.shape[2:]
+        self.ah = _bin_matrix(xp, h, output_size[0], x.dtype)
+        self.aw = _bin_matrix(xp, w, output_size[1], x.dtype)
+        return xp.matmul(xp.matmul(self.ah, x), self.aw.T)
+
+    def backward(self, grad):
+        xp = xp_of(grad)
+        return (xp.matmul(xp.matmul(self.ah.T, grad), self.aw),)
+
+
+def _pair(value, op, what):
+    if isinstance(value, (int, np.integer)):
+        return (int(value), int(value))
+    try:
+        out = tuple(int(v) for v in value)
+    except TypeError:
+        raise TypeError(f"{op}: {what} must be an int or a pair of ints, got {value!r}") from None
+    if len(out) != 2:
+        raise ValueError(f"{op}: {what} must be an int or a pair of ints, got {value!r}")
+    return out
+
+
+def _check_pool(op, x, kernel_size, stride, padding):
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}: input must be a Tensor, got {type(x).__name__}")
+    if x.ndim != 4:
+        fix = "; add a batch axis with x.unsqueeze(0)" if x.ndim == 3 else ""
+        raise ValueError(
+            f"{op}: input of shape {x.shape} has {x.ndim} dims; expected (N, C, H, W){fix}"
+        )
+    if x.dtype.kind != "f":
+        raise TypeError(f"{op}: input must be floating point, got {x.dtype}")
+    k = _pair(kernel_size, op, "kernel_size")
+    s = k if stride is None else _pair(stride, op, "stride")
+    p = _pair(padding, op, "padding")
+    if min(k) < 1 or min(s) < 1 or min(p) < 0:
+        raise ValueError(
+            f"{op}: need kernel_size >= 1, stride >= 1 and padding >= 0; got "
+            f"kernel_size={k}, stride={s}, padding={p}"
+        )
+    if p[0] > k[0] // 2 or p[1] > k[1] // 2:
+        raise ValueError(f"{op}: padding {p} must be at most half the kernel size {k}")
+    h, w = x.shape[2:]
+    if h + 2 * p[0] < k[0] or w + 2 * p[1] < k[1]:
+        raise ValueError(
+            f"{op}: kernel_size {k} is larger than the padded input "
+            f"({h + 2 * p[0]}, {w + 2 * p[1]}) of input shape {x.shape}; use a "
+            "smaller kernel or more padding"
+        )
+    return k, s, p
+
+
+def max_pool2d(x: Tensor, kernel_size, stride=None, padding=0) -> Tensor:
+    """2-D max pooling: the largest value of each kh x kw window (NCHW).
+
+    y[n, c, i, j] = max_{p < kh, q < kw} x_pad[n, c, i s_h + p, j s_w + q], padding with -inf.
+    The gradient flows only to each window's maximum; on ties, to the first one in row-major
+    window order (PyTorch's rule).
+
+    Args:
+        x: (N, C, H, W).
+        kernel_size: int or (kh, kw).
+        stride: int or pair; defaults to kernel_size (non-overlapping windows).
+        padding: int or pair, at most half the kernel size.
+
+    Returns:
+        (N, C, H_out, W_out), H_out = (H + 2 p_h - kh) // s_h + 1.
+
+    >>> import glassnet as gn
+    >>> x = gn.arange(16.0).reshape(1, 1, 4, 4)
+    >>> max_pool2d(x, 2).numpy()
+    array([[[[ 5.,  7.],
+             [13., 15.]]]], dtype=float32)
+    """
+    k, s, p = _check_pool("max_pool2d", x, kernel_size, stride, padding)
+    return MaxPool2d.apply(x, kernel_size=k, stride=s, padding=p)
+
+
+def avg_pool2d(
+    x: Tensor, kernel_size, stride=None, padding=0, count_include_pad: bool = True
+) -> Tensor:
+    """2-D average pooling: the mean of each kh x kw window (NCHW).
+
+    y[n, c, i, j] = (1/D) sum_{p, q} x_pad[n, c, i s_h + p, j s_w + q], zero padding; D is
+    kh*kw, or with count_include_pad=False the number of unpadded elements in the window.
+
+    Args:
+        x: (N, C, H, W).
+        kernel_size: int or (kh, kw).
+        stride: int or pair; defaults to kernel_size.
+        padding: int or pair, at most half the kernel size.
+        count_include_pad: count the zero padding in the divisor (PyTorch's default).
+
+    Returns:
+        (N, C, H_out, W_out), H_out = (H + 2 p_h - kh) // s_h + 1.
+
+    >>> import glassnet as gn
+    >>> avg_pool2d(gn.arange(16.0).reshape(1, 1, 4, 4), 2).numpy()
+    array([[[[ 2.5,  4.5],
+             [10.5, 12.5]]]], dtype=float32)
+    """
+    k, s, p = _check_pool("avg_pool2d", x, kernel_size, stride, padding)
+    return AvgPool2d.apply(
+        x, kernel_size=k, stride=s, padding=p, count_include_pad=bool(count_include_pad)
+    )
+
+
+def adaptive_avg_pool2d(x: Tensor, output_size) -> Tensor:
+    """Average pooling to a fixed output size (Ho, Wo), whatever the input size (NCHW).
+
+    Output cell i along H averages rows [floor(i H / Ho), ceil((i + 1) H / Ho)) (PyTorch's
+    bins; they may overlap by one when Ho does not divide H), and likewise along W.
+
+    Args:
+        x: (N, C, H, W).
+        output_size: int or (Ho, Wo); None in the pair keeps that input size.
+
+    Returns:
+        (N, C, Ho, Wo).
+
+    >>> import glassnet as gn
+    >>> adaptive_avg_pool2d(gn.arange(6.0).reshape(1, 1, 2, 3), 1).numpy()
+    array([[[[2.5]]]], dtype=float32)
+    """
+    op = "adaptive_avg_pool2d"
+    if not isinstance(x, Tensor) or x.ndim != 4:
+        raise ValueError(
+            f"{op}: expected a Tensor of shape (N, C, H, W), got "
+            f"{getattr(x, 'shape', type(x).__name__)}"
+        )
+    if x.dtype.kind != "f":
+        raise TypeError(f"{op}: input must be floating point, got {x.dtype}")
+    if isinstance(output_size, (int, np.integer)) or output_size is None:
+        output_size = (output_size, output_size)
+    if len(output_size) != 2:
+        raise ValueError(f"{op}: output_size must be an int or a pair, got {output_size!r}")
+    size = tuple(int(x.shape[2 + i]) if o is None else int(o) for i, o in enumerate(output_size))
+    if min(size) < 1:
+        raise ValueError(f"{op}: output_size must be positive, got {output_size!r}")
+    return AdaptiveAvgPool2d.apply(x, output_size=size)
