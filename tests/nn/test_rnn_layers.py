@@ -314,3 +314,23 @@ def test_input_errors_name_the_problem():
         nn.RNN(3, 4)(np.zeros((2, 5, 3), dtype=np.float32))
     with pytest.raises(ValueError, match="empty"):
         nn.RNN(3, 4)(gn.zeros(2, 0, 3))
+
+
+# -- inter-layer dropout ------------------------------------------------------------------------
+def test_dropout_between_layers_only_in_training():
+    gn.manual_seed(0)
+    m = nn.LSTM(3, 16, num_layers=2, dropout=0.5)
+    plain = nn.LSTM(3, 16, num_layers=2)
+    plain.load_state_dict(m.state_dict())
+    x = gn.randn(4, 6, 3)
+    a, b = m(x)[0].numpy(), m(x)[0].numpy()
+    assert not np.allclose(a, b)  # a fresh mask per call
+    assert not np.allclose(a, plain(x)[0].numpy())
+    m.eval()
+    np.testing.assert_array_equal(m(x)[0].numpy(), plain(x)[0].numpy())
+
+
+def test_dropout_never_touches_the_last_layer_output():
+    m = nn.GRU(3, 8, num_layers=1, dropout=0.5)  # nothing between layers to drop
+    x = gn.randn(2, 5, 3)
+    np.testing.assert_array_equal(m(x)[0].numpy(), m(x)[0].numpy())

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import math
 
+import glassnet.functional as F
 from glassnet.backend import xp_of
 from glassnet.creation import zeros
 from glassnet.nn import init
 from glassnet.nn.layers._validate import check_float_input, check_positive
 from glassnet.nn.module import Module
 from glassnet.nn.parameter import Parameter
-from glassnet.ops import concat, matmul, relu, sigmoid, stack, swapaxes, tanh, unsqueeze
+from glassnet.ops import concat, relu, sigmoid, stack, swapaxes, tanh, unsqueeze
 from glassnet.tensor import Tensor
 
 # number of stacked gates in weight_ih / weight_hh (rows = gates * hidden_size)
@@ -165,9 +166,7 @@ class _RNNBase(Module):
                     store.append(s)
             seq = outputs[0] if len(outputs) == 1 else concat(outputs, axis=-1)
             if self.dropout and self.training and layer < self.num_layers - 1:
-                from glassnet.functional import dropout
-
-                seq = dropout(seq, p=self.dropout, training=True)
+                seq = F.dropout(seq, p=self.dropout, training=True)
         if batched:
             output = swapaxes(seq, 0, 1) if self.batch_first else seq
             h_n = [stack(store, axis=0) for store in finals]
@@ -183,45 +182,41 @@ class _RNNBase(Module):
         """
         sfx = _suffix(layer, direction)
         w_ih = getattr(self, "weight_ih" + sfx)
-        w_hh_t = getattr(self, "weight_hh" + sfx).T
+        w_hh = getattr(self, "weight_hh" + sfx)
         b_ih = getattr(self, "bias_ih" + sfx) if self.bias else None
         b_hh = getattr(self, "bias_hh" + sfx) if self.bias else None
         if self.mode != "GRU" and b_ih is not None:
             # both biases only ever appear summed outside the GRU's reset gate: fold them into
             # the one input projection instead of adding b_hh at every step
             b_ih, b_hh = b_ih + b_hh, None
-        proj = matmul(seq, w_ih.T)  # (T, N, G*H): the whole sequence in one product
-        if b_ih is not None:
-            proj = proj + b_ih
+        proj = F.linear(seq, w_ih, b_ih)  # (T, N, G*H): the whole sequence in one product
         steps = range(seq.shape[0] - 1, -1, -1) if direction else range(seq.shape[0])
         step = getattr(self, "_step_" + self.mode.split("_")[0].lower())
         hs = [None] * seq.shape[0]
         x_proj = _unstack_time(proj)
         for t in steps:
-            state = step(x_proj[t], state, w_hh_t, b_hh)
+            state = step(x_proj[t], state, w_hh, b_hh)
             hs[t] = state[0]
         return stack(hs, axis=0), state
 
-    def _step_rnn(self, x_proj, state, w_hh_t, b_hh):
-        pre = x_proj + matmul(state[0], w_hh_t)
+    def _step_rnn(self, x_proj, state, w_hh, b_hh):
+        pre = x_proj + F.linear(state[0], w_hh)
         return [tanh(pre) if self.mode == "RNN_TANH" else relu(pre)]
 
-    def _step_lstm(self, x_proj, state, w_hh_t, b_hh):
+    def _step_lstm(self, x_proj, state, w_hh, b_hh):
         h, c = state
         H = self.hidden_size
-        gates = x_proj + matmul(h, w_hh_t)
+        gates = x_proj + F.linear(h, w_hh)
         ifo = sigmoid(gates)  # the g block is wasted here; one op beats three slices + sigmoids
         i, f, o = ifo[:, :H], ifo[:, H : 2 * H], ifo[:, 3 * H :]
         g = tanh(gates[:, 2 * H : 3 * H])
         c = f * c + i * g
         return [o * tanh(c), c]
 
-    def _step_gru(self, x_proj, state, w_hh_t, b_hh):
+    def _step_gru(self, x_proj, state, w_hh, b_hh):
         (h,) = state
         H = self.hidden_size
-        hh = matmul(h, w_hh_t)
-        if b_hh is not None:
-            hh = hh + b_hh
+        hh = F.linear(h, w_hh, b_hh)
         rz = sigmoid(x_proj[:, : 2 * H] + hh[:, : 2 * H])
         r, z = rz[:, :H], rz[:, H:]
         n = tanh(x_proj[:, 2 * H :] + r * hh[:, 2 * H :])
