@@ -66,7 +66,7 @@ from glassnet.tensor import Tensor
 
 float16, float32, float64, int32, int64 = "float16", "float32", "float64", "int32", "int64"
 
-from glassnet import functional, nn, ops, testing  # noqa: E402
+from glassnet import functional, nn, ops, optim, testing  # noqa: E402
 from glassnet.diagnostics import (  # noqa: E402
     AnomalyDetector,
     NonFiniteError,
@@ -77,4 +77,5 @@ from glassnet.diagnostics import (  # noqa: E402
     graph,
     record_layers,
 )
+from glassnet.optim import clip_grad_norm, clip_grad_value  # noqa: E402
 from glassnet.testing import check_grad  # noqa: E402

@@ -1,0 +1,27 @@
+"""Optimizers, learning-rate schedules and gradient clipping.
+
+Each optimizer implements ``init_state`` and ``update`` (its equations are in the docstring);
+the :class:`Optimizer` base class runs the loop over parameter groups.
+"""
+
+from glassnet.optim import lr_scheduler
+from glassnet.optim.adagrad import Adagrad
+from glassnet.optim.adam import Adam, AdamW
+from glassnet.optim.clip import clip_grad_norm, clip_grad_norm_, clip_grad_value, clip_grad_value_
+from glassnet.optim.optimizer import Optimizer
+from glassnet.optim.rmsprop import RMSprop
+from glassnet.optim.sgd import SGD
+
+__all__ = [
+    "SGD",
+    "Adagrad",
+    "Adam",
+    "AdamW",
+    "Optimizer",
+    "RMSprop",
+    "clip_grad_norm",
+    "clip_grad_norm_",
+    "clip_grad_value",
+    "clip_grad_value_",
+    "lr_scheduler",
+]
