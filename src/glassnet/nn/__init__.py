@@ -1,11 +1,55 @@
 """Neural-network building blocks: modules, layers, losses, initializers, regularizers."""
 
+from glassnet.nn import init
+from glassnet.nn.layers import (
+    ELU,
+    GELU,
+    AdaptiveAvgPool2d,
+    AvgPool2d,
+    BatchNorm1d,
+    BatchNorm2d,
+    Conv1d,
+    Conv2d,
+    Dropout,
+    Embedding,
+    Flatten,
+    GroupNorm,
+    Identity,
+    LayerNorm,
+    LeakyReLU,
+    Linear,
+    LogSoftmax,
+    MaxPool2d,
+    ModuleDict,
+    ModuleList,
+    ReLU,
+    Sequential,
+    Sigmoid,
+    SiLU,
+    Softmax,
+    Softplus,
+    Tanh,
+    Unflatten,
+)
+
+# sequence models
+from glassnet.nn.layers.attention import MultiheadAttention
+from glassnet.nn.layers.rnn import GRU, LSTM, RNN
+from glassnet.nn.losses import (
+    BCELoss,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    HuberLoss,
+    KLDivLoss,
+    L1Loss,
+    MSELoss,
+    NLLLoss,
+    SmoothL1Loss,
+)
 from glassnet.nn.module import (
     Module,
     register_module_forward_hook,
     register_module_forward_pre_hook,
 )
 from glassnet.nn.parameter import Parameter
-
-# sequence models
-from glassnet.nn.layers.rnn import GRU, LSTM, RNN
+from glassnet.nn.summary import Summary, summary

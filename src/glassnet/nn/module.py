@@ -333,6 +333,13 @@ class Module:
     def num_parameters(self, trainable_only: bool = False) -> int:
         return sum(p.size for p in self.parameters() if p.requires_grad or not trainable_only)
 
+    def summary(self, input_shape, dtype="float32", device=None):
+        """Table of sub-modules, output shapes and parameter counts from one forward pass on
+        zeros of ``input_shape`` (batch axis included); see :func:`glassnet.nn.summary`."""
+        from glassnet.nn.summary import summary
+
+        return summary(self, input_shape, dtype=dtype, device=device)
+
     # -- printing -----------------------------------------------------------------------------
     def extra_repr(self) -> str:
         return ""

@@ -1,0 +1,100 @@
+"""``Embedding``: a lookup table from integer ids to learned vectors."""
+
+from __future__ import annotations
+
+import glassnet.functional as F
+from glassnet.autograd.grad_mode import no_grad
+from glassnet.creation import zeros
+from glassnet.nn import init
+from glassnet.nn.layers._validate import check_positive, check_tensor
+from glassnet.nn.module import Module
+from glassnet.nn.parameter import Parameter
+from glassnet.tensor import Tensor
+
+
+class Embedding(Module):
+    """Map integer ids to rows of a learned ``(num_embeddings, embedding_dim)`` table.
+
+    Use it for tokens, characters or categories before an RNN/Transformer/MLP.
+
+    Math: y[..., :] = W[x[...], :]; dL/dW[i] = sum of dL/dy over the positions where x == i
+    (rows that never appear get zero gradient). Rows are initialised N(0, 1) (PyTorch). With
+    ``padding_idx`` that row starts at zero and gets no gradient, so padding stays a zero vector.
+
+    Args:
+        num_embeddings: vocabulary size (ids are 0..num_embeddings-1).
+        embedding_dim: length of each vector.
+        padding_idx: id of the padding token (negative counts from the end), or None.
+        kernel_regularizer: penalty on the table, read by ``nn.regularizers``.
+
+    Shapes: input ``(*)`` of int ids, output ``(*, embedding_dim)``.
+
+    >>> import glassnet as gn
+    >>> emb = gn.nn.Embedding(10, 3, padding_idx=0)
+    >>> emb(gn.tensor([[0, 4, 9]])).shape
+    (1, 3, 3)
+    >>> emb.weight.numpy()[0].tolist()
+    [0.0, 0.0, 0.0]
+    """
+
+    def __init__(
+        self,
+        num_embeddings: int,
+        embedding_dim: int,
+        padding_idx: int | None = None,
+        kernel_regularizer=None,
+    ) -> None:
+        super().__init__()
+        check_positive(num_embeddings, "num_embeddings", "Embedding")
+        check_positive(embedding_dim, "embedding_dim", "Embedding")
+        if padding_idx is not None:
+            if not -num_embeddings <= padding_idx < num_embeddings:
+                raise ValueError(
+                    f"Embedding: padding_idx must be in {-num_embeddings}..{num_embeddings - 1} "
+                    f"for num_embeddings={num_embeddings}, got {padding_idx}"
+                )
+            padding_idx %= num_embeddings
+        self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
+        self.padding_idx = padding_idx
+        object.__setattr__(self, "kernel_regularizer", kernel_regularizer)
+        self.weight = Parameter(zeros(num_embeddings, embedding_dim))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """W ~ N(0, 1); the padding row set to 0."""
+        init.normal_(self.weight)
+        if self.padding_idx is not None:
+            with no_grad():
+                self.weight.data[self.padding_idx] = 0
+                self.weight._vc[0] += 1
+
+    def forward(self, x: Tensor) -> Tensor:
+        name = f"Embedding({self.num_embeddings}, {self.embedding_dim})"
+        check_tensor(x, name)
+        if x.dtype.kind not in "iu":
+            raise TypeError(
+                f"{name} got input of dtype {x.dtype}: it looks up integer ids; cast the ids "
+                "with x.long() (an embedding of real-valued features is a Linear layer)"
+            )
+        if x.size:
+            xp_min, xp_max = int(x.data.min()), int(x.data.max())
+            if xp_min < 0 or xp_max >= self.num_embeddings:
+                bad = xp_max if xp_max >= self.num_embeddings else xp_min
+                raise ValueError(
+                    f"{name} got id {bad}: ids must be in 0..{self.num_embeddings - 1}; "
+                    "make num_embeddings at least the vocabulary size (max id + 1)"
+                )
+        if x.device != self.weight.device:
+            raise ValueError(
+                f"{name} got ids on {x.device} but its table is on {self.weight.device}; "
+                f"move the ids with x.to('{self.weight.device}')"
+            )
+        return F.embedding(x, self.weight, padding_idx=self.padding_idx)
+
+    def extra_repr(self) -> str:
+        s = f"{self.num_embeddings}, {self.embedding_dim}"
+        if self.padding_idx is not None:
+            s += f", padding_idx={self.padding_idx}"
+        if self.kernel_regularizer is not None:
+            s += f", kernel_regularizer={self.kernel_regularizer!r}"
+        return s
