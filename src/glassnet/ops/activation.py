@@ -65,7 +65,7 @@ class Relu(Function):
 
     def forward(self, x):
         self.mask = x > 0
-        return x * self.mask
+        return xp_of(x).maximum(x, 0)  # x * mask would give -0.0 for negative x
 
     def backward(self, grad):
         return (grad * self.mask,)
