@@ -1,5 +1,31 @@
 """The lowercase functional API (PyTorch's ``torch.nn.functional``), re-exported from ops."""
 
+from glassnet.ops.activation import (  # noqa: F401
+    elu,
+    gelu,
+    leaky_relu,
+    log_softmax,
+    relu,
+    sigmoid,
+    silu,
+    softmax,
+    softplus,
+    tanh,
+)
+
+from glassnet.ops.attention import attention_weights, scaled_dot_product_attention  # noqa: F401
 from glassnet.ops.conv import conv1d, conv2d  # noqa: F401
+from glassnet.ops.loss import (  # noqa: F401
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    huber_loss,
+    kl_div,
+    l1_loss,
+    mse_loss,
+    nll_loss,
+    smooth_l1_loss,
+)
 from glassnet.ops.nn import dropout, embedding, linear  # noqa: F401
+from glassnet.ops.normalization import batch_norm, group_norm, layer_norm  # noqa: F401
 from glassnet.ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d  # noqa: F401
