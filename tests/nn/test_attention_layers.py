@@ -1,0 +1,272 @@
+"""MultiheadAttention: PyTorch names/init, forward against a NumPy reference (masks, causal,
+kdim/vdim, layouts), float64 gradchecks of inputs and every parameter, and errors."""
+
+import numpy as np
+import pytest
+
+import glassnet as gn
+from glassnet import nn
+from glassnet.testing import check_grad
+
+rng = np.random.default_rng(0)
+
+
+# -- an independent NumPy reference -------------------------------------------------------------
+def ref_softmax(a):
+    e = np.exp(a - a.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def ref_mha(query, key, value, p, num_heads, mask=None):
+    """Batch-first (N, L, E) reference; ``mask`` is additive, broadcastable to (N, h, L, S).
+    Returns the output (N, L, E) and per-head weights (N, h, L, S)."""
+    E = query.shape[-1]
+    if "in_proj_weight" in p:
+        wq, wk, wv = np.split(p["in_proj_weight"], 3)
+    else:
+        wq, wk, wv = p["q_proj_weight"], p["k_proj_weight"], p["v_proj_weight"]
+    bq, bk, bv = np.split(p.get("in_proj_bias", np.zeros(3 * E)), 3)
+    Q, K, V = query @ wq.T + bq, key @ wk.T + bk, value @ wv.T + bv
+    N, L, S, d = query.shape[0], query.shape[1], key.shape[1], E // num_heads
+    heads, weights = [], []
+    for j in range(num_heads):
+        cols = slice(j * d, (j + 1) * d)
+        scores = np.einsum("nld,nsd->nls", Q[..., cols], K[..., cols]) / np.sqrt(d)
+        if mask is not None:
+            scores = scores + np.broadcast_to(mask, (N, num_heads, L, S))[:, j]
+        a = ref_softmax(scores)
+        weights.append(a)
+        heads.append(a @ V[..., cols])
+    out = np.concatenate(heads, axis=-1) @ p["out_proj.weight"].T
+    out = out + p.get("out_proj.bias", 0.0)
+    return out, np.stack(weights, axis=1)
+
+
+def params64(m):
+    return {k: v.numpy().astype(np.float64) for k, v in m.state_dict().items()}
+
+
+def neg_inf_where(mask_bool):
+    return np.where(mask_bool, -np.inf, 0.0)
+
+
+# -- names, shapes, init ------------------------------------------------------------------------
+def test_state_dict_keys_match_pytorch():
+    # PyTorch: nn.MultiheadAttention(8, 2).state_dict().keys() and the kdim/vdim variant
+    assert list(nn.MultiheadAttention(8, 2).state_dict()) == [
+        "in_proj_weight", "in_proj_bias", "out_proj.weight", "out_proj.bias",
+    ]  # fmt: skip
+    m = nn.MultiheadAttention(8, 2, kdim=3, vdim=5)
+    assert list(m.state_dict()) == [
+        "q_proj_weight", "k_proj_weight", "v_proj_weight", "in_proj_bias",
+        "out_proj.weight", "out_proj.bias",
+    ]  # fmt: skip
+    shapes = {k: v.shape for k, v in m.state_dict().items()}
+    assert shapes["k_proj_weight"] == (8, 3) and shapes["v_proj_weight"] == (8, 5)
+    assert list(nn.MultiheadAttention(8, 2, bias=False).state_dict()) == [
+        "in_proj_weight", "out_proj.weight",
+    ]  # fmt: skip
+
+
+def test_init_is_xavier_uniform_with_zero_biases():
+    gn.manual_seed(0)
+    m = nn.MultiheadAttention(64, 4)
+    w = m.in_proj_weight.numpy()
+    assert w.shape == (192, 64)
+    bound = np.sqrt(6.0 / (64 + 192))  # fan_in = E, fan_out = 3E
+    assert np.abs(w).max() <= bound
+    assert abs(w.std() - bound / np.sqrt(3)) < 0.03 * bound
+    assert not m.in_proj_bias.numpy().any() and not m.out_proj.bias.numpy().any()
+    assert np.abs(m.out_proj.weight.numpy()).max() <= 1 / np.sqrt(64)
+
+
+# -- forward numerics ---------------------------------------------------------------------------
+N, L, S, E, H = 2, 4, 5, 6, 3
+
+
+def make(**kw):
+    m = nn.MultiheadAttention(E, H, **kw).to(dtype="float64")
+    with gn.no_grad():  # nonzero biases, so a wrong bias slice would show
+        for p in m.parameters():
+            p.copy_(rng.standard_normal(p.shape) * 0.5)
+    return m
+
+
+def test_self_attention_matches_reference():
+    m = make()
+    x = rng.standard_normal((N, L, E))
+    out, w = m(gn.tensor(x), gn.tensor(x), gn.tensor(x))
+    ref_out, ref_w = ref_mha(x, x, x, params64(m), H)
+    np.testing.assert_allclose(out.numpy(), ref_out, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(w.numpy(), ref_w.mean(axis=1), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(w.numpy().sum(axis=-1), 1.0, rtol=1e-12)
+
+
+def test_cross_attention_with_key_padding_and_bool_attn_mask():
+    m = make()
+    q, k, v = (rng.standard_normal((N, n, E)) for n in (L, S, S))
+    pad = np.zeros((N, S), dtype=bool)
+    pad[0, 3:] = True  # the first sequence has 3 real keys
+    attn = rng.random((L, S)) < 0.3
+    attn[:, 0] = False  # every query keeps at least one key
+    out, w = m(gn.tensor(q), gn.tensor(k), gn.tensor(v), key_padding_mask=gn.tensor(pad),
+               attn_mask=gn.tensor(attn), average_attn_weights=False)  # fmt: skip
+    mask = neg_inf_where(pad)[:, None, None, :] + neg_inf_where(attn)
+    ref_out, ref_w = ref_mha(q, k, v, params64(m), H, mask)
+    np.testing.assert_allclose(out.numpy(), ref_out, rtol=1e-10, atol=1e-12)
+    assert w.shape == (N, H, L, S)
+    np.testing.assert_allclose(w.numpy(), ref_w, rtol=1e-10, atol=1e-12)
+    assert not w.numpy()[0, :, :, 3:].any()  # padded keys get exactly zero weight
+    assert not w.numpy()[:, :, attn].any()
+
+
+def test_per_head_float_attn_mask_and_float_padding_mask():
+    m = make()
+    q, k = rng.standard_normal((N, L, E)), rng.standard_normal((N, S, E))
+    attn = rng.standard_normal((N * H, L, S))  # PyTorch's (N*num_heads, L, S) layout
+    pad = rng.standard_normal((N, S))
+    out, _ = m(gn.tensor(q), gn.tensor(k), gn.tensor(k), attn_mask=gn.tensor(attn),
+               key_padding_mask=gn.tensor(pad))  # fmt: skip
+    mask = attn.reshape(N, H, L, S) + pad[:, None, None, :]
+    ref_out, _ = ref_mha(q, k, k, params64(m), H, mask)
+    np.testing.assert_allclose(out.numpy(), ref_out, rtol=1e-10, atol=1e-12)
+
+
+def test_is_causal_masks_the_future():
+    m = make()
+    x = rng.standard_normal((N, L, E))
+    out, w = m(gn.tensor(x), gn.tensor(x), gn.tensor(x), is_causal=True)
+    causal = neg_inf_where(np.triu(np.ones((L, L), dtype=bool), k=1))
+    ref_out, ref_w = ref_mha(x, x, x, params64(m), H, causal)
+    np.testing.assert_allclose(out.numpy(), ref_out, rtol=1e-10, atol=1e-12)
+    assert not np.triu(w.numpy(), k=1).any()
+    # the first position only sees itself: changing later positions leaves it unchanged
+    x2 = x.copy()
+    x2[:, 1:] += 1.0
+    out2, _ = m(gn.tensor(x2), gn.tensor(x2), gn.tensor(x2), is_causal=True)
+    np.testing.assert_allclose(out2.numpy()[:, 0], out.numpy()[:, 0], rtol=1e-12)
+
+
+def test_kdim_vdim_sequence_first_and_need_weights_false():
+    m = nn.MultiheadAttention(E, H, kdim=4, vdim=7, batch_first=False).to(dtype="float64")
+    q = rng.standard_normal((L, N, E))
+    k, v = rng.standard_normal((S, N, 4)), rng.standard_normal((S, N, 7))
+    out, w = m(gn.tensor(q), gn.tensor(k), gn.tensor(v), need_weights=False)
+    assert w is None and out.shape == (L, N, E)
+    ref_out, _ = ref_mha(*(a.transpose(1, 0, 2) for a in (q, k, v)), params64(m), H)
+    np.testing.assert_allclose(out.numpy(), ref_out.transpose(1, 0, 2), rtol=1e-10, atol=1e-12)
+
+
+def test_unbatched_input():
+    m = make()
+    q, k = rng.standard_normal((L, E)), rng.standard_normal((S, E))
+    pad = np.array([False, False, True, False, True])
+    out, w = m(gn.tensor(q), gn.tensor(k), gn.tensor(k), key_padding_mask=gn.tensor(pad))
+    ref_out, ref_w = ref_mha(q[None], k[None], k[None], params64(m), H, neg_inf_where(pad))
+    assert out.shape == (L, E) and w.shape == (L, S)
+    np.testing.assert_allclose(out.numpy(), ref_out[0], rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(w.numpy(), ref_w[0].mean(axis=0), rtol=1e-10, atol=1e-12)
+
+
+def test_fast_self_attention_path_equals_general_path():
+    m = make()
+    x = gn.tensor(rng.standard_normal((N, L, E)))
+    fast, _ = m(x, x, x)
+    general, _ = m(x, x.clone(), x.clone())
+    np.testing.assert_allclose(fast.numpy(), general.numpy(), rtol=1e-12)
+
+
+def test_attention_dropout_only_in_training():
+    gn.manual_seed(0)
+    m = nn.MultiheadAttention(8, 2, dropout=0.5)
+    x = gn.randn(2, 6, 8)
+    _, w = m(x, x, x, average_attn_weights=False)
+    assert (w.numpy() == 0).mean() > 0.3  # about half of the weights dropped
+    m.eval()
+    _, w = m(x, x, x, average_attn_weights=False)
+    np.testing.assert_allclose(w.numpy().sum(axis=-1), 1.0, rtol=1e-5)
+
+
+# -- gradients ----------------------------------------------------------------------------------
+def functional(module, names):
+    """fn(q, k, v, *params) running ``module`` with check_grad's tensors as its parameters."""
+
+    def fn(q, k, v, *params, **kw):
+        for name, p in zip(names, params):
+            owner = module
+            *path, leaf = name.split(".")
+            for part in path:
+                owner = getattr(owner, part)
+            owner._parameters[leaf] = p
+        out, w = module(q, k, v, **kw)
+        return gn.concat([out.flatten(), w.flatten()]) if w is not None else out
+
+    return fn
+
+
+@pytest.mark.parametrize(
+    "kdim, masks",
+    [(None, False), (None, True), (4, True)],
+    ids=["self-dims", "masked", "kdim-vdim"],
+)
+def test_gradcheck_inputs_and_every_parameter(kdim, masks):
+    m = nn.MultiheadAttention(4, 2, kdim=kdim, vdim=kdim).to(dtype="float64")
+    names = list(m.state_dict())
+    params = [p.numpy().copy() for p in m.state_dict().values()]
+    params = [p + rng.standard_normal(p.shape) * 0.3 for p in params]  # nonzero biases
+    kd = kdim or 4
+    q, k, v = rng.standard_normal((2, 3, 4)), rng.standard_normal((2, 4, kd)), None
+    v = rng.standard_normal((2, 4, kd))
+    kw = {}
+    if masks:
+        kw = {
+            "key_padding_mask": gn.tensor(np.array([[False] * 3 + [True], [False] * 4])),
+            "attn_mask": gn.tensor(np.array([[False, True, False, False]] * 3)),
+            "average_attn_weights": False,
+        }
+    check_grad(functional(m, names), [q, k, v, *params], params=kw, name="MultiheadAttention")
+
+
+def test_gradcheck_self_attention_fast_path():
+    m = nn.MultiheadAttention(4, 2).to(dtype="float64")
+    names = list(m.state_dict())
+    params = [p.numpy() + rng.standard_normal(p.shape) * 0.3 for p in m.state_dict().values()]
+    fn = functional(m, names)
+
+    def self_attn(x, *ps):
+        return fn(x, x, x, *ps, is_causal=True)
+
+    check_grad(self_attn, [rng.standard_normal((2, 3, 4)), *params], name="self-attention")
+
+
+# -- errors -------------------------------------------------------------------------------------
+def test_embed_dim_not_divisible_by_num_heads():
+    with pytest.raises(ValueError, match="embed_dim=10 is not divisible by num_heads=3"):
+        nn.MultiheadAttention(10, 3)
+
+
+def test_mask_shape_mismatch():
+    m = nn.MultiheadAttention(8, 2)
+    x, mem = gn.randn(2, 4, 8), gn.randn(2, 5, 8)
+    with pytest.raises(ValueError, match=r"key_padding_mask has shape \(2, 4\); expected \(2, 5\)"):
+        m(x, mem, mem, key_padding_mask=gn.zeros(2, 4, dtype="bool"))
+    with pytest.raises(ValueError, match=r"attn_mask has shape \(5, 4\); expected \(4, 5\) or "):
+        m(x, mem, mem, attn_mask=gn.zeros(5, 4, dtype="bool"))
+    with pytest.raises(TypeError, match="bool .* or float"):
+        m(x, mem, mem, attn_mask=gn.zeros(4, 5, dtype="int64"))
+
+
+def test_wrong_feature_size_and_rank():
+    m = nn.MultiheadAttention(8, 2)
+    with pytest.raises(ValueError, match=r"embed_dim=8\) got query of shape \(2, 4, 6\)"):
+        m(gn.randn(2, 4, 6), gn.randn(2, 4, 8), gn.randn(2, 4, 8))
+    with pytest.raises(ValueError, match=r"kdim=8\) got key .* pass kdim="):
+        m(gn.randn(2, 4, 8), gn.randn(2, 4, 3), gn.randn(2, 4, 8))
+    with pytest.raises(ValueError, match="all 3-D"):
+        m(gn.randn(2, 4, 8, 1), gn.randn(2, 4, 8), gn.randn(2, 4, 8))
+    with pytest.raises(ValueError, match="all 3-D"):
+        m(gn.randn(4, 8), gn.randn(2, 4, 8), gn.randn(2, 4, 8))
+    with pytest.raises(ValueError, match="same batch and sequence length"):
+        m(gn.randn(2, 4, 8), gn.randn(2, 5, 8), gn.randn(2, 4, 8))
+    with pytest.raises(ValueError, match="different batch sizes"):
+        m(gn.randn(3, 4, 8), gn.randn(2, 5, 8), gn.randn(2, 5, 8))
