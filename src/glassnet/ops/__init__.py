@@ -14,6 +14,7 @@ from glassnet.ops.activation import (
     swish,
     tanh,
 )
+from glassnet.ops.attention import attention_weights, scaled_dot_product_attention
 from glassnet.ops.conv import conv1d, conv2d
 from glassnet.ops.elementwise import (
     abs,
@@ -47,7 +48,19 @@ from glassnet.ops.elementwise import (
     where,
 )
 from glassnet.ops.linalg import matmul
+from glassnet.ops.loss import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    huber_loss,
+    kl_div,
+    l1_loss,
+    mse_loss,
+    nll_loss,
+    smooth_l1_loss,
+)
 from glassnet.ops.nn import dropout, embedding, linear
+from glassnet.ops.normalization import batch_norm, group_norm, layer_norm
 from glassnet.ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
 from glassnet.ops.reduction import (
     all,

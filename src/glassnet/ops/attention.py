@@ -1,0 +1,210 @@
+"""Scaled dot-product attention: each query takes a softmax-weighted average of the values.
+
+    scores = q k^T * scale (+ additive mask);  P = softmax(scores) over the keys;  out = P v
+
+One fused op (forward and backward are four matmuls and a softmax), plus
+:func:`attention_weights`, the differentiable P alone, for ``need_weights``-style callers.
+
+Masks follow PyTorch: a boolean mask is True where a query may attend to a key; a float mask
+is added to the scores (use -inf to forbid). A query row whose keys are all forbidden has no
+distribution to take: glassnet returns zeros for that row (weights, output and gradients),
+as PyTorch's safe softmax does, never NaN.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from glassnet.autograd.function import Function
+from glassnet.backend import get_rng, to_device, xp_of
+from glassnet.tensor import Tensor
+
+
+def _t(a):
+    return a.swapaxes(-1, -2)
+
+
+def _safe_softmax(xp, s):
+    # Subtract the row max for stability; a fully masked row has max -inf, and -inf - -inf
+    # would be NaN, so such rows use 0 instead and come out as exact zeros.
+    m = s.max(axis=-1, keepdims=True)
+    e = xp.exp(s - xp.where(xp.isfinite(m), m, 0))
+    denom = e.sum(axis=-1, keepdims=True)
+    return e / xp.where(denom > 0, denom, 1)
+
+
+class ScaledDotProductAttention(Function):
+    """out = D(P) v,  P = softmax(q k^T scale + bias, masked), D = dropout (keep / (1 - p))
+    dL/dv = D(P)^T G;  dL/dP = D(G v^T);  dL/dS = P (dL/dP - rowsum(dL/dP P))
+    dL/dq = dL/dS k scale;  dL/dk = dL/dS^T q scale;  dL/dbias = dL/dS   (G = dL/dout)
+    """
+
+    def forward(self, q, k, v, *bias, mask, keep, scale):
+        xp = xp_of(q)
+        s = (q @ _t(k)) * scale
+        if bias:
+            s = s + bias[0]
+        if mask is not None:
+            s = xp.where(mask, s, -xp.inf)
+        self.p = _safe_softmax(xp, s).astype(q.dtype, copy=False)
+        self.pd = self.p if keep is None else self.p * keep
+        self.q, self.k, self.v, self.keep, self.scale = q, k, v, keep, scale
+        return self.pd @ v
+
+    def backward(self, grad):
+        need = [t.requires_grad for t in self.inputs]
+        gv = _t(self.pd) @ grad if need[2] else None
+        gp = grad @ _t(self.v)
+        if self.keep is not None:
+            gp = gp * self.keep
+        gs = self.p * (gp - (gp * self.p).sum(axis=-1, keepdims=True))
+        gq = (gs @ self.k) * self.scale if need[0] else None
+        gk = (_t(gs) @ self.q) * self.scale if need[1] else None
+        return (gq, gk, gv, gs) if len(self.inputs) == 4 else (gq, gk, gv)
+
+
+# -- wrappers ---------------------------------------------------------------------------------
+def _prepare(op, q, k, attn_mask, is_causal, scale):
+    """Validate q, k and the masks; return (bias tensor or None, bool mask or None, scale)."""
+    for name, t in (("q", q), ("k", k)):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{op}: {name} must be a Tensor, got {type(t).__name__}")
+        if t.dtype.kind != "f" or t.ndim < 2:
+            raise ValueError(
+                f"{op}: {name} must be a float tensor (..., seq, features), got dtype "
+                f"{t.dtype} and shape {t.shape}"
+            )
+    if q.shape[-1] != k.shape[-1]:
+        raise ValueError(
+            f"{op}: q (..., L, E) = {q.shape} and k (..., S, E) = {k.shape} must have the same "
+            "last axis E (the query/key feature size)"
+        )
+    try:
+        batch = np.broadcast_shapes(q.shape[:-2], k.shape[:-2])
+    except ValueError:
+        raise ValueError(
+            f"{op}: the batch axes of q {q.shape} and k {k.shape} do not broadcast"
+        ) from None
+    xp = xp_of(q.data)
+    length, source = q.shape[-2], k.shape[-2]
+    scores_shape = (*batch, length, source)
+    bias = mask = None
+    if attn_mask is not None:
+        if is_causal:
+            raise ValueError(
+                f"{op}: pass either attn_mask or is_causal=True, not both (as PyTorch); fold "
+                "the causal mask into attn_mask to combine them"
+            )
+        m = attn_mask if isinstance(attn_mask, Tensor) else Tensor(xp.asarray(attn_mask))
+        try:
+            ok = np.broadcast_shapes(m.shape, scores_shape) == scores_shape
+        except ValueError:
+            ok = False
+        if not ok:
+            raise ValueError(
+                f"{op}: attn_mask of shape {m.shape} must broadcast to the attention scores' "
+                f"shape {scores_shape} (..., L, S)"
+            )
+        if m.dtype.kind == "b":
+            mask = m.data
+        elif m.dtype.kind == "f":
+            bias = m if m.dtype == q.dtype else m.astype(q.dtype)
+        else:
+            raise TypeError(
+                f"{op}: attn_mask must be boolean (True = attend) or float (added to the "
+                f"scores), got dtype {m.dtype}"
+            )
+    if is_causal:
+        mask = xp.tril(xp.ones((length, source), dtype=bool))
+    if scale is None:
+        scale = 1.0 / math.sqrt(q.shape[-1]) if q.shape[-1] else 1.0
+    return bias, mask, float(scale), scores_shape
+
+
+def scaled_dot_product_attention(
+    q: Tensor,
+    k: Tensor,
+    v: Tensor,
+    attn_mask=None,
+    dropout_p: float = 0.0,
+    is_causal: bool = False,
+    scale: float | None = None,
+) -> Tensor:
+    """Attention out = softmax(q k^T scale + mask) v (PyTorch's signature and masks).
+
+    Args:
+        q: (..., L, E) queries.  k: (..., S, E) keys.  v: (..., S, Ev) values; batch axes
+            broadcast (e.g. (N, heads, L, E)).
+        attn_mask: bool (True = may attend) or float (added to the scores; it gets a gradient
+            if it requires one), broadcastable to (..., L, S).
+        dropout_p: probability of dropping each attention weight (glassnet's seeded RNG);
+            pass 0 in evaluation.
+        is_causal: query i attends to keys j <= i only (top-left aligned, as PyTorch).
+        scale: default 1 / sqrt(E).
+
+    Returns:
+        (..., L, Ev). Rows whose keys are all masked are zeros (no NaN, zero gradients).
+
+    >>> import glassnet as gn, glassnet.functional as F
+    >>> q = k = gn.tensor([[1.0, 0.0], [0.0, 1.0]])
+    >>> v = gn.tensor([[1.0], [3.0]])
+    >>> F.scaled_dot_product_attention(q, k, v, is_causal=True).numpy().round(3)  # row 0: key 0
+    array([[1.  ],
+           [2.34]], dtype=float32)
+    """
+    op = "scaled_dot_product_attention"
+    bias, mask, scale, scores_shape = _prepare(op, q, k, attn_mask, is_causal, scale)
+    if not isinstance(v, Tensor) or v.ndim < 2 or v.shape[-2] != k.shape[-2]:
+        raise ValueError(
+            f"{op}: v (..., S, Ev) must be a tensor with as many rows as k (S = {k.shape[-2]}); "
+            f"got {getattr(v, 'shape', type(v).__name__)}"
+        )
+    if not 0.0 <= dropout_p <= 1.0:
+        raise ValueError(f"{op}: dropout_p must be in [0, 1], got {dropout_p!r}")
+    keep = None
+    if dropout_p > 0:
+        # drawn on the CPU from the one seeded generator, so CPU and GPU runs agree
+        kept = get_rng().random(scores_shape) >= dropout_p
+        factor = 0.0 if dropout_p == 1 else 1.0 / (1.0 - dropout_p)
+        keep = to_device((kept * factor).astype(q.dtype), q.device)
+    extra = (bias,) if bias is not None else ()
+    return ScaledDotProductAttention.apply(q, k, v, *extra, mask=mask, keep=keep, scale=scale)
+
+
+def attention_weights(
+    q: Tensor, k: Tensor, attn_mask=None, is_causal: bool = False, scale: float | None = None
+) -> Tensor:
+    """The attention probabilities P = softmax(q k^T scale + mask), shape (..., L, S).
+
+    For callers that return the weights (``MultiheadAttention(need_weights=True)``): compose
+    ``dropout(P) @ v`` to get the output. Built from differentiable ops (matmul, where,
+    softmax), so P has gradients. Fully masked rows are zeros, like the fused op.
+
+    >>> import glassnet as gn, glassnet.functional as F
+    >>> q = k = gn.tensor([[1.0, 0.0], [0.0, 1.0]])
+    >>> F.attention_weights(q, k, is_causal=True).numpy().round(3)
+    array([[1.  , 0.  ],
+           [0.33, 0.67]], dtype=float32)
+    """
+    from glassnet.ops.activation import softmax
+    from glassnet.ops.elementwise import where
+    from glassnet.ops.shape import swapaxes
+
+    op = "attention_weights"
+    bias, mask, scale, _ = _prepare(op, q, k, attn_mask, is_causal, scale)
+    xp = xp_of(q.data)
+    s = (q @ swapaxes(k, -1, -2)) * scale
+    if bias is not None:
+        s = s + bias
+        finite = xp.isfinite(bias.data)  # -inf entries forbid, exactly as a False entry
+        mask = finite if mask is None else mask & finite
+    if mask is None:
+        return softmax(s, axis=-1)
+    # forbidden scores become the most negative finite number (not -inf, whose row max would
+    # make -inf - -inf = NaN); rows with nothing allowed are then zeroed explicitly
+    lowest = float(xp.finfo(s.dtype).min)
+    p = softmax(where(Tensor._make(mask, False), s, lowest), axis=-1)
+    any_allowed = xp.broadcast_to(mask, s.shape).any(axis=-1, keepdims=True)
+    return p * Tensor._make(any_allowed.astype(s.dtype), False)

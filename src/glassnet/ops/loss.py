@@ -1,0 +1,640 @@
+"""Loss functions: how far a prediction is from its target, as one number to minimize.
+
+Each loss is one fused op, so its gradient is exact and cheap (cross-entropy's is
+``softmax - target``) and its forward never overflows (log-softmax with the max subtracted,
+softplus in ``|x|`` form). Reductions follow PyTorch: ``"mean"`` (the default), ``"sum"`` or
+``"none"`` (per element); weighted means divide by the sum of the weights used.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from glassnet.autograd.function import Function
+from glassnet.backend import xp_of
+from glassnet.ops._util import as_tensor
+from glassnet.tensor import Tensor
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+# -- shared helpers --------------------------------------------------------------------------
+def _reduce(xp, loss, reduction: str, batch: int = 1):
+    if reduction == "none":
+        return loss
+    total = loss.sum()
+    if reduction == "sum":
+        return xp.asarray(total)
+    count = batch if reduction == "batchmean" else loss.size
+    return xp.asarray(total / max(count, 1) if count else total * xp.nan)
+
+
+def _reduced_grad(grad, reduction: str, size: int, batch: int = 1):
+    """dL/d(per-element loss) for the upstream ``grad`` of the reduced output."""
+    if reduction == "mean":
+        return grad / max(size, 1)
+    if reduction == "batchmean":
+        return grad / max(batch, 1)
+    return grad
+
+
+def _clamped_log(xp, a):
+    # PyTorch clamps log(p) at -100 so p = 0 gives a finite loss (100) instead of inf; the
+    # inner where keeps NumPy from warning about log(0).
+    pos = a > 0
+    return xp.maximum(xp.where(pos, xp.log(xp.where(pos, a, 1)), -100), -100).astype(a.dtype)
+
+
+def _sigmoid(xp, x):
+    e = xp.exp(-xp.abs(x))  # never exponentiates a positive number
+    return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def _log_softmax(xp, x, axis: int):
+    # log-softmax = x - m - log(sum e^{x - m}) with m = max x: the exponent is <= 0, so even
+    # logits of 1e4 give e^0 = 1 at most instead of inf.
+    shifted = x - x.max(axis=axis, keepdims=True)
+    return shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
+
+
+# -- regression losses: one pointwise formula of d = input - target ------------------------
+class _PointwiseLoss(Function):
+    """Base of losses that are a function of d = input - target: dL/dinput = -dL/dtarget."""
+
+    register = False
+
+    def forward(self, x, t, reduction, param=None):
+        xp = xp_of(x)
+        loss, self.deriv = self.pointwise(xp, x - t, param)
+        self.reduction, self.size = reduction, loss.size
+        return _reduce(xp, loss, reduction)
+
+    def backward(self, grad):
+        g = _reduced_grad(grad, self.reduction, self.size) * self.deriv
+        return g, (-g if self.inputs[1].requires_grad else None)
+
+
+class MseLoss(_PointwiseLoss):
+    """l = (x - t)^2;  dl/dx = 2 (x - t) = -dl/dt"""
+
+    @staticmethod
+    def pointwise(xp, d, param):
+        return d * d, 2 * d
+
+
+class L1Loss(_PointwiseLoss):
+    """l = |x - t|;  dl/dx = sign(x - t) = -dl/dt  (0 at x = t, as PyTorch)"""
+
+    @staticmethod
+    def pointwise(xp, d, param):
+        return xp.abs(d), xp.sign(d)
+
+
+class HuberLoss(_PointwiseLoss):
+    """l = d^2 / 2 if |d| < delta else delta (|d| - delta / 2),  d = x - t
+    dl/dx = clip(d, -delta, delta) = -dl/dt   (quadratic near 0, linear in the tails)
+    """
+
+    @staticmethod
+    def pointwise(xp, d, delta):
+        a = xp.abs(d)
+        loss = xp.where(a < delta, 0.5 * d * d, delta * (a - 0.5 * delta))
+        return loss, xp.clip(d, -delta, delta)
+
+
+class SmoothL1Loss(_PointwiseLoss):
+    """l = d^2 / (2 beta) if |d| < beta else |d| - beta / 2,  d = x - t  (= Huber / beta)
+    dl/dx = clip(d / beta, -1, 1) = -dl/dt   (beta = 0 gives L1)
+    """
+
+    @staticmethod
+    def pointwise(xp, d, beta):
+        a = xp.abs(d)
+        if beta == 0:
+            return a, xp.sign(d)
+        return xp.where(a < beta, 0.5 * d * d / beta, a - 0.5 * beta), xp.clip(d / beta, -1, 1)
+
+
+# -- classification losses ---------------------------------------------------------------------
+def _class_index_terms(xp, logp, target, weight, ignore_index):
+    """Per-sample target one-hot mask, validity and class weight w_{t_n} (0 where ignored)."""
+    valid = target != ignore_index
+    safe = xp.where(valid, target, 0)
+    shape = (1, logp.shape[1]) + (1,) * (logp.ndim - 2)
+    onehot = xp.arange(logp.shape[1]).reshape(shape) == xp.expand_dims(safe, 1)
+    w_t = valid.astype(logp.dtype) if weight is None else weight[safe] * valid
+    return onehot, valid, w_t, xp.expand_dims(safe, 1), shape
+
+
+class CrossEntropy(Function):
+    """Softmax cross-entropy with class-index targets t_n (PyTorch's formula):
+
+        logp = log_softmax(x) over the class axis (max subtracted: no overflow)
+        l_n = (1 - eps) w_{t_n} (-logp_{n,t_n}) + (eps / C) sum_c w_c (-logp_{n,c})
+        (l_n = 0 where t_n = ignore_index; eps = label_smoothing, w = class weights or 1)
+        mean: sum_n l_n / sum_n w_{t_n} over non-ignored n
+
+    dl_n/dx_n = a_n softmax(x_n) - q_n,  a_n = (1 - eps) w_{t_n} + (eps / C) sum_c w_c,
+    q_n = (1 - eps) w_{t_n} onehot(t_n) + (eps / C) w   (softmax minus the target distribution)
+    """
+
+    def forward(self, x, target, weight, ignore_index, reduction, label_smoothing):
+        xp = xp_of(x)
+        eps, n_classes = label_smoothing, x.shape[1]
+        logp = _log_softmax(xp, x, 1)
+        onehot, valid, w_t, idx, wshape = _class_index_terms(xp, logp, target, weight, ignore_index)
+        loss = -(1 - eps) * w_t * xp.take_along_axis(logp, idx, 1)[:, 0]
+        if eps:
+            wl = logp if weight is None else logp * weight.reshape(wshape)
+            loss = loss - (eps / n_classes) * valid * wl.sum(axis=1)
+        self.logp, self.onehot, self.valid, self.w_t = logp, onehot, valid, w_t
+        self.weight, self.wshape, self.eps, self.reduction = weight, wshape, eps, reduction
+        if reduction != "mean":
+            return _reduce(xp, loss, reduction)
+        # mean divides by the total weight of the non-ignored targets (PyTorch); all ignored
+        # gives 0/0 = nan, as PyTorch, computed without a NumPy warning
+        self.denom = w_t.sum()
+        ok = self.denom > 0
+        return xp.asarray(xp.where(ok, loss.sum() / xp.where(ok, self.denom, 1), xp.nan))
+
+    def backward(self, grad):
+        xp = xp_of(grad)
+        p, eps, n_classes = xp.exp(self.logp), self.eps, self.logp.shape[1]
+        a = xp.expand_dims((1 - eps) * self.w_t, 1)
+        gx = a * xp.where(self.onehot, p - 1, p)
+        if eps:
+            w = 1 if self.weight is None else self.weight.reshape(self.wshape)
+            total_w = n_classes if self.weight is None else self.weight.sum()
+            v = xp.expand_dims(self.valid, 1) * (eps / n_classes)
+            gx = gx + v * (total_w * p - w)
+        if self.reduction == "none":
+            return gx * xp.expand_dims(grad, 1), None
+        if self.reduction == "mean":
+            ok = self.denom > 0
+            grad = xp.where(ok, grad / xp.where(ok, self.denom, 1), 0)
+        return gx * grad, None
+
+
+class CrossEntropyProbs(Function):
+    """Softmax cross-entropy with a target distribution y (same shape as x):
+
+        y' = (1 - eps) y + eps / C;  l_n = -sum_c w_c y'_{n,c} logp_{n,c}
+        mean: sum_n l_n / (number of samples n), not the weight sum (PyTorch)
+
+    dl_n/dx_n = (sum_c w_c y'_{n,c}) softmax(x_n) - w y'_n;  dl_n/dy_n = -(1 - eps) w logp_n
+    """
+
+    def forward(self, x, y, weight, reduction, label_smoothing):
+        xp = xp_of(x)
+        eps, n_classes = label_smoothing, x.shape[1]
+        self.logp = _log_softmax(xp, x, 1)
+        wshape = (1, n_classes) + (1,) * (x.ndim - 2)
+        self.w = 1 if weight is None else weight.reshape(wshape)
+        self.wy = self.w * ((1 - eps) * y + eps / n_classes if eps else y)
+        loss = -(self.wy * self.logp).sum(axis=1)
+        self.eps, self.reduction, self.size = eps, reduction, loss.size
+        return _reduce(xp, loss, reduction)
+
+    def backward(self, grad):
+        xp = xp_of(grad)
+        g = _reduced_grad(grad, self.reduction, self.size)
+        g = xp.expand_dims(g, 1) if self.reduction == "none" else g
+        gx = g * (self.wy.sum(axis=1, keepdims=True) * xp.exp(self.logp) - self.wy)
+        gy = None
+        if self.inputs[1].requires_grad:
+            gy = -g * (1 - self.eps) * self.w * self.logp
+        return gx, gy
+
+
+class NllLoss(Function):
+    """Negative log-likelihood of log-probabilities x with class-index targets t_n:
+
+        l_n = -w_{t_n} x_{n,t_n}  (0 where t_n = ignore_index);  mean: sum l_n / sum w_{t_n}
+    dl_n/dx_{n,c} = -w_{t_n} [c = t_n]
+    """
+
+    def forward(self, x, target, weight, ignore_index, reduction):
+        xp = xp_of(x)
+        onehot, _, w_t, idx, _ = _class_index_terms(xp, x, target, weight, ignore_index)
+        loss = -w_t * xp.take_along_axis(x, idx, 1)[:, 0]
+        self.onehot, self.w_t, self.reduction = onehot, w_t, reduction
+        if reduction != "mean":
+            return _reduce(xp, loss, reduction)
+        self.denom = w_t.sum()
+        ok = self.denom > 0
+        return xp.asarray(xp.where(ok, loss.sum() / xp.where(ok, self.denom, 1), xp.nan))
+
+    def backward(self, grad):
+        xp = xp_of(grad)
+        if self.reduction == "none":
+            grad = xp.expand_dims(grad, 1)
+        elif self.reduction == "mean":
+            ok = self.denom > 0
+            grad = xp.where(ok, grad / xp.where(ok, self.denom, 1), 0)
+        return -grad * xp.expand_dims(self.w_t, 1) * self.onehot, None
+
+
+class BinaryCrossEntropy(Function):
+    """l = -w [t log p + (1 - t) log(1 - p)], each log clamped at >= -100 (PyTorch)
+    dl/dp = w (p - t) / max(p (1 - p), 1e-12);  dl/dt = w [log(1 - p) - log p]
+    """
+
+    def forward(self, p, t, weight, reduction):
+        xp = xp_of(p)
+        self.logp, self.log1mp = _clamped_log(xp, p), _clamped_log(xp, 1 - p)
+        self.p, self.t, self.w, self.reduction = p, t, weight, reduction
+        loss = -(t * self.logp + (1 - t) * self.log1mp)
+        loss = loss if weight is None else loss * weight
+        self.size = loss.size
+        return _reduce(xp, loss, reduction)
+
+    def backward(self, grad):
+        xp = xp_of(grad)
+        g = _reduced_grad(grad, self.reduction, self.size)
+        g = g if self.w is None else g * self.w
+        p = self.p
+        gp = g * (p - self.t) / xp.maximum(p * (1 - p), 1e-12)
+        gt = g * (self.log1mp - self.logp) if self.inputs[1].requires_grad else None
+        return gp, gt
+
+
+class BinaryCrossEntropyWithLogits(Function):
+    """l = w [pw t softplus(-x) + (1 - t) softplus(x)] = -w [pw t log s(x) + (1-t) log(1-s(x))]
+    softplus(x) = max(x, 0) + log(1 + e^{-|x|}) (never overflows); pw = pos_weight (or 1),
+    so without pos_weight l = w [max(x, 0) - x t + log(1 + e^{-|x|})]
+    dl/dx = w [(pw t + 1 - t) sigmoid(x) - pw t];  dl/dt = w [pw softplus(-x) - softplus(x)]
+    """
+
+    def forward(self, x, t, weight, pos_weight, reduction):
+        xp = xp_of(x)
+        sp = xp.maximum(x, 0) + xp.log1p(xp.exp(-xp.abs(x)))  # softplus(x); sp(-x) = sp - x
+        pw = 1 if pos_weight is None else pos_weight
+        loss = (1 - t) * sp + pw * t * (sp - x)
+        loss = loss if weight is None else loss * weight
+        self.x, self.t, self.sp, self.pw, self.w = x, t, sp, pw, weight
+        self.reduction, self.size = reduction, loss.size
+        return _reduce(xp, loss, reduction)
+
+    def backward(self, grad):
+        xp = xp_of(grad)
+        g = _reduced_grad(grad, self.reduction, self.size)
+        g = g if self.w is None else g * self.w
+        pw, t = self.pw, self.t
+        gx = g * ((pw * t + 1 - t) * _sigmoid(xp, self.x) - pw * t)
+        gt = g * (pw * (self.sp - self.x) - self.sp) if self.inputs[1].requires_grad else None
+        return gx, gt
+
+
+class KlDiv(Function):
+    """KL divergence with log-probability input x and target t (probabilities):
+
+        l = t (log t - x)  (0 where t = 0);  log_target: l = e^t (t - x)
+    dl/dx = -t (or -e^t);  dl/dt = log t + 1 - x (0 where t = 0)  (or e^t (t - x + 1))
+    """
+
+    def forward(self, x, t, reduction, log_target):
+        xp = xp_of(x)
+        if log_target:
+            self.et = xp.exp(t)
+            loss = self.et * (t - x)
+        else:
+            pos = t > 0
+            self.pos, self.logt = pos, xp.log(xp.where(pos, t, 1))
+            loss = xp.where(pos, t * self.logt, 0) - t * x
+        self.x, self.t, self.log_target = x, t, log_target
+        self.reduction, self.size, self.batch = reduction, loss.size, x.shape[0] if x.ndim else 1
+        return _reduce(xp, loss, reduction, self.batch)
+
+    def backward(self, grad):
+        xp = xp_of(grad)
+        g = _reduced_grad(grad, self.reduction, self.size, self.batch)
+        x, t = self.x, self.t
+        gx = -g * (self.et if self.log_target else t)
+        gt = None
+        if self.inputs[1].requires_grad:
+            if self.log_target:
+                gt = g * self.et * (t - x + 1)
+            else:
+                gt = g * xp.where(self.pos, self.logt + 1 - x, 0)
+        return gx, gt
+
+
+# -- wrappers: validate at the boundary, then apply one op ----------------------------------
+def _check_input(op: str, name: str, x) -> None:
+    if not isinstance(x, Tensor):
+        raise TypeError(
+            f"{op}: {name} must be a Tensor, got {type(x).__name__}; wrap it with gn.tensor(...)"
+        )
+    if x.dtype.kind != "f":
+        raise TypeError(
+            f"{op}: {name} must be floating point, got dtype {x.dtype}; convert it with .float()"
+        )
+
+
+def _check_reduction(op: str, reduction, allowed=_REDUCTIONS) -> None:
+    if reduction not in allowed:
+        raise ValueError(f"{op}: reduction must be one of {allowed}, got {reduction!r}")
+
+
+def _target(op: str, target, like: Tensor, float_target: bool) -> Tensor:
+    """The target as a tensor on ``like``'s device; float targets take ``like``'s dtype."""
+    t = target if isinstance(target, Tensor) else as_tensor(target, like)
+    if t.device != like.device:
+        raise ValueError(
+            f"{op}: target is on {t.device} but the input is on {like.device}; "
+            "move it with .to(device)"
+        )
+    if float_target and t.dtype != like.dtype:
+        t = (
+            t.astype(like.dtype)
+            if t.dtype.kind == "f"
+            else Tensor._make(t.data.astype(like.dtype), False)
+        )
+    return t
+
+
+def _const(op: str, name: str, value, like: Tensor, shape=None):
+    """An optional non-differentiable argument (weights) as an array like ``like``."""
+    if value is None:
+        return None
+    arr = value.data if isinstance(value, Tensor) else xp_of(like.data).asarray(value)
+    arr = xp_of(like.data).asarray(arr).astype(like.dtype, copy=False)
+    if shape is not None and arr.shape != shape:
+        raise ValueError(f"{op}: {name} must have shape {shape}, got {arr.shape}")
+    try:  # per-element weights must not grow the loss beyond the input's shape
+        ok = shape is not None or np.broadcast_shapes(arr.shape, like.shape) == like.shape
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ValueError(
+            f"{op}: {name} of shape {arr.shape} does not broadcast against the "
+            f"input of shape {like.shape}"
+        ) from None
+    return arr
+
+
+def _same_shape(op: str, x: Tensor, t: Tensor, exact: bool = False) -> None:
+    # A (N, 1) prediction against a (N,) target would broadcast to (N, N) and silently
+    # average the wrong thing (PyTorch only warns); refuse unless the target fits the input.
+    try:
+        ok = np.broadcast_shapes(x.shape, t.shape) == x.shape
+    except ValueError:
+        ok = False
+    if not ok or (exact and x.shape != t.shape):
+        raise ValueError(
+            f"{op}: input of shape {x.shape} and target of shape {t.shape} differ; "
+            "they must have the same shape (reshape one, e.g. pred.reshape(-1) or "
+            "target.reshape(pred.shape))"
+        )
+
+
+def _pointwise(cls, op, input, target, reduction, param=None):
+    _check_input(op, "input", input)
+    _check_reduction(op, reduction)
+    target = _target(op, target, input, float_target=True)
+    _same_shape(op, input, target)
+    return cls.apply(input, target, reduction=reduction, param=param)
+
+
+def mse_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
+    """Mean squared error (x - t)^2, the regression default (PyTorch's ``F.mse_loss``).
+
+    >>> import glassnet as gn, glassnet.functional as F
+    >>> F.mse_loss(gn.tensor([1.0, 2.0]), gn.tensor([0.0, 4.0])).item()   # (1 + 4) / 2
+    2.5
+    """
+    return _pointwise(MseLoss, "mse_loss", input, target, reduction)
+
+
+def l1_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
+    """Mean absolute error |x - t|: robust to outliers, constant-size gradient.
+
+    >>> import glassnet as gn, glassnet.functional as F
+    >>> F.l1_loss(gn.tensor([1.0, 2.0]), gn.tensor([0.0, 4.0])).item()
+    1.5
+    """
+    return _pointwise(L1Loss, "l1_loss", input, target, reduction)
+
+
+def huber_loss(input: Tensor, target, reduction: str = "mean", delta: float = 1.0) -> Tensor:
+    """Huber loss: squared error for |x - t| < delta, linear (slope delta) beyond.
+
+    >>> import glassnet as gn, glassnet.functional as F
+    >>> F.huber_loss(gn.tensor([0.5, 3.0]), gn.tensor([0.0, 0.0]), reduction="none").numpy()
+    array([0.125, 2.5  ], dtype=float32)
+    """
+    if not delta > 0:
+        raise ValueError(f"huber_loss: delta must be > 0, got {delta!r}")
+    return _pointwise(HuberLoss, "huber_loss", input, target, reduction, float(delta))
+
+
+def smooth_l1_loss(input: Tensor, target, reduction: str = "mean", beta: float = 1.0) -> Tensor:
+    """Smooth L1: quadratic for |x - t| < beta, |x - t| - beta/2 beyond (= Huber / beta).
+
+    >>> import glassnet as gn, glassnet.functional as F
+    >>> F.smooth_l1_loss(gn.tensor([0.5, 3.0]), gn.tensor([0.0, 0.0]), reduction="sum").item()
+    2.625
+    """
+    if beta < 0:
+        raise ValueError(f"smooth_l1_loss: beta must be >= 0, got {beta!r}")
+    return _pointwise(SmoothL1Loss, "smooth_l1_loss", input, target, reduction, float(beta))
+
+
+def _check_classes(op: str, t: Tensor, n_classes: int, ignore_index: int) -> None:
+    data = t.data
+    bad = ((data < 0) | (data >= n_classes)) & (data != ignore_index)
+    if bool(bad.any()):
+        value = int(data[bad].reshape(-1)[0])
+        raise ValueError(
+            f"{op}: target contains class index {value}, but the input has "
+            f"{n_classes} classes (valid indices 0..{n_classes - 1}; use "
+            f"ignore_index={ignore_index} to skip a sample)"
+        )
+
+
+def _class_index_target(op: str, x: Tensor, t: Tensor, ignore_index: int) -> None:
+    expected = x.shape[:1] + x.shape[2:]
+    if t.dtype.kind == "f":
+        if t.shape == expected:
+            raise TypeError(
+                f"{op}: target of shape {t.shape} holds floats ({t.dtype}) where "
+                "class indices are expected; convert it with target.long()"
+            )
+        raise ValueError(
+            f"{op}: input of shape {x.shape} needs a target of shape {expected} "
+            f"(class indices), got target of shape {t.shape}"
+        )
+    if t.dtype.kind not in "iu":
+        raise TypeError(f"{op}: target must hold integer class indices, got dtype {t.dtype}")
+    if t.shape != expected:
+        raise ValueError(
+            f"{op}: input of shape {x.shape} (N, C, ...) needs a target of shape "
+            f"{expected} (one class index per sample), got target of shape "
+            f"{t.shape}"
+        )
+    _check_classes(op, t, x.shape[1], ignore_index)
+
+
+def cross_entropy(
+    logits: Tensor,
+    target,
+    weight=None,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+) -> Tensor:
+    """Softmax cross-entropy between raw scores and class targets (PyTorch's formula).
+
+    Use it for classification: pass logits (no softmax first). ``target`` is either class
+    indices, shape (N,) or (N, d1, ...) for logits (N, C) or (N, C, d1, ...), or class
+    probabilities of the logits' shape. Computed in one fused op: log-softmax with the max
+    subtracted (logits of 1e4 do not overflow), gradient softmax - target distribution.
+
+        l_n = (1 - eps) w_{t_n} (-log softmax(x_n)_{t_n}) + (eps / C) sum_c w_c (-log p_{n,c})
+        "mean" divides by sum_n w_{t_n} over targets != ignore_index (probability targets: by N)
+
+    Args:
+        logits: (N, C), (N, C, d1, ...) or (C,) unnormalized scores.
+        target: int (N, d1, ...) class indices or float probabilities shaped like ``logits``.
+        weight: optional (C,) class weights.  ignore_index: index whose samples count for 0.
+        reduction: "mean" | "sum" | "none".  label_smoothing: eps in [0, 1].
+
+    Returns:
+        a scalar, or the per-sample losses (N, d1, ...) with ``reduction="none"``.
+
+    >>> import glassnet as gn, glassnet.functional as F
+    >>> round(F.cross_entropy(gn.tensor([[2.0, 0.0]]), gn.tensor([0])).item(), 4)
+    0.1269
+    """
+    op = "cross_entropy"
+    _check_input(op, "logits", logits)
+    _check_reduction(op, reduction)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"{op}: label_smoothing must be in [0, 1], got {label_smoothing!r}")
+    if logits.ndim == 0:
+        raise ValueError(f"{op}: logits must have a class axis, (N, C) or (C,); got a scalar")
+    t = _target(op, target, logits, float_target=False)
+    unbatched = logits.ndim == 1
+    if unbatched:  # (C,) logits with a () index or (C,) probability target
+        logits, t = logits.reshape(1, -1), t.reshape(1, *t.shape)
+    w = _const(op, "weight", weight, logits, shape=(logits.shape[1],))
+    if t.dtype.kind == "f" and t.shape == logits.shape:
+        if ignore_index >= 0:
+            raise ValueError(
+                f"{op}: ignore_index={ignore_index} is not supported with "
+                "probability targets; zero the sample's weight instead"
+            )
+        t = _target(op, t, logits, float_target=True)
+        out = CrossEntropyProbs.apply(
+            logits, t, weight=w, reduction=reduction, label_smoothing=float(label_smoothing)
+        )
+    else:
+        _class_index_target(op, logits, t, ignore_index)
+        out = CrossEntropy.apply(
+            logits,
+            target=t.data,
+            weight=w,
+            ignore_index=ignore_index,
+            reduction=reduction,
+            label_smoothing=float(label_smoothing),
+        )
+    return out.reshape(()) if unbatched and reduction == "none" else out
+
+
+def nll_loss(
+    input: Tensor, target, weight=None, ignore_index: int = -100, reduction: str = "mean"
+) -> Tensor:
+    """Negative log-likelihood of log-probabilities (use after ``log_softmax``).
+
+    l_n = -w_{t_n} input_{n, t_n}; "mean" divides by sum_n w_{t_n} over non-ignored targets.
+    Shapes as :func:`cross_entropy` with class indices.
+
+    >>> import glassnet as gn, glassnet.functional as F
+    >>> F.nll_loss(gn.tensor([[-0.5, -2.0], [-1.0, -0.25]]), gn.tensor([0, 1])).item()
+    0.375
+    """
+    op = "nll_loss"
+    _check_input(op, "input", input)
+    _check_reduction(op, reduction)
+    if input.ndim == 0:
+        raise ValueError(f"{op}: input must have a class axis, (N, C) or (C,); got a scalar")
+    t = _target(op, target, input, float_target=False)
+    unbatched = input.ndim == 1
+    if unbatched:
+        input, t = input.reshape(1, -1), t.reshape(1)
+    w = _const(op, "weight", weight, input, shape=(input.shape[1],))
+    _class_index_target(op, input, t, ignore_index)
+    out = NllLoss.apply(
+        input, target=t.data, weight=w, ignore_index=ignore_index, reduction=reduction
+    )
+    return out.reshape(()) if unbatched and reduction == "none" else out
+
+
+def binary_cross_entropy(probs: Tensor, target, weight=None, reduction: str = "mean") -> Tensor:
+    """Binary cross-entropy of probabilities in [0, 1] (after a sigmoid).
+
+    l = -w [t log p + (1 - t) log(1 - p)], logs clamped at -100 (p = 0 or 1 stay finite).
+    Prefer :func:`binary_cross_entropy_with_logits`, which is exact for saturated sigmoids.
+
+    >>> import glassnet as gn, glassnet.functional as F
+    >>> round(F.binary_cross_entropy(gn.tensor([0.8, 0.4]), gn.tensor([1.0, 0.0])).item(), 4)
+    0.367
+    """
+    op = "binary_cross_entropy"
+    _check_input(op, "probs", probs)
+    _check_reduction(op, reduction)
+    t = _target(op, target, probs, float_target=True)
+    _same_shape(op, probs, t, exact=True)
+    if bool(((probs.data < 0) | (probs.data > 1)).any()):
+        raise ValueError(
+            f"{op}: probs must lie in [0, 1] (got min {float(probs.data.min())}, "
+            f"max {float(probs.data.max())}); apply sigmoid first, or pass raw "
+            "scores to binary_cross_entropy_with_logits"
+        )
+    w = _const(op, "weight", weight, probs)
+    return BinaryCrossEntropy.apply(probs, t, weight=w, reduction=reduction)
+
+
+def binary_cross_entropy_with_logits(
+    logits: Tensor, target, weight=None, pos_weight=None, reduction: str = "mean"
+) -> Tensor:
+    """Sigmoid + binary cross-entropy in one stable op (multi-label or binary classification).
+
+    l = w [pw t softplus(-x) + (1 - t) softplus(x)]; pos_weight pw (broadcast along the last,
+    class, axis) trades recall for precision. Never overflows, even for |x| = 1e4.
+
+    >>> import glassnet as gn, glassnet.functional as F
+    >>> x, t = gn.tensor([0.0, 1e4]), gn.tensor([1.0, 1.0])
+    >>> round(F.binary_cross_entropy_with_logits(x, t, reduction="sum").item(), 4)   # ln 2
+    0.6931
+    """
+    op = "binary_cross_entropy_with_logits"
+    _check_input(op, "logits", logits)
+    _check_reduction(op, reduction)
+    t = _target(op, target, logits, float_target=True)
+    _same_shape(op, logits, t, exact=True)
+    w = _const(op, "weight", weight, logits)
+    pw = _const(op, "pos_weight", pos_weight, logits)
+    return BinaryCrossEntropyWithLogits.apply(
+        logits, t, weight=w, pos_weight=pw, reduction=reduction
+    )
+
+
+def kl_div(input: Tensor, target, reduction: str = "mean", log_target: bool = False) -> Tensor:
+    """Kullback-Leibler divergence KL(target || exp(input)); ``input`` holds log-probabilities.
+
+    l = t (log t - input) elementwise (0 where t = 0), or e^t (t - input) with log_target.
+    "batchmean" (sum / N) gives the true KL per sample; "mean" averages over every element,
+    as PyTorch's default does.
+
+    >>> import glassnet as gn, glassnet.functional as F
+    >>> logq = gn.tensor([[0.5, 0.5]]).log()
+    >>> round(F.kl_div(logq, gn.tensor([[1.0, 0.0]]), reduction="batchmean").item(), 4)  # ln 2
+    0.6931
+    """
+    op = "kl_div"
+    _check_input(op, "input", input)
+    _check_reduction(op, reduction, _REDUCTIONS + ("batchmean",))
+    t = _target(op, target, input, float_target=True)
+    _same_shape(op, input, t)
+    return KlDiv.apply(input, t, reduction=reduction, log_target=bool(log_target))
