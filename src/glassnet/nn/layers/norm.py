@@ -135,8 +135,8 @@ class BatchNorm1d(_BatchNorm):
     >>> import glassnet as gn
     >>> bn = gn.nn.BatchNorm1d(3)
     >>> y = bn(gn.randn(16, 3))
-    >>> [round(float(v), 3) for v in y.numpy().mean(axis=0)]
-    [0.0, 0.0, 0.0]
+    >>> bool(abs(y.numpy().mean(axis=0)).max() < 1e-5)   # each channel centred
+    True
     >>> int(bn.num_batches_tracked.item())
     1
     """
