@@ -102,7 +102,8 @@ def test_self_attention_matches_reference():
     np.testing.assert_allclose(w.numpy().sum(axis=-1), 1.0, rtol=1e-12)
 
 
-def test_cross_attention_with_key_padding_and_bool_attn_mask():
+@pytest.mark.parametrize("need_weights", [True, False])
+def test_cross_attention_with_key_padding_and_bool_attn_mask(need_weights):
     m = make()
     q, k, v = (rng.standard_normal((N, n, E)) for n in (L, S, S))
     pad = np.zeros((N, S), dtype=bool)
@@ -110,26 +111,56 @@ def test_cross_attention_with_key_padding_and_bool_attn_mask():
     attn = rng.random((L, S)) < 0.3
     attn[:, 0] = False  # every query keeps at least one key
     out, w = m(gn.tensor(q), gn.tensor(k), gn.tensor(v), key_padding_mask=gn.tensor(pad),
-               attn_mask=gn.tensor(attn), average_attn_weights=False)  # fmt: skip
+               attn_mask=gn.tensor(attn), average_attn_weights=False,
+               need_weights=need_weights)  # fmt: skip
     mask = neg_inf_where(pad)[:, None, None, :] + neg_inf_where(attn)
     ref_out, ref_w = ref_mha(q, k, v, params64(m), H, mask)
     np.testing.assert_allclose(out.numpy(), ref_out, rtol=1e-10, atol=1e-12)
+    if not need_weights:
+        assert w is None
+        return
     assert w.shape == (N, H, L, S)
     np.testing.assert_allclose(w.numpy(), ref_w, rtol=1e-10, atol=1e-12)
     assert not w.numpy()[0, :, :, 3:].any()  # padded keys get exactly zero weight
     assert not w.numpy()[:, :, attn].any()
 
 
-def test_per_head_float_attn_mask_and_float_padding_mask():
+@pytest.mark.parametrize("need_weights", [True, False])
+def test_per_head_float_attn_mask_and_bool_padding_mask(need_weights):
     m = make()
     q, k = rng.standard_normal((N, L, E)), rng.standard_normal((N, S, E))
     attn = rng.standard_normal((N * H, L, S))  # PyTorch's (N*num_heads, L, S) layout
-    pad = rng.standard_normal((N, S))
+    pad = np.zeros((N, S), dtype=bool)
+    pad[1, 0] = True
     out, _ = m(gn.tensor(q), gn.tensor(k), gn.tensor(k), attn_mask=gn.tensor(attn),
-               key_padding_mask=gn.tensor(pad))  # fmt: skip
-    mask = attn.reshape(N, H, L, S) + pad[:, None, None, :]
+               key_padding_mask=gn.tensor(pad), need_weights=need_weights)  # fmt: skip
+    mask = attn.reshape(N, H, L, S) + neg_inf_where(pad)[:, None, None, :]
     ref_out, _ = ref_mha(q, k, k, params64(m), H, mask)
     np.testing.assert_allclose(out.numpy(), ref_out, rtol=1e-10, atol=1e-12)
+
+
+def test_float_padding_mask_is_added():
+    m = make()
+    q, k = rng.standard_normal((N, L, E)), rng.standard_normal((N, S, E))
+    pad = rng.standard_normal((N, S))
+    out, _ = m(gn.tensor(q), gn.tensor(k), gn.tensor(k), key_padding_mask=gn.tensor(pad))
+    ref_out, _ = ref_mha(q, k, k, params64(m), H, pad[:, None, None, :])
+    np.testing.assert_allclose(out.numpy(), ref_out, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("need_weights", [True, False])
+def test_fully_masked_query_gives_zeros_not_nan(need_weights):
+    m = make()
+    x = rng.standard_normal((1, 3, E))
+    attn = np.zeros((3, 3), dtype=bool)
+    attn[1] = True  # query 1 may look at nothing
+    out, w = m(gn.tensor(x), gn.tensor(x), gn.tensor(x), attn_mask=gn.tensor(attn),
+               need_weights=need_weights)  # fmt: skip
+    assert np.isfinite(out.numpy()).all()
+    # zero attention output: only out_proj's bias remains
+    np.testing.assert_allclose(out.numpy()[0, 1], m.out_proj.bias.numpy(), atol=1e-12)
+    if need_weights:
+        assert not w.numpy()[0, 1].any()
 
 
 def test_is_causal_masks_the_future():
@@ -205,11 +236,11 @@ def functional(module, names):
 
 
 @pytest.mark.parametrize(
-    "kdim, masks",
-    [(None, False), (None, True), (4, True)],
-    ids=["self-dims", "masked", "kdim-vdim"],
+    "kdim, masks, need_weights",
+    [(None, False, True), (None, True, True), (None, True, False), (4, True, True)],
+    ids=["self-dims", "masked", "masked-fused", "kdim-vdim"],
 )
-def test_gradcheck_inputs_and_every_parameter(kdim, masks):
+def test_gradcheck_inputs_and_every_parameter(kdim, masks, need_weights):
     m = nn.MultiheadAttention(4, 2, kdim=kdim, vdim=kdim).to(dtype="float64")
     names = list(m.state_dict())
     params = [p.numpy().copy() for p in m.state_dict().values()]
@@ -217,9 +248,9 @@ def test_gradcheck_inputs_and_every_parameter(kdim, masks):
     kd = kdim or 4
     q, k, v = rng.standard_normal((2, 3, 4)), rng.standard_normal((2, 4, kd)), None
     v = rng.standard_normal((2, 4, kd))
-    kw = {}
+    kw = {"need_weights": need_weights}
     if masks:
-        kw = {
+        kw |= {
             "key_padding_mask": gn.tensor(np.array([[False] * 3 + [True], [False] * 4])),
             "attn_mask": gn.tensor(np.array([[False, True, False, False]] * 3)),
             "average_attn_weights": False,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 import glassnet.functional as F
@@ -14,7 +12,7 @@ from glassnet.nn.layers._validate import check_float_input, check_positive
 from glassnet.nn.layers.linear import Linear
 from glassnet.nn.module import Module
 from glassnet.nn.parameter import Parameter
-from glassnet.ops import permute, reshape, softmax, swapaxes, unsqueeze
+from glassnet.ops import permute, reshape, swapaxes, unsqueeze
 from glassnet.tensor import Tensor
 
 
@@ -60,6 +58,11 @@ class MultiheadAttention(Module):
     - ``attn_mask``: (L, S) or (N*h, L, S), True = may NOT attend; or float, added.
     - ``is_causal``: with no ``attn_mask``, query i attends to keys j <= i only (PyTorch
       requires the mask itself here and treats the flag as a hint; with a mask, so do we).
+    - A query whose keys are all masked gets zero weights and a zero attention output (the
+      output is then out_proj's bias), never NaN.
+
+    Computed with ``F.attention_weights`` (``need_weights=True``) or the fused
+    ``F.scaled_dot_product_attention`` (``need_weights=False``: faster, no weights kept).
 
     >>> import glassnet as gn
     >>> mha = gn.nn.MultiheadAttention(embed_dim=8, num_heads=2)
@@ -161,16 +164,21 @@ class MultiheadAttention(Module):
         h, d = self.num_heads, self.head_dim
 
         q, k, v = self._project(query, key, value, self_attention)
-        q = permute(reshape(q * (1.0 / math.sqrt(d)), (N, L, h, d)), (0, 2, 1, 3))  # (N,h,L,d)
-        k_t = permute(reshape(k, (N, S, h, d)), (0, 2, 3, 1))  # (N, h, d, S)
-        v = permute(reshape(v, (N, S, h, d)), (0, 2, 1, 3))  # (N, h, S, d)
-        scores = q @ k_t  # (N, h, L, S)
-        for mask in self._masks(key_padding_mask, attn_mask, is_causal, N, L, S, batched, q):
-            scores = scores + mask
-        weights = softmax(scores, axis=-1)
-        if self.training and self.dropout > 0:
-            weights = F.dropout(weights, self.dropout, training=True)
-        out = reshape(permute(weights @ v, (0, 2, 1, 3)), (N, L, E))
+        q = permute(reshape(q, (N, L, h, d)), (0, 2, 1, 3))  # (N, h, L, d)
+        k = permute(reshape(k, (N, S, h, d)), (0, 2, 1, 3))  # (N, h, S, d)
+        v = permute(reshape(v, (N, S, h, d)), (0, 2, 1, 3))
+        mask = self._merged_mask(key_padding_mask, attn_mask, is_causal, N, L, S, batched, q)
+        p = self.dropout if self.training else 0.0
+        if need_weights:
+            # the weights are returned, so they are built as a tensor of their own (after
+            # dropout, like PyTorch); otherwise the fused op never materialises them twice
+            weights = F.attention_weights(q, k, attn_mask=mask)
+            if p:
+                weights = F.dropout(weights, p, training=True)
+            out = weights @ v
+        else:
+            out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p)
+        out = reshape(permute(out, (0, 2, 1, 3)), (N, L, E))
         out = self.out_proj(out)
 
         if not batched:
@@ -196,26 +204,40 @@ class MultiheadAttention(Module):
             wq, wk, wv = self.q_proj_weight, self.k_proj_weight, self.v_proj_weight
         return F.linear(query, wq, bq), F.linear(key, wk, bk), F.linear(value, wv, bv)
 
-    def _masks(self, key_padding_mask, attn_mask, is_causal, N, L, S, batched, like):
-        """Additive masks broadcastable to the scores (N, h, L, S)."""
+    def _merged_mask(self, key_padding_mask, attn_mask, is_causal, N, L, S, batched, like):
+        """One mask for F.scaled_dot_product_attention, broadcastable to (N, h, L, S): bool
+        (True = may attend, the inverse of this module's bool masks) when every mask is bool,
+        else a float mask added to the scores (-inf where a bool mask forbids)."""
         h = self.num_heads
+        xp = xp_of(like.data)
+        allowed, additive, masks = None, [], []
         if key_padding_mask is not None:
-            expected = (N, S) if batched else (S,)
-            m = self._mask_tensor(key_padding_mask, "key_padding_mask", expected, like)
-            yield reshape(m, (N, 1, 1, S))
+            expected = [(N, S) if batched else (S,)]
+            m = self._mask_tensor(key_padding_mask, "key_padding_mask", expected)
+            masks.append(reshape(m, (N, 1, 1, S)))
         if attn_mask is not None:
-            shapes = [(L, S), (N * h, L, S)]
-            m = self._mask_tensor(attn_mask, "attn_mask", shapes, like)
-            yield m if m.ndim == 2 else reshape(m, (N, h, L, S))
+            m = self._mask_tensor(attn_mask, "attn_mask", [(L, S), (N * h, L, S)])
+            masks.append(m if m.ndim == 2 else reshape(m, (N, h, L, S)))
         elif is_causal:
-            xp = xp_of(like.data)
-            causal = xp.triu(xp.ones((L, S), dtype=bool), k=1)
-            yield self._mask_tensor(Tensor._make(causal, False), "causal mask", [(L, S)], like)
+            allowed = xp.tril(xp.ones((L, S), dtype=bool))
+        for m in masks:
+            if m.dtype == np.bool_:
+                allowed = ~m.data if allowed is None else allowed & ~m.data
+            else:
+                additive.append(m.astype(like.dtype))
+        if not additive:
+            return None if allowed is None else Tensor._make(allowed, False)
+        total = additive[0]
+        for m in additive[1:]:
+            total = total + m
+        if allowed is not None:
+            forbid = xp.where(allowed, 0.0, -xp.inf).astype(like.dtype)
+            total = total + Tensor._make(forbid, False)
+        return total
 
-    def _mask_tensor(self, mask, what: str, expected, like: Tensor) -> Tensor:
+    def _mask_tensor(self, mask, what: str, shapes: list) -> Tensor:
         if not isinstance(mask, Tensor):
             mask = Tensor(np.asarray(mask))
-        shapes = expected if isinstance(expected, list) else [expected]
         if tuple(mask.shape) not in shapes:
             raise ValueError(
                 f"MultiheadAttention: {what} has shape {tuple(mask.shape)}; expected "
@@ -223,15 +245,12 @@ class MultiheadAttention(Module):
                 + " (N = batch, L = query length, S = key length, "
                 f"num_heads = {self.num_heads})"
             )
-        if mask.dtype == np.bool_:
-            xp = xp_of(like.data)
-            return Tensor._make(xp.where(mask.data, -xp.inf, 0.0).astype(like.dtype), False)
-        if mask.dtype.kind != "f":
+        if mask.dtype != np.bool_ and mask.dtype.kind != "f":
             raise TypeError(
                 f"MultiheadAttention: {what} must be bool (True = masked) or float (added to "
                 f"the scores), got dtype {mask.dtype}"
             )
-        return mask.astype(like.dtype)
+        return mask
 
     def _check_inputs(self, query, key, value) -> bool:
         name = "MultiheadAttention"
