@@ -353,3 +353,32 @@ class Module:
             child = repr(m).replace("\n", "\n  ")
             lines.append(f"  ({name}): {child}")
         return "\n".join(lines) + "\n)"
+
+    # -- Keras-style training API -----------------------------------------------------------
+    # These four methods are the one upward reference in the nn layer: they import
+    # glassnet.train lazily (at call time), so every Module has the Keras API that DESIGN.md
+    # promises while nn itself never depends on train at import time.
+    def compile(self, optimizer="adam", loss="cross_entropy", metrics=None, clip_grad_norm=None):
+        """Choose optimizer, loss and metrics for :meth:`fit`; see ``glassnet.train.compile``."""
+        from glassnet.train.model import compile as compile_model
+
+        compile_model(self, optimizer, loss, metrics, clip_grad_norm)
+
+    def fit(self, x=None, y=None, **kwargs):
+        """Train on ``(x, y)``, a Dataset or a DataLoader; see ``glassnet.train.fit``.
+        Returns a History (``history.history["loss"]``: one value per epoch)."""
+        from glassnet.train.model import fit
+
+        return fit(self, x, y, **kwargs)
+
+    def evaluate(self, x=None, y=None, **kwargs) -> dict:
+        """Loss and metrics on ``(x, y)``, no graph, eval mode; see ``glassnet.train.evaluate``."""
+        from glassnet.train.model import evaluate
+
+        return evaluate(self, x, y, **kwargs)
+
+    def predict(self, x, batch_size: int = 32):
+        """Outputs for ``x`` as a NumPy array, batched, no graph, eval mode."""
+        from glassnet.train.model import predict
+
+        return predict(self, x, batch_size=batch_size)

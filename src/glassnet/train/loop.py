@@ -1,0 +1,261 @@
+"""The training loop behind ``model.fit``: read it top to bottom.
+
+One training step is five lines of ``train_step``:
+
+1. forward:   ``output = model(*inputs)``
+2. loss:      ``loss = loss_fn(output, target)`` (+ the regularization loss, reported apart)
+3. backward:  ``total.backward()`` fills ``p.grad`` for every parameter ``p``
+4. clip:      optionally rescale the gradients so their global norm is at most ``max_norm``
+5. step:      ``optimizer.step()`` updates the parameters from their gradients
+
+``train_epoch`` runs it over every batch of the loader, updating the metrics and telling the
+callbacks; ``run_fit`` runs the epochs, evaluates on the validation data after each one, and
+handles the two ways training stops early: Ctrl-C (finish the batch, save a checkpoint, say
+how to resume) and a non-finite loss (stop before the bad update, name the epoch and batch).
+
+The same loop written by hand, PyTorch style::
+
+    for epoch in range(epochs):
+        model.train()
+        for x, y in loader:
+            optimizer.zero_grad()
+            loss = F.cross_entropy(model(gn.tensor(x)), gn.tensor(y))
+            loss.backward()
+            optimizer.step()
+"""
+
+from __future__ import annotations
+
+import math
+import signal
+import sys
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from glassnet.autograd.grad_mode import no_grad
+from glassnet.tensor import Tensor
+from glassnet.train.callbacks import CallbackList, History, save_training_checkpoint
+from glassnet.train.metrics import MeanMetric
+
+__all__ = ["FitState", "evaluate_loader", "run_fit", "train_epoch", "train_step"]
+
+
+@dataclass
+class FitState:
+    """Everything the loop and the callbacks share during one ``fit`` call."""
+
+    model: Any
+    optimizer: Any
+    loss_fn: Any
+    metrics: list
+    train_loader: Any
+    val_loader: Any = None
+    callbacks: CallbackList | None = None
+    epochs: int = 1
+    initial_epoch: int = 0
+    clip_grad_norm: float | None = None
+    interrupt_checkpoint: str | None = "interrupted.safetensors"
+    epochs_done: int = 0  # completed epochs (what a checkpoint saved now would resume from)
+    step: int = 0  # optimizer steps taken, over the whole run
+    interrupt_requested: bool = False
+    stop_reason: str | None = None
+    history: History = field(default_factory=History)
+
+
+# -- one step ---------------------------------------------------------------------------------
+def to_tensor(array, device) -> Tensor:
+    """A batch array as a Tensor on the model's device (no gradient: it is data)."""
+    return array if isinstance(array, Tensor) else Tensor(array, device=device)
+
+
+def split_batch(batch, device) -> tuple[tuple, Tensor]:
+    """A batch ``(x, y)`` (or ``(x1, x2, ..., y)``) as model inputs and target."""
+    if not isinstance(batch, (tuple, list)) or len(batch) < 2:
+        raise ValueError(
+            "fit: every batch must be a pair (inputs, targets); got "
+            f"{type(batch).__name__}; give fit(x, y) or a loader yielding (x, y)"
+        )
+    *inputs, target = batch
+    return tuple(to_tensor(x, device) for x in inputs), to_tensor(target, device)
+
+
+def regularization_loss(model):
+    """The model's weight penalties (``nn.regularizers``), or None when it has none."""
+    try:
+        from glassnet.nn.regularizers import regularization_loss as penalty
+    except ImportError:
+        return None
+    reg = penalty(model)
+    if reg is None or (not isinstance(reg, Tensor) and float(reg) == 0.0):
+        return None
+    return reg
+
+
+def train_step(state: FitState, inputs: tuple, target: Tensor) -> tuple[float, float, Tensor]:
+    """Forward, loss, backward, clip, step. Returns ``(loss, regularization, output)``; when
+    the loss is not finite it returns before the update, so the weights stay finite."""
+    model, optimizer = state.model, state.optimizer
+    optimizer.zero_grad()
+    output = model(*inputs)  # 1. forward
+    loss = state.loss_fn(output, target)  # 2. loss
+    reg = regularization_loss(model)
+    total = loss if reg is None else loss + reg
+    loss_value, reg_value = loss.item(), 0.0 if reg is None else float(reg.item())
+    if not math.isfinite(loss_value + reg_value):
+        return loss_value + reg_value, reg_value, output.detach()
+    total.backward()  # 3. backward
+    if state.clip_grad_norm is not None:  # 4. clip
+        from glassnet.optim import clip_grad_norm
+
+        clip_grad_norm(model.parameters(), state.clip_grad_norm)
+    optimizer.step()  # 5. step
+    return loss_value, reg_value, output.detach()
+
+
+# -- one epoch --------------------------------------------------------------------------------
+def train_epoch(state: FitState, epoch: int) -> dict:
+    """One pass over the training loader; returns the epoch's logs (loss and metrics)."""
+    model, callbacks = state.model, state.callbacks
+    device = _device_of(model)
+    loss_mean, reg_mean = MeanMetric("loss"), MeanMetric("regularization_loss")
+    for metric in state.metrics:
+        metric.reset()
+    model.train()
+    logs: dict = {}
+    for batch_index, batch in enumerate(state.train_loader):
+        callbacks.on_train_batch_begin(batch_index, {"batch": batch_index})
+        inputs, target = split_batch(batch, device)
+        loss, reg, output = train_step(state, inputs, target)
+        if not math.isfinite(loss):
+            state.stop_reason = (
+                f"the loss became {loss} at epoch {epoch + 1}, batch {batch_index + 1} (step "
+                f"{state.step + 1}); training stopped before that update. Usual causes: a "
+                "learning rate that is too high (try 10x smaller), unnormalized inputs, or a "
+                "log/division of zero in a custom loss"
+            )
+            model.stop_training = True
+            break
+        state.step += 1
+        size = len(target)
+        loss_mean.update(loss, weight=size)
+        if reg:
+            reg_mean.update(reg, weight=size)
+        for metric in state.metrics:
+            metric.update(output, target)
+        logs = {"batch": batch_index, "size": size, "loss": loss_mean.result()}
+        logs.update(_metric_logs(state.metrics))
+        if reg_mean.count:
+            logs["regularization_loss"] = reg_mean.result()
+        callbacks.on_train_batch_end(batch_index, logs)
+        if state.interrupt_requested or getattr(model, "stop_training", False):
+            break
+    return {k: v for k, v in logs.items() if k not in ("batch", "size")}
+
+
+def _metric_logs(metrics: list, prefix: str = "") -> dict:
+    logs = {}
+    for metric in metrics:
+        value = metric.result()
+        if isinstance(value, float):  # the confusion matrix is an array: not a log entry
+            logs[prefix + metric.name] = value
+    return logs
+
+
+def _device_of(model):
+    for p in model.parameters():
+        return p.device
+    return "cpu"
+
+
+def evaluate_loader(model, loader, loss_fn, metrics: list, prefix: str = "") -> dict:
+    """Mean loss and metrics over a loader, in eval mode and without a graph."""
+    device = _device_of(model)
+    was_training = getattr(model, "training", True)
+    loss_mean = MeanMetric("loss")
+    for metric in metrics:
+        metric.reset()
+    model.eval()
+    try:
+        with no_grad():
+            for batch in loader:
+                inputs, target = split_batch(batch, device)
+                output = model(*inputs)
+                loss_mean.update(loss_fn(output, target).item(), weight=len(target))
+                for metric in metrics:
+                    metric.update(output, target)
+    finally:
+        model.train(was_training)
+    return {prefix + "loss": loss_mean.result(), **_metric_logs(metrics, prefix)}
+
+
+# -- the whole run ----------------------------------------------------------------------------
+@contextmanager
+def _stop_on_ctrl_c(state: FitState):
+    """First Ctrl-C: finish the current batch, then stop. Second Ctrl-C: stop at once."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can only be installed from the main thread
+        return
+
+    def handler(signum, frame):
+        if state.interrupt_requested:
+            raise KeyboardInterrupt
+        state.interrupt_requested = True
+        print("\nCtrl-C: stopping after this batch (press again to abort at once)",
+              file=sys.stderr, flush=True)  # fmt: skip
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def run_fit(state: FitState) -> History:
+    """Run epochs ``initial_epoch .. epochs - 1``; returns the History."""
+    model, callbacks = state.model, state.callbacks
+    model.stop_training = False
+    state.epochs_done = state.initial_epoch
+    logs: dict = {}
+    with _stop_on_ctrl_c(state):
+        callbacks.on_train_begin({})
+        try:
+            for epoch in range(state.initial_epoch, state.epochs):
+                callbacks.on_epoch_begin(epoch, {})
+                logs = train_epoch(state, epoch)
+                if state.interrupt_requested or state.stop_reason:
+                    break  # an unfinished epoch is neither validated nor logged
+                if state.val_loader is not None:
+                    logs.update(evaluate_loader(model, state.val_loader, state.loss_fn,
+                                                state.metrics, prefix="val_"))  # fmt: skip
+                logs["lr"] = float(state.optimizer.param_groups[0]["lr"])
+                state.epochs_done = epoch + 1
+                callbacks.on_epoch_end(epoch, logs)
+                if model.stop_training:
+                    break
+        finally:
+            callbacks.on_train_end(logs)
+    if state.interrupt_requested:
+        _save_after_interrupt(state, logs)
+    if state.stop_reason:
+        print(f"Stopping: {state.stop_reason}.", file=sys.stderr, flush=True)
+    return state.history
+
+
+def _save_after_interrupt(state: FitState, logs: dict) -> None:
+    history = state.history
+    history.interrupted = True
+    where = f"epoch {state.epochs_done + 1}, step {state.step}"
+    if state.interrupt_checkpoint is None:
+        print(f"Training interrupted at {where}; no checkpoint saved (interrupt_checkpoint=None).",
+              file=sys.stderr, flush=True)  # fmt: skip
+        return
+    path = save_training_checkpoint(state.interrupt_checkpoint, state, logs)
+    history.checkpoint_path = str(path)
+    print(
+        f"Training interrupted at {where}. Saved a checkpoint to {path}.\n"
+        f"Resume with: model.fit(..., epochs={state.epochs}, resume={str(path)!r})",
+        file=sys.stderr,
+        flush=True,
+    )
