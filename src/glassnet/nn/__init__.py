@@ -1,6 +1,6 @@
 """Neural-network building blocks: modules, layers, losses, initializers, regularizers."""
 
-from glassnet.nn import init
+from glassnet.nn import init, regularizers
 from glassnet.nn.layers import (
     ELU,
     GELU,
@@ -52,4 +52,5 @@ from glassnet.nn.module import (
     register_module_forward_pre_hook,
 )
 from glassnet.nn.parameter import Parameter
+from glassnet.nn.regularizers import regularization_loss
 from glassnet.nn.summary import Summary, summary
