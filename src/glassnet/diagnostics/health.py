@@ -1,0 +1,330 @@
+"""Training health: dead ReLUs, saturated sigmoid/tanh units, activation and gradient
+statistics, update-to-weight ratios and gradient flow across depth, turned into plain words.
+
+Thresholds (documented in docs/diagnostics.md, all overridable):
+
+- dead ReLU: a unit (a feature of a dense layer, a channel of a conv layer) that was never
+  positive for any sample of the epoch passes no gradient and stops learning. Warn when more
+  than ``dead_relu`` (default 50%) of a layer's units are dead.
+- saturation: sigmoid outputs below 0.01 / above 0.99 (tanh beyond +-0.99) have a local
+  derivative under 0.01 and choke the gradient. Warn above ``saturated`` (default 50%).
+- update-to-weight ratio |dW| / |W| per step: around 1e-3 is healthy (Karpathy's rule of
+  thumb); above ``update_high`` (1e-1) the learning rate is too high, below ``update_low``
+  (1e-6) too low or the layer is stuck.
+- gradient flow: mean |grad| of the first layer over the last layer below ``vanishing``
+  (1e-3) means gradients vanish with depth; above ``exploding`` (1e3), they explode.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from glassnet.autograd.hooks import register_forward_hook
+from glassnet.diagnostics._context import LayerTracker
+
+_ACTIVATIONS = ("relu", "sigmoid", "tanh")
+
+
+def _unit_axis(shape: tuple) -> int:
+    # NCHW conv activations: units are channels (axis 1); dense (N, F) or (N, T, F): last axis
+    return 1 if len(shape) == 4 else len(shape) - 1
+
+
+@dataclasses.dataclass
+class HealthWarning:
+    epoch: int
+    layer: str
+    kind: str  # dead_relu, saturated, update_high, update_low, vanishing, exploding
+    value: float
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
+
+
+@dataclasses.dataclass
+class HealthThresholds:
+    dead_relu: float = 0.5
+    saturated: float = 0.5
+    update_high: float = 1e-1
+    update_low: float = 1e-6
+    vanishing: float = 1e-3
+    exploding: float = 1e3
+
+
+class _ActivationStats:
+    __slots__ = ("op", "ever_active", "saturated", "count", "sum", "sumsq", "n")
+
+    def __init__(self, op: str):
+        self.op = op
+        self.ever_active = None
+        self.saturated = 0
+        self.count = 0
+        self.sum = 0.0
+        self.sumsq = 0.0
+        self.n = 0
+
+
+class HealthMonitor:
+    """Collects per-layer health statistics during training and explains problems.
+
+    Use it from a training loop: ``start()`` once, ``after_backward()`` after each
+    ``loss.backward()``, ``before_step()``/``after_step()`` around ``optimizer.step()``, and
+    ``end_epoch(epoch)`` which returns the epoch's warnings. ``every`` samples one batch in N
+    for the activation statistics (1 = all; dead-unit detection needs most batches).
+
+    >>> import glassnet as gn
+    >>> model = gn.nn.Sequential(gn.nn.Linear(4, 8), gn.nn.ReLU(), gn.nn.Linear(8, 2))
+    >>> with gn.no_grad():
+    ...     _ = model[0].bias.fill_(-100.0)  # every hidden unit is dead
+    >>> monitor = HealthMonitor(model).start()
+    >>> model(gn.randn(16, 4)).sum().backward()
+    >>> monitor.after_backward()
+    >>> monitor.stop()
+    >>> warning = monitor.end_epoch(1)[0]
+    >>> warning.kind, warning.layer, f"{warning.value:.0%}"
+    ('dead_relu', '1', '100%')
+    """
+
+    def __init__(self, model, thresholds: HealthThresholds | None = None, every: int = 1):
+        self.model = model
+        self.t = thresholds or HealthThresholds()
+        self.every = max(1, int(every))
+        self.history: list[dict] = []
+        self.warnings: list[HealthWarning] = []
+        self._acts: dict = {}
+        self._grads: dict = {}
+        self._updates: dict = {}
+        self._snapshot: dict = {}
+        self._batch = 0
+        self._since: dict = {}
+        self._tracker = LayerTracker()
+        self._handle = None
+        self._param_layer = {}
+        for name, _ in model.named_parameters():
+            self._param_layer[name] = name.rsplit(".", 1)[0] if "." in name else "(model)"
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    def start(self) -> HealthMonitor:
+        if self._handle is None:
+            self._tracker.start()
+            self._handle = register_forward_hook(self._on_op)
+        return self
+
+    def stop(self) -> None:
+        if self._handle is not None:
+            self._handle.remove()
+            self._handle = None
+            self._tracker.stop()
+
+    def _on_op(self, node, _inputs, out) -> None:
+        if node.name not in _ACTIVATIONS or self._batch % self.every or not self.model.training:
+            return
+        layer, _ = self._tracker.current()
+        key = f"{layer}/{node.name}"
+        stats = self._acts.get(key)
+        if stats is None:
+            stats = self._acts[key] = _ActivationStats(node.name)
+        a = out.data
+        axis = _unit_axis(a.shape)
+        reduce_axes = tuple(i for i in range(a.ndim) if i != axis)
+        if node.name == "relu":
+            active = (a > 0).any(axis=reduce_axes)
+            active = np.asarray(active.get() if hasattr(active, "get") else active)
+            stats.ever_active = active if stats.ever_active is None else stats.ever_active | active
+        else:
+            lo, hi = (0.01, 0.99) if node.name == "sigmoid" else (-0.99, 0.99)
+            stats.saturated += int(((a < lo) | (a > hi)).sum())
+            stats.count += a.size
+        stats.sum += float(a.sum())
+        stats.sumsq += float((a * a).sum())
+        stats.n += a.size
+
+    def after_backward(self) -> None:
+        """Record gradient norms and mean |grad| per parameter (call after backward)."""
+        for name, p in self.model.named_parameters():
+            if p.grad is None:
+                continue
+            g = p.grad.data
+            rec = self._grads.setdefault(name, [0.0, 0.0, 0.0, 0])
+            rec[0] += float((g * g).sum()) ** 0.5
+            rec[1] += float(abs(g).mean())
+            rec[2] = max(rec[2], float(abs(g).max()))
+            rec[3] += 1
+
+    def before_step(self) -> None:
+        if self._batch % self.every == 0:
+            self._snapshot = {n: p.data.copy() for n, p in self.model.named_parameters()}
+
+    def after_step(self) -> None:
+        """Record update-to-weight ratios |dW|/|W| (call after optimizer.step())."""
+        if self._snapshot:
+            for name, p in self.model.named_parameters():
+                before = self._snapshot.get(name)
+                if before is None:
+                    continue
+                dw = float(((p.data - before) ** 2).sum()) ** 0.5
+                w = float((before * before).sum()) ** 0.5
+                rec = self._updates.setdefault(name, [0.0, 0])
+                rec[0] += dw / max(w, 1e-12)
+                rec[1] += 1
+            self._snapshot = {}
+        self._batch += 1
+
+    # -- verdicts -----------------------------------------------------------------------------
+    def end_epoch(self, epoch: int) -> list[HealthWarning]:
+        """Summarise the epoch into ``history`` and return its warnings (also kept)."""
+        t = self.t
+        record: dict = {"epoch": epoch, "activations": {}, "grads": {}, "updates": {}}
+        warnings: list[HealthWarning] = []
+        for key, s in self._acts.items():
+            mean = s.sum / max(s.n, 1)
+            std = max(s.sumsq / max(s.n, 1) - mean * mean, 0.0) ** 0.5
+            entry = {"mean": mean, "std": std}
+            layer = key.rsplit("/", 1)[0]
+            if s.op == "relu" and s.ever_active is not None:
+                dead = 1.0 - float(s.ever_active.mean())
+                entry["dead_fraction"] = dead
+                if dead > t.dead_relu:
+                    since = self._since.setdefault((key, "dead"), epoch)
+                    warnings.append(
+                        HealthWarning(
+                            epoch,
+                            layer,
+                            "dead_relu",
+                            dead,
+                            f"layer {layer}: {dead:.0%} of ReLUs are dead since epoch {since}; "
+                            "try a lower learning rate, He (kaiming) initialization or LeakyReLU",
+                        )
+                    )
+                else:
+                    self._since.pop((key, "dead"), None)
+            elif s.count:
+                sat = s.saturated / s.count
+                entry["saturated_fraction"] = sat
+                if sat > t.saturated:
+                    warnings.append(
+                        HealthWarning(
+                            epoch,
+                            layer,
+                            "saturated",
+                            sat,
+                            f"layer {layer}: {sat:.0%} of {s.op} outputs are saturated, so their "
+                            "gradients vanish; normalize the inputs, use Xavier initialization, or "
+                            "switch to ReLU/GELU",
+                        )
+                    )
+            record["activations"][key] = entry
+        for name, (norm, mean_abs, max_abs, n) in self._grads.items():
+            record["grads"][name] = {"norm": norm / n, "mean_abs": mean_abs / n, "max_abs": max_abs}
+        for name, (ratio, n) in self._updates.items():
+            r = ratio / n
+            record["updates"][name] = r
+            if r > t.update_high:
+                warnings.append(
+                    HealthWarning(
+                        epoch,
+                        name,
+                        "update_high",
+                        r,
+                        f"{name}: updates are {r:.1e} of the weights per step (healthy is "
+                        "about 1e-3); the learning rate is probably too high",
+                    )
+                )
+            elif r < t.update_low:
+                warnings.append(
+                    HealthWarning(
+                        epoch,
+                        name,
+                        "update_low",
+                        r,
+                        f"{name}: updates are only {r:.1e} of the weights per step; the learning "
+                        "rate is too low or this layer gets no gradient",
+                    )
+                )
+        warnings.extend(self._flow_warnings(epoch, record["grads"]))
+        self.history.append(record)
+        self.warnings.extend(warnings)
+        self._acts, self._grads, self._updates = {}, {}, {}
+        return warnings
+
+    def _flow_warnings(self, epoch: int, grads: dict) -> list[HealthWarning]:
+        weights = [(n, g["mean_abs"]) for n, g in grads.items() if n.endswith("weight")]
+        if len(weights) < 2:
+            return []
+        (first, g_first), (last, g_last) = weights[0], weights[-1]
+        ratio = g_first / max(g_last, 1e-30)
+        if ratio < self.t.vanishing:
+            return [
+                HealthWarning(
+                    epoch,
+                    first,
+                    "vanishing",
+                    ratio,
+                    f"gradients vanish with depth: mean |grad| of {first} is {ratio:.1e} of "
+                    f"{last}'s; use ReLU-family activations, He/Xavier initialization, "
+                    "normalization layers or residual connections",
+                )
+            ]
+        if ratio > self.t.exploding:
+            return [
+                HealthWarning(
+                    epoch,
+                    first,
+                    "exploding",
+                    ratio,
+                    f"gradients explode with depth: mean |grad| of {first} is {ratio:.1e} times "
+                    f"{last}'s; lower the learning rate, clip gradients or normalize",
+                )
+            ]
+        return []
+
+    # -- gradient flow ------------------------------------------------------------------------
+    def gradient_flow(self, epoch: int = -1) -> list[tuple[str, float, float]]:
+        """(parameter, mean |grad|, max |grad|) from input to output for an epoch."""
+        if not self.history:
+            return []
+        grads = self.history[epoch]["grads"]
+        return [(n, g["mean_abs"], g["max_abs"]) for n, g in grads.items() if n.endswith("weight")]
+
+    def gradient_flow_text(self, epoch: int = -1, width: int = 40) -> str:
+        """A terminal bar chart of mean |grad| per layer on a log scale."""
+        flow = self.gradient_flow(epoch)
+        if not flow:
+            return "no gradients recorded yet"
+        logs = [np.log10(max(m, 1e-30)) for _, m, _ in flow]
+        lo, hi = min(logs), max(logs)
+        span = max(hi - lo, 1e-9)
+        name_w = max(len(n) for n, _, _ in flow)
+        lines = ["gradient flow (mean |grad| per layer, input -> output, log scale)"]
+        for (name, mean, mx), lg in zip(flow, logs):
+            bar = "#" * max(1, int(round((lg - lo) / span * (width - 1))) + 1)
+            lines.append(f"{name:<{name_w}}  {bar:<{width}}  mean {mean:.2e}  max {mx:.2e}")
+        return "\n".join(lines)
+
+    def plot_gradient_flow(self, path: str) -> str | None:
+        """Save mean |grad| per layer over epochs as a PNG (needs matplotlib)."""
+        try:
+            import matplotlib
+
+            matplotlib.use("Agg")
+            import matplotlib.pyplot as plt
+        except ImportError:
+            return None
+        fig, ax = plt.subplots(figsize=(7, 4))
+        names = [n for n, _, _ in self.gradient_flow()]
+        for i, rec in enumerate(self.history):
+            vals = [rec["grads"].get(n, {}).get("mean_abs", np.nan) for n in names]
+            alpha = 0.3 + 0.7 * (i + 1) / len(self.history)
+            ax.plot(range(len(names)), vals, marker="o", alpha=alpha, label=f"epoch {rec['epoch']}")
+        ax.set_yscale("log")
+        ax.set_xticks(range(len(names)), names, rotation=45, ha="right", fontsize=7)
+        ax.set_ylabel("mean |grad|")
+        ax.set_title("Gradient flow across depth")
+        ax.legend(fontsize=7)
+        fig.tight_layout()
+        fig.savefig(path, dpi=100)
+        plt.close(fig)
+        return path
