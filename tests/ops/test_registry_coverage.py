@@ -20,7 +20,9 @@ def _all_cases():
 
 def test_every_registered_op_has_a_gradcheck_case():
     covered = {case.op for case in _all_cases()}
-    missing = sorted(set(OPS) - covered)
+    # ops that tests define for themselves (custom Functions) register too; only glassnet's count
+    shipped = {name for name, cls in OPS.items() if cls.__module__.startswith("glassnet.")}
+    missing = sorted(shipped - covered)
     assert not missing, f"ops without a gradcheck case: {missing}"
 
 
