@@ -35,6 +35,7 @@ from glassnet.nn.layers import (
 # sequence models
 from glassnet.nn.layers.attention import MultiheadAttention
 from glassnet.nn.layers.rnn import GRU, LSTM, RNN
+from glassnet.nn.layers.transformer import TransformerEncoder, TransformerEncoderLayer
 from glassnet.nn.losses import (
     BCELoss,
     BCEWithLogitsLoss,
