@@ -8,7 +8,10 @@ A class ``weight`` is registered as a buffer, so ``model.to(...)`` moves it too.
 
 from __future__ import annotations
 
+import numpy as np
+
 import glassnet.functional as F
+from glassnet.backend import default_float
 from glassnet.nn.module import Module
 from glassnet.tensor import Tensor
 
@@ -26,7 +29,8 @@ class _Loss(Module):
 
     def _set_tensor(self, name: str, value) -> None:
         if value is not None and not isinstance(value, Tensor):
-            value = Tensor(value)
+            arr = np.asarray(value)  # lists and float64 arrays become float32, like gn.tensor
+            value = Tensor(arr.astype(default_float()) if arr.dtype.kind in "fiu" else arr)
         self.register_buffer(name, value)
 
     def extra_repr(self) -> str:
