@@ -77,27 +77,43 @@ class _ConvNd(Function):
         n, c, o, k, spatial, out, stride, dilation, padding, groups = self.geom
         need_x, need_w = self.inputs[0].requires_grad, self.inputs[1].requires_grad
         need_b = len(self.inputs) > 2 and self.inputs[2].requires_grad
-        # (N, O, *out) -> (groups, O/groups, N * prod(out))
-        g = xp.moveaxis(grad, 1, 0).reshape(groups, o // groups, -1)
         gx = gw = gb = None
+        if need_w or need_b:  # (N, O, *out) -> (groups, O/groups, N * prod(out))
+            g = xp.moveaxis(grad, 1, 0).reshape(groups, o // groups, -1)
         if need_w:
-            gw = xp.matmul(g, self.cols.swapaxes(1, 2)).reshape(self.inputs[1].shape)
+            # cols @ g^T then transpose: OpenBLAS runs this shape about 2x faster than g @ cols^T
+            gw = xp.matmul(self.cols, g.swapaxes(1, 2)).swapaxes(1, 2)
+            gw = gw.reshape(self.inputs[1].shape)
         if need_b:
             gb = g.sum(axis=2).reshape(o)
         if need_x:
-            dcols = xp.matmul(self.w.swapaxes(1, 2), g)  # (groups, C/groups * prod(k), M)
-            dcols = dcols.reshape(c, *k, n, *out)
-            # accumulate in (C, N, *spatial) so each kernel position adds a plain strided slice
-            dx = xp.zeros((c, n, *spatial), dtype=grad.dtype)
-            for pos in itertools.product(*(range(kk) for kk in k)):
-                sl = tuple(
-                    slice(t * d, t * d + s * (m - 1) + 1, s)
-                    for t, d, s, m in zip(pos, dilation, stride, out)
-                )
-                dx[(slice(None), slice(None), *sl)] += dcols[(slice(None), *pos)]
-            inner = tuple(slice(lo, sz - hi) for (lo, hi), sz in zip(padding, spatial))
-            gx = xp.ascontiguousarray(xp.moveaxis(dx, 0, 1)[(slice(None), slice(None), *inner)])
+            gx = self._col2im(xp, grad)
         return (gx, gw) if len(self.inputs) == 2 else (gx, gw, gb)
+
+    def _col2im(self, xp, grad):
+        """dL/dx: W^T dL/dy gives each window's gradient; add them back where they came from.
+
+        Batch-last layouts, (C, *spatial, N) for dx and (*k, C, *out, N) for the window
+        gradients, make each of the prod(k) strided adds run over long contiguous rows
+        (out_w * N elements) instead of rows of out_w elements: about 2x faster on CPU.
+        """
+        n, c, o, k, spatial, out, stride, dilation, padding, groups = self.geom
+        og, cg = o // groups, c // groups
+        # (N, O, *out) -> (groups, O/groups, prod(out) * N)
+        g = xp.moveaxis(grad, 0, -1).reshape(groups, og, -1)
+        # (groups, O/groups, cg * prod(k)) -> (groups, prod(k) * cg, O/groups), k before cg
+        wk = xp.moveaxis(self.w.reshape(groups, og, cg, -1), 3, 2).reshape(groups, og, -1)
+        dcols = xp.matmul(wk.swapaxes(1, 2), g).reshape(groups, *k, cg, *out, n)
+        dx = xp.zeros((groups, cg, *spatial, n), dtype=grad.dtype)
+        for pos in itertools.product(*(range(kk) for kk in k)):
+            sl = tuple(
+                slice(t * d, t * d + s * (m - 1) + 1, s)
+                for t, d, s, m in zip(pos, dilation, stride, out)
+            )
+            dx[(slice(None), slice(None), *sl)] += dcols[(slice(None), *pos)]
+        inner = tuple(slice(lo, sz - hi) for (lo, hi), sz in zip(padding, spatial))
+        dx = xp.moveaxis(dx.reshape(c, *spatial, n), -1, 0)[(slice(None), slice(None), *inner)]
+        return xp.ascontiguousarray(dx)
 
 
 class Conv1d(_ConvNd):

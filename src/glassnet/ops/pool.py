@@ -52,22 +52,32 @@ class MaxPool2d(Function):
         for _, rows, cols in self.sl:
             win = x[:, :, rows, cols]
             y = win.copy() if y is None else xp.maximum(y, win, out=y)
-        self.x_pad, self.y, self.pad, self.in_shape = x, y, (ph, pw), (n, c, h, w)
+        self.x_pad, self.y, self.pad = x, y, (ph, pw)
+        self.kernel_size, self.stride = kernel_size, stride
         return y
 
     def backward(self, grad):
         xp = xp_of(grad)
         x, y = self.x_pad, self.y
         dx = xp.zeros(x.shape, dtype=grad.dtype)
-        free = xp.ones(y.shape, dtype=bool)  # windows whose max has not been claimed yet
-        hit = xp.empty(y.shape, dtype=bool)
-        for _, rows, cols in self.sl:
-            # not (x < y) also claims a NaN window at its first position, keeping dL/dx finite
-            xp.less(x[:, :, rows, cols], y, out=hit)
+        overlap = any(k > s for k, s in zip(self.kernel_size, self.stride))
+        free = None  # windows whose max has not been claimed by an earlier position
+        last = len(self.sl) - 1
+        for i, (_, rows, cols) in enumerate(self.sl):
+            # not (x < y) rather than x == y: a NaN window still routes its gradient (to its
+            # first position), as a NaN there should show up in dL/dx
+            hit = xp.less(x[:, :, rows, cols], y)
             xp.logical_not(hit, out=hit)
-            hit &= free
-            free &= ~hit
-            dx[:, :, rows, cols] += xp.where(hit, grad, 0)
+            if free is None:
+                free = ~hit
+            else:
+                hit &= free
+                if i < last:
+                    free ^= hit
+            if overlap:
+                dx[:, :, rows, cols] += grad * hit
+            else:  # each input belongs to one window: write straight into dx
+                xp.multiply(grad, hit, out=dx[:, :, rows, cols])
         ph, pw = self.pad
         if ph or pw:
             dx = dx[:, :, ph : x.shape[2] - ph, pw : x.shape[3] - pw]
