@@ -362,7 +362,9 @@ class DistributedSampler:
 
     Pass it as ``DataLoader(..., sampler=sampler)``; the loader calls ``set_epoch`` so every
     epoch gets a new permutation that all replicas agree on (same ``seed``). The index list
-    is padded by wrapping around so every replica gets ``ceil(N / num_replicas)`` indices.
+    is padded by wrapping around so every replica gets ``ceil(N / num_replicas)`` indices
+    (every rank must take the same number of steps); with ``drop_last=True`` the tail is
+    dropped instead, giving ``floor(N / num_replicas)`` each and no sample twice.
 
     Args:
         num_samples: length of the dataset.
@@ -370,6 +372,7 @@ class DistributedSampler:
         rank: this process, in ``[0, num_replicas)``.
         shuffle: permute the indices each epoch.
         seed: shared seed; all replicas must use the same one.
+        drop_last: drop the tail of the order instead of padding it (PyTorch's option).
 
     Example:
         >>> list(DistributedSampler(5, num_replicas=2, rank=1, shuffle=False))
@@ -383,6 +386,7 @@ class DistributedSampler:
         rank: int,
         shuffle: bool = True,
         seed: int = 0,
+        drop_last: bool = False,
     ):
         if num_samples < 1 or num_replicas < 1:
             raise ValueError(
@@ -396,13 +400,21 @@ class DistributedSampler:
         self.rank = int(rank)
         self.shuffle = bool(shuffle)
         self.seed = int(seed)
+        self.drop_last = bool(drop_last)
         self.epoch = 0
+        if self.drop_last and self.num_samples < self.num_replicas:
+            raise ValueError(
+                f"DistributedSampler(drop_last=True) with {num_samples} samples and "
+                f"{num_replicas} replicas would give every replica nothing; use drop_last=False"
+            )
 
     def set_epoch(self, epoch: int) -> None:
         """Select the permutation of ``epoch`` (called by the DataLoader)."""
         self.epoch = int(epoch)
 
     def __len__(self) -> int:
+        if self.drop_last:
+            return self.num_samples // self.num_replicas
         return math.ceil(self.num_samples / self.num_replicas)
 
     def __iter__(self) -> Iterator[int]:
@@ -411,5 +423,5 @@ class DistributedSampler:
         else:
             order = np.arange(self.num_samples)
         total = len(self) * self.num_replicas
-        order = np.resize(order, total)  # wraps around to pad
+        order = np.resize(order, total)  # wraps around to pad, or cuts the tail
         return iter(order[self.rank : total : self.num_replicas].tolist())

@@ -1,0 +1,120 @@
+"""Two-rank tests: each launches ``mpirun -n 2 python dist_worker.py <scenario>`` in a subprocess.
+
+They skip (with the reason) where mpirun or mpi4py is missing; ``.ci/run`` installs both.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from glassnet.distributed import mpirun_command
+
+WORKER = Path(__file__).with_name("dist_worker.py")
+
+_missing = []
+if shutil.which("mpirun") is None and shutil.which("mpiexec") is None:
+    _missing.append(
+        "no mpirun/mpiexec on PATH (Debian: apt-get install openmpi-bin libopenmpi-dev)"
+    )
+if importlib.util.find_spec("mpi4py") is None:
+    _missing.append('mpi4py is not installed (pip install "glassnet[mpi]")')
+pytestmark = pytest.mark.skipif(bool(_missing), reason="MPI tests skipped: " + "; ".join(_missing))
+
+
+def _load_worker():
+    spec = importlib.util.spec_from_file_location("dist_worker", WORKER)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def run_mpi(scenario: str, tmp_path: Path, timeout: float = 60, ranks: int = 2, *args: str):
+    """Run a worker scenario on ``ranks`` ranks; return (completed process, seconds, json)."""
+    out = tmp_path / f"{scenario}.json"
+    cmd = mpirun_command(ranks, [sys.executable, str(WORKER), scenario, str(out), *args])
+    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    start = time.monotonic()
+    proc = subprocess.run(
+        cmd, capture_output=True, text=True, timeout=timeout, env=env, cwd=tmp_path, check=False
+    )
+    elapsed = time.monotonic() - start
+    result = json.loads(out.read_text()) if out.exists() else None
+    return proc, elapsed, result
+
+
+@pytest.fixture(scope="module")
+def suite(tmp_path_factory):
+    proc, _, result = run_mpi("suite", tmp_path_factory.mktemp("suite"), timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return result
+
+
+def test_collectives_on_two_ranks(suite):
+    assert suite["world_size"] == 2
+    assert suite["sum_tensor"] == [3.0, 6.0]  # (1 + 2) * [1, 2]
+    assert suite["max_int"] == [1, 10]
+    assert suite["mean_number"] == 0.5
+    assert suite["min_number"] == 5
+    assert suite["broadcast"] == [1.0, 1.0, 1.0]  # from src = rank 1
+    assert suite["object"] == {"from": 0, "list": [1, 2]}
+
+
+def test_sharding_covers_each_sample_once_per_epoch(suite):
+    for counts in suite["shard_counts"]:
+        assert counts == [1] * 10  # every sample exactly once, across both ranks
+    first, second = suite["shard_orders"]
+    assert set(first[0]).isdisjoint(first[1])
+    assert first != second  # set_epoch gives each epoch a new permutation
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_two_ranks_batch_b_match_one_process_batch_2b(suite, optimizer):
+    worker = _load_worker()
+    reference = worker.train(optimizer, batch=8, epochs=2, replicas=1, rank=0, ddp=False)
+    got = suite[f"weights_{optimizer}"]
+    assert got.keys() == reference.keys()
+    for name in reference:
+        np.testing.assert_allclose(got[name], reference[name], rtol=1e-5, atol=1e-6)
+    # and it is not trivially equal: one rank alone with batch 4 ends elsewhere
+    alone = worker.train(optimizer, batch=4, epochs=2, replicas=2, rank=0, ddp=False)
+    assert max(np.abs(np.subtract(alone[k], got[k])).max() for k in got) > 1e-2
+
+
+def test_ddp_averages_accumulated_grads_and_zero_fills_unused(suite):
+    worker = _load_worker()
+    x0, x1 = worker.worker_input(0), worker.worker_input(1)
+    # loss = sum(x W^T + b): dL/dW[i, :] = sum_n x[n, :], dL/db[i] = N; three backwards
+    mean_col = (x0.sum(0) + x1.sum(0)) / 2
+    grads = suite["grads"]
+    np.testing.assert_allclose(grads["used.weight"], 3 * np.tile(mean_col, (2, 1)))
+    np.testing.assert_allclose(grads["used.bias"], [12.0, 12.0])
+    np.testing.assert_allclose(grads["unused.weight"], np.zeros((2, 3)))
+
+
+def test_exception_on_rank_1_stops_both_ranks_with_its_error(tmp_path):
+    proc, elapsed, _ = run_mpi("fail", tmp_path, timeout=60)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert "ValueError: boom from rank 1" in output
+    assert "rank 0 stopping because rank 1 failed: ValueError: boom from rank 1" in output
+    assert "should not happen" not in output
+    assert elapsed < 30, f"took {elapsed:.1f} s; rank 0's own timeout was 120 s"
+
+
+def test_collective_timeout_names_rank_and_collective(tmp_path):
+    proc, elapsed, _ = run_mpi("timeout", tmp_path, timeout=60)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert "CollectiveTimeoutError: rank 0 of 2 waited" in output
+    assert "in barrier" in output
+    assert elapsed < 25, f"took {elapsed:.1f} s; rank 1 slept 30 s"
