@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from glassnet.backend import xp_of
-from glassnet.optim.optimizer import Optimizer, check_hyper
+from glassnet.optim.optimizer import Optimizer, check_hyper, l2_grad
 
 __all__ = ["Adagrad"]
 
@@ -73,7 +73,7 @@ class Adagrad(Optimizer):
         w = param.data
         wd = group["weight_decay"]
         if wd != 0:
-            grad = grad + wd * w
+            grad = l2_grad(grad, w, wd)
         clr = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
         s = state["sum"]
         tmp = xp.multiply(grad, grad)

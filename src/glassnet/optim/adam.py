@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from glassnet.backend import xp_of
-from glassnet.optim.optimizer import Optimizer, check_hyper
+from glassnet.optim.optimizer import Optimizer, check_hyper, l2_grad
 
 __all__ = ["Adam", "AdamW"]
 
@@ -94,7 +94,7 @@ class Adam(Optimizer):
             if self.decoupled:
                 w *= 1 - lr * wd  # AdamW: shrink the weights directly, outside the moments
             else:
-                grad = grad + wd * w  # Adam: L2 gradient, never in place on the grad
+                grad = l2_grad(grad, w, wd)
         m, v = state["exp_avg"], state["exp_avg_sq"]
         # One scratch array serves (1-b1) g, (1-b2) g^2 and the denominator.
         tmp = xp.multiply(grad, 1 - beta1)

@@ -25,7 +25,7 @@ from glassnet.autograd.grad_mode import enable_grad, no_grad
 from glassnet.backend import to_device, xp_of
 from glassnet.tensor import Tensor
 
-__all__ = ["Optimizer", "ParamState"]
+__all__ = ["Optimizer", "ParamState", "check_hyper", "l2_grad", "params_with_grad"]
 
 # Group entries that are not hyperparameters: names, and what learning-rate schedulers store.
 _EXTRA_GROUP_KEYS = (
@@ -115,6 +115,17 @@ class Optimizer:
             of every updated parameter in ``update_ratios`` (name or index -> float); about
             1e-3 is healthy, much larger means the learning rate is too high. Off by default:
             it costs a copy and two norms per parameter.
+
+    Example (groups with their own options; state created at the first update):
+        >>> import glassnet as gn
+        >>> a, b = gn.nn.Parameter(gn.ones(2)), gn.nn.Parameter(gn.ones(3))
+        >>> opt = gn.optim.Adam([{"params": [a]}, {"params": [b], "lr": 0.1}], lr=0.01)
+        >>> [g["lr"] for g in opt.param_groups]
+        [0.01, 0.1]
+        >>> a.grad = gn.ones(2)
+        >>> opt.step()                      # b has no grad: skipped
+        >>> opt.state[a]["step"], b in opt.state
+        (1, False)
     """
 
     def __init__(self, params, defaults: dict[str, Any]) -> None:
@@ -372,6 +383,13 @@ def _ratio(before, after) -> float:
     if w == 0.0:
         return 0.0 if dw == 0.0 else math.inf
     return dw / w
+
+
+def l2_grad(grad, weight, weight_decay: float):
+    """g + wd * w in a new array (one allocation); the gradient itself is never modified."""
+    out = xp_of(weight).multiply(weight, weight_decay)
+    out += grad
+    return out
 
 
 def params_with_grad(parameters) -> list[Tensor]:

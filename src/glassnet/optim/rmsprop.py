@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from glassnet.backend import xp_of
-from glassnet.optim.optimizer import Optimizer, check_hyper
+from glassnet.optim.optimizer import Optimizer, check_hyper, l2_grad
 
 __all__ = ["RMSprop"]
 
@@ -83,7 +83,7 @@ class RMSprop(Optimizer):
         w = param.data
         alpha, wd, mu = group["alpha"], group["weight_decay"], group["momentum"]
         if wd != 0:
-            grad = grad + wd * w
+            grad = l2_grad(grad, w, wd)
         s = state["square_avg"]
         tmp = xp.multiply(grad, grad)
         tmp *= 1 - alpha

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from glassnet.optim.optimizer import Optimizer, check_hyper
+from glassnet.optim.optimizer import Optimizer, check_hyper, l2_grad
 
 __all__ = ["SGD"]
 
@@ -85,7 +85,7 @@ class SGD(Optimizer):
         if group["maximize"]:
             grad = -grad
         if wd != 0:
-            grad = grad + wd * w  # never in place: the grad belongs to the parameter
+            grad = l2_grad(grad, w, wd)
         if momentum != 0:
             buf = state.get("momentum_buffer")
             if buf is None:
