@@ -116,14 +116,35 @@ class SmoothL1Loss(_PointwiseLoss):
 
 
 # -- classification losses ---------------------------------------------------------------------
-def _class_index_terms(xp, logp, target, weight, ignore_index):
-    """Per-sample target one-hot mask, validity and class weight w_{t_n} (0 where ignored)."""
+def _class_index_terms(xp, x, target, weight, ignore_index):
+    """Validity, the safe index (0 where ignored) and class weight w_{t_n} (0 where ignored)."""
     valid = target != ignore_index
     safe = xp.where(valid, target, 0)
-    shape = (1, logp.shape[1]) + (1,) * (logp.ndim - 2)
-    onehot = xp.arange(logp.shape[1]).reshape(shape) == xp.expand_dims(safe, 1)
-    w_t = valid.astype(logp.dtype) if weight is None else weight[safe] * valid
-    return onehot, valid, w_t, xp.expand_dims(safe, 1), shape
+    w_t = valid.astype(x.dtype) if weight is None else weight[safe] * valid
+    return valid, safe, w_t
+
+
+def _subtract_at_targets(xp, gx, safe, values):
+    """gx[n, t_n, d...] -= values[n, d...] through flat indices of the C-contiguous gx: one
+    scatter of N*d entries instead of an (N, C, ...) one-hot mask (each index appears once)."""
+    gx = xp.ascontiguousarray(gx)
+    n, c = gx.shape[:2]
+    d = safe.size // max(n, 1)
+    flat = (xp.arange(n).reshape(n, 1) * c + safe.reshape(n, d)) * d + xp.arange(d)
+    gx.reshape(-1)[flat.reshape(-1)] -= values.reshape(-1)
+    return gx
+
+
+def _weighted_mean(xp, total, denom):
+    # mean divides by the total weight of the non-ignored targets (PyTorch); all ignored is
+    # 0/0: nan forward (as PyTorch, without a NumPy warning), zero gradient backward
+    ok = denom > 0
+    return xp.asarray(xp.where(ok, total / xp.where(ok, denom, 1), xp.nan), dtype=total.dtype)
+
+
+def _mean_scale(xp, grad, denom):
+    ok = denom > 0
+    return xp.where(ok, grad / xp.where(ok, denom, 1), 0)
 
 
 class CrossEntropy(Function):
@@ -141,38 +162,47 @@ class CrossEntropy(Function):
     def forward(self, x, target, weight, ignore_index, reduction, label_smoothing):
         xp = xp_of(x)
         eps, n_classes = label_smoothing, x.shape[1]
-        logp = _log_softmax(xp, x, 1)
-        onehot, valid, w_t, idx, wshape = _class_index_terms(xp, logp, target, weight, ignore_index)
-        loss = -(1 - eps) * w_t * xp.take_along_axis(logp, idx, 1)[:, 0]
-        if eps:
-            wl = logp if weight is None else logp * weight.reshape(wshape)
-            loss = loss - (eps / n_classes) * valid * wl.sum(axis=1)
-        self.logp, self.onehot, self.valid, self.w_t = logp, onehot, valid, w_t
-        self.weight, self.wshape, self.eps, self.reduction = weight, wshape, eps, reduction
+        # log-softmax = x - m - log(sum e^{x - m}), m = max: every exponent is <= 0
+        shifted = x - x.max(axis=1, keepdims=True)
+        self.e = xp.exp(shifted)
+        self.s = self.e.sum(axis=1, keepdims=True)
+        lse = xp.log(self.s)[:, 0]
+        valid, safe, w_t = _class_index_terms(xp, x, target, weight, ignore_index)
+        picked = xp.take_along_axis(shifted, xp.expand_dims(safe, 1), 1)[:, 0] - lse
+        loss = -(1 - eps) * w_t * picked
+        self.wshape = (1, n_classes) + (1,) * (x.ndim - 2)
+        if eps:  # sum_c w_c logp_c = sum_c w_c shifted_c - (sum_c w_c) lse
+            if weight is None:
+                wl = shifted.sum(axis=1) - n_classes * lse
+            else:
+                wl = (shifted * weight.reshape(self.wshape)).sum(axis=1) - weight.sum() * lse
+            loss = loss - (eps / n_classes) * valid * wl
+        self.valid, self.safe, self.w_t = valid, safe, w_t
+        self.weight, self.eps, self.reduction = weight, eps, reduction
         if reduction != "mean":
             return _reduce(xp, loss, reduction)
-        # mean divides by the total weight of the non-ignored targets (PyTorch); all ignored
-        # gives 0/0 = nan, as PyTorch, computed without a NumPy warning
         self.denom = w_t.sum()
-        ok = self.denom > 0
-        return xp.asarray(xp.where(ok, loss.sum() / xp.where(ok, self.denom, 1), xp.nan))
+        return _weighted_mean(xp, loss.sum(), self.denom)
 
     def backward(self, grad):
         xp = xp_of(grad)
-        p, eps, n_classes = xp.exp(self.logp), self.eps, self.logp.shape[1]
-        a = xp.expand_dims((1 - eps) * self.w_t, 1)
-        gx = a * xp.where(self.onehot, p - 1, p)
+        eps, n_classes = self.eps, self.e.shape[1]
+        a = (1 - eps) * self.w_t
+        gx = self.e / self.s
         if eps:
             w = 1 if self.weight is None else self.weight.reshape(self.wshape)
             total_w = n_classes if self.weight is None else self.weight.sum()
             v = xp.expand_dims(self.valid, 1) * (eps / n_classes)
-            gx = gx + v * (total_w * p - w)
+            gx = (xp.expand_dims(a, 1) + v * total_w) * gx - v * w
+        else:
+            gx *= xp.expand_dims(a, 1)
+        gx = _subtract_at_targets(xp, gx, self.safe, a)
         if self.reduction == "none":
             return gx * xp.expand_dims(grad, 1), None
         if self.reduction == "mean":
-            ok = self.denom > 0
-            grad = xp.where(ok, grad / xp.where(ok, self.denom, 1), 0)
-        return gx * grad, None
+            grad = _mean_scale(xp, grad, self.denom)
+        gx *= grad
+        return gx, None
 
 
 class CrossEntropyProbs(Function):
@@ -215,23 +245,21 @@ class NllLoss(Function):
 
     def forward(self, x, target, weight, ignore_index, reduction):
         xp = xp_of(x)
-        onehot, _, w_t, idx, _ = _class_index_terms(xp, x, target, weight, ignore_index)
-        loss = -w_t * xp.take_along_axis(x, idx, 1)[:, 0]
-        self.onehot, self.w_t, self.reduction = onehot, w_t, reduction
+        _, self.safe, self.w_t = _class_index_terms(xp, x, target, weight, ignore_index)
+        loss = -self.w_t * xp.take_along_axis(x, xp.expand_dims(self.safe, 1), 1)[:, 0]
+        self.shape, self.reduction = x.shape, reduction
         if reduction != "mean":
             return _reduce(xp, loss, reduction)
-        self.denom = w_t.sum()
-        ok = self.denom > 0
-        return xp.asarray(xp.where(ok, loss.sum() / xp.where(ok, self.denom, 1), xp.nan))
+        self.denom = self.w_t.sum()
+        return _weighted_mean(xp, loss.sum(), self.denom)
 
     def backward(self, grad):
         xp = xp_of(grad)
-        if self.reduction == "none":
-            grad = xp.expand_dims(grad, 1)
-        elif self.reduction == "mean":
-            ok = self.denom > 0
-            grad = xp.where(ok, grad / xp.where(ok, self.denom, 1), 0)
-        return -grad * xp.expand_dims(self.w_t, 1) * self.onehot, None
+        if self.reduction == "mean":
+            grad = _mean_scale(xp, grad, self.denom)
+        values = self.w_t * grad  # grad is (N, d...) for "none", else a scalar
+        gx = xp.zeros(self.shape, dtype=grad.dtype)
+        return _subtract_at_targets(xp, gx, self.safe, values), None
 
 
 class BinaryCrossEntropy(Function):
