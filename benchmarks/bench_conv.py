@@ -2,7 +2,8 @@
 
 Shapes: 64 images 1x28x28; conv1 6@5x5 (input needs no grad), conv2 16@5x5 on 6x12x12, then a
 whole LeNet-5 training step (conv, relu, max-pool x2, fc 256-120-84-10, cross-entropy, SGD).
-Prints median / best milliseconds of forward + backward. PyTorch is used only if importable:
+Prints the median wall-clock and best CPU milliseconds of forward + backward. PyTorch is
+used only if importable:
 
     python benchmarks/bench_conv.py
     OPENBLAS_NUM_THREADS=1 python benchmarks/bench_conv.py   # steadier on a busy machine
@@ -30,15 +31,20 @@ LAYERS = [("conv1 6@5x5", (BATCH, 1, 28, 28), (6, 1, 5, 5), False),
 
 
 def timing(fn, reps=40, warmup=5):
-    """'median / best' milliseconds; on a shared machine the best run is the steadier figure."""
+    """Median wall-clock and best CPU (process) milliseconds per call.
+
+    On a shared, oversubscribed machine wall-clock time mostly measures the other processes;
+    process CPU time (all threads of this process) is the steadier figure to compare.
+    """
     for _ in range(warmup):
         fn()
-    times = []
+    wall, cpu = [], []
     for _ in range(reps):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         fn()
-        times.append(time.perf_counter() - t0)
-    return f"{1e3 * np.median(times):6.2f} / {1e3 * min(times):5.2f} ms"
+        cpu.append(time.process_time() - c0)
+        wall.append(time.perf_counter() - t0)
+    return f"{1e3 * np.median(wall):6.2f} wall / {1e3 * min(cpu):5.2f} cpu ms"
 
 
 def numpy_conv_step(x, w, b, g, need_dx):

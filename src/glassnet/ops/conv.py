@@ -7,7 +7,8 @@ p and dilation d (per spatial axis):
     out = floor((in + p_lo + p_hi - d (k - 1) - 1) / s) + 1
 
 ``im2col`` reads every window of x_pad through one ``as_strided`` view shaped
-(C, *k, N, *out) (no data copied), then one matrix product per group does the sums. Backward:
+(C, *k, *out, N) (no data copied; batch last, see ``_ConvNd``), then one matrix product per
+group does the sums. Backward:
 
     dL/dW = dL/dy  cols^T          (one GEMM per group)
     dL/db = sum over n, u of dL/dy
@@ -26,22 +27,27 @@ from glassnet.backend import xp_of
 from glassnet.tensor import Tensor
 
 
-def _window_view(xp, xp_pad, k, stride, dilation, out):
-    """A (C, *k, N, *out) view of every window of ``xp_pad`` (N, C, *spatial); no copy."""
-    s = xp_pad.strides
-    sp = s[2:]
-    shape = (xp_pad.shape[1], *k, xp_pad.shape[0], *out)
+def _window_view(xp, xb, k, stride, dilation, out):
+    """A (C, *k, *out, N) view of every window of the batch-last ``xb`` (C, *spatial, N)."""
+    s = xb.strides
+    sp = s[1:-1]
+    shape = (xb.shape[0], *k, *out, xb.shape[-1])
     strides = (
-        s[1],
-        *(st * d for st, d in zip(sp, dilation)),
         s[0],
+        *(st * d for st, d in zip(sp, dilation)),
         *(st * sd for st, sd in zip(sp, stride)),
+        s[-1],
     )
-    return xp.lib.stride_tricks.as_strided(xp_pad, shape=shape, strides=strides)
+    return xp.lib.stride_tricks.as_strided(xb, shape=shape, strides=strides)
 
 
 class _ConvNd(Function):
-    """Shared im2col convolution over 1 or 2 spatial axes (see the module docstring)."""
+    """Shared im2col convolution over 1 or 2 spatial axes (see the module docstring).
+
+    Internally the batch axis goes last, (C, *spatial, N): a window row of the im2col copy is
+    then out_w * N contiguous elements instead of out_w, which makes the copy (forward) and
+    the col2im adds (backward) 2-4x faster on CPU for LeNet-sized layers.
+    """
 
     register = False
 
@@ -52,25 +58,27 @@ class _ConvNd(Function):
         n, c = x.shape[:2]
         o, cg = weight.shape[:2]
         k = weight.shape[2:]
+        spatial = tuple(sz + lo + hi for sz, (lo, hi) in zip(x.shape[2:], padding))
         if any(lo or hi for lo, hi in padding):
-            x = xp.pad(x, ((0, 0), (0, 0), *padding))
-        spatial = x.shape[2:]
+            xb = xp.zeros((c, *spatial, n), dtype=x.dtype)
+            inner = tuple(slice(lo, sz - hi) for (lo, hi), sz in zip(padding, spatial))
+            xb[(slice(None), *inner)] = xp.moveaxis(x, 0, -1)
+        else:
+            xb = xp.ascontiguousarray(xp.moveaxis(x, 0, -1))
         out = tuple(
             (sz - d * (kk - 1) - 1) // s + 1 for sz, kk, s, d in zip(spatial, k, stride, dilation)
         )
-        view = _window_view(xp, x, k, stride, dilation, out)
+        view = _window_view(xp, xb, k, stride, dilation, out)
         ck = cg * int(np.prod(k))
-        m = n * int(np.prod(out))
-        # the one copy of im2col: (groups, C/groups * prod(k), N * prod(out)), contiguous
-        cols = view.reshape(groups, ck, m)
+        # the one copy of im2col: (groups, C/groups * prod(k), prod(out) * N), contiguous
+        cols = view.reshape(groups, ck, -1)
         w = weight.reshape(groups, o // groups, ck)
-        y = xp.matmul(w, cols).reshape(o, m)
+        y = xp.matmul(w, cols).reshape(o, -1)
         if bias is not None:
             y += bias[:, None]
         self.cols, self.w = cols, w
         self.geom = (n, c, o, k, spatial, out, stride, dilation, padding, groups)
-        y = y.reshape(o, n, *out)
-        return xp.ascontiguousarray(xp.moveaxis(y, 0, 1))
+        return xp.ascontiguousarray(xp.moveaxis(y.reshape(o, *out, n), -1, 0))
 
     def backward(self, grad):
         xp = xp_of(grad)
@@ -78,33 +86,30 @@ class _ConvNd(Function):
         need_x, need_w = self.inputs[0].requires_grad, self.inputs[1].requires_grad
         need_b = len(self.inputs) > 2 and self.inputs[2].requires_grad
         gx = gw = gb = None
-        if need_w or need_b:  # (N, O, *out) -> (groups, O/groups, N * prod(out))
-            g = xp.moveaxis(grad, 1, 0).reshape(groups, o // groups, -1)
+        if need_b:
+            gb = grad.sum(axis=(0, *range(2, grad.ndim)))
+        if need_w or need_x:  # (N, O, *out) -> batch-last (groups, O/groups, prod(out) * N)
+            g = xp.moveaxis(grad, 0, -1).reshape(groups, o // groups, -1)
         if need_w:
             # cols @ g^T then transpose: OpenBLAS runs this shape about 2x faster than g @ cols^T
             gw = xp.matmul(self.cols, g.swapaxes(1, 2)).swapaxes(1, 2)
             gw = gw.reshape(self.inputs[1].shape)
-        if need_b:
-            gb = g.sum(axis=2).reshape(o)
         if need_x:
-            gx = self._col2im(xp, grad)
+            gx = self._col2im(xp, g)
         return (gx, gw) if len(self.inputs) == 2 else (gx, gw, gb)
 
-    def _col2im(self, xp, grad):
+    def _col2im(self, xp, g):
         """dL/dx: W^T dL/dy gives each window's gradient; add them back where they came from.
 
-        Batch-last layouts, (C, *spatial, N) for dx and (*k, C, *out, N) for the window
-        gradients, make each of the prod(k) strided adds run over long contiguous rows
-        (out_w * N elements) instead of rows of out_w elements: about 2x faster on CPU.
+        ``g`` is dL/dy batch-last, (groups, O/groups, prod(out) * N). Window gradients are laid
+        out (groups, *k, C/groups, *out, N), so each kernel position is one strided add.
         """
         n, c, o, k, spatial, out, stride, dilation, padding, groups = self.geom
         og, cg = o // groups, c // groups
-        # (N, O, *out) -> (groups, O/groups, prod(out) * N)
-        g = xp.moveaxis(grad, 0, -1).reshape(groups, og, -1)
         # (groups, O/groups, cg * prod(k)) -> (groups, prod(k) * cg, O/groups), k before cg
         wk = xp.moveaxis(self.w.reshape(groups, og, cg, -1), 3, 2).reshape(groups, og, -1)
         dcols = xp.matmul(wk.swapaxes(1, 2), g).reshape(groups, *k, cg, *out, n)
-        dx = xp.zeros((groups, cg, *spatial, n), dtype=grad.dtype)
+        dx = xp.zeros((groups, cg, *spatial, n), dtype=g.dtype)
         for pos in itertools.product(*(range(kk) for kk in k)):
             sl = tuple(
                 slice(t * d, t * d + s * (m - 1) + 1, s)
