@@ -245,3 +245,27 @@ def test_errors():
         nn.TransformerEncoder(layer, 0)
     with pytest.raises(TypeError, match="_config"):
         nn.TransformerEncoder(nn.Linear(8, 8), 2)
+
+
+# -- docs/sequence-models.md --------------------------------------------------------------------
+def test_sequence_models_doc_examples_run_and_print_what_they_claim():
+    import contextlib
+    import io
+    import re
+    from pathlib import Path
+
+    page = Path(__file__).resolve().parents[2] / "docs" / "sequence-models.md"
+    blocks = re.findall(r"```python\n(.*?)```", page.read_text(), re.S)
+    assert len(blocks) >= 5
+    printed = []
+    for block in blocks:
+        buffer = io.StringIO()
+        with contextlib.redirect_stdout(buffer):
+            # like doctest: run the project's own documentation examples
+            exec(compile(block, str(page), "exec"), {"__name__": "__doc_example__"})
+        printed.append(buffer.getvalue())
+    assert printed[0].startswith("(4, 10, 32) (4, 4, 16) (4, 4, 16)")
+    accuracy = float(re.search(r"accuracy (\d\.\d+)", printed[1]).group(1))
+    assert accuracy >= 0.95
+    assert printed[2].startswith("(2, 5, 16) (2, 5, 5)")
+    assert printed[3].startswith("(8, 12, 32)")
