@@ -301,3 +301,13 @@ def test_wrong_feature_size_and_rank():
         m(gn.randn(2, 4, 8), gn.randn(2, 5, 8), gn.randn(2, 4, 8))
     with pytest.raises(ValueError, match="different batch sizes"):
         m(gn.randn(3, 4, 8), gn.randn(2, 5, 8), gn.randn(2, 5, 8))
+
+
+def test_masks_may_be_numpy_arrays():
+    m = make()
+    x = rng.standard_normal((N, L, E))
+    pad = np.zeros((N, L), dtype=bool)
+    pad[0, -1] = True
+    a, _ = m(gn.tensor(x), gn.tensor(x), gn.tensor(x), key_padding_mask=pad)
+    b, _ = m(gn.tensor(x), gn.tensor(x), gn.tensor(x), key_padding_mask=gn.tensor(pad))
+    np.testing.assert_array_equal(a.numpy(), b.numpy())

@@ -334,3 +334,8 @@ def test_dropout_never_touches_the_last_layer_output():
     m = nn.GRU(3, 8, num_layers=1, dropout=0.5)  # nothing between layers to drop
     x = gn.randn(2, 5, 3)
     np.testing.assert_array_equal(m(x)[0].numpy(), m(x)[0].numpy())
+
+
+def test_initial_state_dtype_must_match_the_weights():
+    with pytest.raises(TypeError, match="h0 is float64 on cpu but the weights are float32"):
+        nn.GRU(4, 3)(gn.randn(2, 5, 4), gn.tensor(np.zeros((1, 2, 3))))

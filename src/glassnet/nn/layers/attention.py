@@ -213,10 +213,10 @@ class MultiheadAttention(Module):
         allowed, additive, masks = None, [], []
         if key_padding_mask is not None:
             expected = [(N, S) if batched else (S,)]
-            m = self._mask_tensor(key_padding_mask, "key_padding_mask", expected)
+            m = self._mask_tensor(key_padding_mask, "key_padding_mask", expected, like)
             masks.append(reshape(m, (N, 1, 1, S)))
         if attn_mask is not None:
-            m = self._mask_tensor(attn_mask, "attn_mask", [(L, S), (N * h, L, S)])
+            m = self._mask_tensor(attn_mask, "attn_mask", [(L, S), (N * h, L, S)], like)
             masks.append(m if m.ndim == 2 else reshape(m, (N, h, L, S)))
         elif is_causal:
             allowed = xp.tril(xp.ones((L, S), dtype=bool))
@@ -235,9 +235,11 @@ class MultiheadAttention(Module):
             total = total + Tensor._make(forbid, False)
         return total
 
-    def _mask_tensor(self, mask, what: str, shapes: list) -> Tensor:
+    def _mask_tensor(self, mask, what: str, shapes: list, like: Tensor) -> Tensor:
         if not isinstance(mask, Tensor):
             mask = Tensor(np.asarray(mask))
+        if mask.device != like.device:  # a mask made on the CPU for a model on the GPU
+            mask = mask.to(like.device)
         if tuple(mask.shape) not in shapes:
             raise ValueError(
                 f"MultiheadAttention: {what} has shape {tuple(mask.shape)}; expected "

@@ -116,6 +116,12 @@ class _RNNBase(Module):
         name = type(self).__name__
         if not isinstance(state, Tensor):
             raise TypeError(f"{name}: {what} must be a Tensor, got {type(state).__name__}")
+        if state.dtype != self.weight_hh_l0.dtype or state.device != self.weight_hh_l0.device:
+            raise TypeError(
+                f"{name}: {what} is {state.dtype} on {state.device} but the weights are "
+                f"{self.weight_hh_l0.dtype} on {self.weight_hh_l0.device}; convert it with "
+                f"{what}.to(device=..., dtype=...)"
+            )
         layers = self.num_layers * self.num_directions
         expected = (
             (layers, self.hidden_size) if batch is None else (layers, batch, self.hidden_size)
