@@ -138,6 +138,39 @@ def scenario_suite(out: str) -> None:
             json.dump(result, f)
 
 
+def fit_run(batch: int, epochs: int, checkpoint: str | None = None, resume: str | None = None):
+    """model.fit(distributed=True) on the small MLP; returns (weights, history dict)."""
+    import glassnet as gn
+    from glassnet.train.callbacks import ModelCheckpoint
+
+    x, y = make_data()
+    xv, yv = make_data(11)
+    # A resumed run must take everything from the checkpoint (weights, optimizer, RNG and the
+    # sampler's seed), so a different seed here must not change the result.
+    gn.manual_seed(0 if resume is None else 1)
+    model = gn.nn.Sequential(gn.nn.Linear(5, 16), gn.nn.Tanh(), gn.nn.Linear(16, 3))
+    model.compile(optimizer=gn.optim.Adam(model.parameters(), lr=0.01), metrics=["accuracy"])
+    callbacks = [ModelCheckpoint(checkpoint, monitor="loss")] if checkpoint else []
+    history = model.fit(
+        x, y, batch_size=batch, epochs=epochs, verbose=0, validation_data=(xv, yv),
+        callbacks=callbacks, resume=resume, distributed=True, interrupt_checkpoint=None,
+    )  # fmt: skip
+    weights = {k: v.numpy().tolist() for k, v in model.state_dict().items()}
+    return weights, history.history
+
+
+def scenario_fit(out: str, from_one_rank: str, to_one_rank: str) -> None:
+    """Epoch 1 on R ranks saved to ``to_one_rank``; epochs 1..2 resumed from ``from_one_rank``."""
+    import glassnet.distributed as dist
+
+    dist.init(timeout=60)
+    fit_run(4, 1, checkpoint=to_one_rank)
+    weights, history = fit_run(4, 2, resume=from_one_rank)
+    if dist.rank() == 0:
+        with open(out, "w") as f:
+            json.dump({"weights": weights, "history": history}, f)
+
+
 def scenario_fail(out: str) -> None:
     import glassnet.distributed as dist
 

@@ -118,3 +118,27 @@ def test_collective_timeout_names_rank_and_collective(tmp_path):
     assert "CollectiveTimeoutError: rank 0 of 2 waited" in output
     assert "in barrier" in output
     assert elapsed < 25, f"took {elapsed:.1f} s; rank 1 slept 30 s"
+
+
+def test_fit_resumes_across_rank_counts(tmp_path):
+    """1 process (batch 8) -> 2 ranks (batch 4 each) and 2 ranks -> 1 process, via checkpoints:
+    both continue exactly like one uninterrupted run (same global batches)."""
+    worker = _load_worker()
+    reference, ref_history = worker.fit_run(8, 2)
+    one_rank_ckpt = str(tmp_path / "one.safetensors")
+    two_rank_ckpt = str(tmp_path / "two.safetensors")
+    worker.fit_run(8, 1, checkpoint=one_rank_ckpt)
+    proc, _, result = run_mpi("fit", tmp_path, 120, 2, one_rank_ckpt, two_rank_ckpt)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir() if "safetensors" in p.name) == [
+        "one.safetensors",
+        "two.safetensors",
+    ]  # rank 1 wrote nothing, no temporary file left behind
+    resumed_on_one, history = worker.fit_run(8, 2, resume=two_rank_ckpt)
+    for got in (result["weights"], resumed_on_one):
+        for name in reference:
+            np.testing.assert_allclose(got[name], reference[name], rtol=1e-5, atol=1e-6)
+    # losses and validation metrics of the 2-rank epoch are reduced over both ranks
+    for key in ("loss", "val_loss", "val_accuracy", "accuracy"):
+        np.testing.assert_allclose(result["history"][key][-1], ref_history[key][-1], rtol=1e-5)
+        np.testing.assert_allclose(history[key][-1], ref_history[key][-1], rtol=1e-5)

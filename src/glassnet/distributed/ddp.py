@@ -40,7 +40,7 @@ __all__ = ["DistributedDataParallel"]
 class _Bucket:
     """A flat host buffer holding the gradients of a few parameters of one dtype."""
 
-    __slots__ = ("index", "params", "offsets", "buffer", "ready", "request")
+    __slots__ = ("index", "params", "offsets", "buffer", "ready", "filled", "request")
 
     def __init__(self, index: int, params: list, dtype: np.dtype):
         self.index = index
@@ -52,6 +52,7 @@ class _Bucket:
             total += p.data.size
         self.buffer = np.zeros(total, dtype=dtype)
         self.ready = 0
+        self.filled = [False] * len(params)
         self.request = None
 
     def view(self, slot: int) -> np.ndarray:
@@ -203,13 +204,15 @@ class DistributedDataParallel(Module):
             for slot, p in enumerate(bucket.params):
                 if id(p) not in reached:
                     bucket.view(slot)[...] = 0 if p.grad is None else to_device(p.grad.data, "cpu")
-                    if self._slot_ready(bucket):  # no parameter is reached at all
+                    if self._slot_ready(bucket, slot):  # no parameter is reached at all
                         self._finish(None)
 
     def _make_hook(self, param: Tensor, bucket: _Bucket, slot: int):
         def hook(grad: Tensor):
             if not self._sync_enabled:
                 return None
+            if bucket.filled[slot]:  # its gradient already arrived: last backward unfinished
+                self._unfinished_error()
             # The engine adds ``grad`` to ``param.grad`` after this hook; the bucket holds the
             # whole local gradient (earlier no_sync() steps included), which is what ranks
             # average.
@@ -219,14 +222,15 @@ class DistributedDataParallel(Module):
                 view[...] = local
             else:
                 np.add(to_device(param.grad.data, "cpu"), local, out=view, casting="unsafe")
-            if self._slot_ready(bucket):
+            if self._slot_ready(bucket, slot):
                 return self._finish(param)
             return None
 
         return hook
 
-    def _slot_ready(self, bucket: _Bucket) -> bool:
+    def _slot_ready(self, bucket: _Bucket, slot: int) -> bool:
         """Count one gradient in; launch full buckets in order. True when all have arrived."""
+        bucket.filled[slot] = True
         bucket.ready += 1
         self._filled += 1
         MPI = comm._W.mpi
@@ -266,24 +270,37 @@ class DistributedDataParallel(Module):
                 else:
                     p.grad = Tensor._make(np.array(mean) if mean.base is not None else mean, False)
             bucket.ready = 0
+            bucket.filled = [False] * len(bucket.params)
         self._filled = 0
         self._next_launch = 0
         return result
 
     def _unfinished_error(self) -> None:
+        names = {id(p): name for name, p in self.module.named_parameters()}
         missing = [
-            name
-            for name, p in self.module.named_parameters()
-            if id(p) in self._slot_of
-            and self._slot_of[id(p)][0].request is None
-            and self._slot_of[id(p)][0].ready < len(self._slot_of[id(p)][0].params)
+            names.get(id(p), "?")
+            for bucket in self._buckets
+            for p, done in zip(bucket.params, bucket.filled)
+            if not done
         ]
         raise RuntimeError(
-            f"DistributedDataParallel: the previous backward did not produce gradients for "
-            f"every parameter (waiting in buckets holding {missing[:8]}), so the gradient "
-            "all-reduce never finished. If some parameters are unused in a step, pass "
-            "find_unused_parameters=True; if backward was skipped, call it on every rank"
+            f"DistributedDataParallel: the previous backward produced no gradient for "
+            f"{missing[:8]}, so the gradient all-reduce never finished. If some parameters "
+            "are unused in a step, pass find_unused_parameters=True; if a backward was skipped "
+            "on some rank, run it on every rank"
         )
+
+    def sync_buffers(self, op: str = "mean") -> None:
+        """All-reduce the float buffers (e.g. BatchNorm running statistics) across ranks.
+
+        ``fit(distributed=True)`` calls it at the end of each epoch, so every rank evaluates
+        and saves the same statistics: the mean of the ranks' running estimates.
+        """
+        if self._world == 1:
+            return
+        for b in self.module.buffers():
+            if b is not None and np.dtype(b.dtype).kind == "f":
+                comm.all_reduce(b, op=op)
 
     @contextlib.contextmanager
     def no_sync(self) -> Iterator[None]:

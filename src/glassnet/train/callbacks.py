@@ -206,6 +206,9 @@ def save_training_checkpoint(path: str | os.PathLike, state, logs: dict | None =
     position and the state of every callback that has one."""
     from glassnet.io.checkpoint import save
 
+    distributed = getattr(state, "distributed", None)
+    if distributed is not None and not distributed.is_main:
+        return Path(path)  # only rank 0 writes; every rank holds the same weights
     callbacks = {}
     for cb in state.callbacks.callbacks if state.callbacks is not None else []:
         if hasattr(cb, "state_dict"):
@@ -220,6 +223,7 @@ def save_training_checkpoint(path: str | os.PathLike, state, logs: dict | None =
         loader_state=state.train_loader.state_dict(),
         callbacks=callbacks,
         config=getattr(state.model, "config", None),
+        distributed=distributed.checkpoint_info() if distributed is not None else None,
     )
 
 

@@ -62,6 +62,7 @@ class FitState:
     interrupt_requested: bool = False
     stop_reason: str | None = None
     history: History = field(default_factory=History)
+    distributed: Any = None  # a glassnet.distributed.training.DistributedFit, or None
 
 
 # -- one step ---------------------------------------------------------------------------------
@@ -103,6 +104,10 @@ def train_step(state: FitState, inputs: tuple, target: Tensor) -> tuple[float, f
     reg = regularization_loss(model)
     total = loss if reg is None else loss + reg
     loss_value, reg_value = loss.item(), 0.0 if reg is None else float(reg.item())
+    if state.distributed is not None:  # global mean loss; every rank stops together
+        loss_value, reg_value = state.distributed.agree_step(
+            state, loss_value, reg_value, len(target)
+        )
     if not math.isfinite(loss_value + reg_value):
         return loss_value + reg_value, reg_value, output.detach()
     total.backward()  # 3. backward
@@ -151,6 +156,9 @@ def train_epoch(state: FitState, epoch: int) -> dict:
         callbacks.on_train_batch_end(batch_index, logs)
         if state.interrupt_requested or getattr(model, "stop_training", False):
             break
+    if state.distributed is not None and logs:  # metrics over every rank's shard
+        state.distributed.end_epoch(state.metrics)
+        logs.update(_metric_logs(state.metrics))
     return {k: v for k, v in logs.items() if k not in ("batch", "size")}
 
 
@@ -169,8 +177,11 @@ def _device_of(model):
     return "cpu"
 
 
-def evaluate_loader(model, loader, loss_fn, metrics: list, prefix: str = "") -> dict:
-    """Mean loss and metrics over a loader, in eval mode and without a graph."""
+def evaluate_loader(
+    model, loader, loss_fn, metrics: list, prefix: str = "", distributed=None
+) -> dict:
+    """Mean loss and metrics over a loader, in eval mode and without a graph (over every
+    rank's shard when ``distributed`` is a ``DistributedFit``)."""
     device = _device_of(model)
     was_training = getattr(model, "training", True)
     loss_mean = MeanMetric("loss")
@@ -187,6 +198,8 @@ def evaluate_loader(model, loader, loss_fn, metrics: list, prefix: str = "") -> 
                     metric.update(output, target)
     finally:
         model.train(was_training)
+    if distributed is not None:
+        distributed.reduce_metrics([loss_mean, *metrics])
     return {prefix + "loss": loss_mean.result(), **_metric_logs(metrics, prefix)}
 
 
@@ -228,7 +241,8 @@ def run_fit(state: FitState) -> History:
                     break  # an unfinished epoch is neither validated nor logged
                 if state.val_loader is not None:
                     logs.update(evaluate_loader(model, state.val_loader, state.loss_fn,
-                                                state.metrics, prefix="val_"))  # fmt: skip
+                                                state.metrics, prefix="val_",
+                                                distributed=state.distributed))  # fmt: skip
                 logs["lr"] = float(state.optimizer.param_groups[0]["lr"])
                 state.epochs_done = epoch + 1
                 callbacks.on_epoch_end(epoch, logs)

@@ -205,6 +205,7 @@ def fit(
     initial_epoch: int = 0,
     resume: str | os.PathLike | None = None,
     interrupt_checkpoint: str | None = "interrupted.safetensors",
+    distributed: bool = False,
 ) -> History:
     """Train a compiled model (Keras's ``fit``); returns a History.
 
@@ -224,6 +225,11 @@ def fit(
             optimizer, RNG, the data order and callback state, and continues from its epoch,
             so the result is bit-identical to an uninterrupted run on CPU.
         interrupt_checkpoint: where Ctrl-C saves a checkpoint (None: do not save).
+        distributed: data-parallel training under ``mpirun -n R`` (see
+            ``docs/distributed.md``): each rank reads its shard of ``x`` (``batch_size`` is
+            per rank, so the global batch is ``R * batch_size``), gradients are averaged over
+            ranks during backward, losses and metrics are reduced over ranks, and only rank 0
+            prints and writes checkpoints. In a plain process it trains as usual.
 
     Returns:
         :class:`~glassnet.train.callbacks.History`; ``history.history["loss"]`` has one value
@@ -253,6 +259,18 @@ def fit(
         )
         val_loader = _as_loader(vx, vy, batch_size, False, "fit(validation_data)")
 
+    helper = None
+    if distributed:
+        from glassnet.distributed.training import DistributedFit
+        from glassnet.train.callbacks import CSVLogger
+
+        helper = DistributedFit(model)
+        train_loader = helper.train_loader(train_loader, shuffle)
+        val_loader = helper.eval_loader(val_loader)
+        if not helper.is_main:  # rank 0 alone prints and writes files
+            verbose = 0
+            callbacks = [cb for cb in callbacks or [] if not isinstance(cb, CSVLogger)]
+
     history = History()
     user_callbacks = list(callbacks or [])
     all_callbacks = [history, *user_callbacks]
@@ -271,11 +289,18 @@ def fit(
         clip_grad_norm=compiled.clip_grad_norm,
         interrupt_checkpoint=interrupt_checkpoint,
         history=history,
+        distributed=helper,
     )
     state.callbacks.set_context(model, state)
     if resume is not None:
         _resume(state, resume, user_callbacks)
-    return run_fit(state)
+    if helper is None:
+        return run_fit(state)
+    helper.start()  # after the resume: broadcast rank 0's weights, attach gradient hooks
+    try:
+        return run_fit(state)
+    finally:
+        helper.close()
 
 
 def _resume(state: FitState, path, callbacks: list) -> None:
@@ -283,7 +308,10 @@ def _resume(state: FitState, path, callbacks: list) -> None:
 
     ckpt = load(path, state.model, state.optimizer, restore_rng=True)
     state.initial_epoch, state.step = ckpt.epoch, ckpt.step
-    loader_state = ckpt.metadata.get("loader_state")
+    from glassnet.distributed.training import resume_loader_state
+
+    # adapted when the checkpoint came from a different number of ranks or batch size
+    loader_state = resume_loader_state(ckpt.metadata, state)
     if loader_state is not None and hasattr(state.train_loader, "load_state_dict"):
         state.train_loader.load_state_dict(loader_state)
     saved = ckpt.metadata.get("callbacks") or {}
