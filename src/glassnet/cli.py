@@ -1,0 +1,366 @@
+"""The ``glassnet`` command: train, evaluate, predict, sample, info.
+
+``glassnet train`` with no arguments trains a small MLP on the bundled digits and saves the
+run under ``runs/``. Every command has ``--help`` with examples. Bad arguments print one line
+and exit with status 2; set ``GLASSNET_DEBUG=1`` to see the traceback of an error instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+
+__all__ = ["main"]
+
+EPILOGS = {
+    "train": """examples:
+  glassnet train                                  # MLP on the bundled digits (~97%+)
+  glassnet train --dataset mnist1d --model cnn
+  glassnet train --dataset shakespeare --model char-transformer --epochs 2
+  glassnet train --model my_model.py:build --epochs 5   # build(input_shape, num_classes)
+  glassnet train --resume runs/digits-mlp-20250101-120000 --epochs 40
+""",
+    "evaluate": "example:\n  glassnet evaluate runs/digits-mlp-20250101-120000\n",
+    "predict": """examples:
+  glassnet predict runs/digits-mlp-20250101-120000 samples.npy
+  glassnet predict runs/digits-mlp-20250101-120000 samples.csv --top 3
+(one sample per row; .csv rows hold the flattened features)
+""",
+    "sample": """examples:
+  glassnet sample runs/shakespeare-char-transformer-20250101-120000
+  glassnet sample RUN --prompt "ROMEO:" --length 500 --temperature 0.7
+""",
+    "info": "example:\n  glassnet info\n",
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a bad argument is one line on stderr (plus where to get help), exit 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _nonneg_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text}")
+    return value
+
+
+def _fraction(text: str) -> float:
+    value = _nonneg_float(text)
+    if value >= 1:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from glassnet._version import __version__
+
+    parser = _Parser(
+        prog="glassnet",
+        description="glassnet: train, evaluate and inspect neural networks you can see through.",
+        epilog="run 'glassnet COMMAND --help' for the options and examples of each command",
+    )
+    parser.add_argument("--version", action="version", version=f"glassnet {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    fmt = argparse.RawDescriptionHelpFormatter
+
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=help_text, description=help_text,
+                              epilog=EPILOGS[name], formatter_class=fmt)  # fmt: skip
+
+    from glassnet.data.datasets.registry import DATASETS
+    from glassnet.models import PRESETS
+
+    train = command("train", "train a model and save the run (checkpoint, config, metrics)")
+    train.add_argument("--dataset", default="digits", choices=list(DATASETS),
+                       help="dataset (default: digits, bundled)")  # fmt: skip
+    train.add_argument("--model", default="mlp", metavar="MODEL",
+                       help=f"preset ({', '.join(PRESETS)}) or path/to/file.py:function "
+                       "(default: mlp)")  # fmt: skip
+    train.add_argument("--epochs", type=_positive_int, help="epochs (default: per model)")
+    train.add_argument("--batch-size", type=_positive_int, help="batch size (default: 32)")
+    train.add_argument("--lr", type=_nonneg_float, help="learning rate (default: per model)")
+    train.add_argument("--optimizer", default="adam",
+                       choices=["adam", "adamw", "sgd", "rmsprop", "adagrad"])  # fmt: skip
+    train.add_argument("--weight-decay", type=_nonneg_float, default=0.0)
+    train.add_argument("--dropout", type=_fraction, default=0.0, help="dropout probability")
+    train.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    train.add_argument(
+        "--val-split", type=_fraction, help="validation share of the training data (default: 0.1)"
+    )
+    train.add_argument("--context-length", type=_positive_int, default=128,
+                       help="characters per window, char models (default: 128)")  # fmt: skip
+    train.add_argument("--out", metavar="DIR", help="run folder (default: runs/<name>)")
+    train.add_argument("--resume", metavar="RUN", help="continue the run in this folder")
+    train.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
+    train.add_argument("--threads", type=_positive_int,
+                       help="BLAS threads (default: 1 for models under 1M parameters)")  # fmt: skip
+    train.add_argument("--quiet", action="store_true", help="no progress output")
+
+    evaluate = command("evaluate", "evaluate a saved run on its test set")
+    evaluate.add_argument("run", metavar="RUN", help="run folder")
+    evaluate.add_argument("--device", default="cpu")
+
+    predict = command("predict", "predict the classes of inputs from an .npy or .csv file")
+    predict.add_argument("run", metavar="RUN", help="run folder")
+    predict.add_argument("input", metavar="INPUT", help=".npy or .csv file, one sample per row")
+    predict.add_argument("--top", type=_positive_int, default=3, help="probabilities shown")
+    predict.add_argument("--device", default="cpu")
+
+    sample = command("sample", "generate text with a character model run")
+    sample.add_argument("run", metavar="RUN", help="run folder of a char-lstm/char-transformer")
+    sample.add_argument("--prompt", default="\n", help="text to start from")
+    sample.add_argument("--length", type=_positive_int, default=300, help="characters to generate")
+    sample.add_argument("--temperature", type=_nonneg_float, default=0.8)
+    sample.add_argument("--seed", type=int, default=0)
+    sample.add_argument("--device", default="cpu")
+
+    command("info", "show versions, BLAS, threads and GPU availability")
+    return parser
+
+
+# -- BLAS threads ---------------------------------------------------------------------------
+def _openblas_functions():
+    """(set, get) of the OpenBLAS that NumPy loaded, found like threadpoolctl does, or None."""
+    import ctypes
+
+    try:
+        with open("/proc/self/maps") as f:
+            paths = sorted({line.split()[-1] for line in f if "openblas" in line.lower()})
+    except OSError:
+        return None
+    for path in paths:
+        if not path.startswith("/"):
+            continue
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for prefix, suffix in (("scipy_openblas", "64_"), ("scipy_openblas", ""), ("openblas", "")):
+            setter = getattr(lib, f"{prefix}_set_num_threads{suffix}", None)
+            getter = getattr(lib, f"{prefix}_get_num_threads{suffix}", None)
+            if setter is not None and getter is not None:
+                return setter, getter
+    return None
+
+
+def blas_threads(count: int | None = None) -> int | None:
+    """Set OpenBLAS's thread count (when ``count`` is given); return the current count."""
+    funcs = _openblas_functions()
+    if funcs is None:
+        return None
+    if count is not None:
+        funcs[0](int(count))
+    return int(funcs[1]())
+
+
+# -- commands -------------------------------------------------------------------------------
+def _train(args) -> int:
+    from glassnet.train.runs import RunConfig, train_run
+
+    config = RunConfig(
+        dataset=args.dataset, model=args.model, epochs=args.epochs, batch_size=args.batch_size,
+        lr=args.lr, optimizer=args.optimizer, weight_decay=args.weight_decay,
+        dropout=args.dropout, seed=args.seed, val_split=args.val_split,
+        context_length=args.context_length, device=args.device,
+    )  # fmt: skip
+    if args.device != "cpu":
+        from glassnet.backend import Device
+
+        Device(args.device).xp  # noqa: B018 - raises a clear error when CUDA is missing
+    _choose_threads(args, config)
+    summary = train_run(config, out=args.out, resume=args.resume, verbose=0 if args.quiet else 1)
+    run = summary["run_dir"]
+    accuracy = summary["test_accuracy"]
+    acc = f"test accuracy {accuracy:.2%}, " if accuracy is not None else ""
+    print(f"{acc}test loss {summary['test_loss']:.4f} ({summary['seconds']:.1f} s)")
+    if summary["interrupted"]:
+        print(f"Interrupted: resume with  glassnet train --resume {run}")
+    print(f"Saved the run to {run}/ (checkpoint.safetensors, config.json, metrics.csv, "
+          "summary.txt)")  # fmt: skip
+    return 0
+
+
+def _choose_threads(args, config) -> None:
+    if args.threads is not None:
+        blas_threads(args.threads)
+        return
+    if any(v in os.environ for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")):
+        return
+    # Small models multiply small matrices: extra BLAS threads only add synchronisation (and
+    # on a busy machine they can make each matmul many times slower), so use one thread.
+    if config.model.lower() in ("mlp", "cnn", "gru", "lstm", "transformer"):
+        blas_threads(1)
+
+
+def _evaluate(args) -> int:
+    from glassnet.train.progress import format_logs
+    from glassnet.train.runs import load_run, prepare_data
+
+    model, config, record = load_run(args.run, device=args.device)
+    data = prepare_data(config, record["preprocess"])
+    logs = model.evaluate(data.x_test, data.y_test, batch_size=256)
+    print(f"{args.run}: test {format_logs(logs)} ({len(data.y_test)} samples)")
+    return 0
+
+
+def _read_inputs(path: str):
+    import numpy as np
+
+    if not os.path.isfile(path):
+        raise ValueError(f"no input file {path!r}")
+    if path.endswith(".npy"):
+        try:
+            return np.load(path, allow_pickle=False)
+        except ValueError as exc:
+            raise ValueError(f"{path} is not a plain .npy array file ({exc})") from None
+    if path.endswith(".csv"):
+        try:
+            return np.loadtxt(path, delimiter=",", ndmin=2, dtype=np.float32)
+        except ValueError:  # a header row
+            return np.loadtxt(path, delimiter=",", ndmin=2, dtype=np.float32, skiprows=1)
+    raise ValueError(f"INPUT must be a .npy or .csv file, got {path!r}")
+
+
+def _predict(args) -> int:
+    import numpy as np
+
+    from glassnet.train.runs import load_run, standardize
+
+    model, config, record = load_run(args.run, device=args.device)
+    if "vocab" in record["preprocess"]:
+        raise ValueError(f"{args.run} is a character model; use glassnet sample {args.run}")
+    shape = tuple(record["model"]["input_shape"])
+    x = np.asarray(_read_inputs(args.input), dtype=np.float32)
+    size = int(np.prod(shape))
+    if x.shape == shape:
+        x = x[None]
+    if x.ndim < 1 or x.size % size or x.size == 0:
+        raise ValueError(
+            f"{args.input}: got an array of shape {x.shape}; expected samples of {size} values "
+            f"(shape {shape}), one per row"
+        )
+    x = standardize(x.reshape((-1, *shape)), record["preprocess"])
+    logits = model.predict(x, batch_size=256).astype(np.float64)
+    probs = np.exp(logits - logits.max(axis=1, keepdims=True))
+    probs /= probs.sum(axis=1, keepdims=True)
+    top = min(args.top, probs.shape[1])
+    for i, p in enumerate(probs):
+        order = np.argsort(-p, kind="stable")[:top]
+        best = ", ".join(f"{c}: {p[c]:.3f}" for c in order)
+        print(f"{i}: class {order[0]}  (probabilities {best})")
+    return 0
+
+
+def _sample(args) -> int:
+    from glassnet.data import CharVocab
+    from glassnet.models import generate
+    from glassnet.train.runs import load_run
+
+    model, _, record = load_run(args.run, device=args.device)
+    if "vocab" not in record["preprocess"]:
+        raise ValueError(f"{args.run} is not a character model run; sample needs char-lstm or "
+                         "char-transformer")  # fmt: skip
+    vocab = CharVocab.from_dict(record["preprocess"]["vocab"])
+    print(generate(model, vocab, args.prompt, args.length, args.temperature, args.seed))
+    return 0
+
+
+def _version_of(package: str) -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def _info(args) -> int:
+    import numpy as np
+
+    import glassnet as gn
+    from glassnet.data import cache_dir
+
+    blas = "unknown"
+    try:
+        deps = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+        blas = f"{deps.get('name')} {deps.get('version')}"
+    except Exception:  # the layout of show_config differs between NumPy versions
+        pass
+    threads = blas_threads()
+    rows = [
+        ("glassnet", gn.__version__),
+        ("python", f"{platform.python_version()} ({platform.platform()})"),
+        ("numpy", np.__version__),
+        ("BLAS", blas),
+        ("BLAS threads", "unknown" if threads is None else str(threads)),
+        ("CPU cores", str(os.cpu_count())),
+        (
+            "thread env",
+            ", ".join(
+                f"{v}={os.environ[v]}"
+                for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+                if v in os.environ
+            )
+            or "none set",
+        ),  # fmt: skip
+        ("tqdm", _version_of("tqdm")),
+        ("safetensors", _version_of("safetensors")),
+        (
+            "cupy",
+            _version_of("cupy-cuda12x")
+            if _version_of("cupy") == "not installed"
+            else _version_of("cupy"),
+        ),  # fmt: skip
+        ("GPU (CUDA)", "available" if gn.cuda_available() else "not available"),
+        ("data cache", str(cache_dir())),
+    ]
+    for name, value in rows:
+        print(f"{name:<14} {value}")
+    return 0
+
+
+COMMANDS = {"train": _train, "evaluate": _evaluate, "predict": _predict, "sample": _sample,
+            "info": _info}  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``glassnet`` command; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        return COMMANDS[args.command](args)
+    except (ValueError, TypeError, FileNotFoundError, RuntimeError) as exc:
+        if os.environ.get("GLASSNET_DEBUG"):
+            raise
+        message = " ".join(str(exc).split())
+        print(f"glassnet {args.command}: error: {message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"glassnet {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
