@@ -82,6 +82,15 @@ def test_lazy_linear_builds_on_first_call():
         layer(gn.ones(3, 7))
 
 
+def test_lazy_linear_adopts_first_input_dtype():
+    layer = nn.Linear(out_features=2)
+    y = layer(gn.zeros(3, 4, dtype="float64"))
+    assert y.dtype == np.float64 and layer.weight.dtype == np.float64
+    assert layer.bias.dtype == np.float64
+    with pytest.raises(TypeError, match="parameters are float64"):
+        layer(gn.zeros(3, 4))
+
+
 def test_lazy_linear_inside_sequential_state_dict():
     model = nn.Sequential(nn.Linear(3, 5), nn.ReLU(), nn.Linear(out_features=2))
     model(gn.ones(1, 3))

@@ -36,6 +36,8 @@ class Linear(Module):
     Math: ``W`` has shape ``(out_features, in_features)`` (PyTorch's layout), so
     y_i = sum_j x_j W_ij + b_i; dL/dx = dL/dy W, dL/dW = dL/dy^T x, dL/db = sum over batch dL/dy.
 
+    A lazy layer's parameters take the dtype and device of its first input.
+
     Initialisation (PyTorch's): W and b ~ U(-1/sqrt(in_features), 1/sqrt(in_features)), which is
     ``kaiming_uniform_(W, a=sqrt(5))``; variance 1 / (3 in_features).
 
@@ -108,11 +110,16 @@ class Linear(Module):
                 f"in_features, got shape {input_shape}"
             )
         self._create(int(input_shape[-1]))
+        self._match_first_input = True  # build sees shapes only: adopt dtype/device in forward
 
     def _name(self) -> str:
         return f"Linear(in_features={self.in_features})"
 
     def forward(self, x: Tensor) -> Tensor:
+        if self.__dict__.get("_match_first_input"):
+            self._match_first_input = False
+            if isinstance(x, Tensor) and x.dtype.kind == "f":
+                self.to(device=x.device, dtype=x.dtype)
         check_float_input(x, self._name(), self.weight)
         if x.ndim == 0 or x.shape[-1] != self.in_features:
             shape = tuple(x.shape)
