@@ -24,6 +24,7 @@ How it works (the PyTorch DDP design, on MPI):
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterator
 
 import numpy as np
@@ -120,6 +121,9 @@ class DistributedDataParallel(Module):
         object.__setattr__(self, "_next_launch", 0)
         object.__setattr__(self, "_filled", 0)
         object.__setattr__(self, "_expected", 0)
+        # Seconds the last backward waited for its all-reduces after its last gradient: the
+        # communication that did not overlap with computation (plus any wait for slower ranks).
+        object.__setattr__(self, "last_wait_seconds", 0.0)
         object.__setattr__(self, "_world", comm.world_size())
         object.__setattr__(self, "_has_buffers", any(b is not None for b in module.buffers()))
         if self._world > 1:
@@ -252,6 +256,7 @@ class DistributedDataParallel(Module):
         """Wait for every bucket, then set each ``p.grad`` to the mean over ranks."""
         scale = 1.0 / self._world
         result = None
+        start = time.perf_counter()
         for bucket in self._buckets:
             comm._wait(
                 bucket.request,
@@ -259,6 +264,8 @@ class DistributedDataParallel(Module):
                 f"(bucket {bucket.index}, {bucket.buffer.nbytes} bytes)",
             )
             bucket.request = None
+            if bucket.index == len(self._buckets) - 1:
+                self.last_wait_seconds = time.perf_counter() - start
             bucket.buffer *= bucket.buffer.dtype.type(scale)
             for slot, p in enumerate(bucket.params):
                 mean = to_device(bucket.view(slot), p.device)
