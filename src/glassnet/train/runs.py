@@ -199,9 +199,9 @@ def train_run(
         config = config.resolved()
         data = prepare_data(config)
         run_dir = Path(out) if out is not None else _new_run_dir(runs_root, config)
-        run_dir.mkdir(parents=True, exist_ok=True)
     config = config.resolved()
-    model = _build(config, data)
+    model = _build(config, data)  # before creating the folder: a bad --model leaves nothing
+    run_dir.mkdir(parents=True, exist_ok=True)
     record = {
         "run": _jsonable(asdict(config)),
         "model": model.config,
