@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import statistics
 import subprocess
@@ -253,6 +254,86 @@ def report(results: list[dict]) -> None:
                   f"{local} | {comm} | {wait} | {overlap} |")  # fmt: skip
 
 
+# -- scaling model --------------------------------------------------------------------------
+NET_ALPHA = 5e-6  # s per message step on a 100 Gb/s RDMA network (assumed, typical MPI latency)
+NET_BETA = 8 / 100e9  # s per byte at 100 Gb/s line rate
+BACKWARD_SHARE = 2 / 3  # backward ~ 2x forward FLOPs: the window communication can hide in
+
+
+def machine_rates() -> tuple[float, float]:
+    """This machine's float32 GEMM rate (FLOP/s) and memory copy bandwidth (B/s)."""
+    a = np.random.default_rng(0).standard_normal((1024, 1024)).astype(np.float32)
+    gemm = _median_time(lambda: a @ a, 7)
+    src = np.ones(2**25, np.float32)  # 128 MiB
+    dst = np.empty_like(src)
+    copy = _median_time(lambda: np.copyto(dst, src), 5)
+    return 2 * 1024**3 / gemm, src.nbytes / copy
+
+
+def exposed_comm(grad_bytes: float, bucket: float, ranks: int, alpha: float, beta: float,
+                 window: float) -> tuple[float, float]:  # fmt: skip
+    """(exposed seconds, total all-reduce seconds) of one step with ring all-reduces.
+
+    Each bucket of b bytes costs 2 (R-1) alpha + 2 (R-1)/R b beta. All but the last bucket
+    can hide behind the rest of backward (``window`` seconds); the last one never can.
+    """
+    if ranks == 1:
+        return 0.0, 0.0
+    buckets = max(1, math.ceil(grad_bytes / bucket))
+    last = min(bucket, grad_bytes)
+    lat, bw = 2 * (ranks - 1) * alpha, 2 * (ranks - 1) / ranks * beta
+    total = buckets * lat + bw * grad_bytes
+    return max(lat + bw * last, total - window), total
+
+
+def predict_rows(name: str, params: int, compute_s: float, staging_bps: float,
+                 alpha: float = NET_ALPHA, beta: float = NET_BETA) -> list[dict]:  # fmt: skip
+    """Predicted efficiency t_c / (t_c + staging + exposed + agreement) at 8, 64, 512 ranks,
+    for the default 25 MB buckets and for the best bucket size from 64 KiB to 256 MiB (the
+    largest within 5% of the least exposed communication)."""
+    grad = 4.0 * params
+    staging = 2 * grad / staging_bps  # gradients into the bucket buffers and back
+    window = BACKWARD_SHARE * compute_s
+    rows = []
+    for ranks in (8, 64, 512):
+        agree = 2 * (ranks - 1) * alpha  # fit's per-step loss all-reduce (tiny message)
+        sizes = [2.0**k for k in range(16, 29)]
+        exposed = [exposed_comm(grad, b, ranks, alpha, beta, window)[0] for b in sizes]
+        # the largest bucket within 5% of the least exposed time: fewer messages, less CPU
+        best = max(b for b, e in zip(sizes, exposed) if e <= 1.05 * min(exposed) + 1e-6)
+        for label, bucket in (("25 MB", 25 * 2**20), (f"{best / 2**20:g} MB (best)", best)):
+            exposed, total = exposed_comm(grad, bucket, ranks, alpha, beta, window)
+            step = compute_s + staging + exposed + agree
+            rows.append({"model": name, "ranks": ranks, "bucket": label,
+                         "compute_ms": compute_s * 1e3, "comm_ms": total * 1e3,
+                         "exposed_ms": exposed * 1e3, "overlap": 1 - exposed / total,
+                         "efficiency": compute_s / step})  # fmt: skip
+    return rows
+
+
+def report_predictions(w3_step_s: float, flops: float, copy_bps: float) -> None:
+    tokens = 16 * 512  # 100M model: batch 16 x context 512 per rank
+    big_flops = 6 * 100e6 * tokens
+    cases = [
+        ("W3, this CPU", 826_433, w3_step_s, copy_bps),
+        ("W3, 10 ms step (GPU-class)", 826_433, 0.010, 25e9),
+        ("100M, this CPU", 100_000_000, big_flops / flops, copy_bps),
+        ("100M, 100 TFLOP/s accelerator", 100_000_000, big_flops / 100e12, 25e9),
+    ]
+    print(f"\n### Predicted efficiency on 100 Gb/s (alpha {NET_ALPHA * 1e6:g} us, "
+          f"beta {NET_BETA * 1e9:g} ns/B)\n")  # fmt: skip
+    print(f"(this machine: float32 GEMM {flops / 1e9:.1f} GFLOP/s, copy {copy_bps / 1e9:.1f} GB/s;"
+          " 100M model: 6 x 1e8 x 8192 FLOP/step)\n")  # fmt: skip
+    print("| case | ranks | bucket | compute ms | all-reduce ms | exposed ms | overlap | "
+          "efficiency |")  # fmt: skip
+    print("|---|---:|---|---:|---:|---:|---:|---:|")
+    for name, params, compute, staging in cases:
+        for r in predict_rows(name, params, compute, staging):
+            print(f"| {r['model']} | {r['ranks']} | {r['bucket']} | {r['compute_ms']:.1f} | "
+                  f"{r['comm_ms']:.2f} | {r['exposed_ms']:.2f} | {r['overlap']:.2f} | "
+                  f"{r['efficiency']:.3f} |")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ranks", type=int, nargs="+", default=[1, 2])
@@ -271,6 +352,9 @@ def main() -> None:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1)
     report(results)
+    w3 = [res["workloads"]["W3"] for res in results if res["ranks"] == 1]
+    if w3 and "step_s" in w3[0]:
+        report_predictions(w3[0]["step_s"], *machine_rates())
 
 
 if __name__ == "__main__":
