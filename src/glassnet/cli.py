@@ -101,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--optimizer", default="adam",
                        choices=["adam", "adamw", "sgd", "rmsprop", "adagrad"])  # fmt: skip
     train.add_argument("--weight-decay", type=_nonneg_float, default=0.0)
-    train.add_argument("--dropout", type=_fraction, default=0.0, help="dropout probability")
+    train.add_argument("--dropout", type=_fraction, help="dropout probability (default: 0)")
     train.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     train.add_argument(
         "--val-split", type=_fraction, help="validation share of the training data (default: 0.1)"
