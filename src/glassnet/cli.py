@@ -114,6 +114,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--threads", type=_positive_int,
                        help="BLAS threads (default: 1 for models under 1M parameters)")  # fmt: skip
     train.add_argument("--quiet", action="store_true", help="no progress output")
+    train.add_argument("--workers", type=_positive_int, metavar="N",
+                       help="train data-parallel on N MPI processes on this machine "
+                       "(runs mpirun; see docs/distributed.md)")  # fmt: skip
 
     evaluate = command("evaluate", "evaluate a saved run on its test set")
     evaluate.add_argument("run", metavar="RUN", help="run folder")
@@ -176,6 +179,13 @@ def blas_threads(count: int | None = None) -> int | None:
 def _train(args) -> int:
     from glassnet.train.runs import RunConfig, train_run
 
+    if args.workers is not None and args.workers > 1:
+        import glassnet.distributed as dist
+
+        if dist.launched_under_mpi():
+            raise ValueError("--workers starts its own MPI job; under mpirun leave it out")
+        return dist.launch(args.workers, args.argv)
+
     config = RunConfig(
         dataset=args.dataset, model=args.model, epochs=args.epochs, batch_size=args.batch_size,
         lr=args.lr, optimizer=args.optimizer, weight_decay=args.weight_decay,
@@ -188,6 +198,8 @@ def _train(args) -> int:
         Device(args.device).xp  # noqa: B018 - raises a clear error when CUDA is missing
     _choose_threads(args, config)
     summary = train_run(config, out=args.out, resume=args.resume, verbose=0 if args.quiet else 1)
+    if summary.get("rank", 0) != 0:  # data-parallel: rank 0 reports
+        return 0
     run = summary["run_dir"]
     accuracy = summary["test_accuracy"]
     acc = f"test accuracy {accuracy:.2%}, " if accuracy is not None else ""
@@ -346,6 +358,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``glassnet`` command; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # for `train --workers N`
     if args.command is None:
         parser.print_help()
         return 2

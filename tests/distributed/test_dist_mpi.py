@@ -142,3 +142,19 @@ def test_fit_resumes_across_rank_counts(tmp_path):
     for key in ("loss", "val_loss", "val_accuracy", "accuracy"):
         np.testing.assert_allclose(result["history"][key][-1], ref_history[key][-1], rtol=1e-5)
         np.testing.assert_allclose(history[key][-1], ref_history[key][-1], rtol=1e-5)
+
+
+def test_cli_train_workers_runs_two_ranks(tmp_path):
+    run = tmp_path / "run"
+    cmd = [sys.executable, "-m", "glassnet", "train", "--workers", "2", "--epochs", "1",
+           "--out", str(run)]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=tmp_path,
+                          check=False)  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["ranks"] == 2 and summary["epochs_completed"] == 1
+    assert proc.stdout.count("Epoch 1/1") == 1  # only rank 0 reports
+    assert proc.stdout.count("test accuracy") == 1
+    assert sorted(p.name for p in run.iterdir()) == [
+        "checkpoint.safetensors", "config.json", "metrics.csv", "summary.json", "summary.txt",
+    ]  # fmt: skip

@@ -245,13 +245,13 @@ def _check_remote_failure() -> None:
     w.comm.Abort(1)
 
 
-def _wait(request, what: str) -> None:
+def _wait(request, what: str, timeout: float | None = None) -> None:
     """Poll ``request`` until done, watching for other ranks' failures and the timeout."""
     w = _W
     if request.Test():
         return
     start = time.monotonic()
-    deadline = start + w.timeout
+    deadline = start + (w.timeout if timeout is None else timeout)
     spins = 0
     while not request.Test():
         spins += 1
@@ -400,8 +400,12 @@ def broadcast_object(obj: Any = None, src: int = 0) -> Any:
     return json.loads(buf.tobytes().decode())
 
 
-def barrier() -> None:
+def barrier(timeout: float | None = None) -> None:
     """Wait until every rank has reached this call (subject to the collective timeout).
+
+    Args:
+        timeout: seconds for this call only (e.g. while rank 0 downloads a dataset); None
+            uses the timeout given to :func:`init`.
 
     Example:
         >>> import glassnet.distributed as dist
@@ -410,4 +414,4 @@ def barrier() -> None:
     w = _world()
     if w.size > 1:
         w.collectives += 1
-        _wait(w.comm.Ibarrier(), "barrier")
+        _wait(w.comm.Ibarrier(), "barrier", timeout)

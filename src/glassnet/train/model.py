@@ -270,6 +270,8 @@ def fit(
         if not helper.is_main:  # rank 0 alone prints and writes files
             verbose = 0
             callbacks = [cb for cb in callbacks or [] if not isinstance(cb, CSVLogger)]
+        elif verbose == 1 and helper.world_size > 1:
+            verbose = 2  # mpirun relays output by lines: a live bar would show as blank lines
 
     history = History()
     user_callbacks = list(callbacks or [])

@@ -198,9 +198,16 @@ def train_run(
 ) -> dict:
     """Train ``config`` into a run folder (new, ``out``, or the ``resume`` folder to continue
     from its checkpoint). Returns the summary dict (also written to ``summary.json``)."""
+    import glassnet.distributed as dist
     from glassnet.train.callbacks import CSVLogger, ModelCheckpoint
 
     start = time.perf_counter()
+    # Under `mpirun -n R glassnet train` (or --workers R) the run trains data-parallel; rank 0
+    # prepares the data first (downloads), names the run folder and writes its files.
+    distributed = dist.world_size() > 1
+    main = dist.rank() == 0
+    if distributed and not main:
+        dist.barrier(timeout=3600)
     if resume is not None:
         run_dir = Path(resume)
         if run_dir.is_file():
@@ -214,15 +221,20 @@ def train_run(
         config = config.resolved()
         data = prepare_data(config)
         run_dir = Path(out) if out is not None else _new_run_dir(runs_root, config)
+    if distributed:
+        if main:
+            dist.barrier(timeout=3600)
+        run_dir = Path(dist.broadcast_object(str(run_dir)))
     config = config.resolved()
     model = _build(config, data)  # before creating the folder: a bad --model leaves nothing
-    run_dir.mkdir(parents=True, exist_ok=True)
     record = {
         "run": _jsonable(asdict(config)),
         "model": model.config,
         "preprocess": data.preprocess,
     }
-    (run_dir / "config.json").write_text(json.dumps(record, indent=1))
+    if main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "config.json").write_text(json.dumps(record, indent=1))
     checkpoint = run_dir / CHECKPOINT
     resume_from = checkpoint if resume is not None and checkpoint.is_file() else None
     validation = (data.x_val, data.y_val) if data.x_val is not None else None
@@ -231,7 +243,7 @@ def train_run(
         verbose=verbose, validation_data=validation, resume=resume_from,
         callbacks=[ModelCheckpoint(checkpoint), CSVLogger(run_dir / "metrics.csv",
                                                           append=resume_from is not None)],
-        interrupt_checkpoint=str(checkpoint),
+        interrupt_checkpoint=str(checkpoint), distributed=distributed,
     )  # fmt: skip
     test = model.evaluate(data.x_test, data.y_test, batch_size=256)
     summary = {
@@ -244,11 +256,14 @@ def train_run(
         "test_loss": test["loss"],
         "test_accuracy": test.get("accuracy"),
         "seconds": round(time.perf_counter() - start, 2),
+        "ranks": dist.world_size(),
         "last_epoch": {k: v[-1] for k, v in history.history.items()},
     }
-    (run_dir / "summary.json").write_text(json.dumps(_jsonable(summary), indent=1))
-    (run_dir / "summary.txt").write_text(_summary_text(summary, test))
+    if main:
+        (run_dir / "summary.json").write_text(json.dumps(_jsonable(summary), indent=1))
+        (run_dir / "summary.txt").write_text(_summary_text(summary, test))
     summary["history"] = history
+    summary["rank"] = dist.rank()
     return summary
 
 
