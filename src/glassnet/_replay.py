@@ -1,0 +1,170 @@
+"""The replayer behind ``gn.compile``: runs a captured step as a flat list of instructions.
+
+An instruction does exactly what eager mode did for that event, minus the bookkeeping:
+
+- op: ``fn = Op.__new__(Op); out = fn.forward(*arrays, **params)`` (the op's own forward);
+- backward: for each recorded node, in the engine's order, ``fn.backward(g)``, the engine's
+  ``unbroadcast`` and ``prev + g`` accumulation, then ``engine._accumulate`` into the leaves;
+- zero_grad / step: the optimizer's own methods, or with flat buffers its own ``update`` run
+  once over each group's concatenated parameters (elementwise, so the bits are the same).
+
+Tensors are represented by *stand-ins*, one per slot, whose ``data`` is swapped each call, so
+that ``fn.inputs`` (which backward reads for shapes and ``requires_grad``) is built once.
+"""
+
+from __future__ import annotations
+
+from glassnet.autograd.engine import _accumulate, unbroadcast
+from glassnet.autograd.grad_mode import STATE as _GRAD
+from glassnet.backend import xp_of
+from glassnet.tensor import Tensor
+
+_OP, _BACKWARD, _ZERO, _STEP = range(4)
+
+
+def _resolve(enc, standins):
+    kind = enc[0]
+    if kind == "aslot":
+        return standins[enc[1]].data
+    if kind == "slot":
+        return standins[enc[1]]
+    if kind == "seq":
+        return enc[1](_resolve(e, standins) for e in enc[2])
+    return enc[1]
+
+
+def _dynamic(enc) -> bool:
+    if enc[0] in ("aslot", "slot"):
+        return True
+    return enc[0] == "seq" and any(_dynamic(e) for e in enc[2])
+
+
+class _Program:
+    def __init__(self, first, trace, flat: bool) -> None:
+        self.n_inputs = sum(k == "input" for k in trace.kinds)
+        standins = []
+        for kind, t in zip(trace.kinds, trace.tensors):
+            standins.append(t if kind == "leaf" else Tensor._make(None, t.requires_grad))
+        self.standins = standins
+        self.temps = [st for st, k in zip(standins, trace.kinds) if k != "leaf"]
+        shapes = [t.data.shape for t in trace.tensors]
+        self.code = []
+        op_out = {}
+        op_inputs = {}
+        for i, ev in enumerate(trace.events):
+            if ev[0] == "op":
+                _, cls, in_slots, kw, out_slot, tracked = ev
+                static = {k: _resolve(e, standins) for k, e in kw.items() if not _dynamic(e)}
+                dyn = [(k, e) for k, e in kw.items() if _dynamic(e)]
+                ins = tuple(standins[s] for s in in_slots)
+                self.code.append((_OP, cls, ins, static, dyn, standins[out_slot], tracked, i))
+                op_out[i] = out_slot
+                op_inputs[i] = tuple((s, standins[s].requires_grad, shapes[s]) for s in in_slots)
+            elif ev[0] == "backward":
+                plan = tuple((i2, op_out[i2], op_inputs[i2]) for i2 in ev[2])
+                self.code.append((_BACKWARD, ev[1], plan))
+            elif ev[0] == "zero_grad":
+                self.code.append((_ZERO, ev[1], ev[2]))
+            else:
+                self.code.append((_STEP, ev[1]))
+        self.result = trace.result
+        self.flat = {}
+        if flat:
+            from glassnet._flat import flatten_optimizer
+
+            for ev in trace.events:
+                if ev[0] == "step" and ev[1] not in self.flat:
+                    self.flat[ev[1]] = flatten_optimizer(ev[1])
+        self.flat = {opt: f for opt, f in self.flat.items() if f is not None}
+        self._route()
+
+    def _route(self) -> None:
+        self.leaf_flat = {pid: f for f in self.flat.values() for pid in f.where}
+
+    def _check_flat(self) -> None:
+        """Drop flat buffers that no longer alias the optimizer (load_state_dict, p.data = ...)."""
+        stale = [opt for opt, f in self.flat.items() if not f.valid()]
+        for opt in stale:
+            del self.flat[opt]
+        if stale:
+            self._route()
+
+    def run(self, args):
+        standins = self.standins
+        for st, a in zip(standins, args):
+            st.data = a.data
+        if self.flat:
+            self._check_flat()
+        nodes = {}
+        prev_mode = _GRAD.enabled
+        try:
+            for ins in self.code:
+                kind = ins[0]
+                if kind == _OP:
+                    _, cls, inputs, static, dyn, out, tracked, i = ins
+                    fn = cls.__new__(cls)
+                    fn.track = tracked
+                    kw = static
+                    if dyn:
+                        kw = dict(static)
+                        for k, e in dyn:
+                            kw[k] = _resolve(e, standins)
+                    out.data = fn.forward(*[t.data for t in inputs], **kw)
+                    if tracked:
+                        fn.inputs = inputs
+                        nodes[i] = fn
+                elif kind == _BACKWARD:
+                    _GRAD.enabled = False
+                    self._backward(ins[1], ins[2], nodes, args)
+                    _GRAD.enabled = prev_mode
+                elif kind == _ZERO:
+                    flat = self.flat.get(ins[1])
+                    if flat is not None:
+                        flat.zero_grad(ins[2])
+                    else:
+                        ins[1].zero_grad(ins[2])
+                else:
+                    flat = self.flat.get(ins[1])
+                    if flat is not None:
+                        flat.step()
+                    else:
+                        ins[1].step()
+            return self._result(self.result)
+        finally:
+            _GRAD.enabled = prev_mode
+            for st in self.temps:
+                st.data = None
+
+    def _backward(self, root_slot, plan, nodes, args) -> None:
+        standins = self.standins
+        root = standins[root_slot].data
+        grads = {root_slot: xp_of(root).ones_like(root)}
+        for i, out_slot, inputs in plan:
+            fn = nodes.pop(i)
+            in_grads = fn.backward(grads.pop(out_slot))
+            if type(in_grads) is not tuple:
+                in_grads = (in_grads,)
+            for (s, req, shape), ig in zip(inputs, in_grads):
+                if ig is None or not req:
+                    continue
+                if ig.shape != shape:
+                    ig = unbroadcast(ig, shape)
+                prev = grads.get(s)
+                grads[s] = ig if prev is None else prev + ig
+        handed: set = set()
+        n_inputs = self.n_inputs
+        leaf_flat = self.leaf_flat
+        for s, g in grads.items():
+            t = args[s] if s < n_inputs else standins[s]
+            flat = leaf_flat.get(id(t))
+            if flat is not None:
+                flat.accumulate(t, g)
+            else:
+                _accumulate(t, g, False, handed)
+
+    def _result(self, enc):
+        if enc is None:
+            return None
+        if enc[0] == "t":
+            return Tensor._make(self.standins[enc[1]].data, enc[2])
+        return enc[1](self._result(e) for e in enc[2])

@@ -1,0 +1,407 @@
+"""Capture and replay of a training step: ``gn.compile(step_fn)``.
+
+Eager glassnet pays Python work for every op of every step: module calls, argument checks,
+a graph node and a Tensor per op, a topological sort and version checks in ``backward()``,
+a loop over parameters in ``opt.step()``. The arithmetic is the same every step. ``compile``
+records that arithmetic once and replays it:
+
+1. **Capture.** The first calls run eagerly while recording, op by op, which ``Function``
+   ran on which arrays with which arguments, in which order ``backward()`` visited the nodes,
+   and each ``opt.zero_grad()`` / ``opt.step()``. Two captured calls must record the same
+   program (same ops, shapes, wiring, arguments and optimizer calls); anything that changes
+   between calls without going through a glassnet op (random masks drawn in a wrapper,
+   values read on the host and fed back, hyperparameters changed inside the step, gradients
+   changed between ``backward()`` and ``step()``) makes the step unreplayable, and it keeps
+   running eagerly (``compiled.reason`` says why).
+2. **Replay.** Later calls with the same input signature (shapes, dtypes, ``requires_grad``)
+   run the recorded program: each op's own ``forward`` and ``backward`` on raw arrays, the
+   engine's gradient accumulation, and the optimizer's own update, with no modules, wrappers,
+   Tensors per op or graph walk. Because the same array code runs in the same order, the
+   results are bit-identical to eager mode (``tests/test_compile.py`` checks it).
+   With ``flat=True`` (the default) the parameters of each supported optimizer group
+   (SGD, Adam, AdamW, RMSprop, Adagrad: updates that are elementwise) become views into one
+   preallocated buffer, as do their gradients and optimizer state, and the update runs once
+   over the whole buffer instead of once per parameter; elementwise arithmetic gives the
+   same bits either way.
+3. **Fallback.** A call whose signature differs from every captured one runs eagerly (and
+   is captured in turn, up to ``max_programs`` signatures); so does every call while global
+   op hooks (diagnostics) are installed.
+
+What the step may contain: glassnet ops on tensors, ``backward()`` (no arguments), and
+``zero_grad()`` / ``step()`` of optimizers; it returns a tensor, a tuple/list of tensors or
+None (replayed results are new, detached tensors). Keep host reads (``loss.item()``),
+logging, clipping and scheduler calls outside the compiled function.
+
+>>> import glassnet as gn
+>>> import glassnet.functional as F
+>>> model = gn.nn.Linear(3, 2)
+>>> opt = gn.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+>>> def step(x, y):
+...     opt.zero_grad()
+...     loss = F.mse_loss(model(x), y)
+...     loss.backward()
+...     opt.step()
+...     return loss
+>>> fast = gn.compile(step)
+>>> x, y = gn.ones(4, 3), gn.zeros(4, 2)
+>>> losses = [fast(x, y).item() for _ in range(4)]   # 2 captured calls, then replays
+>>> fast.replays
+2
+"""
+
+from __future__ import annotations
+
+from glassnet.autograd import engine as _engine
+from glassnet.autograd import hooks as _hooks
+from glassnet.autograd.function import Function
+from glassnet.autograd.grad_mode import STATE as _GRAD
+from glassnet.backend import xp_of
+from glassnet.tensor import Tensor
+
+__all__ = ["compile", "CompiledStep"]
+
+_CAPTURES_BEFORE_GIVING_UP = 4
+
+
+def compile(step_fn=None, *, flat: bool = True, max_programs: int = 4):  # noqa: A001
+    """Wrap ``step_fn`` so that its steps are captured once and replayed (see module doc).
+
+    Args:
+        step_fn: a function of tensors that runs one training step.
+        flat: put each supported optimizer group's parameters, gradients and state into one
+            buffer each and update them with one call (bit-identical to per-parameter).
+        max_programs: how many input signatures to keep programs for.
+
+    Returns:
+        a :class:`CompiledStep`, called like ``step_fn``. Usable as a decorator.
+    """
+    if step_fn is None:
+        return lambda fn: CompiledStep(fn, flat=flat, max_programs=max_programs)
+    if not callable(step_fn):
+        raise TypeError(f"compile: expected a step function, got {type(step_fn).__name__}")
+    return CompiledStep(step_fn, flat=flat, max_programs=max_programs)
+
+
+class CompiledStep:
+    """A step function that replays its recorded array program when input shapes allow.
+
+    Attributes:
+        replays / eager_calls: how many calls ran each way.
+        reason: why the last captured signature could not be replayed (None if it could).
+    """
+
+    def __init__(self, fn, flat: bool = True, max_programs: int = 4) -> None:
+        self.fn = fn
+        self.flat = flat
+        self.max_programs = max_programs
+        self.replays = 0
+        self.eager_calls = 0
+        self.reason: str | None = None
+        self._programs: dict = {}  # signature -> _Program, or a list of traces while capturing
+        self._refused: set = set()
+
+    def __call__(self, *args, **kwargs):
+        if kwargs or _hooks.FORWARD_HOOKS or _hooks.BACKWARD_PRE_HOOKS or _hooks.BACKWARD_HOOKS:
+            return self._eager(args, kwargs)
+        sig = _signature(args)
+        entry = self._programs.get(sig) if sig is not None else None
+        if type(entry) is _Program:
+            self.replays += 1
+            return entry.run(args)
+        if (
+            sig is None
+            or sig in self._refused
+            or (entry is None and len(self._programs) >= self.max_programs)
+        ):
+            return self._eager(args, kwargs)
+        traces = self._programs.setdefault(sig, [])
+        trace = _Trace(args)
+        with trace:
+            result = self.fn(*args)
+        self.eager_calls += 1
+        trace.finish(result)
+        self._accept(sig, traces, trace)
+        return result
+
+    def _eager(self, args, kwargs):
+        self.eager_calls += 1
+        return self.fn(*args, **kwargs)
+
+    def _accept(self, sig, traces: list, trace: _Trace) -> None:
+        reason = trace.bad
+        if reason is None and traces:
+            reason = trace.compare(traces[0])
+            if reason == "retry":  # constants cannot be told from inputs yet: capture again
+                if len(traces) < _CAPTURES_BEFORE_GIVING_UP:
+                    traces.append(trace)
+                    return
+                reason = "the step's inputs were identical in every captured call"
+            if reason is None:
+                self._programs[sig] = _Program(traces[0], trace, self.flat)
+                self.reason = None
+                return
+        if reason is not None:
+            self.reason = reason
+            self._refused.add(sig)
+            del self._programs[sig]
+            return
+        traces.append(trace)
+
+
+def _signature(args):
+    sig = [_GRAD.enabled]
+    seen = set()
+    for a in args:
+        if not isinstance(a, Tensor) or id(a) in seen:
+            return None
+        seen.add(id(a))
+        d = a.data
+        sig.append((d.shape, d.dtype.str, a.requires_grad, type(d)))
+    return tuple(sig)
+
+
+# -- capture -------------------------------------------------------------------------------------
+_ACTIVE: list = []  # the trace being recorded (at most one)
+
+
+def _is_array(v) -> bool:
+    return hasattr(v, "__array_namespace__") or type(v).__module__.startswith(("numpy", "cupy"))
+
+
+class _Trace:
+    """What one eager call did, in terms of slots (every tensor seen gets a number)."""
+
+    def __init__(self, args) -> None:
+        self.tensors: list = []  # slot -> Tensor (kept alive so ids stay unique)
+        self.kinds: list = []  # "input" | "op" | "leaf"
+        self.slot_of: dict = {}
+        self.array_slot: dict = {}
+        self.events: list = []
+        self.node_op: dict = {}  # id(graph node) -> event index
+        self.keep: list = []  # graph nodes and argument arrays, kept alive while recording
+        self.order: list | None = None
+        self.grads_after_backward: dict = {}
+        self.bad: str | None = None
+        self.inputs = [a.data.copy() for a in args]
+        for a in args:
+            self._add(a, "input")
+
+    def _add(self, t, kind: str) -> int:
+        s = self.slot_of.get(id(t))
+        if s is None:
+            s = len(self.tensors)
+            self.tensors.append(t)
+            self.kinds.append(kind)
+            self.slot_of[id(t)] = s
+            self.array_slot.setdefault(id(t.data), s)
+        return s
+
+    def _encode(self, v):
+        if isinstance(v, Tensor):
+            s = self.slot_of.get(id(v))
+            return ("slot", s) if s is not None else ("const", v)
+        if _is_array(v):
+            self.keep.append(v)
+            s = self.array_slot.get(id(v))
+            return ("aslot", s) if s is not None else ("const", v)
+        if type(v) in (tuple, list):
+            return ("seq", type(v), tuple(self._encode(e) for e in v))
+        return ("obj", v)
+
+    # patched entry points (installed only while this trace records) -------------------------
+    def apply(self, cls, inputs, params):
+        if self.order is not None:
+            self.bad = f"op '{cls.name}' ran inside backward() (a custom hook or create_graph)"
+        in_slots = tuple(self._add(t, "leaf") for t in inputs)
+        kw = {k: self._encode(v) for k, v in params.items()}
+        out = _ORIGINAL["apply"](cls, *inputs, **params)
+        out_slot = self._add(out, "op")
+        fn = out._ctx
+        if fn is not None:
+            self.node_op[id(fn)] = len(self.events)
+            self.keep.append(fn)
+        self.events.append(("op", cls, in_slots, kw, out_slot, fn is not None))
+        return out
+
+    def backward(self, root, grad=None, retain_graph=False, create_graph=False, capture=None):
+        if grad is not None or retain_graph or create_graph or capture is not None:
+            self.bad = "backward() was called with grad/retain_graph/create_graph arguments"
+        root_slot = self.slot_of.get(id(root))
+        if root_slot is None:
+            self.bad = "backward() was called on a tensor not computed in the step"
+        self.order = []
+        try:
+            result = _ORIGINAL["run_backward"](root, grad, retain_graph, create_graph, capture)
+        finally:
+            self.events.append(("backward", root_slot, tuple(self.order)))
+            self.order = None
+        self.grads_after_backward = {
+            id(t): (t.grad, t.grad.data.copy()) for t in self.tensors if t.grad is not None
+        }
+        return result
+
+    def pre_hook(self, fn, grad) -> None:
+        idx = self.node_op.get(id(fn))
+        if self.order is None or idx is None:
+            self.bad = "a graph node outside the recorded step was backpropagated"
+        else:
+            self.order.append(idx)
+
+    def step(self, opt, closure=None):
+        if closure is not None:
+            self.bad = "optimizer.step(closure) is not supported; call step() without a closure"
+        for group in opt.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                before = self.grads_after_backward.get(id(p))
+                xp = xp_of(p.grad.data)
+                if (
+                    before is None
+                    or before[0] is not p.grad
+                    or not xp.array_equal(before[1], p.grad.data)
+                ):
+                    self.bad = (
+                        "gradients were changed between backward() and step() by code that is "
+                        "not a glassnet op (e.g. clip_grad_norm); do that outside the compiled "
+                        "step, or run it eagerly"
+                    )
+        hyper = [{k: v for k, v in g.items() if k not in ("params", "param_names")}
+                 for g in opt.param_groups]  # fmt: skip
+        self.events.append(("step", opt, repr(hyper)))
+        return _ORIGINAL["step"](opt, closure)
+
+    def zero_grad(self, opt, set_to_none=True):
+        self.events.append(("zero_grad", opt, bool(set_to_none)))
+        return _ORIGINAL["zero_grad"](opt, set_to_none)
+
+    def __enter__(self):
+        from glassnet.optim.optimizer import Optimizer
+
+        if _ACTIVE:
+            raise RuntimeError("compile: a compiled step called another one while capturing")
+        _ACTIVE.append(self)
+        _ORIGINAL.update(
+            apply=Function.apply.__func__, run_backward=_engine.run_backward,
+            step=Optimizer.step, zero_grad=Optimizer.zero_grad,
+        )  # fmt: skip
+        Function.apply = classmethod(lambda cls, *i, **p: self.apply(cls, i, p))
+        _engine.run_backward = self.backward
+        Optimizer.step = lambda opt, closure=None: self.step(opt, closure)
+        Optimizer.zero_grad = lambda opt, set_to_none=True: self.zero_grad(opt, set_to_none)
+        self._hook = _hooks.register_backward_pre_hook(self.pre_hook)
+        return self
+
+    def __exit__(self, *exc):
+        from glassnet.optim.optimizer import Optimizer
+
+        self._hook.remove()
+        Function.apply = classmethod(_ORIGINAL["apply"])
+        _engine.run_backward = _ORIGINAL["run_backward"]
+        Optimizer.step = _ORIGINAL["step"]
+        Optimizer.zero_grad = _ORIGINAL["zero_grad"]
+        _ACTIVE.clear()
+        if exc[0] is not None:
+            self.bad = "the step raised an exception while being captured"
+        return False
+
+    def finish(self, result) -> None:
+        """Record the returned structure and check what cannot be replayed."""
+        self.result = self._encode_result(result)
+        for t in self.tensors:
+            if t._hooks or t._retains_grad:
+                self.bad = "a tensor in the step has a gradient hook or retain_grad()"
+        self.keep.clear() if self.bad else None
+
+    def _encode_result(self, r):
+        if r is None:
+            return None
+        if isinstance(r, Tensor):
+            s = self.slot_of.get(id(r))
+            if s is None:
+                self.bad = "the step returned a tensor that no op of the step computed"
+            return ("t", s, r.requires_grad)
+        if type(r) in (tuple, list):
+            return ("seq", type(r), tuple(self._encode_result(e) for e in r))
+        self.bad = (
+            f"the step returned a {type(r).__name__}; return tensors (or None) and read "
+            "values such as loss.item() outside the compiled function"
+        )
+        return None
+
+    # comparing two captures ---------------------------------------------------------------
+    def compare(self, first: _Trace):
+        """None if ``self`` records the same program as ``first``; "retry"; or a reason."""
+        if first.kinds != self.kinds or len(first.events) != len(self.events):
+            return "the step ran different ops in two calls (data-dependent control flow)"
+        for a, b in zip(first.tensors, self.tensors):
+            if a.data.shape != b.data.shape or a.data.dtype != b.data.dtype:
+                return "an intermediate shape or dtype changed between two calls"
+        self.fresh = False  # a constant made anew each call: equal, but is it an input's value?
+        for s, kind in enumerate(self.kinds):
+            if kind == "leaf" and first.tensors[s] is not self.tensors[s]:
+                why = self._same_const(first.tensors[s], self.tensors[s])
+                if why:
+                    return why
+        for ea, eb in zip(first.events, self.events):
+            if ea[0] != eb[0]:
+                return "the step's sequence of ops, backward and optimizer calls changed"
+            if ea[0] == "op":
+                if ea[1] is not eb[1] or ea[2] != eb[2] or ea[4:] != eb[4:]:
+                    return f"op '{eb[1].name}' was wired differently in two calls"
+                for k in ea[3]:
+                    why = self._same_arg(ea[3][k], eb[3].get(k), eb[1].name, k)
+                    if why:
+                        return why
+            elif ea[1] is not eb[1] and ea[1] != eb[1] or ea[2] != eb[2]:
+                return f"the step's {ea[0]}() calls differ between two calls"
+        if first.result != self.result:
+            return "the step returned different structures in two calls"
+        if self.fresh and all(
+            xp_of(a).array_equal(a, b) for a, b in zip(first.inputs, self.inputs)
+        ):
+            return "retry"
+        return None
+
+    def _same_const(self, a, b):
+        if (isinstance(a, Tensor) and (a.requires_grad or b.requires_grad)) or not _is_array(
+            a.data if isinstance(a, Tensor) else a
+        ):
+            return "a tensor that requires grad is created anew inside the step; make it once"
+        da = a.data if isinstance(a, Tensor) else a
+        db = b.data if isinstance(b, Tensor) else b
+        if da.shape != db.shape or da.dtype != db.dtype or not xp_of(da).array_equal(da, db):
+            return (
+                "an array used by an op changes between calls but is not computed by a "
+                "glassnet op (a random mask drawn in a wrapper, or a value computed on the "
+                "host from the inputs); the step runs eagerly"
+            )
+        self.fresh = True
+        return None
+
+    def _same_arg(self, a, b, op, key):
+        if b is None or a[0] != b[0]:
+            return f"argument {key!r} of op '{op}' changed kind between two calls"
+        if a[0] in ("slot", "aslot"):
+            return None if a[1] == b[1] else f"argument {key!r} of op '{op}' was rewired"
+        if a[0] == "seq":
+            if a[1] is not b[1] or len(a[2]) != len(b[2]):
+                return f"argument {key!r} of op '{op}' changed between two calls"
+            for x, y in zip(a[2], b[2]):
+                why = self._same_arg(x, y, op, key)
+                if why:
+                    return why
+            return None
+        if a[1] is b[1]:
+            return None
+        if a[0] == "const":
+            return self._same_const(a[1], b[1])
+        try:
+            return None if bool(a[1] == b[1]) else f"argument {key!r} of op '{op}' changed"
+        except Exception:  # noqa: BLE001 - objects without a plain ==
+            return f"argument {key!r} of op '{op}' cannot be compared between calls"
+
+
+_ORIGINAL: dict = {}
+
+from glassnet._replay import _Program  # noqa: E402  (the replayer, kept in its own file)
