@@ -71,9 +71,10 @@ class _FlatGroup:
                 s[k] = self.state_views[k][i]
         self.flat_param = Tensor._make(self.param_buf, False)
 
-    def valid(self) -> bool:
+    def valid(self, state) -> bool:
+        """True while the parameters and ``state`` (the optimizer's) are still these views."""
         for i, (p, s) in enumerate(zip(self.params, self.states)):
-            if p.data is not self.param_views[i]:
+            if p.data is not self.param_views[i] or state.get(p) is not s:
                 return False
             for k, views in self.state_views.items():
                 if s.get(k) is not views[i]:
@@ -98,7 +99,7 @@ class FlatOptimizer:
         return all(
             g.group is pg and len(pg["params"]) == len(g.params)
             for g, pg in zip(self.groups, opt.param_groups)
-        ) and all(g.valid() for g in self.groups)
+        ) and all(g.valid(opt.state) for g in self.groups)
 
     def accumulate(self, t, g) -> None:
         """``engine._accumulate`` for a parameter, writing into its flat gradient view."""

@@ -1,0 +1,181 @@
+"""gn.compile: replayed steps are bit-identical to eager steps; fallbacks run eagerly."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import glassnet as gn
+import glassnet.functional as F
+from glassnet import nn
+
+
+def _mlp(opt_name: str, dropout: float = 0.0):
+    gn.manual_seed(0)
+    layers = [nn.Linear(8, 16), nn.ReLU()]
+    if dropout:
+        layers.append(nn.Dropout(dropout))
+    model = nn.Sequential(*layers, nn.Linear(16, 16), nn.Tanh(), nn.Linear(16, 4))
+    params = model.parameters()
+    if opt_name == "sgd":
+        opt = gn.optim.SGD(params, lr=0.1, momentum=0.9)
+    elif opt_name == "sgd_nesterov_wd":
+        opt = gn.optim.SGD(params, lr=0.1, momentum=0.9, nesterov=True, weight_decay=1e-2)
+    elif opt_name == "adam":
+        opt = gn.optim.Adam(params, lr=1e-2)
+    else:
+        opt = gn.optim.AdamW(params, lr=1e-2, weight_decay=0.1)
+
+    def step(x, y):
+        opt.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+
+    return model, opt, step
+
+
+def _batches(n=8, batch=5, seed=1):
+    rng = np.random.default_rng(seed)
+    return [
+        (
+            gn.from_numpy(rng.standard_normal((batch, 8)).astype(np.float32)),
+            gn.from_numpy(rng.integers(0, 4, batch)),
+        )
+        for _ in range(n)
+    ]
+
+
+def _assert_same_state(m1, o1, m2, o2):
+    for (name, p), (_, q) in zip(m1.named_parameters(), m2.named_parameters()):
+        assert np.array_equal(p.numpy(), q.numpy()), name
+        assert np.array_equal(p.grad.numpy(), q.grad.numpy()), name
+        s1, s2 = o1.state[p], o2.state[q]
+        assert s1.keys() == s2.keys()
+        for k in s1:
+            assert np.array_equal(np.asarray(s1[k]), np.asarray(s2[k])), (name, k)
+    assert o1.step_count == o2.step_count
+
+
+@pytest.mark.parametrize("flat", [True, False])
+@pytest.mark.parametrize("opt_name", ["sgd", "sgd_nesterov_wd", "adam", "adamw"])
+def test_replay_bit_identical_to_eager(opt_name, flat):
+    m1, o1, eager = _mlp(opt_name)
+    m2, o2, step = _mlp(opt_name)
+    fast = gn.compile(step, flat=flat)
+    for x, y in _batches():
+        a, b = eager(x, y), fast(x, y)
+        assert a.numpy().tobytes() == b.numpy().tobytes()
+    assert fast.replays == 6 and fast.eager_calls == 2 and fast.reason is None
+    _assert_same_state(m1, o1, m2, o2)
+
+
+def test_flat_buffers_alias_parameters_and_state():
+    model, opt, step = _mlp("adam")
+    fast = gn.compile(step)
+    for x, y in _batches(4):
+        fast(x, y)
+    params = list(model.parameters())
+    bases = {p.data.base.__array_interface__["data"][0] for p in params}
+    assert len(bases) == 1  # every parameter is a view of one buffer
+    assert all(opt.state[p]["exp_avg"].base is not None for p in params)
+
+
+def test_shape_change_falls_back_to_eager_and_returns():
+    m1, o1, eager = _mlp("sgd")
+    m2, o2, step = _mlp("sgd")
+    fast = gn.compile(step)
+    small = _batches(3, batch=3, seed=2)
+    seq = _batches(4) + small[:1] + _batches(2, seed=3) + small[1:]
+    for x, y in seq:
+        assert eager(x, y).item() == fast(x, y).item()
+    # batch 5: 2 captures + 4 replays; batch 3: captured twice (eager), then replayed once
+    assert fast.replays == 5
+    _assert_same_state(m1, o1, m2, o2)
+
+
+def test_dropout_rng_inside_ops_replays_identically():
+    m1, o1, eager = _mlp("adam", dropout=0.3)
+    m2, o2, step = _mlp("adam", dropout=0.3)
+    fast = gn.compile(step)
+    gn.manual_seed(5)
+    ref = [eager(x, y).item() for x, y in _batches()]
+    gn.manual_seed(5)
+    got = [fast(x, y).item() for x, y in _batches()]
+    assert ref == got and fast.replays == 6
+    _assert_same_state(m1, o1, m2, o2)
+
+
+def test_embedding_indices_are_inputs_not_constants():
+    def build():
+        gn.manual_seed(0)
+        emb, head = nn.Embedding(10, 6), nn.Linear(6, 10)
+        opt = gn.optim.Adam(list(emb.parameters()) + list(head.parameters()), lr=1e-2)
+
+        def step(idx, y):
+            opt.zero_grad()
+            loss = F.cross_entropy(head(emb(idx)).reshape(-1, 10), y.reshape(-1))
+            loss.backward()
+            opt.step()
+            return loss
+
+        return emb, step
+
+    rng = np.random.default_rng(0)
+    data = [(gn.from_numpy(rng.integers(0, 10, (2, 3))), gn.from_numpy(rng.integers(0, 10, (2, 3))))
+            for _ in range(6)]  # fmt: skip
+    (e1, eager), (e2, step) = build(), build()
+    fast = gn.compile(step)
+    assert [eager(*b).item() for b in data] == [fast(*b).item() for b in data]
+    assert fast.replays == 4
+    assert np.array_equal(e1.weight.numpy(), e2.weight.numpy())
+
+
+def test_unreplayable_steps_run_eagerly_with_a_reason():
+    m1, o1, _ = _mlp("sgd")
+    m2, o2, _ = _mlp("sgd")
+
+    def make(model, opt):
+        def step(x, y):
+            opt.zero_grad()
+            loss = F.cross_entropy(model(x), y)
+            loss.backward()
+            gn.clip_grad_norm(model.parameters(), 0.01)  # array code outside the ops
+            opt.step()
+            return loss
+
+        return step
+
+    eager, fast = make(m1, o1), gn.compile(make(m2, o2))
+    for x, y in _batches(5):
+        assert eager(x, y).item() == fast(x, y).item()
+    assert fast.replays == 0 and "clip_grad_norm" in fast.reason
+    _assert_same_state(m1, o1, m2, o2)
+
+
+def test_returning_a_python_float_is_refused():
+    _, _, step = _mlp("sgd")
+    fast = gn.compile(lambda x, y: step(x, y).item())
+    vals = [fast(x, y) for x, y in _batches(4)]
+    assert all(isinstance(v, float) for v in vals)
+    assert fast.replays == 0 and "loss.item()" in fast.reason
+
+
+def test_state_dict_reload_drops_flat_buffers_but_stays_identical():
+    m1, o1, eager = _mlp("adam")
+    m2, o2, step = _mlp("adam")
+    fast = gn.compile(step)
+    batches = _batches()
+    for x, y in batches[:4]:
+        assert eager(x, y).item() == fast(x, y).item()
+    o1.load_state_dict(o1.state_dict())
+    o2.load_state_dict(o2.state_dict())  # new state arrays: no longer the flat views
+    for x, y in batches[4:]:
+        assert eager(x, y).item() == fast(x, y).item()
+    _assert_same_state(m1, o1, m2, o2)
+
+
+def test_compile_rejects_non_callables():
+    with pytest.raises(TypeError, match="compile"):
+        gn.compile(3)
