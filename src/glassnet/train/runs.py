@@ -39,7 +39,14 @@ TUNED = {
         "lr": 3e-3,
         "dropout": 0.3,
         "val_split": 0.0,
-    },  # fmt: skip
+    },
+    ("mnist1d", "cnn"): {
+        "epochs": 80,
+        "batch_size": 32,
+        "lr": 3e-3,
+        "val_split": 0.0,
+        "model_options": {"channels": 64},
+    },
 }
 
 
@@ -75,7 +82,7 @@ class RunConfig:
             # test accuracy); elsewhere 10% are held out to watch val_loss each epoch.
             out.val_split = 0.0 if self.dataset == "digits" else 0.1
         for name, value in TUNED.get((self.dataset, key), {}).items():
-            if getattr(self, name) is None:  # only what the user did not choose
+            if getattr(self, name) in (None, {}):  # only what the user did not choose
                 setattr(out, name, value)
         return out
 
