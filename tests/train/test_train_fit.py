@@ -180,3 +180,16 @@ def test_resume_in_a_new_process_is_bit_identical(tmp_path):
     for key in straight.files:
         np.testing.assert_array_equal(straight[key], second[key], err_msg=key)
     assert not np.array_equal(straight["0.weight"], first["0.weight"])  # it did train on
+
+
+def test_regularization_loss_is_reported_apart_from_the_data_loss():
+    x, y = blobs(64)
+    gn.manual_seed(0)
+    model = nn.Sequential(
+        nn.Linear(2, 8, kernel_regularizer=nn.regularizers.L2(0.1)), nn.ReLU(), nn.Linear(8, 3)
+    )
+    model.compile(optim.SGD(model.parameters(), lr=0.0), "cross_entropy")  # weights stay put
+    history = model.fit(x, y, epochs=1, batch_size=16, shuffle=False, verbose=0)
+    w = model[0].weight.numpy().astype(np.float64)
+    assert history.history["regularization_loss"][0] == pytest.approx(0.1 * np.sum(w**2), rel=1e-5)
+    assert history.history["loss"][0] == pytest.approx(model.evaluate(x, y)["loss"], rel=1e-5)

@@ -89,7 +89,10 @@ def regularization_loss(model):
     except ImportError:
         return None
     reg = penalty(model)
-    if reg is None or (not isinstance(reg, Tensor) and float(reg) == 0.0):
+    if reg is None:
+        return None
+    # No layer declares a penalty: a constant 0 that needs no place in the graph.
+    if not getattr(reg, "requires_grad", False) and float(reg) == 0.0:
         return None
     return reg
 
