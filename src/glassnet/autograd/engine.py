@@ -12,8 +12,7 @@ gradients live in a dict local to this pass and are dropped as soon as they are 
 
 from __future__ import annotations
 
-import numpy as np
-
+from glassnet.autograd import function as _function
 from glassnet.autograd import hooks as _hooks
 from glassnet.autograd.grad_mode import STATE as _GRAD
 from glassnet.backend import xp_of
@@ -46,40 +45,58 @@ def _unbroadcast_tensor(grad, shape):
     return sum_to(grad, tuple(shape))
 
 
+def _count_uses(root) -> dict:
+    """For each tensor reachable from ``root`` that requires grad: how many graph edges use it.
+
+    Iterative (no recursion limit) and deterministic (lists; inputs in order).
+    """
+    uses = {id(root): 0}
+    stack = [root]
+    while stack:
+        fn = stack.pop()._ctx
+        if fn is None:
+            continue
+        inputs = fn.__dict__.get("inputs")
+        if inputs is None:
+            raise RuntimeError(
+                f"trying to backward through the graph a second time (op '{fn.name}'): its "
+                "saved values were freed by the first backward(). Pass retain_graph=True to "
+                "the first backward() if you need to backward twice."
+            )
+        for inp in inputs:
+            if inp.requires_grad:
+                key = id(inp)
+                if key in uses:
+                    uses[key] += 1
+                else:
+                    uses[key] = 1
+                    stack.append(inp)
+    return uses
+
+
 def topological_order(root) -> list:
     """Tensors reachable from ``root`` that require grad, each after all tensors that use it.
 
-    Iterative post-order DFS (no recursion limit), following inputs in order (deterministic).
+    Kahn's algorithm: a tensor is emitted once every tensor that uses it has been emitted, the
+    same order in which :func:`run_backward` visits them (so each gradient is complete).
     """
-    order: list = []
-    visited: set = set()
-    stack = [(root, False)]
-    while stack:
-        t, finished = stack.pop()
-        if finished:
-            order.append(t)
-            continue
-        if id(t) in visited:
-            continue
-        visited.add(id(t))
-        stack.append((t, True))
-        fn = t._ctx
-        if fn is not None:
-            inputs = fn.__dict__.get("inputs")
-            if inputs is None:
-                raise RuntimeError(
-                    "trying to backward through the graph a second time: its saved values were "
-                    "freed by the first backward(). Pass retain_graph=True to the first "
-                    "backward() if you need to backward twice."
-                )
-            for inp in inputs:
-                if inp.requires_grad and id(inp) not in visited:
-                    stack.append((inp, False))
-    order.reverse()
+    uses = _count_uses(root)
+    order = []
+    ready = [root]
+    while ready:
+        t = ready.pop()
+        order.append(t)
+        if t._ctx is not None:
+            for inp in t._ctx.inputs:
+                if inp.requires_grad:
+                    uses[id(inp)] -= 1
+                    if uses[id(inp)] == 0:
+                        ready.append(inp)
     return order
 
 
 def _check_versions(t, fn) -> None:
+    """Raise if an input or the saved output of ``fn`` was changed in place after forward."""
     for i, (inp, v) in enumerate(zip(fn.inputs, fn.versions)):
         if inp._vc[0] != v:
             raise RuntimeError(
@@ -95,6 +112,29 @@ def _check_versions(t, fn) -> None:
         )
 
 
+def _initial_grad(root, grad):
+    Tensor = _function._Tensor
+    if not root.requires_grad:
+        raise RuntimeError(
+            f"backward() called on a tensor of shape {root.shape} that does not require grad: "
+            "no input of its graph has requires_grad=True (or it was computed under no_grad)"
+        )
+    if grad is None:
+        if root.data.size != 1:
+            raise RuntimeError(
+                f"backward() on a non-scalar tensor of shape {root.shape} needs grad= (dL/dy "
+                "of the same shape); or reduce it first, e.g. y.sum().backward()"
+            )
+        return xp_of(root.data).ones(root.data.shape, root.data.dtype)
+    grad = grad.data if isinstance(grad, Tensor) else xp_of(root.data).asarray(grad)
+    if grad.shape != root.shape:
+        raise ValueError(
+            f"backward(grad=...) got a gradient of shape {grad.shape} for a tensor of "
+            f"shape {root.shape}; they must match"
+        )
+    return grad.astype(root.dtype, copy=False)
+
+
 def run_backward(root, grad=None, retain_graph=False, create_graph=False, capture=None):
     """Backpropagate from ``root``.
 
@@ -106,73 +146,74 @@ def run_backward(root, grad=None, retain_graph=False, create_graph=False, captur
         capture: if given, a list of tensors whose gradients are returned (in that order)
             instead of being accumulated into ``.grad`` (used by :func:`glassnet.grad`).
     """
-    from glassnet.tensor import Tensor
-
-    if not root.requires_grad:
-        raise RuntimeError(
-            f"backward() called on a tensor of shape {root.shape} that does not require grad: "
-            "no input of its graph has requires_grad=True (or it was computed under no_grad)"
-        )
-    if grad is None:
-        if root.size != 1:
-            raise RuntimeError(
-                f"backward() on a non-scalar tensor of shape {root.shape} needs grad= (dL/dy "
-                "of the same shape); or reduce it first, e.g. y.sum().backward()"
-            )
-        grad = xp_of(root.data).ones_like(root.data)
-    else:
-        grad = grad.data if isinstance(grad, Tensor) else xp_of(root.data).asarray(grad)
-        if grad.shape != root.shape:
-            raise ValueError(
-                f"backward(grad=...) got a gradient of shape {grad.shape} for a tensor of "
-                f"shape {root.shape}; they must match"
-            )
-        grad = grad.astype(root.dtype, copy=False)
+    Tensor = _function._Tensor  # bound by glassnet.tensor (which imports this module)
+    user_grad = grad is not None
+    grad = _initial_grad(root, grad)
+    # ids of arrays already stored in some .grad: a leaf never gets an array another holds
+    handed = {id(grad)} if user_grad else set()
     if create_graph:
         grad = Tensor._make(grad, False)
 
-    order = topological_order(root)
+    uses = _count_uses(root)  # also raises if the graph was freed by an earlier backward
     wanted = {id(t): i for i, t in enumerate(capture)} if capture is not None else None
     captured = [None] * len(capture) if capture is not None else None
-    grads = {id(root): grad}
-    handed: set = set()
+    grads = {id(root): grad}  # dL/dt of tensors whose users are not all processed yet
+    ready = [root]  # tensors whose every use has delivered its gradient (Kahn's algorithm)
+    unbroadcast_fn = _unbroadcast_tensor if create_graph else unbroadcast
+    # the hook lists are changed in place by register/remove, never rebound: bind them once
+    pre_hooks, post_hooks = _hooks.BACKWARD_PRE_HOOKS, _hooks.BACKWARD_HOOKS
     prev_mode = _GRAD.enabled
     _GRAD.enabled = bool(create_graph)
     try:
-        for t in order:
+        while ready:
+            t = ready.pop()
             g = grads.pop(id(t), None)
-            if g is None:
-                continue
-            if t._hooks:
-                g = _run_tensor_hooks(t, g, create_graph)
             fn = t._ctx
-            if wanted is not None:
-                if id(t) in wanted:
-                    captured[wanted[id(t)]] = g if create_graph else Tensor._make(g, False)
-            elif fn is None or t._retains_grad:
-                _accumulate(t, g, create_graph, handed)
+            if g is not None:
+                if t._hooks:
+                    g = _run_tensor_hooks(t, g, create_graph)
+                if wanted is not None:
+                    if id(t) in wanted:
+                        captured[wanted[id(t)]] = g if create_graph else Tensor._make(g, False)
+                elif fn is None or t._retains_grad:
+                    _accumulate(t, g, create_graph, handed)
             if fn is None:
                 continue
-            if fn.released:
-                topological_order(t)  # raises the "second time" error
-            _check_versions(t, fn)
-            if _hooks.BACKWARD_PRE_HOOKS:
-                for hook in tuple(_hooks.BACKWARD_PRE_HOOKS):
-                    hook(fn, g)
-            in_grads = fn.backward_graph(g) if create_graph else fn.backward(g)
-            if not isinstance(in_grads, tuple):
-                in_grads = (in_grads,)
-            if _hooks.BACKWARD_HOOKS:
-                for hook in tuple(_hooks.BACKWARD_HOOKS):
-                    hook(fn, g, in_grads)
-            for inp, ig in zip(fn.inputs, in_grads):
-                if ig is None or not inp.requires_grad:
+            inputs = fn.inputs
+            if g is None:  # no gradient reached t: its inputs get none through it
+                in_grads = (None,) * len(inputs)
+            else:
+                if fn.saves_output and t._vc[0] != fn.out_version:
+                    _check_versions(t, fn)  # raises, naming the op
+                for inp, v in zip(inputs, fn.versions):
+                    if inp._vc[0] != v:
+                        _check_versions(t, fn)  # raises, naming the op and the input
+                if pre_hooks:
+                    for hook in tuple(pre_hooks):
+                        hook(fn, g)
+                in_grads = fn.backward_graph(g) if create_graph else fn.backward(g)
+                if type(in_grads) is not tuple:
+                    in_grads = (in_grads,)
+                if len(in_grads) < len(inputs):
+                    raise RuntimeError(
+                        f"op '{fn.name}': backward returned {len(in_grads)} gradients for "
+                        f"{len(inputs)} inputs; it must return one per input (None for no grad)"
+                    )
+                if post_hooks:
+                    for hook in tuple(post_hooks):
+                        hook(fn, g, in_grads)
+            for inp, ig in zip(inputs, in_grads):
+                if not inp.requires_grad:
                     continue
-                if ig.shape != inp.shape:
-                    ig = (_unbroadcast_tensor if create_graph else unbroadcast)(ig, inp.shape)
                 key = id(inp)
-                prev = grads.get(key)
-                grads[key] = ig if prev is None else prev + ig
+                if ig is not None:
+                    if ig.shape != inp.data.shape:
+                        ig = unbroadcast_fn(ig, inp.data.shape)
+                    prev = grads.get(key)
+                    grads[key] = ig if prev is None else prev + ig
+                uses[key] -= 1
+                if uses[key] == 0:  # every use has delivered its part: dL/dinp is complete
+                    ready.append(inp)
             if not retain_graph:
                 fn.release()
     finally:
@@ -181,7 +222,7 @@ def run_backward(root, grad=None, retain_graph=False, create_graph=False, captur
 
 
 def _run_tensor_hooks(t, g, create_graph):
-    from glassnet.tensor import Tensor
+    Tensor = _function._Tensor
 
     gt = g if create_graph else Tensor._make(g, False)
     for hook in list(t._hooks.values()):
@@ -198,13 +239,19 @@ def _run_tensor_hooks(t, g, create_graph):
 
 def _accumulate(t, g, create_graph, handed) -> None:
     """Add ``g`` into ``t.grad``. Each leaf's gradient owns its memory (never aliased)."""
-    from glassnet.tensor import Tensor
+    Tensor = _function._Tensor
 
     if create_graph:
+        if g.dtype != t.data.dtype:
+            g = g.astype(t.data.dtype)
         t.grad = g if t.grad is None else t.grad + g
         return
+    if g.dtype != t.data.dtype:  # e.g. a float32 leaf used in a float64 op
+        g = g.astype(t.data.dtype)
     if t.grad is None:
-        if not (isinstance(g, np.ndarray) and g.flags.owndata) or id(g) in handed:
+        # a view (broadcast_to, reshape) or an array another leaf already holds is copied,
+        # so that changing one .grad in place never changes another
+        if g.base is not None or id(g) in handed:
             g = g.copy()
         handed.add(id(g))
         t.grad = Tensor._make(g, False)

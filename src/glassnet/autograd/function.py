@@ -106,13 +106,24 @@ class Function:
                     track = True
                     break
         fn.track = track
-        data = fn.forward(*[t.data for t in inputs], **params)
+        # This is the hot path of every op. One and two inputs are spelled out: in CPython
+        # 3.11 a list comprehension costs about as much as a small op's arithmetic.
+        if len(inputs) == 2:
+            a, b = inputs
+            data = fn.forward(a.data, b.data, **params)
+        elif len(inputs) == 1:
+            data = fn.forward(inputs[0].data, **params)
+        else:
+            data = fn.forward(*[t.data for t in inputs], **params)
         out = _Tensor._make(data, track)
         if cls.is_view:
             out._vc = inputs[0]._vc
         if track:
             fn.inputs = inputs
-            fn.versions = [t._vc[0] for t in inputs]
+            if len(inputs) == 2:
+                fn.versions = (a._vc[0], b._vc[0])
+            else:
+                fn.versions = tuple([t._vc[0] for t in inputs])
             if cls.saves_output:
                 fn.out_version = out._vc[0]
             out._ctx = fn

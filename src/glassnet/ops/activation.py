@@ -64,14 +64,16 @@ class Relu(Function):
     """y = max(0, x);  dy/dx = 1 if x > 0 else 0  (0 at x = 0, as PyTorch)"""
 
     def forward(self, x):
-        self.mask = x > 0
+        # the mask in x's float dtype: float * bool goes through NumPy's slow casting loop
+        # (about 2.5x the time of float * float on small arrays)
+        self.mask = (x > 0).astype(x.dtype)
         return xp_of(x).maximum(x, 0)  # x * mask would give -0.0 for negative x
 
     def backward(self, grad):
         return (grad * self.mask,)
 
     def backward_graph(self, grad):
-        return (grad * Tensor._make(self.mask.astype(grad.dtype), False),)
+        return (grad * Tensor._make(self.mask, False),)
 
 
 class LeakyRelu(Function):

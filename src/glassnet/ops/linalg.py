@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from glassnet.autograd.function import Function
+from glassnet.ops._util import pair
 from glassnet.tensor import Tensor
 
 
@@ -76,22 +77,22 @@ class Matmul(Function):
 
 def matmul(a, b) -> Tensor:
     """Matrix product ``a @ b`` with NumPy's batching, broadcasting and 1-D rules."""
-    from glassnet.ops._util import pair
-
-    a, b = pair(a, b)
-    if a.ndim == 0 or b.ndim == 0:
+    if not (isinstance(a, Tensor) and isinstance(b, Tensor)):
+        a, b = pair(a, b)
+    sa, sb = a.data.shape, b.data.shape
+    if not sa or not sb:
         raise ValueError(
-            f"matmul: both operands need at least 1 dim, got shapes {a.shape} and {b.shape}; "
+            f"matmul: both operands need at least 1 dim, got shapes {sa} and {sb}; "
             "use * for scaling by a scalar"
         )
-    k_a = a.shape[-1]
-    k_b = b.shape[0] if b.ndim == 1 else b.shape[-2]
-    if k_a != k_b:
+    k_b = sb[0] if len(sb) == 1 else sb[-2]
+    if sa[-1] != k_b:
         raise ValueError(
-            f"matmul: shapes {a.shape} @ {b.shape} do not align: the last axis of the left "
-            f"({k_a}) must equal the {'only' if b.ndim == 1 else 'second-to-last'} axis of the "
-            f"right ({k_b})"
+            f"matmul: shapes {sa} @ {sb} do not align: the last axis of the left "
+            f"({sa[-1]}) must equal the {'only' if len(sb) == 1 else 'second-to-last'} axis of "
+            f"the right ({k_b})"
         )
-    if a.dtype != b.dtype and a.dtype.kind == b.dtype.kind == "f":
-        raise TypeError(f"matmul: dtypes differ ({a.dtype} and {b.dtype}); cast one with .astype()")
+    da, db = a.data.dtype, b.data.dtype
+    if da != db and da.kind == db.kind == "f":
+        raise TypeError(f"matmul: dtypes differ ({da} and {db}); cast one with .astype()")
     return Matmul.apply(a, b)

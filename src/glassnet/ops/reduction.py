@@ -10,6 +10,18 @@ from glassnet.ops._util import expand_reduced, normalize_axis
 from glassnet.tensor import Tensor
 
 
+def _spread(grad, shape, axis, keepdims):
+    """The gradient of a reduction, copied back along the reduced axes to the input ``shape``.
+
+    Writes into a fresh array rather than returning ``broadcast_to``'s view: same numbers,
+    but ``numpy.broadcast_to`` spends ~3 us in Python argument checks, which dominates the
+    backward of a small sum, and a view would be copied anyway when it reaches a leaf.
+    """
+    out = xp_of(grad).empty(shape, dtype=grad.dtype)
+    out[...] = expand_reduced(grad, shape, axis, keepdims) if grad.ndim else grad
+    return out
+
+
 class Sum(Function):
     """y = sum_i x_i over ``axis``;  dy/dx_i = 1 (the gradient is broadcast back)"""
 
@@ -18,8 +30,7 @@ class Sum(Function):
         return xp_of(x).asarray(x.sum(axis=axis, keepdims=keepdims))
 
     def backward(self, grad):
-        g = expand_reduced(grad, self.shape, self.axis, self.keepdims)
-        return (xp_of(g).broadcast_to(g, self.shape),)
+        return (_spread(grad, self.shape, self.axis, self.keepdims),)
 
     def backward_graph(self, grad):
         from glassnet.ops.shape import broadcast_to, reshape
@@ -42,8 +53,7 @@ class Mean(Function):
         return xp_of(x).asarray(x.mean(axis=axis, keepdims=keepdims))
 
     def backward(self, grad):
-        g = expand_reduced(grad, self.shape, self.axis, self.keepdims) / self.n
-        return (xp_of(g).broadcast_to(g, self.shape),)
+        return (_spread(grad / self.n, self.shape, self.axis, self.keepdims),)
 
     def backward_graph(self, grad):
         (g,) = Sum.backward_graph(self, grad)
