@@ -66,7 +66,7 @@ from glassnet.tensor import Tensor
 
 float16, float32, float64, int32, int64 = "float16", "float32", "float64", "int32", "int64"
 
-from glassnet import functional, nn, ops, optim, testing  # noqa: E402
+from glassnet import functional, nn, ops, optim, runtime, testing  # noqa: E402
 from glassnet.compile import CompiledStep, compile  # noqa: E402
 from glassnet.diagnostics import (  # noqa: E402
     AnomalyDetector,
