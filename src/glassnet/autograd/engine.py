@@ -112,7 +112,12 @@ def _check_versions(t, fn) -> None:
         )
 
 
+def _describe(t) -> str:
+    return f"the output of op '{t._ctx.name}'" if t._ctx is not None else "a leaf tensor"
+
+
 def _initial_grad(root, grad):
+    """dL/droot as an array: 1 for a one-element root, else the caller's ``grad``, checked."""
     Tensor = _function._Tensor
     if not root.requires_grad:
         raise RuntimeError(
@@ -122,15 +127,16 @@ def _initial_grad(root, grad):
     if grad is None:
         if root.data.size != 1:
             raise RuntimeError(
-                f"backward() on a non-scalar tensor of shape {root.shape} needs grad= (dL/dy "
-                "of the same shape); or reduce it first, e.g. y.sum().backward()"
+                f"backward() on a non-scalar tensor ({_describe(root)}, shape {root.shape}) "
+                "needs grad= (dL/dy, of the same shape); or reduce it first, e.g. "
+                "y.sum().backward()"
             )
         return xp_of(root.data).ones(root.data.shape, root.data.dtype)
     grad = grad.data if isinstance(grad, Tensor) else xp_of(root.data).asarray(grad)
     if grad.shape != root.shape:
         raise ValueError(
-            f"backward(grad=...) got a gradient of shape {grad.shape} for a tensor of "
-            f"shape {root.shape}; they must match"
+            f"backward(grad=...) got a gradient of shape {grad.shape} for {_describe(root)} "
+            f"of shape {root.shape}; they must match"
         )
     return grad.astype(root.dtype, copy=False)
 

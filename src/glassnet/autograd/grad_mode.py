@@ -21,7 +21,16 @@ def is_grad_enabled() -> bool:
 
 
 class _GradModeContext:
+    """Sets grad mode to ``_value`` inside a ``with`` block, or around calls when used as a
+    decorator (``@gn.no_grad()``; ``@gn.no_grad`` without parentheses works too)."""
+
     _value = True
+
+    def __new__(cls, *args, **kwargs):
+        self = super().__new__(cls)
+        if cls is not set_grad_enabled and len(args) == 1 and callable(args[0]) and not kwargs:
+            return self.__call__(args[0])  # bare decorator: @no_grad
+        return self
 
     def __enter__(self):
         self._prev = STATE.enabled
@@ -33,10 +42,16 @@ class _GradModeContext:
         return False
 
     def __call__(self, func):
+        value = self._value
+
         @functools.wraps(func)
         def wrapper(*args, **kwargs):
-            with type(self)():
+            prev = STATE.enabled
+            STATE.enabled = value
+            try:
                 return func(*args, **kwargs)
+            finally:
+                STATE.enabled = prev
 
         return wrapper
 
@@ -65,7 +80,13 @@ class enable_grad(_GradModeContext):  # noqa: N801 - PyTorch's name
 
 
 class set_grad_enabled(_GradModeContext):  # noqa: N801 - PyTorch's name
-    """Context manager that sets grad mode to ``mode``."""
+    """Context manager (and decorator) that sets grad mode to ``mode``.
+
+    >>> import glassnet as gn
+    >>> with gn.set_grad_enabled(False):
+    ...     gn.is_grad_enabled()
+    False
+    """
 
     def __init__(self, mode: bool):
         self._value = bool(mode)
