@@ -1,6 +1,6 @@
 """Overfitting on purpose, diagnosed in plain words, then fixed with weight decay and dropout.
 
-A 25,000-parameter MLP trained on only 100 digits memorizes them (training loss near 0) while
+A 26,000-parameter MLP trained on only 100 digits memorizes them (training loss near 0) while
 the loss on 360 held-out digits climbs back up: glassnet's ``diagnose`` reads the curves and
 says "overfitting since epoch N" with the evidence and the remedies. The same model is then
 trained with decoupled weight decay (AdamW), and with weight decay plus dropout, on the same
