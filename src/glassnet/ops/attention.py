@@ -27,12 +27,17 @@ def _t(a):
 
 
 def _safe_softmax(xp, s):
+    """softmax over the last axis, computed in place in ``s`` (a fresh scores array)."""
     # Subtract the row max for stability; a fully masked row has max -inf, and -inf - -inf
-    # would be NaN, so such rows use 0 instead and come out as exact zeros.
+    # would be NaN, so such rows use 0 instead and come out as exact zeros. In-place ops
+    # (one buffer for scores, exponentials and probabilities) are the same arithmetic as
+    # the out-of-place formula, with 3 fewer (L, S) allocations per head.
     m = s.max(axis=-1, keepdims=True)
-    e = xp.exp(s - xp.where(xp.isfinite(m), m, 0))
-    denom = e.sum(axis=-1, keepdims=True)
-    return e / xp.where(denom > 0, denom, 1)
+    s -= xp.where(xp.isfinite(m), m, 0)
+    xp.exp(s, out=s)
+    denom = s.sum(axis=-1, keepdims=True)
+    s /= xp.where(denom > 0, denom, 1)
+    return s
 
 
 class ScaledDotProductAttention(Function):
@@ -43,9 +48,10 @@ class ScaledDotProductAttention(Function):
 
     def forward(self, q, k, v, *bias, mask, keep, scale):
         xp = xp_of(q)
-        s = (q @ _t(k)) * scale
+        s = q @ _t(k)
+        s *= scale
         if bias:
-            s = s + bias[0]
+            s += bias[0]  # the wrapper made bias q's dtype, broadcastable to s
         if mask is not None:
             s = xp.where(mask, s, -xp.inf)
         self.p = _safe_softmax(xp, s).astype(q.dtype, copy=False)
@@ -59,9 +65,17 @@ class ScaledDotProductAttention(Function):
         gp = grad @ _t(self.v)
         if self.keep is not None:
             gp = gp * self.keep
-        gs = self.p * (gp - (gp * self.p).sum(axis=-1, keepdims=True))
-        gq = (gs @ self.k) * self.scale if need[0] else None
-        gk = (_t(gs) @ self.q) * self.scale if need[1] else None
+        gs = gp * self.p
+        rowsum = gs.sum(axis=-1, keepdims=True)
+        xp_of(gp).subtract(gp, rowsum, out=gs)
+        gs *= self.p
+        gq = gk = None
+        if need[0]:
+            gq = gs @ self.k
+            gq *= self.scale
+        if need[1]:
+            gk = _t(gs) @ self.q
+            gk *= self.scale
         return (gq, gk, gv, gs) if len(self.inputs) == 4 else (gq, gk, gv)
 
 
