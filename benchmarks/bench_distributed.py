@@ -298,10 +298,14 @@ def predict_rows(name: str, params: int, compute_s: float, staging_bps: float,
     for ranks in (8, 64, 512):
         agree = 2 * (ranks - 1) * alpha  # fit's per-step loss all-reduce (tiny message)
         sizes = [2.0**k for k in range(16, 29)]
+        sizes = [b for b in sizes if b < 2 * grad] or sizes[:1]
         exposed = [exposed_comm(grad, b, ranks, alpha, beta, window)[0] for b in sizes]
-        # the largest bucket within 5% of the least exposed time: fewer messages, less CPU
-        best = max(b for b, e in zip(sizes, exposed) if e <= 1.05 * min(exposed) + 1e-6)
-        for label, bucket in (("25 MB", 25 * 2**20), (f"{best / 2**20:g} MB (best)", best)):
+        # the largest bucket within 5% of the least exposed time (or 1% of the step): fewer
+        # messages, less CPU per step for the same result
+        slack = max(0.05 * min(exposed), 0.01 * compute_s)
+        best = max(b for b, e in zip(sizes, exposed) if e <= min(exposed) + slack)
+        best_label = "one bucket" if best >= grad else f"{best / 2**20:g} MB"
+        for label, bucket in (("25 MB", 25 * 2**20), (f"{best_label} (best)", best)):
             exposed, total = exposed_comm(grad, bucket, ranks, alpha, beta, window)
             step = compute_s + staging + exposed + agree
             rows.append({"model": name, "ranks": ranks, "bucket": label,

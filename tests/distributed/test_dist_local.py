@@ -81,3 +81,18 @@ def test_strip_workers_and_command():
     assert cmd == ["/nonexistent/mpiexec", "-n", "3", "python", "-m", "glassnet"]
     with pytest.raises(ValueError, match="positive int"):
         mpirun_command(0, ["python"], launcher="mpiexec")
+
+
+def test_docs_example_runs_as_one_plain_process(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    text = (Path(__file__).parents[2] / "docs" / "distributed.md").read_text()
+    code = text.split("### A hand-written loop", 1)[1].split("```python\n", 1)[1].split("```")[0]
+    (tmp_path / "example.py").write_text(code)
+    proc = subprocess.run([sys.executable, "example.py"], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=120, check=False)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "ranks 1: last loss" in proc.stdout
+    assert (tmp_path / "model.safetensors").is_file()

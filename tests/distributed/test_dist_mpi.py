@@ -158,3 +158,23 @@ def test_cli_train_workers_runs_two_ranks(tmp_path):
     assert sorted(p.name for p in run.iterdir()) == [
         "checkpoint.safetensors", "config.json", "metrics.csv", "summary.json", "summary.txt",
     ]  # fmt: skip
+
+
+def _docs_example() -> str:
+    text = (Path(__file__).parents[2] / "docs" / "distributed.md").read_text()
+    section = text.split("### A hand-written loop", 1)[1]
+    return section.split("```python\n", 1)[1].split("```", 1)[0]
+
+
+def test_docs_example_runs_on_two_ranks(tmp_path):
+    import glassnet as gn
+
+    script = tmp_path / "example.py"
+    script.write_text(_docs_example())
+    cmd = mpirun_command(2, [sys.executable, str(script)])
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=tmp_path,
+                          check=False)  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.count("ranks 2: last loss") == 1
+    model = gn.nn.Sequential(gn.nn.Linear(8, 32), gn.nn.ReLU(), gn.nn.Linear(32, 2))
+    gn.load(tmp_path / "model.safetensors", model)  # bare-model names: no "module." prefix

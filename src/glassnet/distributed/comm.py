@@ -270,9 +270,14 @@ def _wait(request, what: str, timeout: float | None = None) -> None:
                 sys.stderr.flush()
                 _notify_and_abort(f"rank {w.rank} timed out in {what}", grace=0.5)
                 raise CollectiveTimeoutError(message)  # pragma: no cover
-            # Spin for the first millisecond (latency), then back off to spare the CPU.
-            if now - start > 1e-3:
-                time.sleep(min(1e-3, (now - start) * 0.05))
+            # Non-blocking collectives advance only inside MPI calls (no progress thread), so
+            # poll often: spin for the first millisecond, then yield the core to other
+            # processes between polls; after 0.1 s (a straggler or a hang) sleep 1 ms.
+            waited = now - start
+            if waited > 0.1:
+                time.sleep(1e-3)
+            elif waited > 1e-3:
+                time.sleep(0)
 
 
 # -- collectives ---------------------------------------------------------------------------
