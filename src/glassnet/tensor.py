@@ -15,6 +15,8 @@ from glassnet.autograd.grad_mode import STATE as _GRAD
 from glassnet.backend import Device, device_of, to_device, to_dtype, xp_of
 from glassnet.backend.dtypes import default_float
 
+_NUMPY_DATA = (np.ndarray, np.generic)
+
 
 def _as_array(data, dtype=None, device=None):
     """Convert user data to an array with glassnet's dtype rules (float -> float32)."""
@@ -22,6 +24,8 @@ def _as_array(data, dtype=None, device=None):
         arr = data.data
     elif isinstance(data, np.ndarray) or type(data).__module__.startswith("cupy"):
         arr = data
+    elif isinstance(data, np.generic):  # a NumPy scalar keeps its dtype, like an array
+        arr = np.asarray(data)
     else:
         arr = np.asarray(data)
         if arr.dtype == np.float64 and dtype is None:
@@ -33,7 +37,7 @@ def _as_array(data, dtype=None, device=None):
             )
     if dtype is not None:
         arr = arr.astype(to_dtype(dtype), copy=False)
-    elif arr.dtype.kind == "i" and arr.dtype != np.int64 and not isinstance(data, np.ndarray):
+    elif arr.dtype.kind == "i" and arr.dtype != np.int64 and not isinstance(data, _NUMPY_DATA):
         arr = arr.astype(np.int64)
     if device is not None:
         arr = to_device(arr, device)

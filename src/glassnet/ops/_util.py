@@ -9,19 +9,25 @@ from glassnet.tensor import Tensor
 
 
 def as_tensor(value, like: Tensor | None = None) -> Tensor:
-    """Wrap a Python scalar or array as a constant tensor (dtype and device follow ``like``)."""
+    """Wrap a constant (Python scalar or array) as a tensor that does not require grad.
+
+    Next to a float tensor ``like`` the constant takes ``like``'s float dtype, so ``x * 0.5``
+    and ``x * numpy_float64_array`` keep a float32 model in float32 (a NumPy array would
+    otherwise promote everything to float64). It also moves to ``like``'s device.
+    """
     if isinstance(value, Tensor):
         return value
-    if like is not None:
-        xp = xp_of(like.data)
-        if isinstance(value, (int, float, bool, np.number)) and like.dtype.kind == "f":
-            return Tensor._make(xp.asarray(value, dtype=like.dtype), False)
-        return Tensor._make(xp.asarray(value), False)
-    return Tensor(value)
+    if like is None:
+        return Tensor(value)
+    xp = xp_of(like.data)
+    dtype = like.data.dtype
+    if dtype.kind == "f":
+        return Tensor._make(xp.asarray(value, dtype=dtype), False)
+    return Tensor._make(xp.asarray(value), False)  # int/bool tensors: NumPy's promotion
 
 
 def pair(a, b) -> tuple[Tensor, Tensor]:
-    """Make both operands tensors; the scalar side takes the tensor side's dtype."""
+    """Make both operands tensors; the constant side takes the tensor side's dtype."""
     if isinstance(a, Tensor):
         return a, (b if isinstance(b, Tensor) else as_tensor(b, a))
     if isinstance(b, Tensor):
