@@ -41,6 +41,42 @@ def _window_view(xp, xb, k, stride, dilation, out):
     return xp.lib.stride_tricks.as_strided(xb, shape=shape, strides=strides)
 
 
+# OpenBLAS runs the GEMMs of a layer with few channels (M or N of 6, K of 25, the long axis of
+# prod(out) * batch) at a third of its speed: it streams the long operand through memory.
+# Splitting the long axis into blocks that stay in cache (~400 KB each) makes them 2x faster.
+_BLOCK_BYTES = 400_000
+
+
+def _block(k: int, n: int, small: int, itemsize: int) -> int | None:
+    """Columns per block for a product with ``small`` rows/cols, ``k`` inner, ``n`` long."""
+    block = _BLOCK_BYTES // (k * itemsize) // 256 * 256
+    if small > 32 or block < 1024 or k * n * itemsize < 4 * _BLOCK_BYTES:
+        return None  # measured: no gain for wide inner sizes (LeNet's second conv, k = 150)
+    return block
+
+
+def _gemm_wide(xp, a, b):
+    """a @ b, (g, m, k) @ (g, k, n) with n long: computed in column blocks of b."""
+    block = _block(a.shape[-1], b.shape[-1], a.shape[-2], b.itemsize) if xp is np else None
+    if block is None or block >= b.shape[-1]:
+        return xp.matmul(a, b)
+    out = xp.empty((*a.shape[:-1], b.shape[-1]), dtype=xp.result_type(a, b))
+    for s in range(0, b.shape[-1], block):
+        xp.matmul(a, b[..., s : s + block], out=out[..., s : s + block])
+    return out
+
+
+def _gemm_long_inner(xp, a, b):
+    """a @ b, (g, k, n) @ (g, n, m) with the inner n long: a sum of blocked products."""
+    block = _block(a.shape[-2], a.shape[-1], b.shape[-1], a.itemsize) if xp is np else None
+    if block is None or block >= a.shape[-1]:
+        return xp.matmul(a, b)
+    acc = xp.matmul(a[..., :block], b[..., :block, :])
+    for s in range(block, a.shape[-1], block):
+        acc += xp.matmul(a[..., s : s + block], b[..., s : s + block, :])
+    return acc
+
+
 class _ConvNd(Function):
     """Shared im2col convolution over 1 or 2 spatial axes (see the module docstring).
 
@@ -73,7 +109,7 @@ class _ConvNd(Function):
         # the one copy of im2col: (groups, C/groups * prod(k), prod(out) * N), contiguous
         cols = view.reshape(groups, ck, -1)
         w = weight.reshape(groups, o // groups, ck)
-        y = xp.matmul(w, cols).reshape(o, -1)
+        y = _gemm_wide(xp, w, cols).reshape(o, -1)
         if bias is not None:
             y += bias[:, None]
         self.cols, self.w = cols, w
@@ -92,7 +128,7 @@ class _ConvNd(Function):
             g = xp.moveaxis(grad, 0, -1).reshape(groups, o // groups, -1)
         if need_w:
             # cols @ g^T then transpose: OpenBLAS runs this shape about 2x faster than g @ cols^T
-            gw = xp.matmul(self.cols, g.swapaxes(1, 2)).swapaxes(1, 2)
+            gw = _gemm_long_inner(xp, self.cols, g.swapaxes(1, 2)).swapaxes(1, 2)
             gw = gw.reshape(self.inputs[1].shape)
         if need_x:
             gx = self._col2im(xp, g)
