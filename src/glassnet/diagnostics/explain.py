@@ -28,14 +28,16 @@ def _doc(obj) -> str:
 def explanation(obj) -> str:
     """The explanation text for ``obj`` (see :func:`explain`)."""
     if isinstance(obj, str):
+        import glassnet
+        from glassnet import nn
+
+        # exact class names first ("Linear" is the layer, "linear" the op), then op names
+        for space in (nn, glassnet.optim, glassnet.optim.lr_scheduler):
+            if obj[:1].isupper() and isinstance(getattr(space, obj, None), type):
+                return explanation(getattr(space, obj))
         key = obj.lower().replace("-", "_")
         if key in OPS:
             return f"op {key}\n\n{_doc(OPS[key])}"
-        from glassnet import nn
-
-        for space in (nn, getattr(__import__("glassnet"), "optim", None)):
-            if space is not None and hasattr(space, obj):
-                return explanation(getattr(space, obj))
         raise ValueError(
             f"explain: nothing named {obj!r}; try an op name ({', '.join(sorted(OPS)[:8])}, "
             "...), a layer (e.g. 'Linear') or an optimizer (e.g. 'Adam')"

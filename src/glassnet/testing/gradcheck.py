@@ -108,9 +108,9 @@ def check_grad(
             j = tuple(int(k) for k in np.argwhere(bad)[0])
             raise GradcheckError(
                 f"gradcheck failed for {name}: input {i} (shape {t.shape}), element {j}:\n"
-                f"  numerical  d/dx = {numerical[j]!r}\n"
-                f"  analytical d/dx = {analytical[j]!r}\n"
-                f"  input value x{list(j)} = {x[j]!r}; {int(bad.sum())} of {bad.size} "
+                f"  numerical  d/dx = {float(numerical[j])!r}\n"
+                f"  analytical d/dx = {float(analytical[j])!r}\n"
+                f"  input value x{list(j)} = {float(x[j])!r}; {int(bad.sum())} of {bad.size} "
                 f"elements differ (atol={atol}, rtol={rtol})"
             )
 
