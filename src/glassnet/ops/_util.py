@@ -35,23 +35,34 @@ def pair(a, b) -> tuple[Tensor, Tensor]:
     raise TypeError(f"expected at least one Tensor, got {type(a).__name__}, {type(b).__name__}")
 
 
-def normalize_axis(axis, ndim: int, op: str):
-    """Return ``axis`` as a sorted tuple of non-negative ints (None means all axes)."""
+def normalize_axis(axis, shape, op: str):
+    """Return ``axis`` as a sorted tuple of non-negative ints (None means all axes).
+
+    ``shape`` is the input's shape (named in the error messages) or just its number of dims.
+    """
+    ndim = shape if isinstance(shape, int) else len(shape)
+    where = f"a tensor of shape {tuple(shape)}" if not isinstance(shape, int) else f"{ndim} dims"
     if axis is None:
         return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    if isinstance(axis, (int, np.integer)):
+        axes = (axis,)
+    else:
+        try:
+            axes = tuple(axis)
+        except TypeError:
+            axes = (axis,)
     out = []
     for a in axes:
-        if not isinstance(a, (int, np.integer)):
+        if not isinstance(a, (int, np.integer)) or isinstance(a, bool):
             raise TypeError(f"{op}: axis must be an int or a tuple of ints, got {axis!r}")
         if not -ndim <= a < max(ndim, 1):
             raise ValueError(
-                f"{op}: axis {a} is out of range for a tensor with {ndim} dimensions "
-                f"(valid: {-ndim}..{ndim - 1})"
+                f"{op}: axis {a} is out of range for {where} "
+                f"(valid axes: {-ndim}..{ndim - 1}, {ndim} dimensions)"
             )
         out.append(int(a) % max(ndim, 1))
     if len(set(out)) != len(out):
-        raise ValueError(f"{op}: repeated axis in {axis!r}")
+        raise ValueError(f"{op}: axis {axis!r} repeats an axis of {where}; list each axis once")
     return tuple(sorted(out))
 
 

@@ -310,9 +310,9 @@ def softplus(x: Tensor, beta: float = 1.0) -> Tensor:
 
 def softmax(x: Tensor, axis: int = -1) -> Tensor:
     """Normalized exponentials along ``axis`` (sums to 1)."""
-    return Softmax.apply(x, axis=normalize_axis(axis, x.ndim, "softmax"))
+    return Softmax.apply(x, axis=normalize_axis(axis, x.shape, "softmax"))
 
 
 def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
     """log(softmax(x)) computed stably."""
-    return LogSoftmax.apply(x, axis=normalize_axis(axis, x.ndim, "log_softmax"))
+    return LogSoftmax.apply(x, axis=normalize_axis(axis, x.shape, "log_softmax"))

@@ -456,8 +456,19 @@ def where(cond, a, b) -> Tensor:
     b = as_tensor(b, ref)
     cond = as_tensor(cond, None) if not isinstance(cond, Tensor) else cond
     if cond.dtype.kind != "b":
-        raise TypeError(f"where: cond must be a boolean tensor, got dtype {cond.dtype}")
-    return Where.apply(cond, a, b)
+        raise TypeError(
+            f"where: cond must be a boolean tensor, got dtype {cond.dtype}; build it with a "
+            "comparison such as x > 0"
+        )
+    try:
+        return Where.apply(cond, a, b)
+    except ValueError as e:
+        if "broadcast" not in str(e):
+            raise
+        raise ValueError(
+            f"where: shapes {cond.shape} (cond), {a.shape} and {b.shape} cannot be broadcast "
+            "together (NumPy rules: trailing axes must be equal or 1)"
+        ) from None
 
 
 def clip(x: Tensor, min=None, max=None) -> Tensor:  # noqa: A002 - NumPy/PyTorch names

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import builtins
 
+import numpy as np
+
 from glassnet.autograd.function import Function
 from glassnet.backend import xp_of
 from glassnet.ops._util import expand_reduced, normalize_axis
@@ -191,7 +193,7 @@ class Prod(Function):
 
 
 def _reduce(cls, x, axis, keepdims, **extra):
-    axes = normalize_axis(axis, x.ndim, cls.name)
+    axes = normalize_axis(axis, x.shape, cls.name)
     return cls.apply(x, axis=axes, keepdims=keepdims, **extra)
 
 
@@ -256,7 +258,9 @@ def _arg(name, x, axis, keepdims):
     if axis is None:
         out = getattr(xp, name)(x.data.reshape(-1))
         return Tensor._make(xp.asarray(out, dtype="int64"), False)
-    (a,) = normalize_axis(axis, x.ndim, name)
+    if not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"{name}: axis must be one int (or None), got {axis!r}")
+    (a,) = normalize_axis(axis, x.shape, name)
     out = getattr(xp, name)(x.data, axis=a)
     if keepdims:
         out = xp.expand_dims(out, a)

@@ -228,9 +228,12 @@ def reshape(x: Tensor, *shape) -> Tensor:
     for d in shape:
         if d != -1:
             known *= d
-    bad = shape.count(-1) > 1 or any(d < -1 for d in shape)
-    bad = bad or (known != x.size if -1 not in shape else known == 0 or x.size % known != 0)
-    if bad:
+    if shape.count(-1) > 1 or any(d < -1 for d in shape):
+        raise ValueError(
+            f"reshape: invalid target shape {shape} for a tensor of shape {x.shape}: sizes "
+            "must be non-negative, and at most one of them -1 (inferred)"
+        )
+    if known != x.size if -1 not in shape else known == 0 or x.size % known != 0:
         raise ValueError(
             f"reshape: cannot reshape a tensor of shape {x.shape} ({x.size} elements) into "
             f"{shape}; the number of elements must match (use -1 for one inferred axis)"
@@ -261,7 +264,10 @@ def transpose(x: Tensor, *axes) -> Tensor:
     if len(axes) == 2 and x.ndim != 2:
         return swapaxes(x, *axes)
     if sorted(a % x.ndim for a in axes) != list(range(x.ndim)) if x.ndim else axes:
-        raise ValueError(f"transpose: axes {axes} are not a permutation of {x.ndim} axes")
+        raise ValueError(
+            f"transpose: axes {axes} are not a permutation of the {x.ndim} axes of a tensor of "
+            f"shape {x.shape}; give each of 0..{x.ndim - 1} once"
+        )
     axes = tuple(a % x.ndim for a in axes)
     if axes == tuple(range(x.ndim)):
         return x
@@ -272,7 +278,10 @@ def permute(x: Tensor, *axes) -> Tensor:
     """Permute axes to the given order (PyTorch's ``permute``)."""
     axes = _shape_arg(axes)
     if len(axes) != x.ndim:
-        raise ValueError(f"permute: got {len(axes)} axes for a tensor with {x.ndim} dims")
+        raise ValueError(
+            f"permute: got {len(axes)} axes {axes} for a tensor of shape {x.shape} "
+            f"({x.ndim} dims); give each of 0..{x.ndim - 1} once"
+        )
     return transpose(x, axes) if x.ndim != 2 else Transpose.apply(x, axes=axes)
 
 
@@ -280,8 +289,8 @@ def swapaxes(x: Tensor, axis1: int, axis2: int) -> Tensor:
     """Swap two axes."""
     perm = list(range(x.ndim))
     a, b = (
-        normalize_axis(axis1, x.ndim, "swapaxes")[0],
-        normalize_axis(axis2, x.ndim, "swapaxes")[0],
+        normalize_axis(axis1, x.shape, "swapaxes")[0],
+        normalize_axis(axis2, x.shape, "swapaxes")[0],
     )
     perm[a], perm[b] = perm[b], perm[a]
     if a == b:
@@ -289,17 +298,20 @@ def swapaxes(x: Tensor, axis1: int, axis2: int) -> Tensor:
     return Transpose.apply(x, axes=tuple(perm))
 
 
-def broadcast_to(x: Tensor, *shape) -> Tensor:
+def broadcast_to(x: Tensor, *shape, _op: str = "broadcast_to") -> Tensor:
     """Repeat along new leading axes and axes of size 1 (a view), NumPy rules."""
     shape = _shape_arg(shape)
     if shape == x.shape:
         return x
     try:
-        np.broadcast_shapes(x.shape, shape)
-        if np.broadcast_shapes(x.shape, shape) != shape:
-            raise ValueError
+        ok = np.broadcast_shapes(x.shape, shape) == shape
     except ValueError:
-        raise ValueError(f"broadcast_to: cannot broadcast shape {x.shape} to {shape}") from None
+        ok = False
+    if not ok:
+        raise ValueError(
+            f"{_op}: cannot broadcast a tensor of shape {x.shape} to {shape}: each axis of the "
+            "input (aligned from the right) must equal the target's or be 1"
+        )
     return BroadcastTo.apply(x, shape=shape)
 
 
@@ -308,7 +320,7 @@ def expand(x: Tensor, *shape) -> Tensor:
     shape = _shape_arg(shape)
     lead = len(shape) - x.ndim
     shape = tuple(x.shape[i - lead] if s == -1 and i >= lead else s for i, s in enumerate(shape))
-    return broadcast_to(x, shape)
+    return broadcast_to(x, shape, _op="expand")
 
 
 def sum_to(x: Tensor, shape) -> Tensor:
@@ -323,10 +335,13 @@ def squeeze(x: Tensor, axis=None) -> Tensor:
     if axis is None:
         shape = tuple(n for n in x.shape if n != 1)
     else:
-        axes = normalize_axis(axis, x.ndim, "squeeze")
+        axes = normalize_axis(axis, x.shape, "squeeze")
         for a in axes:
             if x.shape[a] != 1:
-                raise ValueError(f"squeeze: axis {a} of shape {x.shape} has size {x.shape[a]}")
+                raise ValueError(
+                    f"squeeze: axis {a} of a tensor of shape {x.shape} has size {x.shape[a]}; "
+                    "only axes of size 1 can be removed"
+                )
         shape = tuple(n for i, n in enumerate(x.shape) if i not in axes)
     return reshape(x, shape)
 
@@ -335,7 +350,10 @@ def unsqueeze(x: Tensor, axis: int) -> Tensor:
     """Insert an axis of size 1 at ``axis``."""
     nd = x.ndim + 1
     if not -nd <= axis < nd:
-        raise ValueError(f"unsqueeze: axis {axis} out of range for result with {nd} dims")
+        raise ValueError(
+            f"unsqueeze: axis {axis} is out of range for a tensor of shape {x.shape}: the "
+            f"result has {nd} dims, so axis must be in {-nd}..{nd - 1}"
+        )
     axis %= nd
     return reshape(x, x.shape[:axis] + (1,) + x.shape[axis:])
 
@@ -349,7 +367,7 @@ def concat(tensors, axis: int = 0) -> Tensor:
     if not tensors:
         raise ValueError("concat: needs at least one tensor")
     ref = tensors[0]
-    (axis,) = normalize_axis(axis, ref.ndim, "concat")
+    (axis,) = normalize_axis(axis, ref.shape, "concat")
     for i, t in enumerate(tensors):
         if t.ndim != ref.ndim or any(
             a != b for j, (a, b) in enumerate(zip(t.shape, ref.shape)) if j != axis
@@ -376,23 +394,29 @@ def stack(tensors, axis: int = 0) -> Tensor:
             )
     nd = tensors[0].ndim + 1
     if not -nd <= axis < nd:
-        raise ValueError(f"stack: axis {axis} out of range for result with {nd} dims")
+        raise ValueError(
+            f"stack: axis {axis} is out of range for stacking tensors of shape "
+            f"{tensors[0].shape}: the result has {nd} dims, so axis must be in {-nd}..{nd - 1}"
+        )
     return Stack.apply(*tensors, axis=axis % nd)
 
 
 def split(x: Tensor, split_size_or_sections, axis: int = 0) -> list[Tensor]:
     """Split into pieces along ``axis``: equal pieces of a given size, or given sizes (PyTorch)."""
-    (axis,) = normalize_axis(axis, x.ndim, "split")
+    (axis,) = normalize_axis(axis, x.shape, "split")
     n = x.shape[axis]
     if isinstance(split_size_or_sections, int):
         size = split_size_or_sections
         if size <= 0:
-            raise ValueError(f"split: size must be positive, got {size}")
+            raise ValueError(f"split: size must be positive, got {size} (tensor shape {x.shape})")
         sizes = [size] * (n // size) + ([n % size] if n % size else [])
     else:
         sizes = list(split_size_or_sections)
         if builtins.sum(sizes) != n:
-            raise ValueError(f"split: sizes {sizes} do not add up to axis length {n}")
+            raise ValueError(
+                f"split: sizes {sizes} add up to {builtins.sum(sizes)}, but axis {axis} of a "
+                f"tensor of shape {x.shape} has length {n}"
+            )
     out, start = [], 0
     for s in sizes:
         index = [slice(None)] * x.ndim
@@ -406,7 +430,10 @@ def pad(x: Tensor, widths, value: float = 0.0) -> Tensor:
     """Pad with a constant; ``widths`` is NumPy's ((before, after), ...) per axis."""
     widths = tuple((int(a), int(b)) for a, b in widths)
     if len(widths) != x.ndim:
-        raise ValueError(f"pad: got {len(widths)} (before, after) pairs for {x.ndim} axes")
+        raise ValueError(
+            f"pad: got {len(widths)} (before, after) pairs for a tensor of shape {x.shape}; "
+            f"give one pair per axis ({x.ndim})"
+        )
     return Pad.apply(x, widths=widths, value=value)
 
 
@@ -438,8 +465,11 @@ def take_along_axis(x: Tensor, indices, axis: int) -> Tensor:
     if indices.dtype.kind not in "iu":
         raise TypeError(f"take_along_axis: indices must be integers, got {indices.dtype}")
     if indices.ndim != x.ndim:
-        raise ValueError(f"take_along_axis: indices have {indices.ndim} dims but x has {x.ndim}")
-    (axis,) = normalize_axis(axis, x.ndim, "take_along_axis")
+        raise ValueError(
+            f"take_along_axis: indices of shape {indices.shape} have {indices.ndim} dims but "
+            f"the tensor of shape {x.shape} has {x.ndim}; they must have the same number"
+        )
+    (axis,) = normalize_axis(axis, x.shape, "take_along_axis")
     return TakeAlongAxis.apply(x, indices=indices, axis=axis)
 
 
