@@ -49,9 +49,13 @@ def _rss_mb() -> float:
 
 
 def _peak_rss_mb() -> float:
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """VmHWM, the peak RSS of this process image (ru_maxrss would include the parent's RSS
+    at fork time: Linux keeps it across exec)."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
 
 
 def have_torch() -> bool:

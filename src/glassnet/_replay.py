@@ -43,11 +43,11 @@ class _Program:
     def __init__(self, first, trace, flat: bool) -> None:
         self.n_inputs = sum(k == "input" for k in trace.kinds)
         standins = []
-        for kind, t in zip(trace.kinds, trace.tensors):
-            standins.append(t if kind == "leaf" else Tensor._make(None, t.requires_grad))
+        for kind, t, meta in zip(trace.kinds, trace.tensors, trace.meta):
+            standins.append(t if kind == "leaf" else Tensor._make(None, meta[2]))
         self.standins = standins
         self.temps = [st for st, k in zip(standins, trace.kinds) if k != "leaf"]
-        shapes = [t.data.shape for t in trace.tensors]
+        shapes = [meta[0] for meta in trace.meta]
         self.code = []
         op_out = {}
         op_inputs = {}

@@ -51,6 +51,8 @@ logging, clipping and scheduler calls outside the compiled function.
 
 from __future__ import annotations
 
+import weakref
+
 from glassnet.autograd import engine as _engine
 from glassnet.autograd import hooks as _hooks
 from glassnet.autograd.function import Function
@@ -164,6 +166,10 @@ def _signature(args):
 _ACTIVE: list = []  # the trace being recorded (at most one)
 
 
+def _forget(mapping: dict, key: int):
+    return lambda *_: mapping.pop(key, None)
+
+
 def _is_array(v) -> bool:
     return hasattr(v, "__array_namespace__") or type(v).__module__.startswith(("numpy", "cupy"))
 
@@ -172,7 +178,11 @@ class _Trace:
     """What one eager call did, in terms of slots (every tensor seen gets a number)."""
 
     def __init__(self, args) -> None:
-        self.tensors: list = []  # slot -> Tensor (kept alive so ids stay unique)
+        # slot -> Tensor for inputs and leaves (weights, constants); None for op outputs, which
+        # are only watched (weakly), so that capturing keeps no more memory alive than eager
+        self.tensors: list = []
+        self.meta: list = []  # slot -> (shape, dtype, requires_grad)
+        self.watched: list = []  # weak references to op outputs
         self.kinds: list = []  # "input" | "op" | "leaf"
         self.slot_of: dict = {}
         self.array_slot: dict = {}
@@ -190,10 +200,16 @@ class _Trace:
         s = self.slot_of.get(id(t))
         if s is None:
             s = len(self.tensors)
-            self.tensors.append(t)
             self.kinds.append(kind)
+            self.meta.append((t.data.shape, t.data.dtype, t.requires_grad))
             self.slot_of[id(t)] = s
             self.array_slot.setdefault(id(t.data), s)
+            if kind == "op":  # forget the ids when the objects die, before an id is reused
+                self.tensors.append(None)
+                self.watched.append(weakref.ref(t, _forget(self.slot_of, id(t))))
+                weakref.finalize(t.data, _forget(self.array_slot, id(t.data)))
+            else:
+                self.tensors.append(t)
         return s
 
     def _encode(self, v):
@@ -236,7 +252,9 @@ class _Trace:
             self.events.append(("backward", root_slot, tuple(self.order)))
             self.order = None
         self.grads_after_backward = {
-            id(t): (t.grad, t.grad.data.copy()) for t in self.tensors if t.grad is not None
+            id(t): (t.grad, t.grad.data.copy())
+            for t in self.tensors
+            if t is not None and t.grad is not None
         }
         return result
 
@@ -308,8 +326,9 @@ class _Trace:
     def finish(self, result) -> None:
         """Record the returned structure and check what cannot be replayed."""
         self.result = self._encode_result(result)
-        for t in self.tensors:
-            if t._hooks or t._retains_grad:
+        alive = [r() for r in self.watched]
+        for t in self.tensors + alive:
+            if t is not None and (t._hooks or t._retains_grad):
                 self.bad = "a tensor in the step has a gradient hook or retain_grad()"
         self.keep.clear() if self.bad else None
 
@@ -334,9 +353,8 @@ class _Trace:
         """None if ``self`` records the same program as ``first``; "retry"; or a reason."""
         if first.kinds != self.kinds or len(first.events) != len(self.events):
             return "the step ran different ops in two calls (data-dependent control flow)"
-        for a, b in zip(first.tensors, self.tensors):
-            if a.data.shape != b.data.shape or a.data.dtype != b.data.dtype:
-                return "an intermediate shape or dtype changed between two calls"
+        if first.meta != self.meta:
+            return "an intermediate shape, dtype or requires_grad changed between two calls"
         self.fresh = False  # a constant made anew each call: equal, but is it an input's value?
         for s, kind in enumerate(self.kinds):
             if kind == "leaf" and first.tensors[s] is not self.tensors[s]:
