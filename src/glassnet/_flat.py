@@ -87,6 +87,7 @@ class FlatOptimizer:
 
     def __init__(self, opt, groups) -> None:
         self.opt, self.groups = opt, groups
+        self.xp = xp_of(groups[0].param_buf)
         self.where = {}  # id(param) -> (group, index)
         for g in groups:
             for i, p in enumerate(g.params):
@@ -107,11 +108,10 @@ class FlatOptimizer:
         mine = group.grads[i]
         if g.dtype != t.data.dtype:
             g = g.astype(t.data.dtype)
-        xp = xp_of(g)
         if t.grad is None:
-            xp.copyto(mine.data, g)
+            self.xp.copyto(mine.data, g)
         else:
-            xp.add(t.grad.data, g, out=mine.data)
+            self.xp.add(t.grad.data, g, out=mine.data)
         t.grad = mine
 
     def zero_grad(self, set_to_none: bool) -> None:

@@ -59,7 +59,11 @@ class _Program:
                 ins = tuple(standins[s] for s in in_slots)
                 self.code.append((_OP, cls, ins, static, dyn, standins[out_slot], tracked, i))
                 op_out[i] = out_slot
-                op_inputs[i] = tuple((s, standins[s].requires_grad, shapes[s]) for s in in_slots)
+                op_inputs[i] = tuple(  # the inputs that take a gradient: (position, slot, shape)
+                    (pos, s, shapes[s])
+                    for pos, s in enumerate(in_slots)
+                    if standins[s].requires_grad
+                )
             elif ev[0] == "backward":
                 plan = tuple((i2, op_out[i2], op_inputs[i2]) for i2 in ev[2])
                 self.code.append((_BACKWARD, ev[1], plan))
@@ -109,7 +113,13 @@ class _Program:
                         kw = dict(static)
                         for k, e in dyn:
                             kw[k] = _resolve(e, standins)
-                    out.data = fn.forward(*[t.data for t in inputs], **kw)
+                    # one and two inputs spelled out, as in Function.apply (the hot path)
+                    if len(inputs) == 1:
+                        out.data = fn.forward(inputs[0].data, **kw)
+                    elif len(inputs) == 2:
+                        out.data = fn.forward(inputs[0].data, inputs[1].data, **kw)
+                    else:
+                        out.data = fn.forward(*[t.data for t in inputs], **kw)
                     if tracked:
                         fn.inputs = inputs
                         nodes[i] = fn
@@ -144,8 +154,9 @@ class _Program:
             in_grads = fn.backward(grads.pop(out_slot))
             if type(in_grads) is not tuple:
                 in_grads = (in_grads,)
-            for (s, req, shape), ig in zip(inputs, in_grads):
-                if ig is None or not req:
+            for pos, s, shape in inputs:
+                ig = in_grads[pos]
+                if ig is None:
                     continue
                 if ig.shape != shape:
                     ig = unbroadcast(ig, shape)
