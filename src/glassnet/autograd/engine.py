@@ -24,19 +24,17 @@ def unbroadcast(grad, shape):
     Broadcasting copies x along new leading axes and along axes of size 1; the gradient of a
     copy is the sum of the gradients of its copies.
     """
-    if grad.shape == tuple(shape):
+    shape = tuple(shape)
+    if grad.shape == shape:
         return grad
-    ndim_extra = grad.ndim - len(shape)
-    if ndim_extra < 0:
+    lead = grad.ndim - len(shape)
+    if lead < 0:
         raise RuntimeError(f"internal error: gradient {grad.shape} smaller than input {shape}")
-    axes = tuple(range(ndim_extra)) + tuple(
-        i + ndim_extra for i, n in enumerate(shape) if n == 1 and grad.shape[i + ndim_extra] != 1
-    )
-    if axes:
-        grad = grad.sum(axis=axes, keepdims=True)
-    if ndim_extra:
-        grad = grad.reshape(shape)
-    return grad
+    axes = [i + lead for i, n in enumerate(shape) if n == 1 and grad.shape[i + lead] != 1]
+    if lead:
+        axes = list(range(lead)) + axes
+    # keepdims=False drops the leading axes; the kept axes of size 1 come back by reshape
+    return grad.sum(axis=tuple(axes)).reshape(shape)
 
 
 def _unbroadcast_tensor(grad, shape):
@@ -56,13 +54,14 @@ def _count_uses(root) -> dict:
         fn = stack.pop()._ctx
         if fn is None:
             continue
-        inputs = fn.__dict__.get("inputs")
-        if inputs is None:
+        try:
+            inputs = fn.inputs
+        except AttributeError:  # release() dropped it
             raise RuntimeError(
                 f"trying to backward through the graph a second time (op '{fn.name}'): its "
                 "saved values were freed by the first backward(). Pass retain_graph=True to "
                 "the first backward() if you need to backward twice."
-            )
+            ) from None
         for inp in inputs:
             if inp.requires_grad:
                 key = id(inp)
@@ -252,14 +251,13 @@ def _accumulate(t, g, create_graph, handed) -> None:
             g = g.astype(t.data.dtype)
         t.grad = g if t.grad is None else t.grad + g
         return
-    if g.dtype != t.data.dtype:  # e.g. a float32 leaf used in a float64 op
-        g = g.astype(t.data.dtype)
+    dtype = t.data.dtype  # a float32 leaf used in a float64 op still gets a float32 grad
     if t.grad is None:
-        # a view (broadcast_to, reshape) or an array another leaf already holds is copied,
-        # so that changing one .grad in place never changes another
-        if g.base is not None or id(g) in handed:
-            g = g.copy()
+        # astype copies: a view (reshape, broadcast) or an array another leaf already holds
+        # is copied, so that changing one .grad in place never changes another
+        if g.base is not None or g.dtype != dtype or id(g) in handed:
+            g = g.astype(dtype)
         handed.add(id(g))
         t.grad = Tensor._make(g, False)
     else:
-        t.grad = Tensor._make(t.grad.data + g, False)
+        t.grad = Tensor._make((t.grad.data + g).astype(dtype, copy=False), False)

@@ -41,7 +41,6 @@ def normalize_axis(axis, shape, op: str):
     ``shape`` is the input's shape (named in the error messages) or just its number of dims.
     """
     ndim = shape if isinstance(shape, int) else len(shape)
-    where = f"a tensor of shape {tuple(shape)}" if not isinstance(shape, int) else f"{ndim} dims"
     if axis is None:
         return tuple(range(ndim))
     if isinstance(axis, (int, np.integer)):
@@ -56,12 +55,14 @@ def normalize_axis(axis, shape, op: str):
         if not isinstance(a, (int, np.integer)) or isinstance(a, bool):
             raise TypeError(f"{op}: axis must be an int or a tuple of ints, got {axis!r}")
         if not -ndim <= a < max(ndim, 1):
+            where = f"{ndim} dims" if isinstance(shape, int) else f"a tensor of shape {shape}"
             raise ValueError(
                 f"{op}: axis {a} is out of range for {where} "
                 f"(valid axes: {-ndim}..{ndim - 1}, {ndim} dimensions)"
             )
         out.append(int(a) % max(ndim, 1))
     if len(set(out)) != len(out):
+        where = f"{ndim} dims" if isinstance(shape, int) else f"a tensor of shape {shape}"
         raise ValueError(f"{op}: axis {axis!r} repeats an axis of {where}; list each axis once")
     return tuple(sorted(out))
 

@@ -16,7 +16,8 @@ def _broadcast_error(op: str, a: Tensor, b: Tensor) -> ValueError:
 
 
 def _binary(cls, a, b):
-    a, b = pair(a, b)
+    if not (isinstance(a, Tensor) and isinstance(b, Tensor)):
+        a, b = pair(a, b)
     try:
         return cls.apply(a, b)
     except ValueError as e:

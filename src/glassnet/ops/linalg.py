@@ -19,7 +19,10 @@ class Matmul(Function):
     """
 
     def forward(self, a, b):
+        self.A, self.B = a, b
         self.a_1d, self.b_1d = a.ndim == 1, b.ndim == 1
+        if not (self.a_1d or self.b_1d):
+            return a @ b
         A = a[None, :] if self.a_1d else a
         B = b[:, None] if self.b_1d else b
         self.A, self.B = A, B
@@ -30,22 +33,22 @@ class Matmul(Function):
             y = y[..., 0, :] if not self.b_1d else y[..., 0]
         return y
 
-    def _restore(self, g):
+    def backward(self, grad):
+        A, B = self.A, self.B
+        need_a, need_b = self.inputs[0].requires_grad, self.inputs[1].requires_grad
+        if A.ndim == 2 and B.ndim == 2 and not (self.a_1d or self.b_1d):  # plain matrices
+            return (grad @ B.T if need_a else None), (A.T @ grad if need_b else None)
+        g = grad
         if self.b_1d:
             g = g[..., None]
         if self.a_1d:
             g = g[..., None, :]
-        return g
-
-    def backward(self, grad):
-        g = self._restore(grad)
-        A, B = self.A, self.B
         ga = gb = None
-        if self.inputs[0].requires_grad:
+        if need_a:
             ga = g @ _swap(B)
             if self.a_1d:
                 ga = ga.reshape(-1, ga.shape[-1]).sum(axis=0) if ga.ndim > 2 else ga[0]
-        if self.inputs[1].requires_grad:
+        if need_b:
             if B.ndim == 2 and A.ndim > 2:
                 # fold the batch axes into rows: one GEMM instead of a batched one plus a sum
                 gb = A.reshape(-1, A.shape[-1]).T @ g.reshape(-1, g.shape[-1])
