@@ -219,15 +219,18 @@ def main() -> None:
             chain_times[k].append(_timeit(fn, 500))
 
     print(f"machine: {machine()}")
-    print(f"medians of {args.reps} interleaved repetitions\n")
+    print(f"CPU time per call: median (and min) of {args.reps} interleaved repetitions\n")
     print("tiny op, 4x4 float32, inputs require grad (forward, graph recorded):")
     for k, ts in tiny_times.items():
-        print(f"  {k:<22} {statistics.median(ts) * 1e6:7.2f} us")
+        print(f"  {k:<22} {statistics.median(ts) * 1e6:7.2f} us  ({min(ts) * 1e6:.2f})")
     print(f"\n10-op chain on {N}x{N} float32, forward + backward:")
-    base = statistics.median(chain_times["numpy (hand-written)"])
+    base = chain_times["numpy (hand-written)"]
     for k, ts in chain_times.items():
-        med = statistics.median(ts)
-        print(f"  {k:<22} {med * 1e6:7.1f} us   {med / base:5.2f}x numpy")
+        med, low = statistics.median(ts), min(ts)
+        print(
+            f"  {k:<22} {med * 1e6:7.1f} us ({low * 1e6:.1f})  "
+            f"{med / statistics.median(base):5.2f}x numpy ({low / min(base):.2f}x by min)"
+        )
     if "torch" in chain_times:
         ratio = statistics.median(chain_times["torch"]) / statistics.median(chain_times["glassnet"])
         print(f"  glassnet is {ratio:.2f}x faster than torch on the chain")

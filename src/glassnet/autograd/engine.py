@@ -239,7 +239,10 @@ def _run_tensor_hooks(t, g, create_graph):
                     f"tensor of that shape, got {getattr(out, 'shape', type(out).__name__)}"
                 )
             gt = out
-    return gt if create_graph else gt.data
+    if create_graph:
+        return gt
+    # a hook may return a tensor the caller keeps: copy, so no .grad aliases it
+    return gt.data if gt.data is g else gt.data.copy()
 
 
 def _accumulate(t, g, create_graph, handed) -> None:
