@@ -19,17 +19,21 @@ from glassnet.tensor import Tensor
 
 def _normalize(xp, x, axes, eps):
     mean = x.mean(axis=axes, keepdims=True)
-    centered = x - mean
-    var = (centered * centered).mean(axis=axes, keepdims=True)
+    xhat = x - mean  # centered, then scaled in place: the same arithmetic, one buffer fewer
+    var = (xhat * xhat).mean(axis=axes, keepdims=True)
     rstd = 1 / xp.sqrt(var + eps)
-    return centered * rstd, rstd, mean, var
+    xhat *= rstd
+    return xhat, rstd, mean, var
 
 
 def _normalize_backward(g, xhat, rstd, axes):
     """dL/dx from g = dL/dxhat: rstd (g - mean(g) - xhat mean(g xhat)) over ``axes``."""
-    mean_g = g.mean(axis=axes, keepdims=True)
-    mean_gx = (g * xhat).mean(axis=axes, keepdims=True)
-    return rstd * (g - mean_g - xhat * mean_gx)
+    tmp = g * xhat
+    mean_gx = tmp.mean(axis=axes, keepdims=True)
+    dx = g - g.mean(axis=axes, keepdims=True)
+    dx -= xp_of(g).multiply(xhat, mean_gx, out=tmp)
+    dx *= rstd
+    return dx
 
 
 class _AffineNorm(Function):
@@ -41,8 +45,15 @@ class _AffineNorm(Function):
         w = params[0].reshape(shape) if self.has_weight else None
         b = params[int(self.has_weight)].reshape(shape) if self.has_bias else None
         self.xhat, self.w = xhat, w
-        y = xhat if w is None else xhat * w
-        return y if b is None else y + b
+        if w is None:
+            return xhat if b is None else xhat + b
+        y = xhat * w
+        if b is None:
+            return y
+        if b.dtype != y.dtype:
+            return y + b
+        y += b  # in place on the fresh product: xhat (saved for backward) is untouched
+        return y
 
     def _param_grads(self, grad, axes, shape):
         out = []
