@@ -3,6 +3,11 @@
 Expected gradients are written out by hand (the chain rule on paper) or with NumPy.
 """
 
+import contextlib
+import io
+import re
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -311,3 +316,27 @@ def test_gn_grad_errors():
         gn.grad((x * 2).sum(), [x, unused])
     with pytest.raises(RuntimeError, match="does not require grad"):
         gn.grad((x * 2).sum(), [gn.tensor([1.0])])
+
+
+# -- the examples in docs/autograd.md and docs/tensors.md run and print what they show -------
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+FENCE = re.compile(r"^```(\w*)\n(.*?)^```[ \t]*$", re.S | re.M)
+
+
+@pytest.mark.parametrize("page", ["autograd.md", "tensors.md"])
+def test_doc_examples_print_what_they_show(page):
+    text = (DOCS / page).read_text(encoding="utf-8")
+    blocks = list(FENCE.finditer(text))
+    namespace: dict = {}
+    ran = 0
+    for i, block in enumerate(blocks):
+        if block.group(1) != "python":
+            continue
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            exec(compile(block.group(2), f"{page}:block{i}", "exec"), namespace)  # noqa: S102
+        ran += 1
+        after = blocks[i + 1] if i + 1 < len(blocks) else None
+        if after and after.group(1) == "text" and not text[block.end() : after.start()].strip():
+            assert out.getvalue().split() == after.group(2).split(), f"{page} block {i}"
+    assert ran >= 5
