@@ -66,7 +66,7 @@ class _Program:
                 )
             elif ev[0] == "backward":
                 plan = tuple((i2, op_out[i2], op_inputs[i2]) for i2 in ev[2])
-                self.code.append((_BACKWARD, ev[1], plan))
+                self.code.append((_BACKWARD, ev[1], plan, ev[3]))
             elif ev[0] == "zero_grad":
                 self.code.append((_ZERO, ev[1], ev[2]))
             else:
@@ -125,7 +125,7 @@ class _Program:
                         nodes[i] = fn
                 elif kind == _BACKWARD:
                     _GRAD.enabled = False
-                    self._backward(ins[1], ins[2], nodes, args)
+                    self._backward(ins[1], ins[2], ins[3], nodes, args)
                     _GRAD.enabled = prev_mode
                 elif kind == _ZERO:
                     flat = self.flat.get(ins[1])
@@ -145,8 +145,11 @@ class _Program:
             for st in self.temps:
                 st.data = None
 
-    def _backward(self, root_slot, plan, nodes, args) -> None:
+    def _backward(self, root_slot, plan, fresh, nodes, args) -> None:
         standins = self.standins
+        n_inputs = self.n_inputs
+        for s in fresh:  # leaves whose .grad was None when this backward was captured
+            (args[s] if s < n_inputs else standins[s]).grad = None
         root = standins[root_slot].data
         grads = {root_slot: xp_of(root).ones_like(root)}
         for i, out_slot, inputs in plan:
@@ -163,7 +166,6 @@ class _Program:
                 prev = grads.get(s)
                 grads[s] = ig if prev is None else prev + ig
         handed: set = set()
-        n_inputs = self.n_inputs
         leaf_flat = self.leaf_flat
         for s, g in grads.items():
             t = args[s] if s < n_inputs else standins[s]

@@ -245,11 +245,18 @@ class _Trace:
         root_slot = self.slot_of.get(id(root))
         if root_slot is None:
             self.bad = "backward() was called on a tensor not computed in the step"
+        # leaves whose .grad is None now get a fresh gradient, the others accumulate: replay
+        # must start from the same state even when the step sets p.grad = None by hand
+        fresh = tuple(
+            s
+            for s, t in enumerate(self.tensors)
+            if t is not None and t.requires_grad and t.grad is None
+        )
         self.order = []
         try:
             result = _ORIGINAL["run_backward"](root, grad, retain_graph, create_graph, capture)
         finally:
-            self.events.append(("backward", root_slot, tuple(self.order)))
+            self.events.append(("backward", root_slot, tuple(self.order), fresh))
             self.order = None
         self.grads_after_backward = {
             id(t): (t.grad, t.grad.data.copy())
