@@ -378,7 +378,7 @@ class _Trace:
                     why = self._same_arg(ea[3][k], eb[3].get(k), eb[1].name, k)
                     if why:
                         return why
-            elif ea[1] is not eb[1] and ea[1] != eb[1] or ea[2] != eb[2]:
+            elif ea[1] is not eb[1] and ea[1] != eb[1] or ea[2:] != eb[2:]:
                 return f"the step's {ea[0]}() calls differ between two calls"
         if first.result != self.result:
             return "the step returned different structures in two calls"
