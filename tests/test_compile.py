@@ -223,3 +223,23 @@ def test_gradients_accumulated_across_calls_are_not_replayed_wrongly():
     for p, q in zip(m1.parameters(), m2.parameters()):
         assert np.array_equal(p.grad.numpy(), q.grad.numpy())
     assert fast.replays == 0 and "backward" in fast.reason  # the two captures disagree
+
+
+def test_step_may_return_parameter_gradients():
+    def build():
+        gn.manual_seed(0)
+        w = gn.nn.Parameter(gn.randn(8, 4))
+
+        def step(x):
+            w.grad = None
+            loss = (x @ w).tanh().sum()
+            loss.backward()
+            return loss, [w.grad]
+
+        return step
+
+    eager, fast = build(), gn.compile(build())
+    for x, _ in _batches(5):
+        (l1, (g1,)), (l2, (g2,)) = eager(x), fast(x)
+        assert l1.item() == l2.item() and np.array_equal(g1.numpy(), g2.numpy())
+    assert fast.replays == 3

@@ -139,7 +139,7 @@ class _Program:
                         flat.step()
                     else:
                         ins[1].step()
-            return self._result(self.result)
+            return self._result(self.result, args)
         finally:
             _GRAD.enabled = prev_mode
             for st in self.temps:
@@ -175,9 +175,12 @@ class _Program:
             else:
                 _accumulate(t, g, False, handed)
 
-    def _result(self, enc):
+    def _result(self, enc, args):
         if enc is None:
             return None
         if enc[0] == "t":
             return Tensor._make(self.standins[enc[1]].data, enc[2])
-        return enc[1](self._result(e) for e in enc[2])
+        if enc[0] == "grad":
+            s = enc[1]
+            return (args[s] if s < self.n_inputs else self.standins[s]).grad
+        return enc[1](self._result(e, args) for e in enc[2])

@@ -344,9 +344,13 @@ class _Trace:
             return None
         if isinstance(r, Tensor):
             s = self.slot_of.get(id(r))
-            if s is None:
-                self.bad = "the step returned a tensor that no op of the step computed"
-            return ("t", s, r.requires_grad)
+            if s is not None:
+                return ("t", s, r.requires_grad)
+            for s, t in enumerate(self.tensors):  # a gradient: p.grad of a weight or input
+                if t is not None and t.grad is r:
+                    return ("grad", s)
+            self.bad = "the step returned a tensor that no op of the step computed"
+            return None
         if type(r) in (tuple, list):
             return ("seq", type(r), tuple(self._encode_result(e) for e in r))
         self.bad = (
