@@ -78,6 +78,6 @@ from glassnet.diagnostics import (  # noqa: E402
     graph,
     record_layers,
 )
+from glassnet.io import load, save  # noqa: E402
 from glassnet.optim import clip_grad_norm, clip_grad_value  # noqa: E402
 from glassnet.testing import check_grad  # noqa: E402
-from glassnet.io import load, save  # noqa: E402

@@ -36,6 +36,12 @@ EPILOGS = {
 }
 
 
+def _epilog(name: str) -> str:
+    from glassnet.cli_tools import EPILOGS as TOOL_EPILOGS
+
+    return EPILOGS.get(name) or TOOL_EPILOGS[name]
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, but a bad argument is one line on stderr (plus where to get help), exit 2."""
 
@@ -63,6 +69,10 @@ def _nonneg_float(text: str) -> float:
     return value
 
 
+def _learning_rate(text: str) -> float | str:
+    return "auto" if text.strip().lower() == "auto" else _nonneg_float(text)
+
+
 def _fraction(text: str) -> float:
     value = _nonneg_float(text)
     if value >= 1:
@@ -84,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     def command(name: str, help_text: str) -> argparse.ArgumentParser:
         return sub.add_parser(name, help=help_text, description=help_text,
-                              epilog=EPILOGS[name], formatter_class=fmt)  # fmt: skip
+                              epilog=_epilog(name), formatter_class=fmt)  # fmt: skip
 
     from glassnet.data.datasets.registry import DATASETS
     from glassnet.models import PRESETS
@@ -97,7 +107,11 @@ def build_parser() -> argparse.ArgumentParser:
                        "(default: mlp)")  # fmt: skip
     train.add_argument("--epochs", type=_positive_int, help="epochs (default: per model)")
     train.add_argument("--batch-size", type=_positive_int, help="batch size (default: 32)")
-    train.add_argument("--lr", type=_nonneg_float, help="learning rate (default: per model)")
+    train.add_argument(
+        "--lr",
+        type=_learning_rate,
+        help="learning rate, or 'auto' for a range test (default: per model)",
+    )
     train.add_argument("--optimizer", default="adam",
                        choices=["adam", "adamw", "sgd", "rmsprop", "adagrad"])  # fmt: skip
     train.add_argument("--weight-decay", type=_nonneg_float, default=0.0)
@@ -114,6 +128,17 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--threads", type=_positive_int,
                        help="BLAS threads (default: 1 for models under 1M parameters)")  # fmt: skip
     train.add_argument("--quiet", action="store_true", help="no progress output")
+    train.add_argument(
+        "--no-health",
+        action="store_true",
+        help="do not watch training health (dead ReLUs, saturation, gradients)",
+    )
+    train.add_argument(
+        "--detect-anomaly",
+        type=_positive_int,
+        metavar="N",
+        help="check one step in N for the first NaN/Inf and name its cause",
+    )
     train.add_argument("--workers", type=_positive_int, metavar="N",
                        help="train data-parallel on N MPI processes on this machine "
                        "(runs mpirun; see docs/distributed.md)")  # fmt: skip
@@ -137,6 +162,9 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--device", default="cpu")
 
     command("info", "show versions, BLAS, threads and GPU availability")
+    from glassnet.cli_tools import add_commands
+
+    add_commands(command, _positive_int, _nonneg_float)
     return parser
 
 
@@ -188,7 +216,8 @@ def _train(args) -> int:
 
     config = RunConfig(
         dataset=args.dataset, model=args.model, epochs=args.epochs, batch_size=args.batch_size,
-        lr=args.lr, optimizer=args.optimizer, weight_decay=args.weight_decay,
+        lr=None if args.lr == "auto" else args.lr, optimizer=args.optimizer,
+        weight_decay=args.weight_decay,
         dropout=args.dropout, seed=args.seed, val_split=args.val_split,
         context_length=args.context_length, device=args.device,
     )  # fmt: skip
@@ -197,7 +226,21 @@ def _train(args) -> int:
 
         Device(args.device).xp  # noqa: B018 - raises a clear error when CUDA is missing
     _choose_threads(args, config)
-    summary = train_run(config, out=args.out, resume=args.resume, verbose=0 if args.quiet else 1)
+    from glassnet import cli_tools
+
+    if args.lr == "auto":
+        config.lr = cli_tools.auto_learning_rate(config)
+    callbacks = [] if args.no_health else cli_tools.run_callbacks(args.quiet, args.detect_anomaly)
+    if args.no_health and args.detect_anomaly:
+        callbacks = cli_tools.run_callbacks(args.quiet, args.detect_anomaly)[-1:]
+    summary = train_run(
+        config,
+        out=args.out,
+        resume=args.resume,
+        verbose=0 if args.quiet else 1,
+        callbacks=callbacks,
+        on_finish=cli_tools.write_run_files(callbacks, config.seed),
+    )
     if summary.get("rank", 0) != 0:  # data-parallel: rank 0 reports
         return 0
     run = summary["run_dir"]
@@ -207,7 +250,8 @@ def _train(args) -> int:
     if summary["interrupted"]:
         print(f"Interrupted: resume with  glassnet train --resume {run}")
     print(f"Saved the run to {run}/ (checkpoint.safetensors, config.json, metrics.csv, "
-          "summary.txt)")  # fmt: skip
+          "summary.txt, report.html)")  # fmt: skip
+    print(f"Report: {run}/report.html")
     return 0
 
 
@@ -350,8 +394,18 @@ def _info(args) -> int:
     return 0
 
 
+def _tool(name: str):
+    def run(args) -> int:
+        from glassnet import cli_tools
+
+        return getattr(cli_tools, f"{name}_command")(args)
+
+    return run
+
+
 COMMANDS = {"train": _train, "evaluate": _evaluate, "predict": _predict, "sample": _sample,
-            "info": _info}  # fmt: skip
+            "info": _info, "doctor": _tool("doctor"), "gradcheck": _tool("gradcheck"),
+            "report": _tool("report"), "repro": _tool("repro")}  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:

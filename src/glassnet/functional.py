@@ -12,7 +12,6 @@ from glassnet.ops.activation import (  # noqa: F401
     softplus,
     tanh,
 )
-
 from glassnet.ops.attention import attention_weights, scaled_dot_product_attention  # noqa: F401
 from glassnet.ops.conv import conv1d, conv2d  # noqa: F401
 from glassnet.ops.loss import (  # noqa: F401

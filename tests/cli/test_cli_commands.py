@@ -19,7 +19,8 @@ def test_train_digits_end_to_end_and_run_folder(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "test accuracy" in out and f"Saved the run to {run}" in out
     assert sorted(p.name for p in run.iterdir()) == [
-        "checkpoint.safetensors", "config.json", "metrics.csv", "summary.json", "summary.txt"
+        "checkpoint.safetensors", "config.json", "digests.jsonl", "manifest.json", "metrics.csv",
+        "report.html", "report.json", "summary.json", "summary.txt",
     ]  # fmt: skip
     summary = json.loads((run / "summary.json").read_text())
     assert summary["test_accuracy"] > 0.9  # chance is 0.1

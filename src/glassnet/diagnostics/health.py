@@ -156,15 +156,17 @@ class HealthMonitor:
 
     def before_step(self) -> None:
         if self._batch % self.every == 0:
-            self._snapshot = {n: p.data.copy() for n, p in self.model.named_parameters()}
+            self._snapshot = {
+                n: p.data.copy() for n, p in self.model.named_parameters() if p.ndim >= 2
+            }
 
     def after_step(self) -> None:
         """Record update-to-weight ratios |dW|/|W| (call after optimizer.step())."""
         if self._snapshot:
             for name, p in self.model.named_parameters():
                 before = self._snapshot.get(name)
-                if before is None:
-                    continue
+                if before is None or p.ndim < 2:
+                    continue  # biases start at 0: |dW|/|W| says nothing useful there
                 dw = float(((p.data - before) ** 2).sum()) ** 0.5
                 w = float((before * before).sum()) ** 0.5
                 rec = self._updates.setdefault(name, [0.0, 0])

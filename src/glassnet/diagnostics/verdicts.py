@@ -11,8 +11,9 @@ to do about it. The rules (thresholds are arguments of :func:`diagnose`):
 - **plateau**: over the last third of training the loss improved by less than ``plateau``
   (1%) relative, while it is still above half its first value: the model is stuck (learning
   rate too low, model too small, or labels that do not match the inputs).
-- **underfitting**: the loss is still falling at the end (more than 1% per epoch in the last
-  epochs), so training stopped too early; or training accuracy stays low.
+- **underfitting**: the loss is still falling at the end (more than 1% in the last epoch)
+  while above a tenth of its first value, so training stopped too early; or training
+  accuracy stays low.
 - **healthy**: none of the above.
 """
 
@@ -128,6 +129,7 @@ def diagnose(
             )
         elif (
             recent > plateau
+            and end > 0.1 * loss[0]
             and not oscillating
             and not any(v.kind == "overfitting" for v in verdicts)
         ):
@@ -154,6 +156,8 @@ def diagnose(
         gap = f"; validation loss {val[-1]:.4g}" if val else ""
         if n >= 3 and (loss[-2] - loss[-1]) / max(abs(loss[-2]), 1e-12) <= plateau:
             gap += " (converged)"
+        if not val:
+            gap += "; without validation data, overfitting cannot be judged (validation_split)"
         verdicts.append(
             Verdict(
                 "healthy", None, f"training loss fell from {loss[0]:.4g} to {loss[-1]:.4g}{gap}", []

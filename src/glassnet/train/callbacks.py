@@ -2,7 +2,9 @@
 
 A callback subclasses :class:`Callback` and overrides any of ``on_train_begin(logs)``,
 ``on_epoch_begin(epoch, logs)``, ``on_train_batch_begin(batch, logs)``,
-``on_train_batch_end(batch, logs)``, ``on_epoch_end(epoch, logs)``, ``on_train_end(logs)``.
+``on_train_batch_end(batch, logs)``, ``on_epoch_end(epoch, logs)``, ``on_train_end(logs)``, and
+``on_after_backward(step)``: between ``loss.backward()`` and ``optimizer.step()``, where the
+gradients can be read (the diagnostics use it).
 ``epoch`` and ``batch`` count from 0. ``logs`` holds the running numbers: ``loss`` and each
 metric, and at epoch end also ``val_loss``, ``val_<metric>`` and ``lr``. During ``fit`` every
 callback can read ``self.model`` and ``self.state`` (the loop's
@@ -56,6 +58,7 @@ class Callback:
     def on_epoch_end(self, epoch: int, logs: dict) -> None: ...
     def on_train_batch_begin(self, batch: int, logs: dict) -> None: ...
     def on_train_batch_end(self, batch: int, logs: dict) -> None: ...
+    def on_after_backward(self, step: int) -> None: ...
 
 
 class CallbackList(Callback):
@@ -92,6 +95,10 @@ class CallbackList(Callback):
         for cb in self.callbacks:
             cb.on_train_batch_end(batch, logs)
 
+    def on_after_backward(self, step):
+        for cb in self.callbacks:
+            cb.on_after_backward(step)
+
 
 class History(Callback):
     """Record every epoch's logs: ``history.history["val_loss"]`` is a list, one per epoch.
@@ -106,6 +113,8 @@ class History(Callback):
         self.epoch: list[int] = []
         self.interrupted = False
         self.checkpoint_path: str | None = None
+        self.health: list[str] = []  # health warnings, when fit(health=...) watched them
+        self.verdicts: list = []  # the learning diagnosis at the end of training
 
     def on_epoch_end(self, epoch, logs):
         self.epoch.append(epoch)

@@ -62,6 +62,7 @@ class FitState:
     interrupt_requested: bool = False
     stop_reason: str | None = None
     history: History = field(default_factory=History)
+    current_batch: Any = None  # the batch being trained on (read by diagnostics callbacks)
     distributed: Any = None  # a glassnet.distributed.training.DistributedFit, or None
 
 
@@ -114,6 +115,8 @@ def train_step(state: FitState, inputs: tuple, target: Tensor) -> tuple[float, f
     if not math.isfinite(loss_value + reg_value):
         return loss_value + reg_value, reg_value, output.detach()
     total.backward()  # 3. backward
+    if state.callbacks is not None:
+        state.callbacks.on_after_backward(state.step)  # gradients are readable here
     if state.clip_grad_norm is not None:  # 4. clip
         from glassnet.optim import clip_grad_norm
 
@@ -134,6 +137,7 @@ def train_epoch(state: FitState, epoch: int) -> dict:
     logs: dict = {}
     for batch_index, batch in enumerate(state.train_loader):
         callbacks.on_train_batch_begin(batch_index, {"batch": batch_index})
+        state.current_batch = batch
         inputs, target = split_batch(batch, device)
         loss, reg, output = train_step(state, inputs, target)
         if not math.isfinite(loss):

@@ -206,6 +206,8 @@ def fit(
     resume: str | os.PathLike | None = None,
     interrupt_checkpoint: str | None = "interrupted.safetensors",
     distributed: bool = False,
+    health: bool | int = False,
+    detect_anomaly: bool | int = False,
 ) -> History:
     """Train a compiled model (Keras's ``fit``); returns a History.
 
@@ -230,6 +232,15 @@ def fit(
             per rank, so the global batch is ``R * batch_size``), gradients are averaged over
             ranks during backward, losses and metrics are reduced over ranks, and only rank 0
             prints and writes checkpoints. In a plain process it trains as usual.
+        health: watch training health (dead ReLUs, saturation, update sizes, vanishing or
+            exploding gradients) and print plain-language warnings; an int N samples one
+            batch in N. Warnings are kept in ``history.health``.
+        detect_anomaly: watch for the first NaN/Inf and raise an error naming the op, layer,
+            source line and likely cause; an int N checks one step in N (cheap enough to
+            leave on).
+
+    When ``verbose``, the learning diagnosis (overfitting, plateau, divergence, ...) is
+    printed at the end and kept in ``history.verdicts``.
 
     Returns:
         :class:`~glassnet.train.callbacks.History`; ``history.history["loss"]`` has one value
@@ -278,6 +289,19 @@ def fit(
     all_callbacks = [history, *user_callbacks]
     if verbose and not any(isinstance(cb, ProgressBar) for cb in user_callbacks):
         all_callbacks.append(ProgressBar(verbose))
+    if health or detect_anomaly or verbose:
+        # The diagnostics subscribe to the loop through callbacks; they sit a layer above
+        # train, hence the lazy import (the one other upward reference, like Module.fit).
+        from glassnet.diagnostics import callbacks as diagnostics
+
+        if health:
+            all_callbacks.append(
+                diagnostics.HealthCallback(every=int(health), verbose=bool(verbose))
+            )
+        if detect_anomaly:
+            all_callbacks.append(diagnostics.AnomalyCallback(every=int(detect_anomaly)))
+        if verbose:
+            all_callbacks.append(diagnostics.DiagnosisCallback())
     state = FitState(
         model=model,
         optimizer=compiled.optimizer,

@@ -202,9 +202,15 @@ def train_run(
     resume: str | Path | None = None,
     verbose: int = 1,
     runs_root: str | Path = "runs",
+    callbacks: list | None = None,
+    on_finish=None,
 ) -> dict:
     """Train ``config`` into a run folder (new, ``out``, or the ``resume`` folder to continue
-    from its checkpoint). Returns the summary dict (also written to ``summary.json``)."""
+    from its checkpoint). Returns the summary dict (also written to ``summary.json``).
+
+    ``callbacks`` are added to ``fit``'s; ``on_finish(model, data, history, run_dir,
+    summary)`` runs on the main process after the test evaluation (the CLI writes the run
+    report there)."""
     import glassnet.distributed as dist
     from glassnet.train.callbacks import CSVLogger, ModelCheckpoint
 
@@ -249,7 +255,8 @@ def train_run(
         data.x_train, data.y_train, batch_size=config.batch_size, epochs=config.epochs,
         verbose=verbose, validation_data=validation, resume=resume_from,
         callbacks=[ModelCheckpoint(checkpoint), CSVLogger(run_dir / "metrics.csv",
-                                                          append=resume_from is not None)],
+                                                          append=resume_from is not None),
+                   *(callbacks or [])],
         interrupt_checkpoint=str(checkpoint), distributed=distributed,
     )  # fmt: skip
     test = model.evaluate(data.x_test, data.y_test, batch_size=256)
@@ -269,6 +276,8 @@ def train_run(
     if main:
         (run_dir / "summary.json").write_text(json.dumps(_jsonable(summary), indent=1))
         (run_dir / "summary.txt").write_text(_summary_text(summary, test))
+        if on_finish is not None:
+            on_finish(model, data, history, run_dir, summary)
     summary["history"] = history
     summary["rank"] = dist.rank()
     return summary
