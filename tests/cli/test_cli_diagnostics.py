@@ -110,3 +110,9 @@ def test_fit_detect_anomaly_names_the_producing_op():
     with pytest.raises(gn.NonFiniteError) as info, np.errstate(invalid="ignore"):
         model.fit(x, y, epochs=1, verbose=0, detect_anomaly=1)
     assert info.value.report.op == "log" and info.value.report.layer == "(model)"
+
+
+def test_module_doctor_method():
+    model, x, y = _digits_mlp()
+    report = model.doctor(x, y)
+    assert report.ok and report["loss at init"].status == "pass"

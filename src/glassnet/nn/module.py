@@ -355,9 +355,9 @@ class Module:
         return "\n".join(lines) + "\n)"
 
     # -- Keras-style training API -----------------------------------------------------------
-    # These four methods are the one upward reference in the nn layer: they import
-    # glassnet.train lazily (at call time), so every Module has the Keras API that DESIGN.md
-    # promises while nn itself never depends on train at import time.
+    # These methods (and doctor below) are the upward references of the nn layer: they import
+    # glassnet.train / glassnet.diagnostics lazily (at call time), so every Module has the
+    # Keras API that DESIGN.md promises while nn never depends on them at import time.
     def compile(self, optimizer="adam", loss="cross_entropy", metrics=None, clip_grad_norm=None):
         """Choose optimizer, loss and metrics for :meth:`fit`; see ``glassnet.train.compile``."""
         from glassnet.train.model import compile as compile_model
@@ -382,3 +382,10 @@ class Module:
         from glassnet.train.model import predict
 
         return predict(self, x, batch_size=batch_size)
+
+    def doctor(self, x, y, loss: str = "cross_entropy"):
+        """Pre-flight checks before training (loss at init, overfit one batch, input scale,
+        labels, activation scale); see :func:`glassnet.diagnostics.doctor.doctor`."""
+        from glassnet.diagnostics.doctor import doctor
+
+        return doctor(self, x, y, loss=loss)
