@@ -108,10 +108,11 @@ class Function:
         fn.track = track
         # This is the hot path of every op. One and two inputs are spelled out: in CPython
         # 3.11 a list comprehension costs about as much as a small op's arithmetic.
-        if len(inputs) == 2:
+        n = len(inputs)
+        if n == 2:
             a, b = inputs
             data = fn.forward(a.data, b.data, **params)
-        elif len(inputs) == 1:
+        elif n == 1:
             data = fn.forward(inputs[0].data, **params)
         else:
             data = fn.forward(*[t.data for t in inputs], **params)
@@ -120,7 +121,7 @@ class Function:
             out._vc = inputs[0]._vc
         if track:
             fn.inputs = inputs
-            if len(inputs) == 2:
+            if n == 2:
                 fn.versions = (a._vc[0], b._vc[0])
             else:
                 fn.versions = tuple([t._vc[0] for t in inputs])
