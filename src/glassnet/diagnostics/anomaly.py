@@ -192,22 +192,9 @@ class AnomalyDetector:
         self.stop()
         return False
 
-    def step(self):
+    def step(self) -> _Step:
         """Context manager around one training step; checks it when ``steps % every == 0``."""
-        detector = self
-
-        class _Step:
-            def __enter__(self_inner):
-                if detector.steps % detector.every == 0:
-                    detector.start()
-                return detector
-
-            def __exit__(self_inner, *exc):
-                detector.stop()
-                detector.steps += 1
-                return False
-
-        return _Step()
+        return _Step(self)
 
     def record_grad_norm(self, norm: float) -> None:
         """Feed the total gradient norm of each step (the training loop does this)."""
@@ -263,6 +250,28 @@ class AnomalyDetector:
                 "clip gradients (gn.clip_grad_norm)"
             )
         return ""
+
+
+class _Step:
+    """One training step under an :class:`AnomalyDetector` (cheap when not sampled)."""
+
+    __slots__ = ("detector",)
+
+    def __init__(self, detector: AnomalyDetector):
+        self.detector = detector
+
+    def __enter__(self) -> AnomalyDetector:
+        d = self.detector
+        if d.steps % d.every == 0:
+            d.start()
+        return d
+
+    def __exit__(self, *exc) -> bool:
+        d = self.detector
+        if d._handles:
+            d.stop()
+        d.steps += 1
+        return False
 
 
 def detect_anomaly(raise_error: bool = True) -> AnomalyDetector:

@@ -1,0 +1,105 @@
+"""Overhead of the diagnostics on a training step (MLP 64-128-128-10, batch 64, SGD).
+
+    python benchmarks/bench_diagnostics.py
+
+Interleaved repetitions, median ms per step; the ratio to the plain step is what matters.
+The sampled anomaly detector (one step in 10) must stay under 10% overhead so it can be left on.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+
+import glassnet as gn  # noqa: E402
+import glassnet.functional as F  # noqa: E402
+from glassnet import nn, optim  # noqa: E402
+from glassnet.diagnostics.anomaly import AnomalyDetector  # noqa: E402
+from glassnet.diagnostics.health import HealthMonitor  # noqa: E402
+
+
+def make():
+    gn.manual_seed(0)
+    model = nn.Sequential(
+        nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 128), nn.ReLU(), nn.Linear(128, 10)
+    )
+    return model, optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+
+
+rng = np.random.default_rng(0)
+X = [gn.tensor(rng.standard_normal((64, 64)).astype(np.float32)) for _ in range(8)]
+Y = [gn.tensor(rng.integers(0, 10, 64)) for _ in range(8)]
+
+
+def step(model, opt, i):
+    opt.zero_grad()
+    loss = F.cross_entropy(model(X[i % 8]), Y[i % 8])
+    loss.backward()
+    opt.step()
+
+
+def plain(model, opt, i):
+    step(model, opt, i)
+
+
+def anomaly_every(n):
+    detector = AnomalyDetector(every=n)
+
+    def run(model, opt, i):
+        with detector.step():
+            step(model, opt, i)
+
+    return run
+
+
+MONITORS: dict = {}
+
+
+def health(model, opt, i):
+    monitor = MONITORS.get(id(model))
+    if monitor is None:
+        monitor = MONITORS[id(model)] = HealthMonitor(model).start()
+    opt.zero_grad()
+    loss = F.cross_entropy(model(X[i % 8]), Y[i % 8])
+    loss.backward()
+    monitor.after_backward()
+    monitor.before_step()
+    opt.step()
+    monitor.after_step()
+
+
+VARIANTS = {
+    "plain": plain,
+    "anomaly every step": anomaly_every(1),
+    "anomaly 1 step in 10": anomaly_every(10),
+    "health monitor": health,
+}
+
+
+def main(rounds: int = 40, steps: int = 40) -> None:
+    states = {name: make() for name in VARIANTS}
+    times: dict = {name: [] for name in VARIANTS}
+    for name, fn in VARIANTS.items():  # warm up
+        for i in range(10):
+            fn(*states[name], i)
+    for _ in range(rounds):
+        for name, fn in VARIANTS.items():  # interleaved: machine noise hits all alike
+            start = time.perf_counter()
+            for i in range(steps):
+                fn(*states[name], i)
+            times[name].append((time.perf_counter() - start) / steps * 1e3)
+    base = statistics.median(times["plain"])
+    best = min(times["plain"])
+    print(f"{'variant':<24} {'median ms':>9} {'ratio':>6} {'best ms':>8} {'ratio':>6}")
+    for name in VARIANTS:
+        med, low = statistics.median(times[name]), min(times[name])
+        print(f"{name:<24} {med:9.3f} {med / base:5.2f}x {low:8.3f} {low / best:5.2f}x")
+
+
+if __name__ == "__main__":
+    main()
