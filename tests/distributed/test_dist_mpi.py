@@ -156,7 +156,8 @@ def test_cli_train_workers_runs_two_ranks(tmp_path):
     assert proc.stdout.count("Epoch 1/1") == 1  # only rank 0 reports
     assert proc.stdout.count("test accuracy") == 1
     assert sorted(p.name for p in run.iterdir()) == [
-        "checkpoint.safetensors", "config.json", "metrics.csv", "summary.json", "summary.txt",
+        "checkpoint.safetensors", "config.json", "digests.jsonl", "manifest.json", "metrics.csv",
+        "report.html", "report.json", "summary.json", "summary.txt",
     ]  # fmt: skip
 
 
