@@ -25,7 +25,8 @@ from pathlib import Path
 import pytest
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
-PAGES = [DOCS / "index.md", *sorted((DOCS / "concepts").glob("*.md"))]
+CONCEPTS = sorted((DOCS / "concepts").glob("*.md"))
+PAGES = [DOCS / "index.md", *CONCEPTS, DOCS.parent / "README.md"]
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```[ \t]*$", re.S | re.M)
 CHECKER = doctest.OutputChecker()
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
@@ -94,7 +95,7 @@ def test_page_examples_print_what_they_show(page, tmp_path):
 
 def test_every_concept_page_is_linked_from_the_index():
     index = (DOCS / "index.md").read_text(encoding="utf-8")
-    for page in PAGES[1:]:
+    for page in CONCEPTS:
         assert f"concepts/{page.name}" in index, f"docs/index.md does not link {page.name}"
 
 
