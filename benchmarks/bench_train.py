@@ -106,6 +106,11 @@ def worker_time(workload: str, peers: list, args) -> dict:
             "cpu_ms": 1e3 * statistics.median(cpu[p]),
             "steps": len(wall[p]),
         }
+    if "compiled" in runners:  # the compiled peer must really replay, not fall back to eager
+        fast = runners["compiled"][0]
+        if fast.replays == 0:
+            raise RuntimeError(f"{workload}: gn.compile did not replay: {fast.reason}")
+        out["peers"]["compiled"]["replays"] = fast.replays
     return out
 
 

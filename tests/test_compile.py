@@ -243,3 +243,26 @@ def test_step_may_return_parameter_gradients():
         (l1, (g1,)), (l2, (g2,)) = eager(x), fast(x)
         assert l1.item() == l2.item() and np.array_equal(g1.numpy(), g2.numpy())
     assert fast.replays == 3
+
+
+def test_in_place_changes_such_as_batchnorm_running_stats_run_eagerly():
+    def build():
+        gn.manual_seed(0)
+        model = nn.Sequential(nn.Linear(8, 6), nn.BatchNorm1d(6), nn.ReLU(), nn.Linear(6, 4))
+        opt = gn.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+
+        def step(x, y):
+            opt.zero_grad()
+            loss = F.cross_entropy(model(x), y)
+            loss.backward()
+            opt.step()
+            return loss
+
+        return model, step
+
+    (m1, eager), (m2, step) = build(), build()
+    fast = gn.compile(step)
+    for x, y in _batches(5):
+        assert eager(x, y).item() == fast(x, y).item()
+    assert fast.replays == 0 and "in place" in fast.reason
+    assert np.array_equal(m1[1].running_mean.numpy(), m2[1].running_mean.numpy())

@@ -296,6 +296,14 @@ class _Trace:
         self.events.append(("step", opt, repr(hyper)))
         return _ORIGINAL["step"](opt, closure)
 
+    def inplace(self, t) -> None:
+        """A tensor method changed ``t`` in place (add_, mul_, x[i] = v): not an op."""
+        self.bad = (
+            "the step changes a tensor in place (x.add_(), x[i] = v, or BatchNorm's running "
+            "statistics in training mode): that is not recorded, so the step runs eagerly"
+        )
+        _ORIGINAL["bump"](t)
+
     def zero_grad(self, opt, set_to_none=True):
         self.events.append(("zero_grad", opt, bool(set_to_none)))
         return _ORIGINAL["zero_grad"](opt, set_to_none)
@@ -308,9 +316,10 @@ class _Trace:
         _ACTIVE.append(self)
         _ORIGINAL.update(
             apply=Function.apply.__func__, run_backward=_engine.run_backward,
-            step=Optimizer.step, zero_grad=Optimizer.zero_grad,
+            step=Optimizer.step, zero_grad=Optimizer.zero_grad, bump=Tensor._bump,
         )  # fmt: skip
         Function.apply = classmethod(lambda cls, *i, **p: self.apply(cls, i, p))
+        Tensor._bump = lambda t: self.inplace(t)
         _engine.run_backward = self.backward
         Optimizer.step = lambda opt, closure=None: self.step(opt, closure)
         Optimizer.zero_grad = lambda opt, set_to_none=True: self.zero_grad(opt, set_to_none)
@@ -325,6 +334,7 @@ class _Trace:
         _engine.run_backward = _ORIGINAL["run_backward"]
         Optimizer.step = _ORIGINAL["step"]
         Optimizer.zero_grad = _ORIGINAL["zero_grad"]
+        Tensor._bump = _ORIGINAL["bump"]
         _ACTIVE.clear()
         if exc[0] is not None:
             self.bad = "the step raised an exception while being captured"
