@@ -17,19 +17,21 @@ class Linear(Function):
     """
 
     def forward(self, x, weight, bias=None):
-        x2 = x.reshape(-1, x.shape[-1])
+        x2 = x if x.ndim == 2 else x.reshape(-1, x.shape[-1])  # 2-D: no reshapes (hot path)
         y = x2 @ weight.T
         if bias is not None:
             y += bias
         self.x2, self.weight = x2, weight
-        return y.reshape(*x.shape[:-1], weight.shape[0])
+        return y if x.ndim == 2 else y.reshape(*x.shape[:-1], weight.shape[0])
 
     def backward(self, grad):
         inputs = self.inputs
-        g2 = grad.reshape(-1, grad.shape[-1])
+        g2 = grad if grad.ndim == 2 else grad.reshape(-1, grad.shape[-1])
         gx = gw = gb = None
         if inputs[0].requires_grad:
-            gx = (g2 @ self.weight).reshape(inputs[0].shape)
+            gx = g2 @ self.weight
+            if grad.ndim != 2:
+                gx = gx.reshape(inputs[0].shape)
         if inputs[1].requires_grad:
             gw = g2.T @ self.x2  # a fresh (out, in) array: safe to hand to weight.grad
         if len(inputs) == 2:
