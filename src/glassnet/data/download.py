@@ -20,6 +20,8 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from glassnet._fs import fsync_dir
+
 __all__ = ["ChecksumError", "DownloadError", "cache_dir", "download", "sha256_file"]
 
 _CHUNK = 1 << 20
@@ -116,23 +118,9 @@ def _fetch(url: str, sha256: str, dest: Path, timeout: float, progress: bool) ->
                 "another mirror"
             )
         os.replace(tmp, dest)
-        _fsync_dir(dest.parent)
+        fsync_dir(dest.parent)
     finally:
         tmp.unlink(missing_ok=True)  # a no-op after a successful os.replace
-
-
-def _fsync_dir(directory: Path) -> None:
-    # Makes the rename durable on POSIX; directories cannot be opened this way on Windows.
-    try:
-        dir_fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dir_fd)
-    except OSError:
-        pass
-    finally:
-        os.close(dir_fd)
 
 
 def download(

@@ -17,6 +17,7 @@ import numpy as np
 
 from glassnet.autograd.grad_mode import no_grad
 from glassnet.tensor import Tensor
+from glassnet.testing.gradcheck import central_difference
 
 
 @dataclasses.dataclass
@@ -129,13 +130,7 @@ def gradcheck(
             if p.size <= max_elements:
                 worst, worst_msg = 0.0, ""
                 for j in np.ndindex(*p.shape):
-                    orig = w[j]
-                    w[j] = orig + eps
-                    plus = value()
-                    w[j] = orig - eps
-                    minus = value()
-                    w[j] = orig
-                    num = (plus - minus) / (2 * eps)
+                    num = central_difference(value, w, j, eps)
                     err = _rel_err(float(analytical[j]), num)
                     if err > worst:
                         worst = err

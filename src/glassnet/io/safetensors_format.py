@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from glassnet._fs import fsync_dir
+
 __all__ = ["atomic_write_bytes", "decode", "encode", "read_file"]
 
 _DTYPES = {
@@ -185,13 +187,4 @@ def atomic_write_bytes(path: str | os.PathLike, blob: bytes) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
-    try:  # persist the rename itself; not possible on every platform
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dir_fd)
-    except OSError:
-        pass
-    finally:
-        os.close(dir_fd)
+    fsync_dir(path.parent)  # persist the rename itself

@@ -37,6 +37,18 @@ def _to_tensors(inputs, wrt):
     return tensors
 
 
+def central_difference(loss, x, index, eps: float) -> float:
+    """(L(x + eps e_j) - L(x - eps e_j)) / (2 eps) for element ``index`` of array ``x``,
+    perturbed in place and restored; ``loss()`` evaluates L at the current ``x``."""
+    orig = x[index]
+    x[index] = orig + eps
+    plus = loss()
+    x[index] = orig - eps
+    minus = loss()
+    x[index] = orig
+    return (plus - minus) / (2 * eps)
+
+
 def _call(fn, tensors, params):
     if isinstance(fn, type) and issubclass(fn, Function):
         return fn.apply(*tensors, **params)
@@ -96,13 +108,7 @@ def check_grad(
         x = t.data
         numerical = np.zeros(t.shape)
         for j in np.ndindex(*t.shape):
-            orig = x[j]
-            x[j] = orig + eps
-            plus = loss()
-            x[j] = orig - eps
-            minus = loss()
-            x[j] = orig
-            numerical[j] = (plus - minus) / (2 * eps)
+            numerical[j] = central_difference(loss, x, j, eps)
         bad = ~np.isclose(analytical, numerical, atol=atol, rtol=rtol)
         if bad.any():
             j = tuple(int(k) for k in np.argwhere(bad)[0])
