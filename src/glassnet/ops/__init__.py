@@ -49,14 +49,16 @@ from glassnet.ops.elementwise import (
 )
 from glassnet.ops.linalg import matmul
 from glassnet.ops.loss import (
+    cross_entropy,
+    nll_loss,
+)
+from glassnet.ops.loss_pointwise import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
-    cross_entropy,
     huber_loss,
     kl_div,
     l1_loss,
     mse_loss,
-    nll_loss,
     smooth_l1_loss,
 )
 from glassnet.ops.nn import dropout, embedding, linear
