@@ -15,14 +15,16 @@ from glassnet.ops.activation import (  # noqa: F401
 from glassnet.ops.attention import attention_weights, scaled_dot_product_attention  # noqa: F401
 from glassnet.ops.conv import conv1d, conv2d  # noqa: F401
 from glassnet.ops.loss import (  # noqa: F401
+    cross_entropy,
+    nll_loss,
+)
+from glassnet.ops.loss_pointwise import (  # noqa: F401
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
-    cross_entropy,
     huber_loss,
     kl_div,
     l1_loss,
     mse_loss,
-    nll_loss,
     smooth_l1_loss,
 )
 from glassnet.ops.nn import dropout, embedding, linear  # noqa: F401
