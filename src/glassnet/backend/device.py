@@ -93,3 +93,10 @@ def to_device(array, device: str | Device):
     xp = device.xp
     with xp.cuda.Device(device.index):
         return xp.asarray(array)
+
+
+def gpu_erf(x):
+    """The error function of a CuPy array (cupyx.scipy.special.erf); GPU only."""
+    import cupyx.scipy.special as special  # pragma: no cover - GPU only
+
+    return special.erf(x)  # pragma: no cover - GPU only

@@ -17,9 +17,9 @@ def _erf(xp, x):
     """erf without a SciPy dependency: SciPy's when present (exact), else the Numerical
     Recipes Chebyshev fit of erfc (fractional error < 1.2e-7, enough for float32)."""
     if xp.__name__ != "numpy":  # pragma: no cover - GPU only
-        import cupyx.scipy.special as special
+        from glassnet.backend.device import gpu_erf
 
-        return special.erf(x)
+        return gpu_erf(x)
     try:
         from scipy.special import erf
 
