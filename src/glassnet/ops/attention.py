@@ -40,43 +40,125 @@ def _safe_softmax(xp, s):
     return s
 
 
+def _attend(xp, q, k, v, bias, mask, keep, scale):
+    """Forward of one block of queries against its keys: (P, dropout(P), out)."""
+    s = q @ _t(k)
+    s *= scale
+    if bias is not None:
+        s += bias  # the wrapper made bias q's dtype, broadcastable to s
+    if mask is not None:
+        s = xp.where(mask, s, -xp.inf)
+    p = _safe_softmax(xp, s).astype(q.dtype, copy=False)
+    pd = p if keep is None else p * keep
+    return p, pd, pd @ v
+
+
+def _attend_backward(xp, grad, q, k, v, p, pd, keep, scale, need):
+    """Backward of :func:`_attend`: (dL/dq, dL/dk, dL/dv, dL/dS); None where not needed."""
+    gv = _t(pd) @ grad if need[2] else None
+    gp = grad @ _t(v)
+    if keep is not None:
+        gp = gp * keep
+    gs = gp * p
+    rowsum = gs.sum(axis=-1, keepdims=True)
+    xp.subtract(gp, rowsum, out=gs)
+    gs *= p
+    gq = gk = None
+    if need[0]:
+        gq = gs @ k
+        gq *= scale
+    if need[1]:
+        gk = _t(gs) @ q
+        gk *= scale
+    return gq, gk, gv, gs
+
+
+# Below this many queries the two-block causal path saves less than its extra calls cost.
+_MIN_SPLIT = 64
+
+
+def _causal_half(xp, q, k, bias, mask, keep):
+    """h when queries [0, h) may attend to no key in [h, S) (a causal mask), else None.
+
+    Then the first half of the queries is computed against the first half of the keys only:
+    the skipped quarter of the scores would have softmax weight exactly 0.
+    """
+    length, source = q.shape[-2], k.shape[-2]
+    if length != source or length < _MIN_SPLIT or keep is not None:
+        return None
+    h = length // 2
+    for m, forbids in ((mask, lambda b: not b.any()), (bias, lambda b: xp.isneginf(b).all())):
+        if m is not None and m.shape[-2:] == (length, source) and bool(forbids(m[..., :h, h:])):
+            return h
+    return None
+
+
+def _rows_cols(a, rows, cols):
+    return None if a is None else a[..., rows, cols]
+
+
 class ScaledDotProductAttention(Function):
     """out = D(P) v,  P = softmax(q k^T scale + bias, masked), D = dropout (keep / (1 - p))
     dL/dv = D(P)^T G;  dL/dP = D(G v^T);  dL/dS = P (dL/dP - rowsum(dL/dP P))
     dL/dq = dL/dS k scale;  dL/dk = dL/dS^T q scale;  dL/dbias = dL/dS   (G = dL/dout)
+
+    With a causal mask (the first half of the queries may attend to no key of the second
+    half) the scores are computed in two row blocks, skipping that quarter: queries [0, h)
+    against keys [0, h), queries [h, L) against all keys. Same formulas; the sums then run
+    over fewer exact zeros, so results agree with the one-block path to float rounding.
     """
 
     def forward(self, q, k, v, *bias, mask, keep, scale):
         xp = xp_of(q)
-        s = q @ _t(k)
-        s *= scale
-        if bias:
-            s += bias[0]  # the wrapper made bias q's dtype, broadcastable to s
-        if mask is not None:
-            s = xp.where(mask, s, -xp.inf)
-        self.p = _safe_softmax(xp, s).astype(q.dtype, copy=False)
-        self.pd = self.p if keep is None else self.p * keep
+        b = bias[0] if bias else None
         self.q, self.k, self.v, self.keep, self.scale = q, k, v, keep, scale
-        return self.pd @ v
+        self.h = h = _causal_half(xp, q, k, b, mask, keep)
+        if h is None:
+            self.p, self.pd, out = _attend(xp, q, k, v, b, mask, keep, scale)
+            return out
+        top, low, every = slice(None, h), slice(h, None), slice(None)
+        p_top, _, out_top = _attend(
+            xp, q[..., top, :], k[..., top, :], v[..., top, :],
+            _rows_cols(b, top, top), _rows_cols(mask, top, top), None, scale,
+        )  # fmt: skip
+        p_low, _, out_low = _attend(
+            xp, q[..., low, :], k, v, _rows_cols(b, low, every), _rows_cols(mask, low, every),
+            None, scale,
+        )  # fmt: skip
+        self.p = (p_top, p_low)
+        return xp.concatenate([out_top, out_low], axis=-2)
 
     def backward(self, grad):
+        xp = xp_of(grad)
         need = [t.requires_grad for t in self.inputs]
-        gv = _t(self.pd) @ grad if need[2] else None
-        gp = grad @ _t(self.v)
-        if self.keep is not None:
-            gp = gp * self.keep
-        gs = gp * self.p
-        rowsum = gs.sum(axis=-1, keepdims=True)
-        xp_of(gp).subtract(gp, rowsum, out=gs)
-        gs *= self.p
-        gq = gk = None
+        q, k, v, h, scale = self.q, self.k, self.v, self.h, self.scale
+        if h is None:
+            gq, gk, gv, gs = _attend_backward(
+                xp, grad, q, k, v, self.p, self.pd, self.keep, scale, need
+            )
+            return (gq, gk, gv, gs) if len(self.inputs) == 4 else (gq, gk, gv)
+        (p_top, p_low), top, low = self.p, slice(None, h), slice(h, None)
+        gq_t, gk_t, gv_t, gs_t = _attend_backward(
+            xp, grad[..., top, :], q[..., top, :], k[..., top, :], v[..., top, :],
+            p_top, p_top, None, scale, need,
+        )  # fmt: skip
+        gq, gk, gv, gs_low = _attend_backward(
+            xp, grad[..., low, :], q[..., low, :], k, v, p_low, p_low, None, scale, need
+        )
         if need[0]:
-            gq = gs @ self.k
-            gq *= self.scale
+            gq = xp.concatenate([gq_t, gq], axis=-2)
         if need[1]:
-            gk = _t(gs) @ self.q
-            gk *= self.scale
-        return (gq, gk, gv, gs) if len(self.inputs) == 4 else (gq, gk, gv)
+            gk[..., top, :] += gk_t
+        if need[2]:
+            gv[..., top, :] += gv_t
+        if len(self.inputs) == 3:
+            return gq, gk, gv
+        gs = None
+        if need[3]:  # dL/dbias = dL/dS: zero in the skipped quarter
+            gs = xp.zeros((*gs_low.shape[:-2], q.shape[-2], k.shape[-2]), dtype=gs_low.dtype)
+            gs[..., top, top] = gs_t
+            gs[..., low, :] = gs_low
+        return gq, gk, gv, gs
 
 
 # -- wrappers ---------------------------------------------------------------------------------
