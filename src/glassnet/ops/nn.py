@@ -158,6 +158,20 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
     return Dropout.apply(x, p=float(p))
 
 
+# np.add.at adds row by row through a generic indexed loop: 2.5 ms for a (2048, 128) gradient
+# into 65 rows. Sorting the indices and summing each run of equal ones with add.reduceat is 8x
+# faster from a few hundred rows on (its sums are pairwise: equal to float rounding).
+_SORTED_SCATTER_MIN = 256
+
+
+def _sorted_scatter_add(out, index, rows):
+    """out[index[i]] += rows[i] for every i (index 1-D, repeats allowed), by sorted runs."""
+    order = np.argsort(index, kind="stable")
+    ordered = index[order]
+    starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
+    out[ordered[starts]] += np.add.reduceat(rows[order], starts, axis=0)
+
+
 class Embedding(Function):
     """y[..., :] = W[i[...], :]  (row lookup);  dL/dW[r] = sum over positions with i = r of dL/dy
 
@@ -175,7 +189,10 @@ class Embedding(Function):
         v, d = self.inputs[0].shape
         g2 = grad.reshape(-1, d)
         gw = xp.zeros((v, d), dtype=grad.dtype)
-        xp.add.at(gw, self.flat, g2)
+        if xp is np and self.flat.size >= _SORTED_SCATTER_MIN:
+            _sorted_scatter_add(gw, self.flat, g2)
+        else:
+            xp.add.at(gw, self.flat, g2)
         if self.padding_idx is not None:
             gw[self.padding_idx] = 0
         return (gw,)
