@@ -122,6 +122,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument("--context-length", type=_positive_int, default=128,
                        help="characters per window, char models (default: 128)")  # fmt: skip
+    train.add_argument("--stride", type=_positive_int,
+                       help="characters between training windows, char models (default: per "
+                       "model, else the context length)")  # fmt: skip
     train.add_argument("--schedule", choices=["constant", "cosine"],
                        help="learning rate per step: constant, or cosine decay to 0.1x after a "
                        "linear warmup (default: per model)")  # fmt: skip
@@ -227,7 +230,7 @@ def _train(args) -> int:
         weight_decay=args.weight_decay,
         dropout=args.dropout, seed=args.seed, val_split=args.val_split,
         context_length=args.context_length, device=args.device, schedule=args.schedule,
-        max_minutes=args.max_minutes,
+        max_minutes=args.max_minutes, stride=args.stride,
     )  # fmt: skip
     if args.device != "cpu":
         from glassnet.backend import Device

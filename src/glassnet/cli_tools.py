@@ -192,7 +192,7 @@ def write_run_files(callbacks: list, seed: int):
             gradient_flow=monitor.gradient_flow() if monitor is not None else [],
             confusion=confusion,
             samples=samples,
-            summary=str(model.summary((1, *data.input_shape))) if hasattr(model, "summary") else "",
+            summary=_summary(model, data) if hasattr(model, "summary") else "",
             manifest=manifest(seed),
             config=json.loads((run_dir / "config.json").read_text())["run"],
             test_metrics={"loss": summary["test_loss"], "accuracy": summary["test_accuracy"]},

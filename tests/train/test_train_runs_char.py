@@ -20,7 +20,7 @@ def test_shakespeare_char_transformer_resolves_to_the_tuned_values():
     assert (config.epochs, config.batch_size, config.lr) == (
         tuned["epochs"], tuned["batch_size"], tuned["lr"],
     )  # fmt: skip
-    assert config.model_options == {"dropout": 0.0}
+    assert config.model_options == {"dropout": 0.1} and config.stride == 32
     assert 0 < config.max_minutes < 15
     # What the user chose wins; `--max-minutes 0` means no limit.
     mine = RunConfig(dataset="shakespeare", model="char_transformer", lr=5e-4, schedule="constant",
@@ -77,11 +77,14 @@ def _tiny(**kw):
 
 
 def test_tiny_shakespeare_run_follows_the_schedule(tmp_path):
-    config = _tiny(epochs=2, batch_size=64, lr=4e-3, warmup_steps=4)
+    config = _tiny(epochs=2, batch_size=64, lr=4e-3, warmup_steps=4, stride=8)
     recorder = _Recorder(batches=6)
     summary = train_run(config, out=tmp_path / "run", verbose=0, callbacks=[recorder])
     assert recorder.lrs[:5] == pytest.approx([1e-3, 2e-3, 3e-3, 4e-3, 4e-3], rel=1e-12)
-    windows = len(prepare_data(config.resolved()).x_train)
+    data = prepare_data(config.resolved())
+    windows = len(data.x_train)
+    assert windows == (932702 - 16 - 1) // 8 + 1  # stride 8 on the training text
+    assert len(data.x_val) == (103633 - 16 - 1) // 16 + 1  # validation windows never overlap
     steps = 2 * math.ceil(windows / 64)  # the cosine spans the planned steps of both epochs
     assert recorder.lrs[5] == pytest.approx(_reference_lr(5, 4e-3, 4, steps), rel=1e-12)
     assert recorder.lrs[5] < 4e-3
@@ -104,6 +107,23 @@ def test_time_budget_stops_after_the_current_batch_and_still_saves(tmp_path):
     assert len((tmp_path / "run" / "metrics.csv").read_text().splitlines()) == 2  # header + 1
 
 
+def test_cli_run_files_of_a_char_run(tmp_path):
+    # What `glassnet train` writes at the end (manifest, digests, report) works for token
+    # models too: the model summary cannot run them on float zeros and falls back to repr.
+    from glassnet import cli_tools
+
+    callbacks = cli_tools.run_callbacks(True, None)
+    config = _tiny(epochs=1, batch_size=64, lr=1e-3)
+    config.max_minutes = 1e-6
+    train_run(config, out=tmp_path / "run", verbose=0, callbacks=callbacks,
+              on_finish=cli_tools.write_run_files(callbacks, 0))  # fmt: skip
+    for name in ("report.html", "report.json", "manifest.json", "summary.json"):
+        assert (tmp_path / "run" / name).is_file(), name
+    assert (
+        "CharTransformer" in json.loads((tmp_path / "run" / "report.json").read_text())["summary"]
+    )
+
+
 def test_cli_schedule_and_max_minutes_reach_the_run_config(monkeypatch, tmp_path, capsys):
     import glassnet.train.runs as runs
 
@@ -116,11 +136,14 @@ def test_cli_schedule_and_max_minutes_reach_the_run_config(monkeypatch, tmp_path
 
     monkeypatch.setattr(runs, "train_run", fake_train_run)
     argv = ["train", "--dataset", "shakespeare", "--model", "char-transformer", "--no-health",
-            "--quiet", "--schedule", "constant", "--max-minutes", "2.5"]  # fmt: skip
+            "--quiet", "--schedule", "constant", "--max-minutes", "2.5",
+            "--stride", "64"]  # fmt: skip
     assert main(argv) == 0
-    assert (seen["config"].schedule, seen["config"].max_minutes) == ("constant", 2.5)
+    config = seen["config"]
+    assert (config.schedule, config.max_minutes, config.stride) == ("constant", 2.5, 64)
     assert main(argv[:6] + ["--no-health", "--quiet"]) == 0
-    assert (seen["config"].schedule, seen["config"].max_minutes) == (None, None)  # preset's
+    config = seen["config"]
+    assert (config.schedule, config.max_minutes, config.stride) == (None, None, None)  # preset's
     capsys.readouterr()
     with pytest.raises(SystemExit) as exc:
         main(["train", "--max-minutes", "-1"])
