@@ -51,11 +51,12 @@ TUNED = {
         "val_split": 0.0,
         "model_options": {"channels": 64},
     },
-    # Shakespeare: val loss < 1.7 nats/char within 15 minutes on 2 cores (RESULTS.md). A high
-    # peak learning rate with warmup and cosine decay learns fastest; without dropout and with
-    # the same 128-character windows every epoch the model memorized the training plays (val
-    # loss stuck at 1.80 while the training loss fell to 1.31), so windows start every 32
-    # characters (4 phases of the text) and dropout stays 0.1. The budget ends it in time.
+    # Shakespeare (issue 5 asks for val loss < 1.7 nats/char in 15 minutes on 2 cores; the
+    # best measured here is 1.754 in 13:45, see RESULTS.md). A high peak learning rate with
+    # warmup and cosine decay learns fastest; the model memorizes the same 128-character
+    # windows (val loss stuck at 1.80 while the training loss fell), so training windows start
+    # every 32 characters; dropout 0.1 cost more speed than it saved (1.825). The budget ends
+    # the run in time on a slower or busier machine.
     ("shakespeare", "char-transformer"): {
         "epochs": 2,
         "batch_size": 16,
@@ -64,7 +65,7 @@ TUNED = {
         "warmup_steps": 200,
         "max_minutes": 13.5,
         "stride": 32,
-        "model_options": {"dropout": 0.1},
+        "model_options": {"dropout": 0.0},
     },
 }
 
