@@ -152,3 +152,19 @@ def test_cli_schedule_and_max_minutes_reach_the_run_config(monkeypatch, tmp_path
     with pytest.raises(SystemExit):
         main(["train", "--schedule", "linear"])
     assert "invalid choice: 'linear'" in capsys.readouterr().err
+
+
+def test_explicit_dropout_zero_switches_off_a_presets_own_dropout():
+    from types import SimpleNamespace
+
+    from glassnet import nn
+    from glassnet.train.runs import RunConfig, _build
+
+    data = SimpleNamespace(input_shape=(16,), num_classes=20, preprocess={"vocab": {}})
+    rates = {}
+    for dropout in (None, 0.0):
+        config = RunConfig(dataset="other", model="char-transformer", dropout=dropout).resolved()
+        model = _build(config, data)
+        rates[dropout] = {m.p for m in model.modules() if isinstance(m, nn.Dropout)}
+    assert max(rates[None]) > 0  # the preset's own default (0.1)
+    assert rates[0.0] == {0.0}

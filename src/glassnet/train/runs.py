@@ -100,7 +100,7 @@ class RunConfig:
         out.epochs = self.epochs if self.epochs is not None else epochs
         out.batch_size = self.batch_size if self.batch_size is not None else batch
         out.lr = self.lr if self.lr is not None else lr
-        out.dropout = self.dropout if self.dropout is not None else 0.0
+        out.dropout = self.dropout  # None: the preset's own default
         out.schedule = self.schedule if self.schedule is not None else "constant"
         out.warmup_steps = self.warmup_steps if self.warmup_steps is not None else 0
         if self.val_split is None:
@@ -301,7 +301,7 @@ def _build(config: RunConfig, data: Data):
 
     gn.manual_seed(config.seed)
     options = dict(config.model_options)
-    if config.dropout:
+    if config.dropout is not None:
         options["dropout"] = config.dropout
     model = build_model(config.model, data.input_shape, data.num_classes, options)
     model.to(config.device)
