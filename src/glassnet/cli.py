@@ -112,9 +112,16 @@ def build_parser() -> argparse.ArgumentParser:
         type=_learning_rate,
         help="learning rate, or 'auto' for a range test (default: per model)",
     )
-    train.add_argument("--optimizer", default="adam",
-                       choices=["adam", "adamw", "sgd", "rmsprop", "adagrad"])  # fmt: skip
-    train.add_argument("--weight-decay", type=_nonneg_float, default=0.0)
+    train.add_argument(
+        "--optimizer",
+        choices=["adam", "adamw", "sgd", "rmsprop", "adagrad"],
+        help="optimizer (default: adam, or the tuned one for the preset)",
+    )
+    train.add_argument(
+        "--weight-decay",
+        type=_nonneg_float,
+        help="weight decay (default: 0, or the tuned value for the preset)",
+    )
     train.add_argument("--dropout", type=_fraction, help="dropout probability (default: 0)")
     train.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     train.add_argument(

@@ -168,3 +168,16 @@ def test_explicit_dropout_zero_switches_off_a_presets_own_dropout():
         rates[dropout] = {m.p for m in model.modules() if isinstance(m, nn.Dropout)}
     assert max(rates[None]) > 0  # the preset's own default (0.1)
     assert rates[0.0] == {0.0}
+
+
+def test_tuned_optimizer_and_weight_decay_apply_unless_the_user_chose(monkeypatch):
+    from glassnet.train import runs
+
+    monkeypatch.setitem(runs.TUNED, ("digits", "mlp"), {"optimizer": "adamw", "weight_decay": 0.2})
+    tuned = runs.RunConfig().resolved()
+    assert (tuned.optimizer, tuned.weight_decay) == ("adamw", 0.2)
+    mine = runs.RunConfig(optimizer="sgd", weight_decay=0.0).resolved()
+    assert (mine.optimizer, mine.weight_decay) == ("sgd", 0.0)
+    monkeypatch.delitem(runs.TUNED, ("digits", "mlp"))
+    plain = runs.RunConfig().resolved()
+    assert (plain.optimizer, plain.weight_decay) == ("adam", 0.0)

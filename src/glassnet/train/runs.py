@@ -79,8 +79,8 @@ class RunConfig:
     epochs: int | None = None
     batch_size: int | None = None
     lr: float | None = None
-    optimizer: str = "adam"
-    weight_decay: float = 0.0
+    optimizer: str | None = None  # None: "adam", or the tuned choice for (dataset, preset)
+    weight_decay: float | None = None  # None: 0, or the tuned value
     dropout: float | None = None
     seed: int = 0
     val_split: float | None = None  # None: 0.1, but 0 for the small digits training set
@@ -101,6 +101,8 @@ class RunConfig:
         out.batch_size = self.batch_size if self.batch_size is not None else batch
         out.lr = self.lr if self.lr is not None else lr
         out.dropout = self.dropout  # None: the preset's own default
+        out.optimizer = self.optimizer if self.optimizer is not None else "adam"
+        out.weight_decay = self.weight_decay if self.weight_decay is not None else 0.0
         out.schedule = self.schedule if self.schedule is not None else "constant"
         out.warmup_steps = self.warmup_steps if self.warmup_steps is not None else 0
         if self.val_split is None:
