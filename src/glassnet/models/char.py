@@ -12,6 +12,7 @@ import numpy as np
 
 from glassnet import nn
 from glassnet.autograd.grad_mode import no_grad
+from glassnet.models.presets import pre_norm_encoder
 from glassnet.tensor import Tensor
 
 __all__ = ["CharLSTM", "CharTransformer", "generate"]
@@ -60,11 +61,7 @@ class CharTransformer(nn.Module):
         self.token = nn.Embedding(vocab_size, d_model)
         self.position = nn.Embedding(self.context_length, d_model)
         self.dropout = nn.Dropout(dropout)
-        self.layers = nn.ModuleList(
-            nn.TransformerEncoderLayer(d_model, num_heads, dim_feedforward=4 * d_model,
-                                       dropout=dropout, batch_first=True, norm_first=True)
-            for _ in range(num_layers)
-        )  # fmt: skip
+        self.layers = pre_norm_encoder(d_model, num_heads, num_layers, dropout)
         self.norm = nn.LayerNorm(d_model)
         self.head = nn.Linear(d_model, vocab_size)
 

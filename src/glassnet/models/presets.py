@@ -32,6 +32,16 @@ def _check_shape(name: str, input_shape) -> tuple[int, ...]:
     return shape
 
 
+def pre_norm_encoder(d_model: int, num_heads: int, num_layers: int, dropout: float):
+    """``num_layers`` pre-norm TransformerEncoderLayers (ReLU, 4x feed-forward):
+    the stack shared by the transformer presets."""
+    return nn.ModuleList(
+        nn.TransformerEncoderLayer(d_model, num_heads, dim_feedforward=4 * d_model,
+                                   dropout=dropout, batch_first=True, norm_first=True)
+        for _ in range(num_layers)
+    )  # fmt: skip
+
+
 class MLP(nn.Module):
     """Multi-layer perceptron: Flatten, then ``Linear -> ReLU -> Dropout`` per hidden layer,
     then a Linear to ``num_classes`` logits. Default hidden sizes (256, 128) reach 97-98% on
@@ -153,11 +163,7 @@ class TransformerClassifier(nn.Module):
         steps, features = (shape[0], 1) if self.one_d else (shape[1], shape[0] * shape[2])
         self.embed = nn.Linear(features, d_model)
         self.position = nn.Parameter(randn(1, steps, d_model) * 0.02)
-        self.layers = nn.ModuleList(
-            nn.TransformerEncoderLayer(d_model, num_heads, dim_feedforward=4 * d_model,
-                                       dropout=dropout, batch_first=True, norm_first=True)
-            for _ in range(num_layers)
-        )  # fmt: skip
+        self.layers = pre_norm_encoder(d_model, num_heads, num_layers, dropout)
         self.norm = nn.LayerNorm(d_model)
         self.head = nn.Linear(d_model, num_classes)
 
