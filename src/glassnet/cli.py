@@ -244,6 +244,8 @@ def _train(args) -> int:
 
         Device(args.device).xp  # noqa: B018 - raises a clear error when CUDA is missing
     _choose_threads(args, config)
+    if not args.quiet:
+        _hint_workers(config)
     from glassnet import cli_tools
 
     if args.lr == "auto":
@@ -271,6 +273,19 @@ def _train(args) -> int:
           "summary.txt, report.html)")  # fmt: skip
     print(f"Report: {run}/report.html")
     return 0
+
+
+def _hint_workers(config) -> None:
+    """A time-budgeted run in one process uses one core (one BLAS thread): say that data-
+    parallel ranks (``--workers``) would use the others."""
+    import glassnet.distributed as dist
+
+    cores = os.cpu_count() or 1
+    if cores < 2 or dist.launched_under_mpi() or not config.resolved().max_minutes:
+        return
+    print(f"note: this run trains on 1 of {cores} cores within its time budget; "
+          f"--workers {min(cores, 2)} trains data-parallel on {min(cores, 2)} (about 1.6x the "
+          "steps here; needs Open MPI and mpi4py, see docs/distributed.md)")  # fmt: skip
 
 
 def _choose_threads(args, config) -> None:

@@ -147,6 +147,16 @@ class IgnoresInput(nn.Module):
         return self.body(x * 0.0)
 
 
+def test_low_accuracy_is_underfitting_for_a_classifier_but_not_for_a_language_model():
+    # Two epochs of the Shakespeare char-transformer: the loss fell a lot, 57% next-character
+    # accuracy is normal for text. The same numbers from a classifier mean it is weak.
+    history = {"loss": [1.88, 1.40], "val_loss": [1.81, 1.71], "accuracy": [0.45, 0.57]}
+    kinds = [(v.kind, v.evidence) for v in diagnose(history)]
+    assert ("underfitting", "training accuracy is only 57.0%") in kinds
+    language = dict(history, perplexity=[6.5, 4.1])
+    assert [v.kind for v in diagnose(language)] == ["healthy"]
+
+
 def test_doctor_passes_a_healthy_setup_and_restores_the_model(digits):
     x, y, _, _ = digits
     model = mlp()

@@ -171,6 +171,41 @@ def scenario_fit(out: str, from_one_rank: str, to_one_rank: str) -> None:
             json.dump({"weights": weights, "history": history}, f)
 
 
+def scenario_timed_run(out: str, run_dir: str) -> None:
+    """A time-budgeted cosine run of the tuned shakespeare char-transformer config (a tiny
+    model) on R ranks; rank 1 starts a second late, so its own clock would stop it later."""
+    import glassnet.distributed as dist
+    from glassnet.train.callbacks import Callback
+    from glassnet.train.runs import RunConfig, train_run
+
+    class Recorder(Callback):
+        def __init__(self):
+            self.lrs, self.batch_sizes = [], []
+
+        def on_train_batch_end(self, batch, logs):
+            self.lrs.append(self.state.optimizer.param_groups[0]["lr"])
+            self.batch_sizes.append(logs["size"])
+
+    dist.init(timeout=60)
+    if dist.rank() == 1:
+        time.sleep(1.0)
+    recorder = Recorder()
+    config = RunConfig(dataset="shakespeare", model="char-transformer", context_length=16,
+                       model_options={"num_layers": 1, "d_model": 16, "dropout": 0.0},
+                       epochs=1000, warmup_steps=2, max_minutes=3.0 / 60)  # fmt: skip
+    summary = train_run(config, out=run_dir, verbose=0, callbacks=[recorder])
+    weights = recorder.model.state_dict()
+    digest = float(sum(float(np.abs(v.numpy()).sum()) for v in weights.values()))
+    result = {
+        "lrs": recorder.lrs,
+        "batch_sizes": recorder.batch_sizes,
+        "digest": digest,
+        "stopped": summary["stopped_by_time_budget"],
+    }
+    with open(f"{out}.rank{dist.rank()}", "w") as f:
+        json.dump(result, f)
+
+
 def scenario_fail(out: str) -> None:
     import glassnet.distributed as dist
 

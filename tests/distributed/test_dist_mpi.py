@@ -120,6 +120,28 @@ def test_collective_timeout_names_rank_and_collective(tmp_path):
     assert elapsed < 25, f"took {elapsed:.1f} s; rank 1 slept 30 s"
 
 
+def test_time_budget_and_cosine_follow_rank_0s_clock(tmp_path):
+    """Rank 1 starts a second after rank 0, yet both take the same learning rate at every
+    step and stop after the same batch (else their collectives would no longer pair up and
+    their weights would differ); the tuned global batch of 16 is split into 8 per rank."""
+    proc, _, _ = run_mpi("timed_run", tmp_path, 90, 2, str(tmp_path / "run"))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    ranks = [json.loads((tmp_path / f"timed_run.json.rank{r}").read_text()) for r in (0, 1)]
+    assert ranks[0]["stopped"] and ranks[1]["stopped"]
+    assert len(ranks[0]["lrs"]) == len(ranks[1]["lrs"]) > 10
+    assert ranks[0]["lrs"] == ranks[1]["lrs"]
+    assert ranks[0]["digest"] == ranks[1]["digest"]
+    assert set(ranks[0]["batch_sizes"]) == {8}
+    lrs = ranks[0]["lrs"]
+    assert lrs[:2] == pytest.approx([2e-3, 4e-3])  # warmup of 2 steps to the tuned 4e-3
+    # cosine over the 3-second budget (the planned 1000 epochs are far away): falling, and
+    # most of the way down to the floor (4e-4) by the last step
+    assert all(b <= a for a, b in zip(lrs[1:], lrs[2:]))
+    assert 4e-4 <= lrs[-1] < 1.5e-3
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["ranks"] == 2 and summary["stopped_by_time_budget"]
+
+
 def test_fit_resumes_across_rank_counts(tmp_path):
     """1 process (batch 8) -> 2 ranks (batch 4 each) and 2 ranks -> 1 process, via checkpoints:
     both continue exactly like one uninterrupted run (same global batches)."""

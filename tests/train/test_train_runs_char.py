@@ -26,6 +26,18 @@ def test_shakespeare_char_transformer_resolves_to_the_tuned_values():
     mine = RunConfig(dataset="shakespeare", model="char_transformer", lr=5e-4, schedule="constant",
                      max_minutes=0.0, dropout=0.2).resolved()  # fmt: skip
     assert (mine.lr, mine.schedule, mine.max_minutes, mine.dropout) == (5e-4, "constant", 0.0, 0.2)
+    # The tuned batch is global: each of R data-parallel ranks takes its share; a batch size
+    # the user gives is per rank and stays.
+    assert RunConfig(dataset="shakespeare", model="char-transformer").resolved(2).batch_size == (
+        tuned["batch_size"] // 2
+    )
+    assert (
+        RunConfig(dataset="shakespeare", model="char-transformer", batch_size=16)
+        .resolved(2)
+        .batch_size
+        == 16
+    )
+    assert RunConfig(dataset="mnist1d", model="mlp").resolved(3).batch_size == 100 // 3
     # Elsewhere the defaults are unchanged: constant learning rate, no warmup, no time limit.
     other = RunConfig(dataset="shakespeare", model="char-lstm").resolved()
     assert (other.schedule, other.warmup_steps, other.max_minutes) == ("constant", 0, None)
@@ -152,6 +164,28 @@ def test_cli_schedule_and_max_minutes_reach_the_run_config(monkeypatch, tmp_path
     with pytest.raises(SystemExit):
         main(["train", "--schedule", "linear"])
     assert "invalid choice: 'linear'" in capsys.readouterr().err
+
+
+def test_a_time_budgeted_single_process_run_suggests_workers(monkeypatch, tmp_path, capsys):
+    import os
+
+    import glassnet.train.runs as runs
+
+    fake = {"run_dir": str(tmp_path), "test_accuracy": 0.5, "test_loss": 1.0, "seconds": 0.1,
+            "interrupted": False}  # fmt: skip
+    monkeypatch.setattr(runs, "train_run", lambda config, **kw: fake)
+    monkeypatch.setattr(os, "cpu_count", lambda: 4)
+    shakespeare = ["train", "--dataset", "shakespeare", "--model", "char-transformer",
+                   "--no-health"]  # fmt: skip
+    assert main(shakespeare) == 0
+    assert "--workers 2 trains data-parallel on 2" in capsys.readouterr().out
+    for argv in (["train", "--no-health"], [*shakespeare, "--max-minutes", "0"],
+                 [*shakespeare, "--quiet"]):  # fmt: skip
+        assert main(argv) == 0
+        assert "--workers" not in capsys.readouterr().out, argv
+    monkeypatch.setattr(os, "cpu_count", lambda: 1)
+    assert main(shakespeare) == 0
+    assert "--workers" not in capsys.readouterr().out
 
 
 def test_explicit_dropout_zero_switches_off_a_presets_own_dropout():

@@ -58,7 +58,7 @@ TUNED = {
     # every 32 characters; dropout 0.1 cost more speed than it saved (1.825). The budget ends
     # the run in time on a slower or busier machine.
     ("shakespeare", "char-transformer"): {
-        "epochs": 2,
+        "epochs": 4,  # more than fit in the budget: the time budget ends the run
         "batch_size": 16,
         "lr": 4e-3,
         "schedule": "cosine",
@@ -95,8 +95,13 @@ class RunConfig:
     warmup_steps: int | None = None  # None: 0 (linear warmup over this many steps)
     max_minutes: float | None = None  # None or 0: no limit; else stop training after it
 
-    def resolved(self) -> RunConfig:
-        """A copy with the preset's defaults filled in for epochs, batch size and lr."""
+    def resolved(self, world_size: int = 1) -> RunConfig:
+        """A copy with the preset's defaults filled in for epochs, batch size and lr.
+
+        A tuned batch size (``TUNED``) is the global batch that the tuned learning rate goes
+        with: a data-parallel run on ``world_size`` ranks gives each rank its share (rounded
+        down), so it takes the same optimization steps as one process. ``--batch-size`` and
+        the preset defaults are per rank, as in PyTorch's DistributedDataParallel."""
         key = self.model.lower().replace("_", "-")
         epochs, batch, lr = PRESET_DEFAULTS.get(key, PRESET_DEFAULTS["mlp"])
         out = RunConfig(**asdict(self))
@@ -114,6 +119,8 @@ class RunConfig:
             out.val_split = 0.0 if self.dataset == "digits" else 0.1
         for name, value in TUNED.get((self.dataset, key), {}).items():
             if getattr(self, name) in (None, {}):  # only what the user did not choose
+                if name == "batch_size":
+                    value = max(1, value // max(1, world_size))
                 setattr(out, name, value)
         if out.schedule not in SCHEDULES:
             raise ValueError(
@@ -217,16 +224,18 @@ class StepSchedule(Callback):
     with ``p = (s - warmup) / (total - warmup)`` clipped to [0, 1]. With a ``deadline`` (a
     ``time.perf_counter()`` value) ``p`` is the larger of that and the share of the time
     from ``start`` to the deadline already used, so a run that the time budget stops still
-    ends at the low learning rate.
+    ends at the low learning rate. In a data-parallel run (``distributed``) that share is
+    rank 0's (:func:`shared_now`), so every rank takes the same learning rate.
     """
 
     def __init__(self, peak: float, warmup: int = 0, total: int = 1, kind: str = "constant",
                  floor: float = 0.1, start: float | None = None,
-                 deadline: float | None = None):  # fmt: skip
+                 deadline: float | None = None, distributed: bool = False):  # fmt: skip
         if kind not in SCHEDULES:
             raise ValueError(f"StepSchedule: kind must be one of {SCHEDULES}, got {kind!r}")
         self.peak, self.warmup, self.total = float(peak), int(warmup), max(1, int(total))
         self.kind, self.floor, self.start, self.deadline = kind, float(floor), start, deadline
+        self.distributed = distributed
 
     def lr_at(self, step: int, now: float | None = None) -> float:
         if step < self.warmup:
@@ -240,36 +249,43 @@ class StepSchedule(Callback):
         return self.peak * (self.floor + (1 - self.floor) * (1 + math.cos(math.pi * p)) / 2)
 
     def on_train_batch_begin(self, batch, logs):
-        lr = self.lr_at(self.state.step, time.perf_counter())
+        timed = self.deadline is not None and self.start is not None
+        now = shared_now(self.start, self.distributed) if timed else None
+        lr = self.lr_at(self.state.step, now)
         for group in self.state.optimizer.param_groups:
             group["lr"] = lr
 
 
 class TimeBudget(Callback):
-    """Stop training once ``time.perf_counter()`` passes ``deadline``: after the current
-    batch (after the current epoch when data-parallel, where rank 0 decides for all). The
-    unfinished epoch is then validated, logged and checkpointed like a finished one."""
+    """Stop training once ``time.perf_counter()`` passes ``deadline``, after the current
+    batch. In a data-parallel run (``distributed``) rank 0's clock decides for every rank
+    (:func:`shared_now`), so all ranks stop after the same batch. The unfinished epoch is
+    then validated, logged and checkpointed like a finished one."""
 
-    def __init__(self, deadline: float, distributed: bool = False):
+    def __init__(self, deadline: float, distributed: bool = False, start: float | None = None):
         self.deadline, self.distributed, self.stopped = deadline, distributed, False
+        self.start = time.perf_counter() if start is None else start
 
-    def _check(self) -> None:
-        late = time.perf_counter() >= self.deadline
-        if self.distributed:
-            import glassnet.distributed as dist
-
-            late = bool(dist.broadcast_object(late))
-        if late:
+    def on_train_batch_end(self, batch, logs):
+        if shared_now(self.start, self.distributed) >= self.deadline:
             self.stopped = True
             self.model.stop_training = True
 
-    def on_train_batch_end(self, batch, logs):
-        if not self.distributed:
-            self._check()
 
-    def on_epoch_end(self, epoch, logs):
-        if self.distributed:
-            self._check()
+def shared_now(start: float, distributed: bool = False) -> float:
+    """``time.perf_counter()``; in a data-parallel run, ``start`` plus the seconds that rank 0
+    has run since its own ``start``.
+
+    The ranks of one run start a little apart and their clocks drift, so timed decisions
+    (the learning rate of a time-budgeted cosine, stopping at the deadline) follow rank 0's
+    clock: one 8-byte broadcast per call, which every rank must make at the same point.
+    """
+    now = time.perf_counter()
+    if not distributed:
+        return now
+    import glassnet.distributed as dist
+
+    return start + float(dist.broadcast(np.array([now - start]), 0)[0])
 
 
 def _schedule_callbacks(config: RunConfig, data: Data, start: float, distributed: bool):
@@ -281,10 +297,10 @@ def _schedule_callbacks(config: RunConfig, data: Data, start: float, distributed
     if config.schedule != "constant" or config.warmup_steps:
         per_epoch = math.ceil(len(data.x_train) / (config.batch_size * dist.world_size()))
         out.append(StepSchedule(config.lr, config.warmup_steps, config.epochs * per_epoch,
-                                config.schedule, start=start,
-                                deadline=None if distributed else deadline))  # fmt: skip
+                                config.schedule, start=start, deadline=deadline,
+                                distributed=distributed))  # fmt: skip
     if deadline is not None:
-        out.append(TimeBudget(deadline, distributed))
+        out.append(TimeBudget(deadline, distributed, start))
     return out
 
 
@@ -356,7 +372,7 @@ def train_run(
         config.max_minutes = minutes if minutes is not None else config.max_minutes
         data = prepare_data(config, saved["preprocess"])
     else:
-        config = config.resolved()
+        config = config.resolved(dist.world_size())
         data = prepare_data(config)
         run_dir = Path(out) if out is not None else _new_run_dir(runs_root, config)
     if distributed:
