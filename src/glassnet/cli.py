@@ -19,6 +19,7 @@ EPILOGS = {
   glassnet train                                  # MLP on the bundled digits (~97%+)
   glassnet train --dataset mnist1d --model cnn
   glassnet train --dataset shakespeare --model char-transformer --epochs 2
+  glassnet train --dataset shakespeare --model char-transformer --workers 2 --weight-decay 0.3
   glassnet train --model my_model.py:build --epochs 5   # build(input_shape, num_classes)
   glassnet train --resume runs/digits-mlp-20250101-120000 --epochs 40
 """,
