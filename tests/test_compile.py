@@ -25,6 +25,11 @@ def _mlp(opt_name: str, dropout: float = 0.0):
         opt = gn.optim.Adam(params, lr=1e-2)
     else:
         opt = gn.optim.AdamW(params, lr=1e-2, weight_decay=0.1)
+    return model, opt, _train_step(model, opt)
+
+
+def _train_step(model, opt):
+    """A plain training step (cross-entropy, backward, optimizer step) for gn.compile."""
 
     def step(x, y):
         opt.zero_grad()
@@ -33,7 +38,7 @@ def _mlp(opt_name: str, dropout: float = 0.0):
         opt.step()
         return loss
 
-    return model, opt, step
+    return step
 
 
 def _batches(n=8, batch=5, seed=1):
@@ -250,15 +255,7 @@ def test_in_place_changes_such_as_batchnorm_running_stats_run_eagerly():
         gn.manual_seed(0)
         model = nn.Sequential(nn.Linear(8, 6), nn.BatchNorm1d(6), nn.ReLU(), nn.Linear(6, 4))
         opt = gn.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
-
-        def step(x, y):
-            opt.zero_grad()
-            loss = F.cross_entropy(model(x), y)
-            loss.backward()
-            opt.step()
-            return loss
-
-        return model, step
+        return model, _train_step(model, opt)
 
     (m1, eager), (m2, step) = build(), build()
     fast = gn.compile(step)

@@ -166,11 +166,19 @@ class KlDiv(Function):
 
 
 # -- wrappers: validate at the boundary, then apply one op ----------------------------------
+def _float_pair(op, name, x, target, reduction, allowed=_REDUCTIONS, exact=False) -> Tensor:
+    """Check a float input ``x`` (called ``name`` in errors) and ``reduction``; return the
+    target as a tensor of ``x``'s dtype and device, of ``x``'s shape (``exact``) or one that
+    broadcasts to it."""
+    _check_input(op, name, x)
+    _check_reduction(op, reduction, allowed)
+    t = _target(op, target, x, float_target=True)
+    _same_shape(op, x, t, exact=exact)
+    return t
+
+
 def _pointwise(cls, op, input, target, reduction, param=None):
-    _check_input(op, "input", input)
-    _check_reduction(op, reduction)
-    target = _target(op, target, input, float_target=True)
-    _same_shape(op, input, target)
+    target = _float_pair(op, "input", input, target, reduction)
     return cls.apply(input, target, reduction=reduction, param=param)
 
 
@@ -229,10 +237,7 @@ def binary_cross_entropy(probs: Tensor, target, weight=None, reduction: str = "m
     0.367
     """
     op = "binary_cross_entropy"
-    _check_input(op, "probs", probs)
-    _check_reduction(op, reduction)
-    t = _target(op, target, probs, float_target=True)
-    _same_shape(op, probs, t, exact=True)
+    t = _float_pair(op, "probs", probs, target, reduction, exact=True)
     if bool(((probs.data < 0) | (probs.data > 1)).any()):
         raise ValueError(
             f"{op}: probs must lie in [0, 1] (got min {float(probs.data.min())}, "
@@ -257,10 +262,7 @@ def binary_cross_entropy_with_logits(
     0.6931
     """
     op = "binary_cross_entropy_with_logits"
-    _check_input(op, "logits", logits)
-    _check_reduction(op, reduction)
-    t = _target(op, target, logits, float_target=True)
-    _same_shape(op, logits, t, exact=True)
+    t = _float_pair(op, "logits", logits, target, reduction, exact=True)
     w = _const(op, "weight", weight, logits)
     pw = _const(op, "pos_weight", pos_weight, logits)
     return BinaryCrossEntropyWithLogits.apply(
@@ -281,8 +283,5 @@ def kl_div(input: Tensor, target, reduction: str = "mean", log_target: bool = Fa
     0.6931
     """
     op = "kl_div"
-    _check_input(op, "input", input)
-    _check_reduction(op, reduction, _REDUCTIONS + ("batchmean",))
-    t = _target(op, target, input, float_target=True)
-    _same_shape(op, input, t)
+    t = _float_pair(op, "input", input, target, reduction, _REDUCTIONS + ("batchmean",))
     return KlDiv.apply(input, t, reduction=reduction, log_target=bool(log_target))
