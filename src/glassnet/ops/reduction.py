@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import builtins
+import math
+import warnings
 
 import numpy as np
 
@@ -74,12 +76,26 @@ class Var(Function):
             n *= x.shape[a]
         self.shape, self.axis, self.keepdims = x.shape, axis, keepdims
         self.denom = builtins.max(n - correction, 0)
-        self.centered = x - x.mean(axis=axis, keepdims=True)
-        return xp_of(x).asarray((self.centered**2).sum(axis=axis, keepdims=keepdims) / self.denom)
+        # no degrees of freedom left (n <= correction): nan (0/0) and inf gradients, with a
+        # warning, as PyTorch; 2.0 / 0 would raise in Python, so the scale is inf
+        self.scale = 2.0 / self.denom if self.denom else math.inf
+        xp = xp_of(x)
+        if not self.denom:
+            warnings.warn(
+                f"var: degrees of freedom <= 0 (n = {n} elements, correction = {correction}); "
+                "the result is nan",
+                RuntimeWarning,
+                stacklevel=4,
+            )
+        with np.errstate(invalid="ignore", divide="ignore"):
+            self.centered = x - x.mean(axis=axis, keepdims=True) if x.size else x
+            total = (self.centered**2).sum(axis=axis, keepdims=keepdims)
+            return xp.asarray(total / x.dtype.type(self.denom))
 
     def backward(self, grad):
         g = expand_reduced(grad, self.shape, self.axis, self.keepdims)
-        return (g * (2.0 / self.denom) * self.centered,)
+        with np.errstate(invalid="ignore"):
+            return (g * self.scale * self.centered,)
 
     def backward_graph(self, grad):
         from glassnet.ops.shape import reshape
@@ -89,7 +105,7 @@ class Var(Function):
         g = grad
         if not self.keepdims and self.axis:
             g = reshape(g, expand_reduced(grad.data, self.shape, self.axis, False).shape)
-        return (g * (2.0 / self.denom) * centered,)
+        return (g * self.scale * centered,)
 
 
 class _Extreme(Function):
@@ -209,16 +225,33 @@ def mean(x: Tensor, axis=None, keepdims: bool = False) -> Tensor:
     return _reduce(Mean, x, axis, keepdims)
 
 
-def var(x: Tensor, axis=None, keepdims: bool = False, correction: int = 1) -> Tensor:
-    """Variance over ``axis``; ``correction=1`` (default, like PyTorch) divides by n - 1."""
+def _correction(op, correction, unbiased):
+    if unbiased is not None:  # PyTorch's older spelling: unbiased=False is correction=0
+        return 1 if unbiased else 0
+    if isinstance(correction, bool) or not isinstance(correction, (int, float, np.integer)):
+        raise TypeError(f"{op}: correction must be a number (0 or 1 usually), got {correction!r}")
+    return correction
+
+
+def var(
+    x: Tensor, axis=None, keepdims: bool = False, correction: int = 1, *, unbiased=None
+) -> Tensor:
+    """Variance over ``axis``; ``correction=1`` (default, like PyTorch) divides by n - 1.
+
+    ``unbiased=False`` (PyTorch's older keyword) is ``correction=0``. With n <= correction the
+    result is nan, with a warning (as PyTorch).
+    """
+    correction = _correction("var", correction, unbiased)
     return _reduce(Var, x, axis, keepdims, correction=correction)
 
 
-def std(x: Tensor, axis=None, keepdims: bool = False, correction: int = 1) -> Tensor:
-    """Standard deviation: sqrt(var)."""
+def std(
+    x: Tensor, axis=None, keepdims: bool = False, correction: int = 1, *, unbiased=None
+) -> Tensor:
+    """Standard deviation: sqrt(var) (same ``correction``/``unbiased`` as :func:`var`)."""
     from glassnet.ops.elementwise import sqrt
 
-    return sqrt(var(x, axis, keepdims, correction))
+    return sqrt(var(x, axis, keepdims, correction, unbiased=unbiased))
 
 
 def max(x: Tensor, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
@@ -258,9 +291,14 @@ def _arg(name, x, axis, keepdims):
     if axis is None:
         out = getattr(xp, name)(x.data.reshape(-1))
         return Tensor._make(xp.asarray(out, dtype="int64"), False)
+    if isinstance(axis, Tensor) and axis.ndim == 0:
+        axis = int(axis)
     if not isinstance(axis, (int, np.integer)):
         raise TypeError(f"{name}: axis must be one int (or None), got {axis!r}")
-    (a,) = normalize_axis(axis, x.shape, name)
+    axes = normalize_axis(axis, x.shape, name)
+    if not axes:  # a 0-d tensor along axis 0 or -1: its only element is at index 0
+        return Tensor._make(xp.zeros((), dtype="int64"), False)
+    (a,) = axes
     out = getattr(xp, name)(x.data, axis=a)
     if keepdims:
         out = xp.expand_dims(out, a)
