@@ -62,6 +62,15 @@ from glassnet.ops import (
     unsqueeze,
     where,
 )
+from glassnet.ops.activation_extra import celu, prelu, rrelu, selu  # noqa: F401
+from glassnet.ops.composite import *  # noqa: F403
+from glassnet.ops.distance import cdist, dist, norm, pdist  # noqa: F401
+from glassnet.ops.indexing import *  # noqa: F403
+from glassnet.ops.linalg_extra import *  # noqa: F403
+from glassnet.ops.logical import *  # noqa: F403
+from glassnet.ops.scan import *  # noqa: F403
+from glassnet.ops.shape_extra import *  # noqa: F403
+from glassnet.ops.special import *  # noqa: F403 - issue 16: PyTorch's wider op set
 from glassnet.tensor import Tensor
 
 float16, float32, float64, int32, int64 = "float16", "float32", "float64", "int32", "int64"

@@ -399,9 +399,9 @@ class Tensor:
     def __getitem__(self, index):
         return _ops.getitem(self, index)
 
-    # comparisons: no gradient, boolean tensors
+    # comparisons: no gradient, boolean tensors (__eq__ is bound at the end of the module)
     def __eq__(self, other):  # noqa: D105
-        return _ops.equal(self, other)
+        return _ops.eq(self, other)
 
     def __ne__(self, other):
         return _ops.not_equal(self, other)
@@ -496,11 +496,24 @@ from glassnet import ops as _ops  # noqa: E402 - ops import Tensor; bound after 
 
 # Methods are the op functions themselves (``x.sum(axis=1)`` is ``ops.sum(x, axis=1)``), bound
 # directly rather than through a forwarding wrapper: one Python call less on every op.
-for _name in _METHODS:
+for _name in _METHODS + _ops.TENSOR_METHODS:
     if hasattr(_ops, _name):
         setattr(Tensor, _name, getattr(_ops, _name))
 Tensor.__add__ = _ops.add
 Tensor.__sub__ = _ops.sub
 Tensor.__mul__ = _ops.mul
-Tensor.__truediv__ = _ops.div
+Tensor.__truediv__ = _ops.true_divide  # ops.div also takes rounding_mode=
 Tensor.__matmul__ = _ops.matmul
+Tensor.__eq__ = _ops.eq  # elementwise; ops.equal is PyTorch's whole-tensor bool
+Tensor.__floordiv__ = _ops.floor_divide
+Tensor.__rfloordiv__ = lambda self, other: _ops.floor_divide(other, self)
+Tensor.__mod__ = _ops.remainder
+Tensor.__rmod__ = lambda self, other: _ops.remainder(other, self)
+Tensor.__and__ = Tensor.__rand__ = _ops.bitwise_and
+Tensor.__or__ = Tensor.__ror__ = _ops.bitwise_or
+Tensor.__xor__ = Tensor.__rxor__ = _ops.bitwise_xor
+Tensor.__invert__ = _ops.bitwise_not
+Tensor.__lshift__ = _ops.bitwise_left_shift
+Tensor.__rshift__ = _ops.bitwise_right_shift
+Tensor.__rlshift__ = lambda self, other: _ops.bitwise_left_shift(other, self)
+Tensor.__rrshift__ = lambda self, other: _ops.bitwise_right_shift(other, self)

@@ -1,6 +1,9 @@
 """Differentiable primitives: one ``Function`` subclass per op, with a lowercase wrapper."""
 
 from glassnet.autograd.function import OPS, Function
+
+# issue 16: PyTorch's wider op set, one family per module (each declares __all__)
+from glassnet.ops._methods import TENSOR_METHODS  # noqa: E402, F401
 from glassnet.ops.activation import (
     elu,
     gelu,
@@ -14,8 +17,11 @@ from glassnet.ops.activation import (
     swish,
     tanh,
 )
+from glassnet.ops.activation_extra import *  # noqa: E402, F403
 from glassnet.ops.attention import attention_weights, scaled_dot_product_attention
+from glassnet.ops.composite import *  # noqa: E402, F403
 from glassnet.ops.conv import conv1d, conv2d
+from glassnet.ops.distance import *  # noqa: E402, F403
 from glassnet.ops.elementwise import (
     abs,
     add,
@@ -47,11 +53,15 @@ from glassnet.ops.elementwise import (
     to_device,
     where,
 )
+from glassnet.ops.indexing import *  # noqa: E402, F403
 from glassnet.ops.linalg import matmul
+from glassnet.ops.linalg_extra import *  # noqa: E402, F403
+from glassnet.ops.logical import *  # noqa: E402, F403
 from glassnet.ops.loss import (
     cross_entropy,
     nll_loss,
 )
+from glassnet.ops.loss_extra import *  # noqa: E402, F403
 from glassnet.ops.loss_pointwise import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -79,6 +89,7 @@ from glassnet.ops.reduction import (
     sum,
     var,
 )
+from glassnet.ops.scan import *  # noqa: E402, F403
 from glassnet.ops.shape import (
     broadcast_to,
     cat,
@@ -102,3 +113,5 @@ from glassnet.ops.shape import (
     unsqueeze,
     view,
 )
+from glassnet.ops.shape_extra import *  # noqa: E402, F403
+from glassnet.ops.special import *  # noqa: E402, F403

@@ -361,9 +361,14 @@ def tanh(x: Tensor) -> Tensor:
     return Tanh.apply(x if x.data.dtype.kind == "f" else floating(x))
 
 
-def softplus(x: Tensor, beta: float = 1.0) -> Tensor:
-    """Smooth ReLU: ln(1 + e^(beta x)) / beta."""
-    return Softplus.apply(x, beta=beta)
+def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """Smooth ReLU: ln(1 + e^(beta x)) / beta, and x itself where beta x > threshold (PyTorch)."""
+    y = Softplus.apply(x, beta=beta)
+    if threshold is None or not (x.data * beta > threshold).any():
+        return y
+    from glassnet.ops.elementwise import where
+
+    return where(Tensor._make(x.data * beta > threshold, False), x, y)
 
 
 def softmax(x: Tensor, axis: int = -1) -> Tensor:
