@@ -46,17 +46,17 @@ def _tensors(a, b):
 
 
 def logaddexp(input, other) -> Tensor:  # noqa: A002 - PyTorch's names
-    """ln(e^a + e^b) without overflow: max(a, b) + ln(1 + e^{-|a - b|}).
-
-    d/da = e^a / (e^a + e^b) (a sigmoid of a - b). At a = b the max splits its gradient
-    evenly and |a - b| contributes 0: 1/2 each, the true value. Equal infinities give that
-    infinity (a - b would be nan there, so it is taken as 0).
-    """
+    """ln(e^a + e^b) without overflow: max(a, b) + ln(1 + e^{-|a - b|});
+    d/da = e^a / (e^a + e^b) = sigmoid(a - b). Equal infinities give that infinity."""
     a, b = _tensors(input, other)
     a, b = floating(a), floating(b)
-    same = Tensor._make(a.data == b.data, False)
-    diff = _el.where(same, 0.0, a - b)
-    return _el.maximum(a, b) + _el.log1p(_el.exp(-_el.abs(diff)))
+    # hi + ln(1 + e^{lo - hi}) is logaddexp itself as a smooth function for either choice of
+    # (hi, lo): the mask only picks the choice that cannot overflow, so every derivative is
+    # exact, ties included
+    a_hi = Tensor._make(a.data >= b.data, False)
+    hi, lo = _el.where(a_hi, a, b), _el.where(a_hi, b, a)
+    same = Tensor._make((a.data == b.data) & (a.data - a.data != 0), False)  # equal infinities
+    return hi + _el.log1p(_el.exp(_el.where(same, 0.0, lo - hi)))
 
 
 def logaddexp2(input, other) -> Tensor:  # noqa: A002

@@ -125,24 +125,25 @@ class Cumprod(Function):
 
     def backward_graph(self, grad):
         (x,) = self.inputs
-        xp, axis, n = xp_of(self.x), self.axis, self.x.shape[self.axis]
-        pos = xp.arange(n).reshape((-1,) + (1,) * (self.x.ndim - 1 - axis))
-        is_zero = self.x == 0
-        z = xp.where(is_zero.any(axis=axis, keepdims=True), is_zero.argmax(axis=axis,
-                     keepdims=True), n)  # fmt: skip
-        before = Tensor._make(xp.broadcast_to(pos < z, x.shape), False)
-        y = cumprod(x, axis)
-        rev = _reverse(cumsum(_reverse(grad * y, axis), axis), axis)
-        gx = _el.where(before, rev / _el.where(before, x, 1.0), 0.0)
-        if is_zero.any():
-            after = _el.where(Tensor._make(xp.broadcast_to(pos > z, x.shape), False), x, 1.0)
-            at_or_after = Tensor._make(xp.broadcast_to(pos >= z, x.shape), False)
-            tail = _el.where(at_or_after, grad * cumprod(after, axis), 0.0).sum(axis, True)
-            prev = take_along_axis(y, xp.maximum(z - 1, 0), axis)
-            prev = _el.where(Tensor._make(z > 0, False), prev, 1.0)
-            at = Tensor._make(xp.broadcast_to(pos == z, x.shape), False)
-            gx = _el.where(at, prev * tail, gx)
-        return (gx,)
+        axis = self.axis
+        if not (self.x == 0).any():  # the quotient form: exact and O(n) without zeros
+            y = cumprod(x, axis)
+            return (_reverse(cumsum(_reverse(grad * y, axis), axis), axis) / x,)
+        # with zeros: dL/dx_i = y_{i-1} sum_{k >= i} g_k M_ik, M_ik = prod_{i < j <= k} x_j,
+        # built as an (n, n) table per slice (a cumprod of x with the entries j <= i set to 1)
+        from glassnet.ops.shape_extra import movedim
+
+        xm, gm = movedim(x, axis, -1), movedim(grad, axis, -1)
+        xp, n = xp_of(self.x), self.x.shape[axis]
+        later = Tensor._make(xp.arange(n)[None, :] > xp.arange(n)[:, None], False)  # j > i
+        table = cumprod(_el.where(later, xm.unsqueeze(-2), 1.0), -1)  # (..., i, k)
+        upper = Tensor._make(xp.arange(n)[None, :] >= xp.arange(n)[:, None], False)  # k >= i
+        total = _el.where(upper, gm.unsqueeze(-2) * table, 0.0).sum(-1)
+        ones = Tensor._make(xp.ones(xm.shape[:-1] + (1,), dtype=self.x.dtype), False)
+        from glassnet.ops.shape import concat, getitem
+
+        before = concat([ones, getitem(cumprod(xm, -1), (Ellipsis, slice(0, n - 1)))], -1)
+        return (movedim(before * total, -1, axis),)
 
 
 class Logcumsumexp(Function):
@@ -174,13 +175,25 @@ class Logcumsumexp(Function):
         axis = self.axis
         y = logcumsumexp(x, axis)
 
+        # entries outside a part get ln g = a floor far below every term (finite, unlike
+        # -inf, whose derivatives inside logcumsumexp would be inf - inf = nan); e^floor is 0
+        xp, gd, xd = xp_of(grad.data), grad.data, self.x
+        nonzero = xp.abs(gd[gd != 0])
+        spread = float(xd.max() - xd.min()) if xd.size else 0.0
+        floor = (float(xp.log(nonzero.min())) if nonzero.size else 0.0) - spread - 800.0
+
         def part(mask, g):
+            if not mask.any():
+                return None
             m = Tensor._make(mask, False)
-            logg = _el.where(m, _el.log(_el.where(m, g, 1.0)), -np.inf)
+            logg = _el.where(m, _el.log(_el.where(m, g, 1.0)), floor)
             r = _reverse(logcumsumexp(_reverse(logg - y, axis), axis), axis)
             return _el.exp(x + r)
 
-        return (part(grad.data > 0, grad) - part(grad.data < 0, -grad),)
+        pos, neg = part(gd > 0, grad), part(gd < 0, -grad)
+        if pos is None and neg is None:
+            return (grad * 0.0,)
+        return (neg * -1.0 if pos is None else pos if neg is None else pos - neg,)
 
 
 def _scan_input(op, x, dim, dtype):
