@@ -6,9 +6,13 @@ module of some data) and calls ``xp.*``, so one code path serves CPU and GPU.
 
 from glassnet.backend.device import (
     Device,
+    DeviceMismatchError,
+    check_same_device,
     cuda_available,
     device_of,
+    get_default_device,
     get_xp,
+    set_default_device,
     to_device,
     xp_of,
 )
@@ -17,7 +21,11 @@ from glassnet.backend.random import get_rng, get_rng_state, manual_seed, set_rng
 
 __all__ = [
     "Device",
+    "DeviceMismatchError",
+    "check_same_device",
     "cuda_available",
+    "get_default_device",
+    "set_default_device",
     "default_float",
     "device_of",
     "float32",

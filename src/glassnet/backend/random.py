@@ -1,7 +1,16 @@
-"""The one seeded random generator behind every random op, initializer and shuffle.
+"""Seeded random generators: one for the host, one per device, all seeded by ``manual_seed``.
 
-``gn.manual_seed(s)`` makes CPU runs bit-reproducible. The state can be saved and restored
-(as a JSON-safe dict) so resumed training continues exactly.
+The host generator (a NumPy ``Generator``) draws initial weights, ``randn``/``rand``/``randint``
+(copied to the device afterwards, so a seeded model starts identical on every device) and
+shuffles, and also dropout on the CPU. Random *ops* on a device (dropout, attention dropout)
+draw from that device's own generator, ``get_rng(device)``: ``cupy.random.default_rng`` on a
+GPU, created once per device (not per call: each CuPy generator allocates curand state and runs
+an init kernel), and a NumPy generator wrapped for the ``sim`` device. ``gn.manual_seed(s)``
+reseeds all of them, like ``torch.manual_seed``.
+
+``gn.manual_seed(s)`` makes CPU runs bit-reproducible. The host state can be saved and restored
+(as a JSON-safe dict) so resumed training continues exactly; device generators are reseeded
+from the seed, not checkpointed (as in glassnet's checkpoints of GPU runs).
 """
 
 from __future__ import annotations
@@ -9,19 +18,43 @@ from __future__ import annotations
 import numpy as np
 
 _rng = np.random.default_rng(0)
+_SEED = [0]
+_DEVICE_RNG: dict = {}  # Device -> generator on that device, made on first use
 
 
 def manual_seed(seed: int) -> None:
-    """Reseed glassnet's global generator (initializers, dropout, randn, shuffles)."""
+    """Reseed glassnet's generators: the host one and every device's (like torch)."""
     global _rng
     if not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"manual_seed expects a non-negative int, got {seed!r}")
     _rng = np.random.default_rng(int(seed))
+    _SEED[0] = int(seed)
+    _DEVICE_RNG.clear()
 
 
-def get_rng() -> np.random.Generator:
-    """The global NumPy generator. Random arrays for the GPU are drawn here and copied."""
-    return _rng
+def get_rng(device=None):
+    """The generator of ``device`` (default: the host NumPy generator).
+
+    For a device it is made once, from the last ``manual_seed`` (or 0), and reused: its draws
+    are arrays on that device.
+    """
+    if device is None:
+        return _rng
+    from glassnet.backend.device import Device
+
+    device = Device(device)
+    if device.type == "cpu":
+        return _rng
+    gen = _DEVICE_RNG.get(device)
+    if gen is None:
+        xp = device.xp
+        if device.type == "cuda":  # pragma: no cover - GPU only
+            with xp.cuda.Device(device.index):
+                gen = xp.random.default_rng(_SEED[0])
+        else:
+            gen = xp.random.default_rng(_SEED[0])
+        _DEVICE_RNG[device] = gen
+    return gen
 
 
 def get_rng_state() -> dict:
