@@ -14,6 +14,7 @@ from glassnet.backend.device import (
     get_xp,
     set_default_device,
     to_device,
+    to_numpy,
     xp_of,
 )
 from glassnet.backend.dtypes import default_float, float32, float64, int64, is_float, to_dtype
@@ -38,6 +39,7 @@ __all__ = [
     "manual_seed",
     "set_rng_state",
     "to_device",
+    "to_numpy",
     "to_dtype",
     "xp_of",
 ]

@@ -171,6 +171,17 @@ if _CUDA:  # pragma: no cover - GPU only
         pass
 
 
+def to_numpy(value):
+    """A host NumPy array of a tensor, a device array or host data (an explicit copy from a
+    device; host data is returned as is). For tests and code that genuinely need the host."""
+    value = getattr(value, "data", value) if hasattr(value, "requires_grad") else value
+    if isinstance(value, (np.ndarray, np.generic)):
+        return np.asarray(value)
+    if type(value) is _sim_array() or (_cupy is not None and isinstance(value, _cupy.ndarray)):
+        return to_device(value, "cpu")
+    return np.asarray(value)
+
+
 def check_devices(op: str, tensors) -> None:
     """Cheap check that ``tensors`` share a device (by array type; fully for multi-GPU)."""
     kind = type(tensors[0].data)
@@ -194,7 +205,8 @@ def check_same_device(op: str, tensors) -> None:
     if all(d == first for d in devices[1:]):
         return
     where = ", ".join(
-        f"input {i} (shape {tuple(t.shape)}) on {d}" for i, (t, d) in enumerate(zip(tensors, devices))
+        f"input {i} (shape {tuple(t.shape)}) on {d}"
+        for i, (t, d) in enumerate(zip(tensors, devices))
     )
     raise DeviceMismatchError(
         f"{op}: expected all inputs on one device, got {where}; move them to one device "

@@ -57,9 +57,8 @@ def get_rng(device=None):
     return gen
 
 
-def get_rng_state() -> dict:
-    """A JSON-serialisable snapshot of the global generator."""
-    state = _rng.bit_generator.state
+def _pcg_state(gen) -> dict:
+    state = gen.bit_generator.state
     return {
         "bit_generator": state["bit_generator"],
         "state": {k: str(v) for k, v in state["state"].items()},
@@ -68,13 +67,35 @@ def get_rng_state() -> dict:
     }
 
 
-def set_rng_state(state: dict) -> None:
-    """Restore a snapshot taken by :func:`get_rng_state`."""
+def _set_pcg_state(gen, state: dict) -> None:
     if not isinstance(state, dict) or state.get("bit_generator") != "PCG64":
         raise ValueError("RNG state must be a dict produced by get_rng_state() (PCG64)")
-    _rng.bit_generator.state = {
+    gen.bit_generator.state = {
         "bit_generator": "PCG64",
         "state": {k: int(v) for k, v in state["state"].items()},
         "has_uint32": int(state["has_uint32"]),
         "uinteger": int(state["uinteger"]),
     }
+
+
+def get_rng_state() -> dict:
+    """A JSON-serialisable snapshot of the host generator, plus the seed and the states of
+    device generators that can be saved (the sim device's). A CuPy generator's state cannot be
+    saved: restoring leaves a GPU generator where it is (GPU dropout after a resume differs
+    from an uninterrupted run's)."""
+    out = _pcg_state(_rng)
+    out["seed"] = _SEED[0]
+    devices = {str(d): _pcg_state(g._g) for d, g in _DEVICE_RNG.items() if d.type == "sim"}
+    if devices:
+        out["devices"] = devices
+    return out
+
+
+def set_rng_state(state: dict) -> None:
+    """Restore a snapshot taken by :func:`get_rng_state`."""
+    _set_pcg_state(_rng, state)
+    seed = state.get("seed")
+    if isinstance(seed, int) and seed >= 0:
+        _SEED[0] = seed
+    for name, dev_state in (state.get("devices") or {}).items():
+        _set_pcg_state(get_rng(name)._g, dev_state)

@@ -286,9 +286,10 @@ class _SimNamespace(types.ModuleType):
 
 def _upload(func):
     def upload(obj, *args, **kwargs):
-        if type(obj) is SimArray and not args and not kwargs:
-            return obj if func is not np.array else SimArray(obj._a.copy())
-        return _wrap(func(_unwrap_lenient(obj), *args, **kwargs))
+        result = func(_unwrap_lenient(obj), *args, **kwargs)
+        if type(obj) is SimArray and result is obj._a:
+            return obj  # asarray of a device array: itself, as in NumPy and CuPy
+        return _wrap(result)
 
     return upload
 
