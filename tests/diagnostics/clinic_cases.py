@@ -43,9 +43,9 @@ def fit(model, optimizer, epochs=5, loss="cross_entropy", x=None, y=None, xv=Non
     xv = d["xv"] if xv is None else xv
     yv = d["yv"] if yv is None else yv
     model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"] if "cross" in loss else [])
+    options = dict(epochs=epochs, batch_size=batch_size, verbose=0, interrupt_checkpoint=None)
     with np.errstate(all="ignore"):
-        history = model.fit(x, y, epochs=epochs, batch_size=batch_size, verbose=0,
-                            validation_data=(xv, yv), interrupt_checkpoint=None, **kwargs)  # fmt: skip
+        history = model.fit(x, y, validation_data=(xv, yv), **options, **kwargs)
     return history.diagnosis
 
 

@@ -213,9 +213,14 @@ def _direct(f: _Facts) -> list:
     in_graph = loss_op in wrong_input and producer in wrong_input[loss_op]
     if in_graph or (probs and loss_op == "cross_entropy"):
         producer = producer if in_graph else None
-        seen = f"the graph feeds {producer}'s output to {loss_op}" if producer else (
-            f"the scores given to {loss_op} are >= 0 and sum to 1 in every batch: "
-            "they are probabilities, not logits")
+        seen = (
+            f"the graph feeds {producer}'s output to {loss_op}"
+            if producer
+            else (
+                f"the scores given to {loss_op} are >= 0 and sum to 1 in every batch: "
+                "they are probabilities, not logits"
+            )
+        )
         ev = [seen]
         if loss_op == "cross_entropy" and f.C:
             floor = math.log(math.e + f.C - 1) - 1  # softmax of a one-hot probability vector
@@ -277,9 +282,11 @@ def _inferred(f: _Facts) -> list:
     if f.nonfinite_step is not None:
         lr_signs.append(f"the loss became non-finite at step {f.nonfinite_step}")
     if f.blowup:
-        lr_signs.append(f"the per-step loss blew up from {_fmt(f.init)} at step 1 to "
-                        f"{_fmt(f.peak)} at step {f.peak_step}"
-                        + (f" (chance is ln {f.C} = {f.logC:.2f})" if f.logC else ""))
+        lr_signs.append(
+            f"the per-step loss blew up from {_fmt(f.init)} at step 1 to "
+            f"{_fmt(f.peak)} at step {f.peak_step}"
+            + (f" (chance is ln {f.C} = {f.logC:.2f})" if f.logC else "")
+        )
     if f.rose:
         lr_signs.append(f"the epoch loss ended above where it started ({_fmt(f.loss[0])} -> "
                         f"{_fmt(f.final)})")  # fmt: skip
@@ -296,11 +303,15 @@ def _inferred(f: _Facts) -> list:
     hot_init = f.logC is not None and math.isfinite(f.init) and f.init > 3 * f.logC + 1
     if f.bad_inputs and (strong or hot_init or f.no_learning or f.health_of("saturated")):
         s = f.w.input_stats
-        ev = [f"the inputs range from {_fmt(s['min'])} to {_fmt(s['max'])} (mean "
-              f"{_fmt(s['mean'])}, std {_fmt(s['std'])}); networks expect about mean 0, std 1"]
+        ev = [
+            f"the inputs range from {_fmt(s['min'])} to {_fmt(s['max'])} (mean "
+            f"{_fmt(s['mean'])}, std {_fmt(s['std'])}); networks expect about mean 0, std 1"
+        ]
         if hot_init:
-            ev.append(f"the loss at the first step was already {_fmt(f.init)} "
-                      f"(ln {f.C} = {f.logC:.2f} is chance): huge inputs make huge scores")
+            ev.append(
+                f"the loss at the first step was already {_fmt(f.init)} "
+                f"(ln {f.C} = {f.logC:.2f} is chance): huge inputs make huge scores"
+            )
         ev += lr_signs
         out.append(Finding(
             "input_scale", "inputs on the wrong scale", ev,
@@ -334,8 +345,11 @@ def _inferred(f: _Facts) -> list:
         if f.collapse:
             ev.append(f"the model ended predicting class {f.collapse[0]} for "
                       f"{f.collapse[1]:.0%} of samples")  # fmt: skip
-        title = f"the learning rate is far too high ({f.lr_text})" if strong else (
-            f"the learning rate is probably too high ({f.lr_text})")
+        title = (
+            f"the learning rate is far too high ({f.lr_text})"
+            if strong
+            else (f"the learning rate is probably too high ({f.lr_text})")
+        )
         out.append(Finding(
             "lr_too_high", title, ev,
             [_lr_lower(f), "clip the gradient norm (compile(..., clip_grad_norm=1.0))",
@@ -386,8 +400,11 @@ def _inferred_slow(f: _Facts, dead: list) -> list:
             pass
         else:
             ev.append(f"the loss stayed near chance ({_fmt(f.init)} -> {_fmt(f.final)})")
-        remedies = ["normalization layers between them (nn.BatchNorm1d / nn.LayerNorm)",
-                    "residual (skip) connections", "He (kaiming) or Xavier initialization"]
+        remedies = [
+            "normalization layers between them (nn.BatchNorm1d / nn.LayerNorm)",
+            "residual (skip) connections",
+            "He (kaiming) or Xavier initialization",
+        ]
         if f.saturating:
             remedies.insert(0, "replace sigmoid/tanh hidden activations with ReLU (or GELU): "
                             "their derivative is at most 0.25 (sigmoid), so it shrinks the "
@@ -400,8 +417,11 @@ def _inferred_slow(f: _Facts, dead: list) -> list:
     # dead from the start: no blow-up, no big update: the initialization did it
     first = [d for d in dead if d.since == 1 and d.worst >= 0.9]
     if first and not f.blowup:
-        ev = [f"{d.layer}: {d.worst:.0%} of ReLUs dead from epoch 1, before any large update "
-              "(the loss never rose above its start)" for d in first]
+        ev = [
+            f"{d.layer}: {d.worst:.0%} of ReLUs dead from epoch 1, before any large update "
+            "(the loss never rose above its start)"
+            for d in first
+        ]
         out.append(Finding(
             "dead_at_init", "ReLUs dead from the start (initialization)", ev,
             ["re-initialize the layer before them: zero (or small positive) bias and He "
@@ -437,8 +457,10 @@ def _symptoms(f: _Facts) -> list:
             vl = f.val_loss
             best = int(np.argmin(vl)) if vl else 0
             rose = vl and vl[-1] > 1.1 * vl[best] and best < len(vl) - 1
-            ev = [f"training accuracy {f.acc:.1%} vs validation {f.val_acc:.1%} "
-                  f"({gap * 100:.1f} points apart)"]
+            ev = [
+                f"training accuracy {f.acc:.1%} vs validation {f.val_acc:.1%} "
+                f"({gap * 100:.1f} points apart)"
+            ]
             stop = (f"early stopping on val_loss with restore_best_weights=True (best epoch "
                     f"{best + 1})")  # fmt: skip
             regularize = "regularize: weight decay (AdamW, weight_decay=0.05) or dropout"
@@ -453,7 +475,7 @@ def _symptoms(f: _Facts) -> list:
                 since_epoch=best + 2 if rose else None,
                 explains=("overfit", "still_falling")))  # fmt: skip
     if f.n_epochs >= 4 and f.acc is not None and f.chance is not None and not f.good:
-        tail = f.loss[-max(2, f.n_epochs // 3):]
+        tail = f.loss[-max(2, f.n_epochs // 3) :]
         flat = (tail[0] - tail[-1]) / max(abs(tail[0]), 1e-12) < 0.03
         learned = f.acc > f.chance + 0.15
         gap = f.acc - f.val_acc if f.val_acc is not None else 0.0
@@ -471,11 +493,19 @@ def _symptoms(f: _Facts) -> list:
     if f.n_epochs >= 2 and f.acc is not None and f.acc < 0.8:
         recent = (f.loss[-2] - f.loss[-1]) / max(abs(f.loss[-2]), 1e-12)
         if recent > 0.03:
-            out.append(Finding(
-                "still_falling", "training stopped while the loss was still falling",
-                [f"the loss fell {recent:.1%} in the last epoch ({_fmt(f.loss[-2])} -> "
-                 f"{_fmt(f.loss[-1])}), training accuracy {f.acc:.1%}"],
-                ["train for more epochs"], score=30, explains=("still_falling",)))
+            out.append(
+                Finding(
+                    "still_falling",
+                    "training stopped while the loss was still falling",
+                    [
+                        f"the loss fell {recent:.1%} in the last epoch ({_fmt(f.loss[-2])} -> "
+                        f"{_fmt(f.loss[-1])}), training accuracy {f.acc:.1%}"
+                    ],
+                    ["train for more epochs"],
+                    score=30,
+                    explains=("still_falling",),
+                )
+            )
     if f.collapse:
         k, share = f.collapse
         out.append(Finding(
@@ -535,12 +565,20 @@ def _health_findings(f: _Facts) -> list:
 
 def _symptom_of(finding: Finding) -> str:
     """The symptom key a finding stands for (when it is itself a symptom of something)."""
-    return {"overfitting": "overfit", "model_too_small": "small_model", "collapse": "collapse",
-            "no_learning": "no_learning", "still_falling": "still_falling",
-            "hot_init": "hot_init", "lr_too_high": "lr_high", "lr_too_low": "lr_low",
-            "nonfinite": "nonfinite", "vanishing_gradients": "vanishing",
-            "dead_at_init": "dead", "exploding_gradients": "exploding"}.get(
-        finding.problem, finding.explains[0] if finding.problem.startswith("health_") else "")
+    return {
+        "overfitting": "overfit",
+        "model_too_small": "small_model",
+        "collapse": "collapse",
+        "no_learning": "no_learning",
+        "still_falling": "still_falling",
+        "hot_init": "hot_init",
+        "lr_too_high": "lr_high",
+        "lr_too_low": "lr_low",
+        "nonfinite": "nonfinite",
+        "vanishing_gradients": "vanishing",
+        "dead_at_init": "dead",
+        "exploding_gradients": "exploding",
+    }.get(finding.problem, finding.explains[0] if finding.problem.startswith("health_") else "")
 
 
 def reconcile(candidates: list) -> list:
@@ -572,9 +610,7 @@ def diagnose_run(w) -> Diagnosis:
     if not f.steps and not f.epochs:
         return Diagnosis([], "nothing was trained yet")
     findings = reconcile(_direct(f) + _inferred(f) + _symptoms(f))
-    if f.val_acc is None and not f.val_loss and not any(
-        x.severity == "warning" for x in findings
-    ):
+    if f.val_acc is None and not f.val_loss and not any(x.severity == "warning" for x in findings):
         findings.append(Finding(
             "no_validation", "no validation data: overfitting cannot be judged",
             ["only training data was seen"],

@@ -91,7 +91,7 @@ class HealthMonitor:
     ...     _ = model[0].bias.fill_(-100.0)  # every hidden unit is dead
     >>> monitor = HealthMonitor(model).start()
     >>> model(gn.randn(16, 4)).sum().backward()
-    >>> monitor.after_backward()
+    >>> grad_norm = monitor.after_backward()
     >>> monitor.stop()
     >>> warning = monitor.end_epoch(1)[0]
     >>> warning.kind, warning.layer, f"{warning.value:.0%}"
@@ -210,14 +210,28 @@ class HealthMonitor:
                 dead = 1.0 - float(s.ever_active.mean())
                 entry["dead_fraction"] = dead
                 if dead > t.dead_relu:
-                    seen.append((layer, "dead_relu", dead, "{v:.0%} of ReLUs are dead (never "
-                                 "positive for any sample of an epoch: they pass no gradient)"))
+                    seen.append(
+                        (
+                            layer,
+                            "dead_relu",
+                            dead,
+                            "{v:.0%} of ReLUs are dead (never "
+                            "positive for any sample of an epoch: they pass no gradient)",
+                        )
+                    )
             elif s.count:
                 sat = s.saturated / s.count
                 entry["saturated_fraction"] = sat
                 if sat > t.saturated:
-                    seen.append((layer, "saturated", sat, f"{{v:.0%}} of {s.op} outputs are "
-                                 "saturated (local derivative under 0.01: gradients vanish)"))
+                    seen.append(
+                        (
+                            layer,
+                            "saturated",
+                            sat,
+                            f"{{v:.0%}} of {s.op} outputs are "
+                            "saturated (local derivative under 0.01: gradients vanish)",
+                        )
+                    )
             record["activations"][key] = entry
         for name, (norm, mean_abs, max_abs, n) in self._grads.items():
             record["grads"][name] = {"norm": norm / n, "mean_abs": mean_abs / n, "max_abs": max_abs}
@@ -225,11 +239,23 @@ class HealthMonitor:
             r = ratio / n
             record["updates"][name] = r
             if r > t.update_high:
-                seen.append((name, "update_high", r, "updates are {v:.1e} of the weights per "
-                             "step (healthy is about 1e-3)"))
+                seen.append(
+                    (
+                        name,
+                        "update_high",
+                        r,
+                        "updates are {v:.1e} of the weights per step (healthy is about 1e-3)",
+                    )
+                )
             elif r < t.update_low:
-                seen.append((name, "update_low", r, "updates are only {v:.1e} of the weights "
-                             "per step (healthy is about 1e-3)"))
+                seen.append(
+                    (
+                        name,
+                        "update_low",
+                        r,
+                        "updates are only {v:.1e} of the weights per step (healthy is about 1e-3)",
+                    )
+                )
         seen.extend(self._flow(record["grads"]))
         self.history.append(record)
         self._acts, self._grads, self._updates = {}, {}, {}

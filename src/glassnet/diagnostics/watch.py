@@ -44,9 +44,13 @@ from glassnet.diagnostics.health import HealthMonitor
 
 CLASS_LOSSES = ("cross_entropy", "nll_loss")
 REGRESSION_LOSSES = ("mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss")
-LOSS_OPS = CLASS_LOSSES + REGRESSION_LOSSES + (
-    "binary_cross_entropy_with_logits",
-    "binary_cross_entropy",
+LOSS_OPS = (
+    CLASS_LOSSES
+    + REGRESSION_LOSSES
+    + (
+        "binary_cross_entropy_with_logits",
+        "binary_cross_entropy",
+    )
 )
 
 
@@ -103,6 +107,7 @@ class Watch:
         self._used_grads: dict = {}
         self._checked = True
         self._val_since_train = False
+        self._model_ran = False
         self._handles: list = []
         self._orig_step = None
         self.start()
@@ -152,6 +157,7 @@ class Watch:
                     "val_n": 0, "val_correct": 0, "val_count": 0, "pred": None}  # fmt: skip
 
     def _on_input(self, module, inputs) -> None:
+        self._model_ran = True
         if self.input_stats is not None and self.input_stats["batches"] >= 5:
             return
         x = inputs[0] if inputs else None
@@ -173,6 +179,9 @@ class Watch:
     def _on_op(self, node, inputs, out) -> None:
         if node.name not in LOSS_OPS or out.data.size != 1 or not inputs:
             return
+        if not self._model_ran:
+            return  # a loss of some other model (or of no model): not this run's
+        self._model_ran = False
         training = is_grad_enabled() and getattr(self.model, "training", True)
         value = float(_host(out.data))
         scores = _host(inputs[0].data)
@@ -195,7 +204,8 @@ class Watch:
                 if training:
                     counts = np.bincount(t[keep], minlength=classes)
                     prev = self.class_counts
-                    self.class_counts = counts if prev is None else prev + counts
+                    same = prev is not None and prev.shape == counts.shape
+                    self.class_counts = prev + counts if same else counts
             if training:
                 producer = inputs[0]._ctx.name if inputs[0]._ctx is not None else None
                 self.score_producer = producer
@@ -219,7 +229,8 @@ class Watch:
             ep["count"] += count
             if pred is not None:
                 bins = np.bincount(pred, minlength=self.num_classes)
-                ep["pred"] = bins if ep["pred"] is None else ep["pred"] + bins
+                same = ep["pred"] is not None and ep["pred"].shape == bins.shape
+                ep["pred"] = ep["pred"] + bins if same else bins
         else:
             ep["val_loss"] += value
             ep["val_n"] += 1
