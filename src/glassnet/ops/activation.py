@@ -9,7 +9,7 @@ import math
 
 from glassnet.autograd.function import Function
 from glassnet.backend import xp_of
-from glassnet.ops._util import normalize_axis
+from glassnet.ops._util import floating, normalize_axis
 from glassnet.tensor import Tensor
 
 
@@ -268,6 +268,11 @@ class Softplus(Function):
         return (grad * sigmoid(self.beta * self.inputs[0]),)
 
 
+def _max_or_zero(x, axis):
+    """The max along ``axis`` (kept), or 0 for an empty tensor (whose max does not exist)."""
+    return x.max(axis=axis, keepdims=True) if x.size else 0
+
+
 class Softmax(Function):
     """y_i = e^{x_i - m} / sum_j e^{x_j - m}, m = max_j x_j (stability; cancels exactly)
     dL/dx_i = y_i (dL/dy_i - sum_j dL/dy_j y_j)
@@ -278,7 +283,7 @@ class Softmax(Function):
     def forward(self, x, axis):
         xp = xp_of(x)
         self.axis = axis
-        e = xp.exp(x - x.max(axis=axis, keepdims=True))
+        e = xp.exp(x - _max_or_zero(x, axis))
         self.y = e / e.sum(axis=axis, keepdims=True)
         return self.y
 
@@ -299,6 +304,9 @@ class LogSoftmax(Function):
     def forward(self, x, axis):
         xp = xp_of(x)
         self.axis = axis
+        if not x.size:
+            self.y = x.copy()
+            return self.y
         shifted = x - x.max(axis=axis, keepdims=True)
         lse = xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
         y = shifted - lse
@@ -345,12 +353,12 @@ swish = silu
 
 def sigmoid(x: Tensor) -> Tensor:
     """Logistic sigmoid 1 / (1 + e^-x)."""
-    return Sigmoid.apply(x)
+    return Sigmoid.apply(x if x.data.dtype.kind == "f" else floating(x))
 
 
 def tanh(x: Tensor) -> Tensor:
     """Hyperbolic tangent."""
-    return Tanh.apply(x)
+    return Tanh.apply(x if x.data.dtype.kind == "f" else floating(x))
 
 
 def softplus(x: Tensor, beta: float = 1.0) -> Tensor:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import builtins
+import math
+import warnings
 
 import numpy as np
 
@@ -74,12 +76,26 @@ class Var(Function):
             n *= x.shape[a]
         self.shape, self.axis, self.keepdims = x.shape, axis, keepdims
         self.denom = builtins.max(n - correction, 0)
-        self.centered = x - x.mean(axis=axis, keepdims=True)
-        return xp_of(x).asarray((self.centered**2).sum(axis=axis, keepdims=keepdims) / self.denom)
+        # no degrees of freedom left (n <= correction): nan (0/0) and inf gradients, with a
+        # warning, as PyTorch; 2.0 / 0 would raise in Python, so the scale is inf
+        self.scale = 2.0 / self.denom if self.denom else math.inf
+        xp = xp_of(x)
+        if not self.denom:
+            warnings.warn(
+                f"var: degrees of freedom <= 0 (n = {n} elements, correction = {correction}); "
+                "the result is nan",
+                RuntimeWarning,
+                stacklevel=4,
+            )
+        with np.errstate(invalid="ignore", divide="ignore"):
+            self.centered = x - x.mean(axis=axis, keepdims=True) if x.size else x
+            total = (self.centered**2).sum(axis=axis, keepdims=keepdims)
+            return xp.asarray(total / x.dtype.type(self.denom))
 
     def backward(self, grad):
         g = expand_reduced(grad, self.shape, self.axis, self.keepdims)
-        return (g * (2.0 / self.denom) * self.centered,)
+        with np.errstate(invalid="ignore"):
+            return (g * self.scale * self.centered,)
 
     def backward_graph(self, grad):
         from glassnet.ops.shape import reshape
@@ -89,7 +105,7 @@ class Var(Function):
         g = grad
         if not self.keepdims and self.axis:
             g = reshape(g, expand_reduced(grad.data, self.shape, self.axis, False).shape)
-        return (g * (2.0 / self.denom) * centered,)
+        return (g * self.scale * centered,)
 
 
 class _Extreme(Function):
@@ -195,17 +211,7 @@ class Prod(Function):
 def _reduce(cls, x, axis, keepdims, **extra):
     if isinstance(axis, (tuple, list)) and not axis:
         axis = None  # PyTorch: dim=() reduces over every dim (NumPy's axis=() reduces none)
-    if x.ndim == 0 and axis is not None:
-        # PyTorch accepts dim 0 and -1 on a 0-d tensor (as if it had one axis) and reduces
-        # nothing; NumPy would reject both.
-        for a in axis if isinstance(axis, (tuple, list)) else (axis,):
-            if a not in (0, -1) or isinstance(a, bool):
-                raise ValueError(
-                    f"{cls.name}: dim {a!r} is out of range for a 0-d tensor (valid: -1, 0)"
-                )
-        axes = ()
-    else:
-        axes = normalize_axis(axis, x.shape, cls.name)
+    axes = normalize_axis(axis, x.shape, cls.name)  # 0-d tensors take dim 0 or -1 (PyTorch)
     return cls.apply(x, axis=axes, keepdims=keepdims, **extra)
 
 
@@ -244,23 +250,28 @@ def mean(x: Tensor, dim=None, keepdim=False, *, axis=None, keepdims=None, dtype=
 
 
 def _correction(op, unbiased, correction) -> int:
-    if unbiased is not None:
+    if unbiased is not None:  # PyTorch's older spelling: unbiased=False is correction=0
         if correction is not None:
             raise TypeError(f"{op}: got both unbiased= and correction=; pass one of them")
-        if not isinstance(unbiased, bool):
+        if not isinstance(unbiased, (bool, np.bool_)):
             raise TypeError(
                 f"{op}: the argument after dim is unbiased (a bool, as in PyTorch), got "
                 f"{unbiased!r}; pass keepdim=... by keyword"
             )
         return 1 if unbiased else 0
-    return 1 if correction is None else correction
+    if correction is None:
+        return 1
+    if isinstance(correction, bool) or not isinstance(correction, (int, float, np.integer)):
+        raise TypeError(f"{op}: correction must be a number (0 or 1 usually), got {correction!r}")
+    return correction
 
 
 def var(x, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None, keepdims=None):
     """Variance over ``dim``: sum (x - mean)^2 / (n - correction), as ``torch.var``.
 
     ``correction=1`` (default) divides by n - 1 (Bessel); ``unbiased=False`` (PyTorch's older
-    positional form ``x.var(dim, False)``) is ``correction=0``.
+    positional form ``x.var(dim, False)``) is ``correction=0``. With n <= correction the
+    result is nan, with a warning (as PyTorch).
     """
     dim, keepdim = _resolve("var", dim, axis, keepdim, keepdims)
     return _reduce(Var, x, dim, keepdim, correction=_correction("var", unbiased, correction))
@@ -282,13 +293,13 @@ def amax(x: Tensor, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Ten
     indices). Tied maxima split the gradient evenly, as ``torch.amax`` does.
     """
     dim, keepdim = _resolve("amax", dim, axis, keepdim, keepdims)
-    return _reduce(Max, x, None if dim == () else dim, keepdim)
+    return _reduce(Max, x, dim, keepdim)
 
 
 def amin(x: Tensor, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:
     """Minimum values over ``dim``; tied minima share the gradient evenly (``torch.amin``)."""
     dim, keepdim = _resolve("amin", dim, axis, keepdim, keepdims)
-    return _reduce(Min, x, None if dim == () else dim, keepdim)
+    return _reduce(Min, x, dim, keepdim)
 
 
 def _extreme(op, x, dim, keepdim, axis, keepdims, other):
@@ -310,10 +321,7 @@ def _extreme(op, x, dim, keepdim, axis, keepdims, other):
     from glassnet.return_types import max as max_type
     from glassnet.return_types import min as min_type
 
-    if x.ndim:
-        normalize_axis(dim, x.shape, op)
-    else:
-        _reduce(Sum, x, dim, False)  # validates dim
+    if normalize_axis(dim, x.shape, op) == ():  # 0-d tensor
         index = Tensor._make(xp_of(x.data).zeros((), dtype="int64"), False)
         return (max_type if op == "max" else min_type)(x, index)
     index = _arg("argmax" if op == "max" else "argmin", x, dim, True)
@@ -377,12 +385,14 @@ def _arg(name, x, axis, keepdims):
     if axis is None:
         out = getattr(xp, name)(x.data.reshape(-1))
         return Tensor._make(xp.asarray(out, dtype="int64"), False)
+    if isinstance(axis, Tensor) and axis.ndim == 0:
+        axis = int(axis)
     if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
         raise TypeError(f"{name}: dim must be one int (or None), got {axis!r}")
-    if x.ndim == 0:  # PyTorch: dim 0 or -1 of a 0-d tensor is the one element
-        _reduce(Sum, x, axis, False)  # validates dim
+    axes = normalize_axis(axis, x.shape, name)
+    if not axes:  # a 0-d tensor along axis 0 or -1: its only element is at index 0
         return Tensor._make(xp.zeros((), dtype="int64"), False)
-    (a,) = normalize_axis(axis, x.shape, name)
+    (a,) = axes
     out = getattr(xp, name)(x.data, axis=a)
     if keepdims:
         out = xp.expand_dims(out, a)

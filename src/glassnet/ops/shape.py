@@ -194,15 +194,22 @@ class TakeAlongAxis(Function):
         self.in_shape, self.indices, self.axis = x.shape, indices, axis
         return xp.take_along_axis(x, indices, axis=axis)
 
+    def _scatter_index(self, shape):
+        # (i, j, ..., indices[i, j, ...], ...) for every output position: the output's shape
+        # is the broadcast of indices with x, so the open grid spans the output
+        xp = xp_of(self.indices)
+        idx = list(np.ix_(*[np.arange(n) for n in shape]))
+        idx[self.axis] = xp.broadcast_to(self.indices, shape)
+        return tuple(xp.asarray(i) for i in idx) if xp is not np else tuple(idx)
+
     def backward(self, grad):
         xp = xp_of(grad)
         out = xp.zeros(self.in_shape, dtype=grad.dtype)
-        idx = list(np.ix_(*[np.arange(n) for n in self.indices.shape]))
-        idx[self.axis] = self.indices
-        if xp is not np:
-            idx = [xp.asarray(i) for i in idx]
-        xp.add.at(out, tuple(idx), grad)
+        xp.add.at(out, self._scatter_index(grad.shape), grad)
         return (out,)
+
+    def backward_graph(self, grad):
+        return (IndexAdd.apply(grad, shape=self.in_shape, index=self._scatter_index(grad.shape)),)
 
 
 def _is_advanced(index) -> bool:
@@ -452,6 +459,15 @@ def pad(x: Tensor, widths, value: float = 0.0) -> Tensor:
             f"pad: got {len(widths)} (before, after) pairs for a tensor of shape {x.shape}; "
             f"give one pair per axis ({x.ndim})"
         )
+    if any(a < 0 or b < 0 for a, b in widths):  # a negative width crops (PyTorch's F.pad)
+        crop = tuple(slice(-builtins.min(a, 0), n + builtins.min(b, 0)) for (a, b), n
+                     in zip(widths, x.shape))  # fmt: skip
+        if any(c.start > c.stop for c in crop):
+            raise ValueError(
+                f"pad: widths {widths} crop more than the tensor of shape {x.shape} holds"
+            )
+        x = x[crop]
+        widths = tuple((builtins.max(a, 0), builtins.max(b, 0)) for a, b in widths)
     return Pad.apply(x, widths=widths, value=value)
 
 
@@ -499,5 +515,20 @@ def take_along_axis(x: Tensor, indices, axis: int) -> Tensor:
 
 
 def gather(x: Tensor, dim: int, index) -> Tensor:
-    """PyTorch's ``gather(input, dim, index)``: same as take_along_axis."""
-    return take_along_axis(x, index, dim)
+    """PyTorch's ``gather(input, dim, index)``: out[i][j] = x[i][index[i][j]] (for dim=1).
+
+    ``index`` may be smaller than ``x`` in the other axes (PyTorch): only the leading
+    ``index.shape[d]`` entries of axis d are read there.
+    """
+    axis = dim
+    index = index.data if isinstance(index, Tensor) else xp_of(x.data).asarray(index)
+    if index.ndim == x.ndim and x.ndim:
+        (a,) = normalize_axis(axis, x.shape, "gather")
+        if any(i > n for d, (i, n) in enumerate(zip(index.shape, x.shape)) if d != a):
+            raise ValueError(
+                f"gather: index of shape {index.shape} is larger than the input of shape "
+                f"{x.shape} in an axis other than axis {a}; it may only be smaller there"
+            )
+        if any(i < n for d, (i, n) in enumerate(zip(index.shape, x.shape)) if d != a):
+            x = x[tuple(slice(None) if d == a else slice(0, i) for d, i in enumerate(index.shape))]
+    return take_along_axis(x, index, axis)
