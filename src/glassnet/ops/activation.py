@@ -371,11 +371,28 @@ def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     return where(Tensor._make(x.data * beta > threshold, False), x, y)
 
 
-def softmax(x: Tensor, axis: int = -1) -> Tensor:
-    """Normalized exponentials along ``axis`` (sums to 1)."""
-    return Softmax.apply(x, axis=normalize_axis(axis, x.shape, "softmax"))
+def _softmax_dim(op: str, x: Tensor, dim, axis, dtype):
+    if axis is not None:
+        dim = axis
+    if dim is None:
+        if x.ndim > 2:
+            raise TypeError(
+                f"{op}: pass dim= for a {x.ndim}-d input of shape {x.shape}; PyTorch's deprecated "
+                "implicit choice would be dim 0 for 3-d and 1 for 4-d input, so glassnet asks"
+            )
+        dim = -1  # PyTorch's implicit choice for 0-, 1- and 2-d input
+    if dtype is not None:
+        x = x.astype(dtype)
+    return x, normalize_axis(dim, x.shape, op)
 
 
-def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
-    """log(softmax(x)) computed stably."""
-    return LogSoftmax.apply(x, axis=normalize_axis(axis, x.shape, "log_softmax"))
+def softmax(x: Tensor, dim: int | None = None, *, axis=None, dtype=None) -> Tensor:
+    """Normalized exponentials along ``dim`` (sums to 1); ``axis`` is an alias."""
+    x, axes = _softmax_dim("softmax", x, dim, axis, dtype)
+    return Softmax.apply(x, axis=axes)
+
+
+def log_softmax(x: Tensor, dim: int | None = None, *, axis=None, dtype=None) -> Tensor:
+    """log(softmax(x)) along ``dim``, computed stably; ``axis`` is an alias."""
+    x, axes = _softmax_dim("log_softmax", x, dim, axis, dtype)
+    return LogSoftmax.apply(x, axis=axes)

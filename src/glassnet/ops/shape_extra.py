@@ -1,5 +1,5 @@
 """Rearranging by PyTorch's names: chunk, unbind, narrow, movedim, unflatten, tile, meshgrid,
-Tensor.unfold, one_hot. All are slices, reshapes and broadcasts of differentiable ops."""
+Tensor.unfold, one_hot (tile and repeat_interleave: ops/repeat.py). All are slices, reshapes and broadcasts of differentiable ops."""
 
 from __future__ import annotations
 
@@ -28,7 +28,6 @@ __all__ = [
     "select",
     "swapdims",
     "tensor_split",
-    "tile",
     "unbind",
     "unflatten",
     "unfold",
@@ -144,26 +143,6 @@ def unflatten(x: Tensor, dim: int, sizes) -> Tensor:
 def ravel(x: Tensor) -> Tensor:
     """The elements as 1-D."""
     return reshape(x, (-1,))
-
-
-def tile(x: Tensor, dims) -> Tensor:
-    """Repeat the whole tensor ``dims[i]`` times along dim i (PyTorch's tile, NumPy's tile;
-    a shorter ``dims`` is padded with ones on the left, a shorter x gets leading dims)."""
-    dims = (dims,) if isinstance(dims, (int, np.integer)) else tuple(int(d) for d in dims)
-    if any(d < 0 for d in dims):
-        raise ValueError(f"tile: repeats must be non-negative, got {dims}")
-    nd = builtins.max(len(dims), x.ndim)
-    dims = (1,) * (nd - len(dims)) + dims
-    shape = (1,) * (nd - x.ndim) + x.shape
-    # (r0, n0, r1, n1, ...) by broadcasting, then merge each (r, n) pair
-    inter = []
-    for n in shape:
-        inter += [1, n]
-    big = []
-    for r, n in zip(dims, shape):
-        big += [r, n]
-    out = broadcast_to(reshape(x, tuple(inter)), tuple(big))
-    return reshape(out, tuple(r * n for r, n in zip(dims, shape)))
 
 
 def meshgrid(*tensors, indexing: str = "ij") -> tuple:
