@@ -88,7 +88,7 @@ from glassnet.ops import (
 )
 from glassnet.ops.activation_extra import celu, prelu, rrelu, selu  # noqa: F401
 from glassnet.ops.composite import *  # noqa: F403
-from glassnet.ops.distance import cdist, dist, norm, pdist  # noqa: F401
+from glassnet.ops.distance import cdist, dist, pdist  # noqa: F401
 from glassnet.ops.indexing import *  # noqa: F403
 from glassnet.ops.linalg_extra import *  # noqa: F403
 from glassnet.ops.logical import *  # noqa: F403

@@ -51,9 +51,9 @@ def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=None
     ord = float(ord)
     a = _el.abs(x)
     if ord == math.inf:
-        return _red.max(a, axes, keepdim) if x.size else _red.sum(a, axes, keepdim)
+        return _red.amax(a, axes, keepdim) if x.size else _red.sum(a, axes, keepdim)
     if ord == -math.inf:
-        return _red.min(a, axes, keepdim)
+        return _red.amin(a, axes, keepdim)
     if ord == 0:
         return _const(xp_of(x.data).asarray((x.data != 0).sum(axis=axes, keepdims=keepdim),
                                             dtype=x.dtype))  # fmt: skip
@@ -92,7 +92,7 @@ def matrix_norm(a: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dt
     if ord in (1, -1, math.inf, -math.inf):
         over, across = (r, c) if ord in (1, -1) else (c, r)
         sums = _red.sum(_el.abs(a), over, True)
-        pick = _red.max if ord > 0 else _red.min
+        pick = _red.amax if ord > 0 else _red.amin
         out = pick(sums, across, True)
         if keepdim:
             return out

@@ -21,8 +21,6 @@ from glassnet.ops.shape import getitem, take_along_axis
 from glassnet.tensor import Tensor
 
 __all__ = [
-    "amax",
-    "amin",
     "aminmax",
     "cummax",
     "cummin",
@@ -386,29 +384,20 @@ def mode(x: Tensor, dim: int = -1, keepdim: bool = False):
 
 
 # -- reductions by PyTorch's names ----------------------------------------------------------------
-def amax(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
-    """Maximum over ``dim`` (an int, a tuple, or None for all); tied maxima share the
-    gradient evenly, as PyTorch's amax."""
-    return _red.max(x, dim if dim != () else None, keepdim)
-
-
-def amin(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
-    """Minimum over ``dim``; tied minima share the gradient evenly."""
-    return _red.min(x, dim if dim != () else None, keepdim)
-
-
 def aminmax(x: Tensor, *, dim=None, keepdim: bool = False):
     """(min, max) over ``dim`` (one int or None), as a named pair."""
-    return AminmaxResult(amin(x, dim, keepdim), amax(x, dim, keepdim))
+    return AminmaxResult(_red.amin(x, dim, keepdim), _red.amax(x, dim, keepdim))
 
 
 def var_mean(x: Tensor, dim=None, *, correction=1, keepdim: bool = False, unbiased=None):
     """(variance, mean) over ``dim`` in one call (PyTorch's var_mean)."""
-    v = _red.var(x, dim, keepdim, correction, unbiased=unbiased)
+    c = correction if unbiased is None else None
+    v = _red.var(x, dim, unbiased, keepdim, correction=c)
     return v, _red.mean(x, dim, keepdim)
 
 
 def std_mean(x: Tensor, dim=None, *, correction=1, keepdim: bool = False, unbiased=None):
     """(standard deviation, mean) over ``dim`` in one call."""
-    s = _red.std(x, dim, keepdim, correction, unbiased=unbiased)
+    c = correction if unbiased is None else None
+    s = _red.std(x, dim, unbiased, keepdim, correction=c)
     return s, _red.mean(x, dim, keepdim)

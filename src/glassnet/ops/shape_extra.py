@@ -1,5 +1,6 @@
-"""Rearranging by PyTorch's names: chunk, unbind, narrow, movedim, unflatten, tile, meshgrid,
-Tensor.unfold, one_hot (tile and repeat_interleave: ops/repeat.py). All are slices, reshapes and broadcasts of differentiable ops."""
+"""Rearranging by PyTorch's names: chunk, unbind, narrow, movedim, unflatten, meshgrid,
+Tensor.unfold, one_hot (tile and repeat_interleave live in ops/repeat.py). All are slices,
+reshapes and broadcasts of differentiable ops."""
 
 from __future__ import annotations
 
