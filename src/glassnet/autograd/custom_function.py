@@ -83,6 +83,11 @@ class CustomNode(_function.Function):
     register = False
     name = "custom_function"
 
+    def release(self) -> None:
+        name = self.name  # the user's class name stays on the freed node (repr, messages)
+        super().release()
+        self.name = name
+
     def backward(self, grad):
         Tensor = _function._Tensor
         prev, _GRAD.enabled = _GRAD.enabled, False
