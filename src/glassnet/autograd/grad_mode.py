@@ -1,22 +1,29 @@
-"""Grad mode: whether ops record a graph. ``no_grad()`` turns recording off in a block."""
+"""Grad mode: whether ops record a graph. ``no_grad()`` turns recording off in a block.
+
+The mode is per thread, as in PyTorch: a ``no_grad()`` block in one thread (an evaluation
+loop, a data-loading worker) never stops another thread from recording its graph. The same
+per-thread state holds the recorder of :func:`glassnet.compile` while it captures a step, so
+that a capture in one thread is invisible to eager steps in another.
+"""
 
 from __future__ import annotations
 
 import functools
+import threading
 
 
-class _GradState:
-    __slots__ = ("enabled",)
+class _ThreadState(threading.local):
+    """Per-thread autograd state; the class attributes are each new thread's defaults."""
 
-    def __init__(self):
-        self.enabled = True
+    enabled = True  # ops record the graph
+    recorder = None  # a compile capture recording this thread's ops (glassnet.compile)
 
 
-STATE = _GradState()
+STATE = _ThreadState()
 
 
 def is_grad_enabled() -> bool:
-    """True when new ops record the graph needed for ``backward()``."""
+    """True when new ops record the graph needed for ``backward()`` (in this thread)."""
     return STATE.enabled
 
 
@@ -60,7 +67,7 @@ class no_grad(_GradModeContext):  # noqa: N801 - PyTorch's name
     """Context manager (and decorator) that stops ops from recording the graph.
 
     Use it for evaluation, optimizer updates and anything you will not differentiate; it saves
-    the memory of saved activations.
+    the memory of saved activations. It applies to the current thread only.
 
     >>> import glassnet as gn
     >>> x = gn.tensor([1.0], requires_grad=True)
