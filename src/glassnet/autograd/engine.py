@@ -15,6 +15,7 @@ from __future__ import annotations
 from glassnet.autograd import hooks as _hooks
 from glassnet.autograd import namespace as _namespace
 from glassnet.autograd.grad_mode import STATE as _GRAD
+from glassnet.autograd.grad_mode import active_recorder
 from glassnet.autograd.namespace import array_namespace, unbroadcast
 from glassnet.backend import xp_of
 
@@ -117,7 +118,7 @@ def _initial_grad(root, grad):
     return grad.astype(root.dtype, copy=False)
 
 
-def run_backward(root, grad=None, retain_graph=False, create_graph=False, capture=None):
+def run_backward(root, grad=None, retain_graph=False, create_graph=False, capture=None, visit=None):
     """Backpropagate from ``root``.
 
     Args:
@@ -127,7 +128,12 @@ def run_backward(root, grad=None, retain_graph=False, create_graph=False, captur
         create_graph: record the backward pass itself, for higher-order gradients.
         capture: if given, a list of tensors whose gradients are returned (in that order)
             instead of being accumulated into ``.grad`` (used by :func:`glassnet.grad`).
+        visit: if given, called as ``visit(node, grad)`` before each node's backward (the
+            compile capture records the order; unlike a global hook, only for this pass).
     """
+    recorder = active_recorder()
+    if recorder is not None and visit is None:  # glassnet.compile is capturing this thread
+        return recorder.backward(root, grad, retain_graph, create_graph, capture)
     make = root._make  # the engine sits below tensor.py: Tensor's constructor from the root
     user_grad = grad is not None
     grad = _initial_grad(root, grad)
@@ -173,6 +179,8 @@ def run_backward(root, grad=None, retain_graph=False, create_graph=False, captur
                 if pre_hooks:
                     for hook in tuple(pre_hooks):
                         hook(fn, g)
+                if visit is not None:
+                    visit(fn, g)
                 # the op's one formula: on arrays (first order) or on tensors (a graph)
                 if graph_ns is None:
                     ns = array_namespace(g)

@@ -35,13 +35,14 @@ from __future__ import annotations
 import re
 
 from glassnet.autograd import hooks as _hooks
-from glassnet.autograd.grad_mode import STATE as _STATE
+from glassnet.autograd.grad_mode import _ENABLED, _RECORDER, CAPTURING
 from glassnet.tensor import Tensor
 
 #: Every op class by name: the gradcheck suite covers each entry.
 OPS: dict[str, type[Function]] = {}
 
 _make = Tensor._make
+_enabled = _ENABLED.get
 
 
 def _snake(name: str) -> str:
@@ -91,9 +92,10 @@ class Function:
     @classmethod
     def apply(cls, *inputs, **params):
         """Run the op on tensors, recording a graph node when a gradient will be needed."""
-        state = _STATE
-        if state.recorder is not None:  # glassnet.compile is capturing this thread's step
-            return state.recorder.apply(cls, inputs, params)
+        if CAPTURING[0]:  # some thread is capturing a step for glassnet.compile: is it this one?
+            recorder = _RECORDER.get()
+            if recorder is not None:
+                return recorder.apply(cls, inputs, params)
         fn = cls.__new__(cls)
         # This is the hot path of every op. One and two inputs are spelled out: in CPython
         # 3.11 a list comprehension costs about as much as a small op's arithmetic.
@@ -103,18 +105,18 @@ class Function:
             ad, bd = a.data, b.data
             data = fn.forward(ad, bd, **params)
             needs = (a.requires_grad, b.requires_grad)
-            track = (needs[0] or needs[1]) and state.enabled
+            track = (needs[0] or needs[1]) and _enabled()
         elif n == 1:
             a = inputs[0]
             ad = a.data
             data = fn.forward(ad, **params)
             needs = (a.requires_grad,)
-            track = needs[0] and state.enabled
+            track = needs[0] and _enabled()
         else:
             arrays = [t.data for t in inputs]
             data = fn.forward(*arrays, **params)
             needs = tuple([t.requires_grad for t in inputs])
-            track = any(needs) and state.enabled
+            track = any(needs) and _enabled()
         fn.track = track
         out = _make(data, track)
         if cls.is_view:
