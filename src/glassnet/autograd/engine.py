@@ -14,8 +14,7 @@ from __future__ import annotations
 
 from glassnet.autograd import hooks as _hooks
 from glassnet.autograd import namespace as _namespace
-from glassnet.autograd.grad_mode import STATE as _GRAD
-from glassnet.autograd.grad_mode import active_recorder
+from glassnet.autograd.grad_mode import _ENABLED, active_recorder
 from glassnet.autograd.namespace import array_namespace, unbroadcast
 from glassnet.backend import xp_of
 
@@ -137,6 +136,7 @@ def run_backward(root, grad=None, retain_graph=False, create_graph=False, captur
     make = root._make  # the engine sits below tensor.py: Tensor's constructor from the root
     user_grad = grad is not None
     grad = _initial_grad(root, grad)
+    eager_ns, eager_type = array_namespace(grad), type(grad)  # one lookup per pass, not node
     # ids of arrays already stored in some .grad: a leaf never gets an array another holds
     handed = {id(grad)} if user_grad else set()
     if create_graph:
@@ -150,8 +150,7 @@ def run_backward(root, grad=None, retain_graph=False, create_graph=False, captur
     graph_ns = _namespace.GRAPH if create_graph else None
     # the hook lists are changed in place by register/remove, never rebound: bind them once
     pre_hooks, post_hooks = _hooks.BACKWARD_PRE_HOOKS, _hooks.BACKWARD_HOOKS
-    prev_mode = _GRAD.enabled
-    _GRAD.enabled = bool(create_graph)
+    mode_token = _ENABLED.set(bool(create_graph))
     try:
         while ready:
             t = ready.pop()
@@ -183,7 +182,7 @@ def run_backward(root, grad=None, retain_graph=False, create_graph=False, captur
                     visit(fn, g)
                 # the op's one formula: on arrays (first order) or on tensors (a graph)
                 if graph_ns is None:
-                    ns = array_namespace(g)
+                    ns = eager_ns if type(g) is eager_type else array_namespace(g)
                     in_grads = fn.backward(ns, g, *fn.arrays)
                 else:
                     ns = graph_ns
@@ -214,7 +213,7 @@ def run_backward(root, grad=None, retain_graph=False, create_graph=False, captur
             if not retain_graph:
                 fn.release()
     finally:
-        _GRAD.enabled = prev_mode
+        _ENABLED.reset(mode_token)
     return captured
 
 

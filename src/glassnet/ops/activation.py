@@ -100,7 +100,7 @@ class Relu(Function):
         return xp_of(x).maximum(x, 0)  # x * mask would give -0.0 for negative x
 
     def backward(self, ns, grad, x):
-        return grad * ns.const(self.mask)
+        return grad * self.mask  # an array mixes with a tensor as a constant
 
 
 class LeakyRelu(Function):
@@ -112,7 +112,7 @@ class LeakyRelu(Function):
         return x * self.scale
 
     def backward(self, ns, grad, x):
-        return grad * ns.const(self.scale)
+        return grad * self.scale
 
 
 class Elu(Function):

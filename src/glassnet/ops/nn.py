@@ -111,7 +111,7 @@ class Dropout(Function):
         return x * self.mask
 
     def backward(self, ns, grad, x):
-        return grad * ns.const(self.mask)
+        return grad * self.mask
 
 
 def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
