@@ -28,10 +28,14 @@ engine undoes broadcasting in one helper.
 ``Exp.apply(x)`` runs forward and, when grad mode is on and an input requires grad, makes the
 instance the graph node of the output: it keeps its inputs (and their version numbers, to
 catch in-place changes) until ``backward()`` frees it.
+
+A subclass written in PyTorch's form (``@staticmethod forward(ctx, ...)``) is not an op: it is
+handed to :mod:`glassnet.autograd.custom_function` and never registered.
 """
 
 from __future__ import annotations
 
+import inspect
 import re
 
 from glassnet.autograd import hooks as _hooks
@@ -72,6 +76,11 @@ class Function:
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
+        if isinstance(inspect.getattr_static(cls, "forward", None), staticmethod):
+            from glassnet.autograd import custom_function  # PyTorch's ctx form: not an op
+
+            custom_function.adapt(cls)
+            return
         if not cls.__dict__.get("register", True):
             cls.register = True  # subclasses of an abstract helper register by default
             return
@@ -176,3 +185,7 @@ def explain_op(name: str) -> str:
     except KeyError:
         raise ValueError(f"no op named {name!r}; known ops: {', '.join(sorted(OPS))}") from None
     return (cls.__doc__ or "").strip()
+
+
+# PyTorch's names in torch.autograd.function; imported last (the module subclasses Function)
+from glassnet.autograd.custom_function import FunctionCtx, once_differentiable  # noqa: E402, F401

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import math
+
 from glassnet.autograd.function import Function
 from glassnet.ops._util import pair
 from glassnet.tensor import Tensor
+
+
+def _rows(ns, a):
+    """``a`` with its leading axes merged into rows (no -1: an axis may be empty)."""
+    return ns.reshape(a, (math.prod(a.shape[:-1]), a.shape[-1]))
 
 
 class Matmul(Function):
@@ -41,11 +48,11 @@ class Matmul(Function):
         if need_a:
             ga = g @ ns.swapaxes(B, -1, -2)
             if a.ndim == 1:  # sum the broadcast batch axes and the added row
-                ga = ns.reshape(ns.sum(ns.reshape(ga, (-1, ga.shape[-1])), 0), a.shape)
+                ga = ns.reshape(ns.sum(_rows(ns, ga), 0), a.shape)
         if need_b:
             if B.ndim == 2 and A.ndim > 2:
                 # fold the batch axes into rows: one GEMM instead of a batched one plus a sum
-                gb = ns.reshape(A, (-1, A.shape[-1])).T @ ns.reshape(g, (-1, g.shape[-1]))
+                gb = _rows(ns, A).T @ _rows(ns, g)
             else:
                 gb = ns.swapaxes(A, -1, -2) @ g
             if b.ndim == 1:

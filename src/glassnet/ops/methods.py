@@ -23,7 +23,7 @@ METHODS = (
     "log_softmax", "reshape", "view", "transpose", "permute", "swapaxes", "flatten",
     "squeeze", "unsqueeze", "expand", "broadcast_to", "clip", "clamp", "split", "gather",
     "pad", "any", "all", "square", "rsqrt", "maximum", "minimum", "take_along_axis", "repeat",
-    "where", "prod", "norm",
+    "repeat_interleave", "tile", "amax", "amin", "where", "prod", "norm",
 )  # fmt: skip
 
 

@@ -11,6 +11,9 @@ which is three reductions instead of a graph of a dozen small ops. Variances are
 
 from __future__ import annotations
 
+import builtins
+import math
+
 from glassnet.autograd.function import Function
 from glassnet.autograd.grad_mode import no_grad
 from glassnet.autograd.namespace import array_namespace
@@ -25,6 +28,9 @@ def _normalize(ns, x, axes, eps):
     Written against ``ns``: forward runs it on arrays, and ``backward(create_graph=True)``
     runs it again on the input tensors, so the statistics' own derivatives are in the graph.
     """
+    if x.size == 0 and ns.eager:  # an empty batch: nothing to normalize (no empty means)
+        z = ns.xp.zeros(tuple(1 if i in axes else n for i, n in enumerate(x.shape)), x.dtype)
+        return x.copy(), z + 1 / math.sqrt(eps), z
     centered = x - ns.mean(x, axes, True)
     var = ns.mean(centered * centered, axes, True)
     rstd = 1 / ns.sqrt(var + eps)
@@ -33,6 +39,8 @@ def _normalize(ns, x, axes, eps):
 
 def _normalize_backward(ns, g, xhat, rstd, axes):
     """dL/dx from g = dL/dxhat: rstd (g - mean(g) - xhat mean(g xhat)) over ``axes``."""
+    if g.size == 0:
+        return g + 0.0
     return rstd * (g - ns.mean(g, axes, True) - xhat * ns.mean(g * xhat, axes, True))
 
 
@@ -127,7 +135,9 @@ class GroupNorm(_AffineNorm):
 
     def forward(self, x, *params, num_groups, eps, has_weight, has_bias):
         self.has_weight, self.has_bias, self.eps = has_weight, has_bias, eps
-        self.groups = (x.shape[0], num_groups, -1)
+        # explicit group size, not -1: reshape cannot infer it when the batch is empty
+        per_group = x.size // builtins.max(x.shape[0], 1) // num_groups
+        self.groups = (x.shape[0], num_groups, per_group)
         grouped = x.reshape(self.groups)
         self.xhat, self.rstd, _ = _normalize(array_namespace(x), grouped, (2,), eps)
         self.cshape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
