@@ -40,6 +40,8 @@ import re
 
 from glassnet.autograd import hooks as _hooks
 from glassnet.autograd.grad_mode import _ENABLED, _RECORDER, CAPTURING
+from glassnet.backend.device import MULTI_DEVICE_TYPES as _MULTI
+from glassnet.backend.device import check_devices as _check_devices
 from glassnet.tensor import Tensor
 
 #: Every op class by name: the gradcheck suite covers each entry.
@@ -112,6 +114,8 @@ class Function:
         if n == 2:
             a, b = inputs
             ad, bd = a.data, b.data
+            if type(ad) is not type(bd) or type(ad) in _MULTI:
+                _check_devices(cls.name, inputs)  # one device for all inputs, or a clear error
             data = fn.forward(ad, bd, **params)
             needs = (a.requires_grad, b.requires_grad)
             track = (needs[0] or needs[1]) and _enabled()
@@ -122,6 +126,7 @@ class Function:
             needs = (a.requires_grad,)
             track = needs[0] and _enabled()
         else:
+            _check_devices(cls.name, inputs)
             arrays = [t.data for t in inputs]
             data = fn.forward(*arrays, **params)
             needs = tuple([t.requires_grad for t in inputs])

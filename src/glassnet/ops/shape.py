@@ -41,7 +41,7 @@ class Transpose(Function):
         return x.transpose(axes)
 
     def backward(self, ns, grad, x):
-        return ns.permute(grad, tuple(int(i) for i in np.argsort(self.axes)))
+        return ns.permute(grad, tuple(np.argsort(self.axes).tolist()))
 
 
 class BroadcastTo(Function):
