@@ -1,11 +1,11 @@
 """Differentiable primitives: one ``Function`` subclass per op, with a lowercase wrapper."""
 
+from glassnet.autograd import namespace as _namespace  # noqa: E402
 from glassnet.autograd.function import OPS, Function
-
-# issue 16: PyTorch's wider op set, one family per module (each declares __all__)
-from glassnet.ops._methods import TENSOR_METHODS  # noqa: E402, F401
+from glassnet.ops import methods as _methods  # noqa: E402
 from glassnet.ops.activation import (
     elu,
+    erf,
     gelu,
     leaky_relu,
     log_softmax,
@@ -17,6 +17,8 @@ from glassnet.ops.activation import (
     swish,
     tanh,
 )
+
+# issue 16: PyTorch's wider op set, one family per module (each declares __all__)
 from glassnet.ops.activation_extra import *  # noqa: E402, F403
 from glassnet.ops.attention import attention_weights, scaled_dot_product_attention
 from glassnet.ops.composite import *  # noqa: E402, F403
@@ -53,6 +55,7 @@ from glassnet.ops.elementwise import (
     to_device,
     where,
 )
+from glassnet.ops.graph_namespace import GraphNamespace as _GraphNamespace  # noqa: E402
 from glassnet.ops.indexing import *  # noqa: E402, F403
 from glassnet.ops.linalg import matmul
 from glassnet.ops.linalg_extra import *  # noqa: E402, F403
@@ -117,3 +120,6 @@ from glassnet.ops.shape import (
 )
 from glassnet.ops.shape_extra import *  # noqa: E402, F403
 from glassnet.ops.special import *  # noqa: E402, F403
+
+_namespace.GRAPH = _GraphNamespace()  # backward(create_graph=True) evaluates formulas on tensors
+_methods.bind(globals())  # x + y, x.sum(), x.T, ... on Tensor

@@ -13,8 +13,9 @@ import numpy as np
 
 from glassnet.backend import xp_of
 from glassnet.ops import elementwise as _el
+from glassnet.ops._scatter import scatter_into as _scatter_into
 from glassnet.ops._util import normalize_axis
-from glassnet.ops.shape import IndexAdd, broadcast_to, getitem, permute, reshape
+from glassnet.ops.shape import broadcast_to, getitem, permute, reshape
 from glassnet.tensor import Tensor
 
 __all__ = [
@@ -167,7 +168,7 @@ def diag_embed(x: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Te
     m = n + abs(offset)
     xp = xp_of(x.data)
     rows, cols = _diag_positions(xp, m, m, offset)
-    out = IndexAdd.apply(x, shape=x.shape[:-1] + (m, m), index=(Ellipsis, rows, cols))
+    out = _scatter_into(x, shape=x.shape[:-1] + (m, m), index=(Ellipsis, rows, cols))
     nd = out.ndim
     a, b = (normalize_axis(d, nd, "diag_embed")[0] for d in (dim1, dim2))
     if (a, b) == (nd - 2, nd - 1):
@@ -297,7 +298,7 @@ def scatter_add(x: Tensor, dim: int, index, src: Tensor) -> Tensor:
     """y = x, then y[..., index[i, j], ...] += src[i, j] along ``dim`` (repeats add up)."""
     coords, _ = _scatter_coords("scatter_add", x, dim, index)
     part = _src_part("scatter_add", src, coords[0].shape, x)
-    return x + IndexAdd.apply(part, shape=x.shape, index=coords)
+    return x + _scatter_into(part, shape=x.shape, index=coords)
 
 
 def scatter(x: Tensor, dim: int, index, src=None, *, value=None, reduce=None) -> Tensor:
@@ -323,7 +324,7 @@ def scatter(x: Tensor, dim: int, index, src=None, *, value=None, reduce=None) ->
     keep = _last_writes(x, coords)
     part = reshape(_src_part("scatter", src, coords[0].shape, x), (-1,))
     chosen = tuple(c.reshape(-1)[keep] for c in coords)
-    written = IndexAdd.apply(getitem(part, keep), shape=x.shape, index=chosen)
+    written = _scatter_into(getitem(part, keep), shape=x.shape, index=chosen)
     return _el.where(hit, written, x)
 
 
@@ -350,7 +351,7 @@ def scatter_reduce(
     hit = _hit(x, coords)
     base = x if include_self else _el.where(hit, 0.0, x)
     if reduce in ("sum", "mean"):
-        total = base + IndexAdd.apply(part, shape=x.shape, index=coords)
+        total = base + _scatter_into(part, shape=x.shape, index=coords)
         if reduce == "sum":
             return total
         count = xp.zeros(x.shape, dtype=x.dtype)
@@ -364,7 +365,7 @@ def scatter_reduce(
         # d result / d factor = product of the other factors of its target: result / factor
         # where the factor is nonzero; for a zero factor, the product of the rest
         others_src, others_x = _exclusive_products(xp, x, coords, pd, include_self)
-        sur = IndexAdd.apply(part * _const(others_src), shape=x.shape, index=coords)
+        sur = _scatter_into(part * _const(others_src), shape=x.shape, index=coords)
         sur = sur + (x * _const(others_x) if include_self else 0.0)
         return _el.where(hit, _straight_through(result, sur), x)
     pick = xp.maximum if reduce == "amax" else xp.minimum
@@ -379,7 +380,7 @@ def scatter_reduce(
     xp.add.at(count, coords, ties_src)
     w_src = ties_src / count[coords]
     w_x = ties_x / xp.maximum(count, 1) if include_self else 0 * ties_x
-    sur = IndexAdd.apply(part * _const(w_src), shape=x.shape, index=coords) + x * _const(w_x)
+    sur = _scatter_into(part * _const(w_src), shape=x.shape, index=coords) + x * _const(w_x)
     return _el.where(hit, _straight_through(result, sur), x)
 
 
@@ -430,7 +431,7 @@ def index_add(x: Tensor, dim: int, index, source: Tensor, *, alpha: float = 1) -
     a, idx = _along("index_add", x, dim, index)
     _source_shape("index_add", x, a, idx, source)
     scaled = source if alpha == 1 else source * alpha
-    return x + IndexAdd.apply(scaled, shape=x.shape, index=(slice(None),) * a + (idx,))
+    return x + _scatter_into(scaled, shape=x.shape, index=(slice(None),) * a + (idx,))
 
 
 def index_copy(x: Tensor, dim: int, index, source: Tensor) -> Tensor:
@@ -442,7 +443,7 @@ def index_copy(x: Tensor, dim: int, index, source: Tensor) -> Tensor:
     keep = xp_of(idx).asarray(np.sort(host.size - 1 - first_in_rev))
     lead = (slice(None),) * a
     chosen = getitem(source, lead + (keep,))
-    written = IndexAdd.apply(chosen, shape=x.shape, index=lead + (idx[keep],))
+    written = _scatter_into(chosen, shape=x.shape, index=lead + (idx[keep],))
     hit = xp_of(x.data).zeros(x.shape, dtype=bool)
     hit[lead + (idx,)] = True
     return _el.where(_const(hit), written, x)

@@ -21,6 +21,7 @@ __all__ = [
     "bmm",
     "dot",
     "einsum",
+    "ger",
     "inner",
     "mm",
     "mv",

@@ -13,7 +13,8 @@ import math
 import numpy as np
 
 from glassnet.backend import xp_of
-from glassnet.ops.shape import IndexAdd, getitem, permute, reshape
+from glassnet.ops._scatter import scatter_into as _scatter_into
+from glassnet.ops.shape import getitem, permute, reshape
 from glassnet.ops.shape import pad as _pad_widths
 from glassnet.tensor import Tensor
 
@@ -313,7 +314,7 @@ def fold(
     g = reshape(input, (n, c, kh, kw, oh, ow))
     index = (slice(None), slice(None), xp.asarray(rows[:, None, :, None]),
              xp.asarray(cols[None, :, None, :]))  # fmt: skip
-    out = IndexAdd.apply(g, shape=(n, c, h + 2 * ph, w + 2 * pw), index=index)
+    out = _scatter_into(g, shape=(n, c, h + 2 * ph, w + 2 * pw), index=index)
     if ph or pw:
         out = getitem(out, (slice(None), slice(None), slice(ph, ph + h), slice(pw, pw + w)))
     return out

@@ -72,18 +72,65 @@ def _reverse(t: Tensor, axis: int) -> Tensor:
 
 # -- cumulative sums and products ---------------------------------------------------------------
 class Cumsum(Function):
-    """y_k = sum_{i <= k} x_i along ``axis``;  dL/dx_i = sum_{k >= i} dL/dy_k (a reversed cumsum)"""
+    """y_k = sum_{i <= k} x_i along ``axis``;  dL/dx_i = sum_{k >= i} dL/dy_k (a reversed cumsum)
+
+    The backward is linear in dL/dy; its adjoint is the cumsum itself.
+    """
 
     def forward(self, x, axis):
         self.axis = axis
         return xp_of(x).cumsum(x, axis=axis)
 
-    def backward(self, grad):
-        xp = xp_of(grad)
-        return (_flip(xp, xp.cumsum(_flip(xp, grad, self.axis), axis=self.axis), self.axis),)
+    def backward(self, ns, grad, x):
+        axis = self.axis
 
-    def backward_graph(self, grad):
-        return (_reverse(cumsum(_reverse(grad, self.axis), self.axis), self.axis),)
+        def reverse_cumsum(g):
+            xp = xp_of(g)
+            return _flip(xp, xp.cumsum(_flip(xp, g, axis), axis=axis), axis)
+
+        return ns.linear(reverse_cumsum, lambda g: xp_of(g).cumsum(g, axis=axis), grad)
+
+
+def _cumprod_grad_arrays(x, y, grad, axis):
+    xp = xp_of(grad)
+    n = x.shape[axis]
+    pos = xp.arange(n).reshape((-1,) + (1,) * (x.ndim - 1 - axis))
+    is_zero = x == 0
+    z = xp.where(is_zero.any(axis=axis, keepdims=True), is_zero.argmax(axis=axis,
+                 keepdims=True), n)  # fmt: skip
+    before = pos < z
+    rev = _flip(xp, xp.cumsum(_flip(xp, grad * y, axis), axis=axis), axis)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        gx = xp.where(before, rev / xp.where(before, x, 1), 0)
+    if is_zero.any():
+        after = xp.where(pos > z, x, 1)
+        tail = (xp.where(pos >= z, grad * xp.cumprod(after, axis=axis), 0)).sum(
+            axis=axis, keepdims=True
+        )
+        prev = xp.take_along_axis(y, xp.maximum(z - 1, 0), axis=axis)
+        prev = xp.where(z > 0, prev, 1)
+        gx = xp.where(pos == z, prev * tail, gx)
+    return gx
+
+
+def _cumprod_grad_tensors(x, grad, axis):
+    if not (x.data == 0).any():  # the quotient form: exact and O(n) without zeros
+        y = cumprod(x, axis)
+        return _reverse(cumsum(_reverse(grad * y, axis), axis), axis) / x
+    # with zeros: dL/dx_i = y_{i-1} sum_{k >= i} g_k M_ik, M_ik = prod_{i < j <= k} x_j,
+    # built as an (n, n) table per slice (a cumprod of x with the entries j <= i set to 1)
+    from glassnet.ops.shape import concat, unsqueeze
+    from glassnet.ops.shape_extra import movedim
+
+    xm, gm = movedim(x, axis, -1), movedim(grad, axis, -1)
+    xp, n = xp_of(x.data), x.shape[axis]
+    later = Tensor._make(xp.arange(n)[None, :] > xp.arange(n)[:, None], False)  # j > i
+    table = cumprod(_el.where(later, unsqueeze(xm, -2), 1.0), -1)  # (..., i, k)
+    upper = Tensor._make(xp.arange(n)[None, :] >= xp.arange(n)[:, None], False)  # k >= i
+    total = _red.sum(_el.where(upper, unsqueeze(gm, -2) * table, 0.0), -1)
+    ones = Tensor._make(xp.ones(xm.shape[:-1] + (1,), dtype=x.dtype), False)
+    before = concat([ones, getitem(cumprod(xm, -1), (Ellipsis, slice(0, n - 1)))], -1)
+    return movedim(before * total, -1, axis)
 
 
 class Cumprod(Function):
@@ -92,56 +139,55 @@ class Cumprod(Function):
     Without dividing by x_i (zeros are common): with z the first zero of the slice,
     dL/dx_i = (sum_{k >= i} g_k y_k) / x_i for i < z (x_i != 0 there),
     dL/dx_z = y_{z-1} sum_{k >= z} g_k prod_{z < j <= k} x_j,  and 0 for i > z.
+    Under create_graph, slices with zeros use the (n, n) table of partial products instead,
+    whose derivatives are exact in every entry.
     """
 
+    saves_output = True
+
     def forward(self, x, axis):
-        self.x, self.axis = x, axis
-        self.y = xp_of(x).cumprod(x, axis=axis)
-        return self.y
+        self.axis = axis
+        return xp_of(x).cumprod(x, axis=axis)
 
-    def backward(self, grad):
-        xp = xp_of(grad)
-        x, y, axis = self.x, self.y, self.axis
-        n = x.shape[axis]
-        pos = xp.arange(n).reshape((-1,) + (1,) * (x.ndim - 1 - axis))
-        is_zero = x == 0
-        z = xp.where(is_zero.any(axis=axis, keepdims=True), is_zero.argmax(axis=axis,
-                     keepdims=True), n)  # fmt: skip
-        before = pos < z
-        rev = _flip(xp, xp.cumsum(_flip(xp, grad * y, axis), axis=axis), axis)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            gx = xp.where(before, rev / xp.where(before, x, 1), 0)
-        if is_zero.any():
-            after = xp.where(pos > z, x, 1)
-            tail = (xp.where(pos >= z, grad * xp.cumprod(after, axis=axis), 0)).sum(
-                axis=axis, keepdims=True
-            )
-            prev = xp.take_along_axis(y, xp.maximum(z - 1, 0), axis=axis)
-            prev = xp.where(z > 0, prev, 1)
-            gx = xp.where(pos == z, prev * tail, gx)
-        return (gx,)
+    def backward(self, ns, grad, x, y):
+        if ns.eager:
+            return _cumprod_grad_arrays(x, y, grad, self.axis)
+        return _cumprod_grad_tensors(x, grad, self.axis)
 
-    def backward_graph(self, grad):
-        (x,) = self.inputs
-        axis = self.axis
-        if not (self.x == 0).any():  # the quotient form: exact and O(n) without zeros
-            y = cumprod(x, axis)
-            return (_reverse(cumsum(_reverse(grad * y, axis), axis), axis) / x,)
-        # with zeros: dL/dx_i = y_{i-1} sum_{k >= i} g_k M_ik, M_ik = prod_{i < j <= k} x_j,
-        # built as an (n, n) table per slice (a cumprod of x with the entries j <= i set to 1)
-        from glassnet.ops.shape_extra import movedim
 
-        xm, gm = movedim(x, axis, -1), movedim(grad, axis, -1)
-        xp, n = xp_of(self.x), self.x.shape[axis]
-        later = Tensor._make(xp.arange(n)[None, :] > xp.arange(n)[:, None], False)  # j > i
-        table = cumprod(_el.where(later, xm.unsqueeze(-2), 1.0), -1)  # (..., i, k)
-        upper = Tensor._make(xp.arange(n)[None, :] >= xp.arange(n)[:, None], False)  # k >= i
-        total = _el.where(upper, gm.unsqueeze(-2) * table, 0.0).sum(-1)
-        ones = Tensor._make(xp.ones(xm.shape[:-1] + (1,), dtype=self.x.dtype), False)
-        from glassnet.ops.shape import concat, getitem
+def _logcumsumexp_grad_arrays(x, y, grad, axis):
+    xp = xp_of(grad)
 
-        before = concat([ones, getitem(cumprod(xm, -1), (Ellipsis, slice(0, n - 1)))], -1)
-        return (movedim(before * total, -1, axis),)
+    def rev_lcse(a):
+        return _flip(xp, xp.logaddexp.accumulate(_flip(xp, a, axis), axis=axis), axis)
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pos = rev_lcse(xp.log(xp.where(grad > 0, grad, 0)) - y)
+        neg = rev_lcse(xp.log(xp.where(grad < 0, -grad, 0)) - y)
+        return xp.exp(x + pos) - xp.exp(x + neg)
+
+
+def _logcumsumexp_grad_tensors(x, grad, axis):
+    y = logcumsumexp(x, axis)
+    # entries outside a part get ln g = a floor far below every term (finite, unlike -inf,
+    # whose derivatives inside logcumsumexp would be inf - inf = nan); e^floor is 0
+    xp, gd, xd = xp_of(grad.data), grad.data, x.data
+    nonzero = xp.abs(gd[gd != 0])
+    spread = float(xd.max() - xd.min()) if xd.size else 0.0
+    floor = (float(xp.log(nonzero.min())) if nonzero.size else 0.0) - spread - 800.0
+
+    def part(mask, g):
+        if not mask.any():
+            return None
+        m = Tensor._make(mask, False)
+        logg = _el.where(m, _el.log(_el.where(m, g, 1.0)), floor)
+        r = _reverse(logcumsumexp(_reverse(logg - y, axis), axis), axis)
+        return _el.exp(x + r)
+
+    pos, neg = part(gd > 0, grad), part(gd < 0, -grad)
+    if pos is None and neg is None:
+        return grad * 0.0
+    return neg * -1.0 if pos is None else pos if neg is None else pos - neg
 
 
 class Logcumsumexp(Function):
@@ -152,46 +198,16 @@ class Logcumsumexp(Function):
     e^{x_i + R(ln g+ - y)_i} - e^{x_i + R(ln g- - y)_i}, R a reversed logcumsumexp.
     """
 
+    saves_output = True
+
     def forward(self, x, axis):
-        self.x, self.axis = x, axis
-        self.y = xp_of(x).logaddexp.accumulate(x, axis=axis) if x.size else x.copy()
-        return self.y
+        self.axis = axis
+        return xp_of(x).logaddexp.accumulate(x, axis=axis) if x.size else x.copy()
 
-    def backward(self, grad):
-        xp, axis = xp_of(grad), self.axis
-
-        def rev_lcse(a):
-            return _flip(xp, xp.logaddexp.accumulate(_flip(xp, a, axis), axis=axis), axis)
-
-        with np.errstate(divide="ignore", invalid="ignore"):
-            pos = rev_lcse(xp.log(xp.where(grad > 0, grad, 0)) - self.y)
-            neg = rev_lcse(xp.log(xp.where(grad < 0, -grad, 0)) - self.y)
-            return (xp.exp(self.x + pos) - xp.exp(self.x + neg),)
-
-    def backward_graph(self, grad):
-        (x,) = self.inputs
-        axis = self.axis
-        y = logcumsumexp(x, axis)
-
-        # entries outside a part get ln g = a floor far below every term (finite, unlike
-        # -inf, whose derivatives inside logcumsumexp would be inf - inf = nan); e^floor is 0
-        xp, gd, xd = xp_of(grad.data), grad.data, self.x
-        nonzero = xp.abs(gd[gd != 0])
-        spread = float(xd.max() - xd.min()) if xd.size else 0.0
-        floor = (float(xp.log(nonzero.min())) if nonzero.size else 0.0) - spread - 800.0
-
-        def part(mask, g):
-            if not mask.any():
-                return None
-            m = Tensor._make(mask, False)
-            logg = _el.where(m, _el.log(_el.where(m, g, 1.0)), floor)
-            r = _reverse(logcumsumexp(_reverse(logg - y, axis), axis), axis)
-            return _el.exp(x + r)
-
-        pos, neg = part(gd > 0, grad), part(gd < 0, -grad)
-        if pos is None and neg is None:
-            return (grad * 0.0,)
-        return (neg * -1.0 if pos is None else pos if neg is None else pos - neg,)
+    def backward(self, ns, grad, x, y):
+        if ns.eager:
+            return _logcumsumexp_grad_arrays(x, y, grad, self.axis)
+        return _logcumsumexp_grad_tensors(x, grad, self.axis)
 
 
 def _scan_input(op, x, dim, dtype):

@@ -66,10 +66,13 @@ class _TensorMath:
 
 
 class _Unary(Function):
-    """An elementwise op y = f(x) whose derivative is ``derivative(m, x, y)``."""
+    """An elementwise op y = f(x) whose derivative is ``derivative(m, x, y)``.
+
+    ``m`` is the array module (NumPy/CuPy) in first-order backward and glassnet's ops under
+    ``create_graph``: the one formula serves both.
+    """
 
     register = False
-    uses_output = False
 
     @staticmethod
     def f(xp, x):  # pragma: no cover - abstract
@@ -80,19 +83,11 @@ class _Unary(Function):
         raise NotImplementedError
 
     def forward(self, x):
-        self.x = x
-        y = self.f(xp_of(x), x)
-        if self.uses_output:
-            self.y = y
-        return y
+        return self.f(xp_of(x), x)
 
-    def backward(self, grad):
-        return (grad * self.derivative(xp_of(grad), self.x, getattr(self, "y", None)),)
-
-    def backward_graph(self, grad):
-        (x,) = self.inputs
-        y = type(self).apply(x) if self.uses_output else None
-        return (grad * self.derivative(_TensorMath, x, y),)
+    def backward(self, ns, grad, x, y=None):
+        m = xp_of(x) if ns.eager else _TensorMath
+        return grad * self.derivative(m, x, y)
 
 
 def _f(name):
@@ -102,7 +97,7 @@ def _f(name):
 class Expm1(_Unary):
     """y = e^x - 1, accurate for small x;  dy/dx = e^x = y + 1"""
 
-    uses_output = True
+    saves_output = True
     f = _f("expm1")
     derivative = staticmethod(lambda m, x, y: y + 1)
 
@@ -110,7 +105,7 @@ class Expm1(_Unary):
 class Exp2(_Unary):
     """y = 2^x;  dy/dx = 2^x ln 2 = y ln 2"""
 
-    uses_output = True
+    saves_output = True
     f = _f("exp2")
     derivative = staticmethod(lambda m, x, y: y * math.log(2.0))
 
@@ -132,7 +127,7 @@ class Log10(_Unary):
 class Tan(_Unary):
     """y = tan x;  dy/dx = 1 + tan^2 x = 1 + y^2"""
 
-    uses_output = True
+    saves_output = True
     f = _f("tan")
     derivative = staticmethod(lambda m, x, y: 1 + y * y)
 
@@ -194,7 +189,7 @@ class Atanh(_Unary):
 
 
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
-_math_erf = np.frompyfunc(math.erf, 1, 1)
+_math_erf = np.frompyfunc(math.erf, 1, 1)  # libm: exact in float64
 _math_erfc = np.frompyfunc(math.erfc, 1, 1)
 
 
@@ -205,21 +200,6 @@ def _host_float64(xp, x, fn):
     host = np.asarray(to_device(x, "cpu"), dtype=np.float64)
     out = np.asarray(fn(host), dtype=x.dtype)
     return out if xp is np else xp.asarray(out)
-
-
-def _erf_values(xp, x):
-    if x.dtype == np.float64:  # the float32 fit is not float64-exact: libm's erf is
-        return _host_float64(xp, x, _math_erf)
-    from glassnet.ops.activation import _erf
-
-    return _erf(xp, x)
-
-
-class Erf(_Unary):
-    """y = erf x = (2 / sqrt(pi)) int_0^x e^{-t^2} dt;  dy/dx = (2 / sqrt(pi)) e^{-x^2}"""
-
-    f = staticmethod(_erf_values)
-    derivative = staticmethod(lambda m, x, y: _TWO_OVER_SQRT_PI * m.exp(-(x * x)))
 
 
 class Erfc(_Unary):
@@ -260,7 +240,7 @@ def _erfinv_values(xp, x):
 class Erfinv(_Unary):
     """y = erf^{-1}(x) (|x| < 1; +-inf at +-1);  dy/dx = (sqrt(pi) / 2) e^{y^2}"""
 
-    uses_output = True
+    saves_output = True
     f = staticmethod(_erfinv_values)
     derivative = staticmethod(lambda m, x, y: (1 / _TWO_OVER_SQRT_PI) * m.exp(y * y))
 
@@ -270,18 +250,12 @@ class Atan2(Function):
     dy/da = b / (a^2 + b^2),  dy/db = -a / (a^2 + b^2)   (nan at a = b = 0, as PyTorch)"""
 
     def forward(self, a, b):
-        self.a, self.b = a, b
         return xp_of(a).arctan2(a, b)
 
-    def backward(self, grad):
+    def backward(self, ns, grad, a, b):
         with np.errstate(divide="ignore", invalid="ignore"):
-            scale = grad / (self.a * self.a + self.b * self.b)
-            return scale * self.b, -scale * self.a
-
-    def backward_graph(self, grad):
-        a, b = self.inputs
-        scale = grad / (a * a + b * b)
-        return scale * b, -scale * a
+            scale = grad / (a * a + b * b)
+            return scale * b, -scale * a
 
 
 class Hypot(Function):
@@ -290,19 +264,12 @@ class Hypot(Function):
     saves_output = True
 
     def forward(self, a, b):
-        self.a, self.b = a, b
-        self.y = xp_of(a).hypot(a, b)
-        return self.y
+        return xp_of(a).hypot(a, b)
 
-    def backward(self, grad):
+    def backward(self, ns, grad, a, b, y):
         with np.errstate(divide="ignore", invalid="ignore"):
-            scale = grad / self.y
-            return scale * self.a, scale * self.b
-
-    def backward_graph(self, grad):
-        a, b = self.inputs
-        scale = grad / hypot(a, b)
-        return scale * a, scale * b
+            scale = grad / y
+            return scale * a, scale * b
 
 
 class _Step(Function):
@@ -313,11 +280,8 @@ class _Step(Function):
     def forward(self, x, **params):
         return self.f(xp_of(x), x, **params)
 
-    def backward(self, grad):
-        return (xp_of(grad).zeros_like(grad),)
-
-    def backward_graph(self, grad):
-        return (grad * 0.0,)
+    def backward(self, ns, grad, x):
+        return grad * 0.0
 
 
 class Floor(_Step):
@@ -369,11 +333,8 @@ class _Mod(Function):
                 self.q = self.quotient(xp, a, b)
         return y
 
-    def backward(self, grad):
-        return grad, -grad * self.q
-
-    def backward_graph(self, grad):
-        return grad, -grad * Tensor._make(self.q, False)
+    def backward(self, ns, grad, a, b):
+        return grad, -grad * ns.const(self.q)
 
 
 class Fmod(_Mod):
@@ -402,11 +363,7 @@ class FloorDivide(Function):
         with np.errstate(divide="ignore", invalid="ignore"):
             return xp.floor_divide(a, b)
 
-    def backward(self, grad):
-        zero = xp_of(grad).zeros_like(grad)
-        return zero, zero
-
-    def backward_graph(self, grad):
+    def backward(self, ns, grad, a, b):
         return grad * 0.0, grad * 0.0
 
 
@@ -433,7 +390,15 @@ cosh = _float_unary(Cosh)
 asinh = arcsinh = _float_unary(Asinh)
 acosh = arccosh = _float_unary(Acosh)
 atanh = arctanh = _float_unary(Atanh)
-erf = _float_unary(Erf)
+
+
+def erf(x: Tensor) -> Tensor:
+    """Elementwise erf x = (2 / sqrt(pi)) int_0^x e^{-t^2} dt; int and bool give float32."""
+    from glassnet.ops.activation import erf as _erf_op
+
+    return _erf_op(floating(x))
+
+
 erfc = _float_unary(Erfc)
 erfinv = _float_unary(Erfinv)
 
