@@ -44,6 +44,11 @@ class Finding:
     since_epoch: int | None = None
     layers: tuple = ()
 
+    @property
+    def kind(self) -> str:
+        """The problem key (the name learning verdicts had)."""
+        return self.problem
+
     def __str__(self) -> str:
         since = f" (since epoch {self.since_epoch})" if self.since_epoch else ""
         lines = [f"{self.title}{since}"]
@@ -142,8 +147,16 @@ class _Facts:
         opt = w.optimizer if w.optimizer is not None else getattr(w, "fit_optimizer", None)
         self.opt_name = type(opt).__name__ if opt is not None else "optimizer"
         self.lr = w.step_lr[0] if w.step_lr else (self.epochs[0].get("lr") if self.epochs else None)
+        group = opt.param_groups[0] if getattr(opt, "param_groups", None) else {}
+        model = getattr(w, "model", None)
+        self.regularized = bool(group.get("weight_decay")) or any(
+            "Dropout" in type(m).__name__ and getattr(m, "p", 0) > 0
+            for _, m in (model.named_modules() if model else [])
+        )
         self.adaptive = self.opt_name in ("Adam", "AdamW", "RMSprop", "Adagrad")
         self.lr_text = f"{self.opt_name} lr={_fmt(self.lr)}" if self.lr is not None else ""
+        self.lr_note = f" ({self.lr_text})" if self.lr_text else ""
+        self.unit = "epoch" if getattr(w, "per_epoch", False) else "step"
         # health
         mon = w.monitor
         self.health = list(mon.warnings) if mon is not None else []
@@ -228,7 +241,9 @@ def diagnose_run(w) -> Diagnosis:
             ["only training data was seen"],
             ["hold out data: fit(..., validation_split=0.2) or validation_data=(x, y)"],
             severity="note"))  # fmt: skip
-    parts = [f"{f.n_epochs} epoch{'s' * (f.n_epochs != 1)}, {len(f.steps)} steps"]
+    parts = [f"{f.n_epochs} epoch{'s' * (f.n_epochs != 1)}"]
+    if f.unit == "step":
+        parts[0] += f", {len(f.steps)} steps"
     if f.lr_text:
         parts.append(f.lr_text)
     if math.isfinite(f.init):

@@ -128,11 +128,11 @@ def inferred(f: _Facts) -> list:
     dead = f.health_of("dead_relu")
     lr_signs = []
     if f.nonfinite_step is not None:
-        lr_signs.append(f"the loss became non-finite at step {f.nonfinite_step}")
+        lr_signs.append(f"the loss became non-finite at {f.unit} {f.nonfinite_step}")
     if f.blowup:
         lr_signs.append(
-            f"the per-step loss blew up from {_fmt(f.init)} at step 1 to "
-            f"{_fmt(f.peak)} at step {f.peak_step}"
+            f"the {'per-step ' * (f.unit == 'step')}loss blew up from {_fmt(f.init)} at "
+            f"{f.unit} 1 to {_fmt(f.peak)} at {f.unit} {f.peak_step}"
             + (f" (chance is ln {f.C} = {f.logC:.2f})" if f.logC else "")
         )
     if f.rose:
@@ -194,9 +194,9 @@ def inferred(f: _Facts) -> list:
             ev.append(f"the model ended predicting class {f.collapse[0]} for "
                       f"{f.collapse[1]:.0%} of samples")  # fmt: skip
         title = (
-            f"the learning rate is far too high ({f.lr_text})"
+            f"the learning rate is far too high{f.lr_note}"
             if strong
-            else (f"the learning rate is probably too high ({f.lr_text})")
+            else (f"the learning rate is probably too high{f.lr_note}")
         )
         out.append(Finding(
             "lr_too_high", title, ev,
@@ -283,7 +283,7 @@ def _slow_causes(f: _Facts, dead: list) -> list:
         median = float(np.median(f.update))
         if median < 3e-4:
             out.append(Finding(
-                "lr_too_low", f"the learning rate is too low ({f.lr_text})",
+                "lr_too_low", f"the learning rate is too low{f.lr_note}",
                 [f"updates were {median:.1e} of the weights per step (healthy is about 1e-3)",
                  f"the loss moved only from {_fmt(f.init)} to {_fmt(f.final)} in "
                  f"{f.n_epochs} epochs"],
@@ -299,29 +299,37 @@ def _slow_causes(f: _Facts, dead: list) -> list:
 def symptoms(f: _Facts) -> list:
     out = []
     # overfitting: a train/validation gap, or validation loss rising while training falls
-    if f.val_acc is not None and f.acc is not None and f.chance is not None:
+    vl = f.val_loss
+    best = int(np.argmin(vl)) if vl else 0
+    rose = len(vl) >= 3 and best < len(vl) - 1 and vl[-1] > 1.05 * vl[best]
+    rose = rose and len(f.loss) == len(vl) and f.final < f.loss[best]
+    gap = None
+    if f.val_acc is not None and f.acc is not None:
         gap = f.acc - f.val_acc
-        if gap > 0.1 and f.best_val_acc > f.chance + 0.1:
-            vl = f.val_loss
-            best = int(np.argmin(vl)) if vl else 0
-            rose = vl and vl[-1] > 1.1 * vl[best] and best < len(vl) - 1
-            ev = [
-                f"training accuracy {f.acc:.1%} vs validation {f.val_acc:.1%} "
-                f"({gap * 100:.1f} points apart)"
-            ]
-            stop = (f"early stopping on val_loss with restore_best_weights=True (best epoch "
-                    f"{best + 1})")  # fmt: skip
-            regularize = "regularize: weight decay (AdamW, weight_decay=0.05) or dropout"
-            remedies = [regularize, "more training data or augmentation"]
-            if rose:
-                ev.append(f"validation loss rose from {_fmt(vl[best])} (epoch {best + 1}) to "
-                          f"{_fmt(vl[-1])} while training loss kept falling")  # fmt: skip
-                remedies = [stop, regularize, "more training data or augmentation"]
-            out.append(Finding(
-                "overfitting", "overfitting: the model memorizes the training set", ev,
-                remedies, score=50, knobs=(("capacity", -1),),
-                since_epoch=best + 2 if rose else None,
-                explains=("overfit", "still_falling")))  # fmt: skip
+        if not f.best_val_acc > (f.chance or 0) + 0.1:
+            gap = None  # at chance: that is the labels, not overfitting
+    if (gap is not None and gap > 0.1) or rose:
+        ev = []
+        if gap is not None:
+            ev.append(f"training accuracy {f.acc:.1%} vs validation {f.val_acc:.1%} "
+                      f"({gap * 100:.1f} points apart)")  # fmt: skip
+        stop = (f"early stopping on val_loss with restore_best_weights=True (best epoch "
+                f"{best + 1})")  # fmt: skip
+        regularize = "regularize: weight decay (AdamW, weight_decay=0.05) or dropout"
+        more_data = "more training data or augmentation"
+        if f.regularized:  # weight decay or dropout already on: more of it helps less
+            regularize = "stronger regularization (more weight decay or dropout)"
+        remedies = [more_data, regularize] if f.regularized else [regularize, more_data]
+        if rose:
+            ev.append(f"validation loss rose from {_fmt(vl[best])} (epoch {best + 1}) to "
+                      f"{_fmt(vl[-1])} while training loss fell from {_fmt(f.loss[best])} to "
+                      f"{_fmt(f.final)}")  # fmt: skip
+            remedies = [stop, *remedies]
+        out.append(Finding(
+            "overfitting", "overfitting: the model memorizes the training set", ev,
+            remedies, score=50, knobs=(("capacity", -1),),
+            since_epoch=best + 2 if rose else None,
+            explains=("overfit", "still_falling")))  # fmt: skip
     if f.n_epochs >= 4 and f.acc is not None and f.chance is not None and not f.good:
         tail = f.loss[-max(2, f.n_epochs // 3) :]
         flat = (tail[0] - tail[-1]) / max(abs(tail[0]), 1e-12) < 0.03
