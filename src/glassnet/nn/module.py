@@ -369,39 +369,3 @@ class Module:
             child = repr(m).replace("\n", "\n  ")
             lines.append(f"  ({name}): {child}")
         return "\n".join(lines) + "\n)"
-
-    # -- Keras-style training API -----------------------------------------------------------
-    # These methods (and doctor below) are the upward references of the nn layer: they import
-    # glassnet.train / glassnet.diagnostics lazily (at call time), so every Module has the
-    # Keras API that DESIGN.md promises while nn never depends on them at import time.
-    def compile(self, optimizer="adam", loss="cross_entropy", metrics=None, clip_grad_norm=None):
-        """Choose optimizer, loss and metrics for :meth:`fit`; see ``glassnet.train.compile``."""
-        from glassnet.train.model import compile as compile_model
-
-        compile_model(self, optimizer, loss, metrics, clip_grad_norm)
-
-    def fit(self, x=None, y=None, **kwargs):
-        """Train on ``(x, y)``, a Dataset or a DataLoader; see ``glassnet.train.fit``.
-        Returns a History (``history.history["loss"]``: one value per epoch)."""
-        from glassnet.train.model import fit
-
-        return fit(self, x, y, **kwargs)
-
-    def evaluate(self, x=None, y=None, **kwargs) -> dict:
-        """Loss and metrics on ``(x, y)``, no graph, eval mode; see ``glassnet.train.evaluate``."""
-        from glassnet.train.model import evaluate
-
-        return evaluate(self, x, y, **kwargs)
-
-    def predict(self, x, batch_size: int = 32):
-        """Outputs for ``x`` as a NumPy array, batched, no graph, eval mode."""
-        from glassnet.train.model import predict
-
-        return predict(self, x, batch_size=batch_size)
-
-    def doctor(self, x, y, loss: str = "cross_entropy"):
-        """Pre-flight checks before training (loss at init, overfit one batch, input scale,
-        labels, activation scale); see :func:`glassnet.diagnostics.doctor.doctor`."""
-        from glassnet.diagnostics.doctor import doctor
-
-        return doctor(self, x, y, loss=loss)
