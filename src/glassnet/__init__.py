@@ -41,6 +41,7 @@ from glassnet.ops import (
     concat,
     cos,
     div,
+    erf,
     exp,
     expand,
     flatten,

@@ -13,6 +13,21 @@ from glassnet.backend.special import erf_into as _erf_into
 from glassnet.ops._util import floating, normalize_axis
 from glassnet.tensor import Tensor
 
+__all__ = [
+    "elu",
+    "erf",
+    "gelu",
+    "leaky_relu",
+    "log_softmax",
+    "relu",
+    "sigmoid",
+    "silu",
+    "softmax",
+    "softplus",
+    "swish",
+    "tanh",
+]
+
 
 def _erf(xp, x):
     """erf without a SciPy dependency: SciPy's when present (exact), else the Numerical

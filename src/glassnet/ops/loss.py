@@ -15,6 +15,8 @@ from glassnet.backend import xp_of
 from glassnet.ops._util import as_tensor
 from glassnet.tensor import Tensor
 
+__all__ = ["cross_entropy", "nll_loss"]
+
 _REDUCTIONS = ("mean", "sum", "none")
 
 

@@ -24,6 +24,16 @@ from glassnet.ops.loss import (
 )
 from glassnet.tensor import Tensor
 
+__all__ = [
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "huber_loss",
+    "kl_div",
+    "l1_loss",
+    "mse_loss",
+    "smooth_l1_loss",
+]
+
 
 class MseLoss(Function):
     """l = (x - t)^2;  dl/dx = 2 (x - t) = -dl/dt"""

@@ -8,6 +8,8 @@ from glassnet.autograd.function import Function
 from glassnet.backend import device_of, get_rng, xp_of
 from glassnet.tensor import Tensor
 
+__all__ = ["dropout", "embedding", "linear"]
+
 
 class Linear(Function):
     """y = x W^T + b   (x: (..., in), W: (out, in), b: (out,))
