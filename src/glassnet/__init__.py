@@ -7,7 +7,7 @@ from glassnet.autograd import (
     no_grad,
     set_grad_enabled,
 )
-from glassnet.backend import Device, cuda_available, manual_seed
+from glassnet.backend import Device, cuda_available, is_debug, manual_seed, set_debug
 from glassnet.creation import (
     arange,
     eye,
