@@ -47,6 +47,11 @@ class CustomNode(_function.Function):
     register = False
     name = "custom_function"
 
+    def release(self) -> None:
+        name = self.name  # the user's class name stays on the freed node (repr, messages)
+        super().release()
+        self.name = name
+
     def backward(self, ns, grad, *inputs):
         if not ns.eager:  # create_graph: grad mode is on, the user's backward is recorded
             return self._user_backward(grad)
