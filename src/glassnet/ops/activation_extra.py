@@ -10,8 +10,9 @@ not 0 * inf = nan.
 from __future__ import annotations
 
 from glassnet.backend import get_rng, xp_of
+from glassnet.ops import activation as _act
 from glassnet.ops import elementwise as _el
-from glassnet.ops.activation import leaky_relu, log_softmax, sigmoid, softmax, softplus, tanh
+from glassnet.ops.activation import leaky_relu, log_softmax, sigmoid, softmax, tanh
 from glassnet.ops.shape import reshape, split
 from glassnet.tensor import Tensor
 
@@ -29,6 +30,7 @@ __all__ = [
     "rrelu",
     "selu",
     "softmin",
+    "softplus",
     "softshrink",
     "softsign",
     "tanhshrink",
@@ -41,6 +43,16 @@ _SELU_SCALE = 1.0507009873554804934193349852946
 
 def _mask(x: Tensor, data) -> Tensor:
     return Tensor._make(data, False)
+
+
+def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """Smooth ReLU ln(1 + e^{beta x}) / beta, and x itself where beta x > threshold (PyTorch's
+    linear region);  dy/dx = sigmoid(beta x), or 1 in the linear region."""
+    y = _act.softplus(x, beta)
+    if threshold is None:
+        return y
+    linear = x.data * beta > threshold
+    return _el.where(Tensor._make(linear, False), x, y) if linear.any() else y
 
 
 def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
