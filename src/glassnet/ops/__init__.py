@@ -32,7 +32,6 @@ from glassnet.ops import shape as _shape
 from glassnet.ops import shape_extra as _shape_extra
 from glassnet.ops import special as _special
 from glassnet.ops.activation import *  # noqa: F403
-
 from glassnet.ops.activation_extra import *  # noqa: F403
 from glassnet.ops.attention import *  # noqa: F403
 from glassnet.ops.composite import *  # noqa: F403

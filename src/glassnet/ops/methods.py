@@ -46,7 +46,8 @@ MORE_METHODS = (
     "scatter_add", "scatter_reduce", "index_add", "index_copy", "index_fill", "chunk",
     "tensor_split", "unbind", "narrow", "select", "movedim", "moveaxis", "swapdims", "unflatten",
     "ravel", "unfold", "outer", "ger", "mm", "bmm", "mv", "dot", "inner", "addmm", "baddbmm",
-    "addmv", "dist"
+    "addmv", "dist",
+    "hardshrink", "prelu", "positive", "vdot", "isreal",
 )  # fmt: skip
 
 

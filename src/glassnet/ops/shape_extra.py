@@ -96,7 +96,7 @@ def narrow(x: Tensor, dim: int, start: int, length: int) -> Tensor:
     n = x.shape[a]
     start = int(start) + (n if int(start) < 0 else 0)
     if not (0 <= start <= n and length >= 0 and start + length <= n):
-        raise ValueError(
+        raise IndexError(
             f"narrow: start {start} and length {length} do not fit dim {a} of size {n}"
         )
     return getitem(x, (slice(None),) * a + (slice(start, start + int(length)),))
