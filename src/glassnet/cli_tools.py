@@ -157,11 +157,8 @@ def write_run_files(callbacks: list, seed: int):
     """An ``on_finish`` for ``train_run``: manifest, digests, report.json and report.html."""
 
     def on_finish(model, data, history, run_dir, summary) -> None:
-        from glassnet.diagnostics.callbacks import (
-            DigestCallback,
-            HealthCallback,
-            predictions_summary,
-        )
+        from glassnet.diagnostics.callbacks import DigestCallback, HealthCallback
+        from glassnet.diagnostics.fit_report import predictions_summary
         from glassnet.diagnostics.report import report_data, write_report
         from glassnet.diagnostics.repro import manifest
         from glassnet.diagnostics.verdicts import diagnose

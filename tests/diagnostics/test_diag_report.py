@@ -92,7 +92,7 @@ def test_history_report_has_the_diagnosis_steps_layers_and_mistakes_first(tmp_pa
         assert f"<h2>{section}</h2>" in page, section
     assert html.escape(history.diagnosis.summary) in page
     assert len(history.steps["loss"]) == 2 * 45 and history.steps["epoch_ends"] == [45, 90]
-    from glassnet.diagnostics.callbacks import predictions_summary
+    from glassnet.diagnostics.fit_report import predictions_summary
 
     confusion, samples = predictions_summary(model, xv, yv)
     wrong = [t != p for t, p in zip(samples["true"], samples["pred"])]

@@ -18,7 +18,9 @@ import math
 
 import numpy as np
 
-from glassnet.diagnostics.diagnosis import Finding, _Facts, _fmt
+from glassnet.diagnostics.findings import Facts as _Facts
+from glassnet.diagnostics.findings import Finding
+from glassnet.diagnostics.findings import fmt as _fmt
 
 
 def _lr_lower(f: _Facts) -> str:

@@ -128,7 +128,7 @@ class History(Callback):
         the diagnosis, health by layer, layer statistics over epochs; with ``model`` and
         held-out ``x``, ``y`` also the confusion matrix and sample predictions (mistakes
         first). Works after a run that stopped on a NaN; returns the path."""
-        from glassnet.diagnostics.callbacks import write_fit_report
+        from glassnet.diagnostics.fit_report import write_fit_report
 
         return write_fit_report(self, path, model=model, x=x, y=y)
 
