@@ -229,9 +229,8 @@ def _erfinv_values(xp, x):
             r = np.where(small, ps, pl) * y
             finite = np.abs(y) < 1
             for _ in range(2):
-                step = (np.asarray(_math_erf(r), dtype=np.float64) - y) / (
-                    _TWO_OVER_SQRT_PI * np.exp(-r * r)
-                )
+                err = np.asarray(_math_erf(r), dtype=np.float64) - y
+                step = err / (_TWO_OVER_SQRT_PI * np.exp(-r * r))
                 r = np.where(finite, r - step, r)
             r = np.where(np.abs(y) == 1, np.copysign(np.inf, y), r)
             return np.where(np.abs(y) > 1, np.nan, r)
