@@ -374,7 +374,7 @@ def _float_unary(cls):
         return cls.apply(floating(x) if isinstance(x, Tensor) else Tensor(x))
 
     op.__name__ = cls.name
-    op.__doc__ = f"Elementwise {cls.name}; int and bool tensors give float32.\n\n{cls.__doc__}"
+    op.__doc__ = f"{cls.__doc__}\n\nElementwise; int and bool tensors give float32."
     return op
 
 
