@@ -128,7 +128,7 @@ def check_grad_grad(
     """Check second derivatives: gradcheck the map x -> <u, d/dx <w, fn(x)>> built with
     ``create_graph=True``."""
     from glassnet.creation import grad
-    from glassnet.ops.elementwise import where
+    from glassnet.ops.selection import where
 
     params = params or {}
     name = name or getattr(fn, "name", None) or getattr(fn, "__name__", "fn")
