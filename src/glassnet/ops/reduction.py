@@ -308,7 +308,7 @@ def _extreme(op, x, dim, keepdim, axis, keepdims, other):
             f"{op}: dim must be one int (values and indices along it), got {dim!r}; for the "
             f"{op} over several dims use amax/amin (gn.a{op}(x, dim=(0, 1)))"
         )
-    from glassnet.ops.indexing import take_along_axis
+    from glassnet.ops.getitem import take_along_axis
     from glassnet.ops.shape import squeeze
     from glassnet.return_types import max as max_type
     from glassnet.return_types import min as min_type

@@ -2,7 +2,7 @@
 
 These move numbers around without changing them, so each backward puts the gradient back
 where the number came from: reshape back, transpose by the inverse permutation, slice out of
-the joined gradient. Indexing and gathers are in :mod:`glassnet.ops.indexing`.
+the joined gradient. Indexing and gathers are in :mod:`glassnet.ops.getitem`.
 """
 
 from __future__ import annotations
