@@ -112,8 +112,9 @@ def test_encode_decode_dtypes_and_checksum():
         (b"", "header too small"),
         (b"\x00" * 8, "invalid JSON"),
         ((2**40).to_bytes(8, "little") + b"{}", "header too large"),
-        (b"PK\x03\x04" + b"\x00" * 60, "header too large|invalid header"),  # a zip (torch.save) is refused
-        (b"\x80\x04\x95" + b"\x00" * 40, "invalid header length"),  # never unpickled
+        # a zip (torch.save) is refused, a pickle never unpickled
+        (b"PK\x03\x04" + b"\x00" * 60, "header too large|invalid header"),
+        (b"\x80\x04\x95" + b"\x00" * 40, "invalid header length"),
     ],
 )
 def test_foreign_and_truncated_files_raise_value_error(tmp_path, blob, message):

@@ -32,9 +32,10 @@ def _trained(tmp_path):
         gn.functional.cross_entropy(model(x), y).backward()
         opt.step()
     loader = gn.data.DataLoader((np.zeros((8, 4)), np.zeros(8)), batch_size=2, shuffle=True)
+    stopping = {"EarlyStopping": {"best": 0.5, "best_epoch": 1, "wait": 0}}
     path = gn.save(tmp_path / "good.safetensors", model, opt, epoch=2, step=7,
                    loader_state=loader.state_dict(), metrics={"loss": 0.5},
-                   callbacks={"EarlyStopping": {"best": 0.5, "best_epoch": 1, "wait": 0}})  # fmt: skip
+                   callbacks=stopping)  # fmt: skip
     return path
 
 
@@ -113,16 +114,32 @@ def _craft(header: dict, data: bytes = b"") -> bytes:
     "blob, message",
     [
         # 200,000 dimensions: once a quadratic loop; NumPy holds at most 64
-        (_craft({"a": {"dtype": "F32", "shape": [1] * 200_000, "data_offsets": [0, 4]}},
-                b"\0" * 4), "dimensions"),  # fmt: skip
-        (_craft({"a": {"dtype": "F32", "shape": [2**40, 2**40], "data_offsets": [0, 4]}},
-                b"\0" * 4), "overflow"),  # fmt: skip
-        (_craft({"a": {"dtype": "F32", "shape": [10**9], "data_offsets": [0, 4 * 10**9]}},
-                b"\0" * 4), "not fully covered"),  # fmt: skip
-        (_craft({"a": {"dtype": "BF16", "shape": [2], "data_offsets": [0, 4]}}, b"\0" * 4),
-         "unsupported dtype"),  # fmt: skip
-        (_craft({"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}, b"\0" * 8),
-         "not fully covered"),  # fmt: skip
+        (
+            _craft(
+                {"a": {"dtype": "F32", "shape": [1] * 200_000, "data_offsets": [0, 4]}}, b"\0" * 4
+            ),
+            "dimensions",
+        ),  # fmt: skip
+        (
+            _craft(
+                {"a": {"dtype": "F32", "shape": [2**40, 2**40], "data_offsets": [0, 4]}}, b"\0" * 4
+            ),
+            "overflow",
+        ),  # fmt: skip
+        (
+            _craft(
+                {"a": {"dtype": "F32", "shape": [10**9], "data_offsets": [0, 4 * 10**9]}}, b"\0" * 4
+            ),
+            "not fully covered",
+        ),  # fmt: skip
+        (
+            _craft({"a": {"dtype": "BF16", "shape": [2], "data_offsets": [0, 4]}}, b"\0" * 4),
+            "unsupported dtype",
+        ),  # fmt: skip
+        (
+            _craft({"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}, b"\0" * 8),
+            "not fully covered",
+        ),  # fmt: skip
     ],
 )
 def test_hostile_headers_cost_microseconds(tmp_path, blob, message):
@@ -161,8 +178,8 @@ def _rewrite(path, change, checksum="v1"):
         meta["format"] = "glassnet.checkpoint.v1"
         blob = encode(tensors, {"glassnet": json.dumps(meta)}, checksum=True)
     else:
-        blob = encode(tensors, {"glassnet": json.dumps(meta),
-                                "glassnet_sha256": header["__metadata__"]["glassnet_sha256"]})  # fmt: skip
+        stale = header["__metadata__"]["glassnet_sha256"]
+        blob = encode(tensors, {"glassnet": json.dumps(meta), "glassnet_sha256": stale})
     out = path.with_name("changed.safetensors")
     out.write_bytes(blob)
     return out
