@@ -86,6 +86,7 @@ class GlassGPT:
                             4 * d,
                             dropout=0.0,
                             activation="gelu",
+                            batch_first=True,
                             norm_first=True,
                         )  # fmt: skip
                         for _ in range(cfg["layers"])

@@ -132,6 +132,13 @@ class Tensor:
             raise TypeError("len() of a 0-d tensor")
         return self.shape[0]
 
+    def __iter__(self):
+        """Iterate over the first axis, as PyTorch (each item a tensor, in the graph)."""
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor; use .item() to get its value")
+        for i in range(self.shape[0]):
+            yield self[i]
+
     def __repr__(self) -> str:
         body = np.array2string(
             np.asarray(self.numpy()), separator=", ", prefix="tensor(", threshold=20
@@ -477,6 +484,10 @@ _METHODS = (
     "minimum",
     "take_along_axis",
     "repeat",
+    "repeat_interleave",
+    "tile",
+    "amax",
+    "amin",
     "where",
     "prod",
     "norm",

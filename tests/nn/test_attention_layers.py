@@ -85,6 +85,7 @@ N, L, S, E, H = 2, 4, 5, 6, 3
 
 
 def make(**kw):
+    kw.setdefault("batch_first", True)
     m = nn.MultiheadAttention(E, H, **kw).to(dtype="float64")
     with gn.no_grad():  # nonzero biases, so a wrong bias slice would show
         for p in m.parameters():
@@ -209,7 +210,7 @@ def test_fast_self_attention_path_equals_general_path():
 
 def test_attention_dropout_only_in_training():
     gn.manual_seed(0)
-    m = nn.MultiheadAttention(8, 2, dropout=0.5)
+    m = nn.MultiheadAttention(8, 2, dropout=0.5, batch_first=True)
     x = gn.randn(2, 6, 8)
     _, w = m(x, x, x, average_attn_weights=False)
     assert (w.numpy() == 0).mean() > 0.3  # about half of the weights dropped
@@ -241,7 +242,7 @@ def functional(module, names):
     ids=["self-dims", "masked", "masked-fused", "kdim-vdim"],
 )
 def test_gradcheck_inputs_and_every_parameter(kdim, masks, need_weights):
-    m = nn.MultiheadAttention(4, 2, kdim=kdim, vdim=kdim).to(dtype="float64")
+    m = nn.MultiheadAttention(4, 2, kdim=kdim, vdim=kdim, batch_first=True).to(dtype="float64")
     names = list(m.state_dict())
     params = [p.numpy().copy() for p in m.state_dict().values()]
     params = [p + rng.standard_normal(p.shape) * 0.3 for p in params]  # nonzero biases
@@ -259,7 +260,7 @@ def test_gradcheck_inputs_and_every_parameter(kdim, masks, need_weights):
 
 
 def test_gradcheck_self_attention_fast_path():
-    m = nn.MultiheadAttention(4, 2).to(dtype="float64")
+    m = nn.MultiheadAttention(4, 2, batch_first=True).to(dtype="float64")
     names = list(m.state_dict())
     params = [p.numpy() + rng.standard_normal(p.shape) * 0.3 for p in m.state_dict().values()]
     fn = functional(m, names)
@@ -277,7 +278,7 @@ def test_embed_dim_not_divisible_by_num_heads():
 
 
 def test_mask_shape_mismatch():
-    m = nn.MultiheadAttention(8, 2)
+    m = nn.MultiheadAttention(8, 2, batch_first=True)
     x, mem = gn.randn(2, 4, 8), gn.randn(2, 5, 8)
     with pytest.raises(ValueError, match=r"key_padding_mask has shape \(2, 4\); expected \(2, 5\)"):
         m(x, mem, mem, key_padding_mask=gn.zeros(2, 4, dtype="bool"))
@@ -288,7 +289,7 @@ def test_mask_shape_mismatch():
 
 
 def test_wrong_feature_size_and_rank():
-    m = nn.MultiheadAttention(8, 2)
+    m = nn.MultiheadAttention(8, 2, batch_first=True)
     with pytest.raises(ValueError, match=r"embed_dim=8\) got query of shape \(2, 4, 6\)"):
         m(gn.randn(2, 4, 6), gn.randn(2, 4, 8), gn.randn(2, 4, 8))
     with pytest.raises(ValueError, match=r"kdim=8\) got key .* pass kdim="):

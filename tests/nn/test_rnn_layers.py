@@ -171,7 +171,7 @@ def test_forward_matches_numpy_reference(config):
 
 @pytest.mark.parametrize("mode", ["tanh", "lstm", "gru"])
 def test_unbatched_input_is_one_sequence(mode):
-    m = make(mode, 3, 4, num_layers=2, bidirectional=True)
+    m = make(mode, 3, 4, num_layers=2, bidirectional=True, batch_first=True)
     x = gn.randn(5, 3)
     state = None
     if mode == "lstm":
@@ -196,7 +196,7 @@ def test_unbatched_input_is_one_sequence(mode):
 
 
 def test_float32_forward_close_to_float64_reference():
-    m = nn.LSTM(4, 8, num_layers=2)
+    m = nn.LSTM(4, 8, num_layers=2, batch_first=True)
     x = rng.standard_normal((2, 6, 4)).astype(np.float32)
     out, _ = m(gn.tensor(x))
     zeros = np.zeros((2, 2, 8))
@@ -291,11 +291,11 @@ def test_wrong_rank():
 
 def test_bad_initial_state_shape():
     with pytest.raises(ValueError, match=r"h0 has shape \(1, 2, 3\); expected \(2, 2, 3\)"):
-        nn.GRU(4, 3, num_layers=2)(gn.randn(2, 5, 4), gn.zeros(1, 2, 3))
+        nn.GRU(4, 3, num_layers=2, batch_first=True)(gn.randn(2, 5, 4), gn.zeros(1, 2, 3))
     with pytest.raises(ValueError, match=r"c0 has shape"):
-        nn.LSTM(4, 3)(gn.randn(2, 5, 4), (gn.zeros(1, 2, 3), gn.zeros(1, 3, 3)))
+        nn.LSTM(4, 3, batch_first=True)(gn.randn(2, 5, 4), (gn.zeros(1, 2, 3), gn.zeros(1, 3, 3)))
     with pytest.raises(TypeError, match=r"tuple \(h0, c0\)"):
-        nn.LSTM(4, 3)(gn.randn(2, 5, 4), gn.zeros(1, 2, 3))
+        nn.LSTM(4, 3, batch_first=True)(gn.randn(2, 5, 4), gn.zeros(1, 2, 3))
 
 
 def test_bad_constructor_arguments():

@@ -96,7 +96,8 @@ def test_default_hyperparameters_follow_pytorch():
     layer = nn.TransformerEncoderLayer(8, 2)
     assert layer.linear1.weight.shape == (2048, 8)
     assert layer.dropout.p == layer.dropout1.p == layer.self_attn.dropout == 0.1
-    assert layer.norm1.eps == 1e-5 and not layer.norm_first and layer.batch_first
+    assert layer.norm1.eps == 1e-5 and not layer.norm_first and not layer.batch_first
+    assert not layer.self_attn.batch_first  # PyTorch's default: (T, N, E) inputs
 
 
 # -- forward numerics ---------------------------------------------------------------------------
@@ -124,7 +125,9 @@ def test_layer_matches_reference(norm_first, activation, batch_first):
 
 
 def test_float_src_mask_and_callable_activation():
-    layer = nn.TransformerEncoderLayer(4, 2, dim_feedforward=8, activation=gn.tanh)
+    layer = nn.TransformerEncoderLayer(
+        4, 2, dim_feedforward=8, activation=gn.tanh, batch_first=True
+    )
     layer = randomize(layer.to(dtype="float64")).eval()
     x = rng.standard_normal((3, 4, 4))
     mask = rng.standard_normal((4, 4))
@@ -134,7 +137,8 @@ def test_float_src_mask_and_callable_activation():
 
 
 def test_encoder_stacks_layers_and_final_norm():
-    layer = randomize(nn.TransformerEncoderLayer(4, 2, dim_feedforward=8).to(dtype="float64"))
+    layer = nn.TransformerEncoderLayer(4, 2, dim_feedforward=8, batch_first=True)
+    layer = randomize(layer.to(dtype="float64"))
     encoder = nn.TransformerEncoder(layer, 2, norm=nn.LayerNorm(4).to(dtype="float64")).eval()
     randomize(encoder)  # the two copies now differ
     x = rng.standard_normal((2, 3, 4))
@@ -158,7 +162,7 @@ def test_generate_square_subsequent_mask():
 
 def test_dropout_only_in_training():
     gn.manual_seed(0)
-    layer = nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, dropout=0.3)
+    layer = nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, dropout=0.3, batch_first=True)
     x = gn.randn(2, 5, 8)
     assert not np.allclose(layer(x).numpy(), layer(x).numpy())
     layer.eval()
@@ -210,7 +214,7 @@ def functional(module, names):
 
 @pytest.mark.parametrize("norm_first", [False, True])
 def test_gradcheck_layer_input_and_every_parameter(norm_first):
-    layer = nn.TransformerEncoderLayer(4, 2, dim_feedforward=6, dropout=0.0,
+    layer = nn.TransformerEncoderLayer(4, 2, dim_feedforward=6, dropout=0.0, batch_first=True,
                                        norm_first=norm_first).to(dtype="float64")  # fmt: skip
     names = list(layer.state_dict())
     params = [p.numpy() + rng.standard_normal(p.shape) * 0.3 for p in layer.state_dict().values()]

@@ -1,7 +1,7 @@
 """Reverse-mode automatic differentiation: graph nodes, the backward engine, grad mode, hooks."""
 
 from glassnet.autograd.engine import run_backward, topological_order, unbroadcast
-from glassnet.autograd.function import OPS, Function, explain_op
+from glassnet.autograd.function import OPS, Function, FunctionCtx, explain_op, once_differentiable
 from glassnet.autograd.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from glassnet.autograd.hooks import (
     RemovableHandle,

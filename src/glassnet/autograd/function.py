@@ -27,10 +27,14 @@ broadcasting in one helper, so ops never reduce over broadcast axes themselves.
 ``backward_graph`` receives and returns tensors and is used by ``backward(create_graph=True)``
 to build a graph of the backward pass (higher-order derivatives). Ops without it raise a clear
 error in that mode.
+
+A subclass written in PyTorch's form (``@staticmethod forward(ctx, ...)``) is not an op: it is
+handed to :mod:`glassnet.autograd.custom_function` and never registered.
 """
 
 from __future__ import annotations
 
+import inspect
 import re
 
 from glassnet.autograd import hooks as _hooks
@@ -71,6 +75,11 @@ class Function:
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
+        if isinstance(inspect.getattr_static(cls, "forward", None), staticmethod):
+            from glassnet.autograd import custom_function  # PyTorch's ctx form: not an op
+
+            custom_function.adapt(cls)
+            return
         if not cls.__dict__.get("register", True):
             cls.register = True  # subclasses of an abstract helper register by default
             return
@@ -152,3 +161,7 @@ def explain_op(name: str) -> str:
     except KeyError:
         raise ValueError(f"no op named {name!r}; known ops: {', '.join(sorted(OPS))}") from None
     return (cls.__doc__ or "").strip()
+
+
+# PyTorch's names in torch.autograd.function; imported last (the module subclasses Function)
+from glassnet.autograd.custom_function import FunctionCtx, once_differentiable  # noqa: E402, F401

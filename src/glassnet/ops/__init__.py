@@ -66,6 +66,8 @@ from glassnet.ops.normalization import batch_norm, group_norm, layer_norm
 from glassnet.ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
 from glassnet.ops.reduction import (
     all,
+    amax,
+    amin,
     any,
     argmax,
     argmin,
@@ -79,6 +81,7 @@ from glassnet.ops.reduction import (
     sum,
     var,
 )
+from glassnet.ops.repeat import repeat, repeat_interleave, tile
 from glassnet.ops.shape import (
     broadcast_to,
     cat,
@@ -90,7 +93,6 @@ from glassnet.ops.shape import (
     getitem,
     pad,
     permute,
-    repeat,
     reshape,
     split,
     squeeze,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from glassnet.backend import xp_of
+from glassnet.backend.dtypes import default_float
 from glassnet.tensor import Tensor
 
 
@@ -23,16 +24,48 @@ def as_tensor(value, like: Tensor | None = None) -> Tensor:
     dtype = like.data.dtype
     if dtype.kind == "f":
         return Tensor._make(xp.asarray(value, dtype=dtype), False)
-    return Tensor._make(xp.asarray(value), False)  # int/bool tensors: NumPy's promotion
+    # PyTorch's promotion next to an int/bool tensor: a Python float is a float32 (the default
+    # float dtype), a Python int keeps an int tensor's dtype; arrays keep their own dtype
+    if isinstance(value, float):
+        return Tensor._make(xp.asarray(value, dtype=default_float()), False)
+    if isinstance(value, int) and not isinstance(value, bool) and dtype.kind in "iu":
+        return Tensor._make(xp.asarray(value, dtype=dtype), False)
+    return Tensor._make(xp.asarray(value), False)
 
 
 def pair(a, b) -> tuple[Tensor, Tensor]:
     """Make both operands tensors; the constant side takes the tensor side's dtype."""
     if isinstance(a, Tensor):
-        return a, (b if isinstance(b, Tensor) else as_tensor(b, a))
-    if isinstance(b, Tensor):
-        return as_tensor(a, b), b
-    raise TypeError(f"expected at least one Tensor, got {type(a).__name__}, {type(b).__name__}")
+        b = b if isinstance(b, Tensor) else as_tensor(b, a)
+    elif isinstance(b, Tensor):
+        a = as_tensor(a, b)
+    else:
+        raise TypeError(f"expected at least one Tensor, got {type(a).__name__}, {type(b).__name__}")
+    if a.data.dtype != b.data.dtype:
+        return promote(a, b)
+    return a, b
+
+
+def promote(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
+    """PyTorch's type promotion between an int/bool and a float tensor: the float dtype wins.
+
+    (NumPy would turn int64 with float32 into float64.) Other pairs keep NumPy's rules, which
+    agree with PyTorch's for int with int, bool with int and float with float.
+    """
+    fa, fb = a.data.dtype.kind == "f", b.data.dtype.kind == "f"
+    if fa and not fb:
+        return a, Tensor._make(b.data.astype(a.data.dtype), False)
+    if fb and not fa:
+        return Tensor._make(a.data.astype(b.data.dtype), False), b
+    return a, b
+
+
+def floating(x: Tensor) -> Tensor:
+    """``x`` itself when it is a float tensor, else ``x`` as float32 (PyTorch: exp, cos, true
+    division and the like of an int or bool tensor give the default float dtype)."""
+    if x.data.dtype.kind == "f":
+        return x
+    return Tensor._make(x.data.astype(default_float()), False)
 
 
 def normalize_axis(axis, shape, op: str):
@@ -43,6 +76,13 @@ def normalize_axis(axis, shape, op: str):
     ndim = shape if isinstance(shape, int) else len(shape)
     if axis is None:
         return tuple(range(ndim))
+    if isinstance(axis, Tensor):  # a 0-d int tensor is one axis (PyTorch), a 1-d one a tuple
+        if axis.dtype.kind not in "iu" or axis.ndim > 1:
+            raise TypeError(
+                f"{op}: a tensor given as axis must hold integers in 0 or 1 dims, got dtype "
+                f"{axis.dtype} and shape {axis.shape}"
+            )
+        axis = axis.tolist()
     if isinstance(axis, (int, np.integer)):
         axes = (axis,)
     else:
@@ -54,13 +94,15 @@ def normalize_axis(axis, shape, op: str):
     for a in axes:
         if not isinstance(a, (int, np.integer)) or isinstance(a, bool):
             raise TypeError(f"{op}: axis must be an int or a tuple of ints, got {axis!r}")
-        if not -ndim <= a < max(ndim, 1):
+        if not -max(ndim, 1) <= a < max(ndim, 1):
             where = f"{ndim} dims" if isinstance(shape, int) else f"a tensor of shape {shape}"
             raise ValueError(
                 f"{op}: axis {a} is out of range for {where} "
                 f"(valid axes: {-ndim}..{ndim - 1}, {ndim} dimensions)"
             )
         out.append(int(a) % max(ndim, 1))
+    if ndim == 0:  # a 0-d tensor takes axis 0 or -1 (PyTorch) and has no axis to reduce
+        return ()
     if len(set(out)) != len(out):
         where = f"{ndim} dims" if isinstance(shape, int) else f"a tensor of shape {shape}"
         raise ValueError(f"{op}: axis {axis!r} repeats an axis of {where}; list each axis once")

@@ -9,7 +9,7 @@ import math
 
 from glassnet.autograd.function import Function
 from glassnet.backend import xp_of
-from glassnet.ops._util import normalize_axis
+from glassnet.ops._util import floating, normalize_axis
 from glassnet.tensor import Tensor
 
 
@@ -268,6 +268,11 @@ class Softplus(Function):
         return (grad * sigmoid(self.beta * self.inputs[0]),)
 
 
+def _max_or_zero(x, axis):
+    """The max along ``axis`` (kept), or 0 for an empty tensor (whose max does not exist)."""
+    return x.max(axis=axis, keepdims=True) if x.size else 0
+
+
 class Softmax(Function):
     """y_i = e^{x_i - m} / sum_j e^{x_j - m}, m = max_j x_j (stability; cancels exactly)
     dL/dx_i = y_i (dL/dy_i - sum_j dL/dy_j y_j)
@@ -278,7 +283,7 @@ class Softmax(Function):
     def forward(self, x, axis):
         xp = xp_of(x)
         self.axis = axis
-        e = xp.exp(x - x.max(axis=axis, keepdims=True))
+        e = xp.exp(x - _max_or_zero(x, axis))
         self.y = e / e.sum(axis=axis, keepdims=True)
         return self.y
 
@@ -299,6 +304,9 @@ class LogSoftmax(Function):
     def forward(self, x, axis):
         xp = xp_of(x)
         self.axis = axis
+        if not x.size:
+            self.y = x.copy()
+            return self.y
         shifted = x - x.max(axis=axis, keepdims=True)
         lse = xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
         y = shifted - lse
@@ -345,12 +353,12 @@ swish = silu
 
 def sigmoid(x: Tensor) -> Tensor:
     """Logistic sigmoid 1 / (1 + e^-x)."""
-    return Sigmoid.apply(x)
+    return Sigmoid.apply(x if x.data.dtype.kind == "f" else floating(x))
 
 
 def tanh(x: Tensor) -> Tensor:
     """Hyperbolic tangent."""
-    return Tanh.apply(x)
+    return Tanh.apply(x if x.data.dtype.kind == "f" else floating(x))
 
 
 def softplus(x: Tensor, beta: float = 1.0) -> Tensor:
@@ -358,11 +366,28 @@ def softplus(x: Tensor, beta: float = 1.0) -> Tensor:
     return Softplus.apply(x, beta=beta)
 
 
-def softmax(x: Tensor, axis: int = -1) -> Tensor:
-    """Normalized exponentials along ``axis`` (sums to 1)."""
-    return Softmax.apply(x, axis=normalize_axis(axis, x.shape, "softmax"))
+def _softmax_dim(op: str, x: Tensor, dim, axis, dtype):
+    if axis is not None:
+        dim = axis
+    if dim is None:
+        if x.ndim > 2:
+            raise TypeError(
+                f"{op}: pass dim= for a {x.ndim}-d input of shape {x.shape}; PyTorch's deprecated "
+                "implicit choice would be dim 0 for 3-d and 1 for 4-d input, so glassnet asks"
+            )
+        dim = -1  # PyTorch's implicit choice for 0-, 1- and 2-d input
+    if dtype is not None:
+        x = x.astype(dtype)
+    return x, normalize_axis(dim, x.shape, op)
 
 
-def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
-    """log(softmax(x)) computed stably."""
-    return LogSoftmax.apply(x, axis=normalize_axis(axis, x.shape, "log_softmax"))
+def softmax(x: Tensor, dim: int | None = None, *, axis=None, dtype=None) -> Tensor:
+    """Normalized exponentials along ``dim`` (sums to 1); ``axis`` is an alias."""
+    x, axes = _softmax_dim("softmax", x, dim, axis, dtype)
+    return Softmax.apply(x, axis=axes)
+
+
+def log_softmax(x: Tensor, dim: int | None = None, *, axis=None, dtype=None) -> Tensor:
+    """log(softmax(x)) along ``dim``, computed stably; ``axis`` is an alias."""
+    x, axes = _softmax_dim("log_softmax", x, dim, axis, dtype)
+    return LogSoftmax.apply(x, axis=axes)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from glassnet.autograd.function import Function
 from glassnet.backend import xp_of
-from glassnet.ops._util import as_tensor, pair
+from glassnet.ops._util import as_tensor, floating, pair, promote
 from glassnet.tensor import Tensor
 
 
@@ -18,6 +20,8 @@ def _broadcast_error(op: str, a: Tensor, b: Tensor) -> ValueError:
 def _binary(cls, a, b):
     if not (isinstance(a, Tensor) and isinstance(b, Tensor)):
         a, b = pair(a, b)
+    elif a.data.dtype is not b.data.dtype:  # builtin dtypes are singletons: one pointer test
+        a, b = promote(a, b)
     try:
         return cls.apply(a, b)
     except ValueError as e:
@@ -87,7 +91,12 @@ class Div(Function):
 
 
 class Pow(Function):
-    """y = a^b (both tensors);  dy/da = b a^(b-1),  dy/db = a^b ln a  (taken as 0 where a <= 0)"""
+    """y = a^b (both tensors);  dy/da = b a^(b-1),  dy/db = a^b ln a
+
+    Edges as PyTorch: dy/da = 0 where b = 0 (also at a = 0, where b a^(b-1) is 0 * inf);
+    dy/db = 0 where a = 0 and b >= 0, and a^b ln a otherwise: nan for a < 0 (ln a is not
+    real) and -inf at a = 0, b < 0 (inf * -inf).
+    """
 
     def forward(self, a, b):
         self.a, self.b = a, b
@@ -96,21 +105,28 @@ class Pow(Function):
 
     def backward(self, grad):
         xp = xp_of(grad)
-        ga = grad * self.b * self.a ** (self.b - 1)
-        gb = None
-        if self.inputs[1].requires_grad:
-            safe = xp.where(self.a > 0, self.a, 1)
-            gb = grad * self.y * xp.log(safe)
+        ga = gb = None
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if self.inputs[0].requires_grad:
+                ga = xp.where(self.b == 0, 0, grad * self.b * self.a ** (self.b - 1))
+            if self.inputs[1].requires_grad:
+                zero = (self.a == 0) & (self.b >= 0)
+                gb = grad * xp.where(zero, 0, self.y * xp.log(self.a))
         return ga, gb
 
     def backward_graph(self, grad):
         a, b = self.inputs
-        safe = where(a.detach() > 0, a, 1.0)
-        return grad * b * a ** (b - 1), grad * (a**b) * log(safe)
+        ga = where(b.detach() == 0, 0.0, grad * b * a ** (b - 1))
+        zero = Tensor._make((a.data == 0) & (b.data >= 0), False)
+        gb = grad * where(zero, 0.0, (a**b) * log(where(zero, 1.0, a)))
+        return ga, gb
 
 
 class PowScalar(Function):
-    """y = x^p for a constant p;  dy/dx = p x^(p-1)"""
+    """y = x^p for a constant p;  dy/dx = p x^(p-1)
+
+    For p = 0 the derivative is 0 everywhere, also at x = 0 (as PyTorch), not 0 * inf.
+    """
 
     def forward(self, x, p):
         self.x, self.p = x, p
@@ -120,10 +136,14 @@ class PowScalar(Function):
         p = self.p
         if p == 2:
             return (grad * 2 * self.x,)
+        if p == 0:
+            return (xp_of(grad).zeros_like(grad),)
         return (grad * p * self.x ** (p - 1),)
 
     def backward_graph(self, grad):
         (x,) = self.inputs
+        if self.p == 0:
+            return (grad * 0.0,)
         return (grad * self.p * pow(x, self.p - 1),)
 
 
@@ -377,13 +397,19 @@ def mul(a, b) -> Tensor:
 
 
 def div(a, b) -> Tensor:
-    """Elementwise a / b with broadcasting."""
+    """Elementwise true division a / b with broadcasting (int / int gives float32, as PyTorch)."""
+    if not (isinstance(a, Tensor) and isinstance(b, Tensor)):
+        a, b = pair(a, b)
+    if a.data.dtype.kind != "f" or b.data.dtype.kind != "f":
+        a, b = floating(a), floating(b)
     return _binary(Div, a, b)
 
 
 def pow(a, b) -> Tensor:  # noqa: A001 - mirrors the operator
     """Elementwise a ** b; a constant exponent uses the cheaper ``pow_scalar`` op."""
     if isinstance(a, Tensor) and isinstance(b, (int, float)) and not isinstance(b, bool):
+        if isinstance(b, float):  # int tensor ** float: float32, as PyTorch
+            a = floating(a)
         return PowScalar.apply(a, p=b)
     return _binary(Pow, a, b)
 
@@ -395,27 +421,27 @@ def neg(x: Tensor) -> Tensor:
 
 def exp(x: Tensor) -> Tensor:
     """Elementwise e^x."""
-    return Exp.apply(x)
+    return Exp.apply(x if x.data.dtype.kind == "f" else floating(x))
 
 
 def log(x: Tensor) -> Tensor:
     """Elementwise natural logarithm."""
-    return Log.apply(x)
+    return Log.apply(x if x.data.dtype.kind == "f" else floating(x))
 
 
 def log1p(x: Tensor) -> Tensor:
     """Elementwise ln(1 + x)."""
-    return Log1p.apply(x)
+    return Log1p.apply(x if x.data.dtype.kind == "f" else floating(x))
 
 
 def sqrt(x: Tensor) -> Tensor:
     """Elementwise square root."""
-    return Sqrt.apply(x)
+    return Sqrt.apply(x if x.data.dtype.kind == "f" else floating(x))
 
 
 def rsqrt(x: Tensor) -> Tensor:
     """Elementwise 1 / sqrt(x)."""
-    return PowScalar.apply(x, p=-0.5)
+    return PowScalar.apply(floating(x), p=-0.5)
 
 
 def square(x: Tensor) -> Tensor:
@@ -430,12 +456,12 @@ def abs(x: Tensor) -> Tensor:  # noqa: A001 - NumPy's name
 
 def sin(x: Tensor) -> Tensor:
     """Elementwise sine."""
-    return Sin.apply(x)
+    return Sin.apply(x if x.data.dtype.kind == "f" else floating(x))
 
 
 def cos(x: Tensor) -> Tensor:
     """Elementwise cosine."""
-    return Cos.apply(x)
+    return Cos.apply(x if x.data.dtype.kind == "f" else floating(x))
 
 
 def maximum(a, b) -> Tensor:

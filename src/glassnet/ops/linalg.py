@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from glassnet.autograd.function import Function
 from glassnet.ops._util import pair
 from glassnet.tensor import Tensor
@@ -9,6 +11,11 @@ from glassnet.tensor import Tensor
 
 def _swap(a):
     return a.swapaxes(-1, -2)
+
+
+def _rows(a):
+    """``a`` with its leading axes merged into rows (no -1: an axis may be empty)."""
+    return a.reshape(math.prod(a.shape[:-1]), a.shape[-1])
 
 
 class Matmul(Function):
@@ -47,11 +54,11 @@ class Matmul(Function):
         if need_a:
             ga = g @ _swap(B)
             if self.a_1d:
-                ga = ga.reshape(-1, ga.shape[-1]).sum(axis=0) if ga.ndim > 2 else ga[0]
+                ga = _rows(ga).sum(axis=0) if ga.ndim > 2 else ga[0]
         if need_b:
             if B.ndim == 2 and A.ndim > 2:
                 # fold the batch axes into rows: one GEMM instead of a batched one plus a sum
-                gb = A.reshape(-1, A.shape[-1]).T @ g.reshape(-1, g.shape[-1])
+                gb = _rows(A).T @ _rows(g)
             else:
                 gb = _swap(A) @ g
             if self.b_1d:

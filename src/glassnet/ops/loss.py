@@ -60,9 +60,11 @@ def _log_softmax(xp, x, axis: int):
 # -- regression losses: one pointwise formula of d = input - target ------------------------
 def _class_index_terms(xp, x, target, weight, ignore_index):
     """Validity, the safe index (0 where ignored) and class weight w_{t_n} (0 where ignored)."""
-    valid = target != ignore_index
-    safe = xp.where(valid, target, 0)
-    w_t = valid.astype(x.dtype) if weight is None else weight[safe] * valid
+    # valid in x's dtype: a bool array times a Python float would be float64 in NumPy
+    ok = target != ignore_index
+    valid = ok.astype(x.dtype)
+    safe = xp.where(ok, target, 0)
+    w_t = valid if weight is None else weight[safe] * valid
     return valid, safe, w_t
 
 
@@ -85,18 +87,20 @@ def _pick(xp, x, index):
 
 
 def _weighted_mean(xp, total, denom):
-    # mean divides by the total weight of the non-ignored targets (PyTorch); all ignored is
-    # 0/0: nan forward (as PyTorch, without a NumPy warning), zero gradient backward
-    if xp is np and denom > 0:  # the usual case on CPU: one division instead of four ops
+    # mean divides by the total weight of the non-ignored targets (PyTorch); a zero total
+    # (all ignored) is 0/0: nan forward (as PyTorch, without a NumPy warning), zero gradient
+    # backward. Only zero is special: class weights may be negative, so a negative total is a
+    # valid denominator (PyTorch divides by it).
+    if xp is np and denom != 0:  # the usual case on CPU: one division instead of four ops
         return xp.asarray(total / denom, dtype=total.dtype)
-    ok = denom > 0
+    ok = denom != 0
     return xp.asarray(xp.where(ok, total / xp.where(ok, denom, 1), xp.nan), dtype=total.dtype)
 
 
 def _mean_scale(xp, grad, denom):
-    if xp is np and denom > 0:
+    if xp is np and denom != 0:
         return grad / denom
-    ok = denom > 0
+    ok = denom != 0
     return xp.where(ok, grad / xp.where(ok, denom, 1), 0)
 
 

@@ -11,6 +11,9 @@ which is three reductions instead of a graph of a dozen small ops. Variances are
 
 from __future__ import annotations
 
+import builtins
+import math
+
 from glassnet.autograd.function import Function
 from glassnet.autograd.grad_mode import no_grad
 from glassnet.backend import xp_of
@@ -18,6 +21,9 @@ from glassnet.tensor import Tensor
 
 
 def _normalize(xp, x, axes, eps):
+    if x.size == 0:  # an empty batch: nothing to normalize (NumPy warns on empty means)
+        z = xp.zeros(tuple(1 if i in axes else n for i, n in enumerate(x.shape)), x.dtype)
+        return x.copy(), z + 1 / math.sqrt(eps), z, z
     mean = x.mean(axis=axes, keepdims=True)
     xhat = x - mean  # centered, then scaled in place: the same arithmetic, one buffer fewer
     var = (xhat * xhat).mean(axis=axes, keepdims=True)
@@ -28,6 +34,8 @@ def _normalize(xp, x, axes, eps):
 
 def _normalize_backward(g, xhat, rstd, axes):
     """dL/dx from g = dL/dxhat: rstd (g - mean(g) - xhat mean(g xhat)) over ``axes``."""
+    if g.size == 0:
+        return g.copy()
     tmp = g * xhat
     mean_gx = tmp.mean(axis=axes, keepdims=True)
     dx = g - g.mean(axis=axes, keepdims=True)
@@ -124,7 +132,10 @@ class GroupNorm(_AffineNorm):
     def forward(self, x, *params, num_groups, eps, has_weight, has_bias):
         xp = xp_of(x)
         self.has_weight, self.has_bias = has_weight, has_bias
-        grouped = x.reshape(x.shape[0], num_groups, -1)
+        # explicit group size, not -1: reshape cannot infer it when the batch is empty
+        grouped = x.reshape(
+            x.shape[0], num_groups, x.size // builtins.max(x.shape[0], 1) // num_groups
+        )
         xhat, self.rstd, _, _ = _normalize(xp, grouped, (2,), eps)
         self.cshape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
         return self._affine(xhat.reshape(x.shape), params, self.cshape)
@@ -132,8 +143,9 @@ class GroupNorm(_AffineNorm):
     def backward(self, grad):
         g = grad if self.w is None else grad * self.w
         n, groups = grad.shape[0], self.rstd.shape[1]
-        xhat = self.xhat.reshape(n, groups, -1)
-        dx = _normalize_backward(g.reshape(n, groups, -1), xhat, self.rstd, (2,))
+        per_group = grad.size // builtins.max(n, 1) // groups
+        xhat = self.xhat.reshape(n, groups, per_group)
+        dx = _normalize_backward(g.reshape(n, groups, per_group), xhat, self.rstd, (2,))
         axes = (0,) + tuple(range(2, grad.ndim))
         return (dx.reshape(grad.shape), *self._param_grads(grad, axes, (grad.shape[1],)))
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import builtins
+import math
+import warnings
 
 import numpy as np
 
@@ -74,12 +76,26 @@ class Var(Function):
             n *= x.shape[a]
         self.shape, self.axis, self.keepdims = x.shape, axis, keepdims
         self.denom = builtins.max(n - correction, 0)
-        self.centered = x - x.mean(axis=axis, keepdims=True)
-        return xp_of(x).asarray((self.centered**2).sum(axis=axis, keepdims=keepdims) / self.denom)
+        # no degrees of freedom left (n <= correction): nan (0/0) and inf gradients, with a
+        # warning, as PyTorch; 2.0 / 0 would raise in Python, so the scale is inf
+        self.scale = 2.0 / self.denom if self.denom else math.inf
+        xp = xp_of(x)
+        if not self.denom:
+            warnings.warn(
+                f"var: degrees of freedom <= 0 (n = {n} elements, correction = {correction}); "
+                "the result is nan",
+                RuntimeWarning,
+                stacklevel=4,
+            )
+        with np.errstate(invalid="ignore", divide="ignore"):
+            self.centered = x - x.mean(axis=axis, keepdims=True) if x.size else x
+            total = (self.centered**2).sum(axis=axis, keepdims=keepdims)
+            return xp.asarray(total / x.dtype.type(self.denom))
 
     def backward(self, grad):
         g = expand_reduced(grad, self.shape, self.axis, self.keepdims)
-        return (g * (2.0 / self.denom) * self.centered,)
+        with np.errstate(invalid="ignore"):
+            return (g * self.scale * self.centered,)
 
     def backward_graph(self, grad):
         from glassnet.ops.shape import reshape
@@ -89,7 +105,7 @@ class Var(Function):
         g = grad
         if not self.keepdims and self.axis:
             g = reshape(g, expand_reduced(grad.data, self.shape, self.axis, False).shape)
-        return (g * (2.0 / self.denom) * centered,)
+        return (g * self.scale * centered,)
 
 
 class _Extreme(Function):
@@ -193,64 +209,175 @@ class Prod(Function):
 
 
 def _reduce(cls, x, axis, keepdims, **extra):
-    axes = normalize_axis(axis, x.shape, cls.name)
+    if isinstance(axis, (tuple, list)) and not axis:
+        axis = None  # PyTorch: dim=() reduces over every dim (NumPy's axis=() reduces none)
+    axes = normalize_axis(axis, x.shape, cls.name)  # 0-d tensors take dim 0 or -1 (PyTorch)
     return cls.apply(x, axis=axes, keepdims=keepdims, **extra)
 
 
-def sum(x: Tensor, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
-    """Sum over ``axis`` (int, tuple, or None for all)."""
-    return _reduce(Sum, x, axis, keepdims)
+def _resolve(op, dim, axis, keepdim, keepdims):
+    """PyTorch's ``dim``/``keepdim`` and NumPy's ``axis``/``keepdims`` are the same arguments."""
+    if axis is not None:
+        if dim is not None:
+            raise TypeError(f"{op}: got both dim={dim!r} and axis={axis!r}; pass one of them")
+        dim = axis
+    if keepdims is not None:
+        keepdim = keepdims
+    return dim, bool(keepdim)
 
 
-def mean(x: Tensor, axis=None, keepdims: bool = False) -> Tensor:
-    """Arithmetic mean over ``axis``."""
-    if x.dtype.kind != "f":
+def sum(x: Tensor, dim=None, keepdim=False, *, axis=None, keepdims=None, dtype=None) -> Tensor:  # noqa: A001
+    """Sum over ``dim`` (int, tuple, or None for all); ``axis``/``keepdims`` are aliases.
+
+    ``dtype`` casts the input first (PyTorch's keyword).
+    """
+    if axis is not None or keepdims is not None:
+        dim, keepdim = _resolve("sum", dim, axis, keepdim, keepdims)
+    if dtype is not None:
+        x = x.astype(dtype)
+    return _reduce(Sum, x, dim, keepdim)
+
+
+def mean(x: Tensor, dim=None, keepdim=False, *, axis=None, keepdims=None, dtype=None) -> Tensor:
+    """Arithmetic mean over ``dim``; ``axis``/``keepdims`` are aliases."""
+    if axis is not None or keepdims is not None:
+        dim, keepdim = _resolve("mean", dim, axis, keepdim, keepdims)
+    if dtype is not None:
+        x = x.astype(dtype)
+    elif x.dtype.kind != "f":
         x = x.astype("float32")
-    return _reduce(Mean, x, axis, keepdims)
+    return _reduce(Mean, x, dim, keepdim)
 
 
-def var(x: Tensor, axis=None, keepdims: bool = False, correction: int = 1) -> Tensor:
-    """Variance over ``axis``; ``correction=1`` (default, like PyTorch) divides by n - 1."""
-    return _reduce(Var, x, axis, keepdims, correction=correction)
+def _correction(op, unbiased, correction) -> int:
+    if unbiased is not None:  # PyTorch's older spelling: unbiased=False is correction=0
+        if correction is not None:
+            raise TypeError(f"{op}: got both unbiased= and correction=; pass one of them")
+        if not isinstance(unbiased, (bool, np.bool_)):
+            raise TypeError(
+                f"{op}: the argument after dim is unbiased (a bool, as in PyTorch), got "
+                f"{unbiased!r}; pass keepdim=... by keyword"
+            )
+        return 1 if unbiased else 0
+    if correction is None:
+        return 1
+    if isinstance(correction, bool) or not isinstance(correction, (int, float, np.integer)):
+        raise TypeError(f"{op}: correction must be a number (0 or 1 usually), got {correction!r}")
+    return correction
 
 
-def std(x: Tensor, axis=None, keepdims: bool = False, correction: int = 1) -> Tensor:
-    """Standard deviation: sqrt(var)."""
+def var(x, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None, keepdims=None):
+    """Variance over ``dim``: sum (x - mean)^2 / (n - correction), as ``torch.var``.
+
+    ``correction=1`` (default) divides by n - 1 (Bessel); ``unbiased=False`` (PyTorch's older
+    positional form ``x.var(dim, False)``) is ``correction=0``. With n <= correction the
+    result is nan, with a warning (as PyTorch).
+    """
+    dim, keepdim = _resolve("var", dim, axis, keepdim, keepdims)
+    return _reduce(Var, x, dim, keepdim, correction=_correction("var", unbiased, correction))
+
+
+def std(x, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None, keepdims=None):
+    """Standard deviation: sqrt(var), with ``torch.std``'s arguments."""
     from glassnet.ops.elementwise import sqrt
 
-    return sqrt(var(x, axis, keepdims, correction))
+    dim, keepdim = _resolve("std", dim, axis, keepdim, keepdims)
+    c = _correction("std", unbiased, correction)
+    return sqrt(_reduce(Var, x, dim, keepdim, correction=c))
 
 
-def max(x: Tensor, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
-    """Maximum over ``axis``; tied maxima share the gradient evenly."""
-    return _reduce(Max, x, axis, keepdims)
+def amax(x: Tensor, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:
+    """Maximum values over ``dim`` (int, tuple, or None/() for all); ties share the gradient.
+
+    NumPy's ``max(axis=...)`` under PyTorch's name for it (``max(dim)`` returns values and
+    indices). Tied maxima split the gradient evenly, as ``torch.amax`` does.
+    """
+    dim, keepdim = _resolve("amax", dim, axis, keepdim, keepdims)
+    return _reduce(Max, x, dim, keepdim)
 
 
-def min(x: Tensor, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
-    """Minimum over ``axis``; tied minima share the gradient evenly."""
-    return _reduce(Min, x, axis, keepdims)
+def amin(x: Tensor, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:
+    """Minimum values over ``dim``; tied minima share the gradient evenly (``torch.amin``)."""
+    dim, keepdim = _resolve("amin", dim, axis, keepdim, keepdims)
+    return _reduce(Min, x, dim, keepdim)
 
 
-def logsumexp(x: Tensor, axis=None, keepdims: bool = False) -> Tensor:
-    """ln sum exp(x) over ``axis``, computed stably."""
-    return _reduce(Logsumexp, x, axis, keepdims)
+def _extreme(op, x, dim, keepdim, axis, keepdims, other):
+    from glassnet.ops.elementwise import maximum, minimum
+
+    if isinstance(dim, Tensor) and axis is None:  # torch.max(input, other): elementwise
+        other, dim = dim, None
+    if other is not None:
+        return (maximum if op == "max" else minimum)(x, other)
+    dim, keepdim = _resolve(op, dim, axis, keepdim, keepdims)
+    if dim is None:
+        return _reduce(Max if op == "max" else Min, x, None, False)
+    if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool):
+        raise TypeError(
+            f"{op}: dim must be one int (values and indices along it), got {dim!r}; for the "
+            f"{op} over several dims use amax/amin (gn.a{op}(x, dim=(0, 1)))"
+        )
+    from glassnet.ops.shape import squeeze, take_along_axis
+    from glassnet.return_types import max as max_type
+    from glassnet.return_types import min as min_type
+
+    if normalize_axis(dim, x.shape, op) == ():  # 0-d tensor
+        index = Tensor._make(xp_of(x.data).zeros((), dtype="int64"), False)
+        return (max_type if op == "max" else min_type)(x, index)
+    index = _arg("argmax" if op == "max" else "argmin", x, dim, True)
+    values = take_along_axis(x, index, dim)
+    if not keepdim:
+        values, index = squeeze(values, dim), squeeze(index, dim)
+    return (max_type if op == "max" else min_type)(values, index)
 
 
-def prod(x: Tensor, axis=None, keepdims: bool = False) -> Tensor:
-    """Product over ``axis``."""
-    return _reduce(Prod, x, axis, keepdims)
+def max(x: Tensor, dim=None, keepdim=False, *, axis=None, keepdims=None, other=None):  # noqa: A001
+    """``torch.max``: the maximum of all elements, or ``(values, indices)`` along ``dim``.
+
+    - ``max(x)``: a 0-d tensor; tied maxima share the gradient evenly.
+    - ``max(x, dim, keepdim=False)``: a named tuple ``(values, indices)``
+      (``glassnet.return_types.max``); ``indices`` is the first maximum along ``dim``, and
+      the gradient flows to that element only, as in PyTorch.
+    - ``max(x, other)`` with a tensor ``other``: the elementwise maximum (``maximum``).
+
+    For NumPy's "maximum values over axes" use :func:`amax` (any number of dims).
+    """
+    return _extreme("max", x, dim, keepdim, axis, keepdims, other)
 
 
-def norm(x: Tensor, ord: int = 2, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A002
-    """Vector p-norm over ``axis`` (p = 1 or 2)."""
+def min(x: Tensor, dim=None, keepdim=False, *, axis=None, keepdims=None, other=None):  # noqa: A001
+    """``torch.min``: the minimum, or ``(values, indices)`` along ``dim``; see :func:`max`."""
+    return _extreme("min", x, dim, keepdim, axis, keepdims, other)
+
+
+def logsumexp(x: Tensor, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:
+    """ln sum exp(x) over ``dim``, computed stably."""
+    if axis is not None or keepdims is not None:
+        dim, keepdim = _resolve("logsumexp", dim, axis, keepdim, keepdims)
+    return _reduce(Logsumexp, x, dim, keepdim)
+
+
+def prod(x: Tensor, dim=None, keepdim=False, *, axis=None, keepdims=None, dtype=None) -> Tensor:
+    """Product over ``dim``."""
+    dim, keepdim = _resolve("prod", dim, axis, keepdim, keepdims)
+    if dtype is not None:
+        x = x.astype(dtype)
+    return _reduce(Prod, x, dim, keepdim)
+
+
+def norm(x: Tensor, p=2, dim=None, keepdim=False, *, ord=None, axis=None, keepdims=None):  # noqa: A002
+    """Vector p-norm over ``dim`` (p = 1, 2 or "fro", which is 2 for vectors), ``torch.norm``."""
     from glassnet.ops.elementwise import abs as _abs
     from glassnet.ops.elementwise import sqrt
 
-    if ord == 2:
-        return sqrt(sum(x * x, axis, keepdims))
-    if ord == 1:
-        return sum(_abs(x), axis, keepdims)
-    raise ValueError(f"norm: ord must be 1 or 2, got {ord!r}")
+    dim, keepdim = _resolve("norm", dim, axis, keepdim, keepdims)
+    if ord is not None:
+        p = ord
+    if p in (2, "fro"):
+        return sqrt(sum(x * x, dim, keepdim))
+    if p == 1:
+        return sum(_abs(x), dim, keepdim)
+    raise ValueError(f"norm: p must be 1, 2 or 'fro', got {p!r}")
 
 
 def _arg(name, x, axis, keepdims):
@@ -258,30 +385,44 @@ def _arg(name, x, axis, keepdims):
     if axis is None:
         out = getattr(xp, name)(x.data.reshape(-1))
         return Tensor._make(xp.asarray(out, dtype="int64"), False)
-    if not isinstance(axis, (int, np.integer)):
-        raise TypeError(f"{name}: axis must be one int (or None), got {axis!r}")
-    (a,) = normalize_axis(axis, x.shape, name)
+    if isinstance(axis, Tensor) and axis.ndim == 0:
+        axis = int(axis)
+    if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
+        raise TypeError(f"{name}: dim must be one int (or None), got {axis!r}")
+    axes = normalize_axis(axis, x.shape, name)
+    if not axes:  # a 0-d tensor along axis 0 or -1: its only element is at index 0
+        return Tensor._make(xp.zeros((), dtype="int64"), False)
+    (a,) = axes
     out = getattr(xp, name)(x.data, axis=a)
     if keepdims:
         out = xp.expand_dims(out, a)
     return Tensor._make(out.astype("int64", copy=False), False)
 
 
-def argmax(x: Tensor, axis=None, keepdims: bool = False) -> Tensor:
+def argmax(x: Tensor, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:
     """Index of the maximum (first one at ties); not differentiable."""
-    return _arg("argmax", x, axis, keepdims)
+    dim, keepdim = _resolve("argmax", dim, axis, keepdim, keepdims)
+    return _arg("argmax", x, dim, keepdim)
 
 
-def argmin(x: Tensor, axis=None, keepdims: bool = False) -> Tensor:
+def argmin(x: Tensor, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:
     """Index of the minimum (first one at ties); not differentiable."""
-    return _arg("argmin", x, axis, keepdims)
+    dim, keepdim = _resolve("argmin", dim, axis, keepdim, keepdims)
+    return _arg("argmin", x, dim, keepdim)
 
 
-def any(x: Tensor, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
-    """True where any element along ``axis`` is nonzero; not differentiable."""
-    return Tensor._make(xp_of(x.data).asarray(x.data.any(axis=axis, keepdims=keepdims)), False)
+def _logical(op, x, dim, keepdim, axis, keepdims):
+    dim, keepdim = _resolve(op, dim, axis, keepdim, keepdims)
+    axes = None if dim is None or x.ndim == 0 else normalize_axis(dim, x.shape, op)
+    out = getattr(x.data, op)(axis=axes, keepdims=keepdim)
+    return Tensor._make(xp_of(x.data).asarray(out), False)
 
 
-def all(x: Tensor, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
-    """True where all elements along ``axis`` are nonzero; not differentiable."""
-    return Tensor._make(xp_of(x.data).asarray(x.data.all(axis=axis, keepdims=keepdims)), False)
+def any(x: Tensor, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:  # noqa: A001
+    """True where any element along ``dim`` is nonzero; not differentiable."""
+    return _logical("any", x, dim, keepdim, axis, keepdims)
+
+
+def all(x: Tensor, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:  # noqa: A001
+    """True where all elements along ``dim`` are nonzero; not differentiable."""
+    return _logical("all", x, dim, keepdim, axis, keepdims)

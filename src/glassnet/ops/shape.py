@@ -14,6 +14,7 @@ import numpy as np
 from glassnet.autograd.function import Function
 from glassnet.backend import xp_of
 from glassnet.ops._util import normalize_axis
+from glassnet.ops.index_order import ints_first
 from glassnet.tensor import Tensor
 
 
@@ -193,15 +194,22 @@ class TakeAlongAxis(Function):
         self.in_shape, self.indices, self.axis = x.shape, indices, axis
         return xp.take_along_axis(x, indices, axis=axis)
 
+    def _scatter_index(self, shape):
+        # (i, j, ..., indices[i, j, ...], ...) for every output position: the output's shape
+        # is the broadcast of indices with x, so the open grid spans the output
+        xp = xp_of(self.indices)
+        idx = list(np.ix_(*[np.arange(n) for n in shape]))
+        idx[self.axis] = xp.broadcast_to(self.indices, shape)
+        return tuple(xp.asarray(i) for i in idx) if xp is not np else tuple(idx)
+
     def backward(self, grad):
         xp = xp_of(grad)
         out = xp.zeros(self.in_shape, dtype=grad.dtype)
-        idx = list(np.ix_(*[np.arange(n) for n in self.indices.shape]))
-        idx[self.axis] = self.indices
-        if xp is not np:
-            idx = [xp.asarray(i) for i in idx]
-        xp.add.at(out, tuple(idx), grad)
+        xp.add.at(out, self._scatter_index(grad.shape), grad)
         return (out,)
+
+    def backward_graph(self, grad):
+        return (IndexAdd.apply(grad, shape=self.in_shape, index=self._scatter_index(grad.shape)),)
 
 
 def _is_advanced(index) -> bool:
@@ -244,25 +252,34 @@ def reshape(x: Tensor, *shape) -> Tensor:
 view = reshape
 
 
-def flatten(x: Tensor, start_axis: int = 0, end_axis: int = -1) -> Tensor:
-    """Merge axes ``start_axis..end_axis`` into one (PyTorch's ``flatten``)."""
+def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    """Merge dims ``start_dim..end_dim`` into one (PyTorch's ``flatten``)."""
     if x.ndim == 0:
         return reshape(x, (1,))
-    s = start_axis % x.ndim
-    e = end_axis % x.ndim
+    s = start_dim % x.ndim
+    e = end_dim % x.ndim
     if s > e:
-        raise ValueError(f"flatten: start_axis {start_axis} comes after end_axis {end_axis}")
+        raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
     return reshape(x, x.shape[:s] + (-1,) + x.shape[e + 1 :])
 
 
-def transpose(x: Tensor, *axes) -> Tensor:
-    """Permute axes (reverse them when none are given), like ``numpy.transpose``.
+def transpose(x: Tensor, *dims, dim0=None, dim1=None) -> Tensor:
+    """``transpose(x, dim0, dim1)`` swaps two dims, as ``torch.transpose``, for any ndim.
 
-    Called with two ints on a tensor of more than two dims, swaps those two axes (PyTorch).
+    Two separate ints always mean PyTorch's swap (``W.transpose(0, 1)`` is ``W.T`` for a
+    matrix). Forms PyTorch does not have keep NumPy's meaning, since nothing can confuse them:
+    one tuple or list is a full permutation (``x.transpose((2, 0, 1))``, as ``permute``), three
+    or more ints are a permutation too, and no argument reverses all dims (``x.T``).
     """
-    axes = _shape_arg(axes) if axes else tuple(reversed(range(x.ndim)))
-    if len(axes) == 2 and x.ndim != 2:
-        return swapaxes(x, *axes)
+    if dim0 is not None or dim1 is not None:
+        if dims or dim0 is None or dim1 is None:
+            raise TypeError("transpose: pass dim0= and dim1= together, and nothing else")
+        dims = (dim0, dim1)
+    if len(dims) == 2 and not isinstance(dims[0], (tuple, list)):
+        for d in dims:
+            normalize_axis(d, x.shape, "transpose")
+        return swapaxes(x, *dims)
+    axes = _shape_arg(dims) if dims else tuple(reversed(range(x.ndim)))
     if sorted(a % x.ndim for a in axes) != list(range(x.ndim)) if x.ndim else axes:
         raise ValueError(
             f"transpose: axes {axes} are not a permutation of the {x.ndim} axes of a tensor of "
@@ -282,7 +299,7 @@ def permute(x: Tensor, *axes) -> Tensor:
             f"permute: got {len(axes)} axes {axes} for a tensor of shape {x.shape} "
             f"({x.ndim} dims); give each of 0..{x.ndim - 1} once"
         )
-    return transpose(x, axes) if x.ndim != 2 else Transpose.apply(x, axes=axes)
+    return transpose(x, axes)
 
 
 def swapaxes(x: Tensor, axis1: int, axis2: int) -> Tensor:
@@ -330,24 +347,29 @@ def sum_to(x: Tensor, shape) -> Tensor:
     return SumTo.apply(x, shape=tuple(shape))
 
 
-def squeeze(x: Tensor, axis=None) -> Tensor:
-    """Remove axes of size 1 (all of them, or those in ``axis``)."""
-    if axis is None:
+def squeeze(x: Tensor, dim=None, *, axis=None) -> Tensor:
+    """Remove dims of size 1: all of them, or those in ``dim`` (an int or a tuple).
+
+    As in PyTorch, a listed dim whose size is not 1 is left in place (no error), so
+    ``x.squeeze(1)`` on a (4, 3) tensor returns it unchanged. ``axis`` is an alias.
+    """
+    dim = dim if axis is None else axis
+    if dim is None:
         shape = tuple(n for n in x.shape if n != 1)
+    elif x.ndim == 0:
+        normalize_axis(dim, 1, "squeeze")  # PyTorch accepts dim 0 / -1 on a 0-d tensor
+        return x
     else:
-        axes = normalize_axis(axis, x.shape, "squeeze")
-        for a in axes:
-            if x.shape[a] != 1:
-                raise ValueError(
-                    f"squeeze: axis {a} of a tensor of shape {x.shape} has size {x.shape[a]}; "
-                    "only axes of size 1 can be removed"
-                )
-        shape = tuple(n for i, n in enumerate(x.shape) if i not in axes)
+        axes = normalize_axis(dim, x.shape, "squeeze")
+        shape = tuple(n for i, n in enumerate(x.shape) if i not in axes or n != 1)
     return reshape(x, shape)
 
 
-def unsqueeze(x: Tensor, axis: int) -> Tensor:
-    """Insert an axis of size 1 at ``axis``."""
+def unsqueeze(x: Tensor, dim: int | None = None, *, axis: int | None = None) -> Tensor:
+    """Insert a dim of size 1 at ``dim`` (``axis`` is an alias)."""
+    axis = dim if axis is None else axis
+    if axis is None:
+        raise TypeError("unsqueeze: missing the dim where the new axis goes, e.g. unsqueeze(x, 0)")
     nd = x.ndim + 1
     if not -nd <= axis < nd:
         raise ValueError(
@@ -361,8 +383,9 @@ def unsqueeze(x: Tensor, axis: int) -> Tensor:
 expand_dims = unsqueeze
 
 
-def concat(tensors, axis: int = 0) -> Tensor:
-    """Join tensors along an existing axis."""
+def concat(tensors, dim: int = 0, *, axis: int | None = None) -> Tensor:
+    """Join tensors along an existing dim (``axis`` is an alias)."""
+    axis = dim if axis is None else axis
     tensors = list(tensors)
     if not tensors:
         raise ValueError("concat: needs at least one tensor")
@@ -382,8 +405,9 @@ def concat(tensors, axis: int = 0) -> Tensor:
 cat = concat
 
 
-def stack(tensors, axis: int = 0) -> Tensor:
-    """Join same-shaped tensors along a new axis."""
+def stack(tensors, dim: int = 0, *, axis: int | None = None) -> Tensor:
+    """Join same-shaped tensors along a new dim (``axis`` is an alias)."""
+    axis = dim if axis is None else axis
     tensors = list(tensors)
     if not tensors:
         raise ValueError("stack: needs at least one tensor")
@@ -401,8 +425,9 @@ def stack(tensors, axis: int = 0) -> Tensor:
     return Stack.apply(*tensors, axis=axis % nd)
 
 
-def split(x: Tensor, split_size_or_sections, axis: int = 0) -> list[Tensor]:
-    """Split into pieces along ``axis``: equal pieces of a given size, or given sizes (PyTorch)."""
+def split(x: Tensor, split_size_or_sections, dim: int = 0, *, axis=None) -> list[Tensor]:
+    """Split into pieces along ``dim``: equal pieces of a given size, or given sizes (PyTorch)."""
+    axis = dim if axis is None else axis
     (axis,) = normalize_axis(axis, x.shape, "split")
     n = x.shape[axis]
     if isinstance(split_size_or_sections, int):
@@ -434,6 +459,15 @@ def pad(x: Tensor, widths, value: float = 0.0) -> Tensor:
             f"pad: got {len(widths)} (before, after) pairs for a tensor of shape {x.shape}; "
             f"give one pair per axis ({x.ndim})"
         )
+    if any(a < 0 or b < 0 for a, b in widths):  # a negative width crops (PyTorch's F.pad)
+        crop = tuple(slice(-builtins.min(a, 0), n + builtins.min(b, 0)) for (a, b), n
+                     in zip(widths, x.shape))  # fmt: skip
+        if any(c.start > c.stop for c in crop):
+            raise ValueError(
+                f"pad: widths {widths} crop more than the tensor of shape {x.shape} holds"
+            )
+        x = x[crop]
+        widths = tuple((builtins.max(a, 0), builtins.max(b, 0)) for a, b in widths)
     return Pad.apply(x, widths=widths, value=value)
 
 
@@ -449,9 +483,16 @@ def _convert_index(index, x: Tensor):
 
 
 def getitem(x: Tensor, index) -> Tensor:
-    """NumPy indexing: slices and ints give views; integer arrays and masks gather copies."""
+    """Indexing as PyTorch: slices and ints give views; integer arrays and masks gather copies.
+
+    Ints mixed with integer arrays are applied first (see ``index_order``), so the result's
+    dims are ordered as in PyTorch, not as in NumPy.
+    """
     index = _convert_index(index, x)
+    split = ints_first(index, x.ndim) if isinstance(index, tuple) else None
     try:
+        if split is not None:
+            return GetItem.apply(GetItem.apply(x, index=split[0]), index=split[1])
         return GetItem.apply(x, index=index)
     except IndexError as e:
         raise IndexError(
@@ -473,14 +514,21 @@ def take_along_axis(x: Tensor, indices, axis: int) -> Tensor:
     return TakeAlongAxis.apply(x, indices=indices, axis=axis)
 
 
-def gather(x: Tensor, axis: int, index) -> Tensor:
-    """PyTorch's ``gather(input, dim, index)``: same as take_along_axis."""
+def gather(x: Tensor, dim: int, index) -> Tensor:
+    """PyTorch's ``gather(input, dim, index)``: out[i][j] = x[i][index[i][j]] (for dim=1).
+
+    ``index`` may be smaller than ``x`` in the other axes (PyTorch): only the leading
+    ``index.shape[d]`` entries of axis d are read there.
+    """
+    axis = dim
+    index = index.data if isinstance(index, Tensor) else xp_of(x.data).asarray(index)
+    if index.ndim == x.ndim and x.ndim:
+        (a,) = normalize_axis(axis, x.shape, "gather")
+        if any(i > n for d, (i, n) in enumerate(zip(index.shape, x.shape)) if d != a):
+            raise ValueError(
+                f"gather: index of shape {index.shape} is larger than the input of shape "
+                f"{x.shape} in an axis other than axis {a}; it may only be smaller there"
+            )
+        if any(i < n for d, (i, n) in enumerate(zip(index.shape, x.shape)) if d != a):
+            x = x[tuple(slice(None) if d == a else slice(0, i) for d, i in enumerate(index.shape))]
     return take_along_axis(x, index, axis)
-
-
-def repeat(x: Tensor, repeats: int, axis: int = 0) -> Tensor:
-    """Repeat each element ``repeats`` times along ``axis`` (NumPy's repeat)."""
-    idx = np.repeat(np.arange(x.shape[axis]), repeats)
-    index = [slice(None)] * x.ndim
-    index[axis] = xp_of(x.data).asarray(idx)
-    return x[tuple(index)]

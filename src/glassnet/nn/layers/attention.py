@@ -40,7 +40,10 @@ class MultiheadAttention(Module):
         num_heads: h; E must be divisible by h.
         dropout: dropout probability on the attention weights (training only).
         bias: learn in_proj_bias and out_proj.bias.
-        batch_first: (N, L, E) inputs/outputs when True (default), (L, N, E) when False.
+        add_bias_kv, add_zero_attn: PyTorch's extra key/value rows; only False is supported
+            (True raises a ValueError rather than computing something else).
+        batch_first: (N, L, E) inputs/outputs when True, (L, N, E) when False (the default,
+            as in PyTorch).
         kdim, vdim: features of key and value when they differ from E; then the projections
             are the separate ``q_proj_weight`` (E, E), ``k_proj_weight`` (E, kdim) and
             ``v_proj_weight`` (E, vdim) instead of ``in_proj_weight`` (3E, E).
@@ -50,7 +53,8 @@ class MultiheadAttention(Module):
 
     ``forward(query, key, value, key_padding_mask=None, need_weights=True, attn_mask=None,
     average_attn_weights=True, is_causal=False)`` returns ``(attn_output, attn_weights)``:
-    attn_output (N, L, E); attn_weights (N, L, S) averaged over heads, (N, h, L, S) with
+    attn_output (L, N, E) ((N, L, E) with batch_first=True); attn_weights (N, L, S)
+    averaged over heads, (N, h, L, S) with
     ``average_attn_weights=False``, or None with ``need_weights=False``. Unbatched inputs
     (L, E) give (L, E) and (L, S).
 
@@ -65,8 +69,8 @@ class MultiheadAttention(Module):
     ``F.scaled_dot_product_attention`` (``need_weights=False``: faster, no weights kept).
 
     >>> import glassnet as gn
-    >>> mha = gn.nn.MultiheadAttention(embed_dim=8, num_heads=2)
-    >>> x = gn.randn(3, 5, 8)                    # (N, L, E)
+    >>> mha = gn.nn.MultiheadAttention(embed_dim=8, num_heads=2, batch_first=True)
+    >>> x = gn.randn(3, 5, 8)                    # (N, L, E) with batch_first=True
     >>> out, weights = mha(x, x, x)
     >>> out.shape, weights.shape
     ((3, 5, 8), (3, 5, 5))
@@ -80,11 +84,18 @@ class MultiheadAttention(Module):
         num_heads: int,
         dropout: float = 0.0,
         bias: bool = True,
-        batch_first: bool = True,
+        add_bias_kv: bool = False,
+        add_zero_attn: bool = False,
         kdim: int | None = None,
         vdim: int | None = None,
+        batch_first: bool = False,
     ) -> None:
         super().__init__()
+        if add_bias_kv or add_zero_attn:
+            raise ValueError(
+                "MultiheadAttention: add_bias_kv=True and add_zero_attn=True are not supported "
+                "in glassnet; leave them False (the default)"
+            )
         check_positive(embed_dim, "embed_dim", "MultiheadAttention")
         check_positive(num_heads, "num_heads", "MultiheadAttention")
         if embed_dim % num_heads:

@@ -6,8 +6,9 @@ and only the recurrent part ``h_{t-1} W_hh^T`` runs in a Python loop over time, 
 core ops so every step is an ordinary, inspectable graph node.
 
 Parameter names, shapes, gate order and initialisation are PyTorch's (``weight_ih_l0``,
-``weight_hh_l0_reverse``, ...), so a PyTorch ``state_dict`` loads by name. The one deliberate
-difference is ``batch_first=True`` by default (glassnet's convention: (N, T, C) inputs).
+``weight_hh_l0_reverse``, ...), so a PyTorch ``state_dict`` loads by name. As in PyTorch,
+``batch_first=False`` is the default: inputs are sequence-first (T, N, C); pass
+``batch_first=True`` for (N, T, C).
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ class _RNNBase(Module):
         hidden_size: int,
         num_layers: int = 1,
         bias: bool = True,
-        batch_first: bool = True,
+        batch_first: bool = False,
         dropout: float = 0.0,
         bidirectional: bool = False,
     ) -> None:
@@ -85,8 +86,8 @@ class _RNNBase(Module):
             s += ", nonlinearity='relu'"
         if not self.bias:
             s += ", bias=False"
-        if not self.batch_first:
-            s += ", batch_first=False"
+        if self.batch_first:
+            s += ", batch_first=True"
         if self.dropout:
             s += f", dropout={self.dropout}"
         if self.bidirectional:
@@ -272,7 +273,8 @@ class RNN(_RNNBase):
         num_layers: stacked layers; layer k > 0 reads layer k-1's outputs.
         nonlinearity: ``"tanh"`` (default) or ``"relu"``.
         bias: add ``b_ih`` and ``b_hh``.
-        batch_first: inputs/outputs are (N, T, C) when True (default), (T, N, C) when False.
+        batch_first: inputs/outputs are (N, T, C) when True, (T, N, C) when False (the
+            default, as in PyTorch).
         dropout: dropout probability on each layer's output except the last (training only).
         bidirectional: also run each layer backwards in time; outputs are concatenated.
 
@@ -280,16 +282,17 @@ class RNN(_RNNBase):
     ``bias_hh_l{k}`` (H,), with ``_reverse`` for the backward direction, all drawn from
     U(-1/sqrt(H), 1/sqrt(H)) like PyTorch.
 
-    Returns from ``forward(x, h0=None)``: ``(output, h_n)``; output (N, T, D*H) (batch_first)
+    Returns from ``forward(x, h0=None)``: ``(output, h_n)``; output (T, N, D*H) ((N, T, D*H)
+    with batch_first=True)
     holds the last layer's hidden state at every step, h_n (num_layers*D, N, H) the final
     hidden state of every layer and direction (D = 2 if bidirectional else 1). A 2-D input
     (T, C) is one unbatched sequence: output (T, D*H), h_n (num_layers*D, H).
 
     >>> import glassnet as gn
     >>> rnn = gn.nn.RNN(input_size=3, hidden_size=5, num_layers=2)
-    >>> out, h_n = rnn(gn.randn(4, 7, 3))
+    >>> out, h_n = rnn(gn.randn(7, 4, 3))       # (T, N, C): sequence first, like PyTorch
     >>> out.shape, h_n.shape
-    ((4, 7, 5), (2, 4, 5))
+    ((7, 4, 5), (2, 4, 5))
     """
 
     def __init__(
@@ -299,7 +302,7 @@ class RNN(_RNNBase):
         num_layers: int = 1,
         nonlinearity: str = "tanh",
         bias: bool = True,
-        batch_first: bool = True,
+        batch_first: bool = False,
         dropout: float = 0.0,
         bidirectional: bool = False,
     ) -> None:
@@ -333,11 +336,11 @@ class LSTM(_RNNBase):
     ``_reverse`` suffix for the backward direction; U(-1/sqrt(H), 1/sqrt(H)).
 
     Returns from ``forward(x, (h0, c0)=None)``: ``(output, (h_n, c_n))`` with output
-    (N, T, D*H) and h_n, c_n (num_layers*D, N, H).
+    (T, N, D*H) ((N, T, D*H) with batch_first=True) and h_n, c_n (num_layers*D, N, H).
 
     >>> import glassnet as gn
-    >>> lstm = gn.nn.LSTM(input_size=3, hidden_size=4, bidirectional=True)
-    >>> out, (h_n, c_n) = lstm(gn.randn(2, 5, 3))
+    >>> lstm = gn.nn.LSTM(input_size=3, hidden_size=4, bidirectional=True, batch_first=True)
+    >>> out, (h_n, c_n) = lstm(gn.randn(2, 5, 3))          # (N, T, C)
     >>> out.shape, h_n.shape, c_n.shape
     ((2, 5, 8), (2, 2, 4), (2, 2, 4))
     >>> lstm.weight_ih_l0.shape, lstm.weight_hh_l0_reverse.shape
@@ -345,6 +348,25 @@ class LSTM(_RNNBase):
     """
 
     mode = "LSTM"
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        proj_size: int = 0,
+    ) -> None:
+        if proj_size != 0:
+            raise ValueError(
+                f"LSTM: proj_size={proj_size!r} (projected LSTM) is not supported in glassnet; "
+                "use proj_size=0 (the default) and a Linear layer on the outputs"
+            )
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout,
+                         bidirectional)  # fmt: skip
 
 
 class GRU(_RNNBase):

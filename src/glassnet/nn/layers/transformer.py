@@ -57,7 +57,7 @@ class TransformerEncoderLayer(Module):
         dropout: dropout probability (attention weights, feed-forward, residual branches).
         activation: ``"relu"`` (default), ``"gelu"``, or a callable on tensors.
         layer_norm_eps: eps of both LayerNorms.
-        batch_first: (N, T, E) when True (default), (T, N, E) when False.
+        batch_first: (N, T, E) when True, (T, N, E) when False (the default, as in PyTorch).
         norm_first: pre-norm (True) or post-norm (False, PyTorch's default).
         bias: biases in the linear layers, attention and LayerNorms.
 
@@ -70,8 +70,8 @@ class TransformerEncoderLayer(Module):
 
     >>> import glassnet as gn
     >>> layer = gn.nn.TransformerEncoderLayer(d_model=8, nhead=2, dim_feedforward=16)
-    >>> layer(gn.randn(3, 5, 8)).shape
-    (3, 5, 8)
+    >>> layer(gn.randn(5, 3, 8)).shape          # (T, N, E): sequence first, like PyTorch
+    (5, 3, 8)
     """
 
     def __init__(
@@ -82,7 +82,7 @@ class TransformerEncoderLayer(Module):
         dropout: float = 0.1,
         activation: str | Callable = "relu",
         layer_norm_eps: float = 1e-5,
-        batch_first: bool = True,
+        batch_first: bool = False,
         norm_first: bool = False,
         bias: bool = True,
     ) -> None:

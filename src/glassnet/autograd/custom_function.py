@@ -1,0 +1,247 @@
+"""PyTorch's ``autograd.Function`` form, adapted onto glassnet's graph nodes.
+
+A PyTorch user writes a custom differentiable function with static methods and a context:
+
+.. code-block:: python
+
+    class MyExp(glassnet.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            y = x.exp()
+            ctx.save_for_backward(y)
+            return y
+
+        @staticmethod
+        def backward(ctx, grad_output):
+            (y,) = ctx.saved_tensors
+            return grad_output * y            # dL/dx = dL/dy * e^x
+
+    y = MyExp.apply(x)
+
+:class:`glassnet.autograd.function.Function` sends every subclass whose ``forward`` is a
+``staticmethod`` here (:func:`adapt`) instead of registering it as a glassnet op: such a class
+is never put in the op registry, so a user class named ``Exp`` (or one defined twice, as in a
+notebook cell run again) never collides with glassnet's own ops.
+
+``apply`` runs ``forward(ctx, *args)`` on tensors with grad recording off (as PyTorch does),
+then makes one :class:`CustomNode` the graph node of the outputs. The node's ``backward``
+wraps the upstream gradient(s) as tensors, calls the user's ``backward(ctx, *grads)`` and
+returns one array per tensor input. Several outputs are packed into one flat node output and
+handed out as slices, so the engine (which knows single-output nodes) adds their gradients
+and the user's ``backward`` receives one gradient per output (zeros for an unused output,
+PyTorch's ``materialize_grads`` default).
+"""
+
+from __future__ import annotations
+
+from glassnet.autograd import function as _function
+from glassnet.autograd import hooks as _hooks
+from glassnet.autograd.grad_mode import STATE as _GRAD
+
+
+class FunctionCtx:
+    """The ``ctx`` object ``forward`` and ``backward`` share (PyTorch's ``FunctionCtx``).
+
+    Attributes set by glassnet: ``needs_input_grad`` (one bool per ``forward`` argument:
+    is it a tensor that requires grad). Anything else may be stored on it freely
+    (``ctx.constant = 3``).
+    """
+
+    def __init__(self, needs_input_grad: tuple) -> None:
+        self.needs_input_grad = needs_input_grad
+        self.saved_tensors = ()
+        self.materialize_grads = True
+        self._non_differentiable: list = []
+
+    def save_for_backward(self, *tensors) -> None:
+        """Keep tensors (or None) for ``backward``; read them back as ``ctx.saved_tensors``."""
+        Tensor = _function._Tensor
+        for i, t in enumerate(tensors):
+            if t is not None and not isinstance(t, Tensor):
+                raise TypeError(
+                    f"save_for_backward: argument {i} is a {type(t).__name__}; only tensors or "
+                    "None can be saved. Store other values as attributes (ctx.value = ...)"
+                )
+        self.saved_tensors = tuple(tensors)
+
+    def mark_non_differentiable(self, *tensors) -> None:
+        """Declare outputs that have no gradient (e.g. indices): they are returned with
+        ``requires_grad=False`` and ``backward`` receives zeros for them."""
+        self._non_differentiable.extend(id(t) for t in tensors)
+
+    def set_materialize_grads(self, value: bool) -> None:
+        """Accepted for PyTorch compatibility; gradients of unused outputs are always zeros."""
+        self.materialize_grads = bool(value)
+
+    def mark_dirty(self, *tensors) -> None:
+        """Accepted for PyTorch compatibility (in-place changes are tracked by version)."""
+
+
+class CustomNode(_function.Function):
+    """The graph node of one call of a PyTorch-style Function (not an op of the registry)."""
+
+    register = False
+    name = "custom_function"
+
+    def backward(self, grad):
+        Tensor = _function._Tensor
+        prev, _GRAD.enabled = _GRAD.enabled, False
+        try:
+            grads = self._user_backward(Tensor._make(grad, False))
+        finally:
+            _GRAD.enabled = prev
+        return tuple(g if g is None else g.data for g in grads)
+
+    def backward_graph(self, grad):
+        return self._user_backward(grad)  # grad mode is on: the user's backward is recorded
+
+    def _user_backward(self, grad):
+        Tensor = _function._Tensor
+        if self.shapes is None:
+            grads = (grad,)
+        else:  # unpack the flat gradient of the packed outputs
+            grads, start = [], 0
+            for shape, size in self.shapes:
+                grads.append(grad[start : start + size].reshape(shape))
+                start += size
+        extra = [Tensor._make(z, False) for z in self.zero_grads]
+        grads = _merge(grads, extra, self.diff_positions)
+        result = self.fn_class.backward(self.ctx, *grads)
+        if not isinstance(result, tuple):
+            result = (result,)
+        n_args = len(self.arg_is_tensor)
+        if len(result) != n_args and not (len(result) > n_args and _all_none(result[n_args:])):
+            raise RuntimeError(
+                f"{self.fn_class.__name__}.backward returned {len(result)} gradient(s) but "
+                f"forward took {n_args} argument(s); return one per forward argument, None for "
+                "arguments that are not tensors or need no gradient"
+            )
+        out = []
+        for is_tensor, g, k in zip(self.arg_is_tensor, result, range(n_args)):
+            if not is_tensor:
+                continue
+            if g is not None and not isinstance(g, Tensor):
+                raise TypeError(
+                    f"{self.fn_class.__name__}.backward: the gradient for argument {k} is a "
+                    f"{type(g).__name__}; return a tensor (or None)"
+                )
+            out.append(g)
+        return tuple(out)
+
+
+def _all_none(items) -> bool:
+    return all(g is None for g in items)
+
+
+def _merge(diff_grads, zero_grads, diff_positions):
+    """Gradients for every output in order: the differentiable ones, zeros for the rest."""
+    diff, zeros, merged = iter(diff_grads), iter(zero_grads), []
+    for i in range(len(diff_positions)):
+        merged.append(next(diff) if diff_positions[i] else next(zeros))
+    return merged
+
+
+def adapt(cls) -> None:
+    """Give a PyTorch-style Function subclass its ``apply`` (called by Function's
+    ``__init_subclass__``); the class is not registered as a glassnet op."""
+    cls.apply = classmethod(_apply)
+    cls.name = cls.__name__
+
+
+def _apply(cls, *args, **kwargs):
+    Tensor = _function._Tensor
+    arg_is_tensor = tuple(isinstance(a, Tensor) for a in args)
+    needs = tuple(t and a.requires_grad for t, a in zip(arg_is_tensor, args))
+    ctx = FunctionCtx(needs)
+    inputs = tuple(a for a, t in zip(args, arg_is_tensor) if t)
+    track = _GRAD.enabled and any(needs)
+    prev, _GRAD.enabled = _GRAD.enabled, False
+    try:
+        if "setup_context" in _own_statics(cls):
+            output = cls.forward(*args, **kwargs)
+            cls.setup_context(ctx, args, output)
+        else:
+            output = cls.forward(ctx, *args, **kwargs)
+    finally:
+        _GRAD.enabled = prev
+    single = not isinstance(output, tuple)
+    outs = (output,) if single else output
+    skip = set(ctx._non_differentiable)
+    diff = tuple(
+        isinstance(o, Tensor) and o.data.dtype.kind in "fc" and id(o) not in skip for o in outs
+    )
+    results = [Tensor._make(o.data, False) if isinstance(o, Tensor) else o for o in outs]
+    if not track or not any(diff):
+        return results[0] if single else tuple(results)
+
+    node = CustomNode.__new__(CustomNode)
+    node.track = True
+    node.name = cls.__name__
+    node.fn_class, node.ctx, node.arg_is_tensor = cls, ctx, arg_is_tensor
+    node.diff_positions = diff
+    node.zero_grads = [
+        _zeros_like(o.data) for o, d in zip(outs, diff) if isinstance(o, Tensor) and not d
+    ]
+    node.inputs = inputs
+    node.versions = tuple(t._vc[0] for t in inputs)
+    diff_outs = [o for o, d in zip(outs, diff) if d]
+    if len(outs) == 1:
+        node.shapes = None
+        packed = results[0] = Tensor._make(outs[0].data, True)
+    else:
+        xp = _xp(diff_outs[0].data)
+        dtype = xp.result_type(*[o.data for o in diff_outs])
+        node.shapes = [(o.shape, o.data.size) for o in diff_outs]
+        flat = xp.concatenate([o.data.astype(dtype, copy=False).ravel() for o in diff_outs])
+        packed = Tensor._make(flat, True)
+    packed._ctx = node
+    if _hooks.FORWARD_HOOKS:
+        for hook in tuple(_hooks.FORWARD_HOOKS):
+            hook(node, inputs, packed)
+    if node.shapes is not None:
+        start = 0
+        for i, d in enumerate(diff):
+            if d:
+                size = outs[i].data.size
+                piece = packed[start : start + size].reshape(outs[i].shape)
+                same = piece.data.dtype == outs[i].data.dtype
+                results[i] = piece if same else piece.astype(outs[i].data.dtype)
+                start += size
+    return results[0] if single else tuple(results)
+
+
+def _own_statics(cls) -> set:
+    """Static methods defined by ``cls`` or a user base class (not glassnet's own bases)."""
+    names = set()
+    for klass in cls.__mro__:
+        if klass.__module__.startswith("glassnet.autograd"):
+            break
+        names.update(k for k, v in vars(klass).items() if isinstance(v, staticmethod))
+    return names
+
+
+def _xp(array):
+    from glassnet.backend import xp_of
+
+    return xp_of(array)
+
+
+def _zeros_like(array):
+    return _xp(array).zeros_like(array)
+
+
+def once_differentiable(backward):
+    """PyTorch's decorator for a ``backward`` that is not itself differentiable: it runs with
+    grad recording off, so ``backward(create_graph=True)`` through it gives no second-order
+    graph (glassnet then treats the result as a constant)."""
+
+    def wrapper(ctx, *grads):
+        prev, _GRAD.enabled = _GRAD.enabled, False
+        try:
+            return backward(ctx, *grads)
+        finally:
+            _GRAD.enabled = prev
+
+    wrapper.__name__ = getattr(backward, "__name__", "backward")
+    wrapper.__doc__ = backward.__doc__
+    return wrapper

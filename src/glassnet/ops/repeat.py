@@ -1,0 +1,80 @@
+"""``repeat`` (PyTorch's tiling) and ``repeat_interleave`` (NumPy's ``repeat``).
+
+The two names mean different things in NumPy and PyTorch; glassnet follows PyTorch:
+``x.repeat(2, 1)`` tiles a (2, 3) tensor into (4, 3), and each element repeated in place
+(NumPy's ``np.repeat``) is ``repeat_interleave``. Both are built from differentiable shape ops,
+so their gradients sum the copies back.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from glassnet.backend import xp_of
+from glassnet.ops._util import normalize_axis
+from glassnet.ops.shape import _shape_arg, broadcast_to, reshape
+from glassnet.tensor import Tensor
+
+__all__ = ["repeat", "repeat_interleave", "tile"]
+
+
+def repeat(x: Tensor, *sizes) -> Tensor:
+    """Tile ``x``: ``sizes[i]`` copies along dim ``i`` (PyTorch's ``Tensor.repeat``).
+
+    ``sizes`` has at least ``x.ndim`` entries; extra leading ones add new leading dims.
+    ``y[i_0, ..., i_k] = x[i_0 mod s_0, ..., i_k mod s_k]`` for input shape ``s``, and
+    dL/dx sums dL/dy over all the copies of each element.
+
+    >>> import glassnet as gn
+    >>> gn.tensor([[1, 2, 3], [4, 5, 6]]).repeat(2, 1).shape
+    (4, 3)
+    """
+    sizes = _shape_arg(sizes)
+    if len(sizes) < x.ndim or any(not isinstance(r, (int, np.integer)) or r < 0 for r in sizes):
+        raise ValueError(
+            f"repeat: got sizes {sizes} for a tensor of shape {x.shape}; give one non-negative "
+            f"int per dim (at least {x.ndim}). For NumPy's repeat (each element repeated in "
+            "place) use repeat_interleave(repeats, dim)"
+        )
+    shape = (1,) * (len(sizes) - x.ndim) + tuple(x.shape)
+    interleaved = tuple(n for s in shape for n in (1, s))
+    target = tuple(n for r, s in zip(sizes, shape) for n in (int(r), s))
+    tiled = broadcast_to(reshape(x, interleaved), target)
+    return reshape(tiled, tuple(int(r) * s for r, s in zip(sizes, shape)))
+
+
+def tile(x: Tensor, dims) -> Tensor:
+    """``torch.tile``: like :func:`repeat`, but ``dims`` may be shorter than ``x.ndim``."""
+    dims = tuple(dims)
+    return repeat(x, (1,) * (x.ndim - len(dims)) + dims)
+
+
+def repeat_interleave(x: Tensor, repeats, dim: int | None = None) -> Tensor:
+    """Repeat each element ``repeats`` times along ``dim`` (``torch.repeat_interleave``).
+
+    ``repeats`` is an int or one count per element along ``dim``; ``dim=None`` flattens first.
+    This is NumPy's ``np.repeat``. The gradient of each element sums the gradients of its
+    copies.
+
+    >>> import glassnet as gn
+    >>> gn.tensor([1, 2]).repeat_interleave(2).tolist()
+    [1, 1, 2, 2]
+    """
+    if dim is None:
+        x, dim = reshape(x, (-1,)), 0
+    (axis,) = normalize_axis(dim, x.shape, "repeat_interleave")
+    counts = repeats.numpy() if isinstance(repeats, Tensor) else np.asarray(repeats)
+    if counts.dtype.kind not in "iu" or counts.ndim > 1 or (counts < 0).any():
+        raise ValueError(
+            f"repeat_interleave: repeats must be a non-negative int or a 1-D list of them, got "
+            f"{repeats!r}"
+        )
+    if counts.ndim == 1 and counts.shape[0] != x.shape[axis]:
+        raise ValueError(
+            f"repeat_interleave: got {counts.shape[0]} repeats for dim {dim} of length "
+            f"{x.shape[axis]} (tensor shape {x.shape}); give one count per element or one int"
+        )
+    idx = np.repeat(np.arange(x.shape[axis]), counts)
+    index = [slice(None)] * x.ndim
+    index[axis] = xp_of(x.data).asarray(idx)
+    return x[tuple(index)]

@@ -1,0 +1,25 @@
+"""Named tuples returned by ops that give several tensors, as ``torch.return_types``.
+
+``values, indices = x.max(1)`` unpacks like a tuple, and ``x.max(1).values`` /
+``x.max(1).indices`` read the fields by name, exactly as in PyTorch.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+__all__ = ["max", "min"]
+
+
+class max(NamedTuple):  # noqa: A001, N801 - PyTorch's name: torch.return_types.max
+    """``(values, indices)`` of :func:`glassnet.max` along a dim."""
+
+    values: Any
+    indices: Any
+
+
+class min(NamedTuple):  # noqa: A001, N801 - PyTorch's name: torch.return_types.min
+    """``(values, indices)`` of :func:`glassnet.min` along a dim."""
+
+    values: Any
+    indices: Any
