@@ -14,6 +14,10 @@ CONFIGS = [
     (optim.AdamW, {"lr": 0.05, "weight_decay": 0.1}),
     (optim.RMSprop, {"lr": 0.01, "momentum": 0.5, "centered": True}),
     (optim.Adagrad, {"lr": 0.1, "lr_decay": 0.01}),
+    (optim.Adadelta, {"lr": 0.5, "weight_decay": 1e-3}),
+    (optim.Adamax, {"lr": 0.05}),
+    (optim.NAdam, {"lr": 0.05, "decoupled_weight_decay": True, "weight_decay": 0.1}),
+    (optim.RAdam, {"lr": 0.05, "betas": (0.9, 0.6)}),
 ]
 
 
