@@ -17,7 +17,7 @@ import glassnet as gn
 from glassnet._fs import FolderLock
 from glassnet.cli import main
 from glassnet.train.run_folder import reconcile_metrics
-from glassnet.train.runs import RunConfig, load_run, train_run
+from glassnet.train.runs import load_run
 
 FAST = ["--quiet", "--no-health"]
 
@@ -185,13 +185,31 @@ def test_full_disk_during_resume_loses_nothing(trained, tmp_path, limit):
     assert [r.split(",")[0] for r in rows] == ["epoch", "0", "1", "2", "3"]
 
 
-def _train_child(run: Path, epochs: int) -> None:  # pragma: no cover - runs in a fork
-    try:
-        config = RunConfig(epochs=epochs, seed=0)
-        resume = run if (run / "config.json").exists() else None
-        train_run(config, out=run, resume=resume, verbose=0)
-    finally:
-        os._exit(0)
+# A fork server: a fresh single-threaded process (one BLAS thread) that forks a training
+# child on request, so each kill costs no interpreter start. Forking pytest's own process
+# is unsafe: its other threads may hold locks that the child then waits on forever.
+FORK_SERVER = """
+import os, sys, time
+from pathlib import Path
+from glassnet.train.runs import RunConfig, train_run
+run, epochs, reference = Path(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3])
+# the uninterrupted run, here: it also imports everything, so a child trains at once
+start = time.perf_counter()
+train_run(RunConfig(epochs=epochs, seed=0), out=reference, verbose=0)
+print(time.perf_counter() - start, flush=True)
+for line in sys.stdin:
+    pid = os.fork()
+    if pid == 0:
+        try:
+            resume = run if (run / "config.json").exists() else None
+            train_run(RunConfig(epochs=epochs, seed=0), out=run, resume=resume, verbose=0)
+        finally:
+            os._exit(0)
+    print(pid, flush=True)
+    sys.stdin.readline()  # the test has killed the child, or lets it finish
+    os.waitpid(pid, 0)
+    print("reaped", flush=True)
+"""
 
 
 @pytest.mark.parametrize(
@@ -201,41 +219,42 @@ def test_sigkill_at_random_points_of_training_loses_nothing(tmp_path, kills, epo
     """Kill training (SIGKILL) at random moments (fixed seed), resume each time: the run
     folder always reads back, and the finished run equals an uninterrupted one bit for bit
     (weights and every metrics.csv row)."""
-    from glassnet.cli import blas_threads
+    run, reference = tmp_path / "run", tmp_path / "reference"
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    server = subprocess.Popen([sys.executable, "-c", FORK_SERVER, str(run), str(epochs),
+                               str(reference)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                              env=env)  # fmt: skip
 
-    # OpenBLAS's thread pool does not survive fork(); one thread everywhere (the reference
-    # too, since the thread count can change the last bits of a matmul)
-    threads = blas_threads()
-    blas_threads(1)
+    def child(line: str, kill_after: float | None) -> None:
+        server.stdin.write(line + "\n")
+        server.stdin.flush()
+        pid = int(server.stdout.readline())
+        if kill_after is not None:
+            time.sleep(kill_after)
+            os.kill(pid, signal.SIGKILL)
+        server.stdin.write("reap\n")  # the server waits for the child (to its end if unkilled)
+        server.stdin.flush()
+        assert server.stdout.readline().strip() == "reaped"
+
     try:
-        _kill_and_resume(tmp_path, kills, epochs)
+        # kill after 0.2 to 2.5 epochs' time, as long as an epoch takes on this machine now
+        per_epoch = float(server.stdout.readline()) / epochs
+        rng = np.random.default_rng(7)
+        seen = []
+        for _ in range(kills):
+            child("train", float(rng.uniform(0.2, 2.5)) * per_epoch)
+            if (run / "config.json").exists():
+                assert json.loads((run / "config.json").read_text())["run"]["epochs"] == epochs
+            if (run / "checkpoint.safetensors").exists():
+                ckpt = gn.io.read_checkpoint(run / "checkpoint.safetensors")  # whole, verified
+                seen.append(ckpt.epoch + ckpt.metadata["loader_state"]["batches_done"] / 100)
+        print("checkpoints after each kill (epoch + batches/100):", seen)
+        assert len(set(seen)) >= kills // 3  # the kills landed at many different points
+        child("train", None)  # the last resume runs to the end
     finally:
-        if threads is not None:
-            blas_threads(threads)
-
-
-def _kill_and_resume(tmp_path, kills, epochs):
-    reference = tmp_path / "reference"
-    train_run(RunConfig(epochs=epochs, seed=0), out=reference, verbose=0)
-    run = tmp_path / "run"
-    rng = np.random.default_rng(7)
-    seen = []
-    for _ in range(kills):
-        pid = os.fork()
-        if pid == 0:
-            _train_child(run, epochs)
-        time.sleep(float(rng.uniform(0.02, 0.25)))
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
-        if (run / "config.json").exists():
-            load_run_record = json.loads((run / "config.json").read_text())  # whole JSON
-            assert load_run_record["run"]["epochs"] == epochs
-        if (run / "checkpoint.safetensors").exists():
-            ckpt = gn.io.read_checkpoint(run / "checkpoint.safetensors")  # whole, verified
-            seen.append(ckpt.epoch + ckpt.metadata["loader_state"]["batches_done"] / 100)
-    print("checkpoints after each kill (epoch + batches/100):", seen)
-    assert len(set(seen)) >= kills // 2  # the kills landed at many different points
-    train_run(RunConfig(epochs=epochs, seed=0), out=run, resume=run, verbose=0)
+        server.stdin.close()
+        server.wait(timeout=60)
     assert _rows(run) == _rows(reference)
     a = gn.io.read_checkpoint(run / "checkpoint.safetensors").state_dict
     b = gn.io.read_checkpoint(reference / "checkpoint.safetensors").state_dict
