@@ -45,8 +45,14 @@ def checked_rng_state(state: Any, name: str = "rng_state") -> dict:
     """A generator snapshot (``get_rng_state()`` / ``DataLoader.state_dict()``) checked for
     the keys and ranges NumPy's ``PCG64`` accepts."""
     state = _dict(state, name)
-    if set(state) != {"bit_generator", "state", "has_uint32", "uinteger"}:
+    keys = {"bit_generator", "state", "has_uint32", "uinteger"}
+    extra = {"seed", "devices"} if name == "rng_state" else set()  # the global generator's
+    if not keys <= set(state) <= keys | extra:
         raise ValueError(f"{name} must have the keys bit_generator, state, has_uint32, uinteger")
+    if state.get("seed") is not None:
+        _int(state["seed"], f"{name}.seed", 0, 2**64 - 1)
+    for device, sub in _dict(state.get("devices") or {}, f"{name}.devices").items():
+        checked_rng_state(sub, f"{name}.devices.{device}")
     if state["bit_generator"] != "PCG64":
         raise ValueError(
             f"{name}.bit_generator must be 'PCG64', got {state['bit_generator']!r:.40}"
