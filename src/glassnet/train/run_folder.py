@@ -226,10 +226,10 @@ def load_run(run: str | Path, device: str = "cpu", model: str | None = None):
     except ValueError as exc:
         raise ValueError(f"{run_dir}/config.json: {exc}") from None
     config.device = device
-    import glassnet as gn
+    from glassnet.backend import manual_seed
     from glassnet.models import build_model
 
-    gn.manual_seed(config.seed)
+    manual_seed(config.seed)
     net = build_model(name, spec["input_shape"], spec["num_classes"], spec["options"])
     net.to(device)
     load(run_dir / CHECKPOINT, net)

@@ -341,11 +341,11 @@ def _new_run_dir(root: str | Path, config: RunConfig) -> Path:
 
 
 def _build(config: RunConfig, data: Data):
-    import glassnet as gn
+    from glassnet.backend import manual_seed
     from glassnet.models import build_model
     from glassnet.train.model import make_optimizer
 
-    gn.manual_seed(config.seed)
+    manual_seed(config.seed)
     options = dict(config.model_options)
     if config.dropout is not None:
         options["dropout"] = config.dropout
