@@ -7,7 +7,7 @@ import errno
 import os
 import platform
 
-__all__ = ["explain", "info_command", "read_inputs", "read_npy"]
+__all__ = ["blas_threads", "explain", "info_command", "read_inputs", "read_npy"]
 
 _DISK_FULL = {errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC)}
 _USER_ERRORS = (ValueError, TypeError, FileNotFoundError, RuntimeError)
@@ -132,8 +132,6 @@ def info_command(args) -> int:
         blas = f"{deps.get('name')} {deps.get('version')}"
     except Exception:  # the layout of show_config differs between NumPy versions
         pass
-    from glassnet.cli import blas_threads
-
     threads = blas_threads()
     rows = [
         ("glassnet", gn.__version__),
@@ -165,3 +163,38 @@ def info_command(args) -> int:
     for name, value in rows:
         print(f"{name:<14} {value}")
     return 0
+
+
+# -- BLAS threads ---------------------------------------------------------------------------
+def _openblas_functions():
+    """(set, get) of the OpenBLAS that NumPy loaded, found like threadpoolctl does, or None."""
+    import ctypes
+
+    try:
+        with open("/proc/self/maps") as f:
+            paths = sorted({line.split()[-1] for line in f if "openblas" in line.lower()})
+    except OSError:
+        return None
+    for path in paths:
+        if not path.startswith("/"):
+            continue
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for prefix, suffix in (("scipy_openblas", "64_"), ("scipy_openblas", ""), ("openblas", "")):
+            setter = getattr(lib, f"{prefix}_set_num_threads{suffix}", None)
+            getter = getattr(lib, f"{prefix}_get_num_threads{suffix}", None)
+            if setter is not None and getter is not None:
+                return setter, getter
+    return None
+
+
+def blas_threads(count: int | None = None) -> int | None:
+    """Set OpenBLAS's thread count (when ``count`` is given); return the current count."""
+    funcs = _openblas_functions()
+    if funcs is None:
+        return None
+    if count is not None:
+        funcs[0](int(count))
+    return int(funcs[1]())

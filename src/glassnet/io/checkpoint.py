@@ -32,12 +32,12 @@ from glassnet._fs import atomic_write_bytes
 from glassnet._version import __version__
 from glassnet.backend import get_rng_state, set_rng_state, to_device
 from glassnet.io.safetensors_format import encode, read_file, tensor_digest
+from glassnet.io.validate import OPTIMIZER_PREFIX, checked_header
 
 __all__ = ["FORMAT", "Checkpoint", "load", "read_checkpoint", "save"]
 
 FORMAT = "glassnet.checkpoint.v2"
 OLD_FORMATS = ("glassnet.checkpoint.v1",)  # checksum over the tensor bytes only
-OPTIMIZER_PREFIX = "optimizer.state."
 
 
 def _host_array(value: Any) -> np.ndarray | None:
@@ -187,8 +187,6 @@ def read_checkpoint(path: str | os.PathLike) -> Checkpoint:
     and finiteness (:mod:`glassnet.io.validate`). Anything wrong raises one ``ValueError``.
     A missing file raises ``FileNotFoundError``.
     """
-    from glassnet.io.validate import checked_header
-
     path = os.fspath(path)
     tensors, file_metadata = read_file(path)
     raw = file_metadata.get("glassnet")

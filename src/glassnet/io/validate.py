@@ -12,7 +12,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
-__all__ = ["checked_header", "checked_rng_state"]
+__all__ = ["OPTIMIZER_PREFIX", "checked_header", "checked_rng_state"]
+
+OPTIMIZER_PREFIX = "optimizer.state."  # tensor names of optimizer arrays in a checkpoint
 
 MAX_EPOCH = 10**9
 MAX_STEP = 2**62
@@ -83,8 +85,6 @@ def _json_option(value: Any, name: str) -> None:
 
 
 def _check_optimizer(opt: Any, tensors: dict) -> None:
-    from glassnet.io.checkpoint import OPTIMIZER_PREFIX
-
     opt = _dict(opt, "optimizer")
     for key in ("class", "param_groups", "arrays", "scalars"):
         if key not in opt:

@@ -20,20 +20,23 @@ import csv
 import io
 import json
 import math
-from dataclasses import fields
+import time
 from pathlib import Path
 
-from glassnet._fs import atomic_write_text
+from glassnet._fs import FolderLock, atomic_write_text
+from glassnet.train.callbacks import Callback
 
 __all__ = [
+    "CHECKPOINT",
+    "claim_run_dir",
     "is_preset",
-    "load_run",
     "merge_digests",
     "read_record",
     "reconcile_metrics",
     "user_model_refusal",
 ]
 
+CHECKPOINT = "checkpoint.safetensors"
 MAX_CONFIG_BYTES = 64 * 1024 * 1024  # a config.json holds statistics and a vocabulary
 
 
@@ -41,11 +44,9 @@ def _bad(path: Path, why: str) -> ValueError:
     return ValueError(f"{path} is not a valid glassnet run config: {why}")
 
 
-def _check_run(path: Path, run: dict) -> dict:
+def _check_run(path: Path, run: dict, known: set[str]) -> dict:
     from glassnet.data.datasets.registry import DATASETS
-    from glassnet.train.runs import RunConfig
 
-    known = {f.name: f for f in fields(RunConfig)}
     unknown = sorted(set(run) - set(known))
     if unknown:
         raise _bad(path, f"unknown run options {unknown[:5]}")
@@ -103,9 +104,10 @@ def _check_model(path: Path, spec) -> dict:
     return spec
 
 
-def read_record(run_dir: Path) -> dict:
+def read_record(run_dir: Path, known: set[str]) -> dict:
     """``run_dir/config.json`` parsed and checked: ``{"run": {...RunConfig fields},
-    "model": {"preset", "input_shape", "num_classes", "options"}, "preprocess": {...}}``.
+    "model": {"preset", "input_shape", "num_classes", "options"}, "preprocess": {...}}``;
+    ``known`` names the run options (RunConfig's fields).
     Anything missing, unknown or of the wrong type raises one ``ValueError``."""
     path = run_dir / "config.json"
     if not path.is_file():
@@ -120,7 +122,7 @@ def read_record(run_dir: Path) -> dict:
         raise _bad(path, "it must hold 'run', 'model' and 'preprocess'")
     if not isinstance(record["run"], dict) or not isinstance(record["preprocess"], dict):
         raise _bad(path, "'run' and 'preprocess' must be JSON objects")
-    _check_run(path, record["run"])
+    _check_run(path, record["run"], known)
     _check_model(path, record["model"])
     return record
 
@@ -196,49 +198,6 @@ def merge_digests(path: Path, records: list[dict]) -> None:
     atomic_write_text(path, "".join(f"{line}\n" for line in lines))
 
 
-def load_run(run: str | Path, device: str = "cpu", model: str | None = None):
-    """Rebuild a run's model from ``config.json`` and load its checkpoint.
-
-    A run folder is data: presets are rebuilt by name, and nothing named in the folder is
-    ever imported or executed. A run trained with a user model (``file.py:function``) needs
-    that code named again by the caller as ``model`` (``--model`` on the command line).
-
-    Returns ``(model, config, record)``: the compiled model in eval mode, the
-    :class:`RunConfig` and the whole ``config.json`` dict (model config, preprocessing).
-    """
-    from glassnet.io.checkpoint import load
-    from glassnet.train.runs import CHECKPOINT, RunConfig
-
-    run_dir = Path(run)
-    if run_dir.is_file():
-        run_dir = run_dir.parent
-    if not run_dir.is_dir():
-        raise ValueError(f"no run folder at {str(run)!r}; give a folder made by glassnet train")
-    record = read_record(run_dir)
-    spec = record["model"]
-    name = spec["preset"]
-    if not is_preset(name):
-        if model is None or is_preset(model):
-            raise user_model_refusal(run_dir, name, f"evaluate/predict/sample {run_dir}")
-        name = model
-    try:
-        config = RunConfig(**record["run"]).resolved()
-    except ValueError as exc:
-        raise ValueError(f"{run_dir}/config.json: {exc}") from None
-    config.device = device
-    from glassnet.backend import manual_seed
-    from glassnet.models import build_model
-
-    manual_seed(config.seed)
-    net = build_model(name, spec["input_shape"], spec["num_classes"], spec["options"])
-    net.to(device)
-    load(run_dir / CHECKPOINT, net)
-    metrics = ["accuracy", "perplexity"] if "vocab" in record["preprocess"] else ["accuracy"]
-    net.compile(optimizer="adam", loss="cross_entropy", metrics=metrics)
-    net.eval()
-    return net, config, record
-
-
 def is_preset(name: str | None) -> bool:
     """True for a preset name (``mlp``, ``char-transformer``), False for user code."""
     from glassnet.models import PRESETS
@@ -266,3 +225,43 @@ def _jsonable(value):
     return json.loads(
         json.dumps(value, default=lambda v: v.item() if hasattr(v, "item") else str(v))
     )
+
+
+class StopReason(Callback):
+    """Keeps why the loop stopped early (a non-finite loss), for the summary and report."""
+
+    reason = None
+
+    def on_train_end(self, logs):
+        self.reason = getattr(self.state, "stop_reason", None)
+
+
+def _new_run_dir(root: str | Path, config) -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    model = Path(config.model.partition(":")[0]).stem  # "dir/net.py:build" -> "net"
+    base = Path(root) / f"{config.dataset}-{model}-{stamp}"
+    path, n = base, 1
+    while True:
+        try:
+            path.mkdir(parents=True)  # exclusive: two runs started in one second differ
+            return path
+        except FileExistsError:
+            n += 1
+            path = base.with_name(f"{base.name}-{n}")
+
+
+def claim_run_dir(out, runs_root, config) -> tuple[Path, FolderLock]:
+    """The folder of a new run, locked: ``out`` (which must not hold a run already) or a
+    fresh ``runs_root/<dataset>-<model>-<time>``, so two runs never share one."""
+    if out is None:
+        run_dir = _new_run_dir(runs_root, config)
+        return run_dir, FolderLock(run_dir, "glassnet train").acquire()
+    run_dir = Path(out)
+    lock = FolderLock(run_dir, "glassnet train").acquire()
+    if (run_dir / "config.json").exists() or (run_dir / CHECKPOINT).exists():
+        lock.release()
+        raise ValueError(
+            f"{run_dir} already holds a run; continue it with --resume {run_dir}, or give "
+            "this run another folder (--out)"
+        )
+    return run_dir, lock

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
@@ -19,10 +19,12 @@ import numpy as np
 from glassnet._fs import FolderLock, atomic_write_text, remove_stale_temps
 from glassnet.train.callbacks import Callback
 from glassnet.train.run_folder import (
+    CHECKPOINT,
+    StopReason,
     _jsonable,
     _summary_text,
+    claim_run_dir,
     is_preset,
-    load_run,
     read_record,
     reconcile_metrics,
     user_model_refusal,
@@ -31,7 +33,6 @@ from glassnet.train.run_folder import (
 __all__ = ["RunConfig", "load_run", "prepare_data", "train_run"]
 SCHEDULES = ("constant", "cosine")
 
-CHECKPOINT = "checkpoint.safetensors"
 IMAGE_DATASETS = ("digits", "mnist", "fashion_mnist", "cifar10")
 # Defaults per preset: (epochs, batch_size, learning rate). Tuned so that each preset reaches
 # its reference accuracy on the default dataset (see benchmarks/RESULTS.md).
@@ -317,29 +318,6 @@ def _schedule_callbacks(config: RunConfig, data: Data, start: float, distributed
     return out
 
 
-class _StopReason(Callback):
-    """Keeps why the loop stopped early (a non-finite loss), for the summary and report."""
-
-    reason = None
-
-    def on_train_end(self, logs):
-        self.reason = getattr(self.state, "stop_reason", None)
-
-
-def _new_run_dir(root: str | Path, config: RunConfig) -> Path:
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    model = Path(config.model.partition(":")[0]).stem  # "dir/net.py:build" -> "net"
-    base = Path(root) / f"{config.dataset}-{model}-{stamp}"
-    path, n = base, 1
-    while True:
-        try:
-            path.mkdir(parents=True)  # exclusive: two runs started in one second differ
-            return path
-        except FileExistsError:
-            n += 1
-            path = base.with_name(f"{base.name}-{n}")
-
-
 def _build(config: RunConfig, data: Data):
     from glassnet.backend import manual_seed
     from glassnet.models import build_model
@@ -392,7 +370,7 @@ def train_run(
             run_dir = Path(resume)
             if run_dir.is_file():
                 run_dir = run_dir.parent
-            saved = read_record(run_dir)
+            saved = read_record(run_dir, {f.name for f in fields(RunConfig)})
             epochs, minutes, model_name = config.epochs, config.max_minutes, config.model
             config = RunConfig(**saved["run"])
             if not is_preset(config.model):
@@ -410,7 +388,7 @@ def train_run(
             data = prepare_data(config)
             model = _build(config.resolved(), data)  # a bad --model leaves no folder behind
             if main:
-                run_dir, lock = _claim_run_dir(out, runs_root, config)
+                run_dir, lock = claim_run_dir(out, runs_root, config)
         if distributed:
             if main:
                 dist.barrier(timeout=3600)
@@ -420,23 +398,6 @@ def train_run(
     finally:
         if lock is not None:
             lock.release()
-
-
-def _claim_run_dir(out, runs_root, config: RunConfig) -> tuple[Path, FolderLock]:
-    """The folder of a new run, locked: ``out`` (which must not hold a run already) or a
-    fresh ``runs_root/<dataset>-<model>-<time>``, so two runs never share one."""
-    if out is None:
-        run_dir = _new_run_dir(runs_root, config)
-        return run_dir, FolderLock(run_dir, "glassnet train").acquire()
-    run_dir = Path(out)
-    lock = FolderLock(run_dir, "glassnet train").acquire()
-    if (run_dir / "config.json").exists() or (run_dir / CHECKPOINT).exists():
-        lock.release()
-        raise ValueError(
-            f"{run_dir} already holds a run; continue it with --resume {run_dir}, or give "
-            "this run another folder (--out)"
-        )
-    return run_dir, lock
 
 
 def _train_in(run_dir: Path, config: RunConfig, data: Data, model, resumed: bool, main: bool,
@@ -462,7 +423,7 @@ def _train_in(run_dir: Path, config: RunConfig, data: Data, model, resumed: bool
             reconcile_metrics(run_dir / "metrics.csv", saved.get("epoch", 0), saved.get("metrics"))
     validation = (data.x_val, data.y_val) if data.x_val is not None else None
     timing = _schedule_callbacks(config, data, start, distributed)
-    why = _StopReason()
+    why = StopReason()
     # The metrics row of an epoch is written (and flushed) before its checkpoint, so a kill
     # between the two leaves a row that the resumed run drops, never a lost row.
     history = model.fit(
@@ -497,3 +458,45 @@ def _train_in(run_dir: Path, config: RunConfig, data: Data, model, resumed: bool
     summary["history"] = history
     summary["rank"] = dist.rank()
     return summary
+
+
+def load_run(run: str | Path, device: str = "cpu", model: str | None = None):
+    """Rebuild a run's model from ``config.json`` and load its checkpoint.
+
+    A run folder is data: presets are rebuilt by name, and nothing named in the folder is
+    ever imported or executed. A run trained with a user model (``file.py:function``) needs
+    that code named again by the caller as ``model`` (``--model`` on the command line).
+
+    Returns ``(model, config, record)``: the compiled model in eval mode, the
+    :class:`RunConfig` and the whole ``config.json`` dict (model config, preprocessing).
+    """
+    from glassnet.io.checkpoint import load
+
+    run_dir = Path(run)
+    if run_dir.is_file():
+        run_dir = run_dir.parent
+    if not run_dir.is_dir():
+        raise ValueError(f"no run folder at {str(run)!r}; give a folder made by glassnet train")
+    record = read_record(run_dir, {f.name for f in fields(RunConfig)})
+    spec = record["model"]
+    name = spec["preset"]
+    if not is_preset(name):
+        if model is None or is_preset(model):
+            raise user_model_refusal(run_dir, name, f"evaluate/predict/sample {run_dir}")
+        name = model
+    try:
+        config = RunConfig(**record["run"]).resolved()
+    except ValueError as exc:
+        raise ValueError(f"{run_dir}/config.json: {exc}") from None
+    config.device = device
+    from glassnet.backend import manual_seed
+    from glassnet.models import build_model
+
+    manual_seed(config.seed)
+    net = build_model(name, spec["input_shape"], spec["num_classes"], spec["options"])
+    net.to(device)
+    load(run_dir / CHECKPOINT, net)
+    metrics = ["accuracy", "perplexity"] if "vocab" in record["preprocess"] else ["accuracy"]
+    net.compile(optimizer="adam", loss="cross_entropy", metrics=metrics)
+    net.eval()
+    return net, config, record
