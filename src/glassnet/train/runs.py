@@ -476,13 +476,10 @@ def _train_in(run_dir: Path, config: RunConfig, data: Data, model, resumed: bool
 def load_run(run: str | Path, device: str = "cpu", model: str | None = None):
     """Rebuild a run's model from ``config.json`` and load its checkpoint.
 
-    A run folder is data: presets are rebuilt by name, and nothing named in the folder is
-    ever imported or executed. A run trained with a user model (``file.py:function``) needs
-    that code named again by the caller as ``model`` (``--model`` on the command line).
-
+    A run folder is data: presets are rebuilt by name; code named in it never runs. A run
+    of a user model (``file.py:function``) needs it named again as ``model`` (``--model``).
     Returns ``(model, config, record)``: the compiled model in eval mode, the
-    :class:`RunConfig` and the whole ``config.json`` dict (model config, preprocessing).
-    """
+    :class:`RunConfig` and the whole ``config.json`` dict (model config, preprocessing)."""
     from glassnet.io.checkpoint import load
 
     run_dir = Path(run)
