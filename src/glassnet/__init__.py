@@ -7,7 +7,7 @@ from glassnet.autograd import (
     no_grad,
     set_grad_enabled,
 )
-from glassnet.backend import Device, cuda_available, manual_seed
+from glassnet.backend import Device, cuda_available, is_debug, manual_seed, set_debug
 from glassnet.creation import (
     arange,
     eye,
@@ -41,6 +41,7 @@ from glassnet.ops import (
     concat,
     cos,
     div,
+    erf,
     exp,
     expand,
     flatten,
@@ -91,7 +92,10 @@ from glassnet.tensor import Tensor
 float16, float32, float64, int32, int64 = "float16", "float32", "float64", "int32", "int64"
 
 from glassnet import functional, nn, ops, runtime  # noqa: E402
+from glassnet._keras import install as _install_keras  # noqa: E402
 from glassnet._torch_extras import multinomial, narrow, tril, triu  # noqa: E402
+
+_install_keras()  # model.compile/fit/evaluate/predict/doctor on every nn.Module
 
 # gn.compile is the function; importing it eagerly keeps a later `import glassnet.compile`
 # (the module of the same name) from rebinding the package attribute to the module.

@@ -18,6 +18,7 @@ _ops = SimpleNamespace()  # the functions of glassnet.ops, filled by bind()
 
 #: Tensor methods that are op functions of the same name (``Tensor.exp is ops.exp``).
 METHODS = (
+    "add", "sub", "mul", "div", "pow", "matmul", "neg",
     "exp", "log", "log1p", "sqrt", "sin", "cos", "tanh", "sigmoid", "relu", "abs", "erf",
     "sum", "mean", "var", "std", "max", "min", "argmax", "argmin", "logsumexp", "softmax",
     "log_softmax", "reshape", "view", "transpose", "permute", "swapaxes", "flatten",

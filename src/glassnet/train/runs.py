@@ -319,11 +319,11 @@ def _new_run_dir(root: str | Path, config: RunConfig) -> Path:
 
 
 def _build(config: RunConfig, data: Data):
-    import glassnet as gn
+    from glassnet.backend import manual_seed
     from glassnet.models import build_model
     from glassnet.train.model import make_optimizer
 
-    gn.manual_seed(config.seed)
+    manual_seed(config.seed)
     options = dict(config.model_options)
     if config.dropout is not None:
         options["dropout"] = config.dropout
@@ -473,10 +473,10 @@ def load_run(run: str | Path, device: str = "cpu"):
     record = json.loads(_read(run_dir / "config.json"))
     config = RunConfig(**record["run"]).resolved()
     config.device = device
-    import glassnet as gn
+    from glassnet.backend import manual_seed
     from glassnet.models import build_model
 
-    gn.manual_seed(config.seed)
+    manual_seed(config.seed)
     spec = record["model"]
     model = build_model(spec["preset"], spec["input_shape"], spec["num_classes"], spec["options"])
     model.to(device)
