@@ -87,13 +87,28 @@ from glassnet.ops import (
     var,
     where,
 )
+from glassnet.ops.activation_extra import celu, hardshrink, prelu, rrelu, selu, threshold  # noqa: F401
+from glassnet.ops.composite import *  # noqa: F403
+from glassnet.ops.distance import (  # noqa: F401
+    cdist,
+    cosine_similarity,
+    dist,
+    pairwise_distance,
+    pdist,
+)
+from glassnet.ops.indexing import *  # noqa: F403
+from glassnet.ops.linalg_extra import *  # noqa: F403
+from glassnet.ops.logical import *  # noqa: F403
+from glassnet.ops.scan import *  # noqa: F403
+from glassnet.ops.shape_extra import *  # noqa: F403
+from glassnet.ops.special import *  # noqa: F403 - issue 16: PyTorch's wider op set
 from glassnet.tensor import Tensor
 
 float16, float32, float64, int32, int64 = "float16", "float32", "float64", "int32", "int64"
 
 from glassnet import functional, nn, ops, runtime  # noqa: E402
 from glassnet._keras import install as _install_keras  # noqa: E402
-from glassnet._torch_extras import multinomial, narrow, tril, triu  # noqa: E402
+from glassnet._torch_extras import multinomial  # noqa: E402
 
 _install_keras()  # model.compile/fit/evaluate/predict/doctor on every nn.Module
 
@@ -105,6 +120,7 @@ from glassnet.compile import CompiledStep, compile  # noqa: E402
 # alone takes half of it): name -> (module, attribute or None for the module itself).
 _LAZY = {
     "optim": ("glassnet.optim", None),
+    "linalg": ("glassnet.linalg", None),
     "testing": ("glassnet.testing", None),
     "diagnostics": ("glassnet.diagnostics", None),
     "data": ("glassnet.data", None),

@@ -6,21 +6,31 @@ embedding, normalization, pooling).
 """
 
 from glassnet.ops import activation as _activation
+from glassnet.ops import activation_extra as _activation_extra
 from glassnet.ops import attention as _attention
 from glassnet.ops import conv as _conv
 from glassnet.ops import loss as _loss
+from glassnet.ops import loss_extra as _loss_extra
 from glassnet.ops import loss_pointwise as _loss_pointwise
 from glassnet.ops import nn as _nn
 from glassnet.ops import normalization as _normalization
 from glassnet.ops import pool as _pool
+from glassnet.ops import resize as _resize
 from glassnet.ops.activation import *  # noqa: F403
+
+# issue 16 (activation_extra's softplus, with PyTorch's threshold, wins over activation's)
+from glassnet.ops.activation_extra import *  # noqa: F403
 from glassnet.ops.attention import *  # noqa: F403
 from glassnet.ops.conv import *  # noqa: F403
+from glassnet.ops.distance import cdist, cosine_similarity, normalize, pairwise_distance, pdist
 from glassnet.ops.loss import *  # noqa: F403
+from glassnet.ops.loss_extra import *  # noqa: F403
 from glassnet.ops.loss_pointwise import *  # noqa: F403
 from glassnet.ops.nn import *  # noqa: F403
 from glassnet.ops.normalization import *  # noqa: F403
 from glassnet.ops.pool import *  # noqa: F403
+from glassnet.ops.resize import *  # noqa: F403
+from glassnet.ops.shape_extra import one_hot
 
 __all__ = [
     name
@@ -33,6 +43,11 @@ __all__ = [
         _nn,
         _normalization,
         _pool,
+        _activation_extra,
+        _loss_extra,
+        _resize,
     )  # fmt: skip
     for name in module.__all__
 ]
+__all__ = list(dict.fromkeys(__all__)) + ["cdist", "cosine_similarity", "normalize",
+                                          "pairwise_distance", "pdist", "one_hot"]  # fmt: skip
