@@ -16,8 +16,9 @@ import numpy as np
 from glassnet.backend import xp_of
 from glassnet.ops import conv as _conv
 from glassnet.ops._scatter import scatter_into
+from glassnet.ops.getitem import getitem
 from glassnet.ops.linalg import matmul
-from glassnet.ops.shape import concat, getitem, permute, reshape, unsqueeze
+from glassnet.ops.shape import concat, permute, reshape, unsqueeze
 from glassnet.ops.shape import pad as _pad_widths
 from glassnet.tensor import Tensor
 

@@ -17,8 +17,9 @@ from glassnet.backend import xp_of
 from glassnet.ops import pool as _pool
 from glassnet.ops import reduction as _red
 from glassnet.ops._scatter import scatter_into
-from glassnet.ops.shape import getitem, permute, reshape, take_along_axis, unsqueeze
+from glassnet.ops.getitem import getitem, take_along_axis
 from glassnet.ops.shape import pad as _pad_widths
+from glassnet.ops.shape import permute, reshape, unsqueeze
 from glassnet.tensor import Tensor
 
 __all__ = [
