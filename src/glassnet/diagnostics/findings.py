@@ -110,6 +110,12 @@ class Facts:
             "Dropout" in type(m).__name__ and getattr(m, "p", 0) > 0
             for _, m in (model.named_modules() if model else [])
         )
+        self.dropout = max((getattr(m, "p", 0) for _, m in (model.named_modules() if model else [])
+                            if "Dropout" in type(m).__name__), default=0.0)  # fmt: skip
+        scales = getattr(w, "init_scale", {}) or {}
+        hidden = list(scales.items())[:-1] or list(scales.items())
+        self.init_small = [n for n, v in hidden if v < 0.05]
+        self.init_scales = scales
         self.adaptive = self.opt_name in ("Adam", "AdamW", "RMSprop", "Adagrad")
         self.lr_text = f"{self.opt_name} lr={fmt(self.lr)}" if self.lr is not None else ""
         self.lr_note = f" ({self.lr_text})" if self.lr_text else ""
