@@ -297,7 +297,8 @@ def _choose_threads(args, config) -> None:
 
 def _evaluate(args) -> int:
     from glassnet.train.progress import format_logs
-    from glassnet.train.runs import load_run, prepare_data
+    from glassnet.train.run_load import load_run
+    from glassnet.train.runs import prepare_data
 
     model, config, record = load_run(args.run, device=args.device, model=args.model)
     data = prepare_data(config, record["preprocess"])
@@ -309,7 +310,8 @@ def _evaluate(args) -> int:
 def _predict(args) -> int:
     import numpy as np
 
-    from glassnet.train.runs import load_run, standardize
+    from glassnet.train.run_load import load_run
+    from glassnet.train.runs import standardize
 
     model, config, record = load_run(args.run, device=args.device, model=args.model)
     if "vocab" in record["preprocess"]:
@@ -355,7 +357,7 @@ def _predict(args) -> int:
 def _sample(args) -> int:
     from glassnet.data import CharVocab
     from glassnet.models import generate
-    from glassnet.train.runs import load_run
+    from glassnet.train.run_load import load_run
 
     model, _, record = load_run(args.run, device=args.device, model=args.model)
     if "vocab" not in record["preprocess"]:

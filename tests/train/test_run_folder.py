@@ -17,7 +17,7 @@ import glassnet as gn
 from glassnet._fs import FolderLock
 from glassnet.cli import main
 from glassnet.train.run_folder import reconcile_metrics
-from glassnet.train.runs import load_run
+from glassnet.train.run_load import load_run
 
 FAST = ["--quiet", "--no-health"]
 
