@@ -235,3 +235,27 @@ def test_modules_run_their_ops():
     assert loss.shape == () and loss.item() >= 0
     with pytest.raises(TypeError, match="unexpected"):
         nn.Hardtanh(bad=1)
+
+
+def test_sdpa_grouped_query_attention():
+    # enable_gqa: k/v head j serves q heads j * g .. j * g + g - 1 (PyTorch's definition), so
+    # it equals attention with each k/v head repeated g times
+    rng = np.random.default_rng(0)
+    q, k, v = (
+        gn.tensor(rng.standard_normal(s)) for s in ((2, 4, 3, 5), (2, 2, 6, 5), (2, 2, 6, 4))
+    )
+    out = F.scaled_dot_product_attention(q, k, v, is_causal=True, enable_gqa=True)
+    k2, v2 = gn.repeat_interleave(k, 2, 1), gn.repeat_interleave(v, 2, 1)
+    ref = F.scaled_dot_product_attention(q, k2, v2, is_causal=True)
+    np.testing.assert_allclose(out.numpy(), ref.numpy(), rtol=1e-12, atol=1e-12)
+    with pytest.raises(ValueError, match="enable_gqa"):
+        F.scaled_dot_product_attention(
+            q, gn.zeros(2, 3, 6, 5), gn.zeros(2, 3, 6, 4), enable_gqa=True
+        )
+    from glassnet.testing import check_grad
+
+    check_grad(
+        lambda a, b, c: F.scaled_dot_product_attention(a, b, c, enable_gqa=True),
+        [rng.standard_normal((1, 2, 2, 3)), rng.standard_normal((1, 1, 3, 3)),
+         rng.standard_normal((1, 1, 3, 2))],
+    )  # fmt: skip
