@@ -206,6 +206,9 @@ def test_random_and_creation_functions():
     n = gn.normal(gn.tensor([0.0, 100.0]), gn.tensor([1.0, 0.0]))
     assert n.shape == (2,) and n[1].item() == 100.0
     assert gn.normal(2.0, 0.5, (4000,)).numpy().std() == pytest.approx(0.5, rel=0.05)
+    assert gn.randint(5, (3,)).shape == (3,) and gn.randint(5, (100,)).numpy().max() < 5
+    assert gn.randint(2, 4, (3,), dtype="int32").dtype == np.int32
+    assert gn.zeros_like(x, device="cpu").device == x.device
     gn.manual_seed(3)
     a = gn.randperm(10).tolist()
     gn.manual_seed(3)
