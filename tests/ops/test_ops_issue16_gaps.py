@@ -38,3 +38,65 @@ def test_scatter_reduce_prod_values_and_zero_gradients():
     # two zeros: all 0 (PyTorch's scatter_reduce prod backward)
     assert x.grad.tolist() == [0.0, 0.0, 7.0]
     assert s.grad.tolist() == [8.0, 0.0, 0.0, 0.0, 5.0]
+
+
+# recorded once from PyTorch 2.13 (CPU): torch.linalg.matrix_norm(A, ord) and its gradient
+A = [[2.0, 1.0, 0.0], [1.0, 3.0, 1.0], [0.0, 1.0, 4.0], [1.0, 0.0, 1.0]]
+TORCH_NORMS = {
+    "nuc": (9.441423242174796, [[0.8493357575, 0.0928285132, -0.0578357294],
+                                [0.0527443765, 0.9644968146, 0.0172411911],
+                                [-0.0979198661, 0.0573253278, 0.9594054617],
+                                [0.5160024241, -0.2405048202, 0.2754976039]]),
+    2: (4.841519029076572, [[0.0538143973, 0.1187015413, 0.1725159387],
+                            [0.1384851316, 0.3054646969, 0.4439498284],
+                            [0.1922995289, 0.4241662382, 0.6164657671],
+                            [0.0538143973, 0.1187015413, 0.1725159387]]),
+    -2: (1.5999042130982248, [[0.4621880268, -0.3592063615, 0.1029816653],
+                              [-0.4190740884, 0.3256987844, -0.093375304],
+                              [0.0431139384, -0.0335075771, 0.0096063613],
+                              [0.4621880268, -0.3592063615, 0.1029816653]]),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("ord", ["nuc", 2, -2])
+def test_matrix_norm_singular_values_match_pytorch(ord):
+    a = gn.tensor(A, dtype="float64", requires_grad=True)
+    y = gn.linalg.matrix_norm(a, ord)
+    value, grad = TORCH_NORMS[ord]
+    assert y.item() == pytest.approx(value, rel=1e-12)
+    y.backward()
+    np.testing.assert_allclose(a.grad.numpy(), grad, atol=1e-9)
+    assert gn.linalg.norm(gn.tensor(A, dtype="float64"), ord).item() == pytest.approx(value)
+
+
+@pytest.mark.parametrize("ord", ["nuc", 2, -2])
+def test_matrix_norm_singular_values_batched_dims_and_gradcheck(ord):
+    a = np.random.default_rng(0).normal(size=(2, 3, 4))  # distinct singular values
+    for dim, keepdim in [((-2, -1), False), ((2, 0), True), ((0, 2), False)]:
+        out = gn.linalg.matrix_norm(gn.tensor(a), ord, dim, keepdim)
+        # keepdim keeps both dims as size 1, as PyTorch
+        assert out.shape == ((1, 3, 1) if keepdim else (2,) if dim == (-2, -1) else (3,))
+        check_grad(lambda t, d=dim, k=keepdim: gn.linalg.matrix_norm(t, ord, d, k), [a])
+    # the value per matrix: sum / max / min of its singular values (dims (2, 0): transposed)
+    s = np.linalg.svd(a.transpose(1, 2, 0), compute_uv=False)
+    expect = {"nuc": s.sum(-1), 2: s[:, 0], -2: s[:, -1]}[ord]
+    np.testing.assert_allclose(gn.linalg.matrix_norm(gn.tensor(a), ord, (2, 0)).numpy(), expect)
+
+
+def test_matrix_norm_second_derivative_raises_clearly():
+    a = gn.tensor(A, dtype="float64", requires_grad=True)
+    (g,) = gn.grad(gn.linalg.matrix_norm(a, "nuc"), [a], create_graph=True)
+    np.testing.assert_allclose(g.numpy(), TORCH_NORMS["nuc"][1], atol=1e-9)  # first: right
+    with pytest.raises(NotImplementedError, match="second derivative"):
+        gn.grad(g.sum(), [a])
+
+
+def test_linalg_norm_dispatches_as_pytorch():
+    a = gn.tensor(A, dtype="float64")
+    flat = np.sqrt(np.sum(np.square(A)))
+    assert gn.linalg.norm(a).item() == pytest.approx(flat)  # ord=None, dim=None: all elements
+    assert gn.linalg.norm(a, 1).item() == pytest.approx(6.0)  # 2-D: max column sum of |a|
+    assert gn.linalg.norm(a, 1, dim=1).tolist() == [3.0, 5.0, 5.0, 2.0]  # one dim: vectors
+    assert gn.linalg.norm(gn.tensor([3.0, 4.0]), 2).item() == pytest.approx(5.0)
+    with pytest.raises(ValueError, match="1-D or 2-D"):
+        gn.linalg.norm(gn.zeros(2, 2, 2), 2)

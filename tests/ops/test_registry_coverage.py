@@ -27,10 +27,17 @@ def test_every_registered_op_has_a_gradcheck_case():
     assert not missing, f"ops without a gradcheck case: {missing}"
 
 
+# ops whose second derivative is not implemented: each raises NotImplementedError when
+# differentiated twice (tested next to the op), never returns a wrong value
+FIRST_ORDER_ONLY = {
+    "matrix_norm": "ord 'nuc'/2/-2 need the SVD's derivative (tests/ops/test_ops_issue16_gaps.py)",
+}
+
+
 def test_every_registered_op_has_a_second_derivative_case():
     covered = {case.op for case in _all_cases() if case.gradgrad}
     shipped = {name for name, cls in OPS.items() if cls.__module__.startswith("glassnet.")}
-    missing = sorted(shipped - covered)
+    missing = sorted(shipped - covered - set(FIRST_ORDER_ONLY))
     assert not missing, f"ops without a second-derivative gradcheck case: {missing}"
 
 

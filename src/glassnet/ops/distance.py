@@ -12,12 +12,13 @@ import math
 
 import numpy as np
 
+from glassnet.autograd.function import Function
 from glassnet.backend import xp_of
 from glassnet.ops import elementwise as _el
 from glassnet.ops import reduction as _red
 from glassnet.ops import selection as _sel
 from glassnet.ops._util import floating, normalize_axis
-from glassnet.ops.shape import reshape, unsqueeze
+from glassnet.ops.shape import permute, reshape, unsqueeze
 from glassnet.tensor import Tensor
 
 __all__ = [
@@ -76,8 +77,12 @@ def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=None
 
 def matrix_norm(a: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dtype=None):
     """Matrix norms over the two ``dim`` axes: "fro" (sqrt of the sum of squares), 1 / -1
-    (max / min column sum of |a|), inf / -inf (max / min row sum). "nuc" and 2 / -2 need
-    singular values, which glassnet does not differentiate yet."""
+    (max / min column sum of |a|), inf / -inf (max / min row sum), and from the singular values
+    s_i of the SVD a = U diag(s) V^T: "nuc" (sum_i s_i), 2 (max s_i), -2 (min s_i).
+
+    Their gradients are U V^T, u_1 v_1^T and u_k v_k^T (valid where the singular values are
+    distinct and nonzero, as PyTorch's); their second derivatives are not implemented and
+    raise under ``create_graph=True``."""
     if dtype is not None:
         a = a.astype(dtype)
     if len(dim) != 2:
@@ -86,10 +91,12 @@ def matrix_norm(a: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dt
     if ord == "fro":
         return vector_norm(a, 2, (r, c), keepdim)
     if ord in ("nuc", 2, -2):
-        raise NotImplementedError(
-            f"matrix_norm: ord={ord!r} needs singular values (SVD), which glassnet does not "
-            "differentiate; use 'fro', 1, -1, inf or -inf"
-        )
+        lead = [i for i in range(a.ndim) if i not in (r, c)]
+        out = _SingularNorm.apply(permute(a, (*lead, r, c)), ord=ord)
+        if keepdim:
+            for d in sorted((r, c)):
+                out = unsqueeze(out, d)
+        return out
     if ord in (1, -1, math.inf, -math.inf):
         over, across = (r, c) if ord in (1, -1) else (c, r)
         sums = _red.sum(_el.abs(a), over, True)
@@ -99,6 +106,47 @@ def matrix_norm(a: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dt
             return out
         return reshape(out, tuple(n for i, n in enumerate(out.shape) if i not in (r, c)))
     raise ValueError(f"matrix_norm: unknown ord {ord!r}")
+
+
+class _SingularNorm(Function):
+    """Over the last two dims, from the SVD a = U diag(s) V^T (singular values descending):
+    y = sum_i s_i (ord "nuc"), s_1 (ord 2) or s_k (ord -2), k = min(m, n);
+    dy/da = U V^T, u_1 v_1^T or u_k v_k^T (d s_i / d a = u_i v_i^T for a distinct s_i)."""
+
+    name = "matrix_norm"
+
+    def forward(self, a, ord):
+        xp = xp_of(a)
+        u, s, vh = xp.linalg.svd(a, full_matrices=False)
+        if ord == "nuc":
+            self.dyda = u @ vh
+            return s.sum(axis=-1)
+        i = 0 if ord == 2 else s.shape[-1] - 1
+        self.dyda = u[..., :, i : i + 1] @ vh[..., i : i + 1, :]
+        self.ord = ord
+        return xp.ascontiguousarray(s[..., i])
+
+    def backward(self, ns, grad, a):
+        dyda = self.dyda if ns.eager else _SvdFactor.apply(a, dyda=self.dyda)
+        return grad[..., None, None] * dyda
+
+
+class _SvdFactor(Function):
+    """dy/da of a singular-value norm (U V^T, u_1 v_1^T or u_k v_k^T) as a node of the graph
+    that ``create_graph=True`` builds; its own derivative (that of the SVD) is not
+    implemented, so differentiating through it raises instead of giving 0."""
+
+    register = False  # a helper node of matrix_norm's backward, not an op of its own
+
+    def forward(self, a, dyda):
+        return dyda
+
+    def backward(self, ns, grad, a):
+        raise NotImplementedError(
+            "matrix_norm: the second derivative of the singular-value norms ('nuc', 2, -2) is "
+            "not implemented (it needs the derivative of the SVD); use ord='fro' there, or "
+            "differentiate matrix_norm only once"
+        )
 
 
 def norm(x: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None, **numpy_names):
