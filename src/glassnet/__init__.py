@@ -88,7 +88,24 @@ from glassnet.ops import (
 )
 from glassnet.tensor import Tensor
 
-float16, float32, float64, int32, int64 = "float16", "float32", "float64", "int32", "int64"
+from glassnet.backend.dtypes import (
+    bool_,
+    float16,
+    float32,
+    float64,
+    int8,
+    int16,
+    int32,
+    int64,
+    uint8,
+)
+
+# PyTorch's dtype objects and aliases (NumPy dtypes: t.dtype == gn.float32, gn.zeros(2,
+# dtype=gn.long)); inside this file they shadow the builtins, which it does not use.
+bool = bool_  # noqa: A001
+float, double, half = float32, float64, float16  # noqa: A001
+long, int, short = int64, int32, int16  # noqa: A001
+device = Device
 
 from glassnet import functional, nn, ops, runtime  # noqa: E402
 

@@ -25,7 +25,7 @@ _OP, _BACKWARD, _ZERO, _STEP = range(4)
 def _resolve(enc, standins):
     kind = enc[0]
     if kind == "aslot":
-        return standins[enc[1]].data
+        return standins[enc[1]]._data
     if kind == "slot":
         return standins[enc[1]]
     if kind == "seq":
@@ -86,7 +86,7 @@ class _Program:
         self.leaf_flat = {pid: f for f in self.flat.values() for pid in f.where}
 
     def _check_flat(self) -> None:
-        """Drop flat buffers that no longer alias the optimizer (load_state_dict, p.data = ...)."""
+        """Drop flat buffers that no longer alias the optimizer (load_state_dict, p._data = ...)."""
         stale = [opt for opt, f in self.flat.items() if not f.valid()]
         for opt in stale:
             del self.flat[opt]
@@ -96,7 +96,7 @@ class _Program:
     def run(self, args):
         standins = self.standins
         for st, a in zip(standins, args):
-            st.data = a.data
+            st._data = a._data
         if self.flat:
             self._check_flat()
         nodes = {}
@@ -115,11 +115,11 @@ class _Program:
                             kw[k] = _resolve(e, standins)
                     # one and two inputs spelled out, as in Function.apply (the hot path)
                     if len(inputs) == 1:
-                        out.data = fn.forward(inputs[0].data, **kw)
+                        out._data = fn.forward(inputs[0]._data, **kw)
                     elif len(inputs) == 2:
-                        out.data = fn.forward(inputs[0].data, inputs[1].data, **kw)
+                        out._data = fn.forward(inputs[0]._data, inputs[1]._data, **kw)
                     else:
-                        out.data = fn.forward(*[t.data for t in inputs], **kw)
+                        out._data = fn.forward(*[t._data for t in inputs], **kw)
                     if tracked:
                         fn.inputs = inputs
                         nodes[i] = fn
@@ -143,14 +143,14 @@ class _Program:
         finally:
             _GRAD.enabled = prev_mode
             for st in self.temps:
-                st.data = None
+                st._data = None
 
     def _backward(self, root_slot, plan, fresh, nodes, args) -> None:
         standins = self.standins
         n_inputs = self.n_inputs
         for s in fresh:  # leaves whose .grad was None when this backward was captured
             (args[s] if s < n_inputs else standins[s]).grad = None
-        root = standins[root_slot].data
+        root = standins[root_slot]._data
         grads = {root_slot: xp_of(root).ones_like(root)}
         for i, out_slot, inputs in plan:
             fn = nodes.pop(i)
@@ -179,7 +179,7 @@ class _Program:
         if enc is None:
             return None
         if enc[0] == "t":
-            return Tensor._make(self.standins[enc[1]].data, enc[2])
+            return Tensor._make(self.standins[enc[1]]._data, enc[2])
         if enc[0] == "grad":
             s = enc[1]
             return (args[s] if s < self.n_inputs else self.standins[s]).grad

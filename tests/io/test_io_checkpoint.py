@@ -168,7 +168,7 @@ def test_interrupted_save_leaves_previous_checkpoint_intact(tmp_path, monkeypatc
     path = gn.save(tmp_path / "c.safetensors", model, epoch=1)
     before = path.read_bytes()
     with gn.no_grad():
-        model[0].weight.data[...] = 7.0
+        model[0].weight._data[...] = 7.0
 
     def crash(fd):
         raise KeyboardInterrupt  # e.g. Ctrl-C or a kill between write and rename

@@ -120,11 +120,11 @@ class Function:
         n = len(inputs)
         if n == 2:
             a, b = inputs
-            data = fn.forward(a.data, b.data, **params)
+            data = fn.forward(a._data, b._data, **params)
         elif n == 1:
-            data = fn.forward(inputs[0].data, **params)
+            data = fn.forward(inputs[0]._data, **params)
         else:
-            data = fn.forward(*[t.data for t in inputs], **params)
+            data = fn.forward(*[t._data for t in inputs], **params)
         out = _Tensor._make(data, track)
         if cls.is_view:
             out._vc = inputs[0]._vc

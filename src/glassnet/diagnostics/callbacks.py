@@ -71,7 +71,7 @@ class AnomalyCallback(Callback):
         total = 0.0
         for p in self.model.parameters():
             if p.grad is not None:
-                g = p.grad.data
+                g = p.grad._data
                 total += float((g * g).sum())
         self.detector.record_grad_norm(total**0.5)
 
@@ -100,7 +100,7 @@ class DigestCallback(Callback):
     def on_after_backward(self, step):
         if step % self.every == 0:
             self._grads = {
-                n: p.grad.data.copy()
+                n: p.grad._data.copy()
                 for n, p in self.model.named_parameters()
                 if p.grad is not None
             }
@@ -108,7 +108,7 @@ class DigestCallback(Callback):
     def on_train_batch_end(self, batch, logs):
         step = self.state.step - 1
         data = self.state.current_batch
-        arrays = tuple(np.asarray(getattr(a, "data", a)) for a in data)
+        arrays = tuple(np.asarray(getattr(a, "_data", a)) for a in data)
         self.digester.record(step, arrays, float(logs.get("loss", float("nan"))), self._grads)
         self._grads = {}
 

@@ -216,7 +216,7 @@ def doctor(
         handles = [
             m.register_forward_hook(
                 lambda mod, i, o, s=stds, n=name: s.append(
-                    (n, float(o.data.std())) if isinstance(o, Tensor) else None
+                    (n, float(o._data.std())) if isinstance(o, Tensor) else None
                 )
             )
             for name, m in model.named_modules()

@@ -94,8 +94,8 @@ def gradcheck(
     """
     inputs = inputs if isinstance(inputs, (tuple, list)) else (inputs,)
     inputs = [
-        Tensor(np.asarray(getattr(x, "data", x), dtype=np.float64))
-        if np.asarray(getattr(x, "data", x)).dtype.kind == "f"
+        Tensor(np.asarray(getattr(x, "_data", x), dtype=np.float64))
+        if np.asarray(getattr(x, "_data", x)).dtype.kind == "f"
         else x
         if isinstance(x, Tensor)
         else Tensor(np.asarray(x))
@@ -116,7 +116,7 @@ def gradcheck(
     try:
         model.zero_grad()
         loss = loss_fn(model(*inputs))
-        if loss.size != 1:
+        if loss.numel() != 1:
             raise ValueError(f"gradcheck: loss_fn must return a scalar, got shape {loss.shape}")
         loss.backward()
 
@@ -126,8 +126,8 @@ def gradcheck(
 
         for name, p in model.named_parameters():
             analytical = p.grad.numpy() if p.grad is not None else np.zeros(p.shape)
-            w = p.data
-            if p.size <= max_elements:
+            w = p._data
+            if p.numel() <= max_elements:
                 worst, worst_msg = 0.0, ""
                 for j in np.ndindex(*p.shape):
                     num = central_difference(value, w, j, eps)
@@ -170,9 +170,9 @@ def gradcheck(
             )
     finally:
         for name, p in model.named_parameters():
-            p.data = p.data.astype(dtypes[name])
+            p._data = p._data.astype(dtypes[name])
             p.grad = None
         for name, b in model.named_buffers():
-            b.data = b.data.astype(buffer_dtypes[name])
+            b._data = b._data.astype(buffer_dtypes[name])
         model.train(was_training)
     return GradcheckReport(rows, tolerance)

@@ -127,7 +127,7 @@ class HealthMonitor:
         stats = self._acts.get(key)
         if stats is None:
             stats = self._acts[key] = _ActivationStats(node.name)
-        a = out.data
+        a = out._data
         axis = _unit_axis(a.shape)
         reduce_axes = tuple(i for i in range(a.ndim) if i != axis)
         if node.name == "relu":
@@ -147,7 +147,7 @@ class HealthMonitor:
         for name, p in self.model.named_parameters():
             if p.grad is None:
                 continue
-            g = p.grad.data
+            g = p.grad._data
             rec = self._grads.setdefault(name, [0.0, 0.0, 0.0, 0])
             rec[0] += float((g * g).sum()) ** 0.5
             rec[1] += float(abs(g).mean())
@@ -157,7 +157,7 @@ class HealthMonitor:
     def before_step(self) -> None:
         if self._batch % self.every == 0:
             self._snapshot = {
-                n: p.data.copy() for n, p in self.model.named_parameters() if p.ndim >= 2
+                n: p._data.copy() for n, p in self.model.named_parameters() if p.ndim >= 2
             }
 
     def after_step(self) -> None:
@@ -167,7 +167,7 @@ class HealthMonitor:
                 before = self._snapshot.get(name)
                 if before is None or p.ndim < 2:
                     continue  # biases start at 0: |dW|/|W| says nothing useful there
-                dw = float(((p.data - before) ** 2).sum()) ** 0.5
+                dw = float(((p._data - before) ** 2).sum()) ** 0.5
                 w = float((before * before).sum()) ** 0.5
                 rec = self._updates.setdefault(name, [0.0, 0])
                 rec[0] += dw / max(w, 1e-12)

@@ -76,7 +76,7 @@ class StepDigester:
         arrays = batch if isinstance(batch, (tuple, list)) else (batch,)
         data = hashlib.blake2b(digest_size=8)
         for a in arrays:
-            data.update(np.ascontiguousarray(getattr(a, "data", a)).tobytes())
+            data.update(np.ascontiguousarray(getattr(a, "_data", a)).tobytes())
         rec = {
             "step": step,
             "data": data.hexdigest(),
@@ -88,7 +88,7 @@ class StepDigester:
             g = (grads or {}).get(name)
             if g is not None:
                 rec["grads"][name] = _digest(g)
-            rec["weights"][name] = _digest(p.data)
+            rec["weights"][name] = _digest(p._data)
         self.records.append(rec)
 
     def write(self, path: str) -> str:

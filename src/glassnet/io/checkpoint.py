@@ -37,7 +37,7 @@ OPTIMIZER_PREFIX = "optimizer.state."
 
 def _host_array(value: Any) -> np.ndarray | None:
     """A NumPy copy of a Tensor / NumPy / CuPy array, or None for anything else."""
-    if hasattr(value, "data") and hasattr(value, "numpy") and hasattr(value, "requires_grad"):
+    if hasattr(value, "_data") and hasattr(value, "numpy") and hasattr(value, "requires_grad"):
         return np.array(value.numpy())
     if isinstance(value, np.ndarray) and value.ndim > 0:
         return value.copy()

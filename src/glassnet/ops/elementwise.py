@@ -20,7 +20,7 @@ def _broadcast_error(op: str, a: Tensor, b: Tensor) -> ValueError:
 def _binary(cls, a, b):
     if not (isinstance(a, Tensor) and isinstance(b, Tensor)):
         a, b = pair(a, b)
-    elif a.data.dtype is not b.data.dtype:  # builtin dtypes are singletons: one pointer test
+    elif a._data.dtype is not b._data.dtype:  # builtin dtypes are singletons: one pointer test
         a, b = promote(a, b)
     try:
         return cls.apply(a, b)
@@ -117,7 +117,7 @@ class Pow(Function):
     def backward_graph(self, grad):
         a, b = self.inputs
         ga = where(b.detach() == 0, 0.0, grad * b * a ** (b - 1))
-        zero = Tensor._make((a.data == 0) & (b.data >= 0), False)
+        zero = Tensor._make((a._data == 0) & (b._data >= 0), False)
         gb = grad * where(zero, 0.0, (a**b) * log(where(zero, 1.0, a)))
         return ga, gb
 
@@ -400,7 +400,7 @@ def div(a, b) -> Tensor:
     """Elementwise true division a / b with broadcasting (int / int gives float32, as PyTorch)."""
     if not (isinstance(a, Tensor) and isinstance(b, Tensor)):
         a, b = pair(a, b)
-    if a.data.dtype.kind != "f" or b.data.dtype.kind != "f":
+    if a._data.dtype.kind != "f" or b._data.dtype.kind != "f":
         a, b = floating(a), floating(b)
     return _binary(Div, a, b)
 
@@ -421,22 +421,22 @@ def neg(x: Tensor) -> Tensor:
 
 def exp(x: Tensor) -> Tensor:
     """Elementwise e^x."""
-    return Exp.apply(x if x.data.dtype.kind == "f" else floating(x))
+    return Exp.apply(x if x._data.dtype.kind == "f" else floating(x))
 
 
 def log(x: Tensor) -> Tensor:
     """Elementwise natural logarithm."""
-    return Log.apply(x if x.data.dtype.kind == "f" else floating(x))
+    return Log.apply(x if x._data.dtype.kind == "f" else floating(x))
 
 
 def log1p(x: Tensor) -> Tensor:
     """Elementwise ln(1 + x)."""
-    return Log1p.apply(x if x.data.dtype.kind == "f" else floating(x))
+    return Log1p.apply(x if x._data.dtype.kind == "f" else floating(x))
 
 
 def sqrt(x: Tensor) -> Tensor:
     """Elementwise square root."""
-    return Sqrt.apply(x if x.data.dtype.kind == "f" else floating(x))
+    return Sqrt.apply(x if x._data.dtype.kind == "f" else floating(x))
 
 
 def rsqrt(x: Tensor) -> Tensor:
@@ -456,12 +456,12 @@ def abs(x: Tensor) -> Tensor:  # noqa: A001 - NumPy's name
 
 def sin(x: Tensor) -> Tensor:
     """Elementwise sine."""
-    return Sin.apply(x if x.data.dtype.kind == "f" else floating(x))
+    return Sin.apply(x if x._data.dtype.kind == "f" else floating(x))
 
 
 def cos(x: Tensor) -> Tensor:
     """Elementwise cosine."""
-    return Cos.apply(x if x.data.dtype.kind == "f" else floating(x))
+    return Cos.apply(x if x._data.dtype.kind == "f" else floating(x))
 
 
 def maximum(a, b) -> Tensor:
@@ -531,8 +531,8 @@ def to_device(x: Tensor, device) -> Tensor:
 # -- comparisons: no gradient ----------------------------------------------------------------
 def _compare(name, a, b):
     a, b = pair(a, b)
-    xp = xp_of(a.data)
-    return Tensor._make(getattr(xp, name)(a.data, b.data), False)
+    xp = xp_of(a._data)
+    return Tensor._make(getattr(xp, name)(a._data, b._data), False)
 
 
 def equal(a, b) -> Tensor:

@@ -243,7 +243,7 @@ def batch_norm(
         raise ValueError(f"{op}: pass both running_mean and running_var, or neither")
     if not training and running_mean is None:
         raise ValueError(f"{op}: evaluation (training=False) needs running_mean/running_var")
-    count = x.size // max(channels, 1)
+    count = x.numel() // max(channels, 1)
     if training and count <= 1:
         raise ValueError(
             f"{op}: training needs more than 1 value per channel, got input of shape {x.shape}; "
@@ -252,7 +252,7 @@ def batch_norm(
     if not 0.0 <= momentum <= 1.0:
         raise ValueError(f"{op}: momentum must be in [0, 1], got {momentum!r}")
     params, flags = _affine_args(op, weight, bias, (channels,))
-    running = None if training else (running_mean.data, running_var.data)
+    running = None if training else (running_mean._data, running_var._data)
     stats: dict = {}
     out = BatchNorm.apply(
         x, *params, training=bool(training), running=running, eps=float(eps), stats=stats, **flags

@@ -41,7 +41,7 @@ class Sum(Function):
 
         g = grad
         if not self.keepdims and self.axis:
-            g = reshape(g, expand_reduced(grad.data, self.shape, self.axis, False).shape)
+            g = reshape(g, expand_reduced(grad._data, self.shape, self.axis, False).shape)
         return (broadcast_to(g, self.shape),)
 
 
@@ -104,7 +104,7 @@ class Var(Function):
         centered = x - mean(x, axis=self.axis, keepdims=True)
         g = grad
         if not self.keepdims and self.axis:
-            g = reshape(g, expand_reduced(grad.data, self.shape, self.axis, False).shape)
+            g = reshape(g, expand_reduced(grad._data, self.shape, self.axis, False).shape)
         return (g * self.scale * centered,)
 
 
@@ -131,7 +131,7 @@ class _Extreme(Function):
 
         g = grad
         if not self.keepdims and self.axis:
-            g = reshape(g, expand_reduced(grad.data, self.shape, self.axis, False).shape)
+            g = reshape(g, expand_reduced(grad._data, self.shape, self.axis, False).shape)
         return (g * Tensor._make(self.weights, False),)
 
 
@@ -182,7 +182,7 @@ class Logsumexp(Function):
         (x,) = self.inputs
         g = grad
         if not self.keepdims and self.axis:
-            g = reshape(g, expand_reduced(grad.data, self.shape, self.axis, False).shape)
+            g = reshape(g, expand_reduced(grad._data, self.shape, self.axis, False).shape)
         return (g * softmax(x, axis=self.axis),)
 
 
@@ -322,7 +322,7 @@ def _extreme(op, x, dim, keepdim, axis, keepdims, other):
     from glassnet.return_types import min as min_type
 
     if normalize_axis(dim, x.shape, op) == ():  # 0-d tensor
-        index = Tensor._make(xp_of(x.data).zeros((), dtype="int64"), False)
+        index = Tensor._make(xp_of(x._data).zeros((), dtype="int64"), False)
         return (max_type if op == "max" else min_type)(x, index)
     index = _arg("argmax" if op == "max" else "argmin", x, dim, True)
     values = take_along_axis(x, index, dim)
@@ -381,9 +381,9 @@ def norm(x: Tensor, p=2, dim=None, keepdim=False, *, ord=None, axis=None, keepdi
 
 
 def _arg(name, x, axis, keepdims):
-    xp = xp_of(x.data)
+    xp = xp_of(x._data)
     if axis is None:
-        out = getattr(xp, name)(x.data.reshape(-1))
+        out = getattr(xp, name)(x._data.reshape(-1))
         return Tensor._make(xp.asarray(out, dtype="int64"), False)
     if isinstance(axis, Tensor) and axis.ndim == 0:
         axis = int(axis)
@@ -393,7 +393,7 @@ def _arg(name, x, axis, keepdims):
     if not axes:  # a 0-d tensor along axis 0 or -1: its only element is at index 0
         return Tensor._make(xp.zeros((), dtype="int64"), False)
     (a,) = axes
-    out = getattr(xp, name)(x.data, axis=a)
+    out = getattr(xp, name)(x._data, axis=a)
     if keepdims:
         out = xp.expand_dims(out, a)
     return Tensor._make(out.astype("int64", copy=False), False)
@@ -414,8 +414,8 @@ def argmin(x: Tensor, dim=None, keepdim=False, *, axis=None, keepdims=None) -> T
 def _logical(op, x, dim, keepdim, axis, keepdims):
     dim, keepdim = _resolve(op, dim, axis, keepdim, keepdims)
     axes = None if dim is None or x.ndim == 0 else normalize_axis(dim, x.shape, op)
-    out = getattr(x.data, op)(axis=axes, keepdims=keepdim)
-    return Tensor._make(xp_of(x.data).asarray(out), False)
+    out = getattr(x._data, op)(axis=axes, keepdims=keepdim)
+    return Tensor._make(xp_of(x._data).asarray(out), False)
 
 
 def any(x: Tensor, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:  # noqa: A001

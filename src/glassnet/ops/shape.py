@@ -241,9 +241,9 @@ def reshape(x: Tensor, *shape) -> Tensor:
             f"reshape: invalid target shape {shape} for a tensor of shape {x.shape}: sizes "
             "must be non-negative, and at most one of them -1 (inferred)"
         )
-    if known != x.size if -1 not in shape else known == 0 or x.size % known != 0:
+    if known != x.numel() if -1 not in shape else known == 0 or x.numel() % known != 0:
         raise ValueError(
-            f"reshape: cannot reshape a tensor of shape {x.shape} ({x.size} elements) into "
+            f"reshape: cannot reshape a tensor of shape {x.shape} ({x.numel()} elements) into "
             f"{shape}; the number of elements must match (use -1 for one inferred axis)"
         )
     return Reshape.apply(x, shape=shape)
@@ -472,9 +472,9 @@ def pad(x: Tensor, widths, value: float = 0.0) -> Tensor:
 
 
 def _convert_index(index, x: Tensor):
-    xp = xp_of(x.data)
+    xp = xp_of(x._data)
     if isinstance(index, Tensor):
-        return index.data
+        return index._data
     if isinstance(index, list):
         return xp.asarray(index)
     if isinstance(index, tuple):
@@ -502,7 +502,7 @@ def getitem(x: Tensor, index) -> Tensor:
 
 def take_along_axis(x: Tensor, indices, axis: int) -> Tensor:
     """Gather values along ``axis`` at ``indices`` (NumPy's take_along_axis)."""
-    indices = indices.data if isinstance(indices, Tensor) else xp_of(x.data).asarray(indices)
+    indices = indices._data if isinstance(indices, Tensor) else xp_of(x._data).asarray(indices)
     if indices.dtype.kind not in "iu":
         raise TypeError(f"take_along_axis: indices must be integers, got {indices.dtype}")
     if indices.ndim != x.ndim:
@@ -521,7 +521,7 @@ def gather(x: Tensor, dim: int, index) -> Tensor:
     ``index.shape[d]`` entries of axis d are read there.
     """
     axis = dim
-    index = index.data if isinstance(index, Tensor) else xp_of(x.data).asarray(index)
+    index = index._data if isinstance(index, Tensor) else xp_of(x._data).asarray(index)
     if index.ndim == x.ndim and x.ndim:
         (a,) = normalize_axis(axis, x.shape, "gather")
         if any(i > n for d, (i, n) in enumerate(zip(index.shape, x.shape)) if d != a):

@@ -105,7 +105,7 @@ def check_grad(
             raise GradcheckError(
                 f"{name}: gradient of input {i} has shape {analytical.shape}, input has {t.shape}"
             )
-        x = t.data
+        x = t._data
         numerical = np.zeros(t.shape)
         for j in np.ndindex(*t.shape):
             numerical[j] = central_difference(loss, x, j, eps)

@@ -65,7 +65,7 @@ class Embedding(Module):
         init.normal_(self.weight)
         if self.padding_idx is not None:
             with no_grad():
-                self.weight.data[self.padding_idx] = 0
+                self.weight._data[self.padding_idx] = 0
                 self.weight._vc[0] += 1
 
     def forward(self, x: Tensor) -> Tensor:
@@ -76,8 +76,8 @@ class Embedding(Module):
                 f"{name} got input of dtype {x.dtype}: it looks up integer ids; cast the ids "
                 "with x.long() (an embedding of real-valued features is a Linear layer)"
             )
-        if x.size:
-            xp_min, xp_max = int(x.data.min()), int(x.data.max())
+        if x.numel():
+            xp_min, xp_max = int(x._data.min()), int(x._data.max())
             if xp_min < 0 or xp_max >= self.num_embeddings:
                 bad = xp_max if xp_max >= self.num_embeddings else xp_min
                 raise ValueError(
