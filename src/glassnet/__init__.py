@@ -8,6 +8,17 @@ from glassnet.autograd import (
     set_grad_enabled,
 )
 from glassnet.backend import Device, cuda_available, manual_seed
+from glassnet.backend.dtypes import (
+    bool_,
+    float16,
+    float32,
+    float64,
+    int8,
+    int16,
+    int32,
+    int64,
+    uint8,
+)
 from glassnet.creation import (
     arange,
     eye,
@@ -87,18 +98,6 @@ from glassnet.ops import (
     where,
 )
 from glassnet.tensor import Tensor
-
-from glassnet.backend.dtypes import (
-    bool_,
-    float16,
-    float32,
-    float64,
-    int8,
-    int16,
-    int32,
-    int64,
-    uint8,
-)
 
 # PyTorch's dtype objects and aliases (NumPy dtypes: t.dtype == gn.float32, gn.zeros(2,
 # dtype=gn.long)); inside this file they shadow the builtins, which it does not use.
