@@ -87,7 +87,7 @@ def test_random_constructors_and_manual_seed_determinism():
 
 
 # -- attributes and conversion ------------------------------------------------------------------
-def test_attributes():
+def test_attributes(host_device):  # CPU-specific output
     x = gn.tensor([[1.0, 2.0, 3.0]], requires_grad=True)
     assert x.shape == (1, 3) and x.ndim == 2 and x.numel() == 3 and len(x) == 1
     assert x.dtype == np.float32 and str(x.device) == "cpu" and x.device == "cpu"
@@ -96,7 +96,7 @@ def test_attributes():
     assert isinstance(x.grad, gn.Tensor) and x.grad.shape == (1, 3)
 
 
-def test_numpy_item_detach_to_astype():
+def test_numpy_item_detach_to_astype(host_device):  # CPU-specific output
     x = gn.tensor([[1.0, 2.0]], requires_grad=True)
     arr = x.numpy()
     assert isinstance(arr, np.ndarray) and arr.dtype == np.float32
@@ -233,7 +233,7 @@ def test_methods_follow_numpy():
 
 
 # -- repr -----------------------------------------------------------------------------------
-def test_repr():
+def test_repr(host_device):  # CPU-specific output
     assert repr(gn.tensor([1.0, 2.0])) == "tensor([1., 2.])"
     assert repr(gn.tensor([1.0], requires_grad=True)) == "tensor([1.], requires_grad=True)"
     assert repr(gn.tensor([1, 2])) == "tensor([1, 2], dtype=int64)"

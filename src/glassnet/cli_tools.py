@@ -81,7 +81,7 @@ def gradcheck_command(args) -> int:
 
     _, data, model = _setup(args)
     x, y = data.x_train[: args.samples], data.y_train[: args.samples]
-    target = Tensor(y.reshape(-1))
+    target = Tensor(y.reshape(-1), device=next(model.parameters()).device)
 
     def loss(out):
         return F.cross_entropy(out.reshape(-1, out.shape[-1]), target)

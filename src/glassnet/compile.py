@@ -170,8 +170,11 @@ def _forget(mapping: dict, key: int):
     return lambda *_: mapping.pop(key, None)
 
 
+_ARRAY_MODULES = ("numpy", "cupy", "glassnet.backend.sim")
+
+
 def _is_array(v) -> bool:
-    return hasattr(v, "__array_namespace__") or type(v).__module__.startswith(("numpy", "cupy"))
+    return hasattr(v, "__array_namespace__") or type(v).__module__.startswith(_ARRAY_MODULES)
 
 
 class _Trace:

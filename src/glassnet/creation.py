@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from glassnet.autograd.engine import run_backward
-from glassnet.backend import Device, get_rng, to_device, to_dtype
+from glassnet.backend import get_rng, to_dtype
 from glassnet.backend.dtypes import default_float
 from glassnet.tensor import Tensor
 
@@ -43,9 +43,7 @@ def _shape(shape):
 
 
 def _place(arr, device, requires_grad):
-    if device is not None and Device(device).type != "cpu":
-        arr = to_device(arr, device)
-    return Tensor(arr, requires_grad=requires_grad)
+    return Tensor(arr, requires_grad=requires_grad, device=device)
 
 
 def zeros(*shape, dtype=None, device=None, requires_grad: bool = False) -> Tensor:

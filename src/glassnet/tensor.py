@@ -13,16 +13,22 @@ from glassnet.autograd import engine as _engine
 from glassnet.autograd.function import _bind_tensor_class
 from glassnet.autograd.grad_mode import STATE as _GRAD
 from glassnet.backend import Device, device_of, to_device, to_dtype, xp_of
+from glassnet.backend.device import _DEFAULT
 from glassnet.backend.dtypes import default_float
+from glassnet.backend.sim import SimArray
 
 _NUMPY_DATA = (np.ndarray, np.generic)
+
+
+def _is_cupy(data) -> bool:
+    return type(data).__module__.startswith("cupy")
 
 
 def _as_array(data, dtype=None, device=None):
     """Convert user data to an array with glassnet's dtype rules (float -> float32)."""
     if isinstance(data, Tensor):
         arr = data._data
-    elif isinstance(data, np.ndarray) or type(data).__module__.startswith("cupy"):
+    elif isinstance(data, np.ndarray) or type(data) is SimArray or _is_cupy(data):
         arr = data
     elif isinstance(data, np.generic):  # a NumPy scalar keeps its dtype, like an array
         arr = np.asarray(data)
@@ -39,9 +45,11 @@ def _as_array(data, dtype=None, device=None):
         arr = arr.astype(to_dtype(dtype), copy=False)
     elif arr.dtype.kind == "i" and arr.dtype != np.int64 and not isinstance(data, _NUMPY_DATA):
         arr = arr.astype(np.int64)
-    if device is not None:
-        arr = to_device(arr, device)
-    return arr
+    if device is None:  # host data goes to the default device; device arrays stay put
+        device = _DEFAULT[0]
+        if device.type == "cpu" or not isinstance(arr, np.ndarray):
+            return arr
+    return to_device(arr, device)
 
 
 class Tensor:
@@ -170,7 +178,12 @@ class Tensor:
         return int(self.item())
 
     def __array__(self, dtype=None, copy=None):
-        arr = self.numpy()
+        if not isinstance(self._data, _NUMPY_DATA):
+            raise TypeError(
+                f"cannot convert a tensor on {self.device} to a NumPy array implicitly (it "
+                "would be a hidden copy to the host); call .numpy() (or .cpu()) first"
+            )
+        arr = self._data
         return arr if dtype is None else arr.astype(dtype)
 
     __hash__ = object.__hash__

@@ -324,7 +324,7 @@ FENCE = re.compile(r"^```(\w*)\n(.*?)^```[ \t]*$", re.S | re.M)
 
 
 @pytest.mark.parametrize("page", ["autograd.md", "tensors.md"])
-def test_doc_examples_print_what_they_show(page):
+def test_doc_examples_print_what_they_show(page, host_device):  # printed reprs are CPU ones
     text = (DOCS / page).read_text(encoding="utf-8")
     blocks = list(FENCE.finditer(text))
     namespace: dict = {}

@@ -39,6 +39,8 @@ import re
 
 from glassnet.autograd import hooks as _hooks
 from glassnet.autograd.grad_mode import STATE as _GRAD
+from glassnet.backend.device import MULTI_DEVICE_TYPES as _MULTI
+from glassnet.backend.device import check_devices as _check_devices
 
 #: Every op class by name: the gradcheck suite covers each entry.
 OPS: dict[str, type[Function]] = {}
@@ -120,10 +122,13 @@ class Function:
         n = len(inputs)
         if n == 2:
             a, b = inputs
+            if type(a._data) is not type(b._data) or type(a._data) in _MULTI:
+                _check_devices(cls.name, inputs)  # one device for all inputs, or a clear error
             data = fn.forward(a._data, b._data, **params)
         elif n == 1:
             data = fn.forward(inputs[0]._data, **params)
         else:
+            _check_devices(cls.name, inputs)
             data = fn.forward(*[t._data for t in inputs], **params)
         out = _Tensor._make(data, track)
         if cls.is_view:

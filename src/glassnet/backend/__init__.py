@@ -6,10 +6,15 @@ module of some data) and calls ``xp.*``, so one code path serves CPU and GPU.
 
 from glassnet.backend.device import (
     Device,
+    DeviceMismatchError,
+    check_same_device,
     cuda_available,
     device_of,
+    get_default_device,
     get_xp,
+    set_default_device,
     to_device,
+    to_numpy,
     xp_of,
 )
 from glassnet.backend.dtypes import default_float, float32, float64, int64, is_float, to_dtype
@@ -17,7 +22,11 @@ from glassnet.backend.random import get_rng, get_rng_state, manual_seed, set_rng
 
 __all__ = [
     "Device",
+    "DeviceMismatchError",
+    "check_same_device",
     "cuda_available",
+    "get_default_device",
+    "set_default_device",
     "default_float",
     "device_of",
     "float32",
@@ -30,6 +39,7 @@ __all__ = [
     "manual_seed",
     "set_rng_state",
     "to_device",
+    "to_numpy",
     "to_dtype",
     "xp_of",
 ]

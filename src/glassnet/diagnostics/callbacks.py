@@ -1,8 +1,9 @@
 """The diagnostics as ``fit`` callbacks: health monitoring, NaN root cause, step digests and
 the learning diagnosis at the end of training.
 
-``model.fit(..., health=True, detect_anomaly=10)`` adds the first two; ``glassnet train``
-uses all of them and puts their findings in the run report.
+``model.fit`` adds :class:`DiagnosisCallback` (the watch behind the end-of-training diagnosis,
+with the health monitor when ``health`` is on) and, with ``detect_anomaly=N``, the NaN
+detector; ``glassnet train`` uses all of them and puts their findings in the run report.
 """
 
 from __future__ import annotations
@@ -14,45 +15,81 @@ import numpy as np
 from glassnet.diagnostics.anomaly import AnomalyDetector
 from glassnet.diagnostics.health import HealthMonitor, HealthThresholds
 from glassnet.diagnostics.repro import StepDigester
-from glassnet.diagnostics.verdicts import describe, diagnose
+from glassnet.diagnostics.watch import Watch
 from glassnet.train.callbacks import Callback
 
 
-class HealthCallback(Callback):
-    """Track dead ReLUs, saturation, gradient and update statistics per layer; print the
-    epoch's warnings in plain words and keep them in ``history.health``.
+class DiagnosisCallback(Callback):
+    """Watch the run (:class:`~glassnet.diagnostics.watch.Watch`) and, at the end, print one
+    diagnosis: ranked findings with evidence and remedies (``history.diagnosis``; its lines
+    are ``history.verdicts``). Health warnings are printed once, when they begin, and kept
+    up to date in ``history.health``.
 
     Args:
-        every: sample one batch in ``every`` for the statistics (1 = all batches).
-        verbose: print warnings as they appear.
+        health: watch per-layer health (dead ReLUs, saturation, update sizes, gradient flow);
+            an int N samples the activation statistics on one batch in N.
+        verbose: print new health warnings and the final diagnosis.
+        thresholds: :class:`~glassnet.diagnostics.health.HealthThresholds` to override.
     """
+
+    def __init__(
+        self,
+        health: bool | int = True,
+        verbose: bool = True,
+        thresholds: HealthThresholds | None = None,
+    ):
+        self.health, self.verbose, self.thresholds = health, verbose, thresholds
+        self.watch: Watch | None = None
+
+    @property
+    def monitor(self) -> HealthMonitor | None:
+        return self.watch.monitor if self.watch is not None else None
+
+    def on_train_begin(self, logs):
+        self.watch = Watch(self.model, self.state.optimizer, health=self.health, wrap=False)
+        if self.watch.monitor is not None and self.thresholds is not None:
+            self.watch.monitor.t = self.thresholds
+        self.state.history.health = []
+
+    def on_after_backward(self, step):
+        self.watch.before_step()
+
+    def on_train_batch_end(self, batch, logs):
+        self.watch.after_step()
+
+    def on_epoch_end(self, epoch, logs):
+        new = self.watch.end_epoch(logs)
+        self._sync_health()
+        if self.verbose:
+            for w in new:
+                print(f"  health: {w}", file=sys.stderr, flush=True)
+
+    def _sync_health(self):
+        if self.watch.monitor is not None:
+            self.state.history.health = [str(w) for w in self.watch.monitor.warnings]
+
+    def on_train_end(self, logs):
+        watch, history = self.watch, self.state.history
+        watch.stop_reason = self.state.stop_reason
+        try:
+            diagnosis = watch.diagnosis()
+        finally:
+            watch.stop()
+        self._sync_health()
+        history.diagnosis = diagnosis
+        history.verdicts = diagnosis.lines()
+        if self.verbose:
+            print(str(diagnosis), file=sys.stderr, flush=True)
+
+
+class HealthCallback(DiagnosisCallback):
+    """:class:`DiagnosisCallback` under the name ``glassnet train`` uses; ``every`` samples
+    one batch in N for the activation statistics."""
 
     def __init__(
         self, every: int = 1, thresholds: HealthThresholds | None = None, verbose: bool = True
     ):
-        self.every, self.thresholds, self.verbose = every, thresholds, verbose
-        self.monitor: HealthMonitor | None = None
-
-    def on_train_begin(self, logs):
-        self.monitor = HealthMonitor(self.model, self.thresholds, self.every).start()
-        self.state.history.health = []
-
-    def on_after_backward(self, step):
-        self.monitor.after_backward()
-        self.monitor.before_step()
-
-    def on_train_batch_end(self, batch, logs):
-        self.monitor.after_step()
-
-    def on_epoch_end(self, epoch, logs):
-        warnings = self.monitor.end_epoch(epoch + 1)
-        self.state.history.health.extend(str(w) for w in warnings)
-        if self.verbose:
-            for w in warnings:
-                print(f"  health: {w}", file=sys.stderr, flush=True)
-
-    def on_train_end(self, logs):
-        self.monitor.stop()
+        super().__init__(health=max(1, int(every)), verbose=verbose, thresholds=thresholds)
 
 
 class AnomalyCallback(Callback):
@@ -111,19 +148,3 @@ class DigestCallback(Callback):
         arrays = tuple(np.asarray(getattr(a, "_data", a)) for a in data)
         self.digester.record(step, arrays, float(logs.get("loss", float("nan"))), self._grads)
         self._grads = {}
-
-
-class DiagnosisCallback(Callback):
-    """At the end of training, read the curves and print the learning diagnosis (verdicts
-    with evidence and remedies); also kept as ``history.verdicts``."""
-
-    def __init__(self, verbose: bool = True):
-        self.verbose = verbose
-
-    def on_train_end(self, logs):
-        history = self.state.history
-        if not history.history:
-            return
-        history.verdicts = diagnose(history.history)
-        if self.verbose:
-            print("learning diagnosis:\n" + describe(history.verdicts), file=sys.stderr, flush=True)

@@ -129,8 +129,9 @@ def doctor(
     was_training = model.training
     try:
         batch = slice(0, min(batch_size, len(x)))
-        xb = Tensor(x[batch].astype(np.float32) if x.dtype.kind == "f" else x[batch])
-        yb = Tensor(y[batch])
+        device = next((p.device for p in model.parameters()), None)  # batches go there
+        xb = Tensor(x[batch].astype(np.float32) if x.dtype.kind == "f" else x[batch], device=device)
+        yb = Tensor(y[batch], device=device)
         model.eval()
         with no_grad():
             out = model(xb)

@@ -16,6 +16,7 @@ import dataclasses
 import numpy as np
 
 from glassnet.autograd.grad_mode import no_grad
+from glassnet.backend import to_device, to_numpy
 from glassnet.tensor import Tensor
 from glassnet.testing.gradcheck import central_difference
 
@@ -93,12 +94,13 @@ def gradcheck(
         ``report.ok`` says whether every parameter passed.
     """
     inputs = inputs if isinstance(inputs, (tuple, list)) else (inputs,)
+    device = next((p.device for p in model.parameters()), None)
     inputs = [
-        Tensor(np.asarray(getattr(x, "_data", x), dtype=np.float64))
-        if np.asarray(getattr(x, "_data", x)).dtype.kind == "f"
+        Tensor(to_numpy(x).astype(np.float64), device=device)
+        if to_numpy(x).dtype.kind == "f"
         else x
         if isinstance(x, Tensor)
-        else Tensor(np.asarray(x))
+        else Tensor(np.asarray(x), device=device)
         for x in inputs
     ]
     dtypes = {name: p.dtype for name, p in model.named_parameters()}
@@ -145,9 +147,10 @@ def gradcheck(
                     v = rng.standard_normal(p.shape)
                     v /= np.linalg.norm(v)
                     orig = w.copy()
-                    w += eps * v
+                    vd = to_device(v, p.device)  # the direction on the parameter's device
+                    w += eps * vd
                     plus = value()
-                    w[...] = orig - eps * v
+                    w[...] = orig - eps * vd
                     minus = value()
                     w[...] = orig
                     num = (plus - minus) / (2 * eps)

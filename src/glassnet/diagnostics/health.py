@@ -13,6 +13,12 @@ Thresholds (documented in docs/diagnostics.md, all overridable):
   (1e-6) too low or the layer is stuck.
 - gradient flow: mean |grad| of the first layer over the last layer below ``vanishing``
   (1e-3) means gradients vanish with depth; above ``exploding`` (1e3), they explode.
+
+A warning states what was measured, in which layer, and since which epoch; it is stated once
+(``end_epoch`` returns only warnings that are new) and then updated in place in ``warnings``
+(``since``, ``epoch`` of the last sighting, ``worst``). Causes and fixes are not guessed here:
+the same dead ReLUs follow from a learning rate 1000x too high or from a bias initialized at
+-100, so :mod:`glassnet.diagnostics.diagnosis` weighs all the evidence and names the cause.
 """
 
 from __future__ import annotations
@@ -34,11 +40,15 @@ def _unit_axis(shape: tuple) -> int:
 
 @dataclasses.dataclass
 class HealthWarning:
+    """One health problem of one layer: first seen at epoch ``since``, last at ``epoch``."""
+
     epoch: int
     layer: str
     kind: str  # dead_relu, saturated, update_high, update_low, vanishing, exploding
     value: float
     message: str
+    since: int = 0
+    worst: float = 0.0
 
     def __str__(self) -> str:
         return self.message
@@ -81,7 +91,7 @@ class HealthMonitor:
     ...     _ = model[0].bias.fill_(-100.0)  # every hidden unit is dead
     >>> monitor = HealthMonitor(model).start()
     >>> model(gn.randn(16, 4)).sum().backward()
-    >>> monitor.after_backward()
+    >>> grad_norm = monitor.after_backward()
     >>> monitor.stop()
     >>> warning = monitor.end_epoch(1)[0]
     >>> warning.kind, warning.layer, f"{warning.value:.0%}"
@@ -99,7 +109,7 @@ class HealthMonitor:
         self._updates: dict = {}
         self._snapshot: dict = {}
         self._batch = 0
-        self._since: dict = {}
+        self._open: dict = {}  # (layer, kind) -> the HealthWarning being updated
         self._tracker = LayerTracker()
         self._handle = None
         self._param_layer = {}
@@ -142,17 +152,23 @@ class HealthMonitor:
         stats.sumsq += float((a * a).sum())
         stats.n += a.size
 
-    def after_backward(self) -> None:
-        """Record gradient norms and mean |grad| per parameter (call after backward)."""
+    def after_backward(self) -> float:
+        """Record gradient norms and mean |grad| per parameter (call after backward); returns
+        the global gradient norm sqrt(sum of every squared gradient entry)."""
+        total = 0.0
         for name, p in self.model.named_parameters():
             if p.grad is None:
                 continue
             g = p.grad._data
+            a = abs(g)
+            sq = float((g * g).sum())
+            total += sq
             rec = self._grads.setdefault(name, [0.0, 0.0, 0.0, 0])
-            rec[0] += float((g * g).sum()) ** 0.5
-            rec[1] += float(abs(g).mean())
-            rec[2] = max(rec[2], float(abs(g).max()))
+            rec[0] += sq**0.5
+            rec[1] += float(a.mean())
+            rec[2] = max(rec[2], float(a.max()))
             rec[3] += 1
+        return total**0.5
 
     def before_step(self) -> None:
         if self._batch % self.every == 0:
@@ -177,10 +193,14 @@ class HealthMonitor:
 
     # -- verdicts -----------------------------------------------------------------------------
     def end_epoch(self, epoch: int) -> list[HealthWarning]:
-        """Summarise the epoch into ``history`` and return its warnings (also kept)."""
+        """Summarise the epoch into ``history``; return the warnings that are NEW this epoch.
+
+        A problem already reported is updated in place in ``warnings`` (its ``epoch``, value
+        and worst value) rather than repeated; one that went away and came back is new again.
+        """
         t = self.t
         record: dict = {"epoch": epoch, "activations": {}, "grads": {}, "updates": {}}
-        warnings: list[HealthWarning] = []
+        seen: list = []  # (layer, kind, value, text) found this epoch
         for key, s in self._acts.items():
             mean = s.sum / max(s.n, 1)
             std = max(s.sumsq / max(s.n, 1) - mean * mean, 0.0) ** 0.5
@@ -190,32 +210,26 @@ class HealthMonitor:
                 dead = 1.0 - float(s.ever_active.mean())
                 entry["dead_fraction"] = dead
                 if dead > t.dead_relu:
-                    since = self._since.setdefault((key, "dead"), epoch)
-                    warnings.append(
-                        HealthWarning(
-                            epoch,
+                    seen.append(
+                        (
                             layer,
                             "dead_relu",
                             dead,
-                            f"layer {layer}: {dead:.0%} of ReLUs are dead since epoch {since}; "
-                            "try a lower learning rate, He (kaiming) initialization or LeakyReLU",
+                            "{v:.0%} of ReLUs are dead (never "
+                            "positive for any sample of an epoch: they pass no gradient)",
                         )
                     )
-                else:
-                    self._since.pop((key, "dead"), None)
             elif s.count:
                 sat = s.saturated / s.count
                 entry["saturated_fraction"] = sat
                 if sat > t.saturated:
-                    warnings.append(
-                        HealthWarning(
-                            epoch,
+                    seen.append(
+                        (
                             layer,
                             "saturated",
                             sat,
-                            f"layer {layer}: {sat:.0%} of {s.op} outputs are saturated, so their "
-                            "gradients vanish; normalize the inputs, use Xavier initialization, or "
-                            "switch to ReLU/GELU",
+                            f"{{v:.0%}} of {s.op} outputs are "
+                            "saturated (local derivative under 0.01: gradients vanish)",
                         )
                     )
             record["activations"][key] = entry
@@ -225,62 +239,63 @@ class HealthMonitor:
             r = ratio / n
             record["updates"][name] = r
             if r > t.update_high:
-                warnings.append(
-                    HealthWarning(
-                        epoch,
+                seen.append(
+                    (
                         name,
                         "update_high",
                         r,
-                        f"{name}: updates are {r:.1e} of the weights per step (healthy is "
-                        "about 1e-3); the learning rate is probably too high",
+                        "updates are {v:.1e} of the weights per step (healthy is about 1e-3)",
                     )
                 )
             elif r < t.update_low:
-                warnings.append(
-                    HealthWarning(
-                        epoch,
+                seen.append(
+                    (
                         name,
                         "update_low",
                         r,
-                        f"{name}: updates are only {r:.1e} of the weights per step; the learning "
-                        "rate is too low or this layer gets no gradient",
+                        "updates are only {v:.1e} of the weights per step (healthy is about 1e-3)",
                     )
                 )
-        warnings.extend(self._flow_warnings(epoch, record["grads"]))
+        seen.extend(self._flow(record["grads"]))
         self.history.append(record)
-        self.warnings.extend(warnings)
         self._acts, self._grads, self._updates = {}, {}, {}
-        return warnings
+        return self._update_open(epoch, seen)
 
-    def _flow_warnings(self, epoch: int, grads: dict) -> list[HealthWarning]:
+    def _update_open(self, epoch: int, seen: list) -> list[HealthWarning]:
+        new, current = [], set()
+        for layer, kind, value, text in seen:
+            key = (layer, kind)
+            current.add(key)
+            w = self._open.get(key)
+            if w is None:
+                w = HealthWarning(epoch, layer, kind, value, "", since=epoch, worst=value)
+                self._open[key] = w
+                self.warnings.append(w)
+                new.append(w)
+            high = kind not in ("update_low", "vanishing")
+            w.epoch, w.value = epoch, value
+            w.worst = max(w.worst, value) if high else min(w.worst, value)
+            head, _, why = text.format(v=value).partition(" (")
+            later = f", still at epoch {epoch}" if epoch > w.since else ""
+            prefix = "" if layer.endswith(("weight", "bias")) else "layer "
+            w.message = f"{prefix}{layer}: {head} since epoch {w.since}{later}"
+            w.message += f" ({why}" if why else ""
+        for key in [k for k in self._open if k not in current]:
+            self._open.pop(key)  # resolved; its warning stays in ``warnings`` as it last was
+        return new
+
+    def _flow(self, grads: dict) -> list:
         weights = [(n, g["mean_abs"]) for n, g in grads.items() if n.endswith("weight")]
         if len(weights) < 2:
             return []
         (first, g_first), (last, g_last) = weights[0], weights[-1]
         ratio = g_first / max(g_last, 1e-30)
         if ratio < self.t.vanishing:
-            return [
-                HealthWarning(
-                    epoch,
-                    first,
-                    "vanishing",
-                    ratio,
-                    f"gradients vanish with depth: mean |grad| of {first} is {ratio:.1e} of "
-                    f"{last}'s; use ReLU-family activations, He/Xavier initialization, "
-                    "normalization layers or residual connections",
-                )
-            ]
+            text = f"gradients vanish with depth: mean |grad| is {{v:.1e}} of {last}'s"
+            return [(first, "vanishing", ratio, text)]
         if ratio > self.t.exploding:
-            return [
-                HealthWarning(
-                    epoch,
-                    first,
-                    "exploding",
-                    ratio,
-                    f"gradients explode with depth: mean |grad| of {first} is {ratio:.1e} times "
-                    f"{last}'s; lower the learning rate, clip gradients or normalize",
-                )
-            ]
+            text = f"gradients explode with depth: mean |grad| is {{v:.1e}} times {last}'s"
+            return [(first, "exploding", ratio, text)]
         return []
 
     # -- gradient flow ------------------------------------------------------------------------

@@ -93,6 +93,7 @@ def lr_find(
     lrs, smoothed = [], []
     avg, best = 0.0, float("inf")
     was_training = model.training
+    device = next((p.device for p in model.parameters()), None)  # batches go there
     model.train()
     try:
         for step in range(num_steps):
@@ -102,7 +103,7 @@ def lr_find(
             idx = rng.integers(0, len(x), size=min(batch_size, len(x)))
             xb = x[idx].astype(np.float32) if x.dtype.kind == "f" else x[idx]
             opt.zero_grad()
-            value = loss_fn(model(Tensor(xb)), Tensor(y[idx]))
+            value = loss_fn(model(Tensor(xb, device=device)), Tensor(y[idx], device=device))
             value.backward()
             opt.step()
             raw = float(value.item())

@@ -41,9 +41,14 @@ def _host_array(value: Any) -> np.ndarray | None:
         return np.array(value.numpy())
     if isinstance(value, np.ndarray) and value.ndim > 0:
         return value.copy()
-    if type(value).__module__.startswith("cupy") and getattr(value, "ndim", 0) > 0:
+    if _on_device(value) and value.ndim > 0:
         return to_device(value, "cpu")
     return None
+
+
+def _on_device(value: Any) -> bool:
+    """A CuPy or sim array (anything whose array module is not NumPy)."""
+    return type(value).__module__.startswith(("cupy", "glassnet.backend.sim"))
 
 
 def _json_default(value: Any) -> Any:
@@ -72,7 +77,7 @@ def _flatten_optimizer(optimizer, tensors: dict) -> dict:
                 tensors[f"{OPTIMIZER_PREFIX}{idx}.{name}"] = array
                 arrays.setdefault(str(idx), []).append(name)
             else:
-                number = np.asarray(value)
+                number = to_device(value, "cpu") if _on_device(value) else np.asarray(value)
                 if number.ndim != 0 or number.dtype.kind not in "biuf":
                     raise TypeError(
                         f"gn.save: optimizer state {idx}.{name} is a {type(value).__name__}; "

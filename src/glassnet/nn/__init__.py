@@ -35,7 +35,13 @@ from glassnet.nn.layers import (
 # sequence models
 from glassnet.nn.layers.attention import MultiheadAttention
 from glassnet.nn.layers.rnn import GRU, LSTM, RNN
+from glassnet.nn.layers.rnn_cell import GRUCell, LSTMCell, RNNCell
 from glassnet.nn.layers.transformer import TransformerEncoder, TransformerEncoderLayer
+from glassnet.nn.layers.transformer_decoder import (
+    Transformer,
+    TransformerDecoder,
+    TransformerDecoderLayer,
+)
 from glassnet.nn.losses import (
     BCELoss,
     BCEWithLogitsLoss,

@@ -298,10 +298,14 @@ class Module:
         """Set evaluation mode (dropout off, running statistics)."""
         return self.train(False)
 
-    def zero_grad(self) -> None:
-        """Drop the gradients of all parameters (set them to None)."""
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Reset the gradients of all parameters: to None (the default, as PyTorch), or to
+        zeros in place with ``set_to_none=False``."""
         for p in self.parameters():
-            p.grad = None
+            if set_to_none or p.grad is None:
+                p.grad = None
+            else:
+                p.grad._data[...] = 0
 
     def requires_grad_(self, requires_grad: bool = True) -> Module:
         for p in self.parameters():
@@ -329,6 +333,18 @@ class Module:
                 t.grad = None
                 t._vc[0] += 1
         return self
+
+    def double(self) -> Module:
+        """Cast floating-point parameters and buffers to float64 (PyTorch's ``Module.double``)."""
+        return self.to(dtype="float64")
+
+    def float(self) -> Module:
+        """Cast floating-point parameters and buffers to float32."""
+        return self.to(dtype="float32")
+
+    def half(self) -> Module:
+        """Cast floating-point parameters and buffers to float16."""
+        return self.to(dtype="float16")
 
     def num_parameters(self, trainable_only: bool = False) -> int:
         return sum(p.numel() for p in self.parameters() if p.requires_grad or not trainable_only)

@@ -18,7 +18,7 @@ import math
 import numpy as np
 
 from glassnet.autograd.function import Function
-from glassnet.backend import get_rng, to_device, xp_of
+from glassnet.backend import get_rng, xp_of
 from glassnet.tensor import Tensor
 
 
@@ -261,10 +261,11 @@ def scaled_dot_product_attention(
         raise ValueError(f"{op}: dropout_p must be in [0, 1], got {dropout_p!r}")
     keep = None
     if dropout_p > 0:
-        # drawn on the CPU from the one seeded generator, so CPU and GPU runs agree
-        kept = get_rng().random(scores_shape) >= dropout_p
+        # drawn on q's device from its generator (seeded by manual_seed): no host copy
+        dev = q.device
+        kept = get_rng(None if dev.type == "cpu" else dev).random(scores_shape) >= dropout_p
         factor = 0.0 if dropout_p == 1 else 1.0 / (1.0 - dropout_p)
-        keep = to_device((kept * factor).astype(q.dtype), q.device)
+        keep = (kept * factor).astype(q.dtype)
     extra = (bias,) if bias is not None else ()
     return ScaledDotProductAttention.apply(q, k, v, *extra, mask=mask, keep=keep, scale=scale)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from glassnet.autograd.function import Function
-from glassnet.backend import get_rng, xp_of
+from glassnet.backend import device_of, get_rng, xp_of
 from glassnet.tensor import Tensor
 
 
@@ -110,13 +110,8 @@ class Dropout(Function):
     def forward(self, x, p):
         xp = xp_of(x)
         dtype = x.dtype if x.dtype in (np.float32, np.float64) else np.float32
-        if xp is np:
-            u = get_rng().random(x.shape, dtype=dtype)
-        else:
-            # a GPU generator seeded from the global one: reproducible after manual_seed,
-            # without drawing on the CPU and copying
-            seed = int(get_rng().integers(2**63))
-            u = xp.random.default_rng(seed).random(x.shape, dtype=dtype)
+        # the generator of x's device (created once, seeded by manual_seed): no host draw
+        u = get_rng(None if xp is np else device_of(x)).random(x.shape, dtype=dtype)
         keep = u >= p
         self.mask = keep * x.dtype.type(1.0 / (1.0 - p)) if p < 1 else xp.zeros_like(x)
         return x * self.mask

@@ -44,7 +44,7 @@ class Transpose(Function):
         return x.transpose(axes)
 
     def backward(self, grad):
-        return (grad.transpose(np.argsort(self.axes)),)
+        return (grad.transpose(tuple(np.argsort(self.axes).tolist())),)
 
     def backward_graph(self, grad):
         return (permute(grad, *[int(i) for i in np.argsort(self.axes)]),)
@@ -86,7 +86,7 @@ class Concat(Function):
 
     def forward(self, *xs, axis):
         self.axis = axis
-        self.bounds = np.cumsum([x.shape[axis] for x in xs])[:-1]
+        self.bounds = np.cumsum([x.shape[axis] for x in xs])[:-1].tolist()
         return xp_of(xs[0]).concatenate(xs, axis=axis)
 
     def backward(self, grad):

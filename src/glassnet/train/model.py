@@ -206,7 +206,7 @@ def fit(
     resume: str | os.PathLike | None = None,
     interrupt_checkpoint: str | None = "interrupted.safetensors",
     distributed: bool = False,
-    health: bool | int = False,
+    health: bool | int = True,
     detect_anomaly: bool | int = False,
 ) -> History:
     """Train a compiled model (Keras's ``fit``); returns a History.
@@ -232,15 +232,20 @@ def fit(
             per rank, so the global batch is ``R * batch_size``), gradients are averaged over
             ranks during backward, losses and metrics are reduced over ranks, and only rank 0
             prints and writes checkpoints. In a plain process it trains as usual.
-        health: watch training health (dead ReLUs, saturation, update sizes, vanishing or
-            exploding gradients) and print plain-language warnings; an int N samples one
-            batch in N. Warnings are kept in ``history.health``.
+        health: watch training health per layer (dead ReLUs, saturation, update sizes,
+            gradient flow) and print each warning once, when it begins; an int N samples the
+            activation statistics on one batch in N. On by default (it costs a few percent
+            of a step: benchmarks/RESULTS.md). Warnings are kept in ``history.health``.
         detect_anomaly: watch for the first NaN/Inf and raise an error naming the op, layer,
             source line and likely cause; an int N checks one step in N (cheap enough to
             leave on).
 
-    When ``verbose``, the learning diagnosis (overfitting, plateau, divergence, ...) is
-    printed at the end and kept in ``history.verdicts``.
+    With ``health`` or ``verbose`` on, the run is watched and one diagnosis is made at the
+    end from all the evidence (per-step losses, gradient norms, accuracy against chance,
+    train/validation gap, health, the loss's input, the learning rate): ranked findings with
+    evidence and remedies, printed when ``verbose`` and kept in ``history.diagnosis``
+    (``history.verdicts``: its lines). ``history.report("report.html")`` writes the HTML
+    report of the run, also after a run stopped on a NaN.
 
     Returns:
         :class:`~glassnet.train.callbacks.History`; ``history.history["loss"]`` has one value
@@ -286,22 +291,20 @@ def fit(
 
     history = History()
     user_callbacks = list(callbacks or [])
-    all_callbacks = [history, *user_callbacks]
-    if verbose and not any(isinstance(cb, ProgressBar) for cb in user_callbacks):
-        all_callbacks.append(ProgressBar(verbose))
+    all_callbacks = [history]
     if health or detect_anomaly or verbose:
         # The diagnostics subscribe to the loop through callbacks; they sit a layer above
         # train, hence the lazy import (the one other upward reference, like Module.fit).
         from glassnet.diagnostics import callbacks as diagnostics
 
-        if health:
-            all_callbacks.append(
-                diagnostics.HealthCallback(every=int(health), verbose=bool(verbose))
-            )
+        watched = any(isinstance(cb, diagnostics.DiagnosisCallback) for cb in user_callbacks)
+        if (health or verbose) and not watched:  # before user callbacks: a report reads it
+            all_callbacks.append(diagnostics.DiagnosisCallback(health, verbose=bool(verbose)))
         if detect_anomaly:
             all_callbacks.append(diagnostics.AnomalyCallback(every=int(detect_anomaly)))
-        if verbose:
-            all_callbacks.append(diagnostics.DiagnosisCallback())
+    all_callbacks += user_callbacks
+    if verbose and not any(isinstance(cb, ProgressBar) for cb in user_callbacks):
+        all_callbacks.append(ProgressBar(verbose))
     state = FitState(
         model=model,
         optimizer=compiled.optimizer,

@@ -1,0 +1,68 @@
+"""Test-suite switches shared by tests/ and the doctests in src/glassnet.
+
+``GLASSNET_TEST_DEVICE=sim python -m pytest -n 2`` (or ``--device sim``) runs the whole suite
+with tensors created on the strict simulated device (glassnet.backend.sim): every op, layer,
+optimizer, fit and checkpoint path then runs "on a device", where mixing host and device arrays
+or converting to the host implicitly raises. Tests that genuinely need host tensors ask for the
+``host_device`` fixture.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from glassnet.backend import get_default_device, set_default_device
+
+
+# Scripts that record PyTorch reference values by hand (they import torch): never collected,
+# not even by --doctest-modules.
+collect_ignore_glob = ["tests/*/record_torch_*.py", "tests/record_torch_*.py"]
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--device",
+        default=None,
+        help="default device for tensors in the tests: cpu (default) or sim "
+        "(also GLASSNET_TEST_DEVICE)",
+    )
+
+
+def pytest_configure(config):
+    device = config.getoption("--device") or os.environ.get("GLASSNET_TEST_DEVICE") or "cpu"
+    set_default_device(device)
+    config.glassnet_device = device
+
+
+def pytest_report_header(config):
+    return f"glassnet test device: {get_default_device()}"
+
+
+@pytest.fixture
+def host_device():
+    """Run one test with tensors created on the CPU whatever the suite's device."""
+    before = get_default_device()
+    set_default_device("cpu")
+    yield
+    set_default_device(before)
+
+
+@pytest.fixture
+def test_device():
+    """The device the suite runs on (``cpu`` or ``sim``)."""
+    return get_default_device()
+
+
+def pytest_runtest_setup(item):
+    # Doctests show tensor reprs and printed values as documentation: they run on the host.
+    if type(item).__name__ == "DoctestItem":
+        item._glassnet_device = get_default_device()
+        set_default_device("cpu")
+
+
+def pytest_runtest_teardown(item):
+    before = getattr(item, "_glassnet_device", None)
+    if before is not None:
+        set_default_device(before)
