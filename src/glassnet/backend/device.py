@@ -174,7 +174,7 @@ if _CUDA:  # pragma: no cover - GPU only
 def to_numpy(value):
     """A host NumPy array of a tensor, a device array or host data (an explicit copy from a
     device; host data is returned as is). For tests and code that genuinely need the host."""
-    value = getattr(value, "data", value) if hasattr(value, "requires_grad") else value
+    value = getattr(value, "_data", value) if hasattr(value, "requires_grad") else value
     if isinstance(value, (np.ndarray, np.generic)):
         return np.asarray(value)
     if type(value) is _sim_array() or (_cupy is not None and isinstance(value, _cupy.ndarray)):

@@ -161,7 +161,7 @@ class Watch:
         if self.input_stats is not None and self.input_stats["batches"] >= 5:
             return
         x = inputs[0] if inputs else None
-        a = getattr(x, "data", None)
+        a = getattr(x, "_data", None)
         if a is None or getattr(a, "dtype", None) is None or a.dtype.kind != "f" or not a.size:
             return
         a = _host(a).astype(np.float64)
@@ -244,7 +244,7 @@ class Watch:
         safe = getattr(node, "safe", None)  # class-index losses keep their targets here
         if safe is None:
             safe = getattr(node, "target", None)
-        return None if safe is None else _host(getattr(safe, "data", safe))
+        return None if safe is None else _host(getattr(safe, "_data", safe))
 
     def _on_backward(self, node, grad) -> None:
         if self._checked:
