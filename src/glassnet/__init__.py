@@ -106,7 +106,14 @@ float, double, half = float32, float64, float16  # noqa: A001
 long, int, short = int64, int32, int16  # noqa: A001
 device = Device
 
-from glassnet import functional, nn, ops, runtime  # noqa: E402
+from glassnet import (  # noqa: E402
+    _tensor_torch,  # noqa: E402, F401 - size(), new_*, to(), x.data, ...
+    functional,
+    nn,
+    ops,
+    runtime,
+)
+from glassnet._torch_extras import multinomial, narrow, tril, triu  # noqa: E402
 
 # gn.compile is the function; importing it eagerly keeps a later `import glassnet.compile`
 # (the module of the same name) from rebinding the package attribute to the module.

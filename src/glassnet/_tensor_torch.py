@@ -1,7 +1,7 @@
 """PyTorch's ``Tensor`` methods that are not ops: sizes, conversions, ``new_*``, in-place updates.
 
 They are attached to :class:`glassnet.Tensor` when ``glassnet.tensor`` is imported, so a
-PyTorch program's ``x.size(0)``, ``x.new_zeros(3)``, ``p.data.add_(g, alpha=-lr)`` or
+PyTorch program's ``x.size(0)``, ``x.new_zeros(3)``, ``p._data.add_(g, alpha=-lr)`` or
 ``f"{loss:.4f}"`` mean what they mean in PyTorch. Each is a thin layer over glassnet's ops
 (the differentiable ones) or over the raw array (the in-place ones, which follow autograd's
 rule: no in-place change of a tensor that requires grad while grad mode is on).
@@ -101,7 +101,7 @@ def type_as(self, other):
 
 # -- data --------------------------------------------------------------------------------------
 def _get_data(self):
-    """``x.data``: a tensor sharing this tensor's storage, cut from the graph (PyTorch).
+    """``x._data``: a tensor sharing this tensor's storage, cut from the graph (PyTorch).
 
     Unlike :meth:`detach` it does not share the version counter, so in-place changes through
     it are not seen by autograd's staleness check, exactly as in PyTorch; prefer
@@ -114,10 +114,10 @@ def _set_data(self, value):
     if isinstance(value, Tensor):
         value = value._data
     elif not hasattr(value, "dtype") or not hasattr(value, "shape"):
-        raise TypeError(f"x.data = ... expects a tensor or array, got {type(value).__name__}")
+        raise TypeError(f"x._data = ... expects a tensor or array, got {type(value).__name__}")
     if self.requires_grad and value.dtype.kind != "f":
         raise TypeError(
-            f"x.data = ...: a tensor that requires grad must hold floats, got {value.dtype}"
+            f"x._data = ...: a tensor that requires grad must hold floats, got {value.dtype}"
         )
     self._data = value
 
