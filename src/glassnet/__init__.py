@@ -3,6 +3,7 @@
 from glassnet._version import __version__
 from glassnet.autograd import (
     enable_grad,
+    inference_mode,
     is_grad_enabled,
     no_grad,
     set_grad_enabled,
@@ -128,8 +129,17 @@ _LAZY = {
     "data": ("glassnet.data", None),
     "clip_grad_norm": ("glassnet.optim", "clip_grad_norm"),
     "clip_grad_value": ("glassnet.optim", "clip_grad_value"),
-    "save": ("glassnet.io", "save"),
-    "load": ("glassnet.io", "load"),
+    "save": ("glassnet.io.serialization", "save"),
+    "load": ("glassnet.io.serialization", "load"),
+    "save_checkpoint": ("glassnet.io.checkpoint", "save"),
+    "load_checkpoint": ("glassnet.io.checkpoint", "load"),
+    "cuda": ("glassnet.cuda", None),
+    "backends": ("glassnet.backends", None),
+    "onnx": ("glassnet.onnx", None),
+    "distributed": ("glassnet.distributed", None),
+    "utils": ("glassnet.utils", None),
+    "return_types": ("glassnet.return_types", None),
+    "Generator": ("glassnet.data.sampler", "Generator"),
     "check_grad": ("glassnet.testing", "check_grad"),
     **{
         name: ("glassnet.diagnostics", name)

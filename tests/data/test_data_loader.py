@@ -8,6 +8,7 @@ import time
 import numpy as np
 import pytest
 
+import glassnet as gn
 from glassnet.data.dataset import ArrayDataset, Dataset, Subset
 from glassnet.data.loader import DataLoader, DistributedSampler, default_collate
 
@@ -52,10 +53,10 @@ def test_drop_last():
     assert [b.tolist() for b in loader] == [[0, 1, 2, 3], [4, 5, 6, 7]]
 
 
-def test_single_array_yields_arrays():
+def test_single_array_yields_tensors():
     loader = DataLoader(np.arange(5), batch_size=2)
     first = next(iter(loader))
-    assert isinstance(first, np.ndarray)
+    assert isinstance(first, gn.Tensor) and not first.requires_grad
     assert first.tolist() == [0, 1]
 
 
@@ -166,7 +167,7 @@ def test_default_collate_structures_and_errors():
         default_collate([np.zeros(2), np.zeros(3)])
     with pytest.raises(ValueError, match="empty"):
         default_collate([])
-    with pytest.raises(ValueError, match="tuples of length 2"):
+    with pytest.raises(ValueError, match="sequences of length 2"):
         default_collate([(1, 2), (1,)])
 
 

@@ -48,7 +48,7 @@ def test_program_differs_from_pytorch_only_in_imports(path):
 # them); once all are present the program must run and match PyTorch's losses.
 PROBES = {
     "glassnet.nn.functional": lambda: importlib.import_module("glassnet.nn.functional"),
-    "glassnet.utils._data": lambda: importlib.import_module("glassnet.utils._data").DataLoader,
+    "glassnet.utils.data": lambda: importlib.import_module("glassnet.utils.data").DataLoader,
     "dtype aliases (double, long, float)": lambda: (gn.double, gn.long, gn.float),
     "glassnet.device / cuda / backends.mps": lambda: (
         gn.device("cpu"),
@@ -69,7 +69,7 @@ PROBES = {
         gn.zeros(2).long().float(),
         gn.zeros(2).type(gn.bool),
     ),  # fmt: skip
-    "p._data as a tensor (p._data.add_)": lambda: gn.zeros(2)._data.add_(gn.ones(2), alpha=-1),
+    "p.data as a tensor (p.data.add_)": lambda: gn.zeros(2).data.add_(gn.ones(2), alpha=-1),
     "glassnet.tril/triu/multinomial": lambda: (
         gn.tril(gn.ones(2, 2)),
         gn.triu(gn.ones(2, 2)),
@@ -81,11 +81,28 @@ PROBES = {
         gn.linspace(0, 1, 3, device="cpu"),
         gn.full((), 0.0, device="cpu"),
     ),  # fmt: skip
-    "glassnet.save/load(weights_only=)": lambda: (gn.save, gn.load),
+    "glassnet.save(obj, f) / load(f, weights_only=)": lambda: _save_load(),
+    "DataLoader(num_workers=, pin_memory=) yielding tensors": lambda: _loader(),
     "glassnet.nn.utils.clip_grad_norm_": lambda: gn.nn.utils.clip_grad_norm_,
     "format(0-d tensor)": lambda: f"{gn.tensor(1.5):.4f}",
     "0-d int tensor as an index": lambda: (1, 2)[gn.tensor(1)],
 }
+
+
+def _save_load():
+    import io
+
+    buffer = io.BytesIO()
+    gn.save({"w": gn.ones(2)}, buffer)
+    buffer.seek(0)
+    assert gn.load(buffer, weights_only=True)["w"].shape == (2,)
+
+
+def _loader():
+    data = importlib.import_module("glassnet.utils.data")
+    dataset = data.TensorDataset(gn.zeros(4, 1), gn.zeros(4))
+    (x, y) = next(iter(data.DataLoader(dataset, batch_size=2, num_workers=0, pin_memory=False)))
+    assert isinstance(x, gn.Tensor) and x.shape == (2, 1)
 
 
 def _missing() -> list[str]:

@@ -1,6 +1,18 @@
 """Input/output: checkpoints in safetensors files (weights, optimizer and RNG state)."""
 
-from glassnet.io.checkpoint import FORMAT, Checkpoint, load, save
+from glassnet.io.checkpoint import FORMAT, Checkpoint
+from glassnet.io.checkpoint import load as load_checkpoint
+from glassnet.io.checkpoint import save as save_checkpoint
 from glassnet.io.safetensors_format import decode, encode
+from glassnet.io.serialization import load, save
 
-__all__ = ["FORMAT", "Checkpoint", "decode", "encode", "load", "save"]
+__all__ = [
+    "FORMAT",
+    "Checkpoint",
+    "decode",
+    "encode",
+    "load",
+    "load_checkpoint",
+    "save",
+    "save_checkpoint",
+]

@@ -113,8 +113,8 @@ def save(path: str | os.PathLike, model, optimizer=None, **metadata: Any) -> Pat
         >>> import glassnet as gn, tempfile, os
         >>> layer = gn.nn.Module(); layer.w = gn.nn.Parameter(gn.ones(2))
         >>> path = os.path.join(tempfile.mkdtemp(), "ckpt.safetensors")
-        >>> _ = gn.save(path, layer, epoch=3)
-        >>> gn.load(path, layer).metadata["epoch"]
+        >>> _ = gn.save_checkpoint(path, layer, epoch=3)
+        >>> gn.load_checkpoint(path, layer).metadata["epoch"]
         3
     """
     tensors = {name: np.array(t.numpy()) for name, t in model.state_dict().items()}
@@ -237,7 +237,7 @@ def load(
         if ckpt.optimizer_state is None:
             raise ValueError(
                 f"{os.fspath(path)} holds no optimizer state; save it with "
-                "gn.save(path, model, optimizer), or load only the model"
+                "gn.save_checkpoint(path, model, optimizer), or load only the model"
             )
         try:
             optimizer.load_state_dict(ckpt.optimizer_state)

@@ -440,7 +440,7 @@ def _summary_text(summary: dict, test: dict) -> str:
         f"evaluate:  glassnet evaluate {run}",
         f"predict:   glassnet predict {run} inputs.npy",
         f"continue:  glassnet train --resume {run} --epochs N",
-        f"in Python: gn.load('{run}/{CHECKPOINT}', model)",
+        f"in Python: gn.load_checkpoint('{run}/{CHECKPOINT}', model)",
     ]
     return "\n".join(lines) + "\n"
 

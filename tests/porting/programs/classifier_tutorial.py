@@ -1,7 +1,7 @@
 # An image classifier in the style of PyTorch's "Training a Classifier" tutorial
 # (https://pytorch.org/tutorials/beginner/blitz/cifar10_tutorial.html, BSD-3-Clause): the
 # same idioms (pool(F.relu(conv(x))), torch.flatten(x, 1), nn.CrossEntropyLoss, SGD with
-# momentum, running_loss += loss.item(), torch.max(outputs._data, 1), labels.size(0),
+# momentum, running_loss += loss.item(), torch.max(outputs.data, 1), labels.size(0),
 # (predicted == labels).sum().item(), per-class counts over zip(labels, predictions),
 # torch.save(state_dict) / load_state_dict(torch.load(PATH, weights_only=True))), written for
 # this test on the bundled 8x8 digits. Only the import lines differ from the PyTorch program.
@@ -12,16 +12,16 @@ import glassnet as torch
 import glassnet.nn as nn
 import glassnet.nn.functional as F
 import glassnet.optim as optim
-import glassnet.utils._data
+import glassnet.utils.data
 
 from _data import deterministic_state, digits
 
 classes = tuple(str(d) for d in range(10))
 images, labels = digits(320)
-trainset = torch.utils._data.TensorDataset(torch.tensor(images[:256]), torch.tensor(labels[:256]))
-trainloader = torch.utils._data.DataLoader(trainset, batch_size=32, shuffle=False, num_workers=2)
-testset = torch.utils._data.TensorDataset(torch.tensor(images[256:]), torch.tensor(labels[256:]))
-testloader = torch.utils._data.DataLoader(testset, batch_size=16, shuffle=False)
+trainset = torch.utils.data.TensorDataset(torch.tensor(images[:256]), torch.tensor(labels[:256]))
+trainloader = torch.utils.data.DataLoader(trainset, batch_size=32, shuffle=False, num_workers=2)
+testset = torch.utils.data.TensorDataset(torch.tensor(images[256:]), torch.tensor(labels[256:]))
+testloader = torch.utils.data.DataLoader(testset, batch_size=16, shuffle=False)
 
 
 class Net(nn.Module):
@@ -78,7 +78,7 @@ with torch.no_grad():
     for data in testloader:
         images, labels = data
         outputs = net(images)
-        _, predicted = torch.max(outputs._data, 1)
+        _, predicted = torch.max(outputs.data, 1)
         total += labels.size(0)
         correct += (predicted == labels).sum().item()
         for label, prediction in zip(labels, predicted):

@@ -3,7 +3,7 @@
 # idioms (getattr(nn, rnn_type)(ninp, nhid, nlayers) fed sequence-first (T, N) batches,
 # init_hidden from weight.new_zeros, batchify with narrow / view(bsz, -1).t().contiguous(),
 # repackage_hidden with detach, nn.NLLLoss on log_softmax, clip_grad_norm_, the manual
-# update p._data.add_(p.grad, alpha=-lr), math.exp(loss) perplexity), written for this test
+# update p.data.add_(p.grad, alpha=-lr), math.exp(loss) perplexity), written for this test
 # on characters of the bundled Shakespeare text. Only the import lines differ from the
 # PyTorch program.
 import math
@@ -107,7 +107,7 @@ for epoch in range(1, 3):
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
         for p in model.parameters():
-            p._data.add_(p.grad, alpha=-lr)
+            p.data.add_(p.grad, alpha=-lr)
         total_loss += loss.item()
         losses.append(loss.item())
     val_loss = evaluate(val_data)
