@@ -13,7 +13,7 @@ import numpy as np
 
 from glassnet import ops
 from glassnet.autograd.grad_mode import no_grad
-from glassnet.backend import Device, get_rng, to_device, to_dtype, xp_of
+from glassnet.backend import Device, get_rng, to_device, to_dtype
 from glassnet.tensor import Tensor
 
 # PyTorch's legacy type names (``x.type()``) for each dtype
@@ -227,49 +227,6 @@ def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False):
     return _new(self, array, dtype, device, requires_grad)
 
 
-# -- method forms of the arithmetic ops ----------------------------------------------------------
-def add(self, other, *, alpha=1):
-    """self + alpha * other."""
-    return ops.add(self, other if alpha == 1 else ops.mul(other, alpha))
-
-
-def sub(self, other, *, alpha=1):
-    """self - alpha * other."""
-    return ops.sub(self, other if alpha == 1 else ops.mul(other, alpha))
-
-
-def div(self, other, *, rounding_mode=None):
-    """self / other; ``rounding_mode="floor"`` or ``"trunc"`` rounds (no gradient), as PyTorch."""
-    if rounding_mode is None:
-        return ops.div(self, other)
-    if rounding_mode not in ("floor", "trunc"):
-        raise ValueError(
-            f"div: rounding_mode must be None, 'floor' or 'trunc', got {rounding_mode!r}"
-        )
-    b = other._data if isinstance(other, Tensor) else other
-    xp = xp_of(self._data)
-    q = xp.floor_divide(self._data, b) if rounding_mode == "floor" else None
-    if q is None:
-        q = xp.trunc(xp.true_divide(self._data, b))
-        if self._data.dtype.kind in "iu":
-            q = q.astype(self._data.dtype)
-    return Tensor._make(xp.asarray(q), False)
-
-
-def _binary_method(op):
-    def method(self, other):
-        return op(self, other)
-
-    return method
-
-
-def masked_fill(self, mask, value):
-    """``value`` where ``mask`` is true, else ``self`` (differentiable in ``self``)."""
-    if isinstance(mask, Tensor) and mask.dtype != np.bool_:
-        raise TypeError(f"masked_fill: mask must be a bool tensor, got {mask.dtype}")
-    return ops.where(mask, value, self)
-
-
 def where(self, condition, other):
     """``torch.where(condition, self, other)`` (PyTorch's method form)."""
     return ops.where(condition, self, other)
@@ -350,32 +307,12 @@ _METHODS = {
     "new_empty": new_empty,
     "new_full": new_full,
     "new_tensor": new_tensor,
-    "add": add,
-    "sub": sub,
-    "subtract": sub,
-    "mul": _binary_method(ops.mul),
-    "multiply": _binary_method(ops.mul),
-    "div": div,
-    "divide": div,
-    "true_divide": _binary_method(ops.div),
-    "pow": _binary_method(ops.pow),
-    "matmul": _binary_method(ops.matmul),
-    "mm": _binary_method(ops.matmul),
-    "neg": ops.neg,
-    "negative": ops.neg,
-    "eq": _binary_method(ops.equal),
-    "ne": _binary_method(ops.not_equal),
-    "lt": _binary_method(ops.less),
-    "le": _binary_method(ops.less_equal),
-    "gt": _binary_method(ops.greater),
-    "ge": _binary_method(ops.greater_equal),
-    "masked_fill": masked_fill,
     "where": where,
     "pow_": _inplace_of("pow_", ops.pow),
     "neg_": _inplace_of("neg_", ops.neg),
     "clamp_": _inplace_of("clamp_", ops.clamp),
     "clip_": _inplace_of("clip_", ops.clamp),
-    "masked_fill_": _inplace_of("masked_fill_", masked_fill),
+    "masked_fill_": _inplace_of("masked_fill_", ops.masked_fill),
     "exp_": _inplace_of("exp_", ops.exp),
     "sqrt_": _inplace_of("sqrt_", ops.sqrt),
     "abs_": _inplace_of("abs_", ops.abs),

@@ -4,6 +4,7 @@ This is the only module that imports ``cupy``. Everything else asks for ``xp`` (
 module of some data) and calls ``xp.*``, so one code path serves CPU and GPU.
 """
 
+from glassnet.backend.debug import is_debug, set_debug
 from glassnet.backend.device import (
     Device,
     DeviceMismatchError,
@@ -21,6 +22,8 @@ from glassnet.backend.dtypes import default_float, float32, float64, int64, is_f
 from glassnet.backend.random import get_rng, get_rng_state, manual_seed, set_rng_state
 
 __all__ = [
+    "is_debug",
+    "set_debug",
     "Device",
     "DeviceMismatchError",
     "check_same_device",

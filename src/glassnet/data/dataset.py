@@ -277,9 +277,8 @@ def random_split(
         (8, 2)
     """
     counts = _split_lengths(len(dataset), lengths)
-    from glassnet.data.sampler import resolve_generator
-
-    rng = resolve_generator(generator, seed) if generator is not None else make_generator(seed)
+    # a glassnet.Generator carries its NumPy generator as .rng (data.sampler)
+    rng = make_generator(seed) if generator is None else getattr(generator, "rng", generator)
     order = rng.permutation(len(dataset))
     bounds = np.cumsum([0, *counts])
     return [Subset(dataset, order[start:stop]) for start, stop in zip(bounds[:-1], bounds[1:])]

@@ -11,6 +11,38 @@ from glassnet.backend import to_device as _move
 from glassnet.ops._util import as_tensor, floating, pair, promote
 from glassnet.tensor import Tensor
 
+__all__ = [
+    "abs",
+    "add",
+    "cast",
+    "clamp",
+    "clip",
+    "clone",
+    "cos",
+    "div",
+    "equal",
+    "exp",
+    "greater",
+    "greater_equal",
+    "less",
+    "less_equal",
+    "log",
+    "log1p",
+    "maximum",
+    "minimum",
+    "mul",
+    "neg",
+    "not_equal",
+    "pow",
+    "rsqrt",
+    "sin",
+    "sqrt",
+    "square",
+    "sub",
+    "to_device",
+    "where",
+]
+
 
 def _broadcast_error(op: str, a: Tensor, b: Tensor) -> ValueError:
     return ValueError(
@@ -291,14 +323,14 @@ class ToDevice(Function):
 
 
 # -- wrappers ---------------------------------------------------------------------------------
-def add(a, b) -> Tensor:
-    """Elementwise a + b with broadcasting."""
-    return _binary(Add, a, b)
+def add(a, b, *, alpha=1) -> Tensor:
+    """Elementwise a + alpha * b with broadcasting (``torch.add``; ``alpha`` scales ``b``)."""
+    return _binary(Add, a, b if alpha == 1 else b * alpha)
 
 
-def sub(a, b) -> Tensor:
-    """Elementwise a - b with broadcasting."""
-    return _binary(Sub, a, b)
+def sub(a, b, *, alpha=1) -> Tensor:
+    """Elementwise a - alpha * b with broadcasting (``torch.sub``)."""
+    return _binary(Sub, a, b if alpha == 1 else b * alpha)
 
 
 def mul(a, b) -> Tensor:

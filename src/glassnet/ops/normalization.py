@@ -20,6 +20,8 @@ from glassnet.autograd.namespace import array_namespace
 from glassnet.backend import xp_of
 from glassnet.tensor import Tensor
 
+__all__ = ["batch_norm", "group_norm", "layer_norm"]
+
 
 def _normalize(ns, x, axes, eps):
     """(xhat, rstd, var): xhat = (x - mean) rstd, rstd = 1 / sqrt(var + eps) over ``axes``
@@ -28,7 +30,7 @@ def _normalize(ns, x, axes, eps):
     Written against ``ns``: forward runs it on arrays, and ``backward(create_graph=True)``
     runs it again on the input tensors, so the statistics' own derivatives are in the graph.
     """
-    if x.size == 0 and ns.eager:  # an empty batch: nothing to normalize (no empty means)
+    if math.prod(x.shape) == 0 and ns.eager:  # an empty batch: nothing to normalize
         z = ns.xp.zeros(tuple(1 if i in axes else n for i, n in enumerate(x.shape)), x.dtype)
         return x.copy(), z + 1 / math.sqrt(eps), z
     centered = x - ns.mean(x, axes, True)
@@ -39,7 +41,7 @@ def _normalize(ns, x, axes, eps):
 
 def _normalize_backward(ns, g, xhat, rstd, axes):
     """dL/dx from g = dL/dxhat: rstd (g - mean(g) - xhat mean(g xhat)) over ``axes``."""
-    if g.size == 0:
+    if math.prod(g.shape) == 0:
         return g + 0.0
     return rstd * (g - ns.mean(g, axes, True) - xhat * ns.mean(g * xhat, axes, True))
 
