@@ -15,7 +15,6 @@ import pytest
 
 from glassnet.backend import get_default_device, set_default_device
 
-
 # Scripts that record PyTorch reference values by hand (they import torch): never collected,
 # not even by --doctest-modules.
 collect_ignore_glob = ["tests/*/record_torch_*.py", "tests/record_torch_*.py"]
@@ -47,6 +46,17 @@ def host_device():
     set_default_device("cpu")
     yield
     set_default_device(before)
+
+
+@pytest.fixture
+def value_checks():
+    """Run one test in debug mode: ops check the values of their inputs (class and index
+    ranges) on every device; by default they do on CPU only (glassnet.backend.debug)."""
+    from glassnet.backend import set_debug
+
+    set_debug(True)
+    yield
+    set_debug(None)
 
 
 @pytest.fixture

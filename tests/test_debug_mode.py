@@ -15,7 +15,7 @@ def _restore():
     gn.set_debug(None)
 
 
-def test_value_checks_run_by_default_on_cpu():
+def test_value_checks_run_by_default_on_cpu(host_device):
     assert gn.is_debug(np.zeros(2))
     with pytest.raises(ValueError, match="class index 5"):
         F.cross_entropy(gn.zeros(2, 3), gn.tensor([0, 5]))
@@ -35,7 +35,7 @@ def test_device_arrays_skip_value_checks_unless_debug_is_forced():
     assert debug.is_debug(device_like)
 
 
-def test_switched_off_the_ops_do_not_read_the_values():
+def test_switched_off_the_ops_do_not_read_the_values(host_device):
     gn.set_debug(False)
     assert not gn.is_debug(np.zeros(2))
     # an out-of-range id is not looked for: NumPy's own indexing error is what remains
@@ -47,7 +47,7 @@ def test_switched_off_the_ops_do_not_read_the_values():
         F.embedding(gn.tensor([0.0]), gn.zeros(4, 2))
 
 
-def test_the_module_checks_ids_once_through_the_op():
+def test_the_module_checks_ids_once_through_the_op(host_device):
     emb = gn.nn.Embedding(4, 2)
     with pytest.raises(ValueError, match=r"^embedding: indices"):  # the op's message, once
         emb(gn.tensor([9]))

@@ -111,6 +111,7 @@ from glassnet.ops.distance import (  # noqa: F401
 from glassnet.ops.indexing import *  # noqa: F403
 from glassnet.ops.linalg_extra import *  # noqa: F403
 from glassnet.ops.logical import *  # noqa: F403
+from glassnet.ops.rounding import *  # noqa: F403
 from glassnet.ops.scan import *  # noqa: F403
 from glassnet.ops.shape_extra import *  # noqa: F403
 from glassnet.ops.special import *  # noqa: F403 - issue 16: PyTorch's wider op set
@@ -124,7 +125,7 @@ long, int, short = int64, int32, int16  # noqa: A001
 device = Device
 
 from glassnet import (  # noqa: E402
-    _tensor_torch,  # noqa: E402, F401 - size(), new_*, to(), x.data, ...
+    _tensor_torch,  # noqa: E402, F401 - size(), new_*, to(), x._data, ...
     functional,
     nn,
     ops,

@@ -320,7 +320,7 @@ def test_pool_errors():
     )
 
 
-def test_linear_dropout_embedding_errors():
+def test_linear_dropout_embedding_errors(value_checks):  # id ranges: a value check
     _raises(
         ValueError,
         r"linear: input of shape \(2, 3\) does not match weight of shape \(4, 5\)",

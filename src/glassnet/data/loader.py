@@ -220,10 +220,8 @@ class DataLoader:
             ``set_epoch(epoch)`` it is called each epoch.
         batch_sampler: an iterable of index lists (one per batch); exclusive with
             ``batch_size``/``shuffle``/``sampler``/``drop_last``.
-        num_workers, pin_memory, timeout, worker_init_fn, multiprocessing_context,
-            prefetch_factor, persistent_workers, pin_memory_device: PyTorch's worker and
-            pinning options, accepted and without effect: glassnet reads batches in the
-            calling process (use ``prefetch`` for a background thread).
+        num_workers, pin_memory, timeout, ...: PyTorch's worker and pinning options, accepted
+            and without effect (batches are read in this process; ``prefetch`` for a thread).
         collate_fn: turns a list of samples into a batch; disables the fast path.
         drop_last: drop the last batch when it is smaller than ``batch_size``.
         generator: a ``glassnet.Generator`` for the shuffle order.

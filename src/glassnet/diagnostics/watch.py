@@ -102,6 +102,7 @@ class Watch:
         self.target_var: float | None = None
         self.input_stats: dict | None = None
         self.symmetric_at_start = self._symmetric_layers()
+        self.init_scale = self._init_scale()
         self.accumulated_at: tuple | None = None  # (step, "file:line: code")
         self.recurrent = any(
             type(m).__name__ in ("RNN", "LSTM", "GRU") for _, m in model.named_modules()
@@ -335,6 +336,19 @@ class Watch:
             if np.all(w == w[:1]):
                 found.append(name)
         return found
+
+    def _init_scale(self) -> dict:
+        """std(W) * sqrt(fan_in) of each weight matrix at the start: about 0.58 under the
+        default init (uniform in +-1/sqrt(fan_in)), 1.41 under He, 1 under LeCun; a layer far
+        below 0.1 shrinks the signal at every layer, far above 10 blows it up."""
+        out = {}
+        for name, p in self.model.named_parameters():
+            if name.endswith("weight") and p.ndim >= 2 and p.shape[0] > 1:
+                w = _host(p._data).astype(np.float64)
+                fan_in = w.size // w.shape[0]
+                if w.std() > 0:
+                    out[name] = float(w.std() * fan_in**0.5)
+        return out
 
     def symmetric_now(self) -> list:
         """Of the layers with identical units at the start, those still identical now."""
