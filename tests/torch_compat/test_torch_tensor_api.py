@@ -60,13 +60,15 @@ def test_casts_and_type():
 
 def test_to_device_dtype_and_other():
     x = gn.tensor([1.0, 2.0])
-    assert x.to("cpu") is x and x.to(gn.float32) is x  # nothing changes: self, as torch
+    here = x.device  # cpu, or the test suite's default device
+    assert x.to(here) is x and x.to(gn.float32) is x  # nothing changes: self, as torch
     assert x.to(gn.float64).dtype == gn.float64
-    assert x.to("cpu", gn.float16).dtype == gn.float16
-    assert x.to(gn.device("cpu"), dtype=gn.int64).dtype == gn.int64
+    assert x.to(str(here), gn.float16).dtype == gn.float16
+    assert x.to(gn.device(str(here)), dtype=gn.int64).dtype == gn.int64
+    assert x.to("cpu").device == gn.device("cpu")
     assert x.to(gn.zeros(1, dtype="float64")).dtype == gn.float64
     assert x.to(gn.float32, copy=True) is not x
-    assert x.to("cpu", non_blocking=True) is x
+    assert x.to(here, non_blocking=True) is x
     y = gn.tensor([1.0], requires_grad=True)
     y.to(gn.float64).sum().backward()
     assert y.grad.dtype == gn.float32 and y.grad.tolist() == [1.0]
@@ -177,8 +179,8 @@ def test_dtype_objects_and_aliases():
 
 
 def test_devices_and_probes():
-    assert gn.device("cpu") == "cpu" and gn.tensor([1.0]).device == gn.device("cpu")
-    assert gn.tensor([1.0]).device.type == "cpu" and not gn.tensor([1.0]).is_cuda
+    assert gn.device("cpu") == "cpu" and gn.device("cpu").type == "cpu"
+    assert gn.tensor([1.0]).cpu().device == gn.device("cpu") and not gn.tensor([1.0]).is_cuda
     assert gn.cuda.is_available() == gn.cuda_available()
     assert gn.cuda.device_count() == (gn.cuda.device_count() if gn.cuda.is_available() else 0)
     assert gn.backends.mps.is_available() is False

@@ -77,13 +77,13 @@ def default_collate(samples: Sequence[Any]) -> Any:
             f"default_collate cannot stack samples of different shapes {sorted(shapes)}; "
             "pad or crop them to one shape, or pass a collate_fn"
         )
-    return Tensor._make(np.stack(arrays), False)
+    return Tensor(np.stack(arrays))  # on the default device, as gn.tensor
 
 
 def _as_tensors(batch: Any) -> Any:
     """A batch read by fancy indexing (arrays, or a tuple of them) as tensors (a list)."""
     if isinstance(batch, np.ndarray):
-        return Tensor._make(batch, False)
+        return Tensor(batch)
     if isinstance(batch, tuple) and not hasattr(batch, "_fields"):
         return [_as_tensors(b) for b in batch]
     return batch

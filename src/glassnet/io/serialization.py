@@ -39,6 +39,11 @@ def _encode_value(value: Any, tensors: dict, where: str):
         name = f"t{len(tensors)}"
         tensors[name] = value
         return {"__ndarray__": name}
+    if hasattr(value, "shape") and hasattr(value, "dtype") and not isinstance(value, np.generic):
+        # a device array (an optimizer's state on the GPU): saved, and loaded, as a tensor
+        name = f"t{len(tensors)}"
+        tensors[name] = np.asarray(to_device(value, "cpu"))
+        return {"__tensor__": name, "requires_grad": False}
     if isinstance(value, np.generic):
         return value.item()
     if value is None or isinstance(value, (bool, int, float, str)):
