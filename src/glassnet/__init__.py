@@ -133,6 +133,7 @@ from glassnet import (  # noqa: E402
 )
 from glassnet._keras import install as _install_keras  # noqa: E402
 from glassnet._torch_extras import multinomial  # noqa: E402
+from glassnet.creation_extra import *  # noqa: E402, F403
 
 _install_keras()  # model.compile/fit/evaluate/predict/doctor on every nn.Module
 

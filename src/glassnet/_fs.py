@@ -98,17 +98,19 @@ def atomic_write_text(path: str | os.PathLike, text: str, skip_unchanged: bool =
 
 
 def remove_stale_temps(folder: str | os.PathLike) -> list[str]:
-    """Delete the temporary files that writers killed mid-write left in ``folder``
-    (``.<name>.<random>.tmp`` from :func:`atomic_write_bytes`, ``<name>.tmp`` and
-    ``.<name>.<random>.part`` downloads). Call it only while no other process writes there
-    (e.g. holding the folder's :class:`FolderLock`). Returns the names removed."""
+    """Delete the temporary files that writers killed mid-write left in ``folder``: hidden
+    ``.<name>.<random>.tmp`` (:func:`atomic_write_bytes`) and ``.<name>.<random>.part``
+    (downloads), and the report writer's ``report.html.tmp``; a user's own files are left
+    alone. Call it only while no other process writes there (e.g. holding the folder's
+    :class:`FolderLock`). Returns the names removed."""
     removed = []
     folder = Path(folder)
     if not folder.is_dir():
         return removed
     for entry in folder.iterdir():
         name = entry.name
-        stale = name.endswith(TEMP_SUFFIX) or (name.startswith(".") and name.endswith(".part"))
+        hidden = name.startswith(".") and name.endswith((TEMP_SUFFIX, ".part"))
+        stale = hidden or name == "report.html.tmp"
         if stale and entry.is_file() and not entry.is_symlink():
             with contextlib.suppress(FileNotFoundError):
                 entry.unlink()
@@ -137,7 +139,8 @@ class FolderLock:
             return self
         self.folder.mkdir(parents=True, exist_ok=True)
         path = self.folder / self.NAME
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, file_mode())
+        # O_NOFOLLOW: a planted symlink must not make us truncate another file
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), file_mode())
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:

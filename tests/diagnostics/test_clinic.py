@@ -196,3 +196,14 @@ def test_a_diagnosis_without_training_says_so_and_never_raises():
     assert "nothing was trained" in str(watch.diagnosis())
     with np.errstate(all="ignore"):
         assert isinstance(str(cases.sgd_lr_5()), str)
+
+
+def test_a_watch_left_running_does_not_disturb_another_models_training():
+    left = cases.mlp(hidden=128)
+    watch = gn.watch(left, optim.SGD(left.parameters(), lr=0.1))  # not stopped before fit
+    try:
+        diagnosis = cases.healthy_mlp()  # another model, trained under fit
+        assert diagnosis.warnings == [], str(diagnosis)
+        assert watch.step_loss == [] and watch.input_stats is None  # saw nothing of it
+    finally:
+        watch.stop()

@@ -260,3 +260,26 @@ def test_sigkill_at_random_points_of_training_loses_nothing(tmp_path, kills, epo
     b = gn.io.read_checkpoint(reference / "checkpoint.safetensors").state_dict
     for name in b:
         np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+
+
+def test_stale_temp_cleanup_spares_the_users_files(tmp_path):
+    from glassnet._fs import remove_stale_temps
+
+    names = [".checkpoint.safetensors.k2j.tmp", ".train.gz.x9.part", "report.html.tmp",
+             "notes.tmp", "data.part", "config.json"]  # fmt: skip
+    for name in names:
+        (tmp_path / name).write_text("x")
+    removed = remove_stale_temps(tmp_path)
+    assert sorted(removed) == sorted(names[:3])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json", "data.part", "notes.tmp"]
+
+
+def test_a_planted_lock_symlink_is_not_followed(tmp_path):
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / ".lock").symlink_to(victim)
+    with pytest.raises(OSError):
+        FolderLock(run).acquire()
+    assert victim.read_text() == "keep me"

@@ -79,6 +79,7 @@ class Watch:
         self, model, optimizer=None, *, accumulation=False, health=True, verbose=True, wrap=True
     ):
         self.model, self.optimizer, self._wrap = model, optimizer, wrap
+        self._named = list(model.named_parameters())  # fixed for a run: walked once
         self.accumulation, self.verbose = bool(accumulation), verbose
         every = HEALTH_EVERY if health is True else int(health)
         self.monitor = HealthMonitor(model, every=every) if health else None
@@ -259,7 +260,7 @@ class Watch:
             return
         # the very gradient a step used, still there and not zeroed in place
         # (zero_grad(set_to_none=False) on a module keeps the tensor, filled with 0)
-        stale = [name for name, p in self.model.named_parameters()
+        stale = [name for name, p in self._named
                  if p.grad is not None and self._used_grads.get(name) is p.grad
                  and bool(p.grad._data.any())]  # fmt: skip
         if stale and self.accumulated_at is None:
@@ -286,7 +287,7 @@ class Watch:
             self.monitor.before_step()
         else:
             norm = 0.0
-            for p in self.model.parameters():
+            for _, p in self._named:
                 if p.grad is not None:
                     norm += float((p.grad._data * p.grad._data).sum())
             norm = norm**0.5
@@ -301,7 +302,7 @@ class Watch:
         opt = self.optimizer
         if opt is not None and getattr(opt, "param_groups", None):
             self.step_lr.append(float(opt.param_groups[0]["lr"]))
-        self._used_grads = {n: p.grad for n, p in self.model.named_parameters()}
+        self._used_grads = {n: p.grad for n, p in self._named}
         self._checked = False
 
     def end_epoch(self, logs: dict | None = None) -> list:

@@ -12,6 +12,7 @@ from glassnet.ops import activation_extra as _activation_extra
 from glassnet.ops import attention as _attention
 from glassnet.ops import composite as _composite
 from glassnet.ops import conv as _conv
+from glassnet.ops import conv_extra as _conv_extra
 from glassnet.ops import distance as _distance
 from glassnet.ops import elementwise as _elementwise
 from glassnet.ops import getitem as _getitem
@@ -26,6 +27,7 @@ from glassnet.ops import methods as _methods
 from glassnet.ops import nn as _nn
 from glassnet.ops import normalization as _normalization
 from glassnet.ops import pool as _pool
+from glassnet.ops import pool_extra as _pool_extra
 from glassnet.ops import reduction as _reduction
 from glassnet.ops import repeat as _repeat
 from glassnet.ops import rounding as _rounding
@@ -39,6 +41,7 @@ from glassnet.ops.activation_extra import *  # noqa: F403
 from glassnet.ops.attention import *  # noqa: F403
 from glassnet.ops.composite import *  # noqa: F403
 from glassnet.ops.conv import *  # noqa: F403
+from glassnet.ops.conv_extra import *  # noqa: F403
 from glassnet.ops.distance import *  # noqa: F403
 from glassnet.ops.elementwise import *  # noqa: F403
 from glassnet.ops.getitem import *  # noqa: F403
@@ -53,6 +56,7 @@ from glassnet.ops.loss_pointwise import *  # noqa: F403
 from glassnet.ops.nn import *  # noqa: F403
 from glassnet.ops.normalization import *  # noqa: F403
 from glassnet.ops.pool import *  # noqa: F403
+from glassnet.ops.pool_extra import *  # noqa: F403
 from glassnet.ops.reduction import *  # noqa: F403
 from glassnet.ops.repeat import *  # noqa: F403
 from glassnet.ops.rounding import *  # noqa: F403
@@ -65,7 +69,8 @@ from glassnet.ops.special import *  # noqa: F403
 _MODULES = (_activation, _attention, _conv, _elementwise, _getitem, _linalg, _loss,
             _loss_pointwise, _nn, _normalization, _pool, _reduction, _repeat, _selection,
             _shape, _activation_extra, _composite, _distance, _indexing, _linalg_extra,
-            _logical, _loss_extra, _rounding, _scan, _shape_extra, _special)  # fmt: skip
+            _logical, _loss_extra, _rounding, _scan, _shape_extra, _special, _conv_extra,
+            _pool_extra)  # fmt: skip
 __all__ = ["OPS", "Function", *dict.fromkeys(name for m in _MODULES for name in m.__all__)]
 
 # names two modules define: the PyTorch-complete one is the public op (div takes
@@ -73,6 +78,8 @@ __all__ = ["OPS", "Function", *dict.fromkeys(name for m in _MODULES for name in 
 # has PyTorch's threshold, erf casts int input to float)
 div, equal, norm = _rounding.div, _logical.equal, _distance.norm
 softplus, erf = _activation_extra.softplus, _special.erf
+conv1d, conv2d = _conv_extra.conv1d, _conv_extra.conv2d  # + unbatched input
+max_pool2d, avg_pool2d = _pool_extra.max_pool2d, _pool_extra.avg_pool2d  # + PyTorch's options
 
 _namespace.GRAPH = _GraphNamespace()  # backward(create_graph=True) evaluates formulas on tensors
 _methods.bind(globals())  # x + y, x.sum(), x.T, ... on Tensor

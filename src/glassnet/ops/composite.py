@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 
+from glassnet.backend import xp_of
 from glassnet.ops import elementwise as _el
 from glassnet.ops import selection as _sel
 from glassnet.ops._util import floating, pair
@@ -56,8 +57,9 @@ def logaddexp(input, other) -> Tensor:  # noqa: A002 - PyTorch's names
     # exact, ties included
     a_hi = Tensor._make(a._data >= b._data, False)
     hi, lo = _sel.where(a_hi, a, b), _sel.where(a_hi, b, a)
-    same = Tensor._make((a._data == b._data) & (a._data - a._data != 0), False)  # equal infinities
-    return hi + _el.log1p(_el.exp(_sel.where(same, 0.0, lo - hi)))
+    same = Tensor._make((a._data == b._data) & ~xp_of(a._data).isfinite(a._data), False)  # +-inf
+    diff = _sel.where(same, 0.0, lo) - _sel.where(same, 0.0, hi)
+    return hi + _el.log1p(_el.exp(diff))
 
 
 def logaddexp2(input, other) -> Tensor:  # noqa: A002

@@ -218,7 +218,8 @@ def _erfinv_values(xp, x):
             r = np.where(small, ps, pl) * y
             finite = np.abs(y) < 1
             for _ in range(2):
-                step = (_math_erf(r).astype(np.float64) - y) / (_TWO_OVER_SQRT_PI * np.exp(-r * r))
+                err = np.asarray(_math_erf(r), dtype=np.float64) - y
+                step = err / (_TWO_OVER_SQRT_PI * np.exp(-r * r))
                 r = np.where(finite, r - step, r)
             r = np.where(np.abs(y) == 1, np.copysign(np.inf, y), r)
             return np.where(np.abs(y) > 1, np.nan, r)
@@ -266,7 +267,7 @@ def _float_unary(cls):
         return cls.apply(floating(x) if isinstance(x, Tensor) else Tensor(x))
 
     op.__name__ = cls.name
-    op.__doc__ = f"Elementwise {cls.name}; int and bool tensors give float32.\n\n{cls.__doc__}"
+    op.__doc__ = f"{cls.__doc__}\n\nElementwise; int and bool tensors give float32."
     return op
 
 
