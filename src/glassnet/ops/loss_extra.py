@@ -234,7 +234,7 @@ def ctc_loss(
         ext[i, 1 : 2 * len(r) : 2] = r
     skip = np.zeros((n, s_max), dtype=bool)  # may come from s - 2
     skip[:, 2:] = (ext[:, 2:] != blank) & (ext[:, 2:] != ext[:, :-2])
-    xp = xp_of(log_probs.data)
+    xp = xp_of(log_probs._data)
 
     def const(a):  # host-built masks and constants, on the input's device
         return Tensor._make(xp.asarray(a), False)
@@ -262,7 +262,7 @@ def ctc_loss(
     single = getitem(ends, (slice(None), 0))
     loss = -where(const(tg_len > 0), both, single)
     if zero_infinity:  # impossible alignments (input too short) give inf: zero them
-        loss = where(const(xp.isinf(loss.data)), 0.0, loss)
+        loss = where(const(xp.isinf(loss._data)), 0.0, loss)
     if reduction == "mean":
         scaled = loss / const(np.maximum(tg_len, 1).astype(log_probs.dtype))
         return _red.mean(scaled)
