@@ -1,13 +1,15 @@
 """More creation and random functions by PyTorch's names, each with ``dtype=`` and ``device=``:
 full_like, empty, empty_like, rand_like, randn_like, randint_like, randperm, bernoulli,
-normal. Random draws come from glassnet's one seeded generator (``gn.manual_seed``), on the
-host, so CPU runs are bit-reproducible."""
+normal. Random draws come from glassnet's seeded generators (``gn.manual_seed``): bernoulli and
+normal draw on the tensor's device from that device's generator (``get_rng(device)``, no host
+round trip), the others on the host; ``generator=`` (a ``gn.Generator``) draws from that
+generator instead (on the host, then placed on the device), as PyTorch's ``generator=``."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from glassnet.backend import get_rng, to_dtype
+from glassnet.backend import get_rng, to_dtype, xp_of
 from glassnet.backend.dtypes import default_float
 from glassnet.creation import _place, _shape, full, rand, randint, randn, zeros
 from glassnet.tensor import Tensor
@@ -30,7 +32,8 @@ def _like(t: Tensor, dtype):
 
 
 def empty(*shape, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    """An uninitialized tensor in PyTorch; here zeros (deterministic, and as fast on NumPy)."""
+    """An uninitialized tensor in PyTorch (its values may be anything); here zeros
+    (deterministic, and as fast on NumPy). Do not rely on the zeros: PyTorch does not."""
     return zeros(*shape, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
@@ -70,42 +73,68 @@ def randint_like(t: Tensor, low: int = 0, high: int | None = None, *, dtype=None
     return out if out.dtype == to_dtype(dt) else out.astype(dt)
 
 
-def randperm(n: int, *, dtype="int64", device=None, requires_grad: bool = False) -> Tensor:
-    """A random permutation of 0..n-1 (int64 by default)."""
+def randperm(n: int, *, generator=None, dtype="int64", device=None, requires_grad: bool = False):
+    """A random permutation of 0..n-1 (int64 by default), from ``generator`` when given."""
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
         raise ValueError(f"randperm: n must be a non-negative int, got {n!r}")
-    arr = get_rng().permutation(int(n)).astype(to_dtype(dtype))
+    arr = _source("randperm", generator, None).permutation(int(n)).astype(to_dtype(dtype))
     return _place(arr, device, requires_grad)
 
 
+def _source(op: str, generator, device):
+    """The generator to draw from: ``generator``'s (host) when given, else ``device``'s."""
+    if generator is None:
+        return get_rng(device)
+    from glassnet.data.sampler import Generator
+
+    if not isinstance(generator, Generator):
+        raise TypeError(
+            f"{op}: generator must be a glassnet Generator (gn.Generator().manual_seed(s)), got "
+            f"{type(generator).__name__}"
+        )
+    return generator.rng
+
+
+def _on(arr, like):
+    """``arr`` on the device of array ``like`` (a no-op when it is there already)."""
+    from glassnet.backend import to_device
+    from glassnet.backend.device import device_of
+
+    return to_device(arr, device_of(like))
+
+
 def bernoulli(p: Tensor, *, generator=None) -> Tensor:
-    """0/1 draws with P(1) = p elementwise (p in [0, 1]), in p's dtype; no gradient."""
-    if generator is not None:
-        raise ValueError("bernoulli: glassnet has one seeded generator; use gn.manual_seed")
-    data = p.numpy()
-    if data.size and (np.nanmin(data) < 0 or np.nanmax(data) > 1 or np.isnan(data).any()):
+    """0/1 draws with P(1) = p elementwise (p in [0, 1]), in p's dtype; no gradient. Drawn on
+    p's device (u < p with u uniform in [0, 1)), or from ``generator``."""
+    data = p._data
+    xp = xp_of(data)
+    if data.size and bool(((data < 0) | (data > 1) | xp.isnan(data)).any()):
         raise ValueError("bernoulli: probabilities must be in [0, 1]")
-    draws = (get_rng().random(data.shape) < data).astype(p.dtype)
-    return _place(draws, p.device, False)
+    u = _on(_source("bernoulli", generator, p.device).random(data.shape), data)
+    return Tensor._make((u < data).astype(p.dtype), False)
 
 
-def normal(mean=0.0, std=1.0, size=None, *, dtype=None, device=None, requires_grad=False):
-    """Normal samples: elementwise N(mean, std^2) for tensor ``mean``/``std`` (broadcast), or
-    of shape ``size`` for numbers. No gradient flows through the draw."""
+def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=None,
+           requires_grad=False):  # fmt: skip
+    """Normal samples: elementwise N(mean, std^2) for tensor ``mean``/``std`` (broadcast, drawn
+    on their device), or of shape ``size`` for numbers. No gradient flows through the draw."""
     if isinstance(mean, Tensor) or isinstance(std, Tensor):
-        m = mean.numpy() if isinstance(mean, Tensor) else np.asarray(mean)
-        s = std.numpy() if isinstance(std, Tensor) else np.asarray(std)
-        if (s < 0).any():
-            raise ValueError("normal: std must be non-negative")
         ref = mean if isinstance(mean, Tensor) else std
-        shape = np.broadcast_shapes(m.shape, s.shape)
-        draws = m + s * get_rng().standard_normal(shape)
-        return _place(draws.astype(dtype and to_dtype(dtype) or ref.dtype), ref.device, False)
+        m = mean._data if isinstance(mean, Tensor) else mean
+        s = std._data if isinstance(std, Tensor) else std
+        xp = xp_of(ref._data)
+        if bool((xp.asarray(s) < 0).any()):
+            raise ValueError("normal: std must be non-negative")
+        shape = np.broadcast_shapes(np.shape(m), np.shape(s))
+        z = _on(_source("normal", generator, ref.device).standard_normal(shape), ref._data)
+        draws = m + s * z
+        return Tensor._make(draws.astype(dtype and to_dtype(dtype) or ref.dtype), False)
     if size is None:
         raise TypeError("normal: give size= when mean and std are numbers")
     if std < 0:
         raise ValueError(f"normal: std must be non-negative, got {std}")
     dt = to_dtype(dtype) if dtype else default_float()
-    draws = mean + std * get_rng().standard_normal(_shape((size,) if isinstance(size, int)
-                                                          else (tuple(size),)))  # fmt: skip
+    draws = mean + std * _source("normal", generator, None).standard_normal(
+        _shape((size,) if isinstance(size, int) else (tuple(size),))
+    )
     return _place(draws.astype(dt), device, requires_grad)

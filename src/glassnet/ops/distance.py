@@ -124,7 +124,7 @@ class _SingularNorm(Function):
         i = 0 if ord == 2 else s.shape[-1] - 1
         self.dyda = u[..., :, i : i + 1] @ vh[..., i : i + 1, :]
         self.ord = ord
-        return xp.ascontiguousarray(s[..., i])
+        return s[..., i].copy()
 
     def backward(self, ns, grad, a):
         dyda = self.dyda if ns.eager else _SvdFactor.apply(a, dyda=self.dyda)
