@@ -85,14 +85,13 @@ def _source(op: str, generator, device):
     """The generator to draw from: ``generator``'s (host) when given, else ``device``'s."""
     if generator is None:
         return get_rng(device)
-    from glassnet.data.sampler import Generator
-
-    if not isinstance(generator, Generator):
+    rng = getattr(generator, "rng", None)  # a gn.Generator (glassnet.data, a higher layer)
+    if not isinstance(rng, np.random.Generator) or not hasattr(generator, "manual_seed"):
         raise TypeError(
             f"{op}: generator must be a glassnet Generator (gn.Generator().manual_seed(s)), got "
             f"{type(generator).__name__}"
         )
-    return generator.rng
+    return rng
 
 
 def _on(arr, like):

@@ -129,3 +129,16 @@ def test_bernoulli_normal_randperm_take_a_generator_and_stay_on_the_device():
 
 def test_empty_is_documented_as_uninitialized():
     assert "may be anything" in gn.empty.__doc__
+
+
+def test_erfc_erfinv_on_a_device_make_no_host_transfer():
+    from glassnet.backend.sim import TRANSFERS
+
+    x = gn.tensor([-0.9, 0.0, 0.5, 0.99], dtype="float64", device="sim")
+    TRANSFERS.reset()
+    y, z = gn.erfc(x), gn.erfinv(x)
+    assert TRANSFERS.count == 0  # the backend's device functions, no round trip to the host
+    # libm's erfc (math.erfc) and the defining identity erf(erfinv(x)) = x
+    expect = [1.7969082124228322, 1.0, 0.4795001221869535, 0.1614919304446302]
+    np.testing.assert_allclose(y.numpy(), expect, rtol=1e-12)
+    np.testing.assert_allclose(gn.erf(gn.tensor(z.numpy())).numpy(), [-0.9, 0.0, 0.5, 0.99])

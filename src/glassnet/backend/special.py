@@ -74,3 +74,14 @@ def gpu_erf(x):
     import cupyx.scipy.special as special  # pragma: no cover - GPU only
 
     return special.erf(x)  # pragma: no cover - GPU only
+
+
+def gpu_special(name: str, x, host):
+    """``cupyx.scipy.special.<name>`` of a CuPy array, on the GPU (no host round trip); for a
+    sim array, ``host`` (the exact float64 NumPy formula) on the wrapped array, in x's dtype."""
+    if type(x) is _sim_array():
+        a = x._a
+        return type(x)(np.asarray(host(a.astype(np.float64)), dtype=np.float64).astype(a.dtype))
+    import cupyx.scipy.special as special  # pragma: no cover - GPU only
+
+    return getattr(special, name)(x)  # pragma: no cover - GPU only

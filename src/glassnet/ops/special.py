@@ -182,19 +182,20 @@ _math_erf = np.frompyfunc(math.erf, 1, 1)  # libm: exact in float64
 _math_erfc = np.frompyfunc(math.erfc, 1, 1)
 
 
-def _host_float64(xp, x, fn):
-    """Apply a float64 host function elementwise (exact libm values), back in x's dtype."""
-    from glassnet.backend import to_device
+def _host_float64(xp, x, fn, name):
+    """Apply a float64 host function elementwise (exact libm values), back in x's dtype; on a
+    device, ``cupyx.scipy.special.<name>`` there (backend), with no transfer to the host."""
+    if xp is not np:
+        from glassnet.backend.special import gpu_special
 
-    host = np.asarray(to_device(x, "cpu"), dtype=np.float64)
-    out = np.asarray(fn(host), dtype=x.dtype)
-    return out if xp is np else xp.asarray(out)
+        return gpu_special(name, x, fn)
+    return np.asarray(fn(np.asarray(x, dtype=np.float64)), dtype=x.dtype)
 
 
 class Erfc(_Unary):
     """y = erfc x = 1 - erf x (accurate where erf x is near 1);  dy/dx = -(2/sqrt(pi)) e^{-x^2}"""
 
-    f = staticmethod(lambda xp, x: _host_float64(xp, x, _math_erfc))
+    f = staticmethod(lambda xp, x: _host_float64(xp, x, _math_erfc, "erfc"))
     derivative = staticmethod(lambda m, x, y: -_TWO_OVER_SQRT_PI * m.exp(-(x * x)))
 
 
@@ -224,7 +225,7 @@ def _erfinv_values(xp, x):
             r = np.where(np.abs(y) == 1, np.copysign(np.inf, y), r)
             return np.where(np.abs(y) > 1, np.nan, r)
 
-    return _host_float64(xp, x, exact)
+    return _host_float64(xp, x, exact, "erfinv")
 
 
 class Erfinv(_Unary):
