@@ -15,7 +15,6 @@ import pytest
 
 from glassnet.backend import get_default_device, set_default_device
 
-
 # Scripts that record PyTorch reference values by hand (they import torch): never collected,
 # not even by --doctest-modules.
 collect_ignore_glob = ["tests/*/record_torch_*.py", "tests/record_torch_*.py"]
