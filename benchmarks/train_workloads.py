@@ -42,7 +42,9 @@ def config(workload: str, width: int | None = None, batch: int | None = None) ->
 def build_glassnet(workload: str, cfg: dict):
     import glassnet as gn
     from glassnet import nn
+    from glassnet.runtime import configure_malloc_once
 
+    configure_malloc_once()  # what fit and `glassnet train` do (import glassnet does not)
     gn.manual_seed(0)
     if workload in ("W1", "W1s"):
         s = cfg["sizes"]

@@ -38,6 +38,8 @@ import inspect
 import re
 
 from glassnet.autograd import hooks as _hooks
+from glassnet.autograd.autocast_mode import STATE as _AUTOCAST
+from glassnet.autograd.autocast_mode import cast_inputs as _autocast_inputs
 from glassnet.autograd.grad_mode import STATE as _GRAD
 from glassnet.backend.device import MULTI_DEVICE_TYPES as _MULTI
 from glassnet.backend.device import check_devices as _check_devices
@@ -109,6 +111,8 @@ class Function:
     @classmethod
     def apply(cls, *inputs, **params):
         """Run the op on tensors, recording a graph node when a gradient will be needed."""
+        if _AUTOCAST.dtype is not None:  # glassnet.autocast: per-op precision (amp.py)
+            inputs = _autocast_inputs(cls.name, inputs)
         fn = cls.__new__(cls)
         track = False
         if _GRAD.enabled:

@@ -17,6 +17,7 @@ from glassnet.backend.device import (
     to_numpy,
     xp_of,
 )
+from glassnet.backend.checks import debug_checks, set_debug_checks, value_checks
 from glassnet.backend.dtypes import default_float, float32, float64, int64, is_float, to_dtype
 from glassnet.backend.random import get_rng, get_rng_state, manual_seed, set_rng_state
 
@@ -26,7 +27,9 @@ __all__ = [
     "check_same_device",
     "cuda_available",
     "get_default_device",
+    "set_debug_checks",
     "set_default_device",
+    "debug_checks",
     "default_float",
     "device_of",
     "float32",
@@ -41,5 +44,6 @@ __all__ = [
     "to_device",
     "to_numpy",
     "to_dtype",
+    "value_checks",
     "xp_of",
 ]

@@ -12,6 +12,7 @@ import numpy as np
 
 from glassnet.autograd.function import Function
 from glassnet.backend import xp_of
+from glassnet.backend.checks import value_checks
 from glassnet.ops._util import as_tensor
 from glassnet.tensor import Tensor
 
@@ -289,6 +290,8 @@ def _same_shape(op: str, x: Tensor, t: Tensor, exact: bool = False) -> None:
 
 def _check_classes(op: str, t: Tensor, n_classes: int, ignore_index: int) -> None:
     data = t.data
+    if not value_checks(data):  # on a device only in debug mode (a host sync)
+        return
     bad = ((data < 0) | (data >= n_classes)) & (data != ignore_index)
     if bool(bad.any()):
         value = int(data[bad].reshape(-1)[0])

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from glassnet.autograd.function import Function
 from glassnet.backend import xp_of
+from glassnet.backend.checks import value_checks
 from glassnet.ops.loss import (
     _REDUCTIONS,
     _check_input,
@@ -238,7 +239,7 @@ def binary_cross_entropy(probs: Tensor, target, weight=None, reduction: str = "m
     """
     op = "binary_cross_entropy"
     t = _float_pair(op, "probs", probs, target, reduction, exact=True)
-    if bool(((probs.data < 0) | (probs.data > 1)).any()):
+    if value_checks(probs) and bool(((probs.data < 0) | (probs.data > 1)).any()):
         raise ValueError(
             f"{op}: probs must lie in [0, 1] (got min {float(probs.data.min())}, "
             f"max {float(probs.data.max())}); apply sigmoid first, or pass raw "

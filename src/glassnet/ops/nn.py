@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassnet.autograd.autocast_mode import STATE as _AUTOCAST
 from glassnet.autograd.function import Function
 from glassnet.backend import device_of, get_rng, xp_of
+from glassnet.backend.checks import value_checks
 from glassnet.tensor import Tensor
 
 
@@ -84,7 +86,7 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
             f"the input's last axis must be in_features={weight.shape[1]}; flatten it first "
             "(x.flatten(1)) or fix in_features"
         )
-    if x.dtype != weight.dtype:
+    if x.dtype != weight.dtype and _AUTOCAST.dtype is None:  # autocast casts in apply
         raise TypeError(
             f"linear: input dtype {x.dtype} and weight dtype {weight.dtype} differ; "
             "cast one with .astype()"
@@ -96,7 +98,7 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
             f"linear: bias must be a Tensor of shape ({weight.shape[0]},), got "
             f"{getattr(bias, 'shape', type(bias).__name__)}"
         )
-    if bias.dtype != x.dtype:
+    if bias.dtype != x.dtype and _AUTOCAST.dtype is None:
         raise TypeError(f"linear: bias dtype {bias.dtype} differs from input dtype {x.dtype}")
     return Linear.apply(x, weight, bias)
 
@@ -234,7 +236,7 @@ def embedding(indices, weight: Tensor, padding_idx: int | None = None) -> Tensor
             f"{idx.shape}); convert them with .astype('int64')"
         )
     v = weight.shape[0]
-    if idx.size:
+    if idx.size and value_checks(idx):  # on a device only in debug mode (a host sync)
         lo, hi = int(idx.min()), int(idx.max())
         if lo < 0 or hi >= v:
             raise ValueError(
