@@ -4,6 +4,7 @@ This is the only module that imports ``cupy``. Everything else asks for ``xp`` (
 module of some data) and calls ``xp.*``, so one code path serves CPU and GPU.
 """
 
+from glassnet.backend.checks import debug_checks, set_debug_checks, value_checks
 from glassnet.backend.device import (
     Device,
     DeviceMismatchError,
@@ -17,7 +18,6 @@ from glassnet.backend.device import (
     to_numpy,
     xp_of,
 )
-from glassnet.backend.checks import debug_checks, set_debug_checks, value_checks
 from glassnet.backend.dtypes import default_float, float32, float64, int64, is_float, to_dtype
 from glassnet.backend.random import get_rng, get_rng_state, manual_seed, set_rng_state
 

@@ -34,6 +34,8 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from glassnet.autograd.grad_mode import no_grad
 from glassnet.tensor import Tensor
 from glassnet.train.callbacks import CallbackList, History, save_training_checkpoint
@@ -99,9 +101,12 @@ def regularization_loss(model):
     reg = penalty(model)
     if reg is None:
         return None
-    # No layer declares a penalty: a constant 0 that needs no place in the graph.
-    if not getattr(reg, "requires_grad", False) and float(reg) == 0.0:
-        return None
+    # No layer declares a penalty: a constant 0 that needs no place in the graph. (A constant
+    # adds nothing to the gradients; on a device it is dropped without reading it: no sync.)
+    if not getattr(reg, "requires_grad", False):
+        on_host = isinstance(reg.data, (np.ndarray, np.generic))
+        if not on_host or float(reg) == 0.0:
+            return None
     return reg
 
 
