@@ -264,3 +264,109 @@ def test_in_place_changes_such_as_batchnorm_running_stats_run_eagerly():
         assert eager(x, y).item() == fast(x, y).item()
     assert fast.replays == 0 and "in place" in fast.reason
     assert np.array_equal(m1[1].running_mean.numpy(), m2[1].running_mean.numpy())
+
+
+# -- no process-wide patching: a capture in one thread, eager steps in another ------------------
+def test_a_capture_in_one_thread_is_invisible_to_an_eager_step_in_another():
+    import threading
+
+    gn.manual_seed(0)
+    model_a, model_b = gn.nn.Linear(4, 3), gn.nn.Linear(4, 3)
+    opt_a = gn.optim.SGD(model_a.parameters(), lr=0.1)
+    opt_b = gn.optim.SGD(model_b.parameters(), lr=0.1)
+    x, y = gn.randn(8, 4), gn.randn(8, 3)
+
+    def step_a(x, y):
+        opt_a.zero_grad()
+        loss = F.mse_loss(model_a(x), y)
+        loss.backward()
+        opt_a.step()
+        return loss
+
+    reference = gn.nn.Linear(4, 3)
+    reference.load_state_dict(model_b.state_dict())
+    ref_opt = gn.optim.SGD(reference.parameters(), lr=0.1)
+    for _ in range(20):  # what the eager thread must compute, undisturbed
+        ref_opt.zero_grad()
+        F.mse_loss(reference(x), y).backward()
+        ref_opt.step()
+
+    fast = gn.compile(step_a)
+    inside_capture = threading.Event()
+    eager_done = threading.Event()
+    errors, results = [], []
+
+    def capturing():
+        try:
+            # ops inside this capture wait for the eager thread: both run at the same time
+            def slow_step(x, y):
+                out = step_a(x, y)
+                inside_capture.set()
+                eager_done.wait(10)
+                return out
+
+            slow = gn.compile(slow_step)
+            for _ in range(3):  # the first capture overlaps the eager thread's 20 steps
+                slow(x, y)
+            results.append(slow)
+            for _ in range(4):
+                fast(x, y)
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    def eager():
+        try:
+            inside_capture.wait(10)
+            with gn.no_grad():  # a no_grad block here must not switch off the other thread
+                pass
+            for _ in range(20):
+                opt_b.zero_grad()
+                F.mse_loss(model_b(x), y).backward()
+                opt_b.step()
+        except Exception as e:  # noqa: BLE001
+            errors.append(e)
+        finally:
+            eager_done.set()
+
+    threads = [threading.Thread(target=capturing), threading.Thread(target=eager)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert not errors, errors
+    assert fast.replays >= 2 and fast.reason is None
+    # the overlapping capture recorded only its own thread's ops and backward: replayable
+    (slow,) = results
+    assert slow.reason is None and slow.replays >= 1
+    # the eager thread's ops were not recorded into the capture and its steps were its own
+    np.testing.assert_array_equal(model_b.weight.numpy(), reference.weight.numpy())
+
+
+def test_grad_mode_is_per_thread():
+    import threading
+
+    seen = []
+    with gn.no_grad():
+        t = threading.Thread(target=lambda: seen.append(gn.is_grad_enabled()))
+        t.start()
+        t.join()
+        assert not gn.is_grad_enabled()
+    assert seen == [True]
+
+
+def test_compile_accepts_a_module():
+    gn.manual_seed(0)
+    model = gn.nn.Sequential(gn.nn.Linear(3, 4), gn.nn.ReLU(), gn.nn.Linear(4, 2))
+    fast = gn.compile(model)
+    x = gn.randn(5, 3)
+    with gn.no_grad():
+        outs = [fast(x) for _ in range(4)]
+        expected = model(x)
+    for out in outs:
+        np.testing.assert_array_equal(out.numpy(), expected.numpy())
+    assert fast._step.replays >= 1
+    # with grad on, a compiled module stays in the graph (runs eagerly): same gradients
+    loss = fast(x).sum()
+    loss.backward()
+    assert model[0].weight.grad is not None
+    assert list(fast.parameters()) == list(model.parameters())

@@ -91,6 +91,7 @@ from glassnet.tensor import Tensor
 float16, float32, float64, int32, int64 = "float16", "float32", "float64", "int32", "int64"
 
 from glassnet import functional, nn, ops, runtime  # noqa: E402
+from glassnet._torch_extras import multinomial, narrow, tril, triu  # noqa: E402
 
 # gn.compile is the function; importing it eagerly keeps a later `import glassnet.compile`
 # (the module of the same name) from rebinding the package attribute to the module.

@@ -3,8 +3,9 @@
 An instruction does exactly what eager mode did for that event, minus the bookkeeping:
 
 - op: ``fn = Op.__new__(Op); out = fn.forward(*arrays, **params)`` (the op's own forward);
-- backward: for each recorded node, in the engine's order, ``fn.backward(g)``, the engine's
-  ``unbroadcast`` and ``prev + g`` accumulation, then ``engine._accumulate`` into the leaves;
+- backward: for each recorded node, in the engine's order, ``fn.backward(ns, g, *arrays)``,
+  the engine's ``unbroadcast`` and ``prev + g`` accumulation, then ``engine._accumulate``
+  into the leaves;
 - zero_grad / step: the optimizer's own methods, or with flat buffers its own ``update`` run
   once over each group's concatenated parameters (elementwise, so the bits are the same).
 
@@ -14,8 +15,9 @@ that ``fn.inputs`` (which backward reads for shapes and ``requires_grad``) is bu
 
 from __future__ import annotations
 
-from glassnet.autograd.engine import _accumulate, unbroadcast
+from glassnet.autograd.engine import _accumulate
 from glassnet.autograd.grad_mode import STATE as _GRAD
+from glassnet.autograd.namespace import array_namespace, unbroadcast
 from glassnet.backend import xp_of
 from glassnet.tensor import Tensor
 
@@ -113,15 +115,12 @@ class _Program:
                         kw = dict(static)
                         for k, e in dyn:
                             kw[k] = _resolve(e, standins)
-                    # one and two inputs spelled out, as in Function.apply (the hot path)
-                    if len(inputs) == 1:
-                        out.data = fn.forward(inputs[0].data, **kw)
-                    elif len(inputs) == 2:
-                        out.data = fn.forward(inputs[0].data, inputs[1].data, **kw)
-                    else:
-                        out.data = fn.forward(*[t.data for t in inputs], **kw)
+                    arrays = tuple([t.data for t in inputs])
+                    out.data = fn.forward(*arrays, **kw)
                     if tracked:
                         fn.inputs = inputs
+                        fn.needs_input_grad = tuple([t.requires_grad for t in inputs])
+                        fn.arrays = (*arrays, out.data) if cls.saves_output else arrays
                         nodes[i] = fn
                 elif kind == _BACKWARD:
                     _GRAD.enabled = False
@@ -154,7 +153,8 @@ class _Program:
         grads = {root_slot: xp_of(root).ones_like(root)}
         for i, out_slot, inputs in plan:
             fn = nodes.pop(i)
-            in_grads = fn.backward(grads.pop(out_slot))
+            g = grads.pop(out_slot)
+            in_grads = fn.backward(array_namespace(g), g, *fn.arrays)
             if type(in_grads) is not tuple:
                 in_grads = (in_grads,)
             for pos, s, shape in inputs:

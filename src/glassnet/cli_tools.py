@@ -210,7 +210,6 @@ def auto_learning_rate(config) -> float:
 
     data = prepare_data(config.resolved())
     model = _build(config.resolved(), data)
-    optimizer = "sgd" if config.resolved().optimizer == "sgd" else "adam"
-    result = lr_find(model, data.x_train, data.y_train, optimizer=optimizer)
+    result = lr_find(model, data.x_train, data.y_train, optimizer=config.resolved().optimizer)
     print(f"{result}; training with lr {result.suggestion:.2e}")
     return result.suggestion

@@ -55,12 +55,13 @@ import weakref
 
 from glassnet.autograd import engine as _engine
 from glassnet.autograd import hooks as _hooks
-from glassnet.autograd.function import Function
+from glassnet.autograd.grad_mode import _RECORDER, CAPTURING
 from glassnet.autograd.grad_mode import STATE as _GRAD
+from glassnet.autograd.grad_mode import STATE as _STATE
 from glassnet.backend import xp_of
 from glassnet.tensor import Tensor
 
-__all__ = ["compile", "CompiledStep"]
+__all__ = ["compile", "CompiledModule", "CompiledStep"]
 
 _CAPTURES_BEFORE_GIVING_UP = 4
 
@@ -69,7 +70,8 @@ def compile(step_fn=None, *, flat: bool = True, max_programs: int = 4):  # noqa:
     """Wrap ``step_fn`` so that its steps are captured once and replayed (see module doc).
 
     Args:
-        step_fn: a function of tensors that runs one training step.
+        step_fn: a function of tensors that runs one training step, or an ``nn.Module``
+            (then a :class:`CompiledModule`: replayed for inference, eager when training).
         flat: put each supported optimizer group's parameters, gradients and state into one
             buffer each and update them with one call (bit-identical to per-parameter).
         max_programs: how many input signatures to keep programs for.
@@ -78,10 +80,38 @@ def compile(step_fn=None, *, flat: bool = True, max_programs: int = 4):  # noqa:
         a :class:`CompiledStep`, called like ``step_fn``. Usable as a decorator.
     """
     if step_fn is None:
-        return lambda fn: CompiledStep(fn, flat=flat, max_programs=max_programs)
+        return lambda fn: compile(fn, flat=flat, max_programs=max_programs)
     if not callable(step_fn):
-        raise TypeError(f"compile: expected a step function, got {type(step_fn).__name__}")
+        raise TypeError(
+            f"compile: expected a step function or a module, got {type(step_fn).__name__}"
+        )
+    if hasattr(step_fn, "parameters") and hasattr(step_fn, "forward"):  # an nn.Module
+        return CompiledModule(step_fn, flat=flat, max_programs=max_programs)
     return CompiledStep(step_fn, flat=flat, max_programs=max_programs)
+
+
+class CompiledModule:
+    """``gn.compile(model)``: the module's forward, captured and replayed where that is exact.
+
+    A replayed call returns new tensors outside the graph, so it is used only when no gradient
+    can be needed (grad mode off, as under ``no_grad()`` for inference, or no parameter
+    requiring grad); otherwise the call runs the module eagerly, so training through a
+    compiled module gives the same gradients as the module itself. Other attributes
+    (``parameters()``, ``state_dict()``, ``train()``, ...) are the module's.
+    """
+
+    def __init__(self, module, flat: bool = True, max_programs: int = 4) -> None:
+        self._orig_mod = module  # PyTorch's attribute name for the wrapped module
+        self._step = CompiledStep(module, flat=flat, max_programs=max_programs)
+
+    def __call__(self, *args, **kwargs):
+        module = self._orig_mod
+        if _GRAD.enabled and any(p.requires_grad for p in module.parameters()):
+            return module(*args, **kwargs)
+        return self._step(*args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._orig_mod, name)
 
 
 class CompiledStep:
@@ -163,7 +193,6 @@ def _signature(args):
 
 
 # -- capture -------------------------------------------------------------------------------------
-_ACTIVE: list = []  # the trace being recorded (at most one)
 
 
 def _forget(mapping: dict, key: int):
@@ -227,13 +256,17 @@ class _Trace:
             return ("seq", type(v), tuple(self._encode(e) for e in v))
         return ("obj", v)
 
-    # patched entry points (installed only while this trace records) -------------------------
+    # entry points: Function.apply, run_backward, Optimizer.step/zero_grad and Tensor._bump
+    # call these when this trace is the recorder of their thread (grad_mode.active_recorder);
+    # each runs the real thing with the recorder suspended. Nothing is patched: another
+    # thread, eager or capturing its own step, never sees this trace.
     def apply(self, cls, inputs, params):
         if self.order is not None:
             self.bad = f"op '{cls.name}' ran inside backward() (a custom hook or create_graph)"
         in_slots = tuple(self._add(t, "leaf") for t in inputs)
         kw = {k: self._encode(v) for k, v in params.items()}
-        out = _ORIGINAL["apply"](cls, *inputs, **params)
+        with _suspended():
+            out = cls.apply(*inputs, **params)
         out_slot = self._add(out, "op")
         fn = out._ctx
         if fn is not None:
@@ -257,7 +290,10 @@ class _Trace:
         )
         self.order = []
         try:
-            result = _ORIGINAL["run_backward"](root, grad, retain_graph, create_graph, capture)
+            with _suspended():
+                result = _engine.run_backward(
+                    root, grad, retain_graph, create_graph, capture, visit=self.pre_hook
+                )
         finally:
             self.events.append(("backward", root_slot, tuple(self.order), fresh))
             self.order = None
@@ -297,7 +333,8 @@ class _Trace:
         hyper = [{k: v for k, v in g.items() if k not in ("params", "param_names")}
                  for g in opt.param_groups]  # fmt: skip
         self.events.append(("step", opt, repr(hyper)))
-        return _ORIGINAL["step"](opt, closure)
+        with _suspended():
+            return opt.step(closure)
 
     def inplace(self, t) -> None:
         """A tensor method changed ``t`` in place (add_, mul_, x[i] = v): not an op."""
@@ -305,40 +342,22 @@ class _Trace:
             "the step changes a tensor in place (x.add_(), x[i] = v, or BatchNorm's running "
             "statistics in training mode): that is not recorded, so the step runs eagerly"
         )
-        _ORIGINAL["bump"](t)
 
     def zero_grad(self, opt, set_to_none=True):
         self.events.append(("zero_grad", opt, bool(set_to_none)))
-        return _ORIGINAL["zero_grad"](opt, set_to_none)
+        with _suspended():
+            return opt.zero_grad(set_to_none)
 
     def __enter__(self):
-        from glassnet.optim.optimizer import Optimizer
-
-        if _ACTIVE:
+        if _STATE.recorder is not None:
             raise RuntimeError("compile: a compiled step called another one while capturing")
-        _ACTIVE.append(self)
-        _ORIGINAL.update(
-            apply=Function.apply.__func__, run_backward=_engine.run_backward,
-            step=Optimizer.step, zero_grad=Optimizer.zero_grad, bump=Tensor._bump,
-        )  # fmt: skip
-        Function.apply = classmethod(lambda cls, *i, **p: self.apply(cls, i, p))
-        Tensor._bump = lambda t: self.inplace(t)
-        _engine.run_backward = self.backward
-        Optimizer.step = lambda opt, closure=None: self.step(opt, closure)
-        Optimizer.zero_grad = lambda opt, set_to_none=True: self.zero_grad(opt, set_to_none)
-        self._hook = _hooks.register_backward_pre_hook(self.pre_hook)
+        self._token = _RECORDER.set(self)
+        CAPTURING[0] += 1
         return self
 
     def __exit__(self, *exc):
-        from glassnet.optim.optimizer import Optimizer
-
-        self._hook.remove()
-        Function.apply = classmethod(_ORIGINAL["apply"])
-        _engine.run_backward = _ORIGINAL["run_backward"]
-        Optimizer.step = _ORIGINAL["step"]
-        Optimizer.zero_grad = _ORIGINAL["zero_grad"]
-        Tensor._bump = _ORIGINAL["bump"]
-        _ACTIVE.clear()
+        CAPTURING[0] -= 1
+        _RECORDER.reset(self._token)
         if exc[0] is not None:
             self.bad = "the step raised an exception while being captured"
         return False
@@ -444,6 +463,15 @@ class _Trace:
             return f"argument {key!r} of op '{op}' cannot be compared between calls"
 
 
-_ORIGINAL: dict = {}
+class _suspended:
+    """Run the real op/backward/step inside a recorder entry point (not recorded again)."""
+
+    def __enter__(self):
+        self._token = _RECORDER.set(None)
+
+    def __exit__(self, *exc):
+        _RECORDER.reset(self._token)
+        return False
+
 
 from glassnet._replay import _Program  # noqa: E402  (the replayer, kept in its own file)

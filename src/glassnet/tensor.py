@@ -3,6 +3,11 @@
 A tensor holds ``data`` (a NumPy or CuPy array), and when it was produced by an op from inputs
 that require grad, ``_ctx``: the op's graph node. ``loss.backward()`` walks those nodes back to
 the leaves (tensors you created, such as weights) and stores dloss/dleaf in ``leaf.grad``.
+
+This module is the bottom of the autograd layer: it imports the engine, never the ops. The
+methods that run ops (``x + y``, ``x.sum()``, ``x.T``, ``x.clone()``, ...) are attached by
+:mod:`glassnet.ops.methods`, one layer up, when ``glassnet.ops`` is imported (``import
+glassnet`` does it).
 """
 
 from __future__ import annotations
@@ -10,7 +15,6 @@ from __future__ import annotations
 import numpy as np
 
 from glassnet.autograd import engine as _engine
-from glassnet.autograd.function import _bind_tensor_class
 from glassnet.autograd.grad_mode import STATE as _GRAD
 from glassnet.backend import Device, device_of, to_device, to_dtype, xp_of
 from glassnet.backend.device import _DEFAULT
@@ -86,10 +90,11 @@ class Tensor:
         self._hooks = None
         self.name = name
 
-    @classmethod
-    def _make(cls, data, requires_grad: bool):
-        """Fast internal constructor: ``data`` is already a valid array."""
-        t = object.__new__(cls)
+    @staticmethod
+    def _make(data, requires_grad: bool):
+        """Fast internal constructor: ``data`` is already a valid array. Always a plain
+        ``Tensor`` (never a subclass such as ``Parameter``), whichever class it is called on."""
+        t = object.__new__(Tensor)
         t.data = data
         t.grad = None
         t.requires_grad = requires_grad
@@ -215,41 +220,6 @@ class Tensor:
         out._vc = self._vc
         return out
 
-    def clone(self) -> Tensor:
-        """A copy of the data that stays in the graph (gradient flows back)."""
-        return _ops.clone(self)
-
-    def to(self, device=None, dtype=None) -> Tensor:
-        """Move to ``device`` ('cpu', 'cuda') and/or cast to ``dtype``; differentiable."""
-        out = self
-        if dtype is not None:
-            out = out.astype(dtype)
-        if device is not None and Device(device) != self.device:
-            out = _ops.to_device(out, device=Device(device))
-        return out
-
-    def cpu(self) -> Tensor:
-        return self.to("cpu")
-
-    def cuda(self) -> Tensor:
-        return self.to("cuda")
-
-    def astype(self, dtype) -> Tensor:
-        """Cast to ``dtype``; differentiable between float dtypes."""
-        dtype = to_dtype(dtype)
-        if dtype == self.dtype:
-            return self
-        return _ops.cast(self, dtype=dtype)
-
-    def float(self) -> Tensor:
-        return self.astype("float32")
-
-    def double(self) -> Tensor:
-        return self.astype("float64")
-
-    def long(self) -> Tensor:
-        return self.astype("int64")
-
     # -- autograd ---------------------------------------------------------------------------
     def backward(self, grad=None, retain_graph: bool = False, create_graph: bool = False):
         """Compute d(self)/d(leaf) for every leaf that requires grad; add it to ``leaf.grad``.
@@ -303,6 +273,8 @@ class Tensor:
 
     def _bump(self) -> None:
         self._vc[0] += 1
+        if _GRAD.recorder is not None:  # glassnet.compile is capturing: not replayable
+            _GRAD.recorder.inplace(self)
 
     def _inplace_value(self, other):
         return other.data if isinstance(other, Tensor) else other
@@ -377,70 +349,6 @@ class Tensor:
             return self / other
         return self.div_(other)
 
-    # -- arithmetic (each is one op in glassnet.ops; __add__, __sub__, __mul__, __truediv__
-    # and __matmul__ are the op functions themselves, bound at the end of this module) -------
-    def __radd__(self, other):
-        return _ops.add(other, self)
-
-    def __rsub__(self, other):
-        return _ops.sub(other, self)
-
-    def __rmul__(self, other):
-        return _ops.mul(other, self)
-
-    def __rtruediv__(self, other):
-        return _ops.div(other, self)
-
-    def __pow__(self, other):
-        return _ops.pow(self, other)
-
-    def __rpow__(self, other):
-        return _ops.pow(other, self)
-
-    def __neg__(self):
-        return _ops.neg(self)
-
-    def __pos__(self):
-        return self
-
-    def __abs__(self):
-        return _ops.abs(self)
-
-    def __rmatmul__(self, other):
-        return _ops.matmul(other, self)
-
-    def __getitem__(self, index):
-        return _ops.getitem(self, index)
-
-    # comparisons: no gradient, boolean tensors
-    def __eq__(self, other):  # noqa: D105
-        return _ops.equal(self, other)
-
-    def __ne__(self, other):
-        return _ops.not_equal(self, other)
-
-    def __lt__(self, other):
-        return _ops.less(self, other)
-
-    def __le__(self, other):
-        return _ops.less_equal(self, other)
-
-    def __gt__(self, other):
-        return _ops.greater(self, other)
-
-    def __ge__(self, other):
-        return _ops.greater_equal(self, other)
-
-    @property
-    def T(self) -> Tensor:  # noqa: N802 - NumPy's name
-        """The tensor with its axes reversed (a view)."""
-        return _ops.transpose(self)
-
-    @property
-    def mT(self) -> Tensor:  # noqa: N802 - NumPy's name
-        """The last two axes swapped (batched matrix transpose)."""
-        return _ops.swapaxes(self, -1, -2)
-
 
 class _HookHandle:
     __slots__ = ("_hooks", "_key")
@@ -450,74 +358,3 @@ class _HookHandle:
 
     def remove(self) -> None:
         self._hooks.pop(self._key, None)
-
-
-_METHODS = (
-    "exp",
-    "log",
-    "log1p",
-    "sqrt",
-    "sin",
-    "cos",
-    "tanh",
-    "sigmoid",
-    "relu",
-    "abs",
-    "sum",
-    "mean",
-    "var",
-    "std",
-    "max",
-    "min",
-    "argmax",
-    "argmin",
-    "logsumexp",
-    "softmax",
-    "log_softmax",
-    "reshape",
-    "view",
-    "transpose",
-    "permute",
-    "swapaxes",
-    "flatten",
-    "squeeze",
-    "unsqueeze",
-    "expand",
-    "broadcast_to",
-    "clip",
-    "clamp",
-    "split",
-    "gather",
-    "pad",
-    "any",
-    "all",
-    "square",
-    "rsqrt",
-    "maximum",
-    "minimum",
-    "take_along_axis",
-    "repeat",
-    "repeat_interleave",
-    "tile",
-    "amax",
-    "amin",
-    "where",
-    "prod",
-    "norm",
-)
-
-
-_bind_tensor_class(Tensor)
-
-from glassnet import ops as _ops  # noqa: E402 - ops import Tensor; bound after the class
-
-# Methods are the op functions themselves (``x.sum(axis=1)`` is ``ops.sum(x, axis=1)``), bound
-# directly rather than through a forwarding wrapper: one Python call less on every op.
-for _name in _METHODS:
-    if hasattr(_ops, _name):
-        setattr(Tensor, _name, getattr(_ops, _name))
-Tensor.__add__ = _ops.add
-Tensor.__sub__ = _ops.sub
-Tensor.__mul__ = _ops.mul
-Tensor.__truediv__ = _ops.div
-Tensor.__matmul__ = _ops.matmul

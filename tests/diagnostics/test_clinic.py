@@ -115,6 +115,22 @@ def _hand_loop(watch_kwargs, zero_grad, steps=8):
     return watch.diagnosis()
 
 
+def test_zeroing_gradients_in_place_is_not_accumulation(capsys):
+    d = cases.digits()
+    model = cases.mlp()
+    opt = optim.SGD(model.parameters(), lr=0.01)
+    watch = gn.watch(model, opt)
+    for i in range(4):
+        model.zero_grad(set_to_none=False)  # the same .grad tensors, filled with 0
+        loss = F.cross_entropy(model(gn.tensor(d["x"][i * 32 : i * 32 + 32])),
+                               gn.tensor(d["y"][i * 32 : i * 32 + 32]))  # fmt: skip
+        loss.backward()
+        opt.step()
+    watch.stop()
+    assert watch.accumulated_at is None
+    assert "gradients are accumulating" not in capsys.readouterr().err
+
+
 def test_declared_accumulation_is_not_a_problem_and_undeclared_is(capsys):
     declared = _hand_loop({"accumulation": True}, zero_grad=True)
     assert all(f.problem != "zero_grad_missing" for f in declared.findings)

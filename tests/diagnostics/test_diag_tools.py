@@ -15,11 +15,10 @@ class WrongSquare(Function):
     """y = x^2;  dy/dx = 2x  (planted fault: backward returns x instead of 2x)"""
 
     def forward(self, x):
-        self.x = x
         return x * x
 
-    def backward(self, grad):
-        return (grad * self.x,)
+    def backward(self, ns, grad, x):
+        return grad * x
 
 
 class Net(nn.Module):

@@ -117,8 +117,8 @@ def test_learning_rate_of_ten_is_diagnosed(digits):
         history = train(model, x[:512], y[:512], 4, 10.0, monitor)
     monitor.stop()
     verdicts = diagnose(history)
-    assert verdicts[0].kind in ("diverging", "oscillating")
-    assert any("learning rate" in r for r in verdicts[0].remedies)
+    assert verdicts[0].kind == "lr_too_high"
+    assert verdicts[0].remedies[0].startswith("lower the learning rate")
     assert any(w.kind == "update_high" for w in monitor.warnings)
 
 
@@ -133,7 +133,7 @@ def test_big_model_on_100_samples_overfits_and_healthy_run_does_not(digits):
 
     small = mlp()
     history = train(small, x, y, 6, 0.1, xv=xt, yv=yt)
-    assert [v.kind for v in diagnose(history)] in (["healthy"], ["underfitting"])
+    assert [v.kind for v in diagnose(history)] == []
 
 
 class IgnoresInput(nn.Module):
@@ -147,14 +147,16 @@ class IgnoresInput(nn.Module):
         return self.body(x * 0.0)
 
 
-def test_low_accuracy_is_underfitting_for_a_classifier_but_not_for_a_language_model():
-    # Two epochs of the Shakespeare char-transformer: the loss fell a lot, 57% next-character
-    # accuracy is normal for text. The same numbers from a classifier mean it is weak.
+def test_a_history_alone_says_less_than_a_watched_run():
+    # Two epochs of the Shakespeare char-transformer: the loss is still falling fast, which a
+    # history shows; 57% accuracy alone says nothing without the number of classes.
     history = {"loss": [1.88, 1.40], "val_loss": [1.81, 1.71], "accuracy": [0.45, 0.57]}
-    kinds = [(v.kind, v.evidence) for v in diagnose(history)]
-    assert ("underfitting", "training accuracy is only 57.0%") in kinds
-    language = dict(history, perplexity=[6.5, 4.1])
-    assert [v.kind for v in diagnose(language)] == ["healthy"]
+    kinds = [v.kind for v in diagnose(history)]
+    assert kinds == ["still_falling"]
+    assert diagnose(history)[0].remedies == ["train for more epochs"]
+    # a blow-up is named from the epoch losses, and the fix is the learning rate
+    blown = diagnose({"loss": [2.3, 40.0, float("nan")]})
+    assert blown[0].kind == "lr_too_high" and "non-finite at epoch 3" in blown[0].evidence[0]
 
 
 def test_doctor_passes_a_healthy_setup_and_restores_the_model(digits):

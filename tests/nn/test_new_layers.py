@@ -1,6 +1,6 @@
 """RNNCell/LSTMCell/GRUCell and the encoder-decoder Transformer against PyTorch 2.13.
 
-The constants were printed once by tests/nn/record_torch_layers.py: each layer built in
+The constants were printed once by tests/porting/record_torch_layers.py: each layer built in
 PyTorch (float64), every state_dict entry set, in PyTorch's key order, to
 default_rng(seed).standard_normal(shape) * 0.3, then run on inputs drawn from the same rng.
 Here the same weights are loaded through load_state_dict; these tests never import torch.

@@ -1,4 +1,5 @@
-"""Every registered op must have at least one gradcheck case in tests/ops/test_grad_*.py."""
+"""Every registered op must have gradcheck cases in tests/ops/test_grad_*.py: first derivatives,
+and second derivatives (its one backward formula evaluated on tensors under create_graph)."""
 
 import importlib.util
 import pathlib
@@ -24,6 +25,13 @@ def test_every_registered_op_has_a_gradcheck_case():
     shipped = {name for name, cls in OPS.items() if cls.__module__.startswith("glassnet.")}
     missing = sorted(shipped - covered)
     assert not missing, f"ops without a gradcheck case: {missing}"
+
+
+def test_every_registered_op_has_a_second_derivative_case():
+    covered = {case.op for case in _all_cases() if case.gradgrad}
+    shipped = {name for name, cls in OPS.items() if cls.__module__.startswith("glassnet.")}
+    missing = sorted(shipped - covered)
+    assert not missing, f"ops without a second-derivative gradcheck case: {missing}"
 
 
 def test_every_op_documents_its_math():

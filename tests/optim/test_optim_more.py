@@ -1,6 +1,6 @@
 """Adadelta, Adamax, NAdam, RAdam and LBFGS against numbers recorded from PyTorch 2.13.
 
-The constants were printed once by tests/optim/record_torch_optim.py (torch==2.13.0, float64,
+The constants were printed once by tests/porting/record_torch_optim.py (torch==2.13.0, float64,
 the same fixed gradient sequence as test_optim_rules.py); these tests never import torch.
 """
 

@@ -37,6 +37,7 @@ from __future__ import annotations
 from glassnet.autograd import function as _function
 from glassnet.autograd import hooks as _hooks
 from glassnet.autograd.grad_mode import STATE as _GRAD
+from glassnet.tensor import Tensor
 
 
 class FunctionCtx:
@@ -55,7 +56,6 @@ class FunctionCtx:
 
     def save_for_backward(self, *tensors) -> None:
         """Keep tensors (or None) for ``backward``; read them back as ``ctx.saved_tensors``."""
-        Tensor = _function._Tensor
         for i, t in enumerate(tensors):
             if t is not None and not isinstance(t, Tensor):
                 raise TypeError(
@@ -83,8 +83,14 @@ class CustomNode(_function.Function):
     register = False
     name = "custom_function"
 
-    def backward(self, grad):
-        Tensor = _function._Tensor
+    def release(self) -> None:
+        name = self.name  # the user's class name stays on the freed node (repr, messages)
+        super().release()
+        self.name = name
+
+    def backward(self, ns, grad, *inputs):
+        if not ns.eager:  # create_graph: grad mode is on, the user's backward is recorded
+            return self._user_backward(grad)
         prev, _GRAD.enabled = _GRAD.enabled, False
         try:
             grads = self._user_backward(Tensor._make(grad, False))
@@ -92,11 +98,7 @@ class CustomNode(_function.Function):
             _GRAD.enabled = prev
         return tuple(g if g is None else g.data for g in grads)
 
-    def backward_graph(self, grad):
-        return self._user_backward(grad)  # grad mode is on: the user's backward is recorded
-
     def _user_backward(self, grad):
-        Tensor = _function._Tensor
         if self.shapes is None:
             grads = (grad,)
         else:  # unpack the flat gradient of the packed outputs
@@ -149,7 +151,6 @@ def adapt(cls) -> None:
 
 
 def _apply(cls, *args, **kwargs):
-    Tensor = _function._Tensor
     arg_is_tensor = tuple(isinstance(a, Tensor) for a in args)
     needs = tuple(t and a.requires_grad for t, a in zip(arg_is_tensor, args))
     ctx = FunctionCtx(needs)
@@ -184,6 +185,8 @@ def _apply(cls, *args, **kwargs):
     ]
     node.inputs = inputs
     node.versions = tuple(t._vc[0] for t in inputs)
+    node.needs_input_grad = tuple(t.requires_grad for t in inputs)
+    node.arrays = tuple(t.data for t in inputs)
     diff_outs = [o for o, d in zip(outs, diff) if d]
     if len(outs) == 1:
         node.shapes = None

@@ -12,35 +12,13 @@ gradients live in a dict local to this pass and are dropped as soon as they are 
 
 from __future__ import annotations
 
-from glassnet.autograd import function as _function
 from glassnet.autograd import hooks as _hooks
-from glassnet.autograd.grad_mode import STATE as _GRAD
+from glassnet.autograd import namespace as _namespace
+from glassnet.autograd.grad_mode import _ENABLED, active_recorder
+from glassnet.autograd.namespace import array_namespace, unbroadcast
 from glassnet.backend import xp_of
 
-
-def unbroadcast(grad, shape):
-    """Sum ``grad`` down to ``shape``: the adjoint of NumPy broadcasting.
-
-    Broadcasting copies x along new leading axes and along axes of size 1; the gradient of a
-    copy is the sum of the gradients of its copies.
-    """
-    shape = tuple(shape)
-    if grad.shape == shape:
-        return grad
-    lead = grad.ndim - len(shape)
-    if lead < 0:
-        raise RuntimeError(f"internal error: gradient {grad.shape} smaller than input {shape}")
-    axes = [i + lead for i, n in enumerate(shape) if n == 1 and grad.shape[i + lead] != 1]
-    if lead:
-        axes = list(range(lead)) + axes
-    # keepdims=False drops the leading axes; the kept axes of size 1 come back by reshape
-    return grad.sum(axis=tuple(axes)).reshape(shape)
-
-
-def _unbroadcast_tensor(grad, shape):
-    from glassnet.ops.shape import sum_to
-
-    return sum_to(grad, tuple(shape))
+__all__ = ["run_backward", "topological_order", "unbroadcast"]
 
 
 def _count_uses(root) -> dict:
@@ -117,7 +95,6 @@ def _describe(t) -> str:
 
 def _initial_grad(root, grad):
     """dL/droot as an array: 1 for a one-element root, else the caller's ``grad``, checked."""
-    Tensor = _function._Tensor
     if not root.requires_grad:
         raise RuntimeError(
             f"backward() called on a tensor of shape {root.shape} that does not require grad: "
@@ -131,7 +108,7 @@ def _initial_grad(root, grad):
                 "y.sum().backward()"
             )
         return xp_of(root.data).ones(root.data.shape, root.data.dtype)
-    grad = grad.data if isinstance(grad, Tensor) else xp_of(root.data).asarray(grad)
+    grad = grad.data if hasattr(grad, "_vc") else xp_of(root.data).asarray(grad)
     if grad.shape != root.shape:
         raise ValueError(
             f"backward(grad=...) got a gradient of shape {grad.shape} for {_describe(root)} "
@@ -140,7 +117,7 @@ def _initial_grad(root, grad):
     return grad.astype(root.dtype, copy=False)
 
 
-def run_backward(root, grad=None, retain_graph=False, create_graph=False, capture=None):
+def run_backward(root, grad=None, retain_graph=False, create_graph=False, capture=None, visit=None):
     """Backpropagate from ``root``.
 
     Args:
@@ -150,25 +127,30 @@ def run_backward(root, grad=None, retain_graph=False, create_graph=False, captur
         create_graph: record the backward pass itself, for higher-order gradients.
         capture: if given, a list of tensors whose gradients are returned (in that order)
             instead of being accumulated into ``.grad`` (used by :func:`glassnet.grad`).
+        visit: if given, called as ``visit(node, grad)`` before each node's backward (the
+            compile capture records the order; unlike a global hook, only for this pass).
     """
-    Tensor = _function._Tensor  # bound by glassnet.tensor (which imports this module)
+    recorder = active_recorder()
+    if recorder is not None and visit is None:  # glassnet.compile is capturing this thread
+        return recorder.backward(root, grad, retain_graph, create_graph, capture)
+    make = root._make  # the engine sits below tensor.py: Tensor's constructor from the root
     user_grad = grad is not None
     grad = _initial_grad(root, grad)
+    eager_ns, eager_type = array_namespace(grad), type(grad)  # one lookup per pass, not node
     # ids of arrays already stored in some .grad: a leaf never gets an array another holds
     handed = {id(grad)} if user_grad else set()
     if create_graph:
-        grad = Tensor._make(grad, False)
+        grad = make(grad, False)
 
     uses = _count_uses(root)  # also raises if the graph was freed by an earlier backward
     wanted = {id(t): i for i, t in enumerate(capture)} if capture is not None else None
     captured = [None] * len(capture) if capture is not None else None
     grads = {id(root): grad}  # dL/dt of tensors whose users are not all processed yet
     ready = [root]  # tensors whose every use has delivered its gradient (Kahn's algorithm)
-    unbroadcast_fn = _unbroadcast_tensor if create_graph else unbroadcast
+    graph_ns = _namespace.GRAPH if create_graph else None
     # the hook lists are changed in place by register/remove, never rebound: bind them once
     pre_hooks, post_hooks = _hooks.BACKWARD_PRE_HOOKS, _hooks.BACKWARD_HOOKS
-    prev_mode = _GRAD.enabled
-    _GRAD.enabled = bool(create_graph)
+    mode_token = _ENABLED.set(bool(create_graph))
     try:
         while ready:
             t = ready.pop()
@@ -179,7 +161,7 @@ def run_backward(root, grad=None, retain_graph=False, create_graph=False, captur
                     g = _run_tensor_hooks(t, g, create_graph)
                 if wanted is not None:
                     if id(t) in wanted:
-                        captured[wanted[id(t)]] = g if create_graph else Tensor._make(g, False)
+                        captured[wanted[id(t)]] = g if create_graph else make(g, False)
                 elif fn is None or t._retains_grad:
                     _accumulate(t, g, create_graph, handed)
             if fn is None:
@@ -196,7 +178,16 @@ def run_backward(root, grad=None, retain_graph=False, create_graph=False, captur
                 if pre_hooks:
                     for hook in tuple(pre_hooks):
                         hook(fn, g)
-                in_grads = fn.backward_graph(g) if create_graph else fn.backward(g)
+                if visit is not None:
+                    visit(fn, g)
+                # the op's one formula: on arrays (first order) or on tensors (a graph)
+                if graph_ns is None:
+                    ns = eager_ns if type(g) is eager_type else array_namespace(g)
+                    in_grads = fn.backward(ns, g, *fn.arrays)
+                else:
+                    ns = graph_ns
+                    values = (*inputs, t) if fn.saves_output else inputs
+                    in_grads = fn.backward(ns, g, *values)
                 if type(in_grads) is not tuple:
                     in_grads = (in_grads,)
                 if len(in_grads) < len(inputs):
@@ -213,7 +204,7 @@ def run_backward(root, grad=None, retain_graph=False, create_graph=False, captur
                 key = id(inp)
                 if ig is not None:
                     if ig.shape != inp.data.shape:
-                        ig = unbroadcast_fn(ig, inp.data.shape)
+                        ig = ns.sum_to(ig, inp.data.shape)
                     prev = grads.get(key)
                     grads[key] = ig if prev is None else prev + ig
                 uses[key] -= 1
@@ -222,14 +213,13 @@ def run_backward(root, grad=None, retain_graph=False, create_graph=False, captur
             if not retain_graph:
                 fn.release()
     finally:
-        _GRAD.enabled = prev_mode
+        _ENABLED.reset(mode_token)
     return captured
 
 
 def _run_tensor_hooks(t, g, create_graph):
-    Tensor = _function._Tensor
-
-    gt = g if create_graph else Tensor._make(g, False)
+    gt = g if create_graph else t._make(g, False)
+    Tensor = type(gt)  # the base Tensor class (``_make`` never makes a Parameter)
     for hook in list(t._hooks.values()):
         out = hook(gt)
         if out is not None:
@@ -247,7 +237,7 @@ def _run_tensor_hooks(t, g, create_graph):
 
 def _accumulate(t, g, create_graph, handed) -> None:
     """Add ``g`` into ``t.grad``. Each leaf's gradient owns its memory (never aliased)."""
-    Tensor = _function._Tensor
+    make = t._make
 
     if create_graph:
         if g.dtype != t.data.dtype:
@@ -261,6 +251,6 @@ def _accumulate(t, g, create_graph, handed) -> None:
         if g.base is not None or g.dtype != dtype or id(g) in handed:
             g = g.astype(dtype)
         handed.add(id(g))
-        t.grad = Tensor._make(g, False)
+        t.grad = make(g, False)
     else:
-        t.grad = Tensor._make((t.grad.data + g).astype(dtype, copy=False), False)
+        t.grad = make((t.grad.data + g).astype(dtype, copy=False), False)

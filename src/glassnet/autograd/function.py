@@ -1,32 +1,33 @@
 """``Function``: the base class of every differentiable op, and the registry of all ops.
 
-An op is one subclass with ``forward`` and ``backward`` side by side, both on raw ``xp`` arrays:
+An op is one subclass with ``forward`` and ``backward`` side by side. ``forward`` works on raw
+``xp`` arrays; ``backward`` is written once, against a namespace ``ns`` (see
+:mod:`glassnet.autograd.namespace`), and serves both first-order gradients and
+``create_graph=True``:
 
 .. code-block:: python
 
     class Exp(Function):
         '''y = e^x;  dy/dx = e^x = y'''
 
+        saves_output = True                # backward receives the output after the inputs
+
         def forward(self, x):
-            self.y = xp_of(x).exp(x)      # saved under a name backward reads
-            return self.y
+            return xp_of(x).exp(x)
 
-        def backward(self, grad):
-            return (grad * self.y,)        # one gradient per input
+        def backward(self, ns, grad, x, y):
+            return grad * y                # one gradient per input (a tuple for several)
 
-        def backward_graph(self, grad):    # optional: differentiable backward
-            return (grad * exp(self.inputs[0]),)
+``backward(ns, grad, *inputs[, output])`` receives the upstream gradient and the op's inputs
+(and its output when ``saves_output``): raw arrays in first-order backward, Tensors under
+``create_graph=True``, where evaluating the same formula records the backward pass as a graph.
+It returns one gradient per input (``None`` where not needed: ``self.needs_input_grad[i]``,
+computed once per node, says which inputs want one), shaped like the *broadcast* output; the
+engine undoes broadcasting in one helper.
 
 ``Exp.apply(x)`` runs forward and, when grad mode is on and an input requires grad, makes the
-instance the graph node of the output: it keeps its inputs (and the inputs' version numbers,
-to catch in-place changes) until ``backward()`` frees it.
-
-``backward`` returns gradients shaped like the *output's broadcast*; the engine undoes
-broadcasting in one helper, so ops never reduce over broadcast axes themselves.
-
-``backward_graph`` receives and returns tensors and is used by ``backward(create_graph=True)``
-to build a graph of the backward pass (higher-order derivatives). Ops without it raise a clear
-error in that mode.
+instance the graph node of the output: it keeps its inputs (and their version numbers, to
+catch in-place changes) until ``backward()`` frees it.
 
 A subclass written in PyTorch's form (``@staticmethod forward(ctx, ...)``) is not an op: it is
 handed to :mod:`glassnet.autograd.custom_function` and never registered.
@@ -40,19 +41,16 @@ import re
 from glassnet.autograd import hooks as _hooks
 from glassnet.autograd.autocast_mode import STATE as _AUTOCAST
 from glassnet.autograd.autocast_mode import cast_inputs as _autocast_inputs
-from glassnet.autograd.grad_mode import STATE as _GRAD
+from glassnet.autograd.grad_mode import _ENABLED, _RECORDER, CAPTURING
 from glassnet.backend.device import MULTI_DEVICE_TYPES as _MULTI
 from glassnet.backend.device import check_devices as _check_devices
+from glassnet.tensor import Tensor
 
 #: Every op class by name: the gradcheck suite covers each entry.
 OPS: dict[str, type[Function]] = {}
 
-_Tensor = None  # bound by glassnet.tensor to avoid an import cycle
-
-
-def _bind_tensor_class(cls) -> None:
-    global _Tensor
-    _Tensor = cls
+_make = Tensor._make
+_enabled = _ENABLED.get
 
 
 def _snake(name: str) -> str:
@@ -67,9 +65,12 @@ class Function:
         is_view: the output shares memory with ``inputs[0]`` (reshape, transpose, slicing);
             output and input then share one version counter, so in-place changes through
             either are seen.
-        saves_output: backward reads the output, so an in-place change of the output after
-            forward must be reported.
+        saves_output: backward reads the output (passed after the inputs), so an in-place
+            change of the output after forward must be reported.
         register: set False for abstract helpers that are not ops.
+
+    Set on each graph node by ``apply``: ``inputs`` (the input tensors), ``needs_input_grad``
+    (a bool per input), ``arrays`` (what first-order backward receives after ``grad``).
     """
 
     name: str = "function"
@@ -97,15 +98,8 @@ class Function:
     def forward(self, *arrays, **params):  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def backward(self, grad):  # pragma: no cover - abstract
+    def backward(self, ns, grad, *values):  # pragma: no cover - abstract
         raise NotImplementedError
-
-    def backward_graph(self, grad):
-        """Differentiable backward on tensors; override to support ``create_graph=True``."""
-        raise RuntimeError(
-            f"op '{self.name}' does not support higher-order gradients "
-            "(backward(create_graph=True)); use ops that do, or differentiate once"
-        )
 
     # -- running an op ----------------------------------------------------------------------
     @classmethod
@@ -113,36 +107,50 @@ class Function:
         """Run the op on tensors, recording a graph node when a gradient will be needed."""
         if _AUTOCAST.dtype is not None:  # glassnet.autocast: per-op precision (amp.py)
             inputs = _autocast_inputs(cls.name, inputs)
+        if CAPTURING[0]:  # some thread is capturing a step for glassnet.compile: is it this one?
+            recorder = _RECORDER.get()
+            if recorder is not None:
+                return recorder.apply(cls, inputs, params)
         fn = cls.__new__(cls)
-        track = False
-        if _GRAD.enabled:
-            for t in inputs:
-                if t.requires_grad:
-                    track = True
-                    break
-        fn.track = track
         # This is the hot path of every op. One and two inputs are spelled out: in CPython
         # 3.11 a list comprehension costs about as much as a small op's arithmetic.
         n = len(inputs)
         if n == 2:
             a, b = inputs
-            if type(a.data) is not type(b.data) or type(a.data) in _MULTI:
+            ad, bd = a.data, b.data
+            if type(ad) is not type(bd) or type(ad) in _MULTI:
                 _check_devices(cls.name, inputs)  # one device for all inputs, or a clear error
-            data = fn.forward(a.data, b.data, **params)
+            data = fn.forward(ad, bd, **params)
+            needs = (a.requires_grad, b.requires_grad)
+            track = (needs[0] or needs[1]) and _enabled()
         elif n == 1:
-            data = fn.forward(inputs[0].data, **params)
+            a = inputs[0]
+            ad = a.data
+            data = fn.forward(ad, **params)
+            needs = (a.requires_grad,)
+            track = needs[0] and _enabled()
         else:
             _check_devices(cls.name, inputs)
-            data = fn.forward(*[t.data for t in inputs], **params)
-        out = _Tensor._make(data, track)
+            arrays = [t.data for t in inputs]
+            data = fn.forward(*arrays, **params)
+            needs = tuple([t.requires_grad for t in inputs])
+            track = any(needs) and _enabled()
+        fn.track = track
+        out = _make(data, track)
         if cls.is_view:
             out._vc = inputs[0]._vc
         if track:
             fn.inputs = inputs
+            fn.needs_input_grad = needs
             if n == 2:
                 fn.versions = (a._vc[0], b._vc[0])
+                fn.arrays = (ad, bd, data) if cls.saves_output else (ad, bd)
             else:
                 fn.versions = tuple([t._vc[0] for t in inputs])
+                if n == 1:
+                    fn.arrays = (ad, data) if cls.saves_output else (ad,)
+                else:
+                    fn.arrays = (*arrays, data) if cls.saves_output else tuple(arrays)
             if cls.saves_output:
                 fn.out_version = out._vc[0]
             out._ctx = fn
@@ -161,6 +169,22 @@ class Function:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} node>"
+
+
+class LinearMap(Function):
+    """y = f(v) for a linear map f given with its adjoint f^T;  dL/dv = f^T(dL/dy)
+
+    The graph form of ``ns.linear(f, f_adjoint, v)``: scatters and gathers, pooling routes and
+    col2im are linear in the gradient they move, so their derivative is their adjoint, which
+    is again a ``linear_map`` (with f and f^T swapped): differentiable to any order.
+    """
+
+    def forward(self, v, f, f_adjoint):
+        self.f, self.f_adjoint = f, f_adjoint
+        return f(v)
+
+    def backward(self, ns, grad, v):
+        return ns.linear(self.f_adjoint, self.f, grad)
 
 
 def explain_op(name: str) -> str:

@@ -1,23 +1,61 @@
-"""Grad mode: whether ops record a graph. ``no_grad()`` turns recording off in a block."""
+"""Grad mode: whether ops record a graph. ``no_grad()`` turns recording off in a block.
+
+The mode is per thread, as in PyTorch: a ``no_grad()`` block in one thread (an evaluation
+loop, a data-loading worker) never stops another thread from recording its graph. The same
+per-thread state holds the recorder of :func:`glassnet.compile` while it captures a step, so
+that a capture in one thread is invisible to eager steps in another.
+"""
 
 from __future__ import annotations
 
+import contextvars
 import functools
 
+# ContextVars rather than threading.local: each thread starts with its own context (grad mode
+# on, no recorder), and reading one costs ~15 ns against ~50 ns for a threading.local
+# attribute: this is read by every op.
+_ENABLED = contextvars.ContextVar("glassnet_grad_enabled", default=True)
+_RECORDER = contextvars.ContextVar("glassnet_recorder", default=None)
 
-class _GradState:
-    __slots__ = ("enabled",)
-
-    def __init__(self):
-        self.enabled = True
+#: how many threads are capturing a step for glassnet.compile right now: ops look at the
+#: (per-thread) recorder only when this is nonzero, so eager ops pay one list lookup for it
+CAPTURING = [0]
 
 
-STATE = _GradState()
+class _ThreadState:
+    """Per-thread autograd state: ``STATE.enabled`` (grad mode) and ``STATE.recorder`` (the
+    compile capture recording this thread's ops, or None)."""
+
+    __slots__ = ()
+
+    @property
+    def enabled(self) -> bool:
+        return _ENABLED.get()
+
+    @enabled.setter
+    def enabled(self, value) -> None:
+        _ENABLED.set(bool(value))
+
+    @property
+    def recorder(self):
+        return _RECORDER.get()
+
+    @recorder.setter
+    def recorder(self, value) -> None:
+        _RECORDER.set(value)
+
+
+STATE = _ThreadState()
+
+
+def active_recorder():
+    """The compile capture recording this thread's ops, optimizer calls and backward, or None."""
+    return _RECORDER.get() if CAPTURING[0] else None
 
 
 def is_grad_enabled() -> bool:
-    """True when new ops record the graph needed for ``backward()``."""
-    return STATE.enabled
+    """True when new ops record the graph needed for ``backward()`` (in this thread)."""
+    return _ENABLED.get()
 
 
 class _GradModeContext:
@@ -33,12 +71,11 @@ class _GradModeContext:
         return self
 
     def __enter__(self):
-        self._prev = STATE.enabled
-        STATE.enabled = self._value
+        self._token = _ENABLED.set(self._value)
         return self
 
     def __exit__(self, *exc):
-        STATE.enabled = self._prev
+        _ENABLED.reset(self._token)
         return False
 
     def __call__(self, func):
@@ -46,12 +83,11 @@ class _GradModeContext:
 
         @functools.wraps(func)
         def wrapper(*args, **kwargs):
-            prev = STATE.enabled
-            STATE.enabled = value
+            token = _ENABLED.set(value)
             try:
                 return func(*args, **kwargs)
             finally:
-                STATE.enabled = prev
+                _ENABLED.reset(token)
 
         return wrapper
 
@@ -60,7 +96,7 @@ class no_grad(_GradModeContext):  # noqa: N801 - PyTorch's name
     """Context manager (and decorator) that stops ops from recording the graph.
 
     Use it for evaluation, optimizer updates and anything you will not differentiate; it saves
-    the memory of saved activations.
+    the memory of saved activations. It applies to the current thread only.
 
     >>> import glassnet as gn
     >>> x = gn.tensor([1.0], requires_grad=True)

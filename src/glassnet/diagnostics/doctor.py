@@ -9,10 +9,15 @@ long run. Each check passes, warns or fails, and says what is wrong and what to 
    unsure of everything, so its cross-entropy starts near ln C (2.30 for 10 classes).
 5. activation scale through depth under the chosen initialization: std shrinking or growing
    100x across layers means vanishing or exploding signals.
-6. overfit one batch: a model that cannot drive the loss of 32 samples near zero has a bug
-   (wrong loss, labels, wiring, or a learning-rate problem).
+6. learning rate: the first step of the model's own optimizer (the one it was compiled with,
+   at its learning rate) should change the weights by about 1e-3 of their size, not 10%.
+7. overfit one batch with that optimizer: a model that cannot drive the loss of 32 samples
+   near zero has a bug. The run is watched (:mod:`glassnet.diagnostics.watch`), so a failure
+   names its own cause and fix (a softmax before the loss, identical units, dead ReLUs, a
+   learning rate too high or too low, an output that ignores the input), not one remedy for all.
 
-The model, its optimizer-free state and glassnet's RNG are restored afterwards.
+The model (weights, train/eval mode), the compiled optimizer's state and glassnet's RNG are
+restored afterwards: the checks train a copy of the optimizer.
 """
 
 from __future__ import annotations
@@ -67,32 +72,39 @@ def doctor(
     model,
     x,
     y,
-    loss: str = "cross_entropy",
+    loss=None,
     batch_size: int = 32,
     overfit_steps: int = 150,
-    lr: float = 1e-2,
+    lr: float | None = None,
+    optimizer=None,
 ) -> DoctorReport:
     """Run the pre-flight checks on ``model`` with data ``x`` (inputs) and ``y`` (targets).
 
     Args:
-        loss: "cross_entropy" (integer class labels) or "mse" (regression targets).
+        loss: "cross_entropy" (integer class labels), "mse" (regression targets) or a
+            callable ``(output, target)``; None: the loss ``model.compile`` chose
+            (cross-entropy for a model that is not compiled).
         batch_size: samples in the overfit-one-batch test.
-        overfit_steps: Adam steps allowed to memorize that batch.
+        overfit_steps: optimizer steps allowed to memorize that batch.
+        lr: learning rate for the checks; None: the compiled optimizer's.
+        optimizer: a name or optimizer object; None: a fresh copy of the compiled one
+            (Adam at lr 1e-2 for a model that is not compiled).
 
     Returns:
         A :class:`DoctorReport`; ``print(report)`` lists each check.
     """
-    import glassnet.functional as F
-    from glassnet.optim import Adam
+    from glassnet.diagnostics._setup import training_setup
 
-    if loss not in ("cross_entropy", "mse"):
-        raise ValueError(f"doctor: loss must be 'cross_entropy' or 'mse', got {loss!r}")
+    loss_fn, loss_name, opt_spec = training_setup(model, loss, optimizer, "doctor")
+    if opt_spec == "adam" and lr is None and "_compiled" not in model.__dict__:
+        lr = 1e-2  # an uncompiled model: a rate that memorizes a batch in a few dozen steps
     x, y = _np(x), _np(y)
     if len(x) != len(y):
         raise ValueError(f"doctor: x has {len(x)} samples but y has {len(y)}")
     checks: list[Check] = []
-    classify = loss == "cross_entropy"
-    loss_fn = F.cross_entropy if classify else F.mse_loss
+    classify = loss_name in ("cross_entropy", "nll_loss") or (
+        loss_name is None and y.dtype.kind in "iu"
+    )
 
     # 1. data sanity
     bad_x = int((~np.isfinite(x)).sum()) if x.dtype.kind == "f" else 0
@@ -252,49 +264,123 @@ def doctor(
                     )
                 )
 
-        # 6. overfit one batch
+        # 6. and 7. the compiled optimizer's first step, then overfit one batch with it
         model.train()
-        opt = Adam(list(model.parameters()), lr=lr)
-        start = final = None
-        for _ in range(overfit_steps):
-            opt.zero_grad()
-            value = loss_fn(model(xb), yb)
-            value.backward()
-            opt.step()
-            final = float(value.item())
-            start = final if start is None else start
-            if final < 0.02 * max(start, 1e-12):
-                break
-        if not math.isfinite(final):
-            checks.append(
-                Check(
-                    "overfit one batch",
-                    "fail",
-                    "the loss became non-finite",
-                    "lower the learning rate; check the loss inputs",
-                )
-            )
-        elif final < 0.1 * start:
-            checks.append(
-                Check(
-                    "overfit one batch",
-                    "pass",
-                    f"loss on {xb.shape[0]} samples fell from {start:.3g} to {final:.3g}",
-                )
-            )
-        else:
-            checks.append(
-                Check(
-                    "overfit one batch",
-                    "fail",
-                    f"loss on {xb.shape[0]} samples only fell from {start:.3g} to {final:.3g} in "
-                    f"{overfit_steps} steps: the model cannot memorize a handful of samples",
-                    "check the model wiring, the loss and labels (do targets match inputs?), and "
-                    "the learning rate",
-                )
-            )
+        checks += _train_checks(model, xb, yb, loss_fn, opt_spec, lr, overfit_steps, out)
     finally:
         model.load_state_dict(state)
         model.train(was_training)
         set_rng_state(rng_state)
     return DoctorReport(checks)
+
+
+def _train_checks(model, xb, yb, loss_fn, opt_spec, lr, steps, out) -> list:
+    from glassnet.diagnostics._setup import fresh_optimizer
+    from glassnet.diagnostics.watch import Watch
+
+    opt = fresh_optimizer(opt_spec, list(model.parameters()), lr=lr)
+    name = f"{type(opt).__name__} lr={opt.param_groups[0]['lr']:g}"
+    checks = []
+    weights = [p for p in model.parameters() if p.ndim >= 2]
+    before = [p.data.copy() for p in weights]
+    watch = Watch(model, opt, health=True, verbose=False)
+    start = final = None
+    try:
+        with np.errstate(all="ignore"):
+            for step in range(steps):
+                opt.zero_grad()
+                value = loss_fn(model(xb), yb)
+                value.backward()
+                opt.step()
+                final = float(value.item())
+                start = final if start is None else start
+                if step == 0:  # layers that start at 0 have no size to compare with
+                    ratios = [
+                        float(((p.data - b) ** 2).sum()) ** 0.5 / float((b * b).sum()) ** 0.5
+                        for p, b in zip(weights, before)
+                        if float((b * b).sum()) > 0
+                    ]
+                if not math.isfinite(final) or final < 0.02 * max(start, 1e-12):
+                    break
+    finally:
+        watch.stop()
+    ratio = float(np.median(ratios)) if ratios else 1e-3
+    lr_now = opt.param_groups[0]["lr"]
+    adaptive = type(opt).__name__ in ("Adam", "AdamW", "RMSprop", "Adagrad")
+    suggestion = 1e-3 if adaptive and lr_now > 1e-2 else lr_now / 100
+    if not ratios:
+        checks.append(Check("learning rate", "pass", f"{name}: every weight matrix starts at "
+                            "0, so update sizes cannot be judged"))  # fmt: skip
+    elif ratio > 0.3:  # Adam's first steps move every weight by about lr: 0.14 at lr 1e-2
+        checks.append(
+            Check(
+                "learning rate",
+                "fail" if ratio > 1 else "warn",
+                f"the first {name} step changed the weights by {ratio:.1e} of their size (healthy "
+                "is about 1e-3): the learning rate is " + "far " * (ratio > 1) + "too high",
+                f"lower the learning rate (try {suggestion:g}, or glassnet.lr_find(model, x, y))",
+            )
+        )
+    elif ratio < 1e-6:
+        checks.append(
+            Check(
+                "learning rate",
+                "warn",
+                f"the first {name} step changed the weights by only {ratio:.1e} of their size "
+                "(healthy is about 1e-3): the learning rate is too low",
+                "raise the learning rate 10-100x (or glassnet.lr_find(model, x, y))",
+            )
+        )
+    else:
+        checks.append(Check("learning rate", "pass", f"{name}: first update {ratio:.1e} of "
+                            "the weights"))  # fmt: skip
+    memorized = final is not None and math.isfinite(final) and final < 0.1 * start
+    if memorized:
+        text = f"{name}: loss on {xb.shape[0]} samples fell from {start:.3g} to {final:.3g}"
+        checks.append(Check("overfit one batch", "pass", text))
+        return checks
+    if math.isfinite(final) and final < 0.5 * start and falling(watch.step_loss):
+        text = (
+            f"{name}: loss on {xb.shape[0]} samples fell from {start:.3g} to {final:.3g} "
+            f"in {steps} steps and is still falling: memorizing is slow at this rate"
+        )
+        fix = "none needed if training is long enough; a higher learning rate trains faster"
+        checks.append(Check("overfit one batch", "warn", text, fix))
+        return checks
+    outputs = out.numpy().reshape(out.shape[0], -1)
+    warnings = watch.diagnosis().warnings
+    first = warnings[0] if warnings else None
+    direct = ("symmetric_init", "softmax_before_loss", "dead_at_init", "wrong_loss")
+    if first is not None and first.problem in direct:
+        cause = (f"{first.title}: {first.evidence[0]}", first.remedies[0])
+    elif xb.shape[0] > 1 and np.all(np.abs(outputs - outputs[:1]) < 1e-6):
+        cause = (
+            "the model gives the same output for every sample: its output does not "
+            "depend on its input",
+            "check forward(): does the input reach the output "
+            "(a layer applied to a constant, a multiplication by 0, a detached path)?",
+        )
+    elif first is not None and first.problem not in ("no_learning", "still_falling"):
+        cause = (f"{first.title}: {first.evidence[0]}", first.remedies[0])
+    else:
+        cause = (
+            "the model cannot memorize a handful of samples",
+            "check the model wiring, the loss and the labels (do targets match "
+            "inputs?); glassnet.lr_find(model, x, y) for the learning rate",
+        )
+    result = (
+        "became non-finite"
+        if not math.isfinite(final or math.nan)
+        else (f"only fell from {start:.3g} to {final:.3g}")
+    )
+    checks.append(Check(
+        "overfit one batch", "fail",
+        f"{name}: loss on {xb.shape[0]} samples {result} in {steps} steps; {cause[0]}",
+        cause[1]))  # fmt: skip
+    return checks
+
+
+def falling(losses: list, window: int = 20) -> bool:
+    """Whether the loss fell more than 5% over the last ``window`` steps."""
+    tail = [v for v in losses[-window:] if math.isfinite(v)]
+    return len(tail) >= 2 and tail[-1] < 0.95 * tail[0]

@@ -22,10 +22,12 @@ class LRFindResult:
     lrs: list
     losses: list  # smoothed
     suggestion: float
+    optimizer: str = ""  # what was swept, e.g. "SGD(momentum=0.9)"
 
     def __str__(self) -> str:
+        swept = f" of {self.optimizer}" if self.optimizer else ""
         return (
-            f"learning-rate range test over {len(self.lrs)} steps "
+            f"learning-rate range test{swept} over {len(self.lrs)} steps "
             f"({self.lrs[0]:.1e} .. {self.lrs[-1]:.1e}): suggested lr = {self.suggestion:.2e}"
         )
 
@@ -56,8 +58,8 @@ def lr_find(
     model,
     x,
     y,
-    loss: str = "cross_entropy",
-    optimizer: str = "adam",
+    loss=None,
+    optimizer=None,
     start_lr: float = 1e-6,
     end_lr: float = 1.0,
     num_steps: int = 100,
@@ -66,29 +68,34 @@ def lr_find(
     """Run the range test on ``model`` with data ``x``, ``y``; the model is restored after.
 
     Args:
-        loss: "cross_entropy" or "mse".
-        optimizer: "adam" or "sgd" (momentum 0.9), the one you will train with.
+        loss: "cross_entropy", "mse" or a callable ``(output, target)``; None: the loss the
+            model was compiled with (cross-entropy when it is not compiled).
+        optimizer: the optimizer you will train with: a name ("adam", "adamw", "sgd",
+            "rmsprop", "adagrad") or an optimizer object (a fresh copy with its
+            hyperparameters is swept; the object is untouched); None: the compiled one
+            (Adam when the model is not compiled).
         start_lr, end_lr, num_steps: the exponential sweep.
+
+    >>> import glassnet as gn
+    >>> from glassnet.data.datasets import load_digits
+    >>> (x, y), _ = load_digits()
+    >>> gn.manual_seed(0)
+    >>> model = gn.nn.Sequential(gn.nn.Linear(64, 32), gn.nn.ReLU(), gn.nn.Linear(32, 10))
+    >>> model.compile(optimizer="adamw", loss="cross_entropy")
+    >>> 1e-5 < gn.lr_find(model, x, y, num_steps=40).suggestion < 1.0
+    True
     """
-    import glassnet.functional as F
-    from glassnet.optim import SGD, Adam
+    from glassnet.diagnostics._setup import fresh_optimizer, training_setup
 
     if not 0 < start_lr < end_lr:
         raise ValueError(f"lr_find: need 0 < start_lr < end_lr, got {start_lr}, {end_lr}")
-    if optimizer not in ("adam", "sgd"):
-        raise ValueError(f"lr_find: optimizer must be 'adam' or 'sgd', got {optimizer!r}")
-    loss_fn = {"cross_entropy": F.cross_entropy, "mse": F.mse_loss}.get(loss)
-    if loss_fn is None:
-        raise ValueError(f"lr_find: loss must be 'cross_entropy' or 'mse', got {loss!r}")
+    loss_fn, _, spec = training_setup(model, loss, optimizer, "lr_find")
     x = np.asarray(x.numpy() if isinstance(x, Tensor) else x)
     y = np.asarray(y.numpy() if isinstance(y, Tensor) else y)
     state = {k: v.numpy().copy() for k, v in model.state_dict().items()}
     rng_state = get_rng_state()
     rng = np.random.default_rng(0)
-    params = list(model.parameters())
-    opt = (
-        Adam(params, lr=start_lr) if optimizer == "adam" else SGD(params, lr=start_lr, momentum=0.9)
-    )
+    opt = fresh_optimizer(spec, list(model.parameters()), lr=start_lr)
     factor = (end_lr / start_lr) ** (1 / max(num_steps - 1, 1))
     lrs, smoothed = [], []
     avg, best = 0.0, float("inf")
@@ -126,4 +133,10 @@ def lr_find(
     slopes = np.gradient(np.asarray(smoothed), logs)
     steepest = lrs[int(np.argmin(slopes[: max(2, len(slopes) - 2)]))]
     at_min = lrs[int(np.argmin(smoothed))]
-    return LRFindResult(lrs, smoothed, float(min(steepest, at_min / 10)))
+    group = opt.param_groups[0]
+    options = ", ".join(
+        f"{k}={group[k]}" for k in ("momentum", "weight_decay") if group.get(k) not in (None, 0)
+    )
+    return LRFindResult(
+        lrs, smoothed, float(min(steepest, at_min / 10)), f"{type(opt).__name__}({options})"
+    )

@@ -252,8 +252,11 @@ class Watch:
         self._checked = True
         if self.accumulation or not self._used_grads:
             return
+        # the very gradient a step used, still there and not zeroed in place
+        # (zero_grad(set_to_none=False) on a module keeps the tensor, filled with 0)
         stale = [name for name, p in self.model.named_parameters()
-                 if p.grad is not None and self._used_grads.get(name) is p.grad]  # fmt: skip
+                 if p.grad is not None and self._used_grads.get(name) is p.grad
+                 and bool(p.grad.data.any())]  # fmt: skip
         if stale and self.accumulated_at is None:
             file, line, code = user_frame()
             file = os.path.relpath(file) if not os.path.relpath(file).startswith("..") else file

@@ -380,12 +380,36 @@ class Module:
 
         compile_model(self, optimizer, loss, metrics, clip_grad_norm)
 
-    def fit(self, x=None, y=None, **kwargs):
-        """Train on ``(x, y)``, a Dataset or a DataLoader; see ``glassnet.train.fit``.
-        Returns a History (``history.history["loss"]``: one value per epoch)."""
+    def fit(
+        self,
+        x=None,
+        y=None,
+        batch_size=32,
+        epochs=1,
+        verbose=1,
+        callbacks=None,
+        validation_split=0.0,
+        validation_data=None,
+        shuffle=True,
+        initial_epoch=0,
+        resume=None,
+        interrupt_checkpoint="interrupted.safetensors",
+        distributed=False,
+        health=True,
+        detect_anomaly=False,
+    ):
+        """Train on ``(x, y)``, a Dataset or a DataLoader; every argument is described in
+        ``glassnet.train.fit``. Returns a History (``history.history["loss"]``: one value
+        per epoch; ``history.diagnosis``: the diagnosis of the run)."""
         from glassnet.train.model import fit
 
-        return fit(self, x, y, **kwargs)
+        return fit(
+            self, x, y, batch_size=batch_size, epochs=epochs, verbose=verbose,
+            callbacks=callbacks, validation_split=validation_split,
+            validation_data=validation_data, shuffle=shuffle, initial_epoch=initial_epoch,
+            resume=resume, interrupt_checkpoint=interrupt_checkpoint,
+            distributed=distributed, health=health, detect_anomaly=detect_anomaly,
+        )  # fmt: skip
 
     def evaluate(self, x=None, y=None, **kwargs) -> dict:
         """Loss and metrics on ``(x, y)``, no graph, eval mode; see ``glassnet.train.evaluate``."""
@@ -399,9 +423,10 @@ class Module:
 
         return predict(self, x, batch_size=batch_size)
 
-    def doctor(self, x, y, loss: str = "cross_entropy"):
-        """Pre-flight checks before training (loss at init, overfit one batch, input scale,
-        labels, activation scale); see :func:`glassnet.diagnostics.doctor.doctor`."""
+    def doctor(self, x, y, loss=None, **kwargs):
+        """Pre-flight checks before training (loss at init, overfit one batch with the
+        compiled optimizer, loss and learning rate, input scale, labels, activation scale);
+        see :func:`glassnet.diagnostics.doctor.doctor`."""
         from glassnet.diagnostics.doctor import doctor
 
-        return doctor(self, x, y, loss=loss)
+        return doctor(self, x, y, loss=loss, **kwargs)

@@ -1,8 +1,11 @@
 """Differentiable primitives: one ``Function`` subclass per op, with a lowercase wrapper."""
 
+from glassnet.autograd import namespace as _namespace  # noqa: E402
 from glassnet.autograd.function import OPS, Function
+from glassnet.ops import methods as _methods  # noqa: E402
 from glassnet.ops.activation import (
     elu,
+    erf,
     gelu,
     leaky_relu,
     log_softmax,
@@ -47,6 +50,7 @@ from glassnet.ops.elementwise import (
     to_device,
     where,
 )
+from glassnet.ops.graph_namespace import GraphNamespace as _GraphNamespace  # noqa: E402
 from glassnet.ops.linalg import matmul
 from glassnet.ops.loss import (
     cross_entropy,
@@ -104,3 +108,6 @@ from glassnet.ops.shape import (
     unsqueeze,
     view,
 )
+
+_namespace.GRAPH = _GraphNamespace()  # backward(create_graph=True) evaluates formulas on tensors
+_methods.bind(globals())  # x + y, x.sum(), x.T, ... on Tensor

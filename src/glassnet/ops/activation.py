@@ -99,11 +99,8 @@ class Relu(Function):
         self.mask = (x > 0).astype(x.dtype)
         return xp_of(x).maximum(x, 0)  # x * mask would give -0.0 for negative x
 
-    def backward(self, grad):
-        return (grad * self.mask,)
-
-    def backward_graph(self, grad):
-        return (grad * Tensor._make(self.mask, False),)
+    def backward(self, ns, grad, x):
+        return grad * self.mask  # an array mixes with a tensor as a constant
 
 
 class LeakyRelu(Function):
@@ -114,11 +111,8 @@ class LeakyRelu(Function):
         self.scale = xp.where(x > 0, x.dtype.type(1), x.dtype.type(slope))
         return x * self.scale
 
-    def backward(self, grad):
-        return (grad * self.scale,)
-
-    def backward_graph(self, grad):
-        return (grad * Tensor._make(self.scale, False),)
+    def backward(self, ns, grad, x):
+        return grad * self.scale
 
 
 class Elu(Function):
@@ -126,20 +120,27 @@ class Elu(Function):
 
     def forward(self, x, alpha):
         xp = xp_of(x)
-        self.x, self.alpha = x, alpha
+        self.alpha, self.positive = alpha, x > 0
         neg = alpha * xp.expm1(xp.minimum(x, 0))  # min() keeps e^x from overflowing
-        return xp.where(x > 0, x, neg)
+        return xp.where(self.positive, x, neg)
 
-    def backward(self, grad):
-        xp = xp_of(grad)
-        return (grad * xp.where(self.x > 0, 1, self.alpha * xp.exp(xp.minimum(self.x, 0))),)
+    def backward(self, ns, grad, x):
+        negative_side = self.alpha * ns.exp(ns.minimum(x, 0.0))
+        return grad * ns.where(ns.const(self.positive), 1.0, negative_side)
 
-    def backward_graph(self, grad):
-        from glassnet.ops.elementwise import exp, minimum, where
 
-        (x,) = self.inputs
-        pos = Tensor._make(self.x > 0, False)
-        return (grad * where(pos, 1.0, self.alpha * exp(minimum(x, 0.0))),)
+class Erf(Function):
+    """y = erf x = (2 / sqrt(pi)) int_0^x e^{-t^2} dt;  dy/dx = (2 / sqrt(pi)) e^{-x^2}"""
+
+    def forward(self, x):
+        return _erf(xp_of(x), x)
+
+    def backward(self, ns, grad, x):
+        return grad * (2 / math.sqrt(math.pi)) * ns.exp(-(x * x))
+
+
+def _tanh_gelu_u(x):
+    return math.sqrt(2 / math.pi) * (x + 0.044715 * x * x * x)
 
 
 class Gelu(Function):
@@ -152,10 +153,9 @@ class Gelu(Function):
 
     def forward(self, x, approximate):
         xp = xp_of(x)
-        self.x, self.approximate = x, approximate
+        self.approximate = approximate
         if approximate == "tanh":
-            u = math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)
-            self.t = xp.tanh(u)
+            self.t = xp.tanh(_tanh_gelu_u(x))
             return 0.5 * x * (1 + self.t)
         # Phi(x) = (1 + erf(x / sqrt 2)) / 2 and y = x Phi(x), block by block (see _BLOCK)
         flat = xp.ascontiguousarray(x).reshape(-1)
@@ -174,38 +174,28 @@ class Gelu(Function):
         self.cdf = cdf.reshape(x.shape)
         return y.reshape(x.shape)
 
-    def backward(self, grad):
-        xp = xp_of(grad)
-        x = self.x
+    def backward(self, ns, grad, x):
+        # tanh(u) and Phi(x) are kept by forward; under create_graph they are recomputed from
+        # the input tensor, so that their own derivatives are in the graph
         if self.approximate == "tanh":
-            du = math.sqrt(2 / math.pi) * (1 + 3 * 0.044715 * x**2)
-            return (grad * (0.5 * (1 + self.t) + 0.5 * x * (1 - self.t**2) * du),)
-        d = x * -0.5  # in place: d = Phi(x) + x phi(x), then grad * d
-        d *= x
-        xp.exp(d, out=d)
-        d /= math.sqrt(2 * math.pi)
-        d *= x
-        d += self.cdf
-        d *= grad
-        return (d,)
+            t = self.t if ns.eager else ns.tanh(_tanh_gelu_u(x))
+            du = math.sqrt(2 / math.pi) * (1 + 3 * 0.044715 * x * x)
+            return grad * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * du)
+        cdf = self.cdf if ns.eager else 0.5 * (1 + ns.erf(x * (1 / math.sqrt(2))))
+        pdf = ns.exp(x * x * -0.5) * (1 / math.sqrt(2 * math.pi))
+        return grad * (cdf + x * pdf)
 
 
 class Silu(Function):
     """y = x sigmoid(x) (swish);  dy/dx = s + x s (1 - s),  s = sigmoid(x)"""
 
     def forward(self, x):
-        self.x = x
         self.s = _sigmoid(xp_of(x), x)
         return x * self.s
 
-    def backward(self, grad):
-        s = self.s
-        return (grad * (s + self.x * s * (1 - s)),)
-
-    def backward_graph(self, grad):
-        (x,) = self.inputs
-        s = sigmoid(x)
-        return (grad * (s + x * s * (1 - s)),)
+    def backward(self, ns, grad, x):
+        s = self.s if ns.eager else ns.sigmoid(x)
+        return grad * (s + x * s * (1 - s))
 
 
 def _sigmoid(xp, x):
@@ -221,15 +211,10 @@ class Sigmoid(Function):
     saves_output = True
 
     def forward(self, x):
-        self.y = _sigmoid(xp_of(x), x)
-        return self.y
+        return _sigmoid(xp_of(x), x)
 
-    def backward(self, grad):
-        return (grad * self.y * (1 - self.y),)
-
-    def backward_graph(self, grad):
-        y = sigmoid(self.inputs[0])
-        return (grad * y * (1 - y),)
+    def backward(self, ns, grad, x, y):
+        return grad * y * (1 - y)
 
 
 class Tanh(Function):
@@ -238,15 +223,10 @@ class Tanh(Function):
     saves_output = True
 
     def forward(self, x):
-        self.y = xp_of(x).tanh(x)
-        return self.y
+        return xp_of(x).tanh(x)
 
-    def backward(self, grad):
-        return (grad * (1 - self.y * self.y),)
-
-    def backward_graph(self, grad):
-        y = tanh(self.inputs[0])
-        return (grad * (1 - y * y),)
+    def backward(self, ns, grad, x, y):
+        return grad * (1 - y * y)
 
 
 class Softplus(Function):
@@ -258,14 +238,11 @@ class Softplus(Function):
     def forward(self, x, beta):
         xp = xp_of(x)
         z = beta * x
-        self.x, self.beta = x, beta
+        self.beta = beta
         return (xp.maximum(z, 0) + xp.log1p(xp.exp(-xp.abs(z)))) / beta
 
-    def backward(self, grad):
-        return (grad * _sigmoid(xp_of(grad), self.beta * self.x),)
-
-    def backward_graph(self, grad):
-        return (grad * sigmoid(self.beta * self.inputs[0]),)
+    def backward(self, ns, grad, x):
+        return grad * ns.sigmoid(self.beta * x)
 
 
 def _max_or_zero(x, axis):
@@ -284,41 +261,29 @@ class Softmax(Function):
         xp = xp_of(x)
         self.axis = axis
         e = xp.exp(x - _max_or_zero(x, axis))
-        self.y = e / e.sum(axis=axis, keepdims=True)
-        return self.y
+        return e / e.sum(axis=axis, keepdims=True)
 
-    def backward(self, grad):
-        y = self.y
-        return (y * (grad - (grad * y).sum(axis=self.axis, keepdims=True)),)
-
-    def backward_graph(self, grad):
-        y = softmax(self.inputs[0], self.axis)
-        return (y * (grad - (grad * y).sum(axis=self.axis, keepdims=True)),)
+    def backward(self, ns, grad, x, y):
+        return y * (grad - ns.sum(grad * y, self.axis, True))
 
 
 class LogSoftmax(Function):
     """y_i = x_i - logsumexp(x) (computed with the max subtracted: no overflow)
-    dL/dx_i = dL/dy_i - softmax(x)_i sum_j dL/dy_j
+    dL/dx_i = dL/dy_i - softmax(x)_i sum_j dL/dy_j,  softmax(x) = e^y
     """
+
+    saves_output = True
 
     def forward(self, x, axis):
         xp = xp_of(x)
         self.axis = axis
         if not x.size:
-            self.y = x.copy()
-            return self.y
+            return x.copy()
         shifted = x - x.max(axis=axis, keepdims=True)
-        lse = xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
-        y = shifted - lse
-        self.y = y
-        return y
+        return shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
 
-    def backward(self, grad):
-        return (grad - xp_of(grad).exp(self.y) * grad.sum(axis=self.axis, keepdims=True),)
-
-    def backward_graph(self, grad):
-        p = softmax(self.inputs[0], self.axis)
-        return (grad - p * grad.sum(axis=self.axis, keepdims=True),)
+    def backward(self, ns, grad, x, y):
+        return grad - ns.exp(y) * ns.sum(grad, self.axis, True)
 
 
 def relu(x: Tensor) -> Tensor:
@@ -349,6 +314,11 @@ def silu(x: Tensor) -> Tensor:
 
 
 swish = silu
+
+
+def erf(x: Tensor) -> Tensor:
+    """The error function erf(x) = (2 / sqrt(pi)) int_0^x e^{-t^2} dt."""
+    return Erf.apply(x)
 
 
 def sigmoid(x: Tensor) -> Tensor:

@@ -53,23 +53,19 @@ def _attend(xp, q, k, v, bias, mask, keep, scale):
     return p, pd, pd @ v
 
 
-def _attend_backward(xp, grad, q, k, v, p, pd, keep, scale, need):
-    """Backward of :func:`_attend`: (dL/dq, dL/dk, dL/dv, dL/dS); None where not needed."""
-    gv = _t(pd) @ grad if need[2] else None
-    gp = grad @ _t(v)
+def _attend_backward(ns, grad, q, k, v, p, pd, keep, scale, need):
+    """Backward of :func:`_attend`: (dL/dq, dL/dk, dL/dv, dL/dS); None where not needed.
+
+    Written against ``ns``: arrays eagerly, tensors under create_graph (then ``p`` is the
+    recomputed, differentiable softmax).
+    """
+    gv = ns.swapaxes(pd, -1, -2) @ grad if need[2] else None
+    gp = grad @ ns.swapaxes(v, -1, -2)
     if keep is not None:
-        gp = gp * keep
-    gs = gp * p
-    rowsum = gs.sum(axis=-1, keepdims=True)
-    xp.subtract(gp, rowsum, out=gs)
-    gs *= p
-    gq = gk = None
-    if need[0]:
-        gq = gs @ k
-        gq *= scale
-    if need[1]:
-        gk = _t(gs) @ q
-        gk *= scale
+        gp = gp * ns.const(keep)
+    gs = p * (gp - ns.sum(gp * p, -1, True))
+    gq = (gs @ k) * scale if need[0] else None
+    gk = (ns.swapaxes(gs, -1, -2) @ q) * scale if need[1] else None
     return gq, gk, gv, gs
 
 
@@ -111,7 +107,7 @@ class ScaledDotProductAttention(Function):
     def forward(self, q, k, v, *bias, mask, keep, scale):
         xp = xp_of(q)
         b = bias[0] if bias else None
-        self.q, self.k, self.v, self.keep, self.scale = q, k, v, keep, scale
+        self.keep, self.scale, self.mask = keep, scale, mask
         self.h = h = _causal_half(xp, q, k, b, mask, keep)
         if h is None:
             self.p, self.pd, out = _attend(xp, q, k, v, b, mask, keep, scale)
@@ -128,22 +124,26 @@ class ScaledDotProductAttention(Function):
         self.p = (p_top, p_low)
         return xp.concatenate([out_top, out_low], axis=-2)
 
-    def backward(self, grad):
-        xp = xp_of(grad)
-        need = [t.requires_grad for t in self.inputs]
-        q, k, v, h, scale = self.q, self.k, self.v, self.h, self.scale
+    def backward(self, ns, grad, q, k, v, *bias):
+        need = self.needs_input_grad
+        keep, scale = self.keep, self.scale
+        if not ns.eager:  # P again, from differentiable ops: its derivative is in the graph
+            p = _probs_graph(q, k, bias[0] if bias else None, self.mask, scale)
+            pd = p if keep is None else p * ns.const(keep)
+            gq, gk, gv, gs = _attend_backward(ns, grad, q, k, v, p, pd, keep, scale, need)
+            return (gq, gk, gv, gs) if bias else (gq, gk, gv)
+        h = self.h
         if h is None:
-            gq, gk, gv, gs = _attend_backward(
-                xp, grad, q, k, v, self.p, self.pd, self.keep, scale, need
-            )
-            return (gq, gk, gv, gs) if len(self.inputs) == 4 else (gq, gk, gv)
+            gq, gk, gv, gs = _attend_backward(ns, grad, q, k, v, self.p, self.pd, keep, scale, need)
+            return (gq, gk, gv, gs) if bias else (gq, gk, gv)
+        xp = xp_of(grad)
         (p_top, p_low), top, low = self.p, slice(None, h), slice(h, None)
         gq_t, gk_t, gv_t, gs_t = _attend_backward(
-            xp, grad[..., top, :], q[..., top, :], k[..., top, :], v[..., top, :],
+            ns, grad[..., top, :], q[..., top, :], k[..., top, :], v[..., top, :],
             p_top, p_top, None, scale, need,
         )  # fmt: skip
         gq, gk, gv, gs_low = _attend_backward(
-            xp, grad[..., low, :], q[..., low, :], k, v, p_low, p_low, None, scale, need
+            ns, grad[..., low, :], q[..., low, :], k, v, p_low, p_low, None, scale, need
         )
         if need[0]:
             gq = xp.concatenate([gq_t, gq], axis=-2)
@@ -151,7 +151,7 @@ class ScaledDotProductAttention(Function):
             gk[..., top, :] += gk_t
         if need[2]:
             gv[..., top, :] += gv_t
-        if len(self.inputs) == 3:
+        if not bias:
             return gq, gk, gv
         gs = None
         if need[3]:  # dL/dbias = dL/dS: zero in the skipped quarter
@@ -159,6 +159,29 @@ class ScaledDotProductAttention(Function):
             gs[..., top, top] = gs_t
             gs[..., low, :] = gs_low
         return gq, gk, gv, gs
+
+
+def _probs_graph(q, k, bias, mask, scale):
+    """P = softmax(q k^T scale + bias, masked) from differentiable ops; fully masked rows are
+    zeros, as in the fused forward."""
+    from glassnet.ops.activation import softmax
+    from glassnet.ops.elementwise import where
+    from glassnet.ops.shape import swapaxes
+
+    xp = xp_of(q.data)
+    s = (q @ swapaxes(k, -1, -2)) * scale
+    if bias is not None:
+        s = s + bias
+        finite = xp.isfinite(bias.data)  # -inf entries forbid, exactly as a False entry
+        mask = finite if mask is None else mask & finite
+    if mask is None:
+        return softmax(s, axis=-1)
+    # forbidden scores become the most negative finite number (not -inf, whose row max would
+    # make -inf - -inf = NaN); rows with nothing allowed are then zeroed explicitly
+    lowest = float(xp.finfo(s.dtype).min)
+    p = softmax(where(Tensor._make(xp.broadcast_to(mask, s.shape), False), s, lowest), axis=-1)
+    any_allowed = xp.broadcast_to(mask, s.shape).any(axis=-1, keepdims=True)
+    return p * Tensor._make(any_allowed.astype(s.dtype), False)
 
 
 # -- wrappers ---------------------------------------------------------------------------------
@@ -285,23 +308,6 @@ def attention_weights(
     array([[1.  , 0.  ],
            [0.33, 0.67]], dtype=float32)
     """
-    from glassnet.ops.activation import softmax
-    from glassnet.ops.elementwise import where
-    from glassnet.ops.shape import swapaxes
-
     op = "attention_weights"
     bias, mask, scale, _ = _prepare(op, q, k, attn_mask, is_causal, scale)
-    xp = xp_of(q.data)
-    s = (q @ swapaxes(k, -1, -2)) * scale
-    if bias is not None:
-        s = s + bias
-        finite = xp.isfinite(bias.data)  # -inf entries forbid, exactly as a False entry
-        mask = finite if mask is None else mask & finite
-    if mask is None:
-        return softmax(s, axis=-1)
-    # forbidden scores become the most negative finite number (not -inf, whose row max would
-    # make -inf - -inf = NaN); rows with nothing allowed are then zeroed explicitly
-    lowest = float(xp.finfo(s.dtype).min)
-    p = softmax(where(Tensor._make(mask, False), s, lowest), axis=-1)
-    any_allowed = xp.broadcast_to(mask, s.shape).any(axis=-1, keepdims=True)
-    return p * Tensor._make(any_allowed.astype(s.dtype), False)
+    return _probs_graph(q, k, bias, mask, scale)

@@ -78,12 +78,48 @@ def _gemm_long_inner(xp, a, b):
     return acc
 
 
+def _im2col(xp, x, geom):
+    """x (N, C, *in) -> cols (groups, C/groups * prod(k), prod(out) * N): every window, batch
+    last, zero-padded. Linear in x; its adjoint is :func:`_col2im`."""
+    n, c, o, k, spatial, out, stride, dilation, padding, groups = geom
+    if any(lo or hi for lo, hi in padding):
+        xb = xp.zeros((c, *spatial, n), dtype=x.dtype)
+        inner = tuple(slice(lo, sz - hi) for (lo, hi), sz in zip(padding, spatial))
+        xb[(slice(None), *inner)] = xp.moveaxis(x, 0, -1)
+    else:
+        xb = xp.ascontiguousarray(xp.moveaxis(x, 0, -1))
+    view = _window_view(xp, xb, k, stride, dilation, out)
+    # the one copy of im2col: (groups, C/groups * prod(k), prod(out) * N), contiguous
+    return view.reshape(groups, (c // groups) * int(np.prod(k)), -1)
+
+
+def _col2im(xp, dcols, geom):
+    """The adjoint of :func:`_im2col`: each window's entries are added back where they came
+    from (one strided add per kernel position: overlapping windows accumulate)."""
+    n, c, o, k, spatial, out, stride, dilation, padding, groups = geom
+    dcols = dcols.reshape(groups, c // groups, *k, *out, n)
+    dx = xp.zeros((groups, c // groups, *spatial, n), dtype=dcols.dtype)
+    for pos in itertools.product(*(range(kk) for kk in k)):
+        sl = tuple(
+            slice(t * d, t * d + s * (m - 1) + 1, s)
+            for t, d, s, m in zip(pos, dilation, stride, out)
+        )
+        dx[(slice(None), slice(None), *sl)] += dcols[(slice(None), slice(None), *pos)]
+    inner = tuple(slice(lo, sz - hi) for (lo, hi), sz in zip(padding, spatial))
+    dx = xp.moveaxis(dx.reshape(c, *spatial, n), -1, 0)[(slice(None), slice(None), *inner)]
+    return xp.ascontiguousarray(dx)
+
+
 class _ConvNd(Function):
     """Shared im2col convolution over 1 or 2 spatial axes (see the module docstring).
 
     Internally the batch axis goes last, (C, *spatial, N): a window row of the im2col copy is
     then out_w * N contiguous elements instead of out_w, which makes the copy (forward) and
     the col2im adds (backward) 2-4x faster on CPU for LeNet-sized layers.
+
+    The backward is written once with ``ns``: matrix products with the weight and the
+    im2col/col2im pair as a linear map and its adjoint (``ns.linear``), so under
+    create_graph the same formulas give a differentiable graph (second derivatives of conv).
     """
 
     register = False
@@ -93,69 +129,41 @@ class _ConvNd(Function):
     ):
         xp = xp_of(x)
         n, c = x.shape[:2]
-        o, cg = weight.shape[:2]
+        o = weight.shape[0]
         k = weight.shape[2:]
         spatial = tuple(sz + lo + hi for sz, (lo, hi) in zip(x.shape[2:], padding))
-        if any(lo or hi for lo, hi in padding):
-            xb = xp.zeros((c, *spatial, n), dtype=x.dtype)
-            inner = tuple(slice(lo, sz - hi) for (lo, hi), sz in zip(padding, spatial))
-            xb[(slice(None), *inner)] = xp.moveaxis(x, 0, -1)
-        else:
-            xb = xp.ascontiguousarray(xp.moveaxis(x, 0, -1))
         out = tuple(
             (sz - d * (kk - 1) - 1) // s + 1 for sz, kk, s, d in zip(spatial, k, stride, dilation)
         )
-        view = _window_view(xp, xb, k, stride, dilation, out)
-        ck = cg * int(np.prod(k))
-        # the one copy of im2col: (groups, C/groups * prod(k), prod(out) * N), contiguous
-        cols = view.reshape(groups, ck, -1)
-        w = weight.reshape(groups, o // groups, ck)
+        self.geom = (n, c, o, k, spatial, out, stride, dilation, padding, groups)
+        self.cols = cols = _im2col(xp, x, self.geom)
+        w = weight.reshape(groups, o // groups, cols.shape[1])
         y = _gemm_wide(xp, w, cols).reshape(o, -1)
         if bias is not None:
             y += bias[:, None]
-        self.cols, self.w = cols, w
-        self.geom = (n, c, o, k, spatial, out, stride, dilation, padding, groups)
         return xp.ascontiguousarray(xp.moveaxis(y.reshape(o, *out, n), -1, 0))
 
-    def backward(self, grad):
-        xp = xp_of(grad)
-        n, c, o, k, spatial, out, stride, dilation, padding, groups = self.geom
-        need_x, need_w = self.inputs[0].requires_grad, self.inputs[1].requires_grad
-        need_b = len(self.inputs) > 2 and self.inputs[2].requires_grad
+    def backward(self, ns, grad, x, weight, bias=None):
+        n, c, o, k, spatial, out, stride, dilation, padding, groups = geom = self.geom
+        need_x, need_w = self.needs_input_grad[:2]
         gx = gw = gb = None
-        if need_b:
-            gb = grad.sum(axis=(0, *range(2, grad.ndim)))
-        if need_w or need_x:  # (N, O, *out) -> batch-last (groups, O/groups, prod(out) * N)
-            g = xp.moveaxis(grad, 0, -1).reshape(groups, o // groups, -1)
-        if need_w:
-            # cols @ g^T then transpose: OpenBLAS runs this shape about 2x faster than g @ cols^T
-            gw = _gemm_long_inner(xp, self.cols, g.swapaxes(1, 2)).swapaxes(1, 2)
-            gw = gw.reshape(self.inputs[1].shape)
-        if need_x:
-            gx = self._col2im(xp, g)
-        return (gx, gw) if len(self.inputs) == 2 else (gx, gw, gb)
-
-    def _col2im(self, xp, g):
-        """dL/dx: W^T dL/dy gives each window's gradient; add them back where they came from.
-
-        ``g`` is dL/dy batch-last, (groups, O/groups, prod(out) * N). Window gradients are laid
-        out (groups, *k, C/groups, *out, N), so each kernel position is one strided add.
-        """
-        n, c, o, k, spatial, out, stride, dilation, padding, groups = self.geom
-        og, cg = o // groups, c // groups
-        # (groups, O/groups, cg * prod(k)) -> (groups, prod(k) * cg, O/groups), k before cg
-        wk = xp.moveaxis(self.w.reshape(groups, og, cg, -1), 3, 2).reshape(groups, og, -1)
-        dcols = xp.matmul(wk.swapaxes(1, 2), g).reshape(groups, *k, cg, *out, n)
-        dx = xp.zeros((groups, cg, *spatial, n), dtype=g.dtype)
-        for pos in itertools.product(*(range(kk) for kk in k)):
-            sl = tuple(
-                slice(t * d, t * d + s * (m - 1) + 1, s)
-                for t, d, s, m in zip(pos, dilation, stride, out)
-            )
-            dx[(slice(None), slice(None), *sl)] += dcols[(slice(None), *pos)]
-        inner = tuple(slice(lo, sz - hi) for (lo, hi), sz in zip(padding, spatial))
-        dx = xp.moveaxis(dx.reshape(c, *spatial, n), -1, 0)[(slice(None), slice(None), *inner)]
-        return xp.ascontiguousarray(dx)
+        if bias is not None and self.needs_input_grad[2]:
+            gb = ns.sum(grad, (0, *range(2, grad.ndim)))
+        # dL/dy (N, O, *out) -> batch-last (groups, O/groups, prod(out) * N)
+        g = ns.reshape(ns.permute(grad, (*range(1, grad.ndim), 0)), (groups, o // groups, -1))
+        xp = xp_of(self.cols)
+        if need_w:  # dL/dW = dL/dy cols^T
+            if ns.eager:  # cols @ g^T then transpose: OpenBLAS runs this shape ~2x faster
+                gw = _gemm_long_inner(xp, self.cols, g.swapaxes(1, 2)).swapaxes(1, 2)
+            else:
+                cols = ns.linear(lambda a: _im2col(xp, a, geom), lambda a: _col2im(xp, a, geom), x)
+                gw = g @ ns.swapaxes(cols, 1, 2)
+            gw = ns.reshape(gw, weight.shape)
+        if need_x:  # dL/dx = col2im(W^T dL/dy)
+            w = ns.reshape(weight, (groups, o // groups, -1))
+            dcols = ns.swapaxes(w, 1, 2) @ g
+            gx = ns.linear(lambda a: _col2im(xp, a, geom), lambda a: _im2col(xp, a, geom), dcols)
+        return (gx, gw) if bias is None else (gx, gw, gb)
 
 
 class Conv1d(_ConvNd):

@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from glassnet.autograd.function import Function
-from glassnet.backend import xp_of
+from glassnet.autograd.grad_mode import no_grad
+from glassnet.backend import device_of, xp_of
+from glassnet.backend import to_device as _move
 from glassnet.ops._util import as_tensor, floating, pair, promote
 from glassnet.tensor import Tensor
 
@@ -36,10 +38,7 @@ class Add(Function):
     def forward(self, a, b):
         return a + b
 
-    def backward(self, grad):
-        return grad, grad
-
-    def backward_graph(self, grad):
+    def backward(self, ns, grad, a, b):
         return grad, grad
 
 
@@ -49,45 +48,30 @@ class Sub(Function):
     def forward(self, a, b):
         return a - b
 
-    def backward(self, grad):
-        return grad, -grad
-
-    def backward_graph(self, grad):
-        return grad, -grad
+    def backward(self, ns, grad, a, b):
+        return grad, (-grad if self.needs_input_grad[1] else None)
 
 
 class Mul(Function):
     """y = a * b;  dy/da = b,  dy/db = a"""
 
     def forward(self, a, b):
-        self.a, self.b = a, b
         return a * b
 
-    def backward(self, grad):
-        need_a, need_b = self.inputs[0].requires_grad, self.inputs[1].requires_grad
-        return (grad * self.b if need_a else None), (grad * self.a if need_b else None)
-
-    def backward_graph(self, grad):
-        a, b = self.inputs
-        return grad * b, grad * a
+    def backward(self, ns, grad, a, b):
+        need_a, need_b = self.needs_input_grad
+        return (grad * b if need_a else None), (grad * a if need_b else None)
 
 
 class Div(Function):
     """y = a / b;  dy/da = 1/b,  dy/db = -a/b^2"""
 
     def forward(self, a, b):
-        self.a, self.b = a, b
         return a / b
 
-    def backward(self, grad):
-        ga = grad / self.b
-        gb = -ga * self.a / self.b if self.inputs[1].requires_grad else None
-        return ga, gb
-
-    def backward_graph(self, grad):
-        a, b = self.inputs
+    def backward(self, ns, grad, a, b):
         ga = grad / b
-        return ga, -ga * a / b
+        return ga, (-ga * a / b if self.needs_input_grad[1] else None)
 
 
 class Pow(Function):
@@ -98,28 +82,27 @@ class Pow(Function):
     real) and -inf at a = 0, b < 0 (inf * -inf).
     """
 
-    def forward(self, a, b):
-        self.a, self.b = a, b
-        self.y = a**b
-        return self.y
+    saves_output = True
 
-    def backward(self, grad):
-        xp = xp_of(grad)
+    def forward(self, a, b):
+        return a**b
+
+    def backward(self, ns, grad, a, b, y):
+        need_a, need_b = self.needs_input_grad
+        a_, b_ = _data(a), _data(b)  # the constant masks below are read from the arrays
         ga = gb = None
         with np.errstate(divide="ignore", invalid="ignore"):
-            if self.inputs[0].requires_grad:
-                ga = xp.where(self.b == 0, 0, grad * self.b * self.a ** (self.b - 1))
-            if self.inputs[1].requires_grad:
-                zero = (self.a == 0) & (self.b >= 0)
-                gb = grad * xp.where(zero, 0, self.y * xp.log(self.a))
+            if need_a:
+                ga = ns.where(ns.const(b_ == 0), 0.0, grad * b * a ** (b - 1))
+            if need_b:
+                zero = ns.const((a_ == 0) & (b_ >= 0))
+                gb = grad * ns.where(zero, 0.0, y * ns.log(ns.where(zero, 1.0, a)))
         return ga, gb
 
-    def backward_graph(self, grad):
-        a, b = self.inputs
-        ga = where(b.detach() == 0, 0.0, grad * b * a ** (b - 1))
-        zero = Tensor._make((a.data == 0) & (b.data >= 0), False)
-        gb = grad * where(zero, 0.0, (a**b) * log(where(zero, 1.0, a)))
-        return ga, gb
+
+def _data(v):
+    """The array behind ``v`` (a Tensor under create_graph, else already an array)."""
+    return v.data if isinstance(v, Tensor) else v
 
 
 class PowScalar(Function):
@@ -129,22 +112,16 @@ class PowScalar(Function):
     """
 
     def forward(self, x, p):
-        self.x, self.p = x, p
+        self.p = p
         return x**p
 
-    def backward(self, grad):
+    def backward(self, ns, grad, x):
         p = self.p
         if p == 2:
-            return (grad * 2 * self.x,)
-        if p == 0:
-            return (xp_of(grad).zeros_like(grad),)
-        return (grad * p * self.x ** (p - 1),)
-
-    def backward_graph(self, grad):
-        (x,) = self.inputs
-        if self.p == 0:
-            return (grad * 0.0,)
-        return (grad * self.p * pow(x, self.p - 1),)
+            return grad * 2 * x
+        if p == 0:  # 0 everywhere, also at x = 0 (PyTorch), not 0 * inf
+            return grad * 0.0
+        return grad * p * x ** (p - 1)
 
 
 class Neg(Function):
@@ -153,11 +130,8 @@ class Neg(Function):
     def forward(self, x):
         return -x
 
-    def backward(self, grad):
-        return (-grad,)
-
-    def backward_graph(self, grad):
-        return (-grad,)
+    def backward(self, ns, grad, x):
+        return -grad
 
 
 class Exp(Function):
@@ -166,100 +140,73 @@ class Exp(Function):
     saves_output = True
 
     def forward(self, x):
-        self.y = xp_of(x).exp(x)
-        return self.y
+        return xp_of(x).exp(x)
 
-    def backward(self, grad):
-        return (grad * self.y,)
-
-    def backward_graph(self, grad):
-        return (grad * exp(self.inputs[0]),)
+    def backward(self, ns, grad, x, y):
+        return grad * y
 
 
 class Log(Function):
     """y = ln x;  dy/dx = 1/x   (x <= 0 gives nan/-inf, like NumPy)"""
 
     def forward(self, x):
-        self.x = x
         return xp_of(x).log(x)
 
-    def backward(self, grad):
-        return (grad / self.x,)
-
-    def backward_graph(self, grad):
-        return (grad / self.inputs[0],)
+    def backward(self, ns, grad, x):
+        return grad / x
 
 
 class Log1p(Function):
     """y = ln(1 + x), accurate for small x;  dy/dx = 1/(1 + x)"""
 
     def forward(self, x):
-        self.x = x
         return xp_of(x).log1p(x)
 
-    def backward(self, grad):
-        return (grad / (1 + self.x),)
-
-    def backward_graph(self, grad):
-        return (grad / (1 + self.inputs[0]),)
+    def backward(self, ns, grad, x):
+        return grad / (1 + x)
 
 
 class Sqrt(Function):
-    """y = sqrt(x);  dy/dx = 1 / (2 sqrt(x))"""
+    """y = sqrt(x);  dy/dx = 1 / (2 sqrt(x)) = 1 / (2 y)"""
 
     saves_output = True
 
     def forward(self, x):
-        self.y = xp_of(x).sqrt(x)
-        return self.y
+        return xp_of(x).sqrt(x)
 
-    def backward(self, grad):
-        return (grad / (2 * self.y),)
-
-    def backward_graph(self, grad):
-        return (grad / (2 * sqrt(self.inputs[0])),)
+    def backward(self, ns, grad, x, y):
+        return grad / (2 * y)
 
 
 class Abs(Function):
     """y = |x|;  dy/dx = sign(x), taken as 0 at x = 0 (a subgradient, as PyTorch)"""
 
     def forward(self, x):
-        self.sign = xp_of(x).sign(x)
+        self.sign = xp_of(x).sign(x)  # piecewise constant: its own derivative is 0
         return xp_of(x).abs(x)
 
-    def backward(self, grad):
-        return (grad * self.sign,)
-
-    def backward_graph(self, grad):
-        return (grad * Tensor._make(self.sign, False),)
+    def backward(self, ns, grad, x):
+        return grad * ns.const(self.sign)
 
 
 class Sin(Function):
     """y = sin x;  dy/dx = cos x"""
 
     def forward(self, x):
-        self.x = x
         return xp_of(x).sin(x)
 
-    def backward(self, grad):
-        return (grad * xp_of(grad).cos(self.x),)
-
-    def backward_graph(self, grad):
-        return (grad * cos(self.inputs[0]),)
+    def backward(self, ns, grad, x):
+        return grad * ns.cos(x)
 
 
 class Cos(Function):
     """y = cos x;  dy/dx = -sin x"""
 
     def forward(self, x):
-        self.x = x
         return xp_of(x).cos(x)
 
-    def backward(self, grad):
-        return (-grad * xp_of(grad).sin(self.x),)
-
-    def backward_graph(self, grad):
-        return (-grad * sin(self.inputs[0]),)
+    def backward(self, ns, grad, x):
+        return -grad * ns.sin(x)
 
 
 class _MinMax(Function):
@@ -279,11 +226,8 @@ class _MinMax(Function):
             self.wb = self.wb - 0.5 * tie
         return y
 
-    def backward(self, grad):
-        return grad * self.wa, grad * self.wb
-
-    def backward_graph(self, grad):
-        return grad * Tensor._make(self.wa, False), grad * Tensor._make(self.wb, False)
+    def backward(self, ns, grad, a, b):
+        return grad * ns.const(self.wa), grad * ns.const(self.wb)
 
 
 class Maximum(_MinMax):
@@ -309,33 +253,9 @@ class Where(Function):
         self.cond = cond.astype(bool, copy=False)
         return xp_of(a).where(self.cond, a, b)
 
-    def backward(self, grad):
-        zero = grad.dtype.type(0)
-        xp = xp_of(grad)
-        return None, xp.where(self.cond, grad, zero), xp.where(self.cond, zero, grad)
-
-    def backward_graph(self, grad):
-        c = Tensor._make(self.cond, False)
-        return None, where(c, grad, 0.0), where(c, 0.0, grad)
-
-
-class Clip(Function):
-    """y = min(max(x, low), high);  dy/dx = 1 where low <= x <= high, else 0"""
-
-    def forward(self, x, low, high):
-        xp = xp_of(x)
-        self.mask = xp.ones(x.shape, dtype=bool)
-        if low is not None:
-            self.mask &= x >= low
-        if high is not None:
-            self.mask &= x <= high
-        return xp.clip(x, low, high)
-
-    def backward(self, grad):
-        return (grad * self.mask,)
-
-    def backward_graph(self, grad):
-        return (grad * Tensor._make(self.mask.astype(grad.dtype), False),)
+    def backward(self, ns, grad, cond, a, b):
+        c = ns.const(self.cond)
+        return None, ns.where(c, grad, 0.0), ns.where(c, 0.0, grad)
 
 
 class Cast(Function):
@@ -345,11 +265,8 @@ class Cast(Function):
         self.in_dtype = x.dtype
         return x.astype(dtype)
 
-    def backward(self, grad):
-        return (grad.astype(self.in_dtype),)
-
-    def backward_graph(self, grad):
-        return (grad.astype(self.in_dtype),)
+    def backward(self, ns, grad, x):
+        return ns.cast(grad, self.in_dtype)
 
 
 class Clone(Function):
@@ -358,26 +275,19 @@ class Clone(Function):
     def forward(self, x):
         return x.copy()
 
-    def backward(self, grad):
-        return (grad,)
-
-    def backward_graph(self, grad):
-        return (grad,)
+    def backward(self, ns, grad, x):
+        return grad
 
 
 class ToDevice(Function):
     """y = x copied to another device;  dy/dx = 1 (the gradient is copied back)"""
 
     def forward(self, x, device):
-        from glassnet.backend import device_of, to_device
-
         self.src = device_of(x)
-        return to_device(x, device)
+        return _move(x, device)
 
-    def backward(self, grad):
-        from glassnet.backend import to_device
-
-        return (to_device(grad, self.src),)
+    def backward(self, ns, grad, x):
+        return ns.to_device(grad, self.src)
 
 
 # -- wrappers ---------------------------------------------------------------------------------
@@ -499,10 +409,23 @@ def where(cond, a, b) -> Tensor:
 
 
 def clip(x: Tensor, min=None, max=None) -> Tensor:  # noqa: A002 - NumPy/PyTorch names
-    """Clamp values into [min, max]; the gradient is 1 inside and 0 outside."""
+    """Clamp values into [min, max]; the gradient is 1 inside (bounds included) and 0 outside.
+
+    A composition, not an op of its own: y = where(min <= x <= max, x, clip(x)), where the
+    clipped values are a constant, so dy/dx = [min <= x <= max] and d2y/dx2 = 0.
+    """
     if min is None and max is None:
         raise ValueError("clip: give at least one of min and max")
-    return Clip.apply(x, low=min, high=max)
+    xp = xp_of(x.data)
+    inside = xp.ones(x.shape, dtype=bool)
+    if min is not None:
+        inside &= x.data >= min
+    if max is not None:
+        inside &= x.data <= max
+    clipped = xp.clip(x.data, min, max)
+    if not x.requires_grad:
+        return Tensor._make(clipped, False)
+    return Where.apply(Tensor._make(inside, False), x, Tensor._make(clipped, False))
 
 
 clamp = clip
@@ -516,8 +439,6 @@ def clone(x: Tensor) -> Tensor:
 def cast(x: Tensor, dtype) -> Tensor:
     """Convert ``x`` to ``dtype``; the gradient flows back between float dtypes."""
     if dtype.kind != "f" and x.requires_grad:
-        from glassnet.autograd.grad_mode import no_grad
-
         with no_grad():
             return Cast.apply(x, dtype=dtype)
     return Cast.apply(x, dtype=dtype)

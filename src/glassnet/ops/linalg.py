@@ -9,13 +9,9 @@ from glassnet.ops._util import pair
 from glassnet.tensor import Tensor
 
 
-def _swap(a):
-    return a.swapaxes(-1, -2)
-
-
-def _rows(a):
+def _rows(ns, a):
     """``a`` with its leading axes merged into rows (no -1: an axis may be empty)."""
-    return a.reshape(math.prod(a.shape[:-1]), a.shape[-1])
+    return ns.reshape(a, (math.prod(a.shape[:-1]), a.shape[-1]))
 
 
 class Matmul(Function):
@@ -26,62 +22,41 @@ class Matmul(Function):
     """
 
     def forward(self, a, b):
-        self.A, self.B = a, b
-        self.a_1d, self.b_1d = a.ndim == 1, b.ndim == 1
-        if not (self.a_1d or self.b_1d):
+        if a.ndim != 1 and b.ndim != 1:
             return a @ b
-        A = a[None, :] if self.a_1d else a
-        B = b[:, None] if self.b_1d else b
-        self.A, self.B = A, B
+        A = a[None, :] if a.ndim == 1 else a
+        B = b[:, None] if b.ndim == 1 else b
         y = A @ B
-        if self.b_1d:
+        if b.ndim == 1:
             y = y[..., 0]
-        if self.a_1d:
-            y = y[..., 0, :] if not self.b_1d else y[..., 0]
+        if a.ndim == 1:
+            y = y[..., 0, :] if b.ndim != 1 else y[..., 0]
         return y
 
-    def backward(self, grad):
-        A, B = self.A, self.B
-        need_a, need_b = self.inputs[0].requires_grad, self.inputs[1].requires_grad
-        if A.ndim == 2 and B.ndim == 2 and not (self.a_1d or self.b_1d):  # plain matrices
-            return (grad @ B.T if need_a else None), (A.T @ grad if need_b else None)
+    def backward(self, ns, grad, a, b):
+        need_a, need_b = self.needs_input_grad
+        if a.ndim == 2 and b.ndim == 2:  # plain matrices: the hot path
+            return (grad @ b.T if need_a else None), (a.T @ grad if need_b else None)
+        A = ns.reshape(a, (1, a.shape[0])) if a.ndim == 1 else a
+        B = ns.reshape(b, (b.shape[0], 1)) if b.ndim == 1 else b
         g = grad
-        if self.b_1d:
-            g = g[..., None]
-        if self.a_1d:
-            g = g[..., None, :]
+        if b.ndim == 1:
+            g = ns.reshape(g, (*g.shape, 1))
+        if a.ndim == 1:
+            g = ns.reshape(g, (*g.shape[:-1], 1, g.shape[-1]))
         ga = gb = None
         if need_a:
-            ga = g @ _swap(B)
-            if self.a_1d:
-                ga = _rows(ga).sum(axis=0) if ga.ndim > 2 else ga[0]
+            ga = g @ ns.swapaxes(B, -1, -2)
+            if a.ndim == 1:  # sum the broadcast batch axes and the added row
+                ga = ns.reshape(ns.sum(_rows(ns, ga), 0), a.shape)
         if need_b:
             if B.ndim == 2 and A.ndim > 2:
                 # fold the batch axes into rows: one GEMM instead of a batched one plus a sum
-                gb = _rows(A).T @ _rows(g)
+                gb = _rows(ns, A).T @ _rows(ns, g)
             else:
-                gb = _swap(A) @ g
-            if self.b_1d:
-                gb = gb[..., 0]
-        return ga, gb
-
-    def backward_graph(self, grad):
-        from glassnet.ops.shape import reshape, swapaxes, unsqueeze
-
-        a, b = self.inputs
-        A = reshape(a, (1, a.shape[0])) if self.a_1d else a
-        B = reshape(b, (b.shape[0], 1)) if self.b_1d else b
-        g = grad
-        if self.b_1d:
-            g = unsqueeze(g, -1)
-        if self.a_1d:
-            g = unsqueeze(g, -2)
-        ga = matmul(g, swapaxes(B, -1, -2))
-        gb = matmul(swapaxes(A, -1, -2), g)
-        if self.a_1d:
-            ga = reshape(ga.sum(axis=tuple(range(ga.ndim - 1))), a.shape)
-        if self.b_1d:
-            gb = reshape(gb, gb.shape[:-1])
+                gb = ns.swapaxes(A, -1, -2) @ g
+            if b.ndim == 1:
+                gb = ns.reshape(gb, gb.shape[:-1])
         return ga, gb
 
 

@@ -39,11 +39,17 @@ def _reduced_grad(grad, reduction: str, size: int, batch: int = 1):
     return grad
 
 
-def _clamped_log(xp, a):
+def _clamped_log(ns, a):
     # PyTorch clamps log(p) at -100 so p = 0 gives a finite loss (100) instead of inf; the
-    # inner where keeps NumPy from warning about log(0).
+    # inner where keeps NumPy from warning about log(0). Written against ``ns``: forward
+    # runs it on arrays, create_graph on tensors.
     pos = a > 0
-    return xp.maximum(xp.where(pos, xp.log(xp.where(pos, a, 1)), -100), -100).astype(a.dtype)
+    return ns.maximum(ns.where(pos, ns.log(ns.where(pos, a, 1.0)), -100.0), -100.0)
+
+
+def _maybe_const(ns, v):
+    """An optional constant (class weights, pos_weight: an array, a number or None) for ns."""
+    return v if v is None or isinstance(v, (int, float)) else ns.const(v)
 
 
 def _sigmoid(xp, x):
@@ -98,11 +104,11 @@ def _weighted_mean(xp, total, denom):
     return xp.asarray(xp.where(ok, total / xp.where(ok, denom, 1), xp.nan), dtype=total.dtype)
 
 
-def _mean_scale(xp, grad, denom):
-    if xp is np and denom != 0:
-        return grad / denom
+def _inverse(xp, denom):
+    """1 / denom, or 0 where denom = 0 (every target ignored: zero gradient), as an array.
+    Any nonzero weight sum divides, also a negative one (PyTorch)."""
     ok = denom != 0
-    return xp.where(ok, grad / xp.where(ok, denom, 1), 0)
+    return xp.where(ok, 1 / xp.where(ok, denom, 1), 0).astype(denom.dtype)
 
 
 class CrossEntropy(Function):
@@ -139,28 +145,32 @@ class CrossEntropy(Function):
         self.weight, self.eps, self.reduction = weight, eps, reduction
         if reduction != "mean":
             return _reduce(xp, loss, reduction)
-        self.denom = w_t.sum()
-        return _weighted_mean(xp, loss.sum(), self.denom)
+        denom = w_t.sum()
+        self.inv = _inverse(xp, denom)
+        return _weighted_mean(xp, loss.sum(), denom)
 
-    def backward(self, grad):
-        xp = xp_of(grad)
-        eps, n_classes = self.eps, self.e.shape[1]
+    def backward(self, ns, grad, x):
+        xp = xp_of(self.w_t)
+        eps, n_classes = self.eps, x.shape[1]
+        p = self.e / self.s if ns.eager else ns.softmax(x, 1)  # a fresh array eagerly
         a = (1 - eps) * self.w_t
-        gx = self.e / self.s
         if eps:
             w = 1 if self.weight is None else self.weight.reshape(self.wshape)
             total_w = n_classes if self.weight is None else self.weight.sum()
             v = self.valid[:, None] * (eps / n_classes)
-            gx = (a[:, None] + v * total_w) * gx - v * w
+            gx = p * ns.const(a[:, None] + v * total_w) - ns.const(v * w)
         else:
-            gx *= a[:, None]
-        gx = _subtract_at_targets(xp, gx, self.safe, a)
+            gx = p * ns.const(a[:, None])
+        # minus (1 - eps) w_t at each target class: a constant, subtracted in place eagerly
+        if ns.eager:
+            gx = _subtract_at_targets(xp, gx, self.safe, a)
+        else:
+            gx = gx - ns.const(_subtract_at_targets(xp, xp.zeros(x.shape, a.dtype), self.safe, -a))
         if self.reduction == "none":
-            return gx * grad[:, None], None
+            return gx * ns.reshape(grad, (grad.shape[0], 1, *grad.shape[1:]))
         if self.reduction == "mean":
-            grad = _mean_scale(xp, grad, self.denom)
-        gx *= grad
-        return gx, None
+            grad = grad * ns.const(self.inv)
+        return gx * grad
 
 
 class CrossEntropyProbs(Function):
@@ -183,14 +193,18 @@ class CrossEntropyProbs(Function):
         self.eps, self.reduction, self.size = eps, reduction, loss.size
         return _reduce(xp, loss, reduction)
 
-    def backward(self, grad):
-        xp = xp_of(grad)
+    def backward(self, ns, grad, x, y):
+        eps, w = self.eps, _maybe_const(ns, self.w)
+        if ns.eager:
+            logp, wy = self.logp, self.wy
+        else:
+            logp = ns.log_softmax(x, 1)
+            wy = w * ((1 - eps) * y + eps / x.shape[1] if eps else y)
         g = _reduced_grad(grad, self.reduction, self.size)
-        g = g[:, None] if self.reduction == "none" else g
-        gx = g * (self.wy.sum(axis=1, keepdims=True) * xp.exp(self.logp) - self.wy)
-        gy = None
-        if self.inputs[1].requires_grad:
-            gy = -g * (1 - self.eps) * self.w * self.logp
+        if self.reduction == "none":
+            g = ns.reshape(g, (g.shape[0], 1, *g.shape[1:]))
+        gx = g * (ns.sum(wy, 1, True) * ns.exp(logp) - wy)
+        gy = -g * (1 - eps) * w * logp if self.needs_input_grad[1] else None
         return gx, gy
 
 
@@ -205,19 +219,24 @@ class NllLoss(Function):
         xp = xp_of(x)
         _, self.safe, self.w_t = _class_index_terms(xp, x, target, weight, ignore_index)
         loss = -self.w_t * _pick(xp, x, self.safe)
-        self.shape, self.reduction = x.shape, reduction
+        self.reduction = reduction
         if reduction != "mean":
             return _reduce(xp, loss, reduction)
-        self.denom = self.w_t.sum()
-        return _weighted_mean(xp, loss.sum(), self.denom)
+        denom = self.w_t.sum()
+        self.inv = _inverse(xp, denom)
+        return _weighted_mean(xp, loss.sum(), denom)
 
-    def backward(self, grad):
-        xp = xp_of(grad)
+    def backward(self, ns, grad, x):
+        xp, safe, shape = xp_of(self.w_t), self.safe, x.shape
         if self.reduction == "mean":
-            grad = _mean_scale(xp, grad, self.denom)
-        values = self.w_t * grad  # grad is (N, d...) for "none", else a scalar
-        gx = xp.zeros(self.shape, dtype=grad.dtype)
-        return _subtract_at_targets(xp, gx, self.safe, values), None
+            grad = grad * ns.const(self.inv)
+        values = ns.const(self.w_t) * grad  # grad is (N, d...) for "none", else a scalar
+        # dL/dx = -(values scattered to each sample's target class): linear in the values
+        return ns.linear(
+            lambda v: _subtract_at_targets(xp, xp.zeros(shape, v.dtype), safe, v),
+            lambda gx: -_pick(xp, gx, safe),
+            values,
+        )
 
 
 def _check_input(op: str, name: str, x) -> None:

@@ -6,78 +6,54 @@ on logits) and KL divergence. Each compares input and target element by element,
 from __future__ import annotations
 
 from glassnet.autograd.function import Function
+from glassnet.autograd.namespace import array_namespace
 from glassnet.backend import xp_of
 from glassnet.backend.checks import value_checks
+from glassnet.ops.elementwise import abs as abs_
+from glassnet.ops.elementwise import exp, log, where
 from glassnet.ops.loss import (
     _REDUCTIONS,
     _check_input,
     _check_reduction,
     _clamped_log,
     _const,
+    _maybe_const,
     _reduce,
     _reduced_grad,
     _same_shape,
-    _sigmoid,
     _target,
 )
 from glassnet.tensor import Tensor
 
 
-class _PointwiseLoss(Function):
-    """Base of losses that are a function of d = input - target: dL/dinput = -dL/dtarget."""
-
-    register = False
-
-    def forward(self, x, t, reduction, param=None):
-        xp = xp_of(x)
-        loss, self.deriv = self.pointwise(xp, x - t, param)
-        self.reduction, self.size = reduction, loss.size
-        return _reduce(xp, loss, reduction)
-
-    def backward(self, grad):
-        g = _reduced_grad(grad, self.reduction, self.size) * self.deriv
-        return g, (-g if self.inputs[1].requires_grad else None)
-
-
-class MseLoss(_PointwiseLoss):
+class MseLoss(Function):
     """l = (x - t)^2;  dl/dx = 2 (x - t) = -dl/dt"""
 
-    @staticmethod
-    def pointwise(xp, d, param):
-        return d * d, 2 * d
+    def forward(self, x, t, reduction):
+        xp = xp_of(x)
+        self.d = x - t
+        self.reduction, self.size = reduction, self.d.size
+        return _reduce(xp, self.d * self.d, reduction)
+
+    def backward(self, ns, grad, x, t):
+        d = self.d if ns.eager else x - t
+        g = _reduced_grad(grad, self.reduction, self.size) * 2 * d
+        return g, (-g if self.needs_input_grad[1] else None)
 
 
-class L1Loss(_PointwiseLoss):
+class L1Loss(Function):
     """l = |x - t|;  dl/dx = sign(x - t) = -dl/dt  (0 at x = t, as PyTorch)"""
 
-    @staticmethod
-    def pointwise(xp, d, param):
-        return xp.abs(d), xp.sign(d)
+    def forward(self, x, t, reduction):
+        xp = xp_of(x)
+        d = x - t
+        self.sign = xp.sign(d)  # piecewise constant: its own derivative is 0
+        self.reduction, self.size = reduction, d.size
+        return _reduce(xp, xp.abs(d), reduction)
 
-
-class HuberLoss(_PointwiseLoss):
-    """l = d^2 / 2 if |d| < delta else delta (|d| - delta / 2),  d = x - t
-    dl/dx = clip(d, -delta, delta) = -dl/dt   (quadratic near 0, linear in the tails)
-    """
-
-    @staticmethod
-    def pointwise(xp, d, delta):
-        a = xp.abs(d)
-        loss = xp.where(a < delta, 0.5 * d * d, delta * (a - 0.5 * delta))
-        return loss, xp.clip(d, -delta, delta)
-
-
-class SmoothL1Loss(_PointwiseLoss):
-    """l = d^2 / (2 beta) if |d| < beta else |d| - beta / 2,  d = x - t  (= Huber / beta)
-    dl/dx = clip(d / beta, -1, 1) = -dl/dt   (beta = 0 gives L1)
-    """
-
-    @staticmethod
-    def pointwise(xp, d, beta):
-        a = xp.abs(d)
-        if beta == 0:
-            return a, xp.sign(d)
-        return xp.where(a < beta, 0.5 * d * d / beta, a - 0.5 * beta), xp.clip(d / beta, -1, 1)
+    def backward(self, ns, grad, x, t):
+        g = _reduced_grad(grad, self.reduction, self.size) * ns.const(self.sign)
+        return g, (-g if self.needs_input_grad[1] else None)
 
 
 # -- classification losses ---------------------------------------------------------------------
@@ -87,21 +63,25 @@ class BinaryCrossEntropy(Function):
     """
 
     def forward(self, p, t, weight, reduction):
-        xp = xp_of(p)
-        self.logp, self.log1mp = _clamped_log(xp, p), _clamped_log(xp, 1 - p)
-        self.p, self.t, self.w, self.reduction = p, t, weight, reduction
+        ns = array_namespace(p)
+        self.logp, self.log1mp = _clamped_log(ns, p), _clamped_log(ns, 1 - p)
+        self.w, self.reduction = weight, reduction
         loss = -(t * self.logp + (1 - t) * self.log1mp)
         loss = loss if weight is None else loss * weight
         self.size = loss.size
-        return _reduce(xp, loss, reduction)
+        return _reduce(ns.xp, loss, reduction)
 
-    def backward(self, grad):
-        xp = xp_of(grad)
+    def backward(self, ns, grad, p, t):
         g = _reduced_grad(grad, self.reduction, self.size)
-        g = g if self.w is None else g * self.w
-        p = self.p
-        gp = g * (p - self.t) / xp.maximum(p * (1 - p), 1e-12)
-        gt = g * (self.log1mp - self.logp) if self.inputs[1].requires_grad else None
+        g = g if self.w is None else g * ns.const(self.w)
+        gp = g * (p - t) / ns.maximum(p * (1 - p), 1e-12)
+        gt = None
+        if self.needs_input_grad[1]:
+            if ns.eager:
+                logp, log1mp = self.logp, self.log1mp
+            else:
+                logp, log1mp = _clamped_log(ns, p), _clamped_log(ns, 1 - p)
+            gt = g * (log1mp - logp)
         return gp, gt
 
 
@@ -113,57 +93,36 @@ class BinaryCrossEntropyWithLogits(Function):
     """
 
     def forward(self, x, t, weight, pos_weight, reduction):
-        xp = xp_of(x)
-        sp = xp.maximum(x, 0) + xp.log1p(xp.exp(-xp.abs(x)))  # softplus(x); sp(-x) = sp - x
+        ns = array_namespace(x)
+        sp = ns.softplus(x)  # softplus(-x) = sp - x
         pw = 1 if pos_weight is None else pos_weight
         loss = (1 - t) * sp + pw * t * (sp - x)
         loss = loss if weight is None else loss * weight
-        self.x, self.t, self.sp, self.pw, self.w = x, t, sp, pw, weight
+        self.sp, self.pw, self.w = sp, pw, weight
         self.reduction, self.size = reduction, loss.size
-        return _reduce(xp, loss, reduction)
+        return _reduce(ns.xp, loss, reduction)
 
-    def backward(self, grad):
-        xp = xp_of(grad)
+    def backward(self, ns, grad, x, t):
         g = _reduced_grad(grad, self.reduction, self.size)
-        g = g if self.w is None else g * self.w
-        pw, t = self.pw, self.t
-        gx = g * ((pw * t + 1 - t) * _sigmoid(xp, self.x) - pw * t)
-        gt = g * (pw * (self.sp - self.x) - self.sp) if self.inputs[1].requires_grad else None
-        return gx, gt
-
-
-class KlDiv(Function):
-    """KL divergence with log-probability input x and target t (probabilities):
-
-        l = t (log t - x)  (0 where t = 0);  log_target: l = e^t (t - x)
-    dl/dx = -t (or -e^t);  dl/dt = log t + 1 - x (0 where t = 0)  (or e^t (t - x + 1))
-    """
-
-    def forward(self, x, t, reduction, log_target):
-        xp = xp_of(x)
-        if log_target:
-            self.et = xp.exp(t)
-            loss = self.et * (t - x)
-        else:
-            pos = t > 0
-            self.pos, self.logt = pos, xp.log(xp.where(pos, t, 1))
-            loss = xp.where(pos, t * self.logt, 0) - t * x
-        self.x, self.t, self.log_target = x, t, log_target
-        self.reduction, self.size, self.batch = reduction, loss.size, x.shape[0] if x.ndim else 1
-        return _reduce(xp, loss, reduction, self.batch)
-
-    def backward(self, grad):
-        xp = xp_of(grad)
-        g = _reduced_grad(grad, self.reduction, self.size, self.batch)
-        x, t = self.x, self.t
-        gx = -g * (self.et if self.log_target else t)
+        g = g if self.w is None else g * ns.const(self.w)
+        pw = _maybe_const(ns, self.pw)
+        gx = g * ((pw * t + 1 - t) * ns.sigmoid(x) - pw * t)
         gt = None
-        if self.inputs[1].requires_grad:
-            if self.log_target:
-                gt = g * self.et * (t - x + 1)
-            else:
-                gt = g * xp.where(self.pos, self.logt + 1 - x, 0)
+        if self.needs_input_grad[1]:
+            sp = self.sp if ns.eager else ns.softplus(x)
+            gt = g * (pw * (sp - x) - sp)
         return gx, gt
+
+
+def _reduce_loss(loss: Tensor, reduction: str, batch: int = 1) -> Tensor:
+    """A per-element loss tensor reduced as PyTorch does ("batchmean": sum / batch)."""
+    if reduction == "none":
+        return loss
+    if reduction == "sum":
+        return loss.sum()
+    if reduction == "batchmean":
+        return loss.sum() / max(batch, 1)
+    return loss.mean()
 
 
 # -- wrappers: validate at the boundary, then apply one op ----------------------------------
@@ -178,9 +137,9 @@ def _float_pair(op, name, x, target, reduction, allowed=_REDUCTIONS, exact=False
     return t
 
 
-def _pointwise(cls, op, input, target, reduction, param=None):
+def _pointwise(cls, op, input, target, reduction):
     target = _float_pair(op, "input", input, target, reduction)
-    return cls.apply(input, target, reduction=reduction, param=param)
+    return cls.apply(input, target, reduction=reduction)
 
 
 def mse_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
@@ -212,7 +171,16 @@ def huber_loss(input: Tensor, target, reduction: str = "mean", delta: float = 1.
     """
     if not delta > 0:
         raise ValueError(f"huber_loss: delta must be > 0, got {delta!r}")
-    return _pointwise(HuberLoss, "huber_loss", input, target, reduction, float(delta))
+    t = _float_pair("huber_loss", "input", input, target, reduction)
+    return _reduce_loss(_huber(input - t, float(delta)), reduction)
+
+
+def _huber(d: Tensor, delta: float) -> Tensor:
+    """d^2 / 2 where |d| < delta, else delta (|d| - delta / 2): a composition of where, abs
+    and arithmetic, so its derivatives (clip(d, -delta, delta), then [|d| < delta]) come from
+    those ops; no hand-written backward."""
+    a = abs_(d)
+    return where(a < delta, 0.5 * d * d, delta * (a - 0.5 * delta))
 
 
 def smooth_l1_loss(input: Tensor, target, reduction: str = "mean", beta: float = 1.0) -> Tensor:
@@ -224,7 +192,10 @@ def smooth_l1_loss(input: Tensor, target, reduction: str = "mean", beta: float =
     """
     if beta < 0:
         raise ValueError(f"smooth_l1_loss: beta must be >= 0, got {beta!r}")
-    return _pointwise(SmoothL1Loss, "smooth_l1_loss", input, target, reduction, float(beta))
+    t = _float_pair("smooth_l1_loss", "input", input, target, reduction)
+    d = input - t
+    loss = abs_(d) if beta == 0 else _huber(d, float(beta)) / float(beta)  # Huber / beta
+    return _reduce_loss(loss, reduction)
 
 
 def binary_cross_entropy(probs: Tensor, target, weight=None, reduction: str = "mean") -> Tensor:
@@ -285,4 +256,10 @@ def kl_div(input: Tensor, target, reduction: str = "mean", log_target: bool = Fa
     """
     op = "kl_div"
     t = _float_pair(op, "input", input, target, reduction, _REDUCTIONS + ("batchmean",))
-    return KlDiv.apply(input, t, reduction=reduction, log_target=bool(log_target))
+    # a composition: its derivatives come from exp, log, where and arithmetic
+    if log_target:
+        loss = exp(t) * (t - input)
+    else:
+        positive = t > 0  # l = 0 where t = 0 (the limit of t log t), with no gradient there
+        loss = where(positive, t * (log(where(positive, t, 1.0)) - input), 0.0)
+    return _reduce_loss(loss, reduction, input.shape[0] if input.ndim else 1)

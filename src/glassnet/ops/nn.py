@@ -23,36 +23,25 @@ class Linear(Function):
         y = x2 @ weight.T
         if bias is not None:
             y += bias
-        self.x2, self.weight = x2, weight
         return y if x.ndim == 2 else y.reshape(*x.shape[:-1], weight.shape[0])
 
-    def backward(self, grad):
-        inputs = self.inputs
-        g2 = grad if grad.ndim == 2 else grad.reshape(-1, grad.shape[-1])
+    def backward(self, ns, grad, x, weight, bias=None):
+        need = self.needs_input_grad
+        flat = grad.ndim != 2
+        g2 = ns.reshape(grad, (-1, grad.shape[-1])) if flat else grad
         gx = gw = gb = None
-        if inputs[0].requires_grad:
-            gx = g2 @ self.weight
-            if grad.ndim != 2:
-                gx = gx.reshape(inputs[0].shape)
-        if inputs[1].requires_grad:
-            gw = g2.T @ self.x2  # a fresh (out, in) array: safe to hand to weight.grad
-        if len(inputs) == 2:
+        if need[0]:
+            gx = g2 @ weight
+            if flat:
+                gx = ns.reshape(gx, x.shape)
+        if need[1]:
+            x2 = ns.reshape(x, (-1, x.shape[-1])) if flat else x
+            gw = g2.T @ x2  # a fresh (out, in) array: safe to hand to weight.grad
+        if bias is None:
             return gx, gw
-        if inputs[2].requires_grad:
-            gb = g2.sum(axis=0)
+        if need[2]:
+            gb = ns.sum(g2, 0)
         return gx, gw, gb
-
-    def backward_graph(self, grad):
-        from glassnet.ops.linalg import matmul
-        from glassnet.ops.shape import reshape, swapaxes
-
-        x, weight = self.inputs[:2]
-        g2 = reshape(grad, (-1, grad.shape[-1]))
-        gx = reshape(matmul(g2, weight), x.shape)
-        gw = matmul(swapaxes(g2, 0, 1), reshape(x, (-1, x.shape[-1])))
-        if len(self.inputs) == 2:
-            return gx, gw
-        return gx, gw, g2.sum(axis=0)
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
@@ -118,11 +107,8 @@ class Dropout(Function):
         self.mask = keep * x.dtype.type(1.0 / (1.0 - p)) if p < 1 else xp.zeros_like(x)
         return x * self.mask
 
-    def backward(self, grad):
-        return (grad * self.mask,)
-
-    def backward_graph(self, grad):
-        return (grad * Tensor._make(self.mask, False),)
+    def backward(self, ns, grad, x):
+        return grad * self.mask
 
 
 def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
@@ -181,28 +167,23 @@ class Embedding(Function):
         self.padding_idx = padding_idx
         return weight.take(self.flat, axis=0).reshape(*indices.shape, weight.shape[1])
 
-    def backward(self, grad):
-        xp = xp_of(grad)
-        v, d = self.inputs[0].shape
-        g2 = grad.reshape(-1, d)
-        gw = xp.zeros((v, d), dtype=grad.dtype)
-        if xp is np and self.flat.size >= _SORTED_SCATTER_MIN:
-            _sorted_scatter_add(gw, self.flat, g2)
-        else:
-            xp.add.at(gw, self.flat, g2)
+    def backward(self, ns, grad, weight):
+        flat, shape = self.flat, weight.shape
+        g2 = ns.reshape(grad, (-1, shape[1]))
         if self.padding_idx is not None:
-            gw[self.padding_idx] = 0
-        return (gw,)
+            g2 = g2 * ns.const((flat != self.padding_idx)[:, None].astype(g2.dtype))
+        return ns.linear(lambda g: _scatter_rows(g, flat, shape), lambda g: g[flat], g2)
 
-    def backward_graph(self, grad):
-        from glassnet.ops.shape import IndexAdd, reshape
 
-        v, d = self.inputs[0].shape
-        g2 = reshape(grad, (-1, d))
-        if self.padding_idx is not None:
-            keep = (self.flat != self.padding_idx)[:, None].astype(grad.dtype)
-            g2 = g2 * Tensor._make(keep, False)
-        return (IndexAdd.apply(g2, shape=(v, d), index=self.flat),)
+def _scatter_rows(rows, index, shape):
+    """zeros(shape) with rows[i] added to row index[i] (repeats accumulate)."""
+    xp = xp_of(rows)
+    out = xp.zeros(shape, dtype=rows.dtype)
+    if xp is np and index.size >= _SORTED_SCATTER_MIN:
+        _sorted_scatter_add(out, index, rows)
+    else:
+        xp.add.at(out, index, rows)
+    return out
 
 
 def embedding(indices, weight: Tensor, padding_idx: int | None = None) -> Tensor:

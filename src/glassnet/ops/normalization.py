@@ -16,32 +16,32 @@ import math
 
 from glassnet.autograd.function import Function
 from glassnet.autograd.grad_mode import no_grad
+from glassnet.autograd.namespace import array_namespace
 from glassnet.backend import xp_of
 from glassnet.tensor import Tensor
 
 
-def _normalize(xp, x, axes, eps):
-    if x.size == 0:  # an empty batch: nothing to normalize (NumPy warns on empty means)
-        z = xp.zeros(tuple(1 if i in axes else n for i, n in enumerate(x.shape)), x.dtype)
-        return x.copy(), z + 1 / math.sqrt(eps), z, z
-    mean = x.mean(axis=axes, keepdims=True)
-    xhat = x - mean  # centered, then scaled in place: the same arithmetic, one buffer fewer
-    var = (xhat * xhat).mean(axis=axes, keepdims=True)
-    rstd = 1 / xp.sqrt(var + eps)
-    xhat *= rstd
-    return xhat, rstd, mean, var
+def _normalize(ns, x, axes, eps):
+    """(xhat, rstd, var): xhat = (x - mean) rstd, rstd = 1 / sqrt(var + eps) over ``axes``
+    (var biased).
+
+    Written against ``ns``: forward runs it on arrays, and ``backward(create_graph=True)``
+    runs it again on the input tensors, so the statistics' own derivatives are in the graph.
+    """
+    if x.size == 0 and ns.eager:  # an empty batch: nothing to normalize (no empty means)
+        z = ns.xp.zeros(tuple(1 if i in axes else n for i, n in enumerate(x.shape)), x.dtype)
+        return x.copy(), z + 1 / math.sqrt(eps), z
+    centered = x - ns.mean(x, axes, True)
+    var = ns.mean(centered * centered, axes, True)
+    rstd = 1 / ns.sqrt(var + eps)
+    return centered * rstd, rstd, var
 
 
-def _normalize_backward(g, xhat, rstd, axes):
+def _normalize_backward(ns, g, xhat, rstd, axes):
     """dL/dx from g = dL/dxhat: rstd (g - mean(g) - xhat mean(g xhat)) over ``axes``."""
     if g.size == 0:
-        return g.copy()
-    tmp = g * xhat
-    mean_gx = tmp.mean(axis=axes, keepdims=True)
-    dx = g - g.mean(axis=axes, keepdims=True)
-    dx -= xp_of(g).multiply(xhat, mean_gx, out=tmp)
-    dx *= rstd
-    return dx
+        return g + 0.0
+    return rstd * (g - ns.mean(g, axes, True) - xhat * ns.mean(g * xhat, axes, True))
 
 
 class _AffineNorm(Function):
@@ -52,23 +52,19 @@ class _AffineNorm(Function):
     def _affine(self, xhat, params, shape):
         w = params[0].reshape(shape) if self.has_weight else None
         b = params[int(self.has_weight)].reshape(shape) if self.has_bias else None
-        self.xhat, self.w = xhat, w
-        if w is None:
-            return xhat if b is None else xhat + b
-        y = xhat * w
-        if b is None:
-            return y
-        if b.dtype != y.dtype:
-            return y + b
-        y += b  # in place on the fresh product: xhat (saved for backward) is untouched
-        return y
+        y = xhat if w is None else xhat * w
+        return y if b is None else y + b
 
-    def _param_grads(self, grad, axes, shape):
+    def _weight(self, ns, params, shape):
+        return ns.reshape(params[0], shape) if self.has_weight else None
+
+    def _param_grads(self, ns, grad, xhat, axes, shape):
+        need = self.needs_input_grad[1:]
         out = []
         if self.has_weight:
-            out.append((grad * self.xhat).sum(axis=axes).reshape(shape))
+            out.append(ns.reshape(ns.sum(grad * xhat, axes), shape) if need[0] else None)
         if self.has_bias:
-            out.append(grad.sum(axis=axes).reshape(shape))
+            out.append(ns.reshape(ns.sum(grad, axes), shape) if need[-1] else None)
         return out
 
 
@@ -79,17 +75,18 @@ class LayerNorm(_AffineNorm):
     """
 
     def forward(self, x, *params, naxes, eps, has_weight, has_bias):
-        xp = xp_of(x)
         self.axes = tuple(range(x.ndim - naxes, x.ndim))
-        self.has_weight, self.has_bias = has_weight, has_bias
-        xhat, self.rstd, _, _ = _normalize(xp, x, self.axes, eps)
-        return self._affine(xhat, params, x.shape[x.ndim - naxes :])
+        self.eps, self.has_weight, self.has_bias = eps, has_weight, has_bias
+        self.xhat, self.rstd, _ = _normalize(array_namespace(x), x, self.axes, eps)
+        return self._affine(self.xhat, params, x.shape[x.ndim - naxes :])
 
-    def backward(self, grad):
-        g = grad if self.w is None else grad * self.w
-        dx = _normalize_backward(g, self.xhat, self.rstd, self.axes)
-        lead = tuple(range(grad.ndim - len(self.axes)))
-        return (dx, *self._param_grads(grad, lead, self.xhat.shape[len(lead) :]))
+    def backward(self, ns, grad, x, *params):
+        axes = self.axes
+        xhat, rstd = (self.xhat, self.rstd) if ns.eager else _normalize(ns, x, axes, self.eps)[:2]
+        w = self._weight(ns, params, x.shape[axes[0] :])
+        dx = _normalize_backward(ns, grad if w is None else grad * w, xhat, rstd, axes)
+        lead = tuple(range(grad.ndim - len(axes)))
+        return (dx, *self._param_grads(ns, grad, xhat, lead, x.shape[axes[0] :]))
 
 
 class BatchNorm(_AffineNorm):
@@ -105,22 +102,29 @@ class BatchNorm(_AffineNorm):
         self.axes = (0,) + tuple(range(2, x.ndim))
         self.cshape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
         self.training, self.has_weight, self.has_bias = training, has_weight, has_bias
+        self.eps = eps
         if training:
-            xhat, self.rstd, mean, var = _normalize(xp, x, self.axes, eps)
-            stats["mean"], stats["var"] = mean.reshape(-1), var.reshape(-1)
+            self.xhat, self.rstd, var = _normalize(array_namespace(x), x, self.axes, eps)
+            stats["mean"], stats["var"] = x.mean(axis=self.axes), var.reshape(-1)
         else:
-            mean, var = (a.reshape(self.cshape) for a in running)
+            self.mean, var = (a.reshape(self.cshape) for a in running)
             self.rstd = (1 / xp.sqrt(var + eps)).astype(x.dtype)
-            xhat = (x - mean) * self.rstd
-        return self._affine(xhat, params, self.cshape)
+            self.xhat = (x - self.mean) * self.rstd
+        return self._affine(self.xhat, params, self.cshape)
 
-    def backward(self, grad):
-        g = grad if self.w is None else grad * self.w
+    def backward(self, ns, grad, x, *params):
+        axes = self.axes
+        w = self._weight(ns, params, self.cshape)
+        g = grad if w is None else grad * w
         if self.training:
-            dx = _normalize_backward(g, self.xhat, self.rstd, self.axes)
-        else:
-            dx = g * self.rstd
-        return (dx, *self._param_grads(grad, self.axes, (grad.shape[1],)))
+            stats = (self.xhat, self.rstd) if ns.eager else _normalize(ns, x, axes, self.eps)[:2]
+            xhat, rstd = stats
+            dx = _normalize_backward(ns, g, xhat, rstd, axes)
+        else:  # the running statistics are constants
+            rstd = ns.const(self.rstd)
+            xhat = self.xhat if ns.eager else (x - ns.const(self.mean)) * rstd
+            dx = g * rstd
+        return (dx, *self._param_grads(ns, grad, xhat, axes, (grad.shape[1],)))
 
 
 class GroupNorm(_AffineNorm):
@@ -130,24 +134,26 @@ class GroupNorm(_AffineNorm):
     """
 
     def forward(self, x, *params, num_groups, eps, has_weight, has_bias):
-        xp = xp_of(x)
-        self.has_weight, self.has_bias = has_weight, has_bias
+        self.has_weight, self.has_bias, self.eps = has_weight, has_bias, eps
         # explicit group size, not -1: reshape cannot infer it when the batch is empty
-        grouped = x.reshape(
-            x.shape[0], num_groups, x.size // builtins.max(x.shape[0], 1) // num_groups
-        )
-        xhat, self.rstd, _, _ = _normalize(xp, grouped, (2,), eps)
+        per_group = x.size // builtins.max(x.shape[0], 1) // num_groups
+        self.groups = (x.shape[0], num_groups, per_group)
+        grouped = x.reshape(self.groups)
+        self.xhat, self.rstd, _ = _normalize(array_namespace(x), grouped, (2,), eps)
         self.cshape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
-        return self._affine(xhat.reshape(x.shape), params, self.cshape)
+        return self._affine(self.xhat.reshape(x.shape), params, self.cshape)
 
-    def backward(self, grad):
-        g = grad if self.w is None else grad * self.w
-        n, groups = grad.shape[0], self.rstd.shape[1]
-        per_group = grad.size // builtins.max(n, 1) // groups
-        xhat = self.xhat.reshape(n, groups, per_group)
-        dx = _normalize_backward(g.reshape(n, groups, per_group), xhat, self.rstd, (2,))
+    def backward(self, ns, grad, x, *params):
+        if ns.eager:
+            xhat, rstd = self.xhat, self.rstd
+        else:
+            xhat, rstd, _ = _normalize(ns, ns.reshape(x, self.groups), (2,), self.eps)
+        w = self._weight(ns, params, self.cshape)
+        g = ns.reshape(grad if w is None else grad * w, self.groups)
+        dx = ns.reshape(_normalize_backward(ns, g, xhat, rstd, (2,)), x.shape)
         axes = (0,) + tuple(range(2, grad.ndim))
-        return (dx.reshape(grad.shape), *self._param_grads(grad, axes, (grad.shape[1],)))
+        xhat_full = ns.reshape(xhat, x.shape)
+        return (dx, *self._param_grads(ns, grad, xhat_full, axes, (grad.shape[1],)))
 
 
 # -- wrappers ---------------------------------------------------------------------------------

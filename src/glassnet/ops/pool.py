@@ -56,32 +56,44 @@ class MaxPool2d(Function):
         self.kernel_size, self.stride = kernel_size, stride
         return y
 
-    def backward(self, grad):
-        xp = xp_of(grad)
+    def _route(self, xp):
+        """For each kernel position: the mask of windows whose (first) maximum sits there."""
         x, y = self.x_pad, self.y
-        dx = xp.zeros(x.shape, dtype=grad.dtype)
-        overlap = any(k > s for k, s in zip(self.kernel_size, self.stride))
         free = None  # windows whose max has not been claimed by an earlier position
-        last = len(self.sl) - 1
-        for i, (_, rows, cols) in enumerate(self.sl):
+        route = []
+        for _, rows, cols in self.sl:
             # not (x < y) rather than x == y: a NaN window still routes its gradient (to its
             # first position), as a NaN there should show up in dL/dx
-            hit = xp.less(x[:, :, rows, cols], y)
-            xp.logical_not(hit, out=hit)
+            hit = xp.logical_not(xp.less(x[:, :, rows, cols], y))
             if free is None:
                 free = ~hit
             else:
                 hit &= free
-                if i < last:
-                    free ^= hit
-            if overlap:
-                dx[:, :, rows, cols] += grad * hit
-            else:  # each input belongs to one window: write straight into dx
-                xp.multiply(grad, hit, out=dx[:, :, rows, cols])
-        ph, pw = self.pad
-        if ph or pw:
-            dx = dx[:, :, ph : x.shape[2] - ph, pw : x.shape[3] - pw]
-        return (dx,)
+                free ^= hit
+            route.append((rows, cols, hit.astype(y.dtype)))
+        return route
+
+    def backward(self, ns, grad, x):
+        # dL/dx is linear in dL/dy (each window's gradient goes to its arg-max), its adjoint a
+        # gather from the same positions: differentiable to any order through ns.linear
+        xp = xp_of(self.y)
+        route, shape, (ph, pw) = self._route(xp), self.x_pad.shape, self.pad
+        overlap = any(k > s for k, s in zip(self.kernel_size, self.stride))
+
+        def scatter(g):
+            dx = xp.zeros(shape, dtype=g.dtype)
+            for rows, cols, hit in route:
+                if overlap:
+                    dx[:, :, rows, cols] += g * hit
+                else:  # each input belongs to one window: write straight into dx
+                    xp.multiply(g, hit, out=dx[:, :, rows, cols])
+            return dx[:, :, ph : shape[2] - ph, pw : shape[3] - pw] if ph or pw else dx
+
+        def gather(dx):
+            dx = xp.pad(dx, ((0, 0), (0, 0), (ph, ph), (pw, pw))) if ph or pw else dx
+            return sum(dx[:, :, rows, cols] * hit for rows, cols, hit in route)
+
+        return ns.linear(scatter, gather, grad)
 
 
 class AvgPool2d(Function):
@@ -116,16 +128,24 @@ class AvgPool2d(Function):
         self.pad_shape, self.pad = x.shape, (ph, pw)
         return y
 
-    def backward(self, grad):
-        xp = xp_of(grad)
-        gs = grad * self.scale
-        dx = xp.zeros(self.pad_shape, dtype=grad.dtype)
-        for _, rows, cols in self.sl:
-            dx[:, :, rows, cols] += gs
-        ph, pw = self.pad
-        if ph or pw:
-            dx = dx[:, :, ph : dx.shape[2] - ph, pw : dx.shape[3] - pw]
-        return (dx,)
+    def backward(self, ns, grad, x):
+        # linear in dL/dy: each window spreads its gradient / D back over its inputs; the
+        # adjoint of that spread is the pooling itself
+        xp, scale, sl = xp_of(grad if ns.eager else grad.data), self.scale, self.sl
+        shape, (ph, pw) = self.pad_shape, self.pad
+
+        def spread(g):
+            gs = g * scale
+            dx = xp.zeros(shape, dtype=g.dtype)
+            for _, rows, cols in sl:
+                dx[:, :, rows, cols] += gs
+            return dx[:, :, ph : shape[2] - ph, pw : shape[3] - pw] if ph or pw else dx
+
+        def pool(dx):
+            dx = xp.pad(dx, ((0, 0), (0, 0), (ph, ph), (pw, pw))) if ph or pw else dx
+            return sum(dx[:, :, rows, cols] for _, rows, cols in sl) * scale
+
+        return ns.linear(spread, pool, grad)
 
 
 def _bin_matrix(xp, size: int, out: int, dtype):
@@ -152,9 +172,8 @@ class AdaptiveAvgPool2d(Function):
         self.aw = _bin_matrix(xp, w, output_size[1], x.dtype)
         return xp.matmul(xp.matmul(self.ah, x), self.aw.T)
 
-    def backward(self, grad):
-        xp = xp_of(grad)
-        return (xp.matmul(xp.matmul(self.ah.T, grad), self.aw),)
+    def backward(self, ns, grad, x):
+        return ns.const(self.ah.T) @ grad @ ns.const(self.aw)
 
 
 def _pair(value, op, what):

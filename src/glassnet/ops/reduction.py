@@ -10,20 +10,8 @@ import numpy as np
 
 from glassnet.autograd.function import Function
 from glassnet.backend import xp_of
-from glassnet.ops._util import expand_reduced, normalize_axis
+from glassnet.ops._util import normalize_axis
 from glassnet.tensor import Tensor
-
-
-def _spread(grad, shape, axis, keepdims):
-    """The gradient of a reduction, copied back along the reduced axes to the input ``shape``.
-
-    Writes into a fresh array rather than returning ``broadcast_to``'s view: same numbers,
-    but ``numpy.broadcast_to`` spends ~3 us in Python argument checks, which dominates the
-    backward of a small sum, and a view would be copied anyway when it reaches a leaf.
-    """
-    out = xp_of(grad).empty(shape, dtype=grad.dtype)
-    out[...] = expand_reduced(grad, shape, axis, keepdims) if grad.ndim else grad
-    return out
 
 
 class Sum(Function):
@@ -33,16 +21,8 @@ class Sum(Function):
         self.shape, self.axis, self.keepdims = x.shape, axis, keepdims
         return xp_of(x).asarray(x.sum(axis=axis, keepdims=keepdims))
 
-    def backward(self, grad):
-        return (_spread(grad, self.shape, self.axis, self.keepdims),)
-
-    def backward_graph(self, grad):
-        from glassnet.ops.shape import broadcast_to, reshape
-
-        g = grad
-        if not self.keepdims and self.axis:
-            g = reshape(g, expand_reduced(grad.data, self.shape, self.axis, False).shape)
-        return (broadcast_to(g, self.shape),)
+    def backward(self, ns, grad, x):
+        return ns.spread(grad, self.shape, self.axis, self.keepdims)
 
 
 class Mean(Function):
@@ -56,12 +36,8 @@ class Mean(Function):
         self.n = n
         return xp_of(x).asarray(x.mean(axis=axis, keepdims=keepdims))
 
-    def backward(self, grad):
-        return (_spread(grad / self.n, self.shape, self.axis, self.keepdims),)
-
-    def backward_graph(self, grad):
-        (g,) = Sum.backward_graph(self, grad)
-        return (g / self.n,)
+    def backward(self, ns, grad, x):
+        return ns.spread(grad / self.n, self.shape, self.axis, self.keepdims)
 
 
 class Var(Function):
@@ -92,20 +68,11 @@ class Var(Function):
             total = (self.centered**2).sum(axis=axis, keepdims=keepdims)
             return xp.asarray(total / x.dtype.type(self.denom))
 
-    def backward(self, grad):
-        g = expand_reduced(grad, self.shape, self.axis, self.keepdims)
+    def backward(self, ns, grad, x):
+        centered = self.centered if ns.eager else x - ns.mean(x, self.axis, True)
+        g = ns.unreduce(grad, self.shape, self.axis, self.keepdims)
         with np.errstate(invalid="ignore"):
-            return (g * self.scale * self.centered,)
-
-    def backward_graph(self, grad):
-        from glassnet.ops.shape import reshape
-
-        (x,) = self.inputs
-        centered = x - mean(x, axis=self.axis, keepdims=True)
-        g = grad
-        if not self.keepdims and self.axis:
-            g = reshape(g, expand_reduced(grad.data, self.shape, self.axis, False).shape)
-        return (g * self.scale * centered,)
+            return g * self.scale * centered
 
 
 class _Extreme(Function):
@@ -120,19 +87,12 @@ class _Extreme(Function):
         self.shape, self.axis, self.keepdims = x.shape, axis, keepdims
         y = getattr(x, self.reduce)(axis=axis, keepdims=True)
         mask = (x == y).astype(x.dtype)
-        self.weights = mask / mask.sum(axis=axis, keepdims=True)
+        self.weights = mask / mask.sum(axis=axis, keepdims=True)  # constant: which x won
         return xp_of(x).asarray(y if keepdims else y.reshape(_drop(y.shape, axis)))
 
-    def backward(self, grad):
-        return (expand_reduced(grad, self.shape, self.axis, self.keepdims) * self.weights,)
-
-    def backward_graph(self, grad):
-        from glassnet.ops.shape import reshape
-
-        g = grad
-        if not self.keepdims and self.axis:
-            g = reshape(g, expand_reduced(grad.data, self.shape, self.axis, False).shape)
-        return (g * Tensor._make(self.weights, False),)
+    def backward(self, ns, grad, x):
+        g = ns.unreduce(grad, self.shape, self.axis, self.keepdims)
+        return g * ns.const(self.weights)
 
 
 def _drop(shape, axes):
@@ -172,40 +132,53 @@ class Logsumexp(Function):
         y = xp.log(s) + m
         return y if keepdims else y.reshape(_drop(y.shape, axis))
 
-    def backward(self, grad):
-        return (expand_reduced(grad, self.shape, self.axis, self.keepdims) * self.softmax,)
+    def backward(self, ns, grad, x):
+        p = self.softmax if ns.eager else ns.softmax(x, self.axis)
+        return ns.unreduce(grad, self.shape, self.axis, self.keepdims) * p
 
-    def backward_graph(self, grad):
-        from glassnet.ops.activation import softmax
-        from glassnet.ops.shape import reshape
 
-        (x,) = self.inputs
-        g = grad
-        if not self.keepdims and self.axis:
-            g = reshape(g, expand_reduced(grad.data, self.shape, self.axis, False).shape)
-        return (g * softmax(x, axis=self.axis),)
+def _others_product(xp, x, axis):
+    """For each x_i: the product of the other elements along ``axis``, without dividing
+    (exclusive cumprods from the left and from the right: exact when some x_j are zero)."""
+    moved = xp.moveaxis(x, axis, tuple(range(-len(axis), 0))).reshape(_drop(x.shape, axis) + (-1,))
+    ones = xp.ones(moved.shape[:-1] + (1,), dtype=x.dtype)
+    left = xp.cumprod(xp.concatenate([ones, moved[..., :-1]], axis=-1), axis=-1)
+    right = xp.cumprod(xp.concatenate([ones, moved[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
+    others = (left * right).reshape(_drop(x.shape, axis) + tuple(x.shape[a] for a in axis))
+    return xp.moveaxis(others, tuple(range(-len(axis), 0)), axis)
 
 
 class Prod(Function):
-    """y = prod_i x_i over ``axis``;  dy/dx_i = prod_{j != i} x_j (computed without dividing)"""
+    """y = prod_i x_i over ``axis``;  dy/dx_i = prod_{j != i} x_j (computed without dividing)
+
+    Under create_graph, prod_{j != i} x_j is itself built from ``prod`` ops (one per position
+    along the reduced axes), so its derivative is in the graph too.
+    """
 
     def forward(self, x, axis, keepdims):
-        xp = xp_of(x)
-        self.x, self.axis, self.keepdims, self.shape = x, axis, keepdims, x.shape
-        # product of all others = exclusive cumprod from the left times from the right; this
-        # stays exact when some x_j are zero (y / x_i would be 0/0).
-        moved = xp.moveaxis(x, axis, tuple(range(-len(axis), 0))).reshape(
-            _drop(x.shape, axis) + (-1,)
-        )
-        ones = xp.ones(moved.shape[:-1] + (1,), dtype=x.dtype)
-        left = xp.cumprod(xp.concatenate([ones, moved[..., :-1]], axis=-1), axis=-1)
-        right = xp.cumprod(xp.concatenate([ones, moved[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
-        others = (left * right).reshape(_drop(x.shape, axis) + tuple(x.shape[a] for a in axis))
-        self.others = xp.moveaxis(others, tuple(range(-len(axis), 0)), axis)
-        return xp.asarray(x.prod(axis=axis, keepdims=keepdims))
+        self.axis, self.keepdims, self.shape = axis, keepdims, x.shape
+        self.others = _others_product(xp_of(x), x, axis)
+        return xp_of(x).asarray(x.prod(axis=axis, keepdims=keepdims))
 
-    def backward(self, grad):
-        return (expand_reduced(grad, self.shape, self.axis, self.keepdims) * self.others,)
+    def backward(self, ns, grad, x):
+        others = self.others if ns.eager else _others_product_graph(x, self.axis)
+        return ns.unreduce(grad, self.shape, self.axis, self.keepdims) * others
+
+
+def _others_product_graph(x: Tensor, axis) -> Tensor:
+    """prod_{j != i} x_j for every i, from differentiable ops: for each position p along the
+    reduced axes, ``prod`` of x with p's entries replaced by 1, placed back at p by a mask."""
+    from glassnet.ops.elementwise import where
+
+    xp = xp_of(x.data)
+    out = None
+    for pos in np.ndindex(*[x.shape[a] for a in axis]):
+        hole = np.zeros([x.shape[a] if a in axis else 1 for a in range(x.ndim)], dtype=bool)
+        hole[tuple(pos[axis.index(a)] if a in axis else 0 for a in range(x.ndim))] = True
+        at_p = Tensor._make(xp.asarray(hole), False)
+        part = prod(where(at_p, 1.0, x), axis, keepdims=True) * at_p.astype(x.dtype)
+        out = part if out is None else out + part
+    return out
 
 
 def _reduce(cls, x, axis, keepdims, **extra):

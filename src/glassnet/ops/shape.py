@@ -12,6 +12,7 @@ import builtins
 import numpy as np
 
 from glassnet.autograd.function import Function
+from glassnet.autograd.namespace import unbroadcast
 from glassnet.backend import xp_of
 from glassnet.ops._util import normalize_axis
 from glassnet.ops.index_order import ints_first
@@ -24,14 +25,10 @@ class Reshape(Function):
     is_view = True
 
     def forward(self, x, shape):
-        self.in_shape = x.shape
         return x.reshape(shape)
 
-    def backward(self, grad):
-        return (grad.reshape(self.in_shape),)
-
-    def backward_graph(self, grad):
-        return (reshape(grad, self.in_shape),)
+    def backward(self, ns, grad, x):
+        return ns.reshape(grad, x.shape)
 
 
 class Transpose(Function):
@@ -43,11 +40,8 @@ class Transpose(Function):
         self.axes = axes
         return x.transpose(axes)
 
-    def backward(self, grad):
-        return (grad.transpose(tuple(np.argsort(self.axes).tolist())),)
-
-    def backward_graph(self, grad):
-        return (permute(grad, *[int(i) for i in np.argsort(self.axes)]),)
+    def backward(self, ns, grad, x):
+        return ns.permute(grad, tuple(np.argsort(self.axes).tolist()))
 
 
 class BroadcastTo(Function):
@@ -58,27 +52,24 @@ class BroadcastTo(Function):
     def forward(self, x, shape):
         return xp_of(x).broadcast_to(x, shape)
 
-    def backward(self, grad):
-        return (grad,)  # the engine's unbroadcast sums over the copied axes
-
-    def backward_graph(self, grad):
-        return (grad,)
+    def backward(self, ns, grad, x):
+        return grad  # the engine's unbroadcast sums over the copied axes
 
 
 class SumTo(Function):
     """y = x summed down to ``shape`` (the adjoint of broadcasting);  dy/dx: broadcast back"""
 
     def forward(self, x, shape):
-        from glassnet.autograd.engine import unbroadcast
-
-        self.in_shape = x.shape
         return unbroadcast(x, shape)
 
-    def backward(self, grad):
-        return (xp_of(grad).broadcast_to(grad, self.in_shape),)
+    def backward(self, ns, grad, x):
+        return ns.broadcast_to(grad, x.shape)
 
-    def backward_graph(self, grad):
-        return (broadcast_to(grad, self.in_shape),)
+
+def _slice_along(ndim: int, axis: int, item) -> tuple:
+    index = [slice(None)] * ndim
+    index[axis] = item
+    return tuple(index)
 
 
 class Concat(Function):
@@ -86,20 +77,13 @@ class Concat(Function):
 
     def forward(self, *xs, axis):
         self.axis = axis
-        self.bounds = np.cumsum([x.shape[axis] for x in xs])[:-1].tolist()
+        self.edges = [0, *np.cumsum([x.shape[axis] for x in xs]).tolist()]
         return xp_of(xs[0]).concatenate(xs, axis=axis)
 
-    def backward(self, grad):
-        return tuple(xp_of(grad).split(grad, self.bounds, axis=self.axis))
-
-    def backward_graph(self, grad):
-        edges = [0, *[int(b) for b in self.bounds], grad.shape[self.axis]]
-        out = []
-        for lo, hi in zip(edges[:-1], edges[1:]):
-            index = [slice(None)] * grad.ndim
-            index[self.axis] = slice(lo, hi)
-            out.append(grad[tuple(index)])
-        return tuple(out)
+    def backward(self, ns, grad, *xs):
+        edges, ndim = self.edges, grad.ndim
+        return tuple(grad[_slice_along(ndim, self.axis, slice(lo, hi))]
+                     for lo, hi in zip(edges[:-1], edges[1:]))  # fmt: skip
 
 
 class Stack(Function):
@@ -109,17 +93,8 @@ class Stack(Function):
         self.axis = axis
         return xp_of(xs[0]).stack(xs, axis=axis)
 
-    def backward(self, grad):
-        xp = xp_of(grad)
-        return tuple(xp.take(grad, i, axis=self.axis) for i in range(grad.shape[self.axis]))
-
-    def backward_graph(self, grad):
-        out = []
-        for i in range(grad.shape[self.axis]):
-            index = [slice(None)] * grad.ndim
-            index[self.axis] = i
-            out.append(grad[tuple(index)])
-        return tuple(out)
+    def backward(self, ns, grad, *xs):
+        return tuple(grad[_slice_along(grad.ndim, self.axis, i)] for i in range(len(xs)))
 
 
 class Pad(Function):
@@ -129,61 +104,39 @@ class Pad(Function):
         self.inner = tuple(slice(lo, lo + n) for (lo, _), n in zip(widths, x.shape))
         return xp_of(x).pad(x, widths, mode="constant", constant_values=value)
 
-    def backward(self, grad):
-        return (grad[self.inner],)
+    def backward(self, ns, grad, x):
+        return grad[self.inner]
 
-    def backward_graph(self, grad):
-        return (grad[self.inner],)
+
+def scatter_add(xp, g, shape, index):
+    """zeros(shape) with ``g`` added at ``index`` (repeated indices accumulate): the adjoint
+    of ``x[index]``. ``np.add.at`` accumulates, unlike ``out[index] = g``."""
+    out = xp.zeros(shape, dtype=g.dtype)
+    if _is_advanced(index):
+        xp.add.at(out, index, g)  # cupy's add.at is its scatter_add
+    else:
+        out[index] = g
+    return out
 
 
 class GetItem(Function):
     """y = x[index] (slices, ints, integer arrays, boolean masks);  dy/dx: scatter-add back
 
-    Repeated integer indices read the same element several times, so their gradients add up
-    (``np.add.at``, which accumulates, unlike ``grad_x[index] = g``).
+    The backward is linear in the gradient (a scatter-add, whose adjoint is indexing again),
+    written as ``ns.linear``: repeated integer indices read the same element several times,
+    so their gradients add up.
     """
 
     is_view = True  # basic indexing returns a view; sharing the version counter is safe either way
 
     def forward(self, x, index):
-        self.in_shape, self.index = x.shape, index
-        self.advanced = _is_advanced(index)
+        self.index = index
         return x[index]
 
-    def backward(self, grad):
-        xp = xp_of(grad)
-        out = xp.zeros(self.in_shape, dtype=grad.dtype)
-        if self.advanced:
-            if xp is np:
-                np.add.at(out, self.index, grad)
-            else:  # cupy's scatter_add is its add.at
-                xp.add.at(out, self.index, grad)
-        else:
-            out[self.index] = grad
-        return (out,)
-
-    def backward_graph(self, grad):
-        return (IndexAdd.apply(grad, shape=self.in_shape, index=self.index),)
-
-
-class IndexAdd(Function):
-    """y = zeros(shape) with grad scatter-added at ``index``;  dy/dgrad = gather at ``index``
-
-    The adjoint of indexing, used to differentiate the backward of ``x[index]``.
-    """
-
-    def forward(self, g, shape, index):
-        xp = xp_of(g)
-        self.index = index
-        out = xp.zeros(shape, dtype=g.dtype)
-        xp.add.at(out, index, g)
-        return out
-
-    def backward(self, grad):
-        return (grad[self.index],)
-
-    def backward_graph(self, grad):
-        return (grad[self.index],)
+    def backward(self, ns, grad, x):
+        index, shape = self.index, x.shape
+        xp = xp_of(x.data if isinstance(x, Tensor) else x)
+        return ns.linear(lambda g: scatter_add(xp, g, shape, index), lambda g: g[index], grad)
 
 
 class TakeAlongAxis(Function):
@@ -191,25 +144,18 @@ class TakeAlongAxis(Function):
 
     def forward(self, x, indices, axis):
         xp = xp_of(x)
-        self.in_shape, self.indices, self.axis = x.shape, indices, axis
-        return xp.take_along_axis(x, indices, axis=axis)
+        y = xp.take_along_axis(x, indices, axis=axis)
+        # (i, j, ..., indices[i, j, ...], ...) for every output position: the same gather as
+        # one fancy index; the output's shape is the broadcast of indices with x
+        idx = list(np.ix_(*[np.arange(n) for n in y.shape]))
+        idx[axis] = xp.broadcast_to(indices, y.shape)
+        self.index = tuple(xp.asarray(i) for i in idx) if xp is not np else tuple(idx)
+        return y
 
-    def _scatter_index(self, shape):
-        # (i, j, ..., indices[i, j, ...], ...) for every output position: the output's shape
-        # is the broadcast of indices with x, so the open grid spans the output
-        xp = xp_of(self.indices)
-        idx = list(np.ix_(*[np.arange(n) for n in shape]))
-        idx[self.axis] = xp.broadcast_to(self.indices, shape)
-        return tuple(xp.asarray(i) for i in idx) if xp is not np else tuple(idx)
-
-    def backward(self, grad):
-        xp = xp_of(grad)
-        out = xp.zeros(self.in_shape, dtype=grad.dtype)
-        xp.add.at(out, self._scatter_index(grad.shape), grad)
-        return (out,)
-
-    def backward_graph(self, grad):
-        return (IndexAdd.apply(grad, shape=self.in_shape, index=self._scatter_index(grad.shape)),)
+    def backward(self, ns, grad, x):
+        index, shape = self.index, x.shape
+        xp = xp_of(grad.data if isinstance(grad, Tensor) else grad)
+        return ns.linear(lambda g: scatter_add(xp, g, shape, index), lambda g: g[index], grad)
 
 
 def _is_advanced(index) -> bool:

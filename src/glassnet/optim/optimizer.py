@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from glassnet.autograd.grad_mode import enable_grad, no_grad
+from glassnet.autograd.grad_mode import active_recorder, enable_grad, no_grad
 from glassnet.backend import to_device, xp_of
 from glassnet.tensor import Tensor
 
@@ -232,6 +232,9 @@ class Optimizer:
         Returns:
             The closure's loss, or None.
         """
+        recorder = active_recorder()
+        if recorder is not None:  # glassnet.compile is capturing this thread's step
+            return recorder.step(self, closure)
         loss = None
         if closure is not None:
             with enable_grad():
@@ -270,6 +273,9 @@ class Optimizer:
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Drop every parameter's gradient (``set_to_none=False`` sets fresh zero arrays)."""
+        recorder = active_recorder()
+        if recorder is not None:  # glassnet.compile is capturing this thread's step
+            return recorder.zero_grad(self, set_to_none)
         for group in self.param_groups:
             for p in group["params"]:
                 if set_to_none or p.grad is None:

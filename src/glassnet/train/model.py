@@ -60,6 +60,7 @@ class Compiled:
     loss_fn: Any
     metrics: list = field(default_factory=list)
     clip_grad_norm: float | None = None
+    loss_name: str | None = None  # the canonical name when the loss was given by name
 
 
 def make_optimizer(name: str, params, lr: float | None = None, weight_decay: float = 0.0):
@@ -149,8 +150,13 @@ def compile(
     specs = list(metrics or [])
     for spec in specs:
         get_metric(spec)  # validate names now, not in the middle of fit
+    name = (
+        _LOSS_ALIASES.get(loss.strip().lower(), loss.strip().lower())
+        if isinstance(loss, str)
+        else getattr(loss, "__name__", None)
+    )
     object.__setattr__(
-        model, "_compiled", Compiled(optimizer, get_loss(loss), specs, clip_grad_norm)
+        model, "_compiled", Compiled(optimizer, get_loss(loss), specs, clip_grad_norm, name)
     )
 
 

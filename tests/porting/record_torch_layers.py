@@ -1,6 +1,6 @@
 """Record the PyTorch reference numbers in test_new_layers.py (run once by hand; never by tests).
 
-    pip install torch==2.13.0 && python tests/nn/record_torch_layers.py
+    pip install torch==2.13.0 && python tests/porting/record_torch_layers.py
 
 Builds each layer in PyTorch 2.13 (float64), overwrites every state_dict entry, in PyTorch's
 key order, with rng.standard_normal(shape) * 0.3 from numpy's default_rng(seed), runs it on

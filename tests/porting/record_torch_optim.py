@@ -1,6 +1,6 @@
 """Record the PyTorch reference numbers in test_optim_more.py (run once by hand; never by tests).
 
-    pip install torch==2.13.0 && python tests/optim/record_torch_optim.py
+    pip install torch==2.13.0 && python tests/porting/record_torch_optim.py
 
 Prints the constants pasted into tests/optim/test_optim_more.py: for each optimizer config,
 the float64 weights after 6 steps of the fixed gradient sequence of test_optim_rules.py, and

@@ -1,0 +1,125 @@
+"""The Tensor methods and operators that run ops, attached to ``Tensor`` by ``glassnet.ops``.
+
+``glassnet.tensor`` sits in the autograd layer and never imports the ops (the ops import it);
+this module, in the ops layer, binds them onto the class instead: one table, checked (a name
+missing from the ops fails loudly at import, never silently). Most methods are the op
+functions themselves (``x.sum(axis=1)`` is ``ops.sum(x, axis=1)``), bound directly rather than
+through a forwarding wrapper: one Python call less on every op.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from glassnet.backend import Device, to_dtype
+from glassnet.tensor import Tensor
+
+_ops = SimpleNamespace()  # the functions of glassnet.ops, filled by bind()
+
+#: Tensor methods that are op functions of the same name (``Tensor.exp is ops.exp``).
+METHODS = (
+    "exp", "log", "log1p", "sqrt", "sin", "cos", "tanh", "sigmoid", "relu", "abs", "erf",
+    "sum", "mean", "var", "std", "max", "min", "argmax", "argmin", "logsumexp", "softmax",
+    "log_softmax", "reshape", "view", "transpose", "permute", "swapaxes", "flatten",
+    "squeeze", "unsqueeze", "expand", "broadcast_to", "clip", "clamp", "split", "gather",
+    "pad", "any", "all", "square", "rsqrt", "maximum", "minimum", "take_along_axis", "repeat",
+    "repeat_interleave", "tile", "amax", "amin", "where", "prod", "norm",
+)  # fmt: skip
+
+
+def clone(self) -> Tensor:
+    """A copy of the data that stays in the graph (gradient flows back)."""
+    return _ops.clone(self)
+
+
+def to(self, device=None, dtype=None) -> Tensor:
+    """Move to ``device`` ('cpu', 'cuda') and/or cast to ``dtype``; differentiable."""
+    out = self
+    if dtype is not None:
+        out = out.astype(dtype)
+    if device is not None and Device(device) != self.device:
+        out = _ops.to_device(out, device=Device(device))
+    return out
+
+
+def cpu(self) -> Tensor:
+    return self.to("cpu")
+
+
+def cuda(self) -> Tensor:
+    return self.to("cuda")
+
+
+def astype(self, dtype) -> Tensor:
+    """Cast to ``dtype``; differentiable between float dtypes."""
+    dtype = to_dtype(dtype)
+    if dtype == self.dtype:
+        return self
+    return _ops.cast(self, dtype=dtype)
+
+
+def _float(self) -> Tensor:
+    return self.astype("float32")
+
+
+def double(self) -> Tensor:
+    return self.astype("float64")
+
+
+def long(self) -> Tensor:
+    return self.astype("int64")
+
+
+def _transposed(self) -> Tensor:
+    """The tensor with its axes reversed (a view)."""
+    return _ops.transpose(self)
+
+
+def _matrix_transposed(self) -> Tensor:
+    """The last two axes swapped (batched matrix transpose)."""
+    return _ops.swapaxes(self, -1, -2)
+
+
+def _operators() -> dict:
+    return {
+        "__add__": _ops.add,
+        "__sub__": _ops.sub,
+        "__mul__": _ops.mul,
+        "__truediv__": _ops.div,
+        "__matmul__": _ops.matmul,
+        "__pow__": _ops.pow,
+        "__radd__": lambda self, other: _ops.add(other, self),
+        "__rsub__": lambda self, other: _ops.sub(other, self),
+        "__rmul__": lambda self, other: _ops.mul(other, self),
+        "__rtruediv__": lambda self, other: _ops.div(other, self),
+        "__rpow__": lambda self, other: _ops.pow(other, self),
+        "__rmatmul__": lambda self, other: _ops.matmul(other, self),
+        "__neg__": _ops.neg,
+        "__pos__": lambda self: self,
+        "__abs__": _ops.abs,
+        "__getitem__": _ops.getitem,
+        # comparisons: no gradient, boolean tensors
+        "__eq__": _ops.equal,
+        "__ne__": _ops.not_equal,
+        "__lt__": _ops.less,
+        "__le__": _ops.less_equal,
+        "__gt__": _ops.greater,
+        "__ge__": _ops.greater_equal,
+    }
+
+
+def bind(ops: dict) -> None:
+    """Attach the op-backed methods and operators to ``Tensor``; ``ops`` is the namespace of
+    ``glassnet.ops`` (passed in: this module never imports its own package)."""
+    _ops.__dict__.update(ops)
+    for name in METHODS:
+        setattr(Tensor, name, ops[name])  # a KeyError names a missing op
+    for name, fn in _operators().items():
+        setattr(Tensor, name, fn)
+    conversions = {"clone": clone, "to": to, "cpu": cpu, "cuda": cuda, "astype": astype,
+                   "float": _float, "double": double, "long": long}  # fmt: skip
+    for name, fn in conversions.items():
+        setattr(Tensor, name, fn)
+    Tensor.T = property(_transposed)
+    Tensor.mT = property(_matrix_transposed)
+    Tensor.__hash__ = object.__hash__  # defining __eq__ must not make tensors unhashable
