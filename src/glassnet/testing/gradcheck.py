@@ -142,7 +142,7 @@ def check_grad_grad(
     def _first_derivative(*ts, **kw):
         out = _call(fn, ts, kw)
         if "w" not in cache:
-            cache["w"] = Tensor(rng.standard_normal(out.shape))
+            cache["w"] = Tensor(rng.standard_normal(out.shape), device=out.device)
         diff = [t for t in ts if t.requires_grad]
         grads = grad((out * cache["w"]).sum(), diff, create_graph=True)
         # a linear op has a constant gradient: keep the inputs in the graph (times 0) so the
@@ -153,7 +153,7 @@ def check_grad_grad(
         for k, g in enumerate(grads):
             key = f"u{k}"
             if key not in cache:
-                cache[key] = Tensor(rng.standard_normal(g.shape))
+                cache[key] = Tensor(rng.standard_normal(g.shape), device=g.device)
             total = total + (g * cache[key]).sum()
         return total
 
