@@ -13,7 +13,7 @@ import os
 
 import pytest
 
-from glassnet.backend import get_default_device, set_debug_checks, set_default_device
+from glassnet.backend import get_default_device, set_debug, set_default_device
 
 # Scripts that record PyTorch reference values by hand (they import torch): never collected,
 # not even by --doctest-modules.
@@ -32,8 +32,8 @@ def pytest_addoption(parser):
 def pytest_configure(config):
     device = config.getoption("--device") or os.environ.get("GLASSNET_TEST_DEVICE") or "cpu"
     set_default_device(device)
-    if device != "cpu":  # the tests of value errors expect them: host checks on (debug mode);
-        set_debug_checks(True)  # the sync-budget tests turn them off
+    if device != "cpu":  # the tests of value errors expect them: value checks on (debug mode)
+        set_debug(True)  # everywhere; the sync-budget tests set the default (off on devices)
     config.glassnet_device = device
 
 

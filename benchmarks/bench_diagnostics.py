@@ -1,5 +1,10 @@
 """Overhead of the diagnostics on a training step (MLP 64-128-128-10, batch 64, SGD).
 
+``watch`` is what ``fit`` runs by default (the evidence for the end-of-training diagnosis,
+with the health monitor; ``fit(health=False)`` keeps only the loss, gradient-norm and input
+hooks: "watch, no health"); ``health 1 in 4`` samples the activation statistics on one batch
+in four (``fit(health=4)``).
+
     python benchmarks/bench_diagnostics.py
 
 Interleaved repetitions, median ms per step; the ratio to the plain step is what matters.
@@ -21,6 +26,7 @@ import glassnet.functional as F  # noqa: E402
 from glassnet import nn, optim  # noqa: E402
 from glassnet.diagnostics.anomaly import AnomalyDetector  # noqa: E402
 from glassnet.diagnostics.health import HealthMonitor  # noqa: E402
+from glassnet.diagnostics.watch import Watch  # noqa: E402
 
 
 def make():
@@ -73,15 +79,29 @@ def health(model, opt, i):
     monitor.after_step()
 
 
+def watched(health):
+    watches: dict = {}
+
+    def run(model, opt, i):
+        if id(model) not in watches:
+            watches[id(model)] = Watch(model, opt, health=health, verbose=False)
+        step(model, opt, i)  # the watch wraps opt.step and hooks the loss op
+
+    return run
+
+
 VARIANTS = {
     "plain": plain,
     "anomaly every step": anomaly_every(1),
     "anomaly 1 step in 10": anomaly_every(10),
     "health monitor": health,
+    "watch, no health": watched(False),
+    "watch (fit default)": watched(True),
+    "watch, health 1 in 4": watched(4),
 }
 
 
-def main(rounds: int = 40, steps: int = 40) -> None:
+def main(rounds: int = 15, steps: int = 20) -> None:
     states = {name: make() for name in VARIANTS}
     times: dict = {name: [] for name in VARIANTS}
     for name, fn in VARIANTS.items():  # warm up

@@ -13,21 +13,22 @@ from glassnet.backend import (
     Device,
     DeviceMismatchError,
     get_rng,
-    set_debug_checks,
+    set_debug,
     to_device,
     to_numpy,
 )
-from glassnet.backend.checks import debug_checks
+from glassnet.backend import debug as _debug
 from glassnet.backend.sim import TRANSFERS, SimArray, sim_xp
 
 
 @pytest.fixture
 def no_debug_checks():
-    """Value checks off on devices (the default outside the test suite's sim mode)."""
-    before = debug_checks()
-    set_debug_checks(False)
+    """Debug mode at its default: value checks on CPU arrays only (the suite's sim mode turns
+    them on everywhere)."""
+    before = _debug._MODE
+    set_debug(None)
     yield
-    set_debug_checks(before)
+    set_debug(before)
 
 
 def _sim(values, **kw):
@@ -185,7 +186,7 @@ def test_value_checks_run_on_devices_only_in_debug_mode(no_debug_checks):
     except IndexError as exc:
         assert "class index" not in str(exc)
     assert TRANSFERS.count == 0
-    set_debug_checks(True)
+    set_debug(True)
     with pytest.raises(ValueError, match="class index 7"):
         F.cross_entropy(logits, bad)
     with pytest.raises(ValueError, match="class index 7"):

@@ -7,7 +7,7 @@ from glassnet.autograd import (
     no_grad,
     set_grad_enabled,
 )
-from glassnet.backend import Device, cuda_available, manual_seed
+from glassnet.backend import Device, cuda_available, is_debug, manual_seed, set_debug
 from glassnet.creation import (
     arange,
     eye,
@@ -41,6 +41,7 @@ from glassnet.ops import (
     concat,
     cos,
     div,
+    erf,
     exp,
     expand,
     flatten,
@@ -86,12 +87,30 @@ from glassnet.ops import (
     var,
     where,
 )
+from glassnet.ops.activation_extra import celu, hardshrink, prelu, rrelu, selu, threshold  # noqa: F401
+from glassnet.ops.composite import *  # noqa: F403
+from glassnet.ops.distance import (  # noqa: F401
+    cdist,
+    cosine_similarity,
+    dist,
+    pairwise_distance,
+    pdist,
+)
+from glassnet.ops.indexing import *  # noqa: F403
+from glassnet.ops.linalg_extra import *  # noqa: F403
+from glassnet.ops.logical import *  # noqa: F403
+from glassnet.ops.scan import *  # noqa: F403
+from glassnet.ops.shape_extra import *  # noqa: F403
+from glassnet.ops.special import *  # noqa: F403 - issue 16: PyTorch's wider op set
 from glassnet.tensor import Tensor
 
 float16, float32, float64, int32, int64 = "float16", "float32", "float64", "int32", "int64"
 
 from glassnet import functional, nn, ops, runtime  # noqa: E402
-from glassnet._torch_extras import multinomial, narrow, tril, triu  # noqa: E402
+from glassnet._keras import install as _install_keras  # noqa: E402
+from glassnet._torch_extras import multinomial  # noqa: E402
+
+_install_keras()  # model.compile/fit/evaluate/predict/doctor on every nn.Module
 
 # gn.compile is the function; importing it eagerly keeps a later `import glassnet.compile`
 # (the module of the same name) from rebinding the package attribute to the module.
@@ -103,6 +122,7 @@ _LAZY = {
     "optim": ("glassnet.optim", None),
     "amp": ("glassnet.amp", None),
     "autocast": ("glassnet.amp", "autocast"),
+    "linalg": ("glassnet.linalg", None),
     "testing": ("glassnet.testing", None),
     "diagnostics": ("glassnet.diagnostics", None),
     "data": ("glassnet.data", None),

@@ -1,15 +1,13 @@
-"""PyTorch functions the ported programs use that glassnet had no name for: ``tril``,
-``triu``, ``narrow`` and ``multinomial`` (with their Tensor methods).
+"""``multinomial`` (with its Tensor method), a PyTorch function the ported programs use:
+it draws integer indices (no gradient) from glassnet's seeded generator of the input's device.
 
-``tril``/``triu``/``narrow`` are compositions of differentiable ops (a select against a constant
-mask, a slice), so their gradients are those ops' gradients; ``multinomial`` draws integer
-indices (no gradient) from glassnet's seeded generator of the input's device.
+(``tril``, ``triu`` and ``narrow``, first written here, are ops now: ops/indexing.py and
+ops/shape_extra.py, with their Tensor methods.)
 """
 
 from __future__ import annotations
 
 from glassnet.backend import get_rng, xp_of
-from glassnet.ops import where
 from glassnet.tensor import Tensor
 
 
@@ -20,69 +18,6 @@ def _check(x, name: str, min_ndim: int) -> None:
         raise ValueError(
             f"{name} needs a tensor with at least {min_ndim} dims, got shape {tuple(x.shape)}"
         )
-
-
-def _triangle(x: Tensor, diagonal: int, lower: bool) -> Tensor:
-    name = "tril" if lower else "triu"
-    _check(x, name, 2)
-    if isinstance(diagonal, bool) or not isinstance(diagonal, int):
-        raise TypeError(f"{name}: diagonal must be an int, got {diagonal!r}")
-    arr = x._data if hasattr(x, "_data") else x.data
-    xp = xp_of(arr)
-    rows, cols = x.shape[-2], x.shape[-1]
-    ones = xp.ones((rows, cols), dtype=bool)
-    keep = xp.tril(ones, k=diagonal) if lower else xp.triu(ones, k=diagonal)
-    return where(Tensor._make(keep, False), x, 0)
-
-
-def tril(input: Tensor, diagonal: int = 0) -> Tensor:
-    """The lower triangle of the last two dims: ``y[..., i, j] = x[..., i, j] if j - i <=
-    diagonal else 0``. Gradient: dL/dx = dL/dy on the kept entries, 0 elsewhere.
-
-    >>> import glassnet as gn
-    >>> gn.tril(gn.ones(3, 3)).numpy()
-    array([[1., 0., 0.],
-           [1., 1., 0.],
-           [1., 1., 1.]], dtype=float32)
-    """
-    return _triangle(input, diagonal, lower=True)
-
-
-def triu(input: Tensor, diagonal: int = 0) -> Tensor:
-    """The upper triangle of the last two dims: ``y[..., i, j] = x[..., i, j] if j - i >=
-    diagonal else 0``. Gradient: dL/dx = dL/dy on the kept entries, 0 elsewhere.
-
-    >>> import glassnet as gn
-    >>> gn.triu(gn.ones(2, 3), diagonal=1).numpy()
-    array([[0., 1., 1.],
-           [0., 0., 1.]], dtype=float32)
-    """
-    return _triangle(input, diagonal, lower=False)
-
-
-def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
-    """``length`` consecutive entries of dim ``dim`` from ``start`` (negative ``start`` counts
-    from the end), PyTorch's ``narrow``: ``x.narrow(0, 2, 3) == x[2:5]``. Gradient: the slice's.
-
-    >>> import glassnet as gn
-    >>> gn.arange(6).narrow(0, 2, 3).numpy()
-    array([2, 3, 4])
-    """
-    _check(input, "narrow", 1)
-    ndim = input.ndim
-    if not isinstance(dim, int) or not -ndim <= dim < ndim:
-        raise IndexError(f"narrow: dim {dim!r} is out of range for shape {tuple(input.shape)}")
-    dim %= ndim
-    size = input.shape[dim]
-    if start < 0:
-        start += size
-    if not (0 <= start <= size and length >= 0 and start + length <= size):
-        raise IndexError(
-            f"narrow: start {start} and length {length} do not fit dim {dim} of size {size}; "
-            f"start + length must be at most {size}"
-        )
-    index = (slice(None),) * dim + (slice(start, start + length),)
-    return input[index]
 
 
 def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
@@ -146,6 +81,6 @@ def _method(fn):
     return method
 
 
-for _fn in (tril, triu, narrow, multinomial):
+for _fn in (multinomial,):
     if not hasattr(Tensor, _fn.__name__):
         setattr(Tensor, _fn.__name__, _method(_fn))

@@ -99,6 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     from glassnet.data.datasets.registry import DATASETS
     from glassnet.models import PRESETS
+    from glassnet.train.runs import defaults_help as dh
 
     train = command("train", "train a model and save the run (checkpoint, config, metrics)")
     train.add_argument("--dataset", default="digits", choices=list(DATASETS),
@@ -106,40 +107,44 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--model", default="mlp", metavar="MODEL",
                        help=f"preset ({', '.join(PRESETS)}) or path/to/file.py:function "
                        "(default: mlp)")  # fmt: skip
-    train.add_argument("--epochs", type=_positive_int, help="epochs (default: per model)")
-    train.add_argument("--batch-size", type=_positive_int, help="batch size (default: 32)")
+    train.add_argument("--epochs", type=_positive_int, help=f"epochs ({dh('epochs')})")
+    train.add_argument("--batch-size", type=_positive_int,
+                       help=f"batch size ({dh('batch_size')})")  # fmt: skip
     train.add_argument(
         "--lr",
         type=_learning_rate,
-        help="learning rate, or 'auto' for a range test (default: per model)",
+        help=f"learning rate, or 'auto' for a range test ({dh('lr')})",
     )
     train.add_argument(
         "--optimizer",
         choices=["adam", "adamw", "sgd", "rmsprop", "adagrad"],
-        help="optimizer (default: adam, or the tuned one for the preset)",
+        help=f"optimizer ({dh('optimizer', 'adam')})",
     )
     train.add_argument(
         "--weight-decay",
         type=_nonneg_float,
-        help="weight decay (default: 0, or the tuned value for the preset)",
+        help=f"weight decay ({dh('weight_decay', 0)})",
     )
-    train.add_argument("--dropout", type=_fraction, help="dropout probability (default: 0)")
+    train.add_argument("--dropout", type=_fraction,
+                       help=f"dropout probability ({dh('dropout', 0)})")  # fmt: skip
     train.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     train.add_argument(
-        "--val-split", type=_fraction, help="validation share of the training data (default: 0.1)"
+        "--val-split",
+        type=_fraction,
+        help=f"validation share of the training data ({dh('val_split', 0.1)})",
     )
     train.add_argument("--context-length", type=_positive_int, default=128,
                        help="characters per window, char models (default: 128)")  # fmt: skip
     train.add_argument("--stride", type=_positive_int,
-                       help="characters between training windows, char models (default: per "
-                       "model, else the context length)")  # fmt: skip
+                       help="characters between training windows, char models (default: the "
+                       f"context length; {dh('stride').split('; ')[-1]})")  # fmt: skip
     train.add_argument("--schedule", choices=["constant", "cosine"],
                        help="learning rate per step: constant, or cosine decay to 0.1x after a "
-                       "linear warmup (default: per model)")  # fmt: skip
+                       f"linear warmup ({dh('schedule', 'constant')})")  # fmt: skip
     train.add_argument("--max-minutes", type=_nonneg_float, metavar="M",
                        help="stop training after M minutes (counted from the start of the run), "
-                       "then validate, save and test as usual; 0: no limit (default: per "
-                       "model)")  # fmt: skip
+                       "then validate, save and test as usual; 0: no limit "
+                       f"({dh('max_minutes', 0)})")  # fmt: skip
     train.add_argument("--out", metavar="DIR", help="run folder (default: runs/<name>)")
     train.add_argument("--resume", metavar="RUN", help="continue the run in this folder")
     train.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")

@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +20,10 @@ EPILOGS = {
   glassnet gradcheck --model cnn --samples 4
 (exit status 1 when a gradient does not match float64 finite differences)
 """,
-    "report": "example:\n  glassnet report runs/digits-mlp-20250101-120000\n",
+    "report": """examples:
+  glassnet report runs/digits-mlp-20250101-120000
+  glassnet report runs/digits-mlp-A runs/digits-cnn-B --out compare.html   # side by side
+""",
     "repro": """examples:
   glassnet repro diff runs/RUN_A runs/RUN_B    # first step, layer and tensor that differ
 (exit status 1 when the runs diverge)
@@ -48,8 +50,14 @@ def add_commands(command, positive_int, nonneg_float) -> None:
                 default=8,
                 help="inputs in the checked batch (default: 8)",
             )
-    report = command("report", "render a run's HTML report (curves, verdicts, health, ...)")
-    report.add_argument("run", metavar="RUN", help="run folder")
+    report = command(
+        "report", "render a run's HTML report (curves, diagnosis, health, ...), or compare runs"
+    )
+    report.add_argument(
+        "run", metavar="RUN", nargs="+",
+        help="run folder; two or more: side by side in compare.html (--out)",
+    )  # fmt: skip
+    report.add_argument("--out", metavar="HTML", help="comparison page (default: compare.html)")
     repro = command("repro", "reproducibility audit: compare two runs step by step")
     repro.add_argument("action", choices=["diff"], help="diff: find where two runs diverge")
     repro.add_argument("run_a", metavar="RUN_A")
@@ -92,9 +100,12 @@ def gradcheck_command(args) -> int:
 
 
 def report_command(args) -> int:
-    from glassnet.diagnostics.report import write_report
+    from glassnet.diagnostics.report import write_compare, write_report
 
-    print(f"wrote {write_report(args.run)}")
+    if len(args.run) == 1:
+        print(f"wrote {write_report(args.run[0])}")
+        return 0
+    print(f"wrote {write_compare(args.run, args.out or 'compare.html')}")
     return 0
 
 
@@ -135,15 +146,6 @@ def run_callbacks(quiet: bool, detect_anomaly: int | None) -> list:
     return callbacks
 
 
-def _images(x: np.ndarray):
-    if x.ndim == 4 and x.shape[1] in (1, 3):
-        return x[:, 0] if x.shape[1] == 1 else x
-    if x.ndim == 3:
-        return x
-    side = int(round(math.sqrt(x.shape[-1]))) if x.ndim == 2 else 0
-    return x.reshape(len(x), side, side) if side and side * side == x.shape[-1] else None
-
-
 def _summary(model, data) -> str:
     try:
         return str(model.summary((1, *data.input_shape)))
@@ -156,6 +158,7 @@ def write_run_files(callbacks: list, seed: int):
 
     def on_finish(model, data, history, run_dir, summary) -> None:
         from glassnet.diagnostics.callbacks import DigestCallback, HealthCallback
+        from glassnet.diagnostics.fit_report import predictions_summary
         from glassnet.diagnostics.report import report_data, write_report
         from glassnet.diagnostics.repro import manifest
         from glassnet.diagnostics.verdicts import diagnose
@@ -166,26 +169,18 @@ def write_run_files(callbacks: list, seed: int):
         digests = next((c for c in callbacks if isinstance(c, DigestCallback)), None)
         if digests is not None and digests.digester is not None:
             digests.digester.write(str(run_dir / "digests.jsonl"))
-        n = min(len(data.x_test), 2000)
-        logits = model.predict(data.x_test[:n], batch_size=256)
-        samples = confusion = None
-        if logits.ndim == 2:
-            pred = logits.argmax(axis=1)
-            true = data.y_test[:n].astype(np.int64)
-            c = data.num_classes
-            confusion = np.bincount(true * c + pred, minlength=c * c).reshape(c, c)
-            p = np.exp(logits - logits.max(axis=1, keepdims=True))
-            p /= p.sum(axis=1, keepdims=True)
-            k = min(16, n)
-            images = _images(data.x_test[:k])
-            samples = {
-                "images": images,
-                "true": true[:k],
-                "pred": pred[:k],
-                "prob": p[np.arange(k), pred[:k]],
-            }
+        raw = None
+        pre = data.preprocess if isinstance(data.preprocess, dict) else {}
+        if "mean" in pre and "std" in pre:  # the pictures in their original pixels
+            std = np.asarray(pre["std"], dtype=np.float64)
+            raw = data.x_test * np.where(std > 0, std, 1.0) + np.asarray(pre["mean"])
+        confusion, samples = predictions_summary(model, data.x_test, data.y_test, raw=raw)
         monitor = health.monitor if health is not None else None
         data_dict = report_data(
+            diagnosis=getattr(history, "diagnosis", None),
+            steps=getattr(history, "steps", None),
+            layers=getattr(history, "layers", None),
+            chance=getattr(history, "chance", None),
             history=history.history,
             verdicts=getattr(history, "verdicts", None) or diagnose(history.history),
             health=getattr(history, "health", []),

@@ -1,32 +1,53 @@
-"""The lowercase functional API (PyTorch's ``torch.nn.functional``), re-exported from ops."""
+"""The lowercase functional API (PyTorch's ``torch.nn.functional``), re-exported from ops.
 
-from glassnet.ops.activation import (  # noqa: F401
-    elu,
-    gelu,
-    leaky_relu,
-    log_softmax,
-    relu,
-    sigmoid,
-    silu,
-    softmax,
-    softplus,
-    tanh,
-)
-from glassnet.ops.attention import attention_weights, scaled_dot_product_attention  # noqa: F401
-from glassnet.ops.conv import conv1d, conv2d  # noqa: F401
-from glassnet.ops.loss import (  # noqa: F401
-    cross_entropy,
-    nll_loss,
-)
-from glassnet.ops.loss_pointwise import (  # noqa: F401
-    binary_cross_entropy,
-    binary_cross_entropy_with_logits,
-    huber_loss,
-    kl_div,
-    l1_loss,
-    mse_loss,
-    smooth_l1_loss,
-)
-from glassnet.ops.nn import dropout, embedding, linear  # noqa: F401
-from glassnet.ops.normalization import batch_norm, group_norm, layer_norm  # noqa: F401
-from glassnet.ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d  # noqa: F401
+Each op module declares its functions once (its ``__all__``); ``F`` is the union of the
+neural-network modules' (activations, attention, convolution, losses, linear/dropout/
+embedding, normalization, pooling).
+"""
+
+from glassnet.ops import activation as _activation
+from glassnet.ops import activation_extra as _activation_extra
+from glassnet.ops import attention as _attention
+from glassnet.ops import conv as _conv
+from glassnet.ops import loss as _loss
+from glassnet.ops import loss_extra as _loss_extra
+from glassnet.ops import loss_pointwise as _loss_pointwise
+from glassnet.ops import nn as _nn
+from glassnet.ops import normalization as _normalization
+from glassnet.ops import pool as _pool
+from glassnet.ops import resize as _resize
+from glassnet.ops.activation import *  # noqa: F403
+
+# issue 16 (activation_extra's softplus, with PyTorch's threshold, wins over activation's)
+from glassnet.ops.activation_extra import *  # noqa: F403
+from glassnet.ops.attention import *  # noqa: F403
+from glassnet.ops.conv import *  # noqa: F403
+from glassnet.ops.distance import cdist, cosine_similarity, normalize, pairwise_distance, pdist
+from glassnet.ops.loss import *  # noqa: F403
+from glassnet.ops.loss_extra import *  # noqa: F403
+from glassnet.ops.loss_pointwise import *  # noqa: F403
+from glassnet.ops.nn import *  # noqa: F403
+from glassnet.ops.normalization import *  # noqa: F403
+from glassnet.ops.pool import *  # noqa: F403
+from glassnet.ops.resize import *  # noqa: F403
+from glassnet.ops.shape_extra import one_hot
+
+__all__ = [
+    name
+    for module in (
+        _activation,
+        _attention,
+        _conv,
+        _loss,
+        _loss_pointwise,
+        _nn,
+        _normalization,
+        _pool,
+        _activation_extra,
+        _loss_extra,
+        _resize,
+    )  # fmt: skip
+    for name in module.__all__
+]
+__all__ = list(dict.fromkeys(__all__)) + ["cdist", "cosine_similarity", "normalize",
+                                          "pairwise_distance", "pdist", "one_hot"]  # fmt: skip

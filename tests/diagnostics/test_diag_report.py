@@ -1,5 +1,6 @@
 """The HTML run report renders every section from real run data, with and without plots."""
 
+import html
 import json
 
 import numpy as np
@@ -60,3 +61,100 @@ def test_write_report_from_a_run_folder_and_clear_errors(tmp_path):
     assert out.endswith("report.html")
     with open(out) as f:
         assert f.read().startswith("<!doctype html>")
+
+
+# -- the report of a fit() run, and runs side by side -------------------------------------
+def _digits_fit(callbacks=(), lr=1e-3, epochs=2, poison=False):
+    import glassnet as gn
+    from glassnet import nn, optim
+    from glassnet.data.datasets import load_digits
+
+    (x, y), (xv, yv) = load_digits()
+    if poison:
+        x = x.copy()
+        x[100, 3] = np.inf  # planted: one corrupt pixel makes the loss NaN
+    gn.manual_seed(0)
+    model = nn.Sequential(nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10))
+    model.compile(optimizer=optim.SGD(model.parameters(), lr=lr), metrics=["accuracy"])
+    with np.errstate(all="ignore"):
+        history = model.fit(x, y, epochs=epochs, verbose=0, validation_data=(xv, yv),
+                            callbacks=list(callbacks), interrupt_checkpoint=None)  # fmt: skip
+    return model, history, (xv, yv)
+
+
+def test_history_report_has_the_diagnosis_steps_layers_and_mistakes_first(tmp_path):
+    model, history, (xv, yv) = _digits_fit(lr=0.1)
+    path = history.report(str(tmp_path / "r.html"), model=model, x=xv, y=yv)
+    with open(path) as f:
+        page = f.read()
+    for section in ("Diagnosis", "Training curves", "Health", "Layers over epochs",
+                    "Confusion matrix", "Sample predictions"):  # fmt: skip
+        assert f"<h2>{section}</h2>" in page, section
+    assert html.escape(history.diagnosis.summary) in page
+    assert len(history.steps["loss"]) == 2 * 45 and history.steps["epoch_ends"] == [45, 90]
+    from glassnet.diagnostics.fit_report import predictions_summary
+
+    confusion, samples = predictions_summary(model, xv, yv)
+    wrong = [t != p for t, p in zip(samples["true"], samples["pred"])]
+    assert wrong == sorted(wrong, reverse=True) and any(wrong)  # mistakes first
+    assert confusion.sum() == len(yv)
+
+
+def test_a_run_stopped_by_a_nan_or_an_error_still_writes_its_report(tmp_path):
+    from glassnet.diagnostics.callbacks import ReportCallback
+    from glassnet.train.callbacks import Callback
+
+    nan_report = tmp_path / "nan.html"
+    _, history, _ = _digits_fit([ReportCallback(str(nan_report))], lr=0.1, poison=True)
+    page = nan_report.read_text()
+    assert "Training stopped early: the loss became nan" in page
+    assert history.diagnosis.first.problem == "nonfinite"  # no blow-up before: an op made it
+    assert history.diagnosis.first.remedies[0].startswith("find the op")
+
+    class Boom(Callback):
+        def on_epoch_end(self, epoch, logs):
+            raise RuntimeError("disk full")
+
+    error_report = tmp_path / "error.html"
+    with pytest.raises(RuntimeError, match="disk full"):
+        _digits_fit([ReportCallback(str(error_report)), Boom()])
+    assert "Training stopped early: RuntimeError: disk full" in error_report.read_text()
+
+
+def test_blow_ups_switch_the_curve_to_log_scale():
+    from glassnet.diagnostics import report_plots as rp
+
+    plt = rp.pyplot()
+    fig, (a, b) = plt.subplots(1, 2)
+    rp._maybe_log(a, [2.3, 4e6, 2.1])
+    rp._maybe_log(b, [2.3, 1.5, 0.9])
+    assert (a.get_yscale(), b.get_yscale()) == ("log", "linear")
+    plt.close(fig)
+
+
+def test_health_is_grouped_by_layer_and_config_shows_what_applies():
+    page = rep.render_html(rep.report_data(
+        history={"loss": [1.0]},
+        health=["layer 1: 90% of ReLUs are dead since epoch 2", "1.weight: updates are only "
+                "1e-07 of the weights per step since epoch 2", "layer 3: 60% of ReLUs are "
+                "dead since epoch 4"],
+        config={"model": "mlp", "context_length": 128, "stride": None, "lr": 0.01},
+    ))  # fmt: skip
+    assert page.count("<li>layer <b>1</b>") == 1 and "<li>layer <b>3</b>" in page
+    assert "<td>lr</td>" in page and "context_length" not in page and "stride" not in page
+
+
+def test_runs_side_by_side(tmp_path):
+    runs = []
+    for name, lr in (("slow", 0.01), ("fast", 0.1)):
+        data = _data()
+        data["config"] = {"epochs": 3, "lr": lr}
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "report.json").write_text(json.dumps(data))
+        runs.append(str(tmp_path / name))
+    out = rep.write_compare(runs, str(tmp_path / "compare.html"))
+    with open(out) as f:
+        page = f.read()
+    assert "glassnet runs compared: slow, fast" in page
+    assert "<td>lr</td><td>0.01</td><td>0.1</td>" in page and "<td>epochs</td>" not in page
+    assert page.count("data:image/png;base64,") == 1

@@ -73,3 +73,5 @@ def test_pytorch_signature_positions():
     layer = nn.TransformerEncoderLayer(8, 2)
     assert layer.linear1.out_features == 2048 and layer.dropout.p == 0.1
     assert layer.norm_first is False and layer.norm1.eps == 1e-5
+    # TransformerEncoder(encoder_layer, num_layers, norm, enable_nested_tensor, mask_check)
+    assert len(nn.TransformerEncoder(layer, 2, None, False, mask_check=False).layers) == 2

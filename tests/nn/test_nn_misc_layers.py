@@ -54,9 +54,9 @@ def test_embedding_errors_teach():
     emb = nn.Embedding(10, 4)
     with pytest.raises(TypeError, match=r"integer ids; cast the ids with x.long\(\)"):
         emb(gn.tensor([1.0, 2.0]))
-    with pytest.raises(ValueError, match=r"got id 12: ids must be in 0..9"):
+    with pytest.raises(ValueError, match=r"range over \[1, 12\].*rows 0..9.*num_embeddings"):
         emb(gn.tensor([1, 12]))
-    with pytest.raises(ValueError, match="got id -1"):
+    with pytest.raises(ValueError, match=r"range over \[-1, 2\]"):
         emb(gn.tensor([-1, 2]))
     with pytest.raises(ValueError, match="padding_idx must be in -10..9"):
         nn.Embedding(10, 4, padding_idx=10)

@@ -81,11 +81,28 @@ PROBES = {
         gn.linspace(0, 1, 3, device="cpu"),
         gn.full((), 0.0, device="cpu"),
     ),  # fmt: skip
-    "glassnet.save/load(weights_only=)": lambda: (gn.save, gn.load),
+    "glassnet.save(obj, f) / load(f, weights_only=)": lambda: _save_load(),
+    "DataLoader(num_workers=, pin_memory=) yielding tensors": lambda: _loader(),
     "glassnet.nn.utils.clip_grad_norm_": lambda: gn.nn.utils.clip_grad_norm_,
     "format(0-d tensor)": lambda: f"{gn.tensor(1.5):.4f}",
     "0-d int tensor as an index": lambda: (1, 2)[gn.tensor(1)],
 }
+
+
+def _save_load():
+    import io
+
+    buffer = io.BytesIO()
+    gn.save({"w": gn.ones(2)}, buffer)
+    buffer.seek(0)
+    assert gn.load(buffer, weights_only=True)["w"].shape == (2,)
+
+
+def _loader():
+    data = importlib.import_module("glassnet.utils.data")
+    dataset = data.TensorDataset(gn.zeros(4, 1), gn.zeros(4))
+    (x, y) = next(iter(data.DataLoader(dataset, batch_size=2, num_workers=0, pin_memory=False)))
+    assert isinstance(x, gn.Tensor) and x.shape == (2, 1)
 
 
 def _missing() -> list[str]:

@@ -1,5 +1,6 @@
 """Reverse-mode automatic differentiation: graph nodes, the backward engine, grad mode, hooks."""
 
+from glassnet.autograd import custom_function  # noqa: F401 - registers the ctx-form adapter
 from glassnet.autograd.engine import run_backward, topological_order, unbroadcast
 from glassnet.autograd.function import OPS, Function, FunctionCtx, explain_op, once_differentiable
 from glassnet.autograd.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled

@@ -36,45 +36,9 @@ from __future__ import annotations
 
 from glassnet.autograd import function as _function
 from glassnet.autograd import hooks as _hooks
+from glassnet.autograd.function import FunctionCtx, once_differentiable  # noqa: F401
 from glassnet.autograd.grad_mode import STATE as _GRAD
 from glassnet.tensor import Tensor
-
-
-class FunctionCtx:
-    """The ``ctx`` object ``forward`` and ``backward`` share (PyTorch's ``FunctionCtx``).
-
-    Attributes set by glassnet: ``needs_input_grad`` (one bool per ``forward`` argument:
-    is it a tensor that requires grad). Anything else may be stored on it freely
-    (``ctx.constant = 3``).
-    """
-
-    def __init__(self, needs_input_grad: tuple) -> None:
-        self.needs_input_grad = needs_input_grad
-        self.saved_tensors = ()
-        self.materialize_grads = True
-        self._non_differentiable: list = []
-
-    def save_for_backward(self, *tensors) -> None:
-        """Keep tensors (or None) for ``backward``; read them back as ``ctx.saved_tensors``."""
-        for i, t in enumerate(tensors):
-            if t is not None and not isinstance(t, Tensor):
-                raise TypeError(
-                    f"save_for_backward: argument {i} is a {type(t).__name__}; only tensors or "
-                    "None can be saved. Store other values as attributes (ctx.value = ...)"
-                )
-        self.saved_tensors = tuple(tensors)
-
-    def mark_non_differentiable(self, *tensors) -> None:
-        """Declare outputs that have no gradient (e.g. indices): they are returned with
-        ``requires_grad=False`` and ``backward`` receives zeros for them."""
-        self._non_differentiable.extend(id(t) for t in tensors)
-
-    def set_materialize_grads(self, value: bool) -> None:
-        """Accepted for PyTorch compatibility; gradients of unused outputs are always zeros."""
-        self.materialize_grads = bool(value)
-
-    def mark_dirty(self, *tensors) -> None:
-        """Accepted for PyTorch compatibility (in-place changes are tracked by version)."""
 
 
 class CustomNode(_function.Function):
@@ -233,18 +197,4 @@ def _zeros_like(array):
     return _xp(array).zeros_like(array)
 
 
-def once_differentiable(backward):
-    """PyTorch's decorator for a ``backward`` that is not itself differentiable: it runs with
-    grad recording off, so ``backward(create_graph=True)`` through it gives no second-order
-    graph (glassnet then treats the result as a constant)."""
-
-    def wrapper(ctx, *grads):
-        prev, _GRAD.enabled = _GRAD.enabled, False
-        try:
-            return backward(ctx, *grads)
-        finally:
-            _GRAD.enabled = prev
-
-    wrapper.__name__ = getattr(backward, "__name__", "backward")
-    wrapper.__doc__ = backward.__doc__
-    return wrapper
+_function.CTX_FORM_ADAPTERS.append(adapt)  # Function.__init_subclass__ hands ctx-form classes here

@@ -46,6 +46,10 @@ from glassnet.backend.device import MULTI_DEVICE_TYPES as _MULTI
 from glassnet.backend.device import check_devices as _check_devices
 from glassnet.tensor import Tensor
 
+#: Adapters for subclasses written in PyTorch's ctx form (static ``forward(ctx, ...)``):
+#: :mod:`glassnet.autograd.custom_function` registers its own (imported by the package).
+CTX_FORM_ADAPTERS: list = []
+
 #: Every op class by name: the gradcheck suite covers each entry.
 OPS: dict[str, type[Function]] = {}
 
@@ -81,9 +85,8 @@ class Function:
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         if isinstance(inspect.getattr_static(cls, "forward", None), staticmethod):
-            from glassnet.autograd import custom_function  # PyTorch's ctx form: not an op
-
-            custom_function.adapt(cls)
+            for adapt in CTX_FORM_ADAPTERS:  # PyTorch's ctx form: not an op (custom_function)
+                adapt(cls)
             return
         if not cls.__dict__.get("register", True):
             cls.register = True  # subclasses of an abstract helper register by default
@@ -121,14 +124,12 @@ class Function:
             if type(ad) is not type(bd) or type(ad) in _MULTI:
                 _check_devices(cls.name, inputs)  # one device for all inputs, or a clear error
             data = fn.forward(ad, bd, **params)
-            needs = (a.requires_grad, b.requires_grad)
-            track = (needs[0] or needs[1]) and _enabled()
+            track = (a.requires_grad or b.requires_grad) and _enabled()
         elif n == 1:
             a = inputs[0]
             ad = a.data
             data = fn.forward(ad, **params)
-            needs = (a.requires_grad,)
-            track = needs[0] and _enabled()
+            track = a.requires_grad and _enabled()
         else:
             _check_devices(cls.name, inputs)
             arrays = [t.data for t in inputs]
@@ -141,11 +142,12 @@ class Function:
             out._vc = inputs[0]._vc
         if track:
             fn.inputs = inputs
-            fn.needs_input_grad = needs
-            if n == 2:
+            if n == 2:  # which inputs want a gradient: computed once per node (tinygrad)
+                fn.needs_input_grad = (a.requires_grad, b.requires_grad)
                 fn.versions = (a._vc[0], b._vc[0])
                 fn.arrays = (ad, bd, data) if cls.saves_output else (ad, bd)
             else:
+                fn.needs_input_grad = (a.requires_grad,) if n == 1 else needs
                 fn.versions = tuple([t._vc[0] for t in inputs])
                 if n == 1:
                     fn.arrays = (ad, data) if cls.saves_output else (ad,)
@@ -196,5 +198,56 @@ def explain_op(name: str) -> str:
     return (cls.__doc__ or "").strip()
 
 
-# PyTorch's names in torch.autograd.function; imported last (the module subclasses Function)
-from glassnet.autograd.custom_function import FunctionCtx, once_differentiable  # noqa: E402, F401
+# -- PyTorch's names in torch.autograd.function --------------------------------------------
+class FunctionCtx:
+    """The ``ctx`` object ``forward`` and ``backward`` share (PyTorch's ``FunctionCtx``).
+
+    Attributes set by glassnet: ``needs_input_grad`` (one bool per ``forward`` argument:
+    is it a tensor that requires grad). Anything else may be stored on it freely
+    (``ctx.constant = 3``).
+    """
+
+    def __init__(self, needs_input_grad: tuple) -> None:
+        self.needs_input_grad = needs_input_grad
+        self.saved_tensors = ()
+        self.materialize_grads = True
+        self._non_differentiable: list = []
+
+    def save_for_backward(self, *tensors) -> None:
+        """Keep tensors (or None) for ``backward``; read them back as ``ctx.saved_tensors``."""
+        for i, t in enumerate(tensors):
+            if t is not None and not isinstance(t, Tensor):
+                raise TypeError(
+                    f"save_for_backward: argument {i} is a {type(t).__name__}; only tensors or "
+                    "None can be saved. Store other values as attributes (ctx.value = ...)"
+                )
+        self.saved_tensors = tuple(tensors)
+
+    def mark_non_differentiable(self, *tensors) -> None:
+        """Declare outputs that have no gradient (e.g. indices): they are returned with
+        ``requires_grad=False`` and ``backward`` receives zeros for them."""
+        self._non_differentiable.extend(id(t) for t in tensors)
+
+    def set_materialize_grads(self, value: bool) -> None:
+        """Accepted for PyTorch compatibility; gradients of unused outputs are always zeros."""
+        self.materialize_grads = bool(value)
+
+    def mark_dirty(self, *tensors) -> None:
+        """Accepted for PyTorch compatibility (in-place changes are tracked by version)."""
+
+
+def once_differentiable(backward):
+    """PyTorch's decorator for a ``backward`` that is not itself differentiable: it runs with
+    grad recording off, so ``backward(create_graph=True)`` through it gives no second-order
+    graph (glassnet then treats the result as a constant)."""
+
+    def wrapper(ctx, *grads):
+        token = _ENABLED.set(False)
+        try:
+            return backward(ctx, *grads)
+        finally:
+            _ENABLED.reset(token)
+
+    wrapper.__name__ = getattr(backward, "__name__", "backward")
+    wrapper.__doc__ = backward.__doc__
+    return wrapper

@@ -4,7 +4,7 @@ This is the only module that imports ``cupy``. Everything else asks for ``xp`` (
 module of some data) and calls ``xp.*``, so one code path serves CPU and GPU.
 """
 
-from glassnet.backend.checks import debug_checks, set_debug_checks, value_checks
+from glassnet.backend.debug import is_debug, set_debug
 from glassnet.backend.device import (
     Device,
     DeviceMismatchError,
@@ -22,14 +22,14 @@ from glassnet.backend.dtypes import default_float, float32, float64, int64, is_f
 from glassnet.backend.random import get_rng, get_rng_state, manual_seed, set_rng_state
 
 __all__ = [
+    "is_debug",
+    "set_debug",
     "Device",
     "DeviceMismatchError",
     "check_same_device",
     "cuda_available",
     "get_default_device",
-    "set_debug_checks",
     "set_default_device",
-    "debug_checks",
     "default_float",
     "device_of",
     "float32",
@@ -44,6 +44,5 @@ __all__ = [
     "to_device",
     "to_numpy",
     "to_dtype",
-    "value_checks",
     "xp_of",
 ]

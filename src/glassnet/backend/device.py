@@ -216,15 +216,3 @@ def check_same_device(op: str, tensors) -> None:
 
 class DeviceMismatchError(ValueError):
     """An op received tensors on different devices."""
-
-
-def gpu_erf(x):
-    """The error function of a CuPy array (cupyx.scipy.special.erf) or of a sim array."""
-    if type(x) is _sim_array():  # the CPU formula on the wrapped array
-        from glassnet.ops.activation import _erf_into
-
-        a = x._a
-        return type(x)(_erf_into(np, a, np.empty_like(a), np.empty_like(a), np.empty_like(a)))
-    import cupyx.scipy.special as special  # pragma: no cover - GPU only
-
-    return special.erf(x)  # pragma: no cover - GPU only

@@ -5,10 +5,9 @@ from __future__ import annotations
 import os
 import sys
 
-import glassnet
 from glassnet.nn.module import register_module_forward_hook, register_module_forward_pre_hook
 
-_PACKAGE_DIR = os.path.dirname(os.path.abspath(glassnet.__file__))
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # .../glassnet
 
 
 def user_frame(skip_package: bool = True):

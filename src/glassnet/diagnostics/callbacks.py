@@ -13,6 +13,7 @@ import sys
 import numpy as np
 
 from glassnet.diagnostics.anomaly import AnomalyDetector
+from glassnet.diagnostics.fit_report import write_fit_report
 from glassnet.diagnostics.health import HealthMonitor, HealthThresholds
 from glassnet.diagnostics.repro import StepDigester
 from glassnet.diagnostics.watch import Watch
@@ -78,6 +79,18 @@ class DiagnosisCallback(Callback):
         self._sync_health()
         history.diagnosis = diagnosis
         history.verdicts = diagnosis.lines()
+        history.stop_reason = watch.stop_reason
+        history.steps = {
+            "loss": watch.step_loss,
+            "lr": watch.step_lr,
+            "grad_norm": watch.grad_norm,
+            "epoch_ends": [e["steps"] for e in watch.epochs],
+        }
+        monitor = watch.monitor
+        history.layers = monitor.history if monitor is not None else []
+        history.gradient_flow = monitor.gradient_flow() if monitor is not None else []
+        classes = watch.num_classes if watch.loss_op in ("cross_entropy", "nll_loss") else None
+        history.chance = 1.0 / classes if classes else None
         if self.verbose:
             print(str(diagnosis), file=sys.stderr, flush=True)
 
@@ -148,3 +161,18 @@ class DigestCallback(Callback):
         arrays = tuple(np.asarray(getattr(a, "data", a)) for a in data)
         self.digester.record(step, arrays, float(logs.get("loss", float("nan"))), self._grads)
         self._grads = {}
+
+
+class ReportCallback(Callback):
+    """Write the HTML report of the run to ``path`` when training ends, also when it stopped on
+    a non-finite loss or an error (the report says why). With ``x``, ``y`` (held-out data) it
+    adds the confusion matrix and sample predictions, mistakes first.
+
+    >>> # model.fit(x, y, epochs=5, callbacks=[ReportCallback("report.html")])
+    """
+
+    def __init__(self, path: str = "report.html", x=None, y=None):
+        self.path, self.x, self.y = path, x, y
+
+    def on_train_end(self, logs):
+        write_fit_report(self.state.history, self.path, model=self.model, x=self.x, y=self.y)

@@ -18,7 +18,9 @@ import math
 
 import numpy as np
 
-from glassnet.diagnostics.diagnosis import Finding, _Facts, _fmt
+from glassnet.diagnostics.findings import Facts as _Facts
+from glassnet.diagnostics.findings import Finding
+from glassnet.diagnostics.findings import fmt as _fmt
 
 
 def _lr_lower(f: _Facts) -> str:
@@ -146,7 +148,12 @@ def inferred(f: _Facts) -> list:
     oscillating = f.n_epochs >= 4 and ups / (f.n_epochs - 1) > 0.4 and not f.good
     if oscillating:
         lr_signs.append(f"the epoch loss went up in {ups} of {f.n_epochs - 1} epochs")
-    strong = f.nonfinite_step is not None or f.blowup or f.rose or bool(big_updates)
+    # A NaN after ordinary losses and gradients is an op's doing (log of 0, a corrupt input),
+    # not the learning rate's: it counts only after a blow-up or a gradient spike.
+    growing = f.blowup or f.rose or bool(big_updates) or f.grad_spike > 10
+    strong = growing
+    if f.nonfinite_step is not None and not growing:
+        lr_signs = [s for s in lr_signs if "non-finite" not in s]
     # the loss at init: overconfident outputs before any update
     hot_init = f.logC is not None and math.isfinite(f.init) and f.init > 3 * f.logC + 1
     if f.bad_inputs and (strong or hot_init or f.no_learning or f.health_of("saturated")):
@@ -187,7 +194,7 @@ def inferred(f: _Facts) -> list:
         ev = list(lr_signs)
         after = [d for d in dead if d.since > 1 or f.blowup]
         if after:
-            ev.append("then " + "; ".join(f"{d.layer}: {d.worst:.0%} of ReLUs died (epoch "
+            ev.append("then " + "; ".join(f"layer {d.layer}: {d.worst:.0%} of ReLUs died (epoch "
                                           f"{d.since})" for d in after)
                       + ": a symptom of the huge updates, not a separate problem")  # fmt: skip
         if f.collapse:
@@ -266,7 +273,7 @@ def _slow_causes(f: _Facts, dead: list) -> list:
     first = [d for d in dead if d.since == 1 and d.worst >= 0.9]
     if first and not f.blowup:
         ev = [
-            f"{d.layer}: {d.worst:.0%} of ReLUs dead from epoch 1, before any large update "
+            f"layer {d.layer}: {d.worst:.0%} of ReLUs dead from epoch 1, before any large update "
             "(the loss never rose above its start)"
             for d in first
         ]

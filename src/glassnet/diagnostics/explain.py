@@ -28,11 +28,11 @@ def _doc(obj) -> str:
 def explanation(obj) -> str:
     """The explanation text for ``obj`` (see :func:`explain`)."""
     if isinstance(obj, str):
-        import glassnet
-        from glassnet import nn
+        from glassnet import nn, optim
+        from glassnet.optim import lr_scheduler
 
         # exact class names first ("Linear" is the layer, "linear" the op), then op names
-        for space in (nn, glassnet.optim, glassnet.optim.lr_scheduler):
+        for space in (nn, optim, lr_scheduler):
             if obj[:1].isupper() and isinstance(getattr(space, obj, None), type):
                 return explanation(getattr(space, obj))
         key = obj.lower().replace("-", "_")

@@ -82,8 +82,10 @@ class HealthMonitor:
 
     Use it from a training loop: ``start()`` once, ``after_backward()`` after each
     ``loss.backward()``, ``before_step()``/``after_step()`` around ``optimizer.step()``, and
-    ``end_epoch(epoch)`` which returns the epoch's warnings. ``every`` samples one batch in N
-    for the activation statistics (1 = all; dead-unit detection needs most batches).
+    ``end_epoch(epoch)`` which returns the epoch's new warnings. ``every`` samples one batch
+    in N for the per-layer statistics (activations, gradients, update sizes; 1 = all); the
+    global gradient norm that ``after_backward`` returns is computed on every batch. A unit is
+    dead when it was never positive on the sampled batches of an epoch.
 
     >>> import glassnet as gn
     >>> model = gn.nn.Sequential(gn.nn.Linear(4, 8), gn.nn.ReLU(), gn.nn.Linear(8, 2))
@@ -156,13 +158,17 @@ class HealthMonitor:
         """Record gradient norms and mean |grad| per parameter (call after backward); returns
         the global gradient norm sqrt(sum of every squared gradient entry)."""
         total = 0.0
+        sampled = self._batch % self.every == 0  # per-layer statistics on sampled batches
         for name, p in self.model.named_parameters():
             if p.grad is None:
                 continue
             g = p.grad.data
-            a = abs(g)
-            sq = float((g * g).sum())
+            flat = g.reshape(-1)
+            sq = float(flat @ flat) if g.dtype.kind == "f" else float((g * g).sum())
             total += sq
+            if not sampled:
+                continue
+            a = abs(g)
             rec = self._grads.setdefault(name, [0.0, 0.0, 0.0, 0])
             rec[0] += sq**0.5
             rec[1] += float(a.mean())

@@ -12,9 +12,7 @@ renders it to ``RUN/report.html`` with :func:`write_report`.
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 import json
 import os
 
@@ -23,6 +21,10 @@ import numpy as np
 
 def report_data(
     *,
+    diagnosis=None,
+    steps: dict | None = None,
+    layers: list | None = None,
+    chance: float | None = None,
     history: dict,
     verdicts: list | None = None,
     health: list | None = None,
@@ -44,7 +46,12 @@ def report_data(
         gradient_flow: ``[(parameter, mean |grad|, max |grad|), ...]`` input to output.
         confusion: a C x C matrix of counts (rows: true class, columns: predicted).
         samples: ``{"images": N x H x W (or None), "true": [...], "pred": [...],
-            "prob": [...]}`` a few test samples.
+            "prob": [...]}`` a few test samples (mistakes first), images in original pixels.
+        diagnosis: a :class:`~glassnet.diagnostics.diagnosis.Diagnosis` (ranked findings).
+        steps: per-step ``{"loss": [...], "lr": [...], "grad_norm": [...], "epoch_ends":
+            [step of each epoch's end]}``.
+        layers: the health monitor's per-epoch records (gradients, updates, activations).
+        chance: accuracy of guessing (1 / number of classes), drawn on the accuracy curve.
     """
 
     def clean(v):
@@ -62,6 +69,10 @@ def report_data(
 
     return clean(
         {
+            "diagnosis": diagnosis_data(diagnosis),
+            "steps": steps or {},
+            "layers": layers or [],
+            "chance": chance,
             "history": history,
             "verdicts": [str(v) for v in verdicts or []],
             "health": [str(w) for w in health or []],
@@ -77,43 +88,24 @@ def report_data(
     )
 
 
-def _png(fig) -> str:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90)
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
-    return (
-        "<img alt='plot' src='data:image/png;base64,"
-        + base64.b64encode(buf.getvalue()).decode()
-        + "'/>"
-    )
+def diagnosis_data(diagnosis) -> dict | None:
+    """A Diagnosis as JSON-safe data: its summary and each finding's parts."""
+    if diagnosis is None or isinstance(diagnosis, dict):
+        return diagnosis
+    fields = ("problem", "title", "evidence", "remedies", "severity", "since_epoch", "layers")
+    return {
+        "summary": diagnosis.summary,
+        "findings": [{k: getattr(f, k) for k in fields} for f in diagnosis.findings],
+    }
 
 
 def _plots(data: dict) -> dict:
-    try:
-        import matplotlib
+    from glassnet.diagnostics import report_plots as rp
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
+    plt = rp.pyplot()
+    if plt is None:
         return {}
-    out = {}
-    hist = data["history"]
-    keys = [k for k in hist if not k.startswith("val_") and k not in ("lr", "epoch")]
-    if keys:
-        fig, axes = plt.subplots(1, len(keys), figsize=(4.5 * len(keys), 3.3), squeeze=False)
-        for ax, k in zip(axes[0], keys):
-            vals = hist[k]
-            ax.plot(range(1, len(vals) + 1), vals, marker="o", label=f"train {k}")
-            if f"val_{k}" in hist:
-                v = hist[f"val_{k}"]
-                ax.plot(range(1, len(v) + 1), v, marker="o", label=f"validation {k}")
-            ax.set_xlabel("epoch")
-            ax.set_title(k)
-            ax.legend(fontsize=8)
-        fig.tight_layout()
-        out["curves"] = _png(fig)
+    out = {name: getattr(rp, name)(data) for name in ("curves", "steps", "layers", "samples")}
     flow = data.get("gradient_flow") or []
     if flow:
         fig, ax = plt.subplots(figsize=(7, 3.3))
@@ -122,30 +114,59 @@ def _plots(data: dict) -> dict:
         ax.bar(range(len(flow)), [f[1] for f in flow], label="mean |grad|")
         ax.set_yscale("log")
         ax.set_xticks(range(len(flow)), names, rotation=45, ha="right", fontsize=7)
-        ax.set_title("gradient flow, input -> output")
+        ax.set_title("gradient flow in the last epoch, input -> output")
         ax.legend(fontsize=8)
         fig.tight_layout()
-        out["flow"] = _png(fig)
-    samples = data.get("samples") or {}
-    if samples.get("images"):
-        imgs = np.asarray(samples["images"], dtype=float)
-        n = min(len(imgs), 16)
-        fig, axes = plt.subplots(2, (n + 1) // 2, figsize=(1.3 * ((n + 1) // 2), 3))
-        for i, ax in enumerate(np.ravel(axes)):
-            ax.axis("off")
-            if i < n:
-                img = imgs[i]
-                ax.imshow(img if img.ndim == 2 else np.moveaxis(img, 0, -1).squeeze(), cmap="gray")
-                ok = samples["true"][i] == samples["pred"][i]
-                ax.set_title(
-                    f"{samples['pred'][i]} ({samples['true'][i]})",
-                    fontsize=8,
-                    color="green" if ok else "red",
-                )
-        fig.suptitle("predicted (true)", fontsize=9)
-        fig.tight_layout()
-        out["samples"] = _png(fig)
-    return out
+        out["flow"] = rp.png(fig)
+    return {k: v for k, v in out.items() if v}
+
+
+def _diagnosis_html(data: dict) -> str:
+    esc = html.escape
+    diag = data.get("diagnosis")
+    if not diag:
+        return (
+            "<h2>Verdicts</h2><ul>"
+            + "".join(f"<li><pre>{esc(v)}</pre></li>" for v in data.get("verdicts") or ["(none)"])
+            + "</ul>"
+        )
+    items = []
+    for f in diag.get("findings") or []:
+        since = f" (since epoch {f['since_epoch']})" if f.get("since_epoch") else ""
+        note = " <small>(note)</small>" if f.get("severity") == "note" else ""
+        evidence = "".join(f"<li>{esc(e)}</li>" for e in f.get("evidence") or [])
+        fixes = "".join(f"<li>{esc(r)}</li>" for r in f.get("remedies") or [])
+        items.append(
+            f"<li><b>{esc(f['title'])}</b>{esc(since)}{note}<br>evidence:<ul>{evidence}</ul>"
+            f"fixes, most likely first:<ol>{fixes}</ol></li>"
+        )
+    body = "<ol>" + "".join(items) + "</ol>" if items else "<p>No problems found.</p>"
+    return f"<h2>Diagnosis</h2><p>{esc(diag.get('summary', ''))}</p>{body}"
+
+
+_TEXT_ONLY = ("context_length", "stride")  # options of the character models only
+
+
+def _applies(key: str, value, data: dict) -> bool:
+    """Whether a config option says something about this run (set, and for its model)."""
+    if value is None or value == {} or value == []:
+        return False
+    model = str((data.get("config") or {}).get("model", ""))
+    return not (key in _TEXT_ONLY and not model.startswith("char"))
+
+
+def _health_html(health: list) -> str:
+    """Health warnings grouped by layer (parameters under their module)."""
+    groups: dict = {}
+    for w in health:
+        head = w.split(":", 1)[0].removeprefix("layer ")
+        layer = head.rsplit(".", 1)[0] if head.endswith(("weight", "bias")) else head
+        groups.setdefault(layer, []).append(w)
+    esc = html.escape
+    return "<ul>" + "".join(
+        f"<li>layer <b>{esc(layer)}</b><ul>" + "".join(f"<li>{esc(w)}</li>" for w in ws)
+        + "</ul></li>" for layer, ws in groups.items()
+    ) + "</ul>"  # fmt: skip
 
 
 def _table(rows, head) -> str:
@@ -159,6 +180,16 @@ def _table(rows, head) -> str:
         + cells
         + "</table>"
     )
+
+
+_STYLE = (
+    "body{font-family:system-ui,sans-serif;max-width:1100px;margin:1.5em auto;"
+    "padding:0 1em;color:#222}table{border-collapse:collapse;margin:.5em 0}"
+    "td,th{border:1px solid #ccc;padding:3px 8px;font-size:13px;text-align:right}"
+    "th{background:#f3f3f3}pre{white-space:pre-wrap;margin:0}"
+    ".note{background:#fff6d6;padding:.6em;border:1px solid #e8d48a}"
+    "img{max-width:100%}h2{border-bottom:1px solid #ddd;padding-bottom:2px}"
+)
 
 
 def render_html(data: dict, title: str = "glassnet run report") -> str:
@@ -183,12 +214,8 @@ def render_html(data: dict, title: str = "glassnet run report") -> str:
                 ["metric", "value"],
             )
         )
-    parts.append(
-        "<h2>Verdicts</h2><ul>"
-        + "".join(f"<li><pre>{esc(v)}</pre></li>" for v in data.get("verdicts") or ["(none)"])
-        + "</ul>"
-    )
-    parts.append("<h2>Training curves</h2>" + plots.get("curves", ""))
+    parts.append(_diagnosis_html(data))
+    parts.append("<h2>Training curves</h2>" + plots.get("curves", "") + plots.get("steps", ""))
     hist = data.get("history") or {}
     if hist:
         keys = list(hist)
@@ -209,11 +236,13 @@ def render_html(data: dict, title: str = "glassnet run report") -> str:
     parts.append("<h2>Health</h2>")
     health = data.get("health") or []
     parts.append(
-        "<ul>" + "".join(f"<li>{esc(w)}</li>" for w in health) + "</ul>"
+        _health_html(health)
         if health
         else "<p>No health warnings: no dead or saturated layers, update sizes in "
         "range, no vanishing or exploding gradients.</p>"
     )
+    if plots.get("layers"):
+        parts.append("<h2>Layers over epochs</h2>" + plots["layers"])
     flow = data.get("gradient_flow") or []
     if flow:
         parts.append(
@@ -246,7 +275,11 @@ def render_html(data: dict, title: str = "glassnet run report") -> str:
         parts.append(f"<h2>Model</h2><pre>{esc(data['summary'])}</pre>")
     if data.get("config"):
         parts.append(
-            "<h2>Configuration</h2>" + _table(sorted(data["config"].items()), ["option", "value"])
+            "<h2>Configuration</h2>"
+            + _table(
+                sorted((k, v) for k, v in data["config"].items() if _applies(k, v, data)),
+                ["option", "value"],
+            )
         )
     if data.get("manifest"):
         parts.append(
@@ -259,17 +292,9 @@ def render_html(data: dict, title: str = "glassnet run report") -> str:
                 ["key", "value"],
             )
         )
-    style = (
-        "body{font-family:system-ui,sans-serif;max-width:1100px;margin:1.5em auto;"
-        "padding:0 1em;color:#222}table{border-collapse:collapse;margin:.5em 0}"
-        "td,th{border:1px solid #ccc;padding:3px 8px;font-size:13px;text-align:right}"
-        "th{background:#f3f3f3}pre{white-space:pre-wrap;margin:0}"
-        ".note{background:#fff6d6;padding:.6em;border:1px solid #e8d48a}"
-        "img{max-width:100%}h2{border-bottom:1px solid #ddd;padding-bottom:2px}"
-    )
     return (
         f"<!doctype html><html><head><meta charset='utf-8'><title>{esc(title)}</title>"
-        f"<style>{style}</style></head><body>{''.join(parts)}</body></html>"
+        f"<style>{_STYLE}</style></head><body>{''.join(parts)}</body></html>"
     )
 
 
@@ -289,5 +314,75 @@ def write_report(run_dir: str, title: str | None = None) -> str:
     tmp = out + ".tmp"
     with open(tmp, "w", encoding="utf-8") as f:
         f.write(render_html(data, title or f"glassnet run {os.path.basename(run_dir.rstrip('/'))}"))
+    os.replace(tmp, out)
+    return out
+
+
+def render_compare(datas: list, names: list) -> str:
+    """Several runs side by side: curves overlaid, final numbers, the options that differ, and
+    each run's diagnosis."""
+    from glassnet.diagnostics import report_plots as rp
+
+    esc = html.escape
+    parts = [f"<h1>glassnet runs compared: {esc(', '.join(names))}</h1>"]
+    parts.append("<h2>Training curves</h2>" + rp.compare(datas, names))
+    keys = sorted({k for d in datas for k in d.get("history", {})} - {"lr"})
+    rows = []
+    for k in keys:
+        row = [k]
+        for d in datas:
+            vals = d.get("history", {}).get(k) or []
+            row.append(_fmt(vals[-1], ".4g") if vals else "")
+        rows.append(row)
+    for k in sorted({k for d in datas for k in d.get("test_metrics", {})}):
+        rows.append([f"test {k}"] + [_fmt(d.get("test_metrics", {}).get(k), ".4f") for d in datas])
+    parts.append("<h2>Final numbers</h2>" + _table(rows, ["metric", *names]))
+    options = sorted({k for d in datas for k in d.get("config", {})})
+    differ = [
+        [k] + [str(d.get("config", {}).get(k, "")) for d in datas]
+        for k in options
+        if len({json.dumps(d.get("config", {}).get(k), sort_keys=True) for d in datas}) > 1
+    ]
+    parts.append(
+        "<h2>Options that differ</h2>"
+        + (_table(differ, ["option", *names]) if differ else "<p>none: same configuration</p>")
+    )
+    parts.append("<h2>Diagnoses</h2>")
+    for d, name in zip(datas, names):
+        parts.append(f"<h3>{esc(name)}</h3>" + _diagnosis_html(d).replace("<h2>", "<h4>")
+                     .replace("</h2>", "</h4>"))  # fmt: skip
+    return (
+        "<!doctype html><html><head><meta charset='utf-8'><title>glassnet runs compared</title>"
+        f"<style>{_STYLE}</style></head><body>{''.join(parts)}</body></html>"
+    )
+
+
+def _fmt(value, spec: str) -> str:
+    """``format(value, spec)`` for numbers; NaN/inf (stored as None in JSON) show as 'nan'."""
+    if value is None:
+        return "nan"
+    return format(value, spec) if isinstance(value, (int, float)) else str(value)
+
+
+def _load(run_dir: str) -> dict:
+    src = os.path.join(run_dir, "report.json")
+    if not os.path.exists(src):
+        raise FileNotFoundError(
+            f"{src} not found: is {run_dir!r} a glassnet run folder (made by glassnet train)?"
+        )
+    with open(src, encoding="utf-8") as f:
+        try:
+            return json.load(f)
+        except json.JSONDecodeError as e:
+            raise ValueError(f"{src} is corrupt: {e}") from None
+
+
+def write_compare(run_dirs: list, out: str) -> str:
+    """Render the runs' ``report.json`` side by side into ``out`` (HTML); returns ``out``."""
+    datas = [_load(r) for r in run_dirs]
+    names = [os.path.basename(str(r).rstrip("/")) for r in run_dirs]
+    tmp = out + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(render_compare(datas, names))
     os.replace(tmp, out)
     return out

@@ -27,7 +27,7 @@ def _digest(arr) -> str:
 
 def manifest(seed: int | None = None, extra: dict | None = None) -> dict:
     """Versions, BLAS, threads, device and seed: what a rerun needs to match."""
-    import glassnet
+    from glassnet._version import __version__
     from glassnet.backend import cuda_available
 
     blas = "unknown"
@@ -43,7 +43,7 @@ def manifest(seed: int | None = None, extra: dict | None = None) -> dict:
         if k in os.environ
     }
     out = {
-        "glassnet": glassnet.__version__,
+        "glassnet": __version__,
         "numpy": np.__version__,
         "python": sys.version.split()[0],
         "platform": platform.platform(),

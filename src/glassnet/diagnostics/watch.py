@@ -54,6 +54,9 @@ LOSS_OPS = (
 )
 
 
+HEALTH_EVERY = 4  # health=True: per-layer statistics on one batch in 4 (benchmarks/RESULTS.md)
+
+
 def _host(a) -> np.ndarray:
     return np.asarray(a.get() if hasattr(a, "get") else a)
 
@@ -67,8 +70,8 @@ class Watch:
             other call (``None`` when a loop reports steps itself, as ``fit`` does).
         accumulation: True when gradients are accumulated over several backward passes on
             purpose (no warning about a missing ``zero_grad``).
-        health: watch activations, gradients and updates per layer (an int N: one batch in N
-            for the activation statistics).
+        health: watch activations, gradients and updates per layer: True samples one batch
+            in ``HEALTH_EVERY`` (4), an int N one batch in N (1: every batch).
         verbose: print the one-time warning about accumulating gradients.
     """
 
@@ -77,7 +80,8 @@ class Watch:
     ):
         self.model, self.optimizer, self._wrap = model, optimizer, wrap
         self.accumulation, self.verbose = bool(accumulation), verbose
-        self.monitor = HealthMonitor(model, every=int(health)) if health else None
+        every = HEALTH_EVERY if health is True else int(health)
+        self.monitor = HealthMonitor(model, every=every) if health else None
         # per step
         self.step_loss: list = []
         self.grad_norm: list = []
@@ -206,7 +210,7 @@ class Watch:
                     prev = self.class_counts
                     same = prev is not None and prev.shape == counts.shape
                     self.class_counts = prev + counts if same else counts
-            if training:
+            if training and self.loss_batches < 50:  # enough to tell scores from probabilities
                 producer = inputs[0]._ctx.name if inputs[0]._ctx is not None else None
                 self.score_producer = producer
                 self.loss_batches += 1

@@ -1,6 +1,7 @@
 """Model presets by name, built for a dataset's input shape and number of classes, plus a
 user's own model given as ``path/to/file.py:function``.
 
+>>> import glassnet as gn
 >>> model = build_model("mlp", input_shape=(64,), num_classes=10)
 >>> model.config["preset"], model(gn.zeros(2, 64)).shape
 ('mlp', (2, 10))
@@ -15,9 +16,9 @@ import inspect
 import os
 from pathlib import Path
 
-import glassnet as gn  # noqa: F401  (used by the doctest above)
 from glassnet.models.char import CharLSTM, CharTransformer, generate
 from glassnet.models.presets import CNN, MLP, RNNClassifier, TransformerClassifier
+from glassnet.nn.module import Module
 
 __all__ = [
     "CNN",
@@ -82,7 +83,7 @@ def _load_user_model(spec: str, input_shape, num_classes: int, options: dict):
     params = inspect.signature(factory).parameters
     takes_all = any(p.kind is p.VAR_KEYWORD for p in params.values())
     model = factory(**{k: v for k, v in offered.items() if takes_all or k in params})
-    if not isinstance(model, gn.nn.Module):
+    if not isinstance(model, Module):
         raise ValueError(f"model {spec!r}: {name}() returned {type(model).__name__}, not a Module")
     return model
 

@@ -1,113 +1,72 @@
-"""Differentiable primitives: one ``Function`` subclass per op, with a lowercase wrapper."""
+"""Differentiable primitives: one ``Function`` subclass per op, with a lowercase wrapper.
 
-from glassnet.autograd import namespace as _namespace  # noqa: E402
+Each op module declares its public functions once, in its ``__all__``; this package
+re-exports them all (``glassnet.ops.__all__`` is their union), ``glassnet.functional``
+re-exports the neural-network ones and ``glassnet`` the tensor-level ones.
+"""
+
+from glassnet.autograd import namespace as _namespace
 from glassnet.autograd.function import OPS, Function
-from glassnet.ops import methods as _methods  # noqa: E402
-from glassnet.ops.activation import (
-    elu,
-    erf,
-    gelu,
-    leaky_relu,
-    log_softmax,
-    relu,
-    sigmoid,
-    silu,
-    softmax,
-    softplus,
-    swish,
-    tanh,
-)
-from glassnet.ops.attention import attention_weights, scaled_dot_product_attention
-from glassnet.ops.conv import conv1d, conv2d
-from glassnet.ops.elementwise import (
-    abs,
-    add,
-    cast,
-    clamp,
-    clip,
-    clone,
-    cos,
-    div,
-    equal,
-    exp,
-    greater,
-    greater_equal,
-    less,
-    less_equal,
-    log,
-    log1p,
-    maximum,
-    minimum,
-    mul,
-    neg,
-    not_equal,
-    pow,
-    rsqrt,
-    sin,
-    sqrt,
-    square,
-    sub,
-    to_device,
-    where,
-)
-from glassnet.ops.graph_namespace import GraphNamespace as _GraphNamespace  # noqa: E402
-from glassnet.ops.linalg import matmul
-from glassnet.ops.loss import (
-    cross_entropy,
-    nll_loss,
-)
-from glassnet.ops.loss_pointwise import (
-    binary_cross_entropy,
-    binary_cross_entropy_with_logits,
-    huber_loss,
-    kl_div,
-    l1_loss,
-    mse_loss,
-    smooth_l1_loss,
-)
-from glassnet.ops.nn import dropout, embedding, linear
-from glassnet.ops.normalization import batch_norm, group_norm, layer_norm
-from glassnet.ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
-from glassnet.ops.reduction import (
-    all,
-    amax,
-    amin,
-    any,
-    argmax,
-    argmin,
-    logsumexp,
-    max,
-    mean,
-    min,
-    norm,
-    prod,
-    std,
-    sum,
-    var,
-)
-from glassnet.ops.repeat import repeat, repeat_interleave, tile
-from glassnet.ops.shape import (
-    broadcast_to,
-    cat,
-    concat,
-    expand,
-    expand_dims,
-    flatten,
-    gather,
-    getitem,
-    pad,
-    permute,
-    reshape,
-    split,
-    squeeze,
-    stack,
-    sum_to,
-    swapaxes,
-    take_along_axis,
-    transpose,
-    unsqueeze,
-    view,
-)
+from glassnet.ops import activation as _activation
+from glassnet.ops import activation_extra as _activation_extra
+from glassnet.ops import attention as _attention
+from glassnet.ops import composite as _composite
+from glassnet.ops import conv as _conv
+from glassnet.ops import distance as _distance
+from glassnet.ops import elementwise as _elementwise
+from glassnet.ops import indexing as _indexing
+from glassnet.ops import linalg as _linalg
+from glassnet.ops import linalg_extra as _linalg_extra
+from glassnet.ops import logical as _logical
+from glassnet.ops import loss as _loss
+from glassnet.ops import loss_extra as _loss_extra
+from glassnet.ops import loss_pointwise as _loss_pointwise
+from glassnet.ops import methods as _methods
+from glassnet.ops import nn as _nn
+from glassnet.ops import normalization as _normalization
+from glassnet.ops import pool as _pool
+from glassnet.ops import reduction as _reduction
+from glassnet.ops import repeat as _repeat
+from glassnet.ops import scan as _scan
+from glassnet.ops import shape as _shape
+from glassnet.ops import shape_extra as _shape_extra
+from glassnet.ops import special as _special
+from glassnet.ops.activation import *  # noqa: F403
+from glassnet.ops.activation_extra import *  # noqa: F403
+from glassnet.ops.attention import *  # noqa: F403
+from glassnet.ops.composite import *  # noqa: F403
+from glassnet.ops.conv import *  # noqa: F403
+from glassnet.ops.distance import *  # noqa: F403
+from glassnet.ops.elementwise import *  # noqa: F403
+from glassnet.ops.graph_namespace import GraphNamespace as _GraphNamespace
+from glassnet.ops.indexing import *  # noqa: F403
+from glassnet.ops.linalg import *  # noqa: F403
+from glassnet.ops.linalg_extra import *  # noqa: F403
+from glassnet.ops.logical import *  # noqa: F403
+from glassnet.ops.loss import *  # noqa: F403
+from glassnet.ops.loss_extra import *  # noqa: F403
+from glassnet.ops.loss_pointwise import *  # noqa: F403
+from glassnet.ops.nn import *  # noqa: F403
+from glassnet.ops.normalization import *  # noqa: F403
+from glassnet.ops.pool import *  # noqa: F403
+from glassnet.ops.reduction import *  # noqa: F403
+from glassnet.ops.repeat import *  # noqa: F403
+from glassnet.ops.scan import *  # noqa: F403
+from glassnet.ops.shape import *  # noqa: F403
+from glassnet.ops.shape_extra import *  # noqa: F403
+from glassnet.ops.special import *  # noqa: F403
+
+_MODULES = (_activation, _attention, _conv, _elementwise, _linalg, _loss, _loss_pointwise, _nn,
+            _normalization, _pool, _reduction, _repeat, _shape, _activation_extra, _composite,
+            _distance, _indexing, _linalg_extra, _logical, _loss_extra, _scan, _shape_extra,
+            _special)  # fmt: skip
+__all__ = ["OPS", "Function", *dict.fromkeys(name for m in _MODULES for name in m.__all__)]
+
+# names two modules define: the PyTorch-complete one is the public op (div takes
+# rounding_mode=, equal is torch.equal's one bool, norm is torch.norm with p=/dim=, softplus
+# has PyTorch's threshold, erf casts int input to float)
+div, equal, norm = _special.div, _logical.equal, _distance.norm
+softplus, erf = _activation_extra.softplus, _special.erf
 
 _namespace.GRAPH = _GraphNamespace()  # backward(create_graph=True) evaluates formulas on tensors
 _methods.bind(globals())  # x + y, x.sum(), x.T, ... on Tensor

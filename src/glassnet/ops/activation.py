@@ -7,74 +7,42 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from glassnet.autograd.function import Function
 from glassnet.backend import xp_of
+from glassnet.backend.special import erf_into as _erf_into
 from glassnet.ops._util import floating, normalize_axis
 from glassnet.tensor import Tensor
+
+__all__ = [
+    "elu",
+    "erf",
+    "gelu",
+    "leaky_relu",
+    "log_softmax",
+    "relu",
+    "sigmoid",
+    "silu",
+    "softmax",
+    "softplus",
+    "swish",
+    "tanh",
+]
 
 
 def _erf(xp, x):
     """erf without a SciPy dependency: SciPy's when present (exact), else the Numerical
-    Recipes Chebyshev fit of erfc (fractional error < 1.2e-7, enough for float32)."""
+    Recipes Chebyshev fit of erfc (fractional error < 1.2e-7, enough for float32; float64
+    on the CPU takes libm's exact erf, element by element)."""
+    if x.dtype == "float64" and xp.__name__ == "numpy":
+        return np.asarray(_MATH_ERF(x), dtype=np.float64)
     out = xp.empty(x.shape, dtype=x.dtype)
     _erf_into(xp, x, out, xp.empty_like(out), xp.empty_like(out))
     return out
 
 
-def _scipy_erf():
-    """SciPy's erf, or None; looked up once (a failed import is retried on every call)."""
-    global _SCIPY_ERF
-    if _SCIPY_ERF is _UNSET:
-        try:
-            from scipy.special import erf
-        except ImportError:  # pragma: no cover - depends on the environment
-            erf = None
-        _SCIPY_ERF = erf
-    return _SCIPY_ERF
-
-
-_UNSET = object()
-_SCIPY_ERF = _UNSET
-
-# Coefficients of the Chebyshev fit, innermost (highest power of t) first.
-_ERFC_COEFFS = (0.17087277, -0.82215223, 1.48851587, -1.13520398, 0.27886807, -0.18628806,
-                0.09678418, 0.37409196, 1.00002368)  # fmt: skip
-
-
-def _erf_into(xp, x, out, t, poly):
-    """erf(x) into ``out``; ``t`` and ``poly`` are scratch arrays of x's shape.
-
-    Without SciPy: erf(x) = sign(x) (1 - erfc(|x|)), with
-    erfc(z) = t exp(-z^2 - 1.26551223 + t (1.00002368 + t (0.37409196 + ... + t 0.17087277))),
-    t = 1 / (1 + z / 2), evaluated in place (Horner): the same arithmetic as the nested formula.
-    The sign is applied with ``copysign`` (one pass; ``xp.where``'s per-element branch is
-    mispredicted half the time on activations).
-    """
-    if xp.__name__ != "numpy":  # pragma: no cover - GPU only
-        from glassnet.backend.device import gpu_erf
-
-        out[...] = gpu_erf(x)
-        return out
-    erf = _scipy_erf()
-    if erf is not None:  # pragma: no cover - depends on the environment
-        return erf(x, out=out)
-    z = xp.abs(x, out=out)
-    xp.multiply(z, 0.5, out=t)
-    t += 1
-    xp.divide(1, t, out=t)
-    xp.multiply(t, _ERFC_COEFFS[0], out=poly)
-    for c in _ERFC_COEFFS[1:]:
-        poly += c
-        poly *= t
-    erfc = z
-    erfc *= z  # -z^2 as -(z z): negation is exact, so this is (-z) z to the bit
-    xp.negative(erfc, out=erfc)
-    erfc -= 1.26551223
-    erfc += poly
-    xp.exp(erfc, out=erfc)
-    erfc *= t
-    xp.subtract(1, erfc, out=out)
-    return xp.copysign(out, x, out=out)
+_MATH_ERF = np.frompyfunc(math.erf, 1, 1)  # libm's erf: exact in float64
 
 
 # Elementwise chains over large activations (exact GELU: about 30 passes) run at memory speed

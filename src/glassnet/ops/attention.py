@@ -21,6 +21,8 @@ from glassnet.autograd.function import Function
 from glassnet.backend import get_rng, xp_of
 from glassnet.tensor import Tensor
 
+__all__ = ["attention_weights", "scaled_dot_product_attention"]
+
 
 def _t(a):
     return a.swapaxes(-1, -2)

@@ -27,6 +27,8 @@ from glassnet.autograd.function import Function
 from glassnet.backend import xp_of
 from glassnet.tensor import Tensor
 
+__all__ = ["conv1d", "conv2d"]
+
 
 def _window_view(xp, xb, k, stride, dilation, out):
     """A (C, *k, *out, N) view of every window of the batch-last ``xb`` (C, *spatial, N)."""

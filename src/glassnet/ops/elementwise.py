@@ -11,6 +11,38 @@ from glassnet.backend import to_device as _move
 from glassnet.ops._util import as_tensor, floating, pair, promote
 from glassnet.tensor import Tensor
 
+__all__ = [
+    "abs",
+    "add",
+    "cast",
+    "clamp",
+    "clip",
+    "clone",
+    "cos",
+    "div",
+    "equal",
+    "exp",
+    "greater",
+    "greater_equal",
+    "less",
+    "less_equal",
+    "log",
+    "log1p",
+    "maximum",
+    "minimum",
+    "mul",
+    "neg",
+    "not_equal",
+    "pow",
+    "rsqrt",
+    "sin",
+    "sqrt",
+    "square",
+    "sub",
+    "to_device",
+    "where",
+]
+
 
 def _broadcast_error(op: str, a: Tensor, b: Tensor) -> ValueError:
     return ValueError(

@@ -8,6 +8,8 @@ from glassnet.autograd.function import Function
 from glassnet.ops._util import pair
 from glassnet.tensor import Tensor
 
+__all__ = ["matmul"]
+
 
 def _rows(ns, a):
     """``a`` with its leading axes merged into rows (no -1: an axis may be empty)."""

@@ -11,10 +11,11 @@ from __future__ import annotations
 import numpy as np
 
 from glassnet.autograd.function import Function
-from glassnet.backend import xp_of
-from glassnet.backend.checks import value_checks
+from glassnet.backend import is_debug, xp_of
 from glassnet.ops._util import as_tensor
 from glassnet.tensor import Tensor
+
+__all__ = ["cross_entropy", "nll_loss"]
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -308,8 +309,10 @@ def _same_shape(op: str, x: Tensor, t: Tensor, exact: bool = False) -> None:
 
 
 def _check_classes(op: str, t: Tensor, n_classes: int, ignore_index: int) -> None:
+    """A value check (every target a class of the input): debug mode only, since reading the
+    targets would make a GPU wait in every step (see :mod:`glassnet.backend.debug`)."""
     data = t.data
-    if not value_checks(data):  # on a device only in debug mode (a host sync)
+    if not is_debug(data):
         return
     bad = ((data < 0) | (data >= n_classes)) & (data != ignore_index)
     if bool(bad.any()):

@@ -18,12 +18,36 @@ _ops = SimpleNamespace()  # the functions of glassnet.ops, filled by bind()
 
 #: Tensor methods that are op functions of the same name (``Tensor.exp is ops.exp``).
 METHODS = (
+    "add", "sub", "mul", "div", "pow", "matmul", "neg",
     "exp", "log", "log1p", "sqrt", "sin", "cos", "tanh", "sigmoid", "relu", "abs", "erf",
     "sum", "mean", "var", "std", "max", "min", "argmax", "argmin", "logsumexp", "softmax",
     "log_softmax", "reshape", "view", "transpose", "permute", "swapaxes", "flatten",
     "squeeze", "unsqueeze", "expand", "broadcast_to", "clip", "clamp", "split", "gather",
     "pad", "any", "all", "square", "rsqrt", "maximum", "minimum", "take_along_axis", "repeat",
     "repeat_interleave", "tile", "amax", "amin", "where", "prod", "norm",
+)  # fmt: skip
+
+#: More op-function methods by PyTorch's names: x.cumsum(0), x.sort(), x.erf(), x.flip(0), ...
+MORE_METHODS = (
+    "add", "sub", "mul", "neg", "matmul", "pow", "erf", "erfc", "erfinv", "expm1", "exp2", "log2",
+    "log10", "tan", "asin", "acos", "atan", "arcsin", "arccos", "arctan", "sinh", "cosh", "asinh",
+    "acosh", "atanh", "arcsinh", "arccosh", "arctanh", "atan2", "arctan2", "hypot", "floor",
+    "ceil", "round", "trunc", "fix", "sign", "sgn", "frac", "fmod", "remainder", "floor_divide",
+    "div", "divide", "true_divide", "lerp", "reciprocal", "logaddexp", "logaddexp2", "clamp_min",
+    "clamp_max", "xlogy", "logit", "nan_to_num", "deg2rad", "rad2deg", "float_power", "negative",
+    "absolute", "multiply", "subtract", "isnan", "isinf", "isfinite", "isposinf", "isneginf",
+    "isclose", "allclose", "equal", "eq", "ne", "lt", "le", "gt", "ge", "logical_and",
+    "logical_or", "logical_xor", "logical_not", "bitwise_and", "bitwise_or", "bitwise_xor",
+    "bitwise_not", "bitwise_left_shift", "bitwise_right_shift", "signbit", "nonzero",
+    "count_nonzero", "argsort", "unique", "cumsum", "cumprod", "cummax", "cummin", "logcumsumexp",
+    "sort", "msort", "topk", "kthvalue", "median", "nanmedian", "mode", "amax", "amin", "aminmax",
+    "flip", "fliplr", "flipud", "roll", "rot90", "tril", "triu", "diagonal", "diag_embed", "diag",
+    "index_select", "masked_fill", "masked_select", "take", "take_along_dim", "scatter",
+    "scatter_add", "scatter_reduce", "index_add", "index_copy", "index_fill", "chunk",
+    "tensor_split", "unbind", "narrow", "select", "movedim", "moveaxis", "swapdims", "unflatten",
+    "ravel", "unfold", "outer", "ger", "mm", "bmm", "mv", "dot", "inner", "addmm", "baddbmm",
+    "addmv", "dist",
+    "hardshrink", "prelu", "positive", "vdot", "isreal",
 )  # fmt: skip
 
 
@@ -85,7 +109,7 @@ def _operators() -> dict:
         "__add__": _ops.add,
         "__sub__": _ops.sub,
         "__mul__": _ops.mul,
-        "__truediv__": _ops.div,
+        "__truediv__": _ops.true_divide,  # ops.div also takes rounding_mode=
         "__matmul__": _ops.matmul,
         "__pow__": _ops.pow,
         "__radd__": lambda self, other: _ops.add(other, self),
@@ -98,8 +122,24 @@ def _operators() -> dict:
         "__pos__": lambda self: self,
         "__abs__": _ops.abs,
         "__getitem__": _ops.getitem,
-        # comparisons: no gradient, boolean tensors
-        "__eq__": _ops.equal,
+        "__floordiv__": _ops.floor_divide,
+        "__rfloordiv__": lambda self, other: _ops.floor_divide(other, self),
+        "__mod__": _ops.remainder,
+        "__rmod__": lambda self, other: _ops.remainder(other, self),
+        # bitwise on bool and integer tensors (floats raise a TypeError naming logical_*)
+        "__and__": _ops.bitwise_and,
+        "__rand__": lambda self, other: _ops.bitwise_and(other, self),
+        "__or__": _ops.bitwise_or,
+        "__ror__": lambda self, other: _ops.bitwise_or(other, self),
+        "__xor__": _ops.bitwise_xor,
+        "__rxor__": lambda self, other: _ops.bitwise_xor(other, self),
+        "__invert__": _ops.bitwise_not,
+        "__lshift__": _ops.bitwise_left_shift,
+        "__rlshift__": lambda self, other: _ops.bitwise_left_shift(other, self),
+        "__rshift__": _ops.bitwise_right_shift,
+        "__rrshift__": lambda self, other: _ops.bitwise_right_shift(other, self),
+        # comparisons: no gradient, boolean tensors (ops.equal is torch.equal's one bool)
+        "__eq__": _ops.eq,
         "__ne__": _ops.not_equal,
         "__lt__": _ops.less,
         "__le__": _ops.less_equal,
@@ -112,7 +152,7 @@ def bind(ops: dict) -> None:
     """Attach the op-backed methods and operators to ``Tensor``; ``ops`` is the namespace of
     ``glassnet.ops`` (passed in: this module never imports its own package)."""
     _ops.__dict__.update(ops)
-    for name in METHODS:
+    for name in METHODS + MORE_METHODS:
         setattr(Tensor, name, ops[name])  # a KeyError names a missing op
     for name, fn in _operators().items():
         setattr(Tensor, name, fn)

@@ -6,9 +6,10 @@ import numpy as np
 
 from glassnet.autograd.autocast_mode import STATE as _AUTOCAST
 from glassnet.autograd.function import Function
-from glassnet.backend import device_of, get_rng, xp_of
-from glassnet.backend.checks import value_checks
+from glassnet.backend import device_of, get_rng, is_debug, xp_of
 from glassnet.tensor import Tensor
+
+__all__ = ["dropout", "embedding", "linear"]
 
 
 class Linear(Function):
@@ -217,13 +218,14 @@ def embedding(indices, weight: Tensor, padding_idx: int | None = None) -> Tensor
             f"{idx.shape}); convert them with .astype('int64')"
         )
     v = weight.shape[0]
-    if idx.size and value_checks(idx):  # on a device only in debug mode (a host sync)
+    if idx.size and is_debug(idx):  # a value check: debug mode (on for CPU arrays)
         lo, hi = int(idx.min()), int(idx.max())
         if lo < 0 or hi >= v:
             raise ValueError(
                 f"embedding: indices of shape {idx.shape} range over [{lo}, {hi}] "
                 f"but weight of shape {weight.shape} has rows 0..{v - 1}; "
-                "every index must be in [0, num_embeddings)"
+                "every index must be in [0, num_embeddings): make num_embeddings at least "
+                "the vocabulary size (max id + 1)"
             )
     if padding_idx is not None:
         if not isinstance(padding_idx, (int, np.integer)) or not -v <= padding_idx < v:

@@ -20,6 +20,8 @@ from glassnet.autograd.namespace import array_namespace
 from glassnet.backend import xp_of
 from glassnet.tensor import Tensor
 
+__all__ = ["batch_norm", "group_norm", "layer_norm"]
+
 
 def _normalize(ns, x, axes, eps):
     """(xhat, rstd, var): xhat = (x - mean) rstd, rstd = 1 / sqrt(var + eps) over ``axes``

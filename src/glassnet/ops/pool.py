@@ -14,6 +14,8 @@ from glassnet.autograd.function import Function
 from glassnet.backend import xp_of
 from glassnet.tensor import Tensor
 
+__all__ = ["adaptive_avg_pool2d", "avg_pool2d", "max_pool2d"]
+
 
 def _slices(k, stride, out):
     """For each kernel position (p, q): the (rows, cols) slice picking it in every window."""

@@ -13,6 +13,24 @@ from glassnet.backend import xp_of
 from glassnet.ops._util import normalize_axis
 from glassnet.tensor import Tensor
 
+__all__ = [
+    "all",
+    "amax",
+    "amin",
+    "any",
+    "argmax",
+    "argmin",
+    "logsumexp",
+    "max",
+    "mean",
+    "min",
+    "norm",
+    "prod",
+    "std",
+    "sum",
+    "var",
+]
+
 
 class Sum(Function):
     """y = sum_i x_i over ``axis``;  dy/dx_i = 1 (the gradient is broadcast back)"""

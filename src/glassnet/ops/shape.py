@@ -18,6 +18,29 @@ from glassnet.ops._util import normalize_axis
 from glassnet.ops.index_order import ints_first
 from glassnet.tensor import Tensor
 
+__all__ = [
+    "broadcast_to",
+    "cat",
+    "concat",
+    "expand",
+    "expand_dims",
+    "flatten",
+    "gather",
+    "getitem",
+    "pad",
+    "permute",
+    "reshape",
+    "split",
+    "squeeze",
+    "stack",
+    "sum_to",
+    "swapaxes",
+    "take_along_axis",
+    "transpose",
+    "unsqueeze",
+    "view",
+]
+
 
 class Reshape(Function):
     """y = x with a new shape (same elements, row-major order);  dy/dx: reshape back"""

@@ -114,12 +114,23 @@ class History(Callback):
         self.interrupted = False
         self.checkpoint_path: str | None = None
         self.health: list[str] = []  # health warnings, when fit(health=...) watched them
-        self.verdicts: list = []  # the learning diagnosis at the end of training
+        self.verdicts: list = []  # the diagnosis's findings as text, one per finding
+        self.diagnosis = None  # the Diagnosis made at the end of training (fit watches)
+        self.stop_reason: str | None = None  # why training stopped early, if it did
 
     def on_epoch_end(self, epoch, logs):
         self.epoch.append(epoch)
         for key, value in logs.items():
             self.history.setdefault(key, []).append(value)
+
+    def report(self, path="report.html", model=None, x=None, y=None) -> str:
+        """Write the HTML report of this run: curves (per epoch and per step), learning rate,
+        the diagnosis, health by layer, layer statistics over epochs; with ``model`` and
+        held-out ``x``, ``y`` also the confusion matrix and sample predictions (mistakes
+        first). Works after a run that stopped on a NaN; returns the path."""
+        from glassnet.diagnostics.fit_report import write_fit_report
+
+        return write_fit_report(self, path, model=model, x=x, y=y)
 
 
 def _better(mode: str, monitor: str) -> Callable[[float, float, float], bool]:

@@ -366,6 +366,9 @@ def run_fit(state: FitState) -> History:
                 callbacks.on_epoch_end(epoch, logs)
                 if model.stop_training:
                     break
+        except BaseException as error:  # the report written at train end says why it stopped
+            state.stop_reason = state.stop_reason or f"{type(error).__name__}: {error}"
+            raise
         finally:
             callbacks.on_train_end(logs)
     if state.interrupt_requested:

@@ -200,6 +200,7 @@ class TransformerEncoder(Module):
         num_layers: how many copies to stack.
         norm: an optional final module (e.g. ``LayerNorm(d_model)``, usual with
             ``norm_first=True``).
+        enable_nested_tensor, mask_check: accepted for PyTorch's signature; no effect.
 
     Sub-modules: ``layers.0``, ``layers.1``, ... and ``norm``, so ``state_dict`` keys match
     PyTorch's (``layers.1.self_attn.in_proj_weight``, ``norm.weight``).
@@ -218,7 +219,16 @@ class TransformerEncoder(Module):
 
     generate_square_subsequent_mask = staticmethod(generate_square_subsequent_mask)
 
-    def __init__(self, encoder_layer: Module, num_layers: int, norm: Module | None = None):
+    def __init__(
+        self,
+        encoder_layer: Module,
+        num_layers: int,
+        norm: Module | None = None,
+        enable_nested_tensor: bool = True,
+        mask_check: bool = True,
+    ):
+        # enable_nested_tensor / mask_check: PyTorch's inference fast-path switches, accepted
+        # for its signature; glassnet has no nested tensors, so they change nothing
         super().__init__()
         if not isinstance(encoder_layer, Module):
             raise TypeError(

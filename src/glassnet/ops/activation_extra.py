@@ -1,0 +1,192 @@
+"""More activations, by PyTorch's names and formulas, composed from differentiable ops.
+
+Each is a few lines over ``where``/``clip``/``exp``/... so its first and second derivatives
+are those of the parts. Piecewise ones pick their branch with ``where`` on a mask computed
+from the data, with PyTorch's choice at the kinks (stated in each docstring); a branch that
+could overflow where it is not taken is fed a clamped input, so its zero gradient there is
+not 0 * inf = nan.
+"""
+
+from __future__ import annotations
+
+from glassnet.backend import get_rng, xp_of
+from glassnet.ops import activation as _act
+from glassnet.ops import elementwise as _el
+from glassnet.ops.activation import leaky_relu, log_softmax, sigmoid, softmax, tanh
+from glassnet.ops.shape import reshape, split
+from glassnet.tensor import Tensor
+
+__all__ = [
+    "celu",
+    "glu",
+    "hardshrink",
+    "hardsigmoid",
+    "hardswish",
+    "hardtanh",
+    "logsigmoid",
+    "mish",
+    "prelu",
+    "relu6",
+    "rrelu",
+    "selu",
+    "softmin",
+    "softplus",
+    "softshrink",
+    "softsign",
+    "tanhshrink",
+    "threshold",
+]
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def _mask(x: Tensor, data) -> Tensor:
+    return Tensor._make(data, False)
+
+
+def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """Smooth ReLU ln(1 + e^{beta x}) / beta, and x itself where beta x > threshold (PyTorch's
+    linear region);  dy/dx = sigmoid(beta x), or 1 in the linear region."""
+    y = _act.softplus(x, beta)
+    if threshold is None:
+        return y
+    linear = x.data * beta > threshold
+    return _el.where(Tensor._make(linear, False), x, y) if linear.any() else y
+
+
+def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
+    """y = min_val for x <= min_val, max_val for x >= max_val, else x;
+    dy/dx = 1 strictly inside (min_val, max_val), else 0 (0 at the kinks, as PyTorch)."""
+    if min_val > max_val:
+        raise ValueError(f"hardtanh: min_val {min_val} must not exceed max_val {max_val}")
+    d = x.data
+    inside = _mask(x, (d > min_val) & (d < max_val))
+    return _el.where(inside, x, _el.clip(x.detach(), min_val, max_val))
+
+
+def relu6(x: Tensor) -> Tensor:
+    """y = min(max(0, x), 6);  dy/dx = 1 for 0 < x < 6, else 0."""
+    return hardtanh(x, 0.0, 6.0)
+
+
+def hardsigmoid(x: Tensor) -> Tensor:
+    """y = relu6(x + 3) / 6;  dy/dx = 1/6 for -3 < x < 3, else 0."""
+    return hardtanh(x + 3.0, 0.0, 6.0) / 6.0
+
+
+def hardswish(x: Tensor) -> Tensor:
+    """y = x relu6(x + 3) / 6: 0 for x <= -3, x for x >= 3, x (x + 3) / 6 between;
+    dy/dx = 0, 1, or x/3 + 1/2 for -3 < x < 3 (PyTorch's choice at the kinks)."""
+    d = x.data
+    middle = x * (x + 3.0) / 6.0
+    out = _el.where(_mask(x, d >= 3), x, middle)
+    return _el.where(_mask(x, d <= -3), 0.0, out)
+
+
+def mish(x: Tensor) -> Tensor:
+    """y = x tanh(softplus(x));  dy/dx = tanh(sp) + x sigmoid(x) (1 - tanh^2(sp))."""
+    return x * tanh(softplus(x))
+
+
+def selu(x: Tensor) -> Tensor:
+    """y = scale (x if x > 0 else alpha (e^x - 1)), scale = 1.0507..., alpha = 1.6733...;
+    dy/dx = scale or scale alpha e^x. Self-normalizing with lecun_normal init."""
+    return _SELU_SCALE * celu(x, _SELU_ALPHA, _scale_input=False)
+
+
+def celu(x: Tensor, alpha: float = 1.0, _scale_input: bool = True) -> Tensor:
+    """y = x if x > 0 else alpha (e^{x/alpha} - 1);  dy/dx = 1 or e^{x/alpha}."""
+    if alpha == 0:
+        raise ValueError("celu: alpha must be nonzero (it divides x)")
+    from glassnet.ops.special import expm1
+
+    neg = _el.clip(x, max=0.0)  # e^x of the untaken branch must not overflow
+    inner = neg / alpha if _scale_input else neg
+    return _el.where(_mask(x, x.data > 0), x, alpha * expm1(inner))
+
+
+def softsign(x: Tensor) -> Tensor:
+    """y = x / (1 + |x|);  dy/dx = 1 / (1 + |x|)^2."""
+    return x / (1.0 + _el.abs(x))
+
+
+def logsigmoid(x: Tensor) -> Tensor:
+    """y = ln sigmoid(x) = -softplus(-x) (stable for large |x|);  dy/dx = sigmoid(-x)."""
+    return -softplus(-x)
+
+
+def softmin(x: Tensor, dim: int = -1) -> Tensor:
+    """softmax(-x) along ``dim``: weights that favour the smallest entries."""
+    return softmax(-x, dim)
+
+
+def log_softmin(x: Tensor, dim: int = -1) -> Tensor:
+    """log_softmax(-x) along ``dim``."""
+    return log_softmax(-x, dim)
+
+
+def glu(x: Tensor, dim: int = -1) -> Tensor:
+    """Gated linear unit: split x in halves a, b along ``dim``; y = a sigmoid(b)."""
+    n = x.shape[dim] if x.ndim else 0
+    if n % 2:
+        raise ValueError(
+            f"glu: dim {dim} of the input of shape {x.shape} has odd size {n}; it must split "
+            "into two equal halves"
+        )
+    a, b = split(x, n // 2, dim)
+    return a * sigmoid(b)
+
+
+def prelu(x: Tensor, weight: Tensor) -> Tensor:
+    """y = x if x > 0 else w x, with one learned slope w per channel (dim 1) or one in all;
+    dy/dx = 1 or w (w at 0, as PyTorch), dy/dw = 0 or x."""
+    if weight.size != 1:
+        channels = x.shape[1] if x.ndim >= 2 else 1
+        if weight.ndim != 1 or weight.size != channels:
+            raise ValueError(
+                f"prelu: weight of shape {weight.shape} must have 1 or {channels} elements "
+                f"(the channels, dim 1, of the input of shape {x.shape})"
+            )
+        weight = reshape(weight, (channels,) + (1,) * (x.ndim - 2))
+    elif weight.ndim and x.ndim:
+        weight = reshape(weight, ())
+    return _el.where(_mask(x, x.data > 0), x, weight * x)
+
+
+def rrelu(
+    x: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False
+) -> Tensor:
+    """Randomized leaky ReLU: y = x if x >= 0 else a x, a ~ U(lower, upper) per element in
+    training (from glassnet's seeded generator), a = (lower + upper) / 2 in evaluation."""
+    if not 0 <= lower <= upper:
+        raise ValueError(f"rrelu: need 0 <= lower <= upper, got lower={lower}, upper={upper}")
+    if not training:
+        return leaky_relu(x, (lower + upper) / 2)
+    xp = xp_of(x.data)
+    a = get_rng().uniform(lower, upper, size=x.shape).astype(x.dtype)
+    slope = Tensor._make(xp.asarray(a), False)
+    return _el.where(_mask(x, x.data >= 0), x, slope * x)
+
+
+def threshold(x: Tensor, threshold: float, value: float) -> Tensor:
+    """y = x if x > threshold else value;  dy/dx = 1 or 0."""
+    return _el.where(_mask(x, x.data > threshold), x, value)
+
+
+def hardshrink(x: Tensor, lambd: float = 0.5) -> Tensor:
+    """y = x if |x| > lambd else 0;  dy/dx = 1 or 0."""
+    d = x.data
+    return _el.where(_mask(x, (d > lambd) | (d < -lambd)), x, 0.0)
+
+
+def softshrink(x: Tensor, lambd: float = 0.5) -> Tensor:
+    """y = x - lambd for x > lambd, x + lambd for x < -lambd, else 0;  dy/dx = 1 or 0."""
+    d = x.data
+    out = _el.where(_mask(x, d > lambd), x - lambd, 0.0)
+    return _el.where(_mask(x, d < -lambd), x + lambd, out)
+
+
+def tanhshrink(x: Tensor) -> Tensor:
+    """y = x - tanh(x);  dy/dx = tanh^2(x)."""
+    return x - tanh(x)

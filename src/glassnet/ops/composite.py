@@ -1,0 +1,167 @@
+"""Elementwise ops written as compositions of differentiable ops (PyTorch's names).
+
+None of these defines a derivative: each is a short formula over ops that have one, so its
+first and second derivatives come from theirs. Where a naive formula loses precision or
+overflows, the comment says how the formula avoids it.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from glassnet.ops import elementwise as _el
+from glassnet.ops._util import floating, pair
+from glassnet.ops.special import trunc
+from glassnet.tensor import Tensor
+
+__all__ = [
+    "absolute",
+    "clamp_max",
+    "clamp_min",
+    "deg2rad",
+    "float_power",
+    "frac",
+    "lerp",
+    "logaddexp",
+    "logaddexp2",
+    "logit",
+    "multiply",
+    "nan_to_num",
+    "negative",
+    "positive",
+    "rad2deg",
+    "reciprocal",
+    "subtract",
+    "true_divide",
+    "xlogy",
+]
+
+
+def _tensors(a, b):
+    if isinstance(a, Tensor) and isinstance(b, Tensor):
+        return a, b
+    return pair(a, b)
+
+
+def logaddexp(input, other) -> Tensor:  # noqa: A002 - PyTorch's names
+    """ln(e^a + e^b) without overflow: max(a, b) + ln(1 + e^{-|a - b|});
+    d/da = e^a / (e^a + e^b) = sigmoid(a - b). Equal infinities give that infinity."""
+    a, b = _tensors(input, other)
+    a, b = floating(a), floating(b)
+    # hi + ln(1 + e^{lo - hi}) is logaddexp itself as a smooth function for either choice of
+    # (hi, lo): the mask only picks the choice that cannot overflow, so every derivative is
+    # exact, ties included
+    a_hi = Tensor._make(a.data >= b.data, False)
+    hi, lo = _el.where(a_hi, a, b), _el.where(a_hi, b, a)
+    same = Tensor._make((a.data == b.data) & (a.data - a.data != 0), False)  # equal infinities
+    return hi + _el.log1p(_el.exp(_el.where(same, 0.0, lo - hi)))
+
+
+def logaddexp2(input, other) -> Tensor:  # noqa: A002
+    """log2(2^a + 2^b) = logaddexp(a ln 2, b ln 2) / ln 2."""
+    a, b = _tensors(input, other)
+    ln2 = math.log(2.0)
+    return logaddexp(floating(a) * ln2, floating(b) * ln2) / ln2
+
+
+def lerp(input, end, weight) -> Tensor:  # noqa: A002
+    """Linear interpolation input + weight (end - input); d/dinput = 1 - weight,
+    d/dend = weight, d/dweight = end - input. ``weight`` is a number or a tensor."""
+    start, end = _tensors(input, end)
+    return start + weight * (end - start)
+
+
+def reciprocal(x: Tensor) -> Tensor:
+    """Elementwise 1 / x (int tensors give float32);  d/dx = -1 / x^2."""
+    return _el.div(1.0, floating(x))
+
+
+def clamp_min(x: Tensor, min) -> Tensor:  # noqa: A002 - PyTorch's name
+    """max(x, min) with gradient 1 where x >= min, else 0 (to ``min`` when it is a tensor)."""
+    if isinstance(min, Tensor):
+        return _el.where(x >= min, x, min)
+    return _el.clip(x, min=min)
+
+
+def clamp_max(x: Tensor, max) -> Tensor:  # noqa: A002
+    """min(x, max) with gradient 1 where x <= max, else 0 (to ``max`` when it is a tensor)."""
+    if isinstance(max, Tensor):
+        return _el.where(x <= max, x, max)
+    return _el.clip(x, max=max)
+
+
+def frac(x: Tensor) -> Tensor:
+    """Fractional part x - trunc(x) (sign of x);  d/dx = 1."""
+    return x - trunc(x)
+
+
+def xlogy(input, other) -> Tensor:  # noqa: A002
+    """x ln y, taken as 0 where x = 0 (also for y = 0), nan where y is nan (PyTorch)."""
+    x, y = _tensors(input, other)
+    x, y = floating(x), floating(y)
+    zero = Tensor._make((x.data == 0) & (y.data == y.data), False)  # y == y: not nan
+    safe_y = _el.where(zero, 1.0, y)
+    return _el.where(zero, 0.0, x * _el.log(safe_y))
+
+
+def logit(x: Tensor, eps: float | None = None) -> Tensor:
+    """ln(p / (1 - p)), with p clamped to [eps, 1 - eps] when ``eps`` is given."""
+    p = floating(x)
+    if eps is not None:
+        p = _el.clip(p, eps, 1.0 - eps)
+    return _el.log(p) - _el.log1p(-p)
+
+
+def nan_to_num(x: Tensor, nan: float = 0.0, posinf=None, neginf=None) -> Tensor:
+    """nan -> ``nan``, +inf -> ``posinf`` (default: the dtype's max), -inf -> ``neginf``.
+
+    The gradient passes where x was finite and is 0 at the replaced entries.
+    """
+    if x.dtype.kind != "f":
+        return x
+    info = np.finfo(x.dtype)
+    posinf = float(info.max) if posinf is None else posinf
+    neginf = float(info.min) if neginf is None else neginf
+    d = x.data
+    out = _el.where(Tensor._make(d != d, False), nan, x)
+    out = _el.where(Tensor._make(d == np.inf, False), posinf, out)
+    return _el.where(Tensor._make(d == -np.inf, False), neginf, out)
+
+
+def deg2rad(x: Tensor) -> Tensor:
+    """Degrees to radians: x pi / 180."""
+    return floating(x) * (math.pi / 180.0)
+
+
+def rad2deg(x: Tensor) -> Tensor:
+    """Radians to degrees: x 180 / pi."""
+    return floating(x) * (180.0 / math.pi)
+
+
+def float_power(input, exponent) -> Tensor:  # noqa: A002
+    """input ** exponent computed in float64 (PyTorch's float_power)."""
+    if isinstance(input, Tensor):
+        input = input.astype("float64")
+    if isinstance(exponent, Tensor):
+        exponent = exponent.astype("float64")
+    if not isinstance(input, Tensor):
+        input = Tensor(np.asarray(input, dtype=np.float64))
+    return _el.pow(input, exponent)
+
+
+def negative(x: Tensor) -> Tensor:
+    """-x (PyTorch's alias of neg)."""
+    return _el.neg(x)
+
+
+def positive(x: Tensor) -> Tensor:
+    """x itself."""
+    return x
+
+
+absolute = _el.abs
+multiply = _el.mul
+subtract = _el.sub
+true_divide = _el.div

@@ -1,0 +1,166 @@
+"""Norms and distances: vector_norm, matrix_norm, norm, normalize, cosine_similarity,
+pairwise_distance, cdist, pdist. Compositions of differentiable ops.
+
+p-norms are computed as m (sum |x/m|^p)^(1/p) with m = max |x| held constant: the same value
+and derivatives (the formula is exact for any m), but x^2 cannot overflow for large x or
+underflow for tiny x. At x = 0 the gradient is 0 (PyTorch's subgradient), not 0/0.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from glassnet.backend import xp_of
+from glassnet.ops import elementwise as _el
+from glassnet.ops import reduction as _red
+from glassnet.ops._util import floating, normalize_axis
+from glassnet.ops.shape import reshape, unsqueeze
+from glassnet.tensor import Tensor
+
+__all__ = [
+    "cdist",
+    "cosine_similarity",
+    "dist",
+    "matrix_norm",
+    "norm",
+    "normalize",
+    "pairwise_distance",
+    "pdist",
+    "vector_norm",
+]
+
+
+def _const(data) -> Tensor:
+    return Tensor._make(data, False)
+
+
+def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    """||x||_p over ``dim`` (all elements when None): (sum |x_i|^p)^(1/p); ord = inf/-inf
+    give max/min |x_i|, ord = 0 the number of nonzeros.
+
+    d||x||_p/dx_i = sign(x_i) |x_i|^(p-1) / ||x||_p^(p-1) (x_i / ||x|| for p = 2); 0 at x = 0.
+    """
+    if dtype is not None:
+        x = x.astype(dtype)
+    x = floating(x)
+    axes = normalize_axis(dim, x.shape, "vector_norm")
+    if isinstance(ord, str) or ord is None:
+        raise ValueError(f"vector_norm: ord must be a number (or inf), got {ord!r}")
+    ord = float(ord)
+    a = _el.abs(x)
+    if ord == math.inf:
+        return _red.amax(a, axes, keepdim) if x.size else _red.sum(a, axes, keepdim)
+    if ord == -math.inf:
+        return _red.amin(a, axes, keepdim)
+    if ord == 0:
+        return _const(xp_of(x.data).asarray((x.data != 0).sum(axis=axes, keepdims=keepdim),
+                                            dtype=x.dtype))  # fmt: skip
+    if ord == 1:
+        return _red.sum(a, axes, keepdim)
+    xp = xp_of(x.data)
+    m = xp.abs(x.data).max(axis=axes, keepdims=True) if x.size else xp.zeros((1,) * x.ndim)
+    m = xp.where((m == 0) | ~xp.isfinite(m), 1, m).astype(x.dtype)
+    scaled = a / _const(m)
+    s = _red.sum(scaled * scaled if ord == 2 else scaled**ord, axes, True)
+    zero = _const(s.data == 0)
+    safe = _el.where(zero, 1.0, s)
+    root = _el.sqrt(safe) if ord == 2 else safe ** (1.0 / ord)
+    out = _el.where(zero, 0.0, root) * _const(m)
+    if keepdim:
+        return out
+    return reshape(out, tuple(n for i, n in enumerate(out.shape) if i not in axes))
+
+
+def matrix_norm(a: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dtype=None):
+    """Matrix norms over the two ``dim`` axes: "fro" (sqrt of the sum of squares), 1 / -1
+    (max / min column sum of |a|), inf / -inf (max / min row sum). "nuc" and 2 / -2 need
+    singular values, which glassnet does not differentiate yet."""
+    if dtype is not None:
+        a = a.astype(dtype)
+    if len(dim) != 2:
+        raise ValueError(f"matrix_norm: dim must name two dims, got {dim!r}")
+    r, c = (normalize_axis(d, a.shape, "matrix_norm")[0] for d in dim)
+    if ord == "fro":
+        return vector_norm(a, 2, (r, c), keepdim)
+    if ord in ("nuc", 2, -2):
+        raise NotImplementedError(
+            f"matrix_norm: ord={ord!r} needs singular values (SVD), which glassnet does not "
+            "differentiate; use 'fro', 1, -1, inf or -inf"
+        )
+    if ord in (1, -1, math.inf, -math.inf):
+        over, across = (r, c) if ord in (1, -1) else (c, r)
+        sums = _red.sum(_el.abs(a), over, True)
+        pick = _red.amax if ord > 0 else _red.amin
+        out = pick(sums, across, True)
+        if keepdim:
+            return out
+        return reshape(out, tuple(n for i, n in enumerate(out.shape) if i not in (r, c)))
+    raise ValueError(f"matrix_norm: unknown ord {ord!r}")
+
+
+def norm(x: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None, **numpy_names):
+    """PyTorch's ``torch.norm``: "fro" (2-norm of all elements, or of a 2-dim ``dim``), a
+    number p (vector p-norm over ``dim``), or "nuc". NumPy's ``ord=``/``axis=``/``keepdims=``
+    are accepted too."""
+    if "ord" in numpy_names:
+        p = numpy_names.pop("ord")
+    if "axis" in numpy_names:
+        dim = numpy_names.pop("axis")
+    if "keepdims" in numpy_names:
+        keepdim = numpy_names.pop("keepdims")
+    if numpy_names:
+        raise TypeError(f"norm: unexpected arguments {sorted(numpy_names)}")
+    if p is None or p == "fro":
+        return vector_norm(x, 2, dim, keepdim, dtype=dtype)
+    if p == "nuc":
+        return matrix_norm(x, "nuc", dim or (-2, -1), keepdim, dtype=dtype)
+    return vector_norm(x, p, dim, keepdim, dtype=dtype)
+
+
+def dist(a: Tensor, b: Tensor, p: float = 2) -> Tensor:
+    """||a - b||_p over all elements (broadcast)."""
+    return vector_norm(a - b, p)
+
+
+def normalize(x: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:
+    """x / max(||x||_p, eps) along ``dim``: unit vectors (zero vectors stay zero)."""
+    n = vector_norm(x, p, dim, keepdim=True)
+    return x / _el.clip(n, min=eps)
+
+
+def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
+    """sum(x1 x2) / (max(||x1||, eps) max(||x2||, eps)) along ``dim`` (broadcasting x1, x2)."""
+    n1 = _el.clip(vector_norm(x1, 2, dim, keepdim=True), min=eps)
+    n2 = _el.clip(vector_norm(x2, 2, dim, keepdim=True), min=eps)
+    return _red.sum((x1 / n1) * (x2 / n2), dim)
+
+
+def pairwise_distance(
+    x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False
+) -> Tensor:
+    """||x1 - x2 + eps||_p over the last dim (eps keeps the gradient finite at x1 = x2)."""
+    return vector_norm(x1 - x2 + eps, p, -1, keepdim)
+
+
+def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode=None) -> Tensor:
+    """All distances ||x1[..., i, :] - x2[..., j, :]||_p: (..., P, M), (..., R, M) -> (..., P, R).
+
+    Zero distances get a zero gradient (as PyTorch)."""
+    if x1.ndim < 2 or x2.ndim < 2 or x1.shape[-1] != x2.shape[-1]:
+        raise ValueError(
+            f"cdist: inputs must be (..., P, M) and (..., R, M) with the same M, got shapes "
+            f"{x1.shape} and {x2.shape}"
+        )
+    diff = unsqueeze(x1, -2) - unsqueeze(x2, -3)  # (..., P, R, M)
+    return vector_norm(diff, p, -1)
+
+
+def pdist(x: Tensor, p: float = 2.0) -> Tensor:
+    """The distances between all pairs of rows i < j of an (N, M) tensor, as N(N-1)/2 values."""
+    if x.ndim != 2:
+        raise ValueError(f"pdist: input must be (N, M), got shape {x.shape}")
+    i, j = np.triu_indices(x.shape[0], 1)
+    xp = xp_of(x.data)
+    return vector_norm(x[xp.asarray(i)] - x[xp.asarray(j)], p, -1)

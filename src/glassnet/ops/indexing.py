@@ -1,0 +1,458 @@
+"""Indexing, scattering and rearranging by PyTorch's names, composed from indexing ops.
+
+Everything here is a gather (``x[index]``, whose gradient scatter-adds back), a scatter-add
+into zeros (``IndexAdd``, whose gradient gathers), ``where`` or a reshape, so first and second
+derivatives come from those ops. Index arrays are computed without a gradient.
+"""
+
+from __future__ import annotations
+
+import builtins
+
+import numpy as np
+
+from glassnet.backend import xp_of
+from glassnet.ops import elementwise as _el
+from glassnet.ops._scatter import scatter_into as _scatter_into
+from glassnet.ops._util import normalize_axis
+from glassnet.ops.shape import broadcast_to, getitem, permute, reshape
+from glassnet.tensor import Tensor
+
+__all__ = [
+    "diag",
+    "diag_embed",
+    "diagonal",
+    "flip",
+    "fliplr",
+    "flipud",
+    "index_add",
+    "index_copy",
+    "index_fill",
+    "index_select",
+    "masked_fill",
+    "masked_select",
+    "roll",
+    "rot90",
+    "scatter",
+    "scatter_add",
+    "scatter_reduce",
+    "take",
+    "take_along_dim",
+    "tril",
+    "triu",
+]
+
+
+def _axis(op, x, dim) -> int:
+    if isinstance(dim, Tensor):
+        dim = int(dim)
+    axes = normalize_axis(dim, max(x.ndim, 1), op)
+    return axes[0] if axes else 0
+
+
+def _index_array(op: str, index, x: Tensor):
+    xp = xp_of(x.data)
+    data = index.data if isinstance(index, Tensor) else xp.asarray(index)
+    if data.dtype.kind not in "iu":
+        raise TypeError(f"{op}: index must hold integers, got dtype {data.dtype}")
+    return data.astype(np.int64, copy=False)
+
+
+def _const(data) -> Tensor:
+    return Tensor._make(data, False)
+
+
+# -- flips, rolls and diagonals ----------------------------------------------------------------
+def flip(x: Tensor, dims) -> Tensor:
+    """Reverse the order of elements along ``dims`` (an int or a tuple)."""
+    axes = normalize_axis(dims, x.shape, "flip")
+    if not axes:
+        return x
+    index = tuple(slice(None, None, -1) if i in axes else slice(None) for i in range(x.ndim))
+    return getitem(x, index)
+
+
+def fliplr(x: Tensor) -> Tensor:
+    """Reverse dim 1 (columns)."""
+    return flip(x, 1)
+
+
+def flipud(x: Tensor) -> Tensor:
+    """Reverse dim 0 (rows)."""
+    return flip(x, 0)
+
+
+def roll(x: Tensor, shifts, dims=None) -> Tensor:
+    """Shift elements along ``dims`` cyclically by ``shifts`` (the flattened tensor when
+    ``dims`` is None): y[(i + s) mod n] = x[i]."""
+    if dims is None:
+        if not isinstance(shifts, (int, np.integer)):
+            (shifts,) = shifts
+        return reshape(roll(reshape(x, (-1,)), int(shifts), 0), x.shape)
+    shifts = (shifts,) if isinstance(shifts, (int, np.integer)) else tuple(shifts)
+    dims = (dims,) if isinstance(dims, (int, np.integer)) else tuple(dims)
+    if len(shifts) != len(dims):
+        raise ValueError(f"roll: got {len(shifts)} shifts for {len(dims)} dims; give one each")
+    xp = xp_of(x.data)
+    out = x
+    for s, d in zip(shifts, dims):
+        a = _axis("roll", x, d)
+        n = x.shape[a]
+        if n == 0 or int(s) % n == 0:
+            continue
+        index = [slice(None)] * x.ndim
+        index[a] = xp.asarray((np.arange(n) - int(s)) % n)
+        out = getitem(out, tuple(index))
+    return out
+
+
+def rot90(x: Tensor, k: int = 1, dims=(0, 1)) -> Tensor:
+    """Rotate by 90 degrees k times in the plane of ``dims`` (from the first toward the second)."""
+    a, b = (_axis("rot90", x, d) for d in dims)
+    k %= 4
+    if k == 0:
+        return x
+    if k == 2:
+        return flip(x, (a, b))
+    perm = list(range(x.ndim))
+    perm[a], perm[b] = perm[b], perm[a]
+    if k == 1:
+        return permute(flip(x, b), perm)
+    return flip(permute(x, perm), b)
+
+
+def _triangle_mask(x: Tensor, diagonal: int, lower: bool) -> Tensor:
+    if x.ndim < 2:
+        op = "tril" if lower else "triu"
+        raise ValueError(f"{op}: needs at least 2 dims (a matrix), got shape {x.shape}")
+    xp = xp_of(x.data)
+    r = xp.arange(x.shape[-2])[:, None]
+    c = xp.arange(x.shape[-1])[None, :]
+    return _const(c - r <= diagonal if lower else c - r >= diagonal)
+
+
+def tril(x: Tensor, diagonal: int = 0) -> Tensor:
+    """The lower triangle of the last two dims (j - i <= diagonal), zeros above."""
+    return _el.where(_triangle_mask(x, diagonal, True), x, 0)
+
+
+def triu(x: Tensor, diagonal: int = 0) -> Tensor:
+    """The upper triangle of the last two dims (j - i >= diagonal), zeros below."""
+    return _el.where(_triangle_mask(x, diagonal, False), x, 0)
+
+
+def _diag_positions(xp, n_rows, n_cols, offset):
+    length = builtins.max(builtins.min(n_rows, n_cols - offset) if offset >= 0
+                          else builtins.min(n_rows + offset, n_cols), 0)  # fmt: skip
+    rows = xp.arange(length) + builtins.max(-offset, 0)
+    return rows, rows + offset
+
+
+def diagonal(x: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+    """The diagonal of the (dim1, dim2) planes (x[i, i + offset]) as the last dim."""
+    if x.ndim < 2:
+        raise ValueError(f"diagonal: needs at least 2 dims, got shape {x.shape}")
+    a, b = (normalize_axis(d, x.shape, "diagonal")[0] for d in (dim1, dim2))
+    if a == b:
+        raise ValueError(f"diagonal: dim1 and dim2 must differ, got {dim1} and {dim2}")
+    rest = [i for i in range(x.ndim) if i not in (a, b)]
+    moved = permute(x, rest + [a, b])
+    rows, cols = _diag_positions(xp_of(x.data), x.shape[a], x.shape[b], offset)
+    return getitem(moved, (Ellipsis, rows, cols))
+
+
+def diag_embed(x: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
+    """Matrices (in dims ``dim1``, ``dim2`` of the result) with the last dim of ``x`` on
+    their ``offset`` diagonal, zeros elsewhere."""
+    n = x.shape[-1] if x.ndim else 1
+    m = n + abs(offset)
+    xp = xp_of(x.data)
+    rows, cols = _diag_positions(xp, m, m, offset)
+    out = _scatter_into(x, shape=x.shape[:-1] + (m, m), index=(Ellipsis, rows, cols))
+    nd = out.ndim
+    a, b = (normalize_axis(d, nd, "diag_embed")[0] for d in (dim1, dim2))
+    if (a, b) == (nd - 2, nd - 1):
+        return out
+    rest = iter(range(nd - 2))
+    perm = [nd - 2 if i == a else nd - 1 if i == b else next(rest) for i in range(nd)]
+    return permute(out, perm)
+
+
+def diag(x: Tensor, diagonal: int = 0) -> Tensor:
+    """A 1-D ``x`` gives the square matrix with x on its ``diagonal``; a 2-D ``x`` gives its
+    ``diagonal`` as a 1-D tensor (PyTorch's two uses)."""
+    if x.ndim == 1:
+        return diag_embed(x, diagonal)
+    if x.ndim == 2:
+        return globals()["diagonal"](x, diagonal)
+    raise ValueError(f"diag: input must be 1-D or 2-D, got shape {x.shape}")
+
+
+# -- selecting ------------------------------------------------------------------------------------
+def index_select(x: Tensor, dim: int, index) -> Tensor:
+    """The slices at ``index`` (1-D int) along ``dim``: y has len(index) there."""
+    a = _axis("index_select", x, dim)
+    idx = _index_array("index_select", index, x).reshape(-1)
+    if x.ndim == 0:
+        return getitem(reshape(x, (1,)), idx)
+    return getitem(x, (slice(None),) * a + (idx,))
+
+
+def masked_select(x: Tensor, mask) -> Tensor:
+    """The elements of ``x`` where the bool ``mask`` (broadcast with x) is true, as 1-D."""
+    mask = mask.data if isinstance(mask, Tensor) else xp_of(x.data).asarray(mask)
+    if mask.dtype.kind != "b":
+        raise TypeError(f"masked_select: mask must be a bool tensor, got dtype {mask.dtype}")
+    shape = np.broadcast_shapes(x.shape, mask.shape)
+    xb = broadcast_to(x, shape) if x.shape != shape else x
+    return getitem(xb, xp_of(mask).broadcast_to(mask, shape))
+
+
+def masked_fill(x: Tensor, mask, value) -> Tensor:
+    """``x`` with ``value`` where the bool ``mask`` (broadcast to x's shape) is true."""
+    mask = mask if isinstance(mask, Tensor) else _const(xp_of(x.data).asarray(mask))
+    if mask.dtype.kind != "b":
+        raise TypeError(f"masked_fill: mask must be a bool tensor, got dtype {mask.dtype}")
+    out = _el.where(mask, value, x)
+    if out.shape != x.shape:
+        raise ValueError(
+            f"masked_fill: mask of shape {mask.shape} must broadcast to the input's shape {x.shape}"
+        )
+    return out if out.dtype == x.dtype else out.astype(x.dtype)
+
+
+def take(x: Tensor, index) -> Tensor:
+    """Elements of the flattened ``x`` at ``index`` (any shape)."""
+    return getitem(reshape(x, (-1,)), _index_array("take", index, x))
+
+
+def take_along_dim(x: Tensor, indices, dim: int | None = None) -> Tensor:
+    """Gather along ``dim`` at ``indices`` (broadcast with x); flattened when dim is None."""
+    from glassnet.ops.shape import take_along_axis
+
+    idx = _index_array("take_along_dim", indices, x)
+    if dim is None:
+        return take_along_axis(reshape(x, (-1,)), idx.reshape(-1), 0)
+    a = _axis("take_along_dim", x, dim)
+    shape = list(np.broadcast_shapes(x.shape[:a] + (1,) + x.shape[a + 1 :],
+                                     idx.shape[:a] + (1,) + idx.shape[a + 1 :]))  # fmt: skip
+    xb = broadcast_to(x, tuple(shape[:a] + [x.shape[a]] + shape[a + 1 :]))
+    ib = xp_of(idx).broadcast_to(idx, tuple(shape[:a] + [idx.shape[a]] + shape[a + 1 :]))
+    return take_along_axis(xb, ib, a)
+
+
+# -- scattering -----------------------------------------------------------------------------------
+def _scatter_coords(op: str, x: Tensor, dim: int, index):
+    """The full coordinates (one int array per dim) that ``index`` along ``dim`` addresses."""
+    idx = _index_array(op, index, x)
+    a = _axis(op, x, dim)
+    if idx.ndim != x.ndim:
+        raise ValueError(
+            f"{op}: index has {idx.ndim} dims but the input of shape {x.shape} has {x.ndim}"
+        )
+    for d, (i, n) in enumerate(zip(idx.shape, x.shape)):
+        if d != a and i > n:
+            raise ValueError(
+                f"{op}: index of shape {idx.shape} is larger than the input of shape {x.shape} "
+                f"in dim {d}; it may only be larger along dim {a}"
+            )
+    n = x.shape[a]
+    if idx.size and (int(idx.min()) < -n or int(idx.max()) >= n):
+        raise IndexError(f"{op}: index out of range for dim {a} of size {n}")
+    xp = xp_of(idx)
+    grid = list(np.ix_(*[np.arange(s) for s in idx.shape]))
+    coords = [xp.broadcast_to(xp.asarray(g), idx.shape) for g in grid]
+    coords[a] = idx % builtins.max(n, 1)
+    return tuple(coords), a
+
+
+def _src_part(op: str, src, shape, x: Tensor) -> Tensor:
+    if not isinstance(src, Tensor):
+        return _const(xp_of(x.data).full(shape, src, dtype=x.dtype))
+    if src.ndim != len(shape) or any(s < i for s, i in zip(src.shape, shape)):
+        raise ValueError(
+            f"{op}: src of shape {src.shape} must be at least as large as the index {shape}"
+        )
+    if src.shape == tuple(shape):
+        return src
+    return getitem(src, tuple(slice(0, i) for i in shape))
+
+
+def _hit(x: Tensor, coords) -> Tensor:
+    hit = xp_of(x.data).zeros(x.shape, dtype=bool)
+    hit[coords] = True
+    return _const(hit)
+
+
+def _last_writes(x: Tensor, coords):
+    """Flat positions into ``coords`` of the last write to each target (duplicates: the last
+    one wins, as NumPy's assignment; PyTorch leaves it unspecified)."""
+    xp = xp_of(coords[0])
+    flat = xp.ravel_multi_index(tuple(c.reshape(-1) for c in coords), x.shape)
+    rev = flat[::-1]
+    _, first_in_rev = np.unique(np.asarray(rev), return_index=True)
+    return xp.asarray(flat.size - 1 - first_in_rev)
+
+
+def scatter_add(x: Tensor, dim: int, index, src: Tensor) -> Tensor:
+    """y = x, then y[..., index[i, j], ...] += src[i, j] along ``dim`` (repeats add up)."""
+    coords, _ = _scatter_coords("scatter_add", x, dim, index)
+    part = _src_part("scatter_add", src, coords[0].shape, x)
+    return x + _scatter_into(part, shape=x.shape, index=coords)
+
+
+def scatter(x: Tensor, dim: int, index, src=None, *, value=None, reduce=None) -> Tensor:
+    """y = x, then y[..., index[i, j], ...] = src[i, j] (or ``value``) along ``dim``.
+
+    ``reduce="add"``/``"multiply"`` accumulate instead (PyTorch's older spelling of
+    scatter_reduce). A target written twice takes the last write.
+    """
+    if src is None and value is None:
+        raise TypeError("scatter: give src (a tensor) or value (a number)")
+    src = value if src is None else src
+    if reduce is not None:
+        modes = {"add": "sum", "multiply": "prod"}
+        if reduce not in modes:
+            raise ValueError(f"scatter: reduce must be 'add' or 'multiply', got {reduce!r}")
+        coords, _ = _scatter_coords("scatter", x, dim, index)
+        return scatter_reduce(x, dim, index, _src_part("scatter", src, coords[0].shape, x),
+                              modes[reduce])  # fmt: skip
+    coords, _ = _scatter_coords("scatter", x, dim, index)
+    hit = _hit(x, coords)
+    if not isinstance(src, Tensor):
+        return _el.where(hit, float(src), x) if x.dtype.kind == "f" else _el.where(hit, src, x)
+    keep = _last_writes(x, coords)
+    part = reshape(_src_part("scatter", src, coords[0].shape, x), (-1,))
+    chosen = tuple(c.reshape(-1)[keep] for c in coords)
+    written = _scatter_into(getitem(part, keep), shape=x.shape, index=chosen)
+    return _el.where(hit, written, x)
+
+
+def _straight_through(value, surrogate: Tensor) -> Tensor:
+    """``value`` exactly, with the gradient of ``surrogate`` (value + s - detach(s))."""
+    return _const(value) + (surrogate - surrogate.detach())
+
+
+def scatter_reduce(
+    x: Tensor, dim: int, index, src: Tensor, reduce: str, *, include_self: bool = True
+) -> Tensor:
+    """Reduce the ``src`` values scattered to each target along ``dim`` with ``reduce`` in
+    "sum", "prod", "mean", "amax", "amin" (with x's own value when ``include_self``).
+
+    Gradients as PyTorch: sum/mean spread evenly; amax/amin go to the elements equal to the
+    result, split evenly among ties; prod: the product of the other factors (first order).
+    """
+    modes = ("sum", "prod", "mean", "amax", "amin")
+    if reduce not in modes:
+        raise ValueError(f"scatter_reduce: reduce must be one of {modes}, got {reduce!r}")
+    coords, _ = _scatter_coords("scatter_reduce", x, dim, index)
+    part = _src_part("scatter_reduce", src, coords[0].shape, x)
+    xp = xp_of(x.data)
+    hit = _hit(x, coords)
+    base = x if include_self else _el.where(hit, 0.0, x)
+    if reduce in ("sum", "mean"):
+        total = base + _scatter_into(part, shape=x.shape, index=coords)
+        if reduce == "sum":
+            return total
+        count = xp.zeros(x.shape, dtype=x.dtype)
+        xp.add.at(count, coords, 1)
+        count = count + (1 if include_self else 0)
+        return _el.where(hit, total / _const(xp.maximum(count, 1)), x)
+    pd = part.data
+    if reduce == "prod":
+        result = x.data.copy() if include_self else xp.where(hit.data, 1, x.data).astype(x.dtype)
+        xp.multiply.at(result, coords, pd)
+        # d result / d factor = product of the other factors of its target: result / factor
+        # where the factor is nonzero; for a zero factor, the product of the rest
+        others_src, others_x = _exclusive_products(xp, x, coords, pd, include_self)
+        sur = _scatter_into(part * _const(others_src), shape=x.shape, index=coords)
+        sur = sur + (x * _const(others_x) if include_self else 0.0)
+        return _el.where(hit, _straight_through(result, sur), x)
+    pick = xp.maximum if reduce == "amax" else xp.minimum
+    fill = -np.inf if reduce == "amax" else np.inf
+    result = x.data.copy() if include_self else xp.where(hit.data, fill, x.data).astype(x.dtype)
+    pick.at(result, coords, pd)
+    # PyTorch's split: among the sources equal to the result and x's own entry when it equals
+    # the result, counted even when include_self=False (then x's share is dropped)
+    ties_src = (pd == result[coords]).astype(x.dtype)
+    ties_x = ((x.data == result) & hit.data).astype(x.dtype)
+    count = ties_x.copy()
+    xp.add.at(count, coords, ties_src)
+    w_src = ties_src / count[coords]
+    w_x = ties_x / xp.maximum(count, 1) if include_self else 0 * ties_x
+    sur = _scatter_into(part * _const(w_src), shape=x.shape, index=coords) + x * _const(w_x)
+    return _el.where(hit, _straight_through(result, sur), x)
+
+
+def _exclusive_products(xp, x, coords, pd, include_self):
+    """For each factor of a scatter product: the product of the other factors of its target.
+
+    Per target: with no zero factor, result / factor; with exactly one, the product of the
+    nonzero ones for the zero factor and 0 for the rest; with two or more, 0 for all.
+    """
+    xd = x.data
+    zeros = xp.zeros(x.shape, dtype=np.int64)
+    xp.add.at(zeros, coords, (pd == 0).astype(np.int64))
+    nonzero_prod = xp.ones(x.shape, dtype=x.dtype)
+    if include_self:
+        zeros += xd == 0
+        nonzero_prod = xp.where(xd == 0, 1, xd).astype(x.dtype)
+    xp.multiply.at(nonzero_prod, coords, xp.where(pd == 0, 1, pd))
+
+    def others(v, nz, z):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            plain = nz / xp.where(v == 0, 1, v)
+        return xp.where(v == 0, xp.where(z == 1, nz, 0), xp.where(z == 0, plain, 0))
+
+    src_out = others(pd, nonzero_prod[coords], zeros[coords])
+    return src_out.astype(x.dtype), others(xd, nonzero_prod, zeros).astype(x.dtype)
+
+
+def _along(op: str, x: Tensor, dim: int, index):
+    a = _axis(op, x, dim)
+    idx = _index_array(op, index, x).reshape(-1)
+    n = x.shape[a] if x.ndim else 1
+    if idx.size and (int(idx.min()) < -n or int(idx.max()) >= n):
+        raise IndexError(f"{op}: index out of range for dim {a} of size {n}")
+    return a, idx % builtins.max(n, 1)
+
+
+def _source_shape(op, x, a, idx, source):
+    want = x.shape[:a] + (idx.size,) + x.shape[a + 1 :]
+    if source.shape != want:
+        raise ValueError(
+            f"{op}: source of shape {source.shape} must have shape {want} (the input's, with "
+            f"dim {a} the length of index)"
+        )
+
+
+def index_add(x: Tensor, dim: int, index, source: Tensor, *, alpha: float = 1) -> Tensor:
+    """y = x, then y[..., index[i], ...] += alpha source[..., i, ...] along ``dim``."""
+    a, idx = _along("index_add", x, dim, index)
+    _source_shape("index_add", x, a, idx, source)
+    scaled = source if alpha == 1 else source * alpha
+    return x + _scatter_into(scaled, shape=x.shape, index=(slice(None),) * a + (idx,))
+
+
+def index_copy(x: Tensor, dim: int, index, source: Tensor) -> Tensor:
+    """y = x, then y[..., index[i], ...] = source[..., i, ...] along ``dim`` (last write wins)."""
+    a, idx = _along("index_copy", x, dim, index)
+    _source_shape("index_copy", x, a, idx, source)
+    host = np.asarray(idx)
+    _, first_in_rev = np.unique(host[::-1], return_index=True)
+    keep = xp_of(idx).asarray(np.sort(host.size - 1 - first_in_rev))
+    lead = (slice(None),) * a
+    chosen = getitem(source, lead + (keep,))
+    written = _scatter_into(chosen, shape=x.shape, index=lead + (idx[keep],))
+    hit = xp_of(x.data).zeros(x.shape, dtype=bool)
+    hit[lead + (idx,)] = True
+    return _el.where(_const(hit), written, x)
+
+
+def index_fill(x: Tensor, dim: int, index, value) -> Tensor:
+    """y = x with ``value`` in the slices at ``index`` along ``dim``."""
+    a, idx = _along("index_fill", x, dim, index)
+    hit = xp_of(x.data).zeros(x.shape, dtype=bool)
+    hit[(slice(None),) * a + (idx,)] = True
+    out = _el.where(_const(hit), value, x)
+    return out if out.dtype == x.dtype else out.astype(x.dtype)

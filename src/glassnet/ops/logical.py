@@ -1,0 +1,278 @@
+"""Ops without a gradient: predicates (isnan, isclose), logical and bitwise ops, comparisons
+by PyTorch's names, and index-valued ops (nonzero, argsort, unique, count_nonzero).
+
+Their results are bool or integer tensors, which never require grad.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from glassnet.backend import xp_of
+from glassnet.ops import elementwise as _el
+from glassnet.ops._util import normalize_axis, pair
+from glassnet.tensor import Tensor
+
+__all__ = [
+    "allclose",
+    "argsort",
+    "bitwise_and",
+    "bitwise_left_shift",
+    "bitwise_not",
+    "bitwise_or",
+    "bitwise_right_shift",
+    "bitwise_xor",
+    "count_nonzero",
+    "eq",
+    "equal",
+    "ge",
+    "gt",
+    "isclose",
+    "isfinite",
+    "isin",
+    "isinf",
+    "isnan",
+    "isneginf",
+    "isposinf",
+    "isreal",
+    "le",
+    "logical_and",
+    "logical_not",
+    "logical_or",
+    "logical_xor",
+    "lt",
+    "ne",
+    "nonzero",
+    "signbit",
+    "unique",
+]
+
+
+def _const(data) -> Tensor:
+    return Tensor._make(data, False)
+
+
+def _unary(name: str, x: Tensor) -> Tensor:
+    return _const(getattr(xp_of(x.data), name)(x.data))
+
+
+def isnan(x: Tensor) -> Tensor:
+    """True where x is nan (never for int and bool tensors)."""
+    return _unary("isnan", x)
+
+
+def isinf(x: Tensor) -> Tensor:
+    """True where x is +inf or -inf."""
+    return _unary("isinf", x)
+
+
+def isposinf(x: Tensor) -> Tensor:
+    """True where x is +inf."""
+    return _const(x.data == np.inf) if x.dtype.kind == "f" else _unary("zeros_like", x) > 0
+
+
+def isneginf(x: Tensor) -> Tensor:
+    """True where x is -inf."""
+    return _const(x.data == -np.inf) if x.dtype.kind == "f" else _unary("zeros_like", x) > 0
+
+
+def isfinite(x: Tensor) -> Tensor:
+    """True where x is neither nan nor infinite."""
+    return _unary("isfinite", x)
+
+
+def isreal(x: Tensor) -> Tensor:
+    """True everywhere for real tensors (glassnet has no complex dtype)."""
+    return _const(xp_of(x.data).ones(x.shape, dtype=bool))
+
+
+def signbit(x: Tensor) -> Tensor:
+    """True where the sign bit is set (also for -0.0)."""
+    return _unary("signbit", x)
+
+
+def _binary(name: str, a, b) -> Tensor:
+    a, b = pair(a, b)
+    try:
+        return _const(getattr(xp_of(a.data), name)(a.data, b.data))
+    except TypeError:
+        raise TypeError(
+            f"{name}: not defined for dtypes {a.dtype} and {b.dtype}; bitwise ops need bool "
+            "or integer tensors (use logical_* for truth values of floats)"
+        ) from None
+
+
+def logical_and(a, b) -> Tensor:
+    """Elementwise a and b (nonzero is true)."""
+    return _binary("logical_and", a, b)
+
+
+def logical_or(a, b) -> Tensor:
+    """Elementwise a or b (nonzero is true)."""
+    return _binary("logical_or", a, b)
+
+
+def logical_xor(a, b) -> Tensor:
+    """Elementwise a xor b (nonzero is true)."""
+    return _binary("logical_xor", a, b)
+
+
+def logical_not(x: Tensor) -> Tensor:
+    """Elementwise not x (nonzero is true)."""
+    return _unary("logical_not", x)
+
+
+def _check_integral(op: str, *tensors: Tensor) -> None:
+    for t in tensors:
+        if t.dtype.kind not in "biu":
+            raise TypeError(
+                f"{op}: bitwise ops need bool or integer tensors, got dtype {t.dtype}; use "
+                "logical_and/or/xor/not for truth values"
+            )
+
+
+def _bitwise(op: str, name: str, a, b) -> Tensor:
+    a, b = pair(a, b)
+    _check_integral(op, a, b)
+    return _binary(name, a, b)
+
+
+def bitwise_and(a, b) -> Tensor:
+    """Elementwise a & b (bool or integer tensors)."""
+    return _bitwise("bitwise_and", "bitwise_and", a, b)
+
+
+def bitwise_or(a, b) -> Tensor:
+    """Elementwise a | b (bool or integer tensors)."""
+    return _bitwise("bitwise_or", "bitwise_or", a, b)
+
+
+def bitwise_xor(a, b) -> Tensor:
+    """Elementwise a ^ b (bool or integer tensors)."""
+    return _bitwise("bitwise_xor", "bitwise_xor", a, b)
+
+
+def bitwise_not(x: Tensor) -> Tensor:
+    """Elementwise ~x: logical not for bool, two's-complement not for integers."""
+    _check_integral("bitwise_not", x)
+    return _unary("invert", x)
+
+
+def bitwise_left_shift(a, b) -> Tensor:
+    """Elementwise a << b (integer tensors)."""
+    return _bitwise("bitwise_left_shift", "left_shift", a, b)
+
+
+def bitwise_right_shift(a, b) -> Tensor:
+    """Elementwise a >> b (integer tensors; arithmetic shift for signed)."""
+    return _bitwise("bitwise_right_shift", "right_shift", a, b)
+
+
+eq, ne, lt, le, gt, ge = (_el.equal, _el.not_equal, _el.less, _el.less_equal, _el.greater,
+                          _el.greater_equal)  # fmt: skip
+
+
+def equal(a: Tensor, b: Tensor) -> bool:
+    """True if ``a`` and ``b`` have the same shape and elements (a Python bool, as PyTorch's
+    ``torch.equal``; nan is never equal to itself). For the elementwise test use ``eq``."""
+    a, b = pair(a, b)
+    if a.shape != b.shape:
+        return False
+    return bool(xp_of(a.data).array_equal(a.data, b.data))
+
+
+def isclose(a, b, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> Tensor:
+    """Elementwise |a - b| <= atol + rtol |b| (PyTorch's defaults); infinities equal only
+    themselves, nan equals nan only with ``equal_nan``."""
+    a, b = pair(a, b)
+    return _const(xp_of(a.data).isclose(a.data, b.data, rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+def allclose(a, b, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:
+    """True if ``isclose`` holds everywhere (a Python bool)."""
+    return bool(isclose(a, b, rtol, atol, equal_nan).data.all())
+
+
+def isin(elements, test_elements, *, invert: bool = False) -> Tensor:
+    """True where an element of ``elements`` occurs in ``test_elements``."""
+    elements, test_elements = pair(elements, test_elements)
+    xp = xp_of(elements.data)
+    return _const(xp.isin(elements.data, test_elements.data, invert=invert))
+
+
+def nonzero(x: Tensor, *, as_tuple: bool = False):
+    """Indices of the nonzero elements: an (n, ndim) int64 tensor, or with ``as_tuple=True``
+    one 1-D int64 tensor per dimension (usable as an index). A 0-d input counts as 1-D."""
+    xp = xp_of(x.data)
+    data = x.data.reshape(1) if x.ndim == 0 else x.data
+    idx = [i.astype(np.int64, copy=False) for i in xp.nonzero(data)]
+    if as_tuple:
+        return tuple(_const(i) for i in idx)
+    if not idx:
+        return _const(xp.zeros((0, 0), dtype=np.int64))
+    return _const(xp.stack(idx, axis=1) if x.ndim else xp.zeros((len(idx[0]), 0), np.int64))
+
+
+def argwhere(x: Tensor) -> Tensor:
+    """Same as ``nonzero(x)``: the (n, ndim) indices of the nonzero elements."""
+    return nonzero(x)
+
+
+def count_nonzero(x: Tensor, dim=None) -> Tensor:
+    """The number of nonzero elements over ``dim`` (all when None), as int64."""
+    axes = normalize_axis(dim, x.shape, "count_nonzero")
+    counts = (x.data != 0).sum(axis=axes)
+    return _const(xp_of(x.data).asarray(counts, dtype=np.int64))
+
+
+def argsort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
+    """Indices that sort ``x`` along ``dim`` (int64). Ties keep their order (a stable sort),
+    also when ``descending``; nan sorts as the largest value, as PyTorch."""
+    from glassnet.ops.scan import _sort_indices
+
+    return _const(_sort_indices(x, dim, descending, "argsort")[0])
+
+
+def unique(
+    x: Tensor,
+    sorted: bool = True,  # noqa: A002 - PyTorch's name
+    return_inverse: bool = False,
+    return_counts: bool = False,
+    dim: int | None = None,
+):
+    """The distinct values of ``x`` in ascending order (of the flattened tensor, or the
+    distinct slices along ``dim``), optionally with the inverse indices (each element's
+    position in the result, shaped like ``x``) and the counts; not differentiable."""
+    xp = xp_of(x.data)
+    if dim is None:
+        values, inverse, counts = xp.unique(x.data, return_inverse=True, return_counts=True)
+        inverse = inverse.reshape(x.shape)
+    else:
+        (axis,) = normalize_axis(dim, x.shape, "unique")
+        values, inverse, counts = xp.unique(
+            x.data, return_inverse=True, return_counts=True, axis=axis
+        )
+        inverse = inverse.reshape(-1)
+    out = [_const(values)]
+    if return_inverse:
+        out.append(_const(inverse.astype(np.int64, copy=False)))
+    if return_counts:
+        out.append(_const(counts.astype(np.int64, copy=False)))
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+def unique_consecutive(x: Tensor, return_inverse: bool = False, return_counts: bool = False):
+    """Collapse runs of equal consecutive elements of the flattened ``x`` into one."""
+    xp = xp_of(x.data)
+    flat = x.data.reshape(-1)
+    if flat.size == 0:
+        starts = xp.zeros(0, dtype=bool)
+    else:
+        starts = xp.concatenate([xp.ones(1, dtype=bool), flat[1:] != flat[:-1]])
+    out = [_const(flat[starts])]
+    if return_inverse:
+        out.append(_const((xp.cumsum(starts) - 1).astype(np.int64).reshape(x.shape)))
+    if return_counts:
+        edges = xp.concatenate([xp.nonzero(starts)[0], xp.asarray([flat.size])])
+        out.append(_const(xp.diff(edges).astype(np.int64)))
+    return out[0] if len(out) == 1 else tuple(out)

@@ -1,0 +1,320 @@
+"""Padding, resizing and patch ops by PyTorch's names: F.pad (constant, reflect, replicate,
+circular), interpolate (nearest, nearest-exact, linear, bilinear, bicubic, trilinear),
+pixel_shuffle/pixel_unshuffle, F.unfold/F.fold.
+
+All gather with index arrays (the gradient scatter-adds back) or scatter-add into zeros
+(the gradient gathers), mixed with constant weights: derivatives of any order come free.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from glassnet.backend import xp_of
+from glassnet.ops._scatter import scatter_into as _scatter_into
+from glassnet.ops.shape import getitem, permute, reshape
+from glassnet.ops.shape import pad as _pad_widths
+from glassnet.tensor import Tensor
+
+__all__ = [
+    "fold",
+    "interpolate",
+    "pad",
+    "pixel_shuffle",
+    "pixel_unshuffle",
+    "unfold",
+    "upsample",
+]
+
+
+def _const(data) -> Tensor:
+    return Tensor._make(data, False)
+
+
+def _gather(x: Tensor, axis: int, idx) -> Tensor:
+    return getitem(x, (slice(None),) * axis + (xp_of(x.data).asarray(idx),))
+
+
+def pad(input: Tensor, pad, mode: str = "constant", value=None) -> Tensor:  # noqa: A002
+    """Pad the last len(pad) / 2 dims; ``pad`` = (left, right) of the last dim first, then
+    of the one before, ... (PyTorch). Negative widths crop (constant mode).
+
+    Modes: "constant" (``value``, default 0), "reflect" (mirror without repeating the edge),
+    "replicate" (repeat the edge), "circular" (wrap around).
+    """
+    x = input
+    pad = tuple(int(p) for p in pad)
+    if len(pad) % 2 or len(pad) // 2 > x.ndim:
+        raise ValueError(
+            f"pad: got {len(pad)} widths for a tensor of shape {x.shape}; give an even number, "
+            f"(left, right) for up to {x.ndim} trailing dims, the last dim first"
+        )
+    pairs = [(pad[2 * i], pad[2 * i + 1]) for i in range(len(pad) // 2)]  # last dim first
+    if mode == "constant":
+        widths = [(0, 0)] * (x.ndim - len(pairs)) + pairs[::-1]
+        return _pad_widths(x, widths, 0.0 if value is None else value)
+    if mode not in ("reflect", "replicate", "circular"):
+        raise ValueError(
+            f"pad: mode must be 'constant', 'reflect', 'replicate' or 'circular', got {mode!r}"
+        )
+    if value not in (None, 0):
+        raise ValueError(f"pad: value is only for mode 'constant', got {value!r} with {mode!r}")
+    for k, (lo, hi) in enumerate(pairs):
+        axis = x.ndim - 1 - k
+        n = x.shape[axis]
+        if lo < 0 or hi < 0:
+            raise ValueError(f"pad: mode {mode!r} needs non-negative widths, got {(lo, hi)}")
+        if (lo or hi) and n == 0:
+            raise ValueError(f"pad: cannot {mode}-pad dim {axis}, which is empty")
+        if mode == "reflect" and max(lo, hi) >= n:
+            raise ValueError(
+                f"pad: reflect widths {(lo, hi)} must be smaller than dim {axis}'s size {n}"
+            )
+        if mode == "circular" and max(lo, hi) > n:
+            raise ValueError(
+                f"pad: circular widths {(lo, hi)} must not exceed dim {axis}'s size {n}"
+            )
+        i = np.arange(-lo, n + hi)
+        if mode == "reflect":
+            i = np.abs(i)
+            i = np.where(i >= n, 2 * (n - 1) - i, i)
+        elif mode == "replicate":
+            i = np.clip(i, 0, n - 1)
+        else:
+            i = i % n
+        if lo or hi:
+            x = _gather(x, axis, i)
+    return x
+
+
+# -- interpolate ----------------------------------------------------------------------------------
+def _out_sizes(op, x, size, scale_factor):
+    nd = x.ndim - 2
+    if nd < 1:
+        raise ValueError(f"{op}: input must be (N, C, d1, ...) with spatial dims, got {x.shape}")
+    if (size is None) == (scale_factor is None):
+        raise ValueError(f"{op}: give exactly one of size and scale_factor")
+    if size is not None:
+        sizes = (size,) * nd if isinstance(size, (int, np.integer)) else tuple(size)
+        scales = [None] * nd
+    else:
+        scales = ((scale_factor,) * nd if isinstance(scale_factor, (int, float))
+                  else tuple(scale_factor))  # fmt: skip
+        sizes = tuple(int(math.floor(n * s)) for n, s in zip(x.shape[2:], scales))
+    if len(sizes) != nd or len(scales) != nd:
+        raise ValueError(f"{op}: size/scale_factor must give {nd} values for input {x.shape}")
+    return [int(s) for s in sizes], scales
+
+
+def _scale(n_in, n_out, scale, align_corners):
+    if align_corners:
+        return (n_in - 1) / (n_out - 1) if n_out > 1 else 0.0
+    return 1.0 / scale if scale is not None else n_in / n_out
+
+
+def _linear_axis(x, axis, n_out, scale, align_corners):
+    n_in = x.shape[axis]
+    s = _scale(n_in, n_out, scale, align_corners)
+    dst = np.arange(n_out, dtype=np.float64)
+    src = dst * s if align_corners else np.maximum((dst + 0.5) * s - 0.5, 0.0)
+    lo = np.minimum(np.floor(src).astype(np.int64), n_in - 1)
+    hi = np.minimum(lo + 1, n_in - 1)
+    t = (src - lo).astype(x.dtype)
+    shape = [1] * x.ndim
+    shape[axis] = n_out
+    xp = xp_of(x.data)
+    w = _const(xp.asarray(t.reshape(shape)))
+    return _gather(x, axis, lo) * (1.0 - w) + _gather(x, axis, hi) * w
+
+
+def _cubic_weights(t, a=-0.75):
+    # Keys' cubic convolution kernel with a = -0.75 (PyTorch's bicubic), taps at -1, 0, 1, 2
+    def near(d):
+        return ((a + 2) * d - (a + 3)) * d * d + 1
+
+    def far(d):
+        return ((a * d - 5 * a) * d + 8 * a) * d - 4 * a
+
+    return [far(t + 1), near(t), near(1 - t), far(2 - t)]
+
+
+def _cubic_axis(x, axis, n_out, scale, align_corners):
+    n_in = x.shape[axis]
+    s = _scale(n_in, n_out, scale, align_corners)
+    dst = np.arange(n_out, dtype=np.float64)
+    src = dst * s if align_corners else (dst + 0.5) * s - 0.5  # no clamp, as PyTorch
+    base = np.floor(src).astype(np.int64)
+    t = src - base
+    shape = [1] * x.ndim
+    shape[axis] = n_out
+    xp = xp_of(x.data)
+    out = None
+    for k, w in zip(range(-1, 3), _cubic_weights(t)):
+        term = _gather(x, axis, np.clip(base + k, 0, n_in - 1))
+        term = term * _const(xp.asarray(w.astype(x.dtype).reshape(shape)))
+        out = term if out is None else out + term
+    return out
+
+
+def interpolate(
+    input: Tensor,  # noqa: A002
+    size=None,
+    scale_factor=None,
+    mode: str = "nearest",
+    align_corners: bool | None = None,
+    recompute_scale_factor: bool | None = None,
+    antialias: bool = False,
+) -> Tensor:
+    """Resize the spatial dims of (N, C, d1, ...) to ``size`` or by ``scale_factor``.
+
+    nearest: y[i] = x[floor(i s)]; nearest-exact: x[floor((i + 0.5) s)]; linear/bilinear/
+    trilinear: (1 - t) x[lo] + t x[lo + 1] at src = (i + 0.5) s - 0.5 (clamped at 0), or
+    src = i (n_in - 1) / (n_out - 1) with ``align_corners``; bicubic: Keys' kernel (a = -0.75).
+    s = 1 / scale_factor when given (unless ``recompute_scale_factor``), else n_in / n_out.
+    """
+    x = input
+    modes = ("nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear", "area")
+    if mode not in modes:
+        raise ValueError(f"interpolate: mode must be one of {modes}, got {mode!r}")
+    if antialias:
+        raise NotImplementedError("interpolate: antialias=True is not supported")
+    linear = mode in ("linear", "bilinear", "bicubic", "trilinear")
+    if align_corners is not None and not linear:
+        raise ValueError(f"interpolate: align_corners only applies to linear modes, not {mode!r}")
+    wanted = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3}.get(mode)
+    if wanted is not None and x.ndim - 2 != wanted:
+        raise ValueError(
+            f"interpolate: mode {mode!r} needs {wanted} spatial dims, got input shape {x.shape}"
+        )
+    sizes, scales = _out_sizes("interpolate", x, size, scale_factor)
+    if recompute_scale_factor:
+        scales = [None] * len(sizes)
+    if mode == "area":
+        if len(sizes) != 2:
+            raise NotImplementedError("interpolate: mode 'area' supports 2 spatial dims only")
+        from glassnet.ops.pool import adaptive_avg_pool2d
+
+        return adaptive_avg_pool2d(x, tuple(sizes))
+    for k, (n_out, sc) in enumerate(zip(sizes, scales)):
+        axis = 2 + k
+        n_in = x.shape[axis]
+        if n_out == n_in and sc in (None, 1, 1.0) and not align_corners:
+            continue
+        if mode in ("nearest", "nearest-exact"):
+            s = _scale(n_in, n_out, sc, False)
+            dst = np.arange(n_out, dtype=np.float64)
+            src = np.floor((dst + (0.5 if mode == "nearest-exact" else 0.0)) * s)
+            x = _gather(x, axis, np.minimum(src.astype(np.int64), n_in - 1))
+        elif mode == "bicubic":
+            x = _cubic_axis(x, axis, n_out, sc, bool(align_corners))
+        else:
+            x = _linear_axis(x, axis, n_out, sc, bool(align_corners))
+    return x
+
+
+def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):  # noqa: A002
+    """Deprecated PyTorch alias of :func:`interpolate`."""
+    return interpolate(input, size, scale_factor, mode, align_corners)
+
+
+# -- pixel shuffle --------------------------------------------------------------------------------
+def pixel_shuffle(x: Tensor, upscale_factor: int) -> Tensor:
+    """(*, C r^2, H, W) -> (*, C, H r, W r): channel blocks become r x r pixel blocks."""
+    r = int(upscale_factor)
+    if x.ndim < 3 or x.shape[-3] % (r * r):
+        raise ValueError(
+            f"pixel_shuffle: input must be (*, C*r^2, H, W) with r={r}, got shape {x.shape}"
+        )
+    *lead, c, h, w = x.shape
+    y = reshape(x, (*lead, c // (r * r), r, r, h, w))
+    n = len(lead)
+    y = permute(y, list(range(n)) + [n, n + 3, n + 1, n + 4, n + 2])
+    return reshape(y, (*lead, c // (r * r), h * r, w * r))
+
+
+def pixel_unshuffle(x: Tensor, downscale_factor: int) -> Tensor:
+    """(*, C, H r, W r) -> (*, C r^2, H, W): the inverse of pixel_shuffle."""
+    r = int(downscale_factor)
+    if x.ndim < 3 or x.shape[-1] % r or x.shape[-2] % r:
+        raise ValueError(f"pixel_unshuffle: H and W of input {x.shape} must be multiples of r={r}")
+    *lead, c, hr, wr = x.shape
+    y = reshape(x, (*lead, c, hr // r, r, wr // r, r))
+    n = len(lead)
+    y = permute(y, list(range(n)) + [n, n + 2, n + 4, n + 1, n + 3])
+    return reshape(y, (*lead, c * r * r, hr // r, wr // r))
+
+
+# -- unfold / fold (im2col / col2im) --------------------------------------------------------------
+def _pair(value, what, op):
+    v = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
+    if len(v) != 2:
+        raise ValueError(f"{op}: {what} must be an int or a pair, got {value!r}")
+    return tuple(int(i) for i in v)
+
+
+def _windows(n, k, d, p, s):
+    count = (n + 2 * p - d * (k - 1) - 1) // s + 1
+    if count < 1:
+        raise ValueError(f"unfold: kernel {k} (dilation {d}) does not fit size {n} + 2*{p}")
+    return np.arange(k)[:, None] * d + np.arange(count)[None, :] * s, count
+
+
+def unfold(input: Tensor, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:  # noqa: A002
+    """im2col: (N, C, H, W) -> (N, C kh kw, L), each column one flattened sliding block
+    (L blocks, row-major). The adjoint of :func:`fold`."""
+    x = input
+    if x.ndim != 4:
+        raise ValueError(f"unfold: input must be (N, C, H, W), got shape {x.shape}")
+    (kh, kw), (dh, dw), (ph, pw), (sh, sw) = (
+        _pair(v, w, "unfold") for v, w in ((kernel_size, "kernel_size"), (dilation, "dilation"),
+                                           (padding, "padding"), (stride, "stride"))
+    )  # fmt: skip
+    if ph or pw:
+        x = _pad_widths(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    rows, oh = _windows(input.shape[2], kh, dh, ph, sh)
+    cols, ow = _windows(input.shape[3], kw, dw, pw, sw)
+    xp = xp_of(x.data)
+    r = xp.asarray(rows[:, None, :, None])
+    c = xp.asarray(cols[None, :, None, :])
+    y = getitem(x, (slice(None), slice(None), r, c))  # (N, C, kh, kw, oh, ow)
+    n, ch = x.shape[:2]
+    return reshape(y, (n, ch * kh * kw, oh * ow))
+
+
+def fold(
+    input: Tensor,  # noqa: A002
+    output_size,
+    kernel_size,
+    dilation=1,
+    padding=0,
+    stride=1,
+) -> Tensor:
+    """col2im: (N, C kh kw, L) -> (N, C, H, W), summing overlapping blocks (unfold's adjoint)."""
+    (h, w), (kh, kw), (dh, dw), (ph, pw), (sh, sw) = (
+        _pair(v, m, "fold") for v, m in ((output_size, "output_size"),
+                                         (kernel_size, "kernel_size"), (dilation, "dilation"),
+                                         (padding, "padding"), (stride, "stride"))
+    )  # fmt: skip
+    if input.ndim != 3 or input.shape[1] % (kh * kw):
+        raise ValueError(
+            f"fold: input must be (N, C*kh*kw, L) with kh*kw={kh * kw}, got shape {input.shape}"
+        )
+    rows, oh = _windows(h, kh, dh, ph, sh)
+    cols, ow = _windows(w, kw, dw, pw, sw)
+    n, ckk, blocks = input.shape
+    if blocks != oh * ow:
+        raise ValueError(
+            f"fold: input has {blocks} blocks but output_size {(h, w)} with this kernel, "
+            f"stride, padding and dilation gives {oh} x {ow} = {oh * ow}"
+        )
+    c = ckk // (kh * kw)
+    xp = xp_of(input.data)
+    g = reshape(input, (n, c, kh, kw, oh, ow))
+    index = (slice(None), slice(None), xp.asarray(rows[:, None, :, None]),
+             xp.asarray(cols[None, :, None, :]))  # fmt: skip
+    out = _scatter_into(g, shape=(n, c, h + 2 * ph, w + 2 * pw), index=index)
+    if ph or pw:
+        out = getitem(out, (slice(None), slice(None), slice(ph, ph + h), slice(pw, pw + w)))
+    return out

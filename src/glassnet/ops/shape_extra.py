@@ -1,0 +1,234 @@
+"""Rearranging by PyTorch's names: chunk, unbind, narrow, movedim, unflatten, meshgrid,
+Tensor.unfold, one_hot (tile and repeat_interleave live in ops/repeat.py). All are slices,
+reshapes and broadcasts of differentiable ops."""
+
+from __future__ import annotations
+
+import builtins
+import math
+
+import numpy as np
+
+from glassnet.backend import xp_of
+from glassnet.ops._util import normalize_axis
+from glassnet.ops.shape import broadcast_to, getitem, permute, reshape, split
+from glassnet.tensor import Tensor
+
+__all__ = [
+    "atleast_1d",
+    "atleast_2d",
+    "atleast_3d",
+    "broadcast_tensors",
+    "chunk",
+    "meshgrid",
+    "moveaxis",
+    "movedim",
+    "narrow",
+    "one_hot",
+    "ravel",
+    "select",
+    "swapdims",
+    "tensor_split",
+    "unbind",
+    "unflatten",
+    "unfold",
+]
+
+
+def _axis(op: str, x: Tensor, dim) -> int:
+    if isinstance(dim, Tensor):
+        dim = int(dim)
+    (a,) = normalize_axis(dim, x.shape, op) if x.ndim else (0,)
+    return a
+
+
+def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple:
+    """Split into ``chunks`` pieces of ceil(n / chunks) along ``dim`` (the last may be smaller,
+    and fewer pieces come back when n does not fill them, as PyTorch)."""
+    if isinstance(chunks, bool) or not isinstance(chunks, (int, np.integer)) or chunks < 1:
+        raise ValueError(f"chunk: chunks must be a positive int, got {chunks!r}")
+    a = _axis("chunk", x, dim)
+    n = x.shape[a]
+    size = builtins.max(-(-n // chunks), 1)
+    return tuple(split(x, size, a)) if n else (x,)
+
+
+def tensor_split(x: Tensor, indices_or_sections, dim: int = 0) -> tuple:
+    """Split into n nearly equal pieces (the first n % k one larger), or at the given indices."""
+    a = _axis("tensor_split", x, dim)
+    n = x.shape[a]
+    if isinstance(indices_or_sections, (int, np.integer)):
+        k = int(indices_or_sections)
+        if k < 1:
+            raise ValueError(f"tensor_split: sections must be positive, got {k}")
+        sizes = [n // k + (1 if i < n % k else 0) for i in range(k)]
+    else:
+        edges = [0] + [builtins.min(builtins.max(int(i), 0), n) for i in indices_or_sections]
+        edges.append(n)
+        sizes = [builtins.max(e - s, 0) for s, e in zip(edges[:-1], edges[1:])]
+    out, start = [], 0
+    for s in sizes:
+        index = [slice(None)] * x.ndim
+        index[a] = slice(start, start + s)
+        out.append(getitem(x, tuple(index)))
+        start += s
+    return tuple(out)
+
+
+def select(x: Tensor, dim: int, index: int) -> Tensor:
+    """The slice at ``index`` along ``dim``, with that dim removed."""
+    a = _axis("select", x, dim)
+    n = x.shape[a]
+    if not -n <= int(index) < n:
+        raise IndexError(f"select: index {index} is out of range for dim {a} of size {n}")
+    return getitem(x, (slice(None),) * a + (int(index),))
+
+
+def unbind(x: Tensor, dim: int = 0) -> tuple:
+    """All slices along ``dim``, that dim removed from each."""
+    a = _axis("unbind", x, dim)
+    return tuple(getitem(x, (slice(None),) * a + (i,)) for i in range(x.shape[a]))
+
+
+def narrow(x: Tensor, dim: int, start: int, length: int) -> Tensor:
+    """The ``length`` elements from ``start`` along ``dim`` (a view)."""
+    a = _axis("narrow", x, dim)
+    n = x.shape[a]
+    start = int(start) + (n if int(start) < 0 else 0)
+    if not (0 <= start <= n and length >= 0 and start + length <= n):
+        raise IndexError(
+            f"narrow: start {start} and length {length} do not fit dim {a} of size {n}"
+        )
+    return getitem(x, (slice(None),) * a + (slice(start, start + int(length)),))
+
+
+def movedim(x: Tensor, source, destination) -> Tensor:
+    """Move dims ``source`` to positions ``destination`` (ints or tuples); the rest keep order."""
+    src = (source,) if isinstance(source, (int, np.integer)) else tuple(source)
+    dst = (destination,) if isinstance(destination, (int, np.integer)) else tuple(destination)
+    if len(src) != len(dst):
+        raise ValueError(f"movedim: {len(src)} source dims but {len(dst)} destinations")
+    nd = x.ndim
+    src = [normalize_axis(s, x.shape, "movedim")[0] for s in src]
+    dst = [normalize_axis(d, x.shape, "movedim")[0] for d in dst]
+    if len(set(src)) != len(src) or len(set(dst)) != len(dst):
+        raise ValueError("movedim: repeated dims in source or destination")
+    perm = [None] * nd
+    for s, d in zip(src, dst):
+        perm[d] = s
+    rest = iter(i for i in range(nd) if i not in src)
+    perm = [p if p is not None else next(rest) for p in perm]
+    return permute(x, perm) if perm != list(range(nd)) else x
+
+
+moveaxis = movedim
+
+
+def swapdims(x: Tensor, dim0: int, dim1: int) -> Tensor:
+    """Swap two dims (PyTorch's swapdims/swapaxes/transpose(d0, d1))."""
+    from glassnet.ops.shape import swapaxes
+
+    return swapaxes(x, dim0, dim1)
+
+
+def unflatten(x: Tensor, dim: int, sizes) -> Tensor:
+    """Expand dim ``dim`` into ``sizes`` (one may be -1)."""
+    a = _axis("unflatten", x, dim)
+    sizes = tuple(int(s) for s in sizes)
+    known = math.prod(s for s in sizes if s != -1)
+    if sizes.count(-1) > 1 or (-1 not in sizes and known != x.shape[a]):
+        raise ValueError(f"unflatten: sizes {sizes} do not multiply to dim {a}'s size {x.shape[a]}")
+    return reshape(x, x.shape[:a] + sizes + x.shape[a + 1 :])
+
+
+def ravel(x: Tensor) -> Tensor:
+    """The elements as 1-D."""
+    return reshape(x, (-1,))
+
+
+def meshgrid(*tensors, indexing: str = "ij") -> tuple:
+    """Coordinate grids from 1-D tensors: "ij" (matrix, the default) or "xy" (Cartesian)."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    if indexing not in ("ij", "xy"):
+        raise ValueError(f"meshgrid: indexing must be 'ij' or 'xy', got {indexing!r}")
+    for t in tensors:
+        if t.ndim > 1:
+            raise ValueError(f"meshgrid: inputs must be 0-D or 1-D, got shape {t.shape}")
+    sizes = [t.size for t in tensors]
+    if indexing == "xy" and len(tensors) >= 2:
+        sizes[0], sizes[1] = sizes[1], sizes[0]
+    out = []
+    for i, t in enumerate(tensors):
+        axis = i
+        if indexing == "xy" and len(tensors) >= 2 and i < 2:
+            axis = 1 - i
+        shape = [1] * len(tensors)
+        shape[axis] = t.size
+        out.append(broadcast_to(reshape(t, tuple(shape)), tuple(sizes)))
+    return tuple(out)
+
+
+def broadcast_tensors(*tensors) -> tuple:
+    """All tensors broadcast to their common shape (views)."""
+    shape = np.broadcast_shapes(*[t.shape for t in tensors])
+    return tuple(broadcast_to(t, shape) if t.shape != shape else t for t in tensors)
+
+
+def atleast_1d(x: Tensor) -> Tensor:
+    """``x`` with at least 1 dim."""
+    return reshape(x, (1,)) if x.ndim == 0 else x
+
+
+def atleast_2d(x: Tensor) -> Tensor:
+    """``x`` with at least 2 dims (new leading ones)."""
+    return reshape(x, (1,) * (2 - x.ndim) + x.shape) if x.ndim < 2 else x
+
+
+def atleast_3d(x: Tensor) -> Tensor:
+    """``x`` with at least 3 dims: (n,) -> (1, n, 1), (m, n) -> (m, n, 1), as PyTorch."""
+    if x.ndim == 0:
+        return reshape(x, (1, 1, 1))
+    if x.ndim == 1:
+        return reshape(x, (1, x.shape[0], 1))
+    if x.ndim == 2:
+        return reshape(x, x.shape + (1,))
+    return x
+
+
+def unfold(x: Tensor, dimension: int, size: int, step: int) -> Tensor:
+    """Tensor.unfold: all windows of ``size`` elements, ``step`` apart, along ``dimension``.
+
+    That dim becomes the number of windows, and a new last dim of length ``size`` holds each
+    window (windows may overlap; their gradients add up).
+    """
+    a = _axis("unfold", x, dimension)
+    n = x.shape[a] if x.ndim else 1
+    if size < 0 or size > n or step < 1:
+        raise ValueError(
+            f"unfold: size {size} must be in 0..{n} (dim {a}'s size) and step {step} >= 1"
+        )
+    if x.ndim == 0:
+        return reshape(x, (1,))
+    count = (n - size) // step + 1
+    xp = xp_of(x.data)
+    windows = xp.asarray(np.arange(count)[:, None] * step + np.arange(size)[None, :])
+    y = getitem(x, (slice(None),) * a + (windows,))  # (..., count, size, ...)
+    perm = [i for i in range(y.ndim) if i != a + 1] + [a + 1]
+    return permute(y, perm)
+
+
+def one_hot(x: Tensor, num_classes: int = -1) -> Tensor:
+    """int64 one-hot rows: y[..., c] = 1 where x = c; ``num_classes=-1`` takes max(x) + 1."""
+    if x.dtype.kind not in "iu":
+        raise TypeError(f"one_hot: needs an integer tensor of class indices, got {x.dtype}")
+    xp = xp_of(x.data)
+    if num_classes == -1:
+        num_classes = int(x.data.max()) + 1 if x.size else 0
+    if x.size and (int(x.data.min()) < 0 or int(x.data.max()) >= num_classes):
+        raise ValueError(
+            f"one_hot: class values must be in 0..{num_classes - 1}, got "
+            f"{int(x.data.min())}..{int(x.data.max())}"
+        )
+    out = (x.data[..., None] == xp.arange(num_classes)).astype(np.int64)
+    return Tensor._make(out, False)
