@@ -17,7 +17,7 @@ def _restore():
     gn.set_debug(before)
 
 
-def test_value_checks_run_by_default_on_cpu():
+def test_value_checks_run_by_default_on_cpu(host_device):
     assert gn.is_debug(np.zeros(2))
     with pytest.raises(ValueError, match="class index 5"):
         F.cross_entropy(gn.zeros(2, 3), gn.tensor([0, 5]))
@@ -49,7 +49,7 @@ def test_switched_off_the_ops_do_not_read_the_values():
         F.embedding(gn.tensor([0.0]), gn.zeros(4, 2))
 
 
-def test_the_module_checks_ids_once_through_the_op():
+def test_the_module_checks_ids_once_through_the_op(host_device):
     emb = gn.nn.Embedding(4, 2)
     with pytest.raises(ValueError, match=r"^embedding: indices"):  # the op's message, once
         emb(gn.tensor([9]))

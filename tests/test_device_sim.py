@@ -240,3 +240,30 @@ def test_fit_on_a_device_stops_at_the_log_point_after_a_nan(no_debug_checks, cap
     err = capsys.readouterr().err
     assert "Stopping: the loss became" in err and "read every 4 steps" in err
     assert len(history.history.get("loss", [])) == 0  # stopped in the first epoch
+
+
+# -- deterministic scatter on devices ---------------------------------------------------------
+def test_embedding_gradient_on_a_device_uses_no_scatter_add(monkeypatch):
+    rng = np.random.default_rng(0)
+    ids = rng.integers(0, 7, (6, 50))
+    ids[0, :40] = 3  # a long run of one id
+    table = rng.standard_normal((7, 5)).astype(np.float32)
+    g = rng.standard_normal((6, 50, 5)).astype(np.float32)
+    seen = []
+    original = SimArray.__array_ufunc__
+
+    def spy(self, ufunc, method, *inputs, **kwargs):
+        seen.append(method)
+        return original(self, ufunc, method, *inputs, **kwargs)
+
+    monkeypatch.setattr(SimArray, "__array_ufunc__", spy)
+    grads = []
+    for _ in range(2):
+        w = gn.tensor(table, device="sim", requires_grad=True)
+        F.embedding(gn.tensor(ids, device="sim"), w).backward(gn.tensor(g, device="sim"))
+        grads.append(w.grad.numpy())
+    assert "at" not in seen  # no ufunc.at: on a GPU that is an atomic scatter-add
+    assert np.array_equal(grads[0], grads[1])
+    expected = np.zeros((7, 5))
+    np.add.at(expected, ids.reshape(-1), g.reshape(-1, 5).astype(np.float64))
+    np.testing.assert_allclose(grads[0], expected, rtol=1e-5, atol=1e-5)

@@ -11,7 +11,7 @@ import builtins
 
 import numpy as np
 
-from glassnet.backend import xp_of
+from glassnet.backend import to_numpy, xp_of
 from glassnet.ops import elementwise as _el
 from glassnet.ops._scatter import scatter_into as _scatter_into
 from glassnet.ops._util import normalize_axis
@@ -290,7 +290,7 @@ def _last_writes(x: Tensor, coords):
     xp = xp_of(coords[0])
     flat = xp.ravel_multi_index(tuple(c.reshape(-1) for c in coords), x.shape)
     rev = flat[::-1]
-    _, first_in_rev = np.unique(np.asarray(rev), return_index=True)
+    _, first_in_rev = np.unique(to_numpy(rev), return_index=True)  # a host copy (a sync)
     return xp.asarray(flat.size - 1 - first_in_rev)
 
 
@@ -438,7 +438,7 @@ def index_copy(x: Tensor, dim: int, index, source: Tensor) -> Tensor:
     """y = x, then y[..., index[i], ...] = source[..., i, ...] along ``dim`` (last write wins)."""
     a, idx = _along("index_copy", x, dim, index)
     _source_shape("index_copy", x, a, idx, source)
-    host = np.asarray(idx)
+    host = to_numpy(idx)  # an explicit host copy (a sync on a device)
     _, first_in_rev = np.unique(host[::-1], return_index=True)
     keep = xp_of(idx).asarray(np.sort(host.size - 1 - first_in_rev))
     lead = (slice(None),) * a
