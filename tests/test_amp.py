@@ -179,3 +179,14 @@ def test_fit_mixed_precision_matches_float32_on_digits():
     full, mixed = accuracy(False), accuracy(True)
     assert full > 0.9
     assert abs(full - mixed) <= 0.005  # within 0.5 percentage points of float32
+
+
+def test_cli_train_amp_trains_in_mixed_precision(tmp_path, capsys):
+    import json
+
+    from glassnet.cli import main
+
+    out = tmp_path / "run"
+    assert main(["train", "--quiet", "--epochs", "1", "--amp", "--out", str(out)]) == 0
+    record = json.loads((out / "config.json").read_text())
+    assert record["run"]["mixed_precision"] is True
