@@ -100,6 +100,9 @@ class GlassGPT:
                 self.mask = generate_square_subsequent_mask(cfg["ctx"])
 
             def forward(self, idx):
+                if self.positions.device != idx.device:  # plain attributes: moved once here
+                    self.positions = self.positions.to(idx.device)
+                    self.mask = self.mask.to(idx.device)
                 h = self.tok(idx) + self.pos(self.positions)
                 for layer in self.layers:
                     h = layer(h, src_mask=self.mask, is_causal=True)
@@ -178,6 +181,9 @@ def build_torch(workload: str, cfg: dict, gmodel):
                 )
 
             def forward(self, idx):
+                if self.positions.device != idx.device:  # plain attributes: moved once here
+                    self.positions = self.positions.to(idx.device)
+                    self.mask = self.mask.to(idx.device)
                 h = self.tok(idx) + self.pos(self.positions)
                 for layer in self.layers:
                     h = layer(h, src_mask=self.mask, is_causal=True)
