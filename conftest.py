@@ -51,6 +51,18 @@ def host_device():
 
 
 @pytest.fixture
+def value_checks():
+    """Run one test in debug mode: ops check the values of their inputs (class and index
+    ranges) on every device; by default they do on CPU only (glassnet.backend.debug)."""
+    from glassnet.backend import debug
+
+    before = debug._MODE  # the suite's mode (on everywhere when it runs on the sim device)
+    set_debug(True)
+    yield
+    set_debug(before)
+
+
+@pytest.fixture
 def test_device():
     """The device the suite runs on (``cpu`` or ``sim``)."""
     return get_default_device()

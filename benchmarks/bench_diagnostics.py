@@ -1,9 +1,9 @@
 """Overhead of the diagnostics on a training step (MLP 64-128-128-10, batch 64, SGD).
 
 ``watch`` is what ``fit`` runs by default (the evidence for the end-of-training diagnosis,
-with the health monitor; ``fit(health=False)`` keeps only the loss, gradient-norm and input
-hooks: "watch, no health"); ``health 1 in 4`` samples the activation statistics on one batch
-in four (``fit(health=4)``).
+with the health monitor sampling one batch in four; ``fit(health=False)`` keeps only the
+loss, gradient-norm and input hooks: "watch, no health"; ``fit(health=1)`` watches every
+batch). ``fit_overhead`` times whole ``fit`` calls on the digits the same three ways.
 
     python benchmarks/bench_diagnostics.py
 
@@ -79,12 +79,16 @@ def health(model, opt, i):
     monitor.after_step()
 
 
+WATCHES: list = []
+
+
 def watched(health):
     watches: dict = {}
 
     def run(model, opt, i):
         if id(model) not in watches:
             watches[id(model)] = Watch(model, opt, health=health, verbose=False)
+            WATCHES.append(watches[id(model)])
         step(model, opt, i)  # the watch wraps opt.step and hooks the loss op
 
     return run
@@ -96,8 +100,8 @@ VARIANTS = {
     "anomaly 1 step in 10": anomaly_every(10),
     "health monitor": health,
     "watch, no health": watched(False),
-    "watch (fit default)": watched(True),
-    "watch, health 1 in 4": watched(4),
+    "watch, health every batch": watched(1),
+    "watch, health 1 in 4 (default)": watched(True),
 }
 
 
@@ -115,11 +119,48 @@ def main(rounds: int = 15, steps: int = 20) -> None:
             times[name].append((time.perf_counter() - start) / steps * 1e3)
     base = statistics.median(times["plain"])
     best = min(times["plain"])
-    print(f"{'variant':<24} {'median ms':>9} {'ratio':>6} {'best ms':>8} {'ratio':>6}")
+    print(f"{'variant':<32} {'median ms':>9} {'ratio':>6} {'best ms':>8} {'ratio':>6}")
     for name in VARIANTS:
         med, low = statistics.median(times[name]), min(times[name])
-        print(f"{name:<24} {med:9.3f} {med / base:5.2f}x {low:8.3f} {low / best:5.2f}x")
+        print(f"{name:<32} {med:9.3f} {med / base:5.2f}x {low:8.3f} {low / best:5.2f}x")
+
+
+def fit_overhead(repeats: int = 5) -> None:
+    """Wall time of model.fit on the digits (3 epochs, batch 32, 135 steps) for a small MLP
+    (64-64-10) and a wider one (64-512-512-10): nothing watched vs fit's default (the watch,
+    health on 1 batch in 4) vs health on every batch. Interleaved repeats, minimum."""
+    from glassnet.data.datasets import load_digits
+
+    (x, y), _ = load_digits()
+    variants = {"unwatched": {"health": False}, "default (health 1 in 4)": {},
+                "health=1 (every batch)": {"health": 1}}  # fmt: skip
+    models = {
+        "MLP 64-64-10": lambda: nn.Sequential(nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 10)),
+        "MLP 64-512-512-10": lambda: nn.Sequential(
+            nn.Linear(64, 512), nn.ReLU(), nn.Linear(512, 512), nn.ReLU(), nn.Linear(512, 10)
+        ),
+    }
+    print(f"\n{'fit, 135 steps':<44} {'best s':>7} {'ratio':>6}")
+    for model_name, make in models.items():
+        times: dict = {name: [] for name in variants}
+        for _ in range(repeats):
+            for name, options in variants.items():
+                gn.manual_seed(0)
+                model = make()
+                model.compile(optimizer="adam", metrics=["accuracy"])
+                start = time.perf_counter()
+                model.fit(x, y, epochs=3, verbose=0, interrupt_checkpoint=None, **options)
+                times[name].append(time.perf_counter() - start)
+        base = min(times["unwatched"])
+        for name, ts in times.items():
+            label = f"{model_name}, {name}"
+            print(f"{label:<44} {min(ts):7.3f} {min(ts) / base:5.2f}x")
 
 
 if __name__ == "__main__":
     main()
+    for w in WATCHES:
+        w.stop()
+    for m in MONITORS.values():
+        m.stop()
+    fit_overhead()

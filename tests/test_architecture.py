@@ -173,3 +173,13 @@ def _strongly_connected(graph: dict) -> list[list[str]]:
 )
 def test_the_cycle_finder_finds_cycles(graph, expected):
     assert _strongly_connected(graph) == expected
+
+
+def test_every_source_file_stays_under_500_lines():
+    """STYLE.md: a file a reader can hold in mind; split a family before it grows past this."""
+    long = {
+        str(path.relative_to(ROOT)): n
+        for path in MODULES.values()
+        if (n := len(path.read_text(encoding="utf-8").splitlines())) >= 500
+    }
+    assert not long, f"files of 500 lines or more: {long}"

@@ -37,7 +37,7 @@ def test_device_arrays_skip_value_checks_unless_debug_is_forced():
     assert debug.is_debug(device_like)
 
 
-def test_switched_off_the_ops_do_not_read_the_values():
+def test_switched_off_the_ops_do_not_read_the_values(host_device):
     gn.set_debug(False)
     assert not gn.is_debug(np.zeros(2))
     # an out-of-range id is not looked for: NumPy's own indexing error is what remains

@@ -500,6 +500,19 @@ NN_FUNCTIONAL = [
     "soft_margin_loss",
     "triplet_margin_loss",
     "one_hot",
+    "adaptive_avg_pool1d",
+    "adaptive_max_pool1d",
+    "adaptive_max_pool2d",
+    "avg_pool1d",
+    "avg_pool3d",
+    "conv3d",
+    "conv_transpose1d",
+    "conv_transpose2d",
+    "conv_transpose3d",
+    "max_pool1d",
+    "max_pool3d",
+    "max_unpool1d",
+    "max_unpool2d",
 ]
 
 # public ops without a PyTorch spelling of the same name, and why

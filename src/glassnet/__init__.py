@@ -99,6 +99,7 @@ from glassnet.ops.distance import (  # noqa: F401
 from glassnet.ops.indexing import *  # noqa: F403
 from glassnet.ops.linalg_extra import *  # noqa: F403
 from glassnet.ops.logical import *  # noqa: F403
+from glassnet.ops.rounding import *  # noqa: F403
 from glassnet.ops.scan import *  # noqa: F403
 from glassnet.ops.shape_extra import *  # noqa: F403
 from glassnet.ops.special import *  # noqa: F403 - issue 16: PyTorch's wider op set
@@ -109,6 +110,7 @@ float16, float32, float64, int32, int64 = "float16", "float32", "float64", "int3
 from glassnet import functional, nn, ops, runtime  # noqa: E402
 from glassnet._keras import install as _install_keras  # noqa: E402
 from glassnet._torch_extras import multinomial  # noqa: E402
+from glassnet.creation_extra import *  # noqa: E402, F403
 
 _install_keras()  # model.compile/fit/evaluate/predict/doctor on every nn.Module
 

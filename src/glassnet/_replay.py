@@ -109,7 +109,6 @@ class _Program:
                 if kind == _OP:
                     _, cls, inputs, static, dyn, out, tracked, i = ins
                     fn = cls.__new__(cls)
-                    fn.track = tracked
                     kw = static
                     if dyn:
                         kw = dict(static)

@@ -2,17 +2,20 @@
 
 ``glassnet train`` with no arguments trains a small MLP on the bundled digits and saves the
 run under ``runs/``. Every command has ``--help`` with examples. Bad arguments print one line
-and exit with status 2; set ``GLASSNET_DEBUG=1`` to see the traceback of an error instead.
+and exit with status 2. Any other error (a full disk, a corrupt file, a bug) is also
+one line, exit status 1, with the hint ``--debug`` (or ``GLASSNET_DEBUG=1``) to see its
+traceback. Under MPI an error on any rank stops every rank (see docs/cli.md).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import platform
 import sys
 
-__all__ = ["main"]
+from glassnet.cli_support import blas_threads
+
+__all__ = ["blas_threads", "main"]
 
 EPILOGS = {
     "train": """examples:
@@ -22,8 +25,13 @@ EPILOGS = {
   glassnet train --dataset shakespeare --model char-transformer --workers 2 --weight-decay 0.3
   glassnet train --model my_model.py:build --epochs 5   # build(input_shape, num_classes)
   glassnet train --resume runs/digits-mlp-20250101-120000 --epochs 40
+  glassnet train --resume runs/digits-my_model-20250101-120000 --model my_model.py:build
+(a run folder never runs code: a run of your own model needs --model named again)
 """,
-    "evaluate": "example:\n  glassnet evaluate runs/digits-mlp-20250101-120000\n",
+    "evaluate": """examples:
+  glassnet evaluate runs/digits-mlp-20250101-120000
+  glassnet evaluate runs/digits-my_model-20250101-120000 --model my_model.py:build
+""",
     "predict": """examples:
   glassnet predict runs/digits-mlp-20250101-120000 samples.npy
   glassnet predict runs/digits-mlp-20250101-120000 samples.csv --top 3
@@ -81,6 +89,12 @@ def _fraction(text: str) -> float:
     return value
 
 
+_MODEL_AGAIN = (
+    "for a run of your own model: the file.py:function that builds it, which is imported "
+    "and run (a run folder's config.json is never executed)"
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from glassnet._version import __version__
 
@@ -90,6 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="run 'glassnet COMMAND --help' for the options and examples of each command",
     )
     parser.add_argument("--version", action="version", version=f"glassnet {__version__}")
+    parser.add_argument("--debug", action="store_true",
+                        help="show the traceback of an error instead of one line")  # fmt: skip
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     fmt = argparse.RawDescriptionHelpFormatter
 
@@ -104,9 +120,10 @@ def build_parser() -> argparse.ArgumentParser:
     train = command("train", "train a model and save the run (checkpoint, config, metrics)")
     train.add_argument("--dataset", default="digits", choices=list(DATASETS),
                        help="dataset (default: digits, bundled)")  # fmt: skip
-    train.add_argument("--model", default="mlp", metavar="MODEL",
-                       help=f"preset ({', '.join(PRESETS)}) or path/to/file.py:function "
-                       "(default: mlp)")  # fmt: skip
+    train.add_argument("--model", metavar="MODEL",
+                       help=f"preset ({', '.join(PRESETS)}) or path/to/file.py:function, which "
+                       "is imported and run (default: mlp; with --resume: the run's preset; a "
+                       "run of your own model needs its file.py:function named again)")  # fmt: skip
     train.add_argument("--epochs", type=_positive_int, help=f"epochs ({dh('epochs')})")
     train.add_argument("--batch-size", type=_positive_int,
                        help=f"batch size ({dh('batch_size')})")  # fmt: skip
@@ -172,12 +189,14 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = command("evaluate", "evaluate a saved run on its test set")
     evaluate.add_argument("run", metavar="RUN", help="run folder")
     evaluate.add_argument("--device", default="cpu")
+    evaluate.add_argument("--model", metavar="FILE.py:FUNCTION", help=_MODEL_AGAIN)
 
     predict = command("predict", "predict the classes of inputs from an .npy or .csv file")
     predict.add_argument("run", metavar="RUN", help="run folder")
     predict.add_argument("input", metavar="INPUT", help=".npy or .csv file, one sample per row")
     predict.add_argument("--top", type=_positive_int, default=3, help="probabilities shown")
     predict.add_argument("--device", default="cpu")
+    predict.add_argument("--model", metavar="FILE.py:FUNCTION", help=_MODEL_AGAIN)
 
     sample = command("sample", "generate text with a character model run")
     sample.add_argument("run", metavar="RUN", help="run folder of a char-lstm/char-transformer")
@@ -186,47 +205,13 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--temperature", type=_nonneg_float, default=0.8)
     sample.add_argument("--seed", type=int, default=0)
     sample.add_argument("--device", default="cpu")
+    sample.add_argument("--model", metavar="FILE.py:FUNCTION", help=_MODEL_AGAIN)
 
     command("info", "show versions, BLAS, threads and GPU availability")
     from glassnet.cli_tools import add_commands
 
     add_commands(command, _positive_int, _nonneg_float)
     return parser
-
-
-# -- BLAS threads ---------------------------------------------------------------------------
-def _openblas_functions():
-    """(set, get) of the OpenBLAS that NumPy loaded, found like threadpoolctl does, or None."""
-    import ctypes
-
-    try:
-        with open("/proc/self/maps") as f:
-            paths = sorted({line.split()[-1] for line in f if "openblas" in line.lower()})
-    except OSError:
-        return None
-    for path in paths:
-        if not path.startswith("/"):
-            continue
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for prefix, suffix in (("scipy_openblas", "64_"), ("scipy_openblas", ""), ("openblas", "")):
-            setter = getattr(lib, f"{prefix}_set_num_threads{suffix}", None)
-            getter = getattr(lib, f"{prefix}_get_num_threads{suffix}", None)
-            if setter is not None and getter is not None:
-                return setter, getter
-    return None
-
-
-def blas_threads(count: int | None = None) -> int | None:
-    """Set OpenBLAS's thread count (when ``count`` is given); return the current count."""
-    funcs = _openblas_functions()
-    if funcs is None:
-        return None
-    if count is not None:
-        funcs[0](int(count))
-    return int(funcs[1]())
 
 
 # -- commands -------------------------------------------------------------------------------
@@ -241,7 +226,8 @@ def _train(args) -> int:
         return dist.launch(args.workers, args.argv)
 
     config = RunConfig(
-        dataset=args.dataset, model=args.model, epochs=args.epochs, batch_size=args.batch_size,
+        dataset=args.dataset, model=args.model or "mlp", epochs=args.epochs,
+        batch_size=args.batch_size,
         lr=None if args.lr == "auto" else args.lr, optimizer=args.optimizer,
         weight_decay=args.weight_decay,
         dropout=args.dropout, seed=args.seed, val_split=args.val_split,
@@ -317,43 +303,35 @@ def _choose_threads(args, config) -> None:
 
 def _evaluate(args) -> int:
     from glassnet.train.progress import format_logs
-    from glassnet.train.runs import load_run, prepare_data
+    from glassnet.train.run_load import load_run
+    from glassnet.train.runs import prepare_data
 
-    model, config, record = load_run(args.run, device=args.device)
+    model, config, record = load_run(args.run, device=args.device, model=args.model)
     data = prepare_data(config, record["preprocess"])
     logs = model.evaluate(data.x_test, data.y_test, batch_size=256)
     print(f"{args.run}: test {format_logs(logs)} ({len(data.y_test)} samples)")
     return 0
 
 
-def _read_inputs(path: str):
-    import numpy as np
-
-    if not os.path.isfile(path):
-        raise ValueError(f"no input file {path!r}")
-    if path.endswith(".npy"):
-        try:
-            return np.load(path, allow_pickle=False)
-        except ValueError as exc:
-            raise ValueError(f"{path} is not a plain .npy array file ({exc})") from None
-    if path.endswith(".csv"):
-        try:
-            return np.loadtxt(path, delimiter=",", ndmin=2, dtype=np.float32)
-        except ValueError:  # a header row
-            return np.loadtxt(path, delimiter=",", ndmin=2, dtype=np.float32, skiprows=1)
-    raise ValueError(f"INPUT must be a .npy or .csv file, got {path!r}")
-
-
 def _predict(args) -> int:
     import numpy as np
 
-    from glassnet.train.runs import load_run, standardize
+    from glassnet.train.run_load import load_run
+    from glassnet.train.runs import standardize
 
-    model, config, record = load_run(args.run, device=args.device)
+    model, config, record = load_run(args.run, device=args.device, model=args.model)
     if "vocab" in record["preprocess"]:
         raise ValueError(f"{args.run} is a character model; use glassnet sample {args.run}")
     shape = tuple(record["model"]["input_shape"])
-    x = np.asarray(_read_inputs(args.input), dtype=np.float32)
+    from glassnet.cli_support import read_inputs
+
+    x = np.asarray(read_inputs(args.input))
+    if x.dtype.kind == "c":
+        raise ValueError(
+            f"{args.input} holds complex numbers ({x.dtype}); the model takes real inputs: "
+            "give x.real (or np.abs(x)) if that is what you mean"
+        )
+    x = x.astype(np.float32)
     size = int(np.prod(shape))
     if x.shape == shape:
         x = x[None]
@@ -362,7 +340,15 @@ def _predict(args) -> int:
             f"{args.input}: got an array of shape {x.shape}; expected samples of {size} values "
             f"(shape {shape}), one per row"
         )
-    x = standardize(x.reshape((-1, *shape)), record["preprocess"])
+    x = x.reshape((-1, *shape))
+    bad = np.flatnonzero(~np.isfinite(x.reshape(len(x), -1)).all(axis=1))
+    if bad.size:
+        rows = ", ".join(map(str, bad[:10])) + (", ..." if bad.size > 10 else "")
+        raise ValueError(
+            f"{args.input}: {bad.size} of {len(x)} samples hold NaN or infinite values (rows "
+            f"{rows}, counting from 0); fix or drop them"
+        )
+    x = standardize(x, record["preprocess"])
     logits = model.predict(x, batch_size=256).astype(np.float64)
     probs = np.exp(logits - logits.max(axis=1, keepdims=True))
     probs /= probs.sum(axis=1, keepdims=True)
@@ -377,9 +363,9 @@ def _predict(args) -> int:
 def _sample(args) -> int:
     from glassnet.data import CharVocab
     from glassnet.models import generate
-    from glassnet.train.runs import load_run
+    from glassnet.train.run_load import load_run
 
-    model, _, record = load_run(args.run, device=args.device)
+    model, _, record = load_run(args.run, device=args.device, model=args.model)
     if "vocab" not in record["preprocess"]:
         raise ValueError(f"{args.run} is not a character model run; sample needs char-lstm or "
                          "char-transformer")  # fmt: skip
@@ -388,58 +374,10 @@ def _sample(args) -> int:
     return 0
 
 
-def _version_of(package: str) -> str:
-    from importlib import metadata
-
-    try:
-        return metadata.version(package)
-    except metadata.PackageNotFoundError:
-        return "not installed"
-
-
 def _info(args) -> int:
-    import numpy as np
+    from glassnet.cli_support import info_command
 
-    import glassnet as gn
-    from glassnet.data import cache_dir
-
-    blas = "unknown"
-    try:
-        deps = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
-        blas = f"{deps.get('name')} {deps.get('version')}"
-    except Exception:  # the layout of show_config differs between NumPy versions
-        pass
-    threads = blas_threads()
-    rows = [
-        ("glassnet", gn.__version__),
-        ("python", f"{platform.python_version()} ({platform.platform()})"),
-        ("numpy", np.__version__),
-        ("BLAS", blas),
-        ("BLAS threads", "unknown" if threads is None else str(threads)),
-        ("CPU cores", str(os.cpu_count())),
-        (
-            "thread env",
-            ", ".join(
-                f"{v}={os.environ[v]}"
-                for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
-                if v in os.environ
-            )
-            or "none set",
-        ),  # fmt: skip
-        ("tqdm", _version_of("tqdm")),
-        ("safetensors", _version_of("safetensors")),
-        (
-            "cupy",
-            _version_of("cupy-cuda12x")
-            if _version_of("cupy") == "not installed"
-            else _version_of("cupy"),
-        ),  # fmt: skip
-        ("GPU (CUDA)", "available" if gn.cuda_available() else "not available"),
-        ("data cache", str(cache_dir())),
-    ]
-    for name, value in rows:
-        print(f"{name:<14} {value}")
-    return 0
+    return info_command(args)
 
 
 def _tool(name: str):
@@ -464,17 +402,37 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    debug = args.debug or bool(os.environ.get("GLASSNET_DEBUG"))
     try:
         return COMMANDS[args.command](args)
-    except (ValueError, TypeError, FileNotFoundError, RuntimeError) as exc:
-        if os.environ.get("GLASSNET_DEBUG"):
-            raise
-        message = " ".join(str(exc).split())
-        print(f"glassnet {args.command}: error: {message}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         print(f"glassnet {args.command}: interrupted", file=sys.stderr)
+        _stop_other_ranks("interrupted")
         return 130
+    except Exception as exc:  # the last resort: one line, never a traceback, unless --debug
+        if debug:
+            _stop_other_ranks(f"{type(exc).__name__}: {exc}", traceback=True)
+            raise
+        from glassnet.cli_support import explain
+
+        message, status = explain(exc)
+        _stop_other_ranks(message, show=f"glassnet {args.command}: error: {message}")
+        print(f"glassnet {args.command}: error: {message}", file=sys.stderr)
+        return status
+
+
+def _stop_other_ranks(message: str, show: str | None = None, traceback: bool = False) -> None:
+    """Under MPI with several ranks, print ``show`` (once, on this rank) and abort every
+    rank now, so none waits in a collective for one that will never come."""
+    import glassnet.distributed as dist
+
+    if not dist.launched_under_mpi():
+        return
+    if traceback:
+        import traceback as tb
+
+        tb.print_exc()
+    dist.abort_job(message, show=show)
 
 
 if __name__ == "__main__":  # pragma: no cover

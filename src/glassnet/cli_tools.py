@@ -157,18 +157,20 @@ def write_run_files(callbacks: list, seed: int):
     """An ``on_finish`` for ``train_run``: manifest, digests, report.json and report.html."""
 
     def on_finish(model, data, history, run_dir, summary) -> None:
+        from glassnet._fs import atomic_write_text
         from glassnet.diagnostics.callbacks import DigestCallback, HealthCallback
         from glassnet.diagnostics.fit_report import predictions_summary
         from glassnet.diagnostics.report import report_data, write_report
         from glassnet.diagnostics.repro import manifest
         from glassnet.diagnostics.verdicts import diagnose
+        from glassnet.train.run_folder import merge_digests
 
         run_dir = Path(run_dir)
-        (run_dir / "manifest.json").write_text(json.dumps(manifest(seed), indent=1))
+        atomic_write_text(run_dir / "manifest.json", json.dumps(manifest(seed), indent=1))
         health = next((c for c in callbacks if isinstance(c, HealthCallback)), None)
         digests = next((c for c in callbacks if isinstance(c, DigestCallback)), None)
         if digests is not None and digests.digester is not None:
-            digests.digester.write(str(run_dir / "digests.jsonl"))
+            merge_digests(run_dir / "digests.jsonl", digests.digester.records)
         raw = None
         pre = data.preprocess if isinstance(data.preprocess, dict) else {}
         if "mean" in pre and "std" in pre:  # the pictures in their original pixels
@@ -191,11 +193,23 @@ def write_run_files(callbacks: list, seed: int):
             manifest=manifest(seed),
             config=json.loads((run_dir / "config.json").read_text())["run"],
             test_metrics={"loss": summary["test_loss"], "accuracy": summary["test_accuracy"]},
+            stop_reason=_stop_reason(summary),
         )
-        (run_dir / "report.json").write_text(json.dumps(data_dict))
+        atomic_write_text(run_dir / "report.json", json.dumps(data_dict))
         write_report(str(run_dir))
 
     return on_finish
+
+
+def _stop_reason(summary: dict) -> str | None:
+    """Why training ended before its last epoch, in words (None: it ran to the end)."""
+    if summary.get("stop_reason"):
+        return f"Training stopped early: {summary['stop_reason']}."
+    if summary.get("interrupted"):
+        return "Training was interrupted (Ctrl-C); resume it with glassnet train --resume."
+    if summary.get("stopped_by_time_budget"):
+        return "Training stopped at its time budget (--max-minutes)."
+    return None
 
 
 def auto_learning_rate(config) -> float:

@@ -9,12 +9,14 @@ from glassnet.ops import activation as _activation
 from glassnet.ops import activation_extra as _activation_extra
 from glassnet.ops import attention as _attention
 from glassnet.ops import conv as _conv
+from glassnet.ops import conv_extra as _conv_extra
 from glassnet.ops import loss as _loss
 from glassnet.ops import loss_extra as _loss_extra
 from glassnet.ops import loss_pointwise as _loss_pointwise
 from glassnet.ops import nn as _nn
 from glassnet.ops import normalization as _normalization
 from glassnet.ops import pool as _pool
+from glassnet.ops import pool_extra as _pool_extra
 from glassnet.ops import resize as _resize
 from glassnet.ops.activation import *  # noqa: F403
 
@@ -22,6 +24,7 @@ from glassnet.ops.activation import *  # noqa: F403
 from glassnet.ops.activation_extra import *  # noqa: F403
 from glassnet.ops.attention import *  # noqa: F403
 from glassnet.ops.conv import *  # noqa: F403
+from glassnet.ops.conv_extra import *  # noqa: F403
 from glassnet.ops.distance import cdist, cosine_similarity, normalize, pairwise_distance, pdist
 from glassnet.ops.loss import *  # noqa: F403
 from glassnet.ops.loss_extra import *  # noqa: F403
@@ -29,6 +32,7 @@ from glassnet.ops.loss_pointwise import *  # noqa: F403
 from glassnet.ops.nn import *  # noqa: F403
 from glassnet.ops.normalization import *  # noqa: F403
 from glassnet.ops.pool import *  # noqa: F403
+from glassnet.ops.pool_extra import *  # noqa: F403
 from glassnet.ops.resize import *  # noqa: F403
 from glassnet.ops.shape_extra import one_hot
 
@@ -44,6 +48,8 @@ __all__ = [
         _normalization,
         _pool,
         _activation_extra,
+        _conv_extra,
+        _pool_extra,
         _loss_extra,
         _resize,
     )  # fmt: skip

@@ -19,6 +19,7 @@ def test_train_digits_end_to_end_and_run_folder(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "test accuracy" in out and f"Saved the run to {run}" in out
     assert sorted(p.name for p in run.iterdir()) == [
+        ".lock",  # the run folder's lock (docs/checkpoints.md), released when train ends
         "checkpoint.safetensors", "config.json", "digests.jsonl", "manifest.json", "metrics.csv",
         "report.html", "report.json", "summary.json", "summary.txt",
     ]  # fmt: skip
@@ -68,7 +69,10 @@ def test_user_model_file(tmp_path, capsys):
     )
     config = json.loads((run / "config.json").read_text())
     assert config["model"]["preset"] == f"{net}:build"
-    assert main(["evaluate", str(run)]) == 0
+    # A run folder never runs code: the user names their model file again.
+    assert main(["evaluate", str(run)]) == 2
+    assert "never runs code" in capsys.readouterr().err
+    assert main(["evaluate", str(run), "--model", f"{net}:build"]) == 0
 
 
 @pytest.mark.parametrize(

@@ -203,3 +203,67 @@ def healthy_rnn():
     gn.manual_seed(0)
     model = RowRNN(cell="gru")
     return fit(model, optim.Adam(model.parameters(), lr=3e-3), epochs=4)
+
+
+# -- more broken trainings, found by trying the diagnosis on what learners do --------------
+def heavy_dropout():
+    gn.manual_seed(0)  # planted: dropout 0.9 on the only hidden layer
+    model = nn.Sequential(nn.Linear(64, 64), nn.ReLU(), nn.Dropout(0.9), nn.Linear(64, 10))
+    return fit(model, optim.Adam(model.parameters(), lr=1e-3), epochs=6)
+
+
+def noisy_training_labels():
+    d = digits()
+    rng = np.random.default_rng(0)  # planted: half of the training labels replaced at random
+    y = np.where(rng.random(len(d["y"])) < 0.5, d["y"], rng.integers(0, 10, len(d["y"])))
+    model = mlp()
+    return fit(model, optim.Adam(model.parameters(), lr=1e-3), epochs=8, y=y)
+
+
+def tiny_init():
+    model = mlp(depth=4)
+    with gn.no_grad():  # planted: every weight 100x smaller than the default init
+        for name, p in model.named_parameters():
+            if name.endswith("weight"):
+                p.mul_(0.01)
+    return fit(model, optim.SGD(model.parameters(), lr=0.1), epochs=4)
+
+
+def slow_sgd():
+    model = mlp()  # planted: plain SGD at 0.003 for 4 epochs: still far from done
+    return fit(model, optim.SGD(model.parameters(), lr=3e-3), epochs=4)
+
+
+def overconfident_init():
+    model = mlp()
+    with gn.no_grad():
+        model[2].weight.mul_(50.0)  # planted: output layer 50x the default scale
+    return fit(model, optim.SGD(model.parameters(), lr=0.05), epochs=4)
+
+
+# -- more healthy runs ----------------------------------------------------------------------
+def healthy_variants():
+    """(name, diagnosis) of healthy setups unlike the three above."""
+    d = digits()
+    out = []
+    for name, make, opt, kw in [
+        ("sgd momentum", lambda: mlp(), lambda p: optim.SGD(p, lr=0.01, momentum=0.9), {}),
+        ("tanh", lambda: mlp(act=nn.Tanh), lambda p: optim.Adam(p, lr=1e-3), {}),
+        ("batchnorm", lambda: nn.Sequential(nn.Linear(64, 64), nn.BatchNorm1d(64), nn.ReLU(),
+                                            nn.Linear(64, 10)),
+         lambda p: optim.Adam(p, lr=1e-3), {}),
+        ("dropout 0.3", lambda: nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Dropout(0.3),
+                                              nn.Linear(128, 10)),
+         lambda p: optim.Adam(p, lr=1e-3), {}),
+        ("one epoch", lambda: mlp(), lambda p: optim.Adam(p, lr=1e-3), {"epochs": 1}),
+        ("raw 0..1 pixels", lambda: mlp(), lambda p: optim.Adam(p, lr=1e-3),
+         {"x": d["raw"], "xv": d["raw_v"]}),
+    ]:  # fmt: skip
+        gn.manual_seed(0)
+        model = make()
+        out.append((name, fit(model, opt(model.parameters()), **{"epochs": 4, **kw})))
+    w = np.random.default_rng(0).normal(size=(64, 1)).astype(np.float32) * 0.1
+    model = mlp(out=1)
+    out.append(("regression", fit(model, optim.Adam(model.parameters(), lr=1e-3), epochs=5,
+                                  loss="mse", y=d["x"] @ w, yv=d["xv"] @ w)))  # fmt: skip
+    return out

@@ -38,6 +38,11 @@ CLINIC = [
     ("exploding_rnn", "exploding_gradients", r"clip the gradient norm"),
     ("dead_from_negative_bias", "dead_at_init", r"re-initialize"),
     ("cnn_unnormalized", "input_scale", r"standardize the inputs"),
+    ("heavy_dropout", "heavy_dropout", r"lower the dropout"),
+    ("noisy_training_labels", "noisy_labels", r"check the training labels"),
+    ("tiny_init", "init_too_small", r"default init|kaiming"),
+    ("slow_sgd", "still_falling", r"raise the learning rate"),
+    ("overconfident_init", "hot_init", r"scale down the last layer"),
 ]
 
 # knobs that two findings may not pull in opposite directions
@@ -79,6 +84,11 @@ def test_healthy_runs_get_no_warning(patient):
     diagnosis = getattr(cases, patient)()
     assert diagnosis.warnings == [], str(diagnosis)
     assert "validation" in diagnosis.summary and "chance" in diagnosis.summary
+
+
+def test_more_healthy_setups_get_no_warning():
+    for name, diagnosis in cases.healthy_variants():
+        assert diagnosis.warnings == [], f"{name}:\n{diagnosis}"
 
 
 def test_dead_relus_after_a_blow_up_are_the_learning_rates_symptom_not_a_second_problem():
@@ -186,3 +196,14 @@ def test_a_diagnosis_without_training_says_so_and_never_raises():
     assert "nothing was trained" in str(watch.diagnosis())
     with np.errstate(all="ignore"):
         assert isinstance(str(cases.sgd_lr_5()), str)
+
+
+def test_a_watch_left_running_does_not_disturb_another_models_training():
+    left = cases.mlp(hidden=128)
+    watch = gn.watch(left, optim.SGD(left.parameters(), lr=0.1))  # not stopped before fit
+    try:
+        diagnosis = cases.healthy_mlp()  # another model, trained under fit
+        assert diagnosis.warnings == [], str(diagnosis)
+        assert watch.step_loss == [] and watch.input_stats is None  # saw nothing of it
+    finally:
+        watch.stop()

@@ -50,7 +50,7 @@ def test_embedding_lookup_init_and_padding():
     np.testing.assert_array_equal(emb(gn.tensor(ids)).numpy(), w[ids])
 
 
-def test_embedding_errors_teach():
+def test_embedding_errors_teach(value_checks):  # the id range is a value check
     emb = nn.Embedding(10, 4)
     with pytest.raises(TypeError, match=r"integer ids; cast the ids with x.long\(\)"):
         emb(gn.tensor([1.0, 2.0]))

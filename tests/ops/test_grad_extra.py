@@ -235,3 +235,42 @@ def test_composed_op_first_and_second_derivatives(name):
     if name.endswith("-ties"):  # a tie-split gradient is a step: no second derivative there
         return
     check_grad_grad(fn, [np.array(a) for a in inputs], name=name)
+
+
+VOL = r(1, 2, 3, 4, 3)
+SEQ = r(2, 2, 5)
+
+CONV_POOL = {
+    "conv3d": (
+        lambda a, w, b: gn.ops.conv3d(a, w, b, stride=(1, 2, 1), padding=1),
+        [VOL, r(2, 2, 2, 2, 2), r(2)],
+    ),  # fmt: skip
+    "conv2d-unbatched": (lambda a, w: gn.ops.conv2d(a, w, padding=1), [IMG[0], r(3, 2, 3, 3)]),
+    "conv_transpose1d": (
+        lambda a, w: F.conv_transpose1d(a, w, stride=2, padding=1, output_padding=1),
+        [SEQ, r(2, 3, 3)],
+    ),  # fmt: skip
+    "conv_transpose2d": (
+        lambda a, w, b: F.conv_transpose2d(a, w, b, stride=2, groups=2),
+        [IMG, r(2, 1, 2, 3), r(2)],
+    ),  # fmt: skip
+    "max_pool1d": (lambda a: F.max_pool1d(a, 3, 2, 1, ceil_mode=True), [SEQ]),
+    "max_pool2d-dilation": (lambda a: F.max_pool2d(a, 2, 1, dilation=2), [IMG]),
+    "max_pool3d": (lambda a: F.max_pool3d(a, 2, 1), [VOL]),
+    "avg_pool1d": (lambda a: F.avg_pool1d(a, 2, 2, 1, count_include_pad=False), [SEQ]),
+    "avg_pool2d-ceil": (lambda a: F.avg_pool2d(a, 3, 2, 1, ceil_mode=True), [IMG]),
+    "avg_pool3d": (lambda a: F.avg_pool3d(a, 2, divisor_override=3), [VOL]),
+    "adaptive_max_pool2d": (lambda a: F.adaptive_max_pool2d(a, (3, 2)), [IMG]),
+    "adaptive_avg_pool1d": (lambda a: F.adaptive_avg_pool1d(a, 3), [SEQ]),
+    "max_unpool2d": (
+        lambda a: F.max_unpool2d(*F.max_pool2d(a, 2, return_indices=True), 2, output_size=(4, 5)),
+        [IMG],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CONV_POOL))
+def test_conv_and_pool_first_and_second_derivatives(name):
+    fn, inputs = CONV_POOL[name]
+    check_grad(fn, [np.array(a) for a in inputs], name=name)
+    check_grad_grad(fn, [np.array(a) for a in inputs], name=name)

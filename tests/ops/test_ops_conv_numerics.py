@@ -236,13 +236,8 @@ def _raises(exc, match, fn, *args, **kw):
 
 def test_conv_errors():
     x, w = gn.zeros(1, 3, 8, 8), gn.zeros(4, 3, 3, 3)
-    _raises(
-        ValueError,
-        r"conv2d: input of shape \(3, 8, 8\) has 3 dims.*unsqueeze",
-        F.conv2d,
-        gn.zeros(3, 8, 8),
-        w,
-    )
+    # unbatched (C, H, W) input is PyTorch's too (issue 16); fewer dims are an error
+    _raises(ValueError, r"conv2d: input of shape \(8, 8\) has 2 dims", F.conv2d, gn.zeros(8, 8), w)
     _raises(
         ValueError,
         r"conv2d: .*\(1, 2, 8, 8\) has 2 channels.*\(4, 3, 3, 3\)",
@@ -291,9 +286,9 @@ def test_conv_errors():
 def test_pool_errors():
     _raises(
         ValueError,
-        r"max_pool2d: input of shape \(3, 4, 4\).*unsqueeze",
+        r"max_pool2d: input must be \(N, C, 2 spatial dims\) or unbatched.*\(4, 4\)",
         F.max_pool2d,
-        gn.zeros(3, 4, 4),
+        gn.zeros(4, 4),
         2,
     )
     _raises(
@@ -320,7 +315,7 @@ def test_pool_errors():
     )
 
 
-def test_linear_dropout_embedding_errors():
+def test_linear_dropout_embedding_errors(value_checks):  # id ranges: a value check
     _raises(
         ValueError,
         r"linear: input of shape \(2, 3\) does not match weight of shape \(4, 5\)",

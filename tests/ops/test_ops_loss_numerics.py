@@ -322,7 +322,7 @@ X = gn.tensor(np.zeros((4, 3), dtype=np.float32))
         ),
     ],
 )
-def test_bad_inputs_raise_clear_errors(call, error, words):
+def test_bad_inputs_raise_clear_errors(call, error, words, value_checks):
     with pytest.raises(error) as info:
         call()
     assert words in str(info.value)

@@ -311,3 +311,20 @@ def test_converges_on_least_squares(name):
         ((x @ w - y) ** 2).mean().backward()
         opt.step()
     np.testing.assert_allclose(w.numpy(), w_star, atol=2e-2)
+
+
+@pytest.mark.parametrize("name", ["Adadelta", "Adamax-wd", "NAdam-wd", "RAdam-b2"])
+def test_float32_parameters_stay_float32_and_close(name):
+    cls, kw = CONFIGS[name]
+    runs = {}
+    for dtype in ("float32", "float64"):
+        params = [gn.nn.Parameter(gn.tensor(w, dtype=dtype)) for w in initial_weights()]
+        opt = cls(params, **kw)
+        for t in range(1, 4):
+            for p in params:
+                p.grad = gn.tensor(grad_fn(p.numpy().astype(np.float64), t), dtype=dtype)
+            opt.step()
+        runs[dtype] = params
+    assert all(p.numpy().dtype == np.float32 for p in runs["float32"])
+    for a, b in zip(runs["float32"], runs["float64"]):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-5)

@@ -140,7 +140,6 @@ def _apply(cls, *args, **kwargs):
         return results[0] if single else tuple(results)
 
     node = CustomNode.__new__(CustomNode)
-    node.track = True
     node.name = cls.__name__
     node.fn_class, node.ctx, node.arg_is_tensor = cls, ctx, arg_is_tensor
     node.diff_positions = diff

@@ -136,7 +136,6 @@ class Function:
             data = fn.forward(*arrays, **params)
             needs = tuple([t.requires_grad for t in inputs])
             track = any(needs) and _enabled()
-        fn.track = track
         out = _make(data, track)
         if cls.is_view:
             out._vc = inputs[0]._vc
@@ -160,6 +159,12 @@ class Function:
             for hook in tuple(_hooks.FORWARD_HOOKS):
                 hook(fn, inputs, out)
         return out
+
+    @property
+    def track(self) -> bool:
+        """True when this node was recorded in the graph (an input required grad, grad mode
+        on); until ``backward()`` frees it."""
+        return "inputs" in self.__dict__
 
     def release(self) -> None:
         """Drop everything saved for backward; a second backward then raises a clear error."""

@@ -243,6 +243,20 @@ def _slow_causes(f: _Facts, dead: list) -> list:
                  "look at a few samples with their labels"],
                 score=80, explains=("overfit", "no_learning", "plateau", "small_model",
                                     "still_falling", "lr_low", "collapse")))  # fmt: skip
+    # weights initialized far below the default scale: the signal shrinks at every layer
+    if f.init_small and not f.good:
+        scales = ", ".join(f"{n} {f.init_scales[n]:.2g}" for n in f.init_small[:3])
+        out.append(Finding(
+            "init_too_small", "weights initialized far too small",
+            [f"std(W) * sqrt(fan_in) at the start: {scales} (the default init gives about "
+             "0.58, He 1.41): every layer shrinks the signal and its gradient",
+             f"the loss went from {_fmt(f.init)} to {_fmt(f.final)}"],
+            ["keep the layers' default init, or nn.init.kaiming_normal_ for ReLU layers "
+             "(xavier_normal_ for tanh/sigmoid)", "normalization layers (BatchNorm/LayerNorm)"],
+            score=72, layers=tuple(f.init_small),
+            explains=("vanishing", "no_learning", "plateau", "update_high", "update_low",
+                      "lr_low", "dead", "collapse", "small_model", "still_falling",
+                      "saturated")))  # fmt: skip
     # vanishing gradients
     vanish = [r for r in f.flow if r < 1e-3]
     all_dead = [d for d in dead if d.worst >= 0.9]  # no gradient through dead units at all
@@ -256,9 +270,9 @@ def _slow_causes(f: _Facts, dead: list) -> list:
         else:
             ev.append(f"the loss stayed near chance ({_fmt(f.init)} -> {_fmt(f.final)})")
         remedies = [
+            "He (kaiming) initialization (or the layers' default init)",
             "normalization layers between them (nn.BatchNorm1d / nn.LayerNorm)",
             "residual (skip) connections",
-            "He (kaiming) or Xavier initialization",
         ]
         if f.saturating:
             remedies.insert(0, "replace sigmoid/tanh hidden activations with ReLU (or GELU): "
@@ -305,6 +319,39 @@ def _slow_causes(f: _Facts, dead: list) -> list:
 
 def symptoms(f: _Facts) -> list:
     out = []
+    # validation far better than training: what training is measured on is harder
+    # (over the last two epochs: in an early epoch the training accuracy is the mean of a
+    # model still improving, so validation at the epoch's end is ahead of it by nature)
+    pairs = [(e.get("accuracy"), e.get("val_accuracy")) for e in f.epochs[-2:]]
+    inverted = f.n_epochs >= 3 and all(a is not None and v is not None and v > a + 0.15
+                                       for a, v in pairs)  # fmt: skip
+    if inverted:
+        ev = [f"validation accuracy {f.val_acc:.1%} vs training {f.acc:.1%}: the model "
+              "does better on data it never trained on"]  # fmt: skip
+        if f.dropout >= 0.5:
+            out.append(
+                Finding(
+                    "heavy_dropout",
+                    f"dropout p={f.dropout:g} holds training back",
+                    ev
+                    + [
+                        "training accuracy is measured with dropout on; it switches off for "
+                        "validation"
+                    ],
+                    [f"lower the dropout (p={f.dropout:g} -> 0.2..0.5)", "train for more epochs"],
+                    score=55,
+                    knobs=(("regularize", -1),),
+                    explains=("small_model", "still_falling", "no_learning", "plateau"),
+                )
+            )
+        else:
+            out.append(Finding(
+                "noisy_labels", "the training labels look noisy (validation agrees with the "
+                "model more than training does)", ev,
+                ["check the training labels for errors (compare them with the validation "
+                 "labels' source)", "if the noise is inherent, use label smoothing or a "
+                 "robust loss"],
+                score=55, explains=("small_model", "still_falling", "plateau")))  # fmt: skip
     # overfitting: a train/validation gap, or validation loss rising while training falls
     vl = f.val_loss
     best = int(np.argmin(vl)) if vl else 0
@@ -343,7 +390,9 @@ def symptoms(f: _Facts) -> list:
         learned = f.acc > f.chance + 0.15
         gap = f.acc - f.val_acc if f.val_acc is not None else 0.0
         healthy_updates = not f.update or float(np.median(f.update)) >= 3e-4
-        if flat and learned and f.acc < 0.85 and gap < 0.05 and healthy_updates:
+        well_below_chance = f.logC is None or f.final < 0.7 * f.logC  # learned, then stopped
+        if (flat and learned and f.acc < 0.85 and abs(gap) < 0.05 and healthy_updates
+                and well_below_chance):  # fmt: skip
             out.append(Finding(
                 "model_too_small", "the model is too small for the task",
                 [f"training accuracy levelled off at {f.acc:.1%} (the loss improved under 3% "
@@ -355,20 +404,19 @@ def symptoms(f: _Facts) -> list:
                 explains=("small_model", "plateau", "still_falling", "saturated")))  # fmt: skip
     if f.n_epochs >= 2 and f.acc is not None and f.acc < 0.8:
         recent = (f.loss[-2] - f.loss[-1]) / max(abs(f.loss[-2]), 1e-12)
-        if recent > 0.03:
-            out.append(
-                Finding(
-                    "still_falling",
-                    "training stopped while the loss was still falling",
-                    [
-                        f"the loss fell {recent:.1%} in the last epoch ({_fmt(f.loss[-2])} -> "
-                        f"{_fmt(f.loss[-1])}), training accuracy {f.acc:.1%}"
-                    ],
-                    ["train for more epochs"],
-                    score=30,
-                    explains=("still_falling",),
-                )
-            )
+        if recent > 0.01:
+            slow = bool(f.update) and float(np.median(f.update)) < 1e-3
+            remedies = ["train for more epochs"]
+            if slow:
+                remedies.insert(0, f"raise the learning rate ({f.lr_text}: updates are "
+                                f"{float(np.median(f.update)):.1e} of the weights per step; "
+                                "about 1e-3 learns faster)")  # fmt: skip
+            out.append(Finding(
+                "still_falling", "training stopped while the loss was still falling",
+                [f"the loss fell {recent:.1%} in the last epoch ({_fmt(f.loss[-2])} -> "
+                 f"{_fmt(f.loss[-1])}), training accuracy {f.acc:.1%}"],
+                remedies, score=30, knobs=(("lr", +1),) if slow else (),
+                explains=("still_falling",)))  # fmt: skip
     if f.collapse:
         k, share = f.collapse
         out.append(Finding(

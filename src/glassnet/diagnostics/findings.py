@@ -85,7 +85,15 @@ class Facts:
             (self.acc is not None and self.chance is not None and self.acc < self.chance + 0.1)
             or (self.acc is None and self.improved < 0.1)
         ) and self.improved < 0.25
-        self.blowup = bool(finite) and self.peak_step > 1 and self.peak > 3 * self.ref
+        # a blow-up: far above the start (or chance), on several steps or by 10x on one (a
+        # single noisy minibatch of a regression can be 3x its neighbours)
+        high = [v for v in finite[1:] if v > 3 * self.ref] if finite else []
+        # ... and not one the run recovered from (ending at under half its start and chance)
+        recovered = math.isfinite(self.final) and self.final < 0.5 * min(
+            self.init, ref or self.init
+        )
+        self.blowup = bool(high) and (len(high) >= 3 or self.peak > 10 * self.ref)
+        self.blowup = self.blowup and not recovered
         self.rose = len(self.loss) >= 2 and self.final > 1.1 * self.loss[0]
         gn = [g for g in w.grad_norm if math.isfinite(g)]
         base = float(np.median(gn[: max(5, len(gn) // 10)])) if gn else 0.0
@@ -102,6 +110,12 @@ class Facts:
             "Dropout" in type(m).__name__ and getattr(m, "p", 0) > 0
             for _, m in (model.named_modules() if model else [])
         )
+        self.dropout = max((getattr(m, "p", 0) for _, m in (model.named_modules() if model else [])
+                            if "Dropout" in type(m).__name__), default=0.0)  # fmt: skip
+        scales = getattr(w, "init_scale", {}) or {}
+        hidden = list(scales.items())[:-1] or list(scales.items())
+        self.init_small = [n for n, v in hidden if v < 0.05]
+        self.init_scales = scales
         self.adaptive = self.opt_name in ("Adam", "AdamW", "RMSprop", "Adagrad")
         self.lr_text = f"{self.opt_name} lr={fmt(self.lr)}" if self.lr is not None else ""
         self.lr_note = f" ({self.lr_text})" if self.lr_text else ""

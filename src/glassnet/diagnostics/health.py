@@ -115,7 +115,8 @@ class HealthMonitor:
         self._tracker = LayerTracker()
         self._handle = None
         self._param_layer = {}
-        for name, _ in model.named_parameters():
+        self._named = list(model.named_parameters())  # fixed for a run: walked once
+        for name, _ in self._named:
             self._param_layer[name] = name.rsplit(".", 1)[0] if "." in name else "(model)"
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -134,6 +135,8 @@ class HealthMonitor:
     def _on_op(self, node, _inputs, out) -> None:
         if node.name not in _ACTIVATIONS or self._batch % self.every or not self.model.training:
             return
+        if not any(m is self.model for m in self._tracker.stack):
+            return  # an op of some other model (a monitor left running elsewhere)
         layer, _ = self._tracker.current()
         key = f"{layer}/{node.name}"
         stats = self._acts.get(key)
@@ -145,7 +148,8 @@ class HealthMonitor:
         if node.name == "relu":
             active = (a > 0).any(axis=reduce_axes)
             active = np.asarray(active.get() if hasattr(active, "get") else active)
-            stats.ever_active = active if stats.ever_active is None else stats.ever_active | active
+            same = stats.ever_active is not None and stats.ever_active.shape == active.shape
+            stats.ever_active = stats.ever_active | active if same else active
         else:
             lo, hi = (0.01, 0.99) if node.name == "sigmoid" else (-0.99, 0.99)
             stats.saturated += int(((a < lo) | (a > hi)).sum())
@@ -159,7 +163,7 @@ class HealthMonitor:
         the global gradient norm sqrt(sum of every squared gradient entry)."""
         total = 0.0
         sampled = self._batch % self.every == 0  # per-layer statistics on sampled batches
-        for name, p in self.model.named_parameters():
+        for name, p in self._named:
             if p.grad is None:
                 continue
             g = p.grad.data
@@ -178,14 +182,12 @@ class HealthMonitor:
 
     def before_step(self) -> None:
         if self._batch % self.every == 0:
-            self._snapshot = {
-                n: p.data.copy() for n, p in self.model.named_parameters() if p.ndim >= 2
-            }
+            self._snapshot = {n: p.data.copy() for n, p in self._named if p.ndim >= 2}
 
     def after_step(self) -> None:
         """Record update-to-weight ratios |dW|/|W| (call after optimizer.step())."""
         if self._snapshot:
-            for name, p in self.model.named_parameters():
+            for name, p in self._named:
                 before = self._snapshot.get(name)
                 if before is None or p.ndim < 2:
                     continue  # biases start at 0: |dW|/|W| says nothing useful there

@@ -36,6 +36,7 @@ def report_data(
     manifest: dict | None = None,
     config: dict | None = None,
     test_metrics: dict | None = None,
+    stop_reason: str | None = None,
 ) -> dict:
     """Collect a run's results into the JSON-safe dict that :func:`render_html` draws.
 
@@ -84,6 +85,7 @@ def report_data(
             "manifest": manifest or {},
             "config": config or {},
             "test_metrics": test_metrics or {},
+            "stop_reason": stop_reason,
         }
     )
 
@@ -200,6 +202,8 @@ def render_html(data: dict, title: str = "glassnet run report") -> str:
     plots = _plots(data)
     esc = html.escape
     parts = [f"<h1>{esc(title)}</h1>"]
+    if data.get("stop_reason"):
+        parts.append(f"<p class='note'>{esc(str(data['stop_reason']))}</p>")
     if not plots:
         parts.append(
             "<p class='note'>Plots need matplotlib: <code>pip install "
@@ -211,7 +215,7 @@ def render_html(data: dict, title: str = "glassnet run report") -> str:
             "<h2>Test results</h2>"
             + _table(
                 [
-                    (k, f"{v:.4f}" if isinstance(v, float) else v)
+                    (k, _fmt(v, ".4f") if isinstance(v, float) or v is None else v)
                     for k, v in data["test_metrics"].items()
                 ],
                 ["metric", "value"],
@@ -252,7 +256,7 @@ def render_html(data: dict, title: str = "glassnet run report") -> str:
             "<h2>Gradient flow</h2>"
             + plots.get("flow", "")
             + _table(
-                [(n, f"{m:.3e}", f"{x:.3e}") for n, m, x in flow],
+                [(n, _fmt(m, ".3e"), _fmt(x, ".3e")) for n, m, x in flow],
                 ["parameter (input -> output)", "mean |grad|", "max |grad|"],
             )
         )
@@ -268,7 +272,7 @@ def render_html(data: dict, title: str = "glassnet run report") -> str:
     if samples:
         parts.append("<h2>Sample predictions</h2>" + plots.get("samples", ""))
         rows = [
-            (t, p, f"{pr:.3f}")
+            (t, p, _fmt(pr, ".3f"))
             for t, p, pr in zip(
                 samples.get("true", []), samples.get("pred", []), samples.get("prob", [])
             )
@@ -314,9 +318,10 @@ def write_report(run_dir: str, title: str | None = None) -> str:
         except json.JSONDecodeError as e:
             raise ValueError(f"{src} is corrupt: {e}") from None
     out = os.path.join(run_dir, "report.html")
+    page = render_html(data, title or f"glassnet run {os.path.basename(run_dir.rstrip('/'))}")
     tmp = out + ".tmp"
     with open(tmp, "w", encoding="utf-8") as f:
-        f.write(render_html(data, title or f"glassnet run {os.path.basename(run_dir.rstrip('/'))}"))
+        f.write(page)
     os.replace(tmp, out)
     return out
 

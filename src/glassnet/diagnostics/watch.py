@@ -79,6 +79,7 @@ class Watch:
         self, model, optimizer=None, *, accumulation=False, health=True, verbose=True, wrap=True
     ):
         self.model, self.optimizer, self._wrap = model, optimizer, wrap
+        self._named = list(model.named_parameters())  # fixed for a run: walked once
         self.accumulation, self.verbose = bool(accumulation), verbose
         every = HEALTH_EVERY if health is True else int(health)
         self.monitor = HealthMonitor(model, every=every) if health else None
@@ -102,6 +103,7 @@ class Watch:
         self.target_var: float | None = None
         self.input_stats: dict | None = None
         self.symmetric_at_start = self._symmetric_layers()
+        self.init_scale = self._init_scale()
         self.accumulated_at: tuple | None = None  # (step, "file:line: code")
         self.recurrent = any(
             type(m).__name__ in ("RNN", "LSTM", "GRU") for _, m in model.named_modules()
@@ -258,7 +260,7 @@ class Watch:
             return
         # the very gradient a step used, still there and not zeroed in place
         # (zero_grad(set_to_none=False) on a module keeps the tensor, filled with 0)
-        stale = [name for name, p in self.model.named_parameters()
+        stale = [name for name, p in self._named
                  if p.grad is not None and self._used_grads.get(name) is p.grad
                  and bool(p.grad.data.any())]  # fmt: skip
         if stale and self.accumulated_at is None:
@@ -285,7 +287,7 @@ class Watch:
             self.monitor.before_step()
         else:
             norm = 0.0
-            for p in self.model.parameters():
+            for _, p in self._named:
                 if p.grad is not None:
                     norm += float((p.grad.data * p.grad.data).sum())
             norm = norm**0.5
@@ -300,7 +302,7 @@ class Watch:
         opt = self.optimizer
         if opt is not None and getattr(opt, "param_groups", None):
             self.step_lr.append(float(opt.param_groups[0]["lr"]))
-        self._used_grads = {n: p.grad for n, p in self.model.named_parameters()}
+        self._used_grads = {n: p.grad for n, p in self._named}
         self._checked = False
 
     def end_epoch(self, logs: dict | None = None) -> list:
@@ -335,6 +337,19 @@ class Watch:
             if np.all(w == w[:1]):
                 found.append(name)
         return found
+
+    def _init_scale(self) -> dict:
+        """std(W) * sqrt(fan_in) of each weight matrix at the start: about 0.58 under the
+        default init (uniform in +-1/sqrt(fan_in)), 1.41 under He, 1 under LeCun; a layer far
+        below 0.1 shrinks the signal at every layer, far above 10 blows it up."""
+        out = {}
+        for name, p in self.model.named_parameters():
+            if name.endswith("weight") and p.ndim >= 2 and p.shape[0] > 1:
+                w = _host(p.data).astype(np.float64)
+                fan_in = w.size // w.shape[0]
+                if w.std() > 0:
+                    out[name] = float(w.std() * fan_in**0.5)
+        return out
 
     def symmetric_now(self) -> list:
         """Of the layers with identical units at the start, those still identical now."""

@@ -8,6 +8,7 @@ from glassnet.data.loader import DistributedSampler
 from glassnet.distributed.comm import (
     CollectiveTimeoutError,
     abort,
+    abort_job,
     all_reduce,
     available,
     barrier,
@@ -28,6 +29,7 @@ __all__ = [
     "DistributedDataParallel",
     "DistributedSampler",
     "abort",
+    "abort_job",
     "all_reduce",
     "available",
     "barrier",

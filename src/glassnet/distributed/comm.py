@@ -32,6 +32,7 @@ from glassnet.tensor import Tensor
 __all__ = [
     "CollectiveTimeoutError",
     "abort",
+    "abort_job",
     "all_reduce",
     "available",
     "barrier",
@@ -230,19 +231,62 @@ def abort(message: str) -> None:
     _notify_and_abort(f"rank {_W.rank} aborted: {message}")
 
 
-def _check_remote_failure() -> None:
+def _remote_failure() -> tuple[int, str] | None:
+    """(source rank, summary) of a failure notice sent to this rank, or None."""
     w = _W
     MPI = w.mpi
     status = MPI.Status()
-    if not w.err_comm.Iprobe(source=MPI.ANY_SOURCE, tag=_ERROR_TAG, status=status):
-        return
+    if w.err_comm is None or not w.err_comm.Iprobe(
+        source=MPI.ANY_SOURCE, tag=_ERROR_TAG, status=status
+    ):
+        return None
     buf = np.empty(status.Get_count(MPI.BYTE), dtype=np.uint8)
     w.err_comm.Recv(buf, source=status.Get_source(), tag=_ERROR_TAG)
-    summary = buf.tobytes().decode("utf-8", "replace")
-    sys.stderr.write(f"[glassnet.distributed] rank {w.rank} stopping because {summary}\n")
+    return status.Get_source(), buf.tobytes().decode("utf-8", "replace")
+
+
+def _check_remote_failure() -> None:
+    notice = _remote_failure()
+    if notice is None:
+        return
+    # The failing rank printed its error; repeating it here would show it once per rank.
+    sys.stderr.write(
+        f"[glassnet.distributed] rank {_W.rank} stopping because rank {notice[0]} failed\n"
+    )
     sys.stderr.flush()
-    w.aborting = True
-    w.comm.Abort(1)
+    _W.aborting = True
+    _W.comm.Abort(1)
+
+
+def abort_job(message: str, show: str | None = None) -> bool:
+    """Stop every rank of a multi-rank job now because this rank failed with ``message``.
+
+    ``show`` (the error as the user should read it) is printed here, once for the whole
+    job: a rank other than 0 first waits a moment for a notice from rank 0 and stays
+    silent when rank 0 failed too (both usually fail the same way). The other ranks get
+    the notice within milliseconds if they wait in a collective (they stop with a short
+    line that does not repeat the error) and are ended by ``MPI_Abort`` otherwise.
+
+    Returns False, doing nothing, in a single process or a one-rank job (the caller then
+    reports the error itself); otherwise it does not return.
+    """
+    w = _world()
+    if w.size == 1 or w.comm is None:
+        return False
+    if w.aborting:  # already on the way out (e.g. a second error while aborting)
+        os._exit(1)
+    if w.rank != 0 and show is not None:
+        deadline = time.monotonic() + 0.3
+        while time.monotonic() < deadline:
+            if _remote_failure() is not None:
+                show = None
+                break
+            time.sleep(0.01)
+    if show is not None:
+        sys.stderr.write(show.rstrip("\n") + "\n")
+        sys.stderr.flush()
+    _notify_and_abort(f"rank {w.rank} failed: {message}")
+    return True  # pragma: no cover - _notify_and_abort does not return
 
 
 def _wait(request, what: str, timeout: float | None = None) -> None:

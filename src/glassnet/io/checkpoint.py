@@ -9,10 +9,13 @@ Layout of a glassnet checkpoint:
 - the metadata entry ``"glassnet"``: JSON with the format name, glassnet version, the global
   RNG state, the optimizer's numbers (step counts, param_groups: lr, betas, ...), and the
   caller's metadata (epoch, step, metrics, model config, data-loader state ...);
-- the metadata entry ``"data_sha256"``: a checksum of the tensor bytes, verified on load.
+- the metadata entry ``"glassnet_sha256"``: a SHA-256 over the ``"glassnet"`` JSON and every
+  tensor's name, dtype, shape and bytes, verified on load, so no byte glassnet trusts can
+  change unnoticed (v1 files, whose ``"data_sha256"`` covered the tensor bytes only, still
+  load; every field is validated either way).
 
-Writes are atomic (temporary file, fsync, rename), so a crash during a save leaves the
-previous checkpoint intact.
+Writes are atomic (a uniquely named temporary file, fsync, rename), so a crash during a
+save leaves the previous checkpoint intact; the file gets the user's umask.
 """
 
 from __future__ import annotations
@@ -25,14 +28,16 @@ from typing import Any
 
 import numpy as np
 
+from glassnet._fs import atomic_write_bytes
 from glassnet._version import __version__
 from glassnet.backend import get_rng_state, set_rng_state, to_device
-from glassnet.io.safetensors_format import atomic_write_bytes, encode, read_file
+from glassnet.io.safetensors_format import encode, read_file, tensor_digest
+from glassnet.io.validate import OPTIMIZER_PREFIX, checked_header
 
-__all__ = ["FORMAT", "Checkpoint", "load", "save"]
+__all__ = ["FORMAT", "Checkpoint", "load", "read_checkpoint", "save"]
 
-FORMAT = "glassnet.checkpoint.v1"
-OPTIMIZER_PREFIX = "optimizer.state."
+FORMAT = "glassnet.checkpoint.v2"
+OLD_FORMATS = ("glassnet.checkpoint.v1",)  # checksum over the tensor bytes only
 
 
 def _host_array(value: Any) -> np.ndarray | None:
@@ -132,8 +137,11 @@ def save(path: str | os.PathLike, model, optimizer=None, **metadata: Any) -> Pat
         "optimizer": _flatten_optimizer(optimizer, tensors) if optimizer is not None else None,
         "metadata": metadata,
     }
-    blob = encode(tensors, {"glassnet": json.dumps(header, default=_json_default)}, checksum=True)
-    atomic_write_bytes(path, blob)
+    raw = json.dumps(header, default=_json_default, allow_nan=True)
+    arrays = {name: np.ascontiguousarray(a) for name, a in tensors.items()}
+    checksum = tensor_digest(arrays, _checksum_prefix(raw))
+    blob = encode(arrays, {"glassnet": raw, "glassnet_sha256": checksum})
+    atomic_write_bytes(path, blob, skip_unchanged=False)
     return Path(path)
 
 
@@ -163,45 +171,65 @@ def _bad(path: str, why: str) -> ValueError:
     return ValueError(f"{path} has an invalid glassnet checkpoint header: {why}; re-save it")
 
 
-def _parse(path: str) -> Checkpoint:
+def _checksum_prefix(raw: str) -> bytes:
+    """What the checkpoint checksum covers besides the tensors: the whole glassnet JSON."""
+    return b"glassnet.checkpoint\0" + raw.encode("utf-8") + b"\0"
+
+
+def read_checkpoint(path: str | os.PathLike) -> Checkpoint:
+    """Read a glassnet checkpoint (or any safetensors weight file) without loading it into
+    anything: its arrays and its validated metadata.
+
+    The container is parsed by the ``safetensors`` library (memory-mapped, read one tensor
+    at a time, every header claim checked against the file size first). The checksum
+    ``glassnet_sha256`` covers glassnet's JSON metadata and every tensor's name, dtype,
+    shape and bytes; then every field that training resumes from is checked for type, range
+    and finiteness (:mod:`glassnet.io.validate`). Anything wrong raises one ``ValueError``.
+    A missing file raises ``FileNotFoundError``.
+    """
+    path = os.fspath(path)
     tensors, file_metadata = read_file(path)
     raw = file_metadata.get("glassnet")
     if raw is None:  # a plain safetensors weight file (e.g. published weights)
         return Checkpoint(path=str(path), state_dict=tensors)
+    expected = file_metadata.get("glassnet_sha256")
+    if expected is not None:
+        if tensor_digest(tensors, _checksum_prefix(raw)) != expected:
+            raise ValueError(
+                f"{path!r} is corrupt: the SHA-256 of its tensors and metadata does not match "
+                "the stored checksum (the file was changed after it was saved); re-save it"
+            )
+    elif file_metadata.get("data_sha256") is None:
+        raise _bad(path, "it has glassnet metadata but no checksum")
     try:
         header = json.loads(raw)
     except (ValueError, RecursionError):
         raise _bad(path, "its 'glassnet' metadata is not JSON") from None
-    if not isinstance(header, dict) or header.get("format") != FORMAT:
+    if not isinstance(header, dict) or header.get("format") not in (FORMAT, *OLD_FORMATS):
         raise _bad(path, f"format is not {FORMAT!r}")
-    optimizer_state = None
-    opt = header.get("optimizer")
     try:
-        if opt is not None:
-            state: dict[int, dict] = {}
-            for idx, names in opt["arrays"].items():
-                for name in names:
-                    state.setdefault(int(idx), {})[name] = tensors.pop(
-                        f"{OPTIMIZER_PREFIX}{idx}.{name}"
-                    )
-            for idx, values in opt["scalars"].items():
-                state.setdefault(int(idx), {}).update(dict(values))
-            if not isinstance(opt["param_groups"], list):
-                raise TypeError("param_groups is not a list")
-            optimizer_state = {"state": state, "param_groups": opt["param_groups"]}
-        metadata = header.get("metadata") or {}
-        rng_state = header.get("rng_state")
-        if not isinstance(metadata, dict) or not (rng_state is None or isinstance(rng_state, dict)):
-            raise TypeError("metadata and rng_state must be JSON objects")
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise _bad(path, f"{type(exc).__name__}: {exc}") from None
+        header = checked_header(header, tensors)
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
+        raise _bad(path, " ".join(str(exc).split())) from None
+    optimizer_state = None
+    opt = header["optimizer"]
+    if opt is not None:
+        state: dict[int, dict] = {}
+        for idx, names in opt["arrays"].items():
+            for name in names:
+                state.setdefault(int(idx), {})[name] = tensors.pop(
+                    f"{OPTIMIZER_PREFIX}{idx}.{name}"
+                )
+        for idx, values in opt["scalars"].items():
+            state.setdefault(int(idx), {}).update(dict(values))
+        optimizer_state = {"state": state, "param_groups": opt["param_groups"]}
     return Checkpoint(
         path=str(path),
         state_dict=tensors,
         optimizer_state=optimizer_state,
-        rng_state=rng_state,
-        metadata=metadata,
-        glassnet_version=header.get("glassnet_version"),
+        rng_state=header["rng_state"],
+        metadata=header["metadata"],
+        glassnet_version=header["glassnet_version"],
     )
 
 
@@ -214,8 +242,9 @@ def load(
 ) -> Checkpoint:
     """Read a checkpoint written by :func:`save` (or any safetensors weight file) and load it.
 
-    Loading never executes code: the file is parsed as a length, a JSON header and raw
-    bytes, all validated first; a truncated, corrupt or foreign file raises ``ValueError``.
+    Loading never executes code: :func:`read_checkpoint` parses the file with the
+    ``safetensors`` library, verifies its checksum and validates every field; a truncated,
+    corrupt or foreign file raises ``ValueError``.
 
     Args:
         path: the ``.safetensors`` file.
@@ -230,7 +259,7 @@ def load(
         A :class:`Checkpoint` with ``state_dict`` (NumPy arrays), ``optimizer_state``,
         ``metadata`` (the keywords given to :func:`save`), ``epoch`` and ``step``.
     """
-    ckpt = _parse(os.fspath(path))
+    ckpt = read_checkpoint(path)
     if model is not None:
         model.load_state_dict(ckpt.state_dict, strict=strict)
     if optimizer is not None:
@@ -241,16 +270,17 @@ def load(
             )
         try:
             optimizer.load_state_dict(ckpt.optimizer_state)
-        except (KeyError, IndexError) as exc:
+        except (KeyError, IndexError, TypeError, ValueError, AttributeError, OverflowError) as exc:
+            why = " ".join(str(exc).split())[:300]
             raise ValueError(
                 f"the optimizer state in {os.fspath(path)} does not fit this optimizer "
-                f"({type(exc).__name__}: {exc}); build the same optimizer over the same model"
+                f"({type(exc).__name__}: {why}); build the same optimizer over the same model"
             ) from None
     if restore_rng is None:
         restore_rng = optimizer is not None
     if restore_rng and ckpt.rng_state is not None:
         try:
             set_rng_state(ckpt.rng_state)
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise _bad(os.fspath(path), f"its RNG state is invalid ({exc})") from None
     return ckpt

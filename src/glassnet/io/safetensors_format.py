@@ -1,29 +1,32 @@
-"""Read and write the safetensors file format with NumPy, validating every byte we trust.
+"""Read and write safetensors files with the ``safetensors`` library, within fixed bounds.
 
 The format (https://huggingface.co/docs/safetensors): an 8-byte little-endian unsigned
 header length ``N``, then ``N`` bytes of UTF-8 JSON mapping each tensor name to
-``{"dtype": "F32", "shape": [...], "data_offsets": [begin, end]}`` (offsets relative to the
-data section; an optional ``"__metadata__"`` maps strings to strings), then the raw
-little-endian tensor bytes. Nothing in it is executable, which is why glassnet uses it
-instead of pickle. The reader checks lengths, offsets, dtypes and shapes before touching the
-data, so a truncated, corrupt or foreign file raises ``ValueError`` instead of crashing.
+``{"dtype": "F32", "shape": [...], "data_offsets": [begin, end]}`` (an optional
+``"__metadata__"`` maps strings to strings), then the raw little-endian tensor bytes.
+Nothing in it is executable, which is why glassnet uses it instead of pickle.
+
+Parsing the container is the ``safetensors`` library's job (written in Rust and fuzzed
+upstream): it bounds the header at 100 MB, checks every offset against the file size
+before any data is read, computes sizes with overflow checks and memory-maps the file, so
+tensors are read one at a time. glassnet adds what is its own: a bound on the number of
+dimensions (NumPy's 64), the dtypes NumPy can hold, and one ``ValueError`` for every way a
+file can be wrong.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import math
 import os
-import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 
-from glassnet._fs import fsync_dir
+from glassnet._fs import atomic_write_bytes
 
-__all__ = ["atomic_write_bytes", "decode", "encode", "read_file"]
+__all__ = ["atomic_write_bytes", "decode", "encode", "read_file", "tensor_digest"]
 
 _DTYPES = {
     "BOOL": np.dtype(np.bool_),
@@ -39,7 +42,8 @@ _DTYPES = {
     "F32": np.dtype("<f4"),
     "F64": np.dtype("<f8"),
 }
-MAX_HEADER = 100 * 1024 * 1024  # the reference implementation's limit
+MAX_DIMS = 64  # NumPy's limit; a header may claim 200,000 dimensions
+MAX_TENSORS = 1_000_000
 
 
 def _code_of(array: np.ndarray, name: str) -> str:
@@ -53,46 +57,60 @@ def _code_of(array: np.ndarray, name: str) -> str:
     )
 
 
+def _little_endian(tensors: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    out = {}
+    for name, value in tensors.items():
+        if not isinstance(name, str) or name == "__metadata__" or not name:
+            raise ValueError(f"invalid tensor name {name!r}")
+        array = np.asarray(value)
+        out[name] = np.ascontiguousarray(array.astype(_DTYPES[_code_of(array, name)], copy=False))
+    return out
+
+
+def tensor_digest(tensors: dict[str, np.ndarray], prefix: bytes = b"") -> str:
+    """SHA-256 over ``prefix`` and, for each tensor in name order, its name, dtype, shape and
+    bytes, so renaming, reshaping or retyping a tensor changes the digest as much as its
+    values do."""
+    digest = hashlib.sha256(prefix)
+    for name in sorted(tensors):
+        array = np.ascontiguousarray(tensors[name])
+        header = f"{name}\0{_code_of(array, name)}\0{list(array.shape)}\0"
+        digest.update(header.encode("utf-8"))
+        digest.update(array.astype(array.dtype.newbyteorder("<"), copy=False).tobytes())
+    return digest.hexdigest()
+
+
+def _data_digest(tensors: dict[str, np.ndarray]) -> str:
+    """SHA-256 of the tensor bytes concatenated in name order (the v1 ``data_sha256``)."""
+    digest = hashlib.sha256()
+    for name in sorted(tensors):
+        digest.update(np.ascontiguousarray(tensors[name]).tobytes())
+    return digest.hexdigest()
+
+
 def encode(
     tensors: dict[str, np.ndarray], metadata: dict[str, str] | None = None, checksum: bool = False
 ) -> bytes:
     """Serialize NumPy arrays (and string metadata) to safetensors bytes.
 
-    With ``checksum=True`` the SHA-256 of the data section is stored in the metadata under
-    ``"data_sha256"``; :func:`decode` verifies it, so flipped bits in the weights are caught.
+    With ``checksum=True`` the SHA-256 of the tensor bytes (concatenated in name order) is
+    stored in the metadata under ``"data_sha256"``; :func:`decode` and :func:`read_file`
+    verify it, so flipped bits in the weights are caught.
 
     >>> blob = encode({"w": np.ones((2, 2), np.float32)}, {"epoch": "3"})
     >>> decode(blob)[0]["w"].sum(), decode(blob)[1]
     (np.float32(4.0), {'epoch': '3'})
     """
+    from safetensors.numpy import save
+
     metadata = dict(metadata or {})
     bad = [k for k, v in metadata.items() if not isinstance(k, str) or not isinstance(v, str)]
     if bad:
         raise TypeError(f"safetensors metadata must map str to str; bad keys: {bad}")
-    entries: dict = {}
-    chunks, offset = [], 0
-    for name in sorted(tensors):  # sorted names: the same tensors give the same bytes
-        if not isinstance(name, str) or name == "__metadata__":
-            raise ValueError(f"invalid tensor name {name!r}")
-        array = np.ascontiguousarray(tensors[name])
-        code = _code_of(array, name)
-        data = array.astype(_DTYPES[code], copy=False).tobytes()
-        entries[name] = {
-            "dtype": code,
-            "shape": list(array.shape),
-            "data_offsets": [offset, offset + len(data)],
-        }
-        chunks.append(data)
-        offset += len(data)
+    arrays = _little_endian(tensors)
     if checksum:
-        digest = hashlib.sha256()
-        for chunk in chunks:
-            digest.update(chunk)
-        metadata["data_sha256"] = digest.hexdigest()
-    header = {"__metadata__": metadata, **entries} if metadata else entries
-    raw = json.dumps(header, separators=(",", ":")).encode("utf-8")
-    raw += b" " * (-len(raw) % 8)  # pad so the data section starts 8-byte aligned
-    return len(raw).to_bytes(8, "little") + raw + b"".join(chunks)
+        metadata["data_sha256"] = _data_digest(arrays)
+    return save(arrays, metadata or None)
 
 
 def _fail(source: str, why: str) -> ValueError:
@@ -103,88 +121,86 @@ def _fail(source: str, why: str) -> ValueError:
     )
 
 
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:300]
+
+
+def _check_entry(source: str, name: str, dtype: str, shape: list) -> None:
+    if dtype not in _DTYPES:
+        raise _fail(source, f"tensor {name!r:.60} has unsupported dtype {dtype!r:.20}")
+    if len(shape) > MAX_DIMS:
+        raise _fail(source, f"tensor {name!r:.60} has {len(shape)} dimensions (at most {MAX_DIMS})")
+
+
+def _verify(source: str, tensors: dict, metadata: dict) -> None:
+    expected = metadata.get("data_sha256")
+    if expected is not None and _data_digest(tensors) != expected:
+        raise _fail(source, "the SHA-256 of its tensor data does not match the stored checksum")
+
+
 def decode(blob: bytes, source: str = "data") -> tuple[dict[str, np.ndarray], dict[str, str]]:
     """Parse safetensors bytes into ``({name: array}, metadata)``; raise ``ValueError`` on any
     inconsistency (the arrays are fresh copies, writable, in the saved dtypes)."""
+    import safetensors
+
     if len(blob) < 8:
         raise _fail(source, f"it holds {len(blob)} bytes, fewer than the 8-byte header length")
-    size = int.from_bytes(blob[:8], "little")
-    if size > MAX_HEADER or 8 + size > len(blob):
-        raise _fail(source, f"header length {size} does not fit in a file of {len(blob)} bytes")
     try:
-        header = json.loads(blob[8 : 8 + size].decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise _fail(source, f"its header is not UTF-8 JSON ({type(exc).__name__})") from None
-    if not isinstance(header, dict):
-        raise _fail(source, "its header is not a JSON object")
-    metadata = header.pop("__metadata__", None) or {}
-    if not isinstance(metadata, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()
-    ):
-        raise _fail(source, "__metadata__ must map strings to strings")
-    data = memoryview(blob)[8 + size :]
-    spans, tensors = [], {}
-    for name, info in header.items():
-        if not isinstance(info, dict) or set(info) != {"dtype", "shape", "data_offsets"}:
-            raise _fail(source, f"entry {name!r:.60} lacks dtype/shape/data_offsets")
-        dtype, shape, offsets = info["dtype"], info["shape"], info["data_offsets"]
-        if dtype not in _DTYPES:
-            raise _fail(source, f"tensor {name!r:.60} has unsupported dtype {dtype!r:.20}")
-        if not isinstance(shape, list) or not all(type(d) is int and 0 <= d < 2**40 for d in shape):
-            raise _fail(source, f"tensor {name!r:.60} has an invalid shape")
-        if (
-            not isinstance(offsets, list)
-            or len(offsets) != 2
-            or not all(type(o) is int for o in offsets)
-        ):
-            raise _fail(source, f"tensor {name!r:.60} has invalid data_offsets")
-        begin, end = offsets
-        nbytes = math.prod(shape) * _DTYPES[dtype].itemsize
-        if not 0 <= begin <= end <= len(data) or end - begin != nbytes:
-            raise _fail(
-                source,
-                f"tensor {name!r:.60} claims bytes [{begin}, {end}) for {nbytes} bytes of data "
-                f"but the data section holds {len(data)} bytes",
-            )
-        spans.append((begin, end))
-        tensors[name] = np.frombuffer(data[begin:end], dtype=_DTYPES[dtype]).reshape(shape).copy()
-    spans.sort()
-    position = 0
-    for begin, end in spans:
-        if begin != position:
-            raise _fail(source, "tensor data overlaps or leaves gaps")
-        position = end
-    if position != len(data):
-        raise _fail(source, f"{len(data) - position} trailing bytes after the last tensor")
-    expected = metadata.get("data_sha256")
-    if expected is not None and hashlib.sha256(data).hexdigest() != expected:
-        raise _fail(source, "the SHA-256 of its tensor data does not match the stored checksum")
+        entries = safetensors.deserialize(bytes(blob))
+        size = int.from_bytes(blob[:8], "little")  # validated by deserialize
+        header = json.loads(bytes(blob[8 : 8 + size]))
+    except Exception as exc:  # the library's SafetensorError and friends: any corrupt file
+        raise _fail(source, _one_line(exc)) from None
+    metadata = header.get("__metadata__") or {}
+    tensors = {}
+    for name, info in entries:
+        _check_entry(source, name, info["dtype"], info["shape"])
+        array = np.frombuffer(info["data"], dtype=_DTYPES[info["dtype"]])
+        tensors[name] = array.reshape(info["shape"]).copy()
+    _verify(source, tensors, metadata)
     return tensors, metadata
 
 
-def read_file(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[str, str]]:
-    """Read a safetensors file; a missing file raises ``FileNotFoundError``."""
+def read_file(
+    path: str | os.PathLike, names: Iterable[str] | None = None
+) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """Read a safetensors file into ``({name: array}, metadata)``, one tensor at a time.
+
+    The library memory-maps the file and checks the header's claims (offsets, sizes, the
+    data section's length) against the file size before anything is read, so a corrupt
+    header costs microseconds whatever it claims and a large file is never read whole
+    before it is validated. ``names`` limits the tensors read (default: all).
+
+    Raises:
+        FileNotFoundError: no file at ``path``.
+        ValueError: anything wrong with the file, in one line.
+    """
+    from safetensors import safe_open
+
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint file at {str(path)!r}")
-    return decode(path.read_bytes(), source=repr(str(path)))
-
-
-def atomic_write_bytes(path: str | os.PathLike, blob: bytes) -> None:
-    """Write ``blob`` to ``path`` so that readers see the old file or the new one, never a
-    half-written one: write a temporary file in the same directory, flush and fsync it, then
-    ``os.replace`` it over ``path`` (atomic on POSIX and Windows)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    source = repr(str(path))
+    tensors: dict[str, np.ndarray] = {}
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(blob)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:  # includes KeyboardInterrupt: never leave the temp file behind
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+        with safe_open(str(path), framework="numpy") as f:
+            metadata = dict(f.metadata() or {})
+            keys = list(f.keys())
+            if len(keys) > MAX_TENSORS:
+                raise _fail(source, f"it lists {len(keys)} tensors (at most {MAX_TENSORS})")
+            for name in keys if names is None else [n for n in keys if n in set(names)]:
+                view = f.get_slice(name)
+                _check_entry(source, name, view.get_dtype(), view.get_shape())
+                array = f.get_tensor(name)
+                tensors[name] = array if array.flags.writeable else array.copy()
+    except ValueError as exc:
+        if str(exc).startswith(source):
+            raise
+        raise _fail(source, _one_line(exc)) from None
+    except OSError:
         raise
-    fsync_dir(path.parent)  # persist the rename itself
+    except Exception as exc:  # SafetensorError (not a ValueError), TypeError for odd dtypes
+        raise _fail(source, _one_line(exc)) from None
+    if names is None:
+        _verify(source, tensors, metadata)
+    return tensors, metadata

@@ -34,6 +34,54 @@ from glassnet.nn.layers import (
 
 # sequence models
 from glassnet.nn.layers.attention import MultiheadAttention
+
+# issue 16: modules for the wider op set
+from glassnet.nn.layers.extra import (  # noqa: E402
+    CELU,
+    GLU,
+    SELU,
+    AdaptiveAvgPool1d,
+    AdaptiveMaxPool1d,
+    AdaptiveMaxPool2d,
+    AvgPool1d,
+    AvgPool3d,
+    Conv3d,
+    ConvTranspose1d,
+    ConvTranspose2d,
+    ConvTranspose3d,
+    CosineEmbeddingLoss,
+    CosineSimilarity,
+    Fold,
+    GaussianNLLLoss,
+    Hardshrink,
+    Hardsigmoid,
+    Hardswish,
+    Hardtanh,
+    HingeEmbeddingLoss,
+    LogSigmoid,
+    MarginRankingLoss,
+    MaxPool1d,
+    MaxPool3d,
+    MaxUnpool2d,
+    Mish,
+    MultiLabelSoftMarginLoss,
+    PairwiseDistance,
+    PixelShuffle,
+    PixelUnshuffle,
+    PoissonNLLLoss,
+    PReLU,
+    ReLU6,
+    RReLU,
+    SoftMarginLoss,
+    Softmin,
+    Softshrink,
+    Softsign,
+    Tanhshrink,
+    Threshold,
+    TripletMarginLoss,
+    Unfold,
+    Upsample,
+)
 from glassnet.nn.layers.rnn import GRU, LSTM, RNN
 from glassnet.nn.layers.rnn_cell import GRUCell, LSTMCell, RNNCell
 from glassnet.nn.layers.transformer import TransformerEncoder, TransformerEncoderLayer

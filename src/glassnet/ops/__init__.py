@@ -12,8 +12,10 @@ from glassnet.ops import activation_extra as _activation_extra
 from glassnet.ops import attention as _attention
 from glassnet.ops import composite as _composite
 from glassnet.ops import conv as _conv
+from glassnet.ops import conv_extra as _conv_extra
 from glassnet.ops import distance as _distance
 from glassnet.ops import elementwise as _elementwise
+from glassnet.ops import getitem as _getitem
 from glassnet.ops import indexing as _indexing
 from glassnet.ops import linalg as _linalg
 from glassnet.ops import linalg_extra as _linalg_extra
@@ -25,9 +27,12 @@ from glassnet.ops import methods as _methods
 from glassnet.ops import nn as _nn
 from glassnet.ops import normalization as _normalization
 from glassnet.ops import pool as _pool
+from glassnet.ops import pool_extra as _pool_extra
 from glassnet.ops import reduction as _reduction
 from glassnet.ops import repeat as _repeat
+from glassnet.ops import rounding as _rounding
 from glassnet.ops import scan as _scan
+from glassnet.ops import selection as _selection
 from glassnet.ops import shape as _shape
 from glassnet.ops import shape_extra as _shape_extra
 from glassnet.ops import special as _special
@@ -36,8 +41,10 @@ from glassnet.ops.activation_extra import *  # noqa: F403
 from glassnet.ops.attention import *  # noqa: F403
 from glassnet.ops.composite import *  # noqa: F403
 from glassnet.ops.conv import *  # noqa: F403
+from glassnet.ops.conv_extra import *  # noqa: F403
 from glassnet.ops.distance import *  # noqa: F403
 from glassnet.ops.elementwise import *  # noqa: F403
+from glassnet.ops.getitem import *  # noqa: F403
 from glassnet.ops.graph_namespace import GraphNamespace as _GraphNamespace
 from glassnet.ops.indexing import *  # noqa: F403
 from glassnet.ops.linalg import *  # noqa: F403
@@ -49,24 +56,30 @@ from glassnet.ops.loss_pointwise import *  # noqa: F403
 from glassnet.ops.nn import *  # noqa: F403
 from glassnet.ops.normalization import *  # noqa: F403
 from glassnet.ops.pool import *  # noqa: F403
+from glassnet.ops.pool_extra import *  # noqa: F403
 from glassnet.ops.reduction import *  # noqa: F403
 from glassnet.ops.repeat import *  # noqa: F403
+from glassnet.ops.rounding import *  # noqa: F403
 from glassnet.ops.scan import *  # noqa: F403
+from glassnet.ops.selection import *  # noqa: F403
 from glassnet.ops.shape import *  # noqa: F403
 from glassnet.ops.shape_extra import *  # noqa: F403
 from glassnet.ops.special import *  # noqa: F403
 
-_MODULES = (_activation, _attention, _conv, _elementwise, _linalg, _loss, _loss_pointwise, _nn,
-            _normalization, _pool, _reduction, _repeat, _shape, _activation_extra, _composite,
-            _distance, _indexing, _linalg_extra, _logical, _loss_extra, _scan, _shape_extra,
-            _special)  # fmt: skip
+_MODULES = (_activation, _attention, _conv, _elementwise, _getitem, _linalg, _loss,
+            _loss_pointwise, _nn, _normalization, _pool, _reduction, _repeat, _selection,
+            _shape, _activation_extra, _composite, _distance, _indexing, _linalg_extra,
+            _logical, _loss_extra, _rounding, _scan, _shape_extra, _special, _conv_extra,
+            _pool_extra)  # fmt: skip
 __all__ = ["OPS", "Function", *dict.fromkeys(name for m in _MODULES for name in m.__all__)]
 
 # names two modules define: the PyTorch-complete one is the public op (div takes
 # rounding_mode=, equal is torch.equal's one bool, norm is torch.norm with p=/dim=, softplus
 # has PyTorch's threshold, erf casts int input to float)
-div, equal, norm = _special.div, _logical.equal, _distance.norm
+div, equal, norm = _rounding.div, _logical.equal, _distance.norm
 softplus, erf = _activation_extra.softplus, _special.erf
+conv1d, conv2d = _conv_extra.conv1d, _conv_extra.conv2d  # + unbatched input
+max_pool2d, avg_pool2d = _pool_extra.max_pool2d, _pool_extra.avg_pool2d  # + PyTorch's options
 
 _namespace.GRAPH = _GraphNamespace()  # backward(create_graph=True) evaluates formulas on tensors
 _methods.bind(globals())  # x + y, x.sum(), x.T, ... on Tensor

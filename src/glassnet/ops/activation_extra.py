@@ -12,6 +12,7 @@ from __future__ import annotations
 from glassnet.backend import get_rng, xp_of
 from glassnet.ops import activation as _act
 from glassnet.ops import elementwise as _el
+from glassnet.ops import selection as _sel
 from glassnet.ops.activation import leaky_relu, log_softmax, sigmoid, softmax, tanh
 from glassnet.ops.shape import reshape, split
 from glassnet.tensor import Tensor
@@ -52,7 +53,7 @@ def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     if threshold is None:
         return y
     linear = x.data * beta > threshold
-    return _el.where(Tensor._make(linear, False), x, y) if linear.any() else y
+    return _sel.where(Tensor._make(linear, False), x, y) if linear.any() else y
 
 
 def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
@@ -62,7 +63,7 @@ def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
         raise ValueError(f"hardtanh: min_val {min_val} must not exceed max_val {max_val}")
     d = x.data
     inside = _mask(x, (d > min_val) & (d < max_val))
-    return _el.where(inside, x, _el.clip(x.detach(), min_val, max_val))
+    return _sel.where(inside, x, _sel.clip(x.detach(), min_val, max_val))
 
 
 def relu6(x: Tensor) -> Tensor:
@@ -80,8 +81,8 @@ def hardswish(x: Tensor) -> Tensor:
     dy/dx = 0, 1, or x/3 + 1/2 for -3 < x < 3 (PyTorch's choice at the kinks)."""
     d = x.data
     middle = x * (x + 3.0) / 6.0
-    out = _el.where(_mask(x, d >= 3), x, middle)
-    return _el.where(_mask(x, d <= -3), 0.0, out)
+    out = _sel.where(_mask(x, d >= 3), x, middle)
+    return _sel.where(_mask(x, d <= -3), 0.0, out)
 
 
 def mish(x: Tensor) -> Tensor:
@@ -101,9 +102,9 @@ def celu(x: Tensor, alpha: float = 1.0, _scale_input: bool = True) -> Tensor:
         raise ValueError("celu: alpha must be nonzero (it divides x)")
     from glassnet.ops.special import expm1
 
-    neg = _el.clip(x, max=0.0)  # e^x of the untaken branch must not overflow
+    neg = _sel.clip(x, max=0.0)  # e^x of the untaken branch must not overflow
     inner = neg / alpha if _scale_input else neg
-    return _el.where(_mask(x, x.data > 0), x, alpha * expm1(inner))
+    return _sel.where(_mask(x, x.data > 0), x, alpha * expm1(inner))
 
 
 def softsign(x: Tensor) -> Tensor:
@@ -151,7 +152,7 @@ def prelu(x: Tensor, weight: Tensor) -> Tensor:
         weight = reshape(weight, (channels,) + (1,) * (x.ndim - 2))
     elif weight.ndim and x.ndim:
         weight = reshape(weight, ())
-    return _el.where(_mask(x, x.data > 0), x, weight * x)
+    return _sel.where(_mask(x, x.data > 0), x, weight * x)
 
 
 def rrelu(
@@ -166,25 +167,25 @@ def rrelu(
     xp = xp_of(x.data)
     a = get_rng().uniform(lower, upper, size=x.shape).astype(x.dtype)
     slope = Tensor._make(xp.asarray(a), False)
-    return _el.where(_mask(x, x.data >= 0), x, slope * x)
+    return _sel.where(_mask(x, x.data >= 0), x, slope * x)
 
 
 def threshold(x: Tensor, threshold: float, value: float) -> Tensor:
     """y = x if x > threshold else value;  dy/dx = 1 or 0."""
-    return _el.where(_mask(x, x.data > threshold), x, value)
+    return _sel.where(_mask(x, x.data > threshold), x, value)
 
 
 def hardshrink(x: Tensor, lambd: float = 0.5) -> Tensor:
     """y = x if |x| > lambd else 0;  dy/dx = 1 or 0."""
     d = x.data
-    return _el.where(_mask(x, (d > lambd) | (d < -lambd)), x, 0.0)
+    return _sel.where(_mask(x, (d > lambd) | (d < -lambd)), x, 0.0)
 
 
 def softshrink(x: Tensor, lambd: float = 0.5) -> Tensor:
     """y = x - lambd for x > lambd, x + lambd for x < -lambd, else 0;  dy/dx = 1 or 0."""
     d = x.data
-    out = _el.where(_mask(x, d > lambd), x - lambd, 0.0)
-    return _el.where(_mask(x, d < -lambd), x + lambd, out)
+    out = _sel.where(_mask(x, d > lambd), x - lambd, 0.0)
+    return _sel.where(_mask(x, d < -lambd), x + lambd, out)
 
 
 def tanhshrink(x: Tensor) -> Tensor:

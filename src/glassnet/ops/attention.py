@@ -167,7 +167,7 @@ def _probs_graph(q, k, bias, mask, scale):
     """P = softmax(q k^T scale + bias, masked) from differentiable ops; fully masked rows are
     zeros, as in the fused forward."""
     from glassnet.ops.activation import softmax
-    from glassnet.ops.elementwise import where
+    from glassnet.ops.selection import where
     from glassnet.ops.shape import swapaxes
 
     xp = xp_of(q.data)

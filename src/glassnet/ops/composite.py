@@ -11,9 +11,11 @@ import math
 
 import numpy as np
 
+from glassnet.backend import xp_of
 from glassnet.ops import elementwise as _el
+from glassnet.ops import selection as _sel
 from glassnet.ops._util import floating, pair
-from glassnet.ops.special import trunc
+from glassnet.ops.rounding import trunc
 from glassnet.tensor import Tensor
 
 __all__ = [
@@ -54,9 +56,10 @@ def logaddexp(input, other) -> Tensor:  # noqa: A002 - PyTorch's names
     # (hi, lo): the mask only picks the choice that cannot overflow, so every derivative is
     # exact, ties included
     a_hi = Tensor._make(a.data >= b.data, False)
-    hi, lo = _el.where(a_hi, a, b), _el.where(a_hi, b, a)
-    same = Tensor._make((a.data == b.data) & (a.data - a.data != 0), False)  # equal infinities
-    return hi + _el.log1p(_el.exp(_el.where(same, 0.0, lo - hi)))
+    hi, lo = _sel.where(a_hi, a, b), _sel.where(a_hi, b, a)
+    same = Tensor._make((a.data == b.data) & ~xp_of(a.data).isfinite(a.data), False)  # +-inf
+    diff = _sel.where(same, 0.0, lo) - _sel.where(same, 0.0, hi)
+    return hi + _el.log1p(_el.exp(diff))
 
 
 def logaddexp2(input, other) -> Tensor:  # noqa: A002
@@ -81,15 +84,15 @@ def reciprocal(x: Tensor) -> Tensor:
 def clamp_min(x: Tensor, min) -> Tensor:  # noqa: A002 - PyTorch's name
     """max(x, min) with gradient 1 where x >= min, else 0 (to ``min`` when it is a tensor)."""
     if isinstance(min, Tensor):
-        return _el.where(x >= min, x, min)
-    return _el.clip(x, min=min)
+        return _sel.where(x >= min, x, min)
+    return _sel.clip(x, min=min)
 
 
 def clamp_max(x: Tensor, max) -> Tensor:  # noqa: A002
     """min(x, max) with gradient 1 where x <= max, else 0 (to ``max`` when it is a tensor)."""
     if isinstance(max, Tensor):
-        return _el.where(x <= max, x, max)
-    return _el.clip(x, max=max)
+        return _sel.where(x <= max, x, max)
+    return _sel.clip(x, max=max)
 
 
 def frac(x: Tensor) -> Tensor:
@@ -102,15 +105,15 @@ def xlogy(input, other) -> Tensor:  # noqa: A002
     x, y = _tensors(input, other)
     x, y = floating(x), floating(y)
     zero = Tensor._make((x.data == 0) & (y.data == y.data), False)  # y == y: not nan
-    safe_y = _el.where(zero, 1.0, y)
-    return _el.where(zero, 0.0, x * _el.log(safe_y))
+    safe_y = _sel.where(zero, 1.0, y)
+    return _sel.where(zero, 0.0, x * _el.log(safe_y))
 
 
 def logit(x: Tensor, eps: float | None = None) -> Tensor:
     """ln(p / (1 - p)), with p clamped to [eps, 1 - eps] when ``eps`` is given."""
     p = floating(x)
     if eps is not None:
-        p = _el.clip(p, eps, 1.0 - eps)
+        p = _sel.clip(p, eps, 1.0 - eps)
     return _el.log(p) - _el.log1p(-p)
 
 
@@ -125,9 +128,9 @@ def nan_to_num(x: Tensor, nan: float = 0.0, posinf=None, neginf=None) -> Tensor:
     posinf = float(info.max) if posinf is None else posinf
     neginf = float(info.min) if neginf is None else neginf
     d = x.data
-    out = _el.where(Tensor._make(d != d, False), nan, x)
-    out = _el.where(Tensor._make(d == np.inf, False), posinf, out)
-    return _el.where(Tensor._make(d == -np.inf, False), neginf, out)
+    out = _sel.where(Tensor._make(d != d, False), nan, x)
+    out = _sel.where(Tensor._make(d == np.inf, False), posinf, out)
+    return _sel.where(Tensor._make(d == -np.inf, False), neginf, out)
 
 
 def deg2rad(x: Tensor) -> Tensor:

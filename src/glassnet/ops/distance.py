@@ -15,6 +15,7 @@ import numpy as np
 from glassnet.backend import xp_of
 from glassnet.ops import elementwise as _el
 from glassnet.ops import reduction as _red
+from glassnet.ops import selection as _sel
 from glassnet.ops._util import floating, normalize_axis
 from glassnet.ops.shape import reshape, unsqueeze
 from glassnet.tensor import Tensor
@@ -65,9 +66,9 @@ def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=None
     scaled = a / _const(m)
     s = _red.sum(scaled * scaled if ord == 2 else scaled**ord, axes, True)
     zero = _const(s.data == 0)
-    safe = _el.where(zero, 1.0, s)
+    safe = _sel.where(zero, 1.0, s)
     root = _el.sqrt(safe) if ord == 2 else safe ** (1.0 / ord)
-    out = _el.where(zero, 0.0, root) * _const(m)
+    out = _sel.where(zero, 0.0, root) * _const(m)
     if keepdim:
         return out
     return reshape(out, tuple(n for i, n in enumerate(out.shape) if i not in axes))
@@ -127,13 +128,13 @@ def dist(a: Tensor, b: Tensor, p: float = 2) -> Tensor:
 def normalize(x: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:
     """x / max(||x||_p, eps) along ``dim``: unit vectors (zero vectors stay zero)."""
     n = vector_norm(x, p, dim, keepdim=True)
-    return x / _el.clip(n, min=eps)
+    return x / _sel.clip(n, min=eps)
 
 
 def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
     """sum(x1 x2) / (max(||x1||, eps) max(||x2||, eps)) along ``dim`` (broadcasting x1, x2)."""
-    n1 = _el.clip(vector_norm(x1, 2, dim, keepdim=True), min=eps)
-    n2 = _el.clip(vector_norm(x2, 2, dim, keepdim=True), min=eps)
+    n1 = _sel.clip(vector_norm(x1, 2, dim, keepdim=True), min=eps)
+    n2 = _sel.clip(vector_norm(x2, 2, dim, keepdim=True), min=eps)
     return _red.sum((x1 / n1) * (x2 / n2), dim)
 
 

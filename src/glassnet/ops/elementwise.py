@@ -8,31 +8,21 @@ from glassnet.autograd.function import Function
 from glassnet.autograd.grad_mode import no_grad
 from glassnet.backend import device_of, xp_of
 from glassnet.backend import to_device as _move
-from glassnet.ops._util import as_tensor, floating, pair, promote
+from glassnet.ops._util import floating, pair, promote
 from glassnet.tensor import Tensor
 
 __all__ = [
     "abs",
     "add",
     "cast",
-    "clamp",
-    "clip",
     "clone",
     "cos",
     "div",
-    "equal",
     "exp",
-    "greater",
-    "greater_equal",
-    "less",
-    "less_equal",
     "log",
     "log1p",
-    "maximum",
-    "minimum",
     "mul",
     "neg",
-    "not_equal",
     "pow",
     "rsqrt",
     "sin",
@@ -40,7 +30,6 @@ __all__ = [
     "square",
     "sub",
     "to_device",
-    "where",
 ]
 
 
@@ -241,55 +230,6 @@ class Cos(Function):
         return -grad * ns.sin(x)
 
 
-class _MinMax(Function):
-    """Shared by maximum/minimum: the gradient goes to the winner; a tie splits it evenly."""
-
-    register = False
-    pick = None
-
-    def forward(self, a, b):
-        xp = xp_of(a)
-        y = self.pick(xp, a, b)
-        self.wa = (a == y).astype(y.dtype)
-        self.wb = (b == y).astype(y.dtype)
-        tie = self.wa * self.wb
-        if tie.any():
-            self.wa = self.wa - 0.5 * tie
-            self.wb = self.wb - 0.5 * tie
-        return y
-
-    def backward(self, ns, grad, a, b):
-        return grad * ns.const(self.wa), grad * ns.const(self.wb)
-
-
-class Maximum(_MinMax):
-    """y = max(a, b) elementwise;  dy/da = [a > b] + 0.5 [a = b],  dy/db likewise"""
-
-    @staticmethod
-    def pick(xp, a, b):
-        return xp.maximum(a, b)
-
-
-class Minimum(_MinMax):
-    """y = min(a, b) elementwise;  dy/da = [a < b] + 0.5 [a = b],  dy/db likewise"""
-
-    @staticmethod
-    def pick(xp, a, b):
-        return xp.minimum(a, b)
-
-
-class Where(Function):
-    """y = a where cond else b;  dy/da = [cond],  dy/db = [not cond]  (cond gets no gradient)"""
-
-    def forward(self, cond, a, b):
-        self.cond = cond.astype(bool, copy=False)
-        return xp_of(a).where(self.cond, a, b)
-
-    def backward(self, ns, grad, cond, a, b):
-        c = ns.const(self.cond)
-        return None, ns.where(c, grad, 0.0), ns.where(c, 0.0, grad)
-
-
 class Cast(Function):
     """y = x converted to another dtype;  dy/dx = 1 (cast back)"""
 
@@ -406,63 +346,6 @@ def cos(x: Tensor) -> Tensor:
     return Cos.apply(x if x.data.dtype.kind == "f" else floating(x))
 
 
-def maximum(a, b) -> Tensor:
-    """Elementwise maximum; at ties the gradient is split evenly between a and b."""
-    return _binary(Maximum, a, b)
-
-
-def minimum(a, b) -> Tensor:
-    """Elementwise minimum; at ties the gradient is split evenly between a and b."""
-    return _binary(Minimum, a, b)
-
-
-def where(cond, a, b) -> Tensor:
-    """Pick ``a`` where ``cond`` is true, else ``b`` (broadcasting all three)."""
-    ref = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else None
-    if ref is None:
-        ref = as_tensor(a)
-    a = as_tensor(a, ref)
-    b = as_tensor(b, ref)
-    cond = as_tensor(cond, None) if not isinstance(cond, Tensor) else cond
-    if cond.dtype.kind != "b":
-        raise TypeError(
-            f"where: cond must be a boolean tensor, got dtype {cond.dtype}; build it with a "
-            "comparison such as x > 0"
-        )
-    try:
-        return Where.apply(cond, a, b)
-    except ValueError as e:
-        if "broadcast" not in str(e):
-            raise
-        raise ValueError(
-            f"where: shapes {cond.shape} (cond), {a.shape} and {b.shape} cannot be broadcast "
-            "together (NumPy rules: trailing axes must be equal or 1)"
-        ) from None
-
-
-def clip(x: Tensor, min=None, max=None) -> Tensor:  # noqa: A002 - NumPy/PyTorch names
-    """Clamp values into [min, max]; the gradient is 1 inside (bounds included) and 0 outside.
-
-    A composition, not an op of its own: y = where(min <= x <= max, x, clip(x)), where the
-    clipped values are a constant, so dy/dx = [min <= x <= max] and d2y/dx2 = 0.
-    """
-    if min is None and max is None:
-        raise ValueError("clip: give at least one of min and max")
-    xp = xp_of(x.data)
-    inside = xp.ones(x.shape, dtype=bool)
-    if min is not None:
-        inside &= x.data >= min
-    if max is not None:
-        inside &= x.data <= max
-    clipped = xp.clip(x.data, min, max)
-    if not x.requires_grad:
-        return Tensor._make(clipped, False)
-    return Where.apply(Tensor._make(inside, False), x, Tensor._make(clipped, False))
-
-
-clamp = clip
-
-
 def clone(x: Tensor) -> Tensor:
     """A copy of ``x`` that stays in the graph."""
     return Clone.apply(x)
@@ -479,40 +362,3 @@ def cast(x: Tensor, dtype) -> Tensor:
 def to_device(x: Tensor, device) -> Tensor:
     """Copy ``x`` to ``device``; differentiable."""
     return ToDevice.apply(x, device=device)
-
-
-# -- comparisons: no gradient ----------------------------------------------------------------
-def _compare(name, a, b):
-    a, b = pair(a, b)
-    xp = xp_of(a.data)
-    return Tensor._make(getattr(xp, name)(a.data, b.data), False)
-
-
-def equal(a, b) -> Tensor:
-    """Elementwise a == b (boolean, no gradient)."""
-    return _compare("equal", a, b)
-
-
-def not_equal(a, b) -> Tensor:
-    """Elementwise a != b (boolean, no gradient)."""
-    return _compare("not_equal", a, b)
-
-
-def less(a, b) -> Tensor:
-    """Elementwise a < b (boolean, no gradient)."""
-    return _compare("less", a, b)
-
-
-def less_equal(a, b) -> Tensor:
-    """Elementwise a <= b (boolean, no gradient)."""
-    return _compare("less_equal", a, b)
-
-
-def greater(a, b) -> Tensor:
-    """Elementwise a > b (boolean, no gradient)."""
-    return _compare("greater", a, b)
-
-
-def greater_equal(a, b) -> Tensor:
-    """Elementwise a >= b (boolean, no gradient)."""
-    return _compare("greater_equal", a, b)

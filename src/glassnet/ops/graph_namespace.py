@@ -11,7 +11,7 @@ from __future__ import annotations
 from glassnet.autograd.function import LinearMap
 from glassnet.autograd.namespace import kept_shape
 from glassnet.backend import xp_of
-from glassnet.ops import activation, elementwise, linalg, reduction, shape
+from glassnet.ops import activation, elementwise, linalg, reduction, selection, shape
 from glassnet.tensor import Tensor
 
 
@@ -27,10 +27,10 @@ class GraphNamespace:
     abs = staticmethod(elementwise.abs)
     sin = staticmethod(elementwise.sin)
     cos = staticmethod(elementwise.cos)
-    where = staticmethod(elementwise.where)
-    maximum = staticmethod(elementwise.maximum)
-    minimum = staticmethod(elementwise.minimum)
-    clip = staticmethod(elementwise.clip)
+    where = staticmethod(selection.where)
+    maximum = staticmethod(selection.maximum)
+    minimum = staticmethod(selection.minimum)
+    clip = staticmethod(selection.clip)
     to_device = staticmethod(elementwise.to_device)
     tanh = staticmethod(activation.tanh)
     sigmoid = staticmethod(activation.sigmoid)

@@ -12,10 +12,11 @@ import builtins
 import numpy as np
 
 from glassnet.backend import to_numpy, xp_of
-from glassnet.ops import elementwise as _el
+from glassnet.ops import selection as _sel
 from glassnet.ops._scatter import scatter_into as _scatter_into
 from glassnet.ops._util import normalize_axis
-from glassnet.ops.shape import broadcast_to, getitem, permute, reshape
+from glassnet.ops.getitem import getitem
+from glassnet.ops.shape import broadcast_to, permute, reshape
 from glassnet.tensor import Tensor
 
 __all__ = [
@@ -133,12 +134,12 @@ def _triangle_mask(x: Tensor, diagonal: int, lower: bool) -> Tensor:
 
 def tril(x: Tensor, diagonal: int = 0) -> Tensor:
     """The lower triangle of the last two dims (j - i <= diagonal), zeros above."""
-    return _el.where(_triangle_mask(x, diagonal, True), x, 0)
+    return _sel.where(_triangle_mask(x, diagonal, True), x, 0)
 
 
 def triu(x: Tensor, diagonal: int = 0) -> Tensor:
     """The upper triangle of the last two dims (j - i >= diagonal), zeros below."""
-    return _el.where(_triangle_mask(x, diagonal, False), x, 0)
+    return _sel.where(_triangle_mask(x, diagonal, False), x, 0)
 
 
 def _diag_positions(xp, n_rows, n_cols, offset):
@@ -213,7 +214,7 @@ def masked_fill(x: Tensor, mask, value) -> Tensor:
     mask = mask if isinstance(mask, Tensor) else _const(xp_of(x.data).asarray(mask))
     if mask.dtype.kind != "b":
         raise TypeError(f"masked_fill: mask must be a bool tensor, got dtype {mask.dtype}")
-    out = _el.where(mask, value, x)
+    out = _sel.where(mask, value, x)
     if out.shape != x.shape:
         raise ValueError(
             f"masked_fill: mask of shape {mask.shape} must broadcast to the input's shape {x.shape}"
@@ -228,7 +229,7 @@ def take(x: Tensor, index) -> Tensor:
 
 def take_along_dim(x: Tensor, indices, dim: int | None = None) -> Tensor:
     """Gather along ``dim`` at ``indices`` (broadcast with x); flattened when dim is None."""
-    from glassnet.ops.shape import take_along_axis
+    from glassnet.ops.getitem import take_along_axis
 
     idx = _index_array("take_along_dim", indices, x)
     if dim is None:
@@ -320,12 +321,12 @@ def scatter(x: Tensor, dim: int, index, src=None, *, value=None, reduce=None) ->
     coords, _ = _scatter_coords("scatter", x, dim, index)
     hit = _hit(x, coords)
     if not isinstance(src, Tensor):
-        return _el.where(hit, float(src), x) if x.dtype.kind == "f" else _el.where(hit, src, x)
+        return _sel.where(hit, float(src), x) if x.dtype.kind == "f" else _sel.where(hit, src, x)
     keep = _last_writes(x, coords)
     part = reshape(_src_part("scatter", src, coords[0].shape, x), (-1,))
     chosen = tuple(c.reshape(-1)[keep] for c in coords)
     written = _scatter_into(getitem(part, keep), shape=x.shape, index=chosen)
-    return _el.where(hit, written, x)
+    return _sel.where(hit, written, x)
 
 
 def _straight_through(value, surrogate: Tensor) -> Tensor:
@@ -349,7 +350,7 @@ def scatter_reduce(
     part = _src_part("scatter_reduce", src, coords[0].shape, x)
     xp = xp_of(x.data)
     hit = _hit(x, coords)
-    base = x if include_self else _el.where(hit, 0.0, x)
+    base = x if include_self else _sel.where(hit, 0.0, x)
     if reduce in ("sum", "mean"):
         total = base + _scatter_into(part, shape=x.shape, index=coords)
         if reduce == "sum":
@@ -357,7 +358,7 @@ def scatter_reduce(
         count = xp.zeros(x.shape, dtype=x.dtype)
         xp.add.at(count, coords, 1)
         count = count + (1 if include_self else 0)
-        return _el.where(hit, total / _const(xp.maximum(count, 1)), x)
+        return _sel.where(hit, total / _const(xp.maximum(count, 1)), x)
     pd = part.data
     if reduce == "prod":
         result = x.data.copy() if include_self else xp.where(hit.data, 1, x.data).astype(x.dtype)
@@ -367,7 +368,7 @@ def scatter_reduce(
         others_src, others_x = _exclusive_products(xp, x, coords, pd, include_self)
         sur = _scatter_into(part * _const(others_src), shape=x.shape, index=coords)
         sur = sur + (x * _const(others_x) if include_self else 0.0)
-        return _el.where(hit, _straight_through(result, sur), x)
+        return _sel.where(hit, _straight_through(result, sur), x)
     pick = xp.maximum if reduce == "amax" else xp.minimum
     fill = -np.inf if reduce == "amax" else np.inf
     result = x.data.copy() if include_self else xp.where(hit.data, fill, x.data).astype(x.dtype)
@@ -381,7 +382,7 @@ def scatter_reduce(
     w_src = ties_src / count[coords]
     w_x = ties_x / xp.maximum(count, 1) if include_self else 0 * ties_x
     sur = _scatter_into(part * _const(w_src), shape=x.shape, index=coords) + x * _const(w_x)
-    return _el.where(hit, _straight_through(result, sur), x)
+    return _sel.where(hit, _straight_through(result, sur), x)
 
 
 def _exclusive_products(xp, x, coords, pd, include_self):
@@ -446,7 +447,7 @@ def index_copy(x: Tensor, dim: int, index, source: Tensor) -> Tensor:
     written = _scatter_into(chosen, shape=x.shape, index=lead + (idx[keep],))
     hit = xp_of(x.data).zeros(x.shape, dtype=bool)
     hit[lead + (idx,)] = True
-    return _el.where(_const(hit), written, x)
+    return _sel.where(_const(hit), written, x)
 
 
 def index_fill(x: Tensor, dim: int, index, value) -> Tensor:
@@ -454,5 +455,5 @@ def index_fill(x: Tensor, dim: int, index, value) -> Tensor:
     a, idx = _along("index_fill", x, dim, index)
     hit = xp_of(x.data).zeros(x.shape, dtype=bool)
     hit[(slice(None),) * a + (idx,)] = True
-    out = _el.where(_const(hit), value, x)
+    out = _sel.where(_const(hit), value, x)
     return out if out.dtype == x.dtype else out.astype(x.dtype)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from glassnet.backend import xp_of
-from glassnet.ops import elementwise as _el
+from glassnet.ops import selection as _sel
 from glassnet.ops._util import normalize_axis, pair
 from glassnet.tensor import Tensor
 
@@ -168,8 +168,8 @@ def bitwise_right_shift(a, b) -> Tensor:
     return _bitwise("bitwise_right_shift", "right_shift", a, b)
 
 
-eq, ne, lt, le, gt, ge = (_el.equal, _el.not_equal, _el.less, _el.less_equal, _el.greater,
-                          _el.greater_equal)  # fmt: skip
+eq, ne, lt, le, gt, ge = (_sel.equal, _sel.not_equal, _sel.less, _sel.less_equal, _sel.greater,
+                          _sel.greater_equal)  # fmt: skip
 
 
 def equal(a: Tensor, b: Tensor) -> bool:

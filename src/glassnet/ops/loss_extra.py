@@ -8,6 +8,7 @@ import math
 
 from glassnet.ops import elementwise as _el
 from glassnet.ops import reduction as _red
+from glassnet.ops import selection as _sel
 from glassnet.ops._util import floating
 from glassnet.ops.activation import softplus
 from glassnet.ops.distance import pairwise_distance
@@ -52,7 +53,7 @@ def margin_ranking_loss(
 ) -> Tensor:
     """l = max(0, -y (x1 - x2) + margin), y in {1, -1}: x1 should rank above x2 when y = 1."""
     y = _tensor(target, input1)
-    return _reduce("margin_ranking_loss", _el.clip(-y * (input1 - input2) + margin, min=0.0),
+    return _reduce("margin_ranking_loss", _sel.clip(-y * (input1 - input2) + margin, min=0.0),
                    reduction)  # fmt: skip
 
 
@@ -65,8 +66,8 @@ def hinge_embedding_loss(
     """l = x where y = 1, max(0, margin - x) where y = -1 (x: a distance)."""
     y = _tensor(target, input)
     yd = y.data
-    hinge = _el.where(_mask(yd != 1), _el.clip(margin - input, min=0.0), 0.0)
-    same = _el.where(_mask(yd != -1), input, 0.0)
+    hinge = _sel.where(_mask(yd != 1), _sel.clip(margin - input, min=0.0), 0.0)
+    same = _sel.where(_mask(yd != -1), input, 0.0)
     return _reduce("hinge_embedding_loss", hinge + same, reduction)
 
 
@@ -104,8 +105,8 @@ def cosine_embedding_loss(
     m2 = _red.sum(input2 * input2, -1) + eps
     cos = dot / _el.sqrt(m1 * m2)
     yd = y.data
-    pos = _el.where(_mask(yd == 1), 1.0 - cos, 0.0)
-    neg = _el.where(_mask(yd == -1), _el.clip(cos - margin, min=0.0), 0.0)
+    pos = _sel.where(_mask(yd == 1), 1.0 - cos, 0.0)
+    neg = _sel.where(_mask(yd == -1), _sel.clip(cos - margin, min=0.0), 0.0)
     return _reduce("cosine_embedding_loss", pos + neg, reduction)
 
 
@@ -124,8 +125,8 @@ def triplet_margin_loss(
     d_ap = pairwise_distance(anchor, positive, p, eps)
     d_an = pairwise_distance(anchor, negative, p, eps)
     if swap:
-        d_an = _el.minimum(d_an, pairwise_distance(positive, negative, p, eps))
-    return _reduce("triplet_margin_loss", _el.clip(d_ap - d_an + margin, min=0.0), reduction)
+        d_an = _sel.minimum(d_an, pairwise_distance(positive, negative, p, eps))
+    return _reduce("triplet_margin_loss", _sel.clip(d_ap - d_an + margin, min=0.0), reduction)
 
 
 def poisson_nll_loss(
@@ -144,9 +145,9 @@ def poisson_nll_loss(
     if full:
         yd = y.data
         big = _mask(yd > 1)
-        ys = _el.where(big, y, 2.0)
+        ys = _sel.where(big, y, 2.0)
         stirling = ys * _el.log(ys) - ys + 0.5 * _el.log(2 * math.pi * ys)
-        loss = loss + _el.where(big, stirling, 0.0)
+        loss = loss + _sel.where(big, stirling, 0.0)
     return _reduce("poisson_nll_loss", loss, reduction)
 
 

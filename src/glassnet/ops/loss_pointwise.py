@@ -9,7 +9,7 @@ from glassnet.autograd.function import Function
 from glassnet.autograd.namespace import array_namespace
 from glassnet.backend import is_debug, xp_of
 from glassnet.ops.elementwise import abs as abs_
-from glassnet.ops.elementwise import exp, log, where
+from glassnet.ops.elementwise import exp, log
 from glassnet.ops.loss import (
     _REDUCTIONS,
     _check_input,
@@ -22,6 +22,7 @@ from glassnet.ops.loss import (
     _same_shape,
     _target,
 )
+from glassnet.ops.selection import where
 from glassnet.tensor import Tensor
 
 __all__ = [

@@ -186,7 +186,7 @@ class Prod(Function):
 def _others_product_graph(x: Tensor, axis) -> Tensor:
     """prod_{j != i} x_j for every i, from differentiable ops: for each position p along the
     reduced axes, ``prod`` of x with p's entries replaced by 1, placed back at p by a mask."""
-    from glassnet.ops.elementwise import where
+    from glassnet.ops.selection import where
 
     xp = xp_of(x.data)
     out = None
@@ -294,7 +294,7 @@ def amin(x: Tensor, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Ten
 
 
 def _extreme(op, x, dim, keepdim, axis, keepdims, other):
-    from glassnet.ops.elementwise import maximum, minimum
+    from glassnet.ops.selection import maximum, minimum
 
     if isinstance(dim, Tensor) and axis is None:  # torch.max(input, other): elementwise
         other, dim = dim, None
@@ -308,7 +308,8 @@ def _extreme(op, x, dim, keepdim, axis, keepdims, other):
             f"{op}: dim must be one int (values and indices along it), got {dim!r}; for the "
             f"{op} over several dims use amax/amin (gn.a{op}(x, dim=(0, 1)))"
         )
-    from glassnet.ops.shape import squeeze, take_along_axis
+    from glassnet.ops.getitem import take_along_axis
+    from glassnet.ops.shape import squeeze
     from glassnet.return_types import max as max_type
     from glassnet.return_types import min as min_type
 

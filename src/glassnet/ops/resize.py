@@ -14,8 +14,9 @@ import numpy as np
 
 from glassnet.backend import xp_of
 from glassnet.ops._scatter import scatter_into as _scatter_into
-from glassnet.ops.shape import getitem, permute, reshape
+from glassnet.ops.getitem import getitem
 from glassnet.ops.shape import pad as _pad_widths
+from glassnet.ops.shape import permute, reshape
 from glassnet.tensor import Tensor
 
 __all__ = [

@@ -16,8 +16,9 @@ from glassnet.autograd.function import Function
 from glassnet.backend import xp_of
 from glassnet.ops import elementwise as _el
 from glassnet.ops import reduction as _red
+from glassnet.ops import selection as _sel
 from glassnet.ops._util import floating, normalize_axis
-from glassnet.ops.shape import getitem, take_along_axis
+from glassnet.ops.getitem import getitem, take_along_axis
 from glassnet.tensor import Tensor
 
 __all__ = [
@@ -125,9 +126,9 @@ def _cumprod_grad_tensors(x, grad, axis):
     xm, gm = movedim(x, axis, -1), movedim(grad, axis, -1)
     xp, n = xp_of(x.data), x.shape[axis]
     later = Tensor._make(xp.arange(n)[None, :] > xp.arange(n)[:, None], False)  # j > i
-    table = cumprod(_el.where(later, unsqueeze(xm, -2), 1.0), -1)  # (..., i, k)
+    table = cumprod(_sel.where(later, unsqueeze(xm, -2), 1.0), -1)  # (..., i, k)
     upper = Tensor._make(xp.arange(n)[None, :] >= xp.arange(n)[:, None], False)  # k >= i
-    total = _red.sum(_el.where(upper, unsqueeze(gm, -2) * table, 0.0), -1)
+    total = _red.sum(_sel.where(upper, unsqueeze(gm, -2) * table, 0.0), -1)
     ones = Tensor._make(xp.ones(xm.shape[:-1] + (1,), dtype=x.dtype), False)
     before = concat([ones, getitem(cumprod(xm, -1), (Ellipsis, slice(0, n - 1)))], -1)
     return movedim(before * total, -1, axis)
@@ -180,7 +181,7 @@ def _logcumsumexp_grad_tensors(x, grad, axis):
         if not mask.any():
             return None
         m = Tensor._make(mask, False)
-        logg = _el.where(m, _el.log(_el.where(m, g, 1.0)), floor)
+        logg = _sel.where(m, _el.log(_sel.where(m, g, 1.0)), floor)
         r = _reverse(logcumsumexp(_reverse(logg - y, axis), axis), axis)
         return _el.exp(x + r)
 

@@ -1,8 +1,8 @@
-"""Shape ops: views (reshape, transpose, expand), joins (concat, stack), indexing and gathers.
+"""Shape ops: views (reshape, transpose, expand) and joins (concat, stack, pad).
 
 These move numbers around without changing them, so each backward puts the gradient back
-where the number came from: reshape back, transpose by the inverse permutation, scatter-add
-into the indexed positions.
+where the number came from: reshape back, transpose by the inverse permutation, slice out of
+the joined gradient. Indexing and gathers are in :mod:`glassnet.ops.getitem`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from glassnet.autograd.function import Function
 from glassnet.autograd.namespace import unbroadcast
 from glassnet.backend import xp_of
 from glassnet.ops._util import normalize_axis
-from glassnet.ops.index_order import ints_first
 from glassnet.tensor import Tensor
 
 __all__ = [
@@ -25,8 +24,6 @@ __all__ = [
     "expand",
     "expand_dims",
     "flatten",
-    "gather",
-    "getitem",
     "pad",
     "permute",
     "reshape",
@@ -35,7 +32,6 @@ __all__ = [
     "stack",
     "sum_to",
     "swapaxes",
-    "take_along_axis",
     "transpose",
     "unsqueeze",
     "view",
@@ -131,65 +127,6 @@ class Pad(Function):
         return grad[self.inner]
 
 
-def scatter_add(xp, g, shape, index):
-    """zeros(shape) with ``g`` added at ``index`` (repeated indices accumulate): the adjoint
-    of ``x[index]``. ``np.add.at`` accumulates, unlike ``out[index] = g``."""
-    out = xp.zeros(shape, dtype=g.dtype)
-    if _is_advanced(index):
-        xp.add.at(out, index, g)  # cupy's add.at is its scatter_add
-    else:
-        out[index] = g
-    return out
-
-
-class GetItem(Function):
-    """y = x[index] (slices, ints, integer arrays, boolean masks);  dy/dx: scatter-add back
-
-    The backward is linear in the gradient (a scatter-add, whose adjoint is indexing again),
-    written as ``ns.linear``: repeated integer indices read the same element several times,
-    so their gradients add up.
-    """
-
-    is_view = True  # basic indexing returns a view; sharing the version counter is safe either way
-
-    def forward(self, x, index):
-        self.index = index
-        return x[index]
-
-    def backward(self, ns, grad, x):
-        index, shape = self.index, x.shape
-        xp = xp_of(x.data if isinstance(x, Tensor) else x)
-        return ns.linear(lambda g: scatter_add(xp, g, shape, index), lambda g: g[index], grad)
-
-
-class TakeAlongAxis(Function):
-    """y = x gathered by ``indices`` along ``axis``;  dy/dx: scatter-add into those positions"""
-
-    def forward(self, x, indices, axis):
-        xp = xp_of(x)
-        y = xp.take_along_axis(x, indices, axis=axis)
-        # (i, j, ..., indices[i, j, ...], ...) for every output position: the same gather as
-        # one fancy index; the output's shape is the broadcast of indices with x
-        idx = list(np.ix_(*[np.arange(n) for n in y.shape]))
-        idx[axis] = xp.broadcast_to(indices, y.shape)
-        self.index = tuple(xp.asarray(i) for i in idx) if xp is not np else tuple(idx)
-        return y
-
-    def backward(self, ns, grad, x):
-        index, shape = self.index, x.shape
-        xp = xp_of(grad.data if isinstance(grad, Tensor) else grad)
-        return ns.linear(lambda g: scatter_add(xp, g, shape, index), lambda g: g[index], grad)
-
-
-def _is_advanced(index) -> bool:
-    items = index if isinstance(index, tuple) else (index,)
-    for item in items:
-        if not (isinstance(item, (int, np.integer, slice)) or item is None or item is Ellipsis):
-            return True
-    return False
-
-
-# -- wrappers ---------------------------------------------------------------------------------
 def _shape_arg(shape):
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         return tuple(shape[0])
@@ -438,66 +375,3 @@ def pad(x: Tensor, widths, value: float = 0.0) -> Tensor:
         x = x[crop]
         widths = tuple((builtins.max(a, 0), builtins.max(b, 0)) for a, b in widths)
     return Pad.apply(x, widths=widths, value=value)
-
-
-def _convert_index(index, x: Tensor):
-    xp = xp_of(x.data)
-    if isinstance(index, Tensor):
-        return index.data
-    if isinstance(index, list):
-        return xp.asarray(index)
-    if isinstance(index, tuple):
-        return tuple(_convert_index(i, x) for i in index)
-    return index
-
-
-def getitem(x: Tensor, index) -> Tensor:
-    """Indexing as PyTorch: slices and ints give views; integer arrays and masks gather copies.
-
-    Ints mixed with integer arrays are applied first (see ``index_order``), so the result's
-    dims are ordered as in PyTorch, not as in NumPy.
-    """
-    index = _convert_index(index, x)
-    split = ints_first(index, x.ndim) if isinstance(index, tuple) else None
-    try:
-        if split is not None:
-            return GetItem.apply(GetItem.apply(x, index=split[0]), index=split[1])
-        return GetItem.apply(x, index=index)
-    except IndexError as e:
-        raise IndexError(
-            f"index {index!r} is invalid for a tensor of shape {x.shape}: {e}"
-        ) from None
-
-
-def take_along_axis(x: Tensor, indices, axis: int) -> Tensor:
-    """Gather values along ``axis`` at ``indices`` (NumPy's take_along_axis)."""
-    indices = indices.data if isinstance(indices, Tensor) else xp_of(x.data).asarray(indices)
-    if indices.dtype.kind not in "iu":
-        raise TypeError(f"take_along_axis: indices must be integers, got {indices.dtype}")
-    if indices.ndim != x.ndim:
-        raise ValueError(
-            f"take_along_axis: indices of shape {indices.shape} have {indices.ndim} dims but "
-            f"the tensor of shape {x.shape} has {x.ndim}; they must have the same number"
-        )
-    (axis,) = normalize_axis(axis, x.shape, "take_along_axis")
-    return TakeAlongAxis.apply(x, indices=indices, axis=axis)
-
-
-def gather(x: Tensor, dim: int, index) -> Tensor:
-    """PyTorch's ``gather(input, dim, index)``: out[i][j] = x[i][index[i][j]] (for dim=1).
-
-    ``index`` may be smaller than ``x`` in the other axes (PyTorch): only the leading
-    ``index.shape[d]`` entries of axis d are read there.
-    """
-    axis = dim
-    index = index.data if isinstance(index, Tensor) else xp_of(x.data).asarray(index)
-    if index.ndim == x.ndim and x.ndim:
-        (a,) = normalize_axis(axis, x.shape, "gather")
-        if any(i > n for d, (i, n) in enumerate(zip(index.shape, x.shape)) if d != a):
-            raise ValueError(
-                f"gather: index of shape {index.shape} is larger than the input of shape "
-                f"{x.shape} in an axis other than axis {a}; it may only be smaller there"
-            )
-        if any(i < n for d, (i, n) in enumerate(zip(index.shape, x.shape)) if d != a):
-            x = x[tuple(slice(None) if d == a else slice(0, i) for d, i in enumerate(index.shape))]
-    return take_along_axis(x, index, axis)

@@ -11,7 +11,8 @@ import numpy as np
 
 from glassnet.backend import xp_of
 from glassnet.ops._util import normalize_axis
-from glassnet.ops.shape import broadcast_to, getitem, permute, reshape, split
+from glassnet.ops.getitem import getitem
+from glassnet.ops.shape import broadcast_to, permute, reshape, split
 from glassnet.tensor import Tensor
 
 __all__ = [

@@ -17,6 +17,7 @@ import numpy as np
 
 from glassnet.autograd.function import OPS, Function
 from glassnet.autograd.grad_mode import enable_grad, no_grad
+from glassnet.backend import xp_of
 from glassnet.tensor import Tensor
 
 
@@ -128,7 +129,7 @@ def check_grad_grad(
     """Check second derivatives: gradcheck the map x -> <u, d/dx <w, fn(x)>> built with
     ``create_graph=True``."""
     from glassnet.creation import grad
-    from glassnet.ops.elementwise import where
+    from glassnet.ops.selection import where
 
     params = params or {}
     name = name or getattr(fn, "name", None) or getattr(fn, "__name__", "fn")
@@ -148,7 +149,7 @@ def check_grad_grad(
         # a linear op has a constant gradient: keep the inputs in the graph (times 0) so the
         # check then confirms that the second derivative is zero
         # (-inf entries, such as a float attention mask, are left out: -inf * 0 is NaN)
-        total = sum((where(Tensor._make(np.isfinite(t.data), False), t, 0.0) * 0.0).sum()
+        total = sum((where(Tensor._make(xp_of(t.data).isfinite(t.data), False), t, 0.0) * 0.0).sum()
                     for t in diff)  # fmt: skip
         for k, g in enumerate(grads):
             key = f"u{k}"

@@ -176,6 +176,37 @@ def _fresh_metrics(specs: list) -> list[Metric]:
 
 
 def _as_loader(x, y, batch_size: int, shuffle: bool, what: str):
+    """A DataLoader over ``(x, y)``; refuses an empty dataset and complex inputs."""
+    loader = _make_loader(x, y, batch_size, shuffle, what)
+    try:
+        size = len(loader)
+    except TypeError:  # a loader over an iterable of unknown length
+        return loader
+    if size == 0:
+        raise ValueError(
+            f"{what}: the data holds no batch ({_length(loader.dataset)} samples); give it at "
+            "least one sample (check the file or the split that produced it)"
+        )
+    return loader
+
+
+def _length(dataset) -> str:
+    try:
+        return str(len(dataset))
+    except TypeError:
+        return "an unknown number of"
+
+
+def _real(a, what: str, name: str):
+    if getattr(a, "dtype", None) is not None and np.dtype(a.dtype).kind == "c":
+        raise TypeError(
+            f"{what}: {name} has complex dtype {a.dtype}; models take real numbers (the "
+            "imaginary part would be dropped): pass x.real, np.abs(x) or both as features"
+        )
+    return a
+
+
+def _make_loader(x, y, batch_size: int, shuffle: bool, what: str):
     from glassnet.data import DataLoader, Dataset
 
     if isinstance(x, DataLoader):
@@ -186,7 +217,9 @@ def _as_loader(x, y, batch_size: int, shuffle: bool, what: str):
         return DataLoader(x, batch_size=batch_size, shuffle=shuffle)
     if y is None:
         raise ValueError(f"{what}: got x without y; pass fit(x, y), a Dataset or a DataLoader")
-    x, y = _host(x), _host(y)
+    x, y = _real(_host(x), what, "x"), _real(_host(y), what, "y")
+    if np.ndim(x) == 0 or np.ndim(y) == 0:
+        raise ValueError(f"{what}: x and y must be arrays with one sample per row, got scalars")
     if len(x) != len(y):
         raise ValueError(
             f"{what}: x has {len(x)} samples but y has {len(y)}; they must match along axis 0"
@@ -406,7 +439,7 @@ def predict(model, x, batch_size: int = 32) -> np.ndarray:
     if isinstance(x, (DataLoader, Dataset)):
         loader = x if isinstance(x, DataLoader) else DataLoader(x, batch_size=batch_size)
     else:
-        loader = DataLoader(_host(x), batch_size=batch_size)
+        loader = DataLoader(_real(_host(x), "predict", "x"), batch_size=batch_size)
     device = _device_of(model)
     was_training = getattr(model, "training", True)
     outputs = []

@@ -11,17 +11,28 @@ from __future__ import annotations
 import json
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
 
+from glassnet._fs import FolderLock, atomic_write_text, remove_stale_temps
 from glassnet.train.callbacks import Callback
+from glassnet.train.run_folder import (
+    CHECKPOINT,
+    StopReason,
+    _jsonable,
+    _summary_text,
+    claim_run_dir,
+    is_preset,
+    read_record,
+    reconcile_metrics,
+    user_model_refusal,
+)
 
-__all__ = ["RunConfig", "load_run", "prepare_data", "train_run"]
+__all__ = ["RunConfig", "prepare_data", "train_run"]
 SCHEDULES = ("constant", "cosine")
 
-CHECKPOINT = "checkpoint.safetensors"
 IMAGE_DATASETS = ("digits", "mnist", "fashion_mnist", "cifar10")
 # Defaults per preset: (epochs, batch_size, learning rate). Tuned so that each preset reaches
 # its reference accuracy on the default dataset (see benchmarks/RESULTS.md).
@@ -320,17 +331,6 @@ def _schedule_callbacks(config: RunConfig, data: Data, start: float, distributed
     return out
 
 
-def _new_run_dir(root: str | Path, config: RunConfig) -> Path:
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    model = Path(config.model.partition(":")[0]).stem  # "dir/net.py:build" -> "net"
-    base = Path(root) / f"{config.dataset}-{model}-{stamp}"
-    path, n = base, 1
-    while path.exists():
-        n += 1
-        path = base.with_name(f"{base.name}-{n}")
-    return path
-
-
 def _build(config: RunConfig, data: Data):
     from glassnet.backend import manual_seed
     from glassnet.models import build_model
@@ -368,53 +368,82 @@ def train_run(
     ``on_finish(model, data, history, run_dir, summary)`` runs on the main process after the
     test evaluation (the CLI writes the run report there)."""
     import glassnet.distributed as dist
-    from glassnet.train.callbacks import CSVLogger, ModelCheckpoint
 
     start = time.perf_counter()
     # Under `mpirun -n R glassnet train` (or --workers R) the run trains data-parallel; rank 0
-    # prepares the data first (downloads), names the run folder and writes its files.
+    # prepares the data first (downloads), names the run folder and writes its files. A
+    # failure on any rank aborts every rank (the CLI's handler), so none waits here.
     distributed = dist.world_size() > 1
     main = dist.rank() == 0
     if distributed and not main:
         dist.barrier(timeout=3600)
-    if resume is not None:
-        run_dir = Path(resume)
-        if run_dir.is_file():
-            run_dir = run_dir.parent
-        saved = json.loads(_read(run_dir / "config.json"))
-        epochs, minutes = config.epochs, config.max_minutes
-        config = RunConfig(**saved["run"])
-        config.epochs = epochs if epochs is not None else config.epochs
-        config.max_minutes = minutes if minutes is not None else config.max_minutes
-        data = prepare_data(config, saved["preprocess"])
-    else:
-        config = config.resolved(dist.world_size())
-        data = prepare_data(config)
-        run_dir = Path(out) if out is not None else _new_run_dir(runs_root, config)
-    if distributed:
-        if main:
-            dist.barrier(timeout=3600)
-        run_dir = Path(dist.broadcast_object(str(run_dir)))
-    config = config.resolved()
-    model = _build(config, data)  # before creating the folder: a bad --model leaves nothing
+    lock = None
+    try:
+        if resume is not None:
+            run_dir = Path(resume)
+            if run_dir.is_file():
+                run_dir = run_dir.parent
+            saved = read_record(run_dir, {f.name for f in fields(RunConfig)})
+            epochs, minutes, model_name = config.epochs, config.max_minutes, config.model
+            config = RunConfig(**saved["run"])
+            if not is_preset(config.model):
+                if is_preset(model_name):  # the user did not name the model code again
+                    raise user_model_refusal(run_dir, config.model, "train --resume RUN")
+                config.model = model_name
+            config.epochs = epochs if epochs is not None else config.epochs
+            config.max_minutes = minutes if minutes is not None else config.max_minutes
+            if main:
+                lock = FolderLock(run_dir, "glassnet train --resume").acquire()
+            data = prepare_data(config, saved["preprocess"])
+            model = _build(config.resolved(), data)
+        else:
+            config = config.resolved(dist.world_size())
+            data = prepare_data(config)
+            model = _build(config.resolved(), data)  # a bad --model leaves no folder behind
+            if main:
+                run_dir, lock = claim_run_dir(out, runs_root, config)
+        if distributed:
+            if main:
+                dist.barrier(timeout=3600)
+            run_dir = Path(dist.broadcast_object(str(run_dir) if main else None))
+        return _train_in(run_dir, config.resolved(), data, model, resume is not None, main,
+                         distributed, start, verbose, callbacks, on_finish)  # fmt: skip
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _train_in(run_dir: Path, config: RunConfig, data: Data, model, resumed: bool, main: bool,
+              distributed: bool, start: float, verbose, callbacks, on_finish) -> dict:  # fmt: skip
+    import glassnet.distributed as dist
+    from glassnet.train.callbacks import CSVLogger, ModelCheckpoint
+
     record = {
         "run": _jsonable(asdict(config)),
         "model": model.config,
         "preprocess": data.preprocess,
     }
+    checkpoint = run_dir / CHECKPOINT
+    resume_from = checkpoint if resumed and checkpoint.is_file() else None
     if main:
         run_dir.mkdir(parents=True, exist_ok=True)
-        (run_dir / "config.json").write_text(json.dumps(record, indent=1))
-    checkpoint = run_dir / CHECKPOINT
-    resume_from = checkpoint if resume is not None and checkpoint.is_file() else None
+        remove_stale_temps(run_dir)
+        atomic_write_text(run_dir / "config.json", json.dumps(record, indent=1))
+        if resume_from is not None:
+            from glassnet.io.checkpoint import read_checkpoint
+
+            saved = read_checkpoint(resume_from).metadata
+            reconcile_metrics(run_dir / "metrics.csv", saved.get("epoch", 0), saved.get("metrics"))
     validation = (data.x_val, data.y_val) if data.x_val is not None else None
     timing = _schedule_callbacks(config, data, start, distributed)
+    why = StopReason()
+    # The metrics row of an epoch is written (and flushed) before its checkpoint, so a kill
+    # between the two leaves a row that the resumed run drops, never a lost row.
     history = model.fit(
         data.x_train, data.y_train, batch_size=config.batch_size, epochs=config.epochs,
         verbose=verbose, validation_data=validation, resume=resume_from,
-        callbacks=[ModelCheckpoint(checkpoint), CSVLogger(run_dir / "metrics.csv",
-                                                          append=resume_from is not None),
-                   *timing, *(callbacks or [])],
+        callbacks=[CSVLogger(run_dir / "metrics.csv", append=resume_from is not None),
+                   ModelCheckpoint(checkpoint), *timing, why, *(callbacks or [])],
         interrupt_checkpoint=str(checkpoint), distributed=distributed,
         health=any(type(cb).__name__ == "HealthCallback" for cb in callbacks or []),
         mixed_precision=config.mixed_precision,
@@ -428,75 +457,19 @@ def train_run(
         "epochs_completed": (history.epoch[-1] + 1) if history.epoch else 0,
         "interrupted": history.interrupted,
         "stopped_by_time_budget": any(getattr(cb, "stopped", False) for cb in timing),
+        "stop_reason": why.reason,
         "test_loss": test["loss"],
         "test_accuracy": test.get("accuracy"),
         "seconds": round(time.perf_counter() - start, 2),
         "ranks": dist.world_size(),
+        "resumed": resumed,
         "last_epoch": {k: v[-1] for k, v in history.history.items()},
     }
     if main:
-        (run_dir / "summary.json").write_text(json.dumps(_jsonable(summary), indent=1))
-        (run_dir / "summary.txt").write_text(_summary_text(summary, test))
+        atomic_write_text(run_dir / "summary.json", json.dumps(_jsonable(summary), indent=1))
+        atomic_write_text(run_dir / "summary.txt", _summary_text(summary, test))
         if on_finish is not None:
             on_finish(model, data, history, run_dir, summary)
     summary["history"] = history
     summary["rank"] = dist.rank()
     return summary
-
-
-def _summary_text(summary: dict, test: dict) -> str:
-    run = summary["run_dir"]
-    lines = [
-        f"glassnet run {run}",
-        f"dataset {summary['dataset']}, model {summary['model']} "
-        f"({summary['parameters']:,} parameters), {summary['seconds']} s",
-        "test: " + ", ".join(f"{k} {v:.4f}" for k, v in test.items()),
-        "",
-        f"evaluate:  glassnet evaluate {run}",
-        f"predict:   glassnet predict {run} inputs.npy",
-        f"continue:  glassnet train --resume {run} --epochs N",
-        f"in Python: gn.load('{run}/{CHECKPOINT}', model)",
-    ]
-    return "\n".join(lines) + "\n"
-
-
-def _jsonable(value):
-    return json.loads(
-        json.dumps(value, default=lambda v: v.item() if hasattr(v, "item") else str(v))
-    )
-
-
-def _read(path: Path) -> str:
-    if not path.is_file():
-        raise ValueError(f"{path.parent} is not a glassnet run folder: it has no {path.name}")
-    return path.read_text()
-
-
-def load_run(run: str | Path, device: str = "cpu"):
-    """Rebuild a run's model from ``config.json`` and load its checkpoint.
-
-    Returns ``(model, config, record)``: the compiled model in eval mode, the
-    :class:`RunConfig` and the whole ``config.json`` dict (model config, preprocessing).
-    """
-    from glassnet.io.checkpoint import load
-
-    run_dir = Path(run)
-    if run_dir.is_file():
-        run_dir = run_dir.parent
-    if not run_dir.is_dir():
-        raise ValueError(f"no run folder at {str(run)!r}; give a folder made by glassnet train")
-    record = json.loads(_read(run_dir / "config.json"))
-    config = RunConfig(**record["run"]).resolved()
-    config.device = device
-    from glassnet.backend import manual_seed
-    from glassnet.models import build_model
-
-    manual_seed(config.seed)
-    spec = record["model"]
-    model = build_model(spec["preset"], spec["input_shape"], spec["num_classes"], spec["options"])
-    model.to(device)
-    load(run_dir / CHECKPOINT, model)
-    metrics = ["accuracy", "perplexity"] if "vocab" in record["preprocess"] else ["accuracy"]
-    model.compile(optimizer="adam", loss="cross_entropy", metrics=metrics)
-    model.eval()
-    return model, config, record

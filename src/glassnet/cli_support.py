@@ -1,0 +1,200 @@
+"""What the ``glassnet`` command needs besides its commands: reading INPUT files safely and
+turning any exception into one line a user can act on."""
+
+from __future__ import annotations
+
+import errno
+import os
+import platform
+
+__all__ = ["blas_threads", "explain", "info_command", "read_inputs", "read_npy"]
+
+_DISK_FULL = {errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC)}
+_USER_ERRORS = (ValueError, TypeError, FileNotFoundError, RuntimeError)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def explain(exc: BaseException) -> tuple[str, int]:
+    """``(one-line message, exit status)`` for an exception that reached ``glassnet``'s
+    ``main``: 2 for a mistake in the command's input, 1 for the environment (offline, disk
+    full, out of memory) and for anything unexpected, which also says how to see the
+    traceback."""
+    from glassnet.data.download import ChecksumError, DownloadError
+
+    if isinstance(exc, DownloadError):
+        return (
+            f"{_one_line(exc)} (the bundled datasets digits, mnist1d and shakespeare need no "
+            "download)",
+            1,
+        )
+    if isinstance(exc, ChecksumError):
+        return _one_line(exc), 1
+    if isinstance(exc, OSError) and exc.errno in _DISK_FULL:
+        where = f" writing {exc.filename}" if exc.filename else ""
+        return (
+            f"the disk is full or a file-size limit was reached{where} ({exc.strerror}); the "
+            "run folder keeps its previous files: free some space (or raise the limit) and "
+            "resume with glassnet train --resume RUN",
+            1,
+        )
+    if isinstance(exc, MemoryError):
+        return (
+            f"out of memory ({_one_line(exc) or 'MemoryError'}); try a smaller --batch-size or "
+            "model, or close other programs",
+            1,
+        )
+    if isinstance(exc, _USER_ERRORS):
+        return _one_line(exc), 2
+    if isinstance(exc, OSError):
+        where = f": {exc.filename}" if exc.filename else ""
+        return f"{exc.strerror or _one_line(exc)}{where} (run with --debug for the traceback)", 1
+    return (
+        f"{type(exc).__name__}: {_one_line(exc)[:500]} (unexpected; run with --debug for the "
+        "traceback, and please report it)",
+        1,
+    )
+
+
+def read_inputs(path: str):
+    """The samples of ``glassnet predict INPUT``: a .npy or .csv file, checked."""
+    import numpy as np
+
+    if not os.path.isfile(path):
+        raise ValueError(f"no input file {path!r}")
+    if path.endswith(".npy"):
+        return read_npy(path)
+    if path.endswith(".csv"):
+        if os.path.getsize(path) == 0:
+            raise ValueError(f"{path} is empty; give one sample per row")
+        try:
+            return np.loadtxt(path, delimiter=",", ndmin=2, dtype=np.float32)
+        except ValueError:  # a header row
+            try:
+                return np.loadtxt(path, delimiter=",", ndmin=2, dtype=np.float32, skiprows=1)
+            except ValueError as exc:
+                raise ValueError(f"{path} is not a CSV file of numbers ({exc})") from None
+    raise ValueError(f"INPUT must be a .npy or .csv file, got {path!r}")
+
+
+def read_npy(path: str):
+    """``np.load`` of a plain .npy file, after checking that its header's shape fits the
+    file (a header may claim terabytes) and that it holds numbers."""
+    import numpy as np
+    from numpy.lib import format as npy
+
+    size = os.path.getsize(path)
+    try:
+        with open(path, "rb") as f:
+            version = npy.read_magic(f)
+            read = npy.read_array_header_1_0 if version == (1, 0) else npy.read_array_header_2_0
+            shape, _, dtype = read(f)
+            offset = f.tell()
+    except (ValueError, EOFError, OSError, SyntaxError, TypeError) as exc:
+        why = "it is empty" if size == 0 else f"{' '.join(str(exc).split())[:200]}"
+        raise ValueError(f"{path} is not a plain .npy array file: {why}") from None
+    if dtype.hasobject or dtype.kind not in "biufc":
+        raise ValueError(f"{path} holds {dtype} values; expected numbers")
+    count = 1
+    for d in shape:
+        count *= d
+        if count * dtype.itemsize > size:  # stop as soon as the claim exceeds the file
+            break
+    if count * dtype.itemsize > size - offset:
+        raise ValueError(
+            f"{path}: its header claims an array of shape {shape} ({dtype}) but the file holds "
+            f"only {size - offset} bytes of data; the file is cut or corrupt"
+        )
+    return np.load(path, allow_pickle=False)
+
+
+def _version_of(package: str) -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def info_command(args) -> int:
+    """``glassnet info``: versions, BLAS, threads, GPU and the data cache."""
+    import numpy as np
+
+    import glassnet as gn
+    from glassnet.data import cache_dir
+
+    blas = "unknown"
+    try:
+        deps = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+        blas = f"{deps.get('name')} {deps.get('version')}"
+    except Exception:  # the layout of show_config differs between NumPy versions
+        pass
+    threads = blas_threads()
+    rows = [
+        ("glassnet", gn.__version__),
+        ("python", f"{platform.python_version()} ({platform.platform()})"),
+        ("numpy", np.__version__),
+        ("BLAS", blas),
+        ("BLAS threads", "unknown" if threads is None else str(threads)),
+        ("CPU cores", str(os.cpu_count())),
+        (
+            "thread env",
+            ", ".join(
+                f"{v}={os.environ[v]}"
+                for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+                if v in os.environ
+            )
+            or "none set",
+        ),  # fmt: skip
+        ("tqdm", _version_of("tqdm")),
+        ("safetensors", _version_of("safetensors")),
+        (
+            "cupy",
+            _version_of("cupy-cuda12x")
+            if _version_of("cupy") == "not installed"
+            else _version_of("cupy"),
+        ),  # fmt: skip
+        ("GPU (CUDA)", "available" if gn.cuda_available() else "not available"),
+        ("data cache", str(cache_dir())),
+    ]
+    for name, value in rows:
+        print(f"{name:<14} {value}")
+    return 0
+
+
+# -- BLAS threads ---------------------------------------------------------------------------
+def _openblas_functions():
+    """(set, get) of the OpenBLAS that NumPy loaded, found like threadpoolctl does, or None."""
+    import ctypes
+
+    try:
+        with open("/proc/self/maps") as f:
+            paths = sorted({line.split()[-1] for line in f if "openblas" in line.lower()})
+    except OSError:
+        return None
+    for path in paths:
+        if not path.startswith("/"):
+            continue
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for prefix, suffix in (("scipy_openblas", "64_"), ("scipy_openblas", ""), ("openblas", "")):
+            setter = getattr(lib, f"{prefix}_set_num_threads{suffix}", None)
+            getter = getattr(lib, f"{prefix}_get_num_threads{suffix}", None)
+            if setter is not None and getter is not None:
+                return setter, getter
+    return None
+
+
+def blas_threads(count: int | None = None) -> int | None:
+    """Set OpenBLAS's thread count (when ``count`` is given); return the current count."""
+    funcs = _openblas_functions()
+    if funcs is None:
+        return None
+    if count is not None:
+        funcs[0](int(count))
+    return int(funcs[1]())

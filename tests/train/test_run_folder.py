@@ -1,0 +1,285 @@
+"""Run folders are data and survive faults: no code from config.json, validated fields,
+one writer at a time, atomic files, kills and full disks during training and resume."""
+
+import json
+import os
+import resource
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import glassnet as gn
+from glassnet._fs import FolderLock
+from glassnet.cli import main
+from glassnet.train.run_folder import reconcile_metrics
+from glassnet.train.run_load import load_run
+
+FAST = ["--quiet", "--no-health"]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A finished 2-epoch digits run (copied by the tests that change it)."""
+    run = tmp_path_factory.mktemp("trained") / "run"
+    assert main(["train", "--epochs", "2", "--out", str(run), *FAST]) == 0
+    return run
+
+
+def _copy(run: Path, dest: Path) -> Path:
+    dest.mkdir()
+    for f in run.iterdir():
+        if f.is_file() and f.name != ".lock":
+            (dest / f.name).write_bytes(f.read_bytes())
+    return dest
+
+
+def _one_line_error(capsys, code, expected_code=2) -> str:
+    err = capsys.readouterr().err
+    assert code == expected_code, err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+    return err
+
+
+def test_no_command_runs_code_named_in_a_run_folder(trained, tmp_path, capsys):
+    run = _copy(trained, tmp_path / "run")
+    marker = tmp_path / "MARKER"
+    evil = tmp_path / "evil.py"
+    evil.write_text(
+        f"open({str(marker)!r}, 'w').write('ran')\n"
+        "from glassnet.models import build_model\n"
+        "def build(input_shape, num_classes):\n"
+        "    return build_model('mlp', input_shape, num_classes)\n"
+    )
+    config = json.loads((run / "config.json").read_text())
+    config["model"]["preset"] = config["run"]["model"] = f"{evil}:build"
+    (run / "config.json").write_text(json.dumps(config))
+    np.save(tmp_path / "x.npy", np.zeros((2, 64), np.float32))
+    for argv in (
+        ["evaluate", str(run)],
+        ["predict", str(run), str(tmp_path / "x.npy")],
+        ["sample", str(run)],
+        ["train", "--resume", str(run), "--epochs", "3", "--quiet"],
+    ):
+        err = _one_line_error(capsys, main(argv))
+        assert "never runs code" in err and f"--model {evil}:build" in err
+        assert not marker.exists(), argv
+    with pytest.raises(ValueError, match="never runs code"):
+        load_run(run)
+    assert not marker.exists()
+    # Naming the code again is the explicit opt-in: then (and only then) it runs.
+    assert main(["evaluate", str(run), "--model", f"{evil}:build"]) == 0
+    assert marker.read_text() == "ran"
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda c: c["run"].update(epochs="many"), "run.epochs"),
+        (lambda c: c["run"].update(rogue=1), "unknown run options"),
+        (lambda c: c["run"].update(dataset="../../etc"), "unknown dataset"),
+        (lambda c: c["model"].update(input_shape=[10**12]), "input_shape"),
+        (lambda c: c["model"].update(num_classes=-1), "num_classes"),
+        (lambda c: c.pop("preprocess"), "must hold"),
+        (lambda c: c["run"].update(lr=float("nan")), "run.lr"),
+    ],
+)
+def test_config_json_is_validated(trained, tmp_path, capsys, change, message):
+    run = _copy(trained, tmp_path / "run")
+    config = json.loads((run / "config.json").read_text())
+    change(config)
+    (run / "config.json").write_text(json.dumps(config))
+    assert message in _one_line_error(capsys, main(["evaluate", str(run)]))
+
+
+def test_cut_config_json_is_one_line(trained, tmp_path, capsys):
+    run = _copy(trained, tmp_path / "run")
+    text = (run / "config.json").read_text()
+    (run / "config.json").write_text(text[: len(text) // 2])
+    assert "not JSON" in _one_line_error(capsys, main(["evaluate", str(run)]))
+
+
+def test_a_second_writer_is_refused_with_the_holder_named(trained, tmp_path, capsys):
+    run = _copy(trained, tmp_path / "run")
+    with FolderLock(run, "test holder"):
+        err = _one_line_error(capsys, main(["train", "--resume", str(run), *FAST]))
+    assert f"in use by another process (pid {os.getpid()}" in err and "test holder" in err
+    err = _one_line_error(capsys, main(["train", "--out", str(run), *FAST]))
+    assert "already holds a run" in err
+
+
+def test_metrics_csv_is_reconciled_with_the_checkpoint(tmp_path):
+    path = tmp_path / "metrics.csv"
+    rows = "epoch,loss,lr\r\n0,1.5,0.1\r\n1,1.0,0.1\r\n2,0.8,0.1\r\n3,0.7"
+    path.write_text(rows, newline="")
+    reconcile_metrics(path, 2, {"loss": 1.0, "lr": 0.1})  # rows 2 and the cut 3 are redone
+    assert path.read_text() == "epoch,loss,lr\n0,1.5,0.1\n1,1.0,0.1\n"
+    path.write_text("epoch,loss,lr\r\n0,1.5,0.1\r\n", newline="")
+    reconcile_metrics(path, 2, {"loss": 0.75, "lr": 0.1})  # the row the checkpoint knows
+    assert path.read_text() == "epoch,loss,lr\n0,1.5,0.1\n1,0.75,0.1\n"
+
+
+def _rows(run: Path) -> list[str]:
+    return (run / "metrics.csv").read_text().splitlines()
+
+
+def test_resume_continues_logs_bit_exactly(tmp_path, capsys):
+    straight, resumed = tmp_path / "a", tmp_path / "b"
+    assert main(["train", "--epochs", "4", "--out", str(straight), "--quiet"]) == 0
+    assert main(["train", "--epochs", "2", "--out", str(resumed), "--quiet"]) == 0
+    for name in (".checkpoint.safetensors.x1.tmp", "report.html.tmp", ".config.json.ab.tmp"):
+        (resumed / name).write_text("left by a killed writer")
+    assert main(["train", "--resume", str(resumed), "--epochs", "4", "--quiet"]) == 0
+    assert not list(resumed.glob("*.tmp")) and not list(resumed.glob(".*.tmp"))
+    assert _rows(resumed) == _rows(straight)
+    capsys.readouterr()
+    # digests.jsonl continues on resume: repro diff finds the runs identical at every step
+    assert main(["repro", "diff", str(straight), str(resumed)]) == 0
+    assert "identical at every recorded step" in capsys.readouterr().out
+
+
+def test_run_files_follow_the_umask(tmp_path):
+    old = os.umask(0o027)
+    try:
+        assert main(["train", "--epochs", "1", "--out", str(tmp_path / "r"), *FAST]) == 0
+    finally:
+        os.umask(old)
+    modes = {p.name: p.stat().st_mode & 0o777 for p in (tmp_path / "r").iterdir()}
+    assert set(modes.values()) == {0o640}, modes
+
+
+def _limited(limit: int):
+    def preexec():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # write() then fails with EFBIG
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    return preexec
+
+
+@pytest.mark.parametrize("limit", [1_000, 100_000], ids=["config", "checkpoint"])
+def test_full_disk_during_resume_loses_nothing(trained, tmp_path, limit):
+    """A file-size limit stands in for a full disk: at 1 kB config.json cannot be written,
+    at 100 kB the checkpoint cannot. Either way the command says so in one line, the run
+    folder keeps its previous files whole, and a later resume carries on."""
+    run = _copy(trained, tmp_path / "run")
+    config_before = (run / "config.json").read_bytes()
+    ckpt_before = (run / "checkpoint.safetensors").read_bytes()
+    cmd = [sys.executable, "-m", "glassnet", "train", "--resume", str(run), "--epochs", "4",
+           *FAST]  # fmt: skip
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120,
+                          preexec_fn=_limited(limit))  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    assert "disk is full or a file-size limit" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    if limit == 1_000:
+        assert (run / "config.json").read_bytes() == config_before
+    assert (run / "checkpoint.safetensors").read_bytes() == ckpt_before
+    assert not [p for p in run.iterdir() if p.name.endswith(".tmp")]
+    assert main(["evaluate", str(run)]) == 0
+    assert main(["train", "--resume", str(run), "--epochs", "4", *FAST]) == 0
+    rows = _rows(run)
+    assert [r.split(",")[0] for r in rows] == ["epoch", "0", "1", "2", "3"]
+
+
+# A fork server: a fresh single-threaded process (one BLAS thread) that forks a training
+# child on request, so each kill costs no interpreter start. Forking pytest's own process
+# is unsafe: its other threads may hold locks that the child then waits on forever.
+FORK_SERVER = """
+import os, sys, time
+from pathlib import Path
+from glassnet.train.runs import RunConfig, train_run
+run, epochs, reference = Path(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3])
+# the uninterrupted run, here: it also imports everything, so a child trains at once
+start = time.perf_counter()
+train_run(RunConfig(epochs=epochs, seed=0), out=reference, verbose=0)
+print(time.perf_counter() - start, flush=True)
+for line in sys.stdin:
+    pid = os.fork()
+    if pid == 0:
+        try:
+            resume = run if (run / "config.json").exists() else None
+            train_run(RunConfig(epochs=epochs, seed=0), out=run, resume=resume, verbose=0)
+        finally:
+            os._exit(0)
+    print(pid, flush=True)
+    sys.stdin.readline()  # the test has killed the child, or lets it finish
+    os.waitpid(pid, 0)
+    print("reaped", flush=True)
+"""
+
+
+@pytest.mark.parametrize(
+    "kills, epochs", [(12, 20), pytest.param(30, 50, marks=pytest.mark.slow)], ids=["12", "30"]
+)
+def test_sigkill_at_random_points_of_training_loses_nothing(tmp_path, kills, epochs):
+    """Kill training (SIGKILL) at random moments (fixed seed), resume each time: the run
+    folder always reads back, and the finished run equals an uninterrupted one bit for bit
+    (weights and every metrics.csv row)."""
+    run, reference = tmp_path / "run", tmp_path / "reference"
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    server = subprocess.Popen([sys.executable, "-c", FORK_SERVER, str(run), str(epochs),
+                               str(reference)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                              env=env)  # fmt: skip
+
+    def child(line: str, kill_after: float | None) -> None:
+        server.stdin.write(line + "\n")
+        server.stdin.flush()
+        pid = int(server.stdout.readline())
+        if kill_after is not None:
+            time.sleep(kill_after)
+            os.kill(pid, signal.SIGKILL)
+        server.stdin.write("reap\n")  # the server waits for the child (to its end if unkilled)
+        server.stdin.flush()
+        assert server.stdout.readline().strip() == "reaped"
+
+    try:
+        # kill after 0.2 to 2.5 epochs' time, as long as an epoch takes on this machine now
+        per_epoch = float(server.stdout.readline()) / epochs
+        rng = np.random.default_rng(7)
+        seen = []
+        for _ in range(kills):
+            child("train", float(rng.uniform(0.2, 2.5)) * per_epoch)
+            if (run / "config.json").exists():
+                assert json.loads((run / "config.json").read_text())["run"]["epochs"] == epochs
+            if (run / "checkpoint.safetensors").exists():
+                ckpt = gn.io.read_checkpoint(run / "checkpoint.safetensors")  # whole, verified
+                seen.append(ckpt.epoch + ckpt.metadata["loader_state"]["batches_done"] / 100)
+        print("checkpoints after each kill (epoch + batches/100):", seen)
+        assert len(set(seen)) >= kills // 3  # the kills landed at many different points
+        child("train", None)  # the last resume runs to the end
+    finally:
+        server.stdin.close()
+        server.wait(timeout=60)
+    assert _rows(run) == _rows(reference)
+    a = gn.io.read_checkpoint(run / "checkpoint.safetensors").state_dict
+    b = gn.io.read_checkpoint(reference / "checkpoint.safetensors").state_dict
+    for name in b:
+        np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+
+
+def test_stale_temp_cleanup_spares_the_users_files(tmp_path):
+    from glassnet._fs import remove_stale_temps
+
+    names = [".checkpoint.safetensors.k2j.tmp", ".train.gz.x9.part", "report.html.tmp",
+             "notes.tmp", "data.part", "config.json"]  # fmt: skip
+    for name in names:
+        (tmp_path / name).write_text("x")
+    removed = remove_stale_temps(tmp_path)
+    assert sorted(removed) == sorted(names[:3])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json", "data.part", "notes.tmp"]
+
+
+def test_a_planted_lock_symlink_is_not_followed(tmp_path):
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / ".lock").symlink_to(victim)
+    with pytest.raises(OSError):
+        FolderLock(run).acquire()
+    assert victim.read_text() == "keep me"
