@@ -116,6 +116,9 @@ def test_ddp_transport_choice_and_the_one_time_host_fallback_notice(capsys, monk
     with pytest.raises(ValueError, match="GLASSNET_DDP_TRANSPORT='bogus'"):
         choose(gpu, False, False, forced="bogus")
     # make_transport prints the notice once per process
+    # (not importing mpi4py here: MPI_Init would mark this process as an MPI rank)
+    monkeypatch.setattr(transport, "_cuda_aware_mpi", lambda: False)
+    monkeypatch.setattr(transport, "_nccl_available", lambda: False)
     monkeypatch.setattr(transport, "choose_transport", lambda *a, **k: ("host", "NOTICE"))
     monkeypatch.setattr(transport, "_NOTICE", [False])
     for _ in range(3):
