@@ -128,6 +128,7 @@ _LAZY = {
     "testing": ("glassnet.testing", None),
     "diagnostics": ("glassnet.diagnostics", None),
     "data": ("glassnet.data", None),
+    "io": ("glassnet.io", None),
     "clip_grad_norm": ("glassnet.optim", "clip_grad_norm"),
     "clip_grad_value": ("glassnet.optim", "clip_grad_value"),
     "save": ("glassnet.io", "save"),

@@ -114,8 +114,16 @@ class _Program:
                         kw = dict(static)
                         for k, e in dyn:
                             kw[k] = _resolve(e, standins)
-                    arrays = tuple([t.data for t in inputs])
-                    out.data = fn.forward(*arrays, **kw)
+                    # one and two inputs spelled out, as in Function.apply (the hot path)
+                    if len(inputs) == 1:
+                        arrays = (inputs[0].data,)
+                        out.data = fn.forward(arrays[0], **kw)
+                    elif len(inputs) == 2:
+                        arrays = (inputs[0].data, inputs[1].data)
+                        out.data = fn.forward(arrays[0], arrays[1], **kw)
+                    else:
+                        arrays = tuple([t.data for t in inputs])
+                        out.data = fn.forward(*arrays, **kw)
                     if tracked:
                         fn.inputs = inputs
                         fn.needs_input_grad = tuple([t.requires_grad for t in inputs])
@@ -153,7 +161,11 @@ class _Program:
         for i, out_slot, inputs in plan:
             fn = nodes.pop(i)
             g = grads.pop(out_slot)
-            in_grads = fn.backward(array_namespace(g), g, *fn.arrays)
+            arrays = fn.arrays
+            if len(arrays) == 2:  # spelled out: a star-call builds an argument tuple
+                in_grads = fn.backward(array_namespace(g), g, arrays[0], arrays[1])
+            else:
+                in_grads = fn.backward(array_namespace(g), g, *arrays)
             if type(in_grads) is not tuple:
                 in_grads = (in_grads,)
             for pos, s, shape in inputs:

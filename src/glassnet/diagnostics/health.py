@@ -161,24 +161,24 @@ class HealthMonitor:
     def after_backward(self) -> float:
         """Record gradient norms and mean |grad| per parameter (call after backward); returns
         the global gradient norm sqrt(sum of every squared gradient entry)."""
-        total = 0.0
         sampled = self._batch % self.every == 0  # per-layer statistics on sampled batches
+        squares = []  # device scalars: one transfer for the norm on unsampled batches
         for name, p in self._named:
             if p.grad is None:
                 continue
             g = p.grad.data
             flat = g.reshape(-1)
-            sq = float(flat @ flat) if g.dtype.kind == "f" else float((g * g).sum())
-            total += sq
+            sq = flat @ flat if g.dtype.kind == "f" else (g * g).sum()
+            squares.append(sq)
             if not sampled:
                 continue
             a = abs(g)
             rec = self._grads.setdefault(name, [0.0, 0.0, 0.0, 0])
-            rec[0] += sq**0.5
+            rec[0] += float(sq) ** 0.5
             rec[1] += float(a.mean())
             rec[2] = max(rec[2], float(a.max()))
             rec[3] += 1
-        return total**0.5
+        return float(sum(squares)) ** 0.5 if squares else 0.0
 
     def before_step(self) -> None:
         if self._batch % self.every == 0:
@@ -207,7 +207,8 @@ class HealthMonitor:
         and worst value) rather than repeated; one that went away and came back is new again.
         """
         t = self.t
-        record: dict = {"epoch": epoch, "activations": {}, "grads": {}, "updates": {}}
+        record: dict = {"epoch": epoch, "activations": {}, "grads": {}, "updates": {},
+                        "weights": {}}  # fmt: skip
         seen: list = []  # (layer, kind, value, text) found this epoch
         for key, s in self._acts.items():
             mean = s.sum / max(s.n, 1)
@@ -241,6 +242,9 @@ class HealthMonitor:
                         )
                     )
             record["activations"][key] = entry
+        record["weights"] = {
+            name: float((p.data * p.data).mean()) ** 0.5 for name, p in self._named if p.ndim >= 2
+        }  # root mean square of each weight matrix at the epoch's end
         for name, (norm, mean_abs, max_abs, n) in self._grads.items():
             record["grads"][name] = {"norm": norm / n, "mean_abs": mean_abs / n, "max_abs": max_abs}
         for name, (ratio, n) in self._updates.items():

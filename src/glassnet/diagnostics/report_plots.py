@@ -5,7 +5,7 @@ PNG ``<img>`` tag, or left out when its data is missing.
   accuracy, a log scale when a blow-up would flatten the rest of the curve (max/min > 100);
 - steps: the per-step training loss next to the per-epoch one, and the learning rate per step;
 - layers: per-layer statistics over epochs (gradient flow as mean |grad| per parameter,
-  update-to-weight ratios, activation mean and std, dead or saturated fractions);
+  update-to-weight ratios, activation mean and std, weight root mean square);
 - samples: predictions drawn from the original pixels, mistakes first;
 - compare: the curves of several runs overlaid (``glassnet report RUN_A RUN_B``).
 """
@@ -112,7 +112,7 @@ def layers(data: dict) -> str:
     records = data.get("layers") or []
     if plt is None or not records:
         return ""
-    fig, axes = plt.subplots(1, 3, figsize=(15, 3.6))
+    fig, axes = plt.subplots(1, 4, figsize=(19, 3.6))
     names = [n for n in records[-1].get("grads", {}) if n.endswith("weight")]
     for i, rec in enumerate(records):  # gradient flow: one line per epoch, later darker
         vals = [rec.get("grads", {}).get(n, {}).get("mean_abs", np.nan) for n in names]
@@ -134,6 +134,11 @@ def layers(data: dict) -> str:
         axes[2].plot(epochs, std, ls="--", color=line.get_color(), label=f"{key} std")
     axes[2].set_title("activations (mean, std)")
     axes[2].set_xlabel("epoch")
+    for name in records[-1].get("weights", {}):
+        vals = [rec.get("weights", {}).get(name, np.nan) for rec in records]
+        axes[3].plot(epochs, vals, marker="o", label=name)
+    axes[3].set_title("weights (root mean square)")
+    axes[3].set_xlabel("epoch")
     for ax in axes[:2]:
         if _has_positive_data(ax):  # all-NaN series (a run gone NaN) cannot be log-scaled
             ax.set_yscale("log")

@@ -244,6 +244,19 @@ def _prepare(op, q, k, attn_mask, is_causal, scale):
     return bias, mask, float(scale), scores_shape
 
 
+def _repeat_kv_heads(op, q, k, v):
+    """k and v with each head repeated q_heads / kv_heads times (grouped-query attention)."""
+    from glassnet.ops.repeat import repeat_interleave
+
+    hq, hk = q.shape[-3], k.shape[-3]
+    if v.ndim < 3 or v.shape[-3] != hk or hq % hk:
+        raise ValueError(
+            f"{op}: with enable_gqa, k and v need the same number of heads (dim -3), a divisor "
+            f"of q's {hq}; got k {k.shape} and v {getattr(v, 'shape', None)}"
+        )
+    return repeat_interleave(k, hq // hk, -3), repeat_interleave(v, hq // hk, -3)
+
+
 def scaled_dot_product_attention(
     q: Tensor,
     k: Tensor,
@@ -252,6 +265,7 @@ def scaled_dot_product_attention(
     dropout_p: float = 0.0,
     is_causal: bool = False,
     scale: float | None = None,
+    enable_gqa: bool = False,
 ) -> Tensor:
     """Attention out = softmax(q k^T scale + mask) v (PyTorch's signature and masks).
 
@@ -264,6 +278,8 @@ def scaled_dot_product_attention(
             pass 0 in evaluation.
         is_causal: query i attends to keys j <= i only (top-left aligned, as PyTorch).
         scale: default 1 / sqrt(E).
+        enable_gqa: grouped-query attention: k and v may have fewer heads (dim -3) than q,
+            a divisor of them; each k/v head serves q_heads / kv_heads consecutive q heads.
 
     Returns:
         (..., L, Ev). Rows whose keys are all masked are zeros (no NaN, zero gradients).
@@ -276,6 +292,8 @@ def scaled_dot_product_attention(
            [2.34]], dtype=float32)
     """
     op = "scaled_dot_product_attention"
+    if enable_gqa and q.ndim >= 3 and k.ndim >= 3 and k.shape[-3] != q.shape[-3]:
+        k, v = _repeat_kv_heads(op, q, k, v)
     bias, mask, scale, scores_shape = _prepare(op, q, k, attn_mask, is_causal, scale)
     if not isinstance(v, Tensor) or v.ndim < 2 or v.shape[-2] != k.shape[-2]:
         raise ValueError(

@@ -11,7 +11,8 @@ import builtins
 
 import numpy as np
 
-from glassnet.backend import to_numpy, xp_of
+from glassnet.backend import xp_of
+from glassnet.ops import reduction as _red
 from glassnet.ops import selection as _sel
 from glassnet.ops._scatter import scatter_into as _scatter_into
 from glassnet.ops._util import normalize_axis
@@ -291,8 +292,8 @@ def _last_writes(x: Tensor, coords):
     xp = xp_of(coords[0])
     flat = xp.ravel_multi_index(tuple(c.reshape(-1) for c in coords), x.shape)
     rev = flat[::-1]
-    _, first_in_rev = np.unique(to_numpy(rev), return_index=True)  # a host copy (a sync)
-    return xp.asarray(flat.size - 1 - first_in_rev)
+    _, first_in_rev = xp.unique(rev, return_index=True)  # on the array's device
+    return flat.size - 1 - first_in_rev
 
 
 def scatter_add(x: Tensor, dim: int, index, src: Tensor) -> Tensor:
@@ -341,7 +342,7 @@ def scatter_reduce(
     "sum", "prod", "mean", "amax", "amin" (with x's own value when ``include_self``).
 
     Gradients as PyTorch: sum/mean spread evenly; amax/amin go to the elements equal to the
-    result, split evenly among ties; prod: the product of the other factors (first order).
+    result, split evenly among ties; prod: the product of the other factors (to any order).
     """
     modes = ("sum", "prod", "mean", "amax", "amin")
     if reduce not in modes:
@@ -361,14 +362,7 @@ def scatter_reduce(
         return _sel.where(hit, total / _const(xp.maximum(count, 1)), x)
     pd = part.data
     if reduce == "prod":
-        result = x.data.copy() if include_self else xp.where(hit.data, 1, x.data).astype(x.dtype)
-        xp.multiply.at(result, coords, pd)
-        # d result / d factor = product of the other factors of its target: result / factor
-        # where the factor is nonzero; for a zero factor, the product of the rest
-        others_src, others_x = _exclusive_products(xp, x, coords, pd, include_self)
-        sur = _scatter_into(part * _const(others_src), shape=x.shape, index=coords)
-        sur = sur + (x * _const(others_x) if include_self else 0.0)
-        return _sel.where(hit, _straight_through(result, sur), x)
+        return _scatter_prod(x, coords, part, hit, include_self)
     pick = xp.maximum if reduce == "amax" else xp.minimum
     fill = -np.inf if reduce == "amax" else np.inf
     result = x.data.copy() if include_self else xp.where(hit.data, fill, x.data).astype(x.dtype)
@@ -385,28 +379,37 @@ def scatter_reduce(
     return _sel.where(hit, _straight_through(result, sur), x)
 
 
-def _exclusive_products(xp, x, coords, pd, include_self):
-    """For each factor of a scatter product: the product of the other factors of its target.
+def _scatter_prod(x: Tensor, coords, part: Tensor, hit: Tensor, include_self: bool) -> Tensor:
+    """The scatter product as ``prod`` over a padded table: row t holds the factors of target t
+    (x's own value last when ``include_self``), padded with ones.
 
-    Per target: with no zero factor, result / factor; with exactly one, the product of the
-    nonzero ones for the zero factor and 0 for the rest; with two or more, 0 for all.
+    y_t = prod_k F[t, k], so dy_t/dF[t, k] = prod_{j != k} F[t, j] (the product of the other
+    factors: result / factor where that factor is nonzero; with exactly one zero, the product
+    of the rest for the zero and 0 for the others; with two or more zeros, 0), as PyTorch.
+    Built from gathers, scatter-adds and ``prod``, it is differentiable to any order.
     """
-    xd = x.data
-    zeros = xp.zeros(x.shape, dtype=np.int64)
-    xp.add.at(zeros, coords, (pd == 0).astype(np.int64))
-    nonzero_prod = xp.ones(x.shape, dtype=x.dtype)
+    xp = xp_of(x.data)
+    m = coords[0].size
+    if m == 0:
+        return x
+    target = xp.ravel_multi_index(tuple(c.reshape(-1) for c in coords), x.shape)
+    order = xp.argsort(target, kind="stable")
+    sorted_t = target[order]
+    targets, start, counts = xp.unique(sorted_t, return_index=True, return_counts=True)
+    rank = xp.empty(m, dtype=np.int64)
+    row = xp.searchsorted(targets, target)
+    rank[order] = xp.arange(m, dtype=np.int64) - start[row[order]]
+    n_rows = targets.shape[0]
+    width = int(counts.max()) + (1 if include_self else 0)  # one sync: the table's width
+    factors = reshape(part, (-1,)) - 1.0  # scatter (f - 1) into zeros, then + 1: pads are 1
+    table = _scatter_into(factors, shape=(n_rows, width), index=(row, rank))
     if include_self:
-        zeros += xd == 0
-        nonzero_prod = xp.where(xd == 0, 1, xd).astype(x.dtype)
-    xp.multiply.at(nonzero_prod, coords, xp.where(pd == 0, 1, pd))
-
-    def others(v, nz, z):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            plain = nz / xp.where(v == 0, 1, v)
-        return xp.where(v == 0, xp.where(z == 1, nz, 0), xp.where(z == 0, plain, 0))
-
-    src_out = others(pd, nonzero_prod[coords], zeros[coords])
-    return src_out.astype(x.dtype), others(xd, nonzero_prod, zeros).astype(x.dtype)
+        own = getitem(reshape(x, (-1,)), targets) - 1.0
+        last = xp.full(n_rows, width - 1, dtype=np.int64)
+        table = table + _scatter_into(own, shape=(n_rows, width), index=(xp.arange(n_rows), last))
+    products = _red.prod(table + 1.0, 1)
+    flat = _scatter_into(products, shape=(x.data.size,), index=(targets,))
+    return _sel.where(hit, reshape(flat, x.shape), x)
 
 
 def _along(op: str, x: Tensor, dim: int, index):
@@ -439,9 +442,9 @@ def index_copy(x: Tensor, dim: int, index, source: Tensor) -> Tensor:
     """y = x, then y[..., index[i], ...] = source[..., i, ...] along ``dim`` (last write wins)."""
     a, idx = _along("index_copy", x, dim, index)
     _source_shape("index_copy", x, a, idx, source)
-    host = to_numpy(idx)  # an explicit host copy (a sync on a device)
-    _, first_in_rev = np.unique(host[::-1], return_index=True)
-    keep = xp_of(idx).asarray(np.sort(host.size - 1 - first_in_rev))
+    xp = xp_of(idx)
+    _, first_in_rev = xp.unique(idx[::-1], return_index=True)  # on the array's device
+    keep = xp.sort(idx.size - 1 - first_in_rev)
     lead = (slice(None),) * a
     chosen = getitem(source, lead + (keep,))
     written = _scatter_into(chosen, shape=x.shape, index=lead + (idx[keep],))

@@ -72,7 +72,7 @@ class MaxPool2d(Function):
             else:
                 hit &= free
                 free ^= hit
-            route.append((rows, cols, hit.astype(y.dtype)))
+            route.append((rows, cols, hit))
         return route
 
     def backward(self, ns, grad, x):
