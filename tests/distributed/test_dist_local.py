@@ -134,7 +134,7 @@ def test_device_buckets_hold_gradients_on_the_device():
 
     t = MpiDeviceTransport(None, Device("sim"))
     buf = t.alloc(4, np.float32)
-    g = gn.tensor([1.0, 2.0, 3.0, 4.0], device="sim").data
+    g = gn.tensor([1.0, 2.0, 3.0, 4.0], device="sim")._data
     TRANSFERS.reset()
     t.fill(buf, g)
     t.fill(buf, g, previous=g)

@@ -169,7 +169,7 @@ class GradScaler:
             for p in group["params"]:
                 if p.grad is None:
                     continue
-                g = p.grad.data
+                g = p.grad._data
                 xp = xp_of(g)
                 g32 = g.astype(np.float32) if g.dtype == np.float16 else g
                 unscaled = g32 * g32.dtype.type(inv)

@@ -61,7 +61,7 @@ def cast_inputs(name: str, inputs: tuple) -> tuple:
     out = []
     changed = False
     for t in inputs:
-        dtype = t.data.dtype
+        dtype = t._data.dtype
         if dtype.kind == "f" and dtype != target and (target != _FLOAT32 or dtype.itemsize < 4):
             t = t.astype(target)
             changed = True

@@ -1,6 +1,6 @@
 """Neural-network building blocks: modules, layers, losses, initializers, regularizers."""
 
-from glassnet.nn import functional, init, regularizers
+from glassnet.nn import functional, init, regularizers, utils
 from glassnet.nn.layers import (
     ELU,
     GELU,

@@ -53,8 +53,8 @@ def _axis(op, x, dim) -> int:
 
 
 def _index_array(op: str, index, x: Tensor):
-    xp = xp_of(x.data)
-    data = index.data if isinstance(index, Tensor) else xp.asarray(index)
+    xp = xp_of(x._data)
+    data = index._data if isinstance(index, Tensor) else xp.asarray(index)
     if data.dtype.kind not in "iu":
         raise TypeError(f"{op}: index must hold integers, got dtype {data.dtype}")
     return data.astype(np.int64, copy=False)
@@ -95,7 +95,7 @@ def roll(x: Tensor, shifts, dims=None) -> Tensor:
     dims = (dims,) if isinstance(dims, (int, np.integer)) else tuple(dims)
     if len(shifts) != len(dims):
         raise ValueError(f"roll: got {len(shifts)} shifts for {len(dims)} dims; give one each")
-    xp = xp_of(x.data)
+    xp = xp_of(x._data)
     out = x
     for s, d in zip(shifts, dims):
         a = _axis("roll", x, d)
@@ -127,7 +127,7 @@ def _triangle_mask(x: Tensor, diagonal: int, lower: bool) -> Tensor:
     if x.ndim < 2:
         op = "tril" if lower else "triu"
         raise ValueError(f"{op}: needs at least 2 dims (a matrix), got shape {x.shape}")
-    xp = xp_of(x.data)
+    xp = xp_of(x._data)
     r = xp.arange(x.shape[-2])[:, None]
     c = xp.arange(x.shape[-1])[None, :]
     return _const(c - r <= diagonal if lower else c - r >= diagonal)
@@ -159,7 +159,7 @@ def diagonal(x: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor
         raise ValueError(f"diagonal: dim1 and dim2 must differ, got {dim1} and {dim2}")
     rest = [i for i in range(x.ndim) if i not in (a, b)]
     moved = permute(x, rest + [a, b])
-    rows, cols = _diag_positions(xp_of(x.data), x.shape[a], x.shape[b], offset)
+    rows, cols = _diag_positions(xp_of(x._data), x.shape[a], x.shape[b], offset)
     return getitem(moved, (Ellipsis, rows, cols))
 
 
@@ -168,7 +168,7 @@ def diag_embed(x: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Te
     their ``offset`` diagonal, zeros elsewhere."""
     n = x.shape[-1] if x.ndim else 1
     m = n + abs(offset)
-    xp = xp_of(x.data)
+    xp = xp_of(x._data)
     rows, cols = _diag_positions(xp, m, m, offset)
     out = _scatter_into(x, shape=x.shape[:-1] + (m, m), index=(Ellipsis, rows, cols))
     nd = out.ndim
@@ -202,7 +202,7 @@ def index_select(x: Tensor, dim: int, index) -> Tensor:
 
 def masked_select(x: Tensor, mask) -> Tensor:
     """The elements of ``x`` where the bool ``mask`` (broadcast with x) is true, as 1-D."""
-    mask = mask.data if isinstance(mask, Tensor) else xp_of(x.data).asarray(mask)
+    mask = mask._data if isinstance(mask, Tensor) else xp_of(x._data).asarray(mask)
     if mask.dtype.kind != "b":
         raise TypeError(f"masked_select: mask must be a bool tensor, got dtype {mask.dtype}")
     shape = np.broadcast_shapes(x.shape, mask.shape)
@@ -212,7 +212,7 @@ def masked_select(x: Tensor, mask) -> Tensor:
 
 def masked_fill(x: Tensor, mask, value) -> Tensor:
     """``x`` with ``value`` where the bool ``mask`` (broadcast to x's shape) is true."""
-    mask = mask if isinstance(mask, Tensor) else _const(xp_of(x.data).asarray(mask))
+    mask = mask if isinstance(mask, Tensor) else _const(xp_of(x._data).asarray(mask))
     if mask.dtype.kind != "b":
         raise TypeError(f"masked_fill: mask must be a bool tensor, got dtype {mask.dtype}")
     out = _sel.where(mask, value, x)
@@ -270,7 +270,7 @@ def _scatter_coords(op: str, x: Tensor, dim: int, index):
 
 def _src_part(op: str, src, shape, x: Tensor) -> Tensor:
     if not isinstance(src, Tensor):
-        return _const(xp_of(x.data).full(shape, src, dtype=x.dtype))
+        return _const(xp_of(x._data).full(shape, src, dtype=x.dtype))
     if src.ndim != len(shape) or any(s < i for s, i in zip(src.shape, shape)):
         raise ValueError(
             f"{op}: src of shape {src.shape} must be at least as large as the index {shape}"
@@ -281,7 +281,7 @@ def _src_part(op: str, src, shape, x: Tensor) -> Tensor:
 
 
 def _hit(x: Tensor, coords) -> Tensor:
-    hit = xp_of(x.data).zeros(x.shape, dtype=bool)
+    hit = xp_of(x._data).zeros(x.shape, dtype=bool)
     hit[coords] = True
     return _const(hit)
 
@@ -349,7 +349,7 @@ def scatter_reduce(
         raise ValueError(f"scatter_reduce: reduce must be one of {modes}, got {reduce!r}")
     coords, _ = _scatter_coords("scatter_reduce", x, dim, index)
     part = _src_part("scatter_reduce", src, coords[0].shape, x)
-    xp = xp_of(x.data)
+    xp = xp_of(x._data)
     hit = _hit(x, coords)
     base = x if include_self else _sel.where(hit, 0.0, x)
     if reduce in ("sum", "mean"):
@@ -360,17 +360,17 @@ def scatter_reduce(
         xp.add.at(count, coords, 1)
         count = count + (1 if include_self else 0)
         return _sel.where(hit, total / _const(xp.maximum(count, 1)), x)
-    pd = part.data
+    pd = part._data
     if reduce == "prod":
         return _scatter_prod(x, coords, part, hit, include_self)
     pick = xp.maximum if reduce == "amax" else xp.minimum
     fill = -np.inf if reduce == "amax" else np.inf
-    result = x.data.copy() if include_self else xp.where(hit.data, fill, x.data).astype(x.dtype)
+    result = x._data.copy() if include_self else xp.where(hit._data, fill, x._data).astype(x.dtype)
     pick.at(result, coords, pd)
     # PyTorch's split: among the sources equal to the result and x's own entry when it equals
     # the result, counted even when include_self=False (then x's share is dropped)
     ties_src = (pd == result[coords]).astype(x.dtype)
-    ties_x = ((x.data == result) & hit.data).astype(x.dtype)
+    ties_x = ((x._data == result) & hit._data).astype(x.dtype)
     count = ties_x.copy()
     xp.add.at(count, coords, ties_src)
     w_src = ties_src / count[coords]
@@ -388,7 +388,7 @@ def _scatter_prod(x: Tensor, coords, part: Tensor, hit: Tensor, include_self: bo
     of the rest for the zero and 0 for the others; with two or more zeros, 0), as PyTorch.
     Built from gathers, scatter-adds and ``prod``, it is differentiable to any order.
     """
-    xp = xp_of(x.data)
+    xp = xp_of(x._data)
     m = coords[0].size
     if m == 0:
         return x
@@ -408,7 +408,7 @@ def _scatter_prod(x: Tensor, coords, part: Tensor, hit: Tensor, include_self: bo
         last = xp.full(n_rows, width - 1, dtype=np.int64)
         table = table + _scatter_into(own, shape=(n_rows, width), index=(xp.arange(n_rows), last))
     products = _red.prod(table + 1.0, 1)
-    flat = _scatter_into(products, shape=(x.data.size,), index=(targets,))
+    flat = _scatter_into(products, shape=(x._data.size,), index=(targets,))
     return _sel.where(hit, reshape(flat, x.shape), x)
 
 
@@ -448,7 +448,7 @@ def index_copy(x: Tensor, dim: int, index, source: Tensor) -> Tensor:
     lead = (slice(None),) * a
     chosen = getitem(source, lead + (keep,))
     written = _scatter_into(chosen, shape=x.shape, index=lead + (idx[keep],))
-    hit = xp_of(x.data).zeros(x.shape, dtype=bool)
+    hit = xp_of(x._data).zeros(x.shape, dtype=bool)
     hit[lead + (idx,)] = True
     return _sel.where(_const(hit), written, x)
 
@@ -456,7 +456,7 @@ def index_copy(x: Tensor, dim: int, index, source: Tensor) -> Tensor:
 def index_fill(x: Tensor, dim: int, index, value) -> Tensor:
     """y = x with ``value`` in the slices at ``index`` along ``dim``."""
     a, idx = _along("index_fill", x, dim, index)
-    hit = xp_of(x.data).zeros(x.shape, dtype=bool)
+    hit = xp_of(x._data).zeros(x.shape, dtype=bool)
     hit[(slice(None),) * a + (idx,)] = True
     out = _sel.where(_const(hit), value, x)
     return out if out.dtype == x.dtype else out.astype(x.dtype)

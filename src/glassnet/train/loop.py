@@ -78,7 +78,9 @@ class FitState:
 # -- one step ---------------------------------------------------------------------------------
 def to_tensor(array, device) -> Tensor:
     """A batch array as a Tensor on the model's device (no gradient: it is data)."""
-    return array if isinstance(array, Tensor) else Tensor(array, device=device)
+    if isinstance(array, Tensor):  # a DataLoader yields CPU tensors, as PyTorch's does
+        return array if array.device == device else array.to(device)
+    return Tensor(array, device=device)
 
 
 def split_batch(batch, device) -> tuple[tuple, Tensor]:
@@ -104,7 +106,7 @@ def regularization_loss(model):
     # No layer declares a penalty: a constant 0 that needs no place in the graph. (A constant
     # adds nothing to the gradients; on a device it is dropped without reading it: no sync.)
     if not getattr(reg, "requires_grad", False):
-        on_host = isinstance(reg.data, (np.ndarray, np.generic))
+        on_host = isinstance(reg._data, (np.ndarray, np.generic))
         if not on_host or float(reg) == 0.0:
             return None
     return reg
