@@ -111,11 +111,11 @@ def test_checkpoints_save_and_load_across_devices(tmp_path, save_on, load_on):
                            gn.tensor([0, 1, 0, 1, 1], device=save_on))  # fmt: skip
     loss.backward()
     opt.step()
-    gn.save(tmp_path / "c.safetensors", model, opt, epoch=1)
+    gn.save_checkpoint(tmp_path / "c.safetensors", model, opt, epoch=1)
     gn.manual_seed(1)
     other = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2)).to(load_on)
     other_opt = gn.optim.Adam(other.parameters(), lr=0.01)
-    gn.load(tmp_path / "c.safetensors", other, other_opt)
+    gn.load_checkpoint(tmp_path / "c.safetensors", other, other_opt)
     for a, b in zip(model.parameters(), other.parameters()):
         assert b.device == load_on
         np.testing.assert_array_equal(a.numpy(), b.numpy())

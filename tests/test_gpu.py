@@ -72,12 +72,12 @@ def test_checkpoint_round_trip_across_devices(tmp_path, device):
     F.cross_entropy(a(gn.randn(5, 3, device=device)), gn.tensor([0, 1, 0, 1, 1], device=device)
                     ).backward()  # fmt: skip
     opt.step()
-    gn.save(tmp_path / "dev.safetensors", a, opt)
+    gn.save_checkpoint(tmp_path / "dev.safetensors", a, opt)
     b = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2)).to("cpu")
-    gn.load(tmp_path / "dev.safetensors", b, optim.Adam(b.parameters(), lr=0.01))
-    gn.save(tmp_path / "cpu.safetensors", b)
+    gn.load_checkpoint(tmp_path / "dev.safetensors", b, optim.Adam(b.parameters(), lr=0.01))
+    gn.save_checkpoint(tmp_path / "cpu.safetensors", b)
     c = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2)).to(device)
-    gn.load(tmp_path / "cpu.safetensors", c)
+    gn.load_checkpoint(tmp_path / "cpu.safetensors", c)
     for pa, pb, pc in zip(a.parameters(), b.parameters(), c.parameters()):
         assert pb.device == "cpu" and pc.device.type == gn.Device(device).type
         np.testing.assert_array_equal(pb.numpy(), pa.numpy())
