@@ -51,6 +51,7 @@ from glassnet.nn.layers.extra import (  # noqa: E402
     ConvTranspose3d,
     CosineEmbeddingLoss,
     CosineSimilarity,
+    CTCLoss,
     Fold,
     GaussianNLLLoss,
     Hardshrink,
