@@ -7,9 +7,10 @@
 Under ``valgrind --tool=callgrind`` run it twice, ``--iters 1`` and ``--iters 3``, with
 ``PYTHONHASHSEED=0``: half the difference of the two totals is the instructions of one
 forward + backward, without the import (repeatable under machine load, unlike wall time).
-Instruction counts miss what fresh large temporaries cost (the kernel's page faults when
-NumPy maps a new multi-MB buffer, and the memory traffic): ``--time`` also prints the minor
-page faults per step, which are repeatable too. Pick the tree to measure with ``PYTHONPATH=<tree>/src``.
+Instruction counts miss what fresh large temporaries cost (memory traffic, and the kernel's
+page faults when NumPy maps a new multi-MB buffer): add ``--cache-sim=yes`` for simulated
+cache misses; ``--time`` also prints the minor page faults per step, which are repeatable.
+Pick the tree to measure with ``PYTHONPATH=<tree>/src``.
 """
 
 from __future__ import annotations
