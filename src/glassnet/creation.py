@@ -20,7 +20,7 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor
     dtype('float32')
     """
     if isinstance(data, Tensor):
-        data = data.data.copy()
+        data = data._data.copy()
     elif isinstance(data, np.ndarray):
         data = data.copy()
     return Tensor(data, requires_grad=requires_grad, dtype=dtype, device=device)

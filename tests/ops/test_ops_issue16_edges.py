@@ -208,7 +208,7 @@ def test_random_and_creation_functions():
     assert gn.normal(2.0, 0.5, (4000,)).numpy().std() == pytest.approx(0.5, rel=0.05)
     assert gn.randint(5, (3,)).shape == (3,) and gn.randint(5, (100,)).numpy().max() < 5
     assert gn.randint(2, 4, (3,), dtype="int32").dtype == np.int32
-    assert gn.zeros_like(x, device="cpu").device == x.device
+    assert str(gn.zeros_like(x, device="cpu").device) == "cpu"
     gn.manual_seed(3)
     a = gn.randperm(10).tolist()
     gn.manual_seed(3)

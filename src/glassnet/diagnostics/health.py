@@ -142,7 +142,7 @@ class HealthMonitor:
         stats = self._acts.get(key)
         if stats is None:
             stats = self._acts[key] = _ActivationStats(node.name)
-        a = out.data
+        a = out._data
         axis = _unit_axis(a.shape)
         reduce_axes = tuple(i for i in range(a.ndim) if i != axis)
         if node.name == "relu":
@@ -166,7 +166,7 @@ class HealthMonitor:
         for name, p in self._named:
             if p.grad is None:
                 continue
-            g = p.grad.data
+            g = p.grad._data
             flat = g.reshape(-1)
             sq = flat @ flat if g.dtype.kind == "f" else (g * g).sum()
             squares.append(sq)
@@ -182,7 +182,7 @@ class HealthMonitor:
 
     def before_step(self) -> None:
         if self._batch % self.every == 0:
-            self._snapshot = {n: p.data.copy() for n, p in self._named if p.ndim >= 2}
+            self._snapshot = {n: p._data.copy() for n, p in self._named if p.ndim >= 2}
 
     def after_step(self) -> None:
         """Record update-to-weight ratios |dW|/|W| (call after optimizer.step())."""
@@ -191,7 +191,7 @@ class HealthMonitor:
                 before = self._snapshot.get(name)
                 if before is None or p.ndim < 2:
                     continue  # biases start at 0: |dW|/|W| says nothing useful there
-                dw = float(((p.data - before) ** 2).sum()) ** 0.5
+                dw = float(((p._data - before) ** 2).sum()) ** 0.5
                 w = float((before * before).sum()) ** 0.5
                 rec = self._updates.setdefault(name, [0.0, 0])
                 rec[0] += dw / max(w, 1e-12)
@@ -243,7 +243,7 @@ class HealthMonitor:
                     )
             record["activations"][key] = entry
         record["weights"] = {
-            name: float((p.data * p.data).mean()) ** 0.5 for name, p in self._named if p.ndim >= 2
+            name: float((p._data * p._data).mean()) ** 0.5 for name, p in self._named if p.ndim >= 2
         }  # root mean square of each weight matrix at the epoch's end
         for name, (norm, mean_abs, max_abs, n) in self._grads.items():
             record["grads"][name] = {"norm": norm / n, "mean_abs": mean_abs / n, "max_abs": max_abs}

@@ -167,7 +167,7 @@ class Watch:
         if self.input_stats is not None and self.input_stats["batches"] >= 5:
             return
         x = inputs[0] if inputs else None
-        a = getattr(x, "data", None)
+        a = getattr(x, "_data", None)
         if a is None or getattr(a, "dtype", None) is None or a.dtype.kind != "f" or not a.size:
             return
         a = _host(a).astype(np.float64)
@@ -183,14 +183,14 @@ class Watch:
         self.input_stats = s
 
     def _on_op(self, node, inputs, out) -> None:
-        if node.name not in LOSS_OPS or out.data.size != 1 or not inputs:
+        if node.name not in LOSS_OPS or out._data.size != 1 or not inputs:
             return
         if not self._model_ran:
             return  # a loss of some other model (or of no model): not this run's
         self._model_ran = False
         training = is_grad_enabled() and getattr(self.model, "training", True)
-        value = float(_host(out.data))
-        scores = _host(inputs[0].data)
+        value = float(_host(out._data))
+        scores = _host(inputs[0]._data)
         target = self._target(node, inputs)
         if training and self._val_since_train and self._ep["n"]:
             self.end_epoch()  # a hand-written loop went back to training after validation
@@ -246,11 +246,11 @@ class Watch:
     @staticmethod
     def _target(node, inputs):
         if len(inputs) > 1:
-            return _host(inputs[1].data)
+            return _host(inputs[1]._data)
         safe = getattr(node, "safe", None)  # class-index losses keep their targets here
         if safe is None:
             safe = getattr(node, "target", None)
-        return None if safe is None else _host(getattr(safe, "data", safe))
+        return None if safe is None else _host(getattr(safe, "_data", safe))
 
     def _on_backward(self, node, grad) -> None:
         if self._checked:
@@ -262,7 +262,7 @@ class Watch:
         # (zero_grad(set_to_none=False) on a module keeps the tensor, filled with 0)
         stale = [name for name, p in self._named
                  if p.grad is not None and self._used_grads.get(name) is p.grad
-                 and bool(p.grad.data.any())]  # fmt: skip
+                 and bool(p.grad._data.any())]  # fmt: skip
         if stale and self.accumulated_at is None:
             file, line, code = user_frame()
             file = os.path.relpath(file) if not os.path.relpath(file).startswith("..") else file
@@ -289,7 +289,7 @@ class Watch:
             norm = 0.0
             for _, p in self._named:
                 if p.grad is not None:
-                    norm += float((p.grad.data * p.grad.data).sum())
+                    norm += float((p.grad._data * p.grad._data).sum())
             norm = norm**0.5
         self.grad_norm.append(norm)
         self.step_loss.append(self._pending_loss if self._pending_loss is not None else math.nan)
@@ -333,7 +333,7 @@ class Watch:
                    if n.endswith("weight") and p.ndim >= 2 and p.shape[0] > 1]  # fmt: skip
         found = []
         for name, p in weights[:-1]:
-            w = _host(p.data).reshape(p.shape[0], -1)
+            w = _host(p._data).reshape(p.shape[0], -1)
             if np.all(w == w[:1]):
                 found.append(name)
         return found
@@ -345,7 +345,7 @@ class Watch:
         out = {}
         for name, p in self.model.named_parameters():
             if name.endswith("weight") and p.ndim >= 2 and p.shape[0] > 1:
-                w = _host(p.data).astype(np.float64)
+                w = _host(p._data).astype(np.float64)
                 fan_in = w.size // w.shape[0]
                 if w.std() > 0:
                     out[name] = float(w.std() * fan_in**0.5)
@@ -356,7 +356,7 @@ class Watch:
         params = dict(self.model.named_parameters())
         still = []
         for name in self.symmetric_at_start:
-            w = _host(params[name].data).reshape(params[name].shape[0], -1)
+            w = _host(params[name]._data).reshape(params[name].shape[0], -1)
             if np.allclose(w, w[:1], rtol=1e-5, atol=1e-7):
                 still.append(name)
         return still

@@ -66,7 +66,7 @@ def hinge_embedding_loss(
 ) -> Tensor:
     """l = x where y = 1, max(0, margin - x) where y = -1 (x: a distance)."""
     y = _tensor(target, input)
-    yd = y.data
+    yd = y._data
     hinge = _sel.where(_mask(yd != 1), _sel.clip(margin - input, min=0.0), 0.0)
     same = _sel.where(_mask(yd != -1), input, 0.0)
     return _reduce("hinge_embedding_loss", hinge + same, reduction)
@@ -105,7 +105,7 @@ def cosine_embedding_loss(
     m1 = _red.sum(input1 * input1, -1) + eps
     m2 = _red.sum(input2 * input2, -1) + eps
     cos = dot / _el.sqrt(m1 * m2)
-    yd = y.data
+    yd = y._data
     pos = _sel.where(_mask(yd == 1), 1.0 - cos, 0.0)
     neg = _sel.where(_mask(yd == -1), _sel.clip(cos - margin, min=0.0), 0.0)
     return _reduce("cosine_embedding_loss", pos + neg, reduction)
@@ -144,7 +144,7 @@ def poisson_nll_loss(
     y = _tensor(target, input)
     loss = _el.exp(input) - y * input if log_input else input - y * _el.log(input + eps)
     if full:
-        yd = y.data
+        yd = y._data
         big = _mask(yd > 1)
         ys = _sel.where(big, y, 2.0)
         stirling = ys * _el.log(ys) - ys + 0.5 * _el.log(2 * math.pi * ys)
@@ -169,12 +169,12 @@ def gaussian_nll_loss(
         from glassnet.ops.shape import unsqueeze
 
         v = unsqueeze(v, -1)
-    if v.data.min() < 0 if v.size else False:
+    if v._data.min() < 0 if v.numel() else False:
         raise ValueError("gaussian_nll_loss: var has negative entries")
-    vd = v.data
+    vd = v._data
     lift = _mask(vd < eps)
     # max(var, eps) in value, identity in gradient: var + (clamped - var) held constant
-    v = v + _mask((vd < eps) * (eps - vd)) if lift.data.any() else v
+    v = v + _mask((vd < eps) * (eps - vd)) if lift._data.any() else v
     loss = 0.5 * (_el.log(v) + (input - y) ** 2 / v)
     if full:
         loss = loss + 0.5 * math.log(2 * math.pi)
@@ -234,7 +234,7 @@ def ctc_loss(
         ext[i, 1 : 2 * len(r) : 2] = r
     skip = np.zeros((n, s_max), dtype=bool)  # may come from s - 2
     skip[:, 2:] = (ext[:, 2:] != blank) & (ext[:, 2:] != ext[:, :-2])
-    xp = xp_of(log_probs.data)
+    xp = xp_of(log_probs._data)
 
     def const(a):  # host-built masks and constants, on the input's device
         return Tensor._make(xp.asarray(a), False)
@@ -262,7 +262,7 @@ def ctc_loss(
     single = getitem(ends, (slice(None), 0))
     loss = -where(const(tg_len > 0), both, single)
     if zero_infinity:  # impossible alignments (input too short) give inf: zero them
-        loss = where(const(xp.isinf(loss.data)), 0.0, loss)
+        loss = where(const(xp.isinf(loss._data)), 0.0, loss)
     if reduction == "mean":
         scaled = loss / const(np.maximum(tg_len, 1).astype(log_probs.dtype))
         return _red.mean(scaled)

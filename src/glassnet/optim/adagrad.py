@@ -39,6 +39,8 @@ class Adagrad(Optimizer):
         array([0.5], dtype=float32)
     """
 
+    torch_flags = ("foreach", "maximize", "differentiable", "fused")
+
     def __init__(
         self,
         params,
@@ -47,6 +49,7 @@ class Adagrad(Optimizer):
         weight_decay: float = 0.0,
         initial_accumulator_value: float = 0.0,
         eps: float = 1e-10,
+        **torch_flags,
     ):
         defaults = dict(
             lr=lr,
@@ -55,7 +58,7 @@ class Adagrad(Optimizer):
             initial_accumulator_value=initial_accumulator_value,
             eps=eps,
         )
-        super().__init__(params, defaults)
+        super().__init__(params, defaults, **torch_flags)
 
     def validate(self, group: dict) -> None:
         super().validate(group)
@@ -64,13 +67,13 @@ class Adagrad(Optimizer):
         check_hyper("Adagrad", "eps", group["eps"], 0.0)
 
     def init_state(self, param, group: dict) -> dict:
-        xp = xp_of(param.data)
-        return {"sum": xp.full_like(param.data, group["initial_accumulator_value"])}
+        xp = xp_of(param._data)
+        return {"sum": xp.full_like(param._data, group["initial_accumulator_value"])}
 
     def update(self, param, grad, state: dict, group: dict) -> None:
         """s += g^2;  w -= lr / (1 + (t-1) lr_decay) * g / (sqrt(s) + eps)."""
         xp = xp_of(grad)
-        w = param.data
+        w = param._data
         wd = group["weight_decay"]
         if wd != 0:
             grad = l2_grad(grad, w, wd)

@@ -34,6 +34,8 @@ class Adam(Optimizer):
         eps: added to the denominator for stability (> 0 avoids division by zero).
         weight_decay: L2 penalty coefficient added to the gradient.
         amsgrad: use the AMSGrad variant (running maximum of v).
+        maximize, foreach, capturable, differentiable, fused: PyTorch's keyword options
+            (see :class:`Optimizer`); ``maximize=True`` uses ``-g`` for ``g``.
 
     Example:
         >>> import glassnet as gn
@@ -46,6 +48,7 @@ class Adam(Optimizer):
     """
 
     decoupled = False
+    torch_flags = ("foreach", "maximize", "capturable", "differentiable", "fused")
 
     def __init__(
         self,
@@ -55,6 +58,7 @@ class Adam(Optimizer):
         eps: float = 1e-8,
         weight_decay: float = 0.0,
         amsgrad: bool = False,
+        **torch_flags,
     ):
         defaults = dict(
             lr=lr,
@@ -63,7 +67,7 @@ class Adam(Optimizer):
             weight_decay=weight_decay,
             amsgrad=amsgrad,
         )
-        super().__init__(params, defaults)
+        super().__init__(params, defaults, **torch_flags)
 
     def validate(self, group: dict) -> None:
         super().validate(group)
@@ -76,17 +80,17 @@ class Adam(Optimizer):
         check_hyper(name, "eps", group["eps"], 0.0)
 
     def init_state(self, param, group: dict) -> dict:
-        xp = xp_of(param.data)
-        state = {"exp_avg": xp.zeros_like(param.data), "exp_avg_sq": xp.zeros_like(param.data)}
+        xp = xp_of(param._data)
+        state = {"exp_avg": xp.zeros_like(param._data), "exp_avg_sq": xp.zeros_like(param._data)}
         if group["amsgrad"]:
-            state["max_exp_avg_sq"] = xp.zeros_like(param.data)
+            state["max_exp_avg_sq"] = xp.zeros_like(param._data)
         return state
 
     def update(self, param, grad, state: dict, group: dict) -> None:
         """m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2;
         w -= lr/(1-b1^t) * m / (sqrt(v)/sqrt(1-b2^t) + eps)."""
         xp = xp_of(grad)
-        w = param.data
+        w = param._data
         lr, wd, eps = group["lr"], group["weight_decay"], group["eps"]
         beta1, beta2 = group["betas"]
         t = state["step"]
@@ -155,5 +159,6 @@ class AdamW(Adam):
         eps: float = 1e-8,
         weight_decay: float = 1e-2,
         amsgrad: bool = False,
+        **torch_flags,
     ):
-        super().__init__(params, lr, betas, eps, weight_decay, amsgrad)
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, **torch_flags)

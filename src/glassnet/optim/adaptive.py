@@ -17,9 +17,9 @@ __all__ = ["Adadelta", "Adamax", "NAdam", "RAdam"]
 
 
 def _signed_grad(grad, w, group: dict):
-    """-g if maximizing, then + wd * w (L2 decay in the gradient) unless it is decoupled."""
-    if group.get("maximize"):
-        grad = -grad
+    """g + wd * w (L2 decay in the gradient) unless it is decoupled.
+
+    ``g`` is already ``-g`` when maximizing (see ``Optimizer.apply_update``)."""
     wd = group["weight_decay"]
     if wd != 0 and not group.get("decoupled_weight_decay"):
         grad = l2_grad(grad, w, wd)
@@ -67,9 +67,13 @@ class Adadelta(Optimizer):
         0.999
     """
 
-    def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0, maximize=False):
+    torch_flags = ("foreach", "maximize", "capturable", "differentiable")
+
+    def __init__(
+        self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0, maximize=False, **torch_flags
+    ):
         defaults = dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize)
-        super().__init__(params, defaults)
+        super().__init__(params, defaults, **torch_flags)
 
     def validate(self, group: dict) -> None:
         super().validate(group)
@@ -77,14 +81,14 @@ class Adadelta(Optimizer):
         check_hyper("Adadelta", "eps", group["eps"], 0.0)
 
     def init_state(self, param, group: dict) -> dict:
-        xp = xp_of(param.data)
-        return {"square_avg": xp.zeros_like(param.data), "acc_delta": xp.zeros_like(param.data)}
+        xp = xp_of(param._data)
+        return {"square_avg": xp.zeros_like(param._data), "acc_delta": xp.zeros_like(param._data)}
 
     def update(self, param, grad, state: dict, group: dict) -> None:
         """s = rho s + (1-rho) g^2;  delta = sqrt(u+eps)/sqrt(s+eps) g;
         u = rho u + (1-rho) delta^2;  w -= lr delta."""
         xp = xp_of(grad)
-        w = param.data
+        w = param._data
         rho, eps = group["rho"], group["eps"]
         grad = _signed_grad(grad, w, group)
         s, u = state["square_avg"], state["acc_delta"]
@@ -127,25 +131,34 @@ class Adamax(Optimizer):
         array([0.9], dtype=float32)
     """
 
+    torch_flags = ("foreach", "maximize", "capturable", "differentiable")
+
     def __init__(
-        self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, maximize=False
+        self,
+        params,
+        lr=2e-3,
+        betas=(0.9, 0.999),
+        eps=1e-8,
+        weight_decay=0.0,
+        maximize=False,
+        **torch_flags,
     ):
         defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
                         maximize=maximize)  # fmt: skip
-        super().__init__(params, defaults)
+        super().__init__(params, defaults, **torch_flags)
 
     def validate(self, group: dict) -> None:
         super().validate(group)
         _check_betas("Adamax", group)
 
     def init_state(self, param, group: dict) -> dict:
-        xp = xp_of(param.data)
-        return {"exp_avg": xp.zeros_like(param.data), "exp_inf": xp.zeros_like(param.data)}
+        xp = xp_of(param._data)
+        return {"exp_avg": xp.zeros_like(param._data), "exp_inf": xp.zeros_like(param._data)}
 
     def update(self, param, grad, state: dict, group: dict) -> None:
         """m = b1 m + (1-b1) g;  u = max(b2 u, |g| + eps);  w -= lr/(1-b1^t) m/u."""
         xp = xp_of(grad)
-        w = param.data
+        w = param._data
         b1, b2 = group["betas"]
         grad = _signed_grad(grad, w, group)
         m, u = state["exp_avg"], state["exp_inf"]
@@ -192,6 +205,8 @@ class NAdam(Optimizer):
         True
     """
 
+    torch_flags = ("foreach", "maximize", "capturable", "differentiable")
+
     def __init__(
         self,
         params,
@@ -203,11 +218,12 @@ class NAdam(Optimizer):
         decoupled_weight_decay=False,
         *,
         maximize=False,
+        **torch_flags,
     ):
         defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
                         momentum_decay=momentum_decay, maximize=maximize,
                         decoupled_weight_decay=decoupled_weight_decay)  # fmt: skip
-        super().__init__(params, defaults)
+        super().__init__(params, defaults, **torch_flags)
 
     def validate(self, group: dict) -> None:
         super().validate(group)
@@ -215,17 +231,17 @@ class NAdam(Optimizer):
         check_hyper("NAdam", "momentum_decay", group["momentum_decay"], 0.0)
 
     def init_state(self, param, group: dict) -> dict:
-        xp = xp_of(param.data)
+        xp = xp_of(param._data)
         return {
             "mu_product": 1.0,
-            "exp_avg": xp.zeros_like(param.data),
-            "exp_avg_sq": xp.zeros_like(param.data),
+            "exp_avg": xp.zeros_like(param._data),
+            "exp_avg_sq": xp.zeros_like(param._data),
         }
 
     def update(self, param, grad, state: dict, group: dict) -> None:
         """Nesterov-Adam step with the mu_t schedule (see the class docstring)."""
         xp = xp_of(grad)
-        w = param.data
+        w = param._data
         lr, eps, psi = group["lr"], group["eps"], group["momentum_decay"]
         b1, b2 = group["betas"]
         t = state["step"]
@@ -284,6 +300,8 @@ class RAdam(Optimizer):
         array([0.7], dtype=float32)
     """
 
+    torch_flags = ("foreach", "maximize", "capturable", "differentiable")
+
     def __init__(
         self,
         params,
@@ -294,24 +312,25 @@ class RAdam(Optimizer):
         decoupled_weight_decay=False,
         *,
         maximize=False,
+        **torch_flags,
     ):
         defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
                         maximize=maximize,
                         decoupled_weight_decay=decoupled_weight_decay)  # fmt: skip
-        super().__init__(params, defaults)
+        super().__init__(params, defaults, **torch_flags)
 
     def validate(self, group: dict) -> None:
         super().validate(group)
         _check_betas("RAdam", group)
 
     def init_state(self, param, group: dict) -> dict:
-        xp = xp_of(param.data)
-        return {"exp_avg": xp.zeros_like(param.data), "exp_avg_sq": xp.zeros_like(param.data)}
+        xp = xp_of(param._data)
+        return {"exp_avg": xp.zeros_like(param._data), "exp_avg_sq": xp.zeros_like(param._data)}
 
     def update(self, param, grad, state: dict, group: dict) -> None:
         """Rectified Adam step (see the class docstring)."""
         xp = xp_of(grad)
-        w = param.data
+        w = param._data
         lr, eps = group["lr"], group["eps"]
         b1, b2 = group["betas"]
         t = state["step"]

@@ -42,6 +42,8 @@ class RMSprop(Optimizer):
         array([0.9], dtype=float32)
     """
 
+    torch_flags = ("foreach", "maximize", "capturable", "differentiable")
+
     def __init__(
         self,
         params,
@@ -51,6 +53,7 @@ class RMSprop(Optimizer):
         weight_decay: float = 0.0,
         momentum: float = 0.0,
         centered: bool = False,
+        **torch_flags,
     ):
         defaults = dict(
             lr=lr,
@@ -60,7 +63,7 @@ class RMSprop(Optimizer):
             momentum=momentum,
             centered=centered,
         )
-        super().__init__(params, defaults)
+        super().__init__(params, defaults, **torch_flags)
 
     def validate(self, group: dict) -> None:
         super().validate(group)
@@ -69,18 +72,18 @@ class RMSprop(Optimizer):
         check_hyper("RMSprop", "momentum", group["momentum"], 0.0)
 
     def init_state(self, param, group: dict) -> dict:
-        xp = xp_of(param.data)
-        state = {"square_avg": xp.zeros_like(param.data)}
+        xp = xp_of(param._data)
+        state = {"square_avg": xp.zeros_like(param._data)}
         if group["momentum"] > 0:
-            state["momentum_buffer"] = xp.zeros_like(param.data)
+            state["momentum_buffer"] = xp.zeros_like(param._data)
         if group["centered"]:
-            state["grad_avg"] = xp.zeros_like(param.data)
+            state["grad_avg"] = xp.zeros_like(param._data)
         return state
 
     def update(self, param, grad, state: dict, group: dict) -> None:
         """s = alpha s + (1-alpha) g^2;  w -= lr g / (sqrt(s [- a^2]) + eps)  (see class)."""
         xp = xp_of(grad)
-        w = param.data
+        w = param._data
         alpha, wd, mu = group["alpha"], group["weight_decay"], group["momentum"]
         if wd != 0:
             grad = l2_grad(grad, w, wd)
