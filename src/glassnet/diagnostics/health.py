@@ -158,9 +158,15 @@ class HealthMonitor:
         stats.sumsq += float((a * a).sum())
         stats.n += a.size
 
-    def after_backward(self) -> float:
+    @property
+    def sampled(self) -> bool:
+        """Whether this batch is one the per-layer statistics sample."""
+        return self._batch % self.every == 0
+
+    def after_backward(self, host: bool = True):
         """Record gradient norms and mean |grad| per parameter (call after backward); returns
-        the global gradient norm sqrt(sum of every squared gradient entry)."""
+        the global gradient norm sqrt(sum of every squared gradient entry): a float, or with
+        ``host=False`` an array on the gradients' device (read it later, with others)."""
         sampled = self._batch % self.every == 0  # per-layer statistics on sampled batches
         squares = []  # device scalars: one transfer for the norm on unsampled batches
         for name, p in self._named:
@@ -178,7 +184,10 @@ class HealthMonitor:
             rec[1] += float(a.mean())
             rec[2] = max(rec[2], float(a.max()))
             rec[3] += 1
-        return float(sum(squares)) ** 0.5 if squares else 0.0
+        if not squares:
+            return 0.0
+        total = sum(squares) ** 0.5
+        return float(total) if host else total
 
     def before_step(self) -> None:
         if self._batch % self.every == 0:
