@@ -119,8 +119,7 @@ class Watch:
         self._inputs: list = []  # (min, max, sum, sum of squares, size) of the first batches
         self._targets: list = []  # regression targets of the first sampled batches
         self._unread: list = []  # (list, index) of values still on the device
-        self.symmetric_at_start = self._symmetric_layers()
-        self.init_scale = self._init_scale()
+        self.symmetric_at_start, self.init_scale = self._initial_weights()
         self.accumulated_at: tuple | None = None  # (step, "file:line: code")
         self.recurrent = any(
             type(m).__name__ in ("RNN", "LSTM", "GRU") for _, m in model.named_modules()
@@ -180,13 +179,15 @@ class Watch:
         self._unread.append((where, len(where)))
         where.append(value)
 
-    def flush(self) -> None:
-        """Read every value kept on the device in one transfer, and fold in what they say."""
-        if self._unread:
-            values = read([where[i] for where, i in self._unread])
+    def flush(self, extra: list | None = None) -> list:
+        """Read every value kept on the device, and ``extra`` ones, in one transfer, and fold
+        in what they say; returns the host copies of ``extra``."""
+        extra = extra or []
+        if self._unread or extra:
+            values = read([where[i] for where, i in self._unread] + extra)
             for (where, i), v in zip(self._unread, values):
                 where[i] = float(v) if v.ndim == 0 else v
-            self._unread = []
+            self._unread, extra = [], values[len(self._unread) :]
         for v in self._inputs:
             lo, hi, total, sumsq, n = (float(x) for x in v)
             s = self._input_stats or {"batches": 0, "min": np.inf, "max": -np.inf, "sum": 0.0,
@@ -205,6 +206,7 @@ class Watch:
             if self.target_var is None:
                 self.target_var = float(np.var(target))
         self._targets = []
+        return extra
 
     @property
     def step_loss(self) -> list:
@@ -372,8 +374,11 @@ class Watch:
     def end_epoch(self, logs: dict | None = None) -> list:
         """Close an epoch: ``logs`` (from ``fit``) has loss, accuracy, val_loss, ...; without
         it the watched batches give them. Reads what the epoch kept on the device in one
-        transfer. Returns the health warnings new this epoch."""
-        self.flush()
+        transfer (with the health monitor's). Returns the health warnings new this epoch."""
+        monitor = self.monitor
+        health = self.flush(monitor.pending() if monitor is not None else None)
+        if monitor is not None:
+            monitor.apply(health)
         ep, logs = self._ep, dict(logs or {})
         train = np.sum(ep["stats"], axis=0) if ep["stats"] else None
         val = np.sum(ep["val_stats"], axis=0) if ep["val_stats"] else None
@@ -403,29 +408,27 @@ class Watch:
         return new
 
     # -- the diagnosis --------------------------------------------------------------------------
-    def _symmetric_layers(self) -> list:
-        """Weight matrices (not the output layer) whose rows (units) are all identical."""
-        weights = [(n, p) for n, p in self.model.named_parameters()
+    def _initial_weights(self) -> tuple[list, dict]:
+        """At the start, read in one transfer: the weight matrices (not the output layer)
+        whose rows (units) are all identical, and std(W) * sqrt(fan_in) of each (about 0.58
+        under the default init, uniform in +-1/sqrt(fan_in); 1.41 under He, 1 under LeCun: a
+        layer far below 0.1 shrinks the signal at every layer, far above 10 blows it up)."""
+        weights = [(n, p.data) for n, p in self._named
                    if n.endswith("weight") and p.ndim >= 2 and p.shape[0] > 1]  # fmt: skip
-        found = []
-        for name, p in weights[:-1]:
-            w = host(p.data).reshape(p.shape[0], -1)
-            if np.all(w == w[:1]):
+        if not weights:
+            return [], {}
+        xp = xp_of(weights[0][1])
+        values = []
+        for _, w in weights:
+            w = w.reshape(w.shape[0], -1).astype(xp.float64)
+            values.append(xp.stack([(w == w[:1]).all(), w.std()]))
+        found, scale = [], {}
+        for i, ((name, w), (same, std)) in enumerate(zip(weights, read(values))):
+            if same and i < len(weights) - 1:
                 found.append(name)
-        return found
-
-    def _init_scale(self) -> dict:
-        """std(W) * sqrt(fan_in) of each weight matrix at the start: about 0.58 under the
-        default init (uniform in +-1/sqrt(fan_in)), 1.41 under He, 1 under LeCun; a layer far
-        below 0.1 shrinks the signal at every layer, far above 10 blows it up."""
-        out = {}
-        for name, p in self.model.named_parameters():
-            if name.endswith("weight") and p.ndim >= 2 and p.shape[0] > 1:
-                w = host(p.data).astype(np.float64)
-                fan_in = w.size // w.shape[0]
-                if w.std() > 0:
-                    out[name] = float(w.std() * fan_in**0.5)
-        return out
+            if std > 0:
+                scale[name] = float(std * (w.size // w.shape[0]) ** 0.5)
+        return found, scale
 
     def symmetric_now(self) -> list:
         """Of the layers with identical units at the start, those still identical now."""
