@@ -126,7 +126,7 @@ def bench_lenet(rng):
         loss.backward()
         with gn.no_grad():
             for p in ps:
-                p.sub_(0.01 * p.grad.data)
+                p.sub_(0.01 * p.grad._data)
                 p.grad = None
 
     row = [f"{'LeNet-5 step':14s} glassnet {timing(glassnet_step, reps=20)}"]

@@ -143,7 +143,7 @@ def time_training(setup, steps: int, ranks: int, bucket_cap_mb: float, rounds: i
     row = {
         "step_s": statistics.median(times["ddp"]),
         "batch": batch,
-        "params": sum(p.data.size for p in model.parameters()),
+        "params": sum(p._data.size for p in model.parameters()),
         "buckets": ddp.bucket_sizes,
     }
     if ranks > 1:

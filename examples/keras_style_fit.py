@@ -49,9 +49,11 @@ probabilities = model.predict(x_test[:5])  # (5, 10) logits as a NumPy array
 print("predicted", probabilities.argmax(axis=1), "true", y_test[:5])
 
 path = os.path.join(tempfile.mkdtemp(prefix="glassnet-"), "digits.safetensors")
-gn.save(path, model, epoch=len(history.history["loss"]), test_accuracy=scores["accuracy"])
+gn.save_checkpoint(
+    path, model, epoch=len(history.history["loss"]), test_accuracy=scores["accuracy"]
+)
 restored = make_model()
-checkpoint = gn.load(path, restored)
+checkpoint = gn.load_checkpoint(path, restored)
 same = np.array_equal(restored.predict(x_test), model.predict(x_test))
 print(
     f"reloaded from {os.path.basename(path)} (epoch {checkpoint.metadata['epoch']}): "

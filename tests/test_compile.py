@@ -83,7 +83,7 @@ def test_flat_buffers_alias_parameters_and_state(host_device):  # inspects host 
     for x, y in _batches(4):
         fast(x, y)
     params = list(model.parameters())
-    bases = {p.data.base.__array_interface__["data"][0] for p in params}
+    bases = {p._data.base.__array_interface__["data"][0] for p in params}
     assert len(bases) == 1  # every parameter is a view of one buffer
     assert all(opt.state[p]["exp_avg"].base is not None for p in params)
 

@@ -513,6 +513,7 @@ NN_FUNCTIONAL = [
     "max_pool3d",
     "max_unpool1d",
     "max_unpool2d",
+    "ctc_loss",
 ]
 
 # public ops without a PyTorch spelling of the same name, and why

@@ -89,7 +89,7 @@ def test_random_constructors_and_manual_seed_determinism():
 # -- attributes and conversion ------------------------------------------------------------------
 def test_attributes(host_device):  # CPU-specific output
     x = gn.tensor([[1.0, 2.0, 3.0]], requires_grad=True)
-    assert x.shape == (1, 3) and x.ndim == 2 and x.size == 3 and len(x) == 1
+    assert x.shape == (1, 3) and x.ndim == 2 and x.numel() == 3 and len(x) == 1
     assert x.dtype == np.float32 and str(x.device) == "cpu" and x.device == "cpu"
     assert x.requires_grad and x.grad is None and x.is_leaf
     x.sum().backward()
@@ -105,7 +105,7 @@ def test_numpy_item_detach_to_astype(host_device):  # CPU-specific output
     with pytest.raises(ValueError, match=r"one element.*\(1, 2\)"):
         x.item()
     d = x.detach()
-    assert not d.requires_grad and np.shares_memory(d.data, x.data)
+    assert not d.requires_grad and np.shares_memory(d._data, x._data)
     assert x.to("cpu") is x
     y = x.astype("float64")
     assert y.dtype == np.float64 and y.requires_grad  # differentiable cast

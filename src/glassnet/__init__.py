@@ -3,11 +3,23 @@
 from glassnet._version import __version__
 from glassnet.autograd import (
     enable_grad,
+    inference_mode,
     is_grad_enabled,
     no_grad,
     set_grad_enabled,
 )
 from glassnet.backend import Device, cuda_available, is_debug, manual_seed, set_debug
+from glassnet.backend.dtypes import (
+    bool_,
+    float16,
+    float32,
+    float64,
+    int8,
+    int16,
+    int32,
+    int64,
+    uint8,
+)
 from glassnet.creation import (
     arange,
     eye,
@@ -105,9 +117,20 @@ from glassnet.ops.shape_extra import *  # noqa: F403
 from glassnet.ops.special import *  # noqa: F403 - issue 16: PyTorch's wider op set
 from glassnet.tensor import Tensor
 
-float16, float32, float64, int32, int64 = "float16", "float32", "float64", "int32", "int64"
+# PyTorch's dtype objects and aliases (NumPy dtypes: t.dtype == gn.float32, gn.zeros(2,
+# dtype=gn.long)); inside this file they shadow the builtins, which it does not use.
+bool = bool_  # noqa: A001
+float, double, half = float32, float64, float16  # noqa: A001
+long, int, short = int64, int32, int16  # noqa: A001
+device = Device
 
-from glassnet import functional, nn, ops, runtime  # noqa: E402
+from glassnet import (  # noqa: E402
+    _tensor_torch,  # noqa: E402, F401 - size(), new_*, to(), x._data, ...
+    functional,
+    nn,
+    ops,
+    runtime,
+)
 from glassnet._keras import install as _install_keras  # noqa: E402
 from glassnet._torch_extras import multinomial  # noqa: E402
 from glassnet.creation_extra import *  # noqa: E402, F403
@@ -126,10 +149,20 @@ _LAZY = {
     "testing": ("glassnet.testing", None),
     "diagnostics": ("glassnet.diagnostics", None),
     "data": ("glassnet.data", None),
+    "io": ("glassnet.io", None),
     "clip_grad_norm": ("glassnet.optim", "clip_grad_norm"),
     "clip_grad_value": ("glassnet.optim", "clip_grad_value"),
-    "save": ("glassnet.io", "save"),
-    "load": ("glassnet.io", "load"),
+    "save": ("glassnet.io.serialization", "save"),
+    "load": ("glassnet.io.serialization", "load"),
+    "save_checkpoint": ("glassnet.io.checkpoint", "save"),
+    "load_checkpoint": ("glassnet.io.checkpoint", "load"),
+    "cuda": ("glassnet.cuda", None),
+    "backends": ("glassnet.backends", None),
+    "onnx": ("glassnet.onnx", None),
+    "distributed": ("glassnet.distributed", None),
+    "utils": ("glassnet.utils", None),
+    "return_types": ("glassnet.return_types", None),
+    "Generator": ("glassnet.data.sampler", "Generator"),
     "check_grad": ("glassnet.testing", "check_grad"),
     **{
         name: ("glassnet.diagnostics", name)

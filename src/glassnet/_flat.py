@@ -27,12 +27,16 @@ def flatten_optimizer(opt):
         if any(s is None or p.grad is None for s, p in zip(states, params)):
             return None
         keys = sorted(k for k in states[0] if k != "step")
-        dtype, kind = params[0].data.dtype, type(params[0].data)
+        dtype, kind = params[0]._data.dtype, type(params[0]._data)
         for p, s in zip(params, states):
-            if p.data.dtype != dtype or type(p.data) is not kind or sorted(s) != sorted(states[0]):
+            if (
+                p._data.dtype != dtype
+                or type(p._data) is not kind
+                or sorted(s) != sorted(states[0])
+            ):
                 return None
             if s["step"] != states[0]["step"] or any(
-                getattr(s[k], "shape", None) != p.data.shape for k in keys
+                getattr(s[k], "shape", None) != p._data.shape for k in keys
             ):
                 return None
         if type(opt) is SGD and group["momentum"] != 0 and "momentum_buffer" not in keys:
@@ -57,15 +61,15 @@ def _flat_views(arrays):
 class _FlatGroup:
     def __init__(self, group, params, states, keys) -> None:
         self.group, self.params, self.states = group, params, states
-        self.param_buf, self.param_views = _flat_views([p.data for p in params])
-        self.grad_buf, grad_views = _flat_views([p.grad.data for p in params])
+        self.param_buf, self.param_views = _flat_views([p._data for p in params])
+        self.grad_buf, grad_views = _flat_views([p.grad._data for p in params])
         self.grads = [Tensor._make(v, False) for v in grad_views]
         self.state = {}
         self.state_views = {}
         for k in keys:
             self.state[k], self.state_views[k] = _flat_views([s[k] for s in states])
         for i, (p, s) in enumerate(zip(params, states)):
-            p.data = self.param_views[i]
+            p._data = self.param_views[i]
             p.grad = self.grads[i]
             for k in keys:
                 s[k] = self.state_views[k][i]
@@ -74,7 +78,7 @@ class _FlatGroup:
     def valid(self, state) -> bool:
         """True while the parameters and ``state`` (the optimizer's) are still these views."""
         for i, (p, s) in enumerate(zip(self.params, self.states)):
-            if p.data is not self.param_views[i] or state.get(p) is not s:
+            if p._data is not self.param_views[i] or state.get(p) is not s:
                 return False
             for k, views in self.state_views.items():
                 if s.get(k) is not views[i]:
@@ -106,12 +110,12 @@ class FlatOptimizer:
         """``engine._accumulate`` for a parameter, writing into its flat gradient view."""
         group, i = self.where[id(t)]
         mine = group.grads[i]
-        if g.dtype != t.data.dtype:
-            g = g.astype(t.data.dtype)
+        if g.dtype != t._data.dtype:
+            g = g.astype(t._data.dtype)
         if t.grad is None:
-            self.xp.copyto(mine.data, g)
+            self.xp.copyto(mine._data, g)
         else:
-            self.xp.add(t.grad.data, g, out=mine.data)
+            self.xp.add(t.grad._data, g, out=mine._data)
         t.grad = mine
 
     def zero_grad(self, set_to_none: bool) -> None:

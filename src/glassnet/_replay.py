@@ -27,7 +27,7 @@ _OP, _BACKWARD, _ZERO, _STEP = range(4)
 def _resolve(enc, standins):
     kind = enc[0]
     if kind == "aslot":
-        return standins[enc[1]].data
+        return standins[enc[1]]._data
     if kind == "slot":
         return standins[enc[1]]
     if kind == "seq":
@@ -88,7 +88,7 @@ class _Program:
         self.leaf_flat = {pid: f for f in self.flat.values() for pid in f.where}
 
     def _check_flat(self) -> None:
-        """Drop flat buffers that no longer alias the optimizer (load_state_dict, p.data = ...)."""
+        """Drop flat buffers that no longer alias the optimizer (load_state_dict, p._data = ...)."""
         stale = [opt for opt, f in self.flat.items() if not f.valid()]
         for opt in stale:
             del self.flat[opt]
@@ -98,7 +98,7 @@ class _Program:
     def run(self, args):
         standins = self.standins
         for st, a in zip(standins, args):
-            st.data = a.data
+            st._data = a._data
         if self.flat:
             self._check_flat()
         nodes = {}
@@ -116,18 +116,18 @@ class _Program:
                             kw[k] = _resolve(e, standins)
                     # one and two inputs spelled out, as in Function.apply (the hot path)
                     if len(inputs) == 1:
-                        arrays = (inputs[0].data,)
-                        out.data = fn.forward(arrays[0], **kw)
+                        arrays = (inputs[0]._data,)
+                        out._data = fn.forward(arrays[0], **kw)
                     elif len(inputs) == 2:
-                        arrays = (inputs[0].data, inputs[1].data)
-                        out.data = fn.forward(arrays[0], arrays[1], **kw)
+                        arrays = (inputs[0]._data, inputs[1]._data)
+                        out._data = fn.forward(arrays[0], arrays[1], **kw)
                     else:
-                        arrays = tuple([t.data for t in inputs])
-                        out.data = fn.forward(*arrays, **kw)
+                        arrays = tuple([t._data for t in inputs])
+                        out._data = fn.forward(*arrays, **kw)
                     if tracked:
                         fn.inputs = inputs
                         fn.needs_input_grad = tuple([t.requires_grad for t in inputs])
-                        fn.arrays = (*arrays, out.data) if cls.saves_output else arrays
+                        fn.arrays = (*arrays, out._data) if cls.saves_output else arrays
                         nodes[i] = fn
                 elif kind == _BACKWARD:
                     _GRAD.enabled = False
@@ -149,14 +149,14 @@ class _Program:
         finally:
             _GRAD.enabled = prev_mode
             for st in self.temps:
-                st.data = None
+                st._data = None
 
     def _backward(self, root_slot, plan, fresh, nodes, args) -> None:
         standins = self.standins
         n_inputs = self.n_inputs
         for s in fresh:  # leaves whose .grad was None when this backward was captured
             (args[s] if s < n_inputs else standins[s]).grad = None
-        root = standins[root_slot].data
+        root = standins[root_slot]._data
         grads = {root_slot: xp_of(root).ones_like(root)}
         for i, out_slot, inputs in plan:
             fn = nodes.pop(i)
@@ -190,7 +190,7 @@ class _Program:
         if enc is None:
             return None
         if enc[0] == "t":
-            return Tensor._make(self.standins[enc[1]].data, enc[2])
+            return Tensor._make(self.standins[enc[1]]._data, enc[2])
         if enc[0] == "grad":
             s = enc[1]
             return (args[s] if s < self.n_inputs else self.standins[s]).grad

@@ -42,7 +42,7 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
             f"multinomial: input must be 1-D (C,) or 2-D (N, C) weights, got shape "
             f"{tuple(input.shape)}"
         )
-    arr = input._data if hasattr(input, "_data") else input.data
+    arr = input._data if hasattr(input, "_data") else input._data
     xp = xp_of(arr)
     w = arr.astype(xp.float64).reshape(-1, arr.shape[-1])
     n, c = w.shape

@@ -187,7 +187,7 @@ def _signature(args):
         if not isinstance(a, Tensor) or id(a) in seen:
             return None
         seen.add(id(a))
-        d = a.data
+        d = a._data
         sig.append((d.shape, d.dtype.str, a.requires_grad, type(d)))
     return tuple(sig)
 
@@ -224,7 +224,7 @@ class _Trace:
         self.order: list | None = None
         self.grads_after_backward: dict = {}
         self.bad: str | None = None
-        self.inputs = [a.data.copy() for a in args]
+        self.inputs = [a._data.copy() for a in args]
         for a in args:
             self._add(a, "input")
 
@@ -233,13 +233,13 @@ class _Trace:
         if s is None:
             s = len(self.tensors)
             self.kinds.append(kind)
-            self.meta.append((t.data.shape, t.data.dtype, t.requires_grad))
+            self.meta.append((t._data.shape, t._data.dtype, t.requires_grad))
             self.slot_of[id(t)] = s
-            self.array_slot.setdefault(id(t.data), s)
+            self.array_slot.setdefault(id(t._data), s)
             if kind == "op":  # forget the ids when the objects die, before an id is reused
                 self.tensors.append(None)
                 self.watched.append(weakref.ref(t, _forget(self.slot_of, id(t))))
-                weakref.finalize(t.data, _forget(self.array_slot, id(t.data)))
+                weakref.finalize(t._data, _forget(self.array_slot, id(t._data)))
             else:
                 self.tensors.append(t)
         return s
@@ -298,7 +298,7 @@ class _Trace:
             self.events.append(("backward", root_slot, tuple(self.order), fresh))
             self.order = None
         self.grads_after_backward = {
-            id(t): (t.grad, t.grad.data.copy())
+            id(t): (t.grad, t.grad._data.copy())
             for t in self.tensors
             if t is not None and t.grad is not None
         }
@@ -319,11 +319,11 @@ class _Trace:
                 if p.grad is None:
                     continue
                 before = self.grads_after_backward.get(id(p))
-                xp = xp_of(p.grad.data)
+                xp = xp_of(p.grad._data)
                 if (
                     before is None
                     or before[0] is not p.grad
-                    or not xp.array_equal(before[1], p.grad.data)
+                    or not xp.array_equal(before[1], p.grad._data)
                 ):
                     self.bad = (
                         "gradients were changed between backward() and step() by code that is "
@@ -426,11 +426,11 @@ class _Trace:
 
     def _same_const(self, a, b):
         if (isinstance(a, Tensor) and (a.requires_grad or b.requires_grad)) or not _is_array(
-            a.data if isinstance(a, Tensor) else a
+            a._data if isinstance(a, Tensor) else a
         ):
             return "a tensor that requires grad is created anew inside the step; make it once"
-        da = a.data if isinstance(a, Tensor) else a
-        db = b.data if isinstance(b, Tensor) else b
+        da = a._data if isinstance(a, Tensor) else a
+        db = b._data if isinstance(b, Tensor) else b
         if da.shape != db.shape or da.dtype != db.dtype or not xp_of(da).array_equal(da, db):
             return (
                 "an array used by an op changes between calls but is not computed by a "

@@ -20,7 +20,7 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor
     dtype('float32')
     """
     if isinstance(data, Tensor):
-        data = data.data.copy()
+        data = data._data.copy()
     elif isinstance(data, np.ndarray):
         data = data.copy()
     return Tensor(data, requires_grad=requires_grad, dtype=dtype, device=device)
@@ -67,12 +67,14 @@ def full(shape, fill_value, dtype=None, device=None, requires_grad: bool = False
     return _place(arr, device, requires_grad)
 
 
-def zeros_like(t: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
-    return zeros(t.shape, dtype=dtype or t.dtype, device=t.device, requires_grad=requires_grad)
+def zeros_like(t: Tensor, dtype=None, requires_grad: bool = False, *, device=None) -> Tensor:
+    return zeros(t.shape, dtype=dtype or t.dtype, device=device or t.device,
+                 requires_grad=requires_grad)  # fmt: skip
 
 
-def ones_like(t: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
-    return ones(t.shape, dtype=dtype or t.dtype, device=t.device, requires_grad=requires_grad)
+def ones_like(t: Tensor, dtype=None, requires_grad: bool = False, *, device=None) -> Tensor:
+    return ones(t.shape, dtype=dtype or t.dtype, device=device or t.device,
+                requires_grad=requires_grad)  # fmt: skip
 
 
 def eye(n: int, m: int | None = None, dtype=None, device=None) -> Tensor:
@@ -107,10 +109,16 @@ def rand(*shape, dtype=None, device=None, requires_grad: bool = False) -> Tensor
     return _place(get_rng().random(_shape(shape)).astype(dt), device, requires_grad)
 
 
-def randint(low: int, high: int, shape, device=None) -> Tensor:
-    """Integers in [low, high) (int64)."""
-    shape = (shape,) if isinstance(shape, int) else tuple(shape)
-    return _place(get_rng().integers(low, high, size=shape, dtype=np.int64), device, False)
+def randint(low: int, high=None, size=None, device=None, *, dtype=None) -> Tensor:
+    """Integers in [low, high) (int64 unless ``dtype``); ``randint(high, size)`` draws from
+    [0, high), as PyTorch's ``torch.randint``."""
+    if size is None:
+        if high is None:
+            raise TypeError("randint: give (high, size) or (low, high, size)")
+        low, high, size = 0, low, high
+    shape = (size,) if isinstance(size, int) else tuple(size)
+    arr = get_rng().integers(low, high, size=shape, dtype=np.int64)
+    return _place(arr if dtype is None else arr.astype(to_dtype(dtype)), device, False)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False):

@@ -31,7 +31,7 @@ def _is_cupy(data) -> bool:
 def _as_array(data, dtype=None, device=None):
     """Convert user data to an array with glassnet's dtype rules (float -> float32)."""
     if isinstance(data, Tensor):
-        arr = data.data
+        arr = data._data
     elif isinstance(data, np.ndarray) or type(data) is SimArray or _is_cupy(data):
         arr = data
     elif isinstance(data, np.generic):  # a NumPy scalar keeps its dtype, like an array
@@ -70,7 +70,7 @@ class Tensor:
     array([2., 4., 6.], dtype=float32)
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_vc", "_retains_grad", "_hooks",
+    __slots__ = ("_data", "grad", "requires_grad", "_ctx", "_vc", "_retains_grad", "_hooks",
                  "name", "__weakref__")  # fmt: skip
     __array_priority__ = 1000  # numpy_array * tensor -> Tensor.__rmul__
 
@@ -81,7 +81,7 @@ class Tensor:
                 f"only floating-point tensors can require gradients, got dtype {arr.dtype}; "
                 "pass dtype='float32' (or convert with .astype('float32'))"
             )
-        self.data = arr
+        self._data = arr
         self.grad = None
         self.requires_grad = bool(requires_grad)
         self._ctx = None
@@ -95,7 +95,7 @@ class Tensor:
         """Fast internal constructor: ``data`` is already a valid array. Always a plain
         ``Tensor`` (never a subclass such as ``Parameter``), whichever class it is called on."""
         t = object.__new__(Tensor)
-        t.data = data
+        t._data = data
         t.grad = None
         t.requires_grad = requires_grad
         t._ctx = None
@@ -108,23 +108,19 @@ class Tensor:
     # -- properties ---------------------------------------------------------------------------
     @property
     def shape(self) -> tuple:
-        return self.data.shape
+        return self._data.shape
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
-
-    @property
-    def size(self) -> int:
-        return self.data.size
+        return self._data.ndim
 
     @property
     def dtype(self):
-        return self.data.dtype
+        return self._data.dtype
 
     @property
     def device(self) -> Device:
-        return device_of(self.data)
+        return device_of(self._data)
 
     @property
     def is_leaf(self) -> bool:
@@ -168,12 +164,12 @@ class Tensor:
         return f"tensor({body}{extra})"
 
     def __bool__(self) -> bool:
-        if self.size != 1:
+        if self._data.size != 1:
             raise ValueError(
-                f"the truth value of a tensor with {self.size} elements is ambiguous; "
+                f"the truth value of a tensor with {self._data.size} elements is ambiguous; "
                 "use .any() or .all()"
             )
-        return bool(self.data)
+        return bool(self._data)
 
     def __float__(self) -> float:
         return float(self.item())
@@ -182,17 +178,17 @@ class Tensor:
         return int(self.item())
 
     def __index__(self) -> int:
-        if self.dtype.kind not in "iu" or self.size != 1:
+        if self.dtype.kind not in "iu" or self._data.size != 1:
             raise TypeError("only integer tensors of one element can be used as an index")
         return int(self.item())
 
     def __array__(self, dtype=None, copy=None):
-        if not isinstance(self.data, _NUMPY_DATA):
+        if not isinstance(self._data, _NUMPY_DATA):
             raise TypeError(
                 f"cannot convert a tensor on {self.device} to a NumPy array implicitly (it "
                 "would be a hidden copy to the host); call .numpy() (or .cpu()) first"
             )
-        arr = self.data
+        arr = self._data
         return arr if dtype is None else arr.astype(dtype)
 
     __hash__ = object.__hash__
@@ -200,23 +196,23 @@ class Tensor:
     # -- conversion -------------------------------------------------------------------------
     def numpy(self) -> np.ndarray:
         """The data as a NumPy array (a copy from the GPU; a view on CPU, so do not mutate)."""
-        return to_device(self.data, "cpu")
+        return to_device(self._data, "cpu")
 
     def tolist(self):
         return self.numpy().tolist()
 
     def item(self):
         """The value of a one-element tensor as a Python number."""
-        if self.size != 1:
+        if self._data.size != 1:
             raise ValueError(
                 f"item() needs a tensor with one element, got shape {self.shape}; "
                 "reduce it first (e.g. .sum() or .mean())"
             )
-        return self.data.reshape(()).item()
+        return self._data.reshape(()).item()
 
     def detach(self) -> Tensor:
         """A tensor sharing this data but cut from the graph (no gradient flows through)."""
-        out = Tensor._make(self.data, False)
+        out = Tensor._make(self._data, False)
         out._vc = self._vc
         return out
 
@@ -277,36 +273,37 @@ class Tensor:
             _GRAD.recorder.inplace(self)
 
     def _inplace_value(self, other):
-        return other.data if isinstance(other, Tensor) else other
+        return other._data if isinstance(other, Tensor) else other
 
     def add_(self, other, alpha: float = 1.0) -> Tensor:
         self._check_inplace("add_")
         v = self._inplace_value(other)
-        self.data += v if alpha == 1.0 else alpha * v
+        self._data += v if alpha == 1.0 else alpha * v
         self._bump()
         return self
 
-    def sub_(self, other) -> Tensor:
+    def sub_(self, other, alpha: float = 1.0) -> Tensor:
         self._check_inplace("sub_")
-        self.data -= self._inplace_value(other)
+        v = self._inplace_value(other)
+        self._data -= v if alpha == 1.0 else alpha * v
         self._bump()
         return self
 
     def mul_(self, other) -> Tensor:
         self._check_inplace("mul_")
-        self.data *= self._inplace_value(other)
+        self._data *= self._inplace_value(other)
         self._bump()
         return self
 
     def div_(self, other) -> Tensor:
         self._check_inplace("div_")
-        self.data /= self._inplace_value(other)
+        self._data /= self._inplace_value(other)
         self._bump()
         return self
 
     def fill_(self, value) -> Tensor:
         self._check_inplace("fill_")
-        self.data[...] = value
+        self._data[...] = value
         self._bump()
         return self
 
@@ -318,15 +315,15 @@ class Tensor:
         v = self._inplace_value(src)
         if tuple(np.shape(v)) != self.shape:
             raise ValueError(f"copy_: source shape {np.shape(v)} != destination {self.shape}")
-        self.data[...] = to_device(xp_of(v).asarray(v), self.device)
+        self._data[...] = to_device(xp_of(v).asarray(v), self.device)
         self._bump()
         return self
 
     def __setitem__(self, index, value) -> None:
         self._check_inplace("__setitem__")
         if isinstance(index, Tensor):
-            index = index.data
-        self.data[index] = self._inplace_value(value)
+            index = index._data
+        self._data[index] = self._inplace_value(value)
         self._bump()
 
     def __iadd__(self, other):

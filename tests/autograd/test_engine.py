@@ -188,7 +188,7 @@ def test_detach_cuts_the_graph_and_shares_data():
     y.backward()
     np.testing.assert_allclose(x.grad.numpy(), [3.0, 6.0])
     x2 = leaf([5.0])
-    assert np.shares_memory(x2.detach().data, x2.data)
+    assert np.shares_memory(x2.detach()._data, x2._data)
 
 
 def test_intermediates_have_no_grad_unless_retained():
@@ -266,8 +266,8 @@ def test_scalar_backward_uses_dtype_of_root():
 def test_two_leaves_fed_by_the_same_add_do_not_alias():
     a, b = leaf([1.0, 2.0]), leaf([3.0, 4.0])
     (a + b).sum().backward()
-    assert not np.shares_memory(a.grad.data, b.grad.data)
-    a.grad.data[...] = 100.0
+    assert not np.shares_memory(a.grad._data, b.grad._data)
+    a.grad._data[...] = 100.0
     np.testing.assert_allclose(b.grad.numpy(), [1.0, 1.0])
 
 
@@ -280,7 +280,7 @@ def test_leaf_grad_does_not_alias_user_grad_or_other_grads():
     w = leaf([[1.0, 2.0]])
     s = leaf(0.0)
     (w + s).sum().backward()  # s gets a sum, w gets the broadcast ones
-    w.grad.data[...] = -1.0
+    w.grad._data[...] = -1.0
     assert s.grad.item() == 2.0
 
 
@@ -288,7 +288,7 @@ def test_retained_intermediate_grad_does_not_alias_leaf_grad():
     x = leaf([1.0, 2.0])
     h = (x + 0.0).retain_grad()
     h.sum().backward()
-    h.grad.data[...] = 7.0
+    h.grad._data[...] = 7.0
     np.testing.assert_allclose(x.grad.numpy(), [1.0, 1.0])
 
 

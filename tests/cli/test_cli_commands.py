@@ -29,7 +29,7 @@ def test_train_digits_end_to_end_and_run_folder(tmp_path, capsys):
     # The checkpoint loads back into the architecture config.json describes.
     config = json.loads((run / "config.json").read_text())
     model = build_model(**config["model"])
-    ckpt = gn.load(run / "checkpoint.safetensors", model)
+    ckpt = gn.load_checkpoint(run / "checkpoint.safetensors", model)
     assert ckpt.epoch == 4 and ckpt.metadata["config"]["preset"] == "mlp"
     # ... and reproduces the reported test accuracy.
     (_, _), (xt, yt) = load_digits(flatten=False)
@@ -51,7 +51,7 @@ def test_train_digits_end_to_end_and_run_folder(tmp_path, capsys):
 
     # --resume continues the same run to more epochs.
     assert main(["train", "--resume", str(run), "--epochs", "6", "--quiet"]) == 0
-    assert gn.load(run / "checkpoint.safetensors").epoch == 6
+    assert gn.load_checkpoint(run / "checkpoint.safetensors").epoch == 6
     assert len((run / "metrics.csv").read_text().splitlines()) == 7
 
 

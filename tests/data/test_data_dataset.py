@@ -31,8 +31,13 @@ def test_array_dataset_single_array_returns_bare_sample():
     np.testing.assert_array_equal(ds.get_batch(np.array([4, 0])), [4, 0])
 
 
-def test_tensor_dataset_is_alias():
-    assert TensorDataset is ArrayDataset
+def test_tensor_dataset_items_are_tensors_as_in_pytorch():
+    import glassnet as gn
+
+    ds = TensorDataset(gn.arange(6).reshape(3, 2), np.array([7, 8, 9]))
+    x, y = ds[1]
+    assert isinstance(x, gn.Tensor) and x.tolist() == [2, 3] and y.item() == 8
+    assert isinstance(ds, ArrayDataset) and len(ds) == 3
 
 
 def test_array_dataset_unequal_lengths_names_shapes():

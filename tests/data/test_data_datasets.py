@@ -237,8 +237,8 @@ def test_shakespeare_with_dataloader_fast_path():
     x, y = char_windows(vocab.encode(train[:10_000]), context_length=64)
     xb, yb = next(iter(DataLoader((x, y), batch_size=16, shuffle=True, seed=0)))
     assert xb.shape == yb.shape == (16, 64)
-    np.testing.assert_array_equal(xb[:, 1:], yb[:, :-1])
-    assert xb.flags.writeable  # the batch is a copy, safe to modify
+    np.testing.assert_array_equal(xb[:, 1:].numpy(), yb[:, :-1].numpy())
+    assert xb.numpy().flags.writeable  # the batch is a copy, safe to modify
 
 
 # ----------------------------------------------------------------------------- registry

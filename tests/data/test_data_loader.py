@@ -8,6 +8,7 @@ import time
 import numpy as np
 import pytest
 
+import glassnet as gn
 from glassnet.data.dataset import ArrayDataset, Dataset, Subset
 from glassnet.data.loader import DataLoader, DistributedSampler, default_collate
 
@@ -33,7 +34,7 @@ class NoPerSampleAccess(ArrayDataset):
 
 
 def _labels(loader):
-    return np.concatenate([yb for _, yb in loader]).tolist()
+    return np.concatenate([yb.numpy() for _, yb in loader]).tolist()
 
 
 def test_sequential_batches_and_sizes():
@@ -43,7 +44,7 @@ def test_sequential_batches_and_sizes():
     batches = list(loader)
     assert len(loader) == 3
     assert [b[1].tolist() for b in batches] == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
-    np.testing.assert_array_equal(batches[2][0], x[8:10])
+    np.testing.assert_array_equal(batches[2][0].numpy(), x[8:10])
 
 
 def test_drop_last():
@@ -52,10 +53,10 @@ def test_drop_last():
     assert [b.tolist() for b in loader] == [[0, 1, 2, 3], [4, 5, 6, 7]]
 
 
-def test_single_array_yields_arrays():
+def test_single_array_yields_tensors():
     loader = DataLoader(np.arange(5), batch_size=2)
     first = next(iter(loader))
-    assert isinstance(first, np.ndarray)
+    assert isinstance(first, gn.Tensor) and not first.requires_grad
     assert first.tolist() == [0, 1]
 
 
@@ -150,7 +151,7 @@ def test_collate_path_for_plain_datasets():
     assert ds.reads == 7
     xb, yb = batches[0]
     assert xb.shape == (3, 2) and xb.dtype == np.float32
-    np.testing.assert_array_equal(yb, [0, 1, 2])
+    np.testing.assert_array_equal(yb.numpy(), [0, 1, 2])
     assert batches[-1][1].tolist() == [6]
 
 
@@ -166,7 +167,7 @@ def test_default_collate_structures_and_errors():
         default_collate([np.zeros(2), np.zeros(3)])
     with pytest.raises(ValueError, match="empty"):
         default_collate([])
-    with pytest.raises(ValueError, match="tuples of length 2"):
+    with pytest.raises(ValueError, match="sequences of length 2"):
         default_collate([(1, 2), (1,)])
 
 
@@ -201,8 +202,8 @@ def test_distributed_sampler_partitions_and_reshuffles():
         s.set_epoch(1)
     assert [list(s) for s in shares] != epoch0
     loader = DataLoader(np.arange(n), batch_size=2, sampler=shares[0])
-    e0 = np.concatenate(list(loader)).tolist()
-    e1 = np.concatenate(list(loader)).tolist()
+    e0 = np.concatenate([b.numpy() for b in loader]).tolist()
+    e1 = np.concatenate([b.numpy() for b in loader]).tolist()
     assert e0 == epoch0[0] and e1 != e0  # the loader called set_epoch
     with pytest.raises(ValueError, match="rank"):
         DistributedSampler(4, 2, 2)
@@ -218,8 +219,8 @@ def test_prefetch_gives_same_batches():
     ahead = list(DataLoader(data, batch_size=7, shuffle=True, seed=1, prefetch=2))
     assert len(plain) == len(ahead) == 8
     for (xa, ya), (xb, yb) in zip(plain, ahead):
-        np.testing.assert_array_equal(xa, xb)
-        np.testing.assert_array_equal(ya, yb)
+        np.testing.assert_array_equal(xa.numpy(), xb.numpy())
+        np.testing.assert_array_equal(ya.numpy(), yb.numpy())
     assert not _prefetch_threads()
 
 

@@ -207,7 +207,7 @@ def _digest_run(x, y, seed_model, seed_data, steps=6):
         opt.zero_grad()
         loss = F.cross_entropy(model(gn.tensor(x[idx])), gn.tensor(y[idx]))
         loss.backward()
-        grads = {n: p.grad.data for n, p in model.named_parameters()}
+        grads = {n: p.grad._data for n, p in model.named_parameters()}
         opt.step()
         digester.record(step, (x[idx], y[idx]), float(loss.item()), grads)
     return digester.records

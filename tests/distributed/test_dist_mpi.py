@@ -201,4 +201,6 @@ def test_docs_example_runs_on_two_ranks(tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.count("ranks 2: last loss") == 1
     model = gn.nn.Sequential(gn.nn.Linear(8, 32), gn.nn.ReLU(), gn.nn.Linear(32, 2))
-    gn.load(tmp_path / "model.safetensors", model)  # bare-model names: no "module." prefix
+    gn.load_checkpoint(
+        tmp_path / "model.safetensors", model
+    )  # bare-model names: no "module." prefix

@@ -30,13 +30,15 @@ def test_round_trip_weights_optimizer_rng_and_metadata(tmp_path):
     model = _model()
     opt = optim.Adam(model.parameters(), lr=0.01)
     _train_a_little(model, opt)
-    path = gn.save(tmp_path / "c.safetensors", model, opt, epoch=2, metrics={"loss": 0.5})
+    path = gn.save_checkpoint(
+        tmp_path / "c.safetensors", model, opt, epoch=2, metrics={"loss": 0.5}
+    )
     after_save = gn.randn(3).numpy()  # what the RNG gives next
 
     other = _model()
     other_opt = optim.Adam(other.parameters(), lr=0.5)
     gn.manual_seed(123)
-    ckpt = gn.load(path, other, other_opt)
+    ckpt = gn.load_checkpoint(path, other, other_opt)
     assert ckpt.epoch == 2 and ckpt.metadata["metrics"] == {"loss": 0.5}
     for (k, a), (_, b) in zip(model.state_dict().items(), other.state_dict().items()):
         np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=k)
@@ -55,38 +57,38 @@ def test_round_trip_weights_optimizer_rng_and_metadata(tmp_path):
 
 def test_load_without_optimizer_keeps_rng_and_reads_metadata_only(tmp_path):
     model = _model()
-    gn.save(tmp_path / "m.safetensors", model, note="hi")
+    gn.save_checkpoint(tmp_path / "m.safetensors", model, note="hi")
     gn.manual_seed(5)
     expected = gn.randn(2).numpy()
     gn.manual_seed(5)
-    ckpt = gn.load(tmp_path / "m.safetensors")
+    ckpt = gn.load_checkpoint(tmp_path / "m.safetensors")
     np.testing.assert_array_equal(gn.randn(2).numpy(), expected)
     assert ckpt.metadata == {"note": "hi"} and ckpt.optimizer_state is None
     with pytest.raises(ValueError, match="no optimizer state"):
-        gn.load(tmp_path / "m.safetensors", model, optim.SGD(model.parameters(), lr=0.1))
+        gn.load_checkpoint(tmp_path / "m.safetensors", model, optim.SGD(model.parameters(), lr=0.1))
 
 
 def test_interop_with_the_safetensors_package(tmp_path):
     from safetensors.numpy import load_file, save_file
 
     model = _model()
-    gn.save(tmp_path / "ours.safetensors", model)
+    gn.save_checkpoint(tmp_path / "ours.safetensors", model)
     theirs = load_file(str(tmp_path / "ours.safetensors"))
     assert set(theirs) == set(model.state_dict())
     # A plain safetensors weight file (published weights) loads by name.
     weights = {k: np.full(v.shape, 0.25, np.float32) for k, v in model.state_dict().items()}
     save_file(weights, str(tmp_path / "plain.safetensors"))
-    gn.load(tmp_path / "plain.safetensors", model)
+    gn.load_checkpoint(tmp_path / "plain.safetensors", model)
     assert np.all(model[2].bias.numpy() == 0.25)
 
 
 def test_shape_mismatch_and_missing_file_errors(tmp_path):
-    gn.save(tmp_path / "a.safetensors", _model())
+    gn.save_checkpoint(tmp_path / "a.safetensors", _model())
     wrong = nn.Sequential(nn.Linear(4, 5), nn.ReLU(), nn.Linear(5, 3))
     with pytest.raises(ValueError, match="shape mismatch"):
-        gn.load(tmp_path / "a.safetensors", wrong)
+        gn.load_checkpoint(tmp_path / "a.safetensors", wrong)
     with pytest.raises(FileNotFoundError):
-        gn.load(tmp_path / "missing.safetensors")
+        gn.load_checkpoint(tmp_path / "missing.safetensors")
 
 
 def test_encode_decode_dtypes_and_checksum():
@@ -122,14 +124,14 @@ def test_foreign_and_truncated_files_raise_value_error(tmp_path, blob, message):
     path = tmp_path / "bad.safetensors"
     path.write_bytes(blob)
     with pytest.raises(ValueError, match=message):
-        gn.load(path)
+        gn.load_checkpoint(path)
 
 
 def test_fuzzed_checkpoints_raise_value_error_or_load(tmp_path):
     model = _model()
     opt = optim.Adam(model.parameters())
     _train_a_little(model, opt, 1)
-    good = gn.save(tmp_path / "good.safetensors", model, opt, epoch=1).read_bytes()
+    good = gn.save_checkpoint(tmp_path / "good.safetensors", model, opt, epoch=1).read_bytes()
     rng = np.random.default_rng(0)
     path = tmp_path / "fuzz.safetensors"
     outcomes = {"error": 0, "loaded": 0}
@@ -149,7 +151,7 @@ def test_fuzzed_checkpoints_raise_value_error_or_load(tmp_path):
                 blob[pos] = int(rng.integers(32, 127))
         path.write_bytes(bytes(blob))
         try:
-            gn.load(path, _model(), optim.Adam(_model().parameters()))
+            gn.load_checkpoint(path, _model(), optim.Adam(_model().parameters()))
             outcomes["loaded"] += 1  # a mutation of padding or whitespace can be harmless
         except ValueError:
             outcomes["error"] += 1
@@ -157,33 +159,33 @@ def test_fuzzed_checkpoints_raise_value_error_or_load(tmp_path):
 
 
 def test_checksum_catches_flipped_weight_bits(tmp_path):
-    path = gn.save(tmp_path / "w.safetensors", _model())
+    path = gn.save_checkpoint(tmp_path / "w.safetensors", _model())
     blob = bytearray(path.read_bytes())
     blob[-3] ^= 0x10
     path.write_bytes(bytes(blob))
     with pytest.raises(ValueError, match="SHA-256"):
-        gn.load(path)
+        gn.load_checkpoint(path)
 
 
 def test_interrupted_save_leaves_previous_checkpoint_intact(tmp_path, monkeypatch):
     model = _model()
-    path = gn.save(tmp_path / "c.safetensors", model, epoch=1)
+    path = gn.save_checkpoint(tmp_path / "c.safetensors", model, epoch=1)
     before = path.read_bytes()
     with gn.no_grad():
-        model[0].weight.data[...] = 7.0
+        model[0].weight._data[...] = 7.0
 
     def crash(fd):
         raise KeyboardInterrupt  # e.g. Ctrl-C or a kill between write and rename
 
     monkeypatch.setattr(fmt.os, "fsync", crash)
     with pytest.raises(KeyboardInterrupt):
-        gn.save(path, model, epoch=2)
+        gn.save_checkpoint(path, model, epoch=2)
     monkeypatch.undo()
     assert path.read_bytes() == before
     assert os.listdir(tmp_path) == ["c.safetensors"]  # no temporary file left behind
-    assert gn.load(path).epoch == 1
+    assert gn.load_checkpoint(path).epoch == 1
 
 
 def test_metadata_must_be_json(tmp_path):
     with pytest.raises(TypeError, match="JSON-serialisable"):
-        gn.save(tmp_path / "x.safetensors", _model(), thing=object())
+        gn.save_checkpoint(tmp_path / "x.safetensors", _model(), thing=object())

@@ -33,7 +33,7 @@ def _trained(tmp_path):
         opt.step()
     loader = gn.data.DataLoader((np.zeros((8, 4)), np.zeros(8)), batch_size=2, shuffle=True)
     stopping = {"EarlyStopping": {"best": 0.5, "best_epoch": 1, "wait": 0}}
-    path = gn.save(tmp_path / "good.safetensors", model, opt, epoch=2, step=7,
+    path = gn.save_checkpoint(tmp_path / "good.safetensors", model, opt, epoch=2, step=7,
                    loader_state=loader.state_dict(), metrics={"loss": 0.5},
                    callbacks=stopping)  # fmt: skip
     return path
@@ -62,7 +62,7 @@ def _load_all(path, into=None):
     if model is None:
         model = _model()
         opt = optim.Adam(model.parameters())
-    ckpt = gn.load(path, model, opt)
+    ckpt = gn.load_checkpoint(path, model, opt)
     return _state(model, opt), json.dumps(ckpt.metadata, sort_keys=True)
 
 
@@ -147,7 +147,7 @@ def test_hostile_headers_cost_microseconds(tmp_path, blob, message):
     path.write_bytes(blob)
     start = time.perf_counter()
     with pytest.raises(ValueError, match=message):
-        gn.load(path)
+        gn.load_checkpoint(path)
     assert time.perf_counter() - start < 0.5
 
 
@@ -162,7 +162,7 @@ def test_a_3_gib_file_is_checked_before_it_is_read(tmp_path):
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     start = time.perf_counter()
     with pytest.raises(ValueError, match="not fully covered"):
-        gn.load(path)
+        gn.load_checkpoint(path)
     assert time.perf_counter() - start < 0.5
     grown_mib = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
     assert grown_mib < 100
@@ -195,7 +195,7 @@ def test_checksum_covers_glassnet_metadata(tmp_path):
     path = _trained(tmp_path)
     changed = _rewrite(path, lambda m: m["metadata"].update(epoch=3), checksum="stale")
     with pytest.raises(ValueError, match="checksum"):
-        gn.load(changed)
+        gn.load_checkpoint(changed)
     assert read_checkpoint(path).epoch == 2
 
 
@@ -243,7 +243,7 @@ def test_every_resumed_field_is_validated(tmp_path, case):
     changed = _rewrite(_trained(tmp_path), change)
     model = _model()
     with pytest.raises(ValueError, match=field) as info:
-        gn.load(changed, model, optim.Adam(model.parameters()))
+        gn.load_checkpoint(changed, model, optim.Adam(model.parameters()))
     assert "\n" not in str(info.value)
 
 
@@ -251,7 +251,7 @@ def test_every_resumed_field_is_validated(tmp_path, case):
 def test_saved_files_follow_the_umask(tmp_path, mask):
     old = os.umask(mask)
     try:
-        path = gn.save(tmp_path / "u.safetensors", _model())
+        path = gn.save_checkpoint(tmp_path / "u.safetensors", _model())
     finally:
         os.umask(old)
     assert path.stat().st_mode & 0o777 == 0o666 & ~mask
@@ -264,7 +264,7 @@ def test_sigkill_during_save_leaves_a_loadable_checkpoint(tmp_path):
 
     path = tmp_path / "c.safetensors"
     model = _model()
-    gn.save(path, model, epoch=0)
+    gn.save_checkpoint(path, model, epoch=0)
     rng = np.random.default_rng(3)
     epochs_seen = set()
     for _ in range(24):
@@ -272,7 +272,7 @@ def test_sigkill_during_save_leaves_a_loadable_checkpoint(tmp_path):
         if pid == 0:  # pragma: no cover - the child is killed
             try:
                 for epoch in range(1, 10**6):
-                    gn.save(path, model, epoch=epoch)
+                    gn.save_checkpoint(path, model, epoch=epoch)
             finally:
                 os._exit(0)
         time.sleep(float(rng.uniform(0.0, 0.1)))

@@ -139,9 +139,9 @@ def test_same_seed_same_weights_and_float32_dtype_kept():
 
 def test_inplace_on_parameter_bumps_version_and_keeps_identity():
     p = nn.Parameter(gn.zeros(3, 4))
-    data_id, version = id(p.data), p._version
+    data_id, version = id(p._data), p._version
     out = init.xavier_normal_(p)
-    assert out is p and id(p.data) == data_id and p._version == version + 1
+    assert out is p and id(p._data) == data_id and p._version == version + 1
     assert p.requires_grad and np.any(p.numpy() != 0)
 
 

@@ -206,6 +206,9 @@ def test_random_and_creation_functions():
     n = gn.normal(gn.tensor([0.0, 100.0]), gn.tensor([1.0, 0.0]))
     assert n.shape == (2,) and n[1].item() == 100.0
     assert gn.normal(2.0, 0.5, (4000,)).numpy().std() == pytest.approx(0.5, rel=0.05)
+    assert gn.randint(5, (3,)).shape == (3,) and gn.randint(5, (100,)).numpy().max() < 5
+    assert gn.randint(2, 4, (3,), dtype="int32").dtype == np.int32
+    assert str(gn.zeros_like(x, device="cpu").device) == "cpu"
     gn.manual_seed(3)
     a = gn.randperm(10).tolist()
     gn.manual_seed(3)
@@ -259,3 +262,52 @@ def test_sdpa_grouped_query_attention():
         [rng.standard_normal((1, 2, 2, 3)), rng.standard_normal((1, 1, 3, 3)),
          rng.standard_normal((1, 1, 3, 2))],
     )  # fmt: skip
+
+
+def _ctc_brute_force(log_probs, target, blank=0):
+    """-ln of the summed probability of every length-T path that collapses to ``target``
+    (merge repeats, then drop blanks): the definition, by enumeration."""
+    import itertools
+
+    steps, classes = log_probs.shape
+    total = 0.0
+    for path in itertools.product(range(classes), repeat=steps):
+        merged = [c for i, c in enumerate(path) if i == 0 or c != path[i - 1]]
+        if [c for c in merged if c != blank] == list(target):
+            total += np.exp(sum(log_probs[t, c] for t, c in enumerate(path)))
+    return -np.log(total)
+
+
+def test_ctc_loss_against_the_definition():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((5, 2, 3))
+    lp = x - np.log(np.exp(x).sum(-1, keepdims=True))
+    targets = [[1, 1], [2, 0]]
+    lengths = [2, 1]
+    loss = F.ctc_loss(gn.tensor(lp), gn.tensor(np.array(targets)), gn.tensor([5, 4]),
+                      gn.tensor(lengths), reduction="none")  # fmt: skip
+    expected = [_ctc_brute_force(lp[:5, 0], [1, 1]), _ctc_brute_force(lp[:4, 1], [2])]
+    np.testing.assert_allclose(loss.numpy(), expected, rtol=1e-10)
+    mean = F.ctc_loss(gn.tensor(lp), gn.tensor([1, 1, 2]), [5, 4], [2, 1])  # concatenated
+    assert mean.item() == pytest.approx((expected[0] / 2 + expected[1] / 1) / 2)
+    # an input too short for its target (two equal labels need a blank between): inf, or 0
+    short = F.ctc_loss(gn.tensor(lp), gn.tensor([1, 1, 2]), [2, 4], [2, 1], reduction="none")
+    assert short.numpy()[0] == np.inf
+    zeroed = F.ctc_loss(gn.tensor(lp), gn.tensor([1, 1, 2]), [2, 4], [2, 1], reduction="none",
+                        zero_infinity=True)  # fmt: skip
+    assert zeroed.numpy()[0] == 0.0
+    assert nn.CTCLoss()(gn.tensor(lp), gn.tensor([1, 1, 2]), [5, 4], [2, 1]).item() == (
+        pytest.approx(mean.item())
+    )
+
+
+def test_ctc_loss_first_and_second_derivatives():
+    from glassnet.testing import check_grad, check_grad_grad
+
+    rng = np.random.default_rng(1)
+
+    def fn(lp):
+        return F.ctc_loss(lp, gn.tensor([[1, 2]]), [4], [2])
+
+    check_grad(fn, [rng.standard_normal((4, 1, 3)) - 1.0])
+    check_grad_grad(fn, [rng.standard_normal((4, 1, 3)) - 1.0])

@@ -71,12 +71,12 @@ def test_model_checkpoint_save_best_only(tmp_path):
     assert sorted(os.listdir(tmp_path)) == [
         "ckpt-01.safetensors", "ckpt-02.safetensors", "ckpt-04.safetensors"
     ]  # fmt: skip
-    ckpt = gn.load(tmp_path / "ckpt-04.safetensors")
+    ckpt = gn.load_checkpoint(tmp_path / "ckpt-04.safetensors")
     assert ckpt.epoch == 4 and ckpt.metadata["metrics"]["val_loss"] == 0.5
     assert ckpt.metadata["loader_state"]["epoch"] == 4
     every = ModelCheckpoint(tmp_path / "last.safetensors")
     model.fit(x, y, epochs=2, verbose=0, callbacks=[every])
-    assert gn.load(every.last_path).epoch == 2
+    assert gn.load_checkpoint(every.last_path).epoch == 2
 
 
 def test_learning_rate_scheduler_function_and_object():
@@ -201,5 +201,5 @@ def test_ctrl_c_saves_a_checkpoint_and_says_how_to_resume(tmp_path):
     assert proc.returncode == 0, err
     assert out.startswith("INTERRUPTED True")
     assert "Resume with" in err and str(ckpt) in err
-    saved = gn.load(ckpt)
+    saved = gn.load_checkpoint(ckpt)
     assert saved.epoch >= 1 and saved.metadata["loader_state"]["epoch"] >= 1

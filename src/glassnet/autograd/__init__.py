@@ -3,10 +3,26 @@
 from glassnet.autograd import custom_function  # noqa: F401 - registers the ctx-form adapter
 from glassnet.autograd.engine import run_backward, topological_order, unbroadcast
 from glassnet.autograd.function import OPS, Function, FunctionCtx, explain_op, once_differentiable
-from glassnet.autograd.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from glassnet.autograd.grad_mode import (
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    no_grad,
+    set_grad_enabled,
+)
 from glassnet.autograd.hooks import (
     RemovableHandle,
     register_backward_hook,
     register_backward_pre_hook,
     register_forward_hook,
 )
+
+
+def __getattr__(name: str):
+    # torch.autograd.grad: glassnet.grad lives in glassnet.creation (it builds tensors), a layer
+    # above autograd, so it is looked up on first use
+    if name == "grad":
+        from glassnet.creation import grad
+
+        return grad
+    raise AttributeError(f"module 'glassnet.autograd' has no attribute {name!r}")

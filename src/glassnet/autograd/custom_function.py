@@ -60,7 +60,7 @@ class CustomNode(_function.Function):
             grads = self._user_backward(Tensor._make(grad, False))
         finally:
             _GRAD.enabled = prev
-        return tuple(g if g is None else g.data for g in grads)
+        return tuple(g if g is None else g._data for g in grads)
 
     def _user_backward(self, grad):
         if self.shapes is None:
@@ -133,9 +133,9 @@ def _apply(cls, *args, **kwargs):
     outs = (output,) if single else output
     skip = set(ctx._non_differentiable)
     diff = tuple(
-        isinstance(o, Tensor) and o.data.dtype.kind in "fc" and id(o) not in skip for o in outs
+        isinstance(o, Tensor) and o._data.dtype.kind in "fc" and id(o) not in skip for o in outs
     )
-    results = [Tensor._make(o.data, False) if isinstance(o, Tensor) else o for o in outs]
+    results = [Tensor._make(o._data, False) if isinstance(o, Tensor) else o for o in outs]
     if not track or not any(diff):
         return results[0] if single else tuple(results)
 
@@ -144,21 +144,21 @@ def _apply(cls, *args, **kwargs):
     node.fn_class, node.ctx, node.arg_is_tensor = cls, ctx, arg_is_tensor
     node.diff_positions = diff
     node.zero_grads = [
-        _zeros_like(o.data) for o, d in zip(outs, diff) if isinstance(o, Tensor) and not d
+        _zeros_like(o._data) for o, d in zip(outs, diff) if isinstance(o, Tensor) and not d
     ]
     node.inputs = inputs
     node.versions = tuple(t._vc[0] for t in inputs)
     node.needs_input_grad = tuple(t.requires_grad for t in inputs)
-    node.arrays = tuple(t.data for t in inputs)
+    node.arrays = tuple(t._data for t in inputs)
     diff_outs = [o for o, d in zip(outs, diff) if d]
     if len(outs) == 1:
         node.shapes = None
-        packed = results[0] = Tensor._make(outs[0].data, True)
+        packed = results[0] = Tensor._make(outs[0]._data, True)
     else:
-        xp = _xp(diff_outs[0].data)
-        dtype = xp.result_type(*[o.data for o in diff_outs])
-        node.shapes = [(o.shape, o.data.size) for o in diff_outs]
-        flat = xp.concatenate([o.data.astype(dtype, copy=False).ravel() for o in diff_outs])
+        xp = _xp(diff_outs[0]._data)
+        dtype = xp.result_type(*[o._data for o in diff_outs])
+        node.shapes = [(o.shape, o._data.size) for o in diff_outs]
+        flat = xp.concatenate([o._data.astype(dtype, copy=False).ravel() for o in diff_outs])
         packed = Tensor._make(flat, True)
     packed._ctx = node
     if _hooks.FORWARD_HOOKS:
@@ -168,10 +168,10 @@ def _apply(cls, *args, **kwargs):
         start = 0
         for i, d in enumerate(diff):
             if d:
-                size = outs[i].data.size
+                size = outs[i]._data.size
                 piece = packed[start : start + size].reshape(outs[i].shape)
-                same = piece.data.dtype == outs[i].data.dtype
-                results[i] = piece if same else piece.astype(outs[i].data.dtype)
+                same = piece._data.dtype == outs[i]._data.dtype
+                results[i] = piece if same else piece.astype(outs[i]._data.dtype)
                 start += size
     return results[0] if single else tuple(results)
 

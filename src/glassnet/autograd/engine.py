@@ -101,14 +101,14 @@ def _initial_grad(root, grad):
             "no input of its graph has requires_grad=True (or it was computed under no_grad)"
         )
     if grad is None:
-        if root.data.size != 1:
+        if root._data.size != 1:
             raise RuntimeError(
                 f"backward() on a non-scalar tensor ({_describe(root)}, shape {root.shape}) "
                 "needs grad= (dL/dy, of the same shape); or reduce it first, e.g. "
                 "y.sum().backward()"
             )
-        return xp_of(root.data).ones(root.data.shape, root.data.dtype)
-    grad = grad.data if hasattr(grad, "_vc") else xp_of(root.data).asarray(grad)
+        return xp_of(root._data).ones(root._data.shape, root._data.dtype)
+    grad = grad._data if hasattr(grad, "_vc") else xp_of(root._data).asarray(grad)
     if grad.shape != root.shape:
         raise ValueError(
             f"backward(grad=...) got a gradient of shape {grad.shape} for {_describe(root)} "
@@ -212,8 +212,8 @@ def run_backward(root, grad=None, retain_graph=False, create_graph=False, captur
                     continue
                 key = id(inp)
                 if ig is not None:
-                    if ig.shape != inp.data.shape:
-                        ig = ns.sum_to(ig, inp.data.shape)
+                    if ig.shape != inp._data.shape:
+                        ig = ns.sum_to(ig, inp._data.shape)
                     prev = grads.get(key)
                     grads[key] = ig if prev is None else prev + ig
                 uses[key] -= 1
@@ -241,7 +241,7 @@ def _run_tensor_hooks(t, g, create_graph):
     if create_graph:
         return gt
     # a hook may return a tensor the caller keeps: copy, so no .grad aliases it
-    return gt.data if gt.data is g else gt.data.copy()
+    return gt._data if gt._data is g else gt._data.copy()
 
 
 def _accumulate(t, g, create_graph, handed) -> None:
@@ -249,11 +249,11 @@ def _accumulate(t, g, create_graph, handed) -> None:
     make = t._make
 
     if create_graph:
-        if g.dtype != t.data.dtype:
-            g = g.astype(t.data.dtype)
+        if g.dtype != t._data.dtype:
+            g = g.astype(t._data.dtype)
         t.grad = g if t.grad is None else t.grad + g
         return
-    dtype = t.data.dtype  # a float32 leaf used in a float64 op still gets a float32 grad
+    dtype = t._data.dtype  # a float32 leaf used in a float64 op still gets a float32 grad
     if t.grad is None:
         # astype copies: a view (reshape, broadcast) or an array another leaf already holds
         # is copied, so that changing one .grad in place never changes another
@@ -262,4 +262,4 @@ def _accumulate(t, g, create_graph, handed) -> None:
         handed.add(id(g))
         t.grad = make(g, False)
     else:
-        t.grad = make((t.grad.data + g).astype(dtype, copy=False), False)
+        t.grad = make((t.grad._data + g).astype(dtype, copy=False), False)

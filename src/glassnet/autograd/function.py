@@ -116,19 +116,19 @@ class Function:
         n = len(inputs)
         if n == 2:
             a, b = inputs
-            ad, bd = a.data, b.data
+            ad, bd = a._data, b._data
             if type(ad) is not type(bd) or type(ad) in _MULTI:
                 _check_devices(cls.name, inputs)  # one device for all inputs, or a clear error
             data = fn.forward(ad, bd, **params)
             track = (a.requires_grad or b.requires_grad) and _enabled()
         elif n == 1:
             a = inputs[0]
-            ad = a.data
+            ad = a._data
             data = fn.forward(ad, **params)
             track = a.requires_grad and _enabled()
         else:
             _check_devices(cls.name, inputs)
-            arrays = [t.data for t in inputs]
+            arrays = [t._data for t in inputs]
             data = fn.forward(*arrays, **params)
             needs = tuple([t.requires_grad for t in inputs])
             track = any(needs) and _enabled()

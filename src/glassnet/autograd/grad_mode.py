@@ -126,3 +126,28 @@ class set_grad_enabled(_GradModeContext):  # noqa: N801 - PyTorch's name
 
     def __init__(self, mode: bool):
         self._value = bool(mode)
+
+
+class inference_mode(_GradModeContext):  # noqa: N801 - PyTorch's name
+    """PyTorch's ``inference_mode``: in glassnet the same as :class:`no_grad` (there are no
+    separate inference tensors). ``inference_mode(False)`` leaves grad mode as it is.
+
+    >>> import glassnet as gn
+    >>> with gn.inference_mode():
+    ...     gn.is_grad_enabled()
+    False
+    """
+
+    _value = False
+
+    def __init__(self, mode: bool = True):
+        self._mode = bool(mode)
+
+    def __enter__(self):
+        self._token = _ENABLED.set(False if self._mode else _ENABLED.get())
+        return self
+
+    def __call__(self, func):
+        if getattr(self, "_mode", True):
+            return super().__call__(func)
+        return func

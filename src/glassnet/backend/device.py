@@ -174,7 +174,7 @@ if _CUDA:  # pragma: no cover - GPU only
 def to_numpy(value):
     """A host NumPy array of a tensor, a device array or host data (an explicit copy from a
     device; host data is returned as is). For tests and code that genuinely need the host."""
-    value = getattr(value, "data", value) if hasattr(value, "requires_grad") else value
+    value = getattr(value, "_data", value) if hasattr(value, "requires_grad") else value
     if isinstance(value, (np.ndarray, np.generic)):
         return np.asarray(value)
     if type(value) is _sim_array() or (_cupy is not None and isinstance(value, _cupy.ndarray)):
@@ -184,9 +184,9 @@ def to_numpy(value):
 
 def check_devices(op: str, tensors) -> None:
     """Cheap check that ``tensors`` share a device (by array type; fully for multi-GPU)."""
-    kind = type(tensors[0].data)
+    kind = type(tensors[0]._data)
     for t in tensors:
-        if type(t.data) is not kind:
+        if type(t._data) is not kind:
             break
     else:
         if kind not in MULTI_DEVICE_TYPES:
@@ -200,7 +200,7 @@ def check_same_device(op: str, tensors) -> None:
     Names each input's position, shape and device, and says how to move it (``.to(...)``),
     instead of the array library's own TypeError deep inside the op.
     """
-    devices = [device_of(t.data) for t in tensors]
+    devices = [device_of(t._data) for t in tensors]
     first = devices[0]
     if all(d == first for d in devices[1:]):
         return

@@ -7,8 +7,11 @@ import numpy as np
 float16 = np.dtype("float16")
 float32 = np.dtype("float32")
 float64 = np.dtype("float64")
+int8 = np.dtype("int8")
+int16 = np.dtype("int16")
 int32 = np.dtype("int32")
 int64 = np.dtype("int64")
+uint8 = np.dtype("uint8")
 bool_ = np.dtype("bool")
 
 _NAMES = {
@@ -18,9 +21,16 @@ _NAMES = {
     "float": float32,
     "float64": float64,
     "double": float64,
+    "int8": int8,
+    "char": int8,
+    "int16": int16,
+    "short": int16,
     "int32": int32,
+    "int": int32,  # PyTorch's torch.int is int32
     "int64": int64,
     "long": int64,
+    "uint8": uint8,
+    "byte": uint8,
     "bool": bool_,
 }
 
@@ -34,7 +44,7 @@ def to_dtype(dtype) -> np.dtype:
     """Normalise a dtype given as a string, NumPy dtype or type."""
     if isinstance(dtype, str):
         try:
-            return _NAMES[dtype]
+            return _NAMES[dtype.removeprefix("glassnet.").removeprefix("torch.")]
         except KeyError:
             raise TypeError(f"unknown dtype {dtype!r}: expected one of {sorted(_NAMES)}") from None
     try:

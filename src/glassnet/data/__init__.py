@@ -16,6 +16,14 @@ from glassnet.data.datasets import (
 )
 from glassnet.data.download import ChecksumError, DownloadError, cache_dir, download
 from glassnet.data.loader import DataLoader, DistributedSampler, default_collate
+from glassnet.data.sampler import (
+    BatchSampler,
+    Generator,
+    RandomSampler,
+    Sampler,
+    SequentialSampler,
+    SubsetRandomSampler,
+)
 from glassnet.data.transforms import (
     Compose,
     Flatten,
@@ -28,6 +36,12 @@ from glassnet.data.transforms import (
 )
 
 __all__ = [
+    "BatchSampler",
+    "Generator",
+    "RandomSampler",
+    "Sampler",
+    "SequentialSampler",
+    "SubsetRandomSampler",
     "DATASETS",
     "ArrayDataset",
     "CharVocab",

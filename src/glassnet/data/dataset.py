@@ -165,7 +165,34 @@ class ArrayDataset(Dataset):
         return f"ArrayDataset({shapes})"
 
 
-TensorDataset = ArrayDataset
+class TensorDataset(ArrayDataset):
+    """``torch.utils.data.TensorDataset``: samples are tuples of tensors, ``ds[i] = (a[i],
+    b[i], ...)``, from tensors (or arrays) that share their first dim. Batches are cut by
+    fancy indexing, as for :class:`ArrayDataset`.
+
+    Example:
+        >>> import glassnet as gn
+        >>> ds = TensorDataset(gn.zeros(5, 3), gn.arange(5))
+        >>> x, y = ds[2]
+        >>> x.shape, y.item()
+        ((3,), 2)
+    """
+
+    def __init__(self, *tensors: Any):
+        super().__init__(*(t.numpy() if hasattr(t, "numpy") else t for t in tensors))
+
+    def __getitem__(self, index: int) -> tuple:
+        from glassnet.tensor import Tensor
+
+        index = _check_index(index, len(self), "TensorDataset")
+        return tuple(Tensor._make(np.asarray(array[index]), False) for array in self.arrays)
+
+    def get_batch(self, indices: np.ndarray) -> tuple[np.ndarray, ...]:
+        return tuple(array[indices] for array in self.arrays)
+
+    def __repr__(self) -> str:
+        shapes = ", ".join(str(a.shape) for a in self.arrays)
+        return f"TensorDataset({shapes})"
 
 
 class Subset(Dataset):
@@ -228,13 +255,17 @@ def _split_lengths(total: int, lengths: Sequence[int | float]) -> list[int]:
     return counts
 
 
-def random_split(dataset: Dataset, lengths: Sequence[int | float], seed: int = 0) -> list[Subset]:
+def random_split(
+    dataset: Dataset, lengths: Sequence[int | float], generator: Any = None, seed: int = 0
+) -> list[Subset]:
     """Split ``dataset`` into non-overlapping random subsets.
 
     Args:
         dataset: the dataset to split.
         lengths: subset sizes as ints summing to ``len(dataset)``, or fractions summing to 1
             (samples left over by rounding go to the first subsets, one each).
+        generator: a ``glassnet.Generator`` for the permutation (PyTorch's argument); when
+            None, ``seed`` seeds it.
         seed: seed of the permutation; the same seed gives the same split.
 
     Returns:
@@ -246,6 +277,8 @@ def random_split(dataset: Dataset, lengths: Sequence[int | float], seed: int = 0
         (8, 2)
     """
     counts = _split_lengths(len(dataset), lengths)
-    order = make_generator(seed).permutation(len(dataset))
+    # a glassnet.Generator carries its NumPy generator as .rng (data.sampler)
+    rng = make_generator(seed) if generator is None else getattr(generator, "rng", generator)
+    order = rng.permutation(len(dataset))
     bounds = np.cumsum([0, *counts])
     return [Subset(dataset, order[start:stop]) for start, stop in zip(bounds[:-1], bounds[1:])]

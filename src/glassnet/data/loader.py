@@ -1,13 +1,16 @@
-"""DataLoader: turn a dataset into shuffled mini-batches of NumPy arrays.
+"""DataLoader: turn a dataset into shuffled mini-batches of tensors (``torch.utils.data``).
 
-Batches are NumPy arrays (or tuples of them); the training loop converts them to tensors on
-the right device. The loader owns its own ``numpy.random.Generator``, and its
+Batches are glassnet tensors on the CPU (or lists, tuples and dicts of them), collated as
+PyTorch's ``default_collate`` does; the training loop moves them to the model's device. The
+order comes from a sampler that is never materialized. The loader owns its own
+``numpy.random.Generator``, and its
 ``state_dict()`` (generator state, epoch and position inside the epoch, all JSON-safe) lets a
 resumed run see exactly the same data order as an uninterrupted one.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import queue
 import threading
@@ -16,22 +19,26 @@ from typing import Any
 
 import numpy as np
 
-from glassnet.data.dataset import ArrayDataset, Dataset, Subset, make_generator
+from glassnet.data.dataset import ArrayDataset, Dataset, Subset
+from glassnet.data.sampler import BatchSampler, resolve_generator
+from glassnet.tensor import Tensor
 
 __all__ = ["DataLoader", "DistributedSampler", "default_collate"]
 
 
 def default_collate(samples: Sequence[Any]) -> Any:
-    """Stack a list of samples into a batch.
+    """Stack a list of samples into a batch, as PyTorch's ``default_collate``.
 
-    Arrays and numbers are stacked along a new first axis; tuples (and lists) are collated
-    element-wise into a tuple; dicts key-wise into a dict.
+    Tensors, arrays and numbers are stacked along a new first dim into one tensor (Python
+    floats become float64, ints int64, bools bool, as PyTorch); strings are kept as a list;
+    tuples become a list of collated fields (namedtuples stay namedtuples), lists a list, and
+    dicts a dict, collated key by key.
 
     Args:
         samples: a non-empty list of samples with the same structure and shapes.
 
     Returns:
-        An array of shape (B, ...) or a tuple/dict of such arrays.
+        A tensor of shape (B, ...), or a list/tuple/dict of them.
 
     Example:
         >>> x, y = default_collate([(np.zeros(3), 1), (np.ones(3), 0)])
@@ -41,23 +48,45 @@ def default_collate(samples: Sequence[Any]) -> Any:
     if len(samples) == 0:
         raise ValueError("default_collate got an empty list of samples")
     first = samples[0]
+    if isinstance(first, str):
+        return list(samples)
     if isinstance(first, (tuple, list)):
         if any(not isinstance(s, (tuple, list)) or len(s) != len(first) for s in samples):
             raise ValueError(
-                f"default_collate: samples must all be tuples of length {len(first)}, got "
+                f"default_collate: samples must all be sequences of length {len(first)}, got "
                 f"{[type(s).__name__ for s in samples[:5]]}..."
             )
-        return tuple(default_collate([s[i] for s in samples]) for i in range(len(first)))
+        fields = [default_collate([s[i] for s in samples]) for i in range(len(first))]
+        return type(first)(*fields) if hasattr(first, "_fields") else fields
     if isinstance(first, dict):
         return {key: default_collate([s[key] for s in samples]) for key in first}
-    arrays = [np.asarray(s) for s in samples]
+    if isinstance(first, Tensor):
+        arrays = [s.numpy() if isinstance(s, Tensor) else np.asarray(s) for s in samples]
+    elif isinstance(first, float):
+        arrays = [np.asarray(s, dtype=np.float64) for s in samples]
+    else:
+        arrays = [np.asarray(s) for s in samples]
+    if arrays[0].dtype.kind in "OUS":
+        raise TypeError(
+            f"default_collate: cannot batch samples of type {type(first).__name__}; give "
+            "tensors, arrays, numbers, strings or dicts/lists/tuples of them, or a collate_fn"
+        )
     shapes = {a.shape for a in arrays}
     if len(shapes) > 1:
         raise ValueError(
             f"default_collate cannot stack samples of different shapes {sorted(shapes)}; "
             "pad or crop them to one shape, or pass a collate_fn"
         )
-    return np.stack(arrays)
+    return Tensor(np.stack(arrays))  # on the default device, as gn.tensor
+
+
+def _as_tensors(batch: Any) -> Any:
+    """A batch read by fancy indexing (arrays, or a tuple of them) as tensors (a list)."""
+    if isinstance(batch, np.ndarray):
+        return Tensor(batch)
+    if isinstance(batch, tuple) and not hasattr(batch, "_fields"):
+        return [_as_tensors(b) for b in batch]
+    return batch
 
 
 def _rng_state(rng: np.random.Generator) -> dict:
@@ -109,7 +138,7 @@ class _Prefetcher:
     iteration ends, fails or is abandoned (generator closed or garbage collected).
     """
 
-    def __init__(self, make_batch: Callable[[np.ndarray], Any], batches: list, depth: int):
+    def __init__(self, make_batch: Callable[[np.ndarray], Any], batches: Iterable, depth: int):
         self._queue: queue.Queue = queue.Queue(maxsize=depth)
         self._stop = threading.Event()
         self._thread = threading.Thread(
@@ -127,7 +156,7 @@ class _Prefetcher:
                 continue
         return False
 
-    def _run(self, make_batch: Callable[[np.ndarray], Any], batches: list) -> None:
+    def _run(self, make_batch: Callable[[np.ndarray], Any], batches: Iterable) -> None:
         try:
             for indices in batches:
                 if self._stop.is_set() or not self._put((_BATCH, make_batch(indices))):
@@ -162,32 +191,45 @@ class _Prefetcher:
 
 
 class DataLoader:
-    """Iterate over a dataset in mini-batches of NumPy arrays.
+    """Iterate over a dataset in mini-batches of tensors, as ``torch.utils.data.DataLoader``.
 
-    When to use it: every training loop. Pass arrays directly (``DataLoader((x, y))``) or any
-    :class:`~glassnet.data.dataset.Dataset`. For an ``ArrayDataset`` (or a ``Subset`` of one)
-    each batch is cut with one fancy-indexing call per array; other datasets are read sample
-    by sample and stacked by ``collate_fn`` (default: :func:`default_collate`).
+    When to use it: every training loop. Pass any dataset (``__len__`` and ``__getitem__``:
+    a :class:`~glassnet.data.dataset.Dataset`, a ``TensorDataset``) or, glassnet's shortcut,
+    arrays directly (``DataLoader((x, y))``). For an ``ArrayDataset``/``TensorDataset`` (or a
+    ``Subset`` of one) each batch is cut with one fancy-indexing call per array; other
+    datasets are read sample by sample and stacked by ``collate_fn`` (default:
+    :func:`default_collate`, PyTorch's rules). Batches are CPU tensors: a tensor, or a list
+    (for tuple samples), dict, ... of them.
 
-    Each ``iter(loader)`` is one epoch. With ``shuffle=True`` the order is a fresh permutation
-    drawn from the loader's own generator, seeded by ``seed`` (or, when ``seed`` is None, by
-    a seed drawn once from glassnet's global RNG, so ``gn.manual_seed`` makes it repeatable).
-    ``state_dict()``/``load_state_dict()`` save and restore that generator, the epoch and the
-    number of batches already served in the current epoch.
+    Each ``iter(loader)`` is one epoch. The order comes from ``sampler`` (any iterable of
+    indices, read lazily: never materialized), ``batch_sampler`` (lists of indices), or else
+    ``shuffle``: a fresh permutation per epoch drawn from the loader's own generator, seeded by
+    ``generator`` / ``seed`` (or, when both are None, by a seed drawn once from glassnet's
+    global RNG, so ``gn.manual_seed`` makes it repeatable). ``state_dict()`` /
+    ``load_state_dict()`` save and restore that generator, the epoch and the number of batches
+    already served in the current epoch.
 
     Args:
-        dataset: a Dataset, an array, or a tuple/list of arrays with equal first axes.
-        batch_size: samples per batch (the last one may be smaller unless ``drop_last``).
+        dataset: a dataset (a list of samples is one, as in PyTorch), an array, or a tuple of
+            arrays with equal first axes (glassnet's shortcut).
+        batch_size: samples per batch (PyTorch's default, 1); the last batch may be smaller
+            unless ``drop_last``.
         shuffle: draw a new random order every epoch.
-        drop_last: drop the last batch when it is smaller than ``batch_size``.
-        seed: int seed of the loader's generator, or None (see above).
+        sampler: an iterable of indices giving the order (e.g. ``RandomSampler``,
+            :class:`DistributedSampler`); exclusive with ``shuffle``. If it has
+            ``set_epoch(epoch)`` it is called each epoch.
+        batch_sampler: an iterable of index lists (one per batch); exclusive with
+            ``batch_size``/``shuffle``/``sampler``/``drop_last``.
+        num_workers, pin_memory, timeout, ...: PyTorch's worker and pinning options, accepted
+            and without effect (batches are read in this process; ``prefetch`` for a thread).
         collate_fn: turns a list of samples into a batch; disables the fast path.
-        prefetch: build up to this many batches ahead in a background thread (0: off).
-        sampler: an iterable of indices giving the order (e.g. :class:`DistributedSampler`);
-            exclusive with ``shuffle``. If it has ``set_epoch(epoch)`` it is called each epoch.
+        drop_last: drop the last batch when it is smaller than ``batch_size``.
+        generator: a ``glassnet.Generator`` for the shuffle order.
+        seed: (glassnet) int seed of the loader's generator.
+        prefetch: (glassnet) build up to this many batches ahead in a background thread.
 
     Returns (when iterated):
-        Batches: an array of shape (B, ...) or a tuple of them, B = ``batch_size``.
+        Batches: a tensor of shape (B, ...), or a list/tuple/dict of them, B = ``batch_size``.
 
     Example:
         >>> x = np.arange(10, dtype=np.float32).reshape(5, 2); y = np.arange(5)
@@ -199,23 +241,41 @@ class DataLoader:
     def __init__(
         self,
         dataset: Dataset | np.ndarray | Sequence[np.ndarray],
-        batch_size: int = 32,
-        shuffle: bool = False,
-        drop_last: bool = False,
-        seed: int | None = None,
-        collate_fn: Callable[[list], Any] | None = None,
-        prefetch: int = 0,
+        batch_size: int | None = 1,
+        shuffle: bool | None = None,
         sampler: Iterable[int] | None = None,
+        batch_sampler: Iterable[list[int]] | None = None,
+        num_workers: int = 0,
+        collate_fn: Callable[[list], Any] | None = None,
+        pin_memory: bool = False,
+        drop_last: bool = False,
+        timeout: float = 0,
+        worker_init_fn: Callable | None = None,
+        multiprocessing_context: Any = None,
+        generator: Any = None,
+        *,
+        prefetch_factor: int | None = None,
+        persistent_workers: bool = False,
+        pin_memory_device: str = "",
+        seed: int | None = None,
+        prefetch: int = 0,
     ):
         if isinstance(dataset, np.ndarray):
             dataset = ArrayDataset(dataset)
-        elif isinstance(dataset, (tuple, list)):
+        elif isinstance(dataset, tuple):  # glassnet's shortcut: DataLoader((x, y))
             dataset = ArrayDataset(*dataset)
         elif not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
             raise TypeError(
                 f"DataLoader expects a Dataset, an array or a tuple of arrays, got "
                 f"{type(dataset).__name__}; wrap arrays as DataLoader((x, y))"
             )
+        if batch_sampler is not None:
+            if batch_size != 1 or shuffle or sampler is not None or drop_last:
+                raise ValueError(
+                    "DataLoader: batch_sampler is exclusive with batch_size, shuffle, sampler "
+                    "and drop_last (the batch sampler decides them), as in PyTorch"
+                )
+            batch_size = getattr(batch_sampler, "batch_size", 1)
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
             raise TypeError(f"batch_size must be a positive int, got {batch_size!r}")
         if batch_size < 1:
@@ -224,6 +284,8 @@ class DataLoader:
             raise TypeError(f"prefetch must be an int >= 0 (batches built ahead), got {prefetch!r}")
         if prefetch < 0:
             raise ValueError(f"prefetch must be >= 0 (batches built ahead), got {prefetch}")
+        if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 0:
+            raise ValueError(f"num_workers must be an int >= 0, got {num_workers!r}")
         if sampler is not None and shuffle:
             raise ValueError(
                 "DataLoader got both shuffle=True and a sampler; the sampler decides the order, "
@@ -238,7 +300,9 @@ class DataLoader:
         self.collate_fn = collate_fn
         self.prefetch = int(prefetch)
         self.sampler = sampler
-        self._rng = make_generator(seed)
+        self.batch_sampler = batch_sampler
+        self.num_workers, self.pin_memory = num_workers, bool(pin_memory)
+        self._rng = resolve_generator(generator, seed)
         self._epoch = 0
         self._in_progress = False
         self._batches_done = 0
@@ -260,21 +324,33 @@ class DataLoader:
         return len(self.dataset)
 
     def __len__(self) -> int:
+        if self.batch_sampler is not None:
+            return len(self.batch_sampler)
         n = self._num_samples()
         return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
 
-    def _order(self) -> np.ndarray:
-        if self.sampler is not None:
-            set_epoch = getattr(self.sampler, "set_epoch", None)
+    def _index_batches(self) -> Iterator:
+        """This epoch's batches of indices, lazily (a sampler is read as it goes)."""
+        source = self.batch_sampler if self.batch_sampler is not None else self.sampler
+        if source is not None:
+            set_epoch = getattr(source, "set_epoch", None)
             if callable(set_epoch):
                 set_epoch(self._epoch)
-            return np.fromiter(self.sampler, dtype=np.int64)
+            if self.batch_sampler is not None:
+                return (np.asarray(b, dtype=np.int64) for b in self.batch_sampler)
+            batches = BatchSampler(self.sampler, self.batch_size, self.drop_last)
+            return (np.asarray(b, dtype=np.int64) for b in batches)
         n = len(self.dataset)
-        return self._rng.permutation(n) if self.shuffle else np.arange(n)
+        order = self._rng.permutation(n) if self.shuffle else np.arange(n)
+        stops = range(self.batch_size, n + self.batch_size, self.batch_size)
+        batches = [order[stop - self.batch_size : stop] for stop in stops]
+        if self.drop_last and batches and len(batches[-1]) < self.batch_size:
+            batches.pop()
+        return iter(batches)
 
     def _make_batch(self, indices: np.ndarray) -> Any:
         if self._read_batch is not None:
-            return self._read_batch(indices)
+            return _as_tensors(self._read_batch(indices))
         samples = [self.dataset[int(i)] for i in indices]
         return (self.collate_fn or default_collate)(samples)
 
@@ -282,17 +358,13 @@ class DataLoader:
         if self._in_progress:  # the previous epoch was abandoned part-way: it still counts
             self._epoch += 1
         self._epoch_start_state = _rng_state(self._rng)
-        order = self._order()
-        stops = range(self.batch_size, len(order) + self.batch_size, self.batch_size)
-        batches = [order[stop - self.batch_size : stop] for stop in stops]
-        if self.drop_last and batches and len(batches[-1]) < self.batch_size:
-            batches.pop()
+        batches = self._index_batches()
         skip, self._resume_batches = self._resume_batches, 0
         self._batches_done = skip
         self._in_progress = True
-        return self._serve(batches[skip:])
+        return self._serve(itertools.islice(batches, skip, None))
 
-    def _serve(self, batches: list) -> Iterator[Any]:
+    def _serve(self, batches: Iterable) -> Iterator[Any]:
         prefetcher = None
         if self.prefetch > 0:
             prefetcher = _Prefetcher(self._make_batch, batches, self.prefetch)

@@ -64,7 +64,7 @@ def _array(x):
     """The array inside a tensor (gradients are tensors under create_graph=True)."""
     from glassnet.tensor import Tensor
 
-    return x.data if isinstance(x, Tensor) else x
+    return x._data if isinstance(x, Tensor) else x
 
 
 def _finite(arr) -> bool:
@@ -204,15 +204,15 @@ class AnomalyDetector:
     def _forward(self, node, inputs, out) -> None:
         if self.report is not None:
             return
-        if _finite(out.data):
+        if _finite(out._data):
             if node.track:  # remember the layer, to name it if backward goes wrong here
                 node.__dict__["_layer"] = self._layers.current()
             return
-        arrays = [t.data for t in inputs]
+        arrays = [t._data for t in inputs]
         if not all(_finite(a) for a in arrays):
             return  # propagated, not produced (an input was already non-finite)
         filename, lineno, line = user_frame()
-        self._report("forward", node, arrays, out.data, f"{filename}:{lineno}: {line}")
+        self._report("forward", node, arrays, out._data, f"{filename}:{lineno}: {line}")
 
     def _backward(self, node, grad_out, grad_inputs) -> None:
         if self.report is not None:
@@ -222,7 +222,7 @@ class AnomalyDetector:
         for g in grad_inputs:
             g = _array(g)
             if g is not None and not _finite(g):
-                inputs = [t.data for t in node.inputs]
+                inputs = [t._data for t in node.inputs]
                 self._report("backward", node, inputs, g, "")
                 return
 

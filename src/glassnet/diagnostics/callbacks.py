@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import sys
 
-import numpy as np
-
+from glassnet.backend.device import to_numpy
 from glassnet.diagnostics.anomaly import AnomalyDetector
 from glassnet.diagnostics.fit_report import write_fit_report
 from glassnet.diagnostics.health import HealthMonitor, HealthThresholds
@@ -121,7 +120,7 @@ class AnomalyCallback(Callback):
         total = 0.0
         for p in self.model.parameters():
             if p.grad is not None:
-                g = p.grad.data
+                g = p.grad._data
                 total += float((g * g).sum())
         self.detector.record_grad_norm(total**0.5)
 
@@ -150,7 +149,7 @@ class DigestCallback(Callback):
     def on_after_backward(self, step):
         if step % self.every == 0:
             self._grads = {
-                n: p.grad.data.copy()
+                n: p.grad._data.copy()
                 for n, p in self.model.named_parameters()
                 if p.grad is not None
             }
@@ -158,7 +157,7 @@ class DigestCallback(Callback):
     def on_train_batch_end(self, batch, logs):
         step = self.state.step - 1
         data = self.state.current_batch
-        arrays = tuple(np.asarray(getattr(a, "data", a)) for a in data)
+        arrays = tuple(to_numpy(a) for a in data)  # batches may be tensors on a device
         self.digester.record(step, arrays, float(logs.get("loss", float("nan"))), self._grads)
         self._grads = {}
 

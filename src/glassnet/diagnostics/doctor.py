@@ -229,7 +229,7 @@ def doctor(
         handles = [
             m.register_forward_hook(
                 lambda mod, i, o, s=stds, n=name: s.append(
-                    (n, float(o.data.std())) if isinstance(o, Tensor) else None
+                    (n, float(o._data.std())) if isinstance(o, Tensor) else None
                 )
             )
             for name, m in model.named_modules()
@@ -282,7 +282,7 @@ def _train_checks(model, xb, yb, loss_fn, opt_spec, lr, steps, out) -> list:
     name = f"{type(opt).__name__} lr={opt.param_groups[0]['lr']:g}"
     checks = []
     weights = [p for p in model.parameters() if p.ndim >= 2]
-    before = [p.data.copy() for p in weights]
+    before = [p._data.copy() for p in weights]
     watch = Watch(model, opt, health=True, verbose=False)
     start = final = None
     try:
@@ -296,7 +296,7 @@ def _train_checks(model, xb, yb, loss_fn, opt_spec, lr, steps, out) -> list:
                 start = final if start is None else start
                 if step == 0:  # layers that start at 0 have no size to compare with
                     ratios = [
-                        float(((p.data - b) ** 2).sum()) ** 0.5 / float((b * b).sum()) ** 0.5
+                        float(((p._data - b) ** 2).sum()) ** 0.5 / float((b * b).sum()) ** 0.5
                         for p, b in zip(weights, before)
                         if float((b * b).sum()) > 0
                     ]

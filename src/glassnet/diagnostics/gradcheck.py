@@ -118,7 +118,7 @@ def gradcheck(
     try:
         model.zero_grad()
         loss = loss_fn(model(*inputs))
-        if loss.size != 1:
+        if loss.numel() != 1:
             raise ValueError(f"gradcheck: loss_fn must return a scalar, got shape {loss.shape}")
         loss.backward()
 
@@ -128,8 +128,8 @@ def gradcheck(
 
         for name, p in model.named_parameters():
             analytical = p.grad.numpy() if p.grad is not None else np.zeros(p.shape)
-            w = p.data
-            if p.size <= max_elements:
+            w = p._data
+            if p.numel() <= max_elements:
                 worst, worst_msg = 0.0, ""
                 for j in np.ndindex(*p.shape):
                     num = central_difference(value, w, j, eps)
@@ -173,9 +173,9 @@ def gradcheck(
             )
     finally:
         for name, p in model.named_parameters():
-            p.data = p.data.astype(dtypes[name])
+            p._data = p._data.astype(dtypes[name])
             p.grad = None
         for name, b in model.named_buffers():
-            b.data = b.data.astype(buffer_dtypes[name])
+            b._data = b._data.astype(buffer_dtypes[name])
         model.train(was_training)
     return GradcheckReport(rows, tolerance)

@@ -228,10 +228,10 @@ def graph(output: Tensor, model=None, names: dict | None = None, grads: bool = T
     for t, name in (names or {}).items():
         label_of[id(t)] = name
     grad_of = {}
-    if grads and output.requires_grad and output.size == 1:
+    if grads and output.requires_grad and output.numel() == 1:
         wanted = [t for t in tensors if t.requires_grad]
         captured = run_backward(output, None, retain_graph=True, capture=wanted)
-        grad_of = {id(t): g.data for t, g in zip(wanted, captured) if g is not None}
+        grad_of = {id(t): g._data for t, g in zip(wanted, captured) if g is not None}
     index = {id(t): i for i, t in enumerate(tensors)}
     nodes = []
     for i, t in enumerate(tensors):
@@ -261,7 +261,7 @@ def graph(output: Tensor, model=None, names: dict | None = None, grads: bool = T
                 inputs,
                 layer,
                 formula,
-                _stats(t.data),
+                _stats(t._data),
                 _stats(grad_of.get(id(t))),
             )
         )

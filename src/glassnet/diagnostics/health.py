@@ -145,7 +145,7 @@ class HealthMonitor:
         stats = self._acts.get(key)
         if stats is None:
             stats = self._acts[key] = _ActivationStats(node.name)
-        a = out.data
+        a = out._data
         axis = _unit_axis(a.shape)
         reduce_axes = tuple(i for i in range(a.ndim) if i != axis)
         # everything stays on the activations' device until ``end_epoch`` reads it at once
@@ -175,7 +175,7 @@ class HealthMonitor:
         for name, p in self._named:
             if p.grad is None:
                 continue
-            g = p.grad.data
+            g = p.grad._data
             flat = g.reshape(-1)
             sq = flat @ flat if g.dtype.kind == "f" else (g * g).sum()
             squares.append(sq)
@@ -195,7 +195,7 @@ class HealthMonitor:
 
     def before_step(self) -> None:
         if self._batch % self.every == 0:
-            self._snapshot = {n: p.data.copy() for n, p in self._named if p.ndim >= 2}
+            self._snapshot = {n: p._data.copy() for n, p in self._named if p.ndim >= 2}
 
     def after_step(self) -> None:
         """Record update-to-weight ratios |dW|/|W| (call after optimizer.step())."""
@@ -204,7 +204,7 @@ class HealthMonitor:
                 before = self._snapshot.get(name)
                 if before is None or p.ndim < 2:
                     continue  # biases start at 0: |dW|/|W| says nothing useful there
-                dw = ((p.data - before) ** 2).sum() ** 0.5
+                dw = ((p._data - before) ** 2).sum() ** 0.5
                 w = (before * before).sum() ** 0.5
                 rec = self._updates.setdefault(name, [0.0, 0])
                 rec[0] = rec[0] + dw / xp_of(w).maximum(w, 1e-12)  # on the device
@@ -301,7 +301,7 @@ class HealthMonitor:
             slots += [(rec, 0), (rec, 1), (rec, 2)]
         for rec in self._updates.values():
             slots.append((rec, 0))
-        weights = {n: (p.data * p.data).mean() for n, p in self._named if p.ndim >= 2}
+        weights = {n: (p._data * p._data).mean() for n, p in self._named if p.ndim >= 2}
         slots += [(weights, n) for n in weights]
         self._slots = slots, weights
         get = lambda c, k: getattr(c, k) if isinstance(c, _ActivationStats) else c[k]  # noqa: E731

@@ -19,6 +19,8 @@ import sys
 
 import numpy as np
 
+from glassnet.backend.device import to_numpy
+
 
 def _digest(arr) -> str:
     a = np.ascontiguousarray(arr.get() if hasattr(arr, "get") else arr)
@@ -76,7 +78,7 @@ class StepDigester:
         arrays = batch if isinstance(batch, (tuple, list)) else (batch,)
         data = hashlib.blake2b(digest_size=8)
         for a in arrays:
-            data.update(np.ascontiguousarray(getattr(a, "data", a)).tobytes())
+            data.update(np.ascontiguousarray(to_numpy(a)).tobytes())
         rec = {
             "step": step,
             "data": data.hexdigest(),
@@ -88,7 +90,7 @@ class StepDigester:
             g = (grads or {}).get(name)
             if g is not None:
                 rec["grads"][name] = _digest(g)
-            rec["weights"][name] = _digest(p.data)
+            rec["weights"][name] = _digest(p._data)
         self.records.append(rec)
 
     def write(self, path: str) -> str:

@@ -237,7 +237,7 @@ class Watch:
         if len(self._inputs) + (self._input_stats or {}).get("batches", 0) >= INPUT_BATCHES:
             return
         x = inputs[0] if inputs else None
-        a = getattr(x, "data", None)
+        a = getattr(x, "_data", None)
         if a is None or getattr(a, "dtype", None) is None or a.dtype.kind != "f" or not a.size:
             return
         xp = xp_of(a)
@@ -249,7 +249,7 @@ class Watch:
         return not training or self.steps % self.every == 0 or self._ep["n"] == 0
 
     def _on_op(self, node, inputs, out) -> None:
-        if node.name not in LOSS_OPS or out.data.size != 1 or not inputs:
+        if node.name not in LOSS_OPS or out._data.size != 1 or not inputs:
             return
         if not self._model_ran:
             return  # a loss of some other model (or of no model): not this run's
@@ -262,19 +262,19 @@ class Watch:
         ep = self._ep
         sampled = self._sampling(training)
         if training:
-            self._pending_loss = out.data
+            self._pending_loss = out._data
             ep["n"] += 1
-            self._keep(ep["losses"], out.data)
+            self._keep(ep["losses"], out._data)
         else:
             ep["val_n"] += 1
-            self._keep(ep["val_losses"], out.data)
+            self._keep(ep["val_losses"], out._data)
         if not sampled:
             if training and not self.epochs and self.num_classes and node.name in CLASS_LOSSES:
                 target = self._target(node, inputs)  # class counts: every batch of epoch 1
                 if target is not None:
                     self._keep(ep["counts"], target_counts(target, self.num_classes))
             return
-        scores = inputs[0].data
+        scores = inputs[0]._data
         target = self._target(node, inputs)
         if node.name in CLASS_LOSSES and scores.ndim >= 2:
             self.num_classes = scores.shape[1]
@@ -292,13 +292,11 @@ class Watch:
     @staticmethod
     def _target(node, inputs):
         if len(inputs) > 1:
-            return inputs[1].data
+            return inputs[1]._data
         safe = getattr(node, "safe", None)  # class-index losses keep their targets here
         if safe is None:
             safe = getattr(node, "target", None)
-        if safe is None or isinstance(safe, np.ndarray) or hasattr(safe, "get"):
-            return safe  # an array (on the host or a device)
-        return getattr(safe, "data", safe)  # a Tensor
+        return None if safe is None else getattr(safe, "_data", safe)  # a Tensor's array
 
     def _on_backward(self, node, grad) -> None:
         if self._checked:
@@ -308,7 +306,7 @@ class Watch:
             return
         # the very gradient a step used, still there and not zeroed in place
         # (zero_grad(set_to_none=False) on a module keeps the tensor, filled with 0)
-        same = [(name, p.grad.data) for name, p in self._named
+        same = [(name, p.grad._data) for name, p in self._named
                 if p.grad is not None and self._used_grads.get(name) is p.grad]  # fmt: skip
         if not same:
             return
@@ -347,7 +345,7 @@ class Watch:
             norm = monitor.after_backward(host=False)
             monitor.before_step()
         elif dense:
-            squares = [(p.grad.data * p.grad.data).sum() for _, p in self._named
+            squares = [(p.grad._data * p.grad._data).sum() for _, p in self._named
                        if p.grad is not None]  # fmt: skip
             norm = sum(squares) ** 0.5 if squares else None
         else:
@@ -413,7 +411,7 @@ class Watch:
         whose rows (units) are all identical, and std(W) * sqrt(fan_in) of each (about 0.58
         under the default init, uniform in +-1/sqrt(fan_in); 1.41 under He, 1 under LeCun: a
         layer far below 0.1 shrinks the signal at every layer, far above 10 blows it up)."""
-        weights = [(n, p.data) for n, p in self._named
+        weights = [(n, p._data) for n, p in self._named
                    if n.endswith("weight") and p.ndim >= 2 and p.shape[0] > 1]  # fmt: skip
         if not weights:
             return [], {}
@@ -435,7 +433,7 @@ class Watch:
         params = dict(self.model.named_parameters())
         still = []
         for name in self.symmetric_at_start:
-            w = host(params[name].data).reshape(params[name].shape[0], -1)
+            w = host(params[name]._data).reshape(params[name].shape[0], -1)
             if np.allclose(w, w[:1], rtol=1e-5, atol=1e-7):
                 still.append(name)
         return still

@@ -335,7 +335,7 @@ def _check_op(op: str, name: str) -> None:
 def _host_buffer(value: Any, name: str) -> tuple[np.ndarray, Any]:
     """(contiguous host array, how to write the result back) for a Tensor/array/number."""
     if isinstance(value, Tensor):
-        return np.ascontiguousarray(to_device(value.data, "cpu")), value
+        return np.ascontiguousarray(to_device(value._data, "cpu")), value
     if isinstance(value, np.ndarray):
         return np.ascontiguousarray(value), value
     if type(value).__module__.startswith("cupy"):
@@ -350,7 +350,7 @@ def _host_buffer(value: Any, name: str) -> tuple[np.ndarray, Any]:
 def _write_back(host: np.ndarray, target: Any) -> Any:
     if target is None:
         return host[0].item()
-    data = target.data if isinstance(target, Tensor) else target
+    data = target._data if isinstance(target, Tensor) else target
     if data is not host:
         data[...] = xp_of(data).asarray(host).astype(data.dtype, copy=False)
     return target

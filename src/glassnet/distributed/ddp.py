@@ -50,7 +50,7 @@ class _Bucket:
         total = 0
         for p in params:
             self.offsets.append(total)
-            total += p.data.size
+            total += p._data.size
         self.buffer = np.zeros(total, dtype=dtype)
         self.ready = 0
         self.filled = [False] * len(params)
@@ -58,7 +58,7 @@ class _Bucket:
 
     def view(self, slot: int) -> np.ndarray:
         p, start = self.params[slot], self.offsets[slot]
-        return self.buffer[start : start + p.data.size].reshape(p.data.shape)
+        return self.buffer[start : start + p._data.size].reshape(p._data.shape)
 
 
 class DistributedDataParallel(Module):
@@ -140,14 +140,14 @@ class DistributedDataParallel(Module):
         for t in tensors:
             by_dtype.setdefault(np.dtype(t.dtype), []).append(t)
         for dtype, group in by_dtype.items():
-            flat = np.concatenate([np.ravel(to_device(t.data, "cpu")) for t in group]).astype(
+            flat = np.concatenate([np.ravel(to_device(t._data, "cpu")) for t in group]).astype(
                 dtype, copy=False
             )
             comm.broadcast(flat, src=0)
             start = 0
             for t in group:
-                n = t.data.size
-                t.data[...] = to_device(flat[start : start + n].reshape(t.shape), t.device)
+                n = t._data.size
+                t._data[...] = to_device(flat[start : start + n].reshape(t.shape), t.device)
                 start += n
 
     def _build_buckets(self) -> None:
@@ -163,7 +163,7 @@ class DistributedDataParallel(Module):
         size = 0
         groups = []
         for p in reversed(unique):
-            nbytes = p.data.size * np.dtype(p.dtype).itemsize
+            nbytes = p._data.size * np.dtype(p.dtype).itemsize
             if current and (size + nbytes > cap or current[0].dtype != p.dtype):
                 groups.append(current)
                 current, size = [], 0
@@ -207,7 +207,7 @@ class DistributedDataParallel(Module):
         for bucket in self._buckets:
             for slot, p in enumerate(bucket.params):
                 if id(p) not in reached:
-                    bucket.view(slot)[...] = 0 if p.grad is None else to_device(p.grad.data, "cpu")
+                    bucket.view(slot)[...] = 0 if p.grad is None else to_device(p.grad._data, "cpu")
                     if self._slot_ready(bucket, slot):  # no parameter is reached at all
                         self._finish(None)
 
@@ -220,12 +220,12 @@ class DistributedDataParallel(Module):
             # The engine adds ``grad`` to ``param.grad`` after this hook; the bucket holds the
             # whole local gradient (earlier no_sync() steps included), which is what ranks
             # average.
-            local = to_device(grad.data, "cpu")
+            local = to_device(grad._data, "cpu")
             view = bucket.view(slot)
             if param.grad is None:
                 view[...] = local
             else:
-                np.add(to_device(param.grad.data, "cpu"), local, out=view, casting="unsafe")
+                np.add(to_device(param.grad._data, "cpu"), local, out=view, casting="unsafe")
             if self._slot_ready(bucket, slot):
                 return self._finish(param)
             return None

@@ -42,7 +42,7 @@ OLD_FORMATS = ("glassnet.checkpoint.v1",)  # checksum over the tensor bytes only
 
 def _host_array(value: Any) -> np.ndarray | None:
     """A NumPy copy of a Tensor / NumPy / CuPy array, or None for anything else."""
-    if hasattr(value, "data") and hasattr(value, "numpy") and hasattr(value, "requires_grad"):
+    if hasattr(value, "_data") and hasattr(value, "numpy") and hasattr(value, "requires_grad"):
         return np.array(value.numpy())
     if isinstance(value, np.ndarray) and value.ndim > 0:
         return value.copy()
@@ -118,8 +118,8 @@ def save(path: str | os.PathLike, model, optimizer=None, **metadata: Any) -> Pat
         >>> import glassnet as gn, tempfile, os
         >>> layer = gn.nn.Module(); layer.w = gn.nn.Parameter(gn.ones(2))
         >>> path = os.path.join(tempfile.mkdtemp(), "ckpt.safetensors")
-        >>> _ = gn.save(path, layer, epoch=3)
-        >>> gn.load(path, layer).metadata["epoch"]
+        >>> _ = gn.save_checkpoint(path, layer, epoch=3)
+        >>> gn.load_checkpoint(path, layer).metadata["epoch"]
         3
     """
     tensors = {name: np.array(t.numpy()) for name, t in model.state_dict().items()}
@@ -266,7 +266,7 @@ def load(
         if ckpt.optimizer_state is None:
             raise ValueError(
                 f"{os.fspath(path)} holds no optimizer state; save it with "
-                "gn.save(path, model, optimizer), or load only the model"
+                "gn.save_checkpoint(path, model, optimizer), or load only the model"
             )
         try:
             optimizer.load_state_dict(ckpt.optimizer_state)

@@ -117,7 +117,7 @@ def _fail(source: str, why: str) -> ValueError:
     return ValueError(
         f"{source} is not a valid safetensors checkpoint: {why}. The file may be truncated, "
         "corrupt or of another format (glassnet never loads pickle files such as .pt/.pkl); "
-        "re-save it with gn.save()"
+        "re-save it with gn.save_checkpoint() or gn.save()"
     )
 
 

@@ -1,6 +1,6 @@
 """Neural-network building blocks: modules, layers, losses, initializers, regularizers."""
 
-from glassnet.nn import functional, init, regularizers
+from glassnet.nn import functional, init, regularizers, utils
 from glassnet.nn.layers import (
     ELU,
     GELU,
@@ -51,6 +51,7 @@ from glassnet.nn.layers.extra import (  # noqa: E402
     ConvTranspose3d,
     CosineEmbeddingLoss,
     CosineSimilarity,
+    CTCLoss,
     Fold,
     GaussianNLLLoss,
     Hardshrink,

@@ -108,7 +108,7 @@ def _fill(tensor: Tensor, values: np.ndarray, fn: str) -> Tensor:
         raise TypeError(f"{fn} expects a glassnet Tensor, got {type(tensor).__name__}")
     with no_grad():
         arr = to_device(np.asarray(values, dtype=tensor.dtype), tensor.device)
-        tensor.data[...] = arr
+        tensor._data[...] = arr
         tensor._vc[0] += 1
     return tensor
 
@@ -219,7 +219,7 @@ def orthogonal_(tensor: Tensor, gain: float = 1.0) -> Tensor:
             f"orthogonal_: needs a tensor with at least 2 dims, got shape {tuple(tensor.shape)}"
         )
     rows = tensor.shape[0]
-    cols = tensor.size // rows if rows else 0
+    cols = tensor.numel() // rows if rows else 0
     flat = get_rng().standard_normal((rows, cols))
     if rows < cols:
         flat = flat.T

@@ -282,8 +282,8 @@ class Module:
             for k, v in state_dict.items():
                 if k in targets:
                     t = targets[k]
-                    arr = v.data if isinstance(v, Tensor) else np.asarray(v)
-                    t.data[...] = to_device(arr, t.device).astype(t.dtype, copy=False)
+                    arr = v._data if isinstance(v, Tensor) else np.asarray(v)
+                    t._data[...] = to_device(arr, t.device).astype(t.dtype, copy=False)
                     t._vc[0] += 1
         return missing, unexpected
 
@@ -305,7 +305,7 @@ class Module:
             if set_to_none or p.grad is None:
                 p.grad = None
             else:
-                p.grad.data[...] = 0
+                p.grad._data[...] = 0
 
     def requires_grad_(self, requires_grad: bool = True) -> Module:
         for p in self.parameters():
@@ -323,13 +323,13 @@ class Module:
         dev = Device(device) if device is not None else None
         dt = to_dtype(dtype) if dtype is not None else None
         for t in (*self.parameters(), *self.buffers()):
-            arr = t.data
+            arr = t._data
             if dt is not None and arr.dtype.kind == "f":
                 arr = arr.astype(dt)
             if dev is not None:
                 arr = to_device(arr, dev)
-            if arr is not t.data:
-                t.data = arr
+            if arr is not t._data:
+                t._data = arr
                 t.grad = None
                 t._vc[0] += 1
         return self
@@ -347,7 +347,7 @@ class Module:
         return self.to(dtype="float16")
 
     def num_parameters(self, trainable_only: bool = False) -> int:
-        return sum(p.size for p in self.parameters() if p.requires_grad or not trainable_only)
+        return sum(p.numel() for p in self.parameters() if p.requires_grad or not trainable_only)
 
     def summary(self, input_shape, dtype="float32", device=None):
         """Table of sub-modules, output shapes and parameter counts from one forward pass on

@@ -224,6 +224,6 @@ def regularization_loss(model) -> Tensor:
             total = term if total is None else total + term
     if total is None:
         first = next(model.parameters(), None)
-        xp = np if first is None else xp_of(first.data)
+        xp = np if first is None else xp_of(first._data)
         return Tensor._make(xp.asarray(0.0, dtype=np.float32), False)
     return total

@@ -140,7 +140,7 @@ def summary(model, input_shape, dtype="float32", device=None) -> Summary:
             row = pending.pop()
             row.output_shape = _shape_of(out)
             # counted after the call: lazy layers create their parameters during it
-            row.num_params = sum(p.size for p in module.parameters(recurse=False))
+            row.num_params = sum(p.numel() for p in module.parameters(recurse=False))
 
     handles = []
     for m in model.modules():
@@ -162,8 +162,8 @@ def summary(model, input_shape, dtype="float32", device=None) -> Summary:
         for r in rows:
             r.depth -= 1
     params = list(model.parameters())
-    trainable = sum(p.size for p in params if p.requires_grad)
-    total = sum(p.size for p in params)
+    trainable = sum(p.numel() for p in params if p.requires_grad)
+    total = sum(p.numel() for p in params)
     return Summary(
         model_name=type(model).__name__,
         input_shape=shapes[0] if len(shapes) == 1 else shapes,
@@ -171,6 +171,6 @@ def summary(model, input_shape, dtype="float32", device=None) -> Summary:
         total_params=total,
         trainable_params=trainable,
         non_trainable_params=total - trainable,
-        param_bytes=sum(p.data.nbytes for p in params),
-        buffer_bytes=sum(b.data.nbytes for b in model.buffers()),
+        param_bytes=sum(p._data.nbytes for p in params),
+        buffer_bytes=sum(b._data.nbytes for b in model.buffers()),
     )

@@ -11,7 +11,7 @@ from glassnet.tensor import Tensor
 def scatter_into(g: Tensor, shape, index) -> Tensor:
     """zeros(shape) with ``g`` added at ``index`` (repeats accumulate); its gradient gathers
     at ``index``, whose gradient scatters again: differentiable to any order."""
-    xp = xp_of(g.data)
+    xp = xp_of(g._data)
     shape = tuple(shape)
     return LinearMap.apply(
         g, f=lambda v: scatter_add(xp, v, shape, index), f_adjoint=lambda v: v[index]

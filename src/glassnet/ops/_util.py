@@ -20,8 +20,8 @@ def as_tensor(value, like: Tensor | None = None) -> Tensor:
         return value
     if like is None:
         return Tensor(value)
-    xp = xp_of(like.data)
-    dtype = like.data.dtype
+    xp = xp_of(like._data)
+    dtype = like._data.dtype
     if dtype.kind == "f":
         return Tensor._make(xp.asarray(value, dtype=dtype), False)
     # PyTorch's promotion next to an int/bool tensor: a Python float is a float32 (the default
@@ -41,7 +41,7 @@ def pair(a, b) -> tuple[Tensor, Tensor]:
         a = as_tensor(a, b)
     else:
         raise TypeError(f"expected at least one Tensor, got {type(a).__name__}, {type(b).__name__}")
-    if a.data.dtype != b.data.dtype:
+    if a._data.dtype != b._data.dtype:
         return promote(a, b)
     return a, b
 
@@ -52,20 +52,20 @@ def promote(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
     (NumPy would turn int64 with float32 into float64.) Other pairs keep NumPy's rules, which
     agree with PyTorch's for int with int, bool with int and float with float.
     """
-    fa, fb = a.data.dtype.kind == "f", b.data.dtype.kind == "f"
+    fa, fb = a._data.dtype.kind == "f", b._data.dtype.kind == "f"
     if fa and not fb:
-        return a, Tensor._make(b.data.astype(a.data.dtype), False)
+        return a, Tensor._make(b._data.astype(a._data.dtype), False)
     if fb and not fa:
-        return Tensor._make(a.data.astype(b.data.dtype), False), b
+        return Tensor._make(a._data.astype(b._data.dtype), False), b
     return a, b
 
 
 def floating(x: Tensor) -> Tensor:
     """``x`` itself when it is a float tensor, else ``x`` as float32 (PyTorch: exp, cos, true
     division and the like of an int or bool tensor give the default float dtype)."""
-    if x.data.dtype.kind == "f":
+    if x._data.dtype.kind == "f":
         return x
-    return Tensor._make(x.data.astype(default_float()), False)
+    return Tensor._make(x._data.astype(default_float()), False)
 
 
 def normalize_axis(axis, shape, op: str):

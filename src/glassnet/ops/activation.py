@@ -291,12 +291,12 @@ def erf(x: Tensor) -> Tensor:
 
 def sigmoid(x: Tensor) -> Tensor:
     """Logistic sigmoid 1 / (1 + e^-x)."""
-    return Sigmoid.apply(x if x.data.dtype.kind == "f" else floating(x))
+    return Sigmoid.apply(x if x._data.dtype.kind == "f" else floating(x))
 
 
 def tanh(x: Tensor) -> Tensor:
     """Hyperbolic tangent."""
-    return Tanh.apply(x if x.data.dtype.kind == "f" else floating(x))
+    return Tanh.apply(x if x._data.dtype.kind == "f" else floating(x))
 
 
 def softplus(x: Tensor, beta: float = 1.0) -> Tensor:

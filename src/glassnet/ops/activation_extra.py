@@ -52,7 +52,7 @@ def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     y = _act.softplus(x, beta)
     if threshold is None:
         return y
-    linear = x.data * beta > threshold
+    linear = x._data * beta > threshold
     return _sel.where(Tensor._make(linear, False), x, y) if linear.any() else y
 
 
@@ -61,7 +61,7 @@ def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
     dy/dx = 1 strictly inside (min_val, max_val), else 0 (0 at the kinks, as PyTorch)."""
     if min_val > max_val:
         raise ValueError(f"hardtanh: min_val {min_val} must not exceed max_val {max_val}")
-    d = x.data
+    d = x._data
     inside = _mask(x, (d > min_val) & (d < max_val))
     return _sel.where(inside, x, _sel.clip(x.detach(), min_val, max_val))
 
@@ -79,7 +79,7 @@ def hardsigmoid(x: Tensor) -> Tensor:
 def hardswish(x: Tensor) -> Tensor:
     """y = x relu6(x + 3) / 6: 0 for x <= -3, x for x >= 3, x (x + 3) / 6 between;
     dy/dx = 0, 1, or x/3 + 1/2 for -3 < x < 3 (PyTorch's choice at the kinks)."""
-    d = x.data
+    d = x._data
     middle = x * (x + 3.0) / 6.0
     out = _sel.where(_mask(x, d >= 3), x, middle)
     return _sel.where(_mask(x, d <= -3), 0.0, out)
@@ -104,7 +104,7 @@ def celu(x: Tensor, alpha: float = 1.0, _scale_input: bool = True) -> Tensor:
 
     neg = _sel.clip(x, max=0.0)  # e^x of the untaken branch must not overflow
     inner = neg / alpha if _scale_input else neg
-    return _sel.where(_mask(x, x.data > 0), x, alpha * expm1(inner))
+    return _sel.where(_mask(x, x._data > 0), x, alpha * expm1(inner))
 
 
 def softsign(x: Tensor) -> Tensor:
@@ -142,9 +142,9 @@ def glu(x: Tensor, dim: int = -1) -> Tensor:
 def prelu(x: Tensor, weight: Tensor) -> Tensor:
     """y = x if x > 0 else w x, with one learned slope w per channel (dim 1) or one in all;
     dy/dx = 1 or w (w at 0, as PyTorch), dy/dw = 0 or x."""
-    if weight.size != 1:
+    if weight.numel() != 1:
         channels = x.shape[1] if x.ndim >= 2 else 1
-        if weight.ndim != 1 or weight.size != channels:
+        if weight.ndim != 1 or weight.numel() != channels:
             raise ValueError(
                 f"prelu: weight of shape {weight.shape} must have 1 or {channels} elements "
                 f"(the channels, dim 1, of the input of shape {x.shape})"
@@ -152,7 +152,7 @@ def prelu(x: Tensor, weight: Tensor) -> Tensor:
         weight = reshape(weight, (channels,) + (1,) * (x.ndim - 2))
     elif weight.ndim and x.ndim:
         weight = reshape(weight, ())
-    return _sel.where(_mask(x, x.data > 0), x, weight * x)
+    return _sel.where(_mask(x, x._data > 0), x, weight * x)
 
 
 def rrelu(
@@ -164,26 +164,26 @@ def rrelu(
         raise ValueError(f"rrelu: need 0 <= lower <= upper, got lower={lower}, upper={upper}")
     if not training:
         return leaky_relu(x, (lower + upper) / 2)
-    xp = xp_of(x.data)
+    xp = xp_of(x._data)
     a = get_rng().uniform(lower, upper, size=x.shape).astype(x.dtype)
     slope = Tensor._make(xp.asarray(a), False)
-    return _sel.where(_mask(x, x.data >= 0), x, slope * x)
+    return _sel.where(_mask(x, x._data >= 0), x, slope * x)
 
 
 def threshold(x: Tensor, threshold: float, value: float) -> Tensor:
     """y = x if x > threshold else value;  dy/dx = 1 or 0."""
-    return _sel.where(_mask(x, x.data > threshold), x, value)
+    return _sel.where(_mask(x, x._data > threshold), x, value)
 
 
 def hardshrink(x: Tensor, lambd: float = 0.5) -> Tensor:
     """y = x if |x| > lambd else 0;  dy/dx = 1 or 0."""
-    d = x.data
+    d = x._data
     return _sel.where(_mask(x, (d > lambd) | (d < -lambd)), x, 0.0)
 
 
 def softshrink(x: Tensor, lambd: float = 0.5) -> Tensor:
     """y = x - lambd for x > lambd, x + lambd for x < -lambd, else 0;  dy/dx = 1 or 0."""
-    d = x.data
+    d = x._data
     out = _sel.where(_mask(x, d > lambd), x - lambd, 0.0)
     return _sel.where(_mask(x, d < -lambd), x + lambd, out)
 

@@ -170,11 +170,11 @@ def _probs_graph(q, k, bias, mask, scale):
     from glassnet.ops.selection import where
     from glassnet.ops.shape import swapaxes
 
-    xp = xp_of(q.data)
+    xp = xp_of(q._data)
     s = (q @ swapaxes(k, -1, -2)) * scale
     if bias is not None:
         s = s + bias
-        finite = xp.isfinite(bias.data)  # -inf entries forbid, exactly as a False entry
+        finite = xp.isfinite(bias._data)  # -inf entries forbid, exactly as a False entry
         mask = finite if mask is None else mask & finite
     if mask is None:
         return softmax(s, axis=-1)
@@ -208,7 +208,7 @@ def _prepare(op, q, k, attn_mask, is_causal, scale):
         raise ValueError(
             f"{op}: the batch axes of q {q.shape} and k {k.shape} do not broadcast"
         ) from None
-    xp = xp_of(q.data)
+    xp = xp_of(q._data)
     length, source = q.shape[-2], k.shape[-2]
     scores_shape = (*batch, length, source)
     bias = mask = None
@@ -229,7 +229,7 @@ def _prepare(op, q, k, attn_mask, is_causal, scale):
                 f"shape {scores_shape} (..., L, S)"
             )
         if m.dtype.kind == "b":
-            mask = m.data
+            mask = m._data
         elif m.dtype.kind == "f":
             bias = m if m.dtype == q.dtype else m.astype(q.dtype)
         else:

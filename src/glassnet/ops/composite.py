@@ -55,9 +55,9 @@ def logaddexp(input, other) -> Tensor:  # noqa: A002 - PyTorch's names
     # hi + ln(1 + e^{lo - hi}) is logaddexp itself as a smooth function for either choice of
     # (hi, lo): the mask only picks the choice that cannot overflow, so every derivative is
     # exact, ties included
-    a_hi = Tensor._make(a.data >= b.data, False)
+    a_hi = Tensor._make(a._data >= b._data, False)
     hi, lo = _sel.where(a_hi, a, b), _sel.where(a_hi, b, a)
-    same = Tensor._make((a.data == b.data) & ~xp_of(a.data).isfinite(a.data), False)  # +-inf
+    same = Tensor._make((a._data == b._data) & ~xp_of(a._data).isfinite(a._data), False)  # +-inf
     diff = _sel.where(same, 0.0, lo) - _sel.where(same, 0.0, hi)
     return hi + _el.log1p(_el.exp(diff))
 
@@ -104,7 +104,7 @@ def xlogy(input, other) -> Tensor:  # noqa: A002
     """x ln y, taken as 0 where x = 0 (also for y = 0), nan where y is nan (PyTorch)."""
     x, y = _tensors(input, other)
     x, y = floating(x), floating(y)
-    zero = Tensor._make((x.data == 0) & (y.data == y.data), False)  # y == y: not nan
+    zero = Tensor._make((x._data == 0) & (y._data == y._data), False)  # y == y: not nan
     safe_y = _sel.where(zero, 1.0, y)
     return _sel.where(zero, 0.0, x * _el.log(safe_y))
 
@@ -127,7 +127,7 @@ def nan_to_num(x: Tensor, nan: float = 0.0, posinf=None, neginf=None) -> Tensor:
     info = np.finfo(x.dtype)
     posinf = float(info.max) if posinf is None else posinf
     neginf = float(info.min) if neginf is None else neginf
-    d = x.data
+    d = x._data
     out = _sel.where(Tensor._make(d != d, False), nan, x)
     out = _sel.where(Tensor._make(d == np.inf, False), posinf, out)
     return _sel.where(Tensor._make(d == -np.inf, False), neginf, out)

@@ -46,7 +46,7 @@ def _unbatched(op: str, x: Tensor, nd: int):
 
 def _windows(x: Tensor, k, stride, dilation) -> tuple[Tensor, tuple]:
     """x (N, C, *S) -> (N, C, k1, o1, k2, o2, ...): every window, gathered dim by dim."""
-    xp = xp_of(x.data)
+    xp = xp_of(x._data)
     outs = []
     for d, (n, kd, s, dl) in enumerate(zip(x.shape[2:], k, stride, dilation)):
         o = (n - dl * (kd - 1) - 1) // s + 1

@@ -52,20 +52,20 @@ def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=None
     ord = float(ord)
     a = _el.abs(x)
     if ord == math.inf:
-        return _red.amax(a, axes, keepdim) if x.size else _red.sum(a, axes, keepdim)
+        return _red.amax(a, axes, keepdim) if x.numel() else _red.sum(a, axes, keepdim)
     if ord == -math.inf:
         return _red.amin(a, axes, keepdim)
     if ord == 0:
-        return _const(xp_of(x.data).asarray((x.data != 0).sum(axis=axes, keepdims=keepdim),
+        return _const(xp_of(x._data).asarray((x._data != 0).sum(axis=axes, keepdims=keepdim),
                                             dtype=x.dtype))  # fmt: skip
     if ord == 1:
         return _red.sum(a, axes, keepdim)
-    xp = xp_of(x.data)
-    m = xp.abs(x.data).max(axis=axes, keepdims=True) if x.size else xp.zeros((1,) * x.ndim)
+    xp = xp_of(x._data)
+    m = xp.abs(x._data).max(axis=axes, keepdims=True) if x.numel() else xp.zeros((1,) * x.ndim)
     m = xp.where((m == 0) | ~xp.isfinite(m), 1, m).astype(x.dtype)
     scaled = a / _const(m)
     s = _red.sum(scaled * scaled if ord == 2 else scaled**ord, axes, True)
-    zero = _const(s.data == 0)
+    zero = _const(s._data == 0)
     safe = _sel.where(zero, 1.0, s)
     root = _el.sqrt(safe) if ord == 2 else safe ** (1.0 / ord)
     out = _sel.where(zero, 0.0, root) * _const(m)
@@ -163,5 +163,5 @@ def pdist(x: Tensor, p: float = 2.0) -> Tensor:
     if x.ndim != 2:
         raise ValueError(f"pdist: input must be (N, M), got shape {x.shape}")
     i, j = np.triu_indices(x.shape[0], 1)
-    xp = xp_of(x.data)
+    xp = xp_of(x._data)
     return vector_norm(x[xp.asarray(i)] - x[xp.asarray(j)], p, -1)

@@ -43,7 +43,7 @@ def _broadcast_error(op: str, a: Tensor, b: Tensor) -> ValueError:
 def _binary(cls, a, b):
     if not (isinstance(a, Tensor) and isinstance(b, Tensor)):
         a, b = pair(a, b)
-    elif a.data.dtype is not b.data.dtype:  # builtin dtypes are singletons: one pointer test
+    elif a._data.dtype is not b._data.dtype:  # builtin dtypes are singletons: one pointer test
         a, b = promote(a, b)
     try:
         return cls.apply(a, b)
@@ -123,7 +123,7 @@ class Pow(Function):
 
 def _data(v):
     """The array behind ``v`` (a Tensor under create_graph, else already an array)."""
-    return v.data if isinstance(v, Tensor) else v
+    return v._data if isinstance(v, Tensor) else v
 
 
 class PowScalar(Function):
@@ -263,14 +263,14 @@ class ToDevice(Function):
 
 
 # -- wrappers ---------------------------------------------------------------------------------
-def add(a, b) -> Tensor:
-    """Elementwise a + b with broadcasting."""
-    return _binary(Add, a, b)
+def add(a, b, *, alpha=1) -> Tensor:
+    """Elementwise a + alpha * b with broadcasting (``torch.add``; ``alpha`` scales ``b``)."""
+    return _binary(Add, a, b if alpha == 1 else b * alpha)
 
 
-def sub(a, b) -> Tensor:
-    """Elementwise a - b with broadcasting."""
-    return _binary(Sub, a, b)
+def sub(a, b, *, alpha=1) -> Tensor:
+    """Elementwise a - alpha * b with broadcasting (``torch.sub``)."""
+    return _binary(Sub, a, b if alpha == 1 else b * alpha)
 
 
 def mul(a, b) -> Tensor:
@@ -282,7 +282,7 @@ def div(a, b) -> Tensor:
     """Elementwise true division a / b with broadcasting (int / int gives float32, as PyTorch)."""
     if not (isinstance(a, Tensor) and isinstance(b, Tensor)):
         a, b = pair(a, b)
-    if a.data.dtype.kind != "f" or b.data.dtype.kind != "f":
+    if a._data.dtype.kind != "f" or b._data.dtype.kind != "f":
         a, b = floating(a), floating(b)
     return _binary(Div, a, b)
 
@@ -303,22 +303,22 @@ def neg(x: Tensor) -> Tensor:
 
 def exp(x: Tensor) -> Tensor:
     """Elementwise e^x."""
-    return Exp.apply(x if x.data.dtype.kind == "f" else floating(x))
+    return Exp.apply(x if x._data.dtype.kind == "f" else floating(x))
 
 
 def log(x: Tensor) -> Tensor:
     """Elementwise natural logarithm."""
-    return Log.apply(x if x.data.dtype.kind == "f" else floating(x))
+    return Log.apply(x if x._data.dtype.kind == "f" else floating(x))
 
 
 def log1p(x: Tensor) -> Tensor:
     """Elementwise ln(1 + x)."""
-    return Log1p.apply(x if x.data.dtype.kind == "f" else floating(x))
+    return Log1p.apply(x if x._data.dtype.kind == "f" else floating(x))
 
 
 def sqrt(x: Tensor) -> Tensor:
     """Elementwise square root."""
-    return Sqrt.apply(x if x.data.dtype.kind == "f" else floating(x))
+    return Sqrt.apply(x if x._data.dtype.kind == "f" else floating(x))
 
 
 def rsqrt(x: Tensor) -> Tensor:
@@ -338,12 +338,12 @@ def abs(x: Tensor) -> Tensor:  # noqa: A001 - NumPy's name
 
 def sin(x: Tensor) -> Tensor:
     """Elementwise sine."""
-    return Sin.apply(x if x.data.dtype.kind == "f" else floating(x))
+    return Sin.apply(x if x._data.dtype.kind == "f" else floating(x))
 
 
 def cos(x: Tensor) -> Tensor:
     """Elementwise cosine."""
-    return Cos.apply(x if x.data.dtype.kind == "f" else floating(x))
+    return Cos.apply(x if x._data.dtype.kind == "f" else floating(x))
 
 
 def clone(x: Tensor) -> Tensor:

@@ -45,7 +45,7 @@ class GetItem(Function):
 
     def backward(self, ns, grad, x):
         index, shape = self.index, x.shape
-        xp = xp_of(x.data if isinstance(x, Tensor) else x)
+        xp = xp_of(x._data if isinstance(x, Tensor) else x)
         return ns.linear(lambda g: scatter_add(xp, g, shape, index), lambda g: g[index], grad)
 
 
@@ -64,7 +64,7 @@ class TakeAlongAxis(Function):
 
     def backward(self, ns, grad, x):
         index, shape = self.index, x.shape
-        xp = xp_of(grad.data if isinstance(grad, Tensor) else grad)
+        xp = xp_of(grad._data if isinstance(grad, Tensor) else grad)
         return ns.linear(lambda g: scatter_add(xp, g, shape, index), lambda g: g[index], grad)
 
 
@@ -81,9 +81,9 @@ def _is_advanced(index) -> bool:
 
 # -- wrappers ---------------------------------------------------------------------------------
 def _convert_index(index, x: Tensor):
-    xp = xp_of(x.data)
+    xp = xp_of(x._data)
     if isinstance(index, Tensor):
-        return index.data
+        return index._data
     if isinstance(index, list):
         return xp.asarray(index)
     if isinstance(index, tuple):
@@ -111,7 +111,7 @@ def getitem(x: Tensor, index) -> Tensor:
 
 def take_along_axis(x: Tensor, indices, axis: int) -> Tensor:
     """Gather values along ``axis`` at ``indices`` (NumPy's take_along_axis)."""
-    indices = indices.data if isinstance(indices, Tensor) else xp_of(x.data).asarray(indices)
+    indices = indices._data if isinstance(indices, Tensor) else xp_of(x._data).asarray(indices)
     if indices.dtype.kind not in "iu":
         raise TypeError(f"take_along_axis: indices must be integers, got {indices.dtype}")
     if indices.ndim != x.ndim:
@@ -130,7 +130,7 @@ def gather(x: Tensor, dim: int, index) -> Tensor:
     ``index.shape[d]`` entries of axis d are read there.
     """
     axis = dim
-    index = index.data if isinstance(index, Tensor) else xp_of(x.data).asarray(index)
+    index = index._data if isinstance(index, Tensor) else xp_of(x._data).asarray(index)
     if index.ndim == x.ndim and x.ndim:
         (a,) = normalize_axis(axis, x.shape, "gather")
         if any(i > n for d, (i, n) in enumerate(zip(index.shape, x.shape)) if d != a):

@@ -48,7 +48,7 @@ class GraphNamespace:
 
     @staticmethod
     def sign(x: Tensor) -> Tensor:
-        return Tensor._make(xp_of(x.data).sign(x.data), False)
+        return Tensor._make(xp_of(x._data).sign(x._data), False)
 
     @staticmethod
     def linear(f, f_adjoint, v: Tensor) -> Tensor:

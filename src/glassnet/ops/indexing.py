@@ -12,6 +12,7 @@ import builtins
 import numpy as np
 
 from glassnet.backend import xp_of
+from glassnet.ops import reduction as _red
 from glassnet.ops import selection as _sel
 from glassnet.ops._scatter import scatter_into as _scatter_into
 from glassnet.ops._util import normalize_axis
@@ -52,8 +53,8 @@ def _axis(op, x, dim) -> int:
 
 
 def _index_array(op: str, index, x: Tensor):
-    xp = xp_of(x.data)
-    data = index.data if isinstance(index, Tensor) else xp.asarray(index)
+    xp = xp_of(x._data)
+    data = index._data if isinstance(index, Tensor) else xp.asarray(index)
     if data.dtype.kind not in "iu":
         raise TypeError(f"{op}: index must hold integers, got dtype {data.dtype}")
     return data.astype(np.int64, copy=False)
@@ -94,7 +95,7 @@ def roll(x: Tensor, shifts, dims=None) -> Tensor:
     dims = (dims,) if isinstance(dims, (int, np.integer)) else tuple(dims)
     if len(shifts) != len(dims):
         raise ValueError(f"roll: got {len(shifts)} shifts for {len(dims)} dims; give one each")
-    xp = xp_of(x.data)
+    xp = xp_of(x._data)
     out = x
     for s, d in zip(shifts, dims):
         a = _axis("roll", x, d)
@@ -126,7 +127,7 @@ def _triangle_mask(x: Tensor, diagonal: int, lower: bool) -> Tensor:
     if x.ndim < 2:
         op = "tril" if lower else "triu"
         raise ValueError(f"{op}: needs at least 2 dims (a matrix), got shape {x.shape}")
-    xp = xp_of(x.data)
+    xp = xp_of(x._data)
     r = xp.arange(x.shape[-2])[:, None]
     c = xp.arange(x.shape[-1])[None, :]
     return _const(c - r <= diagonal if lower else c - r >= diagonal)
@@ -158,7 +159,7 @@ def diagonal(x: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor
         raise ValueError(f"diagonal: dim1 and dim2 must differ, got {dim1} and {dim2}")
     rest = [i for i in range(x.ndim) if i not in (a, b)]
     moved = permute(x, rest + [a, b])
-    rows, cols = _diag_positions(xp_of(x.data), x.shape[a], x.shape[b], offset)
+    rows, cols = _diag_positions(xp_of(x._data), x.shape[a], x.shape[b], offset)
     return getitem(moved, (Ellipsis, rows, cols))
 
 
@@ -167,7 +168,7 @@ def diag_embed(x: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Te
     their ``offset`` diagonal, zeros elsewhere."""
     n = x.shape[-1] if x.ndim else 1
     m = n + abs(offset)
-    xp = xp_of(x.data)
+    xp = xp_of(x._data)
     rows, cols = _diag_positions(xp, m, m, offset)
     out = _scatter_into(x, shape=x.shape[:-1] + (m, m), index=(Ellipsis, rows, cols))
     nd = out.ndim
@@ -201,7 +202,7 @@ def index_select(x: Tensor, dim: int, index) -> Tensor:
 
 def masked_select(x: Tensor, mask) -> Tensor:
     """The elements of ``x`` where the bool ``mask`` (broadcast with x) is true, as 1-D."""
-    mask = mask.data if isinstance(mask, Tensor) else xp_of(x.data).asarray(mask)
+    mask = mask._data if isinstance(mask, Tensor) else xp_of(x._data).asarray(mask)
     if mask.dtype.kind != "b":
         raise TypeError(f"masked_select: mask must be a bool tensor, got dtype {mask.dtype}")
     shape = np.broadcast_shapes(x.shape, mask.shape)
@@ -211,7 +212,7 @@ def masked_select(x: Tensor, mask) -> Tensor:
 
 def masked_fill(x: Tensor, mask, value) -> Tensor:
     """``x`` with ``value`` where the bool ``mask`` (broadcast to x's shape) is true."""
-    mask = mask if isinstance(mask, Tensor) else _const(xp_of(x.data).asarray(mask))
+    mask = mask if isinstance(mask, Tensor) else _const(xp_of(x._data).asarray(mask))
     if mask.dtype.kind != "b":
         raise TypeError(f"masked_fill: mask must be a bool tensor, got dtype {mask.dtype}")
     out = _sel.where(mask, value, x)
@@ -269,7 +270,7 @@ def _scatter_coords(op: str, x: Tensor, dim: int, index):
 
 def _src_part(op: str, src, shape, x: Tensor) -> Tensor:
     if not isinstance(src, Tensor):
-        return _const(xp_of(x.data).full(shape, src, dtype=x.dtype))
+        return _const(xp_of(x._data).full(shape, src, dtype=x.dtype))
     if src.ndim != len(shape) or any(s < i for s, i in zip(src.shape, shape)):
         raise ValueError(
             f"{op}: src of shape {src.shape} must be at least as large as the index {shape}"
@@ -280,7 +281,7 @@ def _src_part(op: str, src, shape, x: Tensor) -> Tensor:
 
 
 def _hit(x: Tensor, coords) -> Tensor:
-    hit = xp_of(x.data).zeros(x.shape, dtype=bool)
+    hit = xp_of(x._data).zeros(x.shape, dtype=bool)
     hit[coords] = True
     return _const(hit)
 
@@ -291,8 +292,8 @@ def _last_writes(x: Tensor, coords):
     xp = xp_of(coords[0])
     flat = xp.ravel_multi_index(tuple(c.reshape(-1) for c in coords), x.shape)
     rev = flat[::-1]
-    _, first_in_rev = np.unique(np.asarray(rev), return_index=True)
-    return xp.asarray(flat.size - 1 - first_in_rev)
+    _, first_in_rev = xp.unique(rev, return_index=True)  # on the array's device
+    return flat.size - 1 - first_in_rev
 
 
 def scatter_add(x: Tensor, dim: int, index, src: Tensor) -> Tensor:
@@ -341,14 +342,14 @@ def scatter_reduce(
     "sum", "prod", "mean", "amax", "amin" (with x's own value when ``include_self``).
 
     Gradients as PyTorch: sum/mean spread evenly; amax/amin go to the elements equal to the
-    result, split evenly among ties; prod: the product of the other factors (first order).
+    result, split evenly among ties; prod: the product of the other factors (to any order).
     """
     modes = ("sum", "prod", "mean", "amax", "amin")
     if reduce not in modes:
         raise ValueError(f"scatter_reduce: reduce must be one of {modes}, got {reduce!r}")
     coords, _ = _scatter_coords("scatter_reduce", x, dim, index)
     part = _src_part("scatter_reduce", src, coords[0].shape, x)
-    xp = xp_of(x.data)
+    xp = xp_of(x._data)
     hit = _hit(x, coords)
     base = x if include_self else _sel.where(hit, 0.0, x)
     if reduce in ("sum", "mean"):
@@ -359,24 +360,17 @@ def scatter_reduce(
         xp.add.at(count, coords, 1)
         count = count + (1 if include_self else 0)
         return _sel.where(hit, total / _const(xp.maximum(count, 1)), x)
-    pd = part.data
+    pd = part._data
     if reduce == "prod":
-        result = x.data.copy() if include_self else xp.where(hit.data, 1, x.data).astype(x.dtype)
-        xp.multiply.at(result, coords, pd)
-        # d result / d factor = product of the other factors of its target: result / factor
-        # where the factor is nonzero; for a zero factor, the product of the rest
-        others_src, others_x = _exclusive_products(xp, x, coords, pd, include_self)
-        sur = _scatter_into(part * _const(others_src), shape=x.shape, index=coords)
-        sur = sur + (x * _const(others_x) if include_self else 0.0)
-        return _sel.where(hit, _straight_through(result, sur), x)
+        return _scatter_prod(x, coords, part, hit, include_self)
     pick = xp.maximum if reduce == "amax" else xp.minimum
     fill = -np.inf if reduce == "amax" else np.inf
-    result = x.data.copy() if include_self else xp.where(hit.data, fill, x.data).astype(x.dtype)
+    result = x._data.copy() if include_self else xp.where(hit._data, fill, x._data).astype(x.dtype)
     pick.at(result, coords, pd)
     # PyTorch's split: among the sources equal to the result and x's own entry when it equals
     # the result, counted even when include_self=False (then x's share is dropped)
     ties_src = (pd == result[coords]).astype(x.dtype)
-    ties_x = ((x.data == result) & hit.data).astype(x.dtype)
+    ties_x = ((x._data == result) & hit._data).astype(x.dtype)
     count = ties_x.copy()
     xp.add.at(count, coords, ties_src)
     w_src = ties_src / count[coords]
@@ -385,28 +379,37 @@ def scatter_reduce(
     return _sel.where(hit, _straight_through(result, sur), x)
 
 
-def _exclusive_products(xp, x, coords, pd, include_self):
-    """For each factor of a scatter product: the product of the other factors of its target.
+def _scatter_prod(x: Tensor, coords, part: Tensor, hit: Tensor, include_self: bool) -> Tensor:
+    """The scatter product as ``prod`` over a padded table: row t holds the factors of target t
+    (x's own value last when ``include_self``), padded with ones.
 
-    Per target: with no zero factor, result / factor; with exactly one, the product of the
-    nonzero ones for the zero factor and 0 for the rest; with two or more, 0 for all.
+    y_t = prod_k F[t, k], so dy_t/dF[t, k] = prod_{j != k} F[t, j] (the product of the other
+    factors: result / factor where that factor is nonzero; with exactly one zero, the product
+    of the rest for the zero and 0 for the others; with two or more zeros, 0), as PyTorch.
+    Built from gathers, scatter-adds and ``prod``, it is differentiable to any order.
     """
-    xd = x.data
-    zeros = xp.zeros(x.shape, dtype=np.int64)
-    xp.add.at(zeros, coords, (pd == 0).astype(np.int64))
-    nonzero_prod = xp.ones(x.shape, dtype=x.dtype)
+    xp = xp_of(x._data)
+    m = coords[0].size
+    if m == 0:
+        return x
+    target = xp.ravel_multi_index(tuple(c.reshape(-1) for c in coords), x.shape)
+    order = xp.argsort(target, kind="stable")
+    sorted_t = target[order]
+    targets, start, counts = xp.unique(sorted_t, return_index=True, return_counts=True)
+    rank = xp.empty(m, dtype=np.int64)
+    row = xp.searchsorted(targets, target)
+    rank[order] = xp.arange(m, dtype=np.int64) - start[row[order]]
+    n_rows = targets.shape[0]
+    width = int(counts.max()) + (1 if include_self else 0)  # one sync: the table's width
+    factors = reshape(part, (-1,)) - 1.0  # scatter (f - 1) into zeros, then + 1: pads are 1
+    table = _scatter_into(factors, shape=(n_rows, width), index=(row, rank))
     if include_self:
-        zeros += xd == 0
-        nonzero_prod = xp.where(xd == 0, 1, xd).astype(x.dtype)
-    xp.multiply.at(nonzero_prod, coords, xp.where(pd == 0, 1, pd))
-
-    def others(v, nz, z):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            plain = nz / xp.where(v == 0, 1, v)
-        return xp.where(v == 0, xp.where(z == 1, nz, 0), xp.where(z == 0, plain, 0))
-
-    src_out = others(pd, nonzero_prod[coords], zeros[coords])
-    return src_out.astype(x.dtype), others(xd, nonzero_prod, zeros).astype(x.dtype)
+        own = getitem(reshape(x, (-1,)), targets) - 1.0
+        last = xp.full(n_rows, width - 1, dtype=np.int64)
+        table = table + _scatter_into(own, shape=(n_rows, width), index=(xp.arange(n_rows), last))
+    products = _red.prod(table + 1.0, 1)
+    flat = _scatter_into(products, shape=(x._data.size,), index=(targets,))
+    return _sel.where(hit, reshape(flat, x.shape), x)
 
 
 def _along(op: str, x: Tensor, dim: int, index):
@@ -439,13 +442,13 @@ def index_copy(x: Tensor, dim: int, index, source: Tensor) -> Tensor:
     """y = x, then y[..., index[i], ...] = source[..., i, ...] along ``dim`` (last write wins)."""
     a, idx = _along("index_copy", x, dim, index)
     _source_shape("index_copy", x, a, idx, source)
-    host = np.asarray(idx)
-    _, first_in_rev = np.unique(host[::-1], return_index=True)
-    keep = xp_of(idx).asarray(np.sort(host.size - 1 - first_in_rev))
+    xp = xp_of(idx)
+    _, first_in_rev = xp.unique(idx[::-1], return_index=True)  # on the array's device
+    keep = xp.sort(idx.size - 1 - first_in_rev)
     lead = (slice(None),) * a
     chosen = getitem(source, lead + (keep,))
     written = _scatter_into(chosen, shape=x.shape, index=lead + (idx[keep],))
-    hit = xp_of(x.data).zeros(x.shape, dtype=bool)
+    hit = xp_of(x._data).zeros(x.shape, dtype=bool)
     hit[lead + (idx,)] = True
     return _sel.where(_const(hit), written, x)
 
@@ -453,7 +456,7 @@ def index_copy(x: Tensor, dim: int, index, source: Tensor) -> Tensor:
 def index_fill(x: Tensor, dim: int, index, value) -> Tensor:
     """y = x with ``value`` in the slices at ``index`` along ``dim``."""
     a, idx = _along("index_fill", x, dim, index)
-    hit = xp_of(x.data).zeros(x.shape, dtype=bool)
+    hit = xp_of(x._data).zeros(x.shape, dtype=bool)
     hit[(slice(None),) * a + (idx,)] = True
     out = _sel.where(_const(hit), value, x)
     return out if out.dtype == x.dtype else out.astype(x.dtype)

@@ -66,7 +66,7 @@ def matmul(a, b) -> Tensor:
     """Matrix product ``a @ b`` with NumPy's batching, broadcasting and 1-D rules."""
     if not (isinstance(a, Tensor) and isinstance(b, Tensor)):
         a, b = pair(a, b)
-    sa, sb = a.data.shape, b.data.shape
+    sa, sb = a._data.shape, b._data.shape
     if not sa or not sb:
         raise ValueError(
             f"matmul: both operands need at least 1 dim, got shapes {sa} and {sb}; "
@@ -79,7 +79,7 @@ def matmul(a, b) -> Tensor:
             f"({sa[-1]}) must equal the {'only' if len(sb) == 1 else 'second-to-last'} axis of "
             f"the right ({k_b})"
         )
-    da, db = a.data.dtype, b.data.dtype
+    da, db = a._data.dtype, b._data.dtype
     if da != db and da.kind == db.kind == "f":
         raise TypeError(f"matmul: dtypes differ ({da} and {db}); cast one with .astype()")
     return Matmul.apply(a, b)

@@ -53,7 +53,7 @@ def _const(data) -> Tensor:
 
 
 def _unary(name: str, x: Tensor) -> Tensor:
-    return _const(getattr(xp_of(x.data), name)(x.data))
+    return _const(getattr(xp_of(x._data), name)(x._data))
 
 
 def isnan(x: Tensor) -> Tensor:
@@ -68,12 +68,12 @@ def isinf(x: Tensor) -> Tensor:
 
 def isposinf(x: Tensor) -> Tensor:
     """True where x is +inf."""
-    return _const(x.data == np.inf) if x.dtype.kind == "f" else _unary("zeros_like", x) > 0
+    return _const(x._data == np.inf) if x.dtype.kind == "f" else _unary("zeros_like", x) > 0
 
 
 def isneginf(x: Tensor) -> Tensor:
     """True where x is -inf."""
-    return _const(x.data == -np.inf) if x.dtype.kind == "f" else _unary("zeros_like", x) > 0
+    return _const(x._data == -np.inf) if x.dtype.kind == "f" else _unary("zeros_like", x) > 0
 
 
 def isfinite(x: Tensor) -> Tensor:
@@ -83,7 +83,7 @@ def isfinite(x: Tensor) -> Tensor:
 
 def isreal(x: Tensor) -> Tensor:
     """True everywhere for real tensors (glassnet has no complex dtype)."""
-    return _const(xp_of(x.data).ones(x.shape, dtype=bool))
+    return _const(xp_of(x._data).ones(x.shape, dtype=bool))
 
 
 def signbit(x: Tensor) -> Tensor:
@@ -94,7 +94,7 @@ def signbit(x: Tensor) -> Tensor:
 def _binary(name: str, a, b) -> Tensor:
     a, b = pair(a, b)
     try:
-        return _const(getattr(xp_of(a.data), name)(a.data, b.data))
+        return _const(getattr(xp_of(a._data), name)(a._data, b._data))
     except TypeError:
         raise TypeError(
             f"{name}: not defined for dtypes {a.dtype} and {b.dtype}; bitwise ops need bool "
@@ -178,33 +178,34 @@ def equal(a: Tensor, b: Tensor) -> bool:
     a, b = pair(a, b)
     if a.shape != b.shape:
         return False
-    return bool(xp_of(a.data).array_equal(a.data, b.data))
+    return bool(xp_of(a._data).array_equal(a._data, b._data))
 
 
 def isclose(a, b, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> Tensor:
     """Elementwise |a - b| <= atol + rtol |b| (PyTorch's defaults); infinities equal only
     themselves, nan equals nan only with ``equal_nan``."""
     a, b = pair(a, b)
-    return _const(xp_of(a.data).isclose(a.data, b.data, rtol=rtol, atol=atol, equal_nan=equal_nan))
+    xp = xp_of(a._data)
+    return _const(xp.isclose(a._data, b._data, rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 
 def allclose(a, b, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:
     """True if ``isclose`` holds everywhere (a Python bool)."""
-    return bool(isclose(a, b, rtol, atol, equal_nan).data.all())
+    return bool(isclose(a, b, rtol, atol, equal_nan)._data.all())
 
 
 def isin(elements, test_elements, *, invert: bool = False) -> Tensor:
     """True where an element of ``elements`` occurs in ``test_elements``."""
     elements, test_elements = pair(elements, test_elements)
-    xp = xp_of(elements.data)
-    return _const(xp.isin(elements.data, test_elements.data, invert=invert))
+    xp = xp_of(elements._data)
+    return _const(xp.isin(elements._data, test_elements._data, invert=invert))
 
 
 def nonzero(x: Tensor, *, as_tuple: bool = False):
     """Indices of the nonzero elements: an (n, ndim) int64 tensor, or with ``as_tuple=True``
     one 1-D int64 tensor per dimension (usable as an index). A 0-d input counts as 1-D."""
-    xp = xp_of(x.data)
-    data = x.data.reshape(1) if x.ndim == 0 else x.data
+    xp = xp_of(x._data)
+    data = x._data.reshape(1) if x.ndim == 0 else x._data
     idx = [i.astype(np.int64, copy=False) for i in xp.nonzero(data)]
     if as_tuple:
         return tuple(_const(i) for i in idx)
@@ -221,8 +222,8 @@ def argwhere(x: Tensor) -> Tensor:
 def count_nonzero(x: Tensor, dim=None) -> Tensor:
     """The number of nonzero elements over ``dim`` (all when None), as int64."""
     axes = normalize_axis(dim, x.shape, "count_nonzero")
-    counts = (x.data != 0).sum(axis=axes)
-    return _const(xp_of(x.data).asarray(counts, dtype=np.int64))
+    counts = (x._data != 0).sum(axis=axes)
+    return _const(xp_of(x._data).asarray(counts, dtype=np.int64))
 
 
 def argsort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
@@ -243,14 +244,14 @@ def unique(
     """The distinct values of ``x`` in ascending order (of the flattened tensor, or the
     distinct slices along ``dim``), optionally with the inverse indices (each element's
     position in the result, shaped like ``x``) and the counts; not differentiable."""
-    xp = xp_of(x.data)
+    xp = xp_of(x._data)
     if dim is None:
-        values, inverse, counts = xp.unique(x.data, return_inverse=True, return_counts=True)
+        values, inverse, counts = xp.unique(x._data, return_inverse=True, return_counts=True)
         inverse = inverse.reshape(x.shape)
     else:
         (axis,) = normalize_axis(dim, x.shape, "unique")
         values, inverse, counts = xp.unique(
-            x.data, return_inverse=True, return_counts=True, axis=axis
+            x._data, return_inverse=True, return_counts=True, axis=axis
         )
         inverse = inverse.reshape(-1)
     out = [_const(values)]
@@ -263,8 +264,8 @@ def unique(
 
 def unique_consecutive(x: Tensor, return_inverse: bool = False, return_counts: bool = False):
     """Collapse runs of equal consecutive elements of the flattened ``x`` into one."""
-    xp = xp_of(x.data)
-    flat = x.data.reshape(-1)
+    xp = xp_of(x._data)
+    flat = x._data.reshape(-1)
     if flat.size == 0:
         starts = xp.zeros(0, dtype=bool)
     else:

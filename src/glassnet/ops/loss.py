@@ -268,7 +268,7 @@ def _target(op: str, target, like: Tensor, float_target: bool) -> Tensor:
         t = (
             t.astype(like.dtype)
             if t.dtype.kind == "f"
-            else Tensor._make(t.data.astype(like.dtype), False)
+            else Tensor._make(t._data.astype(like.dtype), False)
         )
     return t
 
@@ -277,8 +277,8 @@ def _const(op: str, name: str, value, like: Tensor, shape=None):
     """An optional non-differentiable argument (weights) as an array like ``like``."""
     if value is None:
         return None
-    arr = value.data if isinstance(value, Tensor) else xp_of(like.data).asarray(value)
-    arr = xp_of(like.data).asarray(arr).astype(like.dtype, copy=False)
+    arr = value._data if isinstance(value, Tensor) else xp_of(like._data).asarray(value)
+    arr = xp_of(like._data).asarray(arr).astype(like.dtype, copy=False)
     if shape is not None and arr.shape != shape:
         raise ValueError(f"{op}: {name} must have shape {shape}, got {arr.shape}")
     try:  # per-element weights must not grow the loss beyond the input's shape
@@ -311,7 +311,7 @@ def _same_shape(op: str, x: Tensor, t: Tensor, exact: bool = False) -> None:
 def _check_classes(op: str, t: Tensor, n_classes: int, ignore_index: int) -> None:
     """A value check (every target a class of the input): debug mode only, since reading the
     targets would make a GPU wait in every step (see :mod:`glassnet.backend.debug`)."""
-    data = t.data
+    data = t._data
     if not is_debug(data):
         return
     bad = ((data < 0) | (data >= n_classes)) & (data != ignore_index)
@@ -404,7 +404,7 @@ def cross_entropy(
         _class_index_target(op, logits, t, ignore_index)
         out = CrossEntropy.apply(
             logits,
-            target=t.data,
+            target=t._data,
             weight=w,
             ignore_index=ignore_index,
             reduction=reduction,
@@ -437,6 +437,6 @@ def nll_loss(
     w = _const(op, "weight", weight, input, shape=(input.shape[1],))
     _class_index_target(op, input, t, ignore_index)
     out = NllLoss.apply(
-        input, target=t.data, weight=w, ignore_index=ignore_index, reduction=reduction
+        input, target=t._data, weight=w, ignore_index=ignore_index, reduction=reduction
     )
     return out.reshape(()) if unbatched and reduction == "none" else out

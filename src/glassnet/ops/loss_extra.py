@@ -16,6 +16,7 @@ from glassnet.tensor import Tensor
 
 __all__ = [
     "cosine_embedding_loss",
+    "ctc_loss",
     "gaussian_nll_loss",
     "hinge_embedding_loss",
     "margin_ranking_loss",
@@ -65,7 +66,7 @@ def hinge_embedding_loss(
 ) -> Tensor:
     """l = x where y = 1, max(0, margin - x) where y = -1 (x: a distance)."""
     y = _tensor(target, input)
-    yd = y.data
+    yd = y._data
     hinge = _sel.where(_mask(yd != 1), _sel.clip(margin - input, min=0.0), 0.0)
     same = _sel.where(_mask(yd != -1), input, 0.0)
     return _reduce("hinge_embedding_loss", hinge + same, reduction)
@@ -104,7 +105,7 @@ def cosine_embedding_loss(
     m1 = _red.sum(input1 * input1, -1) + eps
     m2 = _red.sum(input2 * input2, -1) + eps
     cos = dot / _el.sqrt(m1 * m2)
-    yd = y.data
+    yd = y._data
     pos = _sel.where(_mask(yd == 1), 1.0 - cos, 0.0)
     neg = _sel.where(_mask(yd == -1), _sel.clip(cos - margin, min=0.0), 0.0)
     return _reduce("cosine_embedding_loss", pos + neg, reduction)
@@ -143,7 +144,7 @@ def poisson_nll_loss(
     y = _tensor(target, input)
     loss = _el.exp(input) - y * input if log_input else input - y * _el.log(input + eps)
     if full:
-        yd = y.data
+        yd = y._data
         big = _mask(yd > 1)
         ys = _sel.where(big, y, 2.0)
         stirling = ys * _el.log(ys) - ys + 0.5 * _el.log(2 * math.pi * ys)
@@ -168,13 +169,102 @@ def gaussian_nll_loss(
         from glassnet.ops.shape import unsqueeze
 
         v = unsqueeze(v, -1)
-    if v.data.min() < 0 if v.size else False:
+    if v._data.min() < 0 if v.numel() else False:
         raise ValueError("gaussian_nll_loss: var has negative entries")
-    vd = v.data
+    vd = v._data
     lift = _mask(vd < eps)
     # max(var, eps) in value, identity in gradient: var + (clamped - var) held constant
-    v = v + _mask((vd < eps) * (eps - vd)) if lift.data.any() else v
+    v = v + _mask((vd < eps) * (eps - vd)) if lift._data.any() else v
     loss = 0.5 * (_el.log(v) + (input - y) ** 2 / v)
     if full:
         loss = loss + 0.5 * math.log(2 * math.pi)
     return _reduce("gaussian_nll_loss", loss, reduction)
+
+
+def ctc_loss(
+    log_probs: Tensor,
+    targets,
+    input_lengths,
+    target_lengths,
+    blank: int = 0,
+    reduction: str = "mean",
+    zero_infinity: bool = False,
+) -> Tensor:
+    """Connectionist temporal classification: -ln p(target | input), summed over every
+    alignment of the target (with blanks between and around labels) to the T input steps.
+
+    The forward (alpha) recursion in log space over the extended target l' (blank, l_1,
+    blank, ..., l_S, blank): alpha_t(s) = ln(e^{alpha_{t-1}(s)} + e^{alpha_{t-1}(s-1)}
+    [+ e^{alpha_{t-1}(s-2)} if l'_s != blank and l'_s != l'_{s-2}]) + log_probs[t, l'_s];
+    loss = -ln(e^{alpha_{T-1}(2S)} + e^{alpha_{T-1}(2S-1)}). Built from logaddexp and
+    gathers, so its gradient (and second derivative) is theirs. log_probs: (T, N, C) (or
+    unbatched (T, C)); targets: (N, S_max) padded or 1-D concatenated. "mean" divides each
+    loss by its target length, then averages (PyTorch).
+    """
+    import numpy as np
+
+    from glassnet.backend import xp_of
+    from glassnet.ops.composite import logaddexp
+    from glassnet.ops.getitem import getitem, take_along_axis
+    from glassnet.ops.selection import where
+    from glassnet.ops.shape import concat, reshape, unsqueeze
+
+    unbatched = log_probs.ndim == 2
+    if unbatched:
+        log_probs = unsqueeze(log_probs, 1)
+    if log_probs.ndim != 3:
+        raise ValueError(f"ctc_loss: log_probs must be (T, N, C), got {log_probs.shape}")
+    t_max, n, _ = log_probs.shape
+
+    def host(v):
+        return np.atleast_1d(v.numpy() if isinstance(v, Tensor) else np.asarray(v)).astype(np.int64)
+
+    tgt, in_len, tg_len = host(targets), host(input_lengths), host(target_lengths)
+    if in_len.size != n or tg_len.size != n:
+        raise ValueError(f"ctc_loss: need {n} input and target lengths, got {in_len.size}, "
+                         f"{tg_len.size}")  # fmt: skip
+    if tgt.ndim == 1 and n > 1 or (unbatched and tgt.ndim == 1):
+        offsets = np.concatenate([[0], np.cumsum(tg_len)])
+        rows = [tgt[offsets[i] : offsets[i + 1]] for i in range(n)]
+    else:
+        rows = [tgt.reshape(n, -1)[i, : tg_len[i]] for i in range(n)]
+    s_max = 2 * int(tg_len.max(initial=0)) + 1
+    ext = np.full((n, s_max), blank, dtype=np.int64)
+    for i, r in enumerate(rows):
+        ext[i, 1 : 2 * len(r) : 2] = r
+    skip = np.zeros((n, s_max), dtype=bool)  # may come from s - 2
+    skip[:, 2:] = (ext[:, 2:] != blank) & (ext[:, 2:] != ext[:, :-2])
+    xp = xp_of(log_probs._data)
+
+    def const(a):  # host-built masks and constants, on the input's device
+        return Tensor._make(xp.asarray(a), False)
+
+    neg_inf = -np.inf
+    index = xp.asarray(ext[None].repeat(t_max, 0))  # (T, N, S)
+    emit = take_along_axis(log_probs, index, 2)  # (T, N, S): log p of each state's label
+    init = np.full((n, s_max), neg_inf)
+    init[:, 0] = 0.0
+    init[:, 1] = np.where(tg_len > 0, 0.0, neg_inf)
+    alpha = const(init.astype(log_probs.dtype)) + getitem(emit, 0)
+    pad1 = const(np.full((n, 1), neg_inf, dtype=log_probs.dtype))
+    pad2 = const(np.full((n, 2), neg_inf, dtype=log_probs.dtype))
+    skip_t = const(skip)
+    for t in range(1, t_max):
+        prev1 = concat([pad1, getitem(alpha, (slice(None), slice(0, s_max - 1)))], 1)
+        prev2 = concat([pad2, getitem(alpha, (slice(None), slice(0, max(s_max - 2, 0))))], 1)
+        total = logaddexp(alpha, prev1)
+        total = where(skip_t, logaddexp(total, prev2), total)
+        step = total + getitem(emit, t)
+        alpha = where(const((t < in_len)[:, None]), step, alpha)
+    last = np.stack([2 * tg_len, np.maximum(2 * tg_len - 1, 0)], 1)  # (N, 2)
+    ends = take_along_axis(alpha, xp.asarray(last), 1)
+    both = logaddexp(getitem(ends, (slice(None), 0)), getitem(ends, (slice(None), 1)))
+    single = getitem(ends, (slice(None), 0))
+    loss = -where(const(tg_len > 0), both, single)
+    if zero_infinity:  # impossible alignments (input too short) give inf: zero them
+        loss = where(const(xp.isinf(loss._data)), 0.0, loss)
+    if reduction == "mean":
+        scaled = loss / const(np.maximum(tg_len, 1).astype(log_probs.dtype))
+        return _red.mean(scaled)
+    out = _reduce("ctc_loss", loss, reduction)
+    return reshape(out, ()) if unbatched and reduction == "none" else out

@@ -221,10 +221,10 @@ def binary_cross_entropy(probs: Tensor, target, weight=None, reduction: str = "m
     op = "binary_cross_entropy"
     t = _float_pair(op, "probs", probs, target, reduction, exact=True)
     # a value check: debug mode only (on for CPU arrays; see glassnet.backend.debug)
-    if is_debug(probs.data) and bool(((probs.data < 0) | (probs.data > 1)).any()):
+    if is_debug(probs._data) and bool(((probs._data < 0) | (probs._data > 1)).any()):
         raise ValueError(
-            f"{op}: probs must lie in [0, 1] (got min {float(probs.data.min())}, "
-            f"max {float(probs.data.max())}); apply sigmoid first, or pass raw "
+            f"{op}: probs must lie in [0, 1] (got min {float(probs._data.min())}, "
+            f"max {float(probs._data.max())}); apply sigmoid first, or pass raw "
             "scores to binary_cross_entropy_with_logits"
         )
     w = _const(op, "weight", weight, probs)

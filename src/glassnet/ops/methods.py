@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from glassnet.backend import Device, to_dtype
+from glassnet.backend import to_dtype
 from glassnet.tensor import Tensor
 
 _ops = SimpleNamespace()  # the functions of glassnet.ops, filled by bind()
@@ -24,7 +24,7 @@ METHODS = (
     "log_softmax", "reshape", "view", "transpose", "permute", "swapaxes", "flatten",
     "squeeze", "unsqueeze", "expand", "broadcast_to", "clip", "clamp", "split", "gather",
     "pad", "any", "all", "square", "rsqrt", "maximum", "minimum", "take_along_axis", "repeat",
-    "repeat_interleave", "tile", "amax", "amin", "where", "prod", "norm",
+    "repeat_interleave", "tile", "amax", "amin", "prod", "norm",
 )  # fmt: skip
 
 #: More op-function methods by PyTorch's names: x.cumsum(0), x.sort(), x.erf(), x.flip(0), ...
@@ -56,22 +56,8 @@ def clone(self) -> Tensor:
     return _ops.clone(self)
 
 
-def to(self, device=None, dtype=None) -> Tensor:
-    """Move to ``device`` ('cpu', 'cuda') and/or cast to ``dtype``; differentiable."""
-    out = self
-    if dtype is not None:
-        out = out.astype(dtype)
-    if device is not None and Device(device) != self.device:
-        out = _ops.to_device(out, device=Device(device))
-    return out
-
-
 def cpu(self) -> Tensor:
     return self.to("cpu")
-
-
-def cuda(self) -> Tensor:
-    return self.to("cuda")
 
 
 def astype(self, dtype) -> Tensor:
@@ -156,7 +142,9 @@ def bind(ops: dict) -> None:
         setattr(Tensor, name, ops[name])  # a KeyError names a missing op
     for name, fn in _operators().items():
         setattr(Tensor, name, fn)
-    conversions = {"clone": clone, "to": to, "cpu": cpu, "cuda": cuda, "astype": astype,
+    # to(), cuda(), where() and the other PyTorch methods that are not one op live in
+    # glassnet._tensor_torch
+    conversions = {"clone": clone, "cpu": cpu, "astype": astype,
                    "float": _float, "double": double, "long": long}  # fmt: skip
     for name, fn in conversions.items():
         setattr(Tensor, name, fn)

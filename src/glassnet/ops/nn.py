@@ -209,8 +209,8 @@ def embedding(indices, weight: Tensor, padding_idx: int | None = None) -> Tensor
             f"embedding: weight must be a 2-D Tensor (num_embeddings, "
             f"embedding_dim), got {getattr(weight, 'shape', type(weight).__name__)}"
         )
-    xp = xp_of(weight.data)
-    idx = indices.data if isinstance(indices, Tensor) else xp.asarray(indices)
+    xp = xp_of(weight._data)
+    idx = indices._data if isinstance(indices, Tensor) else xp.asarray(indices)
     if idx.dtype.kind not in "iu":
         raise TypeError(
             f"embedding: indices must be integers, got dtype {idx.dtype} (shape "

@@ -30,7 +30,7 @@ def _normalize(ns, x, axes, eps):
     Written against ``ns``: forward runs it on arrays, and ``backward(create_graph=True)``
     runs it again on the input tensors, so the statistics' own derivatives are in the graph.
     """
-    if x.size == 0 and ns.eager:  # an empty batch: nothing to normalize (no empty means)
+    if math.prod(x.shape) == 0 and ns.eager:  # an empty batch: nothing to normalize
         z = ns.xp.zeros(tuple(1 if i in axes else n for i, n in enumerate(x.shape)), x.dtype)
         return x.copy(), z + 1 / math.sqrt(eps), z
     centered = x - ns.mean(x, axes, True)
@@ -41,7 +41,7 @@ def _normalize(ns, x, axes, eps):
 
 def _normalize_backward(ns, g, xhat, rstd, axes):
     """dL/dx from g = dL/dxhat: rstd (g - mean(g) - xhat mean(g xhat)) over ``axes``."""
-    if g.size == 0:
+    if math.prod(g.shape) == 0:
         return g + 0.0
     return rstd * (g - ns.mean(g, axes, True) - xhat * ns.mean(g * xhat, axes, True))
 
@@ -251,7 +251,7 @@ def batch_norm(
         raise ValueError(f"{op}: pass both running_mean and running_var, or neither")
     if not training and running_mean is None:
         raise ValueError(f"{op}: evaluation (training=False) needs running_mean/running_var")
-    count = x.size // max(channels, 1)
+    count = x.numel() // max(channels, 1)
     if training and count <= 1:
         raise ValueError(
             f"{op}: training needs more than 1 value per channel, got input of shape {x.shape}; "
@@ -260,7 +260,7 @@ def batch_norm(
     if not 0.0 <= momentum <= 1.0:
         raise ValueError(f"{op}: momentum must be in [0, 1], got {momentum!r}")
     params, flags = _affine_args(op, weight, bias, (channels,))
-    running = None if training else (running_mean.data, running_var.data)
+    running = None if training else (running_mean._data, running_var._data)
     stats: dict = {}
     out = BatchNorm.apply(
         x, *params, training=bool(training), running=running, eps=float(eps), stats=stats, **flags

@@ -133,7 +133,7 @@ class AvgPool2d(Function):
     def backward(self, ns, grad, x):
         # linear in dL/dy: each window spreads its gradient / D back over its inputs; the
         # adjoint of that spread is the pooling itself
-        xp, scale, sl = xp_of(grad if ns.eager else grad.data), self.scale, self.sl
+        xp, scale, sl = xp_of(grad if ns.eager else grad._data), self.scale, self.sl
         shape, (ph, pw) = self.pad_shape, self.pad
 
         def spread(g):

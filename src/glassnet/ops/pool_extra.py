@@ -83,7 +83,7 @@ def _gather_windows(x, k, s, p, d, outs, fill):
     if any(p) or any(extra):
         x = _pad_widths(x, ((0, 0), (0, 0)) + tuple((pi, pi + e) for pi, e in zip(p, extra)),
                         fill)  # fmt: skip
-    xp = xp_of(x.data)
+    xp = xp_of(x._data)
     pos = None
     for dim, (o, si, di, ki) in enumerate(zip(outs, s, d, k)):
         idx = np.arange(o)[:, None] * si + np.arange(ki)[None, :] * di  # (o, k)
@@ -111,8 +111,8 @@ def _max_pool(op, nd, x, kernel_size, stride, padding, dilation, ceil_mode, retu
     if any(o < 1 for o in outs):
         raise ValueError(f"{op}: the kernel does not fit the input of shape {x.shape}")
     win, pos = _gather_windows(x, k, s, p, d, outs, -np.inf)
-    xp = xp_of(win.data)
-    data = win.data
+    xp = xp_of(win._data)
+    data = win._data
     # the first maximum (nan propagates: a nan window picks its first nan, as PyTorch)
     isnan = data != data
     arg = xp.where(isnan.any(-1), isnan.argmax(-1), data.argmax(-1))[..., None]
@@ -176,7 +176,7 @@ def _avg_pool(op, nd, x, kernel_size, stride, padding, ceil_mode, count_include_
             shape = [1] * nd
             shape[dim] = o
             counts = counts * (end - start).reshape(shape)
-        xp = xp_of(x.data)
+        xp = xp_of(x._data)
         y = total / Tensor._make(xp.asarray(counts.astype(x.dtype)), False)
     return reshape(y, y.shape[1:]) if unbatched else y
 
@@ -208,7 +208,7 @@ def _adaptive_max(op, nd, x, output_size, return_indices):
     x, unbatched = _batched(op, x, nd)
     outs = _tuple(output_size, nd, "output_size", op)
     outs = tuple(n if o is None else o for o, n in zip(outs, x.shape[2:]))
-    xp = xp_of(x.data)
+    xp = xp_of(x._data)
     win = x
     pos = None
     for dim, (o, n) in enumerate(zip(outs, x.shape[2:])):
@@ -227,7 +227,7 @@ def _adaptive_max(op, nd, x, output_size, return_indices):
     win = reshape(permute(win, perm), x.shape[:2] + outs + (-1,))
     pos = np.transpose(pos, [2 * i for i in range(nd)] + [2 * i + 1 for i in range(nd)])
     pos = pos.reshape(outs + (-1,))
-    data = win.data
+    data = win._data
     isnan = data != data
     arg = xp.where(isnan.any(-1), isnan.argmax(-1), data.argmax(-1))[..., None]
     y = take_along_axis(win, arg, win.ndim - 1)
@@ -262,7 +262,7 @@ def adaptive_avg_pool1d(x, output_size):
 
 def _max_unpool(op, nd, x, indices, kernel_size, stride, padding, output_size):
     x, unbatched = _batched(op, x, nd)
-    idx = indices.data if isinstance(indices, Tensor) else np.asarray(indices)
+    idx = indices._data if isinstance(indices, Tensor) else np.asarray(indices)
     if unbatched:
         idx = idx[None]
     k = _tuple(kernel_size, nd, "kernel_size", op)
@@ -276,7 +276,7 @@ def _max_unpool(op, nd, x, indices, kernel_size, stride, padding, output_size):
     plane = math.prod(sizes)
     if idx.shape != x.shape or (idx.size and (idx.min() < 0 or idx.max() >= plane)):
         raise ValueError(f"{op}: indices must match the input's shape and lie in 0..{plane - 1}")
-    xp = xp_of(x.data)
+    xp = xp_of(x._data)
     rows = xp.arange(n * c)[:, None]
     flat = reshape(x, (n * c, -1))
     out = scatter_into(flat, (n * c, plane), (rows, xp.asarray(idx).reshape(n * c, -1)))

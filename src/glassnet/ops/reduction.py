@@ -188,7 +188,7 @@ def _others_product_graph(x: Tensor, axis) -> Tensor:
     reduced axes, ``prod`` of x with p's entries replaced by 1, placed back at p by a mask."""
     from glassnet.ops.selection import where
 
-    xp = xp_of(x.data)
+    xp = xp_of(x._data)
     out = None
     for pos in np.ndindex(*[x.shape[a] for a in axis]):
         hole = np.zeros([x.shape[a] if a in axis else 1 for a in range(x.ndim)], dtype=bool)
@@ -314,7 +314,7 @@ def _extreme(op, x, dim, keepdim, axis, keepdims, other):
     from glassnet.return_types import min as min_type
 
     if normalize_axis(dim, x.shape, op) == ():  # 0-d tensor
-        index = Tensor._make(xp_of(x.data).zeros((), dtype="int64"), False)
+        index = Tensor._make(xp_of(x._data).zeros((), dtype="int64"), False)
         return (max_type if op == "max" else min_type)(x, index)
     index = _arg("argmax" if op == "max" else "argmin", x, dim, True)
     values = take_along_axis(x, index, dim)
@@ -373,9 +373,9 @@ def norm(x: Tensor, p=2, dim=None, keepdim=False, *, ord=None, axis=None, keepdi
 
 
 def _arg(name, x, axis, keepdims):
-    xp = xp_of(x.data)
+    xp = xp_of(x._data)
     if axis is None:
-        out = getattr(xp, name)(x.data.reshape(-1))
+        out = getattr(xp, name)(x._data.reshape(-1))
         return Tensor._make(xp.asarray(out, dtype="int64"), False)
     if isinstance(axis, Tensor) and axis.ndim == 0:
         axis = int(axis)
@@ -385,7 +385,7 @@ def _arg(name, x, axis, keepdims):
     if not axes:  # a 0-d tensor along axis 0 or -1: its only element is at index 0
         return Tensor._make(xp.zeros((), dtype="int64"), False)
     (a,) = axes
-    out = getattr(xp, name)(x.data, axis=a)
+    out = getattr(xp, name)(x._data, axis=a)
     if keepdims:
         out = xp.expand_dims(out, a)
     return Tensor._make(out.astype("int64", copy=False), False)
@@ -406,8 +406,8 @@ def argmin(x: Tensor, dim=None, keepdim=False, *, axis=None, keepdims=None) -> T
 def _logical(op, x, dim, keepdim, axis, keepdims):
     dim, keepdim = _resolve(op, dim, axis, keepdim, keepdims)
     axes = None if dim is None or x.ndim == 0 else normalize_axis(dim, x.shape, op)
-    out = getattr(x.data, op)(axis=axes, keepdims=keepdim)
-    return Tensor._make(xp_of(x.data).asarray(out), False)
+    out = getattr(x._data, op)(axis=axes, keepdims=keepdim)
+    return Tensor._make(xp_of(x._data).asarray(out), False)
 
 
 def any(x: Tensor, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:  # noqa: A001

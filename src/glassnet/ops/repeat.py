@@ -76,5 +76,5 @@ def repeat_interleave(x: Tensor, repeats, dim: int | None = None) -> Tensor:
         )
     idx = np.repeat(np.arange(x.shape[axis]), counts)
     index = [slice(None)] * x.ndim
-    index[axis] = xp_of(x.data).asarray(idx)
+    index[axis] = xp_of(x._data).asarray(idx)
     return x[tuple(index)]

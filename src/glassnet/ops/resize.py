@@ -35,7 +35,7 @@ def _const(data) -> Tensor:
 
 
 def _gather(x: Tensor, axis: int, idx) -> Tensor:
-    return getitem(x, (slice(None),) * axis + (xp_of(x.data).asarray(idx),))
+    return getitem(x, (slice(None),) * axis + (xp_of(x._data).asarray(idx),))
 
 
 def pad(input: Tensor, pad, mode: str = "constant", value=None) -> Tensor:  # noqa: A002
@@ -125,7 +125,7 @@ def _linear_axis(x, axis, n_out, scale, align_corners):
     t = (src - lo).astype(x.dtype)
     shape = [1] * x.ndim
     shape[axis] = n_out
-    xp = xp_of(x.data)
+    xp = xp_of(x._data)
     w = _const(xp.asarray(t.reshape(shape)))
     return _gather(x, axis, lo) * (1.0 - w) + _gather(x, axis, hi) * w
 
@@ -150,7 +150,7 @@ def _cubic_axis(x, axis, n_out, scale, align_corners):
     t = src - base
     shape = [1] * x.ndim
     shape[axis] = n_out
-    xp = xp_of(x.data)
+    xp = xp_of(x._data)
     out = None
     for k, w in zip(range(-1, 3), _cubic_weights(t)):
         term = _gather(x, axis, np.clip(base + k, 0, n_in - 1))
@@ -276,7 +276,7 @@ def unfold(input: Tensor, kernel_size, dilation=1, padding=0, stride=1) -> Tenso
         x = _pad_widths(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
     rows, oh = _windows(input.shape[2], kh, dh, ph, sh)
     cols, ow = _windows(input.shape[3], kw, dw, pw, sw)
-    xp = xp_of(x.data)
+    xp = xp_of(x._data)
     r = xp.asarray(rows[:, None, :, None])
     c = xp.asarray(cols[None, :, None, :])
     y = getitem(x, (slice(None), slice(None), r, c))  # (N, C, kh, kw, oh, ow)
@@ -311,7 +311,7 @@ def fold(
             f"stride, padding and dilation gives {oh} x {ow} = {oh * ow}"
         )
     c = ckk // (kh * kw)
-    xp = xp_of(input.data)
+    xp = xp_of(input._data)
     g = reshape(input, (n, c, kh, kw, oh, ow))
     index = (slice(None), slice(None), xp.asarray(rows[:, None, :, None]),
              xp.asarray(cols[None, :, None, :]))  # fmt: skip

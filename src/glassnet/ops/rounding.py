@@ -162,9 +162,9 @@ def div(input, other, *, rounding_mode: str | None = None) -> Tensor:  # noqa: A
         a, b = _int_or_float_pair(input, other)
         if a.dtype.kind in "iu" and b.dtype.kind in "iu":
             q = floor_divide(a, b)  # integers: floor, then one step toward zero where inexact
-            xp = xp_of(q.data)
-            fix = (q.data < 0) & (xp.remainder(a.data, b.data) != 0)
-            return Tensor._make(q.data + fix.astype(q.dtype), False)
+            xp = xp_of(q._data)
+            fix = (q._data < 0) & (xp.remainder(a._data, b._data) != 0)
+            return Tensor._make(q._data + fix.astype(q.dtype), False)
         return trunc(_el.div(a, b))
     raise ValueError(f"div: rounding_mode must be None, 'trunc' or 'floor', got {rounding_mode!r}")
 

@@ -115,7 +115,7 @@ def _cumprod_grad_arrays(x, y, grad, axis):
 
 
 def _cumprod_grad_tensors(x, grad, axis):
-    if not (x.data == 0).any():  # the quotient form: exact and O(n) without zeros
+    if not (x._data == 0).any():  # the quotient form: exact and O(n) without zeros
         y = cumprod(x, axis)
         return _reverse(cumsum(_reverse(grad * y, axis), axis), axis) / x
     # with zeros: dL/dx_i = y_{i-1} sum_{k >= i} g_k M_ik, M_ik = prod_{i < j <= k} x_j,
@@ -124,7 +124,7 @@ def _cumprod_grad_tensors(x, grad, axis):
     from glassnet.ops.shape_extra import movedim
 
     xm, gm = movedim(x, axis, -1), movedim(grad, axis, -1)
-    xp, n = xp_of(x.data), x.shape[axis]
+    xp, n = xp_of(x._data), x.shape[axis]
     later = Tensor._make(xp.arange(n)[None, :] > xp.arange(n)[:, None], False)  # j > i
     table = cumprod(_sel.where(later, unsqueeze(xm, -2), 1.0), -1)  # (..., i, k)
     upper = Tensor._make(xp.arange(n)[None, :] >= xp.arange(n)[:, None], False)  # k >= i
@@ -172,7 +172,7 @@ def _logcumsumexp_grad_tensors(x, grad, axis):
     y = logcumsumexp(x, axis)
     # entries outside a part get ln g = a floor far below every term (finite, unlike -inf,
     # whose derivatives inside logcumsumexp would be inf - inf = nan); e^floor is 0
-    xp, gd, xd = xp_of(grad.data), grad.data, x.data
+    xp, gd, xd = xp_of(grad._data), grad._data, x._data
     nonzero = xp.abs(gd[gd != 0])
     spread = float(xd.max() - xd.min()) if xd.size else 0.0
     floor = (float(xp.log(nonzero.min())) if nonzero.size else 0.0) - spread - 800.0
@@ -241,15 +241,15 @@ def logcumsumexp(x: Tensor, dim: int) -> Tensor:
 
 def _running_extreme(op, x, dim, ufunc):
     axis = _one_axis(op, x, dim)
-    xp = xp_of(x.data)
+    xp = xp_of(x._data)
     if axis is None:
         return x, Tensor._make(xp.zeros((), dtype=np.int64), False)
-    values = getattr(xp, ufunc).accumulate(x.data, axis=axis) if x.size else x.data
+    values = getattr(xp, ufunc).accumulate(x._data, axis=axis) if x.numel() else x._data
     pos = xp.arange(x.shape[axis]).reshape((-1,) + (1,) * (x.ndim - 1 - axis))
     # the latest position holding the running extreme (ties: the last one, as PyTorch); a nan
     # sticks, each later nan taking over its index
-    hit = (x.data == values) | (x.data != x.data)
-    idx = xp.maximum.accumulate(xp.where(hit, pos, 0), axis=axis) if x.size else hit
+    hit = (x._data == values) | (x._data != x._data)
+    idx = xp.maximum.accumulate(xp.where(hit, pos, 0), axis=axis) if x.numel() else hit
     idx = idx.astype(np.int64)
     return take_along_axis(x, idx, axis), Tensor._make(idx, False)
 
@@ -267,15 +267,15 @@ def cummin(x: Tensor, dim: int):
 # -- sorting and order statistics -----------------------------------------------------------------
 def _sort_indices(x: Tensor, dim, descending: bool, op: str):
     """Stable sort indices of ``x`` along ``dim`` (nan largest), and the axis (None for 0-d)."""
-    xp = xp_of(x.data)
+    xp = xp_of(x._data)
     axis = _one_axis(op, x, dim)
     if axis is None:
         return xp.zeros((), dtype=np.int64), None
     if not descending:
-        return xp.argsort(x.data, axis=axis, kind="stable").astype(np.int64), axis
+        return xp.argsort(x._data, axis=axis, kind="stable").astype(np.int64), axis
     # descending and stable: sort the reversed slice ascending, reverse the order back
     n = x.shape[axis]
-    rev = xp.argsort(_flip(xp, x.data, axis), axis=axis, kind="stable")
+    rev = xp.argsort(_flip(xp, x._data, axis), axis=axis, kind="stable")
     return (n - 1 - _flip(xp, rev, axis)).astype(np.int64), axis
 
 
@@ -335,9 +335,9 @@ def kthvalue(x: Tensor, k: int, dim: int = -1, keepdim: bool = False):
 
 
 def _median_index(x: Tensor, axis: int, ignore_nan: bool):
-    xp = xp_of(x.data)
-    idx = xp.argsort(x.data, axis=axis, kind="stable")
-    isnan = x.data != x.data
+    xp = xp_of(x._data)
+    idx = xp.argsort(x._data, axis=axis, kind="stable")
+    isnan = x._data != x._data
     count = x.shape[axis] - isnan.sum(axis=axis, keepdims=True) if ignore_nan else x.shape[axis]
     middle = xp.maximum((count - 1) // 2, 0)
     middle = xp.broadcast_to(xp.asarray(middle), idx.shape[:axis] + (1,) + idx.shape[axis + 1 :])
@@ -349,14 +349,14 @@ def _median_index(x: Tensor, axis: int, ignore_nan: bool):
 
 
 def _median(op, x, dim, keepdim, ignore_nan):
-    if x.size == 0 and dim is None:
+    if x.numel() == 0 and dim is None:
         raise ValueError(f"{op}: the median of an empty tensor is undefined")
     if dim is None:  # the lower median of all elements, a 0-d tensor (no indices)
         flat = x.reshape(-1)
         return _select(flat, _median_index(flat, 0, ignore_nan), 0, False)[0]
     axis = _one_axis(op, x, dim)
     if axis is None:
-        return MedianResult(x, Tensor._make(xp_of(x.data).zeros((), dtype=np.int64), False))
+        return MedianResult(x, Tensor._make(xp_of(x._data).zeros((), dtype=np.int64), False))
     return MedianResult(*_select(x, _median_index(x, axis, ignore_nan), axis, keepdim))
 
 
@@ -375,14 +375,14 @@ def mode(x: Tensor, dim: int = -1, keepdim: bool = False):
     """The most frequent value along ``dim`` (the smallest of equally frequent ones) and the
     index of its last occurrence, as PyTorch: (values, indices)."""
     axis = _one_axis("mode", x, dim)
-    xp = xp_of(x.data)
+    xp = xp_of(x._data)
     if axis is None:
         return ModeResult(x, Tensor._make(xp.zeros((), dtype=np.int64), False))
     n = x.shape[axis]
     if n == 0:
         raise ValueError(f"mode: dim {dim} of the tensor of shape {x.shape} is empty")
-    order = xp.argsort(x.data, axis=axis, kind="stable")
-    s = xp.take_along_axis(x.data, order, axis=axis)
+    order = xp.argsort(x._data, axis=axis, kind="stable")
+    s = xp.take_along_axis(x._data, order, axis=axis)
     moved = xp.moveaxis(s, axis, -1).reshape(-1, n)
     order_m = xp.moveaxis(order, axis, -1).reshape(-1, n)
     pos = xp.arange(n)

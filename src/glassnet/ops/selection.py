@@ -119,13 +119,13 @@ def clip(x: Tensor, min=None, max=None) -> Tensor:  # noqa: A002 - NumPy/PyTorch
     """
     if min is None and max is None:
         raise ValueError("clip: give at least one of min and max")
-    xp = xp_of(x.data)
+    xp = xp_of(x._data)
     inside = xp.ones(x.shape, dtype=bool)
     if min is not None:
-        inside &= x.data >= min
+        inside &= x._data >= min
     if max is not None:
-        inside &= x.data <= max
-    clipped = xp.clip(x.data, min, max)
+        inside &= x._data <= max
+    clipped = xp.clip(x._data, min, max)
     if not x.requires_grad:
         return Tensor._make(clipped, False)
     return Where.apply(Tensor._make(inside, False), x, Tensor._make(clipped, False))
@@ -137,8 +137,8 @@ clamp = clip
 # -- comparisons: no gradient ----------------------------------------------------------------
 def _compare(name, a, b):
     a, b = pair(a, b)
-    xp = xp_of(a.data)
-    return Tensor._make(getattr(xp, name)(a.data, b.data), False)
+    xp = xp_of(a._data)
+    return Tensor._make(getattr(xp, name)(a._data, b._data), False)
 
 
 def equal(a, b) -> Tensor:

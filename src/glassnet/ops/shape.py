@@ -147,9 +147,9 @@ def reshape(x: Tensor, *shape) -> Tensor:
             f"reshape: invalid target shape {shape} for a tensor of shape {x.shape}: sizes "
             "must be non-negative, and at most one of them -1 (inferred)"
         )
-    if known != x.size if -1 not in shape else known == 0 or x.size % known != 0:
+    if known != x.numel() if -1 not in shape else known == 0 or x.numel() % known != 0:
         raise ValueError(
-            f"reshape: cannot reshape a tensor of shape {x.shape} ({x.size} elements) into "
+            f"reshape: cannot reshape a tensor of shape {x.shape} ({x.numel()} elements) into "
             f"{shape}; the number of elements must match (use -1 for one inferred axis)"
         )
     return Reshape.apply(x, shape=shape)

@@ -156,7 +156,7 @@ def meshgrid(*tensors, indexing: str = "ij") -> tuple:
     for t in tensors:
         if t.ndim > 1:
             raise ValueError(f"meshgrid: inputs must be 0-D or 1-D, got shape {t.shape}")
-    sizes = [t.size for t in tensors]
+    sizes = [t.numel() for t in tensors]
     if indexing == "xy" and len(tensors) >= 2:
         sizes[0], sizes[1] = sizes[1], sizes[0]
     out = []
@@ -165,7 +165,7 @@ def meshgrid(*tensors, indexing: str = "ij") -> tuple:
         if indexing == "xy" and len(tensors) >= 2 and i < 2:
             axis = 1 - i
         shape = [1] * len(tensors)
-        shape[axis] = t.size
+        shape[axis] = t.numel()
         out.append(broadcast_to(reshape(t, tuple(shape)), tuple(sizes)))
     return tuple(out)
 
@@ -212,7 +212,7 @@ def unfold(x: Tensor, dimension: int, size: int, step: int) -> Tensor:
     if x.ndim == 0:
         return reshape(x, (1,))
     count = (n - size) // step + 1
-    xp = xp_of(x.data)
+    xp = xp_of(x._data)
     windows = xp.asarray(np.arange(count)[:, None] * step + np.arange(size)[None, :])
     y = getitem(x, (slice(None),) * a + (windows,))  # (..., count, size, ...)
     perm = [i for i in range(y.ndim) if i != a + 1] + [a + 1]
@@ -223,13 +223,13 @@ def one_hot(x: Tensor, num_classes: int = -1) -> Tensor:
     """int64 one-hot rows: y[..., c] = 1 where x = c; ``num_classes=-1`` takes max(x) + 1."""
     if x.dtype.kind not in "iu":
         raise TypeError(f"one_hot: needs an integer tensor of class indices, got {x.dtype}")
-    xp = xp_of(x.data)
+    xp = xp_of(x._data)
     if num_classes == -1:
-        num_classes = int(x.data.max()) + 1 if x.size else 0
-    if x.size and (int(x.data.min()) < 0 or int(x.data.max()) >= num_classes):
+        num_classes = int(x._data.max()) + 1 if x.numel() else 0
+    if x.numel() and (int(x._data.min()) < 0 or int(x._data.max()) >= num_classes):
         raise ValueError(
             f"one_hot: class values must be in 0..{num_classes - 1}, got "
-            f"{int(x.data.min())}..{int(x.data.max())}"
+            f"{int(x._data.min())}..{int(x._data.max())}"
         )
-    out = (x.data[..., None] == xp.arange(num_classes)).astype(np.int64)
+    out = (x._data[..., None] == xp.arange(num_classes)).astype(np.int64)
     return Tensor._make(out, False)

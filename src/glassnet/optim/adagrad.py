@@ -64,13 +64,13 @@ class Adagrad(Optimizer):
         check_hyper("Adagrad", "eps", group["eps"], 0.0)
 
     def init_state(self, param, group: dict) -> dict:
-        xp = xp_of(param.data)
-        return {"sum": xp.full_like(param.data, group["initial_accumulator_value"])}
+        xp = xp_of(param._data)
+        return {"sum": xp.full_like(param._data, group["initial_accumulator_value"])}
 
     def update(self, param, grad, state: dict, group: dict) -> None:
         """s += g^2;  w -= lr / (1 + (t-1) lr_decay) * g / (sqrt(s) + eps)."""
         xp = xp_of(grad)
-        w = param.data
+        w = param._data
         wd = group["weight_decay"]
         if wd != 0:
             grad = l2_grad(grad, w, wd)

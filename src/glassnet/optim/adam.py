@@ -76,17 +76,17 @@ class Adam(Optimizer):
         check_hyper(name, "eps", group["eps"], 0.0)
 
     def init_state(self, param, group: dict) -> dict:
-        xp = xp_of(param.data)
-        state = {"exp_avg": xp.zeros_like(param.data), "exp_avg_sq": xp.zeros_like(param.data)}
+        xp = xp_of(param._data)
+        state = {"exp_avg": xp.zeros_like(param._data), "exp_avg_sq": xp.zeros_like(param._data)}
         if group["amsgrad"]:
-            state["max_exp_avg_sq"] = xp.zeros_like(param.data)
+            state["max_exp_avg_sq"] = xp.zeros_like(param._data)
         return state
 
     def update(self, param, grad, state: dict, group: dict) -> None:
         """m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2;
         w -= lr/(1-b1^t) * m / (sqrt(v)/sqrt(1-b2^t) + eps)."""
         xp = xp_of(grad)
-        w = param.data
+        w = param._data
         lr, wd, eps = group["lr"], group["weight_decay"], group["eps"]
         beta1, beta2 = group["betas"]
         t = state["step"]

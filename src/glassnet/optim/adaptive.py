@@ -77,14 +77,14 @@ class Adadelta(Optimizer):
         check_hyper("Adadelta", "eps", group["eps"], 0.0)
 
     def init_state(self, param, group: dict) -> dict:
-        xp = xp_of(param.data)
-        return {"square_avg": xp.zeros_like(param.data), "acc_delta": xp.zeros_like(param.data)}
+        xp = xp_of(param._data)
+        return {"square_avg": xp.zeros_like(param._data), "acc_delta": xp.zeros_like(param._data)}
 
     def update(self, param, grad, state: dict, group: dict) -> None:
         """s = rho s + (1-rho) g^2;  delta = sqrt(u+eps)/sqrt(s+eps) g;
         u = rho u + (1-rho) delta^2;  w -= lr delta."""
         xp = xp_of(grad)
-        w = param.data
+        w = param._data
         rho, eps = group["rho"], group["eps"]
         grad = _signed_grad(grad, w, group)
         s, u = state["square_avg"], state["acc_delta"]
@@ -139,13 +139,13 @@ class Adamax(Optimizer):
         _check_betas("Adamax", group)
 
     def init_state(self, param, group: dict) -> dict:
-        xp = xp_of(param.data)
-        return {"exp_avg": xp.zeros_like(param.data), "exp_inf": xp.zeros_like(param.data)}
+        xp = xp_of(param._data)
+        return {"exp_avg": xp.zeros_like(param._data), "exp_inf": xp.zeros_like(param._data)}
 
     def update(self, param, grad, state: dict, group: dict) -> None:
         """m = b1 m + (1-b1) g;  u = max(b2 u, |g| + eps);  w -= lr/(1-b1^t) m/u."""
         xp = xp_of(grad)
-        w = param.data
+        w = param._data
         b1, b2 = group["betas"]
         grad = _signed_grad(grad, w, group)
         m, u = state["exp_avg"], state["exp_inf"]
@@ -215,17 +215,17 @@ class NAdam(Optimizer):
         check_hyper("NAdam", "momentum_decay", group["momentum_decay"], 0.0)
 
     def init_state(self, param, group: dict) -> dict:
-        xp = xp_of(param.data)
+        xp = xp_of(param._data)
         return {
             "mu_product": 1.0,
-            "exp_avg": xp.zeros_like(param.data),
-            "exp_avg_sq": xp.zeros_like(param.data),
+            "exp_avg": xp.zeros_like(param._data),
+            "exp_avg_sq": xp.zeros_like(param._data),
         }
 
     def update(self, param, grad, state: dict, group: dict) -> None:
         """Nesterov-Adam step with the mu_t schedule (see the class docstring)."""
         xp = xp_of(grad)
-        w = param.data
+        w = param._data
         lr, eps, psi = group["lr"], group["eps"], group["momentum_decay"]
         b1, b2 = group["betas"]
         t = state["step"]
@@ -305,13 +305,13 @@ class RAdam(Optimizer):
         _check_betas("RAdam", group)
 
     def init_state(self, param, group: dict) -> dict:
-        xp = xp_of(param.data)
-        return {"exp_avg": xp.zeros_like(param.data), "exp_avg_sq": xp.zeros_like(param.data)}
+        xp = xp_of(param._data)
+        return {"exp_avg": xp.zeros_like(param._data), "exp_avg_sq": xp.zeros_like(param._data)}
 
     def update(self, param, grad, state: dict, group: dict) -> None:
         """Rectified Adam step (see the class docstring)."""
         xp = xp_of(grad)
-        w = param.data
+        w = param._data
         lr, eps = group["lr"], group["eps"]
         b1, b2 = group["betas"]
         t = state["step"]

@@ -67,7 +67,7 @@ def clip_grad_norm(
     params = params_with_grad(parameters)
     if not params:
         return Tensor._make(np.asarray(0.0, dtype=np.float32), False)
-    arrays = [p.grad.data for p in params]
+    arrays = [p.grad._data for p in params]
     total = xp_of(arrays[0]).asarray(_grad_norm(arrays, norm_type))
     total_f = float(total)
     if not math.isfinite(total_f):
@@ -84,7 +84,7 @@ def clip_grad_norm(
     if coef < 1:
         for p in params:
             # Out of place: a gradient array may be shared with a caller that still reads it.
-            p.grad = Tensor._make(p.grad.data * p.grad.data.dtype.type(coef), False)
+            p.grad = Tensor._make(p.grad._data * p.grad._data.dtype.type(coef), False)
     return Tensor._make(total, False)
 
 
@@ -106,7 +106,7 @@ def clip_grad_value(parameters, clip_value: float) -> None:
     if not clip_value >= 0:
         raise ValueError(f"clip_grad_value: clip_value must be >= 0, got {clip_value}")
     for p in params_with_grad(parameters):
-        g = p.grad.data
+        g = p.grad._data
         p.grad = Tensor._make(xp_of(g).clip(g, -clip_value, clip_value), False)
 
 

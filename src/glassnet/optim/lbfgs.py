@@ -180,9 +180,9 @@ class LBFGS(Optimizer):
 
     # -- flat views of the parameters --------------------------------------------------------
     def _gather_flat_grad(self):
-        xp = xp_of(self._params[0].data)
+        xp = xp_of(self._params[0]._data)
         views = [
-            xp.zeros(p.data.size, p.data.dtype) if p.grad is None else p.grad.data.reshape(-1)
+            xp.zeros(p._data.size, p._data.dtype) if p.grad is None else p.grad._data.reshape(-1)
             for p in self._params
         ]
         return xp.concatenate(views)
@@ -190,8 +190,8 @@ class LBFGS(Optimizer):
     def _add_grad(self, step_size, update) -> None:
         offset = 0
         for p in self._params:
-            n = p.data.size
-            p.data += (step_size * update[offset : offset + n]).reshape(p.shape).astype(p.dtype)
+            n = p._data.size
+            p._data += (step_size * update[offset : offset + n]).reshape(p.shape).astype(p.dtype)
             p._vc[0] += 1
             offset += n
 
@@ -200,7 +200,7 @@ class LBFGS(Optimizer):
         loss = float(_call(closure))
         flat_grad = self._gather_flat_grad()
         for p, data in zip(self._params, x):
-            p.data[...] = data
+            p._data[...] = data
             p._vc[0] += 1
         return loss, flat_grad
 
@@ -285,7 +285,7 @@ class LBFGS(Optimizer):
 
             ls_func_evals = 0
             if line_search_fn is not None:
-                x_init = [p.data.copy() for p in self._params]
+                x_init = [p._data.copy() for p in self._params]
 
                 def obj_func(x, t, d):
                     return self._directional_evaluate(closure, x, t, d)
@@ -330,7 +330,7 @@ class LBFGS(Optimizer):
         saved = dict(state_dict)
         states = saved.get("state", {})
         super().load_state_dict({"state": {}, "param_groups": saved["param_groups"]})
-        xp = xp_of(self._params[0].data)
+        xp = xp_of(self._params[0]._data)
         for _, st in states.items():
             st = {k: _restore(v, xp) for k, v in st.items()}
             st["step"] = int(st.get("step", st.get("n_iter", 0)))
@@ -348,7 +348,7 @@ def _restore(v, xp):
     if isinstance(v, list):
         return [_restore(item, xp) for item in v]
     if hasattr(v, "shape") and getattr(v, "ndim", 0) > 0:
-        return xp.array(v.data if hasattr(v, "requires_grad") else v)
+        return xp.array(v._data if hasattr(v, "requires_grad") else v)
     if hasattr(v, "shape"):
         return float(v.item()) if hasattr(v, "item") else v
     return v

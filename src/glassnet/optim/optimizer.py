@@ -4,7 +4,7 @@ An optimizer subclass implements two methods (the MLX design):
 
 - ``init_state(param, group) -> dict``: the per-parameter state (moment buffers, ...), made
   the first time ``param`` has a gradient;
-- ``update(param, grad, state, group) -> None``: one in-place update of ``param.data`` from
+- ``update(param, grad, state, group) -> None``: one in-place update of ``param._data`` from
   the raw gradient array ``grad``, with its equations in the docstring.
 
 Everything else lives here, once: parameter groups with per-group options (PyTorch layout),
@@ -219,7 +219,7 @@ class Optimizer:
         return {}
 
     def update(self, param: Tensor, grad, state: dict, group: dict) -> None:
-        """Update ``param.data`` in place from the gradient array ``grad``."""
+        """Update ``param._data`` in place from the gradient array ``grad``."""
         raise NotImplementedError(f"{type(self).__name__} must define update()")
 
     def step(self, closure: Callable[[], Any] | None = None):
@@ -250,8 +250,8 @@ class Optimizer:
                     if g is None:
                         index += 1
                         continue
-                    grad = g.data
-                    if grad.shape != p.data.shape:
+                    grad = g._data
+                    if grad.shape != p._data.shape:
                         raise ValueError(
                             f"{type(self).__name__}.step: parameter {pname or index} has shape "
                             f"{p.shape} but its grad has shape {grad.shape}"
@@ -262,11 +262,11 @@ class Optimizer:
                         state["step"] = 0
                         self.state[p] = state
                     state["step"] += 1
-                    before = p.data.copy() if track else None
+                    before = p._data.copy() if track else None
                     self.update(p, grad, state, group)
                     p._vc[0] += 1
                     if track:
-                        self.update_ratios[pname or index] = _ratio(before, p.data)
+                        self.update_ratios[pname or index] = _ratio(before, p._data)
                     index += 1
         self.step_count += 1
         return loss
@@ -281,7 +281,7 @@ class Optimizer:
                 if set_to_none or p.grad is None:
                     p.grad = None
                 else:
-                    p.grad = Tensor._make(xp_of(p.data).zeros_like(p.grad.data), False)
+                    p.grad = Tensor._make(xp_of(p._data).zeros_like(p.grad._data), False)
 
     # -- checkpoints ----------------------------------------------------------------------
     def state_dict(self) -> dict:
@@ -340,7 +340,7 @@ class Optimizer:
             st = {}
             for k, v in saved_st.items():
                 if isinstance(v, Tensor):
-                    v = v.data
+                    v = v._data
                 if hasattr(v, "shape") and getattr(v, "ndim", 0) > 0:
                     if v.shape != p.shape:
                         raise ValueError(

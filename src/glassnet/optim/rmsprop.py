@@ -69,18 +69,18 @@ class RMSprop(Optimizer):
         check_hyper("RMSprop", "momentum", group["momentum"], 0.0)
 
     def init_state(self, param, group: dict) -> dict:
-        xp = xp_of(param.data)
-        state = {"square_avg": xp.zeros_like(param.data)}
+        xp = xp_of(param._data)
+        state = {"square_avg": xp.zeros_like(param._data)}
         if group["momentum"] > 0:
-            state["momentum_buffer"] = xp.zeros_like(param.data)
+            state["momentum_buffer"] = xp.zeros_like(param._data)
         if group["centered"]:
-            state["grad_avg"] = xp.zeros_like(param.data)
+            state["grad_avg"] = xp.zeros_like(param._data)
         return state
 
     def update(self, param, grad, state: dict, group: dict) -> None:
         """s = alpha s + (1-alpha) g^2;  w -= lr g / (sqrt(s [- a^2]) + eps)  (see class)."""
         xp = xp_of(grad)
-        w = param.data
+        w = param._data
         alpha, wd, mu = group["alpha"], group["weight_decay"], group["momentum"]
         if wd != 0:
             grad = l2_grad(grad, w, wd)

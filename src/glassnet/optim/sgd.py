@@ -80,7 +80,7 @@ class SGD(Optimizer):
 
     def update(self, param, grad, state: dict, group: dict) -> None:
         """b = mu b + (1 - tau) g (b = g at first);  d = g + mu b (nesterov) or b;  w -= lr d."""
-        w = param.data
+        w = param._data
         momentum, wd = group["momentum"], group["weight_decay"]
         if group["maximize"]:
             grad = -grad

@@ -222,7 +222,7 @@ class EarlyStopping(Callback):
 
 def save_training_checkpoint(path: str | os.PathLike, state, logs: dict | None = None) -> Path:
     """Save everything needed to resume training exactly: weights, optimizer, RNG (by
-    :func:`glassnet.save`), plus the epochs completed, the step count, the data loader's
+    :func:`glassnet.save_checkpoint`), plus the epochs completed, the step count, the data loader's
     position and the state of every callback that has one."""
     from glassnet.io.checkpoint import save
 

@@ -69,7 +69,9 @@ class FitState:
 # -- one step ---------------------------------------------------------------------------------
 def to_tensor(array, device) -> Tensor:
     """A batch array as a Tensor on the model's device (no gradient: it is data)."""
-    return array if isinstance(array, Tensor) else Tensor(array, device=device)
+    if isinstance(array, Tensor):  # a DataLoader yields CPU tensors, as PyTorch's does
+        return array if array.device == device else array.to(device)
+    return Tensor(array, device=device)
 
 
 def split_batch(batch, device) -> tuple[tuple, Tensor]:

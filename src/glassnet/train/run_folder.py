@@ -216,7 +216,7 @@ def _summary_text(summary: dict, test: dict) -> str:
         f"evaluate:  glassnet evaluate {run}",
         f"predict:   glassnet predict {run} inputs.npy",
         f"continue:  glassnet train --resume {run} --epochs N",
-        f"in Python: gn.load('{run}/checkpoint.safetensors', model)",
+        f"in Python: gn.load_checkpoint('{run}/checkpoint.safetensors', model)",
     ]
     return "\n".join(lines) + "\n"
 

@@ -220,7 +220,7 @@ class MultiheadAttention(Module):
         (True = may attend, the inverse of this module's bool masks) when every mask is bool,
         else a float mask added to the scores (-inf where a bool mask forbids)."""
         h = self.num_heads
-        xp = xp_of(like.data)
+        xp = xp_of(like._data)
         allowed, additive, masks = None, [], []
         if key_padding_mask is not None:
             expected = [(N, S) if batched else (S,)]
@@ -233,7 +233,7 @@ class MultiheadAttention(Module):
             allowed = xp.tril(xp.ones((L, S), dtype=bool))
         for m in masks:
             if m.dtype == np.bool_:
-                allowed = ~m.data if allowed is None else allowed & ~m.data
+                allowed = ~m._data if allowed is None else allowed & ~m._data
             else:
                 additive.append(m.astype(like.dtype))
         if not additive:

@@ -116,6 +116,8 @@ TripletMarginLoss = _module("TripletMarginLoss", F.triplet_margin_loss,
 PoissonNLLLoss = _module("PoissonNLLLoss", F.poisson_nll_loss,
                          "e^x - y x (log_input) or x - y ln(x + eps).", log_input=True,
                          full=False, eps=1e-8, reduction="mean")  # fmt: skip
+CTCLoss = _module("CTCLoss", F.ctc_loss, "-ln p(target | input) over all CTC alignments.",
+                  blank=0, reduction="mean", zero_infinity=False)  # fmt: skip
 GaussianNLLLoss = _module("GaussianNLLLoss", F.gaussian_nll_loss,
                           "(ln var + (x - y)^2 / var) / 2.", full=False, eps=1e-6,
                           reduction="mean")  # fmt: skip

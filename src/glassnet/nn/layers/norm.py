@@ -72,7 +72,7 @@ class _BatchNorm(Module):
         check_float_input(x, name, self.weight if self.affine else self.running_mean)
         check_rank(x, name, self._ranks, self._layout)
         check_channels(x, name, self.num_features, self._layout)
-        per_channel = x.size // self.num_features
+        per_channel = x.numel() // self.num_features
         if self.training and per_channel <= 1:
             raise ValueError(
                 f"{name} got input of shape {tuple(x.shape)}: training needs more than 1 value "

@@ -109,7 +109,7 @@ class _RNNBase(Module):
                 f"{name}(input_size={self.input_size}) got input of shape {x.shape}: its last "
                 f"axis must be {self.input_size}; expected {layout}"
             )
-        if x.size == 0:
+        if x.numel() == 0:
             raise ValueError(f"{name} got an empty input of shape {x.shape}; expected T >= 1")
         return x.ndim == 3
 
@@ -143,7 +143,7 @@ class _RNNBase(Module):
         n = 1 if batch is None else batch
         count = 2 if self.mode == "LSTM" else 1
         if hx is None:
-            xp = xp_of(like.data)
+            xp = xp_of(like._data)
             shape = (self.num_layers * self.num_directions, n, self.hidden_size)
             return [Tensor._make(xp.zeros(shape, dtype=like.dtype), False)] * count
         if count == 2:

@@ -71,7 +71,7 @@ class _CellBase(Module):
         n = x.shape[0] if batched else None
         expected = (n, self.hidden_size) if batched else (self.hidden_size,)
         if state is None:
-            return Tensor._make(xp_of(x.data).zeros((n or 1, self.hidden_size), x.dtype), False)
+            return Tensor._make(xp_of(x._data).zeros((n or 1, self.hidden_size), x.dtype), False)
         if not isinstance(state, Tensor) or tuple(state.shape) != expected:
             got = state.shape if isinstance(state, Tensor) else type(state).__name__
             raise ValueError(f"{name}: {what} has shape {got}; expected {expected}")

@@ -1,0 +1,329 @@
+"""PyTorch's ``Tensor`` methods that are not ops: sizes, conversions, ``new_*``, in-place updates.
+
+They are attached to :class:`glassnet.Tensor` when ``glassnet.tensor`` is imported, so a
+PyTorch program's ``x.size(0)``, ``x.new_zeros(3)``, ``p._data.add_(g, alpha=-lr)`` or
+``f"{loss:.4f}"`` mean what they mean in PyTorch. Each is a thin layer over glassnet's ops
+(the differentiable ones) or over the raw array (the in-place ones, which follow autograd's
+rule: no in-place change of a tensor that requires grad while grad mode is on).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from glassnet import ops
+from glassnet.autograd.grad_mode import no_grad
+from glassnet.backend import Device, get_rng, to_device, to_dtype
+from glassnet.tensor import Tensor
+
+# PyTorch's legacy type names (``x.type()``) for each dtype
+_TYPE_NAMES = {
+    "float32": "FloatTensor",
+    "float64": "DoubleTensor",
+    "float16": "HalfTensor",
+    "int64": "LongTensor",
+    "int32": "IntTensor",
+    "int16": "ShortTensor",
+    "int8": "CharTensor",
+    "uint8": "ByteTensor",
+    "bool": "BoolTensor",
+}
+_BY_TYPE_NAME = {name: np.dtype(dtype) for dtype, name in _TYPE_NAMES.items()}
+
+
+# -- sizes -------------------------------------------------------------------------------------
+def size(self, dim=None):
+    """The shape as a tuple (``torch.Size`` is a tuple too), or the length of dim ``dim``."""
+    if dim is None:
+        return self.shape
+    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
+        raise TypeError(f"size: dim must be an int, got {dim!r}")
+    if not -self.ndim <= dim < max(self.ndim, 1) or self.ndim == 0:
+        raise IndexError(
+            f"size: dim {dim} is out of range for a tensor of shape {self.shape} "
+            f"(valid: {-self.ndim}..{self.ndim - 1})"
+        )
+    return self.shape[dim]
+
+
+def numel(self) -> int:
+    """Number of elements (NumPy's ``size``)."""
+    return int(self._data.size)
+
+
+def dim(self) -> int:
+    """Number of dims (``ndim``)."""
+    return self._data.ndim
+
+
+def element_size(self) -> int:
+    """Bytes per element."""
+    return self._data.dtype.itemsize
+
+
+def is_floating_point(self) -> bool:
+    return self._data.dtype.kind == "f"
+
+
+def is_contiguous(self, memory_format=None) -> bool:
+    return bool(self._data.flags.c_contiguous)
+
+
+def contiguous(self, memory_format=None):
+    """The tensor itself: glassnet's ops take any strides, so no copy is needed."""
+    return self
+
+
+def t(self):
+    """``torch.t``: a matrix transposed; 0-d and 1-d tensors unchanged."""
+    if self.ndim > 2:
+        raise ValueError(
+            f"t() expects a tensor with <= 2 dims, got shape {self.shape}; use transpose(d0, d1) "
+            "or .mT for the last two dims"
+        )
+    return ops.transpose(self, 0, 1) if self.ndim == 2 else self
+
+
+def view_as(self, other):
+    return ops.reshape(self, other.shape)
+
+
+reshape_as = view_as
+
+
+def expand_as(self, other):
+    return ops.expand(self, other.shape)
+
+
+def type_as(self, other):
+    return self.astype(other.dtype)
+
+
+# -- data --------------------------------------------------------------------------------------
+def _get_data(self):
+    """``x._data``: a tensor sharing this tensor's storage, cut from the graph (PyTorch).
+
+    Unlike :meth:`detach` it does not share the version counter, so in-place changes through
+    it are not seen by autograd's staleness check, exactly as in PyTorch; prefer
+    ``with gn.no_grad():`` for parameter updates.
+    """
+    return Tensor._make(self._data, False)
+
+
+def _set_data(self, value):
+    if isinstance(value, Tensor):
+        value = value._data
+    elif not hasattr(value, "dtype") or not hasattr(value, "shape"):
+        raise TypeError(f"x._data = ... expects a tensor or array, got {type(value).__name__}")
+    if self.requires_grad and value.dtype.kind != "f":
+        raise TypeError(
+            f"x._data = ...: a tensor that requires grad must hold floats, got {value.dtype}"
+        )
+    self._data = value
+
+
+# -- conversion --------------------------------------------------------------------------------
+def _device_or_dtype(arg):
+    """Classify one positional argument of ``to``: ('device', Device) or ('dtype', dtype)."""
+    if isinstance(arg, Device):
+        return "device", arg
+    if isinstance(arg, str):
+        try:
+            return "device", Device(arg)
+        except ValueError:
+            return "dtype", to_dtype(arg)
+    return "dtype", to_dtype(arg)
+
+
+def to(self, *args, device=None, dtype=None, non_blocking=False, copy=False, **kwargs):
+    """``x.to(device)``, ``x.to(dtype)``, ``x.to(device, dtype)`` or ``x.to(other)``.
+
+    Returns ``x`` itself when nothing changes (``copy=True`` forces a copy), as PyTorch;
+    the move and the cast are differentiable. ``non_blocking`` is accepted and ignored.
+    """
+    if kwargs.keys() - {"memory_format"}:
+        raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
+    for arg in args:
+        if isinstance(arg, Tensor):
+            device, dtype = arg.device, arg.dtype
+            continue
+        kind, value = _device_or_dtype(arg)
+        if kind == "device":
+            device = value
+        else:
+            dtype = value
+    out = self
+    if dtype is not None and to_dtype(dtype) != self.dtype:
+        out = ops.cast(out, dtype=to_dtype(dtype))
+    if device is not None and Device(device) != self.device:
+        out = ops.to_device(out, device=Device(device))
+    if copy and out is self:
+        out = ops.clone(self)
+    return out
+
+
+def cuda(self, device=None, non_blocking=False):
+    return self.to("cuda" if device is None else device)
+
+
+def _type(self, dtype=None, non_blocking=False):
+    """No argument: the legacy type name (``'glassnet.FloatTensor'``); else a cast."""
+    if dtype is None:
+        return f"glassnet.{_TYPE_NAMES.get(self.dtype.name, self.dtype.name)}"
+    if isinstance(dtype, str) and dtype.rpartition(".")[2] in _BY_TYPE_NAME:
+        dtype = _BY_TYPE_NAME[dtype.rpartition(".")[2]]
+    return self.astype(dtype)
+
+
+def _caster(dtype_name):
+    def cast(self, memory_format=None):
+        return self.astype(dtype_name)
+
+    cast.__name__ = cast.__qualname__ = {
+        "float16": "half",
+        "int32": "int",
+        "int16": "short",
+        "int8": "char",
+        "uint8": "byte",
+        "bool": "bool",
+    }[dtype_name]
+    cast.__doc__ = f"Cast to {dtype_name} (PyTorch's ``x.{cast.__name__}()``)."
+    return cast
+
+
+# -- new tensors like this one -----------------------------------------------------------------
+def _sizes(args):
+    if len(args) == 1 and isinstance(args[0], (tuple, list)):
+        return tuple(args[0])
+    return tuple(args)
+
+
+def _new(self, array, dtype, device, requires_grad):
+    array = array.astype(to_dtype(dtype) if dtype is not None else self.dtype, copy=False)
+    array = to_device(array, self.device if device is None else device)
+    return Tensor(array, requires_grad=requires_grad)
+
+
+def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
+    """Zeros of ``size`` with this tensor's dtype and device (unless given)."""
+    return _new(self, np.zeros(_sizes(size)), dtype, device, requires_grad)
+
+
+def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
+    return _new(self, np.ones(_sizes(size)), dtype, device, requires_grad)
+
+
+def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
+    return _new(self, np.zeros(_sizes(size)), dtype, device, requires_grad)
+
+
+def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False):
+    return _new(self, np.full(tuple(size), fill_value), dtype, device, requires_grad)
+
+
+def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False):
+    """A copy of ``data`` with this tensor's dtype and device (unless given)."""
+    array = np.array(data.numpy() if isinstance(data, Tensor) else data)
+    return _new(self, array, dtype, device, requires_grad)
+
+
+def where(self, condition, other):
+    """``torch.where(condition, self, other)`` (PyTorch's method form)."""
+    return ops.where(condition, self, other)
+
+
+# -- in place (PyTorch's ``_`` forms) ------------------------------------------------------------
+def _write(self, name, value):
+    """Write the array ``value`` into this tensor's storage, following autograd's rule."""
+    self._check_inplace(name)
+    self._data[...] = value
+    self._bump()
+    return self
+
+
+def _inplace_of(name, op):
+    def method(self, *args, **kwargs):
+        self._check_inplace(name)
+        with no_grad():
+            out = op(self, *args, **kwargs)
+        return _write(self, name, out._data)
+
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = f"In-place ``{name[:-1]}``: writes the result into this tensor."
+    return method
+
+
+def uniform_(self, a=0.0, b=1.0, *, generator=None):
+    """Fill with U(a, b) samples from glassnet's seeded generator."""
+    self._check_inplace("uniform_")
+    sample = get_rng().uniform(a, b, size=self.shape).astype(self.dtype)
+    return _write(self, "uniform_", to_device(sample, self.device))
+
+
+def normal_(self, mean=0.0, std=1.0, *, generator=None):
+    """Fill with N(mean, std^2) samples from glassnet's seeded generator."""
+    self._check_inplace("normal_")
+    sample = get_rng().normal(mean, std, size=self.shape).astype(self.dtype)
+    return _write(self, "normal_", to_device(sample, self.device))
+
+
+def detach_(self):
+    """Cut this tensor from the graph in place (it becomes a leaf that does not need grad)."""
+    self._ctx = None
+    self.requires_grad = False
+    return self
+
+
+def __format__(self, spec: str) -> str:
+    """``f"{loss:.4f}"`` formats a 0-d tensor's value, as PyTorch."""
+    if self.ndim == 0:
+        return format(self.item(), spec)
+    return object.__format__(self, spec)
+
+
+_METHODS = {
+    "size": size,
+    "numel": numel,
+    "nelement": numel,
+    "dim": dim,
+    "ndimension": dim,
+    "element_size": element_size,
+    "is_floating_point": is_floating_point,
+    "is_contiguous": is_contiguous,
+    "contiguous": contiguous,
+    "t": t,
+    "view_as": view_as,
+    "reshape_as": reshape_as,
+    "expand_as": expand_as,
+    "type_as": type_as,
+    "data": property(_get_data, _set_data),
+    "is_cuda": property(lambda self: self.device.type == "cuda"),
+    "to": to,
+    "cuda": cuda,
+    "type": _type,
+    **{c.__name__: c for c in map(_caster, ("float16", "int32", "int16", "int8", "uint8", "bool"))},
+    "new_zeros": new_zeros,
+    "new_ones": new_ones,
+    "new_empty": new_empty,
+    "new_full": new_full,
+    "new_tensor": new_tensor,
+    "where": where,
+    "pow_": _inplace_of("pow_", ops.pow),
+    "neg_": _inplace_of("neg_", ops.neg),
+    "clamp_": _inplace_of("clamp_", ops.clamp),
+    "clip_": _inplace_of("clip_", ops.clamp),
+    "masked_fill_": _inplace_of("masked_fill_", ops.masked_fill),
+    "exp_": _inplace_of("exp_", ops.exp),
+    "sqrt_": _inplace_of("sqrt_", ops.sqrt),
+    "abs_": _inplace_of("abs_", ops.abs),
+    "relu_": _inplace_of("relu_", ops.relu),
+    "tanh_": _inplace_of("tanh_", ops.tanh),
+    "sigmoid_": _inplace_of("sigmoid_", ops.sigmoid),
+    "uniform_": uniform_,
+    "normal_": normal_,
+    "detach_": detach_,
+    "__format__": __format__,
+}
+
+for _name, _method in _METHODS.items():
+    setattr(Tensor, _name, _method)

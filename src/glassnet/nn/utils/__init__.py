@@ -1,0 +1,26 @@
+"""``glassnet.nn.utils``: PyTorch's module path for gradient clipping and parameter vectors.
+
+The clipping functions live in :mod:`glassnet.optim.clip` (the optim layer sits above nn);
+they are looked up on first use, so importing ``glassnet.nn`` never imports the optimizers.
+"""
+
+from glassnet.nn.utils.convert_parameters import parameters_to_vector, vector_to_parameters
+
+__all__ = [
+    "clip_grad_norm",
+    "clip_grad_norm_",
+    "clip_grad_value",
+    "clip_grad_value_",
+    "parameters_to_vector",
+    "vector_to_parameters",
+]
+
+_CLIP = ("clip_grad_norm", "clip_grad_norm_", "clip_grad_value", "clip_grad_value_")
+
+
+def __getattr__(name: str):
+    if name in _CLIP:
+        from glassnet.optim import clip
+
+        return getattr(clip, name)
+    raise AttributeError(f"module 'glassnet.nn.utils' has no attribute {name!r}")
