@@ -135,7 +135,7 @@ class FlatOptimizer:
                 for s in group.states:
                     s["step"] += 1
                 state = dict(group.state, step=group.states[0]["step"])
-                opt.update(group.flat_param, group.grad_buf, state, group.group)
+                opt.apply_update(group.flat_param, group.grad_buf, state, group.group)
                 for p in group.params:
                     p._vc[0] += 1
         opt.step_count += 1

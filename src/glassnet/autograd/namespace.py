@@ -19,6 +19,14 @@ weights): eagerly the array itself, in a graph a tensor that takes no gradient.
 map and its adjoint (the transpose): eagerly ``f(v)``; in a graph a ``linear_map`` node whose
 backward is ``f_adjoint``. Scatters, gathers and pooling routes are written this way, so they
 are differentiable to any order without a class of their own.
+
+``ns.mul_(a, b)``, ``ns.add_(a, b)``, ``ns.sub_(a, b)`` and ``ns.exp_(a)`` are ``a * b``,
+``a + b``, ``a - b`` and ``exp(a)`` where ``a`` is a temporary the formula made itself (so
+nothing else holds it) and already has the result's shape and dtype: on arrays they write the
+result into ``a`` (the same arithmetic, bit for bit, without allocating and streaming a new
+array per step), on tensors they are the ordinary out-of-place ops. A long elementwise
+derivative then runs in one buffer on the fast path and still builds its graph under
+``create_graph``, from the same one formula.
 """
 
 from __future__ import annotations
@@ -83,6 +91,25 @@ class ArrayNamespace:
         return self.xp.asarray(x.mean(axis=axis, keepdims=keepdims))
 
     sum_to = staticmethod(unbroadcast)
+
+    # in place into a fresh temporary ``a`` of the result's shape and dtype (module docstring)
+    @staticmethod
+    def mul_(a, b):
+        a *= b
+        return a
+
+    @staticmethod
+    def add_(a, b):
+        a += b
+        return a
+
+    @staticmethod
+    def sub_(a, b):
+        a -= b
+        return a
+
+    def exp_(self, a):
+        return self.xp.exp(a, out=a)
 
     @staticmethod
     def reshape(x, shape):

@@ -1,6 +1,6 @@
 """Neural-network building blocks: modules, layers, losses, initializers, regularizers."""
 
-from glassnet.nn import functional, init, regularizers, utils
+from glassnet.nn import _factory, functional, init, regularizers, utils
 from glassnet.nn.layers import (
     ELU,
     GELU,
@@ -110,3 +110,7 @@ from glassnet.nn.module import (
 from glassnet.nn.parameter import Parameter
 from glassnet.nn.regularizers import regularization_loss
 from glassnet.nn.summary import Summary, summary
+
+# device=/dtype= factory arguments on the layers with parameters (PyTorch's); last, so that
+# every layer above is defined.
+_factory.install(globals())

@@ -150,8 +150,11 @@ class Gelu(Function):
             du = math.sqrt(2 / math.pi) * (1 + 3 * 0.044715 * x * x)
             return grad * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * du)
         cdf = self.cdf if ns.eager else 0.5 * (1 + ns.erf(x * (1 / math.sqrt(2))))
-        pdf = ns.exp(x * x * -0.5) * (1 / math.sqrt(2 * math.pi))
-        return grad * (cdf + x * pdf)
+        # grad (Phi(x) + x phi(x)), phi(x) = e^{-x^2/2} / sqrt(2 pi): on arrays in one buffer
+        # (ns.mul_ and friends write into the fresh x * x), on tensors out of place
+        d = ns.exp_(ns.mul_(x * x, -0.5))  # e^{-x^2/2}
+        d = ns.mul_(ns.mul_(d, 1 / math.sqrt(2 * math.pi)), x)  # x phi(x)
+        return ns.mul_(ns.add_(d, cdf), grad)
 
 
 class Silu(Function):

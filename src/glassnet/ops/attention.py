@@ -65,9 +65,11 @@ def _attend_backward(ns, grad, q, k, v, p, pd, keep, scale, need):
     gp = grad @ ns.swapaxes(v, -1, -2)
     if keep is not None:
         gp = gp * ns.const(keep)
-    gs = p * (gp - ns.sum(gp * p, -1, True))
-    gq = (gs @ k) * scale if need[0] else None
-    gk = (ns.swapaxes(gs, -1, -2) @ q) * scale if need[1] else None
+    # ns.mul_/sub_ write into the fresh gp and matmul results on arrays (no new (L, S)
+    # buffers), and are the ordinary ops on tensors
+    gs = ns.mul_(ns.sub_(gp, ns.sum(gp * p, -1, True)), p)
+    gq = ns.mul_(gs @ k, scale) if need[0] else None
+    gk = ns.mul_(ns.swapaxes(gs, -1, -2) @ q, scale) if need[1] else None
     return gq, gk, gv, gs
 
 

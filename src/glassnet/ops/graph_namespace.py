@@ -42,6 +42,20 @@ class GraphNamespace:
     sum_to = staticmethod(shape.sum_to)
     swapaxes = staticmethod(shape.swapaxes)
 
+    exp_ = staticmethod(elementwise.exp)  # the in-place helpers are out of place on tensors
+
+    @staticmethod
+    def mul_(a, b):
+        return a * b
+
+    @staticmethod
+    def add_(a, b):
+        return a + b
+
+    @staticmethod
+    def sub_(a, b):
+        return a - b
+
     @staticmethod
     def const(a) -> Tensor:
         return Tensor._make(a, False)

@@ -161,17 +161,17 @@ class CrossEntropy(Function):
             v = self.valid[:, None] * (eps / n_classes)
             gx = p * ns.const(a[:, None] + v * total_w) - ns.const(v * w)
         else:
-            gx = p * ns.const(a[:, None])
+            gx = ns.mul_(p, ns.const(a[:, None]))  # in place into the fresh p eagerly
         # minus (1 - eps) w_t at each target class: a constant, subtracted in place eagerly
         if ns.eager:
             gx = _subtract_at_targets(xp, gx, self.safe, a)
         else:
             gx = gx - ns.const(_subtract_at_targets(xp, xp.zeros(x.shape, a.dtype), self.safe, -a))
         if self.reduction == "none":
-            return gx * ns.reshape(grad, (grad.shape[0], 1, *grad.shape[1:]))
+            return ns.mul_(gx, ns.reshape(grad, (grad.shape[0], 1, *grad.shape[1:])))
         if self.reduction == "mean":
             grad = grad * ns.const(self.inv)
-        return gx * grad
+        return ns.mul_(gx, grad)
 
 
 class CrossEntropyProbs(Function):

@@ -36,14 +36,17 @@ def _normalize(ns, x, axes, eps):
     centered = x - ns.mean(x, axes, True)
     var = ns.mean(centered * centered, axes, True)
     rstd = 1 / ns.sqrt(var + eps)
-    return centered * rstd, rstd, var
+    return ns.mul_(centered, rstd), rstd, var  # xhat in centered's buffer on arrays
 
 
 def _normalize_backward(ns, g, xhat, rstd, axes):
     """dL/dx from g = dL/dxhat: rstd (g - mean(g) - xhat mean(g xhat)) over ``axes``."""
     if math.prod(g.shape) == 0:
         return g + 0.0
-    return rstd * (g - ns.mean(g, axes, True) - xhat * ns.mean(g * xhat, axes, True))
+    # on arrays in one buffer (ns.sub_/mul_ write into the fresh g - mean(g)); on tensors the
+    # ordinary out-of-place ops
+    dx = ns.sub_(g - ns.mean(g, axes, True), xhat * ns.mean(g * xhat, axes, True))
+    return ns.mul_(dx, rstd)
 
 
 class _AffineNorm(Function):
@@ -54,8 +57,13 @@ class _AffineNorm(Function):
     def _affine(self, xhat, params, shape):
         w = params[0].reshape(shape) if self.has_weight else None
         b = params[int(self.has_weight)].reshape(shape) if self.has_bias else None
-        y = xhat if w is None else xhat * w
-        return y if b is None else y + b
+        if w is None:
+            return xhat if b is None else xhat + b
+        y = xhat * w
+        if b is None or b.dtype != y.dtype:
+            return y if b is None else y + b
+        y += b  # in place on the fresh product (the same sum); xhat, saved, is untouched
+        return y
 
     def _weight(self, ns, params, shape):
         return ns.reshape(params[0], shape) if self.has_weight else None

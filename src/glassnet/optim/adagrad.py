@@ -39,6 +39,8 @@ class Adagrad(Optimizer):
         array([0.5], dtype=float32)
     """
 
+    torch_flags = ("foreach", "maximize", "differentiable", "fused")
+
     def __init__(
         self,
         params,
@@ -47,6 +49,7 @@ class Adagrad(Optimizer):
         weight_decay: float = 0.0,
         initial_accumulator_value: float = 0.0,
         eps: float = 1e-10,
+        **torch_flags,
     ):
         defaults = dict(
             lr=lr,
@@ -55,7 +58,7 @@ class Adagrad(Optimizer):
             initial_accumulator_value=initial_accumulator_value,
             eps=eps,
         )
-        super().__init__(params, defaults)
+        super().__init__(params, defaults, **torch_flags)
 
     def validate(self, group: dict) -> None:
         super().validate(group)

@@ -34,6 +34,8 @@ class Adam(Optimizer):
         eps: added to the denominator for stability (> 0 avoids division by zero).
         weight_decay: L2 penalty coefficient added to the gradient.
         amsgrad: use the AMSGrad variant (running maximum of v).
+        maximize, foreach, capturable, differentiable, fused: PyTorch's keyword options
+            (see :class:`Optimizer`); ``maximize=True`` uses ``-g`` for ``g``.
 
     Example:
         >>> import glassnet as gn
@@ -46,6 +48,7 @@ class Adam(Optimizer):
     """
 
     decoupled = False
+    torch_flags = ("foreach", "maximize", "capturable", "differentiable", "fused")
 
     def __init__(
         self,
@@ -55,6 +58,7 @@ class Adam(Optimizer):
         eps: float = 1e-8,
         weight_decay: float = 0.0,
         amsgrad: bool = False,
+        **torch_flags,
     ):
         defaults = dict(
             lr=lr,
@@ -63,7 +67,7 @@ class Adam(Optimizer):
             weight_decay=weight_decay,
             amsgrad=amsgrad,
         )
-        super().__init__(params, defaults)
+        super().__init__(params, defaults, **torch_flags)
 
     def validate(self, group: dict) -> None:
         super().validate(group)
@@ -155,5 +159,6 @@ class AdamW(Adam):
         eps: float = 1e-8,
         weight_decay: float = 1e-2,
         amsgrad: bool = False,
+        **torch_flags,
     ):
-        super().__init__(params, lr, betas, eps, weight_decay, amsgrad)
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, **torch_flags)

@@ -17,9 +17,9 @@ __all__ = ["Adadelta", "Adamax", "NAdam", "RAdam"]
 
 
 def _signed_grad(grad, w, group: dict):
-    """-g if maximizing, then + wd * w (L2 decay in the gradient) unless it is decoupled."""
-    if group.get("maximize"):
-        grad = -grad
+    """g + wd * w (L2 decay in the gradient) unless it is decoupled.
+
+    ``g`` is already ``-g`` when maximizing (see ``Optimizer.apply_update``)."""
     wd = group["weight_decay"]
     if wd != 0 and not group.get("decoupled_weight_decay"):
         grad = l2_grad(grad, w, wd)
@@ -67,9 +67,13 @@ class Adadelta(Optimizer):
         0.999
     """
 
-    def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0, maximize=False):
+    torch_flags = ("foreach", "maximize", "capturable", "differentiable")
+
+    def __init__(
+        self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0, maximize=False, **torch_flags
+    ):
         defaults = dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize)
-        super().__init__(params, defaults)
+        super().__init__(params, defaults, **torch_flags)
 
     def validate(self, group: dict) -> None:
         super().validate(group)
@@ -127,12 +131,21 @@ class Adamax(Optimizer):
         array([0.9], dtype=float32)
     """
 
+    torch_flags = ("foreach", "maximize", "capturable", "differentiable")
+
     def __init__(
-        self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, maximize=False
+        self,
+        params,
+        lr=2e-3,
+        betas=(0.9, 0.999),
+        eps=1e-8,
+        weight_decay=0.0,
+        maximize=False,
+        **torch_flags,
     ):
         defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
                         maximize=maximize)  # fmt: skip
-        super().__init__(params, defaults)
+        super().__init__(params, defaults, **torch_flags)
 
     def validate(self, group: dict) -> None:
         super().validate(group)
@@ -192,6 +205,8 @@ class NAdam(Optimizer):
         True
     """
 
+    torch_flags = ("foreach", "maximize", "capturable", "differentiable")
+
     def __init__(
         self,
         params,
@@ -203,11 +218,12 @@ class NAdam(Optimizer):
         decoupled_weight_decay=False,
         *,
         maximize=False,
+        **torch_flags,
     ):
         defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
                         momentum_decay=momentum_decay, maximize=maximize,
                         decoupled_weight_decay=decoupled_weight_decay)  # fmt: skip
-        super().__init__(params, defaults)
+        super().__init__(params, defaults, **torch_flags)
 
     def validate(self, group: dict) -> None:
         super().validate(group)
@@ -284,6 +300,8 @@ class RAdam(Optimizer):
         array([0.7], dtype=float32)
     """
 
+    torch_flags = ("foreach", "maximize", "capturable", "differentiable")
+
     def __init__(
         self,
         params,
@@ -294,11 +312,12 @@ class RAdam(Optimizer):
         decoupled_weight_decay=False,
         *,
         maximize=False,
+        **torch_flags,
     ):
         defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
                         maximize=maximize,
                         decoupled_weight_decay=decoupled_weight_decay)  # fmt: skip
-        super().__init__(params, defaults)
+        super().__init__(params, defaults, **torch_flags)
 
     def validate(self, group: dict) -> None:
         super().validate(group)

@@ -38,6 +38,18 @@ _EXTRA_GROUP_KEYS = (
     "base_momentum",
 )
 
+# PyTorch's keyword-only optimizer options and their defaults. ``maximize`` changes the update
+# (the base class negates the gradient); ``foreach``/``fused`` choose PyTorch kernels and
+# ``capturable`` CUDA-graph capture, so here they are accepted hints with no effect on numbers;
+# ``differentiable`` (autograd through the step) is not supported and raises.
+TORCH_FLAGS = {
+    "foreach": None,
+    "fused": None,
+    "capturable": False,
+    "differentiable": False,
+    "maximize": False,
+}
+
 
 class ParamState:
     """Per-parameter state, looked up by the parameter itself: ``opt.state[p]["exp_avg"]``.
@@ -106,6 +118,12 @@ class Optimizer:
             dicts ``{"params": [...], "lr": ...}``, one per group, whose options override the
             defaults for that group.
         defaults: every hyperparameter of the optimizer and its default value.
+        **torch_flags: PyTorch's keyword options, those listed in the class's ``torch_flags``
+            (as in PyTorch): ``maximize=True`` ascends (the gradient is negated first, so one
+            SGD step moves ``w + lr * g``); ``foreach`` and ``fused`` (kernel choices) and
+            ``capturable`` (CUDA graphs) are accepted hints with no effect on the numbers;
+            ``differentiable=True`` raises NotImplementedError. They are stored in every group,
+            as PyTorch stores them.
 
     Attributes:
         param_groups: list of dicts, each with ``"params"`` and every option.
@@ -128,8 +146,22 @@ class Optimizer:
         (1, False)
     """
 
-    def __init__(self, params, defaults: dict[str, Any]) -> None:
+    #: which of PyTorch's keyword options (:data:`TORCH_FLAGS`) this optimizer accepts: the
+    #: ones PyTorch's optimizer of the same name has.
+    torch_flags: tuple[str, ...] = ()
+
+    def __init__(self, params, defaults: dict[str, Any], **torch_flags) -> None:
         name = type(self).__name__
+        unknown = [k for k in torch_flags if k not in self.torch_flags]
+        if unknown:
+            raise TypeError(
+                f"{name}() got unexpected keyword argument(s) {unknown}; it accepts "
+                f"{sorted(self.torch_flags) or 'none'} of PyTorch's optimizer options "
+                "(as PyTorch's optimizer of the same name does)"
+            )
+        defaults = dict(defaults)
+        for key in self.torch_flags:
+            defaults.setdefault(key, torch_flags.get(key, TORCH_FLAGS[key]))
         if isinstance(params, Tensor):
             raise TypeError(
                 f"{name}: params must be an iterable of tensors, got a single "
@@ -165,6 +197,11 @@ class Optimizer:
             raise ValueError(
                 f"{type(self).__name__}: invalid learning rate lr={lr!r}; expected a number "
                 ">= 0 (typical values: 1e-3 for Adam, 1e-2 to 1e-1 for SGD)"
+            )
+        if group.get("differentiable"):
+            raise NotImplementedError(
+                f"{type(self).__name__}: differentiable=True (autograd through the optimizer "
+                "step) is not supported by glassnet; use differentiable=False (the default)"
             )
         wd = group.get("weight_decay", 0.0)
         if wd < 0:
@@ -222,6 +259,13 @@ class Optimizer:
         """Update ``param._data`` in place from the gradient array ``grad``."""
         raise NotImplementedError(f"{type(self).__name__} must define update()")
 
+    def apply_update(self, param: Tensor, grad, state: dict, group: dict) -> None:
+        """``update`` with ``-grad`` when ``group["maximize"]`` (PyTorch's rule: the gradient is
+        negated before anything else, weight decay included), else with ``grad``."""
+        if group.get("maximize"):
+            grad = -grad
+        self.update(param, grad, state, group)
+
     def step(self, closure: Callable[[], Any] | None = None):
         """Update every parameter that has a gradient (one optimization step).
 
@@ -263,7 +307,7 @@ class Optimizer:
                         self.state[p] = state
                     state["step"] += 1
                     before = p._data.copy() if track else None
-                    self.update(p, grad, state, group)
+                    self.apply_update(p, grad, state, group)
                     p._vc[0] += 1
                     if track:
                         self.update_ratios[pname or index] = _ratio(before, p._data)

@@ -42,6 +42,8 @@ class RMSprop(Optimizer):
         array([0.9], dtype=float32)
     """
 
+    torch_flags = ("foreach", "maximize", "capturable", "differentiable")
+
     def __init__(
         self,
         params,
@@ -51,6 +53,7 @@ class RMSprop(Optimizer):
         weight_decay: float = 0.0,
         momentum: float = 0.0,
         centered: bool = False,
+        **torch_flags,
     ):
         defaults = dict(
             lr=lr,
@@ -60,7 +63,7 @@ class RMSprop(Optimizer):
             momentum=momentum,
             centered=centered,
         )
-        super().__init__(params, defaults)
+        super().__init__(params, defaults, **torch_flags)
 
     def validate(self, group: dict) -> None:
         super().validate(group)

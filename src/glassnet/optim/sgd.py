@@ -33,6 +33,7 @@ class SGD(Optimizer):
         nesterov: use Nesterov momentum (needs momentum > 0 and dampening 0).
         weight_decay: L2 penalty coefficient wd >= 0.
         maximize: ascend the objective instead of descending.
+        foreach, fused, differentiable: PyTorch's options (see :class:`Optimizer`).
 
     Example:
         >>> import glassnet as gn
@@ -44,6 +45,8 @@ class SGD(Optimizer):
         array([ 0.8, -1.6], dtype=float32)
     """
 
+    torch_flags = ("foreach", "maximize", "differentiable", "fused")
+
     def __init__(
         self,
         params,
@@ -53,6 +56,7 @@ class SGD(Optimizer):
         nesterov: bool = False,
         weight_decay: float = 0.0,
         maximize: bool = False,
+        **torch_flags,
     ):
         defaults = dict(
             lr=lr,
@@ -62,7 +66,7 @@ class SGD(Optimizer):
             weight_decay=weight_decay,
             maximize=maximize,
         )
-        super().__init__(params, defaults)
+        super().__init__(params, defaults, **torch_flags)
 
     def validate(self, group: dict) -> None:
         super().validate(group)
@@ -82,8 +86,6 @@ class SGD(Optimizer):
         """b = mu b + (1 - tau) g (b = g at first);  d = g + mu b (nesterov) or b;  w -= lr d."""
         w = param._data
         momentum, wd = group["momentum"], group["weight_decay"]
-        if group["maximize"]:
-            grad = -grad
         if wd != 0:
             grad = l2_grad(grad, w, wd)
         if momentum != 0:

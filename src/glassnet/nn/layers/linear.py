@@ -110,7 +110,11 @@ class Linear(Module):
                 f"in_features, got shape {input_shape}"
             )
         self._create(int(input_shape[-1]))
-        self._match_first_input = True  # build sees shapes only: adopt dtype/device in forward
+        factory = self.__dict__.get("_factory_kwargs")  # Linear(None, n, dtype=..., device=...)
+        if factory:
+            self.to(**factory)
+        else:  # build sees shapes only: adopt dtype/device in forward
+            self._match_first_input = True
 
     def _name(self) -> str:
         return f"Linear(in_features={self.in_features})"
