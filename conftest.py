@@ -13,7 +13,7 @@ import os
 
 import pytest
 
-from glassnet.backend import get_default_device, set_default_device
+from glassnet.backend import get_default_device, set_debug, set_default_device
 
 # Scripts that record PyTorch reference values by hand (they import torch): never collected,
 # not even by --doctest-modules.
@@ -32,6 +32,8 @@ def pytest_addoption(parser):
 def pytest_configure(config):
     device = config.getoption("--device") or os.environ.get("GLASSNET_TEST_DEVICE") or "cpu"
     set_default_device(device)
+    if device != "cpu":  # the tests of value errors expect them: value checks on (debug mode)
+        set_debug(True)  # everywhere; the sync-budget tests set the default (off on devices)
     config.glassnet_device = device
 
 
@@ -52,11 +54,12 @@ def host_device():
 def value_checks():
     """Run one test in debug mode: ops check the values of their inputs (class and index
     ranges) on every device; by default they do on CPU only (glassnet.backend.debug)."""
-    from glassnet.backend import set_debug
+    from glassnet.backend import debug
 
+    before = debug._MODE  # the suite's mode (on everywhere when it runs on the sim device)
     set_debug(True)
     yield
-    set_debug(None)
+    set_debug(before)
 
 
 @pytest.fixture

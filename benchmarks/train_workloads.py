@@ -42,7 +42,9 @@ def config(workload: str, width: int | None = None, batch: int | None = None) ->
 def build_glassnet(workload: str, cfg: dict):
     import glassnet as gn
     from glassnet import nn
+    from glassnet.runtime import configure_malloc_once
 
+    configure_malloc_once()  # what fit and `glassnet train` do (import glassnet does not)
     gn.manual_seed(0)
     if workload in ("W1", "W1s"):
         s = cfg["sizes"]
@@ -98,6 +100,9 @@ class GlassGPT:
                 self.mask = generate_square_subsequent_mask(cfg["ctx"])
 
             def forward(self, idx):
+                if self.positions.device != idx.device:  # plain attributes: moved once here
+                    self.positions = self.positions.to(idx.device)
+                    self.mask = self.mask.to(idx.device)
                 h = self.tok(idx) + self.pos(self.positions)
                 for layer in self.layers:
                     h = layer(h, src_mask=self.mask, is_causal=True)
@@ -176,6 +181,9 @@ def build_torch(workload: str, cfg: dict, gmodel):
                 )
 
             def forward(self, idx):
+                if self.positions.device != idx.device:  # plain attributes: moved once here
+                    self.positions = self.positions.to(idx.device)
+                    self.mask = self.mask.to(idx.device)
                 h = self.tok(idx) + self.pos(self.positions)
                 for layer in self.layers:
                     h = layer(h, src_mask=self.mask, is_causal=True)

@@ -11,8 +11,10 @@ from glassnet.backend import debug
 
 @pytest.fixture(autouse=True)
 def _restore():
-    yield
+    before = debug._MODE  # the suite's mode (on everywhere when it runs on the sim device)
     gn.set_debug(None)
+    yield
+    gn.set_debug(before)
 
 
 def test_value_checks_run_by_default_on_cpu(host_device):

@@ -145,6 +145,8 @@ from glassnet.compile import CompiledStep, compile  # noqa: E402
 # alone takes half of it): name -> (module, attribute or None for the module itself).
 _LAZY = {
     "optim": ("glassnet.optim", None),
+    "amp": ("glassnet.amp", None),
+    "autocast": ("glassnet.amp", "autocast"),
     "linalg": ("glassnet.linalg", None),
     "testing": ("glassnet.testing", None),
     "diagnostics": ("glassnet.diagnostics", None),

@@ -39,6 +39,8 @@ class KerasMethods:
         distributed=False,
         health=True,
         detect_anomaly=False,
+        mixed_precision=False,
+        log_every=None,
     ):
         """Train on ``(x, y)``, a Dataset or a DataLoader; every argument is described in
         ``glassnet.train.fit``. Returns a History (``history.history["loss"]``: one value
@@ -51,6 +53,7 @@ class KerasMethods:
             validation_data=validation_data, shuffle=shuffle, initial_epoch=initial_epoch,
             resume=resume, interrupt_checkpoint=interrupt_checkpoint,
             distributed=distributed, health=health, detect_anomaly=detect_anomaly,
+            mixed_precision=mixed_precision, log_every=log_every,
         )  # fmt: skip
 
     def evaluate(self, x=None, y=None, **kwargs) -> dict:

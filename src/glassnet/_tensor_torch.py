@@ -70,8 +70,12 @@ def is_contiguous(self, memory_format=None) -> bool:
 
 
 def contiguous(self, memory_format=None):
-    """The tensor itself: glassnet's ops take any strides, so no copy is needed."""
-    return self
+    """The tensor itself when its elements are already in row-major order, else a row-major
+    copy (differentiable), as PyTorch: writes to the result reach ``self`` only in the first
+    case."""
+    if self._data.flags.c_contiguous:
+        return self
+    return ops.clone(self)
 
 
 def t(self):

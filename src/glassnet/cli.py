@@ -165,6 +165,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", metavar="DIR", help="run folder (default: runs/<name>)")
     train.add_argument("--resume", metavar="RUN", help="continue the run in this folder")
     train.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
+    train.add_argument("--amp", action="store_true",
+                       help="mixed precision: float16 matmuls/convolutions with a GradScaler "
+                       "(for GPUs; slower on the CPU); see docs/gpu.md")  # fmt: skip
     train.add_argument("--threads", type=_positive_int,
                        help="BLAS threads (default: 1 for models under 1M parameters)")  # fmt: skip
     train.add_argument("--quiet", action="store_true", help="no progress output")
@@ -229,13 +232,16 @@ def _train(args) -> int:
         weight_decay=args.weight_decay,
         dropout=args.dropout, seed=args.seed, val_split=args.val_split,
         context_length=args.context_length, device=args.device, schedule=args.schedule,
-        max_minutes=args.max_minutes, stride=args.stride,
+        max_minutes=args.max_minutes, stride=args.stride, mixed_precision=args.amp,
     )  # fmt: skip
     if args.device != "cpu":
         from glassnet.backend import Device
 
         Device(args.device).xp  # noqa: B018 - raises a clear error when CUDA is missing
     _choose_threads(args, config)
+    from glassnet.runtime import configure_malloc_once
+
+    configure_malloc_once()  # process-wide allocator tuning: the CLI owns its process
     if not args.quiet:
         _hint_workers(config)
     from glassnet import cli_tools

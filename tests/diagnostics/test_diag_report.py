@@ -77,8 +77,16 @@ def _digits_fit(callbacks=(), lr=1e-3, epochs=2, poison=False):
     model = nn.Sequential(nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10))
     model.compile(optimizer=optim.SGD(model.parameters(), lr=lr), metrics=["accuracy"])
     with np.errstate(all="ignore"):
-        history = model.fit(x, y, epochs=epochs, verbose=0, validation_data=(xv, yv),
-                            callbacks=list(callbacks), interrupt_checkpoint=None)  # fmt: skip
+        history = model.fit(
+            x,
+            y,
+            epochs=epochs,
+            verbose=0,
+            validation_data=(xv, yv),
+            callbacks=list(callbacks),
+            interrupt_checkpoint=None,
+            log_every=1,
+        )  # fmt: skip  (read every step on devices too)
     return model, history, (xv, yv)
 
 

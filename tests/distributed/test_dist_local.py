@@ -96,3 +96,47 @@ def test_docs_example_runs_as_one_plain_process(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "ranks 1: last loss" in proc.stdout
     assert (tmp_path / "model.safetensors").is_file()
+
+
+def test_ddp_transport_choice_and_the_one_time_host_fallback_notice(capsys, monkeypatch):
+    from glassnet.backend import Device
+    from glassnet.distributed import transport
+
+    choose = transport.choose_transport
+    assert choose(Device("cpu"), False, False) == ("host", None)
+    assert choose(Device("sim"), False, False) == ("mpi-device", None)
+    # a GPU: CUDA-aware MPI first, then NCCL, else host copies with a notice
+    gpu = Device("cpu")
+    gpu.type = "cuda"
+    assert choose(gpu, True, True) == ("mpi-device", None)
+    assert choose(gpu, False, True) == ("nccl", None)
+    name, notice = choose(gpu, False, False)
+    assert name == "host" and "not CUDA-aware" in notice and "host memory" in notice
+    assert choose(gpu, False, False, forced="nccl") == ("nccl", None)
+    with pytest.raises(ValueError, match="GLASSNET_DDP_TRANSPORT='bogus'"):
+        choose(gpu, False, False, forced="bogus")
+    # make_transport prints the notice once per process
+    # (not importing mpi4py here: MPI_Init would mark this process as an MPI rank)
+    monkeypatch.setattr(transport, "_cuda_aware_mpi", lambda: False)
+    monkeypatch.setattr(transport, "_nccl_available", lambda: False)
+    monkeypatch.setattr(transport, "choose_transport", lambda *a, **k: ("host", "NOTICE"))
+    monkeypatch.setattr(transport, "_NOTICE", [False])
+    for _ in range(3):
+        assert transport.make_transport(gpu, None).name == "host"
+    assert capsys.readouterr().err.count("NOTICE") == 1
+
+
+def test_device_buckets_hold_gradients_on_the_device():
+    import glassnet as gn
+    from glassnet.backend import Device
+    from glassnet.backend.sim import TRANSFERS
+    from glassnet.distributed.transport import MpiDeviceTransport
+
+    t = MpiDeviceTransport(None, Device("sim"))
+    buf = t.alloc(4, np.float32)
+    g = gn.tensor([1.0, 2.0, 3.0, 4.0], device="sim")._data
+    TRANSFERS.reset()
+    t.fill(buf, g)
+    t.fill(buf, g, previous=g)
+    assert TRANSFERS.count == 0 and t.to_param(buf, "sim") is buf
+    np.testing.assert_array_equal(buf.get(), [2.0, 4.0, 6.0, 8.0])

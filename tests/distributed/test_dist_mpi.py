@@ -101,6 +101,19 @@ def test_ddp_averages_accumulated_grads_and_zero_fills_unused(suite):
     np.testing.assert_allclose(grads["unused.weight"], np.zeros((2, 3)))
 
 
+def test_ddp_on_a_device_all_reduces_device_buckets_without_host_copies(tmp_path):
+    proc, _, got = run_mpi("sim", tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    worker = _load_worker()
+    x0, x1 = worker.worker_input(0), worker.worker_input(1)
+    mean_col = (x0.sum(0) + x1.sum(0)) / 2
+    assert got["transport"] == "mpi-device" and got["devices"] == ["sim"]
+    assert got["transfers"] == 0  # the buckets never left the (simulated) device
+    np.testing.assert_allclose(got["grads"]["weight"], np.tile(mean_col, (2, 1)))
+    np.testing.assert_allclose(got["grads"]["bias"], [4.0, 4.0])
+    assert "not CUDA-aware" not in proc.stderr
+
+
 def test_exception_on_rank_1_stops_both_ranks_with_its_error(tmp_path):
     proc, elapsed, _ = run_mpi("fail", tmp_path, timeout=60)
     output = proc.stdout + proc.stderr

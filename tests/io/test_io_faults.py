@@ -13,6 +13,7 @@ import pytest
 
 import glassnet as gn
 from glassnet import nn, optim
+from glassnet.backend import to_numpy
 from glassnet.io import read_checkpoint
 from glassnet.io.safetensors_format import encode
 
@@ -51,7 +52,7 @@ def _state(model, opt) -> tuple:
     """Everything a load restores, as bytes, to compare two loads bit for bit."""
     weights = b"".join(t.numpy().tobytes() for t in model.state_dict().values())
     opt_state = json.dumps(
-        {str(k): {n: np.asarray(v).tolist() for n, v in s.items()} for k, s in
+        {str(k): {n: to_numpy(v).tolist() for n, v in s.items()} for k, s in
          opt.state_dict()["state"].items()}, sort_keys=True)  # fmt: skip
     groups = json.dumps(opt.state_dict()["param_groups"], sort_keys=True, default=str)
     return weights, opt_state, groups, gn.randn(4).numpy().tobytes()

@@ -96,7 +96,7 @@ def test_non_finite_loss_stops_with_epoch_and_batch(capsys):
     x[37] = np.nan  # sample 37 is in batch 3 of epoch 1 (no shuffling)
     model = make_model()
     before = model[0].weight.numpy().copy()
-    history = model.fit(x, y, epochs=5, batch_size=16, shuffle=False, verbose=0)
+    history = model.fit(x, y, epochs=5, batch_size=16, shuffle=False, verbose=0, log_every=1)
     err = capsys.readouterr().err
     assert "epoch 1, batch 3" in err and "nan" in err
     assert history.epoch == []

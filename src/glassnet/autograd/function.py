@@ -39,6 +39,8 @@ import inspect
 import re
 
 from glassnet.autograd import hooks as _hooks
+from glassnet.autograd.autocast_mode import STATE as _AUTOCAST
+from glassnet.autograd.autocast_mode import cast_inputs as _autocast_inputs
 from glassnet.autograd.grad_mode import _ENABLED, _RECORDER, CAPTURING
 from glassnet.backend.device import MULTI_DEVICE_TYPES as _MULTI
 from glassnet.backend.device import check_devices as _check_devices
@@ -106,6 +108,8 @@ class Function:
     @classmethod
     def apply(cls, *inputs, **params):
         """Run the op on tensors, recording a graph node when a gradient will be needed."""
+        if _AUTOCAST.dtype is not None:  # glassnet.autocast: per-op precision (amp.py)
+            inputs = _autocast_inputs(cls.name, inputs)
         if CAPTURING[0]:  # some thread is capturing a step for glassnet.compile: is it this one?
             recorder = _RECORDER.get()
             if recorder is not None:

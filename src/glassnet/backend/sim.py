@@ -41,8 +41,14 @@ class TransferCounter:
 
     def add(self, what: str) -> None:
         self.count += 1
-        if self.record:
-            self.log.append(what)
+        if self.record:  # what, and the glassnet/test line that asked for it
+            import traceback
+
+            frames = [
+                f for f in traceback.extract_stack()[:-2] if "backend/sim.py" not in f.filename
+            ]
+            where = " <- ".join(f"{f.filename.rsplit('/', 2)[-1]}:{f.lineno}" for f in frames[-3:])
+            self.log.append(f"{what} @ {where}")
 
 
 #: The global counter of device-to-host transfers made by sim arrays.

@@ -256,7 +256,10 @@ def _split_lengths(total: int, lengths: Sequence[int | float]) -> list[int]:
 
 
 def random_split(
-    dataset: Dataset, lengths: Sequence[int | float], generator: Any = None, seed: int = 0
+    dataset: Dataset,
+    lengths: Sequence[int | float],
+    generator: Any = None,
+    seed: int | None = None,
 ) -> list[Subset]:
     """Split ``dataset`` into non-overlapping random subsets.
 
@@ -265,7 +268,8 @@ def random_split(
         lengths: subset sizes as ints summing to ``len(dataset)``, or fractions summing to 1
             (samples left over by rounding go to the first subsets, one each).
         generator: a ``glassnet.Generator`` for the permutation (PyTorch's argument); when
-            None, ``seed`` seeds it.
+            None, ``seed`` seeds it, and without a seed glassnet's global generator draws it
+            (seeded by ``glassnet.manual_seed``, as PyTorch's default generator).
         seed: seed of the permutation; the same seed gives the same split.
 
     Returns:
@@ -278,7 +282,10 @@ def random_split(
     """
     counts = _split_lengths(len(dataset), lengths)
     # a glassnet.Generator carries its NumPy generator as .rng (data.sampler)
-    rng = make_generator(seed) if generator is None else getattr(generator, "rng", generator)
+    if generator is not None:
+        rng = getattr(generator, "rng", generator)
+    else:
+        rng = make_generator(seed)  # None: a seed drawn from the global generator
     order = rng.permutation(len(dataset))
     bounds = np.cumsum([0, *counts])
     return [Subset(dataset, order[start:stop]) for start, stop in zip(bounds[:-1], bounds[1:])]

@@ -112,9 +112,12 @@ def _plots(data: dict) -> dict:
     if flow:
         fig, ax = plt.subplots(figsize=(7, 3.3))
         names = [f[0] for f in flow]
-        ax.bar(range(len(flow)), [f[2] for f in flow], alpha=0.4, label="max |grad|")
-        ax.bar(range(len(flow)), [f[1] for f in flow], label="mean |grad|")
-        ax.set_yscale("log")
+        top = [np.nan if f[2] is None else f[2] for f in flow]  # None: not finite
+        mean = [np.nan if f[1] is None else f[1] for f in flow]
+        ax.bar(range(len(flow)), top, alpha=0.4, label="max |grad|")
+        ax.bar(range(len(flow)), mean, label="mean |grad|")
+        if rp._has_positive_data_values(top + mean):
+            ax.set_yscale("log")
         ax.set_xticks(range(len(flow)), names, rotation=45, ha="right", fontsize=7)
         ax.set_title("gradient flow in the last epoch, input -> output")
         ax.legend(fontsize=8)

@@ -140,12 +140,24 @@ def layers(data: dict) -> str:
     axes[3].set_title("weights (root mean square)")
     axes[3].set_xlabel("epoch")
     for ax in axes[:2]:
-        ax.set_yscale("log")
+        if _has_positive_data(ax):  # all-NaN series (a run gone NaN) cannot be log-scaled
+            ax.set_yscale("log")
     for ax in axes:
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=6)
     fig.tight_layout()
     return png(fig)
+
+
+def _has_positive_data(ax) -> bool:
+    lines = [ln for ln in ax.get_lines() if ln.get_label() != "about 1e-3 is healthy"]
+    return any(_has_positive_data_values(ln.get_ydata()) for ln in lines)
+
+
+def _has_positive_data_values(values) -> bool:
+    """Whether a log scale can show ``values`` (some finite value > 0)."""
+    y = np.asarray(values, dtype=float)
+    return bool((np.isfinite(y) & (y > 0)).any())
 
 
 def samples(data: dict) -> str:

@@ -4,8 +4,9 @@ How it works (the PyTorch DDP design, on MPI):
 
 1. At construction rank 0's parameters and buffers are broadcast, so every rank starts equal.
 2. Parameters are packed, in reverse registration order (roughly the order backward produces
-   their gradients), into buckets of about ``bucket_cap_mb`` megabytes, one flat host buffer
-   per bucket.
+   their gradients), into buckets of about ``bucket_cap_mb`` megabytes, one flat buffer per
+   bucket: on the GPU when MPI is CUDA-aware or NCCL is available, else on the host (with a
+   one-time notice for GPU parameters); see ``transport.py``.
 3. A gradient hook on each parameter copies the parameter's local gradient into its slot as
    soon as backward computes it. When every slot of a bucket is filled, the bucket's
    non-blocking ``MPI_Iallreduce`` starts, while backward goes on computing earlier layers:
@@ -32,6 +33,7 @@ import numpy as np
 from glassnet.autograd.engine import topological_order
 from glassnet.backend import to_device
 from glassnet.distributed import comm
+from glassnet.distributed.transport import make_transport
 from glassnet.nn.module import Module
 from glassnet.tensor import Tensor
 
@@ -39,11 +41,12 @@ __all__ = ["DistributedDataParallel"]
 
 
 class _Bucket:
-    """A flat host buffer holding the gradients of a few parameters of one dtype."""
+    """A flat buffer (on the host, or on the device: see transport.py) holding the gradients
+    of a few parameters of one dtype."""
 
     __slots__ = ("index", "params", "offsets", "buffer", "ready", "filled", "request")
 
-    def __init__(self, index: int, params: list, dtype: np.dtype):
+    def __init__(self, index: int, params: list, dtype: np.dtype, transport):
         self.index = index
         self.params = params
         self.offsets = []
@@ -51,12 +54,12 @@ class _Bucket:
         for p in params:
             self.offsets.append(total)
             total += p._data.size
-        self.buffer = np.zeros(total, dtype=dtype)
+        self.buffer = transport.alloc(total, dtype)
         self.ready = 0
         self.filled = [False] * len(params)
         self.request = None
 
-    def view(self, slot: int) -> np.ndarray:
+    def view(self, slot: int):
         p, start = self.params[slot], self.offsets[slot]
         return self.buffer[start : start + p._data.size].reshape(p._data.shape)
 
@@ -171,8 +174,10 @@ class DistributedDataParallel(Module):
             size += nbytes
         if current:
             groups.append(current)
+        device = unique[0].device if unique else "cpu"
+        object.__setattr__(self, "_transport", make_transport(device, comm))
         for index, group in enumerate(groups):
-            bucket = _Bucket(index, group, np.dtype(group[0].dtype))
+            bucket = _Bucket(index, group, np.dtype(group[0].dtype), self._transport)
             self._buckets.append(bucket)
             for slot, p in enumerate(group):
                 self._slot_of[id(p)] = (bucket, slot)
@@ -207,7 +212,10 @@ class DistributedDataParallel(Module):
         for bucket in self._buckets:
             for slot, p in enumerate(bucket.params):
                 if id(p) not in reached:
-                    bucket.view(slot)[...] = 0 if p.grad is None else to_device(p.grad._data, "cpu")
+                    if p.grad is None:
+                        bucket.view(slot)[...] = 0
+                    else:
+                        self._transport.fill(bucket.view(slot), p.grad._data)
                     if self._slot_ready(bucket, slot):  # no parameter is reached at all
                         self._finish(None)
 
@@ -220,12 +228,8 @@ class DistributedDataParallel(Module):
             # The engine adds ``grad`` to ``param.grad`` after this hook; the bucket holds the
             # whole local gradient (earlier no_sync() steps included), which is what ranks
             # average.
-            local = to_device(grad._data, "cpu")
-            view = bucket.view(slot)
-            if param.grad is None:
-                view[...] = local
-            else:
-                np.add(to_device(param.grad._data, "cpu"), local, out=view, casting="unsafe")
+            previous = None if param.grad is None else param.grad._data
+            self._transport.fill(bucket.view(slot), grad._data, previous)
             if self._slot_ready(bucket, slot):
                 return self._finish(param)
             return None
@@ -237,19 +241,16 @@ class DistributedDataParallel(Module):
         bucket.filled[slot] = True
         bucket.ready += 1
         self._filled += 1
-        MPI = comm._W.mpi
         buckets = self._buckets
         while self._next_launch < len(buckets) and buckets[self._next_launch].ready == len(
             buckets[self._next_launch].params
         ):
             b = buckets[self._next_launch]
-            comm._W.collectives += 1
-            b.request = comm._W.comm.Iallreduce(MPI.IN_PLACE, b.buffer, op=MPI.SUM)
+            b.request = self._transport.start(b.buffer)
             self._next_launch += 1
         # Drive MPI's progress engine so launched reductions advance during backward.
         pending = [b.request for b in buckets[: self._next_launch] if b.request is not None]
-        if pending:
-            MPI.Request.Testall(pending)
+        self._transport.progress(pending)
         return self._filled == self._expected
 
     def _finish(self, last_param: Tensor):
@@ -258,7 +259,7 @@ class DistributedDataParallel(Module):
         result = None
         start = time.perf_counter()
         for bucket in self._buckets:
-            comm._wait(
+            self._transport.wait(
                 bucket.request,
                 f"DistributedDataParallel gradient all_reduce "
                 f"(bucket {bucket.index}, {bucket.buffer.nbytes} bytes)",
@@ -268,14 +269,14 @@ class DistributedDataParallel(Module):
                 self.last_wait_seconds = time.perf_counter() - start
             bucket.buffer *= bucket.buffer.dtype.type(scale)
             for slot, p in enumerate(bucket.params):
-                mean = to_device(bucket.view(slot), p.device)
+                mean = self._transport.to_param(bucket.view(slot), p.device)
                 if p is last_param:
                     # The engine will add the hook's return value to p.grad: clear p.grad so
                     # the result is exactly the mean.
                     p.grad = None
                     result = Tensor._make(mean, False)
                 else:
-                    p.grad = Tensor._make(np.array(mean) if mean.base is not None else mean, False)
+                    p.grad = Tensor._make(mean.copy() if mean.base is not None else mean, False)
             bucket.ready = 0
             bucket.filled = [False] * len(bucket.params)
         self._filled = 0

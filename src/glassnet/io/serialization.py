@@ -132,8 +132,18 @@ def _decode_value(value: Any, tensors: dict, device, source: str):
 
 
 def _map_location(map_location):
-    if map_location is None or callable(map_location) or isinstance(map_location, dict):
-        return None  # PyTorch's remapping functions/dicts: tensors stay where they were saved
+    if map_location is None:
+        return None
+    if isinstance(map_location, dict):
+        # {saved location: target}; glassnet saves every tensor from the host ("cpu"), so the
+        # target of "cpu" applies, else tensors stay on the host, as PyTorch leaves unlisted ones
+        target = map_location.get("cpu")
+        return None if target is None else Device(str(target))
+    if callable(map_location):
+        raise ValueError(
+            "glassnet.load: a map_location function (PyTorch's storage remapping) is not "
+            "supported; pass a device such as map_location='cpu' or a dict {'cpu': device}"
+        )
     return Device(str(map_location))
 
 

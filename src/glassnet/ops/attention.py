@@ -84,8 +84,8 @@ def _causal_half(xp, q, k, bias, mask, keep):
     the skipped quarter of the scores would have softmax weight exactly 0.
     """
     length, source = q.shape[-2], k.shape[-2]
-    if length != source or length < _MIN_SPLIT or keep is not None:
-        return None
+    if length != source or length < _MIN_SPLIT or keep is not None or xp is not np:
+        return None  # on a device, deciding would cost a host sync: compute it all
     h = length // 2
     for m, forbids in ((mask, lambda b: not b.any()), (bias, lambda b: xp.isneginf(b).all())):
         if m is not None and m.shape[-2:] == (length, source) and bool(forbids(m[..., :h, h:])):

@@ -22,6 +22,7 @@ import itertools
 
 import numpy as np
 
+from glassnet.autograd.autocast_mode import STATE as _AUTOCAST
 from glassnet.autograd.function import Function
 from glassnet.backend import xp_of
 from glassnet.tensor import Tensor
@@ -245,7 +246,7 @@ def _check_conv(op, nd, x, weight, bias, stride, padding, dilation, groups):
             f"{getattr(bias, 'shape', type(bias).__name__)}"
         )
     for t in (weight, bias):
-        if t is not None and t.dtype != x.dtype:
+        if t is not None and t.dtype != x.dtype and _AUTOCAST.dtype is None:
             raise TypeError(
                 f"{op}: input dtype {x.dtype} and parameter dtype {t.dtype} differ; "
                 "cast one with .astype()"

@@ -155,7 +155,41 @@ def reshape(x: Tensor, *shape) -> Tensor:
     return Reshape.apply(x, shape=shape)
 
 
-view = reshape
+def view(x: Tensor, *shape) -> Tensor:
+    """``torch.Tensor.view``: the same storage seen in a new shape, never a copy.
+
+    Where the strides do not allow a view (a transposed tensor flattened, say), PyTorch
+    refuses rather than copy, since writes through a copy would not reach ``x``; so does this.
+    ``view(dtype)`` reinterprets the bytes as another dtype (not differentiable), as PyTorch.
+    """
+    if len(shape) == 1 and not isinstance(shape[0], (int, np.integer, tuple, list)):
+        try:
+            dtype = np.dtype(shape[0])
+        except TypeError:
+            dtype = None
+        if dtype is not None:
+            if x.requires_grad:
+                raise ValueError(
+                    f"view({dtype}) reinterprets the bytes of a tensor that requires grad, which "
+                    "has no derivative; call it on x.detach()"
+                )
+            return Tensor._make(x._data.view(dtype), False)
+    out = reshape(x, *shape)
+    if out is not x and x.numel() > 0 and not _may_share(out._data, x._data):
+        raise ValueError(
+            f"view{_shape_arg(shape)}: a tensor of shape {x.shape} with these strides cannot be "
+            "seen in that shape without a copy (at least one dimension spans two non-contiguous "
+            "blocks, as after transpose/permute); use .reshape(...) instead, or "
+            ".contiguous().view(...)"
+        )
+    return out
+
+
+def _may_share(a, b) -> bool:
+    try:
+        return bool(xp_of(a).may_share_memory(a, b))
+    except (TypeError, AttributeError):  # an array library without the check: trust reshape
+        return True
 
 
 def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:

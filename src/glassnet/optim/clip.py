@@ -38,6 +38,8 @@ def clip_grad_norm(
         g_p   = c * g_p   for every p,  only if c < 1
 
     The scaled gradients are new arrays (``p.grad`` is replaced, never written in place).
+    On a device (GPU) it makes no host transfer: the coefficient is computed and applied
+    there (unless ``error_if_nonfinite``, which has to look at the norm on the host).
     Parameters without a gradient are ignored.
 
     Args:
@@ -68,7 +70,17 @@ def clip_grad_norm(
     if not params:
         return Tensor._make(np.asarray(0.0, dtype=np.float32), False)
     arrays = [p.grad._data for p in params]
-    total = xp_of(arrays[0]).asarray(_grad_norm(arrays, norm_type))
+    xp = xp_of(arrays[0])
+    total = xp.asarray(_grad_norm(arrays, norm_type))
+    if xp is not np and not error_if_nonfinite:
+        # On a device, no host sync: c = min(max_norm / (total + 1e-6), 1), and 1 where the
+        # norm is not finite, computed there; every gradient is multiplied by it (by 1 when
+        # no clipping is needed, which changes no bit).
+        coef = xp.where(xp.isfinite(total), xp.minimum(max_norm / (total + 1e-6), 1.0), 1.0)
+        for p in params:
+            g = p.grad._data
+            p.grad = Tensor._make(g * coef.astype(g.dtype), False)
+        return Tensor._make(total, False)
     total_f = float(total)
     if not math.isfinite(total_f):
         if error_if_nonfinite:

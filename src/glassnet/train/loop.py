@@ -30,9 +30,11 @@ import math
 import signal
 import sys
 import threading
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
 
 from glassnet.autograd.grad_mode import no_grad
 from glassnet.tensor import Tensor
@@ -40,6 +42,8 @@ from glassnet.train.callbacks import CallbackList, History, save_training_checkp
 from glassnet.train.metrics import MeanMetric
 
 __all__ = ["FitState", "evaluate_loader", "run_fit", "train_epoch", "train_step"]
+
+_NULL = nullcontext()
 
 
 @dataclass
@@ -64,6 +68,11 @@ class FitState:
     history: History = field(default_factory=History)
     current_batch: Any = None  # the batch being trained on (read by diagnostics callbacks)
     distributed: Any = None  # a glassnet.distributed.training.DistributedFit, or None
+    # Read the loss on the host every `log_every` steps (1: every step, the CPU default). On a
+    # device the losses are summed there and read at those points only: one transfer each.
+    log_every: int = 1
+    scaler: Any = None  # a glassnet.amp.GradScaler when training in mixed precision
+    autocast_dtype: Any = None  # the low-precision dtype of autocast, or None
 
 
 # -- one step ---------------------------------------------------------------------------------
@@ -94,21 +103,32 @@ def regularization_loss(model):
     reg = penalty(model)
     if reg is None:
         return None
-    # No layer declares a penalty: a constant 0 that needs no place in the graph.
-    if not getattr(reg, "requires_grad", False) and float(reg) == 0.0:
-        return None
+    # No layer declares a penalty: a constant 0 that needs no place in the graph. (A constant
+    # adds nothing to the gradients; on a device it is dropped without reading it: no sync.)
+    if not getattr(reg, "requires_grad", False):
+        on_host = isinstance(reg._data, (np.ndarray, np.generic))
+        if not on_host or float(reg) == 0.0:
+            return None
     return reg
 
 
 def train_step(state: FitState, inputs: tuple, target: Tensor) -> tuple[float, float, Tensor]:
     """Forward, loss, backward, clip, step. Returns ``(loss, regularization, output)``; when
-    the loss is not finite it returns before the update, so the weights stay finite."""
+    the loss is not finite it returns before the update, so the weights stay finite.
+
+    With ``state.log_every > 1`` (devices) the loss is not read: ``loss`` and
+    ``regularization`` come back as 0-d tensors on the device (no host transfer), and a
+    non-finite loss is noticed at the next log point instead."""
     model, optimizer = state.model, state.optimizer
     optimizer.zero_grad()
-    output = model(*inputs)  # 1. forward
-    loss = state.loss_fn(output, target)  # 2. loss
+    with _autocast(state):
+        output = model(*inputs)  # 1. forward
+        loss = state.loss_fn(output, target)  # 2. loss
     reg = regularization_loss(model)
     total = loss if reg is None else loss + reg
+    if state.log_every > 1 and state.distributed is None:
+        _backward_and_step(state, total)
+        return loss.detach(), None if reg is None else reg.detach(), output.detach()
     loss_value, reg_value = loss.item(), 0.0 if reg is None else float(reg.item())
     if state.distributed is not None:  # global mean loss; every rank stops together
         loss_value, reg_value = state.distributed.agree_step(
@@ -116,15 +136,36 @@ def train_step(state: FitState, inputs: tuple, target: Tensor) -> tuple[float, f
         )
     if not math.isfinite(loss_value + reg_value):
         return loss_value + reg_value, reg_value, output.detach()
-    total.backward()  # 3. backward
+    _backward_and_step(state, total)
+    return loss_value, reg_value, output.detach()
+
+
+def _autocast(state: FitState):
+    if state.autocast_dtype is None:
+        return _NULL
+    from glassnet.amp import autocast
+
+    return autocast(_device_of(state.model).type, dtype=state.autocast_dtype)
+
+
+def _backward_and_step(state: FitState, total: Tensor) -> None:
+    model, optimizer, scaler = state.model, state.optimizer, state.scaler
+    if scaler is None:
+        total.backward()  # 3. backward
+    else:  # mixed precision: backward of the scaled loss, gradients unscaled before use
+        scaler.scale(total).backward()
+        scaler.unscale_(optimizer)
     if state.callbacks is not None:
         state.callbacks.on_after_backward(state.step)  # gradients are readable here
     if state.clip_grad_norm is not None:  # 4. clip
         from glassnet.optim import clip_grad_norm
 
         clip_grad_norm(model.parameters(), state.clip_grad_norm)
-    optimizer.step()  # 5. step
-    return loss_value, reg_value, output.detach()
+    if scaler is None:
+        optimizer.step()  # 5. step
+    else:
+        scaler.step(optimizer)  # skipped when a gradient is inf/NaN
+        scaler.update()
 
 
 # -- one epoch --------------------------------------------------------------------------------
@@ -137,12 +178,20 @@ def train_epoch(state: FitState, epoch: int) -> dict:
         metric.reset()
     model.train()
     logs: dict = {}
+    pending = _DeviceLosses(state, epoch)
     for batch_index, batch in enumerate(state.train_loader):
         callbacks.on_train_batch_begin(batch_index, {"batch": batch_index})
         state.current_batch = batch
         inputs, target = split_batch(batch, device)
         loss, reg, output = train_step(state, inputs, target)
-        if not math.isfinite(loss):
+        if isinstance(loss, Tensor):  # on a device: summed there, read every log_every steps
+            state.step += 1
+            pending.add(loss, reg, len(target))
+            if pending.due(batch_index) and not pending.flush(loss_mean, reg_mean, batch_index):
+                model.stop_training = True
+                break
+            loss, reg = None, None
+        elif not math.isfinite(loss):
             state.stop_reason = (
                 f"the loss became {loss} at epoch {epoch + 1}, batch {batch_index + 1} (step "
                 f"{state.step + 1}); training stopped before that update. Usual causes: a "
@@ -151,24 +200,86 @@ def train_epoch(state: FitState, epoch: int) -> dict:
             )
             model.stop_training = True
             break
-        state.step += 1
+        else:
+            state.step += 1
         size = len(target)
-        loss_mean.update(loss, weight=size)
+        if loss is not None:
+            loss_mean.update(loss, weight=size)
         if reg:
             reg_mean.update(reg, weight=size)
         for metric in state.metrics:
             metric.update(output, target)
-        logs = {"batch": batch_index, "size": size, "loss": loss_mean.result()}
+        logs = {"batch": batch_index, "size": size}
+        if loss_mean.count:  # on a device: the loss as of the last log point
+            logs["loss"] = loss_mean.result()
         logs.update(_metric_logs(state.metrics))
         if reg_mean.count:
             logs["regularization_loss"] = reg_mean.result()
         callbacks.on_train_batch_end(batch_index, logs)
         if state.interrupt_requested or getattr(model, "stop_training", False):
             break
+    if pending.count and pending.flush(loss_mean, reg_mean, None) and logs:
+        logs["loss"] = loss_mean.result()
+        if reg_mean.count:
+            logs["regularization_loss"] = reg_mean.result()
+    elif pending.count:
+        model.stop_training = True
     if state.distributed is not None and logs:  # metrics over every rank's shard
         state.distributed.end_epoch(state.metrics)
         logs.update(_metric_logs(state.metrics))
     return {k: v for k, v in logs.items() if k not in ("batch", "size")}
+
+
+class _DeviceLosses:
+    """Losses of the steps since the last log point, summed on the device (0-d tensors)."""
+
+    def __init__(self, state: FitState, epoch: int):
+        self.state, self.epoch = state, epoch
+        self.loss = self.reg = None
+        self.count = 0
+        self.first = 0
+        try:
+            self.batches = len(state.train_loader)
+        except TypeError:
+            self.batches = None
+
+    def add(self, loss: Tensor, reg, size: int) -> None:
+        with no_grad():
+            loss = loss.astype("float32") * float(size)
+            self.loss = loss if self.loss is None else self.loss + loss
+            if reg is not None:
+                reg = reg.astype("float32") * float(size)
+                self.reg = reg if self.reg is None else self.reg + reg
+        self.count += size
+
+    def due(self, batch_index: int) -> bool:
+        last = self.batches is not None and batch_index + 1 >= self.batches
+        return last or (batch_index + 1) % self.state.log_every == 0
+
+    def flush(self, loss_mean, reg_mean, batch_index) -> bool:
+        """Read the sums (one device-to-host transfer); False when the loss is not finite."""
+        from glassnet.ops import stack
+
+        parts = [self.loss] if self.reg is None else [self.loss, self.reg]
+        values = stack(parts).numpy().astype(float)  # the one transfer of this interval
+        total = float(values.sum())
+        if not math.isfinite(total):
+            state = self.state
+            state.stop_reason = (
+                f"the loss became {total} at epoch {self.epoch + 1}, in the steps up to step "
+                f"{state.step} (on a device the loss is read every {state.log_every} steps; "
+                "pass fit(log_every=1) to stop before the first bad update). Usual causes: a "
+                "learning rate that is too high (try 10x smaller), unnormalized inputs, or a "
+                "log/division of zero in a custom loss"
+            )
+            self.count = 0
+            return False
+        loss_mean.update(values[0] / self.count, weight=self.count)
+        if len(values) > 1 and values[1]:
+            reg_mean.update(values[1] / self.count, weight=self.count)
+        self.loss = self.reg = None
+        self.count = 0
+        return True
 
 
 def _metric_logs(metrics: list, prefix: str = "") -> dict:

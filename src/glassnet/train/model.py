@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from glassnet.autograd.grad_mode import no_grad
+from glassnet.backend import Device
 from glassnet.tensor import Tensor
 from glassnet.train.callbacks import Callback, CallbackList, History
 from glassnet.train.loop import FitState, _device_of, evaluate_loader, run_fit, to_tensor
@@ -247,6 +248,8 @@ def fit(
     distributed: bool = False,
     health: bool | int = True,
     detect_anomaly: bool | int = False,
+    mixed_precision: bool = False,
+    log_every: int | None = None,
 ) -> History:
     """Train a compiled model (Keras's ``fit``); returns a History.
 
@@ -278,6 +281,16 @@ def fit(
         detect_anomaly: watch for the first NaN/Inf and raise an error naming the op, layer,
             source line and likely cause; an int N checks one step in N (cheap enough to
             leave on).
+        mixed_precision: train under ``glassnet.autocast`` (float16 matmuls, convolutions
+            and linear layers; float32 softmax, losses, norms and reductions) with a
+            ``glassnet.amp.GradScaler`` (dynamic loss scaling, steps with inf/NaN gradients
+            skipped). Meant for GPUs; it works on the CPU but is slower there (NumPy's
+            float16 is emulated). See docs/gpu.md.
+        log_every: read the training loss on the host every N steps. Default 1 on the CPU
+            (every step; a non-finite loss stops training before its update) and 50 on a
+            device, where the losses are summed on the device and each read is one
+            device-to-host transfer (a sync); per-batch logs then show the loss as of the
+            last read, and a non-finite loss is noticed at the next read.
 
     With ``health`` or ``verbose`` on, the run is watched and one diagnosis is made at the
     end from all the evidence (per-step losses, gradient norms, accuracy against chance,
@@ -344,6 +357,19 @@ def fit(
     all_callbacks += user_callbacks
     if verbose and not any(isinstance(cb, ProgressBar) for cb in user_callbacks):
         all_callbacks.append(ProgressBar(verbose))
+    from glassnet.runtime import configure_malloc_once
+
+    configure_malloc_once()  # glassnet's allocator settings for training (docs/performance.md)
+    device = Device(_device_of(model))
+    if log_every is None:
+        log_every = 1 if device.type == "cpu" else 50
+    if not isinstance(log_every, int) or isinstance(log_every, bool) or log_every < 1:
+        raise ValueError(f"fit: log_every must be a positive int, got {log_every!r}")
+    scaler = autocast_dtype = None
+    if mixed_precision:
+        from glassnet.amp import GradScaler
+
+        scaler, autocast_dtype = GradScaler(device.type), "float16"
     state = FitState(
         model=model,
         optimizer=compiled.optimizer,
@@ -358,6 +384,9 @@ def fit(
         interrupt_checkpoint=interrupt_checkpoint,
         history=history,
         distributed=helper,
+        log_every=log_every,
+        scaler=scaler,
+        autocast_dtype=autocast_dtype,
     )
     state.callbacks.set_context(model, state)
     if resume is not None:

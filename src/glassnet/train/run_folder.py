@@ -57,6 +57,7 @@ def _check_run(path: Path, run: dict, known: set[str]) -> dict:
         "device": (str,),
         "schedule": (str, type(None)),
         "model_options": (dict,),
+        "mixed_precision": (bool,),
     }
     for name, value in run.items():
         if name in kinds:

@@ -121,6 +121,7 @@ class RunConfig:
     schedule: str | None = None  # None: "constant"; or "cosine" (warmup, then cosine decay)
     warmup_steps: int | None = None  # None: 0 (linear warmup over this many steps)
     max_minutes: float | None = None  # None or 0: no limit; else stop training after it
+    mixed_precision: bool = False  # --amp: autocast float16 + GradScaler (docs/gpu.md)
 
     def resolved(self, world_size: int = 1) -> RunConfig:
         """A copy with the preset's defaults filled in for epochs, batch size and lr.
@@ -445,6 +446,7 @@ def _train_in(run_dir: Path, config: RunConfig, data: Data, model, resumed: bool
                    ModelCheckpoint(checkpoint), *timing, why, *(callbacks or [])],
         interrupt_checkpoint=str(checkpoint), distributed=distributed,
         health=any(type(cb).__name__ == "HealthCallback" for cb in callbacks or []),
+        mixed_precision=config.mixed_precision,
     )  # fmt: skip
     test = model.evaluate(data.x_test, data.y_test, batch_size=256)
     summary = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+from glassnet.autograd.autocast_mode import STATE as _AUTOCAST
 from glassnet.tensor import Tensor
 
 
@@ -52,7 +53,7 @@ def check_float_input(x, layer: str, weight: Tensor | None = None) -> None:
             f"move the input with x.to('{weight.device}') or the model with "
             f"model.to('{x.device}')"
         )
-    if x.dtype != weight.dtype:
+    if x.dtype != weight.dtype and _AUTOCAST.dtype is None:  # autocast casts per op
         hint = "x.float()" if weight.dtype.name == "float32" else f"x.astype('{weight.dtype}')"
         raise TypeError(
             f"{layer} got input of dtype {x.dtype} but its parameters are {weight.dtype}; "
