@@ -153,3 +153,17 @@ def test_user_subclass_forwards_factory_kwargs():
             super().__init__(n, n, **factory)
 
     assert MyLinear(3, dtype=gn.float64).weight.dtype == gn.float64
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not gn.cuda_available(), reason="needs CuPy and an NVIDIA GPU")
+def test_device_cuda_puts_parameters_on_the_gpu():
+    gn.manual_seed(0)
+    layer = nn.Linear(3, 4, device="cuda", dtype=gn.float64)
+    assert layer.weight.device.type == "cuda" and layer.bias.device.type == "cuda"
+    assert layer.weight.dtype == gn.float64
+    gn.manual_seed(0)
+    ref = nn.Linear(3, 4).double()
+    np.testing.assert_array_equal(layer.weight.numpy(), ref.weight.numpy())
+    out = layer(gn.tensor(np.ones((2, 3))).to("cuda"))
+    np.testing.assert_allclose(out.numpy(), ref(gn.tensor(np.ones((2, 3)))).numpy(), rtol=1e-12)
