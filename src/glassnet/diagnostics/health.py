@@ -28,7 +28,9 @@ import dataclasses
 import numpy as np
 
 from glassnet.autograd.hooks import register_forward_hook
+from glassnet.backend.device import xp_of
 from glassnet.diagnostics._context import LayerTracker
+from glassnet.diagnostics._device_stats import read
 
 _ACTIVATIONS = ("relu", "sigmoid", "tanh")
 
@@ -110,6 +112,7 @@ class HealthMonitor:
         self._grads: dict = {}
         self._updates: dict = {}
         self._snapshot: dict = {}
+        self._slots = None  # what pending() asked to read, until apply() or end_epoch
         self._batch = 0
         self._open: dict = {}  # (layer, kind) -> the HealthWarning being updated
         self._tracker = LayerTracker()
@@ -145,24 +148,30 @@ class HealthMonitor:
         a = out._data
         axis = _unit_axis(a.shape)
         reduce_axes = tuple(i for i in range(a.ndim) if i != axis)
+        # everything stays on the activations' device until ``end_epoch`` reads it at once
         if node.name == "relu":
             active = (a > 0).any(axis=reduce_axes)
-            active = np.asarray(active.get() if hasattr(active, "get") else active)
             same = stats.ever_active is not None and stats.ever_active.shape == active.shape
             stats.ever_active = stats.ever_active | active if same else active
         else:
             lo, hi = (0.01, 0.99) if node.name == "sigmoid" else (-0.99, 0.99)
-            stats.saturated += int(((a < lo) | (a > hi)).sum())
+            stats.saturated = stats.saturated + ((a < lo) | (a > hi)).sum()
             stats.count += a.size
-        stats.sum += float(a.sum())
-        stats.sumsq += float((a * a).sum())
+        stats.sum = stats.sum + a.sum()
+        stats.sumsq = stats.sumsq + (a * a).sum()
         stats.n += a.size
 
-    def after_backward(self) -> float:
+    @property
+    def sampled(self) -> bool:
+        """Whether this batch is one the per-layer statistics sample."""
+        return self._batch % self.every == 0
+
+    def after_backward(self, host: bool = True):
         """Record gradient norms and mean |grad| per parameter (call after backward); returns
-        the global gradient norm sqrt(sum of every squared gradient entry)."""
+        the global gradient norm sqrt(sum of every squared gradient entry): a float, or with
+        ``host=False`` an array on the gradients' device (read it later, with others)."""
         sampled = self._batch % self.every == 0  # per-layer statistics on sampled batches
-        squares = []  # device scalars: one transfer for the norm on unsampled batches
+        squares = []  # device scalars, and the statistics too: read at the epoch's end
         for name, p in self._named:
             if p.grad is None:
                 continue
@@ -173,12 +182,16 @@ class HealthMonitor:
             if not sampled:
                 continue
             a = abs(g)
-            rec = self._grads.setdefault(name, [0.0, 0.0, 0.0, 0])
-            rec[0] += float(sq) ** 0.5
-            rec[1] += float(a.mean())
-            rec[2] = max(rec[2], float(a.max()))
-            rec[3] += 1
-        return float(sum(squares)) ** 0.5 if squares else 0.0
+            rec = self._grads.get(name)
+            if rec is None:
+                self._grads[name] = [sq**0.5, a.mean(), a.max(), 1]
+            else:
+                rec[0], rec[1] = rec[0] + sq**0.5, rec[1] + a.mean()
+                rec[2], rec[3] = xp_of(g).maximum(rec[2], a.max()), rec[3] + 1
+        if not squares:
+            return 0.0
+        total = sum(squares) ** 0.5
+        return float(total) if host else total
 
     def before_step(self) -> None:
         if self._batch % self.every == 0:
@@ -191,10 +204,10 @@ class HealthMonitor:
                 before = self._snapshot.get(name)
                 if before is None or p.ndim < 2:
                     continue  # biases start at 0: |dW|/|W| says nothing useful there
-                dw = float(((p._data - before) ** 2).sum()) ** 0.5
-                w = float((before * before).sum()) ** 0.5
+                dw = ((p._data - before) ** 2).sum() ** 0.5
+                w = (before * before).sum() ** 0.5
                 rec = self._updates.setdefault(name, [0.0, 0])
-                rec[0] += dw / max(w, 1e-12)
+                rec[0] = rec[0] + dw / xp_of(w).maximum(w, 1e-12)  # on the device
                 rec[1] += 1
             self._snapshot = {}
         self._batch += 1
@@ -210,6 +223,7 @@ class HealthMonitor:
         record: dict = {"epoch": epoch, "activations": {}, "grads": {}, "updates": {},
                         "weights": {}}  # fmt: skip
         seen: list = []  # (layer, kind, value, text) found this epoch
+        self._read_epoch()
         for key, s in self._acts.items():
             mean = s.sum / max(s.n, 1)
             std = max(s.sumsq / max(s.n, 1) - mean * mean, 0.0) ** 0.5
@@ -242,9 +256,7 @@ class HealthMonitor:
                         )
                     )
             record["activations"][key] = entry
-        record["weights"] = {
-            name: float((p._data * p._data).mean()) ** 0.5 for name, p in self._named if p.ndim >= 2
-        }  # root mean square of each weight matrix at the epoch's end
+        record["weights"] = self._weights_rms  # of each weight matrix at the epoch's end
         for name, (norm, mean_abs, max_abs, n) in self._grads.items():
             record["grads"][name] = {"norm": norm / n, "mean_abs": mean_abs / n, "max_abs": max_abs}
         for name, (ratio, n) in self._updates.items():
@@ -270,8 +282,39 @@ class HealthMonitor:
                 )
         seen.extend(self._flow(record["grads"]))
         self.history.append(record)
-        self._acts, self._grads, self._updates = {}, {}, {}
+        self._acts, self._grads, self._updates, self._slots = {}, {}, {}, None
         return self._update_open(epoch, seen)
+
+    def _read_epoch(self) -> None:
+        """Replace the epoch's device values by host ones, all read in one transfer."""
+        if self._slots is None:
+            self.apply(read(self.pending()))
+
+    def pending(self) -> list:
+        """The epoch's values still on the device (a watch reads them with its own, in one
+        transfer, and hands them back to ``apply``)."""
+        slots = []  # (container, key) of every value to read
+        for s in self._acts.values():
+            slots += [(s, "sum"), (s, "sumsq"), (s, "saturated")]
+            slots += [(s, "ever_active")] if s.ever_active is not None else []
+        for rec in self._grads.values():
+            slots += [(rec, 0), (rec, 1), (rec, 2)]
+        for rec in self._updates.values():
+            slots.append((rec, 0))
+        weights = {n: (p._data * p._data).mean() for n, p in self._named if p.ndim >= 2}
+        slots += [(weights, n) for n in weights]
+        self._slots = slots, weights
+        get = lambda c, k: getattr(c, k) if isinstance(c, _ActivationStats) else c[k]  # noqa: E731
+        return [get(c, k) for c, k in slots]
+
+    def apply(self, values: list) -> None:
+        """Store the host ``values`` of ``pending()``."""
+        slots, weights = self._slots
+        for (c, k), v in zip(slots, values):
+            v = v > 0.5 if k == "ever_active" else float(v)
+            setattr(c, k, v) if isinstance(c, _ActivationStats) else c.__setitem__(k, v)
+        self._weights_rms = {n: v**0.5 for n, v in weights.items()}
+        self._slots = None, None
 
     def _update_open(self, epoch: int, seen: list) -> list[HealthWarning]:
         new, current = [], set()

@@ -39,7 +39,9 @@ import numpy as np
 
 from glassnet.autograd.grad_mode import is_grad_enabled
 from glassnet.autograd.hooks import register_backward_pre_hook, register_forward_hook
+from glassnet.backend.device import xp_of
 from glassnet.diagnostics._context import user_frame
+from glassnet.diagnostics._device_stats import class_stats, host, read, target_counts
 from glassnet.diagnostics.health import HealthMonitor
 
 CLASS_LOSSES = ("cross_entropy", "nll_loss")
@@ -55,14 +57,22 @@ LOSS_OPS = (
 
 
 HEALTH_EVERY = 4  # health=True: per-layer statistics on one batch in 4 (benchmarks/RESULTS.md)
-
-
-def _host(a) -> np.ndarray:
-    return np.asarray(a.get() if hasattr(a, "get") else a)
+INPUT_BATCHES = 5  # the input's scale: from the first 5 batches
+TARGET_BATCHES = 5  # regression targets (distinct values, integral, variance): first 5 sampled
+DENSE_STEPS = 50  # the gradient norm on each of the first 50 steps (blow-ups start early)
 
 
 class Watch:
     """Evidence about one training run; ``diagnosis()`` turns it into ranked findings.
+
+    What is read on which step (the cost: benchmarks/RESULTS.md): the loss of every step is
+    kept as the array the loss op returned (on the device) and read with everything else in
+    one transfer when an epoch ends (``end_epoch``, ``diagnosis``, or reading ``step_loss``).
+    Sampled steps (one in ``every``, and the first training batch of each epoch) add the
+    global gradient norm (also taken on each of the first ``DENSE_STEPS``), the scores'
+    statistics (accuracy, predicted classes, class counts, whether scores sum to one:
+    computed on the device) and the check for a missing ``zero_grad`` on the next backward;
+    the other steps cost the hook calls and an append.
 
     Args:
         model: the ``nn.Module`` being trained.
@@ -71,7 +81,8 @@ class Watch:
         accumulation: True when gradients are accumulated over several backward passes on
             purpose (no warning about a missing ``zero_grad``).
         health: watch activations, gradients and updates per layer: True samples one batch
-            in ``HEALTH_EVERY`` (4), an int N one batch in N (1: every batch).
+            in ``HEALTH_EVERY`` (4), an int N one batch in N (1: every batch). It also sets
+            the sampling of the watch's own statistics (one in 4 when health is off).
         verbose: print the one-time warning about accumulating gradients.
     """
 
@@ -81,11 +92,14 @@ class Watch:
         self.model, self.optimizer, self._wrap = model, optimizer, wrap
         self._named = list(model.named_parameters())  # fixed for a run: walked once
         self.accumulation, self.verbose = bool(accumulation), verbose
-        every = HEALTH_EVERY if health is True else int(health)
-        self.monitor = HealthMonitor(model, every=every) if health else None
-        # per step
-        self.step_loss: list = []
-        self.grad_norm: list = []
+        every = HEALTH_EVERY if health is True or not health else int(health)
+        self.every = max(1, every)
+        self.monitor = HealthMonitor(model, every=self.every) if health else None
+        # per step (the losses are read when an epoch ends: see ``step_loss``)
+        self._step_loss: list = []
+        self.steps = 0  # optimizer steps taken
+        self._grad_norm: list = []  # on sampled steps only; their indices in grad_norm_steps
+        self.grad_norm_steps: list = []
         self.step_lr: list = []
         # per epoch: dicts with loss, accuracy, val_loss, val_accuracy, steps, predicted
         self.epochs: list = []
@@ -101,15 +115,17 @@ class Watch:
         self.target_values: set = set()  # distinct values of regression targets (first 50)
         self.target_integral = True
         self.target_var: float | None = None
-        self.input_stats: dict | None = None
-        self.symmetric_at_start = self._symmetric_layers()
-        self.init_scale = self._init_scale()
+        self._input_stats: dict | None = None
+        self._inputs: list = []  # (min, max, sum, sum of squares, size) of the first batches
+        self._targets: list = []  # regression targets of the first sampled batches
+        self._unread: list = []  # (list, index) of values still on the device
+        self.symmetric_at_start, self.init_scale = self._initial_weights()
         self.accumulated_at: tuple | None = None  # (step, "file:line: code")
         self.recurrent = any(
             type(m).__name__ in ("RNN", "LSTM", "GRU") for _, m in model.named_modules()
         )
         self._reset_epoch()
-        self._pending_loss: float | None = None
+        self._pending_loss = None
         self._used_grads: dict = {}
         self._checked = True
         self._val_since_train = False
@@ -157,30 +173,80 @@ class Watch:
         self.after_step()
         return result
 
+    # -- values kept on the device until an epoch ends -----------------------------------------
+    def _keep(self, where: list, value) -> None:
+        """Append ``value`` (a device or NumPy array) to ``where``; read it in ``flush``."""
+        self._unread.append((where, len(where)))
+        where.append(value)
+
+    def flush(self, extra: list | None = None) -> list:
+        """Read every value kept on the device, and ``extra`` ones, in one transfer, and fold
+        in what they say; returns the host copies of ``extra``."""
+        extra = extra or []
+        if self._unread or extra:
+            values = read([where[i] for where, i in self._unread] + extra)
+            for (where, i), v in zip(self._unread, values):
+                where[i] = float(v) if v.ndim == 0 else v
+            self._unread, extra = [], values[len(self._unread) :]
+        for v in self._inputs:
+            lo, hi, total, sumsq, n = (float(x) for x in v)
+            s = self._input_stats or {"batches": 0, "min": np.inf, "max": -np.inf, "sum": 0.0,
+                                      "sumsq": 0.0, "n": 0}  # fmt: skip
+            s["batches"] += 1
+            s["min"], s["max"] = min(s["min"], lo), max(s["max"], hi)
+            s["sum"], s["sumsq"], s["n"] = s["sum"] + total, s["sumsq"] + sumsq, s["n"] + n
+            s["mean"] = s["sum"] / s["n"]
+            s["std"] = max(s["sumsq"] / s["n"] - s["mean"] ** 2, 0.0) ** 0.5
+            self._input_stats = s
+        self._inputs = []
+        for target in self._targets:
+            if len(self.target_values) < 50:
+                self.target_values.update(np.unique(target)[:50].tolist())
+            self.target_integral &= bool(np.all(np.mod(target, 1) == 0))
+            if self.target_var is None:
+                self.target_var = float(np.var(target))
+        self._targets = []
+        return extra
+
+    @property
+    def step_loss(self) -> list:
+        """The training loss of every step (read from the device now if still there)."""
+        self.flush()
+        return self._step_loss
+
+    @property
+    def grad_norm(self) -> list:
+        """The global gradient norm on sampled steps (their indices: ``grad_norm_steps``)."""
+        self.flush()
+        return self._grad_norm
+
+    @property
+    def input_stats(self) -> dict | None:
+        """min, max, mean, std of the model's input over its first batches."""
+        self.flush()
+        return self._input_stats
+
     # -- what the hooks record ----------------------------------------------------------------
     def _reset_epoch(self) -> None:
-        self._ep = {"loss": 0.0, "n": 0, "correct": 0, "count": 0, "val_loss": 0.0,
-                    "val_n": 0, "val_correct": 0, "val_count": 0, "pred": None}  # fmt: skip
+        # losses: arrays, one per batch; stats: one vector per sampled batch (_class_stats)
+        self._ep = {"losses": [], "stats": [], "n": 0, "val_losses": [], "val_stats": [],
+                    "val_n": 0, "counts": []}  # fmt: skip
 
     def _on_input(self, module, inputs) -> None:
         self._model_ran = True
-        if self.input_stats is not None and self.input_stats["batches"] >= 5:
+        if len(self._inputs) + (self._input_stats or {}).get("batches", 0) >= INPUT_BATCHES:
             return
         x = inputs[0] if inputs else None
         a = getattr(x, "_data", None)
         if a is None or getattr(a, "dtype", None) is None or a.dtype.kind != "f" or not a.size:
             return
-        a = _host(a).astype(np.float64)
-        s = self.input_stats or {"batches": 0, "min": np.inf, "max": -np.inf, "sum": 0.0,
-                                 "sumsq": 0.0, "n": 0}  # fmt: skip
-        s["batches"] += 1
-        s["min"], s["max"] = min(s["min"], float(a.min())), max(s["max"], float(a.max()))
-        s["sum"] += float(a.sum())
-        s["sumsq"] += float((a * a).sum())
-        s["n"] += a.size
-        s["mean"] = s["sum"] / s["n"]
-        s["std"] = max(s["sumsq"] / s["n"] - s["mean"] ** 2, 0.0) ** 0.5
-        self.input_stats = s
+        xp = xp_of(a)
+        a = a.astype(xp.float64)
+        stats = xp.stack([a.min(), a.max(), a.sum(), (a * a).sum(), a.sum() * 0 + a.size])
+        self._keep(self._inputs, stats)
+
+    def _sampling(self, training: bool) -> bool:
+        return not training or self.steps % self.every == 0 or self._ep["n"] == 0
 
     def _on_op(self, node, inputs, out) -> None:
         if node.name not in LOSS_OPS or out._data.size != 1 or not inputs:
@@ -189,68 +255,48 @@ class Watch:
             return  # a loss of some other model (or of no model): not this run's
         self._model_ran = False
         training = is_grad_enabled() and getattr(self.model, "training", True)
-        value = float(_host(out._data))
-        scores = _host(inputs[0]._data)
-        target = self._target(node, inputs)
         if training and self._val_since_train and self._ep["n"]:
             self.end_epoch()  # a hand-written loop went back to training after validation
         self._val_since_train = not training
         self.loss_op = node.name
-        correct = count = 0
-        pred = None
+        ep = self._ep
+        sampled = self._sampling(training)
+        if training:
+            self._pending_loss = out._data
+            ep["n"] += 1
+            self._keep(ep["losses"], out._data)
+        else:
+            ep["val_n"] += 1
+            self._keep(ep["val_losses"], out._data)
+        if not sampled:
+            if training and not self.epochs and self.num_classes and node.name in CLASS_LOSSES:
+                target = self._target(node, inputs)  # class counts: every batch of epoch 1
+                if target is not None:
+                    self._keep(ep["counts"], target_counts(target, self.num_classes))
+            return
+        scores = inputs[0]._data
+        target = self._target(node, inputs)
         if node.name in CLASS_LOSSES and scores.ndim >= 2:
-            classes = scores.shape[1]
-            self.num_classes = classes
-            flat = np.moveaxis(scores, 1, -1).reshape(-1, classes)
-            pred = flat.argmax(axis=1)
-            if target is not None and target.size == len(pred):
-                t = target.reshape(-1).astype(np.int64)
-                keep = (t >= 0) & (t < classes)
-                correct, count = int((pred[keep] == t[keep]).sum()), int(keep.sum())
-                if training:
-                    counts = np.bincount(t[keep], minlength=classes)
-                    prev = self.class_counts
-                    same = prev is not None and prev.shape == counts.shape
-                    self.class_counts = prev + counts if same else counts
-            if training and self.loss_batches < 50:  # enough to tell scores from probabilities
-                producer = inputs[0]._ctx.name if inputs[0]._ctx is not None else None
-                self.score_producer = producer
+            self.num_classes = scores.shape[1]
+            check = training and self.loss_batches < 50  # enough to tell scores from probs
+            if check:
+                self.score_producer = inputs[0]._ctx.name if inputs[0]._ctx is not None else None
                 self.loss_batches += 1
-                sums = flat.sum(axis=1)
-                if flat.min() >= 0 and np.allclose(sums, 1.0, atol=1e-3):
-                    self.probability_batches += 1
+            stats = class_stats(scores, target, check)
+            self._keep(ep["stats"] if training else ep["val_stats"], stats)
         elif node.name in REGRESSION_LOSSES and target is not None and training:
             self.score_producer = inputs[0]._ctx.name if inputs[0]._ctx is not None else None
-            if len(self.target_values) < 50:
-                self.target_values.update(np.unique(target)[:50].tolist())
-            self.target_integral &= bool(np.all(np.mod(target, 1) == 0))
-            if self.target_var is None:
-                self.target_var = float(np.var(target))
-        ep = self._ep
-        if training:
-            self._pending_loss = value
-            ep["loss"] += value
-            ep["n"] += 1
-            ep["correct"] += correct
-            ep["count"] += count
-            if pred is not None:
-                bins = np.bincount(pred, minlength=self.num_classes)
-                same = ep["pred"] is not None and ep["pred"].shape == bins.shape
-                ep["pred"] = ep["pred"] + bins if same else bins
-        else:
-            ep["val_loss"] += value
-            ep["val_n"] += 1
-            ep["val_correct"] += correct
-            ep["val_count"] += count
+            if len(self._targets) + (self.target_var is not None) * TARGET_BATCHES < TARGET_BATCHES:
+                self._keep(self._targets, target)
 
     @staticmethod
     def _target(node, inputs):
         if len(inputs) > 1:
-            return _host(inputs[1]._data)
+            return inputs[1]._data
         safe = getattr(node, "safe", None)  # class-index losses keep their targets here
         if safe is None:
             safe = getattr(node, "target", None)
-        return None if safe is None else _host(getattr(safe, "_data", safe))
+        return None if safe is None else getattr(safe, "_data", safe)  # a Tensor's array
 
     def _on_backward(self, node, grad) -> None:
         if self._checked:
@@ -260,14 +306,18 @@ class Watch:
             return
         # the very gradient a step used, still there and not zeroed in place
         # (zero_grad(set_to_none=False) on a module keeps the tensor, filled with 0)
-        stale = [name for name, p in self._named
-                 if p.grad is not None and self._used_grads.get(name) is p.grad
-                 and bool(p.grad._data.any())]  # fmt: skip
+        same = [(name, p.grad._data) for name, p in self._named
+                if p.grad is not None and self._used_grads.get(name) is p.grad]  # fmt: skip
+        if not same:
+            return
+        xp = xp_of(same[0][1])
+        nonzero = read([xp.stack([g.any() for _, g in same])])[0]  # one transfer
+        stale = [name for (name, _), nz in zip(same, nonzero) if nz]
         if stale and self.accumulated_at is None:
             file, line, code = user_frame()
             file = os.path.relpath(file) if not os.path.relpath(file).startswith("..") else file
             code = code.split("#", 1)[0].strip()
-            self.accumulated_at = (len(self.grad_norm) + 1, f"{file}:{line} (`{code}`)")
+            self.accumulated_at = (self.steps + 1, f"{file}:{line} (`{code}`)")
             if self.verbose:
                 print(
                     f"glassnet.watch: gradients are accumulating across steps: {len(stale)} "
@@ -281,43 +331,72 @@ class Watch:
 
     # -- steps and epochs (fit calls these; a wrapped optimizer.step calls the first two) ----
     def before_step(self) -> None:
-        """Between ``loss.backward()`` and ``optimizer.step()``: read the gradients."""
-        if self.monitor is not None:
-            norm = self.monitor.after_backward()
-            self.monitor.before_step()
+        """Between ``loss.backward()`` and ``optimizer.step()``: read the gradients (on
+        sampled steps: the global norm, and the health monitor's statistics)."""
+        loss, self._pending_loss = self._pending_loss, None
+        if loss is not None:
+            self._keep(self._step_loss, loss)
         else:
-            norm = 0.0
-            for _, p in self._named:
-                if p.grad is not None:
-                    norm += float((p.grad._data * p.grad._data).sum())
-            norm = norm**0.5
-        self.grad_norm.append(norm)
-        self.step_loss.append(self._pending_loss if self._pending_loss is not None else math.nan)
-        self._pending_loss = None
+            self._step_loss.append(math.nan)
+        self._sampled = self.steps % self.every == 0
+        dense = self._sampled or self.steps < DENSE_STEPS
+        monitor = self.monitor
+        if monitor is not None and monitor.sampled:
+            norm = monitor.after_backward(host=False)
+            monitor.before_step()
+        elif dense:
+            squares = [(p.grad._data * p.grad._data).sum() for _, p in self._named
+                       if p.grad is not None]  # fmt: skip
+            norm = sum(squares) ** 0.5 if squares else None
+        else:
+            return
+        if norm is not None:
+            self.grad_norm_steps.append(self.steps)
+            self._keep(self._grad_norm, norm)
 
     def after_step(self) -> None:
-        """After ``optimizer.step()``: update statistics, and remember the used gradients."""
+        """After ``optimizer.step()``: update statistics, and on sampled steps remember the
+        used gradients (the next backward checks that they were zeroed)."""
         if self.monitor is not None:
             self.monitor.after_step()
         opt = self.optimizer
         if opt is not None and getattr(opt, "param_groups", None):
             self.step_lr.append(float(opt.param_groups[0]["lr"]))
-        self._used_grads = {n: p.grad for n, p in self._named}
-        self._checked = False
+        if getattr(self, "_sampled", True) and not self.accumulation:
+            self._used_grads = {n: p.grad for n, p in self._named}
+            self._checked = False
+        else:
+            self._used_grads = {}
+        self.steps += 1
 
     def end_epoch(self, logs: dict | None = None) -> list:
         """Close an epoch: ``logs`` (from ``fit``) has loss, accuracy, val_loss, ...; without
-        it the watched batches give them. Returns the health warnings new this epoch."""
+        it the watched batches give them. Reads what the epoch kept on the device in one
+        transfer (with the health monitor's). Returns the health warnings new this epoch."""
+        monitor = self.monitor
+        health = self.flush(monitor.pending() if monitor is not None else None)
+        if monitor is not None:
+            monitor.apply(health)
         ep, logs = self._ep, dict(logs or {})
-        record = {"steps": len(self.grad_norm), "predicted": ep["pred"]}
-        record["loss"] = logs.get("loss", ep["loss"] / ep["n"] if ep["n"] else None)
-        if "accuracy" in logs or ep["count"]:
-            record["accuracy"] = logs.get("accuracy", ep["correct"] / max(ep["count"], 1))
-        if "val_loss" in logs or ep["val_n"]:
-            record["val_loss"] = logs.get("val_loss", ep["val_loss"] / max(ep["val_n"], 1))
-        if "val_accuracy" in logs or ep["val_count"]:
-            val_acc = ep["val_correct"] / max(ep["val_count"], 1)
-            record["val_accuracy"] = logs.get("val_accuracy", val_acc)
+        train = np.sum(ep["stats"], axis=0) if ep["stats"] else None
+        val = np.sum(ep["val_stats"], axis=0) if ep["val_stats"] else None
+        classes = self.num_classes
+        pred = train[4 : 4 + classes].astype(np.int64) if train is not None else None
+        record = {"steps": self.steps, "predicted": pred}
+        mean = float(np.mean(ep["losses"])) if ep["losses"] else None
+        record["loss"] = logs.get("loss", mean)
+        if "accuracy" in logs or train is not None and train[1]:
+            record["accuracy"] = logs.get("accuracy", train[0] / max(train[1], 1))
+        if "val_loss" in logs or ep["val_losses"]:
+            val_loss = float(np.mean(ep["val_losses"])) if ep["val_losses"] else None
+            record["val_loss"] = logs.get("val_loss", val_loss)
+        if "val_accuracy" in logs or val is not None and val[1]:
+            record["val_accuracy"] = logs.get("val_accuracy", val[0] / max(val[1], 1))
+        if train is not None:
+            self.probability_batches += int(round(train[3]))
+        if train is not None and self.class_counts is None:  # the first epoch: every batch
+            counts = train[4 + classes :] + np.sum(ep["counts"], axis=0)
+            self.class_counts = counts.astype(np.int64)
         if self.optimizer is not None and getattr(self.optimizer, "param_groups", None):
             record["lr"] = float(self.optimizer.param_groups[0]["lr"])
         self.epochs.append(record)
@@ -327,36 +406,34 @@ class Watch:
         return new
 
     # -- the diagnosis --------------------------------------------------------------------------
-    def _symmetric_layers(self) -> list:
-        """Weight matrices (not the output layer) whose rows (units) are all identical."""
-        weights = [(n, p) for n, p in self.model.named_parameters()
+    def _initial_weights(self) -> tuple[list, dict]:
+        """At the start, read in one transfer: the weight matrices (not the output layer)
+        whose rows (units) are all identical, and std(W) * sqrt(fan_in) of each (about 0.58
+        under the default init, uniform in +-1/sqrt(fan_in); 1.41 under He, 1 under LeCun: a
+        layer far below 0.1 shrinks the signal at every layer, far above 10 blows it up)."""
+        weights = [(n, p._data) for n, p in self._named
                    if n.endswith("weight") and p.ndim >= 2 and p.shape[0] > 1]  # fmt: skip
-        found = []
-        for name, p in weights[:-1]:
-            w = _host(p._data).reshape(p.shape[0], -1)
-            if np.all(w == w[:1]):
+        if not weights:
+            return [], {}
+        xp = xp_of(weights[0][1])
+        values = []
+        for _, w in weights:
+            w = w.reshape(w.shape[0], -1).astype(xp.float64)
+            values.append(xp.stack([(w == w[:1]).all(), w.std()]))
+        found, scale = [], {}
+        for i, ((name, w), (same, std)) in enumerate(zip(weights, read(values))):
+            if same and i < len(weights) - 1:
                 found.append(name)
-        return found
-
-    def _init_scale(self) -> dict:
-        """std(W) * sqrt(fan_in) of each weight matrix at the start: about 0.58 under the
-        default init (uniform in +-1/sqrt(fan_in)), 1.41 under He, 1 under LeCun; a layer far
-        below 0.1 shrinks the signal at every layer, far above 10 blows it up."""
-        out = {}
-        for name, p in self.model.named_parameters():
-            if name.endswith("weight") and p.ndim >= 2 and p.shape[0] > 1:
-                w = _host(p._data).astype(np.float64)
-                fan_in = w.size // w.shape[0]
-                if w.std() > 0:
-                    out[name] = float(w.std() * fan_in**0.5)
-        return out
+            if std > 0:
+                scale[name] = float(std * (w.size // w.shape[0]) ** 0.5)
+        return found, scale
 
     def symmetric_now(self) -> list:
         """Of the layers with identical units at the start, those still identical now."""
         params = dict(self.model.named_parameters())
         still = []
         for name in self.symmetric_at_start:
-            w = _host(params[name]._data).reshape(params[name].shape[0], -1)
+            w = host(params[name]._data).reshape(params[name].shape[0], -1)
             if np.allclose(w, w[:1], rtol=1e-5, atol=1e-7):
                 still.append(name)
         return still
@@ -364,10 +441,11 @@ class Watch:
     def finish(self) -> None:
         """Close a last unfinished epoch (steps since the last ``end_epoch``)."""
         if self._pending_loss is not None:  # a last loss with no step after it (non-finite)
-            self.step_loss.append(self._pending_loss)
+            self._keep(self._step_loss, self._pending_loss)
             self._pending_loss = None
-        if self._ep["n"] and self.grad_norm or not self.epochs and self.grad_norm:
+        if self._ep["n"] and self.steps or not self.epochs and self.steps:
             self.end_epoch()
+        self.flush()
 
     def diagnosis(self):
         """The ranked findings from everything watched so far
@@ -391,7 +469,7 @@ def watch(model, optimizer=None, *, accumulation: bool = False, health: bool | i
     ...     opt.zero_grad()
     ...     F.cross_entropy(model(x), y).backward()
     ...     opt.step()
-    >>> w.stop(); len(w.grad_norm)
-    3
+    >>> w.stop(); w.steps, len(w.step_loss), len(w.grad_norm)
+    (3, 3, 3)
     """
     return Watch(model, optimizer, accumulation=accumulation, health=health)

@@ -1,0 +1,67 @@
+"""Statistics of a batch computed where its arrays live (NumPy, CuPy or the sim device), and
+read back to the host in one transfer: what lets ``glassnet.watch`` keep a run's evidence on
+the device until an epoch ends."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from glassnet.backend.device import xp_of
+
+
+def host(a) -> np.ndarray:
+    return np.asarray(a.get() if hasattr(a, "get") else a)
+
+
+def read(arrays: list) -> list:
+    """Host copies (float64) of ``arrays``; device arrays travel in ONE transfer (concatenated
+    on the device, then copied), NumPy arrays are not copied at all."""
+    device = [a for a in arrays if hasattr(a, "get")]
+    if not device:
+        return [np.asarray(a, dtype=np.float64) for a in arrays]
+    xp = xp_of(device[0])
+    flat = host(xp.concatenate([a.reshape(-1).astype(xp.float64) for a in device]))
+    out, offset = [], 0
+    for a in arrays:
+        if hasattr(a, "get"):
+            out.append(flat[offset : offset + a.size].reshape(a.shape))
+            offset += a.size
+        else:
+            out.append(np.asarray(a, dtype=np.float64))
+    return out
+
+
+def class_stats(scores, target, check: bool):
+    """One vector, on the scores' device: [correct, counted, checked, scores look like
+    probabilities, predictions per class (C), targets per class (C)]."""
+    xp = xp_of(scores)
+    classes = scores.shape[1]
+    flat = xp.moveaxis(scores, 1, -1).reshape(-1, classes)
+    pred = flat.argmax(axis=1)
+    labels = xp.arange(classes)
+    bins = (pred[:, None] == labels).sum(axis=0)
+    zero = bins.sum() * 0
+    correct = count = zero
+    counts = bins * 0
+    if target is not None and target.size == pred.shape[0]:
+        t = target.reshape(-1).astype(xp.int64)
+        keep = (t >= 0) & (t < classes)
+        correct, count = ((pred == t) & keep).sum(), keep.sum()
+        counts = ((t[:, None] == labels) & keep[:, None]).sum(axis=0)
+    checked = probs = zero
+    if check:  # >= 0 and rows summing to 1 (np.allclose(sums, 1, atol=1e-3))
+        sums = flat.sum(axis=1)
+        probs = (flat.min() >= 0) & (abs(sums - 1.0).max() <= 1e-3 + 1e-5)
+        checked = zero + 1
+    head = xp.stack([correct, count, checked, probs]).astype(xp.float64)
+    return xp.concatenate([head, bins.astype(xp.float64), counts.astype(xp.float64)])
+
+
+def target_counts(target, classes: int):
+    """How many targets of each class (0..classes-1; others ignored), on the target's device."""
+    xp = xp_of(target)
+    t = target.reshape(-1).astype(xp.int64)
+    keep = (t >= 0) & (t < classes)
+    if xp is np:
+        return np.bincount(t[keep], minlength=classes)
+    return ((t[:, None] == xp.arange(classes)) & keep[:, None]).sum(axis=0)
