@@ -21,7 +21,7 @@ def test_linear_float64_pytorch_spelling():
     assert layer.weight.dtype == gn.float64
     assert layer.bias.dtype == gn.float64
     x = np.random.default_rng(0).standard_normal((2, 3))
-    out = layer(gn.tensor(x))
+    out = layer(gn.tensor(x, device="cpu"))  # on the layer's device (the suite may run on sim)
     assert out.dtype == gn.float64
     w, b = layer.weight.numpy(), layer.bias.numpy()
     np.testing.assert_allclose(out.numpy(), x @ w.T + b, rtol=1e-14, atol=1e-14)
@@ -53,7 +53,8 @@ LAYERS = [
 
 
 def _forward(layer, shape, dtype):
-    x = gn.tensor(np.random.default_rng(1).standard_normal(shape).astype(dtype))
+    device = next(iter(layer.parameters())).device  # the input goes where the layer is
+    x = gn.tensor(np.random.default_rng(1).standard_normal(shape).astype(dtype), device=device)
     if isinstance(layer, nn.MultiheadAttention):
         return layer(x, x, x)[0]
     out = layer(x)
@@ -73,7 +74,7 @@ def test_float64_layers_create_and_forward_in_float64(index):
     assert out.dtype == gn.float64
     # Same numbers as the default (float32) layer cast with .double(), the PyTorch equivalent.
     gn.manual_seed(0)
-    ref = make().double()
+    ref = make().double().to("cpu")
     for p, q in zip(layer.parameters(), ref.parameters()):
         np.testing.assert_array_equal(p.numpy(), q.numpy())
     np.testing.assert_array_equal(out.numpy(), _forward(ref, shape, np.float64).numpy())

@@ -5,6 +5,8 @@ Expected values are PyTorch's documented behaviour, hand-computed, or recorded o
 PyTorch 2.13 (CPU) where noted.
 """
 
+import math
+
 import numpy as np
 import pytest
 
@@ -141,4 +143,4 @@ def test_erfc_erfinv_on_a_device_make_no_host_transfer():
     # libm's erfc (math.erfc) and the defining identity erf(erfinv(x)) = x
     expect = [1.7969082124228322, 1.0, 0.4795001221869535, 0.1614919304446302]
     np.testing.assert_allclose(y.numpy(), expect, rtol=1e-12)
-    np.testing.assert_allclose(gn.erf(gn.tensor(z.numpy())).numpy(), [-0.9, 0.0, 0.5, 0.99])
+    np.testing.assert_allclose([math.erf(v) for v in z.numpy()], [-0.9, 0.0, 0.5, 0.99])
