@@ -149,3 +149,20 @@ def test_char_models_and_generate(preset):
     text = generate(model, vocab, prompt="ab", length=20, temperature=1.0, seed=0)
     assert text.startswith("ab") and len(text) == 22 and set(text) <= set("abc \n")
     assert generate(model, vocab, "ab", 20, 1.0, seed=0) == text  # seeded
+
+
+def test_build_model_runs_a_file_only_when_the_caller_says_the_user_named_it(tmp_path):
+    marker = tmp_path / "ran"
+    net = tmp_path / "net.py"
+    net.write_text(
+        "import pathlib\n"
+        f"pathlib.Path({str(marker)!r}).write_text('x')\n"
+        "import glassnet as gn\n"
+        "def build(input_shape, num_classes):\n"
+        "    return gn.nn.Sequential(gn.nn.Flatten(), gn.nn.Linear(64, num_classes))\n"
+    )
+    with pytest.raises(ValueError, match="names Python code"):
+        build_model(f"{net}:build", (64,), 10)  # e.g. a spec read from a config file
+    assert not marker.exists()
+    model = build_model(f"{net}:build", (64,), 10, run_user_code=True)
+    assert marker.exists() and model(gn.zeros(2, 64)).shape == (2, 10)

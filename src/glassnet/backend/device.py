@@ -26,6 +26,22 @@ def cuda_available() -> bool:
     return _CUDA
 
 
+def nccl_module():
+    """CuPy's NCCL binding (``cupy.cuda.nccl``), or None where CuPy or NCCL is missing.
+
+    The distributed layer all-reduces device buffers with it; cupy is imported only here.
+    """
+    if _cupy is None:
+        return None
+    try:  # pragma: no cover - GPU only
+        from cupy.cuda import nccl
+    except Exception:
+        return None
+    if hasattr(nccl, "available") and not nccl.available:  # pragma: no cover - GPU only
+        return None
+    return nccl  # pragma: no cover - GPU only
+
+
 class Device:
     """A place where arrays live: ``Device("cpu")`` or ``Device("cuda")`` / ``"cuda:1"``."""
 

@@ -27,6 +27,7 @@ import sys
 import numpy as np
 
 from glassnet.backend import Device
+from glassnet.backend.device import nccl_module
 
 TRANSPORTS = ("host", "mpi-device", "nccl")
 _NOTICE = [False]  # the fallback notice was printed (once per process)
@@ -69,13 +70,8 @@ def _cuda_aware_mpi() -> bool:  # pragma: no cover - depends on the MPI build
         return False
 
 
-def _nccl_available() -> bool:  # pragma: no cover - GPU only
-    try:
-        from cupy.cuda import nccl
-
-        return nccl.available if hasattr(nccl, "available") else True
-    except Exception:
-        return False
+def _nccl_available() -> bool:
+    return nccl_module() is not None
 
 
 def make_transport(device: Device, comm_module):
@@ -179,9 +175,7 @@ class NcclTransport(MpiDeviceTransport):  # pragma: no cover - needs GPUs and NC
 
     def __init__(self, comm_module, device: Device):
         super().__init__(comm_module, device)
-        from cupy.cuda import nccl
-
-        self.nccl = nccl
+        nccl = self.nccl = nccl_module()
         uid = nccl.get_unique_id() if comm_module.rank() == 0 else None
         uid = comm_module.broadcast_object(uid, src=0)
         with self.xp.cuda.Device(device.index):

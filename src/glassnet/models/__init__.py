@@ -88,7 +88,14 @@ def _load_user_model(spec: str, input_shape, num_classes: int, options: dict):
     return model
 
 
-def build_model(preset: str, input_shape, num_classes: int, options: dict | None = None):
+def build_model(
+    preset: str,
+    input_shape,
+    num_classes: int,
+    options: dict | None = None,
+    *,
+    run_user_code: bool = False,
+):
     """Build a preset (``PRESETS``) or a user model ``file.py:function`` for samples of shape
     ``input_shape`` (without the batch axis) and ``num_classes`` outputs (the vocabulary size
     for character models; then ``input_shape`` is ``(context_length,)``).
@@ -97,6 +104,10 @@ def build_model(preset: str, input_shape, num_classes: int, options: dict | None
     a user function receives ``input_shape``, ``num_classes`` and any options it accepts.
     The model's ``config`` attribute records all of it, so ``build_model(**model.config)``
     rebuilds the architecture.
+
+    A ``file.py:function`` is imported and run only with ``run_user_code=True``: the caller
+    states that the user named that file themselves (``--model`` on the command line, or a
+    Python argument), never because a config file or run folder says so.
     """
     if not isinstance(preset, str):
         raise TypeError(f"build_model: preset must be a string, got {type(preset).__name__}")
@@ -105,6 +116,11 @@ def build_model(preset: str, input_shape, num_classes: int, options: dict | None
     if key in PRESETS:
         model = _build_preset(key, input_shape, int(num_classes), options)
     elif ":" in preset:
+        if not run_user_code:
+            raise ValueError(
+                f"model {preset!r} names Python code; it runs only when you name it yourself "
+                "(glassnet ... --model FILE.py:FUNCTION, or build_model(..., run_user_code=True))"
+            )
         preset = os.path.abspath(preset.rpartition(":")[0]) + ":" + preset.rpartition(":")[2]
         model = _load_user_model(preset, input_shape, int(num_classes), options)
         key = preset

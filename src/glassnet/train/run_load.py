@@ -41,7 +41,9 @@ def load_run(run: str | Path, device: str = "cpu", model: str | None = None):
     from glassnet.models import build_model
 
     manual_seed(config.seed)
-    net = build_model(name, spec["input_shape"], spec["num_classes"], spec["options"])
+    # name is a preset or the user's own model= argument, never the folder's code
+    net = build_model(name, spec["input_shape"], spec["num_classes"], spec["options"],
+                      run_user_code=name == model)  # fmt: skip
     net.to(device)
     load(run_dir / CHECKPOINT, net)
     metrics = ["accuracy", "perplexity"] if "vocab" in record["preprocess"] else ["accuracy"]

@@ -340,7 +340,10 @@ def _build(config: RunConfig, data: Data):
     options = dict(config.model_options)
     if config.dropout is not None:
         options["dropout"] = config.dropout
-    model = build_model(config.model, data.input_shape, data.num_classes, options)
+    # config.model is the user's own argument here: a resumed run folder's user model was
+    # replaced by the --model named again (train_run refuses it otherwise)
+    model = build_model(config.model, data.input_shape, data.num_classes, options,
+                        run_user_code=True)  # fmt: skip
     model.to(config.device)
     optimizer = make_optimizer(config.optimizer, model.parameters(), config.lr, config.weight_decay)
     metrics = ["accuracy", "perplexity"] if "vocab" in data.preprocess else ["accuracy"]
