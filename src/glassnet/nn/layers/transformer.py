@@ -35,6 +35,20 @@ def generate_square_subsequent_mask(size: int, dtype="float32", device=None) -> 
     return Tensor(np.where(upper, -np.inf, 0.0), dtype=dtype, device=device)
 
 
+def _activation(activation, owner: str):
+    if isinstance(activation, str):
+        if activation not in _ACTIVATIONS:
+            raise ValueError(
+                f"{owner}: activation must be 'relu', 'gelu' or a callable, got {activation!r}"
+            )
+        return _ACTIVATIONS[activation]
+    if callable(activation):
+        return activation
+    raise TypeError(
+        f"{owner}: activation must be 'relu', 'gelu' or a callable, got {type(activation).__name__}"
+    )
+
+
 class TransformerEncoderLayer(Module):
     """One Transformer encoder block: self-attention then a position-wise feed-forward
     network, each wrapped in a residual connection and LayerNorm (Vaswani et al. 2017).
@@ -87,20 +101,7 @@ class TransformerEncoderLayer(Module):
         bias: bool = True,
     ) -> None:
         super().__init__()
-        if isinstance(activation, str):
-            if activation not in _ACTIVATIONS:
-                raise ValueError(
-                    f"TransformerEncoderLayer: activation must be 'relu', 'gelu' or a callable, "
-                    f"got {activation!r}"
-                )
-            act = _ACTIVATIONS[activation]
-        elif callable(activation):
-            act = activation
-        else:
-            raise TypeError(
-                "TransformerEncoderLayer: activation must be 'relu', 'gelu' or a callable, "
-                f"got {type(activation).__name__}"
-            )
+        act = _activation(activation, "TransformerEncoderLayer")
         check_positive(d_model, "d_model", "TransformerEncoderLayer")
         check_positive(dim_feedforward, "dim_feedforward", "TransformerEncoderLayer")
         # the constructor arguments, so TransformerEncoder can build identical copies

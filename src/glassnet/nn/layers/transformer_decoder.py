@@ -13,28 +13,14 @@ from glassnet.nn.layers.dropout import Dropout
 from glassnet.nn.layers.linear import Linear
 from glassnet.nn.layers.norm import LayerNorm
 from glassnet.nn.layers.transformer import (
-    _ACTIVATIONS,
     TransformerEncoder,
     TransformerEncoderLayer,
+    _activation,
     _clone_layer,
     generate_square_subsequent_mask,
 )
 from glassnet.nn.module import Module
 from glassnet.tensor import Tensor
-
-
-def _activation(activation, owner: str):
-    if isinstance(activation, str):
-        if activation not in _ACTIVATIONS:
-            raise ValueError(
-                f"{owner}: activation must be 'relu', 'gelu' or a callable, got {activation!r}"
-            )
-        return _ACTIVATIONS[activation]
-    if callable(activation):
-        return activation
-    raise TypeError(
-        f"{owner}: activation must be 'relu', 'gelu' or a callable, got {type(activation).__name__}"
-    )
 
 
 class TransformerDecoderLayer(Module):
