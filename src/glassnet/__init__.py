@@ -164,7 +164,7 @@ _LAZY = {
     "distributed": ("glassnet.distributed", None),
     "utils": ("glassnet.utils", None),
     "return_types": ("glassnet.return_types", None),
-    "Generator": ("glassnet.data.sampler", "Generator"),
+    "Generator": ("glassnet.generator", "Generator"),
     "check_grad": ("glassnet.testing", "check_grad"),
     **{
         name: ("glassnet.diagnostics", name)

@@ -257,18 +257,38 @@ def _inplace_of(name, op):
     return method
 
 
+def _random_fill(self, name, generator, draw):
+    self._check_inplace(name)
+    if generator is None:  # glassnet's host generator: the same draws on every device
+        sample = to_device(draw(get_rng()).astype(self.dtype), self.device)
+    else:  # the generator's own, on this tensor's device (no host round trip)
+        from glassnet.generator import rng_for
+
+        sample = draw(rng_for(name, generator, self.device)).astype(self.dtype)
+    return _write(self, name, sample)
+
+
 def uniform_(self, a=0.0, b=1.0, *, generator=None):
-    """Fill with U(a, b) samples from glassnet's seeded generator."""
-    self._check_inplace("uniform_")
-    sample = get_rng().uniform(a, b, size=self.shape).astype(self.dtype)
-    return _write(self, "uniform_", to_device(sample, self.device))
+    """Fill with U(a, b) samples from glassnet's seeded generator, or from ``generator``."""
+    return _random_fill(self, "uniform_", generator, lambda g: a + (b - a) * g.random(self.shape))
 
 
 def normal_(self, mean=0.0, std=1.0, *, generator=None):
-    """Fill with N(mean, std^2) samples from glassnet's seeded generator."""
-    self._check_inplace("normal_")
-    sample = get_rng().normal(mean, std, size=self.shape).astype(self.dtype)
-    return _write(self, "normal_", to_device(sample, self.device))
+    """Fill with N(mean, std^2) samples from glassnet's seeded generator, or ``generator``."""
+    return _random_fill(
+        self, "normal_", generator, lambda g: mean + std * g.standard_normal(self.shape)
+    )
+
+
+def bernoulli_(self, p=0.5, *, generator=None):
+    """Fill with 0/1 draws, 1 with probability ``p`` (a number or a tensor broadcast to self),
+    drawn on this tensor's device (its generator, or ``generator``)."""
+    from glassnet.generator import rng_for
+
+    self._check_inplace("bernoulli_")
+    prob = p._data if isinstance(p, Tensor) else p
+    u = rng_for("bernoulli_", generator, self.device).random(self.shape)
+    return _write(self, "bernoulli_", (u < prob).astype(self.dtype))
 
 
 def detach_(self):
@@ -325,6 +345,7 @@ _METHODS = {
     "sigmoid_": _inplace_of("sigmoid_", ops.sigmoid),
     "uniform_": uniform_,
     "normal_": normal_,
+    "bernoulli_": bernoulli_,
     "detach_": detach_,
     "__format__": __format__,
 }

@@ -1,5 +1,6 @@
 """``multinomial`` (with its Tensor method), a PyTorch function the ported programs use:
-it draws integer indices (no gradient) from glassnet's seeded generator of the input's device.
+it draws integer indices (no gradient) from glassnet's seeded generator of the input's device,
+or from ``generator=`` (a ``gn.Generator`` on that device).
 
 (``tril``, ``triu`` and ``narrow``, first written here, are ops now: ops/indexing.py and
 ops/shape_extra.py, with their Tensor methods.)
@@ -7,7 +8,8 @@ ops/shape_extra.py, with their Tensor methods.)
 
 from __future__ import annotations
 
-from glassnet.backend import get_rng, xp_of
+from glassnet.backend import xp_of
+from glassnet.generator import rng_for
 from glassnet.tensor import Tensor
 
 
@@ -35,8 +37,6 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
     array([1, 1])
     """
     _check(input, "multinomial", 1)
-    if generator is not None:
-        raise ValueError("multinomial: generator= is not supported; seed with gn.manual_seed")
     if input.ndim > 2:
         raise ValueError(
             f"multinomial: input must be 1-D (C,) or 2-D (N, C) weights, got shape "
@@ -54,7 +54,7 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
         )
     if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples <= 0:
         raise ValueError(f"multinomial: num_samples must be a positive int, got {num_samples!r}")
-    rng = get_rng(input.device)
+    rng = rng_for("multinomial", generator, input.device)  # draws on the input's device
     if replacement:
         cdf = xp.cumsum(w / total, axis=1)
         u = 1.0 - rng.random((n, num_samples))  # (0, 1]: a zero-weight category is never hit

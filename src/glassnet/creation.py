@@ -7,6 +7,7 @@ import numpy as np
 from glassnet.autograd.engine import run_backward
 from glassnet.backend import get_rng, to_dtype
 from glassnet.backend.dtypes import default_float
+from glassnet.generator import rng_for
 from glassnet.tensor import Tensor
 
 
@@ -97,28 +98,44 @@ def linspace(start: float, stop: float, num: int, dtype=None, device=None) -> Te
     return _place(arr, device, False)
 
 
-def randn(*shape, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    """Standard normal samples from glassnet's seeded generator (see ``gn.manual_seed``)."""
+def _draw(op, generator, device, draw):
+    """``draw(rng)`` from glassnet's host generator, placed on ``device`` (so a seeded model
+    starts identical on every device), or, with ``generator``, from that generator on its own
+    device (which must be the one asked for): no host round trip."""
+    if generator is None:
+        return draw(get_rng()), device
+    return draw(rng_for(op, generator, device)), generator.device
+
+
+def randn(*shape, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """Standard normal samples from glassnet's seeded generator (see ``gn.manual_seed``), or
+    from ``generator`` (a ``gn.Generator`` on the device asked for)."""
     dt = to_dtype(dtype) if dtype else default_float()
-    return _place(get_rng().standard_normal(_shape(shape)).astype(dt), device, requires_grad)
+    size = _shape(shape)
+    arr, device = _draw("randn", generator, device, lambda g: g.standard_normal(size))
+    return _place(arr.astype(dt), device, requires_grad)
 
 
-def rand(*shape, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    """Uniform samples in [0, 1) from glassnet's seeded generator."""
+def rand(*shape, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """Uniform samples in [0, 1) from glassnet's seeded generator, or from ``generator``."""
     dt = to_dtype(dtype) if dtype else default_float()
-    return _place(get_rng().random(_shape(shape)).astype(dt), device, requires_grad)
+    size = _shape(shape)
+    arr, device = _draw("rand", generator, device, lambda g: g.random(size))
+    return _place(arr.astype(dt), device, requires_grad)
 
 
-def randint(low: int, high=None, size=None, device=None, *, dtype=None) -> Tensor:
+def randint(low: int, high=None, size=None, device=None, *, generator=None, dtype=None,
+            requires_grad: bool = False) -> Tensor:  # fmt: skip
     """Integers in [low, high) (int64 unless ``dtype``); ``randint(high, size)`` draws from
-    [0, high), as PyTorch's ``torch.randint``."""
+    [0, high), as PyTorch's ``torch.randint``; from ``generator`` when given."""
     if size is None:
         if high is None:
             raise TypeError("randint: give (high, size) or (low, high, size)")
         low, high, size = 0, low, high
     shape = (size,) if isinstance(size, int) else tuple(size)
-    arr = get_rng().integers(low, high, size=shape, dtype=np.int64)
-    return _place(arr if dtype is None else arr.astype(to_dtype(dtype)), device, False)
+    arr, device = _draw("randint", generator, device,
+                        lambda g: g.integers(low, high, size=shape, dtype=np.int64))  # fmt: skip
+    return _place(arr if dtype is None else arr.astype(to_dtype(dtype)), device, requires_grad)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False):

@@ -3,15 +3,16 @@ full_like, empty, empty_like, rand_like, randn_like, randint_like, randperm, ber
 normal. Random draws come from glassnet's seeded generators (``gn.manual_seed``): bernoulli and
 normal draw on the tensor's device from that device's generator (``get_rng(device)``, no host
 round trip), the others on the host; ``generator=`` (a ``gn.Generator``) draws from that
-generator instead (on the host, then placed on the device), as PyTorch's ``generator=``."""
+generator instead, on its device (which must be the result's), as PyTorch's ``generator=``."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from glassnet.backend import get_rng, to_dtype, xp_of
+from glassnet.backend import to_dtype, xp_of
 from glassnet.backend.dtypes import default_float
-from glassnet.creation import _place, _shape, full, rand, randint, randn, zeros
+from glassnet.creation import _draw, _place, _shape, full, rand, randint, randn, zeros
+from glassnet.generator import rng_for
 from glassnet.tensor import Tensor
 
 __all__ = [
@@ -49,57 +50,55 @@ def full_like(t: Tensor, fill_value, dtype=None, device=None, requires_grad=Fals
     return full(shape, fill_value, dtype=dt, device=device or dev, requires_grad=requires_grad)
 
 
-def rand_like(t: Tensor, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def rand_like(t: Tensor, *, generator=None, dtype=None, device=None,
+              requires_grad: bool = False) -> Tensor:  # fmt: skip
     """Uniform samples in [0, 1) of t's shape (a float dtype: t's when it is float)."""
     shape, dt, dev = _like(t, dtype)
     dt = dt if to_dtype(dt).kind == "f" else default_float()
-    return rand(shape, dtype=dt, device=device or dev, requires_grad=requires_grad)
+    return rand(shape, generator=generator, dtype=dt, device=device or dev,
+                requires_grad=requires_grad)  # fmt: skip
 
 
-def randn_like(t: Tensor, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def randn_like(t: Tensor, *, generator=None, dtype=None, device=None,
+               requires_grad: bool = False) -> Tensor:  # fmt: skip
     """Standard normal samples of t's shape (a float dtype: t's when it is float)."""
     shape, dt, dev = _like(t, dtype)
     dt = dt if to_dtype(dt).kind == "f" else default_float()
-    return randn(shape, dtype=dt, device=device or dev, requires_grad=requires_grad)
+    return randn(shape, generator=generator, dtype=dt, device=device or dev,
+                 requires_grad=requires_grad)  # fmt: skip
 
 
-def randint_like(t: Tensor, low: int = 0, high: int | None = None, *, dtype=None, device=None):
+def randint_like(t: Tensor, low: int = 0, high: int | None = None, *, generator=None,
+                 dtype=None, device=None, requires_grad: bool = False) -> Tensor:  # fmt: skip
     """Integers in [low, high) of t's shape (``randint_like(t, high)`` draws from [0, high)),
     in t's dtype unless ``dtype`` is given."""
     if high is None:
         low, high = 0, low
     shape, dt, dev = _like(t, dtype)
-    out = randint(low, high, shape, device=device or dev)
-    return out if out.dtype == to_dtype(dt) else out.astype(dt)
+    out = randint(low, high, shape, device=device or dev, generator=generator)
+    out = out if out.dtype == to_dtype(dt) else out.astype(dt)
+    return out.requires_grad_(True) if requires_grad else out
 
 
 def randperm(n: int, *, generator=None, dtype="int64", device=None, requires_grad: bool = False):
     """A random permutation of 0..n-1 (int64 by default), from ``generator`` when given."""
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
         raise ValueError(f"randperm: n must be a non-negative int, got {n!r}")
-    arr = _source("randperm", generator, None).permutation(int(n)).astype(to_dtype(dtype))
-    return _place(arr, device, requires_grad)
+
+    def draw(rng):
+        if hasattr(rng, "permutation"):
+            return rng.permutation(int(n))
+        keys = rng.random(int(n))  # pragma: no cover - a generator without permutation
+        return xp_of(keys).argsort(keys)  # pragma: no cover
+
+    arr, device = _draw("randperm", generator, device, draw)
+    return _place(arr.astype(to_dtype(dtype)), device, requires_grad)
 
 
 def _source(op: str, generator, device):
-    """The generator to draw from: ``generator``'s (host) when given, else ``device``'s."""
-    if generator is None:
-        return get_rng(device)
-    rng = getattr(generator, "rng", None)  # a gn.Generator (glassnet.data, a higher layer)
-    if not isinstance(rng, np.random.Generator) or not hasattr(generator, "manual_seed"):
-        raise TypeError(
-            f"{op}: generator must be a glassnet Generator (gn.Generator().manual_seed(s)), got "
-            f"{type(generator).__name__}"
-        )
-    return rng
-
-
-def _on(arr, like):
-    """``arr`` on the device of array ``like`` (a no-op when it is there already)."""
-    from glassnet.backend import to_device
-    from glassnet.backend.device import device_of
-
-    return to_device(arr, device_of(like))
+    """The generator to draw from for a tensor on ``device``: ``generator`` (on that device)
+    when given, else glassnet's generator of the device."""
+    return rng_for(op, generator, device)
 
 
 def bernoulli(p: Tensor, *, generator=None) -> Tensor:
@@ -109,7 +108,7 @@ def bernoulli(p: Tensor, *, generator=None) -> Tensor:
     xp = xp_of(data)
     if data.size and bool(((data < 0) | (data > 1) | xp.isnan(data)).any()):
         raise ValueError("bernoulli: probabilities must be in [0, 1]")
-    u = _on(_source("bernoulli", generator, p.device).random(data.shape), data)
+    u = _source("bernoulli", generator, p.device).random(data.shape)
     return Tensor._make((u < data).astype(p.dtype), False)
 
 
@@ -125,7 +124,7 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=N
         if bool((xp.asarray(s) < 0).any()):
             raise ValueError("normal: std must be non-negative")
         shape = np.broadcast_shapes(np.shape(m), np.shape(s))
-        z = _on(_source("normal", generator, ref.device).standard_normal(shape), ref._data)
+        z = _source("normal", generator, ref.device).standard_normal(shape)
         draws = m + s * z
         return Tensor._make(draws.astype(dtype and to_dtype(dtype) or ref.dtype), False)
     if size is None:
@@ -133,7 +132,6 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=N
     if std < 0:
         raise ValueError(f"normal: std must be non-negative, got {std}")
     dt = to_dtype(dtype) if dtype else default_float()
-    draws = mean + std * _source("normal", generator, None).standard_normal(
-        _shape((size,) if isinstance(size, int) else (tuple(size),))
-    )
-    return _place(draws.astype(dt), device, requires_grad)
+    size = _shape((size,) if isinstance(size, int) else (tuple(size),))
+    z, device = _draw("normal", generator, device, lambda g: g.standard_normal(size))
+    return _place((mean + std * z).astype(dt), device, requires_grad)

@@ -47,14 +47,83 @@ def get_rng(device=None):
         return _rng
     gen = _DEVICE_RNG.get(device)
     if gen is None:
-        xp = device.xp
-        if device.type == "cuda":  # pragma: no cover - GPU only
-            with xp.cuda.Device(device.index):
-                gen = xp.random.default_rng(_SEED[0])
-        else:
-            gen = xp.random.default_rng(_SEED[0])
-        _DEVICE_RNG[device] = gen
+        gen = _DEVICE_RNG[device] = new_rng(device, _SEED[0])
     return gen
+
+
+def new_rng(device, seed: int):
+    """A fresh generator seeded with ``seed`` whose draws are arrays on ``device``: NumPy's
+    ``default_rng`` (PCG64) on the CPU and the sim device, CuPy's (cuRAND XORWOW) on a GPU."""
+    from glassnet.backend.device import Device
+
+    device = Device(device)
+    if device.type == "cpu":
+        return np.random.default_rng(seed)
+    xp = device.xp
+    if device.type == "cuda":  # pragma: no cover - GPU only
+        with xp.cuda.Device(device.index):
+            return xp.random.default_rng(seed)
+    return xp.random.default_rng(seed)
+
+
+# -- generator state as bytes (gn.Generator.get_state / set_state) ---------------------------
+# Layout (little-endian): 1 byte kind, 8 bytes seed, then the bit generator's state.
+#   kind 1, PCG64 (CPU and sim): 16 bytes state, 16 bytes increment, 1 byte has_uint32,
+#     4 bytes uinteger (45 bytes in all after the kind byte: 46);
+#   kind 2, cuRAND (CUDA): the raw per-thread curand state buffer CuPy keeps on the device.
+_PCG64, _CURAND = 1, 2
+
+
+def rng_state_bytes(gen, seed: int) -> np.ndarray:
+    """The full state of ``gen`` (made by :func:`new_rng`) as a host uint8 array."""
+    head = bytes([_PCG64]) + int(seed).to_bytes(8, "little")
+    # the sim device's generator wraps a NumPy one (._g); CuPy's has none
+    pcg = gen if isinstance(gen, np.random.Generator) else getattr(gen, "_g", None)
+    if pcg is None:  # pragma: no cover - GPU only: CuPy keeps cuRAND states in device memory
+        raw = gen.bit_generator._state.get().view(np.uint8)
+        return np.frombuffer(bytes([_CURAND]) + head[1:] + raw.tobytes(), np.uint8).copy()
+    st = pcg.bit_generator.state
+    inner = st["state"]
+    body = inner["state"].to_bytes(16, "little") + inner["inc"].to_bytes(16, "little")
+    body += bytes([int(st["has_uint32"])]) + int(st["uinteger"]).to_bytes(4, "little")
+    return np.frombuffer(head + body, np.uint8).copy()
+
+
+def set_rng_state_bytes(gen, state: np.ndarray) -> int:
+    """Restore ``gen`` from :func:`rng_state_bytes`; returns the seed stored with it."""
+    raw = np.ascontiguousarray(state, dtype=np.uint8).tobytes()
+    kind = raw[0] if raw else None
+    pcg = gen if isinstance(gen, np.random.Generator) else getattr(gen, "_g", None)
+    want = _PCG64 if pcg is not None else _CURAND
+    if kind != want or (want == _PCG64 and len(raw) != 46):
+        what = "46 bytes of a PCG64 (cpu or sim) state" if want == _PCG64 else "a cuRAND state"
+        raise ValueError(
+            f"Generator.set_state: expected {what} from get_state() of a generator on the same "
+            f"kind of device, got {len(raw)} bytes (kind byte {kind}); pass the uint8 tensor "
+            "that get_state() returned"
+        )
+    seed = int.from_bytes(raw[1:9], "little")
+    if pcg is None:  # pragma: no cover - GPU only
+        buf = gen.bit_generator._state
+        if len(raw) - 9 != buf.nbytes:
+            raise ValueError(
+                f"Generator.set_state: the cuRAND state has {len(raw) - 9} bytes, this GPU's "
+                f"generator keeps {buf.nbytes}; restore it on the same kind of GPU"
+            )
+        from glassnet.backend.device import xp_of
+
+        buf[...] = xp_of(buf).asarray(np.frombuffer(raw[9:], np.int8))
+        return seed
+    pcg.bit_generator.state = {
+        "bit_generator": "PCG64",
+        "state": {
+            "state": int.from_bytes(raw[9:25], "little"),
+            "inc": int.from_bytes(raw[25:41], "little"),
+        },
+        "has_uint32": raw[41],
+        "uinteger": int.from_bytes(raw[42:46], "little"),
+    }
+    return seed
 
 
 def _pcg_state(gen) -> dict:

@@ -281,8 +281,13 @@ def random_split(
         (8, 2)
     """
     counts = _split_lengths(len(dataset), lengths)
-    # a glassnet.Generator carries its NumPy generator as .rng (data.sampler)
+    # a glassnet.Generator carries its NumPy generator as .rng (glassnet.generator)
     if generator is not None:
+        if getattr(getattr(generator, "device", None), "type", "cpu") != "cpu":
+            raise ValueError(
+                f"random_split: the permutation is drawn on the host; got a generator on "
+                f"'{generator.device}', pass a CPU one (gn.Generator())"
+            )
         rng = getattr(generator, "rng", generator)
     else:
         rng = make_generator(seed)  # None: a seed drawn from the global generator

@@ -2,8 +2,8 @@
 
 Samplers are iterables of indices that never materialize more than a chunk of them:
 ``RandomSampler(ds, replacement=True, num_samples=10**10)`` draws indices 65,536 at a time.
-``Generator`` is PyTorch's seedable generator object (``generator=Generator().manual_seed(0)``),
-a NumPy generator underneath.
+``Generator`` is PyTorch's seedable generator object (``generator=Generator().manual_seed(0)``,
+:mod:`glassnet.generator`); the samplers draw on the host, from a CPU generator.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator, Sized
 import numpy as np
 
 from glassnet.data.dataset import make_generator
+from glassnet.generator import Generator
 
 __all__ = [
     "BatchSampler",
@@ -26,33 +27,15 @@ __all__ = [
 _CHUNK = 65536
 
 
-class Generator:
-    """``torch.Generator``: a seedable source of randomness for samplers and splits.
-
-    >>> Generator().manual_seed(0).initial_seed()
-    0
-    """
-
-    def __init__(self, device="cpu"):
-        self._seed = int(np.random.SeedSequence().entropy % (2**63))
-        self.rng = np.random.default_rng(self._seed)
-
-    def manual_seed(self, seed: int) -> Generator:
-        self._seed = int(seed)
-        self.rng = np.random.default_rng(self._seed)
-        return self
-
-    def initial_seed(self) -> int:
-        return self._seed
-
-    def seed(self) -> int:
-        return self.manual_seed(int(np.random.SeedSequence().entropy % (2**63)))._seed
-
-
 def resolve_generator(generator=None, seed=None) -> np.random.Generator:
     """A NumPy generator from a :class:`Generator`, a NumPy generator, a seed, or None (a seed
     drawn from glassnet's global RNG, so ``manual_seed`` makes it repeatable)."""
     if isinstance(generator, Generator):
+        if generator.device.type != "cpu":
+            raise ValueError(
+                f"the data pipeline shuffles on the host; got a generator on "
+                f"'{generator.device}', pass a CPU one (gn.Generator())"
+            )
         return generator.rng
     if isinstance(generator, np.random.Generator):
         return generator

@@ -26,7 +26,8 @@ import math
 import numpy as np
 
 from glassnet.autograd.grad_mode import no_grad
-from glassnet.backend import get_rng, to_device
+from glassnet.backend import get_rng, to_device, xp_of
+from glassnet.generator import rng_for
 from glassnet.tensor import Tensor
 
 __all__ = [
@@ -102,15 +103,33 @@ def _fan(tensor: Tensor, mode: str, fn: str) -> int:
     return fan_in if mode == "fan_in" else fan_out
 
 
-def _fill(tensor: Tensor, values: np.ndarray, fn: str) -> Tensor:
-    """Copy host ``values`` into ``tensor`` in place (any device), under no_grad."""
+def _fill(tensor: Tensor, values, fn: str) -> Tensor:
+    """Copy ``values`` (host, or drawn on the tensor's device by a ``generator``) into
+    ``tensor`` in place, under no_grad."""
     if not isinstance(tensor, Tensor):
         raise TypeError(f"{fn} expects a glassnet Tensor, got {type(tensor).__name__}")
     with no_grad():
-        arr = to_device(np.asarray(values, dtype=tensor.dtype), tensor.device)
+        if xp_of(values) is xp_of(tensor._data):
+            arr = values.astype(tensor.dtype, copy=False)
+        else:
+            arr = to_device(np.asarray(values, dtype=tensor.dtype), tensor.device)
         tensor._data[...] = arr
         tensor._vc[0] += 1
     return tensor
+
+
+def _rng(fn: str, tensor: Tensor, generator):
+    """glassnet's host generator (``generator=None``: seeded by ``manual_seed``, identical
+    draws on every device), or ``generator``, which draws on the tensor's device."""
+    return get_rng() if generator is None else rng_for(fn, generator, tensor.device)
+
+
+def _uniform(rng, a, b, shape):
+    return a + (b - a) * rng.random(shape)  # numpy's Generator.uniform, on any device
+
+
+def _normal(rng, mean, std, shape):
+    return mean + std * rng.standard_normal(shape)  # numpy's Generator.normal, on any device
 
 
 def _check_float(tensor: Tensor, fn: str) -> None:
@@ -120,20 +139,24 @@ def _check_float(tensor: Tensor, fn: str) -> None:
         raise TypeError(f"{fn}: needs a floating-point tensor, got dtype {tensor.dtype}")
 
 
-def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
+def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, generator=None) -> Tensor:
     """Fill with U(a, b): mean (a + b) / 2, variance (b - a)^2 / 12."""
     _check_float(tensor, "uniform_")
     if not a <= b:
         raise ValueError(f"uniform_: needs a <= b, got a={a}, b={b}")
-    return _fill(tensor, get_rng().uniform(a, b, size=tensor.shape), "uniform_")
+    return _fill(
+        tensor, _uniform(_rng("uniform_", tensor, generator), a, b, tensor.shape), "uniform_"
+    )
 
 
-def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
+def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator=None) -> Tensor:
     """Fill with N(mean, std^2): variance std^2."""
     _check_float(tensor, "normal_")
     if std < 0:
         raise ValueError(f"normal_: std must be >= 0, got {std}")
-    return _fill(tensor, get_rng().normal(mean, std, size=tensor.shape), "normal_")
+    return _fill(
+        tensor, _normal(_rng("normal_", tensor, generator), mean, std, tensor.shape), "normal_"
+    )
 
 
 def constant_(tensor: Tensor, val: float) -> Tensor:
@@ -160,25 +183,37 @@ def eye_(tensor: Tensor) -> Tensor:
     return _fill(tensor, np.eye(*tensor.shape), "eye_")
 
 
-def xavier_uniform_(tensor: Tensor, gain: float = 1.0) -> Tensor:
+def xavier_uniform_(tensor: Tensor, gain: float = 1.0, generator=None) -> Tensor:
     """Glorot uniform: U(-a, a) with a = gain * sqrt(6 / (fan_in + fan_out)),
     so Var = a^2 / 3 = gain^2 * 2 / (fan_in + fan_out)."""
     _check_float(tensor, "xavier_uniform_")
     fan_in, fan_out = _fans(tensor, "xavier_uniform_")
     bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
-    return _fill(tensor, get_rng().uniform(-bound, bound, tensor.shape), "xavier_uniform_")
+    return _fill(
+        tensor,
+        _uniform(_rng("xavier_uniform_", tensor, generator), -bound, bound, tensor.shape),
+        "xavier_uniform_",
+    )
 
 
-def xavier_normal_(tensor: Tensor, gain: float = 1.0) -> Tensor:
+def xavier_normal_(tensor: Tensor, gain: float = 1.0, generator=None) -> Tensor:
     """Glorot normal: N(0, std^2) with std = gain * sqrt(2 / (fan_in + fan_out))."""
     _check_float(tensor, "xavier_normal_")
     fan_in, fan_out = _fans(tensor, "xavier_normal_")
     std = gain * math.sqrt(2.0 / (fan_in + fan_out))
-    return _fill(tensor, get_rng().normal(0.0, std, tensor.shape), "xavier_normal_")
+    return _fill(
+        tensor,
+        _normal(_rng("xavier_normal_", tensor, generator), 0.0, std, tensor.shape),
+        "xavier_normal_",
+    )
 
 
 def kaiming_uniform_(
-    tensor: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu"
+    tensor: Tensor,
+    a: float = 0.0,
+    mode: str = "fan_in",
+    nonlinearity: str = "leaky_relu",
+    generator=None,
 ) -> Tensor:
     """He uniform: U(-b, b) with b = gain * sqrt(3 / fan), gain = calculate_gain(nonlinearity, a),
     so Var = gain^2 / fan (fan = fan_in or fan_out by ``mode``).
@@ -189,11 +224,19 @@ def kaiming_uniform_(
     _check_float(tensor, "kaiming_uniform_")
     fan = _fan(tensor, mode, "kaiming_uniform_")
     bound = calculate_gain(nonlinearity, a) * math.sqrt(3.0 / fan) if fan else 0.0
-    return _fill(tensor, get_rng().uniform(-bound, bound, tensor.shape), "kaiming_uniform_")
+    return _fill(
+        tensor,
+        _uniform(_rng("kaiming_uniform_", tensor, generator), -bound, bound, tensor.shape),
+        "kaiming_uniform_",
+    )
 
 
 def kaiming_normal_(
-    tensor: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu"
+    tensor: Tensor,
+    a: float = 0.0,
+    mode: str = "fan_in",
+    nonlinearity: str = "leaky_relu",
+    generator=None,
 ) -> Tensor:
     """He normal: N(0, std^2) with std = gain / sqrt(fan), gain = calculate_gain(nonlinearity, a).
 
@@ -202,7 +245,11 @@ def kaiming_normal_(
     _check_float(tensor, "kaiming_normal_")
     fan = _fan(tensor, mode, "kaiming_normal_")
     std = calculate_gain(nonlinearity, a) / math.sqrt(fan) if fan else 0.0
-    return _fill(tensor, get_rng().normal(0.0, std, tensor.shape), "kaiming_normal_")
+    return _fill(
+        tensor,
+        _normal(_rng("kaiming_normal_", tensor, generator), 0.0, std, tensor.shape),
+        "kaiming_normal_",
+    )
 
 
 def orthogonal_(tensor: Tensor, gain: float = 1.0) -> Tensor:

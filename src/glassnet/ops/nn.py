@@ -99,11 +99,14 @@ class Dropout(Function):
     The scaled mask is saved as ``self.mask``; p = 1 zeros everything (mask of zeros).
     """
 
-    def forward(self, x, p):
+    def forward(self, x, p, rng=None):
         xp = xp_of(x)
         dtype = x.dtype if x.dtype in (np.float32, np.float64) else np.float32
-        # the generator of x's device (created once, seeded by manual_seed): no host draw
-        u = get_rng(None if xp is np else device_of(x)).random(x.shape, dtype=dtype)
+        # the generator of x's device (created once, seeded by manual_seed): no host draw;
+        # or a gn.Generator's, on the same device (``generator=``)
+        if rng is None:
+            rng = get_rng(None if xp is np else device_of(x))
+        u = rng.random(x.shape, dtype=dtype)
         keep = u >= p
         self.mask = keep * x.dtype.type(1.0 / (1.0 - p)) if p < 1 else xp.zeros_like(x)
         return x * self.mask
@@ -112,7 +115,7 @@ class Dropout(Function):
         return grad * self.mask
 
 
-def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
+def dropout(x: Tensor, p: float = 0.5, training: bool = True, *, generator=None) -> Tensor:
     """Inverted dropout: zero each element with probability p, scale the rest by 1/(1-p).
 
     y = x * m / (1 - p) with m ~ Bernoulli(1 - p) drawn from glassnet's seeded generator
@@ -123,6 +126,8 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
         x: any shape, floating point.
         p: drop probability, 0 <= p <= 1.
         training: apply dropout (True) or pass x through (False).
+        generator: a ``gn.Generator`` on x's device to draw the mask from (glassnet's
+            extension; default glassnet's seeded generator of x's device).
 
     >>> import glassnet as gn
     >>> x = gn.ones(2, 3)
@@ -139,6 +144,11 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
         raise TypeError(f"dropout: input must be floating point, got {x.dtype}")
     if not training or p == 0:
         return x
+    if generator is not None:  # glassnet's extension: PyTorch's F.dropout has no generator=
+        from glassnet.generator import rng_for
+
+        rng = rng_for("dropout", generator, x.device)
+        return Dropout.apply(x, p=float(p), rng=rng)
     return Dropout.apply(x, p=float(p))
 
 
