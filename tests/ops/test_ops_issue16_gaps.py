@@ -85,12 +85,66 @@ def test_matrix_norm_singular_values_batched_dims_and_gradcheck(ord):
     np.testing.assert_allclose(gn.linalg.matrix_norm(gn.tensor(a), ord, (2, 0)).numpy(), expect)
 
 
-def test_matrix_norm_second_derivative_raises_clearly():
+# recorded once from PyTorch 2.13 (CPU, float64): g = autograd.grad(matrix_norm(A, ord), A,
+# create_graph=True); autograd.grad((g * W).sum(), A), rounded to 10 decimals
+W = [[1.0, -2.0, 0.5], [0.0, 1.0, 3.0], [2.0, -1.0, 1.0], [0.5, 0.5, -1.0]]
+TORCH_SECOND = {
+    "nuc": [[0.3197419548, -0.588194215, -0.1036708981], [0.0098286678, 0.2187810584, 0.4696652731],
+            [0.5329487274, -0.7879001991, 0.1508854373],
+            [-0.4261615916, 0.4625512381, -0.5766067692]],
+    2: [[0.0333467983, -0.1040228149, -0.0762660362], [0.2350841177, 0.0615627871, 0.2822616356],
+        [0.1746914518, -0.2492266075, -0.0945104445], [0.0346504222, -0.1011473358, -0.0720869331]],
+    -2: [[0.262500294, -0.4220447573, -0.0518970961], [-0.152376119, 0.3161191076, 0.0661372098],
+         [0.541650346, -0.4413020265, 0.110389908], [-0.6991632683, 0.3253473194, -0.2661685816]],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("ord", ["nuc", 2, -2])
+def test_matrix_norm_second_derivative_matches_pytorch(ord):
+    a = gn.tensor(A, dtype="float64", requires_grad=True)
+    (g,) = gn.grad(gn.linalg.matrix_norm(a, ord), [a], create_graph=True)
+    np.testing.assert_allclose(g.numpy(), TORCH_NORMS[ord][1], atol=1e-9)
+    (h,) = gn.grad((g * gn.tensor(W, dtype="float64")).sum(), [a])
+    np.testing.assert_allclose(h.numpy(), TORCH_SECOND[ord], atol=1e-9)
+
+
+@pytest.mark.parametrize("ord", ["nuc", 2, -2])
+@pytest.mark.parametrize("shape", [(4, 3), (3, 4), (3, 3), (2, 2, 5)])
+def test_matrix_norm_second_derivative_gradchecks_on_every_shape(ord, shape):
+    a = np.random.default_rng(1).normal(size=shape)  # distinct, nonzero singular values
+    check_grad_grad(lambda t: gn.linalg.matrix_norm(t, ord), [a])
+
+
+def test_matrix_norm_third_derivative_is_the_derivative_of_the_second():
+    # nuc: sum(g * g) = rank is constant, so its gradient must vanish (PyTorch: ~1e-14)
     a = gn.tensor(A, dtype="float64", requires_grad=True)
     (g,) = gn.grad(gn.linalg.matrix_norm(a, "nuc"), [a], create_graph=True)
-    np.testing.assert_allclose(g.numpy(), TORCH_NORMS["nuc"][1], atol=1e-9)  # first: right
-    with pytest.raises(NotImplementedError, match="second derivative"):
-        gn.grad(g.sum(), [a])
+    (h,) = gn.grad((g * g).sum(), [a])
+    np.testing.assert_allclose(h.numpy(), 0.0, atol=1e-12)
+    # and in general third derivatives pass a finite-difference check of the second
+    x = np.random.default_rng(2).normal(size=(4, 3))
+    w = gn.tensor(np.random.default_rng(3).normal(size=(4, 3)))
+
+    def second(t):
+        (g,) = gn.grad(gn.linalg.matrix_norm(t, 2), [t], create_graph=True)
+        return (g * w).sum()
+
+    check_grad_grad(second, [x])
+
+
+def test_matrix_norm_ties_share_the_gradient_and_have_no_second_derivative():
+    # recorded once from PyTorch 2.13: matrix_norm(diag(3, 3, 1), 2) has gradient
+    # diag(0.5, 0.5, 0) (amax splits the tie), matrix_norm(eye(3), -2) eye(3) / 3, and the
+    # second derivative at a repeated singular value is nan everywhere
+    d = gn.tensor(np.diag([3.0, 3.0, 1.0]), requires_grad=True)
+    (g,) = gn.grad(gn.linalg.matrix_norm(d, 2), [d], create_graph=True)
+    np.testing.assert_allclose(g.numpy(), np.diag([0.5, 0.5, 0.0]), atol=1e-12)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        (h,) = gn.grad(g.sum(), [d])
+    assert np.isnan(h.numpy()).all()
+    eye = gn.tensor(np.eye(3), requires_grad=True)
+    gn.linalg.matrix_norm(eye, -2).backward()
+    np.testing.assert_allclose(eye.grad.numpy(), np.eye(3) / 3, atol=1e-12)
 
 
 def test_linalg_norm_dispatches_as_pytorch():

@@ -29,9 +29,7 @@ def test_every_registered_op_has_a_gradcheck_case():
 
 # ops whose second derivative is not implemented: each raises NotImplementedError when
 # differentiated twice (tested next to the op), never returns a wrong value
-FIRST_ORDER_ONLY = {
-    "matrix_norm": "ord 'nuc'/2/-2 need the SVD's derivative (tests/ops/test_ops_issue16_gaps.py)",
-}
+FIRST_ORDER_ONLY: dict[str, str] = {}
 
 
 def test_every_registered_op_has_a_second_derivative_case():

@@ -97,6 +97,8 @@ def _wrap(obj):
         return SimArray(np.asarray(obj))
     if type(obj) in (list, tuple):
         return type(obj)(_wrap(o) for o in obj)
+    if isinstance(obj, tuple) and hasattr(obj, "_fields"):  # linalg.svd/qr/eigh's namedtuples
+        return tuple(_wrap(o) for o in obj)
     return obj
 
 

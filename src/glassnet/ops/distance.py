@@ -18,6 +18,7 @@ from glassnet.ops import elementwise as _el
 from glassnet.ops import reduction as _red
 from glassnet.ops import selection as _sel
 from glassnet.ops._util import floating, normalize_axis
+from glassnet.ops.linalg_extra import svd_factor
 from glassnet.ops.shape import permute, reshape, unsqueeze
 from glassnet.tensor import Tensor
 
@@ -80,9 +81,10 @@ def matrix_norm(a: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dt
     (max / min column sum of |a|), inf / -inf (max / min row sum), and from the singular values
     s_i of the SVD a = U diag(s) V^T: "nuc" (sum_i s_i), 2 (max s_i), -2 (min s_i).
 
-    Their gradients are U V^T, u_1 v_1^T and u_k v_k^T (valid where the singular values are
-    distinct and nonzero, as PyTorch's); their second derivatives are not implemented and
-    raise under ``create_graph=True``."""
+    Their gradients are U V^T, u_1 v_1^T and u_k v_k^T; where singular values tie for the max
+    (min), the gradient is their average, (1/t) sum u_i v_i^T, as PyTorch's. Second derivatives
+    go through the SVD's derivative: finite for distinct singular values (nonzero too where the
+    matrix is not square); repeated ones give inf/nan, as PyTorch's."""
     if dtype is not None:
         a = a.astype(dtype)
     if len(dim) != 2:
@@ -110,8 +112,14 @@ def matrix_norm(a: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dt
 
 class _SingularNorm(Function):
     """Over the last two dims, from the SVD a = U diag(s) V^T (singular values descending):
-    y = sum_i s_i (ord "nuc"), s_1 (ord 2) or s_k (ord -2), k = min(m, n);
-    dy/da = U V^T, u_1 v_1^T or u_k v_k^T (d s_i / d a = u_i v_i^T for a distinct s_i)."""
+    y = sum_i s_i (ord "nuc"), max_i s_i (ord 2) or min_i s_i (ord -2);
+    dy/da = U diag(w) V^T with w = 1 (nuc), or w spread evenly over the singular values that
+    tie for the max (min): u_1 v_1^T when s_1 is alone (d s_i / d a = u_i v_i^T).
+
+    The second derivative differentiates U diag(w) V^T through the SVD's derivative
+    (:class:`~glassnet.ops.linalg_extra.SvdFactor`): it needs distinct singular values (nonzero
+    as well where m != n); repeated ones give inf/nan, as PyTorch's.
+    """
 
     name = "matrix_norm"
 
@@ -119,34 +127,24 @@ class _SingularNorm(Function):
         xp = xp_of(a)
         u, s, vh = xp.linalg.svd(a, full_matrices=False)
         if ord == "nuc":
-            self.dyda = u @ vh
-            return s.sum(axis=-1)
-        i = 0 if ord == 2 else s.shape[-1] - 1
-        self.dyda = u[..., :, i : i + 1] @ vh[..., i : i + 1, :]
-        self.ord = ord
-        return s[..., i].copy()
+            w = xp.ones_like(s)
+            y = s.sum(axis=-1)
+        else:
+            # PyTorch takes amax / amin of the singular values: ties share the gradient evenly
+            y = s.max(axis=-1) if ord == 2 else s.min(axis=-1)
+            hit = (s == y[..., None]).astype(s.dtype)
+            w = hit / hit.sum(axis=-1, keepdims=True)
+        self.w = w
+        self.dyda = (u * w[..., None, :]) @ vh
+        return y
 
     def backward(self, ns, grad, a):
-        dyda = self.dyda if ns.eager else _SvdFactor.apply(a, dyda=self.dyda)
-        return grad[..., None, None] * dyda
-
-
-class _SvdFactor(Function):
-    """dy/da of a singular-value norm (U V^T, u_1 v_1^T or u_k v_k^T) as a node of the graph
-    that ``create_graph=True`` builds; its own derivative (that of the SVD) is not
-    implemented, so differentiating through it raises instead of giving 0."""
-
-    register = False  # a helper node of matrix_norm's backward, not an op of its own
-
-    def forward(self, a, dyda):
-        return dyda
-
-    def backward(self, ns, grad, a):
-        raise NotImplementedError(
-            "matrix_norm: the second derivative of the singular-value norms ('nuc', 2, -2) is "
-            "not implemented (it needs the derivative of the SVD); use ord='fro' there, or "
-            "differentiate matrix_norm only once"
-        )
+        if ns.eager:
+            dyda = self.dyda
+        else:  # U diag(w) V^T from differentiable SVD factors (w is piecewise constant)
+            w = ns.const(self.w[..., None, :])
+            dyda = ns.matmul(svd_factor(a, "u") * w, svd_factor(a, "vh"))
+        return ns.reshape(grad, grad.shape + (1, 1)) * dyda
 
 
 def norm(x: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None, **numpy_names):

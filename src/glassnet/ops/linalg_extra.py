@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import math
 
+from glassnet.autograd.function import Function
+from glassnet.backend import xp_of
 from glassnet.ops import reduction as _red
 from glassnet.ops.indexing import diagonal
 from glassnet.ops.linalg import matmul
@@ -26,6 +28,7 @@ __all__ = [
     "mm",
     "mv",
     "outer",
+    "svd_factor",
     "tensordot",
     "vdot",
 ]
@@ -250,3 +253,66 @@ def einsum(equation: str, *operands) -> Tensor:
     t, idx = _sum_out(t, idx, set(out))
     perm = [idx.index(c) for c in out]
     return permute(t, perm) if perm != list(range(len(perm))) else t
+
+
+# -- SVD factors, differentiable to any order ----------------------------------------------------
+class SvdFactor(Function):
+    """One factor of the reduced SVD a = U diag(s) V^T over the last two dims (m x n,
+    k = min(m, n), s descending): ``part`` "u" (m x k), "s" (k) or "vh" (k x n).
+
+    Backward is PyTorch's SVD derivative (real case), with E_ij = s_j^2 - s_i^2 (1 on the
+    diagonal), skew(X) = X - X^T, and F = the gradient of this factor:
+      s:  dL/da = U diag(F) V^T
+      u:  dL/da = U [(skew(U^T F) / E) diag(s)] V^T, plus (I - U U^T) F diag(1/s) V^T if m > n
+      vh: dL/da = U [diag(s) (skew(V^T F^T) / E)] V^T, plus U diag(1/s) F (I - V V^T) if m < n
+    The factors are recomputed by this op under ``create_graph``, so the derivative is itself
+    differentiable. Finite only for distinct (and, for the m != n terms, nonzero) singular
+    values: repeated ones divide by E_ij = 0 (inf or nan), as in PyTorch. U and V are defined
+    up to the sign of each pair (u_i, v_i): only functions invariant to it (u_i v_i^T, U V^T)
+    have meaningful derivatives.
+    """
+
+    name = "svd_factor"
+
+    def forward(self, a, part):
+        xp = xp_of(a)
+        self.u, self.s, self.vh = xp.linalg.svd(a, full_matrices=False)
+        self.part = part
+        return {"u": self.u, "s": self.s, "vh": self.vh}[part]
+
+    def backward(self, ns, grad, a):
+        if ns.eager:
+            u, s, vh = self.u, self.s, self.vh
+        else:
+            u, s, vh = (SvdFactor.apply(a, part=p) for p in ("u", "s", "vh"))
+        m, n = a.shape[-2], a.shape[-1]
+        k = s.shape[-1]
+        row = ns.reshape(s, s.shape[:-1] + (1, k))  # s_j along a row
+        col = ns.reshape(s, s.shape[:-1] + (k, 1))  # s_i down a column
+        t = ns.swapaxes
+        if self.part == "s":
+            return ns.matmul(u * ns.reshape(grad, grad.shape[:-1] + (1, k)), vh)
+        xp = xp_of(self.s)
+        e = row * row - col * col + ns.const(xp.eye(k, dtype=self.s.dtype))
+        if self.part == "u":
+            uf = ns.matmul(t(u, -1, -2), grad)
+            inner = (uf - t(uf, -1, -2)) / e * row
+            if m > n:
+                gs = grad / row
+                left = ns.matmul(u, inner) + gs - ns.matmul(u, ns.matmul(t(u, -1, -2), gs))
+                return ns.matmul(left, vh)
+            return ns.matmul(ns.matmul(u, inner), vh)
+        vf = ns.matmul(vh, t(grad, -1, -2))
+        inner = col * ((vf - t(vf, -1, -2)) / e)
+        if m < n:
+            gs = grad / col
+            right = ns.matmul(inner, vh) + gs - ns.matmul(ns.matmul(gs, t(vh, -1, -2)), vh)
+            return ns.matmul(u, right)
+        return ns.matmul(ns.matmul(u, inner), vh)
+
+
+def svd_factor(a: Tensor, part: str) -> Tensor:
+    """U, s or V^T of the reduced SVD of ``a`` (see :class:`SvdFactor`)."""
+    if part not in ("u", "s", "vh"):
+        raise ValueError(f"svd_factor: part must be 'u', 's' or 'vh', got {part!r}")
+    return SvdFactor.apply(a, part=part)
