@@ -41,6 +41,7 @@ from glassnet.nn.layers.extra import (  # noqa: E402
     GLU,
     SELU,
     AdaptiveAvgPool1d,
+    AdaptiveAvgPool3d,
     AdaptiveMaxPool1d,
     AdaptiveMaxPool2d,
     AvgPool1d,

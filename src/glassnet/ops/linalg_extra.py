@@ -28,7 +28,6 @@ __all__ = [
     "mm",
     "mv",
     "outer",
-    "svd_factor",
     "tensordot",
     "vdot",
 ]

@@ -24,6 +24,7 @@ from glassnet.tensor import Tensor
 
 __all__ = [
     "adaptive_avg_pool1d",
+    "adaptive_avg_pool3d",
     "adaptive_max_pool1d",
     "adaptive_max_pool2d",
     "avg_pool1d",
@@ -251,13 +252,52 @@ def adaptive_max_pool2d(x, output_size, return_indices=False):
     return _adaptive_max("adaptive_max_pool2d", 2, x, output_size, return_indices)
 
 
+def along(x: Tensor, axis: int, matrix) -> Tensor:
+    """Apply the constant (n_out, n_in) ``matrix`` along ``axis`` of x: y = x ×_axis matrix.
+    One matmul (a differentiable op), with ``axis`` moved last and back."""
+    last = x.ndim - 1
+    perm = list(range(x.ndim))
+    perm[axis], perm[last] = last, axis
+    moved = permute(x, perm) if axis != last else x
+    y = moved @ Tensor._make(xp_of(x._data).asarray(matrix.T.astype(x.dtype)), False)
+    return permute(y, perm) if axis != last else y
+
+
+def _bins(size: int, out: int) -> np.ndarray:
+    m = np.zeros((out, size))
+    for i in range(out):
+        lo, hi = (i * size) // out, -((-(i + 1) * size) // out)
+        m[i, lo:hi] = 1.0 / (hi - lo)
+    return m
+
+
+def _adaptive_avg(op, nd, x, output_size):
+    x, unbatched = _batched(op, x, nd)
+    if x.dtype.kind != "f":
+        raise TypeError(f"{op}: input must be floating point, got {x.dtype}")
+    single = output_size is None or isinstance(output_size, (int, np.integer))
+    outs = (output_size,) * nd if single else tuple(output_size)
+    if len(outs) != nd:
+        raise ValueError(f"{op}: output_size must be an int or {nd} ints, got {output_size!r}")
+    outs = tuple(n if o is None else int(o) for o, n in zip(outs, x.shape[2:]))
+    if min(outs) < 1:
+        raise ValueError(f"{op}: output_size must be positive (or None), got {output_size!r}")
+    for dim, (o, n) in enumerate(zip(outs, x.shape[2:])):
+        if o != n:
+            x = along(x, 2 + dim, _bins(n, o))
+    return reshape(x, x.shape[1:]) if unbatched else x
+
+
 def adaptive_avg_pool1d(x, output_size):
-    """Mean over bins [floor(i L / out), ceil((i + 1) L / out)) (via adaptive_avg_pool2d)."""
-    (out,) = _tuple(output_size, 1, "output_size", "adaptive_avg_pool1d")
-    x, unbatched = _batched("adaptive_avg_pool1d", x, 1)
-    y = _pool.adaptive_avg_pool2d(unsqueeze(x, 2), (1, out))
-    y = reshape(y, (y.shape[0], y.shape[1], out))
-    return reshape(y, y.shape[1:]) if unbatched else y
+    """Mean over bins [floor(i L / out), ceil((i + 1) L / out)) of (N, C, L) or (C, L)."""
+    return _adaptive_avg("adaptive_avg_pool1d", 1, x, output_size)
+
+
+def adaptive_avg_pool3d(x, output_size):
+    """y[n, c, i, j, k] = mean of x over the bins of D, H and W, each
+    [floor(i D / Do), ceil((i + 1) D / Do)): separable, so three averaging-matrix products
+    (dL/dx applies their transposes). (N, C, D, H, W) or unbatched; None keeps a size."""
+    return _adaptive_avg("adaptive_avg_pool3d", 3, x, output_size)
 
 
 def _max_unpool(op, nd, x, indices, kernel_size, stride, padding, output_size):

@@ -15,6 +15,7 @@ import numpy as np
 from glassnet.backend import xp_of
 from glassnet.ops._scatter import scatter_into as _scatter_into
 from glassnet.ops.getitem import getitem
+from glassnet.ops.pool_extra import adaptive_avg_pool1d, adaptive_avg_pool3d, along
 from glassnet.ops.shape import pad as _pad_widths
 from glassnet.ops.shape import permute, reshape
 from glassnet.tensor import Tensor
@@ -159,6 +160,37 @@ def _cubic_axis(x, axis, n_out, scale, align_corners):
     return out
 
 
+def _aa_filter(x, cubic):
+    # PyTorch's antialias filters: the triangle (bilinear), Keys' cubic with a = -0.5 (bicubic,
+    # PIL's choice; bicubic without antialias uses a = -0.75)
+    x = np.abs(x)
+    if not cubic:
+        return np.maximum(1.0 - x, 0.0)
+    a = -0.5
+    near = ((a + 2) * x - (a + 3)) * x * x + 1
+    far = ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+    return np.where(x < 1, near, np.where(x < 2, far, 0.0))
+
+
+def _aa_matrix(n_in, n_out, scale, align_corners, cubic):
+    """The (n_out, n_in) weights of PyTorch's antialiased resampling along one dim: output i
+    averages the inputs within ``support`` of center = s (i + 0.5), weighted by the filter
+    stretched by s when downsampling (s > 1), normalized to sum 1."""
+    s = _scale(n_in, n_out, scale, align_corners)
+    support = (2.0 if cubic else 1.0) * (s if s >= 1.0 else 1.0)
+    inv = 1.0 / s if s >= 1.0 else 1.0
+    taps = int(math.ceil(support)) * 2 + 1
+    m = np.zeros((n_out, n_in))
+    for i in range(n_out):
+        center = s * (i + 0.5)
+        lo = max(int(center - support + 0.5), 0)  # C++ truncation, as PyTorch
+        size = min(max(min(int(center + support + 0.5), n_in) - lo, 0), taps)
+        w = _aa_filter((np.arange(lo, lo + size) - center + 0.5) * inv, cubic)
+        total = w.sum()
+        m[i, lo : lo + size] = w / total if total != 0 else w
+    return m
+
+
 def interpolate(
     input: Tensor,  # noqa: A002
     size=None,
@@ -174,13 +206,24 @@ def interpolate(
     trilinear: (1 - t) x[lo] + t x[lo + 1] at src = (i + 0.5) s - 0.5 (clamped at 0), or
     src = i (n_in - 1) / (n_out - 1) with ``align_corners``; bicubic: Keys' kernel (a = -0.75).
     s = 1 / scale_factor when given (unless ``recompute_scale_factor``), else n_in / n_out.
+    area: adaptive average pooling to ``size`` (1, 2 or 3 spatial dims).
+
+    ``antialias=True`` (bilinear, bicubic; PyTorch's separable filter, as PIL): output i is
+    sum_j w_ij x_j / sum_j w_ij over the inputs j within ``support`` of center = s (i + 0.5),
+    w_ij = f((j + 0.5 - center) / max(s, 1)), f the triangle (bilinear) or Keys' cubic with
+    a = -0.5 (bicubic), support = (1 or 2) max(s, 1): when downsampling the filter widens with
+    the scale, so every input pixel contributes (no aliasing). Width first, then height; the
+    gradient applies the transposed weights.
     """
     x = input
     modes = ("nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear", "area")
     if mode not in modes:
         raise ValueError(f"interpolate: mode must be one of {modes}, got {mode!r}")
-    if antialias:
-        raise NotImplementedError("interpolate: antialias=True is not supported")
+    if antialias and mode not in ("bilinear", "bicubic"):
+        raise ValueError(
+            f"interpolate: antialias=True is for modes 'bilinear' and 'bicubic' (as PyTorch), "
+            f"got mode {mode!r}"
+        )
     linear = mode in ("linear", "bilinear", "bicubic", "trilinear")
     if align_corners is not None and not linear:
         raise ValueError(f"interpolate: align_corners only applies to linear modes, not {mode!r}")
@@ -193,11 +236,23 @@ def interpolate(
     if recompute_scale_factor:
         scales = [None] * len(sizes)
     if mode == "area":
-        if len(sizes) != 2:
-            raise NotImplementedError("interpolate: mode 'area' supports 2 spatial dims only")
-        from glassnet.ops.pool import adaptive_avg_pool2d
+        if len(sizes) == 2:
+            from glassnet.ops.pool import adaptive_avg_pool2d
 
-        return adaptive_avg_pool2d(x, tuple(sizes))
+            return adaptive_avg_pool2d(x, tuple(sizes))
+        if len(sizes) == 1:
+            return adaptive_avg_pool1d(x, sizes[0])
+        if len(sizes) == 3:
+            return adaptive_avg_pool3d(x, tuple(sizes))
+        raise ValueError(f"interpolate: mode 'area' takes 1 to 3 spatial dims, got {x.shape}")
+    if antialias:
+        for k in reversed(range(len(sizes))):  # the last dim first, as PyTorch
+            n_in = x.shape[2 + k]
+            if sizes[k] != n_in:
+                weights = _aa_matrix(n_in, sizes[k], scales[k], bool(align_corners),
+                                     mode == "bicubic")  # fmt: skip
+                x = along(x, 2 + k, weights)
+        return x
     for k, (n_out, sc) in enumerate(zip(sizes, scales)):
         axis = 2 + k
         n_in = x.shape[axis]

@@ -142,6 +142,8 @@ AdaptiveMaxPool2d = _module("AdaptiveMaxPool2d", F.adaptive_max_pool2d,
                             return_indices=False)  # fmt: skip
 AdaptiveAvgPool1d = _module("AdaptiveAvgPool1d", F.adaptive_avg_pool1d,
                             "mean over output_size bins.", output_size=1)  # fmt: skip
+AdaptiveAvgPool3d = _module("AdaptiveAvgPool3d", F.adaptive_avg_pool3d,
+                            "mean over (D, H, W) output_size bins.", output_size=1)  # fmt: skip
 MaxUnpool2d = _module("MaxUnpool2d", F.max_unpool2d,
                       "values back at their max_pool2d indices.", kernel_size=1, stride=None,
                       padding=0)  # fmt: skip
