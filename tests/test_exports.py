@@ -501,6 +501,7 @@ NN_FUNCTIONAL = [
     "triplet_margin_loss",
     "one_hot",
     "adaptive_avg_pool1d",
+    "adaptive_avg_pool3d",
     "adaptive_max_pool1d",
     "adaptive_max_pool2d",
     "avg_pool1d",
