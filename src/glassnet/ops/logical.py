@@ -45,6 +45,7 @@ __all__ = [
     "nonzero",
     "signbit",
     "unique",
+    "unique_consecutive",
 ]
 
 
@@ -246,8 +247,20 @@ def unique(
     position in the result, shaped like ``x``) and the counts; not differentiable."""
     xp = xp_of(x._data)
     if dim is None:
-        values, inverse, counts = xp.unique(x._data, return_inverse=True, return_counts=True)
+        # sort, then a new value wherever a neighbour differs: nan != nan, so every nan is
+        # its own value, as PyTorch's (NumPy's unique merges them)
+        flat = x._data.reshape(-1)
+        order = xp.argsort(flat, kind="stable")
+        ordered = flat[order]
+        starts = xp.ones(flat.shape, dtype=bool)
+        starts[1:] = ordered[1:] != ordered[:-1]
+        values = ordered[starts]
+        group = xp.cumsum(starts) - 1
+        inverse = xp.empty_like(group)
+        inverse[order] = group
         inverse = inverse.reshape(x.shape)
+        edges = xp.concatenate([xp.nonzero(starts)[0], xp.asarray([flat.size])])
+        counts = xp.diff(edges)
     else:
         (axis,) = normalize_axis(dim, x.shape, "unique")
         values, inverse, counts = xp.unique(

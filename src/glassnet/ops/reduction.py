@@ -10,6 +10,7 @@ import numpy as np
 
 from glassnet.autograd.function import Function
 from glassnet.backend import xp_of
+from glassnet.backend.dtypes import default_float
 from glassnet.ops._util import normalize_axis
 from glassnet.tensor import Tensor
 
@@ -142,6 +143,11 @@ class Logsumexp(Function):
     def forward(self, x, axis, keepdims):
         xp = xp_of(x)
         self.shape, self.axis, self.keepdims = x.shape, axis, keepdims
+        if not builtins.all(x.shape[a] for a in axis):  # an empty sum: ln 0 = -inf (PyTorch)
+            self.softmax = xp.zeros_like(x)
+            y = xp.full(tuple(1 if a in axis else n for a, n in enumerate(x.shape)), -xp.inf,
+                        dtype=x.dtype)  # fmt: skip
+            return y if keepdims else y.reshape(_drop(y.shape, axis))
         m = x.max(axis=axis, keepdims=True)
         m = xp.where(xp.isfinite(m), m, 0)
         e = xp.exp(x - m)
@@ -158,6 +164,8 @@ class Logsumexp(Function):
 def _others_product(xp, x, axis):
     """For each x_i: the product of the other elements along ``axis``, without dividing
     (exclusive cumprods from the left and from the right: exact when some x_j are zero)."""
+    if x.size == 0:  # nothing to differentiate
+        return xp.zeros_like(x)
     moved = xp.moveaxis(x, axis, tuple(range(-len(axis), 0))).reshape(_drop(x.shape, axis) + (-1,))
     ones = xp.ones(moved.shape[:-1] + (1,), dtype=x.dtype)
     left = xp.cumprod(xp.concatenate([ones, moved[..., :-1]], axis=-1), axis=-1)
@@ -189,6 +197,8 @@ def _others_product_graph(x: Tensor, axis) -> Tensor:
     from glassnet.ops.selection import where
 
     xp = xp_of(x._data)
+    if x.numel() == 0:
+        return Tensor._make(xp.zeros_like(x._data), False)
     out = None
     for pos in np.ndindex(*[x.shape[a] for a in axis]):
         hole = np.zeros([x.shape[a] if a in axis else 1 for a in range(x.ndim)], dtype=bool)
@@ -346,6 +356,8 @@ def logsumexp(x: Tensor, dim=None, keepdim=False, *, axis=None, keepdims=None) -
     """ln sum exp(x) over ``dim``, computed stably."""
     if axis is not None or keepdims is not None:
         dim, keepdim = _resolve("logsumexp", dim, axis, keepdim, keepdims)
+    if x._data.dtype.kind != "f":  # int and bool give the default float dtype (PyTorch)
+        x = x.astype(default_float())
     return _reduce(Logsumexp, x, dim, keepdim)
 
 

@@ -49,17 +49,29 @@ def tile(x: Tensor, dims) -> Tensor:
     return repeat(x, (1,) * (x.ndim - len(dims)) + dims)
 
 
-def repeat_interleave(x: Tensor, repeats, dim: int | None = None) -> Tensor:
+def repeat_interleave(x: Tensor, repeats=None, dim: int | None = None, *,
+                      output_size: int | None = None) -> Tensor:  # fmt: skip
     """Repeat each element ``repeats`` times along ``dim`` (``torch.repeat_interleave``).
 
     ``repeats`` is an int or one count per element along ``dim``; ``dim=None`` flattens first.
     This is NumPy's ``np.repeat``. The gradient of each element sums the gradients of its
-    copies.
+    copies. ``repeat_interleave(counts)`` alone repeats each index i counts[i] times
+    (PyTorch's overload); ``output_size``, the result's length along ``dim``, is checked.
 
     >>> import glassnet as gn
     >>> gn.tensor([1, 2]).repeat_interleave(2).tolist()
     [1, 1, 2, 2]
     """
+    if repeats is None:  # repeat_interleave(counts): index i, counts[i] times
+        counts = x.numpy() if isinstance(x, Tensor) else np.asarray(x)
+        if counts.ndim != 1 or counts.dtype.kind not in "iu":
+            raise ValueError(
+                f"repeat_interleave: a lone argument must be a 1-D int tensor of counts, got "
+                f"shape {counts.shape} and dtype {counts.dtype}"
+            )
+        idx = xp_of(x._data).arange(counts.shape[0], dtype=np.int64)
+        x = Tensor._make(idx, False)
+        repeats = counts
     if dim is None:
         x, dim = reshape(x, (-1,)), 0
     (axis,) = normalize_axis(dim, x.shape, "repeat_interleave")
@@ -75,6 +87,10 @@ def repeat_interleave(x: Tensor, repeats, dim: int | None = None) -> Tensor:
             f"{x.shape[axis]} (tensor shape {x.shape}); give one count per element or one int"
         )
     idx = np.repeat(np.arange(x.shape[axis]), counts)
+    if output_size is not None and output_size != idx.shape[0]:
+        raise ValueError(
+            f"repeat_interleave: output_size={output_size} but the repeats give {idx.shape[0]}"
+        )
     index = [slice(None)] * x.ndim
     index[axis] = xp_of(x._data).asarray(idx)
     return x[tuple(index)]

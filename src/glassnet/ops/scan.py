@@ -349,8 +349,10 @@ def _median_index(x: Tensor, axis: int, ignore_nan: bool):
 
 
 def _median(op, x, dim, keepdim, ignore_nan):
-    if x.numel() == 0 and dim is None:
-        raise ValueError(f"{op}: the median of an empty tensor is undefined")
+    if x.numel() == 0 and dim is None:  # PyTorch: nan (a float tensor of the input's dtype)
+        if x.dtype.kind != "f":
+            raise ValueError(f"{op}: the median of an empty {x.dtype} tensor is undefined")
+        return Tensor._make(xp_of(x._data).full((), np.nan, dtype=x.dtype), False)
     if dim is None:  # the lower median of all elements, a 0-d tensor (no indices)
         flat = x.reshape(-1)
         return _select(flat, _median_index(flat, 0, ignore_nan), 0, False)[0]

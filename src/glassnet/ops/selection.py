@@ -87,8 +87,17 @@ def minimum(a, b) -> Tensor:
     return _binary(Minimum, a, b)
 
 
-def where(cond, a, b) -> Tensor:
-    """Pick ``a`` where ``cond`` is true, else ``b`` (broadcasting all three)."""
+def where(cond, a=None, b=None) -> Tensor:
+    """Pick ``a`` where ``cond`` is true, else ``b`` (broadcasting all three).
+
+    ``where(cond)`` alone is ``nonzero(cond, as_tuple=True)``, as PyTorch's."""
+    if a is None and b is None:
+        cond = cond if isinstance(cond, Tensor) else as_tensor(cond, None)
+        data = cond._data if cond.ndim else cond._data.reshape(1)  # PyTorch: 0-d as 1-D
+        hits = xp_of(data).nonzero(data)
+        return tuple(Tensor._make(h.astype("int64", copy=False), False) for h in hits)
+    if a is None or b is None:
+        raise TypeError("where: give both a (where cond is true) and b, or neither")
     ref = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else None
     if ref is None:
         ref = as_tensor(a)
