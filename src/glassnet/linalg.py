@@ -1,8 +1,38 @@
-"""``glassnet.linalg``: PyTorch's ``torch.linalg`` names that glassnet has (norms for now)."""
+"""``glassnet.linalg``: PyTorch's ``torch.linalg`` names that glassnet has (norms, the SVD)."""
 
 from glassnet.ops.distance import matrix_norm, vector_norm
+from glassnet.ops.linalg_extra import svd_factor
+from glassnet.return_types import linalg_svd
 
-__all__ = ["matrix_norm", "norm", "vector_norm"]
+__all__ = ["matrix_norm", "norm", "svd", "svdvals", "vector_norm"]
+
+
+def svd(A, full_matrices: bool = True, *, driver=None):
+    """``torch.linalg.svd``: A = U diag(S) Vh over the last two dims, S descending, as
+    ``(U, S, Vh)``. Differentiable to any order for ``full_matrices=False`` (or a square A):
+    see :class:`~glassnet.ops.linalg_extra.SvdFactor` for the derivative, finite only for
+    distinct singular values (and nonzero ones where A is not square), as PyTorch's; U and V
+    are defined up to the sign of each pair (u_i, v_i). ``driver`` (a CUDA option) is ignored.
+    """
+    m, n = A.shape[-2], A.shape[-1]
+    if full_matrices and m != n:
+        if A.requires_grad:
+            raise ValueError(
+                f"linalg.svd: the derivative with full_matrices=True of a non-square {m} x {n} "
+                "matrix is not defined (the extra columns of U or V are arbitrary); pass "
+                "full_matrices=False"
+            )
+        from glassnet.backend import xp_of
+        from glassnet.tensor import Tensor
+
+        u, s, vh = xp_of(A._data).linalg.svd(A._data, full_matrices=True)
+        return linalg_svd(*(Tensor._make(t, False) for t in (u, s, vh)))
+    return linalg_svd(svd_factor(A, "u"), svd_factor(A, "s"), svd_factor(A, "vh"))
+
+
+def svdvals(A, *, driver=None):
+    """``torch.linalg.svdvals``: the singular values of A (descending); dS/dA = U diag(.) V^T."""
+    return svd_factor(A, "s")
 
 
 def norm(A, ord=None, dim=None, keepdim: bool = False, *, dtype=None):  # noqa: A002

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-__all__ = ["max", "min"]
+__all__ = ["linalg_svd", "max", "min"]
 
 
 class max(NamedTuple):  # noqa: A001, N801 - PyTorch's name: torch.return_types.max
@@ -23,3 +23,11 @@ class min(NamedTuple):  # noqa: A001, N801 - PyTorch's name: torch.return_types.
 
     values: Any
     indices: Any
+
+
+class linalg_svd(NamedTuple):  # noqa: N801 - PyTorch's name: torch.return_types.linalg_svd
+    """``(U, S, Vh)`` of :func:`glassnet.linalg.svd`."""
+
+    U: Any
+    S: Any
+    Vh: Any
