@@ -5,6 +5,11 @@ module of some data) and calls ``xp.*``, so one code path serves CPU and GPU.
 """
 
 from glassnet.backend.debug import is_debug, set_debug
+from glassnet.backend.determinism import (
+    are_deterministic_algorithms_enabled,
+    is_deterministic_algorithms_warn_only_enabled,
+    use_deterministic_algorithms,
+)
 from glassnet.backend.device import (
     Device,
     DeviceMismatchError,
@@ -22,6 +27,9 @@ from glassnet.backend.dtypes import default_float, float32, float64, int64, is_f
 from glassnet.backend.random import get_rng, get_rng_state, manual_seed, set_rng_state
 
 __all__ = [
+    "are_deterministic_algorithms_enabled",
+    "is_deterministic_algorithms_warn_only_enabled",
+    "use_deterministic_algorithms",
     "is_debug",
     "set_debug",
     "Device",
