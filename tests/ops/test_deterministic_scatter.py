@@ -214,3 +214,19 @@ def test_use_deterministic_algorithms_takes_a_bool():
     gn.use_deterministic_algorithms(True)
     assert gn.are_deterministic_algorithms_enabled()
     assert not gn.is_deterministic_algorithms_warn_only_enabled()
+
+
+def test_index_put_as_pytorch_documents_it():
+    # torch.Tensor.index_put_: tensor[indices] = values; accumulate=True: tensor[indices] +=
+    # values, repeated indices summing
+    x = gn.zeros(3, 2)
+    rows_cols = (gn.tensor([0, 2, 0]), gn.tensor([1, 1, 1]))
+    summed = gn.index_put(x, rows_cols, gn.tensor([1.0, 2.0, 3.0]), accumulate=True)
+    assert summed.tolist() == [[0.0, 4.0], [0.0, 0.0], [0.0, 2.0]]
+    masked = gn.index_put(x, (gn.tensor([True, False, True]),), gn.tensor(5.0))
+    assert masked.tolist() == [[5.0, 5.0], [0.0, 0.0], [5.0, 5.0]]
+    assert x.index_put((gn.tensor([1]),), gn.tensor(7.0)).tolist()[1] == [7.0, 7.0]
+    with pytest.raises(TypeError, match="tuple of index tensors"):
+        gn.index_put(x, gn.tensor([0]), 1.0)
+    with pytest.raises(TypeError, match="integers or bools, got dtype float32"):
+        gn.index_put(x, (gn.tensor([0.5]),), 1.0)

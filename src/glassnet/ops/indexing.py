@@ -60,7 +60,8 @@ def _index_array(op: str, index, x: Tensor, bool_ok: bool = False):
     if bool_ok and data.dtype.kind == "b":
         return data
     if data.dtype.kind not in "iu":
-        raise TypeError(f"{op}: index must hold integers, got dtype {data.dtype}")
+        kinds = "integers or bools" if bool_ok else "integers"
+        raise TypeError(f"{op}: index must hold {kinds}, got dtype {data.dtype}")
     return data.astype(np.int64, copy=False)
 
 
