@@ -28,11 +28,12 @@ import numpy as np
 from glassnet.backend.determinism import are_deterministic_algorithms_enabled
 
 
-def segment_sum(xp, values, segment, num_segments: int):
+def segment_sum(xp, values, segment, num_segments: int, max_run: int | None = None):
     """out[s] = sum of values[i] over the i with segment[i] = s, deterministically.
 
     ``values`` is (n, *d), ``segment`` (n,) integers in [0, num_segments); returns
-    (num_segments, *d), zeros where no value lands.
+    (num_segments, *d), zeros where no value lands. ``max_run``: a bound, known from shapes,
+    on how many values share a segment (it must hold: the tree stops at it); default n.
 
     Sort the segments (stable), then add each run of equal segments as a pairwise tree: in
     step k = 1, 2, 4, ... the value at rank j of its run (j a multiple of 2k) adds the value
@@ -57,8 +58,8 @@ def segment_sum(xp, values, segment, num_segments: int):
     start_of_run[xp.where(is_start, run, n)] = pos  # one write per run
     rank = pos - start_of_run[run]  # the position of each value within its run
     expand = (slice(None),) + (None,) * len(d)
-    k = 1
-    while k < n:
+    k, longest = 1, n if max_run is None else min(n, max_run)
+    while k < longest:
         partner = xp.minimum(pos + k, n - 1)
         add = (rank % (2 * k) == 0) & (pos + k < n) & (run[partner] == run)
         vals = vals + xp.where(add[expand], vals[partner], 0)
@@ -67,20 +68,30 @@ def segment_sum(xp, values, segment, num_segments: int):
     return out[:num_segments]
 
 
-def scatter_add(xp, g, shape, index):
+def scatter_add(xp, g, shape, index, max_run: int | None = None):
     """zeros(shape) with ``g`` (the shape of ``zeros(shape)[index]``) added at ``index``,
     repeated indices accumulating: ``numpy.add.at`` on the CPU, :func:`segment_sum` on a device
-    while deterministic algorithms are on (see the module docstring)."""
+    while deterministic algorithms are on (see the module docstring). ``max_run``: a bound on
+    how many elements of ``g`` share a destination, when the caller knows one from shapes."""
     shape = tuple(shape)
+    advanced = is_advanced(index)
+    if advanced and xp is not np and are_deterministic_algorithms_enabled():
+        return sorted_scatter_add(xp, g, shape, index, max_run)
     out = xp.zeros(shape, dtype=g.dtype)
-    if not is_advanced(index):
+    if advanced:
+        xp.add.at(out, index, g)  # on CuPy: an atomic scatter-add
+    else:
         out[index] = g  # slices and ints: each element written once
-        return out
-    if xp is np or not are_deterministic_algorithms_enabled():
-        xp.add.at(out, index, g)  # CuPy: an atomic scatter-add
-        return out
+    return out
+
+
+def sorted_scatter_add(xp, g, shape, index, max_run: int | None = None):
+    """The device path of :func:`scatter_add`, without atomics (any ``xp``; the benchmark
+    runs it on NumPy): flat destinations by indexing an arange, then :func:`segment_sum`."""
+    shape = tuple(shape)
     items = index if isinstance(index, tuple) else (index,)
     if all(_is_basic(i) or _is_mask(i) for i in items):
+        out = xp.zeros(shape, dtype=g.dtype)
         out[index] = g  # masks select each element at most once: nothing to accumulate
         return out
     lead = _lead_dims(items)
@@ -92,7 +103,7 @@ def scatter_add(xp, g, shape, index):
     dest = xp.arange(rows).reshape(shape[:lead])[items]  # the flat row each element goes to
     tail = shape[lead:]
     values = xp.broadcast_to(g, dest.shape + tail).reshape((dest.size, *tail))
-    return segment_sum(xp, values, dest.reshape(-1), rows).reshape(shape)
+    return segment_sum(xp, values, dest.reshape(-1), rows, max_run).reshape(shape)
 
 
 def is_advanced(index) -> bool:

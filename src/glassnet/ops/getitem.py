@@ -52,12 +52,15 @@ class TakeAlongAxis(Function):
         idx = list(np.ix_(*[np.arange(n) for n in y.shape]))
         idx[axis] = xp.broadcast_to(indices, y.shape)
         self.index = tuple(xp.asarray(i) for i in idx) if xp is not np else tuple(idx)
+        self.axis = axis
         return y
 
     def backward(self, ns, grad, x):
         index, shape = self.index, x.shape
         xp = xp_of(grad._data if isinstance(grad, Tensor) else grad)
-        return ns.linear(lambda g: scatter_add(xp, g, shape, index), lambda g: g[index], grad)
+        # only positions along the axis can share a destination: at most its length do
+        run = index[self.axis].shape[self.axis]
+        return ns.linear(lambda g: scatter_add(xp, g, shape, index, run), lambda g: g[index], grad)
 
 
 # -- wrappers ---------------------------------------------------------------------------------
