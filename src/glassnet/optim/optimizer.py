@@ -23,6 +23,7 @@ import numpy as np
 
 from glassnet.autograd.grad_mode import active_recorder, enable_grad, no_grad
 from glassnet.backend import to_device, xp_of
+from glassnet.optim.fused import fused_step
 from glassnet.tensor import Tensor
 
 __all__ = ["Optimizer", "ParamState", "check_hyper", "l2_grad", "params_with_grad"]
@@ -181,6 +182,7 @@ class Optimizer:
         self.step_count = 0
         self.track_update_ratios = False
         self.update_ratios: dict = {}
+        self._fused: dict = {}  # id(group) -> flat buffers of its fused step (optim/fused.py)
         groups = list(params)
         if not groups:
             raise ValueError(f"{name} got an empty parameter list; pass model.parameters()")
@@ -289,6 +291,9 @@ class Optimizer:
         index = 0
         with no_grad():
             for group in self.param_groups:
+                if not track and fused_step(self, group):  # flat buffers (optim/fused.py)
+                    index += len(group["params"])
+                    continue
                 for p, pname in zip(group["params"], group["param_names"]):
                     g = p.grad
                     if g is None:
