@@ -151,3 +151,22 @@ def test_tracked_update_ratios_and_other_optimizers_use_the_loop():
     adamax = gn.optim.Adamax(params)
     train(params, adamax, 3)
     assert not adamax.__dict__.get("_fused")
+
+
+def test_a_subclass_with_its_own_update_is_not_fused_unless_it_says_so():
+    class Clipped(gn.optim.Adam):  # not elementwise-checked by glassnet: the loop runs it
+        def update(self, param, grad, state, group):
+            super().update(param, np.clip(grad, -0.5, 0.5), state, group)
+
+    class Declared(Clipped):
+        elementwise = True
+
+    results = []
+    for cls in (Clipped, Declared):
+        params = [gn.nn.Parameter(gn.ones(40)), gn.nn.Parameter(gn.ones(7))]
+        opt = cls(params, lr=0.1)
+        train(params, opt, 3)
+        results.append([p.numpy() for p in params])
+        assert bool(opt._fused) == (cls is Declared)
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(a, b, strict=True)

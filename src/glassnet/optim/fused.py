@@ -4,9 +4,10 @@ An optimizer's ``update(param, grad, state, group)`` runs a handful of NumPy cal
 parameter; a Transformer has dozens of small parameters (biases, norms), so the per-call cost
 adds up (about 2 ms per Adam step for a 4-layer GPT), and each large parameter streams its
 arrays through memory once per call. For the optimizers whose update is **elementwise** (each
-output element depends only on the same element of the parameter, the gradient and the state:
-SGD, Adam, AdamW, RMSprop, Adagrad), the base class instead keeps each parameter group in
-flat buffers:
+output element depends only on the same element of the parameter, the gradient and the state;
+the class that defines ``update`` says so with ``elementwise = True``: SGD, Adam, AdamW,
+RMSprop, Adagrad; a subclass that overrides ``update`` is not fused unless it says so too),
+the base class instead keeps each parameter group in flat buffers:
 
 - the parameters' data and every state array (``exp_avg``, ``momentum_buffer``, ...) live in
   one flat array each, and ``p._data`` / ``opt.state[p][key]`` are views into them (so
@@ -46,15 +47,6 @@ __all__ = ["BLOCK", "fused_step"]
 #: state and scratch arrays in L2 through the update's passes; measured on a 2-core Zen 4
 #: (benchmarks/RESULTS.md, "Fused optimizer step").
 BLOCK = 1 << 15
-
-
-def _fusable_types() -> tuple:
-    from glassnet.optim.adagrad import Adagrad
-    from glassnet.optim.adam import Adam, AdamW
-    from glassnet.optim.rmsprop import RMSprop
-    from glassnet.optim.sgd import SGD
-
-    return (SGD, Adam, AdamW, RMSprop, Adagrad)
 
 
 class _FusedGroup:
@@ -181,10 +173,9 @@ def _eligible(opt, group: dict) -> tuple | None:
 
 def fused_step(opt, group: dict) -> bool:
     """Take ``opt``'s step for ``group`` over flat buffers; False when it does not apply (the
-    caller then runs the per-parameter loop). Caches the buffers in ``opt._fused``."""
-    if type(opt) not in _fusable_types() or opt.track_update_ratios:
-        return False
-    if group.get("foreach") is False:
+    caller then runs the per-parameter loop). Caches the buffers in ``opt._fused``. The caller
+    checks that ``opt``'s update is elementwise (``Optimizer.elementwise``)."""
+    if opt.track_update_ratios or group.get("foreach") is False:
         return False
     caches = opt.__dict__.setdefault("_fused", {})
     cache = caches.get(id(group))
