@@ -41,7 +41,7 @@ import numpy as np
 from glassnet.backend.parallel import parallel_for
 from glassnet.tensor import Tensor
 
-__all__ = ["BLOCK", "fused_step"]
+__all__ = ["BLOCK", "elementwise", "fused_step"]
 
 #: Elements per block: 32Ki float32 (128 KiB per array) keeps a block's parameter, gradient,
 #: state and scratch arrays in L2 through the update's passes; measured on a 2-core Zen 4
@@ -171,11 +171,24 @@ def _eligible(opt, group: dict) -> tuple | None:
     return params, states, keys, grads
 
 
+def elementwise(opt) -> bool:
+    """``elementwise`` as declared at or below the class whose ``update`` runs, with the base
+    ``apply_update``: a subclass overriding either is not fused unless it says so."""
+    cls = type(opt)
+    if cls.apply_update.__qualname__ != "Optimizer.apply_update":
+        return False
+    for c in cls.__mro__:
+        if "elementwise" in c.__dict__:
+            return bool(c.__dict__["elementwise"])
+        if "update" in c.__dict__:
+            return False
+    return False
+
+
 def fused_step(opt, group: dict) -> bool:
     """Take ``opt``'s step for ``group`` over flat buffers; False when it does not apply (the
-    caller then runs the per-parameter loop). Caches the buffers in ``opt._fused``. The caller
-    checks that ``opt``'s update is elementwise (``Optimizer.elementwise``)."""
-    if opt.track_update_ratios or group.get("foreach") is False:
+    caller then runs the per-parameter loop). Caches the buffers in ``opt._fused``."""
+    if opt.track_update_ratios or group.get("foreach") is False or not elementwise(opt):
         return False
     caches = opt.__dict__.setdefault("_fused", {})
     cache = caches.get(id(group))

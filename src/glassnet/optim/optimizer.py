@@ -296,7 +296,7 @@ class Optimizer:
         index = 0
         with no_grad():
             for group in self.param_groups:
-                if not track and self._fusable() and fused_step(self, group):
+                if not track and fused_step(self, group):  # flat buffers (optim/fused.py)
                     index += len(group["params"])
                     continue
                 for p, pname in zip(group["params"], group["param_names"]):
@@ -324,19 +324,6 @@ class Optimizer:
                     index += 1
         self.step_count += 1
         return loss
-
-    def _fusable(self) -> bool:
-        """``elementwise`` as declared at or below the class whose ``update`` runs, with the
-        base ``apply_update``: a subclass overriding either is not fused unless it says so."""
-        cls = type(self)
-        if cls.apply_update is not Optimizer.apply_update:
-            return False
-        for c in cls.__mro__:
-            if "elementwise" in c.__dict__:
-                return bool(c.__dict__["elementwise"])
-            if "update" in c.__dict__:
-                return False
-        return False
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Drop every parameter's gradient (``set_to_none=False`` sets fresh zero arrays)."""
