@@ -3,6 +3,8 @@
 The per-parameter loop is the reference: it is the code every optimizer test checks against
 PyTorch's formulas. The fused step must give the same bits (elementwise updates over blocks of
 flat buffers), for every thread count, through checkpoints and with replaced parameters.
+The fused step is a CPU path: every tensor here is made on the CPU, also when the suite runs on
+the simulated device (where optimizers keep the per-parameter loop).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import numpy as np
 import pytest
 
 import glassnet as gn
-from glassnet.backend import parallel
+from glassnet.backend import get_default_device, parallel, set_default_device
 from glassnet.optim import fused
 
 # Shapes that give blocks inside one parameter, blocks spanning several, a scalar-like one.
@@ -32,10 +34,22 @@ CASES = {
 }  # fmt: skip
 
 
+@pytest.fixture(autouse=True)
+def on_cpu():
+    before = get_default_device()
+    set_default_device("cpu")
+    yield
+    set_default_device(before)
+
+
+def cpu(array):
+    return gn.from_numpy(array).to("cpu")
+
+
 def make(case: str, foreach, dtype=np.float32):
     cls, opts_a, opts_b = CASES[case]
     rng = np.random.default_rng(1)
-    params = [gn.nn.Parameter(gn.from_numpy(rng.standard_normal(s).astype(dtype))) for s in SHAPES]
+    params = [gn.nn.Parameter(cpu(rng.standard_normal(s).astype(dtype))) for s in SHAPES]
     groups = [{"params": params[:3], **opts_a}, {"params": params[3:], **opts_b}]
     return params, cls(groups, foreach=foreach)
 
@@ -45,7 +59,7 @@ def train(params, opt, steps: int, seed: int = 2, skip=None) -> None:
     for t in range(steps):
         for i, p in enumerate(params):
             g = rng.standard_normal(p.shape).astype(p.dtype)
-            p.grad = None if (skip and skip(t, i)) else gn.from_numpy(g)
+            p.grad = None if (skip and skip(t, i)) else cpu(g)
         opt.step()
 
 
@@ -116,7 +130,7 @@ def test_float64_and_state_dict_round_trip():
             np.shares_memory(v, b) for v in st.values() if hasattr(v, "shape") for b in bufs
         )
     # a fresh optimizer on copies of the weights, resumed from the saved state
-    pc = [gn.nn.Parameter(gn.from_numpy(p.numpy().copy())) for p in pb]
+    pc = [gn.nn.Parameter(cpu(p.numpy().copy())) for p in pb]
     opt_c = type(opt)([{"params": pc[:3]}, {"params": pc[3:]}], foreach=None)
     opt_c.load_state_dict(saved)
     # and the same optimizer reloaded in place (its buffers are replaced, then rebuilt)
@@ -134,7 +148,7 @@ def test_replaced_parameter_and_missing_gradient_fall_back_with_same_numbers():
     train(pa, ref, 3)
     train(pb, opt, 3)
     for ps in (pa, pb):  # p.data = ...: a new array that is not a view of the flat buffer
-        ps[1].data = gn.from_numpy(ps[1].numpy() * 0.5)
+        ps[1].data = cpu(ps[1].numpy() * 0.5)
     skip = lambda t, i: t == 1 and i == 4  # noqa: E731 - one step with a parameter left out
     train(pa, ref, 4, seed=7, skip=skip)
     train(pb, opt, 4, seed=7, skip=skip)
@@ -147,7 +161,7 @@ def test_tracked_update_ratios_and_other_optimizers_use_the_loop():
     opt.track_update_ratios = True
     train(pb, opt, 3)
     assert not opt._fused and len(opt.update_ratios) == len(SHAPES)
-    params = [gn.nn.Parameter(gn.ones(3))]
+    params = [gn.nn.Parameter(cpu(np.ones(3, np.float32)))]
     adamax = gn.optim.Adamax(params)
     train(params, adamax, 3)
     assert not adamax.__dict__.get("_fused")
@@ -163,7 +177,7 @@ def test_a_subclass_with_its_own_update_is_not_fused_unless_it_says_so():
 
     results = []
     for cls in (Clipped, Declared):
-        params = [gn.nn.Parameter(gn.ones(40)), gn.nn.Parameter(gn.ones(7))]
+        params = [gn.nn.Parameter(cpu(np.ones(n, np.float32))) for n in (40, 7)]
         opt = cls(params, lr=0.1)
         train(params, opt, 3)
         results.append([p.numpy() for p in params])
