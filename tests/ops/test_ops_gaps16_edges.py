@@ -103,3 +103,10 @@ def test_repeat_interleave_of_counts_alone_and_output_size():
     with pytest.raises(ValueError, match="1-D int tensor of counts"):
         gn.repeat_interleave(gn.tensor([1.5]))
     check_grad_grad(lambda t: gn.repeat_interleave(t, gn.tensor([2, 1]), 0), [np.ones((2, 2))])
+
+
+def test_square_and_integer_powers_of_bools_are_int64():
+    # torch.square(torch.tensor([True, False])) and t ** 2: tensor([1, 0]) (int64)
+    b = gn.tensor([True, False])
+    for y in (gn.square(b), b**2, gn.pow(b, 3)):
+        assert y.dtype == np.int64 and y.tolist() == [1, 0]

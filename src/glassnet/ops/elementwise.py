@@ -292,6 +292,8 @@ def pow(a, b) -> Tensor:  # noqa: A001 - mirrors the operator
     if isinstance(a, Tensor) and isinstance(b, (int, float)) and not isinstance(b, bool):
         if isinstance(b, float):  # int tensor ** float: float32, as PyTorch
             a = floating(a)
+        elif a._data.dtype.kind == "b":  # bool ** int: int64, as PyTorch (NumPy: int8)
+            a = Tensor._make(a._data.astype("int64"), False)
         return PowScalar.apply(a, p=b)
     return _binary(Pow, a, b)
 
@@ -327,8 +329,8 @@ def rsqrt(x: Tensor) -> Tensor:
 
 
 def square(x: Tensor) -> Tensor:
-    """Elementwise x^2."""
-    return PowScalar.apply(x, p=2)
+    """Elementwise x^2 (bool input gives int64, as PyTorch)."""
+    return pow(x, 2)
 
 
 def abs(x: Tensor) -> Tensor:  # noqa: A001 - NumPy's name
