@@ -30,7 +30,8 @@ def _cases(step: bool):
     rng = np.random.default_rng(0)
 
     def tensor(shape, scale=1.0):
-        return gn.tensor((rng.standard_normal(shape) * scale).astype(np.float32), requires_grad=True)
+        data = (rng.standard_normal(shape) * scale).astype(np.float32)
+        return gn.tensor(data, requires_grad=True)
 
     x_gelu = tensor((16, 128, 512))
     g_gelu = gn.tensor(rng.standard_normal((16, 128, 512)).astype(np.float32))
@@ -129,8 +130,6 @@ def main() -> None:
     print("|---|---|---|---|---|")
     for threads in args.threads:
         os.environ["GLASSNET_NUM_THREADS"] = str(threads)
-        if "threadpoolctl" in sys.modules or threads != max(args.threads):
-            pass
         for name, fn in cases.items():
             best = {True: float("inf"), False: float("inf")}
             calls = 2 if name == "W3 step" else args.calls

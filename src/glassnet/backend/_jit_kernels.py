@@ -27,7 +27,6 @@ import numpy as np
 from numba import njit, types
 from numba.extending import overload
 
-
 _OPTS = dict(nogil=True, error_model="numpy")
 
 

@@ -243,9 +243,9 @@ class Softmax(Function):
         return e / e.sum(axis=axis, keepdims=True)
 
     def backward(self, ns, grad, x, y):
-        if ns.eager and _last(y, self.axis):
-            if (dx := _fused.softmax_backward_last(y, grad)) is not None:
-                return dx
+        fused = _fused.softmax_backward_last(y, grad) if ns.eager and _last(y, self.axis) else None
+        if fused is not None:
+            return fused
         return y * (grad - ns.sum(grad * y, self.axis, True))
 
 

@@ -35,7 +35,7 @@ def _safe_softmax(xp, s):
     # would be NaN, so such rows use 0 instead and come out as exact zeros. In-place ops
     # (one buffer for scores, exponentials and probabilities) are the same arithmetic as
     # the out-of-place formula, with 3 fewer (L, S) allocations per head.
-    if _fused.softmax_last(s, out=s, safe=True) is not None:  # the optional fused kernel (backend.jit)
+    if _fused.softmax_last(s, out=s, safe=True) is not None:  # optional kernel (backend.jit)
         return s
     m = s.max(axis=-1, keepdims=True)
     s -= xp.where(xp.isfinite(m), m, 0)
