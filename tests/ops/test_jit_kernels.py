@@ -17,11 +17,21 @@ import pytest
 
 import glassnet as gn
 import glassnet.functional as F
-from glassnet.backend import jit
+from glassnet.backend import get_default_device, jit, set_default_device
 from glassnet.ops import _fused
 from glassnet.testing import check_grad
 
 pytest.importorskip("numba")
+
+
+@pytest.fixture(autouse=True)
+def _on_cpu():
+    """The kernels serve host arrays only: run on the CPU even under GLASSNET_TEST_DEVICE=sim
+    (that the simulated device keeps the NumPy path is tested below)."""
+    previous = get_default_device()
+    set_default_device("cpu")
+    yield
+    set_default_device(previous)
 
 
 @pytest.fixture
@@ -281,3 +291,11 @@ def test_kernels_skip_arrays_they_do_not_handle(kernels_on):
     assert _fused.softmax_last(np.ones((4, 4), np.float32)[:, ::2]) is None  # not contiguous
     assert _fused.layer_norm_backward(np.ones((2, 3)), None, np.ones((2, 3), np.float32),
                                       np.ones((2, 1)), 1) is None  # mixed dtypes  # fmt: skip
+
+
+def test_simulated_device_arrays_keep_the_numpy_path(kernels_on):
+    x = gn.randn(4, 8, device="sim")
+    assert type(x._data) is not np.ndarray
+    assert _fused.gelu(x._data) is None and _fused.softmax_last(x._data) is None
+    y = F.gelu(x)  # the op itself runs (the NumPy formulas on the device array)
+    assert y.device == x.device
