@@ -3,7 +3,8 @@
 Each case runs the same glassnet op forward + backward (or optimizer step) with the kernels
 on and off (``glassnet.backend.jit.set_enabled``), alternating on/off block by block inside
 one process, at each thread count; the figure is the minimum over the blocks of the median
-of each block (the machine is shared: minima are the least noisy statistic).
+of each block (the machine is shared: minima are the least noisy statistic), for wall time
+and for this process's CPU time.
 
     PYTHONPATH=src python benchmarks/bench_jit.py [--threads 1 2] [--repeats 7] [--step]
 
@@ -98,13 +99,15 @@ def _cases(step: bool):
     return cases
 
 
-def _block(fn, calls: int) -> float:
-    times = []
+def _block(fn, calls: int) -> tuple:
+    """(median wall s, median CPU s of this process) per call over ``calls`` calls."""
+    wall, cpu = [], []
     for _ in range(calls):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
+        wall.append(time.perf_counter() - t)
+        cpu.append(time.process_time() - c)
+    return statistics.median(wall), statistics.median(cpu)
 
 
 def main() -> None:
@@ -126,21 +129,23 @@ def main() -> None:
     for fn in cases.values():  # first calls: compile (or load from the cache)
         fn()
     print(f"set-up and first calls with the kernels: {time.perf_counter() - t:.2f} s")
-    print("| op (fwd + bwd) | threads | NumPy ms | kernel ms | kernel / NumPy |")
-    print("|---|---|---|---|---|")
+    print("| op (fwd + bwd) | threads | NumPy wall ms | kernel wall ms | kernel / NumPy | "
+          "NumPy CPU ms | kernel CPU ms |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|")
     for threads in args.threads:
         os.environ["GLASSNET_NUM_THREADS"] = str(threads)
         for name, fn in cases.items():
-            best = {True: float("inf"), False: float("inf")}
-            calls = 2 if name == "W3 step" else args.calls
+            best = {flag: [float("inf")] * 2 for flag in (False, True)}
+            calls = 3 if name == "W3 step" else args.calls
             for _ in range(args.repeats):
                 for flag in (False, True):
                     jit.set_enabled(flag)
                     fn()
-                    best[flag] = min(best[flag], _block(fn, calls))
+                    best[flag] = [min(a, b) for a, b in zip(best[flag], _block(fn, calls))]
+            (off, off_cpu), (on, on_cpu) = best[False], best[True]
             print(
-                f"| {name} | {threads} | {best[False] * 1e3:.2f} | {best[True] * 1e3:.2f} | "
-                f"{best[True] / best[False]:.2f}x |"
+                f"| {name} | {threads} | {off * 1e3:.2f} | {on * 1e3:.2f} | {on / off:.2f}x | "
+                f"{off_cpu * 1e3:.2f} | {on_cpu * 1e3:.2f} |"
             )
     jit.set_enabled(None)
 
