@@ -20,6 +20,8 @@ from glassnet.backend.dtypes import (
     int64,
     uint8,
 )
+from glassnet.backend.parallel import num_threads as get_num_threads
+from glassnet.backend.parallel import set_num_threads
 from glassnet.creation import (
     arange,
     eye,

@@ -166,35 +166,10 @@ def info_command(args) -> int:
 
 
 # -- BLAS threads ---------------------------------------------------------------------------
-def _openblas_functions():
-    """(set, get) of the OpenBLAS that NumPy loaded, found like threadpoolctl does, or None."""
-    import ctypes
-
-    try:
-        with open("/proc/self/maps") as f:
-            paths = sorted({line.split()[-1] for line in f if "openblas" in line.lower()})
-    except OSError:
-        return None
-    for path in paths:
-        if not path.startswith("/"):
-            continue
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for prefix, suffix in (("scipy_openblas", "64_"), ("scipy_openblas", ""), ("openblas", "")):
-            setter = getattr(lib, f"{prefix}_set_num_threads{suffix}", None)
-            getter = getattr(lib, f"{prefix}_get_num_threads{suffix}", None)
-            if setter is not None and getter is not None:
-                return setter, getter
-    return None
-
-
 def blas_threads(count: int | None = None) -> int | None:
     """Set OpenBLAS's thread count (when ``count`` is given); return the current count."""
-    funcs = _openblas_functions()
-    if funcs is None:
-        return None
+    from glassnet.backend.parallel import _get_blas_threads, _set_blas_threads
+
     if count is not None:
-        funcs[0](int(count))
-    return int(funcs[1]())
+        _set_blas_threads(count)
+    return _get_blas_threads()

@@ -19,6 +19,7 @@ from glassnet.backend.device import (
     xp_of,
 )
 from glassnet.backend.dtypes import default_float, float32, float64, int64, is_float, to_dtype
+from glassnet.backend.parallel import num_threads, parallel_for, set_num_threads
 from glassnet.backend.random import get_rng, get_rng_state, manual_seed, set_rng_state
 
 __all__ = [
@@ -40,6 +41,9 @@ __all__ = [
     "int64",
     "is_float",
     "manual_seed",
+    "num_threads",
+    "parallel_for",
+    "set_num_threads",
     "set_rng_state",
     "to_device",
     "to_numpy",

@@ -1,0 +1,305 @@
+"""Intra-op parallelism on the CPU: ``parallel_for`` over contiguous blocks on a thread pool.
+
+NumPy releases the GIL inside its ufunc loops, reductions and copies, so several Python
+threads that each run NumPy on a *different block* of a big array use several cores. An op
+splits its work into blocks along an axis whose items are computed independently (rows of a
+row-wise softmax, elements of an elementwise chain, heads of attention) and writes each block
+into a preallocated output::
+
+    out = np.empty_like(x)
+
+    def block(start, stop):
+        np.tanh(x[start:stop], out=out[start:stop])
+
+    parallel_for(len(x), block, item_size=x[0].size)
+
+**Determinism.** Every item is computed by the same NumPy calls on the same values whatever
+the block boundaries, and reductions run only along axes that are not split, so results are
+bit-identical for any thread count (tests check 1-4 threads on shapes that split unevenly).
+
+**When it runs inline** (``fn(0, n_items)`` on the calling thread, no thread involved):
+
+* with one thread (``set_num_threads(1)``, or a 1-core machine);
+* when each block would hold fewer than ``min_items`` items. By default ``min_items`` is
+  ``ceil(MIN_BLOCK_ELEMENTS / item_size)``: ``item_size`` is the number of array elements one
+  item touches, and :data:`MIN_BLOCK_ELEMENTS` is measured (see below);
+* for arrays that are not NumPy arrays (``like=``): on CuPy and the simulated ``sim`` device,
+  the device is the parallelism, and host threads would only contend for its queue;
+* when called from inside a block (a pool worker, or the caller while it runs its own block):
+  no nested parallelism, so an op built from parallel ops never oversubscribes the pool.
+
+**The pool** is created on the first call that runs in parallel (``import glassnet`` starts no
+thread) and reused: ``num_threads() - 1`` worker threads, the calling thread runs the first
+block itself. Its size comes from ``GLASSNET_NUM_THREADS``, else ``OMP_NUM_THREADS``,
+``OPENBLAS_NUM_THREADS`` or ``MKL_NUM_THREADS`` (so a process pinned to one BLAS thread is
+pinned here too), else the CPUs this process may run on (``os.sched_getaffinity``).
+``set_num_threads(n)`` (``glassnet.set_num_threads``, as ``torch.set_num_threads``) changes it
+and also OpenBLAS's thread count, so one knob sets both.
+
+**Threads and safety.** glassnet's model is one training thread. ``parallel_for`` may be called
+from several threads at once (the pool is a ``concurrent.futures.ThreadPoolExecutor``, which is
+thread-safe; the calls then share its workers), but ``set_num_threads`` while another thread is
+inside ``parallel_for`` is not supported. After ``os.fork`` the child makes a fresh pool.
+Exceptions raised by any block propagate to the caller after every block has finished.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+__all__ = [
+    "MIN_BLOCK_ELEMENTS",
+    "blocks",
+    "in_parallel_region",
+    "num_threads",
+    "parallel_for",
+    "set_num_threads",
+    "threads",
+]
+
+#: The least work, in array elements, for which a block is worth a thread hand-off. Measured on
+#: a 2-core Zen 4 (docs/performance.md, "Threads"): waking a pool thread and joining it costs
+#: about 20-40 us, and NumPy's float32 elementwise ufuncs run at 0.3-10 ns per element, so a
+#: block of 64Ki elements (about 20 us of the cheapest work, far more of exp/erf) is where
+#: splitting starts to pay.
+MIN_BLOCK_ELEMENTS = 1 << 16
+
+_ENV_VARS = ("GLASSNET_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+_state = {"threads": None, "pool": None, "pool_size": 0, "pid": 0}
+_lock = threading.Lock()
+_local = threading.local()
+
+
+def _default_threads() -> int:
+    for var in _ENV_VARS:
+        value = os.environ.get(var, "").strip()
+        if value.isdigit() and int(value) > 0:
+            return int(value)
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def num_threads() -> int:
+    """The number of threads ops may use on the CPU (like ``torch.get_num_threads``)."""
+    count = _state["threads"]
+    if count is None:
+        count = _state["threads"] = _default_threads()
+    return count
+
+
+def set_num_threads(count: int) -> None:
+    """Use ``count`` threads for intra-op parallelism on the CPU, and in OpenBLAS.
+
+    Like ``torch.set_num_threads``: one setting for glassnet's own parallel ops and for the
+    BLAS behind matrix products (when NumPy's BLAS is OpenBLAS; others keep their own setting).
+    ``count=1`` runs everything on the calling thread.
+
+    >>> import glassnet as gn
+    >>> before = gn.get_num_threads()
+    >>> gn.set_num_threads(1); gn.get_num_threads()
+    1
+    >>> gn.set_num_threads(before)
+    """
+    if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 1:
+        raise ValueError(
+            f"set_num_threads expects a positive int, got {count!r}; "
+            "use 1 to run every op on the calling thread"
+        )
+    count = int(count)
+    with _lock:
+        _state["threads"] = count
+        if _state["pool"] is not None and _state["pool_size"] != count - 1:
+            _state["pool"].shutdown(wait=True)
+            _state["pool"] = None
+    _set_blas_threads(count)
+
+
+@contextlib.contextmanager
+def threads(count: int) -> Iterator[None]:
+    """Run the block with ``count`` threads (glassnet and OpenBLAS), then restore the old count.
+
+    >>> import glassnet as gn
+    >>> with gn.backend.parallel.threads(1):
+    ...     gn.get_num_threads()
+    1
+    """
+    before = num_threads()
+    blas_before = _get_blas_threads()
+    set_num_threads(count)
+    try:
+        yield
+    finally:
+        set_num_threads(before)
+        if blas_before is not None:
+            _set_blas_threads(blas_before)
+
+
+def in_parallel_region() -> bool:
+    """True inside a block of ``parallel_for`` (where nested calls run inline)."""
+    return getattr(_local, "inside", False)
+
+
+def blocks(n_items: int, n_blocks: int) -> list[tuple[int, int]]:
+    """Split ``range(n_items)`` into ``n_blocks`` contiguous ``(start, stop)`` blocks whose
+    sizes differ by at most one (the first ``n_items % n_blocks`` get one more)."""
+    base, extra = divmod(n_items, n_blocks)
+    out, start = [], 0
+    for i in range(n_blocks):
+        stop = start + base + (1 if i < extra else 0)
+        out.append((start, stop))
+        start = stop
+    return out
+
+
+def parallel_for(
+    n_items: int,
+    fn: Callable[[int, int], object],
+    *,
+    item_size: int = 1,
+    min_items: int | None = None,
+    like=None,
+) -> None:
+    """Call ``fn(start, stop)`` on contiguous blocks covering ``range(n_items)``, in parallel.
+
+    Each index is in exactly one block; ``fn`` must write its results into preallocated
+    outputs (blocks run concurrently, in no particular order) and must not depend on where the
+    blocks start. Returns when every block is done; the first exception raised by a block
+    (in block order) is re-raised.
+
+    Args:
+        n_items: how many items (rows, heads, elements) there are.
+        fn: called as ``fn(start, stop)``; its return value is ignored.
+        item_size: array elements one item touches (a row's length), to size blocks.
+        min_items: the fewest items worth a block of their own; default
+            ``ceil(MIN_BLOCK_ELEMENTS / item_size)``.
+        like: an array (or a tuple of arrays) the work reads; when any is not a NumPy array
+            (CuPy, sim), the call runs inline.
+    """
+    n_items = int(n_items)
+    if n_items <= 0:
+        return
+    count = num_threads()
+    if count > 1 and not getattr(_local, "inside", False) and _host_arrays(like):
+        if min_items is None:
+            min_items = -(-MIN_BLOCK_ELEMENTS // max(1, int(item_size)))
+        count = min(count, n_items // max(1, int(min_items)))
+    else:
+        count = 1
+    if count <= 1:
+        before = getattr(_local, "inside", False)
+        _local.inside = True
+        try:
+            fn(0, n_items)
+        finally:
+            _local.inside = before
+        return
+    parts = blocks(n_items, count)
+    pool = _pool(count - 1)
+    futures = [pool.submit(_run_block, fn, start, stop) for start, stop in parts[1:]]
+    first_error = None
+    _local.inside = True
+    try:
+        fn(*parts[0])
+    except BaseException as error:  # noqa: BLE001 - re-raised below, after the others finish
+        first_error = error
+    finally:
+        _local.inside = False
+    for future in futures:
+        error = future.exception()
+        if error is not None and first_error is None:
+            first_error = error
+    if first_error is not None:
+        raise first_error
+
+
+def _run_block(fn, start: int, stop: int) -> None:
+    _local.inside = True
+    try:
+        fn(start, stop)
+    finally:
+        _local.inside = False
+
+
+def _host_arrays(like) -> bool:
+    if like is None:
+        return True
+    if isinstance(like, (tuple, list)):
+        return all(type(a) is np.ndarray or np.isscalar(a) or a is None for a in like)
+    return type(like) is np.ndarray
+
+
+def _pool(workers: int) -> ThreadPoolExecutor:
+    pool = _state["pool"]
+    if pool is not None and _state["pool_size"] >= workers and _state["pid"] == os.getpid():
+        return pool
+    with _lock:
+        pool = _state["pool"]
+        if pool is None or _state["pool_size"] < workers or _state["pid"] != os.getpid():
+            if pool is not None and _state["pid"] == os.getpid():
+                pool.shutdown(wait=True)
+            # A forked child inherits the parent's pool object but none of its threads: it
+            # is dropped (never shut down here: its locks may be held by threads that are gone).
+            pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="glassnet")
+            _state.update(pool=pool, pool_size=workers, pid=os.getpid())
+    return pool
+
+
+# -- OpenBLAS ------------------------------------------------------------------------------
+_BLAS: dict = {}
+
+
+def _openblas_functions():
+    """(set, get) of the OpenBLAS that NumPy loaded, found like threadpoolctl does, or None."""
+    if "funcs" in _BLAS:
+        return _BLAS["funcs"]
+    import ctypes
+
+    funcs = None
+    try:
+        with open("/proc/self/maps") as f:
+            paths = sorted({line.split()[-1] for line in f if "openblas" in line.lower()})
+    except OSError:
+        paths = []
+    for path in paths:
+        if funcs is not None or not path.startswith("/"):
+            continue
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for prefix, suffix in (("scipy_openblas", "64_"), ("scipy_openblas", ""), ("openblas", "")):
+            setter = getattr(lib, f"{prefix}_set_num_threads{suffix}", None)
+            getter = getattr(lib, f"{prefix}_get_num_threads{suffix}", None)
+            if setter is not None and getter is not None:
+                funcs = (setter, getter)
+                break
+    _BLAS["funcs"] = funcs
+    return funcs
+
+
+def _get_blas_threads() -> int | None:
+    funcs = _openblas_functions()
+    return None if funcs is None else int(funcs[1]())
+
+
+def _set_blas_threads(count: int) -> None:
+    funcs = _openblas_functions()
+    if funcs is not None:
+        funcs[0](int(count))
+
+
+def _reset_for_tests(count: int | None = None) -> None:
+    """Forget the thread count (re-read from the environment) and the pool; for tests."""
+    with _lock:
+        if _state["pool"] is not None and _state["pid"] == os.getpid():
+            _state["pool"].shutdown(wait=True)
+        _state.update(threads=count, pool=None, pool_size=0, pid=0)

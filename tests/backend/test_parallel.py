@@ -1,0 +1,211 @@
+"""glassnet.backend.parallel: parallel_for covers every index once, runs inline where it
+should, propagates errors, starts no thread at import, and the thread-count API."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+
+import numpy as np
+import pytest
+
+import glassnet as gn
+from glassnet.backend import parallel
+from glassnet.backend.sim import sim_xp
+
+
+@pytest.fixture
+def force_parallel(monkeypatch):
+    """Every block worth a thread: tests split tiny arrays."""
+    monkeypatch.setattr(parallel, "MIN_BLOCK_ELEMENTS", 1)
+
+
+def _record(n_items, count, **kwargs):
+    """Run parallel_for with ``count`` threads; return the blocks seen and their threads."""
+    seen, lock = [], threading.Lock()
+
+    def block(start, stop):
+        with lock:
+            seen.append((start, stop, threading.get_ident()))
+
+    with parallel.threads(count):
+        parallel.parallel_for(n_items, block, **kwargs)
+    return seen
+
+
+@pytest.mark.parametrize("count", [1, 2, 3, 4, 7])
+@pytest.mark.parametrize("n_items", [0, 1, 2, 3, 5, 10, 17, 64, 101])
+@pytest.mark.parametrize("min_items", [1, 2, 3, 16])
+def test_every_index_exactly_once(count, n_items, min_items):
+    seen = _record(n_items, count, min_items=min_items)
+    hits = np.zeros(n_items, np.int64)
+    for start, stop, _ in seen:
+        assert 0 <= start < stop <= n_items
+        hits[start:stop] += 1
+    assert (hits == 1).all()
+    # as many blocks as threads, but none with fewer than min_items items (unless inline)
+    expected = max(1, min(count, n_items // min_items)) if n_items else 0
+    assert len(seen) == expected
+    if len(seen) > 1:
+        assert min(stop - start for start, stop, _ in seen) >= min_items
+
+
+def test_blocks_are_balanced_and_contiguous():
+    assert parallel.blocks(10, 3) == [(0, 4), (4, 7), (7, 10)]
+    assert parallel.blocks(2, 2) == [(0, 1), (1, 2)]
+    assert parallel.blocks(5, 1) == [(0, 5)]
+
+
+def test_blocks_run_on_several_threads(force_parallel):
+    caller = threading.get_ident()
+    seen = _record(4, 4)
+    threads_used = {ident for _, _, ident in seen}
+    assert caller in threads_used  # the caller runs the first block itself
+    assert len(threads_used) >= 2
+
+
+def test_item_size_sets_the_default_block_size(monkeypatch):
+    monkeypatch.setattr(parallel, "MIN_BLOCK_ELEMENTS", 100)
+    assert len(_record(10, 2, item_size=10)) == 1  # 100 elements: one block's worth
+    assert len(_record(20, 2, item_size=10)) == 2
+    assert len(_record(1000, 4, item_size=1)) == 4
+
+
+def test_inline_with_one_thread(force_parallel):
+    caller = threading.get_ident()
+    seen = _record(10, 1)
+    assert seen == [(0, 10, caller)]
+
+
+def test_inline_for_device_arrays(force_parallel):
+    caller = threading.get_ident()
+    sim_array = sim_xp.zeros(8)
+    for like in (sim_array, (np.zeros(8), sim_array)):
+        assert _record(8, 4, like=like) == [(0, 8, caller)]
+    assert len(_record(8, 4, like=(np.zeros(8), None, 2.0))) == 4
+
+
+def test_no_nested_parallelism(force_parallel):
+    inner, lock = [], threading.Lock()
+
+    def outer(start, stop):
+        assert parallel.in_parallel_region()
+
+        def block(a, b):
+            with lock:
+                inner.append((start, a, b, threading.get_ident()))
+
+        parallel.parallel_for(5, block)
+
+    with parallel.threads(3):
+        parallel.parallel_for(3, outer)
+    # each outer block ran its inner loop inline, on its own thread, in one block
+    assert sorted((s, a, b) for s, a, b, _ in inner) == [(0, 0, 5), (1, 0, 5), (2, 0, 5)]
+    assert not parallel.in_parallel_region()
+
+
+@pytest.mark.parametrize("failing_block", [0, 1, 2])
+def test_exceptions_propagate_after_every_block_finished(force_parallel, failing_block):
+    done = []
+
+    def block(start, stop):
+        if start == failing_block:
+            raise KeyError(f"block {start}")
+        done.append(start)
+
+    with parallel.threads(3), pytest.raises(KeyError, match=f"block {failing_block}"):
+        parallel.parallel_for(3, block)
+    assert sorted(done) == sorted({0, 1, 2} - {failing_block})
+    assert not parallel.in_parallel_region()
+    # the pool still works afterwards
+    assert len(_record(3, 3)) == 3
+
+
+def test_exception_inline_resets_the_region_flag():
+    def block(start, stop):
+        raise RuntimeError("inline")
+
+    with parallel.threads(1), pytest.raises(RuntimeError, match="inline"):
+        parallel.parallel_for(3, block)
+    assert not parallel.in_parallel_region()
+
+
+def test_set_num_threads_validates_and_round_trips():
+    before = gn.get_num_threads()
+    with parallel.threads(3):
+        assert gn.get_num_threads() == 3 == parallel.num_threads()
+    assert gn.get_num_threads() == before
+    for bad in (0, -1, 1.5, "2", True):
+        with pytest.raises(ValueError, match="set_num_threads expects a positive int"):
+            gn.set_num_threads(bad)
+
+
+def test_threads_sets_and_restores_openblas():
+    blas_before = parallel._get_blas_threads()
+    if blas_before is None:
+        pytest.skip("NumPy's BLAS is not OpenBLAS here: only glassnet's count is set")
+    with parallel.threads(3):
+        assert parallel._get_blas_threads() == 3
+    assert parallel._get_blas_threads() == blas_before
+
+
+_FRESH = """
+import json, os, threading
+before = threading.active_count()
+import glassnet as gn
+from glassnet.backend import parallel
+after_import = threading.active_count()
+parallel.MIN_BLOCK_ELEMENTS = 1
+parallel.parallel_for(4, lambda a, b: None)
+print(json.dumps({"import": after_import - before, "count": gn.get_num_threads(),
+                  "after_call": threading.active_count() - before}))
+"""
+
+
+def _fresh(env: dict) -> dict:
+    base = {k: v for k, v in os.environ.items() if k not in parallel._ENV_VARS}
+    out = subprocess.run(
+        [sys.executable, "-c", _FRESH], env={**base, **env}, capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_no_threads_at_import_pool_made_on_first_parallel_call():
+    got = _fresh({"GLASSNET_NUM_THREADS": "3"})
+    assert got["import"] == 0
+    assert got["count"] == 3
+    # up to two workers (the caller runs a block; the executor starts a worker only when none
+    # is idle, so a fast first block may leave the second worker unborn)
+    assert 1 <= got["after_call"] <= 2
+
+
+def test_thread_count_from_the_environment():
+    assert _fresh({"OMP_NUM_THREADS": "2"})["count"] == 2
+    assert _fresh({"OPENBLAS_NUM_THREADS": "1"})["count"] == 1
+    assert _fresh({"GLASSNET_NUM_THREADS": "3", "OMP_NUM_THREADS": "1"})["count"] == 3
+    assert _fresh({})["count"] == len(os.sched_getaffinity(0))
+
+
+def test_pool_survives_fork(force_parallel):
+    if not hasattr(os, "fork"):
+        pytest.skip("no fork on this platform")
+    with parallel.threads(2):
+        parallel.parallel_for(2, lambda a, b: None)  # the parent has a pool
+        pid = os.fork()
+        if pid == 0:  # the child: a fresh pool, and the work still done
+            hits = np.zeros(6)
+
+            def block(start, stop):
+                hits[start:stop] += 1
+
+            try:
+                parallel.parallel_for(6, block)
+                os._exit(0 if (hits == 1).all() else 1)
+            except BaseException:
+                os._exit(2)
+        _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
