@@ -8,9 +8,8 @@ and for this process's CPU time.
 
     PYTHONPATH=src python benchmarks/bench_jit.py [--threads 1 2] [--repeats 7] [--step]
 
-Threads: the kernels' thread count follows GLASSNET_NUM_THREADS, set here per thread count;
-the NumPy path runs as glassnet runs it at that count (BLAS threads are set at start-up to
-the largest count asked for).
+Threads: ``glassnet.backend.parallel.threads(n)`` per thread count (glassnet's threads, the
+kernels' and OpenBLAS's); both paths run as glassnet runs them at that count.
 """
 
 from __future__ import annotations
@@ -119,7 +118,7 @@ def main() -> None:
     args = ap.parse_args()
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(max(args.threads))
-    from glassnet.backend import jit
+    from glassnet.backend import jit, parallel
 
     if not jit.available():
         sys.exit("bench_jit: Numba is not installed (pip install glassnet[jit])")
@@ -133,21 +132,28 @@ def main() -> None:
           "NumPy CPU ms | kernel CPU ms |")  # fmt: skip
     print("|---|---|---|---|---|---|---|")
     for threads in args.threads:
-        os.environ["GLASSNET_NUM_THREADS"] = str(threads)
-        for name, fn in cases.items():
-            best = {flag: [float("inf")] * 2 for flag in (False, True)}
-            calls = 3 if name == "W3 step" else args.calls
-            for _ in range(args.repeats):
-                for flag in (False, True):
-                    jit.set_enabled(flag)
-                    fn()
-                    best[flag] = [min(a, b) for a, b in zip(best[flag], _block(fn, calls))]
-            (off, off_cpu), (on, on_cpu) = best[False], best[True]
-            print(
-                f"| {name} | {threads} | {off * 1e3:.2f} | {on * 1e3:.2f} | {on / off:.2f}x | "
-                f"{off_cpu * 1e3:.2f} | {on_cpu * 1e3:.2f} |"
-            )
+        with parallel.threads(threads):
+            _measure(cases, threads, args)
     jit.set_enabled(None)
+
+
+def _measure(cases: dict, threads: int, args) -> None:
+    """One table row per case: kernels off and on, alternating block by block."""
+    from glassnet.backend import jit
+
+    for name, fn in cases.items():
+        best = {flag: [float("inf")] * 2 for flag in (False, True)}
+        calls = 3 if name == "W3 step" else args.calls
+        for _ in range(args.repeats):
+            for flag in (False, True):
+                jit.set_enabled(flag)
+                fn()
+                best[flag] = [min(a, b) for a, b in zip(best[flag], _block(fn, calls))]
+        (off, off_cpu), (on, on_cpu) = best[False], best[True]
+        print(
+            f"| {name} | {threads} | {off * 1e3:.2f} | {on * 1e3:.2f} | {on / off:.2f}x | "
+            f"{off_cpu * 1e3:.2f} | {on_cpu * 1e3:.2f} |"
+        )
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ import pytest
 
 import glassnet as gn
 import glassnet.functional as F
-from glassnet.backend import get_default_device, jit, set_default_device
+from glassnet.backend import get_default_device, jit, parallel, set_default_device
 from glassnet.ops import _fused
 from glassnet.testing import check_grad
 
@@ -248,26 +248,29 @@ def test_adam_kernel_is_bit_identical_to_numpy_path(opt_cls, kw):
 
 
 def test_bit_identical_for_any_thread_count(kernels_on, monkeypatch):
-    monkeypatch.setattr(jit, "_MIN_PARALLEL", 1)  # split even these small arrays
+    monkeypatch.setattr(parallel, "MIN_BLOCK_ELEMENTS", 1)  # split even these small arrays
     rng = np.random.default_rng(7)
     x = rng.standard_normal((300, 33)).astype(np.float32)
     g = rng.standard_normal((300, 33)).astype(np.float32)
     w = rng.standard_normal(33).astype(np.float32)
     results = []
-    for threads in ("1", "2", "3"):
-        monkeypatch.setenv("GLASSNET_NUM_THREADS", threads)
-        y, cdf = _fused.gelu(x)
-        sm = _fused.softmax_last(x, safe=True)
-        ln, xhat, rstd = _fused.layer_norm(x, w, None, 1, 1e-5)
-        lnb = _fused.layer_norm_backward(g, w, xhat, rstd, 1)
-        m, v, p = np.zeros_like(x), np.zeros_like(x), x.copy()
-        _fused.adam(p, g, m, v, beta1=0.9, beta2=0.999, eps=1e-8, bc2_sqrt=0.03, step=0.1,
-                    decay=0.99)  # fmt: skip
-        results.append([y, _fused.gelu_backward(x, cdf, g), sm, _fused.softmax_backward_last(sm, g),
-                        ln, *lnb, p, m, v])  # fmt: skip
+    for threads in (1, 2, 3):
+        with parallel.threads(threads):
+            results.append(_all_kernels(x, g, w))
     for other in results[1:]:
         for a, b in zip(results[0], other):
             np.testing.assert_array_equal(a, b)
+
+
+def _all_kernels(x, g, w):
+    y, cdf = _fused.gelu(x)
+    sm = _fused.softmax_last(x, safe=True)
+    ln, xhat, rstd = _fused.layer_norm(x, w, None, 1, 1e-5)
+    lnb = _fused.layer_norm_backward(g, w, xhat, rstd, 1)
+    m, v, p = np.zeros_like(x), np.zeros_like(x), x.copy()
+    _fused.adam(p, g, m, v, beta1=0.9, beta2=0.999, eps=1e-8, bc2_sqrt=0.03, step=0.1, decay=0.99)
+    dgelu, dsm = _fused.gelu_backward(x, cdf, g), _fused.softmax_backward_last(sm, g)
+    return [y, dgelu, sm, dsm, ln, *lnb, p, m, v]
 
 
 def test_disabled_by_environment_and_never_imported_at_import():

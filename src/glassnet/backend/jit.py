@@ -12,8 +12,9 @@ GPU or simulated-device array and every op under ``create_graph`` keeps the NumP
   compiled at its first use (cached on disk where the package directory or
   ``NUMBA_CACHE_DIR`` is writable).
 - Results agree with the NumPy path to float32 rounding and are bit-identical for any thread
-  count: rows (or elements) are split among threads, but each one is computed by one thread,
-  start to end, in a fixed order.
+  count: rows (or elements) are split among the threads of
+  :mod:`glassnet.backend.parallel` (``gn.set_num_threads``), but each one is computed by one
+  thread, start to end, in a fixed order.
 
 Example:
     >>> from glassnet.backend import jit
@@ -30,14 +31,12 @@ import threading
 
 import numpy as np
 
-__all__ = ["available", "enabled", "kernels", "num_threads", "run_rows", "set_enabled", "usable"]
+from glassnet.backend.parallel import parallel_for
+
+__all__ = ["available", "enabled", "kernels", "run_rows", "set_enabled", "usable"]
 
 _LOCK = threading.Lock()
-_STATE: dict = {"module": None, "tried": False, "enabled": None, "pool": None, "pool_size": 0}
-
-# Below this many elements a call runs on the calling thread (submitting to the pool costs
-# tens of microseconds).
-_MIN_PARALLEL = 1 << 15
+_STATE: dict = {"module": None, "tried": False, "enabled": None}
 
 
 def _env_enabled() -> bool:
@@ -91,46 +90,15 @@ def usable(*arrays):
     return kernels()
 
 
-def num_threads() -> int:
-    """Threads the kernels use: ``GLASSNET_NUM_THREADS``, else the BLAS/OpenMP environment
-    (``OMP_NUM_THREADS``, ``OPENBLAS_NUM_THREADS``, ``MKL_NUM_THREADS``), else the cores this
-    process may run on."""
-    for var in ("GLASSNET_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        value = os.environ.get(var, "").strip()
-        if value.isdigit() and int(value) > 0:
-            return int(value)
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
-
-
-def _pool(size: int):
-    from concurrent.futures import ThreadPoolExecutor
-
-    with _LOCK:
-        if _STATE["pool_size"] < size:
-            if _STATE["pool"] is not None:
-                _STATE["pool"].shutdown(wait=False)
-            _STATE["pool"] = ThreadPoolExecutor(size, thread_name_prefix="glassnet-jit")
-            _STATE["pool_size"] = size
-        return _STATE["pool"]
-
-
 def run_rows(kernel, rows: int, *args, work: int | None = None, grain: int = 1) -> None:
-    """``kernel(*args, lo, hi)`` over ``[0, rows)``, split in contiguous ranges among
-    :func:`num_threads` threads (each range a multiple of ``grain`` rows) when the work
-    (elements; default ``rows``) is large enough, else in one call on this thread."""
-    threads = num_threads()
-    work = rows if work is None else work
-    if threads <= 1 or work < _MIN_PARALLEL or rows < 2 * grain:
-        kernel(*args, 0, rows)
-        return
+    """``kernel(*args, lo, hi)`` over ``[0, rows)`` in contiguous ranges (each a multiple of
+    ``grain`` rows, the last one cut at ``rows``) on the threads of
+    :func:`glassnet.backend.parallel.parallel_for`; ``work`` (elements, default ``rows``)
+    sizes the blocks, so small calls run on this thread."""
     units = -(-rows // grain)
-    parts = min(threads, units)
-    bounds = [min(rows, (units * i // parts) * grain) for i in range(parts + 1)]
-    pool = _pool(parts - 1)
-    futures = [pool.submit(kernel, *args, lo, hi) for lo, hi in zip(bounds[1:-1], bounds[2:])]
-    kernel(*args, bounds[0], bounds[1])
-    for f in futures:
-        f.result()
+    per_unit = max(1, (rows if work is None else work) * grain // max(rows, 1))
+
+    def block(start: int, stop: int) -> None:
+        kernel(*args, start * grain, min(stop * grain, rows))
+
+    parallel_for(units, block, item_size=per_unit)
