@@ -96,7 +96,7 @@ class Adam(Optimizer):
         lr, wd, eps = group["lr"], group["weight_decay"], group["eps"]
         beta1, beta2 = group["betas"]
         t = state["step"]
-        if not group["amsgrad"] and self._fused(w, grad, state, group, t):
+        if not group["amsgrad"] and self._kernel_update(w, grad, state, group, t):
             return
         if wd != 0:
             if self.decoupled:
@@ -125,7 +125,7 @@ class Adam(Optimizer):
         denom *= lr / bias_correction1
         w -= denom
 
-    def _fused(self, w, grad, state, group, t) -> bool:
+    def _kernel_update(self, w, grad, state, group, t) -> bool:
         """The same update in one fused pass (backend.jit), when the kernels apply."""
         lr, wd = group["lr"], group["weight_decay"]
         beta1, beta2 = group["betas"]
