@@ -12,6 +12,7 @@ import numpy as np
 from glassnet.autograd.function import Function
 from glassnet.backend import xp_of
 from glassnet.backend.special import erf_into as _erf_into
+from glassnet.ops import _fused
 from glassnet.ops._util import floating, normalize_axis
 from glassnet.tensor import Tensor
 
@@ -125,6 +126,9 @@ class Gelu(Function):
         if approximate == "tanh":
             self.t = xp.tanh(_tanh_gelu_u(x))
             return 0.5 * x * (1 + self.t)
+        if (fused := _fused.gelu(x)) is not None:  # the optional fused kernel (backend.jit)
+            y, self.cdf = fused
+            return y
         # Phi(x) = (1 + erf(x / sqrt 2)) / 2 and y = x Phi(x), block by block (see _BLOCK)
         flat = xp.ascontiguousarray(x).reshape(-1)
         cdf, y = xp.empty_like(flat), xp.empty_like(flat)
@@ -149,6 +153,8 @@ class Gelu(Function):
             t = self.t if ns.eager else ns.tanh(_tanh_gelu_u(x))
             du = math.sqrt(2 / math.pi) * (1 + 3 * 0.044715 * x * x)
             return grad * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * du)
+        if ns.eager and (dx := _fused.gelu_backward(x, self.cdf, grad)) is not None:
+            return dx
         cdf = self.cdf if ns.eager else 0.5 * (1 + ns.erf(x * (1 / math.sqrt(2))))
         # grad (Phi(x) + x phi(x)), phi(x) = e^{-x^2/2} / sqrt(2 pi): on arrays in one buffer
         # (ns.mul_ and friends write into the fresh x * x), on tensors out of place
@@ -231,11 +237,22 @@ class Softmax(Function):
     def forward(self, x, axis):
         xp = xp_of(x)
         self.axis = axis
+        if _last(x, axis) and (y := _fused.softmax_last(x)) is not None:  # backend.jit
+            return y
         e = xp.exp(x - _max_or_zero(x, axis))
         return e / e.sum(axis=axis, keepdims=True)
 
     def backward(self, ns, grad, x, y):
+        fused = _fused.softmax_backward_last(y, grad) if ns.eager and _last(y, self.axis) else None
+        if fused is not None:
+            return fused
         return y * (grad - ns.sum(grad * y, self.axis, True))
+
+
+def _last(x, axis) -> bool:
+    """Whether ``axis`` (an int or a 1-tuple) is x's last axis (the fused kernels' case)."""
+    axis = axis[0] if isinstance(axis, tuple) and len(axis) == 1 else axis
+    return isinstance(axis, int) and x.ndim > 0 and axis in (-1, x.ndim - 1)
 
 
 class LogSoftmax(Function):

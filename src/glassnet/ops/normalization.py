@@ -18,6 +18,7 @@ from glassnet.autograd.function import Function
 from glassnet.autograd.grad_mode import no_grad
 from glassnet.autograd.namespace import array_namespace
 from glassnet.backend import xp_of
+from glassnet.ops import _fused
 from glassnet.tensor import Tensor
 
 __all__ = ["batch_norm", "group_norm", "layer_norm"]
@@ -87,16 +88,30 @@ class LayerNorm(_AffineNorm):
     def forward(self, x, *params, naxes, eps, has_weight, has_bias):
         self.axes = tuple(range(x.ndim - naxes, x.ndim))
         self.eps, self.has_weight, self.has_bias = eps, has_weight, has_bias
+        w, b = (params[0] if has_weight else None), (params[-1] if has_bias else None)
+        if (fused := _fused.layer_norm(x, w, b, naxes, eps)) is not None:  # backend.jit
+            y, self.xhat, self.rstd = fused
+            return y
         self.xhat, self.rstd, _ = _normalize(array_namespace(x), x, self.axes, eps)
         return self._affine(self.xhat, params, x.shape[x.ndim - naxes :])
 
     def backward(self, ns, grad, x, *params):
         axes = self.axes
+        if ns.eager and (fused := self._fused_backward(grad, params)) is not None:
+            return fused
         xhat, rstd = (self.xhat, self.rstd) if ns.eager else _normalize(ns, x, axes, self.eps)[:2]
         w = self._weight(ns, params, x.shape[axes[0] :])
         dx = _normalize_backward(ns, grad if w is None else grad * w, xhat, rstd, axes)
         lead = tuple(range(grad.ndim - len(axes)))
         return (dx, *self._param_grads(ns, grad, xhat, lead, x.shape[axes[0] :]))
+
+    def _fused_backward(self, grad, params):
+        w = params[0] if self.has_weight else None
+        fused = _fused.layer_norm_backward(grad, w, self.xhat, self.rstd, len(self.axes))
+        if fused is None:
+            return None
+        dx, dw, db = fused
+        return (dx, *([dw] if self.has_weight else []), *([db] if self.has_bias else []))
 
 
 class BatchNorm(_AffineNorm):
