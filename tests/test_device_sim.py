@@ -267,3 +267,43 @@ def test_embedding_gradient_on_a_device_uses_no_scatter_add(monkeypatch):
     expected = np.zeros((7, 5))
     np.add.at(expected, ids.reshape(-1), g.reshape(-1, 5).astype(np.float64))
     np.testing.assert_allclose(grads[0], expected, rtol=1e-5, atol=1e-5)
+
+
+def test_a_watched_fit_adds_one_read_per_epoch_to_the_loss_reads(no_debug_checks):
+    # the diagnosis watch (health=True or verbose) keeps its per-step values on the device and
+    # reads them once per epoch, plus the initial weights once at the start
+    def transfers(health):
+        gn.manual_seed(0)
+        model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 4)).to("sim")
+        model.compile(optimizer="adam", loss="cross_entropy")
+        rng = np.random.default_rng(0)
+        x, y = rng.standard_normal((400, 8)).astype(np.float32), rng.integers(0, 4, 400)
+        TRANSFERS.reset()
+        model.fit(x, y, epochs=2, batch_size=8, verbose=0, health=health, log_every=25)
+        return TRANSFERS.count
+
+    loss_reads = 2 * 2  # 50 steps per epoch, read every 25
+    assert transfers(False) == loss_reads
+    assert transfers(True) == loss_reads + 2 + 1  # one per epoch, one at the start
+
+
+def test_a_device_run_past_a_nan_still_writes_its_report(no_debug_checks, tmp_path, capsys):
+    # on a device the loss is read every 50 steps, so training runs up to 49 steps on NaN
+    # weights before it stops; the diagnosis and the HTML report must still be made
+    gn.manual_seed(0)
+    model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 4)).to("sim")
+    model.compile(optimizer=gn.optim.SGD(model.parameters(), lr=1e4), loss="cross_entropy",
+                  metrics=["accuracy"])  # fmt: skip
+    rng = np.random.default_rng(0)
+    x = (rng.standard_normal((480, 8)) * 10).astype(np.float32)
+    y = rng.integers(0, 4, 480)
+    with np.errstate(all="ignore"):
+        history = model.fit(x, y, epochs=3, batch_size=8, verbose=1, log_every=50,
+                            validation_split=0.1)  # fmt: skip
+        page = (tmp_path / "r.html").read_text() if history.report(tmp_path / "r.html") else ""
+    steps = history.steps["loss"]
+    assert len(steps) == 50 and not np.isfinite(steps[-1])  # ran past the NaN to the read
+    assert "read every 50 steps" in history.stop_reason
+    assert "Training stopped early" in page and "loss became nan" in page
+    assert history.verdicts and "learning rate" in str(history.diagnosis)
+    assert "Stopping: the loss became nan" in capsys.readouterr().err

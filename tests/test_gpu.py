@@ -3,9 +3,12 @@
 Each test runs on every available device: ``cuda`` (an NVIDIA GPU with CuPy; skipped cleanly
 without one, which is every CI machine so far) and ``sim``, the strict simulated device, which
 runs the GPU code paths on the CPU. ``benchmarks/gpu_check.sh`` runs this file on a GPU
-machine (``pytest -m gpu tests/test_gpu.py``). See docs/gpu.md for what has and has not run on
-real hardware.
+machine (``GLASSNET_REQUIRE_GPU=1 pytest tests/test_gpu.py -k cuda``: the variable turns the
+skip into failures, so a run that tested nothing fails). See docs/gpu.md for what has and has
+not run on real hardware.
 """
+
+import os
 
 import numpy as np
 import pytest
@@ -17,11 +20,12 @@ from glassnet import nn, optim
 
 pytestmark = pytest.mark.gpu
 
+# GLASSNET_REQUIRE_GPU=1 (benchmarks/gpu_check.sh): no skip, so a run without a GPU fails
+_NO_GPU = not gn.cuda_available() and os.environ.get("GLASSNET_REQUIRE_GPU") != "1"
 DEVICES = [
-    pytest.param("cuda", marks=pytest.mark.skipif(not gn.cuda_available(),
-                                                  reason="needs CuPy and an NVIDIA GPU")),
+    pytest.param("cuda", marks=pytest.mark.skipif(_NO_GPU, reason="needs CuPy and an NVIDIA GPU")),
     "sim",
-]  # fmt: skip
+]
 CASES = all_grad_cases()
 
 

@@ -8,7 +8,16 @@ from glassnet.autograd import (
     no_grad,
     set_grad_enabled,
 )
-from glassnet.backend import Device, cuda_available, is_debug, manual_seed, set_debug
+from glassnet.backend import (
+    Device,
+    are_deterministic_algorithms_enabled,
+    cuda_available,
+    is_debug,
+    is_deterministic_algorithms_warn_only_enabled,
+    manual_seed,
+    set_debug,
+    use_deterministic_algorithms,
+)
 from glassnet.backend.dtypes import (
     bool_,
     float16,

@@ -146,7 +146,9 @@ def info_command(args) -> int:
             ", ".join(
                 f"{v}={os.environ[v]}"
                 for v in (
-                    "GLASSNET_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                    "GLASSNET_NUM_THREADS",
+                    "OMP_NUM_THREADS",
+                    "OPENBLAS_NUM_THREADS",
                     "MKL_NUM_THREADS",
                 )  # fmt: skip
                 if v in os.environ

@@ -156,6 +156,14 @@ COMPOSED = {
     "index_add": (lambda a, s: gn.index_add(a, 1, gn.tensor([0, 2, 0]), s), [r(2, 3), r(2, 3)]),
     "index_copy": (lambda a, s: gn.index_copy(a, 0, gn.tensor([2, 0]), s), [r(3, 2), r(2, 2)]),
     "index_fill": (lambda a: gn.index_fill(a, 1, gn.tensor([1]), 0.5), [r(2, 3)]),
+    "index_put-accumulate": (
+        lambda a, v: gn.index_put(a, (gn.tensor([0, 2, 0]), gn.tensor([1, 1, 1])), v, True),
+        [r(3, 2), r(3)],
+    ),
+    "index_put": (
+        lambda a, v: gn.index_put(a, (gn.tensor([0, 2, 0]),), v),  # row 0 twice: last wins
+        [r(3, 2), r(3, 2)],
+    ),
     "chunk": (lambda a: gn.chunk(a, 2, 1)[1], [r(2, 3)]),
     "unbind": (lambda a: gn.unbind(a, 1)[2] * gn.unbind(a, 0)[0], [r(3, 3)]),
     "narrow": (lambda a: gn.narrow(a, 0, 1, 2), [r(3, 2)]),

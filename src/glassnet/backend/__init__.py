@@ -5,6 +5,11 @@ module of some data) and calls ``xp.*``, so one code path serves CPU and GPU.
 """
 
 from glassnet.backend.debug import is_debug, set_debug
+from glassnet.backend.determinism import (
+    are_deterministic_algorithms_enabled,
+    is_deterministic_algorithms_warn_only_enabled,
+    use_deterministic_algorithms,
+)
 from glassnet.backend.device import (
     Device,
     DeviceMismatchError,
@@ -23,6 +28,9 @@ from glassnet.backend.parallel import num_threads, parallel_for, set_num_threads
 from glassnet.backend.random import get_rng, get_rng_state, manual_seed, set_rng_state
 
 __all__ = [
+    "are_deterministic_algorithms_enabled",
+    "is_deterministic_algorithms_warn_only_enabled",
+    "use_deterministic_algorithms",
     "is_debug",
     "set_debug",
     "Device",

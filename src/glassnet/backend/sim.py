@@ -100,6 +100,35 @@ def _wrap(obj):
     return obj
 
 
+# ufunc.at with these gives the same bits in any order (a max is a max); with any other ufunc
+# on floats, a GPU's atomic updates make the result depend on their order.
+_ORDER_FREE_AT = frozenset({"maximum", "minimum", "fmax", "fmin"})
+
+#: Every ``ufunc.at`` call on a sim array, as "name dtype" (tests read it; ``clear()`` it).
+SCATTERS: list[str] = []
+
+
+def _check_scatter(ufunc, target) -> None:
+    """Record a ``ufunc.at`` and refuse an order-dependent one on floats while deterministic
+    algorithms are on: on a GPU it is an atomic scatter whose float result varies run to run,
+    so no glassnet op may reach it there (glassnet.ops._segment does these sums instead)."""
+    from glassnet.backend.determinism import are_deterministic_algorithms_enabled
+
+    dtype = target.dtype if type(target) is SimArray else np.asarray(target).dtype
+    SCATTERS.append(f"{ufunc.__name__} {dtype}")
+    if (
+        ufunc.__name__ not in _ORDER_FREE_AT
+        and dtype.kind in "fc"
+        and are_deterministic_algorithms_enabled()
+    ):
+        raise RuntimeError(
+            f"numpy.{ufunc.__name__}.at on a 'sim' device array of {dtype}: on a GPU this is "
+            "an atomic scatter whose float result changes from run to run, and deterministic "
+            "algorithms are on (glassnet.use_deterministic_algorithms); use "
+            "glassnet.ops._segment.scatter_add, or turn them off to allow it"
+        )
+
+
 _HOST_METHODS = frozenset({"tolist", "item", "tobytes", "tofile", "dump", "dumps"})
 
 
@@ -120,6 +149,7 @@ class SimArray(NDArrayOperatorsMixin):
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         where = f"numpy.{ufunc.__name__}"
         if method == "at":  # indices may be host arrays, as in indexing (CuPy's scatter ops)
+            _check_scatter(ufunc, inputs[0])
             inputs = (_unwrap(inputs[0], where), _unwrap_lenient(inputs[1]),
                       *_unwrap(inputs[2:], where))  # fmt: skip
         else:

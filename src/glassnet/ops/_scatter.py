@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from glassnet.autograd.function import LinearMap
 from glassnet.backend import xp_of
-from glassnet.ops.getitem import scatter_add
+from glassnet.ops._segment import scatter_add
 from glassnet.tensor import Tensor
 
 

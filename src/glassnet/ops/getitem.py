@@ -2,7 +2,9 @@
 
 Reading x at some positions is linear, and its adjoint is a scatter-add back into those
 positions (repeated indices accumulate): each backward is that scatter, written as
-``ns.linear(scatter, gather, grad)``, so it is differentiable to any order.
+``ns.linear(scatter, gather, grad)``, so it is differentiable to any order. The scatter is
+``glassnet.ops._segment.scatter_add``: deterministic on devices (no atomic adds) unless
+``glassnet.use_deterministic_algorithms(False)``.
 """
 
 from __future__ import annotations
@@ -11,22 +13,12 @@ import numpy as np
 
 from glassnet.autograd.function import Function
 from glassnet.backend import xp_of
+from glassnet.ops._segment import scatter_add
 from glassnet.ops._util import normalize_axis
 from glassnet.ops.index_order import ints_first
 from glassnet.tensor import Tensor
 
 __all__ = ["gather", "getitem", "take_along_axis"]
-
-
-def scatter_add(xp, g, shape, index):
-    """zeros(shape) with ``g`` added at ``index`` (repeated indices accumulate): the adjoint
-    of ``x[index]``. ``np.add.at`` accumulates, unlike ``out[index] = g``."""
-    out = xp.zeros(shape, dtype=g.dtype)
-    if _is_advanced(index):
-        xp.add.at(out, index, g)  # cupy's add.at is its scatter_add
-    else:
-        out[index] = g
-    return out
 
 
 class GetItem(Function):
@@ -60,23 +52,15 @@ class TakeAlongAxis(Function):
         idx = list(np.ix_(*[np.arange(n) for n in y.shape]))
         idx[axis] = xp.broadcast_to(indices, y.shape)
         self.index = tuple(xp.asarray(i) for i in idx) if xp is not np else tuple(idx)
+        self.axis = axis
         return y
 
     def backward(self, ns, grad, x):
         index, shape = self.index, x.shape
         xp = xp_of(grad._data if isinstance(grad, Tensor) else grad)
-        return ns.linear(lambda g: scatter_add(xp, g, shape, index), lambda g: g[index], grad)
-
-
-def _is_advanced(index) -> bool:
-    items = index if isinstance(index, tuple) else (index,)
-    for item in items:
-        if not (isinstance(item, (int, np.integer, slice)) or item is None or item is Ellipsis):
-            return True
-    return False
-
-
-# -- wrappers ---------------------------------------------------------------------------------
+        # only positions along the axis can share a destination: at most its length do
+        run = index[self.axis].shape[self.axis]
+        return ns.linear(lambda g: scatter_add(xp, g, shape, index, run), lambda g: g[index], grad)
 
 
 # -- wrappers ---------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from glassnet.backend import xp_of
 from glassnet.ops import reduction as _red
 from glassnet.ops import selection as _sel
 from glassnet.ops._scatter import scatter_into as _scatter_into
+from glassnet.ops._segment import scatter_add as _scatter_sum
 from glassnet.ops._util import normalize_axis
 from glassnet.ops.getitem import getitem
 from glassnet.ops.shape import broadcast_to, permute, reshape
@@ -30,6 +31,7 @@ __all__ = [
     "index_add",
     "index_copy",
     "index_fill",
+    "index_put",
     "index_select",
     "masked_fill",
     "masked_select",
@@ -52,11 +54,14 @@ def _axis(op, x, dim) -> int:
     return axes[0] if axes else 0
 
 
-def _index_array(op: str, index, x: Tensor):
+def _index_array(op: str, index, x: Tensor, bool_ok: bool = False):
     xp = xp_of(x._data)
     data = index._data if isinstance(index, Tensor) else xp.asarray(index)
+    if bool_ok and data.dtype.kind == "b":
+        return data
     if data.dtype.kind not in "iu":
-        raise TypeError(f"{op}: index must hold integers, got dtype {data.dtype}")
+        kinds = "integers or bools" if bool_ok else "integers"
+        raise TypeError(f"{op}: index must hold {kinds}, got dtype {data.dtype}")
     return data.astype(np.int64, copy=False)
 
 
@@ -356,9 +361,8 @@ def scatter_reduce(
         total = base + _scatter_into(part, shape=x.shape, index=coords)
         if reduce == "sum":
             return total
-        count = xp.zeros(x.shape, dtype=x.dtype)
-        xp.add.at(count, coords, 1)
-        count = count + (1 if include_self else 0)
+        ones = xp.ones(coords[0].shape, dtype=x.dtype)
+        count = _scatter_sum(xp, ones, x.shape, coords) + (1 if include_self else 0)
         return _sel.where(hit, total / _const(xp.maximum(count, 1)), x)
     pd = part._data
     if reduce == "prod":
@@ -371,8 +375,7 @@ def scatter_reduce(
     # the result, counted even when include_self=False (then x's share is dropped)
     ties_src = (pd == result[coords]).astype(x.dtype)
     ties_x = ((x._data == result) & hit._data).astype(x.dtype)
-    count = ties_x.copy()
-    xp.add.at(count, coords, ties_src)
+    count = ties_x + _scatter_sum(xp, ties_src, x.shape, coords)
     w_src = ties_src / count[coords]
     w_x = ties_x / xp.maximum(count, 1) if include_self else 0 * ties_x
     sur = _scatter_into(part * _const(w_src), shape=x.shape, index=coords) + x * _const(w_x)
@@ -460,3 +463,33 @@ def index_fill(x: Tensor, dim: int, index, value) -> Tensor:
     hit[(slice(None),) * a + (idx,)] = True
     out = _sel.where(_const(hit), value, x)
     return out if out.dtype == x.dtype else out.astype(x.dtype)
+
+
+def index_put(x: Tensor, indices, values, accumulate: bool = False) -> Tensor:
+    """y = x with ``values`` (broadcast to the shape of ``x[indices]``) put at ``indices``, a
+    tuple of integer or bool index tensors, one per leading dim (PyTorch's index_put).
+
+    ``accumulate=True`` adds them, repeated targets summing (deterministically on devices,
+    see glassnet.use_deterministic_algorithms); False writes them, a target written twice
+    taking the last write (NumPy's assignment; PyTorch leaves it unspecified).
+    """
+    if not isinstance(indices, (tuple, list)):
+        raise TypeError(
+            f"index_put: indices must be a tuple of index tensors (one per leading dim), got "
+            f"{type(indices).__name__}; wrap a single one: (index,)"
+        )
+    xp = xp_of(x._data)
+    idx = tuple(_index_array("index_put", i, x, bool_ok=True) for i in indices)
+    flat = xp.arange(x._data.size).reshape(x.shape)[idx]  # the flat target of each value
+    part = values if isinstance(values, Tensor) else _const(xp.asarray(values, dtype=x.dtype))
+    part = broadcast_to(part, flat.shape) if part.shape != flat.shape else part
+    if accumulate:
+        return x + _scatter_into(part, shape=x.shape, index=idx)
+    flat = flat.reshape(-1)
+    _, first_in_rev = xp.unique(flat[::-1], return_index=True)  # on the array's device
+    keep = flat.size - 1 - first_in_rev
+    chosen = getitem(reshape(part, (-1,)), keep)
+    written = reshape(_scatter_into(chosen, shape=(x._data.size,), index=(flat[keep],)), x.shape)
+    hit = xp.zeros(x.shape, dtype=bool)
+    hit[idx] = True
+    return _sel.where(_const(hit), written, x)

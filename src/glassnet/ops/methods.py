@@ -43,7 +43,7 @@ MORE_METHODS = (
     "sort", "msort", "topk", "kthvalue", "median", "nanmedian", "mode", "amax", "amin", "aminmax",
     "flip", "fliplr", "flipud", "roll", "rot90", "tril", "triu", "diagonal", "diag_embed", "diag",
     "index_select", "masked_fill", "masked_select", "take", "take_along_dim", "scatter",
-    "scatter_add", "scatter_reduce", "index_add", "index_copy", "index_fill", "chunk",
+    "scatter_add", "scatter_reduce", "index_add", "index_copy", "index_fill", "index_put", "chunk",
     "tensor_split", "unbind", "narrow", "select", "movedim", "moveaxis", "swapdims", "unflatten",
     "ravel", "unfold", "outer", "ger", "mm", "bmm", "mv", "dot", "inner", "addmm", "baddbmm",
     "addmv", "dist",

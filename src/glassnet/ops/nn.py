@@ -8,6 +8,7 @@ from glassnet.autograd.autocast_mode import STATE as _AUTOCAST
 from glassnet.autograd.function import Function
 from glassnet.backend import device_of, get_rng, is_debug, xp_of
 from glassnet.backend.parallel import parallel_for
+from glassnet.ops._segment import scatter_add
 from glassnet.tensor import Tensor
 
 __all__ = ["dropout", "embedding", "linear"]
@@ -211,54 +212,18 @@ class Embedding(Function):
 def _scatter_rows(rows, index, shape):
     """zeros(shape) with rows[i] added to row index[i] (repeats accumulate).
 
-    On the CPU by sorted runs (or ``np.add.at`` for few rows); on a device by
-    :func:`segment_sum_rows`, without atomic adds, so GPU runs are bit-reproducible."""
+    On the CPU by sorted runs (or ``np.add.at`` for few rows); on a device by the shared
+    scatter-add (``glassnet.ops._segment``: sorted pairwise segment sums, without atomic adds
+    while deterministic algorithms are on, so GPU runs are bit-reproducible)."""
     xp = xp_of(rows)
     if xp is not np:
-        return segment_sum_rows(xp, rows, index, shape[0])
+        return scatter_add(xp, rows, shape, index)
     out = xp.zeros(shape, dtype=rows.dtype)
     if index.size >= _SORTED_SCATTER_MIN:
         _sorted_scatter_add(out, index, rows)
     else:
         xp.add.at(out, index, rows)
     return out
-
-
-def segment_sum_rows(xp, rows, index, num_rows: int):
-    """out[r] = sum of rows[i] over i with index[i] = r, deterministically, without atomics and
-    without a host sync (for GPUs, where a scatter-add's atomic adds land in a different order
-    on every run, so float sums differ in the last bits).
-
-    Sort the indices (stable), then add each run of equal indices as a pairwise tree: in step
-    k = 1, 2, 4, ... the row at rank j of its run (j a multiple of 2k) adds the row at rank
-    j + k when that is in the same run. ceil(log2 N) vectorized steps, a count known from the
-    shape alone; the fixed order makes the sums the same bits on every run (not the same bits
-    as the CPU's sorted sums, which add in another order). Each run's total ends at its first
-    position and is written to its row: one write per row, no accumulation.
-    """
-    n = index.shape[0]
-    d = rows.shape[1:]
-    out = xp.zeros((num_rows + 1, *d), dtype=rows.dtype)  # row num_rows: a sink, dropped
-    if n == 0:
-        return out[:num_rows]
-    order = xp.argsort(index)  # any deterministic sort (CuPy's is stable)
-    ordered = index[order]
-    vals = rows[order]
-    pos = xp.arange(n)
-    is_start = xp.concatenate([xp.ones(1, dtype=bool), ordered[1:] != ordered[:-1]])
-    run = xp.cumsum(is_start) - 1  # the run of each sorted position
-    start_of_run = xp.zeros(n + 1, dtype=pos.dtype)  # slot n: a sink for the non-starts
-    start_of_run[xp.where(is_start, run, n)] = pos  # one write per run
-    rank = pos - start_of_run[run]  # the position of each row within its run
-    expand = (slice(None),) + (None,) * len(d)
-    k = 1
-    while k < n:
-        partner = xp.minimum(pos + k, n - 1)
-        add = (rank % (2 * k) == 0) & (pos + k < n) & (run[partner] == run)
-        vals = vals + xp.where(add[expand], vals[partner], 0)
-        k *= 2
-    out[xp.where(is_start, ordered, num_rows)] = vals
-    return out[:num_rows]
 
 
 def embedding(indices, weight: Tensor, padding_idx: int | None = None) -> Tensor:
