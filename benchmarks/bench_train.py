@@ -1,30 +1,42 @@
 """Training-step speed and memory of glassnet against hand-written NumPy and PyTorch CPU eager.
 
-One command runs the whole suite (issue 7) in a few minutes:
+One command runs the whole suite (issues 7 and 17) in about 10 minutes on 2 cores:
 
-    OPENBLAS_NUM_THREADS=1 python benchmarks/bench_train.py            # glassnet + NumPy floor
-    PYTHONPATH=src /tmp/torchenv/bin/python benchmarks/bench_train.py  # + PyTorch when importable
+    python benchmarks/bench_train.py --markdown tables.md --json out.json
+    python benchmarks/bench_train.py --quick                 # a smoke run (seconds)
 
-Workloads (median ms per full step: forward, loss, backward, optimizer step):
+PyTorch is a peer when importable (never a dependency of glassnet); else it is skipped.
+
+Workloads (one full step: forward, loss, backward, optimizer step; train_workloads.py):
   W1   MLP 784-256-256-10, batch 128, ReLU, cross-entropy, SGD momentum 0.9
   W1s  MLP 64-128-128-10, batch 64, same
-  W2   LeNet-5 (conv 6@5x5 pad 2, max-pool, conv 16@5x5, max-pool, 120, 84, 10) on 1x28x28,
-       batch 64, Adam
+  W2   LeNet-5 on 1x28x28, batch 64, Adam
   W3   character GPT: 4 pre-norm GELU Transformer encoder layers with a causal mask, d_model 128,
        4 heads, context 128, batch 16, AdamW
-  sweep  W1 at hidden widths 64..2048 and batch sizes 16..1024: effective GFLOP/s (GEMM FLOPs
-       of the step / time) against the float32 GEMM rate of this machine, measured in the run
 
 Peers: ``glassnet`` (eager), ``compiled`` (``gn.compile`` capture and replay), ``numpy`` (the
-hand-written floor, W1/W1s/sweep) and ``torch`` (skipped when not importable). Each workload
-runs in its own subprocess; inside it the peers are interleaved block by block (so machine noise
-hits all alike), with data drawn from a fixed pool of batches; wall and CPU (process) time per
-step are both reported. Peak RSS is measured per (workload, peer) in a fresh subprocess.
-The correctness check trains every peer from identical weights on identical data and compares
-the first losses.
+hand-written floor, MLPs only) and ``torch`` (PyTorch eager). Every measurement runs ONE peer in
+its OWN process: OpenBLAS threads keep spinning for a while after a call and would steal the
+cores of the next peer in a shared process. The processes alternate in rounds (round 1:
+glassnet, compiled, numpy, torch; round 2 the reverse; then rotations), each process warms up
+(the first steps' losses are the correctness check) and then times steps for ``--block``
+seconds; a figure is the median over rounds of each process's median step, with the spread
+(lowest and highest round) beside it.
 
-Threads: OPENBLAS_NUM_THREADS / OMP_NUM_THREADS / MKL_NUM_THREADS are set to ``--threads``
-(default: OPENBLAS_NUM_THREADS if set, else 1) for every peer, and torch.set_num_threads alike.
+Allocator: the glassnet and compiled peers call ``glassnet.runtime.configure_malloc_once()``,
+as ``model.fit`` and ``glassnet train`` do (their users get it); the NumPy and PyTorch peers
+run with the system allocator (``import glassnet`` changes nothing).
+
+Tables:
+  1. wall ms/step at the DEFAULT thread count (no thread variables set, what users get), or at
+     ``--threads N`` for every peer;
+  2. CPU ms/step with every peer pinned to one thread;
+  3. thread sweep 1, 2, ... up to the cores this process may use: wall ms/step and the
+     speed-up over one thread, glassnet and PyTorch side by side;
+  4. the targets of issue 17, met or missed;
+  5. peak RSS, each peer in a fresh process.
+"Pinned to n threads" sets OPENBLAS_NUM_THREADS, OMP_NUM_THREADS, MKL_NUM_THREADS and
+GLASSNET_NUM_THREADS to n, and the torch peer calls torch.set_num_threads(n).
 """
 
 from __future__ import annotations
@@ -40,6 +52,9 @@ import time
 
 PEERS = ("glassnet", "compiled", "numpy", "torch")
 WORKLOADS = ("W1", "W1s", "W2", "W3")
+THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "GLASSNET_NUM_THREADS")
+# Issue 17: glassnet (eager or compiled) / PyTorch eager, wall time, at 1 and at 2 threads.
+TARGETS = {"W1": 0.85, "W1s": 0.5, "W2": 0.8, "W3": 0.9}
 
 
 def _rss_mb() -> float:
@@ -65,73 +80,79 @@ def have_torch() -> bool:
     return True
 
 
+def cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
 from train_workloads import POOL, config, loss_value, make_peer  # noqa: E402
 
 
-# -- workers (run in subprocesses) --------------------------------------------------------------
-def worker_time(workload: str, peers: list, args) -> dict:
-    """Interleaved timing of every peer on one workload, plus the correctness check."""
-    cfg = config(workload, args.width, args.batch)
-    out = {"workload": workload, "cfg": {k: v for k, v in cfg.items()}, "peers": {}}
-    # correctness: identical weights and data; losses of the first steps
-    losses = {}
-    for peer in peers:
-        step, pool = make_peer(peer, workload, cfg)
-        losses[peer] = [loss_value(step(*pool[i % POOL])) for i in range(args.check_steps)]
-    out["losses"] = losses
-    # timing: fresh peers, warm-up, then blocks of steps round-robin
-    runners = {p: make_peer(p, workload, cfg) for p in peers}
-    counters = dict.fromkeys(peers, 0)
-    wall = {p: [] for p in peers}
-    cpu = {p: [] for p in peers}
-    for p, (step, pool) in runners.items():
-        for _ in range(args.warmup):
-            step(*pool[counters[p] % POOL])
-            counters[p] += 1
-    deadline = time.perf_counter() + args.budget
-    for _ in range(args.rounds):
-        for p, (step, pool) in runners.items():
-            for _ in range(args.block):
-                batch = pool[counters[p] % POOL]
-                counters[p] += 1
-                t0, c0 = time.perf_counter(), time.process_time()
-                step(*batch)
-                wall[p].append(time.perf_counter() - t0)
-                cpu[p].append(time.process_time() - c0)
-        if time.perf_counter() > deadline:
-            break
-    for p in peers:
-        out["peers"][p] = {
-            "wall_ms": 1e3 * statistics.median(wall[p]),
-            "cpu_ms": 1e3 * statistics.median(cpu[p]),
-            "steps": len(wall[p]),
-        }
-    if "compiled" in runners:  # the compiled peer must really replay, not fall back to eager
-        fast = runners["compiled"][0]
-        if fast.replays == 0:
-            raise RuntimeError(f"{workload}: gn.compile did not replay: {fast.reason}")
-        out["peers"]["compiled"]["replays"] = fast.replays
+# -- workers (each runs in its own process) ----------------------------------------------------
+def worker_time(args) -> dict:
+    """Warm up one peer (recording the first losses), then time steps for ``args.block`` s."""
+    cfg = config(args.workload, args.width, args.batch)
+    step, pool = make_peer(args.peer, args.workload, cfg)
+    losses = []
+    for i in range(max(args.warmup, args.check_steps)):
+        loss = step(*pool[i % POOL])
+        if i < args.check_steps:
+            losses.append(loss_value(loss))
+    wall, cpu, i = [], [], max(args.warmup, args.check_steps)
+    end = time.perf_counter() + args.block
+    while len(wall) < args.min_steps or time.perf_counter() < end:
+        batch = pool[i % POOL]
+        i += 1
+        t0, c0 = time.perf_counter(), time.process_time()
+        step(*batch)
+        wall.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
+    out = {
+        "wall_ms": 1e3 * statistics.median(wall),
+        "cpu_ms": 1e3 * statistics.median(cpu),
+        "steps": len(wall),
+        "losses": losses,
+    }
+    if args.peer == "compiled":  # the compiled peer must really replay, not fall back to eager
+        if step.replays == 0:
+            raise RuntimeError(f"{args.workload}: gn.compile did not replay: {step.reason}")
+        out["replays"] = step.replays
+    if args.peer == "torch":
+        import torch
+
+        out["threads"] = torch.get_num_threads()
+    elif args.peer in ("glassnet", "compiled"):
+        out["threads"] = _glassnet_threads()
     return out
 
 
-def worker_mem(workload: str, peer: str, args) -> dict:
+def _glassnet_threads():
+    try:
+        from glassnet.backend.parallel import num_threads
+    except ImportError:  # a tree without intra-op parallelism
+        return None
+    return num_threads()
+
+
+def worker_mem(args) -> dict:
     """Peak RSS of one peer training one workload, and its growth over the post-import RSS."""
     import numpy  # noqa: F401
 
     import glassnet  # noqa: F401
 
-    if peer == "torch":
+    if args.peer == "torch":
         import torch  # noqa: F401
     base = _rss_mb()
-    cfg = config(workload)
-    step, pool = make_peer(peer, workload, cfg)
+    step, pool = make_peer(args.peer, args.workload, config(args.workload))
     for i in range(args.mem_steps):
         step(*pool[i % POOL])
     peak = _peak_rss_mb()
     return {"peak_mb": peak, "train_mb": peak - base, "import_mb": base}
 
 
-def gemm_rate() -> float:
+def worker_gemm(args) -> dict:
     """Best float32 GEMM rate of NumPy (GFLOP/s) on 1024 x 1024 matrices, these threads."""
     import numpy as np
 
@@ -142,21 +163,22 @@ def gemm_rate() -> float:
         t0 = time.perf_counter()
         a @ a
         best = min(best, time.perf_counter() - t0)
-    return 2 * 1024**3 / best / 1e9
-
-
-def mlp_flops(cfg: dict) -> float:
-    """GEMM FLOPs of one step: forward 2BIO per layer, dW 2BIO each, dx 2BIO except layer 1."""
-    s, b = cfg["sizes"], cfg["batch"]
-    per = [2 * b * i * o for i, o in zip(s[:-1], s[1:])]
-    return 2 * sum(per) + sum(per[1:])
-
-
-def worker_sweep(args) -> dict:
-    return {"gemm_gflops": gemm_rate()}
+    return {"gflops": 2 * 1024**3 / best / 1e9}
 
 
 # -- the driver -------------------------------------------------------------------------------
+def thread_env(threads: int | None) -> dict:
+    """The environment of a peer process: thread variables removed (None: each library's
+    default) or all set to ``threads``."""
+    env = {k: v for k, v in os.environ.items() if k not in THREAD_VARS}
+    if threads is not None:
+        env.update(dict.fromkeys(THREAD_VARS, str(threads)))
+    here = os.path.dirname(os.path.abspath(__file__))
+    src = os.path.join(os.path.dirname(here), "src")
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (src, env.get("PYTHONPATH")) if p)
+    return env
+
+
 def run_worker(argv: list, env: dict) -> dict:
     proc = subprocess.run(
         [sys.executable, os.path.abspath(__file__), *argv],
@@ -167,57 +189,196 @@ def run_worker(argv: list, env: dict) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def round_order(peers: list, r: int) -> list:
+    """Round 0 in the given order, round 1 reversed, then rotations (so no peer always runs
+    right after the same one)."""
+    if r % 2 == 1:
+        return peers[::-1]
+    k = (r // 2) % len(peers)
+    return peers[k:] + peers[:k]
+
+
+def measure(workloads, peers, threads, args, log) -> dict:
+    """{workload: {peer: {"wall": [per round], "cpu": [...], "losses", "threads"}}}."""
+    env = thread_env(threads)
+    res = {}
+    for w in workloads:
+        wp = [p for p in peers if p != "numpy" or w in ("W1", "W1s")]
+        res[w] = {p: {"wall": [], "cpu": [], "steps": 0} for p in wp}
+        for r in range(args.rounds):
+            for p in round_order(wp, r):
+                argv = ["--worker", "time", "--workload", w, "--peer", p, "--block",
+                        str(args.block), "--warmup", str(args.warmup), "--min-steps",
+                        str(args.min_steps), "--check-steps", str(args.check_steps)]  # fmt: skip
+                out = run_worker(argv, env)
+                fig = res[w][p]
+                fig["wall"].append(out["wall_ms"])
+                fig["cpu"].append(out["cpu_ms"])
+                fig["steps"] += out["steps"]
+                fig.setdefault("losses", out["losses"])
+                fig["threads"] = out.get("threads")
+                if "replays" in out:
+                    fig["replays"] = out["replays"]
+        for fig in res[w].values():
+            fig["wall_ms"] = statistics.median(fig["wall"])
+            fig["cpu_ms"] = statistics.median(fig["cpu"])
+        label = "default" if threads is None else threads
+        log(f"# measured {w} at threads={label}: "
+            + ", ".join(f"{p} {f['wall_ms']:.3f} ms" for p, f in res[w].items()))  # fmt: skip
+    return res
+
+
 def ratio(a: float, b: float) -> str:
     return f"{a / b:.2f}x" if b else "-"
 
 
-def loss_check(losses: dict) -> list:
-    """Max |loss - glassnet loss| / |glassnet loss| over the checked steps, per peer."""
-    ref = losses["glassnet"]
-    rows = []
-    for peer, vals in losses.items():
-        if peer == "glassnet":
+def loss_check(figs: dict) -> dict:
+    """Per peer: "reference" (glassnet), "bit-identical", or the max relative loss difference
+    from glassnet eager over the first steps."""
+    ref = figs["glassnet"]["losses"] if "glassnet" in figs else None
+    out = {}
+    for p, f in figs.items():
+        if ref is None or p == "glassnet":
+            out[p] = "reference"
             continue
-        rel = max(abs(a - b) / max(abs(b), 1e-12) for a, b in zip(vals, ref))
-        exact = vals == ref
-        rows.append((peer, rel, exact))
-    return rows
+        rel = max(abs(a - b) / max(abs(b), 1e-12) for a, b in zip(f["losses"], ref))
+        out[p] = "bit-identical" if f["losses"] == ref else f"max rel diff {rel:.1e}"
+    return out
+
+
+class Report:
+    """Collects markdown tables; prints each as it is made (and writes them with --markdown)."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def table(self, title: str, header: list, rows: list, note: str = "") -> None:
+        block = [f"### {title}", ""]
+        if note:
+            block += [note, ""]
+        block.append("| " + " | ".join(header) + " |")
+        block.append("|" + "---|" * len(header))
+        block += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+        block.append("")
+        self.lines += block
+        print("\n".join(block), flush=True)
+
+
+def spread(values: list) -> str:
+    return f"{min(values):.3f}-{max(values):.3f}"
+
+
+def step_table(rep, title, res, key, note) -> None:
+    rows = []
+    for w, figs in res.items():
+        checks = loss_check(figs)
+        t = figs.get("torch", {}).get(key)
+        n = figs.get("numpy", {}).get(key)
+        for p, f in figs.items():
+            vals = f["wall" if key == "wall_ms" else "cpu"]
+            rows.append([w, p, f"{f[key]:.3f}", spread(vals), ratio(f[key], t) if t else "-",
+                         ratio(f[key], n) if n else "-", f.get("threads") or "-",
+                         checks[p]])  # fmt: skip
+    head = ["workload", "peer", key.replace("_ms", " ms/step"), "spread (rounds)", "vs torch",
+            "vs numpy", "threads seen", "loss check"]  # fmt: skip
+    rep.table(title, head, rows, note)
+
+
+def best_glassnet(figs: dict) -> tuple[str, float]:
+    cands = [(figs[p]["wall_ms"], p) for p in ("glassnet", "compiled") if p in figs]
+    ms, p = min(cands)
+    return p, ms
+
+
+def sweep_table(rep, sweep: dict) -> dict:
+    """Wall ms/step per thread count and the speed-up over one thread, peers side by side."""
+    counts = sorted(sweep)
+    rows, speedups = [], {}
+    for w in sweep[counts[0]]:
+        for p in sweep[counts[0]][w]:
+            base = sweep[1][w][p]["wall_ms"]
+            cells = []
+            for n in counts:
+                ms = sweep[n][w][p]["wall_ms"]
+                s = base / ms if base else None
+                speedups[(w, p, n)] = s
+                cells.append(f"{ms:.3f}" + (f" ({s:.2f}x)" if s and n > 1 else ""))
+            vs = "-"
+            if "torch" in sweep[counts[0]][w]:
+                vs = " / ".join(
+                    ratio(sweep[n][w][p]["wall_ms"], sweep[n][w]["torch"]["wall_ms"])
+                    for n in counts
+                )
+            rows.append([w, p, *cells, vs])
+    head = ["workload", "peer", *[f"{n} thr ms (speed-up)" for n in counts], "vs torch per count"]
+    note = ("Wall ms/step with every peer pinned to n threads; in parentheses the speed-up "
+            "over 1 thread (parallel efficiency = speed-up / n).")  # fmt: skip
+    rep.table("Thread sweep", head, rows, note)
+    return speedups
+
+
+def target_table(rep, sweep: dict, speedups: dict) -> list:
+    rows, out = [], []
+    for n in (1, 2):
+        if n not in sweep:
+            continue
+        for w, goal in TARGETS.items():
+            figs = sweep[n].get(w)
+            if not figs or "torch" not in figs:
+                continue
+            p, ms = best_glassnet(figs)
+            r = ms / figs["torch"]["wall_ms"]
+            met = "met" if r <= goal else "missed"
+            rows.append([f"{w} <= {goal}x torch, {n} thread{'s' * (n > 1)}", f"{r:.2f}x ({p})",
+                         met])  # fmt: skip
+            out.append({"target": f"{w}@{n}", "ratio": r, "peer": p, "met": r <= goal})
+    if 1 in sweep and 2 in sweep:
+        for w in sweep[2]:
+            if "torch" not in sweep[2][w]:
+                continue
+            ts = speedups[(w, "torch", 2)]
+            gs = {p: speedups[(w, p, 2)] for p in ("glassnet", "compiled") if p in sweep[2][w]}
+            p = max(gs, key=gs.get)
+            met = gs[p] >= ts
+            rows.append([f"{w} 2-thread speed-up >= torch's ({ts:.2f}x)", f"{gs[p]:.2f}x ({p})",
+                         "met" if met else "missed"])  # fmt: skip
+            out.append({"target": f"{w} speed-up", "glassnet": gs[p], "torch": ts, "met": met})
+    note = ("glassnet = the faster of eager and compiled (named), wall ms/step vs PyTorch eager "
+            "at the same pinned thread count.")  # fmt: skip
+    rep.table("Targets (issue 17)", ["target", "glassnet", "met?"], rows, note)
+    return out
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--threads", type=int, default=int(os.environ.get("OPENBLAS_NUM_THREADS", 1)))
+    ap.add_argument("--threads", type=int, help="pin every peer to N threads in the headline")
+    ap.add_argument("--sweep", help="thread counts of the sweep, e.g. 1,2 (default 1..cores)")
     ap.add_argument("--workloads", default=",".join(WORKLOADS))
     ap.add_argument("--peers", default=",".join(PEERS))
-    ap.add_argument("--rounds", type=int, default=12)
-    ap.add_argument("--block", type=int, default=5, help="steps per peer per round")
-    ap.add_argument("--warmup", type=int, default=5)
-    ap.add_argument("--budget", type=float, default=60.0, help="seconds of timing per workload")
-    ap.add_argument("--check-steps", type=int, default=5)
+    ap.add_argument("--rounds", type=int, default=3, help="processes per peer per setting")
+    ap.add_argument("--block", type=float, default=1.0, help="seconds of timed steps per process")
+    ap.add_argument("--min-steps", type=int, default=3)
+    ap.add_argument("--warmup", type=int, default=3)
+    ap.add_argument("--check-steps", type=int, default=3, help="first losses compared")
     ap.add_argument("--mem-steps", type=int, default=10)
-    ap.add_argument("--no-sweep", action="store_true")
     ap.add_argument("--no-mem", action="store_true")
-    ap.add_argument("--json", help="also write every figure to this JSON file")
-    ap.add_argument("--worker", choices=["time", "mem", "sweep"], help=argparse.SUPPRESS)
+    ap.add_argument("--quick", action="store_true", help="smoke run: 1 round, short blocks")
+    ap.add_argument("--json", help="write every figure to this JSON file")
+    ap.add_argument("--markdown", help="write the tables (ready for RESULTS.md) to this file")
+    ap.add_argument("--worker", choices=["time", "mem", "gemm"], help=argparse.SUPPRESS)
     ap.add_argument("--workload", help=argparse.SUPPRESS)
     ap.add_argument("--peer", help=argparse.SUPPRESS)
     ap.add_argument("--width", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--batch", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.worker:
+        fn = {"time": worker_time, "mem": worker_mem, "gemm": worker_gemm}[args.worker]
+        print(json.dumps(fn(args)))
+        return
+    if args.quick:
+        args.rounds, args.block, args.min_steps, args.warmup = 1, 0.05, 2, 2
+        args.check_steps, args.mem_steps = 2, 2
 
-    if args.worker == "time":
-        print(json.dumps(worker_time(args.workload, args.peers.split(","), args)))
-        return
-    if args.worker == "mem":
-        print(json.dumps(worker_mem(args.workload, args.peer, args)))
-        return
-    if args.worker == "sweep":
-        print(json.dumps(worker_sweep(args)))
-        return
-
-    env = dict(os.environ)
-    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        env[var] = str(args.threads)
     peers = [p for p in args.peers.split(",") if p]
     if "torch" in peers and not have_torch():
         print("# PyTorch is not importable here: the torch peer is skipped")
@@ -231,88 +392,70 @@ def main() -> None:
 
     import glassnet as gn
 
-    common = ["--rounds", str(args.rounds), "--block", str(args.block), "--warmup",
-              str(args.warmup), "--budget", str(args.budget), "--check-steps",
-              str(args.check_steps)]  # fmt: skip
+    workloads = [w for w in args.workloads.split(",") if w]
+    counts = [int(n) for n in args.sweep.split(",")] if args.sweep else list(range(1, cores() + 1))
     t_start = time.perf_counter()
-    gemm = run_worker(["--worker", "sweep"], env)["gemm_gflops"]
-    print(f"## bench_train: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"Python {platform.python_version()}, NumPy {np.__version__}, glassnet "
-          f"{gn.__version__}, torch {torch_version}, BLAS threads {args.threads}")  # fmt: skip
-    print(f"float32 GEMM rate (NumPy, 1024^3): {gemm:.1f} GFLOP/s\n")
-    report = {"threads": args.threads, "gemm_gflops": gemm, "torch": torch_version,
-              "workloads": {}, "sweep": [], "memory": {}}  # fmt: skip
+    log = print  # progress lines go to stdout only, not to --markdown
+    rep = Report()
+    gemm = {n: run_worker(["--worker", "gemm"], thread_env(n))["gflops"] for n in (None, 1)}
+    head = (f"Machine: {platform.processor() or platform.machine()}, {cores()} cores usable, "
+            f"load average {os.getloadavg()[0]:.1f} at start; Python "
+            f"{platform.python_version()}, NumPy {np.__version__}, glassnet {gn.__version__}, "
+            f"torch {torch_version}. float32 GEMM (NumPy, 1024^3): {gemm[None]:.1f} GFLOP/s "
+            f"default threads, {gemm[1]:.1f} at 1 thread.")  # fmt: skip
+    rep.lines += [head, ""]
+    print(head + "\n")
+    report = {"cores": cores(), "torch": torch_version, "gemm_gflops": gemm[None],
+              "gemm_gflops_1": gemm[1], "threads": args.threads, "sweep": {}}  # fmt: skip
 
-    print("Ratios use CPU time (robust to other jobs on a shared machine).\n")
-    print("| workload | peer | wall ms/step | CPU ms/step | vs torch | vs numpy | loss check |")
-    print("|---|---|---|---|---|---|---|")
-    for w in args.workloads.split(","):
-        wp = [p for p in peers if p != "numpy" or w in ("W1", "W1s")]
-        res = run_worker(
-            ["--worker", "time", "--workload", w, "--peers", ",".join(wp), *common], env
-        )
-        report["workloads"][w] = res
-        checks = {p: (rel, exact) for p, rel, exact in loss_check(res["losses"])}
-        figs = res["peers"]
-        for p in wp:
-            f = figs[p]
-            vs_t = ratio(f["cpu_ms"], figs["torch"]["cpu_ms"]) if "torch" in figs else "-"
-            vs_n = ratio(f["cpu_ms"], figs["numpy"]["cpu_ms"]) if "numpy" in figs else "-"
-            if p in checks:
-                rel, exact = checks[p]
-                chk = "bit-identical" if exact else f"max rel diff {rel:.1e}"
-            else:
-                chk = "reference"
-            print(
-                f"| {w} | {p} | {f['wall_ms']:.3f} | {f['cpu_ms']:.3f} | {vs_t} | {vs_n} | {chk} |"
-            )
-        sys.stdout.flush()
-
-    if not args.no_sweep:
-        print(f"\nScaling sweep (W1 shapes; effective GFLOP/s = GEMM FLOPs / CPU time per step; "
-              f"machine GEMM rate {gemm:.1f})\n")  # fmt: skip
-        print("| width | batch | peer | CPU ms/step | GFLOP/s | % of GEMM rate |")
-        print("|---|---|---|---|---|---|")
-        shapes = [(w, 128) for w in (64, 128, 256, 512, 1024, 2048)]
-        shapes += [(256, b) for b in (16, 64, 256, 1024) if b != 128]
-        sweep_args = ["--rounds", "4", "--block", "3", "--warmup", "2", "--budget", "15",
-                      "--check-steps", "1"]  # fmt: skip
-        for width, batch in shapes:
-            argv = ["--worker", "time", "--workload", "W1", "--peers", ",".join(peers),
-                    "--width", str(width), "--batch", str(batch), *sweep_args]  # fmt: skip
-            res = run_worker(argv, env)
-            flops = mlp_flops(config("W1", width, batch))
-            for p in peers:
-                ms = res["peers"][p]["cpu_ms"]
-                gf = flops / (ms / 1e3) / 1e9
-                report["sweep"].append({"width": width, "batch": batch, "peer": p, "ms": ms,
-                                        "gflops": gf})  # fmt: skip
-                print(f"| {width} | {batch} | {p} | {ms:.3f} | {gf:.1f} | {100 * gf / gemm:.0f}% |")
-            sys.stdout.flush()
+    sweep = {}
+    for n in counts:  # the 1-thread runs are also the CPU-time table
+        sweep[n] = measure(workloads, peers, n, args, log)
+    if args.threads is not None and args.threads in sweep:
+        head_res = sweep[args.threads]
+    else:
+        head_res = measure(workloads, peers, args.threads, args, log)
+    label = "the default thread count" if args.threads is None else f"{args.threads} threads"
+    note = (f"Median over {args.rounds} rounds of each process's median step; spread = lowest "
+            "and highest round. 'threads seen' = glassnet's get_num_threads() / "
+            "torch.get_num_threads() in the peer process.")  # fmt: skip
+    step_table(rep, f"Wall time per step at {label}", head_res, "wall_ms", note)
+    if 1 in sweep:
+        note = "process_time per step, every peer pinned to one thread (the ratios of issue 7)."
+        step_table(rep, "CPU time per step at one thread", sweep[1], "cpu_ms", note)
+    speedups = sweep_table(rep, sweep) if 1 in sweep else {}
+    report["targets"] = target_table(rep, sweep, speedups)
+    report["headline"] = head_res
+    report["sweep"] = {str(n): res for n, res in sweep.items()}
 
     if not args.no_mem:
-        print(
-            "\nPeak RSS per workload (MiB; fresh process each; 'training' = peak minus RSS after "
-            "imports)\n"
-        )
-        print("| workload | peer | peak RSS | training | imports | training vs torch |")
-        print("|---|---|---|---|---|---|")
-        for w in args.workloads.split(","):
-            rows = {}
+        rows, report["memory"] = [], {}
+        env = thread_env(args.threads)
+        for w in workloads:
+            mem = {}
             for p in peers:
-                if p == "numpy" and w not in ("W1", "W1s"):
-                    continue
-                rows[p] = run_worker(["--worker", "mem", "--workload", w, "--peer", p,
-                                      "--mem-steps", str(args.mem_steps)], env)  # fmt: skip
-            report["memory"][w] = rows
-            for p, m in rows.items():
-                vs = ratio(m["train_mb"], rows["torch"]["train_mb"]) if "torch" in rows else "-"
-                print(f"| {w} | {p} | {m['peak_mb']:.0f} | {m['train_mb']:.1f} | "
-                      f"{m['import_mb']:.0f} | {vs} |")  # fmt: skip
-    print(f"\nsuite time: {time.perf_counter() - t_start:.0f} s")
+                if p != "numpy" or w in ("W1", "W1s"):
+                    argv = ["--worker", "mem", "--workload", w, "--peer", p, "--mem-steps",
+                            str(args.mem_steps)]  # fmt: skip
+                    mem[p] = run_worker(argv, env)
+            report["memory"][w] = mem
+            for p, m in mem.items():
+                vs = ratio(m["train_mb"], mem["torch"]["train_mb"]) if "torch" in mem else "-"
+                rows.append([w, p, f"{m['peak_mb']:.0f}", f"{m['train_mb']:.1f}",
+                             f"{m['import_mb']:.0f}", vs])  # fmt: skip
+        note = (f"MiB; each peer in a fresh process, {args.mem_steps} steps; 'training' = peak "
+                "minus the RSS after imports.")  # fmt: skip
+        head = ["workload", "peer", "peak RSS", "training", "imports", "training vs torch"]
+        rep.table("Peak memory", head, rows, note)
+    elapsed = time.perf_counter() - t_start
+    report["suite_seconds"] = elapsed
+    print(f"suite time: {elapsed:.0f} s")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(report, f, indent=1)
+    if args.markdown:
+        with open(args.markdown, "w") as f:
+            f.write("\n".join(rep.lines))
 
 
 if __name__ == "__main__":

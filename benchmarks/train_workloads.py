@@ -42,9 +42,7 @@ def config(workload: str, width: int | None = None, batch: int | None = None) ->
 def build_glassnet(workload: str, cfg: dict):
     import glassnet as gn
     from glassnet import nn
-    from glassnet.runtime import configure_malloc_once
 
-    configure_malloc_once()  # what fit and `glassnet train` do (import glassnet does not)
     gn.manual_seed(0)
     if workload in ("W1", "W1s"):
         s = cfg["sizes"]
@@ -261,12 +259,20 @@ def make_peer(peer: str, workload: str, cfg: dict):
     """(step function, pool of batches in that peer's types)."""
     import glassnet as gn
 
+    if peer in ("glassnet", "compiled"):
+        from glassnet.runtime import configure_malloc_once
+
+        # What `fit` and `glassnet train` do (import glassnet does not): the glassnet peers
+        # stand for users of fit. The NumPy and PyTorch peers keep the system allocator.
+        configure_malloc_once()
     pool = make_pool(workload, cfg)
     gmodel = build_glassnet(workload, cfg)
     if peer == "torch":
         import torch
 
-        torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", 1)))
+        threads = os.environ.get("OMP_NUM_THREADS", "").strip()
+        if threads.isdigit():  # else PyTorch's own default (what its users get)
+            torch.set_num_threads(int(threads))
         tpool = [(torch.from_numpy(x), torch.from_numpy(y)) for x, y in pool]
         return build_torch(workload, cfg, gmodel), tpool
     if peer == "numpy":

@@ -40,6 +40,7 @@ class Adagrad(Optimizer):
     """
 
     torch_flags = ("foreach", "maximize", "differentiable", "fused")
+    elementwise = True  # fused over flat buffers (optim/fused.py)
 
     def __init__(
         self,

@@ -48,6 +48,7 @@ class Adam(Optimizer):
     """
 
     decoupled = False
+    elementwise = True  # fused over flat buffers (optim/fused.py)
     torch_flags = ("foreach", "maximize", "capturable", "differentiable", "fused")
 
     def __init__(

@@ -23,6 +23,7 @@ import numpy as np
 
 from glassnet.autograd.grad_mode import active_recorder, enable_grad, no_grad
 from glassnet.backend import to_device, xp_of
+from glassnet.optim.fused import fused_step
 from glassnet.tensor import Tensor
 
 __all__ = ["Optimizer", "ParamState", "check_hyper", "l2_grad", "params_with_grad"]
@@ -149,6 +150,11 @@ class Optimizer:
     #: which of PyTorch's keyword options (:data:`TORCH_FLAGS`) this optimizer accepts: the
     #: ones PyTorch's optimizer of the same name has.
     torch_flags: tuple[str, ...] = ()
+    #: True when ``update`` is elementwise (each element of the new parameter and state depends
+    #: only on the same element of the parameter, gradient and state): ``step`` then runs it on
+    #: blocks of flat buffers (optim/fused.py). A subclass that overrides ``update`` must
+    #: say it again (it is read at or below the class that defines ``update``).
+    elementwise: bool = False
 
     def __init__(self, params, defaults: dict[str, Any], **torch_flags) -> None:
         name = type(self).__name__
@@ -181,6 +187,7 @@ class Optimizer:
         self.step_count = 0
         self.track_update_ratios = False
         self.update_ratios: dict = {}
+        self._fused: dict = {}  # id(group) -> flat buffers of its fused step (optim/fused.py)
         groups = list(params)
         if not groups:
             raise ValueError(f"{name} got an empty parameter list; pass model.parameters()")
@@ -289,6 +296,9 @@ class Optimizer:
         index = 0
         with no_grad():
             for group in self.param_groups:
+                if not track and fused_step(self, group):  # flat buffers (optim/fused.py)
+                    index += len(group["params"])
+                    continue
                 for p, pname in zip(group["params"], group["param_names"]):
                     g = p.grad
                     if g is None:

@@ -43,6 +43,7 @@ class RMSprop(Optimizer):
     """
 
     torch_flags = ("foreach", "maximize", "capturable", "differentiable")
+    elementwise = True  # fused over flat buffers (optim/fused.py)
 
     def __init__(
         self,

@@ -46,6 +46,7 @@ class SGD(Optimizer):
     """
 
     torch_flags = ("foreach", "maximize", "differentiable", "fused")
+    elementwise = True  # fused over flat buffers (optim/fused.py)
 
     def __init__(
         self,
