@@ -286,9 +286,10 @@ def _hint_workers(config) -> None:
         return
     if (_get_blas_threads() or cores) >= cores:
         return
-    print(f"note: matrix products run on 1 of {cores} cores (one BLAS thread: the machine is "
-          f"busy); --workers {min(cores, 2)} trains data-parallel on {min(cores, 2)} processes "
-          "(needs Open MPI and mpi4py, see docs/distributed.md)")  # fmt: skip
+    print(f"note: matrix products run on 1 BLAS thread of {cores} cores (the machine was busy "
+          f"at the start, or --threads/the environment said so); --workers {min(cores, 2)} "
+          f"trains data-parallel on {min(cores, 2)} processes (needs Open MPI and mpi4py, see "
+          "docs/distributed.md)")  # fmt: skip
 
 
 # Models that multiply small matrices (all presets are under 1M parameters).
