@@ -85,7 +85,7 @@ def main() -> int:
         fast = glassnet_ms(workload, args.device, args.steps, compiled=True)
         ref = torch_ms(workload, args.steps)
         ratio = f"{eager / ref:.2f}x" if ref else "-"
-        ref_text = f"{ref:.2f}" if ref else "not installed"
+        ref_text = f"{ref:.2f}" if ref else "no torch with CUDA"
         rows.append(f"| {workload} | {what} | {eager:.2f} | {fast:.2f} | {ref_text} | {ratio} |")
     print("| workload | model | glassnet eager ms/step | glassnet compiled ms/step | "
           "PyTorch CUDA eager ms/step | glassnet eager / PyTorch |")  # fmt: skip

@@ -36,7 +36,7 @@ PY=python3
 need="import numpy, pytest, safetensors, tqdm"
 [ "$DEVICE" = "cuda" ] && need="$need, cupy"
 if PYTHONPATH=src $PY -c "$need" 2>/dev/null; then
-    say "using $(command -v $PY) (CuPy and the test tools already installed)"
+    say "using $(command -v $PY) (it already imports: ${need#import })"
     export PYTHONPATH=src
 else
     say "installing glassnet[gpu,test] into .venv-gpu (needs the network)"
@@ -63,7 +63,7 @@ fi
 t=$(($(left) - 80))  # leave 80 s for the timings
 KEYS=cuda
 [ "$DEVICE" = "sim" ] && KEYS="sim and not cuda"  # (cosine_similarity's id holds "sim")
-echo "== tests/test_gpu.py on $DEVICE (up to ${t} s; CuPy compiles each kernel on first use) =="
+echo "== tests/test_gpu.py on $DEVICE (up to ${t} s; on a GPU, CuPy compiles each kernel on first use) =="
 GLASSNET_REQUIRE_GPU=1 timeout "$t" $PY -m pytest -q -p no:cacheprovider tests/test_gpu.py \
     -k "$KEYS" -o addopts="" --maxfail=25 -rfEs --no-header
 rc=$?

@@ -307,3 +307,35 @@ def test_a_device_run_past_a_nan_still_writes_its_report(no_debug_checks, tmp_pa
     assert "Training stopped early" in page and "loss became nan" in page
     assert history.verdicts and "learning rate" in str(history.diagnosis)
     assert "Stopping: the loss became nan" in capsys.readouterr().err
+
+
+def test_a_grad_scaler_step_reads_one_flag(no_debug_checks):
+    model, opt, _ = _model_and_step()
+    scaler = gn.amp.GradScaler("sim")
+    x, y = _batches(1)[0]
+    for _ in range(2):  # the second step is counted
+        TRANSFERS.reset()
+        opt.zero_grad()
+        with gn.autocast("sim", dtype=gn.float16):
+            loss = F.cross_entropy(model(x), y)
+        scaler.scale(loss).backward()
+        scaler.unscale_(opt)
+        scaler.step(opt)
+        scaler.update()
+    assert TRANSFERS.count == 1  # were the gradients finite? (as PyTorch's)
+
+
+def test_index_range_checks_on_a_device_wait_for_debug_mode(no_debug_checks):
+    x = _sim(np.zeros((4, 3), np.float32))
+    idx = gn.tensor([0, 3, 3], device="sim")
+    src = _sim(np.ones((3, 3), np.float32))
+    pooled, where = F.max_pool2d(_sim(np.arange(16.0).reshape(1, 1, 4, 4)), 2, return_indices=True)
+    TRANSFERS.reset()
+    gn.index_add(x, 0, idx, src)
+    gn.scatter_add(x, 0, gn.tensor([[0, 3, 3]] * 3, device="sim").T, src)
+    F.one_hot(idx, num_classes=4)
+    F.max_unpool2d(pooled, where, 2)
+    assert TRANSFERS.count == 0
+    set_debug(True)
+    with pytest.raises(IndexError, match="out of range"):
+        gn.index_add(x, 0, gn.tensor([4], device="sim"), src[:1])

@@ -111,6 +111,14 @@ def _max_unpool(device, idx):
     return [y, p.grad]
 
 
+def _fold(device, idx):
+    # overlapping 2x2 windows, stride 1: most output pixels sum several window entries
+    x = _leaf(_f32(2, 3 * 2 * 2, 25, seed=16), device)
+    y = F.fold(x, (6, 6), 2)
+    y.backward(gn.tensor(_f32(2, 3, 6, 6, seed=17), device=device))
+    return [y, x.grad]
+
+
 CASES = {
     "getitem": _getitem,
     "getitem_two_arrays": _getitem_two_arrays,
@@ -122,6 +130,7 @@ CASES = {
     "scatter_reduce_mean": _scatter_reduce("mean"),
     "index_put_accumulate": _index_put,
     "max_unpool2d": _max_unpool,
+    "fold": _fold,
 }
 
 

@@ -8,7 +8,10 @@ Arrays on it are NumPy arrays wrapped in :class:`SimArray`, which behaves like a
   does, and so does any *implicit* conversion to a host array (``np.asarray(a)``);
 * every *explicit* transfer to the host (``a.get()``, ``to_device(a, "cpu")``, ``a.item()``,
   ``float(a)``, ``bool(a)``, ``a.tolist()``, printing) is counted in :data:`TRANSFERS`, so
-  tests can assert a host-sync budget (for example "a compiled training step makes none").
+  tests can assert a host-sync budget (for example "a compiled training step makes none");
+* a float ``add.at`` (on a GPU: an atomic scatter-add, not reproducible) raises while
+  deterministic algorithms are on (``glassnet.use_deterministic_algorithms``), and every
+  ``ufunc.at`` is recorded in :data:`SCATTERS`, so the suite proves which path ops take.
 
 The array module of a sim array (``xp_of(a)``) is :data:`sim_xp`, a namespace mirroring NumPy
 whose functions return sim arrays, as ``cupy.*`` returns CuPy arrays. ``xp is np`` is False on

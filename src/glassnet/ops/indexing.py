@@ -11,7 +11,7 @@ import builtins
 
 import numpy as np
 
-from glassnet.backend import xp_of
+from glassnet.backend import is_debug, xp_of
 from glassnet.ops import reduction as _red
 from glassnet.ops import selection as _sel
 from glassnet.ops._scatter import scatter_into as _scatter_into
@@ -264,7 +264,7 @@ def _scatter_coords(op: str, x: Tensor, dim: int, index):
                 f"in dim {d}; it may only be larger along dim {a}"
             )
     n = x.shape[a]
-    if idx.size and (int(idx.min()) < -n or int(idx.max()) >= n):
+    if idx.size and is_debug(idx) and (int(idx.min()) < -n or int(idx.max()) >= n):
         raise IndexError(f"{op}: index out of range for dim {a} of size {n}")
     xp = xp_of(idx)
     grid = list(np.ix_(*[np.arange(s) for s in idx.shape]))
@@ -419,7 +419,7 @@ def _along(op: str, x: Tensor, dim: int, index):
     a = _axis(op, x, dim)
     idx = _index_array(op, index, x).reshape(-1)
     n = x.shape[a] if x.ndim else 1
-    if idx.size and (int(idx.min()) < -n or int(idx.max()) >= n):
+    if idx.size and is_debug(idx) and (int(idx.min()) < -n or int(idx.max()) >= n):
         raise IndexError(f"{op}: index out of range for dim {a} of size {n}")
     return a, idx % builtins.max(n, 1)
 
