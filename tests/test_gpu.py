@@ -17,6 +17,7 @@ from tests.device_parity import all_grad_cases, amp_steps, forward_backward, pre
 import glassnet as gn
 import glassnet.functional as F
 from glassnet import nn, optim
+from glassnet.backend import jit
 
 pytestmark = pytest.mark.gpu
 
@@ -55,7 +56,16 @@ def test_every_op_forward_and_backward_match_cpu(case, device):
 @pytest.mark.parametrize("preset", ["mlp", "cnn", "gru", "lstm", "transformer", "char-lstm",
                                     "char-transformer"])  # fmt: skip
 def test_a_training_step_of_each_preset_matches_cpu(preset, device):
-    cpu, dev = preset_step(preset, "cpu"), preset_step(preset, device)
+    # The CPU reference takes the NumPy path (no glassnet[jit] kernels): a key projection's
+    # bias has a gradient that is exactly 0 in exact arithmetic (softmax ignores a shift of a
+    # row of scores), so it is rounding noise, which Adam scales to +-lr; only the same
+    # formulas in the same order agree on it.
+    previous = jit.set_enabled(False)
+    try:
+        cpu = preset_step(preset, "cpu")
+    finally:
+        jit.set_enabled(previous)
+    dev = preset_step(preset, device)
     for name in cpu:
         np.testing.assert_allclose(dev[name], cpu[name], rtol=1e-4, atol=1e-5, err_msg=name)
 

@@ -52,16 +52,22 @@ def segment_sum(xp, values, segment, num_segments: int, max_run: int | None = No
     ordered = segment[order]
     vals = values[order]
     pos = xp.arange(n)
-    is_start = xp.concatenate([xp.ones(1, dtype=bool), ordered[1:] != ordered[:-1]])
+    change = ordered[1:] != ordered[:-1]
+    is_start = xp.concatenate([xp.ones(1, dtype=bool), change])
+    is_end = xp.concatenate([change, xp.ones(1, dtype=bool)])
     run = xp.cumsum(is_start) - 1  # the run of each sorted position
     start_of_run = xp.zeros(n + 1, dtype=pos.dtype)  # slot n: a sink for the non-starts
     start_of_run[xp.where(is_start, run, n)] = pos  # one write per run
+    end_of_run = xp.zeros(n + 1, dtype=pos.dtype)
+    end_of_run[xp.where(is_end, run, n)] = pos
     rank = pos - start_of_run[run]  # the position of each value within its run
+    after = end_of_run[run] - pos  # how many values of its run follow it
     expand = (slice(None),) + (None,) * len(d)
     k, longest = 1, n if max_run is None else min(n, max_run)
     while k < longest:
+        # rank j (a multiple of 2k) adds rank j + k when its run reaches that far
+        add = ((rank & (2 * k - 1)) == 0) & (after >= k)
         partner = xp.minimum(pos + k, n - 1)
-        add = (rank % (2 * k) == 0) & (pos + k < n) & (run[partner] == run)
         vals = vals + xp.where(add[expand], vals[partner], 0)
         k *= 2
     out[xp.where(is_start, ordered, num_segments)] = vals

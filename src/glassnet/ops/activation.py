@@ -13,6 +13,7 @@ from glassnet.autograd.function import Function
 from glassnet.backend import xp_of
 from glassnet.backend.parallel import parallel_for
 from glassnet.backend.special import erf_into as _erf_into
+from glassnet.ops import _fused
 from glassnet.ops._parallel import map_rows, rows_view
 from glassnet.ops._util import floating, normalize_axis
 from glassnet.tensor import Tensor
@@ -132,6 +133,9 @@ class Gelu(Function):
         if approximate == "tanh":
             self.t = xp.tanh(_tanh_gelu_u(x))
             return 0.5 * x * (1 + self.t)
+        if (fused := _fused.gelu(x)) is not None:  # the optional fused kernel (backend.jit)
+            y, self.cdf = fused
+            return y
         # Phi(x) = (1 + erf(x / sqrt 2)) / 2 and y = x Phi(x), block by block (see _BLOCK),
         # the blocks spread over the CPU threads (elementwise: the same bits for any count)
         flat = xp.ascontiguousarray(x).reshape(-1)
@@ -162,6 +166,8 @@ class Gelu(Function):
             t = self.t if ns.eager else ns.tanh(_tanh_gelu_u(x))
             du = math.sqrt(2 / math.pi) * (1 + 3 * 0.044715 * x * x)
             return grad * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * du)
+        if ns.eager and (dx := _fused.gelu_backward(x, self.cdf, grad)) is not None:
+            return dx
         if ns.eager and type(x) is np.ndarray and grad.shape == x.shape:
             return _gelu_grad(x, self.cdf, grad)
         cdf = self.cdf if ns.eager else 0.5 * (1 + ns.erf(x * (1 / math.sqrt(2))))
@@ -268,9 +274,14 @@ class Softmax(Function):
 
     def forward(self, x, axis):
         self.axis = axis
+        if _last(x, axis) and (y := _fused.softmax_last(x)) is not None:  # backend.jit
+            return y
         return _by_rows(_softmax, x, axis, (x,), cost=4)
 
     def backward(self, ns, grad, x, y):
+        fused = _fused.softmax_backward_last(y, grad) if ns.eager and _last(y, self.axis) else None
+        if fused is not None:
+            return fused
         if ns.eager:
             return _by_rows(_softmax_grad, grad, self.axis, (grad, y), cost=4)
         return y * (grad - ns.sum(grad * y, self.axis, True))
@@ -308,6 +319,12 @@ def _by_rows(fn, x, axis, arrays, cost):
     if any(r is None for r in rows):
         return fn(*arrays, axis=axis)
     return map_rows(fn, rows, item_size=x.shape[-1], cost=cost).reshape(x.shape)
+
+
+def _last(x, axis) -> bool:
+    """Whether ``axis`` (an int or a 1-tuple) is x's last axis (the fused kernels' case)."""
+    axis = axis[0] if isinstance(axis, tuple) and len(axis) == 1 else axis
+    return isinstance(axis, int) and x.ndim > 0 and axis in (-1, x.ndim - 1)
 
 
 class LogSoftmax(Function):

@@ -19,6 +19,7 @@ import numpy as np
 
 from glassnet.autograd.function import Function
 from glassnet.backend import get_rng, xp_of
+from glassnet.ops import _fused
 from glassnet.ops._parallel import map_rows
 from glassnet.tensor import Tensor
 
@@ -35,6 +36,8 @@ def _safe_softmax(xp, s):
     # would be NaN, so such rows use 0 instead and come out as exact zeros. In-place ops
     # (one buffer for scores, exponentials and probabilities) are the same arithmetic as
     # the out-of-place formula, with 3 fewer (L, S) allocations per head.
+    if _fused.softmax_last(s, out=s, safe=True) is not None:  # optional kernel (backend.jit)
+        return s
     m = s.max(axis=-1, keepdims=True)
     s -= xp.where(xp.isfinite(m), m, 0)
     xp.exp(s, out=s)
@@ -68,7 +71,8 @@ def _attend_backward(ns, grad, q, k, v, p, pd, keep, scale, need):
         gp = gp * ns.const(keep)
     # ns.mul_/sub_ write into the fresh gp and matmul results on arrays (no new (L, S)
     # buffers), and are the ordinary ops on tensors
-    gs = ns.mul_(ns.sub_(gp, ns.sum(gp * p, -1, True)), p)
+    fused = _fused.softmax_backward_last(p, gp, out=gp) if ns.eager else None
+    gs = fused if fused is not None else ns.mul_(ns.sub_(gp, ns.sum(gp * p, -1, True)), p)
     gq = ns.mul_(gs @ k, scale) if need[0] else None
     gk = ns.mul_(ns.swapaxes(gs, -1, -2) @ q, scale) if need[1] else None
     return gq, gk, gv, gs

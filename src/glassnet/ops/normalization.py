@@ -18,6 +18,7 @@ from glassnet.autograd.function import Function
 from glassnet.autograd.grad_mode import no_grad
 from glassnet.autograd.namespace import array_namespace
 from glassnet.backend import xp_of
+from glassnet.ops import _fused
 from glassnet.ops._parallel import map_rows, rows_view
 from glassnet.tensor import Tensor
 
@@ -88,6 +89,10 @@ class LayerNorm(_AffineNorm):
     def forward(self, x, *params, naxes, eps, has_weight, has_bias):
         self.axes = tuple(range(x.ndim - naxes, x.ndim))
         self.eps, self.has_weight, self.has_bias = eps, has_weight, has_bias
+        w, b = (params[0] if has_weight else None), (params[-1] if has_bias else None)
+        if (fused := _fused.layer_norm(x, w, b, naxes, eps)) is not None:  # backend.jit
+            y, self.xhat, self.rstd = fused
+            return y
         ns, shape = array_namespace(x), x.shape[x.ndim - naxes :]
         rows = rows_view(x, naxes) if x.size else None
         if rows is None:
@@ -107,6 +112,8 @@ class LayerNorm(_AffineNorm):
 
     def backward(self, ns, grad, x, *params):
         axes = self.axes
+        if ns.eager and (fused := self._fused_backward(grad, params)) is not None:
+            return fused
         xhat, rstd = (self.xhat, self.rstd) if ns.eager else _normalize(ns, x, axes, self.eps)[:2]
         w = self._weight(ns, params, x.shape[axes[0] :])
         lead = tuple(range(grad.ndim - len(axes)))
@@ -135,6 +142,14 @@ class LayerNorm(_AffineNorm):
         if self.has_bias:
             grads.append(ns.sum(rows, 0) if self.needs_input_grad[-1] else None)
         return (dx.reshape(x.shape), *grads)
+
+    def _fused_backward(self, grad, params):
+        w = params[0] if self.has_weight else None
+        fused = _fused.layer_norm_backward(grad, w, self.xhat, self.rstd, len(self.axes))
+        if fused is None:
+            return None
+        dx, dw, db = fused
+        return (dx, *([dw] if self.has_weight else []), *([db] if self.has_bias else []))
 
 
 class BatchNorm(_AffineNorm):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from glassnet.backend import xp_of
+from glassnet.ops import _fused
 from glassnet.optim.optimizer import Optimizer, check_hyper, l2_grad
 
 __all__ = ["Adam", "AdamW"]
@@ -95,6 +96,8 @@ class Adam(Optimizer):
         lr, wd, eps = group["lr"], group["weight_decay"], group["eps"]
         beta1, beta2 = group["betas"]
         t = state["step"]
+        if not group["amsgrad"] and self._kernel_update(w, grad, state, group, t):
+            return
         if wd != 0:
             if self.decoupled:
                 w *= 1 - lr * wd  # AdamW: shrink the weights directly, outside the moments
@@ -121,6 +124,21 @@ class Adam(Optimizer):
         xp.divide(m, denom, out=denom)
         denom *= lr / bias_correction1
         w -= denom
+
+    def _kernel_update(self, w, grad, state, group, t) -> bool:
+        """The same update in one fused pass (backend.jit), when the kernels apply."""
+        lr, wd = group["lr"], group["weight_decay"]
+        beta1, beta2 = group["betas"]
+        decoupled = self.decoupled and wd != 0
+        if not _fused.can_fuse(w, grad, state["exp_avg"], state["exp_avg_sq"]):
+            return False
+        if wd != 0 and not decoupled:
+            grad = l2_grad(grad, w, wd)
+        return _fused.adam(
+            w, grad, state["exp_avg"], state["exp_avg_sq"], beta1=beta1, beta2=beta2,
+            eps=group["eps"], bc2_sqrt=math.sqrt(1 - beta2**t), step=lr / (1 - beta1**t),
+            decay=1 - lr * wd if decoupled else 1.0,
+        )  # fmt: skip
 
 
 class AdamW(Adam):
