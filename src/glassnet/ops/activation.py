@@ -362,7 +362,10 @@ def elu(x: Tensor, alpha: float = 1.0) -> Tensor:
 
 
 def gelu(x: Tensor, approximate: str = "none") -> Tensor:
-    """Gaussian error linear unit; ``approximate="tanh"`` for the GPT-2 approximation."""
+    """Gaussian error linear unit; ``approximate="tanh"`` for the GPT-2 approximation.
+
+    Exact GELU on the CPU runs as one fused kernel with ``glassnet[jit]`` installed
+    (docs/performance.md; ``GLASSNET_JIT=0`` turns it off), with the same results."""
     if approximate not in ("none", "tanh"):
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
     return Gelu.apply(x, approximate=approximate)
@@ -412,7 +415,10 @@ def _softmax_dim(op: str, x: Tensor, dim, axis, dtype):
 
 
 def softmax(x: Tensor, dim: int | None = None, *, axis=None, dtype=None) -> Tensor:
-    """Normalized exponentials along ``dim`` (sums to 1); ``axis`` is an alias."""
+    """Normalized exponentials along ``dim`` (sums to 1); ``axis`` is an alias.
+
+    Over the last axis on the CPU, a fused per-row kernel with ``glassnet[jit]`` installed
+    (docs/performance.md), with the same results."""
     x, axes = _softmax_dim("softmax", x, dim, axis, dtype)
     return Softmax.apply(x, axis=axes)
 

@@ -253,7 +253,9 @@ def layer_norm(x: Tensor, normalized_shape, weight=None, bias=None, eps: float =
     """Layer normalization over the trailing ``normalized_shape`` axes (per sample, per token).
 
     The Transformer norm: statistics never mix samples, so it behaves the same in training and
-    evaluation. y = (x - mean) / sqrt(var + eps) * weight + bias (biased variance).
+    evaluation. y = (x - mean) / sqrt(var + eps) * weight + bias (biased variance). On the
+    CPU with ``glassnet[jit]`` installed, forward and backward run as fused per-row kernels
+    (docs/performance.md; ``GLASSNET_JIT=0`` turns them off), with the same results.
 
     Args:
         x: (..., *normalized_shape).  normalized_shape: int or tuple of trailing sizes.
