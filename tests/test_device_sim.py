@@ -339,3 +339,68 @@ def test_index_range_checks_on_a_device_wait_for_debug_mode(no_debug_checks):
     set_debug(True)
     with pytest.raises(IndexError, match="out of range"):
         gn.index_add(x, 0, gn.tensor([4], device="sim"), src[:1])
+
+
+@pytest.mark.parametrize("log_every", [1, 5])
+def test_fit_with_metrics_and_validation_keeps_the_read_budget(no_debug_checks, log_every):
+    # The counting metrics are summed on the device and read in the same transfer as the
+    # losses; validation adds one read per epoch (loss and metrics together).
+    gn.manual_seed(0)
+    model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 4)).to("sim")
+    model.compile(optimizer="adam", loss="cross_entropy",
+                  metrics=["accuracy", "top2_accuracy", "perplexity"])  # fmt: skip
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((96, 8)).astype(np.float32)
+    y = rng.integers(0, 4, 96)
+    TRANSFERS.reset()
+    TRANSFERS.record = True
+    try:
+        model.fit(x, y, epochs=2, batch_size=8, verbose=0, health=False, log_every=log_every,
+                  validation_data=(x[:32], y[:32]))  # fmt: skip
+    finally:
+        TRANSFERS.record = False
+    reads = 2 * (-(-12 // log_every) + 1)  # per epoch: the log points + one for validation
+    assert TRANSFERS.count <= reads, TRANSFERS.log
+
+
+def test_device_metrics_equal_the_cpu_metrics():
+    # Same weights, same data, no shuffling: the logged accuracy, top-2 accuracy and
+    # perplexity (train and validation) must match the CPU run's.
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((64, 8)).astype(np.float32)
+    y = rng.integers(0, 4, 64)
+
+    def run(device, log_every):
+        gn.manual_seed(0)
+        model = nn.Sequential(nn.Linear(8, 16), nn.Tanh(), nn.Linear(16, 4)).to(device)
+        model.compile(optimizer="sgd", loss="cross_entropy",
+                      metrics=["accuracy", "top2_accuracy", "perplexity"])  # fmt: skip
+        h = model.fit(x, y, epochs=2, batch_size=16, verbose=0, health=False, shuffle=False,
+                      log_every=log_every, validation_data=(x[:20], y[:20]))  # fmt: skip
+        return h.history
+
+    cpu, sim = run("cpu", 1), run("sim", 3)
+    for key in ("accuracy", "top2_accuracy", "perplexity", "val_accuracy", "val_perplexity",
+                "val_loss", "loss"):  # fmt: skip
+        np.testing.assert_allclose(sim[key], cpu[key], rtol=1e-6, err_msg=key)
+
+
+def test_a_metric_updated_with_device_arrays_reads_once_at_result():
+    from glassnet.train.metrics import Accuracy, MeanSquaredError
+
+    rng = np.random.default_rng(2)
+    scores = [rng.standard_normal((5, 3)).astype(np.float32) for _ in range(4)]
+    labels = [rng.integers(0, 3, 5) for _ in range(4)]
+    on_host, on_sim = Accuracy(), Accuracy()
+    mse_host, mse_sim = MeanSquaredError(), MeanSquaredError()
+    TRANSFERS.reset()
+    for s, t in zip(scores, labels):
+        on_host.update(s, t)
+        mse_host.update(s[:, 0], t.astype(np.float32))
+        on_sim.update(gn.tensor(s, device="sim"), gn.tensor(t, device="sim"))
+        mse_sim.update(gn.tensor(s[:, 0], device="sim"), gn.tensor(t.astype(np.float32),
+                                                                     device="sim"))  # fmt: skip
+    assert TRANSFERS.count == 0  # nothing read while updating
+    assert on_sim.result() == on_host.result()
+    assert mse_sim.result() == pytest.approx(mse_host.result(), rel=1e-12)
+    assert TRANSFERS.count == 2  # one read per metric's result()

@@ -64,6 +64,9 @@ def reduce_metric_state(metric: Any) -> None:
     """
     if comm.world_size() == 1:
         return
+    sync = getattr(metric, "sync", None)
+    if callable(sync):  # device sums not read yet
+        sync()
     custom = getattr(metric, "all_reduce", None)
     if callable(custom):
         custom(comm)

@@ -25,6 +25,9 @@ class Adam(Optimizer):
         v^  = max(v^, v)  if amsgrad  else  v            (AMSGrad keeps the largest v)
         w   = w - lr / (1 - b1^t) * m / (sqrt(v^) / sqrt(1 - b2^t) + eps)
 
+    On the CPU with ``glassnet[jit]`` installed (and without ``amsgrad``), the update runs as
+    one fused kernel per element, bit-identical to the NumPy formulas (docs/performance.md).
+
     Note that Adam's weight decay is an L2 penalty whose effect is divided by sqrt(v) like
     any gradient; for decay independent of the gradient scale use :class:`AdamW`.
 

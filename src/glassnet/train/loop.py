@@ -39,7 +39,7 @@ import numpy as np
 from glassnet.autograd.grad_mode import no_grad
 from glassnet.tensor import Tensor
 from glassnet.train.callbacks import CallbackList, History, save_training_checkpoint
-from glassnet.train.metrics import MeanMetric
+from glassnet.train.metrics import MeanMetric, read_pending
 
 __all__ = ["FitState", "evaluate_loader", "run_fit", "train_epoch", "train_step"]
 
@@ -126,18 +126,26 @@ def train_step(state: FitState, inputs: tuple, target: Tensor) -> tuple[float, f
         loss = state.loss_fn(output, target)  # 2. loss
     reg = regularization_loss(model)
     total = loss if reg is None else loss + reg
+    detached = output.detach()
+    for metric in state.metrics:  # on a device: summed there (read with the loss)
+        metric.update(detached, target)
     if state.log_every > 1 and state.distributed is None:
         _backward_and_step(state, total)
-        return loss.detach(), None if reg is None else reg.detach(), output.detach()
-    loss_value, reg_value = loss.item(), 0.0 if reg is None else float(reg.item())
+        return loss.detach(), None if reg is None else reg.detach(), detached
+    if isinstance(loss._data, (np.ndarray, np.generic)):
+        loss_value, reg_value = loss.item(), 0.0 if reg is None else float(reg.item())
+    else:  # the loss and the metrics' device sums in one transfer
+        parts = [loss._data] if reg is None else [loss._data, reg._data]
+        values = read_pending(state.metrics, parts)
+        loss_value, reg_value = float(values[0]), 0.0 if reg is None else float(values[1])
     if state.distributed is not None:  # global mean loss; every rank stops together
         loss_value, reg_value = state.distributed.agree_step(
             state, loss_value, reg_value, len(target)
         )
     if not math.isfinite(loss_value + reg_value):
-        return loss_value + reg_value, reg_value, output.detach()
+        return loss_value + reg_value, reg_value, detached
     _backward_and_step(state, total)
-    return loss_value, reg_value, output.detach()
+    return loss_value, reg_value, detached
 
 
 def _autocast(state: FitState):
@@ -184,7 +192,8 @@ def train_epoch(state: FitState, epoch: int) -> dict:
         state.current_batch = batch
         inputs, target = split_batch(batch, device)
         loss, reg, output = train_step(state, inputs, target)
-        if isinstance(loss, Tensor):  # on a device: summed there, read every log_every steps
+        on_device = isinstance(loss, Tensor)
+        if on_device:  # on a device: summed there, read every log_every steps
             state.step += 1
             pending.add(loss, reg, len(target))
             if pending.due(batch_index) and not pending.flush(loss_mean, reg_mean, batch_index):
@@ -207,12 +216,12 @@ def train_epoch(state: FitState, epoch: int) -> dict:
             loss_mean.update(loss, weight=size)
         if reg:
             reg_mean.update(reg, weight=size)
-        for metric in state.metrics:
-            metric.update(output, target)
         logs = {"batch": batch_index, "size": size}
         if loss_mean.count:  # on a device: the loss as of the last log point
             logs["loss"] = loss_mean.result()
-        logs.update(_metric_logs(state.metrics))
+        if not pending.count:  # on a device: the metrics as of the last log point too
+            pending.metric_logs = _metric_logs(state.metrics)
+        logs.update(pending.metric_logs)
         if reg_mean.count:
             logs["regularization_loss"] = reg_mean.result()
         callbacks.on_train_batch_end(batch_index, logs)
@@ -220,6 +229,7 @@ def train_epoch(state: FitState, epoch: int) -> dict:
             break
     if pending.count and pending.flush(loss_mean, reg_mean, None) and logs:
         logs["loss"] = loss_mean.result()
+        logs.update(_metric_logs(state.metrics))
         if reg_mean.count:
             logs["regularization_loss"] = reg_mean.result()
     elif pending.count:
@@ -238,6 +248,7 @@ class _DeviceLosses:
         self.loss = self.reg = None
         self.count = 0
         self.first = 0
+        self.metric_logs: dict = {}  # the metrics as of the last read
         try:
             self.batches = len(state.train_loader)
         except TypeError:
@@ -257,12 +268,12 @@ class _DeviceLosses:
         return last or (batch_index + 1) % self.state.log_every == 0
 
     def flush(self, loss_mean, reg_mean, batch_index) -> bool:
-        """Read the sums (one device-to-host transfer); False when the loss is not finite."""
-        from glassnet.ops import stack
-
+        """Read the sums and the metrics' device sums (one device-to-host transfer for all);
+        False when the loss is not finite."""
         parts = [self.loss] if self.reg is None else [self.loss, self.reg]
-        values = stack(parts).numpy().astype(float)  # the one transfer of this interval
-        total = float(values.sum())
+        # the one transfer of this interval
+        values = read_pending(self.state.metrics, [p._data for p in parts])
+        total = float(sum(values))
         if not math.isfinite(total):
             state = self.state
             state.stop_reason = (
@@ -308,14 +319,25 @@ def evaluate_loader(
     for metric in metrics:
         metric.reset()
     model.eval()
+    on_device = str(device) != "cpu"
+    loss_sum, count = None, 0  # on a device: summed there, read once with the metrics
     try:
         with no_grad():
             for batch in loader:
                 inputs, target = split_batch(batch, device)
                 output = model(*inputs)
-                loss_mean.update(loss_fn(output, target).item(), weight=len(target))
+                loss = loss_fn(output, target)
+                if on_device:
+                    part = loss.astype("float32") * float(len(target))
+                    loss_sum = part if loss_sum is None else loss_sum + part
+                    count += len(target)
+                else:
+                    loss_mean.update(loss.item(), weight=len(target))
                 for metric in metrics:
                     metric.update(output, target)
+        if on_device and count:
+            (total,) = read_pending(metrics, [loss_sum._data])
+            loss_mean.update(total / count, weight=count)
     finally:
         model.train(was_training)
     if distributed is not None:

@@ -1,8 +1,13 @@
 """Metrics: stateful objects that accumulate over batches (``update``), report a number
 (``result``) and start over (``reset``), like Keras metrics.
 
-Every metric works on NumPy arrays (Tensors are converted), so the numbers are independent of
-the autograd graph. Classification metrics take ``y_pred`` as scores (logits or probabilities)
+Every metric works on raw arrays (Tensors are unwrapped), so the numbers are independent of
+the autograd graph. On a device (CuPy, or the simulated ``sim`` device) the counting metrics
+(accuracy, top-k accuracy, MAE, MSE, perplexity) add each batch's sums *on the device*; the
+host reads them once, when ``result()`` is called or when ``fit`` reads its log point (all
+metrics and the loss in one transfer, see :func:`read_pending`). The confusion-matrix family
+(confusion matrix, precision, recall, F1) grows with the classes it sees and reads the host
+each batch. Classification metrics take ``y_pred`` as scores (logits or probabilities)
 of shape (N, C) (or (N, T, C) for sequences, with targets (N, T)) and ``y_true`` as integer
 class ids; regression metrics take any matching shapes.
 
@@ -36,20 +41,41 @@ __all__ = [
 ]
 
 
+def _raw(x):
+    """The array behind a Tensor (kept on its device), or ``x`` itself."""
+    return x._data if hasattr(x, "requires_grad") and hasattr(x, "_data") else x
+
+
+def _on_device(x) -> bool:
+    from glassnet.backend import xp_of
+
+    raw = _raw(x)
+    return (
+        hasattr(raw, "shape")
+        and not isinstance(raw, (np.ndarray, np.generic))
+        and (xp_of(raw) is not np)
+    )
+
+
 def _to_numpy(x) -> np.ndarray:
     if hasattr(x, "numpy") and not isinstance(x, np.ndarray):
         return x.numpy()
     return np.asarray(x)
 
 
+def _check_shapes(scores, labels, name: str) -> None:
+    if scores.ndim < 2 or tuple(labels.shape) != tuple(scores.shape[:-1]):
+        raise ValueError(
+            f"{name}: got scores of shape {tuple(scores.shape)} and targets of shape "
+            f"{tuple(labels.shape)}; expected scores (N, C) with integer targets (N,) (or "
+            "(N, T, C) with (N, T))"
+        )
+
+
 def _scores_and_labels(y_pred, y_true, name: str) -> tuple[np.ndarray, np.ndarray]:
     """Flatten (N, C) / (N, T, C) scores and (N,) / (N, T) labels to (M, C) and (M,)."""
     scores, labels = _to_numpy(y_pred), _to_numpy(y_true)
-    if scores.ndim < 2 or labels.shape != scores.shape[:-1]:
-        raise ValueError(
-            f"{name}: got scores of shape {scores.shape} and targets of shape {labels.shape}; "
-            "expected scores (N, C) with integer targets (N,) (or (N, T, C) with (N, T))"
-        )
+    _check_shapes(scores, labels, name)
     if labels.dtype.kind not in "iu":
         if labels.size and not np.all(labels == np.round(labels)):
             raise ValueError(f"{name}: targets must be integer class ids, got {labels.dtype}")
@@ -64,9 +90,40 @@ class Metric:
     """
 
     name = "metric"
+    _pending = None  # device sums of the batches since the last read (a list of arrays)
 
     def __init__(self) -> None:
         self.reset()
+
+    def batch_sums(self, y_pred, y_true, xp):
+        """This batch's sums as arrays of ``xp`` (computed where the data lives), to be added
+        up over batches and folded in by :meth:`absorb`; None for a metric that needs the host
+        (the default)."""
+        return None
+
+    def absorb(self, sums) -> None:  # pragma: no cover - interface, with batch_sums
+        raise NotImplementedError
+
+    def _update_on_device(self, y_pred, y_true) -> bool:
+        """Add a device batch's sums on the device (no host read); False if not possible."""
+        if not _on_device(y_pred):
+            return False
+        from glassnet.backend import xp_of
+
+        raw = _raw(y_pred)
+        sums = self.batch_sums(raw, _raw(y_true), xp_of(raw))
+        if sums is None:
+            return False
+        if self._pending is None:
+            self._pending = list(sums)
+        else:
+            self._pending = [a + b for a, b in zip(self._pending, sums)]
+        return True
+
+    def sync(self) -> None:
+        """Fold the device sums into the host counters (one read); a no-op without any."""
+        if self._pending is not None:
+            read_pending([self])
 
     def update(self, y_pred, y_true) -> None:  # pragma: no cover - interface
         raise NotImplementedError
@@ -118,21 +175,36 @@ class Accuracy(Metric):
         self.threshold = threshold
         super().__init__()
 
-    def update(self, y_pred, y_true) -> None:
-        scores, labels = _to_numpy(y_pred), _to_numpy(y_true)
+    def batch_sums(self, y_pred, y_true, xp):
+        scores, labels = y_pred, y_true
         if scores.ndim == labels.ndim or (scores.ndim == 2 and scores.shape[-1] == 1):
-            predicted = (scores.reshape(labels.shape) > self.threshold).astype(np.int64)
+            predicted = (scores.reshape(labels.shape) > self.threshold).astype(labels.dtype)
         else:
+            _check_shapes(scores, labels, "Accuracy")
+            predicted = scores.reshape(-1, scores.shape[-1]).argmax(axis=-1)
+            labels = labels.reshape(-1)
+        count = xp.asarray(float(labels.size))  # known from the shape: no read
+        return [xp.sum(predicted == labels).astype(xp.float64), count]
+
+    def absorb(self, sums) -> None:
+        self.correct += int(round(float(sums[0])))
+        self.count += int(round(float(sums[1])))
+
+    def update(self, y_pred, y_true) -> None:
+        if self._update_on_device(y_pred, y_true):
+            return
+        scores, labels = _to_numpy(y_pred), _to_numpy(y_true)
+        if scores.ndim != labels.ndim and not (scores.ndim == 2 and scores.shape[-1] == 1):
             scores, labels = _scores_and_labels(scores, labels, "Accuracy")
-            predicted = scores.argmax(axis=-1)
-        self.correct += int(np.sum(predicted == labels))
-        self.count += int(labels.size)
+        self.absorb([np.asarray(v) for v in self.batch_sums(scores, labels, np)])
 
     def result(self) -> float:
+        self.sync()
         return self.correct / self.count if self.count else float("nan")
 
     def reset(self) -> None:
         self.correct, self.count = 0, 0
+        self._pending = None
 
 
 class TopKAccuracy(Metric):
@@ -146,17 +218,24 @@ class TopKAccuracy(Metric):
         self.name = f"top{k}_accuracy"
         super().__init__()
 
+    def batch_sums(self, y_pred, y_true, xp):
+        _check_shapes(y_pred, y_true, "TopKAccuracy")
+        scores = y_pred.reshape(-1, y_pred.shape[-1])
+        labels = y_true.reshape(-1)
+        top = xp.argsort(-scores, axis=-1, kind="stable")[:, : self.k]
+        hits = xp.sum(xp.any(top == labels[:, None], axis=-1)).astype(xp.float64)
+        return [hits, xp.asarray(float(labels.size))]
+
+    absorb = Accuracy.absorb
+
     def update(self, y_pred, y_true) -> None:
+        if self._update_on_device(y_pred, y_true):
+            return
         scores, labels = _scores_and_labels(y_pred, y_true, "TopKAccuracy")
-        top = np.argsort(-scores, axis=-1, kind="stable")[:, : self.k]
-        self.correct += int(np.sum(np.any(top == labels[:, None], axis=-1)))
-        self.count += int(labels.size)
+        self.absorb([np.asarray(v) for v in self.batch_sums(scores, labels, np)])
 
-    def result(self) -> float:
-        return self.correct / self.count if self.count else float("nan")
-
-    def reset(self) -> None:
-        self.correct, self.count = 0, 0
+    result = Accuracy.result
+    reset = Accuracy.reset
 
 
 class ConfusionMatrix(Metric):
@@ -256,16 +335,30 @@ class MeanAbsoluteError(Metric):
 
     name = "mae"
 
+    def _errors(self, diff, xp):
+        return xp.abs(diff)
+
+    def batch_sums(self, y_pred, y_true, xp):
+        diff = y_pred.astype(xp.float64) - y_true.astype(xp.float64)
+        return [self._errors(diff, xp).sum(), xp.asarray(float(diff.size))]
+
+    def absorb(self, sums) -> None:
+        self.total += float(sums[0])
+        self.count += int(round(float(sums[1])))
+
     def update(self, y_pred, y_true) -> None:
-        diff = _to_numpy(y_pred).astype(np.float64) - _to_numpy(y_true).astype(np.float64)
-        self.total += float(np.abs(diff).sum())
-        self.count += diff.size
+        if self._update_on_device(y_pred, y_true):
+            return
+        sums = self.batch_sums(_to_numpy(y_pred), _to_numpy(y_true), np)
+        self.absorb([np.asarray(v) for v in sums])
 
     def result(self) -> float:
+        self.sync()
         return self.total / self.count if self.count else float("nan")
 
     def reset(self) -> None:
         self.total, self.count = 0.0, 0
+        self._pending = None
 
 
 class MeanSquaredError(MeanAbsoluteError):
@@ -273,10 +366,8 @@ class MeanSquaredError(MeanAbsoluteError):
 
     name = "mse"
 
-    def update(self, y_pred, y_true) -> None:
-        diff = _to_numpy(y_pred).astype(np.float64) - _to_numpy(y_true).astype(np.float64)
-        self.total += float(np.square(diff).sum())
-        self.count += diff.size
+    def _errors(self, diff, xp):
+        return xp.square(diff)
 
 
 class Perplexity(Metric):
@@ -287,19 +378,53 @@ class Perplexity(Metric):
 
     name = "perplexity"
 
-    def update(self, y_pred, y_true) -> None:
-        logits, labels = _scores_and_labels(y_pred, y_true, "Perplexity")
-        z = logits.astype(np.float64)
+    def batch_sums(self, y_pred, y_true, xp):
+        _check_shapes(y_pred, y_true, "Perplexity")
+        z = y_pred.reshape(-1, y_pred.shape[-1]).astype(xp.float64)
+        labels = y_true.reshape(-1).astype(xp.int64)
         z = z - z.max(axis=-1, keepdims=True)
-        log_probs = z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
-        self.total += float(-log_probs[np.arange(len(labels)), labels].sum())
-        self.count += len(labels)
+        log_probs = z - xp.log(xp.exp(z).sum(axis=-1, keepdims=True))
+        picked = xp.take_along_axis(log_probs, labels[:, None], axis=-1)
+        return [-picked.sum(), xp.asarray(float(labels.size))]
+
+    absorb = MeanAbsoluteError.absorb
+
+    def update(self, y_pred, y_true) -> None:
+        if self._update_on_device(y_pred, y_true):
+            return
+        logits, labels = _scores_and_labels(y_pred, y_true, "Perplexity")
+        self.absorb([np.asarray(v) for v in self.batch_sums(logits, labels, np)])
 
     def result(self) -> float:
+        self.sync()
         return float(np.exp(self.total / self.count)) if self.count else float("nan")
 
-    def reset(self) -> None:
-        self.total, self.count = 0.0, 0
+    reset = MeanAbsoluteError.reset
+
+
+def read_pending(metrics: list, extra: list | None = None) -> list:
+    """Read every metric's device sums, and the arrays in ``extra``, in ONE device-to-host
+    transfer, fold the sums into the metrics' counters and return ``extra``'s host values.
+
+    This is how ``fit`` keeps its host-sync budget on a device: the losses and all metrics of a
+    logging interval come back together.
+    """
+    from glassnet.backend import to_numpy, xp_of
+
+    extra = list(extra or [])
+    owners = [m for m in metrics if m._pending is not None]
+    parts = [a for m in owners for a in m._pending] + extra
+    if not parts:
+        return []
+    xp = xp_of(parts[0])
+    flat = to_numpy(xp.stack([xp.asarray(p, dtype=xp.float64).reshape(()) for p in parts]))
+    at = 0
+    for metric in owners:
+        n = len(metric._pending)
+        metric._pending = None
+        metric.absorb(list(flat[at : at + n]))
+        at += n
+    return list(flat[at:])
 
 
 METRICS = {
