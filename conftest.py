@@ -18,6 +18,10 @@ from glassnet.backend import get_default_device, set_debug, set_default_device
 # Scripts that record PyTorch reference values by hand (they import torch): never collected,
 # not even by --doctest-modules.
 collect_ignore_glob = ["tests/*/record_torch_*.py", "tests/record_torch_*.py"]
+try:  # the optional glassnet[jit] kernels import numba at module level (loaded only on use)
+    import numba  # noqa: F401
+except ImportError:
+    collect_ignore_glob.append("src/glassnet/backend/_jit_kernels.py")
 
 
 def pytest_addoption(parser):

@@ -169,7 +169,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="mixed precision: float16 matmuls/convolutions with a GradScaler "
                        "(for GPUs; slower on the CPU); see docs/gpu.md")  # fmt: skip
     train.add_argument("--threads", type=_positive_int,
-                       help="BLAS threads (default: 1 for models under 1M parameters)")  # fmt: skip
+                       help="threads for glassnet's ops and BLAS (default: every core; on a "
+                       "busy machine 1 BLAS thread for the presets)")  # fmt: skip
     train.add_argument("--quiet", action="store_true", help="no progress output")
     train.add_argument(
         "--no-health",
@@ -274,31 +275,62 @@ def _train(args) -> int:
 
 
 def _hint_workers(config) -> None:
-    """A time-budgeted run in one process uses one core (one BLAS thread): say that data-
-    parallel ranks (``--workers``) would use the others."""
+    """A time-budgeted run whose matrix products run on one core (one BLAS thread, on a busy
+    machine): say that data-parallel ranks (``--workers``) would use the other cores too."""
+    import glassnet as gn
     import glassnet.distributed as dist
+    from glassnet.backend.parallel import _get_blas_threads
 
-    cores = os.cpu_count() or 1
+    cores = gn.get_num_threads()
     if cores < 2 or dist.launched_under_mpi() or not config.resolved().max_minutes:
         return
-    print(f"note: this run trains on 1 of {cores} cores within its time budget; "
-          f"--workers {min(cores, 2)} trains data-parallel on {min(cores, 2)} (about 1.6x the "
-          "steps here; needs Open MPI and mpi4py, see docs/distributed.md)")  # fmt: skip
+    if (_get_blas_threads() or cores) >= cores:
+        return
+    print(f"note: matrix products run on 1 BLAS thread of {cores} cores (the machine was busy "
+          f"at the start, or --threads/the environment said so); --workers {min(cores, 2)} "
+          f"trains data-parallel on {min(cores, 2)} processes (needs Open MPI and mpi4py, see "
+          "docs/distributed.md)")  # fmt: skip
+
+
+# Models that multiply small matrices (all presets are under 1M parameters).
+_SMALL = ("mlp", "cnn", "gru", "lstm", "transformer", "char-lstm", "char-transformer")
 
 
 def _choose_threads(args, config) -> None:
+    """Threads for this run: ``--threads N`` for glassnet's ops and OpenBLAS (like
+    ``gn.set_num_threads``); else the environment's setting; else every core for both,
+    except that on a busy machine a small model's matrix products get one BLAS thread.
+
+    Why: glassnet's pool threads sleep while they wait and give their blocks back to the
+    caller, so a busy machine costs them little (a W3 step, batch 16, load average 13 on 2
+    cores: 570 ms with 1 thread, 687 ms with glassnet's 2). OpenBLAS's threads spin and split
+    each product statically: in the same minutes 2 BLAS threads took 2,149 ms. On an idle
+    machine both kinds of threads pay (RESULTS.md, "Training steps"). The load average is
+    read once, at the start.
+    """
+    import glassnet as gn
+    from glassnet.backend.parallel import _ENV_VARS, _set_blas_threads
+
     if args.threads is not None:
-        blas_threads(args.threads)
+        gn.set_num_threads(args.threads)
         return
-    if any(v in os.environ for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")):
+    if any(v in os.environ for v in _ENV_VARS):
         return
-    # Small models multiply small matrices: extra BLAS threads only add synchronisation (and
-    # on a busy machine they can make each matmul many times slower), so use one thread. A
-    # char-transformer step (batch 32) took 0.39 s with 2 threads and 0.47 s with 1 on an idle
-    # 2-core machine, but about 3 s with 2 threads while other jobs ran.
-    small = ("mlp", "cnn", "gru", "lstm", "transformer", "char-lstm", "char-transformer")
-    if config.model.lower().replace("_", "-") in small:
-        blas_threads(1)
+    cores = gn.get_num_threads()
+    small = config.model.lower().replace("_", "-") in _SMALL
+    if cores > 1 and small and _machine_busy():
+        _set_blas_threads(1)
+
+
+def _machine_busy() -> bool:
+    """True when other processes keep more than half a core busy (1-minute load average;
+    the run has not started, so the load is others'). Then a BLAS thread would spin against
+    them."""
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):  # not available: assume an idle machine
+        return False
+    return load > 0.5
 
 
 def _evaluate(args) -> int:

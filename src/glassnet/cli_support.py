@@ -139,12 +139,18 @@ def info_command(args) -> int:
         ("numpy", np.__version__),
         ("BLAS", blas),
         ("BLAS threads", "unknown" if threads is None else str(threads)),
+        ("glassnet threads", str(gn.get_num_threads())),
         ("CPU cores", str(os.cpu_count())),
         (
             "thread env",
             ", ".join(
                 f"{v}={os.environ[v]}"
-                for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+                for v in (
+                    "GLASSNET_NUM_THREADS",
+                    "OMP_NUM_THREADS",
+                    "OPENBLAS_NUM_THREADS",
+                    "MKL_NUM_THREADS",
+                )  # fmt: skip
                 if v in os.environ
             )
             or "none set",

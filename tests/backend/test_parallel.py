@@ -46,8 +46,15 @@ def test_every_index_exactly_once(count, n_items, min_items):
         assert 0 <= start < stop <= n_items
         hits[start:stop] += 1
     assert (hits == 1).all()
-    # as many blocks as threads, but none with fewer than min_items items (unless inline)
-    expected = max(1, min(count, n_items // min_items)) if n_items else 0
+    # up to BLOCKS_PER_THREAD blocks per thread, none with fewer than min_items items, and
+    # one block (inline) when two would not fit
+    most = n_items // min_items
+    if not n_items:
+        expected = 0
+    elif min(count, most) <= 1:
+        expected = 1
+    else:
+        expected = min(count * parallel.BLOCKS_PER_THREAD, most)
     assert len(seen) == expected
     if len(seen) > 1:
         assert min(stop - start for start, stop, _ in seen) >= min_items
@@ -60,18 +67,49 @@ def test_blocks_are_balanced_and_contiguous():
 
 
 def test_blocks_run_on_several_threads(force_parallel):
-    caller = threading.get_ident()
-    seen = _record(4, 4)
-    threads_used = {ident for _, _, ident in seen}
-    assert caller in threads_used  # the caller runs the first block itself
-    assert len(threads_used) >= 2
+    """Block 0 waits until another thread ran block 1: two threads must be at work."""
+    ran_1, threads_used = threading.Event(), {}
+
+    def block(start, stop):
+        threads_used[start] = threading.get_ident()
+        if start == 0:
+            assert ran_1.wait(timeout=30), "no pool thread took block 1"
+        elif start == 1:
+            ran_1.set()
+
+    with parallel.threads(2):
+        parallel.parallel_for(2, block)
+    assert threads_used[0] != threads_used[1]
+    assert threading.get_ident() in threads_used.values()  # the caller works too
+
+
+def test_caller_takes_the_blocks_of_a_thread_that_does_not_start(force_parallel, monkeypatch):
+    """On a busy machine a pool thread may get no core: the caller does every block, and the
+    pool task that never started is cancelled (not waited for)."""
+
+    class NeverStarts:
+        def __init__(self):
+            self.futures = []
+
+        def submit(self, fn):
+            from concurrent.futures import Future
+
+            self.futures.append(Future())
+            return self.futures[-1]
+
+    pool = NeverStarts()
+    monkeypatch.setattr(parallel, "_pool", lambda workers: pool)
+    seen = _record(10, 3)
+    assert sorted((a, b) for a, b, _ in seen) == parallel.blocks(10, 10)
+    assert {ident for _, _, ident in seen} == {threading.get_ident()}
+    assert len(pool.futures) == 2 and all(f.cancelled() for f in pool.futures)
 
 
 def test_item_size_sets_the_default_block_size(monkeypatch):
     monkeypatch.setattr(parallel, "MIN_BLOCK_ELEMENTS", 100)
     assert len(_record(10, 2, item_size=10)) == 1  # 100 elements: one block's worth
     assert len(_record(20, 2, item_size=10)) == 2
-    assert len(_record(1000, 4, item_size=1)) == 4
+    assert len(_record(1000, 4, item_size=1)) == 10  # 100 items each
 
 
 def test_inline_with_one_thread(force_parallel):
@@ -85,7 +123,7 @@ def test_inline_for_device_arrays(force_parallel):
     sim_array = sim_xp.zeros(8)
     for like in (sim_array, (np.zeros(8), sim_array)):
         assert _record(8, 4, like=like) == [(0, 8, caller)]
-    assert len(_record(8, 4, like=(np.zeros(8), None, 2.0))) == 4
+    assert len(_record(8, 4, like=(np.zeros(8), None, 2.0))) == 8
 
 
 def test_no_nested_parallelism(force_parallel):
@@ -107,18 +145,23 @@ def test_no_nested_parallelism(force_parallel):
     assert not parallel.in_parallel_region()
 
 
-@pytest.mark.parametrize("failing_block", [0, 1, 2])
+@pytest.mark.parametrize("failing_block", [0, 1, 2, 7])
 def test_exceptions_propagate_after_every_block_finished(force_parallel, failing_block):
-    done = []
+    running, lock = [0], threading.Lock()
 
     def block(start, stop):
-        if start == failing_block:
-            raise KeyError(f"block {start}")
-        done.append(start)
+        with lock:
+            running[0] += 1
+        try:
+            if start == failing_block:
+                raise KeyError(f"block {start}")
+        finally:
+            with lock:
+                running[0] -= 1
 
     with parallel.threads(3), pytest.raises(KeyError, match=f"block {failing_block}"):
-        parallel.parallel_for(3, block)
-    assert sorted(done) == sorted({0, 1, 2} - {failing_block})
+        parallel.parallel_for(8, block)
+    assert running[0] == 0  # nothing still running when the caller sees the error
     assert not parallel.in_parallel_region()
     # the pool still works afterwards
     assert len(_record(3, 3)) == 3

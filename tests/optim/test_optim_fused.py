@@ -112,9 +112,12 @@ def test_fused_step_is_bit_identical_for_any_thread_count(case, n_threads, monke
     train(pa, ref, 4)
     with parallel.threads(n_threads):
         train(pb, opt, 4)
-    # each step split its blocks n ways, on more than one thread when n > 1
-    assert len(calls) == 3 * len(opt.param_groups) * n_threads  # steps 2-4 fused
-    assert (len(seen) > 1) == (n_threads > 1)
+    # steps 2-4 fused: inline (one block per group) with one thread, split with more (up to
+    # parallel.BLOCKS_PER_THREAD blocks per thread, taken first come first served, so a pool
+    # thread may find none left: more than one thread is not promised)
+    one_each = 3 * len(opt.param_groups)
+    assert len(calls) == one_each if n_threads == 1 else len(calls) > one_each
+    assert len(seen) == 1 if n_threads == 1 else len(seen) >= 1
     assert_same(pa, ref, pb, opt)
 
 

@@ -173,8 +173,14 @@ def test_a_time_budgeted_single_process_run_suggests_workers(monkeypatch, tmp_pa
 
     fake = {"run_dir": str(tmp_path), "test_accuracy": 0.5, "test_loss": 1.0, "seconds": 0.1,
             "interrupted": False}  # fmt: skip
+    from glassnet.backend import parallel
+
     monkeypatch.setattr(runs, "train_run", lambda config, **kw: fake)
-    monkeypatch.setattr(os, "cpu_count", lambda: 4)
+    # a busy 4-core machine: the preset's matrix products get 1 BLAS thread (glassnet train)
+    monkeypatch.setattr(os, "getloadavg", lambda: (3.0, 3.0, 3.0))
+    for var in parallel._ENV_VARS:
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setitem(parallel._state, "threads", 4)
     shakespeare = ["train", "--dataset", "shakespeare", "--model", "char-transformer",
                    "--no-health"]  # fmt: skip
     assert main(shakespeare) == 0
@@ -183,7 +189,12 @@ def test_a_time_budgeted_single_process_run_suggests_workers(monkeypatch, tmp_pa
                  [*shakespeare, "--quiet"]):  # fmt: skip
         assert main(argv) == 0
         assert "--workers" not in capsys.readouterr().out, argv
-    monkeypatch.setattr(os, "cpu_count", lambda: 1)
+    monkeypatch.setitem(parallel._state, "threads", 1)
+    assert main(shakespeare) == 0
+    assert "--workers" not in capsys.readouterr().out
+    # an idle machine: every core for BLAS too, no note
+    monkeypatch.setitem(parallel._state, "threads", 4)
+    monkeypatch.setattr(parallel, "_get_blas_threads", lambda: 4)
     assert main(shakespeare) == 0
     assert "--workers" not in capsys.readouterr().out
 

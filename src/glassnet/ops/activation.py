@@ -11,8 +11,10 @@ import numpy as np
 
 from glassnet.autograd.function import Function
 from glassnet.backend import xp_of
+from glassnet.backend.parallel import parallel_for
 from glassnet.backend.special import erf_into as _erf_into
 from glassnet.ops import _fused
+from glassnet.ops._parallel import map_rows, rows_view
 from glassnet.ops._util import floating, normalize_axis
 from glassnet.tensor import Tensor
 
@@ -50,6 +52,11 @@ _MATH_ERF = np.frompyfunc(math.erf, 1, 1)  # libm's erf: exact in float64
 # when each pass streams the whole array; on cache-sized blocks (the same arithmetic per
 # element, so the same bits) the temporaries stay in L2: 2x faster per million elements.
 _BLOCK = 65536
+
+
+# The unit of work split over threads: blocks start at multiples of 4096 elements (16 KiB of
+# float32: SIMD- and cache-line aligned).
+_CHUNK = 4096
 
 
 def _blocks(xp, n: int):
@@ -129,20 +136,26 @@ class Gelu(Function):
         if (fused := _fused.gelu(x)) is not None:  # the optional fused kernel (backend.jit)
             y, self.cdf = fused
             return y
-        # Phi(x) = (1 + erf(x / sqrt 2)) / 2 and y = x Phi(x), block by block (see _BLOCK)
+        # Phi(x) = (1 + erf(x / sqrt 2)) / 2 and y = x Phi(x), block by block (see _BLOCK),
+        # the blocks spread over the CPU threads (elementwise: the same bits for any count)
         flat = xp.ascontiguousarray(x).reshape(-1)
         cdf, y = xp.empty_like(flat), xp.empty_like(flat)
-        blocks = _blocks(xp, flat.size)
-        size = blocks[0].stop
-        u, t, poly = (xp.empty(size, dtype=x.dtype) for _ in range(3))
-        for b in blocks:
-            m = b.stop - b.start
-            xb, cb = flat[b], cdf[b]
-            xp.divide(xb, math.sqrt(2), out=u[:m])
-            _erf_into(xp, u[:m], cb, t[:m], poly[:m])
-            cb += 1
-            cb *= 0.5
-            xp.multiply(xb, cb, out=y[b])
+
+        def chunk(start, stop):
+            lo, hi = start * _CHUNK, min(stop * _CHUNK, flat.size)
+            blocks = _blocks(xp, hi - lo)
+            size = blocks[0].stop
+            u, t, poly = (xp.empty(size, dtype=x.dtype) for _ in range(3))
+            for b in blocks:
+                m, b = b.stop - b.start, slice(lo + b.start, lo + b.stop)
+                xb, cb = flat[b], cdf[b]
+                xp.divide(xb, math.sqrt(2), out=u[:m])
+                _erf_into(xp, u[:m], cb, t[:m], poly[:m])
+                cb += 1
+                cb *= 0.5
+                xp.multiply(xb, cb, out=y[b])
+
+        parallel_for(-(-flat.size // _CHUNK), chunk, item_size=_CHUNK * 16, like=flat)
         self.cdf = cdf.reshape(x.shape)
         return y.reshape(x.shape)
 
@@ -155,12 +168,35 @@ class Gelu(Function):
             return grad * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * du)
         if ns.eager and (dx := _fused.gelu_backward(x, self.cdf, grad)) is not None:
             return dx
+        if ns.eager and type(x) is np.ndarray and grad.shape == x.shape:
+            return _gelu_grad(x, self.cdf, grad)
         cdf = self.cdf if ns.eager else 0.5 * (1 + ns.erf(x * (1 / math.sqrt(2))))
         # grad (Phi(x) + x phi(x)), phi(x) = e^{-x^2/2} / sqrt(2 pi): on arrays in one buffer
         # (ns.mul_ and friends write into the fresh x * x), on tensors out of place
         d = ns.exp_(ns.mul_(x * x, -0.5))  # e^{-x^2/2}
         d = ns.mul_(ns.mul_(d, 1 / math.sqrt(2 * math.pi)), x)  # x phi(x)
         return ns.mul_(ns.add_(d, cdf), grad)
+
+
+def _gelu_grad(x, cdf, grad):
+    """grad (Phi(x) + x phi(x)) on NumPy arrays, in parallel over element blocks: the same
+    operations, in the same order, as the ``ns`` formula in ``Gelu.backward``."""
+    xf, cf, gf = (np.ascontiguousarray(a).reshape(-1) for a in (x, cdf, grad))
+    out = np.empty(xf.shape, dtype=x.dtype)  # as the in-place formula: x's dtype
+
+    def chunk(start, stop):
+        lo, hi = start * _CHUNK, min(stop * _CHUNK, xf.size)
+        d, xb = out[lo:hi], xf[lo:hi]
+        np.multiply(xb, xb, out=d)
+        d *= -0.5
+        np.exp(d, out=d)  # e^{-x^2/2}
+        d *= 1 / math.sqrt(2 * math.pi)
+        d *= xb  # x phi(x)
+        d += cf[lo:hi]
+        d *= gf[lo:hi]
+
+    parallel_for(-(-xf.size // _CHUNK), chunk, item_size=_CHUNK * 4)
+    return out.reshape(x.shape)
 
 
 class Silu(Function):
@@ -230,23 +266,59 @@ def _max_or_zero(x, axis):
 class Softmax(Function):
     """y_i = e^{x_i - m} / sum_j e^{x_j - m}, m = max_j x_j (stability; cancels exactly)
     dL/dx_i = y_i (dL/dy_i - sum_j dL/dy_j y_j)
+
+    Along the last axis of a NumPy array, rows are split over the CPU threads.
     """
 
     saves_output = True
 
     def forward(self, x, axis):
-        xp = xp_of(x)
         self.axis = axis
         if _last(x, axis) and (y := _fused.softmax_last(x)) is not None:  # backend.jit
             return y
-        e = xp.exp(x - _max_or_zero(x, axis))
-        return e / e.sum(axis=axis, keepdims=True)
+        return _by_rows(_softmax, x, axis, (x,), cost=4)
 
     def backward(self, ns, grad, x, y):
         fused = _fused.softmax_backward_last(y, grad) if ns.eager and _last(y, self.axis) else None
         if fused is not None:
             return fused
+        if ns.eager:
+            return _by_rows(_softmax_grad, grad, self.axis, (grad, y), cost=4)
         return y * (grad - ns.sum(grad * y, self.axis, True))
+
+
+def _softmax(x, axis=-1):
+    xp = xp_of(x)
+    e = xp.exp(x - _max_or_zero(x, axis))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def _softmax_grad(grad, y, axis=-1):
+    return y * (grad - (grad * y).sum(axis=axis, keepdims=True))
+
+
+def _log_softmax(x, axis=-1):
+    xp = xp_of(x)
+    if not x.size:
+        return x.copy()
+    shifted = x - x.max(axis=axis, keepdims=True)
+    return shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
+
+
+def _log_softmax_grad(grad, y, axis=-1):
+    return grad - np.exp(y) * grad.sum(axis=axis, keepdims=True)
+
+
+def _by_rows(fn, x, axis, arrays, cost):
+    """fn(*arrays, axis) computed on blocks of rows in parallel when ``axis`` is the last
+    axis of C-contiguous NumPy arrays; otherwise in one call."""
+    last = (x.ndim - 1,)
+    if axis not in (last, last[0], -1) or not x.size:
+        return fn(*arrays, axis=axis)
+    rows = [rows_view(a, 1) for a in arrays]
+    if any(r is None for r in rows):
+        return fn(*arrays, axis=axis)
+    return map_rows(fn, rows, item_size=x.shape[-1], cost=cost).reshape(x.shape)
 
 
 def _last(x, axis) -> bool:
@@ -258,19 +330,19 @@ def _last(x, axis) -> bool:
 class LogSoftmax(Function):
     """y_i = x_i - logsumexp(x) (computed with the max subtracted: no overflow)
     dL/dx_i = dL/dy_i - softmax(x)_i sum_j dL/dy_j,  softmax(x) = e^y
+
+    Along the last axis of a NumPy array, rows are split over the CPU threads.
     """
 
     saves_output = True
 
     def forward(self, x, axis):
-        xp = xp_of(x)
         self.axis = axis
-        if not x.size:
-            return x.copy()
-        shifted = x - x.max(axis=axis, keepdims=True)
-        return shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
+        return _by_rows(_log_softmax, x, axis, (x,), cost=4)
 
     def backward(self, ns, grad, x, y):
+        if ns.eager and xp_of(grad) is np:
+            return _by_rows(_log_softmax_grad, grad, self.axis, (grad, y), cost=4)
         return grad - ns.exp(y) * ns.sum(grad, self.axis, True)
 
 

@@ -20,6 +20,7 @@ import numpy as np
 from glassnet.autograd.function import Function
 from glassnet.backend import get_rng, xp_of
 from glassnet.ops import _fused
+from glassnet.ops._parallel import map_rows
 from glassnet.tensor import Tensor
 
 __all__ = ["attention_weights", "scaled_dot_product_attention"]
@@ -116,10 +117,24 @@ class ScaledDotProductAttention(Function):
         xp = xp_of(q)
         b = bias[0] if bias else None
         self.keep, self.scale, self.mask = keep, scale, mask
-        self.h = h = _causal_half(xp, q, k, b, mask, keep)
+        self.h = _causal_half(xp, q, k, b, mask, keep)
+        # batch entries (and their heads) in parallel, each product on one BLAS thread
+        res = _by_batch(self._forward_rows, (q, k, v, b, mask, keep), q, 2)
+        if self.h is not None:
+            self.p, out = res[:2], res[2]
+        elif keep is None:
+            (self.p, out), self.pd = res, res[0]
+        else:
+            self.p, self.pd, out = res
+        return out
+
+    def _forward_rows(self, q, k, v, b, mask, keep):
+        """The forward on some batch entries: (P, out), (P, D(P), out) with dropout, or
+        (P_top, P_low, out) on the causal path."""
+        xp, h, scale = xp_of(q), self.h, self.scale
         if h is None:
-            self.p, self.pd, out = _attend(xp, q, k, v, b, mask, keep, scale)
-            return out
+            p, pd, out = _attend(xp, q, k, v, b, mask, keep, scale)
+            return (p, out) if keep is None else (p, pd, out)
         top, low, every = slice(None, h), slice(h, None), slice(None)
         p_top, _, out_top = _attend(
             xp, q[..., top, :], k[..., top, :], v[..., top, :],
@@ -129,8 +144,7 @@ class ScaledDotProductAttention(Function):
             xp, q[..., low, :], k, v, _rows_cols(b, low, every), _rows_cols(mask, low, every),
             None, scale,
         )  # fmt: skip
-        self.p = (p_top, p_low)
-        return xp.concatenate([out_top, out_low], axis=-2)
+        return p_top, p_low, xp.concatenate([out_top, out_low], axis=-2)
 
     def backward(self, ns, grad, q, k, v, *bias):
         need = self.needs_input_grad
@@ -140,12 +154,30 @@ class ScaledDotProductAttention(Function):
             pd = p if keep is None else p * ns.const(keep)
             gq, gk, gv, gs = _attend_backward(ns, grad, q, k, v, p, pd, keep, scale, need)
             return (gq, gk, gv, gs) if bias else (gq, gk, gv)
-        h = self.h
+        need = tuple(need) + (False,) * (4 - len(need))
+        need = need[:3] + (need[3] and bool(bias),)
+        if self.h is None:
+            state = (self.p, self.pd, keep)
+        else:
+            state = (*self.p, None)
+
+        def rows(grad, q, k, v, p_a, p_b, keep):
+            grads = self._backward_rows(ns, grad, q, k, v, p_a, p_b, keep, need)
+            return tuple(g for g in grads if g is not None)
+
+        res = _by_batch(rows, (grad, q, k, v, *state), q, 3)
+        res = iter(res if isinstance(res, tuple) else (res,))
+        grads = tuple(next(res) if n else None for n in need)
+        return grads if bias else grads[:3]
+
+    def _backward_rows(self, ns, grad, q, k, v, p_a, p_b, keep, need):
+        """dL/dq, dL/dk, dL/dv, dL/dS of some batch entries (None where not needed)."""
+        scale, h = self.scale, self.h
         if h is None:
-            gq, gk, gv, gs = _attend_backward(ns, grad, q, k, v, self.p, self.pd, keep, scale, need)
-            return (gq, gk, gv, gs) if bias else (gq, gk, gv)
+            gq, gk, gv, gs = _attend_backward(ns, grad, q, k, v, p_a, p_b, keep, scale, need)
+            return gq, gk, gv, (gs if need[3] else None)
         xp = xp_of(grad)
-        (p_top, p_low), top, low = self.p, slice(None, h), slice(h, None)
+        p_top, p_low, top, low = p_a, p_b, slice(None, h), slice(h, None)
         gq_t, gk_t, gv_t, gs_t = _attend_backward(
             ns, grad[..., top, :], q[..., top, :], k[..., top, :], v[..., top, :],
             p_top, p_top, None, scale, need,
@@ -159,14 +191,36 @@ class ScaledDotProductAttention(Function):
             gk[..., top, :] += gk_t
         if need[2]:
             gv[..., top, :] += gv_t
-        if not bias:
-            return gq, gk, gv
         gs = None
         if need[3]:  # dL/dbias = dL/dS: zero in the skipped quarter
             gs = xp.zeros((*gs_low.shape[:-2], q.shape[-2], k.shape[-2]), dtype=gs_low.dtype)
             gs[..., top, top] = gs_t
             gs[..., low, :] = gs_low
         return gq, gk, gv, gs
+
+
+def _by_batch(fn, arrays, q, cost):
+    """fn(*arrays) over blocks of the first (batch) axis, in parallel on the CPU threads.
+
+    Arrays with q's batch length on axis 0 and q's number of axes are split; the others
+    (None, broadcast masks) go whole to every block. Each block computes its batch entries'
+    products and softmax exactly as one call would (NumPy's batched matmul multiplies slice by
+    slice): the same bits for any thread count.
+    """
+    n = q.shape[0] if q.ndim >= 3 else 0
+    split = [
+        a is not None and a.ndim == q.ndim and n > 1 and a.shape[0] == n for a in arrays
+    ]  # fmt: skip
+    if n <= 1 or not split[0] or xp_of(q) is not np:
+        return fn(*arrays)
+    rows = [a for a, s in zip(arrays, split) if s]
+
+    def block(*blocks):
+        it = iter(blocks)
+        return fn(*(next(it) if s else a for a, s in zip(arrays, split)))
+
+    work = q[0].size * max(1, q.shape[-2] // 8)  # ~ L * S per head: the scores dominate
+    return map_rows(block, rows, item_size=work, cost=cost, single_blas=True)
 
 
 def _probs_graph(q, k, bias, mask, scale):

@@ -12,6 +12,7 @@ import numpy as np
 
 from glassnet.autograd.function import Function
 from glassnet.backend import is_debug, xp_of
+from glassnet.ops._parallel import map_rows
 from glassnet.ops._util import as_tensor
 from glassnet.tensor import Tensor
 
@@ -112,6 +113,19 @@ def _inverse(xp, denom):
     return xp.where(ok, 1 / xp.where(ok, denom, 1), 0).astype(denom.dtype)
 
 
+def _shifted_exp(x):
+    """x - max, its exponential and the sum of that over the class axis (1)."""
+    shifted = x - x.max(axis=1, keepdims=True)
+    e = xp_of(x).exp(shifted)
+    return shifted, e, e.sum(axis=1, keepdims=True)
+
+
+def _scaled_softmax(e, s, a):
+    p = e / s
+    p *= a[:, None]
+    return p
+
+
 class CrossEntropy(Function):
     """Softmax cross-entropy with class-index targets t_n (PyTorch's formula):
 
@@ -127,10 +141,10 @@ class CrossEntropy(Function):
     def forward(self, x, target, weight, ignore_index, reduction, label_smoothing):
         xp = xp_of(x)
         eps, n_classes = label_smoothing, x.shape[1]
-        # log-softmax = x - m - log(sum e^{x - m}), m = max: every exponent is <= 0
-        shifted = x - x.max(axis=1, keepdims=True)
-        self.e = xp.exp(shifted)
-        self.s = self.e.sum(axis=1, keepdims=True)
+        # log-softmax = x - m - log(sum e^{x - m}), m = max: every exponent is <= 0; samples
+        # (rows of axis 0) in parallel on the CPU, reductions along the class axis only
+        size = x[0].size if x.shape[0] else 0
+        shifted, self.e, self.s = map_rows(_shifted_exp, (x,), item_size=size, cost=4)
         lse = xp.log(self.s)[:, 0]
         valid, safe, w_t = _class_index_terms(xp, x, target, weight, ignore_index)
         picked = _pick(xp, shifted, safe) - lse
@@ -153,15 +167,22 @@ class CrossEntropy(Function):
     def backward(self, ns, grad, x):
         xp = xp_of(self.w_t)
         eps, n_classes = self.eps, x.shape[1]
-        p = self.e / self.s if ns.eager else ns.softmax(x, 1)  # a fresh array eagerly
         a = (1 - eps) * self.w_t
-        if eps:
+        if ns.eager and not eps:  # softmax times a_n, samples in parallel on the CPU
+            gx = map_rows(
+                _scaled_softmax,
+                (self.e, self.s, a),
+                item_size=x[0].size if x.shape[0] else 1,
+                cost=2,
+            )
+        elif eps:
+            p = self.e / self.s if ns.eager else ns.softmax(x, 1)  # a fresh array eagerly
             w = 1 if self.weight is None else self.weight.reshape(self.wshape)
             total_w = n_classes if self.weight is None else self.weight.sum()
             v = self.valid[:, None] * (eps / n_classes)
             gx = p * ns.const(a[:, None] + v * total_w) - ns.const(v * w)
         else:
-            gx = ns.mul_(p, ns.const(a[:, None]))  # in place into the fresh p eagerly
+            gx = ns.softmax(x, 1) * ns.const(a[:, None])
         # minus (1 - eps) w_t at each target class: a constant, subtracted in place eagerly
         if ns.eager:
             gx = _subtract_at_targets(xp, gx, self.safe, a)

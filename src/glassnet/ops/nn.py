@@ -7,6 +7,7 @@ import numpy as np
 from glassnet.autograd.autocast_mode import STATE as _AUTOCAST
 from glassnet.autograd.function import Function
 from glassnet.backend import device_of, get_rng, is_debug, xp_of
+from glassnet.backend.parallel import parallel_for
 from glassnet.ops._segment import scatter_add
 from glassnet.tensor import Tensor
 
@@ -108,9 +109,29 @@ class Dropout(Function):
         if rng is None:
             rng = get_rng(None if xp is np else device_of(x))
         u = rng.random(x.shape, dtype=dtype)
+        if p < 1 and xp is np and x.flags.c_contiguous and x.dtype == u.dtype:
+            return self._mask_in_parallel(x, u, p)
         keep = u >= p
         self.mask = keep * x.dtype.type(1.0 / (1.0 - p)) if p < 1 else xp.zeros_like(x)
         return x * self.mask
+
+    def _mask_in_parallel(self, x, u, p):
+        """The mask and the product from the drawn u, element blocks on the CPU threads.
+
+        The random numbers are drawn in one call (above) from the one generator, so they do
+        not depend on the thread count; only the compare and scale run in blocks, with the
+        same operations as the one-call formula: the same bits as before, for any count."""
+        scale = x.dtype.type(1.0 / (1.0 - p))
+        mask, y = np.empty_like(x), np.empty_like(x)
+        xf, uf, mf, yf = (a.reshape(-1) for a in (x, u, mask, y))
+
+        def block(start, stop):
+            np.multiply(uf[start:stop] >= p, scale, out=mf[start:stop])
+            np.multiply(xf[start:stop], mf[start:stop], out=yf[start:stop])
+
+        parallel_for(xf.size, block, item_size=4)
+        self.mask = mask
+        return y
 
     def backward(self, ns, grad, x):
         return grad * self.mask
@@ -160,11 +181,22 @@ _SORTED_SCATTER_MIN = 256
 
 
 def _sorted_scatter_add(out, index, rows):
-    """out[index[i]] += rows[i] for every i (index 1-D, repeats allowed), by sorted runs."""
+    """out[index[i]] += rows[i] for every i (index 1-D, repeats allowed), by sorted runs.
+
+    Runs of equal indices go to distinct rows of ``out``: blocks of runs are summed on the
+    CPU threads, each run from the same rows in the same order as in one call."""
     order = np.argsort(index, kind="stable")
     ordered = index[order]
     starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
-    out[ordered[starts]] += np.add.reduceat(rows[order], starts, axis=0)
+    ends = np.append(starts[1:], len(ordered))
+
+    def runs(first, last):
+        lo, hi = starts[first], ends[last - 1]
+        sums = np.add.reduceat(rows[order[lo:hi]], starts[first:last] - lo, axis=0)
+        out[ordered[starts[first:last]]] += sums
+
+    row_size = rows[0].size if len(rows) else 1
+    parallel_for(len(starts), runs, item_size=row_size * max(1, len(ordered) // len(starts)))
 
 
 class Embedding(Function):

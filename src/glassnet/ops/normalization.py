@@ -19,6 +19,7 @@ from glassnet.autograd.grad_mode import no_grad
 from glassnet.autograd.namespace import array_namespace
 from glassnet.backend import xp_of
 from glassnet.ops import _fused
+from glassnet.ops._parallel import map_rows, rows_view
 from glassnet.tensor import Tensor
 
 __all__ = ["batch_norm", "group_norm", "layer_norm"]
@@ -92,8 +93,22 @@ class LayerNorm(_AffineNorm):
         if (fused := _fused.layer_norm(x, w, b, naxes, eps)) is not None:  # backend.jit
             y, self.xhat, self.rstd = fused
             return y
-        self.xhat, self.rstd, _ = _normalize(array_namespace(x), x, self.axes, eps)
-        return self._affine(self.xhat, params, x.shape[x.ndim - naxes :])
+        ns, shape = array_namespace(x), x.shape[x.ndim - naxes :]
+        rows = rows_view(x, naxes) if x.size else None
+        if rows is None:
+            self.xhat, self.rstd, _ = _normalize(ns, x, self.axes, eps)
+            return self._affine(self.xhat, params, shape)
+        # rows (tokens) in parallel: statistics never mix rows (see ops/_parallel.py)
+        row_axes = tuple(range(1, naxes + 1))
+
+        def block(xb):
+            xhat, rstd, _ = _normalize(ns, xb, row_axes, eps)
+            return xhat, rstd, self._affine(xhat, params, shape)
+
+        xhat, rstd, y = map_rows(block, (rows,), item_size=math.prod(shape), cost=8)
+        self.xhat = xhat.reshape(x.shape)
+        self.rstd = rstd.reshape(*x.shape[: x.ndim - naxes], *(1,) * naxes)
+        return y.reshape(x.shape)
 
     def backward(self, ns, grad, x, *params):
         axes = self.axes
@@ -101,9 +116,32 @@ class LayerNorm(_AffineNorm):
             return fused
         xhat, rstd = (self.xhat, self.rstd) if ns.eager else _normalize(ns, x, axes, self.eps)[:2]
         w = self._weight(ns, params, x.shape[axes[0] :])
-        dx = _normalize_backward(ns, grad if w is None else grad * w, xhat, rstd, axes)
         lead = tuple(range(grad.ndim - len(axes)))
-        return (dx, *self._param_grads(ns, grad, xhat, lead, x.shape[axes[0] :]))
+        rows = rows_view(grad, len(axes)) if ns.eager and grad.size else None
+        if rows is None:
+            dx = _normalize_backward(ns, grad if w is None else grad * w, xhat, rstd, axes)
+            return (dx, *self._param_grads(ns, grad, xhat, lead, x.shape[axes[0] :]))
+        row_axes = tuple(range(1, len(axes) + 1))
+        need_w = self.has_weight and self.needs_input_grad[1]
+
+        def block(gb, xb, rb):
+            dx = _normalize_backward(ns, gb if w is None else gb * w, xb, rb, row_axes)
+            return (dx, gb * xb) if need_w else dx
+
+        n, size = rows.shape[0], math.prod(rows.shape[1:])
+        out = map_rows(
+            block,
+            (rows, xhat.reshape(rows.shape), rstd.reshape(n, *(1,) * len(axes))),
+            item_size=size,
+            cost=10,
+        )
+        dx, gx = out if need_w else (out, None)
+        grads = []
+        if self.has_weight:  # the sums run over the rows: one thread, as without the split
+            grads.append(ns.sum(gx, 0) if need_w else None)
+        if self.has_bias:
+            grads.append(ns.sum(rows, 0) if self.needs_input_grad[-1] else None)
+        return (dx.reshape(x.shape), *grads)
 
     def _fused_backward(self, grad, params):
         w = params[0] if self.has_weight else None
@@ -163,8 +201,11 @@ class GroupNorm(_AffineNorm):
         # explicit group size, not -1: reshape cannot infer it when the batch is empty
         per_group = x.size // builtins.max(x.shape[0], 1) // num_groups
         self.groups = (x.shape[0], num_groups, per_group)
-        grouped = x.reshape(self.groups)
-        self.xhat, self.rstd, _ = _normalize(array_namespace(x), grouped, (2,), eps)
+        grouped, ns = x.reshape(self.groups), array_namespace(x)
+        # samples in parallel on the CPU (each group's statistics stay within its sample)
+        self.xhat, self.rstd = map_rows(
+            lambda xb: _normalize(ns, xb, (2,), eps)[:2], (grouped,), item_size=x[0].size, cost=6
+        ) if x.size else _normalize(ns, grouped, (2,), eps)[:2]  # fmt: skip
         self.cshape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
         return self._affine(self.xhat.reshape(x.shape), params, self.cshape)
 
@@ -175,7 +216,13 @@ class GroupNorm(_AffineNorm):
             xhat, rstd, _ = _normalize(ns, ns.reshape(x, self.groups), (2,), self.eps)
         w = self._weight(ns, params, self.cshape)
         g = ns.reshape(grad if w is None else grad * w, self.groups)
-        dx = ns.reshape(_normalize_backward(ns, g, xhat, rstd, (2,)), x.shape)
+        if ns.eager and g.size:  # samples in parallel on the CPU
+            rows = (g, xhat, rstd)
+            dx = map_rows(
+                lambda *b: _normalize_backward(ns, *b, (2,)), rows, item_size=g[0].size, cost=6
+            ).reshape(x.shape)
+        else:
+            dx = ns.reshape(_normalize_backward(ns, g, xhat, rstd, (2,)), x.shape)
         axes = (0,) + tuple(range(2, grad.ndim))
         xhat_full = ns.reshape(xhat, x.shape)
         return (dx, *self._param_grads(ns, grad, xhat_full, axes, (grad.shape[1],)))
