@@ -323,14 +323,16 @@ def _choose_threads(args, config) -> None:
 
 
 def _machine_busy() -> bool:
-    """True when other processes keep more than half a core busy (1-minute load average;
-    the run has not started, so the load is others'). Then a BLAS thread would spin against
-    them."""
+    """True when other processes keep about a whole core busy (1-minute load average above
+    0.9; the run has not started, so the load is others'). Then a BLAS thread would spin
+    against them. (A lower line misfired on an idle machine: the average decays over
+    minutes, and 0.5-0.9 was still showing after a finished job while a W3 step took 155 ms
+    with 2 BLAS threads against 180 ms with 1.)"""
     try:
         load = os.getloadavg()[0]
     except (AttributeError, OSError):  # not available: assume an idle machine
         return False
-    return load > 0.5
+    return load > 0.9
 
 
 def _evaluate(args) -> int:

@@ -30,7 +30,7 @@ def test_threads_option_sets_both(blas_calls):
     assert gn.get_num_threads() == 3 and blas_calls == [3]
 
 
-@pytest.mark.parametrize("load, expected", [(0.1, []), (0.4, []), (1.2, [1]), (9.0, [1])])
+@pytest.mark.parametrize("load, expected", [(0.1, []), (0.8, []), (1.2, [1]), (9.0, [1])])
 def test_busy_machine_gets_one_blas_thread(blas_calls, monkeypatch, load, expected):
     monkeypatch.setattr(cli.os, "getloadavg", lambda: (load, load, load))
     parallel._state["threads"] = 2
