@@ -17,9 +17,11 @@ from glassnet.backend import is_debug, xp_of
 from glassnet.ops import pool as _pool
 from glassnet.ops import reduction as _red
 from glassnet.ops._scatter import scatter_into
+from glassnet.ops.conv_extra import _tuple
+from glassnet.ops.conv_extra import _unbatched as _batched
 from glassnet.ops.getitem import getitem, take_along_axis
 from glassnet.ops.shape import pad as _pad_widths
-from glassnet.ops.shape import permute, reshape, unsqueeze
+from glassnet.ops.shape import permute, reshape
 from glassnet.tensor import Tensor
 
 __all__ = [
@@ -36,24 +38,6 @@ __all__ = [
     "max_unpool1d",
     "max_unpool2d",
 ]
-
-
-def _tuple(value, nd, what, op):
-    v = (value,) * nd if isinstance(value, (int, np.integer)) else tuple(value)
-    if len(v) != nd:
-        raise ValueError(f"{op}: {what} must be an int or {nd} ints, got {value!r}")
-    return tuple(int(i) for i in v)
-
-
-def _batched(op, x, nd):
-    if x.ndim == nd + 1:
-        return unsqueeze(x, 0), True
-    if x.ndim != nd + 2:
-        raise ValueError(
-            f"{op}: input must be (N, C, {nd} spatial dims) or unbatched (C, {nd} dims), got "
-            f"shape {x.shape}"
-        )
-    return x, False
 
 
 def _out_size(n, k, s, p, d, ceil_mode):
@@ -112,6 +96,12 @@ def _max_pool(op, nd, x, kernel_size, stride, padding, dilation, ceil_mode, retu
     if any(o < 1 for o in outs):
         raise ValueError(f"{op}: the kernel does not fit the input of shape {x.shape}")
     win, pos = _gather_windows(x, k, s, p, d, outs, -np.inf)
+    return _window_max(win, pos, unbatched, return_indices)
+
+
+def _window_max(win, pos, unbatched: bool, return_indices: bool):
+    """The first maximum over the last axis of ``win`` (N, C, *out, window) and, with
+    ``return_indices``, its flat input position from ``pos`` (*out, window)."""
     xp = xp_of(win._data)
     data = win._data
     # the first maximum (nan propagates: a nan window picks its first nan, as PyTorch)
@@ -123,12 +113,9 @@ def _max_pool(op, nd, x, kernel_size, stride, padding, dilation, ceil_mode, retu
         y = reshape(y, y.shape[1:])
     if not return_indices:
         return y
-    flat = xp.asarray(pos)[(None, None) + (Ellipsis,)]
-    flat = xp.broadcast_to(flat, data.shape)
+    flat = xp.broadcast_to(xp.asarray(pos)[(None, None, Ellipsis)], data.shape)
     idx = xp.take_along_axis(flat, arg, -1)[..., 0].astype(np.int64)
-    if unbatched:
-        idx = idx[0]
-    return y, Tensor._make(idx, False)
+    return y, Tensor._make(idx[0] if unbatched else idx, False)
 
 
 def max_pool1d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
@@ -228,18 +215,7 @@ def _adaptive_max(op, nd, x, output_size, return_indices):
     win = reshape(permute(win, perm), x.shape[:2] + outs + (-1,))
     pos = np.transpose(pos, [2 * i for i in range(nd)] + [2 * i + 1 for i in range(nd)])
     pos = pos.reshape(outs + (-1,))
-    data = win._data
-    isnan = data != data
-    arg = xp.where(isnan.any(-1), isnan.argmax(-1), data.argmax(-1))[..., None]
-    y = take_along_axis(win, arg, win.ndim - 1)
-    y = reshape(y, y.shape[:-1])
-    if unbatched:
-        y = reshape(y, y.shape[1:])
-    if not return_indices:
-        return y
-    flat = xp.broadcast_to(xp.asarray(pos)[(None, None, Ellipsis)], data.shape)
-    idx = xp.take_along_axis(flat, arg, -1)[..., 0].astype(np.int64)
-    return y, Tensor._make(idx[0] if unbatched else idx, False)
+    return _window_max(win, pos, unbatched, return_indices)
 
 
 def adaptive_max_pool1d(x, output_size, return_indices=False):

@@ -105,11 +105,14 @@ def regularization_loss(model):
         return None
     # No layer declares a penalty: a constant 0 that needs no place in the graph. (A constant
     # adds nothing to the gradients; on a device it is dropped without reading it: no sync.)
-    if not getattr(reg, "requires_grad", False):
-        on_host = isinstance(reg._data, (np.ndarray, np.generic))
-        if not on_host or float(reg) == 0.0:
-            return None
+    if not getattr(reg, "requires_grad", False) and (not _on_host(reg) or float(reg) == 0.0):
+        return None
     return reg
+
+
+def _on_host(t: Tensor) -> bool:
+    """True for a tensor whose data is a host NumPy array (reading it costs no transfer)."""
+    return isinstance(t._data, (np.ndarray, np.generic))
 
 
 def train_step(state: FitState, inputs: tuple, target: Tensor) -> tuple[float, float, Tensor]:
@@ -132,7 +135,7 @@ def train_step(state: FitState, inputs: tuple, target: Tensor) -> tuple[float, f
     if state.log_every > 1 and state.distributed is None:
         _backward_and_step(state, total)
         return loss.detach(), None if reg is None else reg.detach(), detached
-    if isinstance(loss._data, (np.ndarray, np.generic)):
+    if _on_host(loss):
         loss_value, reg_value = loss.item(), 0.0 if reg is None else float(reg.item())
     else:  # the loss and the metrics' device sums in one transfer
         parts = [loss._data] if reg is None else [loss._data, reg._data]
@@ -192,8 +195,7 @@ def train_epoch(state: FitState, epoch: int) -> dict:
         state.current_batch = batch
         inputs, target = split_batch(batch, device)
         loss, reg, output = train_step(state, inputs, target)
-        on_device = isinstance(loss, Tensor)
-        if on_device:  # on a device: summed there, read every log_every steps
+        if isinstance(loss, Tensor):  # on a device: summed there, read every log_every steps
             state.step += 1
             pending.add(loss, reg, len(target))
             if pending.due(batch_index) and not pending.flush(loss_mean, reg_mean, batch_index):
@@ -319,7 +321,6 @@ def evaluate_loader(
     for metric in metrics:
         metric.reset()
     model.eval()
-    on_device = str(device) != "cpu"
     loss_sum, count = None, 0  # on a device: summed there, read once with the metrics
     try:
         with no_grad():
@@ -327,7 +328,7 @@ def evaluate_loader(
                 inputs, target = split_batch(batch, device)
                 output = model(*inputs)
                 loss = loss_fn(output, target)
-                if on_device:
+                if not _on_host(loss):
                     part = loss.astype("float32") * float(len(target))
                     loss_sum = part if loss_sum is None else loss_sum + part
                     count += len(target)
@@ -335,7 +336,7 @@ def evaluate_loader(
                     loss_mean.update(loss.item(), weight=len(target))
                 for metric in metrics:
                     metric.update(output, target)
-        if on_device and count:
+        if count:
             (total,) = read_pending(metrics, [loss_sum._data])
             loss_mean.update(total / count, weight=count)
     finally:
