@@ -9,7 +9,7 @@ import pytest
 
 import glassnet as gn
 import glassnet.functional as F
-from glassnet.backend import parallel
+from glassnet.backend import jit, parallel
 from glassnet.testing import GradCase, run_case
 
 pytestmark = pytest.mark.skipif(
@@ -53,6 +53,15 @@ def f32(*shape, scale=1.0):
     return (rng.standard_normal(shape) * scale).astype(np.float32)
 
 
+def _numpy_path(fn, *args, **kwargs):
+    """fn's forward (and so its backward) on the NumPy path, with the fused kernels off."""
+    previous = jit.set_enabled(False)
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        jit.set_enabled(previous)
+
+
 CAUSAL = np.tril(np.ones((70, 70), dtype=bool))
 BIAS = np.where(CAUSAL, 0.0, -np.inf).astype(np.float32)
 
@@ -84,6 +93,10 @@ CASES = {
     "attention-float-mask-grad": (
         lambda q, k, v, m: F.scaled_dot_product_attention(q, k, v, attn_mask=m),
         [f32(3, 2, 70, 4), f32(3, 2, 70, 4), f32(3, 2, 70, 3), BIAS + f32(3, 2, 70, 70)],
+    ),
+    "attention-causal-numpy-path": (
+        lambda q, k, v: _numpy_path(F.scaled_dot_product_attention, q, k, v, is_causal=True),
+        [f32(5, 2, 70, 4), f32(5, 2, 70, 4), f32(5, 2, 70, 3)],
     ),
     "attention-dropout": (
         lambda q, k, v: F.scaled_dot_product_attention(q, k, v, dropout_p=0.3),
