@@ -5,9 +5,13 @@ arrays and releases the GIL, so :func:`glassnet.backend.jit.run_rows` can hand r
 threads. One row is always computed start to end by one call, in one fixed order, so the
 result does not depend on how the rows were split: bit-identical for any thread count.
 
-No ``fastmath`` (but for the row sums of ``_dot``, below): LLVM may then neither contract
-``a * b + c`` into an FMA nor reorder, so an element's value does not depend on whether it
-fell in a vector lane or in the scalar tail of a loop. Loops index slices ``a[lo:hi]`` from
+``fastmath`` only where measured, and only flags that keep results independent of the split:
+the row sums of ``_dot`` may be reordered (below), and the GELU and softmax kernels may
+contract ``a * b + c`` into one FMA (``contract``: GELU forward 2.0 -> 1.3 ms and backward
+0.87 -> 0.68 ms per 1M float32, softmax 0.28 -> 0.22 ms per 2048 rows of 128). An element's
+formula is then fixed by the code, not by the thread: rows run whole on one thread, and
+element blocks start at multiples of 4096, so an element sits in the same vector lane (or
+the same scalar tail) for any split. Loops index slices ``a[lo:hi]`` from
 0: with ``range(lo, hi)`` Numba must allow negative indices, and LLVM then leaves the loop
 scalar (14x slower, measured). Row sums accumulate in float64, in vector lanes (more
 accurate than NumPy's float32 pairwise sum; the results agree to float32 rounding).
@@ -137,7 +141,7 @@ def exp_range(x, out, lo, hi):
         out[i] = _exp(x[i])
 
 
-@_jit()
+@_jit(fastmath={"contract"})
 def gelu_forward(x, y, cdf, lo, hi):
     """cdf = Phi(x) = (1 + erf(x / sqrt 2)) / 2 and y = x Phi(x), elements [lo, hi)."""
     one, half, sqrt2 = x.dtype.type(1), x.dtype.type(0.5), x.dtype.type(_SQRT2)
@@ -149,7 +153,7 @@ def gelu_forward(x, y, cdf, lo, hi):
         y[i] = v * c
 
 
-@_jit()
+@_jit(fastmath={"contract"})
 def gelu_backward(x, cdf, g, dx, lo, hi):
     """dx = g (Phi(x) + x phi(x)), phi(x) = e^{-x^2/2} / sqrt(2 pi), elements [lo, hi)."""
     c = x.dtype.type(_INV_SQRT_2PI)
@@ -226,7 +230,7 @@ def _softmax_row(xr, yr, safe):
         yr[j] = yr[j] / d
 
 
-@_jit()
+@_jit(fastmath={"contract"})
 def softmax_rows(x, y, safe, lo, hi):
     """y = softmax of each row of x (2-d) in [lo, hi), the NumPy path's results:
     y = e^{x - m} / sum e^{x - m}, m the row max. ``safe`` (attention): a row max that is not
@@ -237,7 +241,7 @@ def softmax_rows(x, y, safe, lo, hi):
         _softmax_row(x[r], y[r], safe)
 
 
-@_jit()
+@_jit(fastmath={"contract"})
 def softmax_rows_inplace(x, safe, lo, hi):
     """:func:`softmax_rows` with y = x. A kernel of its own: given two arguments that alias,
     LLVM's runtime overlap check sends every row to the scalar loop (4.6x slower, measured)."""
