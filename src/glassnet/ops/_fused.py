@@ -16,6 +16,11 @@ from glassnet.backend.jit import run_rows, usable
 _NORM_BLOCK = 64
 
 
+# Element blocks start at multiples of this (the kernels are compiled with FMA contraction:
+# an element must sit in the same vector lane, or the same scalar tail, for any split).
+_CHUNK = 4096
+
+
 def gelu(x):
     """(y, Phi(x)) of exact GELU, or None."""
     k = usable(x)
@@ -23,7 +28,7 @@ def gelu(x):
         return None
     flat = np.ascontiguousarray(x).reshape(-1)
     y, cdf = np.empty_like(flat), np.empty_like(flat)
-    run_rows(k.gelu_forward, flat.size, flat, y, cdf)
+    run_rows(k.gelu_forward, flat.size, flat, y, cdf, grain=_CHUNK)
     return y.reshape(x.shape), cdf.reshape(x.shape)
 
 
@@ -36,7 +41,7 @@ def gelu_backward(x, cdf, grad):
     g = np.ascontiguousarray(grad).reshape(-1)
     c = np.ascontiguousarray(cdf).reshape(-1)
     dx = np.empty_like(flat)
-    run_rows(k.gelu_backward, flat.size, flat, c, g, dx)
+    run_rows(k.gelu_backward, flat.size, flat, c, g, dx, grain=_CHUNK)
     return dx.reshape(x.shape)
 
 
