@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from glassnet.backend._jit_kernels import _exp, _jit
+from glassnet.backend._jit_kernels import _dot, _exp, _jit
 
 _FM = {"contract"}
 
@@ -143,16 +143,6 @@ def attention_forward(q, k, v, bias_t, has_bias, causal, scale, out, rowmax, row
                 oi[c] = outt[c, i] * inv
 
 
-@_jit(fastmath={"contract", "reassoc"})
-def _rowdot(a, b):
-    """sum_j a_j b_j in float64 (reassociated: LLVM vectorizes the sum; the order is fixed by
-    the compiled code, so it does not depend on the thread count)."""
-    s = 0.0
-    for j in range(a.size):
-        s += np.float64(a[j] * b[j])
-    return s
-
-
 @_jit(fastmath=_FM)
 def attention_backward(
     q, k, v, g, rowmax, rowinv, bias, has_bias, causal, scale, dq, dk, dv, lo, hi
@@ -199,7 +189,7 @@ def attention_backward(
                 else:
                     for j in range(lim):
                         xs[j] = _exp(xs[j] * scale - m) * inv
-                delta = t(_rowdot(xs, dxs))
+                delta = t(_dot(xs, dxs, t(0), t(0)))
                 for j in range(lim):
                     dxs[j] = (dxs[j] - delta) * xs[j]
                 _zero(x, lim, stop)
