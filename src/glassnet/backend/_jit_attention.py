@@ -31,8 +31,16 @@ import numpy as np
 
 from glassnet.backend._jit_kernels import _dot, _exp, _jit
 from glassnet.backend._jit_vec import (
-    A_LOWER, A_UPPER, C_LOWER, C_UPPER, PLAIN, ROWS, WIDTH, matmul, padded,
-)  # fmt: skip
+    A_LOWER,
+    A_UPPER,
+    C_LOWER,
+    C_UPPER,
+    PLAIN,
+    ROWS,
+    WIDTH,
+    matmul,
+    padded,
+)
 
 _FM = {"contract"}
 

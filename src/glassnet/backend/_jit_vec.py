@@ -110,7 +110,8 @@ def vfma(typingctx, a, b, c):
     def codegen(context, builder, sig, args):
         vector = args[0].type
         name = f"llvm.fma.v{WIDTH}f{sig.args[0].dtype.bitwidth}"
-        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(vector, [vector] * 3), name)
+        signature = ir.FunctionType(vector, [vector] * 3)
+        fn = cgutils.get_or_insert_function(builder.module, signature, name)
         return builder.call(fn, args)
 
     return a(a, b, c), codegen
@@ -142,16 +143,16 @@ PLAIN, B_LOWER, B_UPPER, A_LOWER, A_UPPER, C_LOWER, C_UPPER = 0, 1, 2, 3, 4, 5, 
 @_jit()
 def matmul(a, b, c, m, n, kk, skip):
     """c[:m, :n] = a[:m, :kk] @ b[:kk, :n] in tiles of 4 x 16: m and n are rounded up to
-    tiles, so c needs rows and columns to the next multiple of 4 and 16 and b columns to the
-    next multiple of 16 (rows of a past its last are read as the last; a may be any strided
-view, its elements are read one by one). ``skip``:
+        tiles, so c needs rows and columns to the next multiple of 4 and 16 and b columns to the
+        next multiple of 16 (rows of a past its last are read as the last; a may be any strided
+    view, its elements are read one by one). ``skip``:
 
-    - ``B_LOWER``: b[k, j] = 0 for j > k, so a column tile j0.. sums over k >= j0 only;
-    - ``B_UPPER``: b[k, j] = 0 for j < k, so a column tile j0.. sums over k < j0 + 16 only;
-    - ``A_LOWER``: a[i, k] = 0 for k > i, so a row tile i0.. sums over k < i0 + 4 only;
-    - ``A_UPPER``: a[i, k] = 0 for k < i, so a row tile i0.. sums over k >= i0 only;
-    - ``C_LOWER`` / ``C_UPPER``: only c[i, j] with j <= i / j >= i is wanted: the tiles
-      wholly above / below the diagonal are not computed (left as they were).
+        - ``B_LOWER``: b[k, j] = 0 for j > k, so a column tile j0.. sums over k >= j0 only;
+        - ``B_UPPER``: b[k, j] = 0 for j < k, so a column tile j0.. sums over k < j0 + 16 only;
+        - ``A_LOWER``: a[i, k] = 0 for k > i, so a row tile i0.. sums over k < i0 + 4 only;
+        - ``A_UPPER``: a[i, k] = 0 for k < i, so a row tile i0.. sums over k >= i0 only;
+        - ``C_LOWER`` / ``C_UPPER``: only c[i, j] with j <= i / j >= i is wanted: the tiles
+          wholly above / below the diagonal are not computed (left as they were).
     """
     last = a.shape[0] - 1
     for i0 in range(0, m, ROWS):
