@@ -72,13 +72,12 @@ def _copy_padded(a, ap):
 
 @_jit(fastmath=_FM)
 def attention_forward(q, k, v, bias_t, has_bias, causal, scale, out, rowmax, rowinv, lo, hi):
-    """Attention of pairs [lo, hi): q (P, L, D), k (P, S, D), v (P, S, Dv) -> out (P, L, Dv),
-    rowmax and rowinv (P, L): m_i and 1 / l_i (see the module doc). ``bias_t`` (S, L), the
+    """Attention of pairs [lo, hi) (pair p = batch p // H, head p % H): q (B, H, L, D),
+    k (B, H, S, D), v (B, H, S, Dv), any strides -> out (B, H, L, Dv), rowmax and rowinv
+    (B H, L): m_i and 1 / l_i (see the module doc). ``bias_t`` (S, L), the
     mask's transpose, is added to the scores where ``has_bias`` (else any 2-d array, unread);
     ``causal``: keys j > i are skipped (the caller checked that they are forbidden)."""
-    q, k, v, out = q[lo:hi], k[lo:hi], v[lo:hi], out[lo:hi]
-    rowmax, rowinv = rowmax[lo:hi], rowinv[lo:hi]
-    length, d, source, dv = q.shape[1], q.shape[2], k.shape[1], v.shape[2]
+    heads, length, d, source, dv = q.shape[1], q.shape[2], q.shape[3], k.shape[2], v.shape[3]
     t = q.dtype.type
     wide = padded(length, WIDTH)
     qt = np.zeros((d, wide), q.dtype)  # q^T, its columns past L stay 0
@@ -87,18 +86,19 @@ def attention_forward(q, k, v, bias_t, has_bias, causal, scale, out, rowmax, row
     outp = np.empty((padded(length, ROWS), vpad.shape[1]), q.dtype)
     m = np.empty(length, q.dtype)
     total = np.empty(length)
-    for p in range(q.shape[0]):
-        _transpose(q[p], qt)
-        _copy_padded(v[p], vpad)
-        matmul(k[p], qt, st, source, wide, d, C_UPPER if causal else PLAIN)  # s^T = k q^T
+    for p in range(lo, hi):
+        b, h = p // heads, p % heads
+        _transpose(q[b, h], qt)
+        _copy_padded(v[b, h], vpad)
+        matmul(k[b, h], qt, st, source, wide, d, C_UPPER if causal else PLAIN)  # s^T = k q^T
         m[:] = -np.inf
         for j in range(source):
             start = min(j, length) if causal else 0  # query i sees key j if i >= j
             x, mm = st[j, start:length], m[start:]
             if has_bias:
-                b = bias_t[j, start:]
+                brow = bias_t[j, start:]
                 for i in range(length - start):
-                    x[i] = x[i] * scale + b[i]
+                    x[i] = x[i] * scale + brow[i]
             else:
                 for i in range(length - start):
                     x[i] = x[i] * scale
@@ -118,7 +118,7 @@ def attention_forward(q, k, v, bias_t, has_bias, causal, scale, out, rowmax, row
         # out = P v: P is the transpose of s^T, read in place
         matmul(st[:source, :length].T, vpad, outp, length, vpad.shape[1], source,
                A_LOWER if causal else PLAIN)  # fmt: skip
-        ob, mb, ib = out[p], rowmax[p], rowinv[p]
+        ob, mb, ib = out[b, h], rowmax[p], rowinv[p]
         for i in range(length):
             inv = t(1.0 / total[i]) if total[i] > 0 else t(0)
             mb[i], ib[i] = m[i], inv
@@ -131,11 +131,9 @@ def attention_forward(q, k, v, bias_t, has_bias, causal, scale, out, rowmax, row
 def attention_backward(
     q, k, v, g, rowmax, rowinv, bias, has_bias, causal, scale, dq, dk, dv, lo, hi
 ):
-    """dq, dk, dv (shapes of q, k, v) of pairs [lo, hi) for the upstream gradient g (P, L, Dv),
+    """dq, dk, dv (shapes of q, k, v) of pairs [lo, hi) for the upstream gradient g (B, H, L, Dv),
     from the forward's rowmax and rowinv (see the module doc); ``bias`` (L, S)."""
-    q, k, v, g = q[lo:hi], k[lo:hi], v[lo:hi], g[lo:hi]
-    rowmax, rowinv, dq, dk, dv = rowmax[lo:hi], rowinv[lo:hi], dq[lo:hi], dk[lo:hi], dv[lo:hi]
-    length, d, source, dvs = q.shape[1], q.shape[2], k.shape[1], v.shape[2]
+    heads, length, d, source, dvs = q.shape[1], q.shape[2], q.shape[3], k.shape[2], v.shape[3]
     t = q.dtype.type
     wide, rows = padded(source, WIDTH), padded(length, ROWS)
     dp, dvp = padded(d, WIDTH), padded(dvs, WIDTH)
@@ -148,10 +146,11 @@ def attention_backward(
     dks = np.empty((padded(source, ROWS), dp), q.dtype)
     dvp_s = np.empty((padded(source, ROWS), dvp), q.dtype)
     skip_c = C_LOWER if causal else PLAIN
-    for p in range(q.shape[0]):
-        qb, kb, gb = q[p], k[p], g[p]
+    for p in range(lo, hi):
+        b, h = p // heads, p % heads
+        qb, kb, gb = q[b, h], k[b, h], g[b, h]
         _transpose(kb, kt)
-        _transpose(v[p], vt)
+        _transpose(v[b, h], vt)
         _copy_padded(kb, kpad)
         _copy_padded(qb, qpad)
         _copy_padded(gb, gpad)
@@ -163,9 +162,9 @@ def attention_backward(
             xs, dxs = x[:lim], dx[:lim]
             mi, inv = rowmax[p, i], rowinv[p, i]
             if has_bias:
-                b = bias[i, :lim]
+                brow = bias[i, :lim]
                 for j in range(lim):
-                    xs[j] = _exp((xs[j] * scale + b[j]) - mi) * inv
+                    xs[j] = _exp((xs[j] * scale + brow[j]) - mi) * inv
             else:
                 for j in range(lim):
                     xs[j] = _exp(xs[j] * scale - mi) * inv
@@ -182,7 +181,7 @@ def attention_backward(
         skip_a = A_UPPER if causal else PLAIN
         matmul(dss.T, qpad, dks, source, dp, length, skip_a)  # dk / scale = dS^T q
         matmul(ps.T, gpad, dvp_s, source, dvp, length, skip_a)  # dv = P^T G
-        dqb, dkb, dvb = dq[p], dk[p], dv[p]
+        dqb, dkb, dvb = dq[b, h], dk[b, h], dv[b, h]
         for i in range(length):
             dqi, dqsi = dqb[i], dqs[i]
             for c in range(d):
