@@ -330,3 +330,62 @@ def adam_range(w, g, m, v, b1, one_b1, b2, one_b2, bc2_sqrt, eps, step, decay, l
         v[i] = vi
         wi = w[i] * decay
         w[i] = wi - (mi / (np.sqrt(vi) / bc2_sqrt + eps)) * step
+
+
+@_jit(fastmath={"contract"})
+def cross_entropy_rows(x, target, ignore, loss, mx, sm, lo, hi):
+    """Softmax cross-entropy of each row r in [lo, hi) of x (N, C) with class index t_r:
+    m_r = max_c x_rc, s_r = sum_c e^{x_rc - m_r} (float64 sum, stored in x's dtype, as the
+    NumPy path's), loss_r = m_r + log s_r - x_{r t_r}; 0 where t_r = ``ignore``, NaN where t_r
+    is outside [0, C). Returns (rows ignored, rows out of range)."""
+    x, target, loss, mx, sm = x[lo:hi], target[lo:hi], loss[lo:hi], mx[lo:hi], sm[lo:hi]
+    c = x.shape[1]
+    ignored = 0
+    bad = 0
+    e = np.empty(c, x.dtype)  # a row's exponentials, summed by _dot (in vector lanes)
+    zero = x.dtype.type(0)
+    for r in range(x.shape[0]):
+        xr = x[r]
+        m = _max8(xr)
+        for j in range(c):
+            e[j] = _exp(xr[j] - m)
+        s32 = x.dtype.type(_dot(e, None, zero, zero))
+        mx[r] = m
+        sm[r] = s32
+        t = target[r]
+        if t == ignore:
+            ignored += 1
+            loss[r] = 0.0
+        elif t < 0 or t >= c:
+            bad += 1
+            loss[r] = np.nan
+        else:
+            loss[r] = (m - xr[t]) + math.log(s32)
+    return ignored, bad
+
+
+@_jit(fastmath={"contract"})
+def cross_entropy_backward_rows(x, target, ignore, mx, sm, scale, gx, lo, hi):
+    """dL/dx_r = scale (softmax(x_r) - onehot(t_r)), softmax = e^{x - m} / s as the forward
+    stored them; a zero row where t_r = ``ignore`` or is out of range."""
+    x, target, mx, sm, gx = x[lo:hi], target[lo:hi], mx[lo:hi], sm[lo:hi], gx[lo:hi]
+    c = x.shape[1]
+    for r in range(x.shape[0]):
+        xr, gr, t = x[r], gx[r], target[r]
+        if t == ignore or t < 0 or t >= c:
+            for j in range(c):
+                gr[j] = 0.0
+            continue
+        m, s = mx[r], sm[r]
+        for j in range(c):
+            gr[j] = (_exp(xr[j] - m) / s) * scale
+        gr[t] -= scale
+
+
+@_jit(fastmath={"reassoc"})
+def sum64(a):
+    """sum of a 1-d array in float64 (vector lanes, a fixed order)."""
+    s = 0.0
+    for j in range(a.size):
+        s += a[j]
+    return s

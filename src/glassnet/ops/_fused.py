@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from glassnet.backend.jit import run_rows, usable
+from glassnet.backend.parallel import parallel_for
 
 # Rows per partial sum of LayerNorm's weight and bias gradients: fixed, so the sums do not
 # depend on the thread count.
@@ -154,6 +155,51 @@ def adam(w, g, m, v, *, beta1, beta2, eps, bc2_sqrt, step, decay) -> bool:
     scalars = (t(beta1), t(1 - beta1), t(beta2), t(1 - beta2), t(bc2_sqrt), t(eps), t(step))
     run_rows(k.adam_range, w.size, *args, *scalars, t(decay))
     return True
+
+
+def cross_entropy(x, target, ignore_index: int):
+    """Per-row softmax cross-entropy of logits x (N, C) with class indices: (loss rows, row
+    maxima, row sums of e^{x - max}, rows ignored), or None. Raises IndexError for a target
+    outside [0, C) that is not ``ignore_index`` (the NumPy path's indexing would)."""
+    k = usable(x)
+    if k is None or x.ndim != 2 or x.size == 0 or target.ndim != 1:
+        return None
+    if target.dtype.kind not in "iu" or not x.flags.c_contiguous:
+        return None
+    n = x.shape[0]
+    t = target.astype(np.int64, copy=False)
+    loss, mx, sm = np.empty(n, x.dtype), np.empty(n, x.dtype), np.empty(n, x.dtype)
+    counts: list = []  # (ignored, out of range) per block; list.append is atomic
+
+    def block(lo: int, hi: int) -> None:
+        counts.append(k.cross_entropy_rows(x, t, ignore_index, loss, mx, sm, lo, hi))
+
+    parallel_for(n, block, item_size=x.shape[1] * 4, like=(x,))
+    if any(bad for _, bad in counts):
+        raise IndexError(
+            f"cross_entropy: a target class index is outside [0, {x.shape[1]}) (and is not "
+            f"ignore_index={ignore_index}); targets must be class indices of the logits' C axis"
+        )
+    return loss, mx, sm, sum(ignored for ignored, _ in counts)
+
+
+def cross_entropy_backward(x, target, ignore_index: int, mx, sm, scale):
+    """scale (softmax(x) - onehot(target)) per row (zeros where ignored), or None."""
+    k = usable(x)
+    if k is None:
+        return None
+    t = target.astype(np.int64, copy=False)
+    gx = np.empty_like(x)
+    run_rows(
+        k.cross_entropy_backward_rows, x.shape[0], x, t, ignore_index, mx, sm,
+        x.dtype.type(scale), gx, work=x.size * 4,
+    )  # fmt: skip
+    return gx
+
+
+def sum64(a):
+    """The sum of a 1-d float array in float64 (a fixed order: the kernel's)."""
+    return usable(a).sum64(a)
 
 
 # -- attention (backend._jit_attention) ----------------------------------------------------
