@@ -108,6 +108,18 @@ CASES = {
         [f32(37, 9)],
     ),
     "group_norm": (lambda x, w, b: F.group_norm(x, 2, w, b), [f32(5, 4, 3), f32(4), f32(4)]),
+    "batch_norm": (  # training: batch statistics per channel, channels split
+        lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True),
+        [f32(6, 7, 5, 3, scale=2.0), f32(7), f32(7)],
+    ),
+    "batch_norm-1d-sequence": (  # (N, C, L); plain (N, C) is not split
+        lambda x: F.batch_norm(x, None, None, training=True),
+        [f32(19, 5, 3)],
+    ),
+    "batch_norm-3d": (
+        lambda x: F.batch_norm(x, None, None, training=True),
+        [f32(3, 9, 2, 3, 4, scale=3.0)],
+    ),
 }
 
 
@@ -185,6 +197,11 @@ GRAD_CASES = [
         "split",
     ),
     GradCase("group_norm", lambda x: F.group_norm(x, 2), [r64(3, 4, 2)]),
+    GradCase(
+        "batch_norm",
+        lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True),
+        [r64(4, 3, 2), r64(3), r64(3)],
+    ),
 ]
 
 
