@@ -1,8 +1,9 @@
-"""LeNet's ops split over CPU threads (issue 17, W2): conv1d/conv2d (im2col copy, GEMM column
-blocks, weight-gradient partial sums, col2im by channel, the batch transposes), max pooling
-(by sample) and ReLU (by element) give bit-identical forward and backward results for 1-4
-threads, match float64 references and finite differences when forced to split, and keep
-PyTorch's first-maximum rule for max-pool ties."""
+"""LeNet's ops on the CPU (issue 17, W2), forced to split over threads as they do for large
+arrays: conv1d/conv2d (im2col copy by output rows, col2im by channel, the tiled batch
+transposes, GEMMs in column blocks), max pooling (by sample; the 2x2/stride-2 tree path) and
+ReLU (by element, bool mask) give bit-identical forward and backward results for 1-4 threads,
+match float64 references and finite differences, and keep PyTorch's first-maximum rule for
+max-pool ties."""
 
 from __future__ import annotations
 
@@ -30,10 +31,11 @@ def f32(*shape, scale=1.0):
 
 @pytest.fixture
 def split_counts(monkeypatch):
-    """Every block worth a thread, GEMMs in blocks of 37 columns (so that small shapes take
-    the blocked products), transposes in tiles of 5 rows, ReLU's large-array path; the block
-    counts seen."""
+    """Every block worth a thread (the ops split from any size), GEMMs in blocks of 37
+    columns (so that small shapes take the blocked products), transposes in tiles of 5 rows,
+    ReLU's large-array path; the block counts seen."""
     monkeypatch.setattr(parallel, "MIN_BLOCK_ELEMENTS", 1)
+    monkeypatch.setattr(_conv_cpu, "MIN_SPLIT_ELEMENTS", 0)
     monkeypatch.setattr(conv, "_block", lambda k, n, small, itemsize: 37)
     monkeypatch.setattr(_conv_cpu, "TILE_ROWS", 5)
     monkeypatch.setattr(activation, "_BLOCK", 1)  # ReLU's bool-mask path from any size

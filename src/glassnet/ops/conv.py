@@ -26,7 +26,6 @@ import numpy as np
 from glassnet.autograd.autocast_mode import STATE as _AUTOCAST
 from glassnet.autograd.function import Function
 from glassnet.backend import xp_of
-from glassnet.backend.parallel import parallel_for
 from glassnet.ops import _conv_cpu
 from glassnet.tensor import Tensor
 
@@ -62,39 +61,24 @@ def _block(k: int, n: int, small: int, itemsize: int) -> int | None:
 
 
 def _gemm_wide(xp, a, b):
-    """a @ b, (g, m, k) @ (g, k, n) with n long: computed in column blocks of b (split over
-    threads, one BLAS thread each: every column block is the same product on any thread)."""
+    """a @ b, (g, m, k) @ (g, k, n) with n long: computed in column blocks of b."""
     block = _block(a.shape[-1], b.shape[-1], a.shape[-2], b.itemsize) if xp is np else None
     if block is None or block >= b.shape[-1]:
         return xp.matmul(a, b)
     out = xp.empty((*a.shape[:-1], b.shape[-1]), dtype=xp.result_type(a, b))
-    starts = range(0, b.shape[-1], block)
-
-    def run(i):
-        s = starts[i]
+    for s in range(0, b.shape[-1], block):
         xp.matmul(a, b[..., s : s + block], out=out[..., s : s + block])
-
-    _conv_cpu.gemm_blocks(len(starts), run, out.size + b.size)
     return out
 
 
 def _gemm_long_inner(xp, a, b):
-    """a @ b, (g, k, n) @ (g, n, m) with the inner n long: the blocks' products (split over
-    threads), then added in block order (the same sums for any thread count)."""
+    """a @ b, (g, k, n) @ (g, n, m) with the inner n long: a sum of blocked products."""
     block = _block(a.shape[-2], a.shape[-1], b.shape[-1], a.itemsize) if xp is np else None
     if block is None or block >= a.shape[-1]:
         return xp.matmul(a, b)
-    starts = range(0, a.shape[-1], block)
-    parts = xp.empty((len(starts), *a.shape[:-1], b.shape[-1]), dtype=xp.result_type(a, b))
-
-    def run(i):
-        s = starts[i]
-        xp.matmul(a[..., s : s + block], b[..., s : s + block, :], out=parts[i])
-
-    _conv_cpu.gemm_blocks(len(starts), run, a.size + b.size)
-    acc = parts[0]
-    for part in parts[1:]:
-        acc += part
+    acc = xp.matmul(a[..., :block], b[..., :block, :])
+    for s in range(block, a.shape[-1], block):
+        acc += xp.matmul(a[..., s : s + block], b[..., s : s + block, :])
     return acc
 
 
@@ -135,7 +119,7 @@ def _col2im(xp, dcols, geom):
             xp.add(part, dcols[lo:hi][src], out=part)
 
     if _conv_cpu.host(dcols):
-        parallel_for(c, run, item_size=dcols.size // c, like=dcols)
+        _conv_cpu.split(c, run, elements=2 * dcols.size, like=dcols)
     else:
         run(0, c)
     if not any(lo or hi for lo, hi in padding) and _conv_cpu.host(dx):
@@ -219,10 +203,7 @@ class _ConvNd(Function):
             gw = ns.reshape(gw, weight.shape)
         if need_x:  # dL/dx = col2im(W^T dL/dy)
             w = ns.reshape(weight, (groups, o // groups, -1))
-            if ns.eager:
-                dcols = _gemm_wide(xp, w.swapaxes(1, 2), g)
-            else:
-                dcols = ns.swapaxes(w, 1, 2) @ g
+            dcols = ns.swapaxes(w, 1, 2) @ g
             gx = ns.linear(lambda a: _col2im(xp, a, geom), lambda a: _im2col(xp, a, geom), dcols)
         return (gx, gw) if bias is None else (gx, gw, gb)
 

@@ -12,7 +12,7 @@ import numpy as np
 
 from glassnet.autograd.function import Function
 from glassnet.backend import xp_of
-from glassnet.backend.parallel import parallel_for
+from glassnet.ops._conv_cpu import split
 from glassnet.tensor import Tensor
 
 __all__ = ["adaptive_avg_pool2d", "avg_pool2d", "max_pool2d"]
@@ -59,7 +59,7 @@ class MaxPool2d(Function):
             return y
         y = xp.empty((n, c, *out), dtype=x.dtype)
 
-        def run(lo, hi):  # samples are independent: split over threads on the CPU
+        def run(lo, hi):  # samples are independent: large batches split over threads
             xs, ys = x[lo:hi], y[lo:hi]
             for i, (_, rows, cols) in enumerate(sl):
                 if i == 0:
@@ -67,7 +67,7 @@ class MaxPool2d(Function):
                 else:
                     xp.maximum(ys, xs[:, :, rows, cols], out=ys)
 
-        parallel_for(n, run, item_size=x[:1].size, like=x)
+        split(n, run, elements=x.size + y.size, like=x)
         self.x_pad, self.y, self.pad = x, y, (ph, pw)
         self.kernel_size, self.stride = kernel_size, stride
         return y
@@ -96,7 +96,7 @@ class MaxPool2d(Function):
         xp = xp_of(self.y)
         shape, (ph, pw) = self.x_pad.shape, self.pad
         overlap = any(k > s for k, s in zip(self.kernel_size, self.stride))
-        if ns.eager and type(grad) is np.ndarray:  # split over threads by sample
+        if ns.eager and type(grad) is np.ndarray:  # by sample (large batches: threads)
             if self.pairs is not None:
                 return _max_pool_2x2_backward(self.x_pad, self.y, self.pairs, grad)
             return self._backward_host(grad, overlap)
@@ -133,7 +133,7 @@ class MaxPool2d(Function):
                 else:
                     np.multiply(g, hit, out=d[:, :, rows, cols])
 
-        parallel_for(shape[0], run, item_size=int(np.prod(shape[1:])) * 3, like=grad)
+        split(shape[0], run, elements=3 * dx.size, like=grad)
         return dx[:, :, ph : shape[2] - ph, pw : shape[3] - pw] if ph or pw else dx
 
 
@@ -149,8 +149,8 @@ def _max_pool_2x2(x, out):
     """Max pooling over 2x2 windows with stride 2 on the CPU, as a tree: each window row's
     pair maximum r[.., a, j] = max(x[2i + a, 2j], x[2i + a, 2j + 1]), then y = max(r[0], r[1]).
     The same values as the general path's fold over the four positions (``maximum`` keeps
-    its first argument on ties and the first NaN) in two passes instead of four. Samples
-    are split over threads. Returns y and r (kept for backward)."""
+    its first argument on ties and the first NaN) in two passes instead of four. Large
+    batches are split over threads by sample. Returns y and r (kept for backward)."""
     n, c = x.shape[:2]
     y = np.empty((n, c, *out), dtype=x.dtype)
     pairs = np.empty((n, c, out[0], 2, out[1]), dtype=x.dtype)
@@ -160,7 +160,7 @@ def _max_pool_2x2(x, out):
         np.maximum(w[..., 0], w[..., 1], out=pairs[lo:hi])
         np.maximum(pairs[lo:hi, :, :, 0], pairs[lo:hi, :, :, 1], out=y[lo:hi])
 
-    parallel_for(n, run, item_size=x[:1].size, like=x)
+    split(n, run, elements=x.size + pairs.size + y.size, like=x)
     return y, pairs
 
 
@@ -184,7 +184,7 @@ def _max_pool_2x2_backward(x, y, pairs, grad):
             np.multiply(g, in_row & ~right, out=dw[:, :, :, row, :, 0])
             np.multiply(g, in_row & right, out=dw[:, :, :, row, :, 1])
 
-    parallel_for(n, run, item_size=x[:1].size * 3, like=grad)
+    split(n, run, elements=3 * dx.size, like=grad)
     return dx
 
 
