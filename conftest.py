@@ -21,7 +21,7 @@ collect_ignore_glob = ["tests/*/record_torch_*.py", "tests/record_torch_*.py"]
 try:  # the optional glassnet[jit] kernels import numba at module level (loaded only on use)
     import numba  # noqa: F401
 except ImportError:
-    collect_ignore_glob.append("src/glassnet/backend/_jit_kernels.py")
+    collect_ignore_glob.append("src/glassnet/backend/_jit_*.py")
 
 
 def pytest_addoption(parser):

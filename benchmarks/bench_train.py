@@ -27,6 +27,11 @@ Allocator: the glassnet and compiled peers call ``glassnet.runtime.configure_mal
 as ``model.fit`` and ``glassnet train`` do (their users get it); the NumPy and PyTorch peers
 run with the system allocator (``import glassnet`` changes nothing).
 
+OpenBLAS spin: every peer process gets the ``OPENBLAS_THREAD_TIMEOUT`` that the ``glassnet``
+command sets before NumPy loads (``--openblas-timeout``; src/glassnet_launch.py says why), so
+the NumPy-based peers stand for ``glassnet train``; ``--openblas-timeout library`` measures
+OpenBLAS's own default (what a script gets that does not export the variable).
+
 Tables:
   1. wall ms/step at the DEFAULT thread count (no thread variables set, what users get), or at
      ``--threads N`` for every peer;
@@ -177,6 +182,23 @@ def thread_env(threads: int | None) -> dict:
     src = os.path.join(os.path.dirname(here), "src")
     env["PYTHONPATH"] = os.pathsep.join(p for p in (src, env.get("PYTHONPATH")) if p)
     return env
+
+
+def set_openblas_timeout(choice: str) -> str:
+    """Put the peers' OPENBLAS_THREAD_TIMEOUT in this process's environment (the peers inherit
+    it; this process's NumPy has read it already). The ``glassnet`` command sets it before
+    NumPy loads (src/glassnet_launch.py), so the glassnet and NumPy peers stand for its runs;
+    PyTorch's threads are OpenMP's and ignore it."""
+    from glassnet_launch import BLAS_THREAD_TIMEOUT
+
+    if choice == "library":
+        os.environ.pop("OPENBLAS_THREAD_TIMEOUT", None)
+        return "OpenBLAS's default (28)"
+    value = BLAS_THREAD_TIMEOUT if choice == "command" else choice
+    if not value.isdigit():
+        raise SystemExit(f"--openblas-timeout: 'command', 'library' or a number, got {choice!r}")
+    os.environ["OPENBLAS_THREAD_TIMEOUT"] = value
+    return f"{value} (as the glassnet command)" if choice == "command" else value
 
 
 def run_worker(argv: list, env: dict) -> dict:
@@ -366,6 +388,9 @@ def main() -> None:
     ap.add_argument("--mem-steps", type=int, default=10)
     ap.add_argument("--no-mem", action="store_true")
     ap.add_argument("--quick", action="store_true", help="smoke run: 1 round, short blocks")
+    ap.add_argument("--openblas-timeout", default="command",
+                    help="the peers' OPENBLAS_THREAD_TIMEOUT: 'command' (default: what the "
+                    "glassnet command sets), 'library' (OpenBLAS's own) or N")  # fmt: skip
     ap.add_argument("--json", help="write every figure to this JSON file")
     ap.add_argument("--markdown", help="write the tables (ready for RESULTS.md) to this file")
     ap.add_argument("--worker", choices=["time", "mem", "gemm"], help=argparse.SUPPRESS)
@@ -382,6 +407,7 @@ def main() -> None:
         args.rounds, args.block, args.min_steps, args.warmup = 1, 0.05, 2, 2
         args.check_steps, args.mem_steps = 2, 2
 
+    spin = set_openblas_timeout(args.openblas_timeout)
     peers = [p for p in args.peers.split(",") if p]
     if "torch" in peers and not have_torch():
         print("# PyTorch is not importable here: the torch peer is skipped")
@@ -405,10 +431,11 @@ def main() -> None:
             f"load average {os.getloadavg()[0]:.1f} at start; Python "
             f"{platform.python_version()}, NumPy {np.__version__}, glassnet {gn.__version__}, "
             f"torch {torch_version}. float32 GEMM (NumPy, 1024^3): {gemm[None]:.1f} GFLOP/s "
-            f"default threads, {gemm[1]:.1f} at 1 thread.")  # fmt: skip
+            f"default threads, {gemm[1]:.1f} at 1 thread. "
+            f"OPENBLAS_THREAD_TIMEOUT: {spin}.")  # fmt: skip
     rep.lines += [head, ""]
     print(head + "\n")
-    report = {"cores": cores(), "torch": torch_version, "gemm_gflops": gemm[None],
+    report = {"cores": cores(), "torch": torch_version, "gemm_gflops": gemm[None], "spin": spin,
               "load_start": os.getloadavg()[0],
               "gemm_gflops_1": gemm[1], "threads": args.threads, "sweep": {}}  # fmt: skip
 

@@ -150,6 +150,7 @@ def info_command(args) -> int:
                     "OMP_NUM_THREADS",
                     "OPENBLAS_NUM_THREADS",
                     "MKL_NUM_THREADS",
+                    "OPENBLAS_THREAD_TIMEOUT",
                 )  # fmt: skip
                 if v in os.environ
             )

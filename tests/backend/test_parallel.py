@@ -195,6 +195,42 @@ def test_threads_sets_and_restores_openblas():
     assert parallel._get_blas_threads() == blas_before
 
 
+def test_small_products_run_on_one_blas_thread_and_restore_the_count(monkeypatch):
+    calls = []
+    monkeypatch.setattr(parallel, "_get_blas_threads", lambda: 2)
+    monkeypatch.setattr(parallel, "_set_blas_threads", calls.append)
+    rng = np.random.default_rng(0)
+    small = rng.standard_normal((64, 128)), rng.standard_normal((128, 128))
+    np.testing.assert_array_equal(parallel.product(*small), small[0] @ small[1])
+    assert calls == [1, 2]  # one thread for the product, then the count it found
+    calls.clear()
+    big = rng.standard_normal((256, 128)), rng.standard_normal((128, 128))
+    assert parallel.SMALL_PRODUCT <= 256 * 128 * 128
+    np.testing.assert_array_equal(parallel.product(*big), big[0] @ big[1])
+    parallel.parallel_for(1, lambda a, b: parallel.product(*small))  # inside a block
+    assert calls == []
+
+
+def test_small_products_from_many_threads_leave_the_blas_count_as_it_was():
+    blas_before = parallel._get_blas_threads()
+    if blas_before is None:
+        pytest.skip("NumPy's BLAS is not OpenBLAS here")
+    a, b = np.ones((32, 16)), np.ones((16, 8))
+    with parallel.threads(2):
+
+        def run():
+            for _ in range(200):
+                assert parallel.product(a, b)[0, 0] == 16.0
+
+        workers = [threading.Thread(target=run) for _ in range(6)]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+        assert parallel._get_blas_threads() == 2
+    assert parallel._get_blas_threads() == blas_before
+
+
 _FRESH = """
 import json, os, threading
 before = threading.active_count()

@@ -6,6 +6,7 @@ import pytest
 
 import glassnet as gn
 import glassnet.functional as F
+from glassnet.backend import jit
 from glassnet.ops import attention
 from glassnet.testing import GradCase, run_case
 
@@ -16,6 +17,9 @@ L = 6  # with _MIN_SPLIT lowered to 4 below: h = 3
 @pytest.fixture(autouse=True)
 def small_split(monkeypatch):
     monkeypatch.setattr(attention, "_MIN_SPLIT", 4)
+    previous = jit.set_enabled(False)  # the NumPy path (the fused kernel has its own tests)
+    yield
+    jit.set_enabled(previous)
 
 
 def _causal_bias(n):

@@ -9,7 +9,7 @@ import pytest
 
 import glassnet as gn
 import glassnet.functional as F
-from glassnet.backend import parallel
+from glassnet.backend import jit, parallel
 from glassnet.testing import GradCase, run_case
 
 pytestmark = pytest.mark.skipif(
@@ -53,6 +53,15 @@ def f32(*shape, scale=1.0):
     return (rng.standard_normal(shape) * scale).astype(np.float32)
 
 
+def _numpy_path(fn, *args, **kwargs):
+    """fn's forward (and so its backward) on the NumPy path, with the fused kernels off."""
+    previous = jit.set_enabled(False)
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        jit.set_enabled(previous)
+
+
 CAUSAL = np.tril(np.ones((70, 70), dtype=bool))
 BIAS = np.where(CAUSAL, 0.0, -np.inf).astype(np.float32)
 
@@ -85,6 +94,10 @@ CASES = {
         lambda q, k, v, m: F.scaled_dot_product_attention(q, k, v, attn_mask=m),
         [f32(3, 2, 70, 4), f32(3, 2, 70, 4), f32(3, 2, 70, 3), BIAS + f32(3, 2, 70, 70)],
     ),
+    "attention-causal-numpy-path": (
+        lambda q, k, v: _numpy_path(F.scaled_dot_product_attention, q, k, v, is_causal=True),
+        [f32(5, 2, 70, 4), f32(5, 2, 70, 4), f32(5, 2, 70, 3)],
+    ),
     "attention-dropout": (
         lambda q, k, v: F.scaled_dot_product_attention(q, k, v, dropout_p=0.3),
         [f32(5, 2, 6, 4), f32(5, 2, 7, 4), f32(5, 2, 7, 3)],
@@ -95,6 +108,18 @@ CASES = {
         [f32(37, 9)],
     ),
     "group_norm": (lambda x, w, b: F.group_norm(x, 2, w, b), [f32(5, 4, 3), f32(4), f32(4)]),
+    "batch_norm": (  # training: batch statistics per channel, channels split
+        lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True),
+        [f32(6, 7, 5, 3, scale=2.0), f32(7), f32(7)],
+    ),
+    "batch_norm-1d-sequence": (  # (N, C, L); plain (N, C) is not split
+        lambda x: F.batch_norm(x, None, None, training=True),
+        [f32(19, 5, 3)],
+    ),
+    "batch_norm-3d": (
+        lambda x: F.batch_norm(x, None, None, training=True),
+        [f32(3, 9, 2, 3, 4, scale=3.0)],
+    ),
 }
 
 
@@ -172,6 +197,11 @@ GRAD_CASES = [
         "split",
     ),
     GradCase("group_norm", lambda x: F.group_norm(x, 2), [r64(3, 4, 2)]),
+    GradCase(
+        "batch_norm",
+        lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True),
+        [r64(4, 3, 2), r64(3), r64(3)],
+    ),
 ]
 
 

@@ -63,6 +63,7 @@ __all__ = [
     "in_parallel_region",
     "num_threads",
     "parallel_for",
+    "product",
     "set_num_threads",
     "threads",
 ]
@@ -77,6 +78,11 @@ MIN_BLOCK_ELEMENTS = 1 << 16
 #: Blocks per thread: more blocks balance the load when a core is busy with another process,
 #: at a few microseconds of Python per block.
 BLOCKS_PER_THREAD = 4
+
+#: A matrix product of fewer multiply-adds (M K N) than this runs on one OpenBLAS thread
+#: (:func:`product`): below it, handing half of the product to a second BLAS thread costs
+#: more than it saves (measured: docs/performance.md, "Threads").
+SMALL_PRODUCT = 1 << 21
 
 _ENV_VARS = ("GLASSNET_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
@@ -319,6 +325,41 @@ def _openblas_functions():
                 break
     _BLAS["funcs"] = funcs
     return funcs
+
+
+_blas_switch = threading.Lock()
+
+
+def product(a, b):
+    """``a @ b`` of 2-D arrays; on the CPU a product of fewer than :data:`SMALL_PRODUCT`
+    multiply-adds runs on one OpenBLAS thread (the thread count is restored after it).
+
+    OpenBLAS splits products from 64^3 multiply-adds on; for the small products of a small
+    model (an MLP's 64x128 by 128x128) the second thread's wake-up and join cost more than
+    its half of the work, and on a busy machine it waits for a core (a 64x128x128 product
+    measured 170-220 us on 2 threads, 30 us on 1, at load average 6). Inside a
+    ``parallel_for`` block the product runs as it is (the block already chose its threads).
+
+    >>> import numpy as np
+    >>> product(np.eye(2), np.array([[1.0, 2.0], [3.0, 4.0]])).tolist()
+    [[1.0, 2.0], [3.0, 4.0]]
+    """
+    if (
+        type(a) is np.ndarray
+        and a.ndim == 2
+        and b.ndim == 2
+        and a.shape[0] * a.shape[1] * b.shape[1] < SMALL_PRODUCT
+        and not getattr(_local, "inside", False)
+    ):
+        with _blas_switch:  # one switch at a time: each restores the count it found
+            count = _get_blas_threads()
+            if count is not None and count > 1:
+                _set_blas_threads(1)
+                try:
+                    return a @ b
+                finally:
+                    _set_blas_threads(count)
+    return a @ b
 
 
 def _get_blas_threads() -> int | None:

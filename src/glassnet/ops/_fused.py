@@ -10,10 +10,16 @@ from __future__ import annotations
 import numpy as np
 
 from glassnet.backend.jit import run_rows, usable
+from glassnet.backend.parallel import parallel_for
 
 # Rows per partial sum of LayerNorm's weight and bias gradients: fixed, so the sums do not
 # depend on the thread count.
 _NORM_BLOCK = 64
+
+
+# Element blocks start at multiples of this (the kernels are compiled with FMA contraction:
+# an element must sit in the same vector lane, or the same scalar tail, for any split).
+_CHUNK = 4096
 
 
 def gelu(x):
@@ -23,7 +29,7 @@ def gelu(x):
         return None
     flat = np.ascontiguousarray(x).reshape(-1)
     y, cdf = np.empty_like(flat), np.empty_like(flat)
-    run_rows(k.gelu_forward, flat.size, flat, y, cdf)
+    run_rows(k.gelu_forward, flat.size, flat, y, cdf, grain=_CHUNK)
     return y.reshape(x.shape), cdf.reshape(x.shape)
 
 
@@ -36,7 +42,7 @@ def gelu_backward(x, cdf, grad):
     g = np.ascontiguousarray(grad).reshape(-1)
     c = np.ascontiguousarray(cdf).reshape(-1)
     dx = np.empty_like(flat)
-    run_rows(k.gelu_backward, flat.size, flat, c, g, dx)
+    run_rows(k.gelu_backward, flat.size, flat, c, g, dx, grain=_CHUNK)
     return dx.reshape(x.shape)
 
 
@@ -149,3 +155,138 @@ def adam(w, g, m, v, *, beta1, beta2, eps, bc2_sqrt, step, decay) -> bool:
     scalars = (t(beta1), t(1 - beta1), t(beta2), t(1 - beta2), t(bc2_sqrt), t(eps), t(step))
     run_rows(k.adam_range, w.size, *args, *scalars, t(decay))
     return True
+
+
+def cross_entropy(x, target, ignore_index: int):
+    """Per-row softmax cross-entropy of logits x (N, C) with class indices: (loss rows, row
+    maxima, row sums of e^{x - max}, rows ignored), or None. Raises IndexError for a target
+    outside [0, C) that is not ``ignore_index`` (the NumPy path's indexing would)."""
+    k = usable(x)
+    if k is None or x.ndim != 2 or x.size == 0 or target.ndim != 1:
+        return None
+    if target.dtype.kind not in "iu" or not x.flags.c_contiguous:
+        return None
+    n = x.shape[0]
+    t = target.astype(np.int64, copy=False)
+    loss, mx, sm = np.empty(n, x.dtype), np.empty(n, x.dtype), np.empty(n, x.dtype)
+    counts: list = []  # (ignored, out of range) per block; list.append is atomic
+
+    def block(lo: int, hi: int) -> None:
+        counts.append(k.cross_entropy_rows(x, t, ignore_index, loss, mx, sm, lo, hi))
+
+    parallel_for(n, block, item_size=x.shape[1] * 4, like=(x,))
+    if any(bad for _, bad in counts):
+        raise IndexError(
+            f"cross_entropy: a target class index is outside [0, {x.shape[1]}) (and is not "
+            f"ignore_index={ignore_index}); targets must be class indices of the logits' C axis"
+        )
+    return loss, mx, sm, sum(ignored for ignored, _ in counts)
+
+
+def cross_entropy_backward(x, target, ignore_index: int, mx, sm, scale):
+    """scale (softmax(x) - onehot(target)) per row (zeros where ignored), or None."""
+    k = usable(x)
+    if k is None:
+        return None
+    t = target.astype(np.int64, copy=False)
+    gx = np.empty_like(x)
+    run_rows(
+        k.cross_entropy_backward_rows, x.shape[0], x, t, ignore_index, mx, sm,
+        x.dtype.type(scale), gx, work=x.size * 4,
+    )  # fmt: skip
+    return gx
+
+
+def sum64(a):
+    """The sum of a 1-d float array in float64 (a fixed order: the kernel's)."""
+    return usable(a).sum64(a)
+
+
+# -- attention (backend._jit_attention) ----------------------------------------------------
+def _attention_kernels(*arrays):
+    if usable(*arrays) is None:
+        return None
+    from glassnet.backend import _jit_attention
+
+    return _jit_attention
+
+
+def _as_2d(m, shape):
+    """m broadcast to the (L, S) ``shape`` when it varies over no batch axis, else None."""
+    if any(n != 1 for n in m.shape[:-2]):
+        return None
+    try:
+        return np.broadcast_to(m.reshape(m.shape[-2:] if m.ndim >= 2 else m.shape), shape)
+    except ValueError:
+        return None
+
+
+def _attention_bias(kern, mask, bias, shape, dtype):
+    """(bias (L, S) or None, causal) for the kernels, from the op's bool ``mask`` or float
+    ``bias`` (at most one is given), or None when a mask varies over the batch axes."""
+    if mask is None and bias is None:
+        return None, False
+    given = mask if bias is None else bias
+    m = _as_2d(given, shape)
+    if m is None:
+        return None
+    if given is mask:
+        m = np.where(m, dtype.type(0), dtype.type(-np.inf))
+    m = np.ascontiguousarray(m, dtype=dtype)
+    upper_forbidden, lower_zero, upper_zero = kern.mask_pattern(m)
+    if lower_zero and (upper_forbidden or upper_zero):  # causal or no mask: nothing to add
+        return None, upper_forbidden
+    return m, upper_forbidden
+
+
+def attention(q, k, v, bias, mask, scale):
+    """(out, state) of scaled dot-product attention out = softmax(q k^T scale + mask) v over
+    the last two axes (see ops.attention), or None; ``state`` is what
+    :func:`attention_backward` needs (two numbers per query row, never the probabilities).
+
+    Applies when q, k, v (and a float ``bias``) are host float32/float64 arrays of one dtype
+    with the same batch axes, and the mask (bool ``mask`` or float ``bias``) is (L, S),
+    shared by every batch entry."""
+    kern = _attention_kernels(q, k, v, *(() if bias is None else (bias,)))
+    if kern is None or q.ndim < 2 or k.ndim != q.ndim or v.ndim != q.ndim:
+        return None
+    batch, (length, d), (source, dv) = q.shape[:-2], q.shape[-2:], v.shape[-2:]
+    if k.shape[:-2] != batch or v.shape[:-2] != batch or min(length, d, source, dv) == 0:
+        return None
+    plan = _attention_bias(kern, mask, bias, (length, source), q.dtype)
+    if plan is None:
+        return None
+    b, causal = plan
+    q3, k3, v3 = (np.ascontiguousarray(a).reshape(-1, *a.shape[-2:]) for a in (q, k, v))
+    pairs = q3.shape[0]
+    out = np.empty((pairs, length, dv), q.dtype)
+    rowmax, rowinv = np.empty((pairs, length), q.dtype), np.empty((pairs, length), q.dtype)
+    has_bias, b = b is not None, (np.zeros((1, 1), q.dtype) if b is None else b)
+    t = q.dtype.type
+    args = (q3, k3, v3, np.ascontiguousarray(b.T), has_bias, causal, t(scale), out, rowmax, rowinv)
+    run_rows(kern.attention_forward, pairs, *args, work=_attention_work(pairs, q3, v3, source))
+    state = (rowmax, rowinv, b, has_bias, causal)
+    return out.reshape(*batch, length, dv), state
+
+
+def _attention_work(pairs, q3, v3, source):
+    # one pair costs about L S (D + Dv) / 16 elementwise-op elements (measured order)
+    return pairs * (q3.shape[1] * source * (q3.shape[2] + v3.shape[2]) // 16 + 1)
+
+
+def attention_backward(q, k, v, grad, state, scale):
+    """(dq, dk, dv) of :func:`attention` for the upstream gradient ``grad`` (the kernels
+    ran the forward, so they run the backward even if turned off in between)."""
+    from glassnet.backend import _jit_attention as kern
+
+    grad = np.asarray(grad, dtype=q.dtype)
+    rowmax, rowinv, b, has_bias, causal = state
+    q3, k3, v3, g3 = (
+        np.ascontiguousarray(a).reshape(-1, *a.shape[-2:]) for a in (q, k, v, grad)
+    )  # fmt: skip
+    dq, dk, dv = np.empty_like(q3), np.empty_like(k3), np.empty_like(v3)
+    t = q.dtype.type
+    args = (q3, k3, v3, g3, rowmax, rowinv, b, has_bias, causal, t(scale), dq, dk, dv)
+    work = 2 * _attention_work(q3.shape[0], q3, v3, k3.shape[1])
+    run_rows(kern.attention_backward, q3.shape[0], *args, work=work)
+    return dq.reshape(q.shape), dk.reshape(k.shape), dv.reshape(v.shape)

@@ -33,7 +33,7 @@ def rows_view(a, tail: int):
     return a.reshape(-1, *a.shape[a.ndim - tail :])
 
 
-def map_rows(fn, rows, *, item_size: int, cost: int = 1, single_blas: bool = False):
+def map_rows(fn, rows, *, item_size: int, cost: int = 1, single_blas: bool = False, axis: int = 0):
     """``fn(*blocks)`` over row blocks of the arrays ``rows`` (same first axis), in parallel.
 
     ``fn`` returns an array or a tuple of arrays whose first axis is the block's rows; the
@@ -46,8 +46,11 @@ def map_rows(fn, rows, *, item_size: int, cost: int = 1, single_blas: bool = Fal
         item_size: elements in one row (to size blocks).
         cost: elementwise passes per element (a 30-pass chain splits from smaller arrays).
         single_blas: the blocks call BLAS: use one BLAS thread while they run in parallel.
+        axis: the axis the blocks split (0, or 1 for the channels of (N, C, ...) arrays);
+            the arrays and the results have the same length on it.
     """
-    n = rows[0].shape[0]
+    n = rows[0].shape[axis]
+    lead = (slice(None),) * axis
     if n == 0:
         return fn(*rows)
     state: dict = {}
@@ -55,17 +58,21 @@ def map_rows(fn, rows, *, item_size: int, cost: int = 1, single_blas: bool = Fal
     lock = threading.Lock()
 
     def block(start, stop):
-        res = fn(*(a[start:stop] for a in rows))
+        part = (*lead, slice(start, stop))
+        res = fn(*(a[part] for a in rows))
         if start == 0 and stop == n:  # inline: the result as it is, no copy
             state["whole"] = res
             return
         parts = res if isinstance(res, tuple) else (res,)
         with lock:
             if not outs:
-                outs.extend(np.empty((n, *p.shape[1:]), dtype=p.dtype) for p in parts)
+                outs.extend(
+                    np.empty((*p.shape[:axis], n, *p.shape[axis + 1 :]), dtype=p.dtype)
+                    for p in parts
+                )
                 state["single"] = not isinstance(res, tuple)
-        for out, part in zip(outs, parts):
-            out[start:stop] = part
+        for out, res_part in zip(outs, parts):
+            out[part] = res_part
 
     parallel_for(n, block, item_size=item_size * cost, like=tuple(rows), single_blas=single_blas)
     if "whole" in state:

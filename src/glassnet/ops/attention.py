@@ -113,10 +113,16 @@ class ScaledDotProductAttention(Function):
     over fewer exact zeros, so results agree with the one-block path to float rounding.
     """
 
-    def forward(self, q, k, v, *bias, mask, keep, scale):
+    def forward(self, q, k, v, *bias, mask, keep, scale, bias_grad=False):
         xp = xp_of(q)
         b = bias[0] if bias else None
         self.keep, self.scale, self.mask = keep, scale, mask
+        self.fused = None
+        if keep is None and not bias_grad:  # the optional fused kernel (backend.jit)
+            res = _fused.attention(q, k, v, b, mask, scale)
+            if res is not None:
+                out, self.fused = res
+                return out
         self.h = _causal_half(xp, q, k, b, mask, keep)
         # batch entries (and their heads) in parallel, each product on one BLAS thread
         res = _by_batch(self._forward_rows, (q, k, v, b, mask, keep), q, 2)
@@ -154,6 +160,9 @@ class ScaledDotProductAttention(Function):
             pd = p if keep is None else p * ns.const(keep)
             gq, gk, gv, gs = _attend_backward(ns, grad, q, k, v, p, pd, keep, scale, need)
             return (gq, gk, gv, gs) if bias else (gq, gk, gv)
+        if self.fused is not None:
+            grads = _fused.attention_backward(q, k, v, grad, self.fused, scale)
+            return tuple(g if n else None for g, n in zip((*grads, None), need))
         need = tuple(need) + (False,) * (4 - len(need))
         need = need[:3] + (need[3] and bool(bias),)
         if self.h is None:
@@ -370,7 +379,10 @@ def scaled_dot_product_attention(
         factor = 0.0 if dropout_p == 1 else 1.0 / (1.0 - dropout_p)
         keep = (kept * factor).astype(q.dtype)
     extra = (bias,) if bias is not None else ()
-    return ScaledDotProductAttention.apply(q, k, v, *extra, mask=mask, keep=keep, scale=scale)
+    return ScaledDotProductAttention.apply(
+        q, k, v, *extra, mask=mask, keep=keep, scale=scale,
+        bias_grad=bias is not None and bias.requires_grad,
+    )  # fmt: skip
 
 
 def attention_weights(

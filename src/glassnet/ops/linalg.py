@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from glassnet.autograd.function import Function
+from glassnet.backend.parallel import product
 from glassnet.ops._util import pair
 from glassnet.tensor import Tensor
 
@@ -16,6 +17,10 @@ def _rows(ns, a):
     return ns.reshape(a, (math.prod(a.shape[:-1]), a.shape[-1]))
 
 
+def _matmul(a, b):  # tensors under create_graph (their @ records the op)
+    return a @ b
+
+
 class Matmul(Function):
     """Y = A B  (batched over leading axes);  dL/dA = dL/dY B^T,  dL/dB = A^T dL/dY
 
@@ -24,6 +29,8 @@ class Matmul(Function):
     """
 
     def forward(self, a, b):
+        if a.ndim == 2 and b.ndim == 2:
+            return product(a, b)  # small products on one BLAS thread (backend.parallel)
         if a.ndim != 1 and b.ndim != 1:
             return a @ b
         A = a[None, :] if a.ndim == 1 else a
@@ -38,7 +45,8 @@ class Matmul(Function):
     def backward(self, ns, grad, a, b):
         need_a, need_b = self.needs_input_grad
         if a.ndim == 2 and b.ndim == 2:  # plain matrices: the hot path
-            return (grad @ b.T if need_a else None), (a.T @ grad if need_b else None)
+            mm = product if ns.eager else _matmul
+            return (mm(grad, b.T) if need_a else None), (mm(a.T, grad) if need_b else None)
         A = ns.reshape(a, (1, a.shape[0])) if a.ndim == 1 else a
         B = ns.reshape(b, (b.shape[0], 1)) if b.ndim == 1 else b
         g = grad

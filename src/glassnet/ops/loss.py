@@ -12,6 +12,7 @@ import numpy as np
 
 from glassnet.autograd.function import Function
 from glassnet.backend import is_debug, xp_of
+from glassnet.ops import _fused
 from glassnet.ops._parallel import map_rows
 from glassnet.ops._util import as_tensor
 from glassnet.tensor import Tensor
@@ -141,6 +142,11 @@ class CrossEntropy(Function):
     def forward(self, x, target, weight, ignore_index, reduction, label_smoothing):
         xp = xp_of(x)
         eps, n_classes = label_smoothing, x.shape[1]
+        self.fused = False
+        if weight is None and not eps and reduction != "none":  # optional kernel (backend.jit)
+            fused = _fused.cross_entropy(x, target, ignore_index)
+            if fused is not None:
+                return self._fused_forward(x, target, ignore_index, reduction, *fused)
         # log-softmax = x - m - log(sum e^{x - m}), m = max: every exponent is <= 0; samples
         # (rows of axis 0) in parallel on the CPU, reductions along the class axis only
         size = x[0].size if x.shape[0] else 0
@@ -164,7 +170,29 @@ class CrossEntropy(Function):
         self.inv = _inverse(xp, denom)
         return _weighted_mean(xp, loss.sum(), denom)
 
+    def _fused_forward(self, x, target, ignore_index, reduction, loss, mx, sm, ignored):
+        """The kernel's rows: the loss is their float64 sum (over the non-ignored count)."""
+        self.fused, self.target, self.ignore_index = True, target, ignore_index
+        self.mx, self.sm, self.weight, self.eps, self.reduction = mx, sm, None, 0.0, reduction
+        total, count = _fused.sum64(loss), x.shape[0] - ignored
+        self.inv = np.asarray(1.0 / count if count else 0.0, dtype=x.dtype)
+        if reduction == "sum":
+            return np.asarray(total, dtype=x.dtype)
+        return np.asarray(total / count if count else np.nan, dtype=x.dtype)
+
     def backward(self, ns, grad, x):
+        if self.fused:
+            if ns.eager:  # scale (softmax - onehot(target)) per row, by the kernel
+                scale = float(grad) * (float(self.inv) if self.reduction == "mean" else 1.0)
+                gx = _fused.cross_entropy_backward(
+                    x, self.target, self.ignore_index, self.mx, self.sm, scale
+                )
+                if gx is not None:
+                    return gx
+                self.e, self.s = np.exp(x - self.mx[:, None]), self.sm[:, None]  # kernels off
+            data = x if ns.eager else x._data
+            terms = _class_index_terms(np, data, self.target, None, self.ignore_index)
+            self.valid, self.safe, self.w_t = terms  # the NumPy path's inputs, made now
         xp = xp_of(self.w_t)
         eps, n_classes = self.eps, x.shape[1]
         a = (1 - eps) * self.w_t

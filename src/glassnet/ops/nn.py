@@ -7,7 +7,7 @@ import numpy as np
 from glassnet.autograd.autocast_mode import STATE as _AUTOCAST
 from glassnet.autograd.function import Function
 from glassnet.backend import device_of, get_rng, is_debug, xp_of
-from glassnet.backend.parallel import parallel_for
+from glassnet.backend.parallel import parallel_for, product
 from glassnet.ops._segment import scatter_add
 from glassnet.tensor import Tensor
 
@@ -23,7 +23,7 @@ class Linear(Function):
 
     def forward(self, x, weight, bias=None):
         x2 = x if x.ndim == 2 else x.reshape(-1, x.shape[-1])  # 2-D: no reshapes (hot path)
-        y = x2 @ weight.T
+        y = product(x2, weight.T)  # small products on one BLAS thread (backend.parallel)
         if bias is not None:
             y += bias
         return y if x.ndim == 2 else y.reshape(*x.shape[:-1], weight.shape[0])
@@ -34,12 +34,13 @@ class Linear(Function):
         g2 = ns.reshape(grad, (-1, grad.shape[-1])) if flat else grad
         gx = gw = gb = None
         if need[0]:
-            gx = g2 @ weight
+            gx = product(g2, weight) if ns.eager else g2 @ weight
             if flat:
                 gx = ns.reshape(gx, x.shape)
         if need[1]:
             x2 = ns.reshape(x, (-1, x.shape[-1])) if flat else x
-            gw = g2.T @ x2  # a fresh (out, in) array: safe to hand to weight.grad
+            # a fresh (out, in) array: safe to hand to weight.grad
+            gw = product(g2.T, x2) if ns.eager else g2.T @ x2
         if bias is None:
             return gx, gw
         if need[2]:

@@ -14,6 +14,8 @@ from __future__ import annotations
 import builtins
 import math
 
+import numpy as np
+
 from glassnet.autograd.function import Function
 from glassnet.autograd.grad_mode import no_grad
 from glassnet.autograd.namespace import array_namespace
@@ -166,7 +168,16 @@ class BatchNorm(_AffineNorm):
         self.cshape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
         self.training, self.has_weight, self.has_bias = training, has_weight, has_bias
         self.eps = eps
-        if training:
+        # (N, C, ...) on the CPU: channels in parallel. (N, C) keeps one NumPy reduction over
+        # the batch: there the per-channel order below costs a transposed copy (1.3 against
+        # 0.7 ms for a (256, 512) forward + backward, measured) and splitting gains nothing.
+        if training and type(x) is np.ndarray and x.size and x.ndim > 2:
+            self.xhat, self.rstd, mean, var = map_rows(
+                lambda xb: _channel_normalize(xb, eps), (x,), item_size=x.size // x.shape[1],
+                cost=6, axis=1,
+            )  # fmt: skip
+            stats["mean"], stats["var"] = mean.reshape(-1), var.reshape(-1)
+        elif training:
             self.xhat, self.rstd, var = _normalize(array_namespace(x), x, self.axes, eps)
             stats["mean"], stats["var"] = x.mean(axis=self.axes), var.reshape(-1)
         else:
@@ -178,6 +189,13 @@ class BatchNorm(_AffineNorm):
     def backward(self, ns, grad, x, *params):
         axes = self.axes
         w = self._weight(ns, params, self.cshape)
+        if self.training and ns.eager and type(grad) is np.ndarray and grad.size and grad.ndim > 2:
+            arrays = (grad, self.xhat, self.rstd) + (() if w is None else (w,))
+            dx = map_rows(  # channels in parallel on the CPU
+                _channel_normalize_backward, arrays, item_size=grad.size // grad.shape[1],
+                cost=8, axis=1,
+            )  # fmt: skip
+            return (dx, *self._param_grads(ns, grad, self.xhat, axes, (grad.shape[1],)))
         g = grad if w is None else grad * w
         if self.training:
             stats = (self.xhat, self.rstd) if ns.eager else _normalize(ns, x, axes, self.eps)[:2]
@@ -188,6 +206,41 @@ class BatchNorm(_AffineNorm):
             xhat = self.xhat if ns.eager else (x - ns.const(self.mean)) * rstd
             dx = g * rstd
         return (dx, *self._param_grads(ns, grad, xhat, axes, (grad.shape[1],)))
+
+
+def _channel_sums(a):
+    """Sums of a (N, c, ...) array over every axis but the channels (1), in an order fixed per
+    channel whatever c is: each (sample, channel) over its positions (a row: NumPy's pairwise
+    sum), then each channel's N partial sums as a row of their own. (NumPy's reduction of
+    axes (0, 2, ...) changes its order with c, measured: splitting channels over threads then
+    changed the last bits.)"""
+    per_sample = a.reshape(a.shape[0], a.shape[1], -1).sum(axis=2)
+    return (
+        np.ascontiguousarray(per_sample.T).sum(axis=1).reshape(1, a.shape[1], *(1,) * (a.ndim - 2))
+    )
+
+
+def _channel_normalize(x, eps):
+    """Batch norm's training forward of a block of channels: (xhat, rstd, mean, var), the
+    statistics shaped (1, c, 1, ...); the math of :func:`_normalize` over axes (0, 2, ...)."""
+    count = x.size // x.shape[1]
+    mean = _channel_sums(x) / count
+    centered = x - mean
+    var = _channel_sums(centered * centered) / count
+    rstd = 1 / np.sqrt(var + eps)
+    centered *= rstd
+    return centered, rstd.astype(x.dtype, copy=False), mean, var
+
+
+def _channel_normalize_backward(grad, xhat, rstd, *w):
+    """dL/dx of batch norm (training) for a block of channels: rstd (g - mean(g) - xhat
+    mean(g xhat)), g = dL/dy w, means over axes (0, 2, ...) by :func:`_channel_sums`."""
+    g = grad * w[0] if w else grad
+    count = g.size // g.shape[1]
+    dx = g - _channel_sums(g) / count
+    dx -= xhat * (_channel_sums(g * xhat) / count)
+    dx *= rstd
+    return dx
 
 
 class GroupNorm(_AffineNorm):
