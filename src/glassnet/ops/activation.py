@@ -14,6 +14,7 @@ from glassnet.backend import xp_of
 from glassnet.backend.parallel import parallel_for
 from glassnet.backend.special import erf_into as _erf_into
 from glassnet.ops import _fused
+from glassnet.ops._conv_cpu import split
 from glassnet.ops._parallel import map_rows, rows_view
 from glassnet.ops._util import floating, normalize_axis
 from glassnet.tensor import Tensor
@@ -70,13 +71,46 @@ class Relu(Function):
     """y = max(0, x);  dy/dx = 1 if x > 0 else 0  (0 at x = 0, as PyTorch)"""
 
     def forward(self, x):
-        # the mask in x's float dtype: float * bool goes through NumPy's slow casting loop
-        # (about 2.5x the time of float * float on small arrays)
-        self.mask = (x > 0).astype(x.dtype)
-        return xp_of(x).maximum(x, 0)  # x * mask would give -0.0 for negative x
+        xp = xp_of(x)
+        flat = _flat_host(x)
+        if flat is None or flat.size < _BLOCK:
+            # the mask in x's float dtype: float * bool goes through NumPy's slow casting
+            # loop (about 2.5x the time of float * float on small arrays)
+            self.mask = (x > 0).astype(x.dtype)
+            return xp.maximum(x, 0)  # x * mask would give -0.0 for negative x
+        # large host arrays: a bool mask (measured on LeNet's 301k-element activations:
+        # forward 0.17 -> 0.09 ms, backward 0.12 -> 0.10 ms), split over threads when large
+        mask, y = np.empty(flat.shape, dtype=bool), np.empty_like(flat)
+
+        def run(lo, hi):
+            np.greater(flat[lo:hi], 0, out=mask[lo:hi])
+            np.maximum(flat[lo:hi], 0, out=y[lo:hi])
+
+        split(flat.size, run, elements=3 * flat.size, like=flat)
+        self.mask = mask.reshape(x.shape)
+        return y.reshape(x.shape)
 
     def backward(self, ns, grad, x):
-        return grad * self.mask  # an array mixes with a tensor as a constant
+        mask = self.mask
+        g = _flat_host(grad) if ns.eager and grad.shape == x.shape else None
+        if g is None or g.dtype != x.dtype:
+            if mask.dtype == bool:
+                mask = mask.astype(x.dtype)
+            return grad * mask  # an array mixes with a tensor as a constant
+        mask, dx = mask.reshape(-1), np.empty_like(g)
+
+        def run(lo, hi):
+            np.multiply(g[lo:hi], mask[lo:hi], out=dx[lo:hi])
+
+        split(g.size, run, elements=3 * g.size, like=g)
+        return dx.reshape(grad.shape)
+
+
+def _flat_host(a):
+    """``a`` flattened without a copy when it is a contiguous host NumPy array, else None."""
+    if type(a) is not np.ndarray or not a.flags.c_contiguous:
+        return None
+    return a.reshape(-1)
 
 
 class LeakyRelu(Function):

@@ -18,6 +18,7 @@ group does the sums. Backward:
 
 from __future__ import annotations
 
+import functools
 import itertools
 
 import numpy as np
@@ -25,6 +26,7 @@ import numpy as np
 from glassnet.autograd.autocast_mode import STATE as _AUTOCAST
 from glassnet.autograd.function import Function
 from glassnet.backend import xp_of
+from glassnet.ops import _conv_cpu
 from glassnet.tensor import Tensor
 
 __all__ = ["conv1d", "conv2d"]
@@ -84,32 +86,61 @@ def _im2col(xp, x, geom):
     """x (N, C, *in) -> cols (groups, C/groups * prod(k), prod(out) * N): every window, batch
     last, zero-padded. Linear in x; its adjoint is :func:`_col2im`."""
     n, c, o, k, spatial, out, stride, dilation, padding, groups = geom
+    host = _conv_cpu.host(x)
     if any(lo or hi for lo, hi in padding):
         xb = xp.zeros((c, *spatial, n), dtype=x.dtype)
         inner = tuple(slice(lo, sz - hi) for (lo, hi), sz in zip(padding, spatial))
         xb[(slice(None), *inner)] = xp.moveaxis(x, 0, -1)
+    elif host:
+        xb = _conv_cpu.batch_last(x.reshape(n, -1)).reshape(c, *spatial, n)
     else:
         xb = xp.ascontiguousarray(xp.moveaxis(x, 0, -1))
     view = _window_view(xp, xb, k, stride, dilation, out)
     # the one copy of im2col: (groups, C/groups * prod(k), prod(out) * N), contiguous
-    return view.reshape(groups, (c // groups) * int(np.prod(k)), -1)
+    if not host:
+        return view.reshape(groups, (c // groups) * int(np.prod(k)), -1)
+    cols = np.empty(view.shape, dtype=x.dtype)
+    _conv_cpu.copy_rows(cols, view, 1 + len(k))  # split along the first output axis
+    return cols.reshape(groups, (c // groups) * int(np.prod(k)), -1)
 
 
 def _col2im(xp, dcols, geom):
     """The adjoint of :func:`_im2col`: each window's entries are added back where they came
-    from (one strided add per kernel position: overlapping windows accumulate)."""
+    from (one strided add per kernel position: overlapping windows accumulate). Channels are
+    independent: on the CPU they are split over threads."""
     n, c, o, k, spatial, out, stride, dilation, padding, groups = geom
-    dcols = dcols.reshape(groups, c // groups, *k, *out, n)
-    dx = xp.zeros((groups, c // groups, *spatial, n), dtype=dcols.dtype)
+    dcols = dcols.reshape(c, *k, *out, n)
+    dx = xp.zeros((c, *spatial, n), dtype=dcols.dtype)
+    pairs = _kernel_slices(k, out, stride, dilation)
+
+    def run(lo, hi):
+        for src, dst in pairs:
+            part = dx[lo:hi][dst]
+            xp.add(part, dcols[lo:hi][src], out=part)
+
+    if _conv_cpu.host(dcols):
+        _conv_cpu.split(c, run, elements=2 * dcols.size, like=dcols)
+    else:
+        run(0, c)
+    if not any(lo or hi for lo, hi in padding) and _conv_cpu.host(dx):
+        return _conv_cpu.batch_first(dx.reshape(-1, n)).reshape(n, c, *spatial)
+    inner = tuple(slice(lo, sz - hi) for (lo, hi), sz in zip(padding, spatial))
+    dx = xp.moveaxis(dx, -1, 0)[(slice(None), slice(None), *inner)]
+    return xp.ascontiguousarray(dx)
+
+
+@functools.lru_cache(maxsize=64)
+def _kernel_slices(k, out, stride, dilation):
+    """For each kernel position of a (C, *k, *out, N) column array: (the index of its
+    columns, the strided slice of the (C, *spatial, N) input its windows read)."""
+    pairs = []
     for pos in itertools.product(*(range(kk) for kk in k)):
         sl = tuple(
             slice(t * d, t * d + s * (m - 1) + 1, s)
             for t, d, s, m in zip(pos, dilation, stride, out)
         )
-        dx[(slice(None), slice(None), *sl)] += dcols[(slice(None), slice(None), *pos)]
-    inner = tuple(slice(lo, sz - hi) for (lo, hi), sz in zip(padding, spatial))
-    dx = xp.moveaxis(dx.reshape(c, *spatial, n), -1, 0)[(slice(None), slice(None), *inner)]
-    return xp.ascontiguousarray(dx)
+        pairs.append(((slice(None), *pos), (slice(None), *sl)))
+    return tuple(pairs)
 
 
 class _ConvNd(Function):
@@ -143,17 +174,26 @@ class _ConvNd(Function):
         y = _gemm_wide(xp, w, cols).reshape(o, -1)
         if bias is not None:
             y += bias[:, None]
+        if _conv_cpu.host(y):
+            return _conv_cpu.batch_first(y.reshape(-1, n)).reshape(n, o, *out)
         return xp.ascontiguousarray(xp.moveaxis(y.reshape(o, *out, n), -1, 0))
 
     def backward(self, ns, grad, x, weight, bias=None):
         n, c, o, k, spatial, out, stride, dilation, padding, groups = geom = self.geom
         need_x, need_w = self.needs_input_grad[:2]
         gx = gw = gb = None
-        if bias is not None and self.needs_input_grad[2]:
-            gb = ns.sum(grad, (0, *range(2, grad.ndim)))
-        # dL/dy (N, O, *out) -> batch-last (groups, O/groups, prod(out) * N)
-        g = ns.reshape(ns.permute(grad, (*range(1, grad.ndim), 0)), (groups, o // groups, -1))
         xp = xp_of(self.cols)
+        need_b = bias is not None and self.needs_input_grad[2]
+        # dL/dy (N, O, *out) -> batch-last (groups, O/groups, prod(out) * N)
+        if ns.eager and _conv_cpu.host(grad):
+            g = _conv_cpu.batch_last(grad.reshape(n, -1)).reshape(groups, o // groups, -1)
+            if need_b:  # sums of contiguous rows
+                gb = g.reshape(o, -1).sum(axis=1)
+        else:
+            g = ns.permute(grad, (*range(1, grad.ndim), 0))
+            g = ns.reshape(g, (groups, o // groups, -1))
+            if need_b:
+                gb = ns.sum(grad, (0, *range(2, grad.ndim)))
         if need_w:  # dL/dW = dL/dy cols^T
             if ns.eager:  # cols @ g^T then transpose: OpenBLAS runs this shape ~2x faster
                 gw = _gemm_long_inner(xp, self.cols, g.swapaxes(1, 2)).swapaxes(1, 2)

@@ -12,6 +12,7 @@ import numpy as np
 
 from glassnet.autograd.function import Function
 from glassnet.backend import xp_of
+from glassnet.ops._conv_cpu import split
 from glassnet.tensor import Tensor
 
 __all__ = ["adaptive_avg_pool2d", "avg_pool2d", "max_pool2d"]
@@ -49,18 +50,32 @@ class MaxPool2d(Function):
             _out_size(h, kernel_size[0], stride[0], ph),
             _out_size(w, kernel_size[1], stride[1], pw),
         )
-        self.sl = _slices(kernel_size, stride, out)
-        y = None
-        for _, rows, cols in self.sl:
-            win = x[:, :, rows, cols]
-            y = win.copy() if y is None else xp.maximum(y, win, out=y)
+        self.sl = sl = _slices(kernel_size, stride, out)
+        self.pairs = None
+        if kernel_size == stride == (2, 2) and type(x) is np.ndarray:  # LeNet's pooling
+            y, self.pairs = _max_pool_2x2(x, out)
+            self.x_pad, self.y, self.pad = x, y, (0, 0)
+            self.kernel_size, self.stride = kernel_size, stride
+            return y
+        y = xp.empty((n, c, *out), dtype=x.dtype)
+
+        def run(lo, hi):  # samples are independent: large batches split over threads
+            xs, ys = x[lo:hi], y[lo:hi]
+            for i, (_, rows, cols) in enumerate(sl):
+                if i == 0:
+                    ys[...] = xs[:, :, rows, cols]
+                else:
+                    xp.maximum(ys, xs[:, :, rows, cols], out=ys)
+
+        split(n, run, elements=x.size + y.size, like=x)
         self.x_pad, self.y, self.pad = x, y, (ph, pw)
         self.kernel_size, self.stride = kernel_size, stride
         return y
 
-    def _route(self, xp):
-        """For each kernel position: the mask of windows whose (first) maximum sits there."""
-        x, y = self.x_pad, self.y
+    def _route(self, xp, lo=0, hi=None):
+        """For each kernel position: the mask of windows (of samples [lo, hi)) whose (first)
+        maximum sits there."""
+        x, y = self.x_pad[lo:hi], self.y[lo:hi]
         free = None  # windows whose max has not been claimed by an earlier position
         route = []
         for _, rows, cols in self.sl:
@@ -79,8 +94,13 @@ class MaxPool2d(Function):
         # dL/dx is linear in dL/dy (each window's gradient goes to its arg-max), its adjoint a
         # gather from the same positions: differentiable to any order through ns.linear
         xp = xp_of(self.y)
-        route, shape, (ph, pw) = self._route(xp), self.x_pad.shape, self.pad
+        shape, (ph, pw) = self.x_pad.shape, self.pad
         overlap = any(k > s for k, s in zip(self.kernel_size, self.stride))
+        if ns.eager and type(grad) is np.ndarray:  # by sample (large batches: threads)
+            if self.pairs is not None:
+                return _max_pool_2x2_backward(self.x_pad, self.y, self.pairs, grad)
+            return self._backward_host(grad, overlap)
+        route = self._route(xp)
 
         def scatter(g):
             dx = xp.zeros(shape, dtype=g.dtype)
@@ -96,6 +116,76 @@ class MaxPool2d(Function):
             return sum(dx[:, :, rows, cols] * hit for rows, cols, hit in route)
 
         return ns.linear(scatter, gather, grad)
+
+    def _backward_host(self, grad, overlap):
+        """dL/dx on the CPU: the route and scatter of ``backward`` on blocks of samples."""
+        shape, (ph, pw) = self.x_pad.shape, self.pad
+        (kh, kw), (ho, wo) = self.kernel_size, self.y.shape[2:]
+        covered = not overlap and ho * kh == shape[2] and wo * kw == shape[3]
+        # windows that tile the input write every element: no zero fill needed
+        dx = (np.empty if covered else np.zeros)(shape, dtype=grad.dtype)
+
+        def run(lo, hi):
+            g, d = grad[lo:hi], dx[lo:hi]
+            for rows, cols, hit in self._route(np, lo, hi):
+                if overlap:
+                    d[:, :, rows, cols] += g * hit
+                else:
+                    np.multiply(g, hit, out=d[:, :, rows, cols])
+
+        split(shape[0], run, elements=3 * dx.size, like=grad)
+        return dx[:, :, ph : shape[2] - ph, pw : shape[3] - pw] if ph or pw else dx
+
+
+def _windows_2x2(a, out):
+    """(N, C, Ho, 2, Wo, 2) view of the 2x2 windows of ``a`` (a trailing odd row or
+    column, in no window, left out)."""
+    n, c = a.shape[:2]
+    ho, wo = out
+    return a[:, :, : 2 * ho, : 2 * wo].reshape(n, c, ho, 2, wo, 2)
+
+
+def _max_pool_2x2(x, out):
+    """Max pooling over 2x2 windows with stride 2 on the CPU, as a tree: each window row's
+    pair maximum r[.., a, j] = max(x[2i + a, 2j], x[2i + a, 2j + 1]), then y = max(r[0], r[1]).
+    The same values as the general path's fold over the four positions (``maximum`` keeps
+    its first argument on ties and the first NaN) in two passes instead of four. Large
+    batches are split over threads by sample. Returns y and r (kept for backward)."""
+    n, c = x.shape[:2]
+    y = np.empty((n, c, *out), dtype=x.dtype)
+    pairs = np.empty((n, c, out[0], 2, out[1]), dtype=x.dtype)
+
+    def run(lo, hi):
+        w = _windows_2x2(x[lo:hi], out)
+        np.maximum(w[..., 0], w[..., 1], out=pairs[lo:hi])
+        np.maximum(pairs[lo:hi, :, :, 0], pairs[lo:hi, :, :, 1], out=y[lo:hi])
+
+    split(n, run, elements=x.size + pairs.size + y.size, like=x)
+    return y, pairs
+
+
+def _max_pool_2x2_backward(x, y, pairs, grad):
+    """dL/dx of :func:`_max_pool_2x2`: the first maximum of each window in row-major order
+    takes dL/dy (the general path's rule: the first position p with not x_p < y). It is in
+    the bottom row when the top row's maximum is below y (never for a NaN y), and in the
+    right column of its row when that row's first element is below y."""
+    n, c, h, w = x.shape
+    out = y.shape[2:]
+    covered = 2 * out[0] == h and 2 * out[1] == w
+    dx = (np.empty if covered else np.zeros)(x.shape, dtype=grad.dtype)
+
+    def run(lo, hi):
+        xw, ys, g = _windows_2x2(x[lo:hi], out), y[lo:hi], grad[lo:hi]
+        dw = _windows_2x2(dx[lo:hi], out)
+        bottom = pairs[lo:hi, :, :, 0] < ys
+        top = ~bottom
+        for row, in_row in ((0, top), (1, bottom)):
+            right = xw[:, :, :, row, :, 0] < ys
+            np.multiply(g, in_row & ~right, out=dw[:, :, :, row, :, 0])
+            np.multiply(g, in_row & right, out=dw[:, :, :, row, :, 1])
+
+    split(n, run, elements=3 * dx.size, like=grad)
+    return dx
 
 
 class AvgPool2d(Function):
