@@ -253,3 +253,13 @@ def test_head_split_views_are_read_in_place(taken):
     grads = _fused.attention_backward(*views, g, state, 0.5)
     for a in (out, *grads):
         assert a.transpose(0, 2, 1, 3).flags.c_contiguous
+
+
+def test_subnormals_flushed_inside_the_kernel_only(taken):
+    """The kernels run with FTZ/DAZ (backend/_jit_vec.py) and give the thread's floating-point
+    mode back: after them a subnormal product is still subnormal in NumPy."""
+    q, k, v, g = (rng.standard_normal((2, 2, 6, 4)).astype(np.float32) for _ in range(4))
+    _run(q, k, v, g, is_causal=True)
+    assert taken["forward"] == [True] and taken["backward"] == 1
+    tiny = np.float32(1e-38) * np.float32(0.01)  # 1e-40: subnormal, not flushed to 0
+    assert tiny != 0 and np.isclose(tiny, 1e-40, rtol=1e-3, atol=0)

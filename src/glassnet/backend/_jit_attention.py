@@ -38,8 +38,10 @@ from glassnet.backend._jit_vec import (
     PLAIN,
     ROWS,
     WIDTH,
+    flush_subnormals,
     matmul,
     padded,
+    restore_subnormals,
 )
 
 _FM = {"contract"}
@@ -86,6 +88,7 @@ def attention_forward(q, k, v, bias_t, has_bias, causal, scale, out, rowmax, row
     outp = np.empty((padded(length, ROWS), vpad.shape[1]), q.dtype)
     m = np.empty(length, q.dtype)
     total = np.empty(length)
+    mxcsr = flush_subnormals()
     for p in range(lo, hi):
         b, h = p // heads, p % heads
         _transpose(q[b, h], qt)
@@ -125,6 +128,7 @@ def attention_forward(q, k, v, bias_t, has_bias, causal, scale, out, rowmax, row
             oi, opi = ob[i], outp[i]
             for c in range(dv):
                 oi[c] = opi[c] * inv
+    restore_subnormals(mxcsr)
 
 
 @_jit(fastmath=_FM)
@@ -146,6 +150,7 @@ def attention_backward(
     dks = np.empty((padded(source, ROWS), dp), q.dtype)
     dvp_s = np.empty((padded(source, ROWS), dvp), q.dtype)
     skip_c = C_LOWER if causal else PLAIN
+    mxcsr = flush_subnormals()
     for p in range(lo, hi):
         b, h = p // heads, p % heads
         qb, kb, gb = q[b, h], k[b, h], g[b, h]
@@ -192,6 +197,7 @@ def attention_backward(
                 dkj[c] = dksj[c] * scale
             for c in range(dvs):
                 dvj[c] = dvsj[c]
+    restore_subnormals(mxcsr)
 
 
 @_jit()

@@ -16,6 +16,8 @@ and thread computes it: results do not depend on the thread count.
 
 from __future__ import annotations
 
+import platform
+
 from llvmlite import ir
 from numba import types
 from numba.core import cgutils
@@ -178,3 +180,57 @@ def matmul(a, b, c, m, n, kk, skip):
 def padded(n, multiple):
     """n rounded up to a multiple."""
     return -(-n // multiple) * multiple
+
+
+# -- subnormal numbers ------------------------------------------------------------------------
+# Attention's backward multiplies probabilities as small as e^-87 by gradients of 1e-5 and
+# less: products below 1.2e-38 (float32's smallest normal) are subnormal, and on x86 every
+# multiply-add that reads or makes one takes a microcode assist. Measured on a W3 layer's real
+# gradients: backward 3.80 ms, 3.06 ms on the same shapes without subnormals. Inside the
+# attention kernels the thread's MXCSR gets FTZ and DAZ (subnormals read and written as 0, a
+# change of less than 1.2e-38 per value), and its old value back at the end.
+_X86 = platform.machine().lower() in ("x86_64", "amd64", "i686", "x86")
+_FTZ_DAZ = 0x8040
+
+
+@intrinsic
+def flush_subnormals(typingctx):
+    """Set FTZ and DAZ in this thread's MXCSR; returns the old MXCSR (0 and nothing done off
+    x86). Give it back to :func:`restore_subnormals`."""
+
+    def codegen(context, builder, sig, args):
+        i32 = ir.IntType(32)
+        if not _X86:
+            return ir.Constant(i32, 0)
+        slot = cgutils.alloca_once(builder, i32)
+        ptr = builder.bitcast(slot, ir.IntType(8).as_pointer())
+        void = ir.FunctionType(ir.VoidType(), [ptr.type])
+        store = cgutils.get_or_insert_function(builder.module, void, "llvm.x86.sse.stmxcsr")
+        load = cgutils.get_or_insert_function(builder.module, void, "llvm.x86.sse.ldmxcsr")
+        builder.call(store, [ptr])
+        old = builder.load(slot)
+        builder.store(builder.or_(old, ir.Constant(i32, _FTZ_DAZ)), slot)
+        builder.call(load, [ptr])
+        return old
+
+    return types.uint32(), codegen
+
+
+@intrinsic
+def restore_subnormals(typingctx, old):
+    """Put back the MXCSR that :func:`flush_subnormals` returned (nothing off x86)."""
+    if old != types.uint32:
+        return None
+
+    def codegen(context, builder, sig, args):
+        if _X86:
+            i32 = ir.IntType(32)
+            slot = cgutils.alloca_once(builder, i32)
+            builder.store(args[0], slot)
+            ptr = builder.bitcast(slot, ir.IntType(8).as_pointer())
+            void = ir.FunctionType(ir.VoidType(), [ptr.type])
+            load = cgutils.get_or_insert_function(builder.module, void, "llvm.x86.sse.ldmxcsr")
+            builder.call(load, [ptr])
+        return context.get_dummy_value()
+
+    return types.void(old), codegen
