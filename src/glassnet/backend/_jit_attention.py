@@ -42,6 +42,7 @@ from glassnet.backend._jit_vec import (
     matmul,
     padded,
     restore_subnormals,
+    scaled_copy,
 )
 
 _FM = {"contract"}
@@ -65,11 +66,11 @@ def _zero(a, start, stop):
 
 @_jit()
 def _copy_padded(a, ap):
-    """ap[:, :m] = a (a of shape (n, m)); ap's other columns are left as they are (zeros)."""
+    """ap[:, :m] = a (a of shape (n, m), rows of unit stride); ap's other columns are left as
+    they are (zeros)."""
+    one = a.dtype.type(1)
     for i in range(a.shape[0]):
-        ai, api = a[i], ap[i]
-        for j in range(a.shape[1]):
-            api[j] = ai[j]
+        scaled_copy(a[i], ap[i], a.shape[1], one)
 
 
 @_jit(fastmath=_FM)
@@ -125,9 +126,7 @@ def attention_forward(q, k, v, bias_t, has_bias, causal, scale, out, rowmax, row
         for i in range(length):
             inv = t(1.0 / total[i]) if total[i] > 0 else t(0)
             mb[i], ib[i] = m[i], inv
-            oi, opi = ob[i], outp[i]
-            for c in range(dv):
-                oi[c] = opi[c] * inv
+            scaled_copy(outp[i], ob[i], dv, inv)
     restore_subnormals(mxcsr)
 
 
@@ -188,15 +187,10 @@ def attention_backward(
         matmul(ps.T, gpad, dvp_s, source, dvp, length, skip_a)  # dv = P^T G
         dqb, dkb, dvb = dq[b, h], dk[b, h], dv[b, h]
         for i in range(length):
-            dqi, dqsi = dqb[i], dqs[i]
-            for c in range(d):
-                dqi[c] = dqsi[c] * scale
+            scaled_copy(dqs[i], dqb[i], d, scale)
         for j in range(source):
-            dkj, dksj, dvj, dvsj = dkb[j], dks[j], dvb[j], dvp_s[j]
-            for c in range(d):
-                dkj[c] = dksj[c] * scale
-            for c in range(dvs):
-                dvj[c] = dvsj[c]
+            scaled_copy(dks[j], dkb[j], d, scale)
+            scaled_copy(dvp_s[j], dvb[j], dvs, t(1))
     restore_subnormals(mxcsr)
 
 

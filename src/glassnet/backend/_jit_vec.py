@@ -55,13 +55,15 @@ def _pointer(context, builder, aty, array, index, ity):
 
 
 def _contiguous_row(arr):
+    """A 1-d float array: C layout, or any layout whose stride the caller guarantees is 1."""
     return isinstance(arr, types.Array) and arr.ndim == 1 and arr.dtype in _FLOATS
 
 
 @intrinsic
 def vload(typingctx, arr, index):
-    """arr[index:index + 16] as a vector (arr 1-d, contiguous; the caller keeps it in bounds)."""
-    if not _contiguous_row(arr) or arr.layout not in "CF":
+    """arr[index:index + 16] as a vector (arr 1-d with unit stride, 'A' layout included: the
+    caller guarantees the stride and keeps the index in bounds)."""
+    if not _contiguous_row(arr):
         return None
 
     def codegen(context, builder, sig, args):
@@ -74,8 +76,8 @@ def vload(typingctx, arr, index):
 
 @intrinsic
 def vstore(typingctx, arr, index, vec):
-    """arr[index:index + 16] = vec."""
-    if not _contiguous_row(arr) or arr.layout not in "CF" or not isinstance(vec, Vec16):
+    """arr[index:index + 16] = vec (arr as for :func:`vload`)."""
+    if not _contiguous_row(arr) or not isinstance(vec, Vec16):
         return None
 
     def codegen(context, builder, sig, args):
@@ -117,6 +119,18 @@ def vfma(typingctx, a, b, c):
         return builder.call(fn, args)
 
     return a(a, b, c), codegen
+
+
+@_jit()
+def scaled_copy(src, dst, n, factor):
+    """dst[:n] = src[:n] * factor (rows with unit stride; a vector per 16 elements)."""
+    n16 = n - n % WIDTH
+    f = vsplat(factor)
+    zero = vsplat(src.dtype.type(0))
+    for j0 in range(0, n16, WIDTH):
+        vstore(dst, j0, vfma(f, vload(src, j0), zero))
+    for j in range(n16, n):
+        dst[j] = src[j] * factor
 
 
 @_jit()

@@ -273,8 +273,10 @@ def attention(q, k, v, bias, mask, scale):
 
 
 def _as_4d(a):
-    """a as (B, H, rows, features) without a copy where possible (the kernels take any
-    strides: a head-split view of a projection is read in place)."""
+    """a as (B, H, rows, features) without a copy where possible: the kernels take any strides
+    but need rows of unit stride (a head-split view of a projection is read in place)."""
+    if a.strides[-1] != a.itemsize and a.shape[-1] > 1:
+        a = np.ascontiguousarray(a)
     if a.ndim <= 4:
         return a.reshape((1,) * (4 - a.ndim) + a.shape)
     return a.reshape(-1, *a.shape[-3:])
