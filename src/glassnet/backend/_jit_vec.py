@@ -197,12 +197,13 @@ def padded(n, multiple):
 
 
 # -- subnormal numbers ------------------------------------------------------------------------
-# Attention's backward multiplies probabilities as small as e^-87 by gradients of 1e-5 and
-# less: products below 1.2e-38 (float32's smallest normal) are subnormal, and on x86 every
-# multiply-add that reads or makes one takes a microcode assist. Measured on a W3 layer's real
-# gradients: backward 3.80 ms, 3.06 ms on the same shapes without subnormals. Inside the
-# attention kernels the thread's MXCSR gets FTZ and DAZ (subnormals read and written as 0, a
-# change of less than 1.2e-38 per value), and its old value back at the end.
+# Attention's backward multiplies probabilities as small as e^-87 by gradients that may be
+# tiny: products below float32's smallest normal (1.2e-38) are subnormal, and on x86 a
+# multiply-add that reads or makes one takes a microcode assist (the float32 exp flushes its
+# own results below e^-87 for the same reason, _jit_kernels._expf). Inside the attention
+# kernels the thread's MXCSR gets FTZ and DAZ (subnormals read and written as 0, a change of
+# less than 1.2e-38 per value), and its old value back at the end. (W3's first steps have no
+# subnormals: there it changes nothing, measured.)
 _X86 = platform.machine().lower() in ("x86_64", "amd64", "i686", "x86")
 _FTZ_DAZ = 0x8040
 
