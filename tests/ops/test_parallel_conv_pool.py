@@ -244,3 +244,25 @@ def test_relu_bool_mask_path_matches_float_mask_path(monkeypatch):
     for a, b in zip(got[0], got[1]):
         np.testing.assert_array_equal(a.view(np.int32), b.view(np.int32))
     np.testing.assert_array_equal(got[0][1], np.where(x > 0, g, 0))
+
+
+def test_split_only_from_streaming_sizes(monkeypatch):
+    """The measured rule (RESULTS.md, issue 17 W2): NumPy data movement splits over threads
+    only from MIN_SPLIT_ELEMENTS elements streamed; LeNet-sized work runs inline."""
+    calls: list[int] = []
+    run_blocks = parallel._run_blocks
+
+    def counting(pool, fn, parts, helpers):
+        calls.append(len(parts))
+        return run_blocks(pool, fn, parts, helpers)
+
+    monkeypatch.setattr(parallel, "_run_blocks", counting)
+    seen: list[tuple[int, int]] = []
+    with parallel.threads(2):
+        _conv_cpu.split(64, lambda lo, hi: seen.append((lo, hi)), elements=1_300_000)
+        assert seen == [(0, 64)] and not calls
+        seen.clear()
+        _conv_cpu.split(64, lambda lo, hi: seen.append((lo, hi)), elements=1 << 23)
+    assert calls and max(calls) > 1
+    assert sorted(seen)[0][0] == 0 and sorted(seen)[-1][1] == 64
+    assert sum(hi - lo for lo, hi in seen) == 64
