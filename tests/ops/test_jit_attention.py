@@ -233,3 +233,23 @@ def test_float_masks_that_add_nothing_or_something():
     causal[2, 1] = 0.5
     assert _jit_attention.mask_pattern(causal) == (True, False, False)
     assert _jit_attention.mask_pattern(np.full((1, 1), -np.inf)) == (True, False, True)
+
+
+def test_head_split_views_are_read_in_place(taken):
+    """q, k, v as MultiheadAttention makes them (head-split views of one (N, L, 3E)
+    projection): the kernel reads them in place, gives the bits it gives on contiguous copies,
+    and lays out out, dq, dk, dv in q's memory order (their (N, L, E) reshape is free)."""
+    qkv = rng.standard_normal((3, 10, 3 * 2 * 4)).astype(np.float32)
+    g = rng.standard_normal((3, 2, 10, 4)).astype(np.float32)
+    views = [
+        qkv[..., i * 8 : (i + 1) * 8].reshape(3, 10, 2, 4).transpose(0, 2, 1, 3) for i in range(3)
+    ]
+    assert not views[0].flags.c_contiguous
+    strided = _run(*views, g, is_causal=True)
+    contiguous = _run(*(np.ascontiguousarray(a) for a in views), g, is_causal=True)
+    for a, b in zip(strided, contiguous):
+        np.testing.assert_array_equal(a, b)
+    out, state = _fused.attention(*views, None, np.tril(np.ones((10, 10), bool)), 0.5)
+    grads = _fused.attention_backward(*views, g, state, 0.5)
+    for a in (out, *grads):
+        assert a.transpose(0, 2, 1, 3).flags.c_contiguous

@@ -1,4 +1,4 @@
-"""Fused scaled dot-product attention kernels (Numba; imported by :mod:`glassnet.backend.jit`).
+"""Fused scaled dot-product attention kernels (Numba; imported by :mod:`glassnet.ops._fused`).
 
 One (batch, head) pair is computed start to end by one call, in a fixed order, so results do
 not depend on how :func:`glassnet.backend.jit.run_rows` splits the pairs among threads. Per
@@ -7,22 +7,22 @@ pair, with rows i < L, keys j < S and row limit n_i (min(i + 1, S) with a causal
     forward:   s_ij = (q_i . k_j) scale + bias_ij,  m_i = max_j s_ij,  e_ij = e^(s_ij - m_i)
                out_i = sum_j e_ij v_j / l_i,  l_i = sum_j e_ij       (j < n_i only)
     saved:     m_i and 1 / l_i: two numbers per row, never the (L, S) probabilities
-    backward:  P_ij = e^(s_ij - m_i) / l_i recomputed (the forward's own bits);
+    backward:  P_ij = e^(s_ij - m_i) / l_i recomputed;
                dP = G v^T,  delta_i = sum_j P_ij dP_ij,  dS = P (dP - delta)
                dq = dS k scale,  dk = dS^T q scale,  dv = P^T G
 
 A row with no allowed key (every bias -inf) has m = 0 and 1 / l = 0: zeros out, zero
-gradients, never NaN. With a causal mask, no product, exponential or sum touches j > i.
+gradients, never NaN. With a causal mask, the products skip every tile of 4 x 16 that holds
+only j > i (:func:`glassnet.backend._jit_vec.matmul`), and the exponentials and sums run over
+j <= i only.
 
-**The products.** Numba's LLVM vectorizes innermost loops only (its SLP vectorizer is off), so
-every product is written as rows of C updated from rows of B, the innermost loop running over
-contiguous columns: ``c[r, :n] += a[r, k] * b[k, :n]``, two rows of C and four k at a time
-(:func:`_mm2`), so each loaded vector of B feeds eight multiply-adds and each C vector is
-loaded and stored once per four k. K and V are transposed once per pair into (D, S) so the
-scores' inner loop runs over keys. Measured on the 2-core Xeon: about 40 GFLOP/s per core
-(float32), against about 25 for one row and one k at a time and 10 for scalar tiles
-(docs/performance.md). ``fastmath={"contract"}`` only (multiply-adds become FMAs): sums keep
-their order, and the bits still do not depend on the thread count.
+**Layouts.** Every product is :func:`~glassnet.backend._jit_vec.matmul` (register-blocked,
+16 columns per vector), whose B and C rows must be contiguous and padded to 16 columns: the
+kernels copy what they need (K, V, Q, G transposed or padded) into per-call scratch that
+never leaves the call. The forward works on s^T (keys by queries), so the row max and the row
+sum of each query become running maxima and sums down the rows of s^T, vectorized over
+queries, and out^T = v^T P^T; the backward works on P (queries by keys): dv^T = G^T P,
+dk^T = Q^T dS, dq = dS K. Scratch is O(L S) per call, freed at its end.
 """
 
 from __future__ import annotations
@@ -30,41 +30,24 @@ from __future__ import annotations
 import numpy as np
 
 from glassnet.backend._jit_kernels import _dot, _exp, _jit
+from glassnet.backend._jit_vec import (
+    A_LOWER,
+    A_UPPER,
+    C_LOWER,
+    C_UPPER,
+    PLAIN,
+    ROWS,
+    WIDTH,
+    matmul,
+    padded,
+)
 
 _FM = {"contract"}
 
 
-@_jit(fastmath=_FM)
-def _mm2(a0, a1, b, c0, c1, lo, n, kk, tri):
-    """c0[lo:n] += a0[:kk] @ b[:kk, lo:n] and c1[lo:n] += a1[:kk] @ b[:kk, lo:n] (a0, a1, c0,
-    c1 are rows; b is 2-d, C-contiguous). ``tri`` skips known zeros of b: 1, row k is zero
-    beyond column k (causal P or dS), so rows k..k+3 update columns < min(k + 4, n) only; 2,
-    row k is zero before column k (causal P^T), so they update columns >= max(k, lo) only."""
-    k4 = kk - kk % 4
-    for k in range(0, k4, 4):
-        m = min(k + 4, n) if tri == 1 else n
-        start = max(k, lo) if tri == 2 else lo
-        b0, b1, b2, b3 = b[k, start:m], b[k + 1, start:m], b[k + 2, start:m], b[k + 3, start:m]
-        x0, x1, x2, x3 = a0[k], a0[k + 1], a0[k + 2], a0[k + 3]
-        y0, y1, y2, y3 = a1[k], a1[k + 1], a1[k + 2], a1[k + 3]
-        d0, d1 = c0[start:m], c1[start:m]
-        for j in range(m - start):
-            d0[j] = d0[j] + x0 * b0[j] + x1 * b1[j] + x2 * b2[j] + x3 * b3[j]
-            d1[j] = d1[j] + y0 * b0[j] + y1 * b1[j] + y2 * b2[j] + y3 * b3[j]
-    for k in range(k4, kk):
-        m = min(k + 1, n) if tri == 1 else n
-        start = max(k, lo) if tri == 2 else lo
-        bk = b[k, start:m]
-        x0, y0 = a0[k], a1[k]
-        d0, d1 = c0[start:m], c1[start:m]
-        for j in range(m - start):
-            d0[j] += x0 * bk[j]
-            d1[j] += y0 * bk[j]
-
-
 @_jit()
 def _transpose(a, at):
-    """at = a^T (a 2-d, at its transpose's shape)."""
+    """at[:m, :n] = a^T (a of shape (n, m))."""
     for i in range(a.shape[0]):
         ai = a[i]
         for j in range(a.shape[1]):
@@ -73,47 +56,49 @@ def _transpose(a, at):
 
 @_jit()
 def _zero(a, start, stop):
-    for j in range(start, stop):
+    a = a[start:stop]  # indexed from 0: with range(start, stop) LLVM keeps a scalar loop
+    for j in range(a.size):
         a[j] = 0
+
+
+@_jit()
+def _copy_padded(a, ap):
+    """ap[:, :m] = a (a of shape (n, m)); ap's other columns are left as they are (zeros)."""
+    for i in range(a.shape[0]):
+        ai, api = a[i], ap[i]
+        for j in range(a.shape[1]):
+            api[j] = ai[j]
 
 
 @_jit(fastmath=_FM)
 def attention_forward(q, k, v, bias_t, has_bias, causal, scale, out, rowmax, rowinv, lo, hi):
-    """Attention of pairs [lo, hi): q (P, L, D), k (P, S, D), v (P, S, Dv) -> out (P, L, Dv),
-    rowmax and rowinv (P, L): m_i and 1 / l_i (see the module doc). ``bias_t`` (S, L), the
+    """Attention of pairs [lo, hi) (pair p = batch p // H, head p % H): q (B, H, L, D),
+    k (B, H, S, D), v (B, H, S, Dv), any strides -> out (B, H, L, Dv), rowmax and rowinv
+    (B H, L): m_i and 1 / l_i (see the module doc). ``bias_t`` (S, L), the
     mask's transpose, is added to the scores where ``has_bias`` (else any 2-d array, unread);
-    ``causal``: keys j > i are skipped (the caller checked that they are forbidden).
-
-    Works on the transposed scores s^T (S, L), so that every loop runs over queries, the
-    long axis: s^T = k q^T, the row max and sum become running maxima and sums over the rows
-    of s^T (a fixed order), and out^T = v^T P^T."""
-    q, k, v, out = q[lo:hi], k[lo:hi], v[lo:hi], out[lo:hi]
-    rowmax, rowinv = rowmax[lo:hi], rowinv[lo:hi]
-    length, d, source, dv = q.shape[1], q.shape[2], k.shape[1], v.shape[2]
+    ``causal``: keys j > i are skipped (the caller checked that they are forbidden)."""
+    heads, length, d, source, dv = q.shape[1], q.shape[2], q.shape[3], k.shape[2], v.shape[3]
     t = q.dtype.type
-    qt, vt = np.empty((d, length), q.dtype), np.empty((dv, source), q.dtype)
-    st = np.empty((source + source % 2, length), q.dtype)
-    outt = np.empty((dv + dv % 2, length), q.dtype)
+    wide = padded(length, WIDTH)
+    qt = np.zeros((d, wide), q.dtype)  # q^T, its columns past L stay 0
+    st = np.empty((padded(source, ROWS), wide), q.dtype)
+    vpad = np.zeros((source, padded(dv, WIDTH)), q.dtype)
+    outp = np.empty((padded(length, ROWS), vpad.shape[1]), q.dtype)
     m = np.empty(length, q.dtype)
     total = np.empty(length)
-    for p in range(q.shape[0]):
-        kb = k[p]
-        _transpose(q[p], qt)
-        _transpose(v[p], vt)
-        for j in range(0, source, 2):
-            j1 = min(j + 1, source - 1)  # an odd last key row is computed twice, kept once
-            start = min(j, length) if causal else 0
-            _zero(st[j], start, length)
-            _zero(st[j + 1], start, length)
-            _mm2(kb[j], kb[j1], qt, st[j], st[j + 1], start, length, d, 0)
+    for p in range(lo, hi):
+        b, h = p // heads, p % heads
+        _transpose(q[b, h], qt)
+        _copy_padded(v[b, h], vpad)
+        matmul(k[b, h], qt, st, source, wide, d, C_UPPER if causal else PLAIN)  # s^T = k q^T
         m[:] = -np.inf
         for j in range(source):
-            start = min(j, length) if causal else 0
-            x, mm = st[j, start:], m[start:]
+            start = min(j, length) if causal else 0  # query i sees key j if i >= j
+            x, mm = st[j, start:length], m[start:]
             if has_bias:
-                b = bias_t[j, start:]
+                brow = bias_t[j, start:]
                 for i in range(length - start):
-                    x[i] = x[i] * scale + b[i]
+                    x[i] = x[i] * scale + brow[i]
             else:
                 for i in range(length - start):
                     x[i] = x[i] * scale
@@ -124,97 +109,89 @@ def attention_forward(q, k, v, bias_t, has_bias, causal, scale, out, rowmax, row
         total[:] = 0
         for j in range(source):
             start = min(j, length) if causal else 0
-            x, mm, tt = st[j, start:], m[start:], total[start:]
+            x, mm, tt = st[j, start:length], m[start:], total[start:]
             for i in range(length - start):
-                e = _exp(x[i] - mm[i])
-                x[i] = e
-                tt[i] += e
-            _zero(st[j], max(start - 3, 0), start)  # _mm2(tri=2) reads rows in blocks of 4
-        outt[:] = 0
-        for c in range(0, dv, 2):
-            c1 = min(c + 1, dv - 1)
-            _mm2(vt[c], vt[c1], st, outt[c], outt[c + 1], 0, length, source, 2 if causal else 0)
-        ob, mb, ib = out[p], rowmax[p], rowinv[p]
+                x[i] = _exp(x[i] - mm[i])
+            for i in range(length - start):  # a loop of its own: both vectorize (1.6x)
+                tt[i] += x[i]
+            _zero(st[j], 0, start)  # P^T[j, i] = 0 for i < j: matmul(A_LOWER) reads them
+        # out = P v: P is the transpose of s^T, read in place
+        matmul(st[:source, :length].T, vpad, outp, length, vpad.shape[1], source,
+               A_LOWER if causal else PLAIN)  # fmt: skip
+        ob, mb, ib = out[b, h], rowmax[p], rowinv[p]
         for i in range(length):
             inv = t(1.0 / total[i]) if total[i] > 0 else t(0)
             mb[i], ib[i] = m[i], inv
-            oi = ob[i]
+            oi, opi = ob[i], outp[i]
             for c in range(dv):
-                oi[c] = outt[c, i] * inv
+                oi[c] = opi[c] * inv
 
 
 @_jit(fastmath=_FM)
 def attention_backward(
     q, k, v, g, rowmax, rowinv, bias, has_bias, causal, scale, dq, dk, dv, lo, hi
 ):
-    """dq, dk, dv (shapes of q, k, v) of pairs [lo, hi) for the upstream gradient g (P, L, Dv),
-    from the forward's rowmax and rowinv (see the module doc)."""
-    q, k, v, g = q[lo:hi], k[lo:hi], v[lo:hi], g[lo:hi]
-    rowmax, rowinv, dq, dk, dv = rowmax[lo:hi], rowinv[lo:hi], dq[lo:hi], dk[lo:hi], dv[lo:hi]
-    length, d, source, dvs = q.shape[1], q.shape[2], k.shape[1], v.shape[2]
+    """dq, dk, dv (shapes of q, k, v) of pairs [lo, hi) for the upstream gradient g (B, H, L, Dv),
+    from the forward's rowmax and rowinv (see the module doc); ``bias`` (L, S)."""
+    heads, length, d, source, dvs = q.shape[1], q.shape[2], q.shape[3], k.shape[2], v.shape[3]
     t = q.dtype.type
-    even = length + length % 2  # scratch rows: an odd last row pairs with a spare one
-    kt, vt = np.empty((d, source), q.dtype), np.empty((dvs, source), q.dtype)
-    qt, gt = np.empty((d, length), q.dtype), np.empty((dvs, length), q.dtype)
-    prob, dscore = np.empty((even, source), q.dtype), np.empty((even, source), q.dtype)
-    dkt = np.empty((d + d % 2, source), q.dtype)
-    dvt = np.empty((dvs + dvs % 2, source), q.dtype)
-    dqs = np.empty((2, d), q.dtype)
-    for p in range(q.shape[0]):
-        qb, kb, gb = q[p], k[p], g[p]
+    wide, rows = padded(source, WIDTH), padded(length, ROWS)
+    dp, dvp = padded(d, WIDTH), padded(dvs, WIDTH)
+    # B operands (padding columns stay 0): k^T and v^T for the scores and dP; k, q, g
+    kt, vt = np.zeros((d, wide), q.dtype), np.zeros((dvs, wide), q.dtype)
+    kpad, qpad = np.zeros((source, dp), q.dtype), np.zeros((length, dp), q.dtype)
+    gpad = np.zeros((length, dvp), q.dtype)
+    prob, dscore = np.empty((rows, wide), q.dtype), np.empty((rows, wide), q.dtype)
+    dqs = np.empty((rows, dp), q.dtype)
+    dks = np.empty((padded(source, ROWS), dp), q.dtype)
+    dvp_s = np.empty((padded(source, ROWS), dvp), q.dtype)
+    skip_c = C_LOWER if causal else PLAIN
+    for p in range(lo, hi):
+        b, h = p // heads, p % heads
+        qb, kb, gb = q[b, h], k[b, h], g[b, h]
         _transpose(kb, kt)
-        _transpose(v[p], vt)
-        _transpose(qb, qt)
-        _transpose(gb, gt)
-        for i in range(0, length, 2):
-            rows = (i, min(i + 1, length - 1))
-            n = min(rows[1] + 1, source) if causal else source
-            for r in range(2):
-                _zero(prob[i + r], 0, n)
-                _zero(dscore[i + r], 0, n)
-            _mm2(qb[rows[0]], qb[rows[1]], kt, prob[i], prob[i + 1], 0, n, d, 0)
-            _mm2(gb[rows[0]], gb[rows[1]], vt, dscore[i], dscore[i + 1], 0, n, dvs, 0)
-            for r in range(2):
-                src = rows[r]
-                lim = min(src + 1, source) if causal else source
-                # zero up to column i + r + 3 too: _mm2(tri=1) reads rows in blocks of 4
-                stop = max(n, min(i + r + 4, source)) if causal else n
-                x, dx = prob[i + r], dscore[i + r]
-                xs, dxs = x[:lim], dx[:lim]
-                m, inv = rowmax[p, src], rowinv[p, src]
-                if has_bias:
-                    b = bias[src, :lim]
-                    for j in range(lim):
-                        xs[j] = _exp((xs[j] * scale + b[j]) - m) * inv
-                else:
-                    for j in range(lim):
-                        xs[j] = _exp(xs[j] * scale - m) * inv
-                delta = t(_dot(xs, dxs, t(0), t(0)))
+        _transpose(v[b, h], vt)
+        _copy_padded(kb, kpad)
+        _copy_padded(qb, qpad)
+        _copy_padded(gb, gpad)
+        matmul(qb, kt, prob, length, wide, d, skip_c)  # scores
+        matmul(gb, vt, dscore, length, wide, dvs, skip_c)  # dP = G v^T
+        for i in range(length):
+            lim = min(i + 1, source) if causal else source
+            x, dx = prob[i], dscore[i]
+            xs, dxs = x[:lim], dx[:lim]
+            mi, inv = rowmax[p, i], rowinv[p, i]
+            if has_bias:
+                brow = bias[i, :lim]
                 for j in range(lim):
-                    dxs[j] = (dxs[j] - delta) * xs[j]
-                _zero(x, lim, stop)
-                _zero(dx, lim, stop)
-            _zero(dqs[0], 0, d)
-            _zero(dqs[1], 0, d)
-            _mm2(dscore[i], dscore[i + 1], kb, dqs[0], dqs[1], 0, d, n, 0)
-            for r in range(2 if rows[1] > i else 1):
-                dqrow = dq[p, rows[r]]
-                for j in range(d):
-                    dqrow[j] = dqs[r, j] * scale
-        dvt[:] = 0
-        dkt[:] = 0
-        for c in range(0, dvs, 2):
-            c1 = min(c + 1, dvs - 1)
-            _mm2(gt[c], gt[c1], prob, dvt[c], dvt[c + 1], 0, source, length, 1 if causal else 0)
-        for c in range(0, d, 2):
-            c1 = min(c + 1, d - 1)
-            _mm2(qt[c], qt[c1], dscore, dkt[c], dkt[c + 1], 0, source, length, 1 if causal else 0)
-        dkb, dvb = dk[p], dv[p]
-        for j in range(source):
+                    xs[j] = _exp((xs[j] * scale + brow[j]) - mi) * inv
+            else:
+                for j in range(lim):
+                    xs[j] = _exp(xs[j] * scale - mi) * inv
+            delta = t(_dot(xs, dxs, t(0), t(0)))
+            for j in range(lim):
+                dxs[j] = (dxs[j] - delta) * xs[j]
+            # matmul(A_LOWER / A_UPPER) reads up to 3 columns past the diagonal: zeros there
+            stop = min(i + ROWS, source) if causal else lim
+            _zero(x, lim, stop)
+            _zero(dx, lim, stop)
+        ps, dss = prob[:length, :source], dscore[:length, :source]
+        skip_a = A_LOWER if causal else PLAIN
+        matmul(dss, kpad, dqs, length, dp, source, skip_a)  # dq / scale = dS k
+        skip_a = A_UPPER if causal else PLAIN
+        matmul(dss.T, qpad, dks, source, dp, length, skip_a)  # dk / scale = dS^T q
+        matmul(ps.T, gpad, dvp_s, source, dvp, length, skip_a)  # dv = P^T G
+        dqb, dkb, dvb = dq[b, h], dk[b, h], dv[b, h]
+        for i in range(length):
+            dqi, dqsi = dqb[i], dqs[i]
             for c in range(d):
-                dkb[j, c] = dkt[c, j] * scale
+                dqi[c] = dqsi[c] * scale
+        for j in range(source):
+            dkj, dksj, dvj, dvsj = dkb[j], dks[j], dvb[j], dvp_s[j]
+            for c in range(d):
+                dkj[c] = dksj[c] * scale
             for c in range(dvs):
-                dvb[j, c] = dvt[c, j]
+                dvj[c] = dvsj[c]
 
 
 @_jit()

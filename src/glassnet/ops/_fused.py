@@ -257,21 +257,32 @@ def attention(q, k, v, bias, mask, scale):
     if plan is None:
         return None
     b, causal = plan
-    q3, k3, v3 = (np.ascontiguousarray(a).reshape(-1, *a.shape[-2:]) for a in (q, k, v))
-    pairs = q3.shape[0]
-    out = np.empty((pairs, length, dv), q.dtype)
+    q4, k4, v4 = _as_4d(q), _as_4d(k), _as_4d(v)
+    pairs = q4.shape[0] * q4.shape[1]
+    # out in q's memory order (as PyTorch): for q = a head-split view of a (N, L, E) product,
+    # out's (N, L, heads, Ev) reshape that follows is free
+    out = np.empty_like(q4, shape=(*q4.shape[:3], dv))
     rowmax, rowinv = np.empty((pairs, length), q.dtype), np.empty((pairs, length), q.dtype)
     has_bias, b = b is not None, (np.zeros((1, 1), q.dtype) if b is None else b)
     t = q.dtype.type
-    args = (q3, k3, v3, np.ascontiguousarray(b.T), has_bias, causal, t(scale), out, rowmax, rowinv)
-    run_rows(kern.attention_forward, pairs, *args, work=_attention_work(pairs, q3, v3, source))
+    args = (q4, k4, v4, np.ascontiguousarray(b.T), has_bias, causal, t(scale), out, rowmax, rowinv)
+    work = _attention_work(pairs, length, source, d + dv)
+    run_rows(kern.attention_forward, pairs, *args, work=work)
     state = (rowmax, rowinv, b, has_bias, causal)
     return out.reshape(*batch, length, dv), state
 
 
-def _attention_work(pairs, q3, v3, source):
+def _as_4d(a):
+    """a as (B, H, rows, features) without a copy where possible (the kernels take any
+    strides: a head-split view of a projection is read in place)."""
+    if a.ndim <= 4:
+        return a.reshape((1,) * (4 - a.ndim) + a.shape)
+    return a.reshape(-1, *a.shape[-3:])
+
+
+def _attention_work(pairs, length, source, features):
     # one pair costs about L S (D + Dv) / 16 elementwise-op elements (measured order)
-    return pairs * (q3.shape[1] * source * (q3.shape[2] + v3.shape[2]) // 16 + 1)
+    return pairs * (length * source * features // 16 + 1)
 
 
 def attention_backward(q, k, v, grad, state, scale):
@@ -279,14 +290,13 @@ def attention_backward(q, k, v, grad, state, scale):
     ran the forward, so they run the backward even if turned off in between)."""
     from glassnet.backend import _jit_attention as kern
 
-    grad = np.asarray(grad, dtype=q.dtype)
     rowmax, rowinv, b, has_bias, causal = state
-    q3, k3, v3, g3 = (
-        np.ascontiguousarray(a).reshape(-1, *a.shape[-2:]) for a in (q, k, v, grad)
-    )  # fmt: skip
-    dq, dk, dv = np.empty_like(q3), np.empty_like(k3), np.empty_like(v3)
+    q4, k4, v4 = _as_4d(q), _as_4d(k), _as_4d(v)
+    g4 = _as_4d(np.asarray(grad, dtype=q.dtype))
+    dq, dk, dv = np.empty_like(q4), np.empty_like(k4), np.empty_like(v4)  # the inputs' order
     t = q.dtype.type
-    args = (q3, k3, v3, g3, rowmax, rowinv, b, has_bias, causal, t(scale), dq, dk, dv)
-    work = 2 * _attention_work(q3.shape[0], q3, v3, k3.shape[1])
-    run_rows(kern.attention_backward, q3.shape[0], *args, work=work)
+    args = (q4, k4, v4, g4, rowmax, rowinv, b, has_bias, causal, t(scale), dq, dk, dv)
+    pairs, (length, d), (source, dvs) = rowmax.shape[0], q.shape[-2:], v.shape[-2:]
+    work = 2 * _attention_work(pairs, length, source, d + dvs)
+    run_rows(kern.attention_backward, pairs, *args, work=work)
     return dq.reshape(q.shape), dk.reshape(k.shape), dv.reshape(v.shape)
