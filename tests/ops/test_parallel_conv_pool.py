@@ -244,3 +244,42 @@ def test_relu_bool_mask_path_matches_float_mask_path(monkeypatch):
     for a, b in zip(got[0], got[1]):
         np.testing.assert_array_equal(a.view(np.int32), b.view(np.int32))
     np.testing.assert_array_equal(got[0][1], np.where(x > 0, g, 0))
+
+
+def test_split_only_from_streaming_sizes(monkeypatch):
+    """The measured rule (RESULTS.md, issue 17 W2): NumPy data movement splits over threads
+    only from MIN_SPLIT_ELEMENTS elements streamed; LeNet-sized work runs inline."""
+    calls: list[int] = []
+    run_blocks = parallel._run_blocks
+
+    def counting(pool, fn, parts, helpers):
+        calls.append(len(parts))
+        return run_blocks(pool, fn, parts, helpers)
+
+    monkeypatch.setattr(parallel, "_run_blocks", counting)
+    seen: list[tuple[int, int]] = []
+    with parallel.threads(2):
+        _conv_cpu.split(64, lambda lo, hi: seen.append((lo, hi)), elements=1_300_000)
+        assert seen == [(0, 64)] and not calls
+        seen.clear()
+        _conv_cpu.split(64, lambda lo, hi: seen.append((lo, hi)), elements=1 << 23)
+    assert calls and max(calls) > 1
+    assert sorted(seen)[0][0] == 0 and sorted(seen)[-1][1] == 64
+    assert sum(hi - lo for lo, hi in seen) == 64
+
+
+def test_blocked_conv_gemms_run_on_one_blas_thread():
+    """LeNet's first layer at batch 24 takes the column-blocked GEMMs (each block under
+    SMALL_PRODUCT multiply-adds): they run on one OpenBLAS thread whatever the thread count,
+    so forward and gradients are bit-identical at 1 and 2 threads (OpenBLAS's 2-thread sums
+    may differ in the last bits), and the BLAS thread count is restored afterwards."""
+    x, w, b = f32(24, 1, 28, 28), f32(6, 1, 5, 5), f32(6)
+    assert conv._block(25, 784 * 24, 6, 4) is not None  # the blocked path applies
+    fn = CASES["conv2d-lenet1"][0]
+    results = {}
+    for n in (1, 2):
+        with parallel.threads(n):
+            results[n] = _run(fn, [x, w, b])
+            assert parallel._get_blas_threads() in (None, n)
+    for got, want in zip(results[2], results[1]):
+        np.testing.assert_array_equal(got, want)

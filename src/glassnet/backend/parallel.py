@@ -63,6 +63,7 @@ __all__ = [
     "in_parallel_region",
     "num_threads",
     "parallel_for",
+    "one_blas_thread",
     "product",
     "set_num_threads",
     "threads",
@@ -360,6 +361,26 @@ def product(a, b):
                 finally:
                     _set_blas_threads(count)
     return a @ b
+
+
+@contextlib.contextmanager
+def one_blas_thread(macs: int) -> Iterator[None]:
+    """Run the block's matrix products on one OpenBLAS thread when each of them has fewer
+    than :data:`SMALL_PRODUCT` multiply-adds (``macs``), as :func:`product` does for one
+    product; the thread count is restored after. A no-op for larger products, inside a
+    ``parallel_for`` block, or without OpenBLAS."""
+    if macs >= SMALL_PRODUCT or getattr(_local, "inside", False):
+        yield
+        return
+    with _blas_switch:
+        count = _get_blas_threads()
+        if count is not None and count > 1:
+            _set_blas_threads(1)
+        try:
+            yield
+        finally:
+            if count is not None and count > 1:
+                _set_blas_threads(count)
 
 
 def _get_blas_threads() -> int | None:

@@ -26,6 +26,7 @@ import numpy as np
 from glassnet.autograd.autocast_mode import STATE as _AUTOCAST
 from glassnet.autograd.function import Function
 from glassnet.backend import xp_of
+from glassnet.backend.parallel import one_blas_thread
 from glassnet.ops import _conv_cpu
 from glassnet.tensor import Tensor
 
@@ -66,8 +67,10 @@ def _gemm_wide(xp, a, b):
     if block is None or block >= b.shape[-1]:
         return xp.matmul(a, b)
     out = xp.empty((*a.shape[:-1], b.shape[-1]), dtype=xp.result_type(a, b))
-    for s in range(0, b.shape[-1], block):
-        xp.matmul(a, b[..., s : s + block], out=out[..., s : s + block])
+    # each block is a small product: one BLAS thread (backend.parallel.product's measured rule)
+    with one_blas_thread(a.shape[0] * a.shape[1] * a.shape[2] * block):
+        for s in range(0, b.shape[-1], block):
+            xp.matmul(a, b[..., s : s + block], out=out[..., s : s + block])
     return out
 
 
@@ -76,9 +79,10 @@ def _gemm_long_inner(xp, a, b):
     block = _block(a.shape[-2], a.shape[-1], b.shape[-1], a.itemsize) if xp is np else None
     if block is None or block >= a.shape[-1]:
         return xp.matmul(a, b)
-    acc = xp.matmul(a[..., :block], b[..., :block, :])
-    for s in range(block, a.shape[-1], block):
-        acc += xp.matmul(a[..., s : s + block], b[..., s : s + block, :])
+    with one_blas_thread(a.shape[0] * a.shape[1] * b.shape[2] * block):
+        acc = xp.matmul(a[..., :block], b[..., :block, :])
+        for s in range(block, a.shape[-1], block):
+            acc += xp.matmul(a[..., s : s + block], b[..., s : s + block, :])
     return acc
 
 
