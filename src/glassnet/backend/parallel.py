@@ -333,54 +333,56 @@ _blas_switch = threading.Lock()
 
 def product(a, b):
     """``a @ b`` of 2-D arrays; on the CPU a product of fewer than :data:`SMALL_PRODUCT`
-    multiply-adds runs on one OpenBLAS thread (the thread count is restored after it).
+    multiply-adds runs on one OpenBLAS thread (:func:`one_blas_thread`).
 
     OpenBLAS splits products from 64^3 multiply-adds on; for the small products of a small
     model (an MLP's 64x128 by 128x128) the second thread's wake-up and join cost more than
     its half of the work, and on a busy machine it waits for a core (a 64x128x128 product
-    measured 170-220 us on 2 threads, 30 us on 1, at load average 6). Inside a
-    ``parallel_for`` block the product runs as it is (the block already chose its threads).
+    measured 170-220 us on 2 threads, 30 us on 1, at load average 6).
 
     >>> import numpy as np
     >>> product(np.eye(2), np.array([[1.0, 2.0], [3.0, 4.0]])).tolist()
     [[1.0, 2.0], [3.0, 4.0]]
     """
-    if (
-        type(a) is np.ndarray
-        and a.ndim == 2
-        and b.ndim == 2
-        and a.shape[0] * a.shape[1] * b.shape[1] < SMALL_PRODUCT
-        and not getattr(_local, "inside", False)
-    ):
-        with _blas_switch:  # one switch at a time: each restores the count it found
-            count = _get_blas_threads()
-            if count is not None and count > 1:
-                _set_blas_threads(1)
-                try:
-                    return a @ b
-                finally:
-                    _set_blas_threads(count)
+    if type(a) is np.ndarray and a.ndim == 2 and b.ndim == 2:
+        with one_blas_thread(a.shape[0] * a.shape[1] * b.shape[1]):
+            return a @ b
     return a @ b
 
 
-@contextlib.contextmanager
-def one_blas_thread(macs: int) -> Iterator[None]:
-    """Run the block's matrix products on one OpenBLAS thread when each of them has fewer
-    than :data:`SMALL_PRODUCT` multiply-adds (``macs``), as :func:`product` does for one
-    product; the thread count is restored after. A no-op for larger products, inside a
-    ``parallel_for`` block, or without OpenBLAS."""
-    if macs >= SMALL_PRODUCT or getattr(_local, "inside", False):
-        yield
-        return
-    with _blas_switch:
-        count = _get_blas_threads()
-        if count is not None and count > 1:
-            _set_blas_threads(1)
-        try:
-            yield
-        finally:
+class _OneBlasThread:
+    """The context of :func:`one_blas_thread` (a class: a generator-based context manager
+    costs about a microsecond per product, a tenth of a small product's time)."""
+
+    __slots__ = ("count", "switch")
+
+    def __init__(self, macs: int) -> None:
+        self.switch = macs < SMALL_PRODUCT and not getattr(_local, "inside", False)
+        self.count = None
+
+    def __enter__(self) -> None:
+        if self.switch:
+            _blas_switch.acquire()  # one switch at a time: each restores the count it found
+            count = _get_blas_threads()
             if count is not None and count > 1:
-                _set_blas_threads(count)
+                _set_blas_threads(1)
+                self.count = count
+
+    def __exit__(self, *exc) -> None:
+        if self.switch:
+            try:
+                if self.count is not None:
+                    _set_blas_threads(self.count)
+            finally:
+                _blas_switch.release()
+
+
+def one_blas_thread(macs: int) -> _OneBlasThread:
+    """``with one_blas_thread(macs):`` runs the block's matrix products on one OpenBLAS
+    thread when each of them has fewer than :data:`SMALL_PRODUCT` multiply-adds (``macs``);
+    the thread count is restored after. A no-op for larger products, inside a
+    ``parallel_for`` block (the block already chose its threads), or without OpenBLAS."""
+    return _OneBlasThread(macs)
 
 
 def _get_blas_threads() -> int | None:
