@@ -173,7 +173,8 @@ def test_second_derivatives_after_a_kernel_forward(taken):
 
 
 @pytest.mark.parametrize("mask", ["none", "causal", "float"])
-def test_bit_identical_for_1_2_3_threads(taken, monkeypatch, mask):
+@pytest.mark.parametrize("sizes", [(37, 37, 7, 5), (36, 40, 16, 32)], ids=["odd", "whole-tiles"])
+def test_bit_identical_for_1_2_3_threads(taken, monkeypatch, mask, sizes):
     monkeypatch.setattr(parallel, "MIN_BLOCK_ELEMENTS", 1)  # every pair worth a thread
     blocks: list[int] = []
     run_blocks = parallel._run_blocks
@@ -183,7 +184,7 @@ def test_bit_identical_for_1_2_3_threads(taken, monkeypatch, mask):
         return run_blocks(pool, fn, parts, helpers)
 
     monkeypatch.setattr(parallel, "_run_blocks", counting)
-    (q, k, v, g), _, _, kwargs = _case(mask, (5, 3), 37, 37, 7, 5)  # 15 pairs: uneven blocks
+    (q, k, v, g), _, _, kwargs = _case(mask, (5, 3), *sizes)  # 15 pairs: uneven blocks
     results = {}
     for n in (1, 2, 3):
         blocks.clear()

@@ -87,13 +87,15 @@ def attention_forward(q, k, v, bias_t, has_bias, causal, scale, out, rowmax, row
     st = np.empty((padded(source, ROWS), wide), q.dtype)
     vpad = np.zeros((source, padded(dv, WIDTH)), q.dtype)
     outp = np.empty((padded(length, ROWS), vpad.shape[1]), q.dtype)
-    m = np.empty(length, q.dtype)
+    m, inv = np.empty(length, q.dtype), np.empty(length, q.dtype)
     total = np.empty(length)
+    aligned = length % ROWS == 0 and dv % WIDTH == 0  # whole tiles: v is B and out is C
     mxcsr = flush_subnormals()
     for p in range(lo, hi):
         b, h = p // heads, p % heads
         _transpose(q[b, h], qt)
-        _copy_padded(v[b, h], vpad)
+        if not aligned:
+            _copy_padded(v[b, h], vpad)
         matmul(k[b, h], qt, st, source, wide, d, C_UPPER if causal else PLAIN)  # s^T = k q^T
         m[:] = -np.inf
         for j in range(source):
@@ -119,14 +121,24 @@ def attention_forward(q, k, v, bias_t, has_bias, causal, scale, out, rowmax, row
             for i in range(length - start):  # a loop of its own: both vectorize (1.6x)
                 tt[i] += x[i]
             _zero(st[j], 0, start)  # P^T[j, i] = 0 for i < j: matmul(A_LOWER) reads them
-        # out = P v: P is the transpose of s^T, read in place
-        matmul(st[:source, :length].T, vpad, outp, length, vpad.shape[1], source,
-               A_LOWER if causal else PLAIN)  # fmt: skip
-        ob, mb, ib = out[b, h], rowmax[p], rowinv[p]
+        mb, ib = rowmax[p], rowinv[p]
         for i in range(length):
-            inv = t(1.0 / total[i]) if total[i] > 0 else t(0)
-            mb[i], ib[i] = m[i], inv
-            scaled_copy(outp[i], ob[i], dv, inv)
+            inv[i] = t(1.0 / total[i]) if total[i] > 0 else t(0)
+            mb[i], ib[i] = m[i], inv[i]
+        # out = P v: P is the transpose of s^T, read in place
+        pt, skip = st[:source, :length].T, A_LOWER if causal else PLAIN
+        if aligned:  # P normalized first, then the product goes straight into out
+            for j in range(source):
+                start = min(j, length) if causal else 0
+                x, iv = st[j, start:length], inv[start:]
+                for i in range(length - start):
+                    x[i] = x[i] * iv[i]
+            matmul(pt, v[b, h], out[b, h], length, dv, source, skip)
+            continue
+        matmul(pt, vpad, outp, length, vpad.shape[1], source, skip)
+        ob = out[b, h]
+        for i in range(length):
+            scaled_copy(outp[i], ob[i], dv, inv[i])
     restore_subnormals(mxcsr)
 
 
@@ -149,15 +161,19 @@ def attention_backward(
     dks = np.empty((padded(source, ROWS), dp), q.dtype)
     dvp_s = np.empty((padded(source, ROWS), dvp), q.dtype)
     skip_c = C_LOWER if causal else PLAIN
+    # whole 4 x 16 tiles (W3: L = S = 128, D = 32): k, q, g serve as B and dq, dk, dv as C
+    aligned = length % ROWS == 0 and source % ROWS == 0 and d % WIDTH == 0
+    aligned = aligned and dvs % WIDTH == 0
     mxcsr = flush_subnormals()
     for p in range(lo, hi):
         b, h = p // heads, p % heads
         qb, kb, gb = q[b, h], k[b, h], g[b, h]
         _transpose(kb, kt)
         _transpose(v[b, h], vt)
-        _copy_padded(kb, kpad)
-        _copy_padded(qb, qpad)
-        _copy_padded(gb, gpad)
+        if not aligned:
+            _copy_padded(kb, kpad)
+            _copy_padded(qb, qpad)
+            _copy_padded(gb, gpad)
         matmul(qb, kt, prob, length, wide, d, skip_c)  # scores
         matmul(gb, vt, dscore, length, wide, dvs, skip_c)  # dP = G v^T
         for i in range(length):
@@ -174,23 +190,28 @@ def attention_backward(
                     xs[j] = _exp(xs[j] * scale - mi) * inv
             delta = t(_dot(xs, dxs, t(0), t(0)))
             for j in range(lim):
-                dxs[j] = (dxs[j] - delta) * xs[j]
+                dxs[j] = ((dxs[j] - delta) * xs[j]) * scale  # dS scale: dq, dk need no more
             # matmul(A_LOWER / A_UPPER) reads up to 3 columns past the diagonal: zeros there
             stop = min(i + ROWS, source) if causal else lim
             _zero(x, lim, stop)
             _zero(dx, lim, stop)
         ps, dss = prob[:length, :source], dscore[:length, :source]
-        skip_a = A_LOWER if causal else PLAIN
-        matmul(dss, kpad, dqs, length, dp, source, skip_a)  # dq / scale = dS k
-        skip_a = A_UPPER if causal else PLAIN
-        matmul(dss.T, qpad, dks, source, dp, length, skip_a)  # dk / scale = dS^T q
-        matmul(ps.T, gpad, dvp_s, source, dvp, length, skip_a)  # dv = P^T G
+        lower, upper = A_LOWER if causal else PLAIN, A_UPPER if causal else PLAIN
         dqb, dkb, dvb = dq[b, h], dk[b, h], dv[b, h]
+        if aligned:  # whole tiles: read k, q, g and write dq, dk, dv in place
+            matmul(dss, kb, dqb, length, d, source, lower)  # dq = dS k
+            matmul(dss.T, qb, dkb, source, d, length, upper)  # dk = dS^T q
+            matmul(ps.T, gb, dvb, source, dvs, length, upper)  # dv = P^T G
+            continue
+        matmul(dss, kpad, dqs, length, dp, source, lower)
+        matmul(dss.T, qpad, dks, source, dp, length, upper)
+        matmul(ps.T, gpad, dvp_s, source, dvp, length, upper)
+        one = t(1)
         for i in range(length):
-            scaled_copy(dqs[i], dqb[i], d, scale)
+            scaled_copy(dqs[i], dqb[i], d, one)
         for j in range(source):
-            scaled_copy(dks[j], dkb[j], d, scale)
-            scaled_copy(dvp_s[j], dvb[j], dvs, t(1))
+            scaled_copy(dks[j], dkb[j], d, one)
+            scaled_copy(dvp_s[j], dvb[j], dvs, one)
     restore_subnormals(mxcsr)
 
 
