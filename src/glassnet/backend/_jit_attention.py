@@ -17,12 +17,16 @@ only j > i (:func:`glassnet.backend._jit_vec.matmul`), and the exponentials and 
 j <= i only.
 
 **Layouts.** Every product is :func:`~glassnet.backend._jit_vec.matmul` (register-blocked,
-16 columns per vector), whose B and C rows must be contiguous and padded to 16 columns: the
-kernels copy what they need (K, V, Q, G transposed or padded) into per-call scratch that
-never leaves the call. The forward works on s^T (keys by queries), so the row max and the row
-sum of each query become running maxima and sums down the rows of s^T, vectorized over
-queries, and out^T = v^T P^T; the backward works on P (queries by keys): dv^T = G^T P,
-dk^T = Q^T dS, dq = dS K. Scratch is O(L S) per call, freed at its end.
+tiles of 4 rows by 16 columns), whose B and C rows must have unit stride and whole tiles.
+The inputs may have any strides between rows (MultiheadAttention's head-split views are read
+in place; the wrapper makes rows of unit stride). With whole tiles (L and S multiples of 4,
+D and Dv of 16, as in W3) k, q, v and the upstream gradient serve as B and out, dq, dk, dv
+as C directly; otherwise they go through padded per-call scratch. The scores' B operand is
+always a transposed copy (q^T in the forward, k^T and v^T in the backward). The forward works
+on s^T (keys by queries), so the row max and the row sum of each query become running maxima
+and sums down the rows of s^T, vectorized over queries, and out = P v reads P^T in place; the
+backward works on P (queries by keys): dv = P^T G, dk = dS^T q, dq = dS k, dS scaled first.
+Scratch is O(L S) per call, freed at its end.
 """
 
 from __future__ import annotations
