@@ -264,3 +264,18 @@ def test_subnormals_flushed_inside_the_kernel_only(taken):
     assert taken["forward"] == [True] and taken["backward"] == 1
     tiny = np.float32(1e-38) * np.float32(0.01)  # 1e-40: subnormal, not flushed to 0
     assert tiny != 0 and np.isclose(tiny, 1e-40, rtol=1e-3, atol=0)
+
+
+def test_rows_of_one_feature_in_any_order(taken):
+    """D = 1 with q's axes in an unusual memory order (the kernel entry point takes views as
+    they come): out (Dv = 16, whole tiles) still gets rows of unit stride, and equals the
+    result on a contiguous q."""
+    base = rng.standard_normal((1, 8, 2, 4)).astype(np.float32)
+    q = base.transpose(3, 2, 1, 0)  # (4, 2, 8, 1), its last axis not the innermost
+    k = rng.standard_normal((4, 2, 8, 1)).astype(np.float32)
+    v = rng.standard_normal((4, 2, 8, 16)).astype(np.float32)
+    mask = np.tril(np.ones((8, 8), bool))
+    out, _ = _fused.attention(q, k, v, None, mask, 1.0)
+    want, _ = _fused.attention(np.ascontiguousarray(q), k, v, None, mask, 1.0)
+    assert out.strides[-1] == out.itemsize
+    np.testing.assert_array_equal(out, want)

@@ -262,6 +262,8 @@ def attention(q, k, v, bias, mask, scale):
     # out in q's memory order (as PyTorch): for q = a head-split view of a (N, L, E) product,
     # out's (N, L, heads, Ev) reshape that follows is free
     out = np.empty_like(q4, shape=(*q4.shape[:3], dv))
+    if out.strides[-1] != out.itemsize:  # q's rows have one element (D = 1): no order to keep
+        out = np.empty(out.shape, q.dtype)
     rowmax, rowinv = np.empty((pairs, length), q.dtype), np.empty((pairs, length), q.dtype)
     has_bias, b = b is not None, (np.zeros((1, 1), q.dtype) if b is None else b)
     t = q.dtype.type
