@@ -198,6 +198,7 @@ def test_threads_sets_and_restores_openblas():
 def test_small_products_run_on_one_blas_thread_and_restore_the_count(monkeypatch):
     calls = []
     monkeypatch.setattr(parallel, "_get_blas_threads", lambda: 2)
+    monkeypatch.setitem(parallel._BLAS, "seen", 2)
     monkeypatch.setattr(parallel, "_set_blas_threads", calls.append)
     rng = np.random.default_rng(0)
     small = rng.standard_normal((64, 128)), rng.standard_normal((128, 128))

@@ -344,8 +344,14 @@ def product(a, b):
     >>> product(np.eye(2), np.array([[1.0, 2.0], [3.0, 4.0]])).tolist()
     [[1.0, 2.0], [3.0, 4.0]]
     """
-    if type(a) is np.ndarray and a.ndim == 2 and b.ndim == 2:
-        with one_blas_thread(a.shape[0] * a.shape[1] * b.shape[1]):
+    if (
+        type(a) is np.ndarray
+        and a.ndim == 2
+        and b.ndim == 2
+        and a.shape[0] * a.shape[1] * b.shape[1] < SMALL_PRODUCT
+        and (_BLAS.get("seen") or _get_blas_threads() or 1) > 1  # else nothing to switch
+    ):
+        with one_blas_thread(0):
             return a @ b
     return a @ b
 
@@ -387,13 +393,20 @@ def one_blas_thread(macs: int) -> _OneBlasThread:
 
 def _get_blas_threads() -> int | None:
     funcs = _openblas_functions()
-    return None if funcs is None else int(funcs[1]())
+    if funcs is None:
+        return None
+    # "seen": the count as glassnet last read or set it, so that product() at one thread
+    # costs no foreign call (a ctypes call per product was 4% of a small MLP's step); a
+    # switch re-reads the real count before it changes anything
+    count = _BLAS["seen"] = int(funcs[1]())
+    return count
 
 
 def _set_blas_threads(count: int) -> None:
     funcs = _openblas_functions()
     if funcs is not None:
         funcs[0](int(count))
+        _BLAS["seen"] = int(count)
 
 
 def _reset_for_tests(count: int | None = None) -> None:
