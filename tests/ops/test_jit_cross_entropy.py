@@ -6,6 +6,8 @@ else keeps the NumPy path (checked: the kernel is not called).
 """
 
 import math
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -18,9 +20,12 @@ from glassnet.testing import check_grad
 
 pytest.importorskip("numba")
 
+THRESHOLD = _fused.CROSS_ENTROPY_MIN_ELEMENTS  # the real one (the fixture lowers it)
+
 
 @pytest.fixture(autouse=True)
-def _cpu_kernels_on():
+def _cpu_kernels_on(monkeypatch):
+    monkeypatch.setattr(_fused, "CROSS_ENTROPY_MIN_ELEMENTS", 1)  # small cases take the kernel
     previous_device, previous = get_default_device(), jit.set_enabled(True)
     set_default_device("cpu")
     yield
@@ -171,3 +176,17 @@ def test_bit_identical_for_any_thread_count(monkeypatch):
     for other in results[1:]:
         for a, b in zip(other, results[0]):
             np.testing.assert_array_equal(a, b)
+
+
+def test_small_batches_keep_the_numpy_path_and_do_not_load_numba():
+    """A small MLP's logits stay below the threshold: no kernel, so a process that uses no
+    other kernel never imports Numba for its loss."""
+    code = (
+        "import sys, numpy as np, glassnet as gn, glassnet.functional as F\n"
+        "x = gn.tensor(np.zeros((64, 10), np.float32), requires_grad=True)\n"
+        "F.cross_entropy(x, gn.tensor(np.zeros(64, np.int64))).backward()\n"
+        "print('numba' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split()[-1] == "False"
+    assert THRESHOLD > 64 * 10
