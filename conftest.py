@@ -72,6 +72,23 @@ def test_device():
     return get_default_device()
 
 
+@pytest.fixture
+def block_counts(monkeypatch):
+    """The number of blocks of every ``parallel_for`` call that splits (inline calls add
+    nothing): tests assert an op really ran on several threads."""
+    from glassnet.backend import parallel
+
+    counts: list[int] = []
+    run_blocks = parallel._run_blocks
+
+    def counting(pool, fn, parts, helpers):
+        counts.append(len(parts))
+        return run_blocks(pool, fn, parts, helpers)
+
+    monkeypatch.setattr(parallel, "_run_blocks", counting)
+    return counts
+
+
 def pytest_runtest_setup(item):
     # Doctests show tensor reprs and printed values as documentation: they run on the host.
     if type(item).__name__ == "DoctestItem":

@@ -174,16 +174,9 @@ def test_second_derivatives_after_a_kernel_forward(taken):
 
 @pytest.mark.parametrize("mask", ["none", "causal", "float"])
 @pytest.mark.parametrize("sizes", [(37, 37, 7, 5), (36, 40, 16, 32)], ids=["odd", "whole-tiles"])
-def test_bit_identical_for_1_2_3_threads(taken, monkeypatch, mask, sizes):
+def test_bit_identical_for_1_2_3_threads(taken, monkeypatch, block_counts, mask, sizes):
     monkeypatch.setattr(parallel, "MIN_BLOCK_ELEMENTS", 1)  # every pair worth a thread
-    blocks: list[int] = []
-    run_blocks = parallel._run_blocks
-
-    def counting(pool, fn, parts, helpers):
-        blocks.append(len(parts))
-        return run_blocks(pool, fn, parts, helpers)
-
-    monkeypatch.setattr(parallel, "_run_blocks", counting)
+    blocks = block_counts
     (q, k, v, g), _, _, kwargs = _case(mask, (5, 3), *sizes)  # 15 pairs: uneven blocks
     results = {}
     for n in (1, 2, 3):

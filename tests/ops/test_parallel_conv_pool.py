@@ -30,7 +30,7 @@ def f32(*shape, scale=1.0):
 
 
 @pytest.fixture
-def split_counts(monkeypatch):
+def split_counts(monkeypatch, block_counts):
     """Every block worth a thread (the ops split from any size), GEMMs in blocks of 37
     columns (so that small shapes take the blocked products), transposes in tiles of 5 rows,
     ReLU's large-array path; the block counts seen."""
@@ -39,15 +39,7 @@ def split_counts(monkeypatch):
     monkeypatch.setattr(conv, "_block", lambda k, n, small, itemsize: 37)
     monkeypatch.setattr(_conv_cpu, "TILE_ROWS", 5)
     monkeypatch.setattr(activation, "_BLOCK", 1)  # ReLU's bool-mask path from any size
-    counts: list[int] = []
-    run_blocks = parallel._run_blocks
-
-    def counting(pool, fn, parts, helpers):
-        counts.append(len(parts))
-        return run_blocks(pool, fn, parts, helpers)
-
-    monkeypatch.setattr(parallel, "_run_blocks", counting)
-    return counts
+    return block_counts
 
 
 def _run(fn, arrays):
@@ -246,17 +238,10 @@ def test_relu_bool_mask_path_matches_float_mask_path(monkeypatch):
     np.testing.assert_array_equal(got[0][1], np.where(x > 0, g, 0))
 
 
-def test_split_only_from_streaming_sizes(monkeypatch):
+def test_split_only_from_streaming_sizes(block_counts):
     """The measured rule (RESULTS.md, issue 17 W2): NumPy data movement splits over threads
     only from MIN_SPLIT_ELEMENTS elements streamed; LeNet-sized work runs inline."""
-    calls: list[int] = []
-    run_blocks = parallel._run_blocks
-
-    def counting(pool, fn, parts, helpers):
-        calls.append(len(parts))
-        return run_blocks(pool, fn, parts, helpers)
-
-    monkeypatch.setattr(parallel, "_run_blocks", counting)
+    calls = block_counts
     seen: list[tuple[int, int]] = []
     with parallel.threads(2):
         _conv_cpu.split(64, lambda lo, hi: seen.append((lo, hi)), elements=1_300_000)

@@ -22,18 +22,10 @@ THREADS = (1, 2, 3, 4)
 
 
 @pytest.fixture
-def split_counts(monkeypatch):
+def split_counts(monkeypatch, block_counts):
     """Every block worth a thread (tiny arrays split), and the block counts seen."""
     monkeypatch.setattr(parallel, "MIN_BLOCK_ELEMENTS", 1)
-    counts: list[int] = []
-    run_blocks = parallel._run_blocks
-
-    def counting(pool, fn, parts, helpers):
-        counts.append(len(parts))
-        return run_blocks(pool, fn, parts, helpers)
-
-    monkeypatch.setattr(parallel, "_run_blocks", counting)
-    return counts
+    return block_counts
 
 
 def _run(fn, arrays, seed=0):
