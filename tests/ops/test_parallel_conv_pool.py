@@ -14,7 +14,7 @@ import glassnet as gn
 import glassnet.functional as F
 from glassnet.backend import parallel
 from glassnet.ops import _conv_cpu, activation, conv
-from glassnet.testing import GradCase, run_case
+from glassnet.testing import GradCase, check_thread_counts, run_case
 
 pytestmark = pytest.mark.skipif(
     gn.backend.get_default_device().type != "cpu",
@@ -71,17 +71,7 @@ CASES = {
 @pytest.mark.parametrize("name", list(CASES))
 def test_bit_identical_for_any_thread_count(name, split_counts):
     fn, arrays = CASES[name]
-    results = {}
-    for n in THREADS:
-        split_counts.clear()
-        with parallel.threads(n):
-            results[n] = _run(fn, arrays)
-        if n > 1:
-            assert split_counts and max(split_counts) > 1, f"{n} threads: the op did not split"
-    for n in THREADS[1:]:
-        for got, want in zip(results[n], results[1]):
-            assert got.dtype == want.dtype
-            np.testing.assert_array_equal(got, want, err_msg=f"{name}: {n} threads vs 1")
+    check_thread_counts(lambda: _run(fn, arrays), THREADS, split_counts, name)
 
 
 def _conv_reference(x, w, b, pad):

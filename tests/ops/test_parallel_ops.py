@@ -10,7 +10,7 @@ import pytest
 import glassnet as gn
 import glassnet.functional as F
 from glassnet.backend import jit, parallel
-from glassnet.testing import GradCase, run_case
+from glassnet.testing import GradCase, check_thread_counts, run_case
 
 pytestmark = pytest.mark.skipif(
     gn.backend.get_default_device().type != "cpu",
@@ -119,18 +119,12 @@ CASES = {
 def test_bit_identical_for_any_thread_count(name, split_counts):
     fn, arrays = CASES[name]
     state = rng.bit_generator.state  # the same index draws inside fn for every count
-    results = {}
-    for n in THREADS:
+
+    def run():
         rng.bit_generator.state = state
-        split_counts.clear()
-        with parallel.threads(n):
-            results[n] = _run(fn, arrays)
-        if n > 1:
-            assert split_counts and max(split_counts) > 1, f"{n} threads: the op did not split"
-    for n in THREADS[1:]:
-        for got, want in zip(results[n], results[1]):
-            assert got.dtype == want.dtype
-            np.testing.assert_array_equal(got, want, err_msg=f"{name}: {n} threads vs 1")
+        return _run(fn, arrays)
+
+    check_thread_counts(run, THREADS, split_counts, name)
 
 
 def test_dropout_mask_is_the_one_draw_of_the_generator(split_counts):

@@ -7,3 +7,4 @@ from glassnet.testing.gradcheck import (
     check_grad_grad,
     run_case,
 )
+from glassnet.testing.threads import check_thread_counts
