@@ -34,31 +34,16 @@ def _inputs():
     return [rng.standard_normal(SHAPE).astype(np.float32) for _ in range(4)]
 
 
-def _glassnet_step(threads: int):
-    import glassnet as gn
-    import glassnet.functional as F
+def _step(peer: str, threads: int):
+    """Causal attention forward + backward in ``peer`` (both spell it the same way)."""
+    import importlib
 
-    gn.set_num_threads(threads)
+    lib = importlib.import_module("torch" if peer == "torch" else "glassnet")
+    F = importlib.import_module("torch.nn.functional" if peer == "torch" else "glassnet.functional")
+    lib.set_num_threads(threads)
     q, k, v, g = _inputs()
-    ts = [gn.tensor(a, requires_grad=True) for a in (q, k, v)]
-    grad = gn.tensor(g)
-
-    def step():
-        for t in ts:
-            t.grad = None
-        F.scaled_dot_product_attention(*ts, is_causal=True).backward(grad)
-
-    return step
-
-
-def _torch_step(threads: int):
-    import torch
-    import torch.nn.functional as F
-
-    torch.set_num_threads(threads)
-    q, k, v, g = _inputs()
-    ts = [torch.tensor(a, requires_grad=True) for a in (q, k, v)]
-    grad = torch.tensor(g)
+    ts = [lib.tensor(a, requires_grad=True) for a in (q, k, v)]
+    grad = lib.tensor(g)
 
     def step():
         for t in ts:
@@ -70,7 +55,7 @@ def _torch_step(threads: int):
 
 def run_peer(peer: str, threads: int, calls: int) -> float:
     """Minimum wall ms of one forward + backward in this process."""
-    step = _torch_step(threads) if peer == "torch" else _glassnet_step(threads)
+    step = _step(peer, threads)
     for _ in range(5):
         step()
     best = float("inf")
