@@ -193,21 +193,28 @@ def test_value_checks_run_on_devices_only_in_debug_mode(no_debug_checks):
         F.cross_entropy(logits.detach().to("cpu"), bad.to("cpu"))  # always on the CPU
 
 
-@pytest.mark.parametrize("log_every", [1, 4, 50])
-def test_fit_reads_the_loss_once_per_log_interval(no_debug_checks, log_every):
+def _fit_counting_reads(compile_options: dict, validate: bool, log_every: int):
+    """fit an MLP on the sim device for 2 epochs of 12 batches with the host transfers
+    counted (TRANSFERS); returns the History."""
     gn.manual_seed(0)
     model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 4)).to("sim")
-    model.compile(optimizer="adam", loss="cross_entropy", clip_grad_norm=1.0)
+    model.compile(optimizer="adam", loss="cross_entropy", **compile_options)
     rng = np.random.default_rng(0)
     x = rng.standard_normal((96, 8)).astype(np.float32)
     y = rng.integers(0, 4, 96)
+    extra = {"validation_data": (x[:32], y[:32])} if validate else {}
     TRANSFERS.reset()
     TRANSFERS.record = True
     try:
-        history = model.fit(x, y, epochs=2, batch_size=8, verbose=0, health=False,
-                            log_every=log_every)  # fmt: skip
+        return model.fit(x, y, epochs=2, batch_size=8, verbose=0, health=False,
+                         log_every=log_every, **extra)  # fmt: skip
     finally:
         TRANSFERS.record = False
+
+
+@pytest.mark.parametrize("log_every", [1, 4, 50])
+def test_fit_reads_the_loss_once_per_log_interval(no_debug_checks, log_every):
+    history = _fit_counting_reads({"clip_grad_norm": 1.0}, False, log_every)
     batches = 12 * 2
     reads = sum(-(-12 // log_every) for _ in range(2))  # per epoch: every N steps + the last
     assert TRANSFERS.count <= reads, TRANSFERS.log
@@ -345,20 +352,8 @@ def test_index_range_checks_on_a_device_wait_for_debug_mode(no_debug_checks):
 def test_fit_with_metrics_and_validation_keeps_the_read_budget(no_debug_checks, log_every):
     # The counting metrics are summed on the device and read in the same transfer as the
     # losses; validation adds one read per epoch (loss and metrics together).
-    gn.manual_seed(0)
-    model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 4)).to("sim")
-    model.compile(optimizer="adam", loss="cross_entropy",
-                  metrics=["accuracy", "top2_accuracy", "perplexity"])  # fmt: skip
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((96, 8)).astype(np.float32)
-    y = rng.integers(0, 4, 96)
-    TRANSFERS.reset()
-    TRANSFERS.record = True
-    try:
-        model.fit(x, y, epochs=2, batch_size=8, verbose=0, health=False, log_every=log_every,
-                  validation_data=(x[:32], y[:32]))  # fmt: skip
-    finally:
-        TRANSFERS.record = False
+    metrics = {"metrics": ["accuracy", "top2_accuracy", "perplexity"]}
+    _fit_counting_reads(metrics, True, log_every)
     reads = 2 * (-(-12 // log_every) + 1)  # per epoch: the log points + one for validation
     assert TRANSFERS.count <= reads, TRANSFERS.log
 
