@@ -1,0 +1,93 @@
+"""Array-level entry points of the direct convolution kernels (:mod:`glassnet.backend._jit_conv`).
+
+:func:`plan` says whether a ``conv2d`` call takes the kernels: host NumPy float32/float64
+arrays of one dtype, the kernels enabled and Numba installed (:mod:`glassnet.backend.jit`),
+stride 1, dilation 1, one group, padding at most ``k - 1`` on every side (so the grad-input
+convolution needs no cropping), and a layer small enough that the kernels measured faster
+than the im2col path (:data:`MAX_TAPS`, :data:`MAX_OUT_CHANNELS`). Every other call keeps
+the im2col path of :mod:`glassnet.ops.conv`; both agree to float32 rounding.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from glassnet.backend.jit import run_rows, usable
+
+#: Largest C kh kw (taps per output) and output channels the kernels take. Measured on LeNet's
+#: layers (C kh kw = 25 and 150, 6 and 16 channels; docs/performance.md): the kernels beat the
+#: im2col path there. Wider layers keep the GEMM path, where OpenBLAS is at its best.
+MAX_TAPS = 512
+MAX_OUT_CHANNELS = 64
+
+
+def _kernels(*arrays):
+    if usable(*arrays) is None:
+        return None
+    from glassnet.backend import _jit_conv
+
+    return _jit_conv
+
+
+def plan(x, weight, bias, stride, padding, dilation, groups):
+    """The kernel module if this conv2d call takes the kernels, else None."""
+    if x.ndim != 4 or stride != (1, 1) or dilation != (1, 1) or groups != 1:
+        return None
+    o, c, kh, kw = weight.shape
+    if c * kh * kw > MAX_TAPS or o > MAX_OUT_CHANNELS or x.size == 0 or weight.size == 0:
+        return None
+    (pt, pb), (pl, pr) = padding
+    if max(pt, pb) > kh - 1 or max(pl, pr) > kw - 1:
+        return None
+    return _kernels(x, weight, *(() if bias is None else (bias,)))
+
+
+def _work(n, o, u, taps):
+    # one sample costs about o u taps / 16 vector multiply-adds (elementwise-op elements)
+    return n * (o * u * taps // 16 + 1)
+
+
+def conv2d(kern, x, weight, bias, padding):
+    """y = conv2d(x, weight) + bias by the kernels (``kern`` from :func:`plan`)."""
+    n, c, h, w = x.shape
+    o, _, kh, kw = weight.shape
+    (pt, pb), (pl, pr) = padding
+    hp, wp = h + pt + pb, w + pl + pr
+    ho, wo = hp - kh + 1, wp - kw + 1
+    x = np.ascontiguousarray(x)
+    w2 = np.ascontiguousarray(weight).reshape(o, -1)
+    b = np.zeros(1, x.dtype) if bias is None else np.ascontiguousarray(bias)
+    out = np.empty((n, o, ho, wo), x.dtype)
+    rows4 = -(-o // 4) * 4 == -(-o // 2) * 2  # tiles of 4 x 32 unless 2 x 64 waste fewer rows
+    args = (x, w2, b, bias is not None, out, pt, pl, hp, wp, rows4)
+    run_rows(kern.conv_forward, n, *args, work=_work(n, o, ho * wp, w2.shape[1]))
+    return out
+
+
+def conv2d_grad_input(kern, grad, weight, padding):
+    """dL/dx: the convolution of dL/dy, padded by k - 1 - p, with the flipped weight."""
+    o, c, kh, kw = weight.shape
+    (pt, pb), (pl, pr) = padding
+    flipped = np.ascontiguousarray(weight[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
+    pads = ((kh - 1 - pt, kh - 1 - pb), (kw - 1 - pl, kw - 1 - pr))
+    return conv2d(kern, grad, flipped, None, pads)
+
+
+def conv2d_grad_weight(kern, x, grad, weight_shape, padding):
+    """dL/dW (of ``weight_shape``): per-chunk partial sums over fixed chunks of samples, added
+    in chunk order (the same bits for any thread count)."""
+    n, c, h, w = x.shape
+    o, _, kh, kw = weight_shape
+    (pt, pb), (pl, pr) = padding
+    hp, wp = h + pt + pb, w + pl + pr
+    chunk = kern.CHUNK
+    parts = np.empty((-(-n // chunk), o, c * kh * kw), x.dtype)
+    x = np.ascontiguousarray(x)
+    g = np.ascontiguousarray(grad)
+    args = (x, g, parts, pt, pl, hp, wp, chunk)
+    work = _work(n, o, grad.shape[2] * wp, c * kh * kw)
+    run_rows(kern.conv_wgrad, n, *args, work=work, grain=chunk)
+    total = parts[0].copy()
+    for part in parts[1:]:
+        total += part
+    return total.reshape(weight_shape)
