@@ -51,13 +51,16 @@ def _offsets(c, kh, kw, hp, wp):
 @_jit()
 def _load_padded(x, n, xs, pt, pl, hp, wp):
     """xs[c Hp Wp + (i + pt) Wp + j + pl] = x[n, c, i, j]; the padding in xs stays as it is
-    (zeros)."""
+    (zeros). Returns 0 * (the sum of the values): NaN if any value is not finite."""
+    check = xs.dtype.type(0)
     for c in range(x.shape[1]):
         for i in range(x.shape[2]):
             row = xs[c * hp * wp + (i + pt) * wp + pl :]
             src = x[n, c, i]
             for j in range(x.shape[3]):
                 row[j] = src[j]
+                check += src[j]
+    return check * 0
 
 
 @_jit()
@@ -195,11 +198,12 @@ def _wgrad_tile(g, xs, dw, o0, t0, offs, per, count, uvec, scratch):
 
 
 @_jit()
-def conv_wgrad(x, grad, parts, pt, pl, hp, wp, chunk, lo, hi):
+def conv_wgrad(x, grad, parts, finite, pt, pl, hp, wp, chunk, lo, hi):
     """parts[k] = the weight gradient (O, C kh kw) of samples [k chunk, (k + 1) chunk) (cut
     at N) for the chunks that start in [lo, hi) (lo a multiple of ``chunk``): x (N, C, H, W)
     and grad = dL/dy (N, O, Ho, Wo), C-contiguous; the input sits at (``pt``, ``pl``) of the
-    padded (``hp``, ``wp``)."""
+    padded (``hp``, ``wp``). finite[k] = False where the chunk's x holds an inf or NaN: the
+    thrown-away columns then multiply it by 0 (NaN), and the caller must not use parts[k]."""
     n_all, c = x.shape[0], x.shape[1]
     o, ho, wo = grad.shape[1], grad.shape[2], grad.shape[3]
     kh, kw = hp - ho + 1, wp - wo + 1
@@ -218,9 +222,13 @@ def conv_wgrad(x, grad, parts, pt, pl, hp, wp, chunk, lo, hi):
     scratch = np.empty(WIDTH, x.dtype)
     for start in range(lo, hi, chunk):
         count = min(chunk, n_all - start)
+        check = x.dtype.type(0)
         for m in range(count):
             n = start + m
-            _load_padded(x, n, xs[m * per :], pt, pl, hp, wp)
+            check += _load_padded(x, n, xs[m * per :], pt, pl, hp, wp)
+        finite[start // chunk] = check == 0
+        for m in range(count):
+            n = start + m
             for oi in range(o):
                 for i in range(ho):
                     dst = g[oi, m * gs + i * wp :]

@@ -75,7 +75,8 @@ def conv2d_grad_input(kern, grad, weight, padding):
 
 def conv2d_grad_weight(kern, x, grad, weight_shape, padding):
     """dL/dW (of ``weight_shape``): per-chunk partial sums over fixed chunks of samples, added
-    in chunk order (the same bits for any thread count)."""
+    in chunk order (the same bits for any thread count); None when x holds an inf or a NaN
+    (the caller then takes the im2col product, whose sums never read 0 * inf)."""
     n, c, h, w = x.shape
     o, _, kh, kw = weight_shape
     (pt, pb), (pl, pr) = padding
@@ -84,9 +85,12 @@ def conv2d_grad_weight(kern, x, grad, weight_shape, padding):
     parts = np.empty((-(-n // chunk), o, c * kh * kw), x.dtype)
     x = np.ascontiguousarray(x)
     g = np.ascontiguousarray(grad)
-    args = (x, g, parts, pt, pl, hp, wp, chunk)
+    finite = np.empty(parts.shape[0], bool)
+    args = (x, g, parts, finite, pt, pl, hp, wp, chunk)
     work = _work(n, o, grad.shape[2] * wp, c * kh * kw)
     run_rows(kern.conv_wgrad, n, *args, work=work, grain=chunk)
+    if not finite.all():
+        return None
     total = parts[0].copy()
     for part in parts[1:]:
         total += part

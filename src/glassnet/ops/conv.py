@@ -221,13 +221,18 @@ class _ConvNd(Function):
 
     def _kernel_backward(self, grad, x, weight, bias, need_x, need_w, need_b):
         """The backward of a forward that ran the direct kernels (``ops._fused_conv``)."""
-        kern, padding = self.kern, self.geom[8]
+        kern, padding, o = self.kern, self.geom[8], self.geom[2]
         grad = np.asarray(grad, dtype=x.dtype)
         gx = gw = gb = None
         if need_b:
             gb = grad.sum(axis=(0, 2, 3))
         if need_w:
             gw = _fused_conv.conv2d_grad_weight(kern, x, grad, weight.shape, padding)
+            if gw is None:  # x holds inf or NaN: the im2col product, as without the kernels
+                cols = _im2col(np, x, self.geom)
+                g = _conv_cpu.batch_last(grad.reshape(grad.shape[0], -1)).reshape(1, o, -1)
+                gw = _gemm_long_inner(np, cols, g.swapaxes(1, 2)).swapaxes(1, 2)
+                gw = gw.reshape(weight.shape)
         if need_x:
             gx = _fused_conv.conv2d_grad_input(kern, grad, weight, padding)
         return (gx, gw) if bias is None else (gx, gw, gb)
