@@ -75,7 +75,8 @@ def _both(x, w, b, **kw):
 
 # (x shape, weight shape, bias?, conv2d keywords): LeNet's two layers, then odd sizes, channel
 # counts that leave partial tiles (1, 3, 5, 6 outputs), even kernels with 'same' (asymmetric
-# padding), padding on one axis only, and batches that are not a multiple of the chunk (8).
+# padding), padding on one axis only or wider than the kernel, and batches that are not a
+# multiple of the chunk (8).
 SHAPES = [
     ((9, 1, 28, 28), (6, 1, 5, 5), True, {"padding": 2}),
     ((10, 6, 14, 14), (16, 6, 5, 5), True, {}),
@@ -84,6 +85,9 @@ SHAPES = [
     ((4, 4, 5, 6), (3, 4, 3, 1), True, {"padding": (2, 0)}),
     ((2, 3, 4, 4), (6, 3, 4, 4), False, {"padding": 3}),
     ((1, 2, 3, 40), (8, 2, 1, 3), True, {}),
+    ((3, 3, 4, 5), (4, 3, 2, 3), True, {"padding": 3}),
+    ((5, 2, 6, 7), (13, 2, 3, 3), True, {"padding": 1}),  # output channels in the lanes
+    ((3, 3, 5, 5), (20, 3, 2, 2), False, {}),  # two lane vectors of output channels
 ]
 
 
@@ -121,9 +125,7 @@ def test_non_finite_inputs_match_im2col_path(taken):
         ({"stride": 2}, (4, 3, 3, 3), False),
         ({"dilation": 2}, (4, 3, 3, 3), False),
         ({"groups": 3}, (6, 1, 3, 3), False),
-        ({"padding": 3}, (4, 3, 3, 3), False),  # padding > k - 1
-        ({"padding": 1}, (4, 3, 1, 1), False),  # padding > k - 1 = 0
-        ({}, (4, 3, 1, 1), True),  # a 1x1 kernel without padding: taken
+        ({"padding": 1}, (4, 3, 1, 1), True),  # 1x1 kernels and padding > k - 1: taken
         ({}, (80, 3, 3, 3), False),  # more output channels than MAX_OUT_CHANNELS
         ({}, (4, 60, 3, 3), False),  # more taps than MAX_TAPS
     ],
@@ -175,6 +177,8 @@ GRAD_CASES = [
              [r64(2, 2, 5, 6), r64(3, 2, 2, 4)], "same-even-kernel"),
     GradCase("conv2d", lambda x, w: F.conv2d(x, w, padding=(0, 1)),
              [r64(9, 2, 5, 5).transpose(0, 1, 3, 2), r64(4, 2, 2, 3)], "noncontiguous"),
+    GradCase("conv2d", lambda x, w, b: F.conv2d(x, w, b, padding=(3, 2)),
+             [r64(2, 2, 3, 4), r64(3, 2, 2, 2), r64(3)], "padding-wider-than-kernel"),
 ]  # fmt: skip
 
 

@@ -31,19 +31,16 @@ import numpy as np
 from glassnet.backend._jit_kernels import _jit
 from glassnet.backend._jit_vec import WIDTH, padded, vfma, vload, vsplat, vstore
 
-#: Samples per partial sum of the weight gradient (fixed: the sums do not depend on threads).
-CHUNK = 8
-
 
 @_jit()
-def _offsets(c, kh, kw, hp, wp):
-    """off_t = c Hp Wp + p Wp + q for t = (c, p, q) in C order."""
+def _offsets(c, kh, kw, block, wp):
+    """off_t = c block + p Wp + q for t = (c, p, q) in C order."""
     offs = np.empty(c * kh * kw, np.int64)
     t = 0
     for ci in range(c):
         for p in range(kh):
             for q in range(kw):
-                offs[t] = ci * hp * wp + p * wp + q
+                offs[t] = ci * block + p * wp + q
                 t += 1
     return offs
 
@@ -117,11 +114,49 @@ def _tile_2x4(w, xs, y, o0, last, u0, offs):
 
 
 @_jit()
+def _tile_1(w, xs, y, o0, last, u0, offs, rows):
+    """y[o0 + r, u0:u0 + 16] as :func:`_tile_4x2`, for r < ``rows`` (2 or 4): the last
+    positions, after the wide tiles."""
+    z = vsplat(w.dtype.type(0))
+    a0 = a1 = a2 = a3 = z
+    w0, w1 = w[min(o0, last)], w[min(o0 + 1, last)]
+    w2, w3 = w[min(o0 + 2, last)], w[min(o0 + 3, last)]
+    for t in range(offs.size):
+        x0 = vload(xs, u0 + offs[t])
+        a0, a1 = vfma(vsplat(w0[t]), x0, a0), vfma(vsplat(w1[t]), x0, a1)
+        if rows == 4:
+            a2, a3 = vfma(vsplat(w2[t]), x0, a2), vfma(vsplat(w3[t]), x0, a3)
+    vstore(y[o0], u0, a0)
+    vstore(y[o0 + 1], u0, a1)
+    if rows == 4:
+        vstore(y[o0 + 2], u0, a2)
+        vstore(y[o0 + 3], u0, a3)
+
+
+@_jit()
 def _geometry(o, u, rows4):
-    """(rows per tile, u per tile, scratch rows, scratch columns) for o channels, u positions."""
+    """(rows per tile, u per wide tile, scratch rows, scratch columns) for o channels and u
+    positions (the positions past the last wide tile go in tiles of 16)."""
     if rows4:
-        return 4, 2 * WIDTH, padded(o, 4), padded(u, 2 * WIDTH)
-    return 2, 4 * WIDTH, padded(o, 2), padded(u, 4 * WIDTH)
+        return 4, 2 * WIDTH, padded(o, 4), padded(u, WIDTH)
+    return 2, 4 * WIDTH, padded(o, 2), padded(u, WIDTH)
+
+
+@_jit()
+def _direct(w, xs, y, offs, u, rows4):
+    """y[o, :u] = sum_t w[o, t] xs[off_t:off_t + u] for every row o of w (y's rows and
+    columns rounded up to whole tiles, see :func:`_geometry`)."""
+    o = w.shape[0]
+    rows, cols, _, _ = _geometry(o, u, rows4)
+    wide = u - u % cols
+    for o0 in range(0, o, rows):
+        for u0 in range(0, wide, cols):
+            if rows4:
+                _tile_4x2(w, xs, y, o0, o - 1, u0, offs)
+            else:
+                _tile_2x4(w, xs, y, o0, o - 1, u0, offs)
+        for u0 in range(wide, u, WIDTH):
+            _tile_1(w, xs, y, o0, o - 1, u0, offs, rows)
 
 
 @_jit()
@@ -133,20 +168,14 @@ def conv_forward(x, w, b, has_bias, out, pt, pl, hp, wp, rows4, lo, hi):
     c, o = x.shape[1], w.shape[0]
     ho, wo = out.shape[2], out.shape[3]
     kh, kw = hp - ho + 1, wp - wo + 1
-    offs = _offsets(c, kh, kw, hp, wp)
+    offs = _offsets(c, kh, kw, hp * wp, wp)
     u = ho * wp
-    rows, cols, orows, ucols = _geometry(o, u, rows4)
+    _, _, orows, ucols = _geometry(o, u, rows4)
     xs = np.zeros(max(c * hp * wp, ucols + offs[-1]), x.dtype)
     y = np.empty((orows, ucols), x.dtype)
-    last = o - 1
     for n in range(lo, hi):
         _load_padded(x, n, xs, pt, pl, hp, wp)
-        for o0 in range(0, o, rows):
-            for u0 in range(0, u, cols):
-                if rows4:
-                    _tile_4x2(w, xs, y, o0, last, u0, offs)
-                else:
-                    _tile_2x4(w, xs, y, o0, last, u0, offs)
+        _direct(w, xs, y, offs, u, rows4)
         for oi in range(o):
             bo = b[oi] if has_bias else x.dtype.type(0)
             yo = y[oi]
@@ -155,6 +184,43 @@ def conv_forward(x, w, b, has_bias, out, pt, pl, hp, wp, rows4, lo, hi):
                 src = yo[i * wp :]
                 for j in range(wo):
                     dst[j] = src[j] + bo
+
+
+@_jit()
+def conv_grad_input(grad, wf, dx, pt, pl, hp, wp, rows4, lo, hi):
+    """dx[n] = dL/dx of samples [lo, hi) from grad = dL/dy (N, O, Ho, Wo) and wf (C, O kh kw),
+    the weight with its channel axes swapped and both kernel axes flipped; dx (N, C, H, W).
+
+    On the padded width: g' = dL/dy on rows of ``wp`` (zeros at j >= Wo) after B = (kh - 1) Wp
+    + kw - 1 zeros, one block of Hp Wp per channel o. Then dx_pad[c, v] = sum_{o,p',q'}
+    wf[c, (o, p', q')] g'[o, v - (kh-1-p') Wp - (kw-1-q')] is the forward kernel with offsets
+    o Hp Wp + p' Wp + q': a tap that reaches left of column 0 wraps into the previous row's
+    zero columns (j >= Wo), so no output position is thrown away but x's padding."""
+    o, ho, wo = grad.shape[1], grad.shape[2], grad.shape[3]
+    c = wf.shape[0]
+    kh, kw = hp - ho + 1, wp - wo + 1
+    block = hp * wp
+    offs = _offsets(o, kh, kw, block, wp)
+    _, _, crows, ucols = _geometry(c, block, rows4)
+    skip = (kh - 1) * wp + kw - 1
+    gs = np.zeros(o * block + ucols + skip, grad.dtype)
+    y = np.empty((crows, ucols), grad.dtype)
+    h, w = dx.shape[2], dx.shape[3]
+    for n in range(lo, hi):
+        for oi in range(o):
+            for i in range(ho):
+                dst = gs[oi * block + skip + i * wp :]
+                src = grad[n, oi, i]
+                for j in range(wo):
+                    dst[j] = src[j]
+        _direct(wf, gs, y, offs, block, rows4)
+        for ci in range(c):
+            yc = y[ci]
+            for i in range(h):
+                dst = dx[n, ci, i]
+                src = yc[(i + pt) * wp + pl :]
+                for j in range(w):
+                    dst[j] = src[j]
 
 
 @_jit()
@@ -168,77 +234,148 @@ def _hsum(v, scratch):
 
 
 @_jit()
-def _wgrad_tile(g, xs, dw, o0, t0, offs, per, count, uvec, scratch):
-    """dw[o0 + r, t0 + s] = sum over the ``count`` samples (g rows of ``per`` elements apart,
-    xs ``per`` apart) and the ``uvec`` vectors of u of g[o0 + r, u] xs[u + off_{t0 + s}],
-    for r < 4 and s < 2 (rows past the weight's are dropped by the caller's padding)."""
+def _wgrad_lanes_u(g, xs, dw, o0, t0, offs, per, gs, count, scratch):
+    """dw[o0 + r, t0 + s] = sum over the ``count`` samples m and positions u (16 per lane
+    vector) of g[o0 + r, m gs + u] xs[m per + u + off_{t0 + s}], for r < 2 and s < 4."""
     z = vsplat(g.dtype.type(0))
-    a0 = a1 = b0 = b1 = c0 = c1 = d0 = d1 = z
-    gs = uvec * WIDTH
-    f0, f1 = offs[t0], offs[t0 + 1]
+    a0 = a1 = a2 = a3 = b0 = b1 = b2 = b3 = z
+    f0, f1, f2, f3 = offs[t0], offs[t0 + 1], offs[t0 + 2], offs[t0 + 3]
+    ga, gb = g[o0], g[o0 + 1]
     for m in range(count):
-        g0, g1, g2, g3 = g[o0], g[o0 + 1], g[o0 + 2], g[o0 + 3]
-        base = m * gs
-        xb = m * per
-        for k in range(uvec):
-            u = k * WIDTH
-            x0, x1 = vload(xs, xb + u + f0), vload(xs, xb + u + f1)
-            v = vload(g0, base + u)
-            a0, a1 = vfma(v, x0, a0), vfma(v, x1, a1)
-            v = vload(g1, base + u)
-            b0, b1 = vfma(v, x0, b0), vfma(v, x1, b1)
-            v = vload(g2, base + u)
-            c0, c1 = vfma(v, x0, c0), vfma(v, x1, c1)
-            v = vload(g3, base + u)
-            d0, d1 = vfma(v, x0, d0), vfma(v, x1, d1)
-    dw[o0, t0], dw[o0, t0 + 1] = _hsum(a0, scratch), _hsum(a1, scratch)
-    dw[o0 + 1, t0], dw[o0 + 1, t0 + 1] = _hsum(b0, scratch), _hsum(b1, scratch)
-    dw[o0 + 2, t0], dw[o0 + 2, t0 + 1] = _hsum(c0, scratch), _hsum(c1, scratch)
-    dw[o0 + 3, t0], dw[o0 + 3, t0 + 1] = _hsum(d0, scratch), _hsum(d1, scratch)
+        base, xb = m * gs, m * per
+        for u in range(0, gs, WIDTH):
+            s = xb + u
+            x0, x1, x2, x3 = (
+                vload(xs, s + f0),
+                vload(xs, s + f1),
+                vload(xs, s + f2),
+                vload(xs, s + f3),
+            )
+            v = vload(ga, base + u)
+            a0, a1, a2, a3 = vfma(v, x0, a0), vfma(v, x1, a1), vfma(v, x2, a2), vfma(v, x3, a3)
+            v = vload(gb, base + u)
+            b0, b1, b2, b3 = vfma(v, x0, b0), vfma(v, x1, b1), vfma(v, x2, b2), vfma(v, x3, b3)
+    da, db = dw[o0], dw[o0 + 1]
+    da[t0], da[t0 + 1], da[t0 + 2], da[t0 + 3] = (
+        _hsum(a0, scratch),
+        _hsum(a1, scratch),
+        _hsum(a2, scratch),
+        _hsum(a3, scratch),
+    )
+    db[t0], db[t0 + 1], db[t0 + 2], db[t0 + 3] = (
+        _hsum(b0, scratch),
+        _hsum(b1, scratch),
+        _hsum(b2, scratch),
+        _hsum(b3, scratch),
+    )
 
 
 @_jit()
-def conv_wgrad(x, grad, parts, finite, pt, pl, hp, wp, chunk, lo, hi):
-    """parts[k] = the weight gradient (O, C kh kw) of samples [k chunk, (k + 1) chunk) (cut
-    at N) for the chunks that start in [lo, hi) (lo a multiple of ``chunk``): x (N, C, H, W)
-    and grad = dL/dy (N, O, Ho, Wo), C-contiguous; the input sits at (``pt``, ``pl``) of the
-    padded (``hp``, ``wp``). finite[k] = False where the chunk's x holds an inf or NaN: the
-    thrown-away columns then multiply it by 0 (NaN), and the caller must not use parts[k]."""
+def _wgrad_lanes_o(gt, xs, acc, v0, t0, offs, per, count, ho, wo, wp):
+    """acc[t0 + s, v0:v0 + 16] = sum over the ``count`` samples m and positions (i, j) of
+    gt[m, i wo + j, v0:v0 + 16] xs[m per + i wp + j + off_{t0 + s}], for s < 8 (output
+    channels in the lanes: no lane sums)."""
+    z = vsplat(gt.dtype.type(0))
+    a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = z
+    f0, f1, f2, f3 = offs[t0], offs[t0 + 1], offs[t0 + 2], offs[t0 + 3]
+    f4, f5, f6, f7 = offs[t0 + 4], offs[t0 + 5], offs[t0 + 6], offs[t0 + 7]
+    for m in range(count):
+        gm = gt[m]
+        xm = xs[m * per :]
+        for i in range(ho):
+            for j in range(wo):
+                v = vload(gm[i * wo + j], v0)
+                xr = xm[i * wp + j :]
+                a0, a1 = vfma(vsplat(xr[f0]), v, a0), vfma(vsplat(xr[f1]), v, a1)
+                a2, a3 = vfma(vsplat(xr[f2]), v, a2), vfma(vsplat(xr[f3]), v, a3)
+                a4, a5 = vfma(vsplat(xr[f4]), v, a4), vfma(vsplat(xr[f5]), v, a5)
+                a6, a7 = vfma(vsplat(xr[f6]), v, a6), vfma(vsplat(xr[f7]), v, a7)
+    vstore(acc[t0], v0, a0)
+    vstore(acc[t0 + 1], v0, a1)
+    vstore(acc[t0 + 2], v0, a2)
+    vstore(acc[t0 + 3], v0, a3)
+    vstore(acc[t0 + 4], v0, a4)
+    vstore(acc[t0 + 5], v0, a5)
+    vstore(acc[t0 + 6], v0, a6)
+    vstore(acc[t0 + 7], v0, a7)
+
+
+@_jit()
+def conv_wgrad(x, grad, parts, bparts, finite, pt, pl, hp, wp, chunk, lanes_o, lo, hi):
+    """parts[k] = the weight gradient (O, C kh kw) and bparts[k] the bias gradient (O,) of
+    samples [k chunk, (k + 1) chunk) (cut at N), for the chunks that start in [lo, hi) (lo a
+    multiple of ``chunk``): x (N, C, H, W) and grad = dL/dy (N, O, Ho, Wo), C-contiguous;
+    the input sits at (``pt``, ``pl``) of the padded (``hp``, ``wp``). ``lanes_o``: output
+    channels in the vector lanes (for O >= 12: no lane sums), else positions u = i Wp + j
+    (each sum's 16 lanes added at the end of the chunk). finite[k] = False where the chunk's
+    x holds an inf or NaN: positions j >= Wo then multiply it by 0 (NaN), and the caller must
+    not use parts[k]."""
     n_all, c = x.shape[0], x.shape[1]
     o, ho, wo = grad.shape[1], grad.shape[2], grad.shape[3]
     kh, kw = hp - ho + 1, wp - wo + 1
-    offs0 = _offsets(c, kh, kw, hp, wp)
+    offs0 = _offsets(c, kh, kw, hp * wp, wp)
     k = offs0.size
-    offs = np.empty(padded(k, 2), np.int64)  # an odd tap count repeats its last tap
+    group = 8 if lanes_o else 4
+    offs = np.empty(padded(k, group), np.int64)  # a partial group repeats the last tap
     offs[:k] = offs0
     offs[k:] = offs0[k - 1]
-    u = ho * wp
-    uvec = padded(u, WIDTH) // WIDTH
-    per = max(c * hp * wp, uvec * WIDTH + offs0[k - 1])  # one sample's flat input
+    gs = padded(ho * wp, WIDTH)
+    per = max(c * hp * wp, gs + offs0[k - 1])  # one sample's flat input
     xs = np.zeros(chunk * per + WIDTH, x.dtype)
-    gs = uvec * WIDTH
-    g = np.zeros((padded(o, 4), chunk * gs), x.dtype)  # g' of the chunk, rows past O zero
-    dw = np.empty((padded(o, 4), offs.size), x.dtype)
     scratch = np.empty(WIDTH, x.dtype)
+    if lanes_o:
+        opad = padded(o, WIDTH)
+        gt = np.zeros((chunk, ho * wo, opad), x.dtype)  # dL/dy of the chunk, channels last
+        acc = np.empty((offs.size, opad), x.dtype)
+        g = np.zeros((1, 1), x.dtype)
+    else:
+        g = np.zeros((padded(o, 2), chunk * gs), x.dtype)  # g' of the chunk, rows past O zero
+        dw = np.empty((padded(o, 2), offs.size), x.dtype)
+        gt = np.zeros((1, 1, 1), x.dtype)
     for start in range(lo, hi, chunk):
         count = min(chunk, n_all - start)
         check = x.dtype.type(0)
         for m in range(count):
-            n = start + m
-            check += _load_padded(x, n, xs[m * per :], pt, pl, hp, wp)
+            check += _load_padded(x, start + m, xs[m * per :], pt, pl, hp, wp)
         finite[start // chunk] = check == 0
-        for m in range(count):
-            n = start + m
-            for oi in range(o):
-                for i in range(ho):
-                    dst = g[oi, m * gs + i * wp :]
-                    src = grad[n, oi, i]
-                    for j in range(wo):
-                        dst[j] = src[j]
-        for o0 in range(0, o, 4):
-            for t0 in range(0, offs.size, 2):
-                _wgrad_tile(g, xs, dw, o0, t0, offs, per, count, uvec, scratch)
-        part = parts[start // chunk]
+        part, bpart = parts[start // chunk], bparts[start // chunk]
+        one = vsplat(x.dtype.type(1))
         for oi in range(o):
-            for t in range(k):
-                part[oi, t] = dw[oi, t]
+            bsum = vsplat(x.dtype.type(0))
+            for m in range(count):
+                gm = grad[start + m, oi].reshape(-1)
+                for u in range(0, ho * wo - WIDTH + 1, WIDTH):
+                    bsum = vfma(one, vload(gm, u), bsum)
+            total = _hsum(bsum, scratch)
+            for m in range(count):
+                gm = grad[start + m, oi].reshape(-1)
+                for u in range(ho * wo - ho * wo % WIDTH, ho * wo):
+                    total += gm[u]
+            bpart[oi] = total
+        if lanes_o:
+            for m in range(count):
+                gm = gt[m]
+                for oi in range(o):
+                    src = grad[start + m, oi].reshape(-1)
+                    for q in range(ho * wo):
+                        gm[q, oi] = src[q]
+            for v0 in range(0, opad, WIDTH):
+                for t0 in range(0, offs.size, group):
+                    _wgrad_lanes_o(gt, xs, acc, v0, t0, offs, per, count, ho, wo, wp)
+            for oi in range(o):
+                for t in range(k):
+                    part[oi, t] = acc[t, oi]
+        else:
+            for m in range(count):
+                for oi in range(o):
+                    for i in range(ho):
+                        dst = g[oi, m * gs + i * wp :]
+                        src = grad[start + m, oi, i]
+                        for j in range(wo):
+                            dst[j] = src[j]
+            for o0 in range(0, o, 2):
+                for t0 in range(0, offs.size, group):
+                    _wgrad_lanes_u(g, xs, dw, o0, t0, offs, per, gs, count, scratch)
+            for oi in range(o):
+                for t in range(k):
+                    part[oi, t] = dw[oi, t]

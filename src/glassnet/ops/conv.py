@@ -224,17 +224,17 @@ class _ConvNd(Function):
         kern, padding, o = self.kern, self.geom[8], self.geom[2]
         grad = np.asarray(grad, dtype=x.dtype)
         gx = gw = gb = None
-        if need_b:
-            gb = grad.sum(axis=(0, 2, 3))
-        if need_w:
-            gw = _fused_conv.conv2d_grad_weight(kern, x, grad, weight.shape, padding)
-            if gw is None:  # x holds inf or NaN: the im2col product, as without the kernels
+        if need_w or need_b:
+            grads = _fused_conv.conv2d_grad_weight(kern, x, grad, weight.shape, padding)
+            if grads is None:  # x holds inf or NaN: the im2col product, as without the kernels
                 cols = _im2col(np, x, self.geom)
                 g = _conv_cpu.batch_last(grad.reshape(grad.shape[0], -1)).reshape(1, o, -1)
                 gw = _gemm_long_inner(np, cols, g.swapaxes(1, 2)).swapaxes(1, 2)
-                gw = gw.reshape(weight.shape)
+                grads = gw.reshape(weight.shape), g.reshape(o, -1).sum(axis=1)
+            gw = grads[0] if need_w else None
+            gb = grads[1] if need_b else None
         if need_x:
-            gx = _fused_conv.conv2d_grad_input(kern, grad, weight, padding)
+            gx = _fused_conv.conv2d_grad_input(kern, grad, weight, x.shape, padding)
         return (gx, gw) if bias is None else (gx, gw, gb)
 
 
