@@ -1,27 +1,31 @@
 """Direct 2-D convolution kernels (Numba; imported by :mod:`glassnet.ops._fused_conv`).
 
-Stride 1, dilation 1, one group. A sample's zero-padded input x_pad (C, Hp, Wp) is laid out
-flat, and the output is computed on the padded width: position u = i Wp + j (j < Wp, the
-columns j >= Wo are computed and thrown away). Kernel tap t = (c, p, q) then reads x_pad at
-the fixed offset off_t = c Hp Wp + p Wp + q from u, so
+Stride 1, dilation 1, one group, any zero padding. A sample's zero-padded input x_pad
+(C, Hp, Wp) is laid out flat, and the output is computed on the padded width: position
+u = i Wp + j (j < Wp; the columns j >= Wo are computed and thrown away). Kernel tap
+t = (c, p, q) then reads x_pad at the fixed offset off_t = c Hp Wp + p Wp + q from u, so
 
     y'[o, u] = sum_t W[o, t] x_flat[u + off_t],    y[n, o, i, j] = y'[o, i Wp + j] + b[o]
 
 is a matrix product whose right operand is im2col read in place: each row t is the flat input
 shifted by off_t, a unit-stride vector load. No im2col copy is made. Tiles of output channels
-by 16-lane vectors of u keep their sums in registers (:mod:`glassnet.backend._jit_vec`), each a
-sum over t in increasing order by fused multiply-adds.
+by 16-lane vectors of u keep their sums in registers (:mod:`glassnet.backend._jit_vec`), each
+a sum over t in increasing order by fused multiply-adds.
 
-- **grad input** is the same kernel: dL/dx = the convolution of dL/dy, zero-padded by k - 1 - p
-  on each side, with the weight flipped in both spatial axes and its two channel axes swapped.
-- **grad weight**: dL/dW[o, t] = sum_n sum_u g'[n, o, u] x_flat[n, u + off_t], g' = dL/dy on the
-  padded width (zeros at j >= Wo). Lanes run over u; each vector accumulator sums a fixed
-  chunk of :data:`CHUNK` samples, then its 16 lanes are added in order; the caller adds the
-  chunks' partials in chunk order. A chunk is computed whole by one call, so the sums do not
-  depend on how chunks are split among threads: bit-identical for any thread count.
+- **grad input** (:func:`conv_grad_input`) is the same product with the weight flipped in
+  both kernel axes and its channel axes swapped, over dL/dy laid out on rows of Wp (zeros at
+  j >= Wo) after (kh - 1) Wp + kw - 1 zeros: a tap that reaches left of column 0 wraps into
+  the previous row's zero columns, so it yields dL/dx_pad on all Hp Wp positions.
+- **grad weight and bias** (:func:`conv_wgrad`): dL/dW[o, t] = sum_n sum_u g'[n, o, u]
+  x_flat[n, u + off_t] (g' = dL/dy on the padded width, zeros at j >= Wo). With 12 or more
+  output channels the lanes hold channels (no lane sums); else they hold positions u, and each
+  sum's 16 lanes are added in lane order at the end of a chunk. Partial sums cover fixed
+  chunks of samples (their size set by the shapes alone); the caller adds them in chunk order.
+  A chunk is computed whole by one call, so the sums do not depend on how the chunks are split
+  among threads: bit-identical for any thread count.
 
-Forward and grad input split over samples, grad weight over chunks of samples; every call
-allocates its own scratch (one sample, or one chunk) and releases the GIL.
+Forward and grad input split over samples, grad weight over chunks; every call allocates its
+own scratch (one sample, or one chunk) and releases the GIL.
 """
 
 from __future__ import annotations

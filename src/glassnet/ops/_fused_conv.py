@@ -2,9 +2,10 @@
 
 :func:`plan` says whether a ``conv2d`` call takes the kernels: host NumPy float32/float64
 arrays of one dtype, the kernels enabled and Numba installed (:mod:`glassnet.backend.jit`),
-stride 1, dilation 1, one group (any zero padding), and a layer small enough that the kernels measured faster
-than the im2col path (:data:`MAX_TAPS`, :data:`MAX_OUT_CHANNELS`). Every other call keeps
-the im2col path of :mod:`glassnet.ops.conv`; both agree to float32 rounding.
+stride 1, dilation 1, one group (any zero padding), and a layer small enough that the
+kernels measured faster than the im2col path (:data:`MAX_TAPS`, :data:`MAX_OUT_CHANNELS`).
+Every other call keeps the im2col path of :mod:`glassnet.ops.conv`; both agree to float32
+rounding.
 """
 
 from __future__ import annotations
