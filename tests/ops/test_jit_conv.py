@@ -197,3 +197,44 @@ def test_bit_identical_for_any_thread_count(xs, ws, pad, kernels_on, monkeypatch
     x = rng.standard_normal(xs).astype(np.float32)
     w, b = rng.standard_normal(ws).astype(np.float32), rng.standard_normal(ws[0]).astype(np.float32)
     check_thread_counts(lambda: _run(x, w, b, padding=pad), (1, 2, 3, 4), block_counts, "conv2d")
+
+
+# -- 2x2 max pooling (the layer after LeNet's convolutions) --------------------------------
+
+
+def _pool_both(x, g):
+    out = {}
+    for flag in (False, True):
+        previous = jit.set_enabled(flag)
+        try:
+            t = gn.tensor(x, requires_grad=True)
+            y = F.max_pool2d(t, 2)
+            y.backward(gn.tensor(g))
+            out[flag] = [y.numpy(), t.grad.numpy()]
+        finally:
+            jit.set_enabled(previous)
+    return out[False], out[True]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(4, 6, 28, 28), (3, 2, 7, 9), (1, 1, 2, 2)])
+def test_max_pool_kernels_match_numpy_path_bit_for_bit(shape, dtype):
+    """Ties (ReLU zeros, small integers), NaNs, infinities and odd sizes (the last row and
+    column in no window get zero gradient): the same bits as the NumPy path."""
+    x = np.maximum(rng.integers(-2, 3, shape), 0).astype(dtype)
+    x.reshape(-1)[::29] = np.nan
+    x.reshape(-1)[5::31] = np.inf
+    x.reshape(-1)[7::37] = -np.inf
+    out = (shape[2] // 2, shape[3] // 2)
+    g = rng.standard_normal((*shape[:2], *out)).astype(dtype)
+    ref, got = _pool_both(x, g)
+    for r, k in zip(ref, got):
+        assert r.dtype == k.dtype == dtype
+        np.testing.assert_array_equal(k, r)
+
+
+def test_max_pool_kernels_bit_identical_for_any_thread_count(monkeypatch, block_counts):
+    monkeypatch.setattr(parallel, "MIN_BLOCK_ELEMENTS", 1)
+    x = np.maximum(rng.standard_normal((5, 3, 8, 9)), 0).astype(np.float32)
+    g = rng.standard_normal((5, 3, 4, 4)).astype(np.float32)
+    check_thread_counts(lambda: _pool_both(x, g)[1], (1, 2, 3, 4), block_counts, "max_pool2d")

@@ -383,3 +383,48 @@ def conv_wgrad(x, grad, parts, bparts, finite, pt, pl, hp, wp, chunk, lanes_o, l
             for oi in range(o):
                 for t in range(k):
                     part[oi, t] = dw[oi, t]
+
+
+@_jit()
+def max_pool_2x2_backward(x, y, grad, dx, lo, hi):
+    """dx = dL/dx of 2x2 max pooling with stride 2 for planes [lo, hi) of x (P, H, W), y and
+    grad (P, Ho, Wo): each window's first position p in row-major order with not x_p < y
+    takes grad, the others 0 (PyTorch's first maximum; a NaN y goes to the first position).
+    Rows and columns in no window (odd H or W) are left as they are."""
+    ho, wo = y.shape[1], y.shape[2]
+    zero = dx.dtype.type(0)
+    for p in range(lo, hi):
+        for i in range(ho):
+            x0, x1 = x[p, 2 * i], x[p, 2 * i + 1]
+            d0, d1 = dx[p, 2 * i], dx[p, 2 * i + 1]
+            yr, gr = y[p, i], grad[p, i]
+            for j in range(wo):
+                m, g = yr[j], gr[j]
+                fa, fb, fc = not x0[2 * j] < m, not x0[2 * j + 1] < m, not x1[2 * j] < m
+                a = fa
+                b = fb & (not fa)
+                c = fc & (not (fa | fb))
+                d = not (fa | fb | fc)
+                d0[2 * j] = g if a else zero
+                d0[2 * j + 1] = g if b else zero
+                d1[2 * j] = g if c else zero
+                d1[2 * j + 1] = g if d else zero
+
+
+@_jit(inline="always")
+def _max_nan(a, b):
+    """np.maximum(a, b): the larger, or a NaN where either is NaN."""
+    return a if (a >= b) | (a != a) else b
+
+
+@_jit()
+def max_pool_2x2(x, y, lo, hi):
+    """y = 2x2 max pooling with stride 2 of planes [lo, hi) of x (P, H, W): y (P, Ho, Wo),
+    max(max(x00, x01), max(x10, x11)) per window, NaN where the window holds one."""
+    ho, wo = y.shape[1], y.shape[2]
+    for p in range(lo, hi):
+        for i in range(ho):
+            x0, x1, yr = x[p, 2 * i], x[p, 2 * i + 1], y[p, i]
+            for j in range(wo):
+                top = _max_nan(x0[2 * j], x0[2 * j + 1])
+                yr[j] = _max_nan(top, _max_nan(x1[2 * j], x1[2 * j + 1]))

@@ -110,3 +110,34 @@ def conv2d_grad_weight(kern, x, grad, weight_shape, padding):
         gw += parts[k]
         gb += bparts[k]
     return gw.reshape(weight_shape), gb
+
+
+def max_pool_2x2_backward(x, y, grad, dx):
+    """dx (zeros where no window reaches, or every element covered) filled with dL/dx of 2x2
+    max pooling with stride 2 by the kernel, split over (sample, channel) planes; False when
+    the kernel does not apply."""
+    if usable(x, y, grad, dx) is None or x.size == 0:
+        return False
+    if not all(a.flags.c_contiguous for a in (x, y, grad, dx)):
+        return False
+    from glassnet.backend import _jit_conv as kern
+
+    planes = x.shape[0] * x.shape[1]
+    x3, dx3 = x.reshape(planes, *x.shape[2:]), dx.reshape(planes, *x.shape[2:])
+    y3, g3 = y.reshape(planes, *y.shape[2:]), grad.reshape(planes, *y.shape[2:])
+    run_rows(kern.max_pool_2x2_backward, planes, x3, y3, g3, dx3, work=2 * x.size)
+    return True
+
+
+def max_pool_2x2(x, out):
+    """y of 2x2 max pooling with stride 2 (``out`` = (Ho, Wo)) by the kernel, split over
+    planes, or None where it does not apply."""
+    if usable(x) is None or x.size == 0 or not x.flags.c_contiguous:
+        return None
+    from glassnet.backend import _jit_conv as kern
+
+    planes = x.shape[0] * x.shape[1]
+    y = np.empty((*x.shape[:2], *out), x.dtype)
+    x3, y3 = x.reshape(planes, *x.shape[2:]), y.reshape(planes, *out)
+    run_rows(kern.max_pool_2x2, planes, x3, y3, work=x.size)
+    return y
