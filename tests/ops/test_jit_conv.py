@@ -238,3 +238,41 @@ def test_max_pool_kernels_bit_identical_for_any_thread_count(monkeypatch, block_
     x = np.maximum(rng.standard_normal((5, 3, 8, 9)), 0).astype(np.float32)
     g = rng.standard_normal((5, 3, 4, 4)).astype(np.float32)
     check_thread_counts(lambda: _pool_both(x, g)[1], (1, 2, 3, 4), block_counts, "max_pool2d")
+
+
+# -- ReLU on large arrays (LeNet's conv outputs) -------------------------------------------
+
+
+def _relu_both(x, g):
+    out = {}
+    for flag in (False, True):
+        previous = jit.set_enabled(flag)
+        try:
+            t = gn.tensor(x, requires_grad=True)
+            y = F.relu(t)
+            y.backward(gn.tensor(g))
+            out[flag] = [y.numpy(), t.grad.numpy()]
+        finally:
+            jit.set_enabled(previous)
+    return out[False], out[True]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relu_kernels_match_numpy_path_bit_for_bit(dtype):
+    """NaN stays NaN with zero gradient, -0.0 gives +0.0 (np.maximum's choice), inf passes;
+    a negative upstream gradient times the mask gives -0.0 as NumPy's float * bool does."""
+    x = rng.standard_normal(70_001).astype(dtype)  # above activation._BLOCK: the bool-mask path
+    x[:6] = [np.nan, -0.0, 0.0, np.inf, -np.inf, -1e-30]
+    g = rng.standard_normal(x.shape).astype(dtype)
+    g[6] = np.inf
+    ref, got = _relu_both(x, g)
+    for r, k in zip(ref, got):
+        assert r.dtype == k.dtype == dtype
+        np.testing.assert_array_equal(k.view(f"u{k.itemsize}"), r.view(f"u{r.itemsize}"))
+
+
+def test_relu_kernels_bit_identical_for_any_thread_count(monkeypatch, block_counts):
+    monkeypatch.setattr(parallel, "MIN_BLOCK_ELEMENTS", 1)
+    x = rng.standard_normal(70_001).astype(np.float32)
+    g = rng.standard_normal(x.shape).astype(np.float32)
+    check_thread_counts(lambda: _relu_both(x, g)[1], (1, 2, 3, 4), block_counts, "relu")
