@@ -147,7 +147,7 @@ def test_broken_install_falls_back_to_numpy(monkeypatch, tmp_path, mkl_on):
     fake = tmp_path / "libmkl_rt.so.2"
     fake.write_bytes(b"not a shared library")
     monkeypatch.setattr(mkl, "_library_path", lambda: str(fake))
-    monkeypatch.setattr(mkl, "_STATE", {"lib": None, "tried": False, "enabled": True, "path": None})
+    monkeypatch.setattr(mkl, "_STATE", {**mkl._STATE, "lib": None, "tried": False, "enabled": True})
     a = np.ones((512, 512), np.float32)
     assert mkl.library() is None and mkl.gemm(a, a) is None
     np.testing.assert_array_equal(parallel.product(a, a), a @ a)
@@ -155,7 +155,7 @@ def test_broken_install_falls_back_to_numpy(monkeypatch, tmp_path, mkl_on):
 
 def test_no_mkl_installed_means_numpy(monkeypatch, mkl_on):
     monkeypatch.setattr(mkl, "_library_path", lambda: None)
-    monkeypatch.setattr(mkl, "_STATE", {"lib": None, "tried": False, "enabled": True, "path": None})
+    monkeypatch.setattr(mkl, "_STATE", {**mkl._STATE, "lib": None, "tried": False, "enabled": True})
     assert not mkl.available()
     assert "pip install glassnet[mkl]" in mkl.describe()
 

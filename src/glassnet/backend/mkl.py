@@ -45,7 +45,7 @@ MIN_MACS = 1 << 19
 _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
 _SEQUENTIAL = 1  # MKL_THREADING_SEQUENTIAL
 _LOCK = threading.Lock()
-_STATE: dict = {"lib": None, "tried": False, "enabled": None, "path": None}
+_STATE: dict = {"lib": None, "tried": False, "enabled": None, "env": None, "path": None}
 
 
 def _env_enabled() -> bool:
@@ -53,15 +53,21 @@ def _env_enabled() -> bool:
 
 
 def enabled() -> bool:
-    """Whether products may use MKL: ``set_enabled`` if called, else ``GLASSNET_BLAS``."""
+    """Whether products may use MKL: ``set_enabled`` if called, else ``GLASSNET_BLAS`` (read
+    once: an environment lookup per product cost about a microsecond)."""
     flag = _STATE["enabled"]
-    return _env_enabled() if flag is None else flag
+    if flag is None:
+        flag = _STATE["env"]
+        if flag is None:
+            flag = _STATE["env"] = _env_enabled()
+    return flag
 
 
 def set_enabled(flag: bool | None) -> bool | None:
-    """Turn MKL products on or off for this process (None: follow ``GLASSNET_BLAS`` again);
-    returns the previous setting, to restore it."""
+    """Turn MKL products on or off for this process (None: follow ``GLASSNET_BLAS`` again,
+    read anew); returns the previous setting, to restore it."""
     previous, _STATE["enabled"] = _STATE["enabled"], flag
+    _STATE["env"] = None
     return previous
 
 
