@@ -349,7 +349,7 @@ def product(a, b):
     if type(a) is np.ndarray and a.ndim == 2 and b.ndim == 2:
         macs = a.shape[0] * a.shape[1] * b.shape[1]
         if macs >= _mkl.MIN_MACS:
-            big = macs >= _SPLIT_MACS and num_threads() > 1 and not in_parallel_region()
+            big = macs >= SPLIT_MACS and num_threads() > 1 and not in_parallel_region()
             out = _mkl.gemm(a, b, _split_product if big else None)
             if out is not None:
                 return out
@@ -369,7 +369,9 @@ def product(a, b):
 #: sequential GEMM on 256 of 2048 rows runs as fast per row as on all of them, on 64 rows
 #: 15-20% slower (measured, docs/performance.md "Threads").
 PRODUCT_BLOCK = 128
-_SPLIT_MACS = int(os.environ.get("XSPLIT", SMALL_PRODUCT))
+
+#: The fewest multiply-adds of an MKL product split over the pool (smaller ones: one call).
+SPLIT_MACS = SMALL_PRODUCT
 
 
 def _split_product(n_items: int, fn, rows: bool) -> None:
