@@ -46,6 +46,26 @@ def gelu_backward(x, cdf, grad):
     return dx.reshape(x.shape)
 
 
+def relu(x):
+    """(y, bool mask) of ReLU on a flat contiguous host array, or None."""
+    k = usable(x)
+    if k is None:
+        return None
+    y, mask = np.empty_like(x), np.empty(x.shape, bool)
+    run_rows(k.relu_forward, x.size, x, y, mask)  # elementwise, no FMA: any split
+    return y, mask
+
+
+def relu_backward(grad, mask):
+    """grad * mask on flat contiguous host arrays, or None."""
+    k = usable(grad)
+    if k is None:
+        return None
+    dx = np.empty_like(grad)
+    run_rows(k.relu_backward, grad.size, grad, mask, dx)
+    return dx
+
+
 def _rows(x):
     return np.ascontiguousarray(x).reshape(-1, x.shape[-1])
 

@@ -27,7 +27,7 @@ from glassnet.autograd.autocast_mode import STATE as _AUTOCAST
 from glassnet.autograd.function import Function
 from glassnet.backend import xp_of
 from glassnet.backend.parallel import one_blas_thread
-from glassnet.ops import _conv_cpu
+from glassnet.ops import _conv_cpu, _fused_conv
 from glassnet.tensor import Tensor
 
 __all__ = ["conv1d", "conv2d"]
@@ -173,6 +173,12 @@ class _ConvNd(Function):
             (sz - d * (kk - 1) - 1) // s + 1 for sz, kk, s, d in zip(spatial, k, stride, dilation)
         )
         self.geom = (n, c, o, k, spatial, out, stride, dilation, padding, groups)
+        self.xp = xp
+        self.kern = None
+        if len(k) == 2:  # the direct kernels (glassnet[jit]) where they apply and pay
+            self.kern = _fused_conv.plan(x, weight, bias, stride, padding, dilation, groups)
+            if self.kern is not None:
+                return _fused_conv.conv2d(self.kern, x, weight, bias, padding)
         self.cols = cols = _im2col(xp, x, self.geom)
         w = weight.reshape(groups, o // groups, cols.shape[1])
         y = _gemm_wide(xp, w, cols).reshape(o, -1)
@@ -186,8 +192,10 @@ class _ConvNd(Function):
         n, c, o, k, spatial, out, stride, dilation, padding, groups = geom = self.geom
         need_x, need_w = self.needs_input_grad[:2]
         gx = gw = gb = None
-        xp = xp_of(self.cols)
+        xp = self.xp
         need_b = bias is not None and self.needs_input_grad[2]
+        if self.kern is not None and ns.eager:
+            return self._kernel_backward(grad, x, weight, bias, need_x, need_w, need_b)
         # dL/dy (N, O, *out) -> batch-last (groups, O/groups, prod(out) * N)
         if ns.eager and _conv_cpu.host(grad):
             g = _conv_cpu.batch_last(grad.reshape(n, -1)).reshape(groups, o // groups, -1)
@@ -209,6 +217,24 @@ class _ConvNd(Function):
             w = ns.reshape(weight, (groups, o // groups, -1))
             dcols = ns.swapaxes(w, 1, 2) @ g
             gx = ns.linear(lambda a: _col2im(xp, a, geom), lambda a: _im2col(xp, a, geom), dcols)
+        return (gx, gw) if bias is None else (gx, gw, gb)
+
+    def _kernel_backward(self, grad, x, weight, bias, need_x, need_w, need_b):
+        """The backward of a forward that ran the direct kernels (``ops._fused_conv``)."""
+        kern, padding, o = self.kern, self.geom[8], self.geom[2]
+        grad = np.asarray(grad, dtype=x.dtype)
+        gx = gw = gb = None
+        if need_w or need_b:
+            grads = _fused_conv.conv2d_grad_weight(kern, x, grad, weight.shape, padding)
+            if grads is None:  # x holds inf or NaN: the im2col product, as without the kernels
+                cols = _im2col(np, x, self.geom)
+                g = _conv_cpu.batch_last(grad.reshape(grad.shape[0], -1)).reshape(1, o, -1)
+                gw = _gemm_long_inner(np, cols, g.swapaxes(1, 2)).swapaxes(1, 2)
+                grads = gw.reshape(weight.shape), g.reshape(o, -1).sum(axis=1)
+            gw = grads[0] if need_w else None
+            gb = grads[1] if need_b else None
+        if need_x:
+            gx = _fused_conv.conv2d_grad_input(kern, grad, weight, x.shape, padding)
         return (gx, gw) if bias is None else (gx, gw, gb)
 
 

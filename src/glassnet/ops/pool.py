@@ -12,6 +12,7 @@ import numpy as np
 
 from glassnet.autograd.function import Function
 from glassnet.backend import xp_of
+from glassnet.ops import _fused_conv
 from glassnet.ops._conv_cpu import split
 from glassnet.tensor import Tensor
 
@@ -51,9 +52,10 @@ class MaxPool2d(Function):
             _out_size(w, kernel_size[1], stride[1], pw),
         )
         self.sl = sl = _slices(kernel_size, stride, out)
-        self.pairs = None
+        self.pairs = self.tree = None
         if kernel_size == stride == (2, 2) and type(x) is np.ndarray:  # LeNet's pooling
             y, self.pairs = _max_pool_2x2(x, out)
+            self.tree = True
             self.x_pad, self.y, self.pad = x, y, (0, 0)
             self.kernel_size, self.stride = kernel_size, stride
             return y
@@ -97,7 +99,7 @@ class MaxPool2d(Function):
         shape, (ph, pw) = self.x_pad.shape, self.pad
         overlap = any(k > s for k, s in zip(self.kernel_size, self.stride))
         if ns.eager and type(grad) is np.ndarray:  # by sample (large batches: threads)
-            if self.pairs is not None:
+            if self.tree:
                 return _max_pool_2x2_backward(self.x_pad, self.y, self.pairs, grad)
             return self._backward_host(grad, overlap)
         route = self._route(xp)
@@ -150,7 +152,11 @@ def _max_pool_2x2(x, out):
     pair maximum r[.., a, j] = max(x[2i + a, 2j], x[2i + a, 2j + 1]), then y = max(r[0], r[1]).
     The same values as the general path's fold over the four positions (``maximum`` keeps
     its first argument on ties and the first NaN) in two passes instead of four. Large
-    batches are split over threads by sample. Returns y and r (kept for backward)."""
+    batches are split over threads by sample. Returns y and r (kept for backward), or y and
+    None from the glassnet[jit] kernel (one pass; its backward needs no r)."""
+    y = _fused_conv.max_pool_2x2(x, out)
+    if y is not None:
+        return y, None
     n, c = x.shape[:2]
     y = np.empty((n, c, *out), dtype=x.dtype)
     pairs = np.empty((n, c, out[0], 2, out[1]), dtype=x.dtype)
@@ -173,6 +179,11 @@ def _max_pool_2x2_backward(x, y, pairs, grad):
     out = y.shape[2:]
     covered = 2 * out[0] == h and 2 * out[1] == w
     dx = (np.empty if covered else np.zeros)(x.shape, dtype=grad.dtype)
+    if _fused_conv.max_pool_2x2_backward(x, y, grad, dx):  # glassnet[jit], where it applies
+        return dx
+    if pairs is None:  # the kernel ran the forward, but not the backward (a strided grad)
+        xw = _windows_2x2(x, out)
+        pairs = np.maximum(xw[..., 0], xw[..., 1])
 
     def run(lo, hi):
         xw, ys, g = _windows_2x2(x[lo:hi], out), y[lo:hi], grad[lo:hi]
