@@ -427,16 +427,19 @@ def main() -> None:
     log = print  # progress lines go to stdout only, not to --markdown
     rep = Report()
     gemm = {n: run_worker(["--worker", "gemm"], thread_env(n))["gflops"] for n in (None, 1)}
+    from glassnet.backend import mkl
+
+    products = mkl.describe()  # MKL where glassnet[mkl] is installed (GLASSNET_BLAS=numpy: off)
     head = (f"Machine: {platform.processor() or platform.machine()}, {cores()} cores usable, "
             f"load average {os.getloadavg()[0]:.1f} at start; Python "
             f"{platform.python_version()}, NumPy {np.__version__}, glassnet {gn.__version__}, "
             f"torch {torch_version}. float32 GEMM (NumPy, 1024^3): {gemm[None]:.1f} GFLOP/s "
             f"default threads, {gemm[1]:.1f} at 1 thread. "
-            f"OPENBLAS_THREAD_TIMEOUT: {spin}.")  # fmt: skip
+            f"OPENBLAS_THREAD_TIMEOUT: {spin}. glassnet's products: {products}.")  # fmt: skip
     rep.lines += [head, ""]
     print(head + "\n")
     report = {"cores": cores(), "torch": torch_version, "gemm_gflops": gemm[None], "spin": spin,
-              "load_start": os.getloadavg()[0],
+              "products": products, "load_start": os.getloadavg()[0],
               "gemm_gflops_1": gemm[1], "threads": args.threads, "sweep": {}}  # fmt: skip
 
     sweep = {}

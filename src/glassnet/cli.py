@@ -279,13 +279,14 @@ def _hint_workers(config) -> None:
     machine): say that data-parallel ranks (``--workers``) would use the other cores too."""
     import glassnet as gn
     import glassnet.distributed as dist
+    from glassnet.backend import mkl
     from glassnet.backend.parallel import _get_blas_threads
 
     cores = gn.get_num_threads()
     if cores < 2 or dist.launched_under_mpi() or not config.resolved().max_minutes:
         return
-    if (_get_blas_threads() or cores) >= cores:
-        return
+    if (_get_blas_threads() or cores) >= cores or mkl.available():
+        return  # with MKL the products run on glassnet's threads, whatever OpenBLAS has
     print(f"note: matrix products run on 1 BLAS thread of {cores} cores (the machine was busy "
           f"at the start, or --threads/the environment said so); --workers {min(cores, 2)} "
           f"trains data-parallel on {min(cores, 2)} processes (needs Open MPI and mpi4py, see "

@@ -133,11 +133,14 @@ def info_command(args) -> int:
     except Exception:  # the layout of show_config differs between NumPy versions
         pass
     threads = blas_threads()
+    from glassnet.backend import mkl
+
     rows = [
         ("glassnet", gn.__version__),
         ("python", f"{platform.python_version()} ({platform.platform()})"),
         ("numpy", np.__version__),
         ("BLAS", blas),
+        ("products", mkl.describe()),
         ("BLAS threads", "unknown" if threads is None else str(threads)),
         ("glassnet threads", str(gn.get_num_threads())),
         ("CPU cores", str(os.cpu_count())),

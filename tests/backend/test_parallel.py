@@ -196,6 +196,10 @@ def test_threads_sets_and_restores_openblas():
 
 
 def test_small_products_run_on_one_blas_thread_and_restore_the_count(monkeypatch):
+    """The OpenBLAS path (MKL, where installed, takes these products: turned off here)."""
+    from glassnet.backend import mkl
+
+    monkeypatch.setattr(mkl, "enabled", lambda: False)
     calls = []
     monkeypatch.setattr(parallel, "_get_blas_threads", lambda: 2)
     monkeypatch.setitem(parallel._BLAS, "seen", 2)

@@ -46,3 +46,19 @@ def test_environment_and_big_models_are_left_alone(blas_calls, monkeypatch):
     monkeypatch.setenv("OMP_NUM_THREADS", "2")
     _choose()
     assert blas_calls == []
+
+
+@pytest.mark.parametrize("with_mkl, hinted", [(False, True), (True, False)])
+def test_workers_hint_only_when_products_are_on_one_blas_thread(
+    monkeypatch, capsys, with_mkl, hinted
+):
+    """One BLAS thread on a busy machine: the hint names --workers; with MKL the products run
+    on glassnet's own threads, so there is nothing to hint."""
+    from glassnet.backend import mkl
+
+    monkeypatch.setattr(parallel, "_get_blas_threads", lambda: 1)
+    monkeypatch.setattr(mkl, "available", lambda: with_mkl)
+    monkeypatch.setitem(parallel._state, "threads", 2)
+    config = SimpleNamespace(resolved=lambda: SimpleNamespace(max_minutes=13.5))
+    cli._hint_workers(config)
+    assert ("--workers 2" in capsys.readouterr().out) is hinted

@@ -173,10 +173,12 @@ def test_a_time_budgeted_single_process_run_suggests_workers(monkeypatch, tmp_pa
 
     fake = {"run_dir": str(tmp_path), "test_accuracy": 0.5, "test_loss": 1.0, "seconds": 0.1,
             "interrupted": False}  # fmt: skip
-    from glassnet.backend import parallel
+    from glassnet.backend import mkl, parallel
 
     monkeypatch.setattr(runs, "train_run", lambda config, **kw: fake)
-    # a busy 4-core machine: the preset's matrix products get 1 BLAS thread (glassnet train)
+    # a busy 4-core machine: the preset's matrix products get 1 BLAS thread (glassnet train);
+    # NumPy's BLAS multiplies (MKL's products run on glassnet's threads: no hint then)
+    monkeypatch.setattr(mkl, "available", lambda: False)
     monkeypatch.setattr(os, "getloadavg", lambda: (3.0, 3.0, 3.0))
     for var in parallel._ENV_VARS:
         monkeypatch.delenv(var, raising=False)

@@ -1,0 +1,174 @@
+"""Matrix products through MKL (glassnet.backend.mkl, the ``glassnet[mkl]`` extra).
+
+Expected values are float64 NumPy products of the same operands (a different library and
+order of summation: agreement to float32 rounding, not bit for bit). The tests that need MKL
+run where the ``mkl`` package is installed (the test extra installs it on Linux x86-64); the
+fallback tests run everywhere.
+"""
+
+import numpy as np
+import pytest
+
+import glassnet as gn
+from glassnet.backend import mkl, parallel
+
+needs_mkl = pytest.mark.skipif(not mkl.available(), reason="the mkl package is not installed")
+
+
+@pytest.fixture
+def mkl_on():
+    previous = mkl.set_enabled(True)
+    yield
+    mkl.set_enabled(previous)
+
+
+def _operand(rng, shape, layout, dtype):
+    """A (rows, cols) operand stored C-ordered, transposed (Fortran-ordered) or as a view
+    with a row pitch wider than its columns."""
+    rows, cols = shape
+    if layout == "C":
+        return rng.standard_normal(shape).astype(dtype)
+    if layout == "T":
+        return rng.standard_normal((cols, rows)).astype(dtype).T
+    return rng.standard_normal((rows, cols + 7)).astype(dtype)[:, 3 : 3 + cols]
+
+
+@needs_mkl
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("la", ["C", "T", "pitch"])
+@pytest.mark.parametrize("lb", ["C", "T", "pitch"])
+def test_gemm_matches_float64_for_every_layout(mkl_on, dtype, la, lb):
+    rng = np.random.default_rng(0)
+    a = _operand(rng, (150, 96), la, dtype)
+    b = _operand(rng, (96, 70), lb, dtype)
+    out = mkl.gemm(a, b)
+    assert out is not None and out.dtype == dtype and out.shape == (150, 70)
+    assert out.flags.c_contiguous
+    want = a.astype(np.float64) @ b.astype(np.float64)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(out, want, rtol=tol, atol=tol * np.abs(want).max())
+
+
+@needs_mkl
+@pytest.mark.parametrize("shape", [(300, 64, 90), (40, 128, 333)])  # row split, column split
+@pytest.mark.parametrize("lb", ["C", "T"])
+def test_gemm_blocks_cover_the_output(mkl_on, shape, lb):
+    """Every block writes its own rows (or columns) of the output, in any order."""
+    m, k, n = shape
+    rng = np.random.default_rng(1)
+    a = _operand(rng, (m, k), "T", np.float32)
+    b = _operand(rng, (k, n), lb, np.float32)
+    seen = []
+
+    def split(items, fn, rows):
+        seen.append((items, rows))
+        for lo, hi in reversed(parallel.blocks(items, 5)):
+            fn(lo, hi)
+
+    out = mkl.gemm(a, b, split)
+    assert seen == [(m, True)] if m >= n else seen == [(n, False)]
+    want = a.astype(np.float64) @ b.astype(np.float64)
+    np.testing.assert_allclose(out, want, rtol=1e-5, atol=1e-5 * np.abs(want).max())
+
+
+@needs_mkl
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_product_on_threads_matches_numpy(mkl_on, threads, block_counts):
+    rng = np.random.default_rng(2)
+    a = rng.standard_normal((1024, 256)).astype(np.float32)
+    b = rng.standard_normal((256, 300)).astype(np.float32)
+    with parallel.threads(threads):
+        out = parallel.product(a, b)
+    if threads > 1:  # 1024 x 256 x 300 multiply-adds: split over the pool
+        assert block_counts and max(block_counts) > 1
+    np.testing.assert_allclose(out, a.astype(np.float64) @ b, rtol=1e-5, atol=1e-3)
+
+
+@needs_mkl
+def test_product_is_reproducible_at_a_thread_count(mkl_on):
+    """The blocks depend on the thread count only, so a count gives the same bits each time
+    (whichever thread runs which block)."""
+    rng = np.random.default_rng(3)
+    a = rng.standard_normal((700, 200)).astype(np.float32)
+    b = rng.standard_normal((200, 500)).astype(np.float32)
+    with parallel.threads(2):
+        runs = [parallel.product(a, b) for _ in range(5)]
+    for out in runs[1:]:
+        np.testing.assert_array_equal(out, runs[0])
+
+
+@needs_mkl
+def test_linear_layer_trains_the_same_with_and_without_mkl(mkl_on):
+    """A linear layer's forward and gradients through MKL agree with NumPy's BLAS."""
+    rng = np.random.default_rng(4)
+    x_np = rng.standard_normal((256, 128)).astype(np.float32)
+    results = {}
+    for flag in (True, False):
+        mkl.set_enabled(flag)
+        gn.manual_seed(0)
+        layer = gn.nn.Linear(128, 192)
+        x = gn.tensor(x_np, requires_grad=True)
+        layer(x).square().sum().backward()
+        results[flag] = [layer(x).numpy(), x.grad.numpy(), layer.weight.grad.numpy()]
+    for got, want in zip(results[True], results[False]):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4 * np.abs(want).max())
+
+
+@pytest.mark.parametrize(
+    "a, b",
+    [
+        (np.ones((512, 512), np.int64), np.ones((512, 512), np.int64)),  # not float
+        (np.ones((512, 512), np.float32), np.ones((512, 512), np.float64)),  # mixed
+        (np.ones((512, 1024), np.float32)[:, ::2], np.ones((512, 512), np.float32)),  # strided
+        (np.ones((8, 8), np.float32), np.ones((8, 8), np.float32)),  # too small
+        (np.ones((0, 512), np.float32), np.ones((512, 512), np.float32)),  # empty
+    ],
+)
+def test_gemm_declines_what_it_does_not_take(mkl_on, a, b):
+    assert mkl.gemm(a, b) is None
+    np.testing.assert_array_equal(parallel.product(a, b), a @ b)  # NumPy's product
+
+
+def test_off_switch_keeps_numpys_blas(monkeypatch):
+    monkeypatch.setenv("GLASSNET_BLAS", "numpy")
+    previous = mkl.set_enabled(None)
+    try:
+        assert not mkl.enabled() and mkl.library() is None
+        a = np.arange(512 * 512, dtype=np.float32).reshape(512, 512) / 1e5
+        assert mkl.gemm(a, a) is None
+        assert "NumPy" in mkl.describe()
+    finally:
+        mkl.set_enabled(previous)
+
+
+def test_broken_install_falls_back_to_numpy(monkeypatch, tmp_path, mkl_on):
+    """A file that is not a loadable library (a broken or partial install) leaves products on
+    NumPy's BLAS instead of failing."""
+    fake = tmp_path / "libmkl_rt.so.2"
+    fake.write_bytes(b"not a shared library")
+    monkeypatch.setattr(mkl, "_library_path", lambda: str(fake))
+    monkeypatch.setattr(mkl, "_STATE", {**mkl._STATE, "lib": None, "tried": False, "enabled": True})
+    a = np.ones((512, 512), np.float32)
+    assert mkl.library() is None and mkl.gemm(a, a) is None
+    np.testing.assert_array_equal(parallel.product(a, a), a @ a)
+
+
+def test_no_mkl_installed_means_numpy(monkeypatch, mkl_on):
+    monkeypatch.setattr(mkl, "_library_path", lambda: None)
+    monkeypatch.setattr(mkl, "_STATE", {**mkl._STATE, "lib": None, "tried": False, "enabled": True})
+    assert not mkl.available()
+    assert "pip install glassnet[mkl]" in mkl.describe()
+
+
+@pytest.mark.skipif(not __import__("os").path.exists("/proc/self/maps"), reason="Linux only")
+def test_import_glassnet_does_not_load_mkl():
+    """MKL loads at the first large product, never at ``import glassnet``."""
+    import subprocess
+    import sys
+
+    code = (
+        "import glassnet, sys\n"
+        "maps = open('/proc/self/maps').read()\n"
+        "sys.exit(1 if 'libmkl' in maps else 0)\n"
+    )
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
