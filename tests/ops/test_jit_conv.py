@@ -276,3 +276,21 @@ def test_relu_kernels_bit_identical_for_any_thread_count(monkeypatch, block_coun
     x = rng.standard_normal(70_001).astype(np.float32)
     g = rng.standard_normal(x.shape).astype(np.float32)
     check_thread_counts(lambda: _relu_both(x, g)[1], (1, 2, 3, 4), block_counts, "relu")
+
+
+def test_max_pool_backward_without_kernel_after_kernel_forward():
+    """Kernels on for the forward, off for the backward: the NumPy backward rebuilds the
+    row-pair maxima the kernel forward did not keep, and gives the same bits."""
+    x = np.maximum(rng.integers(-2, 3, (3, 2, 6, 7)), 0).astype(np.float32)
+    g = rng.standard_normal((3, 2, 3, 3)).astype(np.float32)
+    ref = _pool_both(x, g)[0]
+    previous = jit.set_enabled(True)
+    try:
+        t = gn.tensor(x, requires_grad=True)
+        y = F.max_pool2d(t, 2)
+        jit.set_enabled(False)
+        y.backward(gn.tensor(g))
+    finally:
+        jit.set_enabled(previous)
+    np.testing.assert_array_equal(y.numpy(), ref[0])
+    np.testing.assert_array_equal(t.grad.numpy(), ref[1])
