@@ -172,3 +172,18 @@ def test_import_glassnet_does_not_load_mkl():
         "sys.exit(1 if 'libmkl' in maps else 0)\n"
     )
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+@needs_mkl
+def test_one_blas_thread_means_one_mkl_call(mkl_on, monkeypatch, block_counts):
+    """OpenBLAS's count governs MKL's products too: at one BLAS thread (``glassnet train`` on
+    a busy machine, OPENBLAS_NUM_THREADS=1) a large product is one call, not split."""
+    monkeypatch.setitem(parallel._BLAS, "seen", 1)
+    rng = np.random.default_rng(7)
+    a = rng.standard_normal((1024, 256)).astype(np.float32)
+    b = rng.standard_normal((256, 300)).astype(np.float32)
+    with parallel.threads(2):
+        parallel._BLAS["seen"] = 1  # threads() set OpenBLAS's count to 2; one BLAS thread again
+        out = parallel.product(a, b)
+    assert block_counts == []
+    np.testing.assert_allclose(out, a.astype(np.float64) @ b, rtol=1e-5, atol=1e-3)
