@@ -187,3 +187,13 @@ def test_one_blas_thread_means_one_mkl_call(mkl_on, monkeypatch, block_counts):
         out = parallel.product(a, b)
     assert block_counts == []
     np.testing.assert_allclose(out, a.astype(np.float64) @ b, rtol=1e-5, atol=1e-3)
+
+
+def test_an_mkl_already_in_the_process_is_left_alone(monkeypatch, mkl_on):
+    """A NumPy built with MKL (conda's) already multiplies with MKL: glassnet neither loads a
+    second copy nor changes the threading layer of the host's."""
+    monkeypatch.setattr(mkl, "_mkl_already_loaded", lambda: True)
+    monkeypatch.setattr(mkl, "_library_path", lambda: "/nonexistent/libmkl_rt.so.2")
+    monkeypatch.setattr(mkl, "_STATE", {**mkl._STATE, "lib": None, "tried": False, "enabled": True})
+    assert mkl.library() is None
+    assert "left alone" in mkl.describe()

@@ -15,6 +15,8 @@ Xeon (the same library PyTorch's CPU build uses; figures in docs/performance.md)
   view with a row pitch) and at least :data:`MIN_MACS` multiply-adds; everything else (and
   every product without MKL) is NumPy's ``a @ b``. The result is a new C-ordered array, like
   NumPy's.
+- A process that already runs an MKL (a NumPy built with MKL, as conda's) is left alone:
+  NumPy's products are MKL's there already.
 - ``GLASSNET_BLAS=numpy`` in the environment, or :func:`set_enabled` ``(False)``, keeps NumPy's
   BLAS; ``glassnet info`` says which one multiplies.
 
@@ -88,9 +90,20 @@ def _library_path() -> str | None:
     return None
 
 
+def _mkl_already_loaded() -> bool:
+    """Whether this process already runs an MKL (a NumPy built with MKL, as conda's): then
+    NumPy's products are MKL's already, and setting the threading layer of that copy would
+    change its host's products, so glassnet leaves it alone."""
+    try:
+        with open("/proc/self/maps") as f:
+            return any("libmkl_" in line for line in f)
+    except OSError:  # not Linux: the extra is not loaded there anyway
+        return False
+
+
 def _load():
     path = _library_path()
-    if path is None:
+    if path is None or _mkl_already_loaded():
         return None
     try:
         lib = ctypes.CDLL(path)
@@ -132,6 +145,8 @@ def describe() -> str:
         return f"MKL (sequential, glassnet's threads) {_STATE['path']}"
     if _library_path() is not None and not enabled():
         return "NumPy's (MKL installed, off: GLASSNET_BLAS)"
+    if _library_path() is not None:
+        return "NumPy's (this process already had an MKL: NumPy's own, left alone)"
     return "NumPy's (pip install glassnet[mkl] for MKL)"
 
 
