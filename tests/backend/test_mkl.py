@@ -39,10 +39,10 @@ def _operand(rng, shape, layout, dtype):
 @pytest.mark.parametrize("lb", ["C", "T", "pitch"])
 def test_gemm_matches_float64_for_every_layout(mkl_on, dtype, la, lb):
     rng = np.random.default_rng(0)
-    a = _operand(rng, (150, 96), la, dtype)
-    b = _operand(rng, (96, 70), lb, dtype)
+    a = _operand(rng, (300, 96), la, dtype)
+    b = _operand(rng, (96, 80), lb, dtype)  # 2.3M multiply-adds: above MIN_MACS
     out = mkl.gemm(a, b)
-    assert out is not None and out.dtype == dtype and out.shape == (150, 70)
+    assert out is not None and out.dtype == dtype and out.shape == (300, 80)
     assert out.flags.c_contiguous
     want = a.astype(np.float64) @ b.astype(np.float64)
     tol = 1e-5 if dtype == np.float32 else 1e-12
@@ -50,7 +50,7 @@ def test_gemm_matches_float64_for_every_layout(mkl_on, dtype, la, lb):
 
 
 @needs_mkl
-@pytest.mark.parametrize("shape", [(300, 64, 90), (40, 128, 333)])  # row split, column split
+@pytest.mark.parametrize("shape", [(400, 64, 90), (60, 128, 333)])  # row split, column split
 @pytest.mark.parametrize("lb", ["C", "T"])
 def test_gemm_blocks_cover_the_output(mkl_on, shape, lb):
     """Every block writes its own rows (or columns) of the output, in any order."""
