@@ -1,10 +1,12 @@
 """Optional fused CPU kernels (``pip install glassnet[jit]``, Numba), used where they are faster.
 
 NumPy evaluates exact GELU, softmax, LayerNorm and Adam as chains of whole-array passes (GELU
-forward is about 30 of them); a fused kernel makes one pass per row or element. The kernels
-(:mod:`glassnet.backend._jit_kernels`) are taken only where a side-by-side measurement showed
-them faster than the NumPy path (docs/performance.md has the figures); every other op, every
-GPU or simulated-device array and every op under ``create_graph`` keeps the NumPy path.
+forward is about 30 of them); a fused kernel makes one pass per row or element. A stride-1
+conv2d runs as a direct convolution without the im2col copy. The kernels
+(:mod:`glassnet.backend._jit_kernels`, ``_jit_attention``, ``_jit_conv``) are taken only
+where a side-by-side measurement showed them faster than the NumPy path
+(docs/performance.md has the figures); every other op, every GPU or simulated-device array
+and every op under ``create_graph`` keeps the NumPy path.
 
 - Off without Numba, or with ``GLASSNET_JIT=0`` in the environment, or after
   ``set_enabled(False)``: then everything runs exactly as in the NumPy-only install.
