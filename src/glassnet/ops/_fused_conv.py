@@ -14,10 +14,13 @@ import numpy as np
 
 from glassnet.backend.jit import run_rows, usable
 
-#: Largest C kh kw (taps per output) and output channels the kernels take. Measured on LeNet's
-#: layers (C kh kw = 25 and 150, 6 and 16 channels; docs/performance.md): the kernels beat the
-#: im2col path there. Wider layers keep the GEMM path, where OpenBLAS is at its best.
-MAX_TAPS = 512
+#: Largest C kh kw (taps per output) and output channels the kernels take. Measured at one
+#: thread, forward + backward, im2col path -> kernels (ms): LeNet's layers (25 and 150 taps,
+#: 6 and 16 channels) 1.7 -> 0.7 and 2.6 -> 1.8; 3 -> 32 channels 3x3 on 64x64, batch 32:
+#: 34 -> 21; 16 -> 16 5x5 (400 taps) on 32x32: 26 -> 8.8; 32 -> 64 3x3 (288 taps) on 32x32:
+#: 28.5 -> 25; but 56 -> 64 3x3 (504 taps) on 16x16: 5.8 -> 5.9, no gain (the grad input
+#: then sums over 576 taps). Wider layers keep the GEMM path, where OpenBLAS is at its best.
+MAX_TAPS = 448
 MAX_OUT_CHANNELS = 64
 
 
