@@ -39,10 +39,10 @@ def _operand(rng, shape, layout, dtype):
 @pytest.mark.parametrize("lb", ["C", "T", "pitch"])
 def test_gemm_matches_float64_for_every_layout(mkl_on, dtype, la, lb):
     rng = np.random.default_rng(0)
-    a = _operand(rng, (150, 96), la, dtype)
-    b = _operand(rng, (96, 70), lb, dtype)
+    a = _operand(rng, (300, 96), la, dtype)
+    b = _operand(rng, (96, 80), lb, dtype)  # 2.3M multiply-adds: above MIN_MACS
     out = mkl.gemm(a, b)
-    assert out is not None and out.dtype == dtype and out.shape == (150, 70)
+    assert out is not None and out.dtype == dtype and out.shape == (300, 80)
     assert out.flags.c_contiguous
     want = a.astype(np.float64) @ b.astype(np.float64)
     tol = 1e-5 if dtype == np.float32 else 1e-12
@@ -50,7 +50,7 @@ def test_gemm_matches_float64_for_every_layout(mkl_on, dtype, la, lb):
 
 
 @needs_mkl
-@pytest.mark.parametrize("shape", [(300, 64, 90), (40, 128, 333)])  # row split, column split
+@pytest.mark.parametrize("shape", [(400, 64, 90), (60, 128, 333)])  # row split, column split
 @pytest.mark.parametrize("lb", ["C", "T"])
 def test_gemm_blocks_cover_the_output(mkl_on, shape, lb):
     """Every block writes its own rows (or columns) of the output, in any order."""
@@ -172,3 +172,28 @@ def test_import_glassnet_does_not_load_mkl():
         "sys.exit(1 if 'libmkl' in maps else 0)\n"
     )
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+@needs_mkl
+def test_one_blas_thread_means_one_mkl_call(mkl_on, monkeypatch, block_counts):
+    """OpenBLAS's count governs MKL's products too: at one BLAS thread (``glassnet train`` on
+    a busy machine, OPENBLAS_NUM_THREADS=1) a large product is one call, not split."""
+    monkeypatch.setitem(parallel._BLAS, "seen", 1)
+    rng = np.random.default_rng(7)
+    a = rng.standard_normal((1024, 256)).astype(np.float32)
+    b = rng.standard_normal((256, 300)).astype(np.float32)
+    with parallel.threads(2):
+        parallel._BLAS["seen"] = 1  # threads() set OpenBLAS's count to 2; one BLAS thread again
+        out = parallel.product(a, b)
+    assert block_counts == []
+    np.testing.assert_allclose(out, a.astype(np.float64) @ b, rtol=1e-5, atol=1e-3)
+
+
+def test_an_mkl_already_in_the_process_is_left_alone(monkeypatch, mkl_on):
+    """A NumPy built with MKL (conda's) already multiplies with MKL: glassnet neither loads a
+    second copy nor changes the threading layer of the host's."""
+    monkeypatch.setattr(mkl, "_mkl_already_loaded", lambda: True)
+    monkeypatch.setattr(mkl, "_library_path", lambda: "/nonexistent/libmkl_rt.so.2")
+    monkeypatch.setattr(mkl, "_STATE", {**mkl._STATE, "lib": None, "tried": False, "enabled": True})
+    assert mkl.library() is None
+    assert "left alone" in mkl.describe()

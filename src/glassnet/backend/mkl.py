@@ -15,6 +15,8 @@ Xeon (the same library PyTorch's CPU build uses; figures in docs/performance.md)
   view with a row pitch) and at least :data:`MIN_MACS` multiply-adds; everything else (and
   every product without MKL) is NumPy's ``a @ b``. The result is a new C-ordered array, like
   NumPy's.
+- A process that already runs an MKL (a NumPy built with MKL, as conda's) is left alone:
+  NumPy's products are MKL's there already.
 - ``GLASSNET_BLAS=numpy`` in the environment, or :func:`set_enabled` ``(False)``, keeps NumPy's
   BLAS; ``glassnet info`` says which one multiplies.
 
@@ -37,10 +39,11 @@ import numpy as np
 
 __all__ = ["MIN_MACS", "available", "enabled", "gemm", "library", "set_enabled"]
 
-#: The fewest multiply-adds (M K N) a product needs to go to MKL. Below it the ``ctypes``
-#: call (about 2 us) costs more than MKL saves: measured in W1's step, its 128x256 by 256x10
-#: products took 0.04 ms through MKL against 0.03 ms through NumPy.
-MIN_MACS = 1 << 19
+#: The fewest multiply-adds (M K N) a product needs to go to MKL. Below it MKL's dispatch and
+#: the ``ctypes`` call cost more than its kernels save (CPU time at one thread, measured:
+#: 64x64 by 64x128 18.8 us through MKL against 12.3 us through NumPy, 64x128 by 128x128
+#: 28.3 against 25.2; from 128x256 by 256x128, 4.2M multiply-adds, MKL is 7-12% faster).
+MIN_MACS = 1 << 21
 
 _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
 _SEQUENTIAL = 1  # MKL_THREADING_SEQUENTIAL
@@ -88,9 +91,20 @@ def _library_path() -> str | None:
     return None
 
 
+def _mkl_already_loaded() -> bool:
+    """Whether this process already runs an MKL (a NumPy built with MKL, as conda's): then
+    NumPy's products are MKL's already, and setting the threading layer of that copy would
+    change its host's products, so glassnet leaves it alone."""
+    try:
+        with open("/proc/self/maps") as f:
+            return any("libmkl_" in line for line in f)
+    except OSError:  # not Linux: the extra is not loaded there anyway
+        return False
+
+
 def _load():
     path = _library_path()
-    if path is None:
+    if path is None or _mkl_already_loaded():
         return None
     try:
         lib = ctypes.CDLL(path)
@@ -132,6 +146,8 @@ def describe() -> str:
         return f"MKL (sequential, glassnet's threads) {_STATE['path']}"
     if _library_path() is not None and not enabled():
         return "NumPy's (MKL installed, off: GLASSNET_BLAS)"
+    if _library_path() is not None:
+        return "NumPy's (this process already had an MKL: NumPy's own, left alone)"
     return "NumPy's (pip install glassnet[mkl] for MKL)"
 
 

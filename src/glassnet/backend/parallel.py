@@ -349,7 +349,7 @@ def product(a, b):
     if type(a) is np.ndarray and a.ndim == 2 and b.ndim == 2:
         macs = a.shape[0] * a.shape[1] * b.shape[1]
         if macs >= _mkl.MIN_MACS:
-            big = macs >= SPLIT_MACS and num_threads() > 1 and not in_parallel_region()
+            big = macs >= SPLIT_MACS and _product_threads() > 1 and not in_parallel_region()
             out = _mkl.gemm(a, b, _split_product if big else None)
             if out is not None:
                 return out
@@ -374,9 +374,18 @@ PRODUCT_BLOCK = 128
 SPLIT_MACS = SMALL_PRODUCT
 
 
+def _product_threads() -> int:
+    """Threads for an MKL product: glassnet's count, capped by OpenBLAS's where NumPy has it,
+    so that one BLAS count governs products whichever library runs them (``set_num_threads``
+    sets both; ``glassnet train`` on a busy machine, ``OPENBLAS_NUM_THREADS=1``: one call)."""
+    count = num_threads()
+    blas = _BLAS.get("seen") or _get_blas_threads()  # None without OpenBLAS
+    return min(count, blas) if blas else count
+
+
 def _split_product(n_items: int, fn, rows: bool) -> None:
     """Blocks of a product's output rows or columns on the pool (:func:`backend.mkl.gemm`)."""
-    count = num_threads()
+    count = _product_threads()
     size = max(PRODUCT_BLOCK, -(-n_items // (count * BLOCKS_PER_THREAD)))
     if n_items < 2 * size:  # e.g. 128 rows on 2 threads: 2 blocks of 64
         size = -(-n_items // count)
