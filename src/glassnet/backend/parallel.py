@@ -84,8 +84,12 @@ BLOCKS_PER_THREAD = 4
 
 #: A matrix product of fewer multiply-adds (M K N) than this runs on one OpenBLAS thread
 #: (:func:`product`): below it, handing half of the product to a second BLAS thread costs
-#: more than it saves (measured: docs/performance.md, "Threads").
-SMALL_PRODUCT = 1 << 21
+#: more than it saves (measured: docs/performance.md, "Threads"). 2^22, not 2^21: after a
+#: threaded product OpenBLAS's worker spins on the other core (``OPENBLAS_THREAD_TIMEOUT``),
+#: where glassnet's pool then waits for it; LeNet's 64x400x120 products (3.1M) on one thread
+#: took the W2 step at 2 threads from 5.0-5.4 to 4.5-4.7 ms (RESULTS.md, issue 17, third
+#: session).
+SMALL_PRODUCT = 1 << 22
 
 _ENV_VARS = ("GLASSNET_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
@@ -371,7 +375,7 @@ def product(a, b):
 PRODUCT_BLOCK = 128
 
 #: The fewest multiply-adds of an MKL product split over the pool (smaller ones: one call).
-SPLIT_MACS = SMALL_PRODUCT
+SPLIT_MACS = 1 << 21
 
 
 def _product_threads() -> int:
