@@ -353,8 +353,14 @@ def product(a, b):
     if type(a) is np.ndarray and a.ndim == 2 and b.ndim == 2:
         macs = a.shape[0] * a.shape[1] * b.shape[1]
         if macs >= _mkl.MIN_MACS:
-            big = macs >= SPLIT_MACS and _product_threads() > 1 and not in_parallel_region()
-            out = _mkl.gemm(a, b, _split_product if big else None)
+            # MKL: one call on one thread (or inside a block); split over the pool when the
+            # product is large; between, NumPy's OpenBLAS with its own threads (see SPLIT_MACS)
+            if in_parallel_region() or _product_threads() == 1:
+                out = _mkl.gemm(a, b)
+            elif macs >= SPLIT_MACS:
+                out = _mkl.gemm(a, b, _split_product)
+            else:
+                out = None
             if out is not None:
                 return out
     if (
@@ -374,8 +380,13 @@ def product(a, b):
 #: 15-20% slower (measured, docs/performance.md "Threads").
 PRODUCT_BLOCK = 128
 
-#: The fewest multiply-adds of an MKL product split over the pool (smaller ones: one call).
-SPLIT_MACS = 1 << 21
+#: On several threads, the fewest multiply-adds of a product that MKL runs in blocks on the
+#: pool; smaller ones go to NumPy's OpenBLAS and its own threads. A pool thread that slept
+#: takes 50-100 us to wake on an idle VM, while OpenBLAS's threads spin between products, so
+#: for mid-size products OpenBLAS's two threads win (idle 2-core VM, 2 threads: 128x784 by
+#: 784x256 0.26 ms against 0.33 split; a W1 step 2.1-2.2 ms against 2.8-3.1); in a
+#: Transformer step the split MKL products win (W3 125-129 ms against 133-144).
+SPLIT_MACS = 1 << 25
 
 
 def _product_threads() -> int:
