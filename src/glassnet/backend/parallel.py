@@ -338,8 +338,14 @@ _blas_switch = threading.Lock()
 
 
 def product(a, b):
-    """``a @ b`` of 2-D arrays; on the CPU a product of fewer than :data:`SMALL_PRODUCT`
-    multiply-adds runs on one OpenBLAS thread (:func:`one_blas_thread`).
+    """``a @ b`` of 2-D arrays, the products of linear layers and ``matmul``.
+
+    With ``glassnet[mkl]`` (:mod:`glassnet.backend.mkl`), float32/float64 host products of at
+    least ``mkl.MIN_MACS`` multiply-adds run through sequential MKL: one call at one thread,
+    in blocks on this pool from :data:`SPLIT_MACS` on several; mid-size ones on several
+    threads stay with NumPy's OpenBLAS. Otherwise NumPy's ``a @ b``, where a product of fewer
+    than :data:`SMALL_PRODUCT` multiply-adds runs on one OpenBLAS thread
+    (:func:`one_blas_thread`).
 
     OpenBLAS splits products from 64^3 multiply-adds on; for the small products of a small
     model (an MLP's 64x128 by 128x128) the second thread's wake-up and join cost more than
