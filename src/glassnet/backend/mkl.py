@@ -7,10 +7,12 @@ Xeon (the same library PyTorch's CPU build uses; figures in docs/performance.md)
 ``matmul``) calls ``cblas_sgemm`` / ``cblas_dgemm`` through ``ctypes``:
 
 - MKL runs **sequential** (``MKL_Set_Threading_Layer(SEQUENTIAL)``): no OpenMP runtime is
-  loaded and no thread of MKL's spins between products. A large product is split into row
-  blocks (or column blocks when it has few rows) on glassnet's own pool
+  loaded and no thread of MKL's spins between products. At one thread each product is one
+  call; on several, a large one (``parallel.SPLIT_MACS``) is split into row blocks (or column
+  blocks when it has few rows) on glassnet's own pool
   (:func:`~glassnet.backend.parallel.parallel_for`), whose threads sleep when idle and hand
-  their blocks back to the caller on a busy machine.
+  their blocks back to the caller on a busy machine; mid-size ones stay with OpenBLAS's own
+  threads (:func:`glassnet.backend.parallel.product` says why).
 - Only host float32/float64 2-D operands with one unit stride (C- or Fortran-ordered, or a
   view with a row pitch) and at least :data:`MIN_MACS` multiply-adds; everything else (and
   every product without MKL) is NumPy's ``a @ b``. The result is a new C-ordered array, like
@@ -37,7 +39,7 @@ import threading
 
 import numpy as np
 
-__all__ = ["MIN_MACS", "available", "enabled", "gemm", "library", "set_enabled"]
+__all__ = ["MIN_MACS", "available", "describe", "enabled", "gemm", "library", "set_enabled"]
 
 #: The fewest multiply-adds (M K N) a product needs to go to MKL. Below it MKL's dispatch and
 #: the ``ctypes`` call cost more than its kernels save (CPU time at one thread, measured:
