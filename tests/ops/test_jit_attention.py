@@ -12,20 +12,12 @@ import pytest
 import glassnet as gn
 import glassnet.functional as F
 from glassnet import nn
-from glassnet.backend import get_default_device, jit, parallel, set_default_device
+from glassnet.backend import jit, parallel
 from glassnet.ops import _fused
 from glassnet.testing import check_grad, check_grad_grad
 
 pytest.importorskip("numba")
-
-
-@pytest.fixture(autouse=True)
-def _on_cpu():
-    """The kernel serves host arrays only: run on the CPU even under GLASSNET_TEST_DEVICE=sim."""
-    previous = get_default_device()
-    set_default_device("cpu")
-    yield
-    set_default_device(previous)
+pytestmark = pytest.mark.usefixtures("host_device")  # tests/ops/conftest.py
 
 
 @pytest.fixture

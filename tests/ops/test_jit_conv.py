@@ -12,29 +12,14 @@ import pytest
 
 import glassnet as gn
 import glassnet.functional as F
-from glassnet.backend import get_default_device, jit, parallel, set_default_device
+from glassnet.backend import jit, parallel
 from glassnet.ops import _fused_conv
 from glassnet.testing import GradCase, check_thread_counts, run_case
 
 pytest.importorskip("numba")
+pytestmark = pytest.mark.usefixtures("host_device")  # tests/ops/conftest.py
 
 rng = np.random.default_rng(23)
-
-
-@pytest.fixture(autouse=True)
-def _on_cpu():
-    """The kernels serve host arrays only: run on the CPU even under GLASSNET_TEST_DEVICE=sim."""
-    previous = get_default_device()
-    set_default_device("cpu")
-    yield
-    set_default_device(previous)
-
-
-@pytest.fixture
-def kernels_on():
-    previous = jit.set_enabled(True)
-    yield
-    jit.set_enabled(previous)
 
 
 @pytest.fixture
