@@ -187,18 +187,23 @@ def test_bit_identical_for_any_thread_count(xs, ws, pad, kernels_on, monkeypatch
 # -- 2x2 max pooling (the layer after LeNet's convolutions) --------------------------------
 
 
-def _pool_both(x, g):
+def _both_paths(op, x, g):
+    """([y, dL/dx] on the NumPy path, the same through the kernels) of ``op(x)``, upstream g."""
     out = {}
     for flag in (False, True):
         previous = jit.set_enabled(flag)
         try:
             t = gn.tensor(x, requires_grad=True)
-            y = F.max_pool2d(t, 2)
+            y = op(t)
             y.backward(gn.tensor(g))
             out[flag] = [y.numpy(), t.grad.numpy()]
         finally:
             jit.set_enabled(previous)
     return out[False], out[True]
+
+
+def _pool_both(x, g):
+    return _both_paths(lambda t: F.max_pool2d(t, 2), x, g)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -229,17 +234,7 @@ def test_max_pool_kernels_bit_identical_for_any_thread_count(monkeypatch, block_
 
 
 def _relu_both(x, g):
-    out = {}
-    for flag in (False, True):
-        previous = jit.set_enabled(flag)
-        try:
-            t = gn.tensor(x, requires_grad=True)
-            y = F.relu(t)
-            y.backward(gn.tensor(g))
-            out[flag] = [y.numpy(), t.grad.numpy()]
-        finally:
-            jit.set_enabled(previous)
-    return out[False], out[True]
+    return _both_paths(F.relu, x, g)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
