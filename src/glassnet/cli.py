@@ -14,6 +14,7 @@ import os
 import sys
 
 from glassnet.cli_support import blas_threads
+from glassnet.cli_support import runnable_others as _runnable_others
 
 __all__ = ["blas_threads", "main"]
 
@@ -306,8 +307,8 @@ def _choose_threads(args, config) -> None:
     caller, so a busy machine costs them little (a W3 step, batch 16, load average 13 on 2
     cores: 570 ms with 1 thread, 687 ms with glassnet's 2). OpenBLAS's threads spin and split
     each product statically: in the same minutes 2 BLAS threads took 2,149 ms. On an idle
-    machine both kinds of threads pay (RESULTS.md, "Training steps"). The load average is
-    read once, at the start.
+    machine both kinds of threads pay (RESULTS.md, "Training steps"). The load is read once,
+    at the start (:func:`_machine_busy`).
     """
     import glassnet as gn
     from glassnet.backend.parallel import _ENV_VARS, _set_blas_threads
@@ -324,16 +325,23 @@ def _choose_threads(args, config) -> None:
 
 
 def _machine_busy() -> bool:
-    """True when other processes keep about a whole core busy (1-minute load average above
-    0.9; the run has not started, so the load is others'). Then a BLAS thread would spin
-    against them. (A lower line misfired on an idle machine: the average decays over
-    minutes, and 0.5-0.9 was still showing after a finished job while a W3 step took 155 ms
-    with 2 BLAS threads against 180 ms with 1.)"""
+    """True when other processes keep about a whole core busy: the 1-minute load average is
+    above 0.9 (the run has not started, so the load is others') **and** another task is
+    runnable now (:func:`_runnable_others`). Then a BLAS thread would spin against them.
+
+    The average alone decays over minutes: a lower line misfired on an idle machine (0.5-0.9
+    still showing after a finished job, while a W3 step took 155 ms with 2 BLAS threads and
+    180 ms with 1), and even 0.9 misfires right after a job ends (a Shakespeare run started
+    18 s after a benchmark saw 1.2 and took 372 s per epoch instead of 292). The present count
+    confirms that the load is still there."""
     try:
         load = os.getloadavg()[0]
     except (AttributeError, OSError):  # not available: assume an idle machine
         return False
-    return load > 0.9
+    if load <= 0.9:
+        return False
+    others = _runnable_others()
+    return others is None or others >= 0.5
 
 
 def _evaluate(args) -> int:

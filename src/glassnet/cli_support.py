@@ -183,3 +183,24 @@ def blas_threads(count: int | None = None) -> int | None:
     if count is not None:
         _set_blas_threads(count)
     return _get_blas_threads()
+
+
+def runnable_others(samples: int = 5, interval: float = 0.02) -> float | None:
+    """Other tasks runnable right now, averaged over ``samples`` reads of ``procs_running``
+    in /proc/stat ``interval`` seconds apart (this process's own thread not counted); None
+    where /proc/stat is not there (not Linux)."""
+    import time
+
+    counts = []
+    for i in range(samples):
+        try:
+            with open("/proc/stat") as f:
+                line = next((x for x in f if x.startswith("procs_running")), None)
+        except OSError:
+            return None
+        if line is None:
+            return None
+        counts.append(int(line.split()[1]) - 1)
+        if i + 1 < samples:
+            time.sleep(interval)
+    return sum(counts) / len(counts)

@@ -30,9 +30,20 @@ def test_threads_option_sets_both(blas_calls):
     assert gn.get_num_threads() == 3 and blas_calls == [3]
 
 
-@pytest.mark.parametrize("load, expected", [(0.1, []), (0.8, []), (1.2, [1]), (9.0, [1])])
-def test_busy_machine_gets_one_blas_thread(blas_calls, monkeypatch, load, expected):
+@pytest.mark.parametrize(
+    "load, others, expected",
+    [
+        (0.1, 1.0, []),
+        (0.8, 2.0, []),
+        (1.2, 1.0, [1]),
+        (9.0, 4.0, [1]),
+        (9.0, None, [1]),  # no /proc/stat: the load average decides
+        (1.2, 0.0, []),  # the average still shows a job that has ended: idle now
+    ],
+)
+def test_busy_machine_gets_one_blas_thread(blas_calls, monkeypatch, load, others, expected):
     monkeypatch.setattr(cli.os, "getloadavg", lambda: (load, load, load))
+    monkeypatch.setattr(cli, "_runnable_others", lambda: others)
     parallel._state["threads"] = 2
     _choose()
     assert blas_calls == expected
@@ -41,6 +52,7 @@ def test_busy_machine_gets_one_blas_thread(blas_calls, monkeypatch, load, expect
 
 def test_environment_and_big_models_are_left_alone(blas_calls, monkeypatch):
     monkeypatch.setattr(cli.os, "getloadavg", lambda: (9.0, 9.0, 9.0))
+    monkeypatch.setattr(cli, "_runnable_others", lambda: 4.0)
     parallel._state["threads"] = 2
     _choose(model="resnet-like-user-model")
     monkeypatch.setenv("OMP_NUM_THREADS", "2")
@@ -62,3 +74,21 @@ def test_workers_hint_only_when_products_are_on_one_blas_thread(
     config = SimpleNamespace(resolved=lambda: SimpleNamespace(max_minutes=13.5))
     cli._hint_workers(config)
     assert ("--workers 2" in capsys.readouterr().out) is hinted
+
+
+def test_runnable_others_reads_proc_stat(monkeypatch, tmp_path):
+    """procs_running minus this process's own thread, averaged over the samples; None where
+    /proc/stat cannot be read."""
+    import builtins
+
+    stat = tmp_path / "stat"
+    stat.write_text("cpu  1 2 3\nprocs_running 3\nprocs_blocked 0\n")
+    real_open = builtins.open
+    monkeypatch.setattr(
+        builtins, "open", lambda p, *a, **k: real_open(stat if p == "/proc/stat" else p, *a, **k)
+    )
+    assert cli._runnable_others(samples=3, interval=0) == 2.0
+    stat.write_text("cpu  1 2 3\n")
+    assert cli._runnable_others(samples=2, interval=0) is None
+    stat.unlink()
+    assert cli._runnable_others(samples=2, interval=0) is None

@@ -180,6 +180,9 @@ def test_a_time_budgeted_single_process_run_suggests_workers(monkeypatch, tmp_pa
     # NumPy's BLAS multiplies (MKL's products run on glassnet's threads: no hint then)
     monkeypatch.setattr(mkl, "available", lambda: False)
     monkeypatch.setattr(os, "getloadavg", lambda: (3.0, 3.0, 3.0))
+    from glassnet import cli
+
+    monkeypatch.setattr(cli, "_runnable_others", lambda: 2.0)  # and other jobs run now
     for var in parallel._ENV_VARS:
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setitem(parallel._state, "threads", 4)
