@@ -14,7 +14,7 @@ import pytest
 
 import glassnet as gn
 import glassnet.functional as F
-from glassnet.backend import get_default_device, jit, parallel, set_default_device
+from glassnet.backend import jit, parallel
 from glassnet.ops import _fused
 from glassnet.testing import check_grad
 
@@ -23,14 +23,12 @@ pytest.importorskip("numba")
 THRESHOLD = _fused.CROSS_ENTROPY_MIN_ELEMENTS  # the real one (the fixture lowers it)
 
 
+pytestmark = pytest.mark.usefixtures("host_device", "kernels_on")  # tests/ops/conftest.py
+
+
 @pytest.fixture(autouse=True)
-def _cpu_kernels_on(monkeypatch):
-    monkeypatch.setattr(_fused, "CROSS_ENTROPY_MIN_ELEMENTS", 1)  # small cases take the kernel
-    previous_device, previous = get_default_device(), jit.set_enabled(True)
-    set_default_device("cpu")
-    yield
-    set_default_device(previous_device)
-    jit.set_enabled(previous)
+def _small_cases_take_the_kernel(monkeypatch):
+    monkeypatch.setattr(_fused, "CROSS_ENTROPY_MIN_ELEMENTS", 1)
 
 
 @pytest.fixture

@@ -356,27 +356,22 @@ def product(a, b):
     >>> product(np.eye(2), np.array([[1.0, 2.0], [3.0, 4.0]])).tolist()
     [[1.0, 2.0], [3.0, 4.0]]
     """
-    if type(a) is np.ndarray and a.ndim == 2 and b.ndim == 2:
-        macs = a.shape[0] * a.shape[1] * b.shape[1]
-        if macs >= _mkl.MIN_MACS:
-            # MKL: one call on one thread (or inside a block); split over the pool when the
-            # product is large; between, NumPy's OpenBLAS with its own threads (see SPLIT_MACS)
-            if in_parallel_region() or _product_threads() == 1:
-                out = _mkl.gemm(a, b)
-            elif macs >= SPLIT_MACS:
-                out = _mkl.gemm(a, b, _split_product)
-            else:
-                out = None
-            if out is not None:
-                return out
-    if (
-        type(a) is np.ndarray
-        and a.ndim == 2
-        and b.ndim == 2
-        and a.shape[0] * a.shape[1] * b.shape[1] < SMALL_PRODUCT
-        and (_BLAS.get("seen") or _get_blas_threads() or 1) > 1  # else nothing to switch
-    ):
-        with one_blas_thread(0):
+    if type(a) is not np.ndarray or a.ndim != 2 or b.ndim != 2:
+        return a @ b
+    macs = a.shape[0] * a.shape[1] * b.shape[1]
+    if macs >= _mkl.MIN_MACS:
+        # MKL: one call on one thread (or inside a block); split over the pool when the
+        # product is large; between, NumPy's OpenBLAS with its own threads (see SPLIT_MACS)
+        if in_parallel_region() or _product_threads() == 1:
+            out = _mkl.gemm(a, b)
+        elif macs >= SPLIT_MACS:
+            out = _mkl.gemm(a, b, _split_product)
+        else:
+            out = None
+        if out is not None:
+            return out
+    if macs < SMALL_PRODUCT and (_BLAS.get("seen") or _get_blas_threads() or 1) > 1:
+        with one_blas_thread(0):  # else nothing to switch
             return a @ b
     return a @ b
 

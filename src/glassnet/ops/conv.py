@@ -195,7 +195,10 @@ class _ConvNd(Function):
         xp = self.xp
         need_b = bias is not None and self.needs_input_grad[2]
         if self.kern is not None and ns.eager:
-            return self._kernel_backward(grad, x, weight, bias, need_x, need_w, need_b)
+            grads = self._kernel_backward(grad, x, weight, bias, need_x, need_w, need_b)
+            if grads is not None:
+                return grads
+            self.cols = _im2col(xp, x, geom)  # x holds inf or NaN: the im2col path below
         # dL/dy (N, O, *out) -> batch-last (groups, O/groups, prod(out) * N)
         if ns.eager and _conv_cpu.host(grad):
             g = _conv_cpu.batch_last(grad.reshape(n, -1)).reshape(groups, o // groups, -1)
@@ -220,17 +223,16 @@ class _ConvNd(Function):
         return (gx, gw) if bias is None else (gx, gw, gb)
 
     def _kernel_backward(self, grad, x, weight, bias, need_x, need_w, need_b):
-        """The backward of a forward that ran the direct kernels (``ops._fused_conv``)."""
-        kern, padding, o = self.kern, self.geom[8], self.geom[2]
+        """The backward of a forward that ran the direct kernels (``ops._fused_conv``), or
+        None when x holds inf or NaN (the weight gradient's kernel would drop them: the
+        caller takes the im2col path, as without the kernels)."""
+        kern, padding = self.kern, self.geom[8]
         grad = np.asarray(grad, dtype=x.dtype)
         gx = gw = gb = None
         if need_w or need_b:
             grads = _fused_conv.conv2d_grad_weight(kern, x, grad, weight.shape, padding)
-            if grads is None:  # x holds inf or NaN: the im2col product, as without the kernels
-                cols = _im2col(np, x, self.geom)
-                g = _conv_cpu.batch_last(grad.reshape(grad.shape[0], -1)).reshape(1, o, -1)
-                gw = _gemm_long_inner(np, cols, g.swapaxes(1, 2)).swapaxes(1, 2)
-                grads = gw.reshape(weight.shape), g.reshape(o, -1).sum(axis=1)
+            if grads is None:
+                return None
             gw = grads[0] if need_w else None
             gb = grads[1] if need_b else None
         if need_x:

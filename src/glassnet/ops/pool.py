@@ -52,10 +52,11 @@ class MaxPool2d(Function):
             _out_size(w, kernel_size[1], stride[1], pw),
         )
         self.sl = sl = _slices(kernel_size, stride, out)
-        self.pairs = self.tree = None
+        self.pairs = None
+        self.two_by_two = False
         if kernel_size == stride == (2, 2) and type(x) is np.ndarray:  # LeNet's pooling
             y, self.pairs = _max_pool_2x2(x, out)
-            self.tree = True
+            self.two_by_two = True  # pairs is None when the jit kernel ran
             self.x_pad, self.y, self.pad = x, y, (0, 0)
             self.kernel_size, self.stride = kernel_size, stride
             return y
@@ -99,7 +100,7 @@ class MaxPool2d(Function):
         shape, (ph, pw) = self.x_pad.shape, self.pad
         overlap = any(k > s for k, s in zip(self.kernel_size, self.stride))
         if ns.eager and type(grad) is np.ndarray:  # by sample (large batches: threads)
-            if self.tree:
+            if self.two_by_two:
                 return _max_pool_2x2_backward(self.x_pad, self.y, self.pairs, grad)
             return self._backward_host(grad, overlap)
         route = self._route(xp)
