@@ -77,6 +77,44 @@ def test_replay_bit_identical_to_eager(opt_name, flat):
     _assert_same_state(m1, o1, m2, o2)
 
 
+@pytest.mark.parametrize("opt_name", ["sgd", "adamw"])
+def test_flat_step_in_blocks_on_two_threads_bit_identical_to_eager(
+    monkeypatch, block_counts, opt_name
+):
+    """The flat step runs the update in blocks (here of 50 elements, across parameter
+    boundaries) spread over two threads: the same bits as eager's per-parameter step."""
+    import glassnet._flat
+    from glassnet.backend import parallel
+
+    monkeypatch.setattr(glassnet._flat, "BLOCK", 50)
+    monkeypatch.setattr(parallel, "MIN_BLOCK_ELEMENTS", 1)
+    update_blocks = []
+
+    def spy(n_items, fn, **kw):
+        update_blocks.append(n_items)
+        block_counts.clear()
+        parallel.parallel_for(n_items, fn, **kw)
+        update_blocks.append(max(block_counts, default=0))  # the pool's parts
+
+    monkeypatch.setattr(glassnet._flat, "parallel_for", spy)
+    previous = gn.get_num_threads()
+    gn.set_num_threads(2)
+    try:
+        m1, o1, eager = _mlp(opt_name)
+        m2, o2, step = _mlp(opt_name)
+        fast = gn.compile(step)
+        for x, y in _batches():
+            a, b = eager(x, y), fast(x, y)
+            assert a.numpy().tobytes() == b.numpy().tobytes()
+    finally:
+        gn.set_num_threads(previous)
+    assert fast.replays == 6
+    n_params = sum(p.numel() for p in m2.parameters())
+    assert update_blocks[0] == -(-n_params // 50)  # blocks of 50 elements
+    assert len(update_blocks) == 2 * 6 and min(update_blocks[1::2]) > 1  # on both threads
+    _assert_same_state(m1, o1, m2, o2)
+
+
 def test_flat_buffers_alias_parameters_and_state(host_device):  # inspects host memory
     model, opt, step = _mlp("adam")
     fast = gn.compile(step)

@@ -93,6 +93,46 @@ def test_cross_entropy_unbatched_equals_batched():
     np.testing.assert_allclose(one.item(), -ref_log_softmax(x[None])[0, 3])
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n", [1, 5, 300])
+def test_cross_entropy_short_path_gives_the_general_paths_bits(monkeypatch, dtype, n):
+    """Small unweighted batches take a short path (ops/loss.py, _small_forward); class weights
+    of 1 take the general one: the loss, the gradient and the gradient of the gradient must
+    agree bit for bit, and both match the float64 reference."""
+    from glassnet.ops import loss
+
+    calls = []
+    small = loss.CrossEntropy._small_forward
+    monkeypatch.setattr(
+        loss.CrossEntropy, "_small_forward", lambda self, *a: calls.append(1) or small(self, *a)
+    )
+    x_np = (rng.standard_normal((n, 7)) * 4).astype(dtype)
+    t = gn.tensor(rng.integers(0, 7, n))
+    results = []
+    for weight in (None, gn.ones(7, dtype=gn.float32 if dtype == np.float32 else gn.float64)):
+        x = gn.tensor(x_np, requires_grad=True)
+        out = F.cross_entropy(x, t, weight=weight)
+        (g_eager,) = gn.autograd.grad(out, x, retain_graph=True)
+        (g,) = gn.autograd.grad(out, x, create_graph=True)  # the graph path
+        (gg,) = gn.autograd.grad((g * g).sum(), x)
+        results.append((out.numpy(), g_eager.numpy(), g.numpy(), gg.numpy()))
+    assert len(calls) == 1  # the unweighted call, not the weighted one
+    for a, b in zip(*results):
+        assert a.dtype == b.dtype == dtype and np.array_equal(a, b)
+    ref = ref_cross_entropy(x_np.astype(np.float64), t.numpy())
+    assert results[0][0] == pytest.approx(ref, rel=1e-5 if dtype == np.float32 else 1e-12)
+
+
+def test_cross_entropy_short_path_skips_ignored_targets_like_the_general_path():
+    x_np = rng.standard_normal((6, 4)).astype(np.float32)
+    t = np.array([0, -100, 3, 1, -100, 2])
+    x = gn.tensor(x_np, requires_grad=True)
+    out = F.cross_entropy(x, gn.tensor(t))
+    out.backward()
+    assert out.item() == pytest.approx(ref_cross_entropy(x_np.astype(np.float64), t), rel=1e-5)
+    assert np.all(x.grad.numpy()[[1, 4]] == 0)
+
+
 def test_nll_loss_reference():
     logp = ref_log_softmax(rng.standard_normal((4, 3)))
     t = np.array([2, -100, 0, 2])

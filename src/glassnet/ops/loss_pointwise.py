@@ -1,6 +1,7 @@
 """Pointwise losses: MSE, L1, Huber, smooth L1, binary cross-entropy (on probabilities and
 on logits) and KL divergence. Each compares input and target element by element, then reduces
-("mean", "sum" or "none"); shared checks and reductions live in :mod:`glassnet.ops.loss`.
+("mean", "sum" or "none"); shared checks live in :mod:`glassnet.ops._loss_checks`, reductions in
+:mod:`glassnet.ops.loss`.
 """
 
 from __future__ import annotations
@@ -8,20 +9,17 @@ from __future__ import annotations
 from glassnet.autograd.function import Function
 from glassnet.autograd.namespace import array_namespace
 from glassnet.backend import is_debug, xp_of
-from glassnet.ops.elementwise import abs as abs_
-from glassnet.ops.elementwise import exp, log
-from glassnet.ops.loss import (
+from glassnet.ops._loss_checks import (
     _REDUCTIONS,
     _check_input,
     _check_reduction,
-    _clamped_log,
     _const,
-    _maybe_const,
-    _reduce,
-    _reduced_grad,
     _same_shape,
     _target,
 )
+from glassnet.ops.elementwise import abs as abs_
+from glassnet.ops.elementwise import exp, log
+from glassnet.ops.loss import _clamped_log, _maybe_const, _reduce, _reduced_grad
 from glassnet.ops.selection import where
 from glassnet.tensor import Tensor
 
