@@ -188,7 +188,7 @@ def _signature(args):
             return None
         seen.add(id(a))
         d = a._data
-        sig.append((d.shape, d.dtype.str, a.requires_grad, type(d)))
+        sig.append((d.shape, d.dtype, a.requires_grad, type(d)))
     return tuple(sig)
 
 

@@ -96,6 +96,8 @@ class Relu(Function):
 
     def backward(self, ns, grad, x):
         mask = self.mask
+        if mask.dtype != bool and ns.eager and grad.dtype == mask.dtype:
+            return grad * mask  # a small array's float mask: one multiply, no blocks
         g = _flat_host(grad) if ns.eager and grad.shape == x.shape else None
         if g is None or g.dtype != x.dtype:
             if mask.dtype == bool:
