@@ -132,10 +132,18 @@ class FlatOptimizer:
             for g, pg in zip(self.groups, opt.param_groups)
         ) and all(g.valid(opt.state) for g in self.groups)
 
+    def grad_view(self, t):
+        """The array of ``t``'s flat gradient view (an op may write its gradient there)."""
+        group, i = self.where[id(t)]
+        return group.grads[i]._data
+
     def accumulate(self, t, g) -> None:
         """``engine._accumulate`` for a parameter, writing into its flat gradient view."""
         group, i = self.where[id(t)]
         mine = group.grads[i]
+        if g is mine._data and t.grad is None:  # the op wrote it there (grad_out)
+            t.grad = mine
+            return
         if g.dtype != t._data.dtype:
             g = g.astype(t._data.dtype)
         if t.grad is None:

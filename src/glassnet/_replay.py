@@ -41,6 +41,23 @@ def _dynamic(enc) -> bool:
     return enc[0] == "seq" and any(_dynamic(e) for e in enc[2])
 
 
+def _sole_gradients(plan, fresh) -> dict:
+    """{node: ((input position, leaf slot), ...)} for the leaves of ``fresh`` (their .grad is
+    None when the backward starts) that get their gradient from that one node and position
+    only: the node may write it straight into the leaf's flat gradient buffer."""
+    counts: dict = {}
+    for _, _, inputs in plan:
+        for _, s, _ in inputs:
+            counts[s] = counts.get(s, 0) + 1
+    fresh = set(fresh)
+    sole: dict = {}
+    for i, _, inputs in plan:
+        for pos, s, _ in inputs:
+            if s in fresh and counts[s] == 1:
+                sole.setdefault(i, []).append((pos, s))
+    return {i: tuple(v) for i, v in sole.items()}
+
+
 class _Program:
     def __init__(self, first, trace, flat: bool) -> None:
         self.n_inputs = sum(k == "input" for k in trace.kinds)
@@ -68,7 +85,7 @@ class _Program:
                 )
             elif ev[0] == "backward":
                 plan = tuple((i2, op_out[i2], op_inputs[i2]) for i2 in ev[2])
-                self.code.append((_BACKWARD, ev[1], plan, ev[3]))
+                self.code.append((_BACKWARD, ev[1], plan, ev[3], _sole_gradients(plan, ev[3])))
             elif ev[0] == "zero_grad":
                 self.code.append((_ZERO, ev[1], ev[2]))
             else:
@@ -131,7 +148,7 @@ class _Program:
                         nodes[i] = fn
                 elif kind == _BACKWARD:
                     _GRAD.enabled = False
-                    self._backward(ins[1], ins[2], ins[3], nodes, args)
+                    self._backward(ins[1], ins[2], ins[3], ins[4], nodes, args)
                     _GRAD.enabled = prev_mode
                 elif kind == _ZERO:
                     flat = self.flat.get(ins[1])
@@ -151,16 +168,19 @@ class _Program:
             for st in self.temps:
                 st._data = None
 
-    def _backward(self, root_slot, plan, fresh, nodes, args) -> None:
+    def _backward(self, root_slot, plan, fresh, sole, nodes, args) -> None:
         standins = self.standins
         n_inputs = self.n_inputs
         for s in fresh:  # leaves whose .grad was None when this backward was captured
             (args[s] if s < n_inputs else standins[s]).grad = None
         root = standins[root_slot]._data
         grads = {root_slot: xp_of(root).ones_like(root)}
+        leaf_flat = self.leaf_flat
         for i, out_slot, inputs in plan:
             fn = nodes.pop(i)
             g = grads.pop(out_slot)
+            if leaf_flat and i in sole:  # the op may write these gradients into flat buffers
+                fn.grad_out = self._grad_buffers(sole[i], leaf_flat)
             arrays = fn.arrays
             if len(arrays) == 2:  # spelled out: a star-call builds an argument tuple
                 in_grads = fn.backward(array_namespace(g), g, arrays[0], arrays[1])
@@ -177,7 +197,6 @@ class _Program:
                 prev = grads.get(s)
                 grads[s] = ig if prev is None else prev + ig
         handed: set = set()
-        leaf_flat = self.leaf_flat
         for s, g in grads.items():
             t = args[s] if s < n_inputs else standins[s]
             flat = leaf_flat.get(id(t))
@@ -185,6 +204,18 @@ class _Program:
                 flat.accumulate(t, g)
             else:
                 _accumulate(t, g, False, handed)
+
+    def _grad_buffers(self, positions, leaf_flat) -> dict | None:
+        """{input position: the parameter's flat gradient view} for a node's sole gradients."""
+        bufs = None
+        for pos, s in positions:
+            t = self.standins[s]
+            flat = leaf_flat.get(id(t))
+            if flat is not None:
+                if bufs is None:
+                    bufs = {}
+                bufs[pos] = flat.grad_view(t)
+        return bufs
 
     def _result(self, enc, args):
         if enc is None:

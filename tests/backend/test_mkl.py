@@ -197,3 +197,38 @@ def test_an_mkl_already_in_the_process_is_left_alone(monkeypatch, mkl_on):
     monkeypatch.setattr(mkl, "_STATE", {**mkl._STATE, "lib": None, "tried": False, "enabled": True})
     assert mkl.library() is None
     assert "left alone" in mkl.describe()
+
+
+@pytest.mark.parametrize("use_mkl", [True, False])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_product_into_out_gives_the_bits_of_a_fresh_result(monkeypatch, use_mkl, threads):
+    """``out=`` (gn.compile's flat gradient buffers) changes where the product goes, not its
+    bits: MKL's path (when installed), NumPy's, one thread and the split over the pool."""
+    monkeypatch.setattr(parallel, "SPLIT_MACS", 1)  # on 2 threads: MKL's blocks on the pool
+    previous = mkl.set_enabled(use_mkl)
+    try:
+        rng = np.random.default_rng(4)
+        for m, k, n in ((256, 300, 200), (20, 30, 40)):  # above and below MKL's MIN_MACS
+            a = rng.standard_normal((k, m)).astype(np.float32).T  # a weight gradient's g.T
+            b = rng.standard_normal((k, n)).astype(np.float32)
+            with parallel.threads(threads):
+                fresh = parallel.product(a, b)
+                out = np.full((m, n), np.nan, np.float32)
+                res = parallel.product(a, b, out=out)
+            assert res is out
+            np.testing.assert_array_equal(out, fresh)
+            np.testing.assert_allclose(out, a.astype(np.float64) @ b, rtol=1e-5, atol=1e-4)
+    finally:
+        mkl.set_enabled(previous)
+
+
+def test_out_that_mkl_cannot_write_goes_to_numpy(mkl_on):
+    rng = np.random.default_rng(5)
+    a = rng.standard_normal((300, 96)).astype(np.float32)
+    b = rng.standard_normal((96, 80)).astype(np.float32)
+    out_f = np.empty((80, 300), np.float32).T  # Fortran-ordered: not C-contiguous
+    assert mkl.gemm(a, b, out=out_f) is None
+    assert mkl.gemm(a, b, out=np.empty((300, 80), np.float64)) is None  # another dtype
+    res = parallel.product(a, b, out=out_f)
+    assert res is out_f
+    np.testing.assert_allclose(out_f, a.astype(np.float64) @ b, rtol=1e-5, atol=1e-4)

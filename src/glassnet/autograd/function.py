@@ -75,9 +75,14 @@ class Function:
 
     Set on each graph node by ``apply``: ``inputs`` (the input tensors), ``needs_input_grad``
     (a bool per input), ``arrays`` (what first-order backward receives after ``grad``).
+    ``gn.compile`` may also set ``grad_out``: {input position: an empty array shaped and typed
+    like that input}, where a first-order backward may write that input's gradient and return
+    the array itself (a parameter's flat gradient buffer: no copy into it afterwards). Ops may
+    ignore it.
     """
 
     name: str = "function"
+    grad_out: dict | None = None
     is_view: bool = False
     saves_output: bool = False
     register: bool = True

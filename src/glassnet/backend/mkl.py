@@ -166,10 +166,10 @@ def _layout(a):
     return None
 
 
-def gemm(a, b, split=None):
+def gemm(a, b, split=None, out=None):
     """``a @ b`` through MKL, or None when MKL does not take it (off, not installed, a dtype
     other than float32/float64, mixed dtypes, no unit stride, fewer than :data:`MIN_MACS`
-    multiply-adds).
+    multiply-adds, an ``out`` that is not C-contiguous of the result's shape and dtype).
 
     ``split(n_items, fn, rows)``, when given, runs ``fn(lo, hi)`` over blocks of the output's
     rows (``rows=True``) or columns; each block is one sequential MKL call on its own slice of
@@ -195,7 +195,15 @@ def gemm(a, b, split=None):
     if lib is None:
         return None
     fn = lib.cblas_sgemm if a.dtype == np.float32 else lib.cblas_dgemm
-    out = np.empty((m, n), dtype=a.dtype)
+    if out is None:
+        out = np.empty((m, n), dtype=a.dtype)
+    elif (
+        type(out) is not np.ndarray
+        or out.shape != (m, n)
+        or out.dtype != a.dtype
+        or not out.flags.c_contiguous
+    ):
+        return None
     (ta, lda), (tb, ldb) = la, lb
     pa, pb, pc, size = a.ctypes.data, b.ctypes.data, out.ctypes.data, a.itemsize
     # a row of a is a step of lda elements when a is row-major (NoTrans), 1 when transposed

@@ -337,8 +337,9 @@ def _openblas_functions():
 _blas_switch = threading.Lock()
 
 
-def product(a, b):
-    """``a @ b`` of 2-D arrays, the products of linear layers and ``matmul``.
+def product(a, b, out=None):
+    """``a @ b`` of 2-D arrays, the products of linear layers and ``matmul``; into ``out`` when
+    given (a C-contiguous array of the result's shape and dtype), which is returned.
 
     With ``glassnet[mkl]`` (:mod:`glassnet.backend.mkl`), float32/float64 host products of at
     least ``mkl.MIN_MACS`` multiply-adds run through sequential MKL: one call at one thread,
@@ -357,23 +358,23 @@ def product(a, b):
     [[1.0, 2.0], [3.0, 4.0]]
     """
     if type(a) is not np.ndarray or a.ndim != 2 or b.ndim != 2:
-        return a @ b
+        return a @ b if out is None else np.matmul(a, b, out=out)
     macs = a.shape[0] * a.shape[1] * b.shape[1]
     if macs >= _mkl.MIN_MACS:
         # MKL: one call on one thread (or inside a block); split over the pool when the
         # product is large; between, NumPy's OpenBLAS with its own threads (see SPLIT_MACS)
         if in_parallel_region() or _product_threads() == 1:
-            out = _mkl.gemm(a, b)
+            res = _mkl.gemm(a, b, out=out)
         elif macs >= SPLIT_MACS:
-            out = _mkl.gemm(a, b, _split_product)
+            res = _mkl.gemm(a, b, _split_product, out=out)
         else:
-            out = None
-        if out is not None:
-            return out
+            res = None
+        if res is not None:
+            return res
     if macs < SMALL_PRODUCT and (_BLAS.get("seen") or _get_blas_threads() or 1) > 1:
         with one_blas_thread(0):  # else nothing to switch
-            return a @ b
-    return a @ b
+            return a @ b if out is None else np.matmul(a, b, out=out)
+    return a @ b if out is None else np.matmul(a, b, out=out)
 
 
 #: The fewest output rows (or columns) in a block of a product split over the pool: MKL's

@@ -39,8 +39,12 @@ class Linear(Function):
                 gx = ns.reshape(gx, x.shape)
         if need[1]:
             x2 = ns.reshape(x, (-1, x.shape[-1])) if flat else x
-            # a fresh (out, in) array: safe to hand to weight.grad
-            gw = product(g2.T, x2) if ns.eager else g2.T @ x2
+            # a fresh (out, in) array: safe to hand to weight.grad; or gn.compile's buffer
+            out = self.grad_out.get(1) if self.grad_out and ns.eager else None
+            if out is not None and out.dtype == g2.dtype == x2.dtype:
+                gw = product(g2.T, x2, out=out)
+            else:
+                gw = product(g2.T, x2) if ns.eager else g2.T @ x2
         if bias is None:
             return gx, gw
         if need[2]:
