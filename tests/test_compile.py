@@ -173,6 +173,37 @@ def test_a_weight_used_twice_sums_its_gradients_as_eager(monkeypatch):
         assert np.array_equal(p.grad.numpy(), q.grad.numpy())
 
 
+def test_a_step_of_small_products_switches_the_blas_count_once_per_replay(monkeypatch):
+    """The first replay switches OpenBLAS to one thread around each product; having seen
+    only small products, the next ones switch once (backend.parallel.blas_region)."""
+    from glassnet.backend import mkl, parallel
+
+    monkeypatch.setattr(mkl, "enabled", lambda: False)
+    state, calls = {"count": 2}, []
+
+    def set_count(n):
+        calls.append(n)
+        state["count"] = parallel._BLAS["seen"] = n
+
+    monkeypatch.setattr(parallel, "_get_blas_threads", lambda: state["count"])
+    monkeypatch.setitem(parallel._BLAS, "seen", 2)
+    monkeypatch.setattr(parallel, "_set_blas_threads", set_count)
+    m1, o1, eager = _mlp("sgd")
+    m2, o2, step = _mlp("sgd")
+    fast = gn.compile(step)
+    per_call = []
+    for x, y in _batches(5):
+        eager(x, y)
+        calls.clear()
+        fast(x, y)
+        per_call.append(list(calls))
+        assert state["count"] == 2
+    # 3 products forward, 5 backward: switched around each while capturing (eager) and in
+    # the first replay; then once per replay
+    assert per_call[2] == [1, 2] * 8 and per_call[3] == per_call[4] == [1, 2]
+    _assert_same_state(m1, o1, m2, o2)
+
+
 def test_flat_buffers_alias_parameters_and_state(host_device):  # inspects host memory
     model, opt, step = _mlp("adam")
     fast = gn.compile(step)

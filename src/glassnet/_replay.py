@@ -19,6 +19,7 @@ from glassnet.autograd.engine import _accumulate
 from glassnet.autograd.grad_mode import STATE as _GRAD
 from glassnet.autograd.namespace import array_namespace, unbroadcast
 from glassnet.backend import xp_of
+from glassnet.backend.blas_region import blas_region
 from glassnet.tensor import Tensor
 
 _OP, _BACKWARD, _ZERO, _STEP = range(4)
@@ -91,6 +92,7 @@ class _Program:
             else:
                 self.code.append((_STEP, ev[1]))
         self.result = trace.result
+        self.large_products = True  # until a run shows none (blas_region)
         self.flat = {}
         if flat:
             from glassnet._flat import flatten_optimizer
@@ -120,6 +122,9 @@ class _Program:
             self._check_flat()
         nodes = {}
         prev_mode = _GRAD.enabled
+        # a step of small products keeps OpenBLAS on one thread throughout (backend.parallel)
+        region = blas_region(sticky=not self.large_products)
+        region.__enter__()
         try:
             for ins in self.code:
                 kind = ins[0]
@@ -164,6 +169,9 @@ class _Program:
                         ins[1].step()
             return self._result(self.result, args)
         finally:
+            if region.region is not None:  # the outermost region: what this run did
+                self.large_products = region.region.large
+            region.__exit__()
             _GRAD.enabled = prev_mode
             for st in self.temps:
                 st._data = None

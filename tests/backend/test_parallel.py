@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import glassnet as gn
-from glassnet.backend import parallel
+from glassnet.backend import blas_region, parallel
 from glassnet.backend.sim import sim_xp
 
 
@@ -216,6 +216,54 @@ def test_small_products_run_on_one_blas_thread_and_restore_the_count(monkeypatch
     assert calls == []
 
 
+def _fake_openblas(monkeypatch, count: int = 2) -> list:
+    """An OpenBLAS thread count of ``count`` kept here; the list of counts set."""
+    from glassnet.backend import mkl
+
+    monkeypatch.setattr(mkl, "enabled", lambda: False)
+    state, calls = {"count": count}, []
+
+    def set_count(n):
+        calls.append(n)
+        state["count"] = parallel._BLAS["seen"] = n
+
+    monkeypatch.setattr(parallel, "_get_blas_threads", lambda: state["count"])
+    monkeypatch.setitem(parallel._BLAS, "seen", count)
+    monkeypatch.setattr(parallel, "_set_blas_threads", set_count)
+    return calls
+
+
+def test_a_sticky_region_switches_to_one_blas_thread_once(monkeypatch):
+    calls = _fake_openblas(monkeypatch)
+    rng = np.random.default_rng(0)
+    small = rng.standard_normal((64, 128)), rng.standard_normal((128, 128))
+    big = rng.standard_normal((256, 128)), rng.standard_normal((128, 128))
+    with blas_region.blas_region() as region:
+        for _ in range(3):
+            np.testing.assert_array_equal(parallel.product(*small), small[0] @ small[1])
+        assert calls == [1] and not region.large  # one thread for all three
+        np.testing.assert_array_equal(parallel.product(*big), big[0] @ big[1])
+        assert calls == [1, 2] and region.large  # a larger product gets the threads back
+        parallel.product(*small)
+    assert calls == [1, 2, 1, 2]  # and the region's end restores the count
+    calls.clear()
+    with pytest.raises(RuntimeError), blas_region.blas_region():
+        parallel.product(*small)
+        raise RuntimeError("a failing step")
+    assert calls == [1, 2]
+
+
+def test_a_region_that_is_not_sticky_switches_per_product(monkeypatch):
+    calls = _fake_openblas(monkeypatch)
+    small = np.ones((64, 128)), np.ones((128, 128))
+    with blas_region.blas_region(sticky=False) as region:
+        parallel.product(*small)
+        parallel.product(*small)
+        with blas_region.blas_region():  # nested: the outer region's rules
+            parallel.product(*small)
+    assert calls == [1, 2] * 3 and not region.large
+
+
 def test_small_products_from_many_threads_leave_the_blas_count_as_it_was():
     blas_before = parallel._get_blas_threads()
     if blas_before is None:
@@ -240,7 +288,7 @@ _FRESH = """
 import json, os, threading
 before = threading.active_count()
 import glassnet as gn
-from glassnet.backend import parallel
+from glassnet.backend import blas_region, parallel
 after_import = threading.active_count()
 parallel.MIN_BLOCK_ELEMENTS = 1
 parallel.parallel_for(4, lambda a, b: None)

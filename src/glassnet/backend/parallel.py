@@ -371,9 +371,16 @@ def product(a, b, out=None):
             res = None
         if res is not None:
             return res
-    if macs < SMALL_PRODUCT and (_BLAS.get("seen") or _get_blas_threads() or 1) > 1:
-        with one_blas_thread(0):  # else nothing to switch
-            return a @ b if out is None else np.matmul(a, b, out=out)
+    region = getattr(_local, "region", None)
+    if macs < SMALL_PRODUCT:
+        if (_BLAS.get("seen") or _get_blas_threads() or 1) > 1:
+            if region is None or not region.sticky or getattr(_local, "inside", False):
+                with one_blas_thread(0):
+                    return a @ b if out is None else np.matmul(a, b, out=out)
+            region.one_thread()  # and it stays so until the region's end
+    elif region is not None:
+        region.large = True
+        region.restore()
     return a @ b if out is None else np.matmul(a, b, out=out)
 
 
