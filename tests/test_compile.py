@@ -84,10 +84,11 @@ def test_flat_step_in_blocks_on_two_threads_bit_identical_to_eager(
     """The flat step runs the update in blocks (here of 50 elements, across parameter
     boundaries) spread over two threads: the same bits as eager's per-parameter step."""
     import glassnet._flat
+    import glassnet.optim.fused
     from glassnet.backend import parallel
 
     monkeypatch.setattr(glassnet._flat, "BLOCK", 50)
-    monkeypatch.setattr(parallel, "MIN_BLOCK_ELEMENTS", 1)
+    monkeypatch.setattr(glassnet.optim.fused, "STEP_SPLIT_BLOCKS", 1)
     update_blocks = []
 
     def spy(n_items, fn, **kw):

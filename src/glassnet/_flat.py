@@ -14,6 +14,7 @@ import numpy as np
 from glassnet.autograd.grad_mode import no_grad
 from glassnet.backend import xp_of
 from glassnet.backend.parallel import parallel_for
+from glassnet.optim import fused as _fused
 from glassnet.optim.fused import BLOCK
 from glassnet.tensor import Tensor
 
@@ -78,7 +79,8 @@ class _FlatGroup:
             for k in keys:
                 s[k] = self.state_views[k][i]
         # cache-sized blocks of the flat range on the CPU, as the eager fused step takes
-        # (optim/fused.py; SGD-momentum on W1's 270K parameters 284 -> 205 us); one on a GPU
+        # (optim/fused.py; SGD-momentum on W1's 270K parameters 284 -> 205 us), on the threads
+        # only for large models (STEP_SPLIT_BLOCKS); one block on a GPU
         n = self.param_buf.size
         size = BLOCK if isinstance(self.param_buf, np.ndarray) else max(n, 1)
         self.blocks = [
@@ -99,7 +101,8 @@ class _FlatGroup:
                 state["step"] = step
                 opt.apply_update(param, grad, state, group)
 
-        parallel_for(len(blocks), run, item_size=BLOCK, like=self.param_buf)
+        split = _fused.STEP_SPLIT_BLOCKS
+        parallel_for(len(blocks), run, min_items=split, like=self.param_buf)
 
     def valid(self, state) -> bool:
         """True while the parameters and ``state`` (the optimizer's) are still these views."""

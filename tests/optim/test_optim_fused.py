@@ -95,6 +95,7 @@ def test_fused_step_is_bit_identical_to_per_parameter_loop(case, small_blocks):
 def test_fused_step_is_bit_identical_for_any_thread_count(case, n_threads, monkeypatch):
     monkeypatch.setattr(fused, "BLOCK", 16)
     monkeypatch.setattr(parallel, "MIN_BLOCK_ELEMENTS", 1)  # split even these small arrays
+    monkeypatch.setattr(fused, "STEP_SPLIT_BLOCKS", 1)
     seen, calls = set(), []
     real = fused.parallel_for
 
@@ -118,6 +119,30 @@ def test_fused_step_is_bit_identical_for_any_thread_count(case, n_threads, monke
     one_each = 3 * len(opt.param_groups)
     assert len(calls) == one_each if n_threads == 1 else len(calls) > one_each
     assert len(seen) == 1 if n_threads == 1 else len(seen) >= 1
+    assert_same(pa, ref, pb, opt)
+
+
+@pytest.mark.parametrize("split_blocks, splits", [(None, False), (2, True)])
+def test_a_step_splits_over_threads_only_from_step_split_blocks(
+    monkeypatch, block_counts, split_blocks, splits
+):
+    """The default keeps small and mid-size steps on the calling thread (a split was
+    measured slower); a step of at least twice STEP_SPLIT_BLOCKS blocks splits."""
+    monkeypatch.setattr(fused, "BLOCK", 16)
+    monkeypatch.setattr(parallel, "MIN_BLOCK_ELEMENTS", 1)
+    if split_blocks is not None:
+        monkeypatch.setattr(fused, "STEP_SPLIT_BLOCKS", split_blocks)
+    pa, ref = make("sgd-momentum", foreach=False)
+    pb, opt = make("sgd-momentum", foreach=None)
+    n_blocks = max(-(-sum(p.numel() for p in g["params"]) // 16) for g in opt.param_groups)
+    assert n_blocks < 2 * fused.STEP_SPLIT_BLOCKS or splits
+    train(pa, ref, 1)
+    train(pa, ref, 1)  # the same gradients twice, as below
+    train(pb, opt, 1)
+    with parallel.threads(2):
+        block_counts.clear()
+        train(pb, opt, 1)  # the second step: fused
+    assert bool(block_counts) == splits
     assert_same(pa, ref, pb, opt)
 
 

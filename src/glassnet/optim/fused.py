@@ -13,7 +13,7 @@ the base class instead keeps each parameter group in flat buffers:
   one flat array each, and ``p._data`` / ``opt.state[p][key]`` are views into them (so
   ``state_dict``, checkpoints and user code see the usual per-parameter arrays);
 - a step splits the flat range into cache-sized blocks of :data:`BLOCK` elements and runs the
-  optimizer's own ``update`` once per block, with ``parallel_for`` spreading the blocks over
+  optimizer's own ``update`` once per block, with ``parallel_for`` spreading large steps over
   the CPU threads. A block inside one parameter reads its gradient in place; a block that
   spans several parameters first copies their gradient pieces into a flat scratch buffer.
 
@@ -47,6 +47,15 @@ __all__ = ["BLOCK", "elementwise", "fused_step"]
 #: state and scratch arrays in L2 through the update's passes; measured on a 2-core Zen 4
 #: (benchmarks/RESULTS.md, "Fused optimizer step").
 BLOCK = 1 << 15
+
+#: The fewest blocks in a thread's share of a step: a step over fewer than twice this many
+#: runs on the calling thread. Measured on this 2-core VM at 2 threads, the split costs more
+#: than it saves even on W3's 0.8M parameters (AdamW's fused step 2.9 ms either way eagerly,
+#: 1.9 against 1.7 ms in gn.compile's flat step; SGD-momentum on W1's 0.27M 0.43 against
+#: 0.32 ms): the update streams memory, which one core nearly saturates, and each block's
+#: Python hand-off to a pool thread waits for the GIL. 64 blocks (2Mi elements, a few ms of
+#: work) per thread keeps the split for models where it can pay.
+STEP_SPLIT_BLOCKS = 64
 
 
 class _FusedGroup:
@@ -133,7 +142,7 @@ class _FusedGroup:
                 state["step"] = t
                 opt.apply_update(param, grad, state, group)
 
-        parallel_for(len(blocks), run, item_size=BLOCK, like=self.param_buf)
+        parallel_for(len(blocks), run, min_items=STEP_SPLIT_BLOCKS, like=self.param_buf)
         for p in self.params:
             p._vc[0] += 1
 
