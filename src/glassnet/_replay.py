@@ -15,6 +15,8 @@ that ``fn.inputs`` (which backward reads for shapes and ``requires_grad``) is bu
 
 from __future__ import annotations
 
+import numpy as np
+
 from glassnet.autograd.engine import _accumulate
 from glassnet.autograd.grad_mode import STATE as _GRAD
 from glassnet.autograd.namespace import array_namespace, unbroadcast
@@ -184,9 +186,11 @@ class _Program:
         root = standins[root_slot]._data
         grads = {root_slot: xp_of(root).ones_like(root)}
         leaf_flat = self.leaf_flat
+        sums: set = set()  # ids of the sums made below: only ``grads`` refers to them
         for i, out_slot, inputs in plan:
             fn = nodes.pop(i)
             g = grads.pop(out_slot)
+            sums.discard(id(g))
             if leaf_flat and i in sole:  # the op may write these gradients into flat buffers
                 fn.grad_out = self._grad_buffers(sole[i], leaf_flat)
             arrays = fn.arrays
@@ -203,7 +207,13 @@ class _Program:
                 if ig.shape != shape:
                     ig = unbroadcast(ig, shape)
                 prev = grads.get(s)
-                grads[s] = ig if prev is None else prev + ig
+                if prev is None:
+                    grads[s] = ig
+                elif id(prev) in sums and prev.dtype == ig.dtype and type(prev) is np.ndarray:
+                    prev += ig  # a third (fourth, ...) part: into the sum made for the second
+                else:
+                    grads[s] = total = prev + ig
+                    sums.add(id(total))
         handed: set = set()
         for s, g in grads.items():
             t = args[s] if s < n_inputs else standins[s]

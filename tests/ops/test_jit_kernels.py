@@ -272,6 +272,22 @@ def test_disabled_by_environment_and_never_imported_at_import():
     assert out.stdout.split() == ["False", "True", "False"]
 
 
+def test_the_environment_is_read_once_and_again_after_set_enabled_none(monkeypatch):
+    previous = jit.set_enabled(None)
+    try:
+        monkeypatch.setenv("GLASSNET_JIT", "0")
+        jit.set_enabled(None)
+        assert not jit.enabled()
+        monkeypatch.setenv("GLASSNET_JIT", "1")
+        assert not jit.enabled()  # read once: no os.environ lookup per op
+        jit.set_enabled(None)  # follow the environment again: read anew
+        assert jit.enabled()
+    finally:
+        monkeypatch.undo()
+        jit.set_enabled(None)
+        jit.set_enabled(previous)
+
+
 def test_kernels_skip_arrays_they_do_not_handle(kernels_on):
     assert _fused.gelu(np.arange(4)) is None  # ints
     assert _fused.gelu(np.ones(4, np.float16)) is None
