@@ -238,6 +238,69 @@ def test_a_tensor_used_four_times_gets_the_sum_of_its_gradients_as_eagerly():
         )
 
 
+@pytest.mark.parametrize("order", [0, 1, 2])
+def test_a_gradient_part_shared_by_two_tensors_is_never_added_into(order):
+    """An addition hands one array to both its inputs; a's other parts must not be added
+    into it in place (b's gradient would change): the replay gives eager's gradients."""
+
+    def build():
+        gn.manual_seed(0)
+        a, b = nn.Parameter(gn.randn(5)), nn.Parameter(gn.randn(5))
+        w, v, u = gn.randn(5), gn.randn(5), gn.randn(5)
+        opt = gn.optim.SGD([a, b], lr=0.1)
+
+        def step(x, y):
+            opt.zero_grad()
+            terms = [lambda: ((a + b) * w * x).sum(), lambda: (a * v * x).sum()]
+            terms.insert(order, lambda: (a * u * x).sum())
+            terms = terms[order:] + terms[:order]
+            loss = terms[0]() + terms[1]() + terms[2]()
+            loss.backward()
+            opt.step()
+            return loss
+
+        return (a, b), step
+
+    (a1, b1), eager = build()
+    (a2, b2), step = build()
+    fast = gn.compile(step)
+    for i in range(5):  # a sum of 0-d losses: NumPy scalars between the ops
+        x, unused = gn.tensor(np.float32(1.0 + i)), gn.tensor(np.float32(0))
+        assert eager(x, unused).numpy().tobytes() == fast(x, unused).numpy().tobytes()
+    assert fast.replays == 3 and fast.reason is None
+    for p, q in ((a1, a2), (b1, b2)):
+        assert np.array_equal(p.grad.numpy(), q.grad.numpy())
+        assert np.array_equal(p.numpy(), q.numpy())
+
+
+def test_a_loss_plus_a_penalty_replays():
+    """loss + 0.01 * penalty adds two 0-d results: NumPy returns a scalar, which takes no
+    weak reference (capture used to fail with a TypeError)."""
+
+    def build():
+        gn.manual_seed(0)
+        model = nn.Linear(8, 4)
+        opt = gn.optim.SGD(model.parameters(), lr=0.1)
+
+        def step(x, y):
+            opt.zero_grad()
+            loss = F.cross_entropy(model(x), y) + 0.01 * (model.weight**2).sum()
+            loss.backward()
+            opt.step()
+            return loss
+
+        return model, step
+
+    m1, eager = build()
+    m2, step = build()
+    fast = gn.compile(step)
+    for x, y in _batches():
+        assert eager(x, y).numpy().tobytes() == fast(x, y).numpy().tobytes()
+    assert fast.replays == 6 and fast.reason is None
+    for p, q in zip(m1.parameters(), m2.parameters()):
+        assert np.array_equal(p.numpy(), q.numpy())
+
+
 def test_flat_buffers_alias_parameters_and_state(host_device):  # inspects host memory
     model, opt, step = _mlp("adam")
     fast = gn.compile(step)

@@ -53,6 +53,8 @@ from __future__ import annotations
 
 import weakref
 
+import numpy as np
+
 from glassnet.autograd import engine as _engine
 from glassnet.autograd import hooks as _hooks
 from glassnet.autograd.grad_mode import _RECORDER, CAPTURING
@@ -235,11 +237,15 @@ class _Trace:
             self.kinds.append(kind)
             self.meta.append((t._data.shape, t._data.dtype, t.requires_grad))
             self.slot_of[id(t)] = s
-            self.array_slot.setdefault(id(t._data), s)
+            # a NumPy scalar (what 0-d arithmetic returns, e.g. loss + 0.01 * penalty) takes
+            # no weak reference, so its id is never matched against op arguments
+            if kind != "op" or not isinstance(t._data, np.generic):
+                self.array_slot.setdefault(id(t._data), s)
             if kind == "op":  # forget the ids when the objects die, before an id is reused
                 self.tensors.append(None)
                 self.watched.append(weakref.ref(t, _forget(self.slot_of, id(t))))
-                weakref.finalize(t._data, _forget(self.array_slot, id(t._data)))
+                if not isinstance(t._data, np.generic):
+                    weakref.finalize(t._data, _forget(self.array_slot, id(t._data)))
             else:
                 self.tensors.append(t)
         return s

@@ -340,3 +340,21 @@ def test_doc_examples_print_what_they_show(page, host_device):  # printed reprs 
         if after and after.group(1) == "text" and not text[block.end() : after.start()].strip():
             assert out.getvalue().split() == after.group(2).split(), f"{page} block {i}"
     assert ran >= 5
+
+
+@pytest.mark.parametrize("order", [0, 1, 2])
+def test_a_leaf_with_many_gradient_parts_leaves_a_shared_part_intact(order):
+    """a gets three parts; one is the array the addition also hands to b. The third part is
+    added in place into the sum of the first two, never into that shared array."""
+    rng = np.random.default_rng(0)
+    av, bv, w, v, u = (rng.standard_normal(5) for _ in range(5))
+    a = gn.tensor(av, requires_grad=True)
+    b = gn.tensor(bv, requires_grad=True)
+    terms = [lambda: ((a + b) * gn.tensor(w)).sum(), lambda: (a * gn.tensor(v)).sum()]
+    terms.insert(order, lambda: (a * gn.tensor(u)).sum())
+    terms = terms[order:] + terms[:order]
+    out = terms[0]() + terms[1]() + terms[2]()
+    out.backward()
+    np.testing.assert_allclose(a.grad.numpy(), w + v + u, rtol=1e-12)
+    np.testing.assert_array_equal(b.grad.numpy(), w)
+    assert not np.shares_memory(a.grad.numpy(), b.grad.numpy())

@@ -12,6 +12,8 @@ gradients live in a dict local to this pass and are dropped as soon as they are 
 
 from __future__ import annotations
 
+import numpy as np
+
 from glassnet.autograd import hooks as _hooks
 from glassnet.autograd import namespace as _namespace
 from glassnet.autograd.grad_mode import _ENABLED, active_recorder
@@ -152,9 +154,11 @@ def run_backward(root, grad=None, retain_graph=False, create_graph=False, captur
     pre_hooks, post_hooks = _hooks.BACKWARD_PRE_HOOKS, _hooks.BACKWARD_HOOKS
     mode_token = _ENABLED.set(bool(create_graph))
     try:
+        sums: set = set()  # ids of the sums made below: only ``grads`` refers to them
         while ready:
             t = ready.pop()
             g = grads.pop(id(t), None)
+            sums.discard(id(g))
             fn = t._ctx
             if g is not None:
                 if t._hooks:
@@ -215,7 +219,13 @@ def run_backward(root, grad=None, retain_graph=False, create_graph=False, captur
                     if ig.shape != inp._data.shape:
                         ig = ns.sum_to(ig, inp._data.shape)
                     prev = grads.get(key)
-                    grads[key] = ig if prev is None else prev + ig
+                    if prev is None:
+                        grads[key] = ig
+                    elif id(prev) in sums and type(prev) is np.ndarray and prev.dtype == ig.dtype:
+                        prev += ig  # a third (fourth, ...) part: into the second's sum
+                    else:
+                        grads[key] = total = prev + ig
+                        sums.add(id(total))
                 uses[key] -= 1
                 if uses[key] == 0:  # every use has delivered its part: dL/dinp is complete
                     ready.append(inp)
