@@ -185,6 +185,7 @@ class _Program:
             (args[s] if s < n_inputs else standins[s]).grad = None
         root = standins[root_slot]._data
         grads = {root_slot: xp_of(root).ones_like(root)}
+        root_ns, root_type = array_namespace(grads[root_slot]), type(grads[root_slot])
         leaf_flat = self.leaf_flat
         sums: set = set()  # ids of the sums made below: only ``grads`` refers to them
         for i, out_slot, inputs in plan:
@@ -194,10 +195,11 @@ class _Program:
             if leaf_flat and i in sole:  # the op may write these gradients into flat buffers
                 fn.grad_out = self._grad_buffers(sole[i], leaf_flat)
             arrays = fn.arrays
+            ns = root_ns if type(g) is root_type else array_namespace(g)
             if len(arrays) == 2:  # spelled out: a star-call builds an argument tuple
-                in_grads = fn.backward(array_namespace(g), g, arrays[0], arrays[1])
+                in_grads = fn.backward(ns, g, arrays[0], arrays[1])
             else:
-                in_grads = fn.backward(array_namespace(g), g, *arrays)
+                in_grads = fn.backward(ns, g, *arrays)
             if type(in_grads) is not tuple:
                 in_grads = (in_grads,)
             for pos, s, shape in inputs:
