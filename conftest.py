@@ -89,6 +89,25 @@ def block_counts(monkeypatch):
     return counts
 
 
+@pytest.fixture
+def fake_openblas(monkeypatch):
+    """OpenBLAS at 2 threads, as glassnet sees it, with MKL off (products on the OpenBLAS
+    path): the list of thread counts glassnet sets, in order."""
+    from glassnet.backend import mkl, parallel
+
+    monkeypatch.setattr(mkl, "enabled", lambda: False)
+    state, calls = {"count": 2}, []
+
+    def set_count(n):
+        calls.append(n)
+        state["count"] = parallel._BLAS["seen"] = n
+
+    monkeypatch.setattr(parallel, "_get_blas_threads", lambda: state["count"])
+    monkeypatch.setitem(parallel._BLAS, "seen", 2)
+    monkeypatch.setattr(parallel, "_set_blas_threads", set_count)
+    return calls
+
+
 def pytest_runtest_setup(item):
     # Doctests show tensor reprs and printed values as documentation: they run on the host.
     if type(item).__name__ == "DoctestItem":

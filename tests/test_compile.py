@@ -174,21 +174,12 @@ def test_a_weight_used_twice_sums_its_gradients_as_eager(monkeypatch):
         assert np.array_equal(p.grad.numpy(), q.grad.numpy())
 
 
-def test_a_step_of_small_products_switches_the_blas_count_once_per_replay(monkeypatch):
+def test_a_step_of_small_products_switches_the_blas_count_once_per_replay(fake_openblas):
     """The first replay switches OpenBLAS to one thread around each product; having seen
-    only small products, the next ones switch once (backend.parallel.blas_region)."""
-    from glassnet.backend import mkl, parallel
+    only small products, the next ones switch once (backend.blas_region)."""
+    from glassnet.backend import parallel
 
-    monkeypatch.setattr(mkl, "enabled", lambda: False)
-    state, calls = {"count": 2}, []
-
-    def set_count(n):
-        calls.append(n)
-        state["count"] = parallel._BLAS["seen"] = n
-
-    monkeypatch.setattr(parallel, "_get_blas_threads", lambda: state["count"])
-    monkeypatch.setitem(parallel._BLAS, "seen", 2)
-    monkeypatch.setattr(parallel, "_set_blas_threads", set_count)
+    calls = fake_openblas
     m1, o1, eager = _mlp("sgd")
     m2, o2, step = _mlp("sgd")
     fast = gn.compile(step)
@@ -198,7 +189,7 @@ def test_a_step_of_small_products_switches_the_blas_count_once_per_replay(monkey
         calls.clear()
         fast(x, y)
         per_call.append(list(calls))
-        assert state["count"] == 2
+        assert parallel._get_blas_threads() == 2
     # 3 products forward, 5 backward: switched around each while capturing (eager) and in
     # the first replay; then once per replay
     assert per_call[2] == [1, 2] * 8 and per_call[3] == per_call[4] == [1, 2]

@@ -195,15 +195,9 @@ def test_threads_sets_and_restores_openblas():
     assert parallel._get_blas_threads() == blas_before
 
 
-def test_small_products_run_on_one_blas_thread_and_restore_the_count(monkeypatch):
+def test_small_products_run_on_one_blas_thread_and_restore_the_count(fake_openblas):
     """The OpenBLAS path (MKL, where installed, takes these products: turned off here)."""
-    from glassnet.backend import mkl
-
-    monkeypatch.setattr(mkl, "enabled", lambda: False)
-    calls = []
-    monkeypatch.setattr(parallel, "_get_blas_threads", lambda: 2)
-    monkeypatch.setitem(parallel._BLAS, "seen", 2)
-    monkeypatch.setattr(parallel, "_set_blas_threads", calls.append)
+    calls = fake_openblas
     rng = np.random.default_rng(0)
     small = rng.standard_normal((64, 128)), rng.standard_normal((128, 128))
     np.testing.assert_array_equal(parallel.product(*small), small[0] @ small[1])
@@ -216,25 +210,8 @@ def test_small_products_run_on_one_blas_thread_and_restore_the_count(monkeypatch
     assert calls == []
 
 
-def _fake_openblas(monkeypatch, count: int = 2) -> list:
-    """An OpenBLAS thread count of ``count`` kept here; the list of counts set."""
-    from glassnet.backend import mkl
-
-    monkeypatch.setattr(mkl, "enabled", lambda: False)
-    state, calls = {"count": count}, []
-
-    def set_count(n):
-        calls.append(n)
-        state["count"] = parallel._BLAS["seen"] = n
-
-    monkeypatch.setattr(parallel, "_get_blas_threads", lambda: state["count"])
-    monkeypatch.setitem(parallel._BLAS, "seen", count)
-    monkeypatch.setattr(parallel, "_set_blas_threads", set_count)
-    return calls
-
-
-def test_a_sticky_region_switches_to_one_blas_thread_once(monkeypatch):
-    calls = _fake_openblas(monkeypatch)
+def test_a_sticky_region_switches_to_one_blas_thread_once(fake_openblas):
+    calls = fake_openblas
     rng = np.random.default_rng(0)
     small = rng.standard_normal((64, 128)), rng.standard_normal((128, 128))
     big = rng.standard_normal((256, 128)), rng.standard_normal((128, 128))
@@ -253,8 +230,8 @@ def test_a_sticky_region_switches_to_one_blas_thread_once(monkeypatch):
     assert calls == [1, 2]
 
 
-def test_a_region_that_is_not_sticky_switches_per_product(monkeypatch):
-    calls = _fake_openblas(monkeypatch)
+def test_a_region_that_is_not_sticky_switches_per_product(fake_openblas):
+    calls = fake_openblas
     small = np.ones((64, 128)), np.ones((128, 128))
     with blas_region.blas_region(sticky=False) as region:
         parallel.product(*small)
