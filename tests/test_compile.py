@@ -79,7 +79,7 @@ def test_replay_bit_identical_to_eager(opt_name, flat):
 
 @pytest.mark.parametrize("opt_name", ["sgd", "adamw"])
 def test_flat_step_in_blocks_on_two_threads_bit_identical_to_eager(
-    monkeypatch, block_counts, opt_name
+    host_device, monkeypatch, block_counts, opt_name
 ):
     """The flat step runs the update in blocks (here of 50 elements, across parameter
     boundaries) spread over two threads: the same bits as eager's per-parameter step."""
@@ -174,7 +174,9 @@ def test_a_weight_used_twice_sums_its_gradients_as_eager(monkeypatch):
         assert np.array_equal(p.grad.numpy(), q.grad.numpy())
 
 
-def test_a_step_of_small_products_switches_the_blas_count_once_per_replay(fake_openblas):
+def test_a_step_of_small_products_switches_the_blas_count_once_per_replay(
+    host_device, fake_openblas
+):
     """The first replay switches OpenBLAS to one thread around each product; having seen
     only small products, the next ones switch once (backend.blas_region)."""
     from glassnet.backend import parallel

@@ -95,7 +95,7 @@ def test_cross_entropy_unbatched_equals_batched():
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("n", [1, 5, 300])
-def test_cross_entropy_short_path_gives_the_general_paths_bits(monkeypatch, dtype, n):
+def test_cross_entropy_short_path_gives_the_general_paths_bits(host_device, monkeypatch, dtype, n):
     """Small unweighted batches take a short path (ops/loss.py, _small_forward); class weights
     of 1 take the general one: the loss, the gradient and the gradient of the gradient must
     agree bit for bit, and both match the float64 reference."""
