@@ -232,3 +232,38 @@ def test_out_that_mkl_cannot_write_goes_to_numpy(mkl_on):
     res = parallel.product(a, b, out=out_f)
     assert res is out_f
     np.testing.assert_allclose(out_f, a.astype(np.float64) @ b, rtol=1e-5, atol=1e-4)
+
+
+@needs_mkl
+def test_a_sticky_region_leaves_larger_products_their_threads(mkl_on, monkeypatch, block_counts):
+    """Inside a sticky blas_region OpenBLAS is on one thread after a small product; a product
+    of MKL's size range must still be routed as without the region: mid-size ones to NumPy
+    (not one MKL call), large ones split over the pool after the count is restored."""
+    from glassnet.backend.blas_region import blas_region
+
+    state = {"count": 2}
+
+    def set_count(n):
+        state["count"] = parallel._BLAS["seen"] = n
+
+    monkeypatch.setattr(parallel, "_get_blas_threads", lambda: state["count"])
+    monkeypatch.setitem(parallel._BLAS, "seen", 2)
+    monkeypatch.setattr(parallel, "_set_blas_threads", set_count)
+    monkeypatch.setattr(parallel, "SPLIT_MACS", parallel.SMALL_PRODUCT)
+    calls = []
+    gemm = mkl.gemm
+    monkeypatch.setattr(mkl, "gemm", lambda a, b, split=None, out=None: calls.append(split)
+                        or gemm(a, b, split, out))  # fmt: skip
+    rng = np.random.default_rng(6)
+    small = rng.standard_normal((64, 64)).astype(np.float32), np.ones((64, 64), np.float32)
+    mid = rng.standard_normal((256, 128)).astype(np.float32), np.ones((128, 100), np.float32)
+    big = rng.standard_normal((512, 256)).astype(np.float32), np.ones((256, 128), np.float32)
+    assert mkl.MIN_MACS <= 256 * 128 * 100 < parallel.SMALL_PRODUCT <= 512 * 256 * 128
+    with parallel.threads(2), blas_region() as region:
+        parallel.product(*small)
+        assert state["count"] == 1
+        np.testing.assert_allclose(parallel.product(*mid), mid[0] @ mid[1], rtol=1e-5)
+        assert calls == [] and state["count"] == 1  # NumPy's path, still one thread
+        np.testing.assert_allclose(parallel.product(*big), big[0] @ big[1], rtol=1e-4)
+        assert state["count"] == 2 and region.large
+        assert len(calls) == 1 and calls[0] is not None and block_counts  # split on the pool

@@ -360,10 +360,15 @@ def product(a, b, out=None):
     if type(a) is not np.ndarray or a.ndim != 2 or b.ndim != 2:
         return a @ b if out is None else np.matmul(a, b, out=out)
     macs = a.shape[0] * a.shape[1] * b.shape[1]
+    region = getattr(_local, "region", None)  # backend/blas_region.py
+    if region is not None and macs >= SMALL_PRODUCT:
+        region.large = True
+        region.restore()  # a larger product sees the thread count as it was
     if macs >= _mkl.MIN_MACS:
         # MKL: one call on one thread (or inside a block); split over the pool when the
         # product is large; between, NumPy's OpenBLAS with its own threads (see SPLIT_MACS)
-        if in_parallel_region() or _product_threads() == 1:
+        threads = _product_threads() if region is None else region.threads(_product_threads)
+        if in_parallel_region() or threads == 1:
             res = _mkl.gemm(a, b, out=out)
         elif macs >= SPLIT_MACS:
             res = _mkl.gemm(a, b, _split_product, out=out)
@@ -371,16 +376,11 @@ def product(a, b, out=None):
             res = None
         if res is not None:
             return res
-    region = getattr(_local, "region", None)
-    if macs < SMALL_PRODUCT:
-        if (_BLAS.get("seen") or _get_blas_threads() or 1) > 1:
-            if region is None or not region.sticky or getattr(_local, "inside", False):
-                with one_blas_thread(0):
-                    return a @ b if out is None else np.matmul(a, b, out=out)
-            region.one_thread()  # and it stays so until the region's end
-    elif region is not None:
-        region.large = True
-        region.restore()
+    if macs < SMALL_PRODUCT and (_BLAS.get("seen") or _get_blas_threads() or 1) > 1:
+        if region is None or not region.sticky or getattr(_local, "inside", False):
+            with one_blas_thread(0):
+                return a @ b if out is None else np.matmul(a, b, out=out)
+        region.one_thread()  # and it stays so until the region's end
     return a @ b if out is None else np.matmul(a, b, out=out)
 
 
