@@ -318,3 +318,16 @@ def test_pool_survives_fork(force_parallel):
                 os._exit(2)
         _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_products_inside_a_block_leave_the_regions_count_alone(fake_openblas):
+    """A block of parallel_for keeps the BLAS count its caller set: a large product there
+    neither restores the region's count nor marks it."""
+    calls = fake_openblas
+    small = np.ones((64, 128)), np.ones((128, 128))
+    big = np.ones((256, 128)), np.ones((128, 128))
+    with blas_region.blas_region() as region:
+        parallel.product(*small)
+        parallel.parallel_for(1, lambda lo, hi: parallel.product(*big))  # inline: a block
+        assert calls == [1] and not region.large
+    assert calls == [1, 2]

@@ -361,6 +361,8 @@ def product(a, b, out=None):
         return a @ b if out is None else np.matmul(a, b, out=out)
     macs = a.shape[0] * a.shape[1] * b.shape[1]
     region = getattr(_local, "region", None)  # backend/blas_region.py
+    if region is not None and getattr(_local, "inside", False):
+        region = None  # inside a block the block's BLAS count holds (parallel_for)
     if region is not None and macs >= SMALL_PRODUCT:
         region.large = True
         region.restore()  # a larger product sees the thread count as it was
@@ -377,7 +379,7 @@ def product(a, b, out=None):
         if res is not None:
             return res
     if macs < SMALL_PRODUCT and (_BLAS.get("seen") or _get_blas_threads() or 1) > 1:
-        if region is None or not region.sticky or getattr(_local, "inside", False):
+        if region is None or not region.sticky:
             with one_blas_thread(0):
                 return a @ b if out is None else np.matmul(a, b, out=out)
         region.one_thread()  # and it stays so until the region's end

@@ -96,7 +96,7 @@ class Relu(Function):
 
     def backward(self, ns, grad, x):
         mask = self.mask
-        if mask.dtype != bool and ns.eager and grad.dtype == mask.dtype:
+        if mask.dtype != bool and mask.size < _BLOCK and ns.eager and grad.dtype == mask.dtype:
             return grad * mask  # a small array's float mask: one multiply, no blocks
         g = _flat_host(grad) if ns.eager and grad.shape == x.shape else None
         if g is None or g.dtype != x.dtype:

@@ -193,7 +193,7 @@ class CrossEntropy(Function):
     def _small_forward(self, x, target, ignore_index):
         """The arithmetic below for a small batch with every target counted (w_t = 1, the
         weight sum N), without the per-sample weights: the same bits in a third of the NumPy
-        calls (W1s: CE forward + backward 66 -> 25 us, docs/performance.md)."""
+        calls (forward + backward on (64, 10): 66 -> 31 us, benchmarks/RESULTS.md)."""
         n = x.shape[0]
         shifted = x - x.max(axis=1, keepdims=True)
         self.e = np.exp(shifted)
