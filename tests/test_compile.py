@@ -64,6 +64,20 @@ def _assert_same_state(m1, o1, m2, o2):
     assert o1.step_count == o2.step_count
 
 
+def _replay_matches_eager(build, batches):
+    """Two fresh copies of ``build()``'s (params, step), one run eagerly and one compiled, on
+    ``batches``: the same losses bit for bit, then the same parameters and gradients."""
+    p1, eager = build()
+    p2, step = build()
+    fast = gn.compile(step)
+    for x, y in batches:
+        assert eager(x, y).numpy().tobytes() == fast(x, y).numpy().tobytes()
+    for p, q in zip(p1, p2):
+        assert np.array_equal(p.numpy(), q.numpy())
+        assert np.array_equal(p.grad.numpy(), q.grad.numpy())
+    return fast
+
+
 @pytest.mark.parametrize("flat", [True, False])
 @pytest.mark.parametrize("opt_name", ["sgd", "sgd_nesterov_wd", "adam", "adamw"])
 def test_replay_bit_identical_to_eager(opt_name, flat):
@@ -160,18 +174,11 @@ def test_a_weight_used_twice_sums_its_gradients_as_eager(monkeypatch):
             opt.step()
             return loss
 
-        return layer, head, opt, step
+        return params, step
 
-    l1, h1, o1, eager = build()
-    l2, h2, o2, step = build()
-    fast = gn.compile(step)
     seen = _written_in_place(monkeypatch)
-    for x, y in _batches():
-        assert eager(x, y).numpy().tobytes() == fast(x, y).numpy().tobytes()
+    fast = _replay_matches_eager(build, _batches())
     assert fast.replays == 6 and seen.count(True) == 6  # only the head's weight, per replay
-    for p, q in zip([*l1.parameters(), *h1.parameters()], [*l2.parameters(), *h2.parameters()]):
-        assert np.array_equal(p.numpy(), q.numpy())
-        assert np.array_equal(p.grad.numpy(), q.grad.numpy())
 
 
 def test_a_step_of_small_products_switches_the_blas_count_once_per_replay(
@@ -217,18 +224,9 @@ def test_a_tensor_used_four_times_gets_the_sum_of_its_gradients_as_eagerly():
             opt.step()
             return loss
 
-        return params, opt, step
+        return params, step
 
-    p1, o1, eager = build()
-    p2, o2, step = build()
-    fast = gn.compile(step)
-    for x, y in _batches():
-        assert eager(x, y).numpy().tobytes() == fast(x, y).numpy().tobytes()
-    assert fast.replays == 6
-    for a, b in zip(p1, p2):
-        assert np.array_equal(a.numpy(), b.numpy()) and np.array_equal(
-            a.grad.numpy(), b.grad.numpy()
-        )
+    assert _replay_matches_eager(build, _batches()).replays == 6
 
 
 @pytest.mark.parametrize("order", [0, 1, 2])
@@ -254,16 +252,10 @@ def test_a_gradient_part_shared_by_two_tensors_is_never_added_into(order):
 
         return (a, b), step
 
-    (a1, b1), eager = build()
-    (a2, b2), step = build()
-    fast = gn.compile(step)
-    for i in range(5):  # a sum of 0-d losses: NumPy scalars between the ops
-        x, unused = gn.tensor(np.float32(1.0 + i)), gn.tensor(np.float32(0))
-        assert eager(x, unused).numpy().tobytes() == fast(x, unused).numpy().tobytes()
+    # a sum of 0-d losses: NumPy scalars between the ops
+    batches = [(gn.tensor(np.float32(1.0 + i)), gn.tensor(np.float32(0))) for i in range(5)]
+    fast = _replay_matches_eager(build, batches)
     assert fast.replays == 3 and fast.reason is None
-    for p, q in ((a1, a2), (b1, b2)):
-        assert np.array_equal(p.grad.numpy(), q.grad.numpy())
-        assert np.array_equal(p.numpy(), q.numpy())
 
 
 def test_a_loss_plus_a_penalty_replays():
@@ -282,16 +274,10 @@ def test_a_loss_plus_a_penalty_replays():
             opt.step()
             return loss
 
-        return model, step
+        return list(model.parameters()), step
 
-    m1, eager = build()
-    m2, step = build()
-    fast = gn.compile(step)
-    for x, y in _batches():
-        assert eager(x, y).numpy().tobytes() == fast(x, y).numpy().tobytes()
+    fast = _replay_matches_eager(build, _batches())
     assert fast.replays == 6 and fast.reason is None
-    for p, q in zip(m1.parameters(), m2.parameters()):
-        assert np.array_equal(p.numpy(), q.numpy())
 
 
 def test_flat_buffers_alias_parameters_and_state(host_device):  # inspects host memory

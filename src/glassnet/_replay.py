@@ -15,9 +15,7 @@ that ``fn.inputs`` (which backward reads for shapes and ``requires_grad``) is bu
 
 from __future__ import annotations
 
-import numpy as np
-
-from glassnet.autograd.engine import _accumulate
+from glassnet.autograd.engine import _accumulate, add_part
 from glassnet.autograd.grad_mode import STATE as _GRAD
 from glassnet.autograd.namespace import array_namespace, unbroadcast
 from glassnet.backend import xp_of
@@ -208,14 +206,7 @@ class _Program:
                     continue
                 if ig.shape != shape:
                     ig = unbroadcast(ig, shape)
-                prev = grads.get(s)
-                if prev is None:
-                    grads[s] = ig
-                elif id(prev) in sums and prev.dtype == ig.dtype and type(prev) is np.ndarray:
-                    prev += ig  # a third (fourth, ...) part: into the sum made for the second
-                else:
-                    grads[s] = total = prev + ig
-                    sums.add(id(total))
+                add_part(grads, s, ig, sums)
         handed: set = set()
         for s, g in grads.items():
             t = args[s] if s < n_inputs else standins[s]

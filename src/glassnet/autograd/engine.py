@@ -218,14 +218,7 @@ def run_backward(root, grad=None, retain_graph=False, create_graph=False, captur
                 if ig is not None:
                     if ig.shape != inp._data.shape:
                         ig = ns.sum_to(ig, inp._data.shape)
-                    prev = grads.get(key)
-                    if prev is None:
-                        grads[key] = ig
-                    elif id(prev) in sums and type(prev) is np.ndarray and prev.dtype == ig.dtype:
-                        prev += ig  # a third (fourth, ...) part: into the second's sum
-                    else:
-                        grads[key] = total = prev + ig
-                        sums.add(id(total))
+                    add_part(grads, key, ig, sums)
                 uses[key] -= 1
                 if uses[key] == 0:  # every use has delivered its part: dL/dinp is complete
                     ready.append(inp)
@@ -234,6 +227,21 @@ def run_backward(root, grad=None, retain_graph=False, create_graph=False, captur
     finally:
         _ENABLED.reset(mode_token)
     return captured
+
+
+def add_part(grads: dict, key, ig, sums: set) -> None:
+    """Add one gradient part ``ig`` into ``grads[key]``: the first part as it is, the second
+    into a new array, the later ones in place into that array. ``sums`` holds the ids of the
+    arrays made here, which only ``grads`` refers to; the caller discards an id when it takes
+    that gradient out (an op's backward may hand one array to several inputs)."""
+    prev = grads.get(key)
+    if prev is None:
+        grads[key] = ig
+    elif id(prev) in sums and type(prev) is np.ndarray and prev.dtype == ig.dtype:
+        prev += ig
+    else:
+        grads[key] = total = prev + ig
+        sums.add(id(total))
 
 
 def _run_tensor_hooks(t, g, create_graph):

@@ -30,12 +30,6 @@ class _Region:
                 if self.count is None:
                     self.count = count
 
-    def threads(self, product_threads) -> int:
-        """``parallel._product_threads()`` as it would be without this region's switch."""
-        if self.count is None:
-            return product_threads()
-        return min(parallel.num_threads(), self.count)
-
     def restore(self) -> None:
         if self.count is not None:
             with parallel._blas_switch:

@@ -358,7 +358,7 @@ def product(a, b, out=None):
     [[1.0, 2.0], [3.0, 4.0]]
     """
     if type(a) is not np.ndarray or a.ndim != 2 or b.ndim != 2:
-        return a @ b if out is None else np.matmul(a, b, out=out)
+        return _matmul(a, b, out)
     macs = a.shape[0] * a.shape[1] * b.shape[1]
     region = getattr(_local, "region", None)  # backend/blas_region.py
     if region is not None and getattr(_local, "inside", False):
@@ -369,8 +369,7 @@ def product(a, b, out=None):
     if macs >= _mkl.MIN_MACS:
         # MKL: one call on one thread (or inside a block); split over the pool when the
         # product is large; between, NumPy's OpenBLAS with its own threads (see SPLIT_MACS)
-        threads = _product_threads() if region is None else region.threads(_product_threads)
-        if in_parallel_region() or threads == 1:
+        if in_parallel_region() or _product_threads() == 1:
             res = _mkl.gemm(a, b, out=out)
         elif macs >= SPLIT_MACS:
             res = _mkl.gemm(a, b, _split_product, out=out)
@@ -381,8 +380,12 @@ def product(a, b, out=None):
     if macs < SMALL_PRODUCT and (_BLAS.get("seen") or _get_blas_threads() or 1) > 1:
         if region is None or not region.sticky:
             with one_blas_thread(0):
-                return a @ b if out is None else np.matmul(a, b, out=out)
+                return _matmul(a, b, out)
         region.one_thread()  # and it stays so until the region's end
+    return _matmul(a, b, out)
+
+
+def _matmul(a, b, out):
     return a @ b if out is None else np.matmul(a, b, out=out)
 
 
@@ -405,8 +408,9 @@ def _product_threads() -> int:
     so that one BLAS count governs products whichever library runs them (``set_num_threads``
     sets both; ``glassnet train`` on a busy machine, ``OPENBLAS_NUM_THREADS=1``: one call)."""
     count = num_threads()
-    blas = _BLAS.get("seen") or _get_blas_threads()  # None without OpenBLAS
-    return min(count, blas) if blas else count
+    region = getattr(_local, "region", None)  # a blas_region's switch does not count
+    blas = (region and region.count) or _BLAS.get("seen") or _get_blas_threads()
+    return min(count, blas) if blas else count  # blas None: no OpenBLAS
 
 
 def _split_product(n_items: int, fn, rows: bool) -> None:
