@@ -74,9 +74,10 @@ def test_device():
 
 @pytest.fixture
 def block_counts(monkeypatch):
-    """The number of blocks of every ``parallel_for`` call that splits (inline calls add
-    nothing): tests assert an op really ran on several threads."""
-    from glassnet.backend import parallel
+    """The number of blocks of every ``parallel_for`` call that splits, and of every kernel
+    run on Numba's threads (inline calls add nothing): tests assert an op really ran on
+    several threads."""
+    from glassnet.backend import kernel_threads, parallel
 
     counts: list[int] = []
     run_blocks = parallel._run_blocks
@@ -85,8 +86,31 @@ def block_counts(monkeypatch):
         counts.append(len(parts))
         return run_blocks(pool, fn, parts, helpers)
 
+    launch = kernel_threads._launch
+
+    def counting_native(runner, args, rows, step, blocks):
+        counts.append(blocks)
+        return launch(runner, args, rows, step, blocks)
+
     monkeypatch.setattr(parallel, "_run_blocks", counting)
+    monkeypatch.setattr(kernel_threads, "_launch", counting_native)
     return counts
+
+
+@pytest.fixture(params=["native", "pool"])
+def split_small(request, monkeypatch):
+    """Every parallel op splits, even on tiny arrays; the fused kernels' ranges run on
+    Numba's OpenMP threads ("native", where this machine has them) or on glassnet's pool
+    ("pool"). Returns which."""
+    from glassnet.backend import jit, kernel_threads, parallel
+
+    monkeypatch.setattr(parallel, "MIN_BLOCK_ELEMENTS", 1)
+    monkeypatch.setattr(kernel_threads, "NATIVE_MIN_BLOCK", 1)
+    if request.param == "pool":
+        monkeypatch.setitem(jit._STATE, "native_off", True)
+    elif jit.kernels() is not None and jit.native() is None:
+        pytest.skip("Numba's OpenMP threading layer does not start here")
+    return request.param
 
 
 @pytest.fixture

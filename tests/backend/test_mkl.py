@@ -79,7 +79,9 @@ def test_product_on_threads_matches_numpy(mkl_on, threads, block_counts):
     b = rng.standard_normal((256, 300)).astype(np.float32)
     with parallel.threads(threads):
         out = parallel.product(a, b)
-    if threads > 1:  # 1024 x 256 x 300 multiply-adds: split over the pool
+        if mkl.threaded():  # one call on MKL's OpenMP threads, as many as glassnet's
+            assert mkl.library().MKL_Get_Max_Threads() == threads and not block_counts
+    if threads > 1 and not mkl.threaded():  # 1024 x 256 x 300 multiply-adds: on the pool
         assert block_counts and max(block_counts) > 1
     np.testing.assert_allclose(out, a.astype(np.float64) @ b, rtol=1e-5, atol=1e-3)
 
@@ -250,6 +252,7 @@ def test_a_sticky_region_leaves_larger_products_their_threads(mkl_on, monkeypatc
     monkeypatch.setitem(parallel._BLAS, "seen", 2)
     monkeypatch.setattr(parallel, "_set_blas_threads", set_count)
     monkeypatch.setattr(parallel, "SPLIT_MACS", parallel.SMALL_PRODUCT)
+    monkeypatch.setattr(mkl, "threaded", lambda: False)  # MKL sequential, glassnet's pool
     calls = []
     gemm = mkl.gemm
     monkeypatch.setattr(mkl, "gemm", lambda a, b, split=None, out=None: calls.append(split)
@@ -267,3 +270,25 @@ def test_a_sticky_region_leaves_larger_products_their_threads(mkl_on, monkeypatc
         np.testing.assert_allclose(parallel.product(*big), big[0] @ big[1], rtol=1e-4)
         assert state["count"] == 2 and region.large
         assert len(calls) == 1 and calls[0] is not None and block_counts  # split on the pool
+
+
+@needs_mkl
+def test_threaded_mkl_products_keep_their_threads_in_a_sticky_region(mkl_on, monkeypatch):
+    """With MKL on OpenMP threads, a product of MKL's size range is one call on glassnet's
+    thread count, even after a small product switched OpenBLAS to one thread in a region;
+    inside a parallel_for block it runs on one thread."""
+    from glassnet.backend.blas_region import blas_region
+
+    monkeypatch.setattr(mkl, "threaded", lambda: True)
+    seen = []
+    gemm = mkl.gemm
+    monkeypatch.setattr(mkl, "gemm", lambda a, b, split=None, out=None, threads=1:
+                        seen.append((split, threads)) or gemm(a, b, split, out))  # fmt: skip
+    rng = np.random.default_rng(7)
+    small = rng.standard_normal((64, 64)).astype(np.float32), np.ones((64, 64), np.float32)
+    mid = rng.standard_normal((256, 128)).astype(np.float32), np.ones((128, 100), np.float32)
+    with parallel.threads(2), blas_region():
+        parallel.product(*small)
+        np.testing.assert_allclose(parallel.product(*mid), mid[0] @ mid[1], rtol=1e-5)
+        parallel.parallel_for(2, lambda lo, hi: parallel.product(*mid), min_items=1)
+    assert seen[0] == (None, 2) and seen[1:] == [(None, 1)] * (len(seen) - 1)

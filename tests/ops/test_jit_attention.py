@@ -172,8 +172,7 @@ def test_second_derivatives_after_a_kernel_forward(taken):
 
 @pytest.mark.parametrize("mask", ["none", "causal", "float"])
 @pytest.mark.parametrize("sizes", [(37, 37, 7, 5), (36, 40, 16, 32)], ids=["odd", "whole-tiles"])
-def test_bit_identical_for_1_2_3_threads(taken, monkeypatch, block_counts, mask, sizes):
-    monkeypatch.setattr(parallel, "MIN_BLOCK_ELEMENTS", 1)  # every pair worth a thread
+def test_bit_identical_for_1_2_3_threads(taken, split_small, block_counts, mask, sizes):
     blocks = block_counts
     (q, k, v, g), _, _, kwargs = _case(mask, (5, 3), *sizes)  # 15 pairs: uneven blocks
     results = {}

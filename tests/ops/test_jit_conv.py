@@ -12,7 +12,7 @@ import pytest
 
 import glassnet as gn
 import glassnet.functional as F
-from glassnet.backend import jit, parallel
+from glassnet.backend import jit
 from glassnet.ops import _fused_conv
 from glassnet.testing import GradCase, check_thread_counts, run_case
 
@@ -175,10 +175,9 @@ def test_gradcheck_with_kernels(case, kernels_on, taken):
 
 @pytest.mark.parametrize("xs, ws, pad", [((19, 1, 12, 12), (6, 1, 5, 5), 2),
                                           ((13, 6, 9, 9), (16, 6, 5, 5), 0)])  # fmt: skip
-def test_bit_identical_for_any_thread_count(xs, ws, pad, kernels_on, monkeypatch, block_counts):
+def test_bit_identical_for_any_thread_count(xs, ws, pad, kernels_on, split_small, block_counts):
     """Samples split among 1-4 threads (19 and 13 samples: uneven blocks, a partial chunk of
     the weight gradient); every output and gradient is the same bits."""
-    monkeypatch.setattr(parallel, "MIN_BLOCK_ELEMENTS", 1)
     x = rng.standard_normal(xs).astype(np.float32)
     w, b = rng.standard_normal(ws).astype(np.float32), rng.standard_normal(ws[0]).astype(np.float32)
     check_thread_counts(lambda: _run(x, w, b, padding=pad), (1, 2, 3, 4), block_counts, "conv2d")
@@ -223,8 +222,7 @@ def test_max_pool_kernels_match_numpy_path_bit_for_bit(shape, dtype):
         np.testing.assert_array_equal(k, r)
 
 
-def test_max_pool_kernels_bit_identical_for_any_thread_count(monkeypatch, block_counts):
-    monkeypatch.setattr(parallel, "MIN_BLOCK_ELEMENTS", 1)
+def test_max_pool_kernels_bit_identical_for_any_thread_count(split_small, block_counts):
     x = np.maximum(rng.standard_normal((5, 3, 8, 9)), 0).astype(np.float32)
     g = rng.standard_normal((5, 3, 4, 4)).astype(np.float32)
     check_thread_counts(lambda: _pool_both(x, g)[1], (1, 2, 3, 4), block_counts, "max_pool2d")
@@ -251,8 +249,7 @@ def test_relu_kernels_match_numpy_path_bit_for_bit(dtype):
         np.testing.assert_array_equal(k.view(f"u{k.itemsize}"), r.view(f"u{r.itemsize}"))
 
 
-def test_relu_kernels_bit_identical_for_any_thread_count(monkeypatch, block_counts):
-    monkeypatch.setattr(parallel, "MIN_BLOCK_ELEMENTS", 1)
+def test_relu_kernels_bit_identical_for_any_thread_count(split_small, block_counts):
     x = rng.standard_normal(70_001).astype(np.float32)
     g = rng.standard_normal(x.shape).astype(np.float32)
     check_thread_counts(lambda: _relu_both(x, g)[1], (1, 2, 3, 4), block_counts, "relu")

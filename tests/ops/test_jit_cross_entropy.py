@@ -162,8 +162,7 @@ def test_second_derivatives_use_the_graph_path(calls):
     assert calls == [True]
 
 
-def test_bit_identical_for_any_thread_count(monkeypatch):
-    monkeypatch.setattr(parallel, "MIN_BLOCK_ELEMENTS", 1)
+def test_bit_identical_for_any_thread_count(split_small):
     rng = np.random.default_rng(4)
     x = (rng.standard_normal((301, 65)) * 3).astype(np.float32)
     t = rng.integers(0, 65, 301)

@@ -231,8 +231,7 @@ def test_adam_kernel_is_bit_identical_to_numpy_path(opt_cls, kw):
         np.testing.assert_array_equal(np.asarray(g), np.asarray(r))
 
 
-def test_bit_identical_for_any_thread_count(kernels_on, monkeypatch):
-    monkeypatch.setattr(parallel, "MIN_BLOCK_ELEMENTS", 1)  # split even these small arrays
+def test_bit_identical_for_any_thread_count(kernels_on, split_small, monkeypatch):
     rng = np.random.default_rng(7)
     x = rng.standard_normal((300, 33)).astype(np.float32)
     g = rng.standard_normal((300, 33)).astype(np.float32)

@@ -30,11 +30,10 @@ def f32(*shape, scale=1.0):
 
 
 @pytest.fixture
-def split_counts(monkeypatch, block_counts):
+def split_counts(monkeypatch, split_small, block_counts):
     """Every block worth a thread (the ops split from any size), GEMMs in blocks of 37
     columns (so that small shapes take the blocked products), transposes in tiles of 5 rows,
     ReLU's large-array path; the block counts seen."""
-    monkeypatch.setattr(parallel, "MIN_BLOCK_ELEMENTS", 1)
     monkeypatch.setattr(_conv_cpu, "MIN_SPLIT_ELEMENTS", 0)
     monkeypatch.setattr(conv, "_block", lambda k, n, small, itemsize: 37)
     monkeypatch.setattr(_conv_cpu, "TILE_ROWS", 5)
@@ -95,19 +94,25 @@ def _conv_reference(x, w, b, pad):
     return [y, dx, dw, g.sum(axis=(0, 2, 3))]
 
 
-@pytest.mark.parametrize("name", ["conv2d-lenet1", "conv2d-lenet2"])
-@pytest.mark.parametrize("forced", [False, True])
-def test_conv_matches_float64_loops(name, forced, monkeypatch, request):
-    """Forward and all three gradients against float64 loops, both on the default path and
-    forced into GEMM column blocks, tiles and thread blocks (3 threads)."""
-    if forced:
-        request.getfixturevalue("split_counts")
+def _check_conv(name):
     fn, arrays = CASES[name]
     with parallel.threads(3):
         got = _run(fn, arrays)
     want = _conv_reference(*arrays, pad=2 if name.endswith("1") else 0)
     for a, b in zip(got, want):
         np.testing.assert_allclose(a, b, rtol=2e-4, atol=2e-4)
+
+
+@pytest.mark.parametrize("name", ["conv2d-lenet1", "conv2d-lenet2"])
+def test_conv_matches_float64_loops(name):
+    """Forward and all three gradients against float64 loops on the default path (3 threads)."""
+    _check_conv(name)
+
+
+@pytest.mark.parametrize("name", ["conv2d-lenet1", "conv2d-lenet2"])
+def test_conv_matches_float64_loops_when_split(name, split_counts):
+    """The same, forced into GEMM column blocks, tiles and thread blocks."""
+    _check_conv(name)
 
 
 def r64(*shape):

@@ -22,9 +22,8 @@ THREADS = (1, 2, 3, 4)
 
 
 @pytest.fixture
-def split_counts(monkeypatch, block_counts):
+def split_counts(split_small, block_counts):
     """Every block worth a thread (tiny arrays split), and the block counts seen."""
-    monkeypatch.setattr(parallel, "MIN_BLOCK_ELEMENTS", 1)
     return block_counts
 
 

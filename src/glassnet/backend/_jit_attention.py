@@ -1,8 +1,9 @@
 """Fused scaled dot-product attention kernels (Numba; imported by :mod:`glassnet.ops._fused`).
 
 One (batch, head) pair is computed start to end by one call, in a fixed order, so results do
-not depend on how :func:`glassnet.backend.jit.run_rows` splits the pairs among threads. Per
-pair, with rows i < L, keys j < S and row limit n_i (min(i + 1, S) with a causal mask, else S):
+not depend on how :func:`glassnet.backend.kernel_threads.run_rows` splits the pairs among
+threads. Per pair, with rows i < L, keys j < S and row limit n_i (min(i + 1, S) with a
+causal mask, else S):
 
     forward:   s_ij = (q_i . k_j) scale + bias_ij,  m_i = max_j s_ij,  e_ij = e^(s_ij - m_i)
                out_i = sum_j e_ij v_j / l_i,  l_i = sum_j e_ij       (j < n_i only)

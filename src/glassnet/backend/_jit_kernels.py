@@ -1,7 +1,7 @@
 """The fused CPU kernels behind :mod:`glassnet.backend.jit` (Numba; imported only on first use).
 
 Every kernel works on a range ``[lo, hi)`` of rows (or of elements) of C-contiguous NumPy
-arrays and releases the GIL, so :func:`glassnet.backend.jit.run_rows` can hand ranges to
+arrays and releases the GIL, so :func:`glassnet.backend.kernel_threads.run_rows` can hand ranges to
 threads. One row is always computed start to end by one call, in one fixed order, so the
 result does not depend on how the rows were split: bit-identical for any thread count.
 

@@ -14,9 +14,13 @@ and every op under ``create_graph`` keeps the NumPy path.
   compiled at its first use (cached on disk where the package directory or
   ``NUMBA_CACHE_DIR`` is writable).
 - Results agree with the NumPy path to float32 rounding and are bit-identical for any thread
-  count: rows (or elements) are split among the threads of
-  :mod:`glassnet.backend.parallel` (``gn.set_num_threads``), but each one is computed by one
-  thread, start to end, in a fixed order.
+  count: rows (or elements) are split among threads
+  (:func:`glassnet.backend.kernel_threads.run_rows`, ``gn.set_num_threads``), but each one is
+  computed by one thread, start to end, in a fixed order.
+- With Numba's ``omp`` threading layer (:func:`native`) the kernels run on GNU OpenMP's
+  threads, from start to end in native code, and MKL's products on the same threads
+  (:mod:`glassnet.backend.mkl`), as in PyTorch; otherwise on glassnet's pool
+  (:mod:`glassnet.backend.parallel`), whose Python hand-off costs 15-60 us per block.
 
 Example:
     >>> from glassnet.backend import jit
@@ -33,12 +37,13 @@ import threading
 
 import numpy as np
 
-from glassnet.backend.parallel import parallel_for
-
-__all__ = ["available", "enabled", "kernels", "run_rows", "set_enabled", "usable"]
+__all__ = ["available", "enabled", "kernels", "native", "set_enabled", "set_native", "usable"]
 
 _LOCK = threading.Lock()
-_STATE: dict = {"module": None, "tried": False, "enabled": None, "env": None}
+_STATE: dict = {
+    "module": None, "tried": False, "enabled": None, "env": None,
+    "native": None, "native_tried": False, "native_pid": 0, "native_off": False,
+}  # fmt: skip
 
 
 def _env_enabled() -> bool:
@@ -100,15 +105,43 @@ def usable(*arrays):
     return kernels()
 
 
-def run_rows(kernel, rows: int, *args, work: int | None = None, grain: int = 1) -> None:
-    """``kernel(*args, lo, hi)`` over ``[0, rows)`` in contiguous ranges (each a multiple of
-    ``grain`` rows, the last one cut at ``rows``) on the threads of
-    :func:`glassnet.backend.parallel.parallel_for`; ``work`` (elements, default ``rows``)
-    sizes the blocks, so small calls run on this thread."""
-    units = -(-rows // grain)
-    per_unit = max(1, (rows if work is None else work) * grain // max(rows, 1))
+def native():
+    """The runners of :mod:`glassnet.backend._jit_parallel` when the kernels may run on
+    Numba's OpenMP threads, else None: the kernels are enabled, Numba's threading layer is
+    ``omp`` (tried once, by a tiny parallel loop) and this is the process that started it (a
+    forked child must not enter the parent's OpenMP runtime: it keeps glassnet's pool)."""
+    state = _STATE
+    if not state["native_tried"]:
+        if kernels() is None:
+            return None
+        with _LOCK:
+            if not state["native_tried"]:
+                state["native"] = _start_native()
+                state["native_pid"], state["native_tried"] = os.getpid(), True
+    if state["native"] is None or not enabled() or state["native_off"]:
+        return None
+    return state["native"] if state["native_pid"] == os.getpid() else None
 
-    def block(start: int, stop: int) -> None:
-        kernel(*args, start * grain, min(stop * grain, rows))
 
-    parallel_for(units, block, item_size=per_unit)
+def _start_native():
+    try:
+        import numba
+
+        from glassnet.backend import _jit_parallel
+    except ImportError:  # pragma: no cover - Numba without its parallel support
+        return None
+    try:
+        _jit_parallel.probe(np.zeros(2, np.int64))
+        layer = numba.threading_layer()
+    except Exception:  # noqa: BLE001 - any failure to start the layer: glassnet's pool
+        return None
+    return _jit_parallel if layer == "omp" else None
+
+
+def set_native(flag: bool) -> bool:
+    """Let :func:`glassnet.backend.kernel_threads.run_rows` use Numba's threads (True, the
+    default) or only glassnet's pool (False; for side-by-side measurements and tests).
+    Returns the previous setting."""
+    previous = not _STATE["native_off"]
+    _STATE["native_off"] = not flag
+    return previous

@@ -39,7 +39,9 @@ import threading
 
 import numpy as np
 
-__all__ = ["MIN_MACS", "available", "describe", "enabled", "gemm", "library", "set_enabled"]
+__all__ = [
+    "MIN_MACS", "available", "describe", "enabled", "gemm", "library", "set_enabled", "threaded",
+]  # fmt: skip
 
 #: The fewest multiply-adds (M K N) a product needs to go to MKL. Below it MKL's dispatch and
 #: the ``ctypes`` call cost more than its kernels save (CPU time at one thread, measured:
@@ -48,9 +50,13 @@ __all__ = ["MIN_MACS", "available", "describe", "enabled", "gemm", "library", "s
 MIN_MACS = 1 << 21
 
 _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
-_SEQUENTIAL = 1  # MKL_THREADING_SEQUENTIAL
+_SEQUENTIAL, _GNU = 1, 3  # MKL_THREADING_SEQUENTIAL, MKL_THREADING_GNU
 _LOCK = threading.Lock()
-_STATE: dict = {"lib": None, "tried": False, "enabled": None, "env": None, "path": None}
+_STATE: dict = {
+    "lib": None, "tried": False, "enabled": None, "env": None, "path": None, "threaded": False,
+    "pid": 0,
+}  # fmt: skip
+_local = threading.local()
 
 
 def _env_enabled() -> bool:
@@ -108,11 +114,15 @@ def _load():
     path = _library_path()
     if path is None or _mkl_already_loaded():
         return None
+    # MKL's threads are GNU OpenMP's when the fused kernels run on it (jit.native): one
+    # team of threads, which spins briefly between regions, serves both, as in PyTorch
+    gomp = _gnu_openmp()
     try:
         lib = ctypes.CDLL(path)
-        # before any other MKL call: no OpenMP runtime, no spinning threads (see above)
+        # before any other MKL call; the layer cannot change afterwards
         lib.MKL_Set_Threading_Layer.argtypes = [ctypes.c_int]
-        lib.MKL_Set_Threading_Layer(_SEQUENTIAL)
+        lib.MKL_Set_Threading_Layer(_GNU if gomp else _SEQUENTIAL)
+        lib.MKL_Set_Num_Threads_Local.argtypes = [ctypes.c_int]
         ptr, i = ctypes.c_void_p, ctypes.c_int
         for name, scalar in (("cblas_sgemm", ctypes.c_float), ("cblas_dgemm", ctypes.c_double)):
             fn = getattr(lib, name)
@@ -120,8 +130,34 @@ def _load():
             fn.argtypes = [i, i, i, i, i, i, scalar, ptr, i, ptr, i, scalar, ptr, i]
     except (OSError, AttributeError):  # a broken or foreign install: NumPy's BLAS
         return None
-    _STATE["path"] = path
+    _STATE.update(path=path, threaded=gomp, pid=os.getpid())
     return lib
+
+
+def _gnu_openmp() -> bool:
+    """True when the fused kernels run on GNU OpenMP's threads
+    (:func:`glassnet.backend.jit.native`); then its ``libgomp`` is made global, for MKL's
+    GNU threading layer (which expects the runtime already loaded)."""
+    from glassnet.backend import jit
+
+    if jit.native() is None:
+        return False
+    try:
+        with open("/proc/self/maps") as f:
+            paths = {line.split()[-1] for line in f if "libgomp" in line}
+        for gomp in paths:
+            if gomp.startswith("/"):
+                ctypes.CDLL(gomp, mode=ctypes.RTLD_GLOBAL)
+                return True
+    except OSError:  # pragma: no cover - not Linux, or an unreadable map
+        pass
+    return False
+
+
+def threaded() -> bool:
+    """Whether MKL was loaded with OpenMP threads (shared with the fused kernels), and this
+    is the process that loaded it (a forked child must not enter its parent's OpenMP)."""
+    return library() is not None and _STATE["threaded"] and _STATE["pid"] == os.getpid()
 
 
 def library():
@@ -144,6 +180,8 @@ def available() -> bool:
 
 def describe() -> str:
     """One line for ``glassnet info``: which library multiplies matrices."""
+    if library() is not None and _STATE["threaded"]:
+        return f"MKL (OpenMP threads, shared with the fused kernels) {_STATE['path']}"
     if library() is not None:
         return f"MKL (sequential, glassnet's threads) {_STATE['path']}"
     if _library_path() is not None and not enabled():
@@ -166,14 +204,16 @@ def _layout(a):
     return None
 
 
-def gemm(a, b, split=None, out=None):
+def gemm(a, b, split=None, out=None, threads: int = 1):
     """``a @ b`` through MKL, or None when MKL does not take it (off, not installed, a dtype
     other than float32/float64, mixed dtypes, no unit stride, fewer than :data:`MIN_MACS`
     multiply-adds, an ``out`` that is not C-contiguous of the result's shape and dtype).
 
     ``split(n_items, fn, rows)``, when given, runs ``fn(lo, hi)`` over blocks of the output's
     rows (``rows=True``) or columns; each block is one sequential MKL call on its own slice of
-    the output, so blocks may run on different threads.
+    the output, so blocks may run on different threads. ``threads``: the OpenMP threads of one
+    call when MKL is :func:`threaded` (ignored otherwise; a forked child of such a process gets
+    None: NumPy's BLAS).
     """
     if (
         type(a) is not np.ndarray
@@ -194,6 +234,12 @@ def gemm(a, b, split=None, out=None):
     lib = library()
     if lib is None:
         return None
+    if _STATE["threaded"]:
+        if _STATE["pid"] != os.getpid():
+            return None
+        if getattr(_local, "threads", None) != threads:
+            lib.MKL_Set_Num_Threads_Local(threads)
+            _local.threads = threads
     fn = lib.cblas_sgemm if a.dtype == np.float32 else lib.cblas_dgemm
     if out is None:
         out = np.empty((m, n), dtype=a.dtype)

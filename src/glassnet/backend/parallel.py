@@ -369,7 +369,10 @@ def product(a, b, out=None):
     if macs >= _mkl.MIN_MACS:
         # MKL: one call on one thread (or inside a block); split over the pool when the
         # product is large; between, NumPy's OpenBLAS with its own threads (see SPLIT_MACS)
-        if in_parallel_region() or _product_threads() == 1:
+        if _mkl.threaded():  # one call on MKL's OpenMP threads (shared with the kernels)
+            inside = in_parallel_region()
+            res = _mkl.gemm(a, b, out=out, threads=1 if inside else _product_threads())
+        elif in_parallel_region() or _product_threads() == 1:
             res = _mkl.gemm(a, b, out=out)
         elif macs >= SPLIT_MACS:
             res = _mkl.gemm(a, b, _split_product, out=out)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from glassnet.backend.jit import run_rows, usable
-from glassnet.backend.parallel import parallel_for
+from glassnet.backend.jit import usable
+from glassnet.backend.kernel_threads import run_rows
 
 # Rows per partial sum of LayerNorm's weight and bias gradients: fixed, so the sums do not
 # depend on the thread count.
@@ -197,18 +197,15 @@ def cross_entropy(x, target, ignore_index: int):
     n = x.shape[0]
     t = target.astype(np.int64, copy=False)
     loss, mx, sm = np.empty(n, x.dtype), np.empty(n, x.dtype), np.empty(n, x.dtype)
-    counts: list = []  # (ignored, out of range) per block; list.append is atomic
-
-    def block(lo: int, hi: int) -> None:
-        counts.append(k.cross_entropy_rows(x, t, ignore_index, loss, mx, sm, lo, hi))
-
-    parallel_for(n, block, item_size=x.shape[1] * 4, like=(x,))
-    if any(bad for _, bad in counts):
+    ignored, bad = run_rows(
+        k.cross_entropy_rows, n, x, t, ignore_index, loss, mx, sm, work=x.size * 4, reduce=True
+    )
+    if bad:
         raise IndexError(
             f"cross_entropy: a target class index is outside [0, {x.shape[1]}) (and is not "
             f"ignore_index={ignore_index}); targets must be class indices of the logits' C axis"
         )
-    return loss, mx, sm, sum(ignored for ignored, _ in counts)
+    return loss, mx, sm, ignored
 
 
 def cross_entropy_backward(x, target, ignore_index: int, mx, sm, scale):

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from glassnet.backend.jit import run_rows, usable
+from glassnet.backend.jit import usable
+from glassnet.backend.kernel_threads import run_rows
 
 #: Largest C kh kw (taps per output) and output channels the kernels take. Measured at one
 #: thread, forward + backward, im2col path -> kernels (ms): LeNet's layers (25 and 150 taps,
