@@ -410,3 +410,28 @@ def relu_backward(g, mask, dx, lo, hi):
     one, zero = g.dtype.type(1), g.dtype.type(0)
     for i in range(gs.size):
         ds[i] = gs[i] * (one if ms[i] else zero)
+
+
+@_jit()
+def add_row_vector(y, b, lo, hi):
+    """y[r] += b for the rows r in [lo, hi) of y (2-d), as NumPy's ``y += b``."""
+    y = y[lo:hi]
+    for r in range(y.shape[0]):
+        yr = y[r]
+        for j in range(yr.size):
+            yr[j] += b[j]
+
+
+@_jit()
+def column_sums(g, out, lo, hi):
+    """out[j] = sum over the rows of g (2-d) of g[:, j], for the columns j in [lo, hi): the
+    rows added in order, in g's dtype, as NumPy's ``g.sum(0)`` (the same bits)."""
+    out = out[lo:hi]
+    n = out.size
+    first = g[0][lo:hi]  # rows of the C-contiguous g, sliced: unit stride, vector loops
+    for j in range(n):
+        out[j] = first[j]
+    for r in range(1, g.shape[0]):
+        gr = g[r][lo:hi]
+        for j in range(n):
+            out[j] += gr[j]

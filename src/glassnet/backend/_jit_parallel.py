@@ -183,3 +183,15 @@ def max_pool_2x2(x, y, rows, step):
 def max_pool_2x2_backward(x, y, grad, dx, rows, step):
     for k in prange(_count(rows, step)):
         C.max_pool_2x2_backward(x, y, grad, dx, k * step, min(rows, k * step + step))
+
+
+@_pjit
+def add_row_vector(y, b, rows, step):
+    for k in prange(_count(rows, step)):
+        K.add_row_vector(y, b, k * step, min(rows, k * step + step))
+
+
+@_pjit
+def column_sums(g, out, rows, step):
+    for k in prange(_count(rows, step)):
+        K.column_sums(g, out, k * step, min(rows, k * step + step))

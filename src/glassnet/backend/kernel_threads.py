@@ -22,7 +22,7 @@ __all__ = ["NATIVE_MIN_BLOCK", "run_rows"]
 #: an OpenMP hand-off costs a few microseconds, not the pool's 15-60 us, so blocks may be a
 #: quarter of the pool's :data:`~glassnet.backend.parallel.MIN_BLOCK_ELEMENTS`
 #: (docs/performance.md, "Threads").
-NATIVE_MIN_BLOCK = 1 << 14
+NATIVE_MIN_BLOCK = 1 << 15
 
 _local = threading.local()
 _STATE: dict = {"numba_max": None}

@@ -66,6 +66,36 @@ def relu_backward(grad, mask):
     return dx
 
 
+#: The fewest elements for which a Linear layer's bias add and bias gradient take the kernels:
+#: below it NumPy's call costs less than finding the kernel (about a microsecond).
+BIAS_MIN_ELEMENTS = 1 << 14
+
+
+def add_row_vector(y, b) -> bool:
+    """``y += b`` (y 2-d C-contiguous, b of shape (y.shape[1],)) by rows on the CPU threads:
+    True when done, False for the caller's NumPy path (the same bits either way)."""
+    if y.size < BIAS_MIN_ELEMENTS or y.ndim != 2 or b.shape != y.shape[1:]:
+        return False
+    k = usable(y, b)
+    if k is None or not (y.flags.c_contiguous and b.flags.c_contiguous):
+        return False
+    run_rows(k.add_row_vector, y.shape[0], y, b, work=y.size)
+    return True
+
+
+def column_sums(g):
+    """``g.sum(0)`` of a 2-d C-contiguous host array, the same bits (rows added in order),
+    split by columns over the CPU threads; or None."""
+    if g.ndim != 2 or g.size < BIAS_MIN_ELEMENTS:
+        return None
+    k = usable(g)
+    if k is None or not g.flags.c_contiguous:
+        return None
+    out = np.empty(g.shape[1], g.dtype)
+    run_rows(k.column_sums, g.shape[1], g, out, work=g.size)
+    return out
+
+
 def _rows(x):
     return np.ascontiguousarray(x).reshape(-1, x.shape[-1])
 

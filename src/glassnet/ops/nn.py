@@ -8,6 +8,7 @@ from glassnet.autograd.autocast_mode import STATE as _AUTOCAST
 from glassnet.autograd.function import Function
 from glassnet.backend import device_of, get_rng, is_debug, xp_of
 from glassnet.backend.parallel import parallel_for, product
+from glassnet.ops import _fused
 from glassnet.ops._segment import scatter_add
 from glassnet.tensor import Tensor
 
@@ -24,7 +25,7 @@ class Linear(Function):
     def forward(self, x, weight, bias=None):
         x2 = x if x.ndim == 2 else x.reshape(-1, x.shape[-1])  # 2-D: no reshapes (hot path)
         y = product(x2, weight.T)  # small products on one BLAS thread (backend.parallel)
-        if bias is not None:
+        if bias is not None and not _fused.add_row_vector(y, bias):
             y += bias
         return y if x.ndim == 2 else y.reshape(*x.shape[:-1], weight.shape[0])
 
@@ -48,7 +49,9 @@ class Linear(Function):
         if bias is None:
             return gx, gw
         if need[2]:
-            gb = ns.sum(g2, 0)
+            gb = _fused.column_sums(g2) if ns.eager else None
+            if gb is None:
+                gb = ns.sum(g2, 0)
         return gx, gw, gb
 
 
