@@ -45,6 +45,18 @@ def pytest_report_header(config):
     return f"glassnet test device: {get_default_device()}"
 
 
+@pytest.fixture(autouse=True)
+def _native_threads_default():
+    """``glassnet train`` on a busy machine (as the test machine often is) moves the fused
+    kernels to the pool for the rest of its process (``jit.set_native(False)``); CLI tests
+    run it in this process, some in module-scoped fixtures, so every test starts from the
+    default (OpenMP's threads where they start)."""
+    from glassnet.backend import jit
+
+    jit._STATE["native_off"] = False
+    yield
+
+
 @pytest.fixture
 def host_device():
     """Run one test with tensors created on the CPU whatever the suite's device."""
@@ -109,7 +121,7 @@ def split_small(request, monkeypatch):
     if request.param == "pool":
         monkeypatch.setitem(jit._STATE, "native_off", True)
     elif jit.kernels() is not None and jit.native() is None:
-        pytest.skip("Numba's OpenMP threading layer does not start here")
+        pytest.skip(f"Numba's OpenMP threading layer does not start here: {jit.native_why()}")
     return request.param
 
 

@@ -99,7 +99,9 @@ def test_flat_step_in_blocks_on_two_threads_bit_identical_to_eager(
     boundaries) spread over two threads: the same bits as eager's per-parameter step."""
     import glassnet._flat
     import glassnet.optim.fused
-    from glassnet.backend import parallel
+    from glassnet.backend import jit, parallel
+
+    monkeypatch.setitem(jit._STATE, "native_off", True)  # the pool's path (no OpenMP)
 
     monkeypatch.setattr(glassnet._flat, "BLOCK", 50)
     monkeypatch.setattr(glassnet.optim.fused, "STEP_SPLIT_BLOCKS", 1)
@@ -127,6 +129,49 @@ def test_flat_step_in_blocks_on_two_threads_bit_identical_to_eager(
     n_params = sum(p.numel() for p in m2.parameters())
     assert update_blocks[0] == -(-n_params // 50)  # blocks of 50 elements
     assert len(update_blocks) == 2 * 6 and min(update_blocks[1::2]) > 1  # on both threads
+    _assert_same_state(m1, o1, m2, o2)
+
+
+@pytest.mark.parametrize("opt_name", ["sgd", "adamw"])
+def test_flat_step_as_one_kernel_on_openmp_threads_bit_identical_to_eager(
+    host_device, monkeypatch, opt_name
+):
+    """Where the kernels run on OpenMP's threads, the flat step is one fused kernel over the
+    whole flat buffer, split over both threads: the same bits as eager's per-parameter step
+    (which takes the same kernel per parameter)."""
+    from glassnet.backend import jit, kernel_threads
+    from glassnet.ops import _fused as _fused_ops
+
+    if jit.native() is None:
+        pytest.skip("Numba's OpenMP threading layer does not start here")
+    monkeypatch.setattr(kernel_threads, "NATIVE_MIN_BLOCK", 1)
+    monkeypatch.setattr(_fused_ops, "SGD_MIN_ELEMENTS", 1)
+    launches = []
+    launch = kernel_threads._launch
+
+    def spy(runner, args, rows, step, blocks):
+        launches.append((runner.__name__, rows, blocks))
+        return launch(runner, args, rows, step, blocks)
+
+    monkeypatch.setattr(kernel_threads, "_launch", spy)
+    kernel = "sgd_momentum_range" if opt_name == "sgd" else "adam_range"
+    previous = gn.get_num_threads()
+    gn.set_num_threads(2)
+    try:
+        m1, o1, eager = _mlp(opt_name)
+        m2, o2, step = _mlp(opt_name)
+        n_params = sum(p.numel() for p in m2.parameters())
+        fast = gn.compile(step)
+        for x, y in _batches():
+            a = eager(x, y)
+            launches.clear()
+            b = fast(x, y)
+            assert a.numpy().tobytes() == b.numpy().tobytes()
+            if fast.replays:  # one launch over the whole flat buffer, on both threads
+                assert [r for r in launches if r[0] == kernel] == [(kernel, n_params, 2)]
+    finally:
+        gn.set_num_threads(previous)
+    assert fast.replays == 6
     _assert_same_state(m1, o1, m2, o2)
 
 

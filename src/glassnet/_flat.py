@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from glassnet.autograd.grad_mode import no_grad
-from glassnet.backend import xp_of
+from glassnet.backend import jit, xp_of
 from glassnet.backend.parallel import parallel_for
 from glassnet.optim import fused as _fused
 from glassnet.optim.fused import BLOCK
@@ -83,6 +83,11 @@ class _FlatGroup:
         # only for large models (STEP_SPLIT_BLOCKS); one block on a GPU
         n = self.param_buf.size
         size = BLOCK if isinstance(self.param_buf, np.ndarray) else max(n, 1)
+        self.whole = (
+            (Tensor._make(self.param_buf, False), dict(self.state))
+            if isinstance(self.param_buf, np.ndarray)
+            else None
+        )
         self.blocks = [
             (
                 Tensor._make(self.param_buf[lo : lo + size], False),
@@ -93,8 +98,15 @@ class _FlatGroup:
         ]
 
     def update(self, opt, step: int) -> None:
-        """``opt``'s update over the flat buffers, block by block on the CPU threads."""
+        """``opt``'s update over the flat buffers: one fused kernel over all of them, split
+        over OpenMP's threads, where the kernels run there (``jit.native``); else block by
+        block (cache-sized, for NumPy's passes), on the pool only for large models."""
         blocks, group = self.blocks, self.group
+        if self.whole is not None and opt.whole_range_kernel(group) and jit.native() is not None:
+            param, state = self.whole
+            state["step"] = step
+            opt.apply_update(param, self.grad_buf, state, group)
+            return
 
         def run(first: int, last: int) -> None:
             for param, grad, state in blocks[first:last]:

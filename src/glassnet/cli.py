@@ -280,14 +280,13 @@ def _hint_workers(config) -> None:
     machine): say that data-parallel ranks (``--workers``) would use the other cores too."""
     import glassnet as gn
     import glassnet.distributed as dist
-    from glassnet.backend import mkl
     from glassnet.backend.parallel import _get_blas_threads
 
     cores = gn.get_num_threads()
     if cores < 2 or dist.launched_under_mpi() or not config.resolved().max_minutes:
         return
-    if (_get_blas_threads() or cores) >= cores or mkl.available():
-        return  # with MKL the products run on glassnet's threads, whatever OpenBLAS has
+    if (_get_blas_threads() or cores) >= cores:
+        return  # (MKL's products follow OpenBLAS's count too: backend.parallel.product)
     print(f"note: matrix products run on 1 BLAS thread of {cores} cores (the machine was busy "
           f"at the start, or --threads/the environment said so); --workers {min(cores, 2)} "
           f"trains data-parallel on {min(cores, 2)} processes (needs Open MPI and mpi4py, see "
@@ -304,13 +303,15 @@ def _choose_threads(args, config) -> None:
     except that on a busy machine a small model's matrix products get one BLAS thread.
 
     Why: glassnet's pool threads sleep while they wait and give their blocks back to the
-    caller, so a busy machine costs them little (a W3 step, batch 16, load average 13 on 2
+    caller, so a busy machine costs them little (the fused kernels then run on the pool, not
+    on OpenMP's threads) (a W3 step, batch 16, load average 13 on 2
     cores: 570 ms with 1 thread, 687 ms with glassnet's 2). OpenBLAS's threads spin and split
     each product statically: in the same minutes 2 BLAS threads took 2,149 ms. On an idle
     machine both kinds of threads pay (RESULTS.md, "Training steps"). The load is read once,
     at the start (:func:`_machine_busy`).
     """
     import glassnet as gn
+    from glassnet.backend import jit
     from glassnet.backend.parallel import _ENV_VARS, _set_blas_threads
 
     if args.threads is not None:
@@ -322,6 +323,9 @@ def _choose_threads(args, config) -> None:
     small = config.model.lower().replace("_", "-") in _SMALL
     if cores > 1 and small and _machine_busy():
         _set_blas_threads(1)
+        # and the fused kernels on the pool, whose blocks go first come first served: an
+        # OpenMP split waits for a thread that may get no core (backend/kernel_threads.py)
+        jit.set_native(False)
 
 
 def _machine_busy() -> bool:

@@ -7,13 +7,14 @@ import pytest
 
 import glassnet as gn
 from glassnet import cli
-from glassnet.backend import parallel
+from glassnet.backend import jit, parallel
 
 
 @pytest.fixture
 def blas_calls(monkeypatch):
     calls = []
     monkeypatch.setattr(parallel, "_set_blas_threads", calls.append)
+    monkeypatch.setitem(jit._STATE, "native_off", False)  # restored after the test
     for var in parallel._ENV_VARS:
         monkeypatch.delenv(var, raising=False)
     before = gn.get_num_threads()
@@ -48,6 +49,8 @@ def test_busy_machine_gets_one_blas_thread(blas_calls, monkeypatch, load, others
     _choose()
     assert blas_calls == expected
     assert gn.get_num_threads() == 2  # glassnet's own pool keeps every core
+    # busy: the fused kernels leave OpenMP's static split for the pool's first-come blocks
+    assert jit._STATE["native_off"] is bool(expected)
 
 
 def test_environment_and_big_models_are_left_alone(blas_calls, monkeypatch):
@@ -60,12 +63,10 @@ def test_environment_and_big_models_are_left_alone(blas_calls, monkeypatch):
     assert blas_calls == []
 
 
-@pytest.mark.parametrize("with_mkl, hinted", [(False, True), (True, False)])
-def test_workers_hint_only_when_products_are_on_one_blas_thread(
-    monkeypatch, capsys, with_mkl, hinted
-):
-    """One BLAS thread on a busy machine: the hint names --workers; with MKL the products run
-    on glassnet's own threads, so there is nothing to hint."""
+@pytest.mark.parametrize("with_mkl", [False, True])
+def test_workers_hint_when_products_are_on_one_blas_thread(monkeypatch, capsys, with_mkl):
+    """One BLAS thread on a busy machine: the hint names --workers, with MKL too (its products
+    follow OpenBLAS's count: one call on one thread)."""
     from glassnet.backend import mkl
 
     monkeypatch.setattr(parallel, "_get_blas_threads", lambda: 1)
@@ -73,7 +74,26 @@ def test_workers_hint_only_when_products_are_on_one_blas_thread(
     monkeypatch.setitem(parallel._state, "threads", 2)
     config = SimpleNamespace(resolved=lambda: SimpleNamespace(max_minutes=13.5))
     cli._hint_workers(config)
-    assert ("--workers 2" in capsys.readouterr().out) is hinted
+    assert "--workers 2" in capsys.readouterr().out
+
+
+def test_products_follow_a_one_thread_blas_count_with_mkl(monkeypatch):
+    """What the hint relies on: with OpenBLAS at one thread an MKL product is one call on one
+    thread, sequential or threaded MKL alike."""
+    from glassnet.backend import mkl
+
+    monkeypatch.setitem(parallel._state, "threads", 2)
+    monkeypatch.setitem(parallel._BLAS, "seen", 1)
+    assert parallel._product_threads() == 1
+    if mkl.available():
+        import numpy as np
+
+        a = np.ones((300, 300), np.float32)
+        with parallel.threads(2):
+            parallel._set_blas_threads(1)
+            parallel.product(a, a)
+            if mkl.threaded():
+                assert mkl.library().MKL_Get_Max_Threads() == 1
 
 
 def test_runnable_others_reads_proc_stat(monkeypatch, tmp_path):

@@ -202,7 +202,7 @@ def test_gradchecks_in_float64_on_both_paths(flag):
         jit.set_enabled(previous)
 
 
-def _adam_steps(opt_cls, flag, **kw):
+def _opt_steps(opt_cls, flag, keys=("exp_avg", "exp_avg_sq"), **kw):
     previous = jit.set_enabled(flag)
     try:
         rng = np.random.default_rng(6)
@@ -213,9 +213,7 @@ def _adam_steps(opt_cls, flag, **kw):
             for p in params:
                 p.grad = _cpu(rng.standard_normal(p.shape).astype(np.float32), False)
             opt.step()
-        return [p.numpy() for p in params] + [
-            opt.state[p][key] for p in params for key in ("exp_avg", "exp_avg_sq")
-        ]
+        return [p.numpy() for p in params] + [opt.state[p][key] for p in params for key in keys]
     finally:
         jit.set_enabled(previous)
 
@@ -226,12 +224,34 @@ def _adam_steps(opt_cls, flag, **kw):
      (gn.optim.AdamW, {"weight_decay": 0.1}), (gn.optim.AdamW, {"amsgrad": True})],
 )  # fmt: skip
 def test_adam_kernel_is_bit_identical_to_numpy_path(opt_cls, kw):
-    ref, got = _adam_steps(opt_cls, False, **kw), _adam_steps(opt_cls, True, **kw)
+    ref, got = _opt_steps(opt_cls, False, **kw), _opt_steps(opt_cls, True, **kw)
     for r, g in zip(ref, got):
         np.testing.assert_array_equal(np.asarray(g), np.asarray(r))
 
 
+@pytest.mark.parametrize(
+    "kw",
+    [{"momentum": 0.9}, {"momentum": 0.9, "weight_decay": 0.1}, {"momentum": 0.5, "maximize": True},
+     {"momentum": 0.9, "nesterov": True}, {"momentum": 0.9, "dampening": 0.3}],
+)  # fmt: skip
+def test_sgd_momentum_kernel_is_bit_identical_to_numpy_path(kw, monkeypatch):
+    """The fused pass (and the settings it leaves to NumPy: Nesterov, dampening) give the
+    NumPy path's bits, over several steps (the first one starts the buffer)."""
+    monkeypatch.setattr(_fused, "SGD_MIN_ELEMENTS", 1)
+    calls = []
+    sgd_momentum = _fused.sgd_momentum
+    monkeypatch.setattr(_fused, "sgd_momentum", lambda *a, **k: calls.append(1) or
+                        sgd_momentum(*a, **k))  # fmt: skip
+    ref = _opt_steps(gn.optim.SGD, False, keys=("momentum_buffer",), **kw)
+    got = _opt_steps(gn.optim.SGD, True, keys=("momentum_buffer",), **kw)
+    for r, g in zip(ref, got):
+        np.testing.assert_array_equal(np.asarray(g), np.asarray(r))
+    plain = "nesterov" not in kw and "dampening" not in kw
+    assert bool(calls) is plain  # the kernel ran where it applies, and only there
+
+
 def test_bit_identical_for_any_thread_count(kernels_on, split_small, monkeypatch):
+    monkeypatch.setattr(_fused, "SGD_MIN_ELEMENTS", 1)
     rng = np.random.default_rng(7)
     x = rng.standard_normal((300, 33)).astype(np.float32)
     g = rng.standard_normal((300, 33)).astype(np.float32)
@@ -252,8 +272,10 @@ def _all_kernels(x, g, w):
     lnb = _fused.layer_norm_backward(g, w, xhat, rstd, 1)
     m, v, p = np.zeros_like(x), np.zeros_like(x), x.copy()
     _fused.adam(p, g, m, v, beta1=0.9, beta2=0.999, eps=1e-8, bc2_sqrt=0.03, step=0.1, decay=0.99)
+    b, q = x.copy(), g.copy()
+    assert _fused.sgd_momentum(q, g, b, momentum=0.9, lr=0.1)
     dgelu, dsm = _fused.gelu_backward(x, cdf, g), _fused.softmax_backward_last(sm, g)
-    return [y, dgelu, sm, dsm, ln, *lnb, p, m, v]
+    return [y, dgelu, sm, dsm, ln, *lnb, p, m, v, q, b]
 
 
 def test_disabled_by_environment_and_never_imported_at_import():

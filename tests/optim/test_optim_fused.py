@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import glassnet as gn
-from glassnet.backend import get_default_device, parallel, set_default_device
+from glassnet.backend import get_default_device, jit, parallel, set_default_device
 from glassnet.optim import fused
 
 # Shapes that give blocks inside one parameter, blocks spanning several, a scalar-like one.
@@ -25,6 +25,8 @@ CASES = {
     "sgd": (gn.optim.SGD, {"lr": 0.1}, {"lr": 0.05, "weight_decay": 0.1}),
     "sgd-momentum": (gn.optim.SGD, {"lr": 0.1, "momentum": 0.9, "dampening": 0.1},
                      {"lr": 0.05, "momentum": 0.5, "nesterov": True, "weight_decay": 0.01}),
+    "sgd-momentum-plain": (gn.optim.SGD, {"lr": 0.1, "momentum": 0.9},  # the fused kernel's
+                           {"lr": 0.05, "momentum": 0.5, "weight_decay": 0.01}),
     "adam": (gn.optim.Adam, {"lr": 0.01}, {"lr": 0.1, "betas": (0.8, 0.9), "weight_decay": 0.1,
                                            "amsgrad": True}),
     "adamw": (gn.optim.AdamW, {"lr": 0.01, "maximize": True}, {"lr": 0.1, "eps": 1e-3}),
@@ -93,6 +95,7 @@ def test_fused_step_is_bit_identical_to_per_parameter_loop(case, small_blocks):
 @pytest.mark.parametrize("n_threads", [1, 2, 3, 4])
 @pytest.mark.parametrize("case", ["adamw", "sgd-momentum", "rmsprop"])
 def test_fused_step_is_bit_identical_for_any_thread_count(case, n_threads, monkeypatch):
+    monkeypatch.setitem(jit._STATE, "native_off", True)  # the blocks on the pool
     monkeypatch.setattr(fused, "BLOCK", 16)
     monkeypatch.setattr(parallel, "MIN_BLOCK_ELEMENTS", 1)  # split even these small arrays
     monkeypatch.setattr(fused, "STEP_SPLIT_BLOCKS", 1)
@@ -120,6 +123,38 @@ def test_fused_step_is_bit_identical_for_any_thread_count(case, n_threads, monke
     assert len(calls) == one_each if n_threads == 1 else len(calls) > one_each
     assert len(seen) == 1 if n_threads == 1 else len(seen) >= 1
     assert_same(pa, ref, pb, opt)
+
+
+@pytest.mark.parametrize("case", ["adamw", "sgd-momentum-plain"])
+def test_fused_step_as_one_kernel_on_openmp_threads(case, monkeypatch):
+    """Where the kernels run on OpenMP's threads, a fused step of Adam(W) or SGD with
+    momentum is one kernel launch over each group's whole flat buffer, split over the
+    threads, with the per-parameter step's bits for any thread count."""
+    from glassnet.backend import kernel_threads
+    from glassnet.ops import _fused
+
+    if jit.native() is None:
+        pytest.skip("Numba's OpenMP threading layer does not start here")
+    monkeypatch.setattr(kernel_threads, "NATIVE_MIN_BLOCK", 1)
+    monkeypatch.setattr(_fused, "SGD_MIN_ELEMENTS", 1)
+    launches = []
+    launch = kernel_threads._launch
+    monkeypatch.setattr(kernel_threads, "_launch", lambda runner, args, rows, step, blocks:
+                        launches.append((rows, blocks)) or launch(runner, args, rows, step,
+                                                                  blocks))  # fmt: skip
+    pa, ref = make(case, foreach=False)
+    train(pa, ref, 4)
+    for n_threads in (1, 2, 3):
+        pb, opt = make(case, foreach=None)
+        launches.clear()
+        with parallel.threads(n_threads):
+            train(pb, opt, 4)
+        sizes = sorted(sum(p.numel() for p in g["params"]) for g in opt.param_groups)
+        if n_threads > 1:  # steps 2-4: one launch per group, over its whole buffer
+            whole = [(rows, blocks) for rows, blocks in launches if rows in sizes]
+            assert sorted(rows for rows, _ in whole) == sorted(sizes * 3)
+            assert min(blocks for _, blocks in whole) > 1
+        assert_same(pa, ref, pb, opt)
 
 
 @pytest.mark.parametrize("split_blocks, splits", [(None, False), (2, True)])

@@ -435,3 +435,14 @@ def column_sums(g, out, lo, hi):
         gr = g[r][lo:hi]
         for j in range(n):
             out[j] += gr[j]
+
+
+@_jit()
+def sgd_momentum_range(w, g, buf, mu, lr, lo, hi):
+    """SGD with momentum (no dampening, not Nesterov) on elements [lo, hi), the NumPy path's
+    float operations in its order (the same bits): buf = buf mu + g; w -= lr buf."""
+    w, g, buf = w[lo:hi], g[lo:hi], buf[lo:hi]
+    for i in range(w.size):
+        b = buf[i] * mu + g[i]
+        buf[i] = b
+        w[i] = w[i] - lr * b

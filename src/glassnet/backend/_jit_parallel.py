@@ -195,3 +195,9 @@ def add_row_vector(y, b, rows, step):
 def column_sums(g, out, rows, step):
     for k in prange(_count(rows, step)):
         K.column_sums(g, out, k * step, min(rows, k * step + step))
+
+
+@_pjit
+def sgd_momentum_range(w, g, buf, mu, lr, rows, step):
+    for k in prange(_count(rows, step)):
+        K.sgd_momentum_range(w, g, buf, mu, lr, k * step, min(rows, k * step + step))

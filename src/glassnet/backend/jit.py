@@ -128,14 +128,24 @@ def _start_native():
         import numba
 
         from glassnet.backend import _jit_parallel
-    except ImportError:  # pragma: no cover - Numba without its parallel support
+    except ImportError as error:  # pragma: no cover - Numba without its parallel support
+        _STATE["native_why"] = f"Numba's parallel support does not import: {error}"
         return None
     try:
         _jit_parallel.probe(np.zeros(2, np.int64))
         layer = numba.threading_layer()
-    except Exception:  # noqa: BLE001 - any failure to start the layer: glassnet's pool
+    except Exception as error:  # noqa: BLE001 - any failure to start the layer: glassnet's pool
+        _STATE["native_why"] = f"Numba's threading layer did not start: {error!r}"
         return None
-    return _jit_parallel if layer == "omp" else None
+    if layer != "omp":
+        _STATE["native_why"] = f"Numba's threading layer is {layer!r}, not 'omp'"
+        return None
+    return _jit_parallel
+
+
+def native_why() -> str | None:
+    """Why :func:`native` is None in this process after it was tried (or None)."""
+    return _STATE.get("native_why")
 
 
 def set_native(flag: bool) -> bool:

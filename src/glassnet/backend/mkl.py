@@ -6,7 +6,13 @@ Xeon (the same library PyTorch's CPU build uses; figures in docs/performance.md)
 ``mkl`` package installed, :func:`glassnet.backend.parallel.product` (linear layers, 2-D
 ``matmul``) calls ``cblas_sgemm`` / ``cblas_dgemm`` through ``ctypes``:
 
-- MKL runs **sequential** (``MKL_Set_Threading_Layer(SEQUENTIAL)``): no OpenMP runtime is
+- Where the fused kernels run on Numba's OpenMP threads (:func:`glassnet.backend.jit.native`),
+  MKL is loaded with its **GNU OpenMP** threading layer (:func:`threaded`): each product is
+  one call on ``threads`` of the same OpenMP threads, which then serve kernels and products
+  alike, as in PyTorch. (Two runtimes' threads spinning on the same cores measured about
+  7 ms per op.) A forked child of such a process gets None from :func:`gemm`: GNU OpenMP is
+  not fork-safe, so its products go to NumPy's BLAS.
+- Otherwise MKL runs **sequential** (``MKL_Set_Threading_Layer(SEQUENTIAL)``): no OpenMP runtime is
   loaded and no thread of MKL's spins between products. At one thread each product is one
   call; on several, a large one (``parallel.SPLIT_MACS``) is split into row blocks (or column
   blocks when it has few rows) on glassnet's own pool

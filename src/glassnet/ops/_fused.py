@@ -207,6 +207,24 @@ def adam(w, g, m, v, *, beta1, beta2, eps, bc2_sqrt, step, decay) -> bool:
     return True
 
 
+#: The fewest elements for SGD's fused pass: below it NumPy's three passes cost about as
+#: much (W1s's 26K parameters: no difference measured), and Numba is not worth importing
+#: for it (about 100 MiB).
+SGD_MIN_ELEMENTS = 1 << 16
+
+
+def sgd_momentum(w, g, buf, *, momentum, lr) -> bool:
+    """buf = momentum buf + g; w -= lr buf, in place (see optim.sgd; the same bits as its
+    NumPy path); False if not applicable."""
+    if w.size < SGD_MIN_ELEMENTS or not can_fuse(w, g, buf):
+        return False
+    k = usable(w)
+    t = w.dtype.type
+    args = (w.reshape(-1), g.reshape(-1), buf.reshape(-1))
+    run_rows(k.sgd_momentum_range, w.size, *args, t(momentum), t(lr))
+    return True
+
+
 #: Logits below this many elements keep the NumPy path: the kernel saves about 20 us on a
 #: (64, 10) batch, but in a process that uses no other kernel (a small MLP with SGD) its first
 #: call would import Numba and LLVM (0.3 s from the cache, about 100 MiB of memory).

@@ -99,7 +99,7 @@ class Adam(Optimizer):
         lr, wd, eps = group["lr"], group["weight_decay"], group["eps"]
         beta1, beta2 = group["betas"]
         t = state["step"]
-        if not group["amsgrad"] and self._kernel_update(w, grad, state, group, t):
+        if self.whole_range_kernel(group) and self._kernel_update(w, grad, state, group, t):
             return
         if wd != 0:
             if self.decoupled:
@@ -127,6 +127,10 @@ class Adam(Optimizer):
         xp.divide(m, denom, out=denom)
         denom *= lr / bias_correction1
         w -= denom
+
+    def whole_range_kernel(self, group: dict) -> bool:
+        """Adam and AdamW without AMSGrad: one fused pass (``_kernel_update``)."""
+        return not group["amsgrad"]
 
     def _kernel_update(self, w, grad, state, group, t) -> bool:
         """The same update in one fused pass (backend.jit), when the kernels apply."""

@@ -38,6 +38,7 @@ import weakref
 
 import numpy as np
 
+from glassnet.backend import jit
 from glassnet.backend.parallel import parallel_for
 from glassnet.tensor import Tensor
 
@@ -128,6 +129,15 @@ class _FusedGroup:
             s["step"] += 1
         t = self.states[0]["step"]
         group, blocks, grad_buf, offsets = self.group, self.blocks, self.grad_buf, self.offsets
+        if opt.whole_range_kernel(group) and jit.native() is not None:
+            # one fused kernel over the whole buffer, split over OpenMP's threads (no Python
+            # per block, no GIL): the gradients gathered first, in one pass
+            np.concatenate(grads, out=grad_buf)
+            state = dict(self.state_bufs, step=t)
+            opt.apply_update(Tensor._make(self.param_buf, False), grad_buf, state, group)
+            for p in self.params:
+                p._vc[0] += 1
+            return
 
         def run(first: int, last: int) -> None:
             for start, stop, pieces, param, state in blocks[first:last]:

@@ -266,6 +266,12 @@ class Optimizer:
         """Update ``param._data`` in place from the gradient array ``grad``."""
         raise NotImplementedError(f"{type(self).__name__} must define update()")
 
+    def whole_range_kernel(self, group: dict) -> bool:
+        """Whether ``update`` runs one fused kernel (``glassnet[jit]``) for ``group``'s
+        settings, on host float arrays: ``gn.compile``'s flat step then updates the whole
+        flat buffer in one call, split over OpenMP's threads, not in cache-sized blocks."""
+        return False
+
     def apply_update(self, param: Tensor, grad, state: dict, group: dict) -> None:
         """``update`` with ``-grad`` when ``group["maximize"]`` (PyTorch's rule: the gradient is
         negated before anything else, weight decay included), else with ``grad``."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from glassnet.ops import _fused
 from glassnet.optim.optimizer import Optimizer, check_hyper, l2_grad
 
 __all__ = ["SGD"]
@@ -83,6 +84,10 @@ class SGD(Optimizer):
     def init_state(self, param, group: dict) -> dict:
         return {}
 
+    def whole_range_kernel(self, group: dict) -> bool:
+        """Momentum without dampening or Nesterov: one fused pass (``_fused.sgd_momentum``)."""
+        return group["momentum"] != 0 and group["dampening"] == 0 and not group["nesterov"]
+
     def update(self, param, grad, state: dict, group: dict) -> None:
         """b = mu b + (1 - tau) g (b = g at first);  d = g + mu b (nesterov) or b;  w -= lr d."""
         w = param._data
@@ -94,6 +99,10 @@ class SGD(Optimizer):
             if buf is None:
                 # PyTorch starts the buffer at the first gradient, not at zero.
                 buf = state["momentum_buffer"] = grad.copy()
+            elif self.whole_range_kernel(group) and _fused.sgd_momentum(
+                w, grad, buf, momentum=momentum, lr=group["lr"]
+            ):
+                return  # one fused pass (backend.jit)
             else:
                 buf *= momentum
                 dampening = group["dampening"]
