@@ -102,7 +102,8 @@ class _FlatGroup:
         over OpenMP's threads, where the kernels run there (``jit.native``); else block by
         block (cache-sized, for NumPy's passes), on the pool only for large models."""
         blocks, group = self.blocks, self.group
-        if self.whole is not None and opt.whole_range_kernel(group) and jit.native() is not None:
+        whole = self.whole is not None and opt.whole_range_kernel(group, self.param_buf.size)
+        if whole and jit.native() is not None:
             param, state = self.whole
             state["step"] = step
             opt.apply_update(param, self.grad_buf, state, group)

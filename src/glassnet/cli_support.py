@@ -133,7 +133,7 @@ def info_command(args) -> int:
     except Exception:  # the layout of show_config differs between NumPy versions
         pass
     threads = blas_threads()
-    from glassnet.backend import mkl
+    from glassnet.backend import jit, mkl
 
     rows = [
         ("glassnet", gn.__version__),
@@ -141,6 +141,7 @@ def info_command(args) -> int:
         ("numpy", np.__version__),
         ("BLAS", blas),
         ("products", mkl.describe()),
+        ("fused kernels", jit.describe()),
         ("BLAS threads", "unknown" if threads is None else str(threads)),
         ("glassnet threads", str(gn.get_num_threads())),
         ("CPU cores", str(os.cpu_count())),

@@ -60,12 +60,13 @@ def test_kernels_and_mkl_share_openmp_threads():
         print(numba.threading_layer(), jit.native() is not None, mkl.threaded())
         print(mkl.library().MKL_Get_Max_Threads())
         print(mkl.describe())
+        print(jit.describe())
         """
     )
-    layer, described = out.split("\n")[0], out.split("\n")[2]
+    layer, described, kernels = out.split("\n")[0], out.split("\n")[2], out.split("\n")[3]
     assert layer == "omp True True"
     assert out.split("\n")[1] == "2"  # the last product ran on 2 of MKL's OpenMP threads
-    assert "OpenMP" in described
+    assert "OpenMP" in described and "on OpenMP's threads" in kernels
 
 
 def test_a_forked_child_keeps_out_of_the_parents_openmp():
@@ -99,10 +100,12 @@ def test_without_the_kernels_mkl_stays_sequential_on_the_pool():
         """
         check()
         print(jit.native() is None, mkl.threaded(), mkl.describe())
+        print(jit.describe())
         """,
         GLASSNET_JIT="0",
     )
     assert out.startswith("True False MKL (sequential")
+    assert out.split("\n")[1].startswith("off (GLASSNET_JIT=0")
 
 
 def test_workqueue_layer_keeps_the_pool():
@@ -112,7 +115,10 @@ def test_workqueue_layer_keeps_the_pool():
         kernel_threads.NATIVE_MIN_BLOCK = 1
         check()
         print(jit.native() is None, mkl.threaded())
+        print(jit.describe())
         """,
         NUMBA_THREADING_LAYER="workqueue",
     )
-    assert out.strip() == "True False"
+    first, described = out.strip().split("\n")
+    assert first == "True False"
+    assert "on glassnet's pool" in described and "'workqueue', not 'omp'" in described

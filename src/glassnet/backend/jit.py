@@ -37,7 +37,10 @@ import threading
 
 import numpy as np
 
-__all__ = ["available", "enabled", "kernels", "native", "set_enabled", "set_native", "usable"]
+__all__ = [
+    "available", "describe", "enabled", "kernels", "native", "native_why", "set_enabled",
+    "set_native", "usable",
+]  # fmt: skip
 
 _LOCK = threading.Lock()
 _STATE: dict = {
@@ -141,6 +144,20 @@ def _start_native():
         _STATE["native_why"] = f"Numba's threading layer is {layer!r}, not 'omp'"
         return None
     return _jit_parallel
+
+
+def describe() -> str:
+    """One line for ``glassnet info``: whether the kernels run, and on which threads."""
+    if not enabled():
+        return "off (GLASSNET_JIT=0 or jit.set_enabled(False)): NumPy's path"
+    if not available():
+        return "not installed (pip install glassnet[jit] for Numba's fused kernels)"
+    import numba
+
+    if native() is not None:
+        return f"Numba {numba.__version__}, on OpenMP's threads (shared with MKL's products)"
+    why = native_why() or ("off: jit.set_native(False)" if _STATE["native_off"] else "")
+    return f"Numba {numba.__version__}, on glassnet's pool ({why})"
 
 
 def native_why() -> str | None:

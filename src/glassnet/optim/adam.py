@@ -99,7 +99,7 @@ class Adam(Optimizer):
         lr, wd, eps = group["lr"], group["weight_decay"], group["eps"]
         beta1, beta2 = group["betas"]
         t = state["step"]
-        if self.whole_range_kernel(group) and self._kernel_update(w, grad, state, group, t):
+        if self.whole_range_kernel(group, w.size) and self._kernel_update(w, grad, state, group, t):
             return
         if wd != 0:
             if self.decoupled:
@@ -128,7 +128,7 @@ class Adam(Optimizer):
         denom *= lr / bias_correction1
         w -= denom
 
-    def whole_range_kernel(self, group: dict) -> bool:
+    def whole_range_kernel(self, group: dict, size: int) -> bool:
         """Adam and AdamW without AMSGrad: one fused pass (``_kernel_update``)."""
         return not group["amsgrad"]
 

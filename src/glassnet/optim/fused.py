@@ -129,7 +129,7 @@ class _FusedGroup:
             s["step"] += 1
         t = self.states[0]["step"]
         group, blocks, grad_buf, offsets = self.group, self.blocks, self.grad_buf, self.offsets
-        if opt.whole_range_kernel(group) and jit.native() is not None:
+        if opt.whole_range_kernel(group, grad_buf.size) and jit.native() is not None:
             # one fused kernel over the whole buffer, split over OpenMP's threads (no Python
             # per block, no GIL): the gradients gathered first, in one pass
             np.concatenate(grads, out=grad_buf)

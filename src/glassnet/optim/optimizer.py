@@ -266,10 +266,11 @@ class Optimizer:
         """Update ``param._data`` in place from the gradient array ``grad``."""
         raise NotImplementedError(f"{type(self).__name__} must define update()")
 
-    def whole_range_kernel(self, group: dict) -> bool:
+    def whole_range_kernel(self, group: dict, size: int) -> bool:
         """Whether ``update`` runs one fused kernel (``glassnet[jit]``) for ``group``'s
-        settings, on host float arrays: ``gn.compile``'s flat step then updates the whole
-        flat buffer in one call, split over OpenMP's threads, not in cache-sized blocks."""
+        settings on ``size`` elements of host float arrays: the fused and ``gn.compile``'s
+        flat steps then update the whole flat buffer in one call, split over OpenMP's
+        threads, not in cache-sized blocks."""
         return False
 
     def apply_update(self, param: Tensor, grad, state: dict, group: dict) -> None:

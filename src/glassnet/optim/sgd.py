@@ -84,9 +84,11 @@ class SGD(Optimizer):
     def init_state(self, param, group: dict) -> dict:
         return {}
 
-    def whole_range_kernel(self, group: dict) -> bool:
-        """Momentum without dampening or Nesterov: one fused pass (``_fused.sgd_momentum``)."""
-        return group["momentum"] != 0 and group["dampening"] == 0 and not group["nesterov"]
+    def whole_range_kernel(self, group: dict, size: int) -> bool:
+        """Momentum without dampening or Nesterov, from ``_fused.SGD_MIN_ELEMENTS``: one
+        fused pass (``_fused.sgd_momentum``)."""
+        plain = group["momentum"] != 0 and group["dampening"] == 0 and not group["nesterov"]
+        return plain and size >= _fused.SGD_MIN_ELEMENTS
 
     def update(self, param, grad, state: dict, group: dict) -> None:
         """b = mu b + (1 - tau) g (b = g at first);  d = g + mu b (nesterov) or b;  w -= lr d."""
@@ -99,7 +101,7 @@ class SGD(Optimizer):
             if buf is None:
                 # PyTorch starts the buffer at the first gradient, not at zero.
                 buf = state["momentum_buffer"] = grad.copy()
-            elif self.whole_range_kernel(group) and _fused.sgd_momentum(
+            elif self.whole_range_kernel(group, w.size) and _fused.sgd_momentum(
                 w, grad, buf, momentum=momentum, lr=group["lr"]
             ):
                 return  # one fused pass (backend.jit)
