@@ -122,3 +122,19 @@ def test_workqueue_layer_keeps_the_pool():
     first, described = out.strip().split("\n")
     assert first == "True False"
     assert "on glassnet's pool" in described and "'workqueue', not 'omp'" in described
+
+
+def test_mkl_takes_openmp_threads_without_importing_numba():
+    """A model whose first (or only) heavy op is a product: MKL goes on OpenMP's threads at
+    once, and Numba (about 100 MiB) is imported only when a kernel runs; the kernels then
+    share MKL's threads."""
+    out = _run(
+        """
+        import sys
+        np.testing.assert_allclose(parallel.product(a, b), want, rtol=1e-5, atol=1e-3)
+        print(mkl.threaded(), "numba" in sys.modules)
+        check()
+        print(jit.native() is not None, mkl.library().MKL_Get_Max_Threads())
+        """
+    )
+    assert out.split() == ["True", "False", "True", "2"]

@@ -38,8 +38,8 @@ import threading
 import numpy as np
 
 __all__ = [
-    "available", "describe", "enabled", "kernels", "native", "native_why", "set_enabled",
-    "set_native", "usable",
+    "available", "describe", "enabled", "kernels", "native", "native_why", "openmp_expected",
+    "set_enabled", "set_native", "usable",
 ]  # fmt: skip
 
 _LOCK = threading.Lock()
@@ -124,6 +124,26 @@ def native():
     if state["native"] is None or not enabled() or state["native_off"]:
         return None
     return state["native"] if state["native_pid"] == os.getpid() else None
+
+
+def openmp_expected() -> bool:
+    """Whether the kernels will run on Numba's ``omp`` layer, known without importing Numba
+    (MKL asks at its first product, before any kernel may have run; Numba and its compiler
+    take about 100 MiB, not worth paying for a model that uses no kernel): after
+    :func:`native` was tried, its answer; before, the kernels are enabled, Numba is installed
+    and ``NUMBA_THREADING_LAYER`` leaves ``omp`` in reach (Numba prefers TBB where the
+    ``tbb`` package is installed: then :func:`native` says None and the kernels keep the
+    pool, while MKL's products still run on OpenMP's threads)."""
+    if _STATE["native_tried"]:
+        return native() is not None
+    if not enabled() or _STATE["native_off"]:
+        return False
+    if _STATE["tried"] and _STATE["module"] is None:
+        return False
+    from importlib.util import find_spec
+
+    layer = os.environ.get("NUMBA_THREADING_LAYER", "default").strip().lower()
+    return layer in ("default", "omp", "threadsafe") and find_spec("numba") is not None
 
 
 def _start_native():

@@ -141,23 +141,19 @@ def _load():
 
 
 def _gnu_openmp() -> bool:
-    """True when the fused kernels run on GNU OpenMP's threads
-    (:func:`glassnet.backend.jit.native`); then its ``libgomp`` is made global, for MKL's
-    GNU threading layer (which expects the runtime already loaded)."""
+    """True when the fused kernels will run on GNU OpenMP's threads
+    (:func:`glassnet.backend.jit.openmp_expected`, decided without importing Numba); then
+    ``libgomp`` is loaded global, for MKL's GNU threading layer (which expects the runtime
+    already loaded), and Numba's ``omp`` layer later finds the same library."""
     from glassnet.backend import jit
 
-    if jit.native() is None:
+    if not jit.openmp_expected():
         return False
     try:
-        with open("/proc/self/maps") as f:
-            paths = {line.split()[-1] for line in f if "libgomp" in line}
-        for gomp in paths:
-            if gomp.startswith("/"):
-                ctypes.CDLL(gomp, mode=ctypes.RTLD_GLOBAL)
-                return True
-    except OSError:  # pragma: no cover - not Linux, or an unreadable map
-        pass
-    return False
+        ctypes.CDLL("libgomp.so.1", mode=ctypes.RTLD_GLOBAL)
+    except OSError:  # no GNU OpenMP runtime on this system: MKL stays sequential
+        return False
+    return True
 
 
 def threaded() -> bool:

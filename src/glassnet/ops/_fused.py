@@ -66,9 +66,10 @@ def relu_backward(grad, mask):
     return dx
 
 
-#: The fewest elements for which a Linear layer's bias add and bias gradient take the kernels:
-#: below it NumPy's call costs less than finding the kernel (about a microsecond).
-BIAS_MIN_ELEMENTS = 1 << 14
+#: The fewest elements for which a Linear layer's bias add and bias gradient take the kernels
+#: (a Transformer's (2048, 128) outputs take them; an MLP's (128, 256) do not): below it
+#: NumPy's single pass costs about as much, and Numba is not worth importing for it.
+BIAS_MIN_ELEMENTS = 1 << 17
 
 
 def add_row_vector(y, b) -> bool:
@@ -207,10 +208,10 @@ def adam(w, g, m, v, *, beta1, beta2, eps, bc2_sqrt, step, decay) -> bool:
     return True
 
 
-#: The fewest elements for SGD's fused pass: below it NumPy's three passes cost about as
-#: much (W1s's 26K parameters: no difference measured), and Numba is not worth importing
-#: for it (about 100 MiB).
-SGD_MIN_ELEMENTS = 1 << 16
+#: The fewest elements for SGD's fused pass. Below it NumPy's three passes cost little more
+#: (W1's 270K parameters: 1.34-1.42 against 1.33-1.62 ms per step at 2 threads, within the
+#: noise), and Numba is not worth importing for it (about 100 MiB, 0.5 s).
+SGD_MIN_ELEMENTS = 1 << 20
 
 
 def sgd_momentum(w, g, buf, *, momentum, lr) -> bool:
