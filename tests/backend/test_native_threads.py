@@ -138,3 +138,29 @@ def test_mkl_takes_openmp_threads_without_importing_numba():
         """
     )
     assert out.split() == ["True", "False", "True", "2"]
+
+
+def test_every_range_kernel_has_a_native_runner():
+    """run_rows looks a kernel's runner up by name: every kernel that takes a row range
+    (its last two parameters ``lo, hi``) has one in _jit_parallel, with the same parameters
+    and ``rows, step`` in place of ``lo, hi``. A kernel added without one would fail at its
+    first threaded call."""
+    import inspect
+
+    from glassnet.backend import _jit_attention, _jit_conv, _jit_kernels, _jit_parallel
+
+    kernels = {}
+    for module in (_jit_kernels, _jit_attention, _jit_conv):
+        for name, fn in vars(module).items():
+            py = getattr(fn, "py_func", None)
+            if py is None or name.startswith("_") or py.__module__ != module.__name__:
+                continue
+            params = list(inspect.signature(py).parameters)
+            if params[-2:] == ["lo", "hi"]:
+                kernels[name] = params
+    assert {"layer_norm_rows", "attention_forward", "conv_wgrad", "column_sums"} <= set(kernels)
+    for name, params in kernels.items():
+        runner = getattr(_jit_parallel, name, None)
+        assert runner is not None, f"{name} has no runner in _jit_parallel"
+        got = list(inspect.signature(runner.py_func).parameters)
+        assert len(got) == len(params) and got[-2:] == ["rows", "step"], name
