@@ -156,7 +156,7 @@ def test_every_range_kernel_has_a_native_runner():
             if py is None or name.startswith("_") or py.__module__ != module.__name__:
                 continue
             params = list(inspect.signature(py).parameters)
-            if params[-2:] == ["lo", "hi"]:
+            if params[-2:] == ["lo", "hi"] and name != "exp_range":  # the tests' exp probe
                 kernels[name] = params
     assert {"layer_norm_rows", "attention_forward", "conv_wgrad", "column_sums"} <= set(kernels)
     for name, params in kernels.items():
