@@ -126,6 +126,29 @@ def split_small(request, monkeypatch):
 
 
 @pytest.fixture
+def native_launches(monkeypatch):
+    """Kernels on OpenMP's threads, from any size (skips where Numba's omp layer does not
+    start), and the SGD kernel from any size: the list of (kernel name, rows, blocks) of
+    every launch there."""
+    from glassnet.backend import jit, kernel_threads
+    from glassnet.ops import _fused
+
+    if jit.native() is None:
+        pytest.skip(f"Numba's OpenMP threading layer does not start here: {jit.native_why()}")
+    monkeypatch.setattr(kernel_threads, "NATIVE_MIN_BLOCK", 1)
+    monkeypatch.setattr(_fused, "SGD_MIN_ELEMENTS", 1)
+    launches: list = []
+    launch = kernel_threads._launch
+
+    def spy(runner, args, rows, step, blocks):
+        launches.append((runner.__name__, rows, blocks))
+        return launch(runner, args, rows, step, blocks)
+
+    monkeypatch.setattr(kernel_threads, "_launch", spy)
+    return launches
+
+
+@pytest.fixture
 def fake_openblas(monkeypatch):
     """OpenBLAS at 2 threads, as glassnet sees it, with MKL off (products on the OpenBLAS
     path): the list of thread counts glassnet sets, in order."""

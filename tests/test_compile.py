@@ -134,26 +134,12 @@ def test_flat_step_in_blocks_on_two_threads_bit_identical_to_eager(
 
 @pytest.mark.parametrize("opt_name", ["sgd", "adamw"])
 def test_flat_step_as_one_kernel_on_openmp_threads_bit_identical_to_eager(
-    host_device, monkeypatch, opt_name
+    host_device, native_launches, opt_name
 ):
     """Where the kernels run on OpenMP's threads, the flat step is one fused kernel over the
     whole flat buffer, split over both threads: the same bits as eager's per-parameter step
     (which takes the same kernel per parameter)."""
-    from glassnet.backend import jit, kernel_threads
-    from glassnet.ops import _fused as _fused_ops
-
-    if jit.native() is None:
-        pytest.skip("Numba's OpenMP threading layer does not start here")
-    monkeypatch.setattr(kernel_threads, "NATIVE_MIN_BLOCK", 1)
-    monkeypatch.setattr(_fused_ops, "SGD_MIN_ELEMENTS", 1)
-    launches = []
-    launch = kernel_threads._launch
-
-    def spy(runner, args, rows, step, blocks):
-        launches.append((runner.__name__, rows, blocks))
-        return launch(runner, args, rows, step, blocks)
-
-    monkeypatch.setattr(kernel_threads, "_launch", spy)
+    launches = native_launches
     kernel = "sgd_momentum_range" if opt_name == "sgd" else "adam_range"
     previous = gn.get_num_threads()
     gn.set_num_threads(2)

@@ -126,22 +126,11 @@ def test_fused_step_is_bit_identical_for_any_thread_count(case, n_threads, monke
 
 
 @pytest.mark.parametrize("case", ["adamw", "sgd-momentum-plain"])
-def test_fused_step_as_one_kernel_on_openmp_threads(case, monkeypatch):
+def test_fused_step_as_one_kernel_on_openmp_threads(case, native_launches):
     """Where the kernels run on OpenMP's threads, a fused step of Adam(W) or SGD with
     momentum is one kernel launch over each group's whole flat buffer, split over the
     threads, with the per-parameter step's bits for any thread count."""
-    from glassnet.backend import kernel_threads
-    from glassnet.ops import _fused
-
-    if jit.native() is None:
-        pytest.skip("Numba's OpenMP threading layer does not start here")
-    monkeypatch.setattr(kernel_threads, "NATIVE_MIN_BLOCK", 1)
-    monkeypatch.setattr(_fused, "SGD_MIN_ELEMENTS", 1)
-    launches = []
-    launch = kernel_threads._launch
-    monkeypatch.setattr(kernel_threads, "_launch", lambda runner, args, rows, step, blocks:
-                        launches.append((rows, blocks)) or launch(runner, args, rows, step,
-                                                                  blocks))  # fmt: skip
+    launches = native_launches
     pa, ref = make(case, foreach=False)
     train(pa, ref, 4)
     for n_threads in (1, 2, 3):
@@ -151,7 +140,7 @@ def test_fused_step_as_one_kernel_on_openmp_threads(case, monkeypatch):
             train(pb, opt, 4)
         sizes = sorted(sum(p.numel() for p in g["params"]) for g in opt.param_groups)
         if n_threads > 1:  # steps 2-4: one launch per group, over its whole buffer
-            whole = [(rows, blocks) for rows, blocks in launches if rows in sizes]
+            whole = [(rows, blocks) for _, rows, blocks in launches if rows in sizes]
             assert sorted(rows for rows, _ in whole) == sorted(sizes * 3)
             assert min(blocks for _, blocks in whole) > 1
         assert_same(pa, ref, pb, opt)
