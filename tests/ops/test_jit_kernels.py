@@ -252,6 +252,7 @@ def test_sgd_momentum_kernel_is_bit_identical_to_numpy_path(kw, monkeypatch):
 
 def test_bit_identical_for_any_thread_count(kernels_on, split_small, monkeypatch):
     monkeypatch.setattr(_fused, "SGD_MIN_ELEMENTS", 1)
+    monkeypatch.setattr(_fused, "ADD_MIN_ELEMENTS", 1)
     rng = np.random.default_rng(7)
     x = rng.standard_normal((300, 33)).astype(np.float32)
     g = rng.standard_normal((300, 33)).astype(np.float32)
@@ -274,8 +275,9 @@ def _all_kernels(x, g, w):
     _fused.adam(p, g, m, v, beta1=0.9, beta2=0.999, eps=1e-8, bc2_sqrt=0.03, step=0.1, decay=0.99)
     b, q = x.copy(), g.copy()
     assert _fused.sgd_momentum(q, g, b, momentum=0.9, lr=0.1)
+    s = _fused.add(x, g)
     dgelu, dsm = _fused.gelu_backward(x, cdf, g), _fused.softmax_backward_last(sm, g)
-    return [y, dgelu, sm, dsm, ln, *lnb, p, m, v, q, b]
+    return [y, dgelu, sm, dsm, ln, *lnb, p, m, v, q, b, s]
 
 
 def test_disabled_by_environment_and_never_imported_at_import():

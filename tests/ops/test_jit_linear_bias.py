@@ -1,6 +1,7 @@
 """A Linear layer's bias add and bias gradient through the kernels (``_fused.add_row_vector``,
-``_fused.column_sums``): the same bits as NumPy's ``y += b`` and ``g.sum(0)`` (rows added in
-order), for any thread count, on Numba's threads and on glassnet's pool."""
+``_fused.column_sums``), and a residual ``a + b`` (``_fused.add``): the same bits as NumPy's
+``y += b``, ``g.sum(0)`` (rows added in order) and ``a + b``, for any thread count, on
+Numba's threads and on glassnet's pool."""
 
 import numpy as np
 import pytest
@@ -56,3 +57,26 @@ def test_linear_layer_gradients_match_finite_differences(monkeypatch):
     w = gn.tensor(rng.standard_normal((6, 4)), requires_grad=True)
     b = gn.tensor(rng.standard_normal(6), requires_grad=True)
     check_grad(lambda x, w, b: gn.functional.linear(x, w, b), (x, w, b))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_residual_add_same_bits_as_numpy(dtype, split_small, block_counts, monkeypatch):
+    """``a + b`` through the op (its forward takes the kernel) with inf, NaN, -0.0 and
+    subnormals among the values: NumPy's bits at 1-3 threads, and the gradient is 1 for both."""
+    monkeypatch.setattr(_fused, "ADD_MIN_ELEMENTS", 1)
+    a = rng.standard_normal((37, 11)).astype(dtype)
+    b = rng.standard_normal((37, 11)).astype(dtype)
+    a.flat[:5] = [np.inf, -np.inf, np.nan, -0.0, np.finfo(dtype).tiny / 4]
+    b.flat[:5] = [-np.inf, 1.0, 2.0, 0.0, np.finfo(dtype).tiny / 8]
+    with np.errstate(invalid="ignore"):  # inf + -inf: NaN, as intended
+        want = a + b
+
+    def run():
+        x, y = gn.tensor(a, requires_grad=True), gn.tensor(b, requires_grad=True)
+        out = x + y
+        out.sum().backward()
+        return [out.numpy(), x.grad.numpy(), y.grad.numpy()]
+
+    got, gx, gy = check_thread_counts(run, (1, 2, 3), block_counts, "add")
+    assert got.tobytes() == want.tobytes()
+    assert (gx == 1).all() and (gy == 1).all()

@@ -446,3 +446,11 @@ def sgd_momentum_range(w, g, buf, mu, lr, lo, hi):
         b = buf[i] * mu + g[i]
         buf[i] = b
         w[i] = w[i] - lr * b
+
+
+@_jit()
+def add_range(a, b, out, lo, hi):
+    """out = a + b on elements [lo, hi) (1-d arrays), as NumPy's ``a + b``."""
+    a, b, out = a[lo:hi], b[lo:hi], out[lo:hi]
+    for i in range(a.size):
+        out[i] = a[i] + b[i]

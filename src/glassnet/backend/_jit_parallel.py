@@ -201,3 +201,9 @@ def column_sums(g, out, rows, step):
 def sgd_momentum_range(w, g, buf, mu, lr, rows, step):
     for k in prange(_count(rows, step)):
         K.sgd_momentum_range(w, g, buf, mu, lr, k * step, min(rows, k * step + step))
+
+
+@_pjit
+def add_range(a, b, out, rows, step):
+    for k in prange(_count(rows, step)):
+        K.add_range(a, b, out, k * step, min(rows, k * step + step))

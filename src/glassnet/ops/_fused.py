@@ -66,6 +66,26 @@ def relu_backward(grad, mask):
     return dx
 
 
+#: The fewest elements for which ``a + b`` of two same-shape arrays (a residual connection)
+#: takes the kernel, split over the CPU threads: NumPy's add runs on one.
+ADD_MIN_ELEMENTS = 1 << 17
+
+
+def add(a, b):
+    """``a + b`` of two C-contiguous host float arrays of one shape and dtype, split over
+    the CPU threads (the same bits: one IEEE addition per element); or None."""
+    if type(a) is not np.ndarray or type(b) is not np.ndarray or a.size < ADD_MIN_ELEMENTS:
+        return None
+    if a.shape != b.shape or not (a.flags.c_contiguous and b.flags.c_contiguous):
+        return None
+    k = usable(a, b)
+    if k is None:
+        return None
+    out = np.empty_like(a)
+    run_rows(k.add_range, a.size, a.reshape(-1), b.reshape(-1), out.reshape(-1))
+    return out
+
+
 #: The fewest elements for which a Linear layer's bias add and bias gradient take the kernels
 #: (a Transformer's (2048, 128) outputs take them; an MLP's (128, 256) do not): below it
 #: NumPy's single pass costs about as much, and Numba is not worth importing for it.

@@ -7,6 +7,7 @@ import numpy as np
 from glassnet.autograd.autocast_mode import STATE as _AUTOCAST
 from glassnet.autograd.function import Function
 from glassnet.backend import device_of, get_rng, is_debug, xp_of
+from glassnet.backend import parallel as _parallel
 from glassnet.backend.parallel import parallel_for, product
 from glassnet.ops import _fused
 from glassnet.ops._segment import scatter_add
@@ -204,7 +205,11 @@ def _sorted_scatter_add(out, index, rows):
         out[ordered[starts[first:last]]] += sums
 
     row_size = rows[0].size if len(rows) else 1
-    parallel_for(len(starts), runs, item_size=row_size * max(1, len(ordered) // len(starts)))
+    item = row_size * max(1, len(ordered) // len(starts))
+    # blocks of 4x the usual work: a (2048, 128) gradient into 65 rows took 0.47 ms inline
+    # and 0.58 ms in 4 blocks on 2 threads; (8192, 256) into 1,000 rows 15.8 against 4.6
+    block = 4 * _parallel.MIN_BLOCK_ELEMENTS
+    parallel_for(len(starts), runs, item_size=item, min_items=-(-block // item))
 
 
 class Embedding(Function):
