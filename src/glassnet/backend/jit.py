@@ -131,9 +131,9 @@ def openmp_expected() -> bool:
     (MKL asks at its first product, before any kernel may have run; Numba and its compiler
     take about 100 MiB, not worth paying for a model that uses no kernel): after
     :func:`native` was tried, its answer; before, the kernels are enabled, Numba is installed
-    and ``NUMBA_THREADING_LAYER`` leaves ``omp`` in reach (Numba prefers TBB where the
-    ``tbb`` package is installed: then :func:`native` says None and the kernels keep the
-    pool, while MKL's products still run on OpenMP's threads)."""
+    and ``NUMBA_THREADING_LAYER`` leaves ``omp`` in reach. (Numba prefers TBB where TBB's
+    library loads, as in a conda environment: then :func:`native` says None and the kernels
+    keep the pool, while MKL's products still run on OpenMP's threads.)"""
     if _STATE["native_tried"]:
         return native() is not None
     if not enabled() or _STATE["native_off"]:
