@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from glassnet.autograd.grad_mode import no_grad
-from glassnet.backend import jit, xp_of
+from glassnet.backend import xp_of
 from glassnet.backend.parallel import parallel_for
 from glassnet.optim import fused as _fused
 from glassnet.optim.fused import BLOCK
@@ -102,8 +102,7 @@ class _FlatGroup:
         over OpenMP's threads, where the kernels run there (``jit.native``); else block by
         block (cache-sized, for NumPy's passes), on the pool only for large models."""
         blocks, group = self.blocks, self.group
-        whole = self.whole is not None and opt.whole_range_kernel(group, self.param_buf.size)
-        if whole and jit.native() is not None:
+        if self.whole is not None and _fused.whole_range(opt, group, self.param_buf.size):
             param, state = self.whole
             state["step"] = step
             opt.apply_update(param, self.grad_buf, state, group)

@@ -303,12 +303,12 @@ def _choose_threads(args, config) -> None:
     except that on a busy machine a small model's matrix products get one BLAS thread.
 
     Why: glassnet's pool threads sleep while they wait and give their blocks back to the
-    caller, so a busy machine costs them little (the fused kernels then run on the pool, not
-    on OpenMP's threads) (a W3 step, batch 16, load average 13 on 2
+    caller, so a busy machine costs them little (a W3 step, batch 16, load average 13 on 2
     cores: 570 ms with 1 thread, 687 ms with glassnet's 2). OpenBLAS's threads spin and split
-    each product statically: in the same minutes 2 BLAS threads took 2,149 ms. On an idle
-    machine both kinds of threads pay (RESULTS.md, "Training steps"). The load is read once,
-    at the start (:func:`_machine_busy`).
+    each product statically: in the same minutes 2 BLAS threads took 2,149 ms. OpenMP's
+    threads split statically too, so on a busy machine the fused kernels also leave them for
+    the pool. On an idle machine every kind of thread pays (RESULTS.md, "Training steps").
+    The load is read once, at the start (:func:`_machine_busy`).
     """
     import glassnet as gn
     from glassnet.backend import jit

@@ -74,15 +74,10 @@ ADD_MIN_ELEMENTS = 1 << 17
 def add(a, b):
     """``a + b`` of two C-contiguous host float arrays of one shape and dtype, split over
     the CPU threads (the same bits: one IEEE addition per element); or None."""
-    if type(a) is not np.ndarray or type(b) is not np.ndarray or a.size < ADD_MIN_ELEMENTS:
-        return None
-    if a.shape != b.shape or not (a.flags.c_contiguous and b.flags.c_contiguous):
-        return None
-    k = usable(a, b)
-    if k is None:
+    if type(a) is not np.ndarray or a.size < ADD_MIN_ELEMENTS or not can_fuse(a, b):
         return None
     out = np.empty_like(a)
-    run_rows(k.add_range, a.size, a.reshape(-1), b.reshape(-1), out.reshape(-1))
+    run_rows(usable(a).add_range, a.size, a.reshape(-1), b.reshape(-1), out.reshape(-1))
     return out
 
 
@@ -107,13 +102,10 @@ def add_row_vector(y, b) -> bool:
 def column_sums(g):
     """``g.sum(0)`` of a 2-d C-contiguous host array, the same bits (rows added in order),
     split by columns over the CPU threads; or None."""
-    if g.ndim != 2 or g.size < BIAS_MIN_ELEMENTS:
-        return None
-    k = usable(g)
-    if k is None or not g.flags.c_contiguous:
+    if g.ndim != 2 or g.size < BIAS_MIN_ELEMENTS or not can_fuse(g):
         return None
     out = np.empty(g.shape[1], g.dtype)
-    run_rows(k.column_sums, g.shape[1], g, out, work=g.size)
+    run_rows(usable(g).column_sums, g.shape[1], g, out, work=g.size)
     return out
 
 
@@ -209,7 +201,8 @@ def _rows2(a, rows, n):
 
 
 def can_fuse(*arrays) -> bool:
-    """Whether the elementwise kernels (Adam) apply to these arrays: same shape, contiguous."""
+    """Whether the kernels apply to these arrays: host float arrays of one dtype (``usable``),
+    not empty, of one shape, C-contiguous."""
     if usable(*arrays) is None or arrays[0].size == 0:
         return False
     shape = arrays[0].shape

@@ -129,7 +129,7 @@ class _FusedGroup:
             s["step"] += 1
         t = self.states[0]["step"]
         group, blocks, grad_buf, offsets = self.group, self.blocks, self.grad_buf, self.offsets
-        if opt.whole_range_kernel(group, grad_buf.size) and jit.native() is not None:
+        if whole_range(opt, group, grad_buf.size):
             # one fused kernel over the whole buffer, split over OpenMP's threads (no Python
             # per block, no GIL): the gradients gathered first, in one pass
             np.concatenate(grads, out=grad_buf)
@@ -155,6 +155,13 @@ class _FusedGroup:
         parallel_for(len(blocks), run, min_items=STEP_SPLIT_BLOCKS, like=self.param_buf)
         for p in self.params:
             p._vc[0] += 1
+
+
+def whole_range(opt, group: dict, size: int) -> bool:
+    """Whether a flat buffer of ``size`` elements takes ``opt``'s update as one fused kernel
+    split over OpenMP's threads (``Optimizer.whole_range_kernel`` and ``jit.native``)
+    instead of cache-sized blocks: here and in ``gn.compile``'s flat step."""
+    return opt.whole_range_kernel(group, size) and jit.native() is not None
 
 
 def _eligible(opt, group: dict) -> tuple | None:
