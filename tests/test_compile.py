@@ -604,3 +604,106 @@ def test_compile_accepts_a_module():
     loss.backward()
     assert model[0].weight.grad is not None
     assert list(fast.parameters()) == list(model.parameters())
+
+
+def _compiled_classifier(loss: str):
+    """A compiled step whose targets are an input: class indices (cross-entropy, NLL), token
+    ids (embedding) or probabilities (binary cross-entropy)."""
+    gn.manual_seed(0)
+    emb, lin = nn.Embedding(10, 4), nn.Linear(4, 3)
+    opt = gn.optim.SGD([*emb.parameters(), *lin.parameters()], lr=0.1)
+
+    def step(ids, y):
+        opt.zero_grad()
+        out = lin(emb(ids))
+        if loss == "cross_entropy":
+            value = F.cross_entropy(out, y)
+        elif loss == "nll":
+            value = F.nll_loss(F.log_softmax(out, dim=1), y)
+        else:
+            value = F.binary_cross_entropy(gn.sigmoid(out[:, 0]), y)
+        value.backward()
+        opt.step()
+        return value
+
+    compiled = gn.compile(step)
+    good = [np.array([0, 1, 2, k % 3]) for k in range(4)]
+    for k, ids in enumerate(good):
+        y = np.array([0, 1, 2, k % 3]) if loss != "bce" else np.array([0, 1, 0, 1], np.float32)
+        compiled(gn.tensor(ids), gn.tensor(y))
+    assert compiled.replays >= 1, compiled.reason
+    return compiled
+
+
+@pytest.mark.parametrize(
+    "loss, ids, target, match",
+    [
+        ("cross_entropy", [0, 1, 2, 3], [-1, 0, 1, 2], "class index -1"),
+        ("cross_entropy", [0, 1, 2, 3], [3, 0, 1, 2], "class index 3"),
+        ("nll", [0, 1, 2, 3], [0, -2, 1, 2], "class index -2"),
+        ("cross_entropy", [-1, 1, 2, 3], [0, 0, 1, 2], r"range over \[-1, 3\]"),
+        ("cross_entropy", [0, 1, 2, 10], [0, 0, 1, 2], r"range over \[0, 10\]"),
+    ],
+)
+def test_a_replay_rejects_the_indices_eager_mode_rejects(loss, ids, target, match):
+    """A replay skips the op wrappers; their value checks run again (value_check), so a
+    negative index is an error as in eager mode, not NumPy's count from the end."""
+    compiled = _compiled_classifier(loss)
+    replays = compiled.replays
+    with pytest.raises(ValueError, match=match):
+        compiled(gn.tensor(np.array(ids)), gn.tensor(np.array(target)))
+    assert compiled.replays == replays + 1  # it was the replay that refused
+    # and the program still runs on good data
+    compiled(gn.tensor(np.array([0, 1, 2, 3])), gn.tensor(np.array([0, 1, 2, 0])))
+    assert compiled.replays == replays + 2
+
+
+def test_a_replay_rejects_probabilities_outside_0_1():
+    gn.manual_seed(0)
+    lin = nn.Linear(3, 1)
+    opt = gn.optim.SGD(lin.parameters(), lr=0.1)
+
+    def step(x, shift, y):  # probabilities in [shift, shift + 0.5]: above 1 for shift 2
+        opt.zero_grad()
+        value = F.binary_cross_entropy(gn.sigmoid(lin(x)).reshape(-1) * 0.5 + shift, y)
+        value.backward()
+        opt.step()
+        return value
+
+    compiled = gn.compile(step)
+    rng = np.random.default_rng(0)
+    y = gn.tensor(np.array([0.0, 1.0, 0.0, 1.0], np.float32))
+    for _ in range(3):
+        compiled(gn.tensor(rng.random((4, 3), np.float32)), gn.tensor(np.float32(0.25)), y)
+    assert compiled.replays >= 1, compiled.reason
+    with pytest.raises(ValueError, match=r"probs must lie in \[0, 1\]"):
+        compiled(gn.tensor(rng.random((4, 3), np.float32)), gn.tensor(np.float32(2.0)), y)
+
+
+def test_a_replay_takes_ignore_index_as_eager_mode():
+    compiled = _compiled_classifier("cross_entropy")
+    ids, y = gn.tensor(np.array([0, 1, 2, 3])), gn.tensor(np.array([-100, 0, 1, 2]))
+    value = compiled(ids, y)
+    assert np.isfinite(value.item())
+
+
+def test_a_value_check_on_ids_made_inside_the_step_keeps_it_eager():
+    """Ids built on the host inside the step are constants of the recording: a replay would
+    check (and use) the first call's ids, so the step runs eagerly, and says why."""
+    emb = nn.Embedding(10, 2)
+    opt = gn.optim.SGD(emb.parameters(), lr=0.1)
+    calls = []
+
+    def step(x):
+        calls.append(len(calls))
+        opt.zero_grad()
+        value = (emb(gn.tensor([len(calls) % 10])) * x).sum()
+        value.backward()
+        opt.step()
+        return value
+
+    compiled = gn.compile(step)
+    for _ in range(4):
+        compiled(gn.ones(1, 2))
+    assert compiled.replays == 0
+    assert "changes between calls" in compiled.reason

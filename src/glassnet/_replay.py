@@ -6,6 +6,7 @@ An instruction does exactly what eager mode did for that event, minus the bookke
 - backward: for each recorded node, in the engine's order, ``fn.backward(ns, g, *arrays)``,
   the engine's ``unbroadcast`` and ``prev + g`` accumulation, then ``engine._accumulate``
   into the leaves;
+- check: a wrapper's value check (``value_check``), on this call's arrays;
 - zero_grad / step: the optimizer's own methods, or with flat buffers its own ``update`` run
   once over each group's concatenated parameters (elementwise, so the bits are the same).
 
@@ -22,7 +23,7 @@ from glassnet.backend import xp_of
 from glassnet.backend.blas_region import blas_region
 from glassnet.tensor import Tensor
 
-_OP, _BACKWARD, _ZERO, _STEP = range(4)
+_OP, _BACKWARD, _ZERO, _STEP, _CHECK = range(5)
 
 
 def _resolve(enc, standins):
@@ -87,6 +88,8 @@ class _Program:
             elif ev[0] == "backward":
                 plan = tuple((i2, op_out[i2], op_inputs[i2]) for i2 in ev[2])
                 self.code.append((_BACKWARD, ev[1], plan, ev[3], _sole_gradients(plan, ev[3])))
+            elif ev[0] == "check":  # a wrapper's value check (value_check), run again
+                self.code.append((_CHECK, ev[1], ev[2]))
             elif ev[0] == "zero_grad":
                 self.code.append((_ZERO, ev[1], ev[2]))
             else:
@@ -155,6 +158,8 @@ class _Program:
                     _GRAD.enabled = False
                     self._backward(ins[1], ins[2], ins[3], ins[4], nodes, args)
                     _GRAD.enabled = prev_mode
+                elif kind == _CHECK:
+                    ins[1](*[_resolve(e, standins) for e in ins[2]])
                 elif kind == _ZERO:
                     flat = self.flat.get(ins[1])
                     if flat is not None:

@@ -16,8 +16,10 @@ records that arithmetic once and replays it:
 2. **Replay.** Later calls with the same input signature (shapes, dtypes, ``requires_grad``)
    run the recorded program: each op's own ``forward`` and ``backward`` on raw arrays, the
    engine's gradient accumulation, and the optimizer's own update, with no modules, wrappers,
-   Tensors per op or graph walk. Because the same array code runs in the same order, the
-   results are bit-identical to eager mode (``tests/test_compile.py`` checks it).
+   Tensors per op or graph walk. The wrappers' checks of input values (class indices,
+   embedding ids, probabilities; ``autograd.function.value_check``) run again on each call.
+   Because the same array code runs in the same order, the results are bit-identical to
+   eager mode (``tests/test_compile.py`` checks it).
    With ``flat=True`` (the default) the parameters of each supported optimizer group
    (SGD, Adam, AdamW, RMSprop, Adagrad: updates that are elementwise) become views into one
    preallocated buffer, as do their gradients and optimizer state, and the update runs once
@@ -281,6 +283,14 @@ class _Trace:
         self.events.append(("op", cls, in_slots, kw, out_slot, fn is not None))
         return out
 
+    def check(self, check, args) -> None:
+        """``autograd.function.value_check``: run the check now and record it, to run again
+        on each replayed call's arrays."""
+        encoded = tuple(self._encode(a) for a in args)
+        with _suspended():
+            check(*args)
+        self.events.append(("check", check, encoded))
+
     def backward(self, root, grad=None, retain_graph=False, create_graph=False, capture=None):
         if grad is not None or retain_graph or create_graph or capture is not None:
             self.bad = "backward() was called with grad/retain_graph/create_graph arguments"
@@ -420,6 +430,11 @@ class _Trace:
                     why = self._same_arg(ea[3][k], eb[3].get(k), eb[1].name, k)
                     if why:
                         return why
+            elif ea[0] == "check":  # a wrapper's value check: same function, same wiring
+                name, pairs = eb[1].__name__, enumerate(zip(ea[2], eb[2]))
+                whys = [self._same_arg(a, b, name, i) for i, (a, b) in pairs]
+                if ea[1] is not eb[1] or len(ea[2]) != len(eb[2]) or any(whys):
+                    return next(filter(None, whys), f"value check {name} changed")
             elif ea[1] is not eb[1] and ea[1] != eb[1] or ea[2:] != eb[2:]:
                 return f"the step's {ea[0]}() calls differ between two calls"
         if first.result != self.result:

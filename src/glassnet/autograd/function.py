@@ -199,6 +199,25 @@ class LinearMap(Function):
         return ns.linear(self.f_adjoint, self.f, grad)
 
 
+def value_check(check, *args) -> None:
+    """Run ``check(*args)``, a check of input *values* that raises on bad data (a class index
+    out of range, a probability above 1), the way an op wrapper checks before ``apply``.
+
+    In eager mode this is ``check(*args)``. While ``glassnet.compile`` captures a step it is
+    recorded with its arguments, and every replay runs it again on that call's arrays: a
+    replay skips the wrappers, so without this a compiled step would take data that eager
+    mode rejects (a negative class index wraps around to the last class in NumPy).
+    ``check`` must be a module-level function (the same object in every call); ``args`` are
+    the tensors/arrays the check reads and plain values.
+    """
+    if CAPTURING[0]:
+        recorder = _RECORDER.get()
+        if recorder is not None:
+            recorder.check(check, args)
+            return
+    check(*args)
+
+
 def explain_op(name: str) -> str:
     """Return the math (docstring) of a registered op by name."""
     try:

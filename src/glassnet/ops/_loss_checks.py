@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassnet.autograd.function import value_check
 from glassnet.backend import is_debug, xp_of
 from glassnet.ops._util import as_tensor
 from glassnet.tensor import Tensor
@@ -81,11 +82,15 @@ def _same_shape(op: str, x: Tensor, t: Tensor, exact: bool = False) -> None:
 
 
 def _check_classes(op: str, t: Tensor, n_classes: int, ignore_index: int) -> None:
-    """A value check (every target a class of the input): debug mode only, since reading the
-    targets would make a GPU wait in every step (see :mod:`glassnet.backend.debug`)."""
+    """A value check (every target a class of the input, or ``ignore_index``): debug mode
+    only, since reading the targets would make a GPU wait in every step (see
+    :mod:`glassnet.backend.debug`). A compiled step runs it on every replay (``value_check``):
+    NumPy's indexing would take a negative index as counting from the last class."""
     data = t._data
-    if not is_debug(data):
+    if not is_debug(data) or data.size == 0:
         return
+    if int(data.min()) >= 0 and int(data.max()) < n_classes:
+        return  # the common case in two reductions
     bad = ((data < 0) | (data >= n_classes)) & (data != ignore_index)
     if bool(bad.any()):
         value = int(data[bad].reshape(-1)[0])
@@ -116,4 +121,4 @@ def _class_index_target(op: str, x: Tensor, t: Tensor, ignore_index: int) -> Non
             f"{expected} (one class index per sample), got target of shape "
             f"{t.shape}"
         )
-    _check_classes(op, t, x.shape[1], ignore_index)
+    value_check(_check_classes, op, t, x.shape[1], ignore_index)

@@ -6,7 +6,7 @@ on logits) and KL divergence. Each compares input and target element by element,
 
 from __future__ import annotations
 
-from glassnet.autograd.function import Function
+from glassnet.autograd.function import Function, value_check
 from glassnet.autograd.namespace import array_namespace
 from glassnet.backend import is_debug, xp_of
 from glassnet.ops._loss_checks import (
@@ -206,6 +206,16 @@ def smooth_l1_loss(input: Tensor, target, reduction: str = "mean", beta: float =
     return _reduce_loss(loss, reduction)
 
 
+def _check_probabilities(op: str, probs) -> None:
+    """A value check: debug mode only (on for CPU arrays; see glassnet.backend.debug)."""
+    if is_debug(probs._data) and bool(((probs._data < 0) | (probs._data > 1)).any()):
+        raise ValueError(
+            f"{op}: probs must lie in [0, 1] (got min {float(probs._data.min())}, "
+            f"max {float(probs._data.max())}); apply sigmoid first, or pass raw "
+            "scores to binary_cross_entropy_with_logits"
+        )
+
+
 def binary_cross_entropy(probs: Tensor, target, weight=None, reduction: str = "mean") -> Tensor:
     """Binary cross-entropy of probabilities in [0, 1] (after a sigmoid).
 
@@ -218,13 +228,7 @@ def binary_cross_entropy(probs: Tensor, target, weight=None, reduction: str = "m
     """
     op = "binary_cross_entropy"
     t = _float_pair(op, "probs", probs, target, reduction, exact=True)
-    # a value check: debug mode only (on for CPU arrays; see glassnet.backend.debug)
-    if is_debug(probs._data) and bool(((probs._data < 0) | (probs._data > 1)).any()):
-        raise ValueError(
-            f"{op}: probs must lie in [0, 1] (got min {float(probs._data.min())}, "
-            f"max {float(probs._data.max())}); apply sigmoid first, or pass raw "
-            "scores to binary_cross_entropy_with_logits"
-        )
+    value_check(_check_probabilities, op, probs)  # again on each replay of a compiled step
     w = _const(op, "weight", weight, probs)
     return BinaryCrossEntropy.apply(probs, t, weight=w, reduction=reduction)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from glassnet.autograd.autocast_mode import STATE as _AUTOCAST
-from glassnet.autograd.function import Function
+from glassnet.autograd.function import Function, value_check
 from glassnet.backend import device_of, get_rng, is_debug, xp_of
 from glassnet.backend import parallel as _parallel
 from glassnet.backend.parallel import parallel_for, product
@@ -249,6 +249,21 @@ def _scatter_rows(rows, index, shape):
     return out
 
 
+def _check_rows(idx, shape) -> None:
+    """Every index a row of a weight of ``shape``: a value check, in debug mode (on for CPU
+    arrays). NumPy's indexing would take a negative index as counting from the last row."""
+    if not idx.size or not is_debug(idx):
+        return
+    lo, hi = int(idx.min()), int(idx.max())
+    if lo < 0 or hi >= shape[0]:
+        raise ValueError(
+            f"embedding: indices of shape {idx.shape} range over [{lo}, {hi}] "
+            f"but weight of shape {shape} has rows 0..{shape[0] - 1}; "
+            "every index must be in [0, num_embeddings): make num_embeddings at least "
+            "the vocabulary size (max id + 1)"
+        )
+
+
 def embedding(indices, weight: Tensor, padding_idx: int | None = None) -> Tensor:
     """Look up rows of ``weight``: y[..., :] = weight[indices[...], :] (PyTorch's F.embedding).
 
@@ -280,15 +295,7 @@ def embedding(indices, weight: Tensor, padding_idx: int | None = None) -> Tensor
             f"{idx.shape}); convert them with .astype('int64')"
         )
     v = weight.shape[0]
-    if idx.size and is_debug(idx):  # a value check: debug mode (on for CPU arrays)
-        lo, hi = int(idx.min()), int(idx.max())
-        if lo < 0 or hi >= v:
-            raise ValueError(
-                f"embedding: indices of shape {idx.shape} range over [{lo}, {hi}] "
-                f"but weight of shape {weight.shape} has rows 0..{v - 1}; "
-                "every index must be in [0, num_embeddings): make num_embeddings at least "
-                "the vocabulary size (max id + 1)"
-            )
+    value_check(_check_rows, idx, weight.shape)  # again on each replay of a compiled step
     if padding_idx is not None:
         if not isinstance(padding_idx, (int, np.integer)) or not -v <= padding_idx < v:
             raise ValueError(
