@@ -119,6 +119,27 @@ def expand_reduced(grad, shape, axes, keepdims: bool):
     return grad
 
 
+#: Last axes shorter than this take their max across a transposed copy (:func:`max_kept`).
+NARROW_AXIS = 64
+
+
+def max_kept(x, axis: int):
+    """``x.max(axis=axis, keepdims=True)``. For a host array reduced along a short last axis
+    (a classifier's 10 classes), across a transposed copy: NumPy reduces a short contiguous
+    axis one row at a time (float32 (1024, 10): 53 -> 6 us; (8192, 10): 413 -> 36 us; even
+    at 64 classes). A max is exact: the values are the same."""
+    if (
+        type(x) is np.ndarray
+        and x.ndim >= 2
+        and axis in (-1, x.ndim - 1)
+        and 1 < x.shape[-1] < NARROW_AXIS
+        and x.size
+    ):
+        rows = np.ascontiguousarray(x.reshape(-1, x.shape[-1]).T)
+        return np.maximum.reduce(rows, axis=0).reshape(*x.shape[:-1], 1)
+    return x.max(axis=axis, keepdims=True)
+
+
 def check_same_device(op: str, *tensors: Tensor) -> None:
     dev = tensors[0].device
     for t in tensors[1:]:

@@ -16,7 +16,7 @@ from glassnet.backend.special import erf_into as _erf_into
 from glassnet.ops import _fused
 from glassnet.ops._conv_cpu import split
 from glassnet.ops._parallel import map_rows, rows_view
-from glassnet.ops._util import floating, normalize_axis
+from glassnet.ops._util import floating, max_kept, normalize_axis
 from glassnet.tensor import Tensor
 
 __all__ = [
@@ -303,7 +303,7 @@ class Softplus(Function):
 
 def _max_or_zero(x, axis):
     """The max along ``axis`` (kept), or 0 for an empty tensor (whose max does not exist)."""
-    return x.max(axis=axis, keepdims=True) if x.size else 0
+    return max_kept(x, axis) if x.size else 0
 
 
 class Softmax(Function):
@@ -344,7 +344,7 @@ def _log_softmax(x, axis=-1):
     xp = xp_of(x)
     if not x.size:
         return x.copy()
-    shifted = x - x.max(axis=axis, keepdims=True)
+    shifted = x - max_kept(x, axis)
     return shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
 
 

@@ -21,6 +21,7 @@ from glassnet.ops._loss_checks import (
     _target,
 )
 from glassnet.ops._parallel import map_rows
+from glassnet.ops._util import max_kept
 from glassnet.tensor import Tensor
 
 __all__ = ["cross_entropy", "nll_loss"]
@@ -120,7 +121,7 @@ def _inverse(xp, denom):
 
 def _shifted_exp(x):
     """x - max, its exponential and the sum of that over the class axis (1)."""
-    shifted = x - x.max(axis=1, keepdims=True)
+    shifted = x - max_kept(x, 1)
     e = xp_of(x).exp(shifted)
     return shifted, e, e.sum(axis=1, keepdims=True)
 
@@ -195,7 +196,7 @@ class CrossEntropy(Function):
         weight sum N), without the per-sample weights: the same bits in a third of the NumPy
         calls (forward + backward on (64, 10): 66 -> 31 us, benchmarks/RESULTS.md)."""
         n = x.shape[0]
-        shifted = x - x.max(axis=1, keepdims=True)
+        shifted = x - max_kept(x, 1)
         self.e = np.exp(shifted)
         self.s = self.e.sum(axis=1, keepdims=True)
         picked = shifted[np.arange(n), target] - np.log(self.s)[:, 0]
