@@ -707,3 +707,64 @@ def test_a_value_check_on_ids_made_inside_the_step_keeps_it_eager():
         compiled(gn.ones(1, 2))
     assert compiled.replays == 0
     assert "changes between calls" in compiled.reason
+
+
+def _linear_step():
+    gn.manual_seed(0)
+    model = nn.Sequential(nn.Linear(5, 4), nn.ReLU(), nn.Linear(4, 3))
+    opt = gn.optim.SGD(model.parameters(), lr=0.1)
+
+    def step(x, y):
+        opt.zero_grad()
+        value = F.cross_entropy(model(x), y)
+        value.backward()
+        opt.step()
+        return value
+
+    x = gn.tensor(np.random.default_rng(0).standard_normal((4, 5)).astype(np.float32))
+    return model, gn.compile(step), x, gn.tensor(np.array([0, 1, 2, 0]))
+
+
+@pytest.mark.parametrize("when", ["before", "after"])
+@pytest.mark.parametrize("kind", ["forward", "pre", "global"])
+def test_a_module_hook_runs_on_every_call_compiled_or_not(when, kind):
+    """A replay runs recorded ops only: a step whose modules have hooks runs eagerly, whether
+    the hook was there at capture or came after; removing it makes the step replay again."""
+    model, compiled, x, y = _linear_step()
+    calls = []
+    register = {
+        "forward": lambda: model[0].register_forward_hook(lambda m, i, o: calls.append(1)),
+        "pre": lambda: model[2].register_forward_pre_hook(lambda m, i: calls.append(1)),
+        "global": lambda: nn.register_module_forward_hook(lambda m, i, o: calls.append(1)),
+    }[kind]
+    handle = register() if when == "before" else None
+    for _ in range(3):
+        compiled(x, y)
+    if handle is None:
+        handle = register()
+    calls.clear()
+    for _ in range(4):
+        compiled(x, y)
+    assert len(calls) >= 4  # called in every one of the 4 calls
+    assert "hook" in compiled.reason
+    handle.remove()
+    replays = compiled.replays
+    for _ in range(4):
+        compiled(x, y)
+    assert compiled.replays > replays
+
+
+def test_a_gradient_hook_on_a_weight_added_after_capture_is_honoured():
+    model, compiled, x, y = _linear_step()
+    for _ in range(3):
+        compiled(x, y)
+    assert compiled.replays >= 1
+    before = model[2].bias.detach().numpy().copy()
+    handle = model[2].bias.register_hook(lambda g: g * 0)  # freezes the bias
+    for _ in range(3):
+        compiled(x, y)
+    np.testing.assert_array_equal(model[2].bias.numpy(), before)
+    handle.remove()
+    for _ in range(3):
+        compiled(x, y)
+    assert not np.array_equal(model[2].bias.numpy(), before)

@@ -242,3 +242,17 @@ class _Program:
             s = enc[1]
             return (args[s] if s < self.n_inputs else self.standins[s]).grad
         return enc[1](self._result(e, args) for e in enc[2])
+
+
+def _signature(args):
+    """A call's program key: grad mode, and each argument's shape, dtype, requires_grad and
+    array type; None when an argument is not a Tensor or is passed twice."""
+    sig = [_GRAD.enabled]
+    seen = set()
+    for a in args:
+        if not isinstance(a, Tensor) or id(a) in seen:
+            return None
+        seen.add(id(a))
+        d = a._data
+        sig.append((d.shape, d.dtype, a.requires_grad, type(d)))
+    return tuple(sig)

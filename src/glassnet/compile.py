@@ -27,7 +27,8 @@ records that arithmetic once and replays it:
    same bits either way.
 3. **Fallback.** A call whose signature differs from every captured one runs eagerly (and
    is captured in turn, up to ``max_programs`` signatures); so does every call while global
-   op hooks (diagnostics) are installed.
+   op hooks (diagnostics) are installed, or while a module or weight of the step has a hook
+   (registering or removing one makes the step capture again: ``hooks.GENERATION``).
 
 What the step may contain: glassnet ops on tensors, ``backward()`` (no arguments), and
 ``zero_grad()`` / ``step()`` of optimizers; it returns a tensor, a tuple/list of tensors or
@@ -135,10 +136,15 @@ class CompiledStep:
         self.reason: str | None = None
         self._programs: dict = {}  # signature -> _Program, or a list of traces while capturing
         self._refused: set = set()
+        self._hooks_seen = _hooks.GENERATION[0]
 
     def __call__(self, *args, **kwargs):
         if kwargs or _hooks.FORWARD_HOOKS or _hooks.BACKWARD_PRE_HOOKS or _hooks.BACKWARD_HOOKS:
             return self._eager(args, kwargs)
+        if _hooks.GENERATION[0] != self._hooks_seen:  # a hook came or went: capture anew
+            self._hooks_seen = _hooks.GENERATION[0]
+            self._programs.clear()
+            self._refused.clear()
         sig = _signature(args)
         entry = self._programs.get(sig) if sig is not None else None
         if type(entry) is _Program:
@@ -182,18 +188,6 @@ class CompiledStep:
             del self._programs[sig]
             return
         traces.append(trace)
-
-
-def _signature(args):
-    sig = [_GRAD.enabled]
-    seen = set()
-    for a in args:
-        if not isinstance(a, Tensor) or id(a) in seen:
-            return None
-        seen.add(id(a))
-        d = a._data
-        sig.append((d.shape, d.dtype, a.requires_grad, type(d)))
-    return tuple(sig)
 
 
 # -- capture -------------------------------------------------------------------------------------
@@ -495,4 +489,4 @@ class _suspended:
         return False
 
 
-from glassnet._replay import _Program  # noqa: E402  (the replayer, kept in its own file)
+from glassnet._replay import _Program, _signature  # noqa: E402  (the replayer, in its own file)

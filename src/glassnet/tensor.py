@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from glassnet.autograd import engine as _engine
+from glassnet.autograd import hooks as _hooks
 from glassnet.autograd.grad_mode import STATE as _GRAD
 from glassnet.backend import Device, device_of, to_device, to_dtype, xp_of
 from glassnet.backend.device import _DEFAULT
@@ -245,6 +246,8 @@ class Tensor:
             self._hooks = {}
         key = object()
         self._hooks[key] = fn
+        if self._ctx is None:  # a weight's hook: a compiled step must run eagerly from now on
+            _hooks.changed()
         return _HookHandle(self._hooks, key)
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
@@ -354,4 +357,5 @@ class _HookHandle:
         self._hooks, self._key = hooks, key
 
     def remove(self) -> None:
-        self._hooks.pop(self._key, None)
+        if self._hooks.pop(self._key, None) is not None:
+            _hooks.changed()

@@ -19,6 +19,17 @@ BACKWARD_PRE_HOOKS: list = []
 BACKWARD_HOOKS: list = []
 
 
+#: Counts registrations and removals of hooks (on modules, on leaf tensors, around ops).
+#: ``gn.compile`` captures its step again after a change: a replay runs no Python hooks, so a
+#: step that would call one must run eagerly, and the new capture sees the hook and says so.
+GENERATION = [0]
+
+
+def changed() -> None:
+    """A hook was registered or removed (see :data:`GENERATION`)."""
+    GENERATION[0] += 1
+
+
 class RemovableHandle:
     """Returned by every ``register_*`` call; ``handle.remove()`` unregisters the hook.
 
@@ -29,10 +40,12 @@ class RemovableHandle:
 
     def __init__(self, hook_list: list, fn):
         self._list, self._fn = hook_list, fn
+        changed()
 
     def remove(self) -> None:
         if self._fn in self._list:
             self._list.remove(self._fn)
+            changed()
 
     def __enter__(self):
         return self

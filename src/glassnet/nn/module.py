@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from glassnet.autograd.grad_mode import no_grad
+from glassnet.autograd.grad_mode import active_recorder, no_grad
 from glassnet.autograd.hooks import RemovableHandle
 from glassnet.backend import Device, to_device, to_dtype
 from glassnet.nn.parameter import Parameter
@@ -34,6 +34,17 @@ def register_module_forward_hook(fn: Callable) -> RemovableHandle:
     """Call ``fn(module, inputs, output)`` after every module's forward."""
     GLOBAL_FORWARD_HOOKS.append(fn)
     return RemovableHandle(GLOBAL_FORWARD_HOOKS, fn)
+
+
+def _hook_in_capture(module) -> None:
+    """A module hook runs while ``gn.compile`` captures: the step must stay eager (a replay
+    runs the recorded ops only, never the hooks)."""
+    recorder = active_recorder()
+    if recorder is not None:
+        recorder.bad = (
+            f"a forward hook of {type(module).__name__} runs in the step; a replay would "
+            "skip it, so the step runs eagerly (remove the hook to compile it)"
+        )
 
 
 class Module:
@@ -152,10 +163,12 @@ class Module:
             self.build(*[a.shape for a in args if isinstance(a, Tensor)])
             object.__setattr__(self, "_built", True)
         if GLOBAL_FORWARD_PRE_HOOKS or self._forward_pre_hooks:
+            _hook_in_capture(self)
             for hook in (*GLOBAL_FORWARD_PRE_HOOKS, *self._forward_pre_hooks):
                 hook(self, args)
         out = self.forward(*args, **kwargs)
         if GLOBAL_FORWARD_HOOKS or self._forward_hooks:
+            _hook_in_capture(self)
             for hook in (*GLOBAL_FORWARD_HOOKS, *self._forward_hooks):
                 result = hook(self, args, out)
                 if result is not None:
