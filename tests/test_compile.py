@@ -768,3 +768,39 @@ def test_a_gradient_hook_on_a_weight_added_after_capture_is_honoured():
     for _ in range(3):
         compiled(x, y)
     assert not np.array_equal(model[2].bias.numpy(), before)
+
+
+def test_eval_and_train_modes_each_get_their_own_program():
+    """A module's training flag is part of the program's key: after model.eval() a compiled
+    function must not replay training-mode dropout (nor the reverse)."""
+    gn.manual_seed(0)
+    model = nn.Sequential(nn.Linear(6, 6), nn.Dropout(0.5))
+    compiled = gn.compile(lambda x: model(x))
+    x = gn.ones(8, 6)
+    for _ in range(3):
+        compiled(x)
+    assert compiled.replays >= 1
+    model.eval()
+    want = model(x).numpy()
+    for _ in range(4):
+        np.testing.assert_array_equal(compiled(x).numpy(), want)
+    replays = compiled.replays
+    model.train()
+    out = compiled(x).numpy()
+    assert compiled.replays == replays + 1  # the training program, kept
+    assert (out == 0).any() and not np.array_equal(out, want)  # dropout is on again
+
+
+def test_batchnorm_put_back_in_training_mode_updates_its_statistics():
+    gn.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 3), nn.BatchNorm1d(3))
+    model.eval()
+    compiled = gn.compile(lambda x: model(x))
+    x = gn.tensor(np.random.default_rng(0).standard_normal((16, 4)).astype(np.float32))
+    for _ in range(3):
+        compiled(x)
+    assert compiled.replays >= 1
+    model.train()
+    before = model[1].running_mean.numpy().copy()
+    compiled(x)
+    assert not np.array_equal(model[1].running_mean.numpy(), before)

@@ -13,10 +13,11 @@ records that arithmetic once and replays it:
    values read on the host and fed back, hyperparameters changed inside the step, gradients
    changed between ``backward()`` and ``step()``) makes the step unreplayable, and it keeps
    running eagerly (``compiled.reason`` says why).
-2. **Replay.** Later calls with the same input signature (shapes, dtypes, ``requires_grad``)
-   run the recorded program: each op's own ``forward`` and ``backward`` on raw arrays, the
-   engine's gradient accumulation, and the optimizer's own update, with no modules, wrappers,
-   Tensors per op or graph walk. The wrappers' checks of input values (class indices,
+2. **Replay.** Later calls with the same input signature (shapes, dtypes, ``requires_grad``,
+   and the ``training`` flag of every module the step called) run the recorded program:
+   each op's own ``forward`` and ``backward`` on raw arrays, the engine's gradient
+   accumulation, and the optimizer's own update, with no modules, wrappers, Tensors per op
+   or graph walk. The wrappers' checks of input values (class indices,
    embedding ids, probabilities; ``autograd.function.value_check``) run again on each call.
    Because the same array code runs in the same order, the results are bit-identical to
    eager mode (``tests/test_compile.py`` checks it).
@@ -60,7 +61,7 @@ import numpy as np
 
 from glassnet.autograd import engine as _engine
 from glassnet.autograd import hooks as _hooks
-from glassnet.autograd.grad_mode import _RECORDER, CAPTURING
+from glassnet.autograd.grad_mode import _RECORDER, CAPTURING, suspended_recording
 from glassnet.autograd.grad_mode import STATE as _GRAD
 from glassnet.autograd.grad_mode import STATE as _STATE
 from glassnet.backend import xp_of
@@ -137,6 +138,7 @@ class CompiledStep:
         self._programs: dict = {}  # signature -> _Program, or a list of traces while capturing
         self._refused: set = set()
         self._hooks_seen = _hooks.GENERATION[0]
+        self._modules: list = []  # every module a capture saw called: their modes key programs
 
     def __call__(self, *args, **kwargs):
         if kwargs or _hooks.FORWARD_HOOKS or _hooks.BACKWARD_PRE_HOOKS or _hooks.BACKWARD_HOOKS:
@@ -146,6 +148,8 @@ class CompiledStep:
             self._programs.clear()
             self._refused.clear()
         sig = _signature(args)
+        if sig is not None and self._modules:  # train() / eval() select another program
+            sig = (sig, tuple([m.training for m in self._modules]))
         entry = self._programs.get(sig) if sig is not None else None
         if type(entry) is _Program:
             self.replays += 1
@@ -162,6 +166,15 @@ class CompiledStep:
             result = self.fn(*args)
         self.eager_calls += 1
         trace.finish(result)
+        known = {id(m) for m in self._modules}
+        new = [m for m, _ in trace.modules.values() if id(m) not in known]
+        if new:  # modules seen for the first time: from now on every key has their modes
+            self._modules += new
+            self._programs.clear()
+            self._refused.clear()
+            modes = {id(m): mode for m, mode in trace.modules.values()}
+            sig = (_signature(args), tuple([modes.get(id(m), m.training) for m in self._modules]))
+            traces = self._programs.setdefault(sig, [])
         self._accept(sig, traces, trace)
         return result
 
@@ -217,6 +230,7 @@ class _Trace:
         self.slot_of: dict = {}
         self.array_slot: dict = {}
         self.events: list = []
+        self.modules: dict = {}  # id -> (module, its training flag when first called)
         self.node_op: dict = {}  # id(graph node) -> event index
         self.keep: list = []  # graph nodes and argument arrays, kept alive while recording
         self.order: list | None = None
@@ -267,7 +281,7 @@ class _Trace:
             self.bad = f"op '{cls.name}' ran inside backward() (a custom hook or create_graph)"
         in_slots = tuple(self._add(t, "leaf") for t in inputs)
         kw = {k: self._encode(v) for k, v in params.items()}
-        with _suspended():
+        with suspended_recording():
             out = cls.apply(*inputs, **params)
         out_slot = self._add(out, "op")
         fn = out._ctx
@@ -281,7 +295,7 @@ class _Trace:
         """``autograd.function.value_check``: run the check now and record it, to run again
         on each replayed call's arrays."""
         encoded = tuple(self._encode(a) for a in args)
-        with _suspended():
+        with suspended_recording():
             check(*args)
         self.events.append(("check", check, encoded))
 
@@ -300,7 +314,7 @@ class _Trace:
         )
         self.order = []
         try:
-            with _suspended():
+            with suspended_recording():
                 result = _engine.run_backward(
                     root, grad, retain_graph, create_graph, capture, visit=self.pre_hook
                 )
@@ -343,7 +357,7 @@ class _Trace:
         hyper = [{k: v for k, v in g.items() if k not in ("params", "param_names")}
                  for g in opt.param_groups]  # fmt: skip
         self.events.append(("step", opt, repr(hyper)))
-        with _suspended():
+        with suspended_recording():
             return opt.step(closure)
 
     def inplace(self, t) -> None:
@@ -355,7 +369,7 @@ class _Trace:
 
     def zero_grad(self, opt, set_to_none=True):
         self.events.append(("zero_grad", opt, bool(set_to_none)))
-        with _suspended():
+        with suspended_recording():
             return opt.zero_grad(set_to_none)
 
     def __enter__(self):
@@ -476,17 +490,6 @@ class _Trace:
             return None if bool(a[1] == b[1]) else f"argument {key!r} of op '{op}' changed"
         except Exception:  # noqa: BLE001 - objects without a plain ==
             return f"argument {key!r} of op '{op}' cannot be compared between calls"
-
-
-class _suspended:
-    """Run the real op/backward/step inside a recorder entry point (not recorded again)."""
-
-    def __enter__(self):
-        self._token = _RECORDER.set(None)
-
-    def __exit__(self, *exc):
-        _RECORDER.reset(self._token)
-        return False
 
 
 from glassnet._replay import _Program, _signature  # noqa: E402  (the replayer, in its own file)

@@ -48,6 +48,18 @@ class _ThreadState:
 STATE = _ThreadState()
 
 
+class suspended_recording:
+    """``with suspended_recording():`` runs the real op, backward or optimizer step inside a
+    compile recorder's entry point, without recording it a second time."""
+
+    def __enter__(self):
+        self._token = _RECORDER.set(None)
+
+    def __exit__(self, *exc):
+        _RECORDER.reset(self._token)
+        return False
+
+
 def active_recorder():
     """The compile capture recording this thread's ops, optimizer calls and backward, or None."""
     return _RECORDER.get() if CAPTURING[0] else None

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from glassnet.autograd.grad_mode import active_recorder, no_grad
+from glassnet.autograd.grad_mode import CAPTURING, active_recorder, no_grad
 from glassnet.autograd.hooks import RemovableHandle
 from glassnet.backend import Device, to_device, to_dtype
 from glassnet.nn.parameter import Parameter
@@ -34,6 +34,14 @@ def register_module_forward_hook(fn: Callable) -> RemovableHandle:
     """Call ``fn(module, inputs, output)`` after every module's forward."""
     GLOBAL_FORWARD_HOOKS.append(fn)
     return RemovableHandle(GLOBAL_FORWARD_HOOKS, fn)
+
+
+def _module_in_capture(module) -> None:
+    """A module runs while ``gn.compile`` captures: its ``training`` flag becomes part of the
+    program's key (after ``model.eval()`` a compiled step runs eval-mode dropout)."""
+    recorder = active_recorder()
+    if recorder is not None and id(module) not in recorder.modules:
+        recorder.modules[id(module)] = (module, module.training)
 
 
 def _hook_in_capture(module) -> None:
@@ -162,6 +170,8 @@ class Module:
         if not self._built:
             self.build(*[a.shape for a in args if isinstance(a, Tensor)])
             object.__setattr__(self, "_built", True)
+        if CAPTURING[0]:
+            _module_in_capture(self)
         if GLOBAL_FORWARD_PRE_HOOKS or self._forward_pre_hooks:
             _hook_in_capture(self)
             for hook in (*GLOBAL_FORWARD_PRE_HOOKS, *self._forward_pre_hooks):
