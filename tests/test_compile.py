@@ -804,3 +804,17 @@ def test_batchnorm_put_back_in_training_mode_updates_its_statistics():
     before = model[1].running_mean.numpy().copy()
     compiled(x)
     assert not np.array_equal(model[1].running_mean.numpy(), before)
+
+
+def test_autocast_is_part_of_the_key():
+    """A step called under gn.autocast computes in the low precision, as eagerly; the float32
+    program is not replayed there."""
+    model, compiled, x, y = _linear_step()
+    _, eager_step, _, _ = _linear_step()  # the same weights, run eagerly
+    for _ in range(3):
+        compiled(x, y)
+        eager_step.fn(x, y)
+    with gn.autocast("cpu", dtype=gn.float16):
+        for _ in range(3):
+            got, want = compiled(x, y), eager_step.fn(x, y)
+            np.testing.assert_array_equal(got.numpy(), want.numpy())

@@ -16,6 +16,7 @@ that ``fn.inputs`` (which backward reads for shapes and ``requires_grad``) is bu
 
 from __future__ import annotations
 
+from glassnet.autograd.autocast_mode import STATE as _AUTOCAST
 from glassnet.autograd.engine import _accumulate, add_part
 from glassnet.autograd.grad_mode import STATE as _GRAD
 from glassnet.autograd.namespace import array_namespace, unbroadcast
@@ -245,9 +246,9 @@ class _Program:
 
 
 def _signature(args):
-    """A call's program key: grad mode, and each argument's shape, dtype, requires_grad and
-    array type; None when an argument is not a Tensor or is passed twice."""
-    sig = [_GRAD.enabled]
+    """A call's program key: grad mode, autocast's dtype, and each argument's shape, dtype,
+    requires_grad and array type; None when an argument is not a Tensor or is passed twice."""
+    sig = [_GRAD.enabled, _AUTOCAST.dtype]
     seen = set()
     for a in args:
         if not isinstance(a, Tensor) or id(a) in seen:
