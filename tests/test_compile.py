@@ -818,3 +818,31 @@ def test_autocast_is_part_of_the_key():
         for _ in range(3):
             got, want = compiled(x, y), eager_step.fn(x, y)
             np.testing.assert_array_equal(got.numpy(), want.numpy())
+
+
+@pytest.mark.parametrize("change", ["layer", "weight", "no bias", "buffer", "delete"])
+def test_a_replaced_layer_or_weight_is_used_after_capture(change):
+    """A replay reads the weights the capture saw: assigning a new layer, weight or buffer to
+    a module makes the compiled function capture again, so it computes what eager mode does."""
+    gn.manual_seed(0)
+    model = nn.Sequential(nn.Linear(5, 4), nn.ReLU(), nn.Linear(4, 3))
+    model[2].register_buffer("offset", gn.zeros(3))
+    model[2].forward = lambda x, lin=model[2]: F.linear(x, lin.weight, lin.bias) + lin.offset
+    compiled = gn.compile(lambda x: model(x))
+    x = gn.tensor(np.random.default_rng(0).standard_normal((4, 5)).astype(np.float32))
+    for _ in range(3):
+        compiled(x)
+    assert compiled.replays >= 1
+    if change == "layer":
+        model[0] = nn.Linear(5, 4)
+    elif change == "weight":
+        model[2].weight = nn.Parameter(gn.ones(3, 4))
+    elif change == "no bias":
+        model[2].bias = None
+    elif change == "buffer":
+        model[2].offset = gn.ones(3)
+    else:
+        del model[2].bias
+        model[2].bias = None
+    for _ in range(3):
+        np.testing.assert_array_equal(compiled(x).numpy(), model(x).numpy())

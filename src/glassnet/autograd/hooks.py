@@ -19,9 +19,11 @@ BACKWARD_PRE_HOOKS: list = []
 BACKWARD_HOOKS: list = []
 
 
-#: Counts registrations and removals of hooks (on modules, on leaf tensors, around ops).
-#: ``gn.compile`` captures its step again after a change: a replay runs no Python hooks, so a
-#: step that would call one must run eagerly, and the new capture sees the hook and says so.
+#: Counts the changes a ``gn.compile`` replay cannot see: hooks registered or removed (on
+#: modules, on leaf tensors, around ops), and layers, weights or buffers assigned to a module.
+#: A compiled step captures again after a change: a replay runs no Python hooks and reads the
+#: weights the capture saw, so the new capture sees the hook (and runs eagerly) or the new
+#: layer.
 GENERATION = [0]
 
 

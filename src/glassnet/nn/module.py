@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
+from glassnet.autograd import hooks as _hooks
 from glassnet.autograd.grad_mode import CAPTURING, active_recorder, no_grad
 from glassnet.autograd.hooks import RemovableHandle
 from glassnet.backend import Device, to_device, to_dtype
@@ -90,6 +91,10 @@ class Module:
             )
 
     def __setattr__(self, name: str, value) -> None:
+        if "_modules" in self.__dict__ and (
+            isinstance(value, (Tensor, Module)) or name in self._parameters or name in self._modules
+        ):
+            _hooks.changed()  # a new layer, weight or buffer: compiled steps capture again
         if isinstance(value, Parameter):
             self._require_init()
             self._buffers.pop(name, None)
@@ -129,6 +134,7 @@ class Module:
         for store in (self._parameters, self._buffers, self._modules):
             if name in store:
                 del store[name]
+                _hooks.changed()
                 return
         object.__delattr__(self, name)
 
@@ -138,6 +144,7 @@ class Module:
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(f"register_parameter expects a Parameter, got {type(param).__name__}")
         self._parameters[name] = param
+        _hooks.changed()
 
     def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
         """Register state that is not trained but is saved (e.g. BatchNorm running means)."""
@@ -145,6 +152,7 @@ class Module:
         if tensor is not None and not isinstance(tensor, Tensor):
             raise TypeError(f"buffer '{name}' must be a Tensor, got {type(tensor).__name__}")
         self._buffers[name] = tensor
+        _hooks.changed()
         if persistent:
             self._non_persistent.discard(name)
         else:
@@ -158,6 +166,7 @@ class Module:
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"add_module expects a Module, got {type(module).__name__}")
         self._modules[name] = module
+        _hooks.changed()
 
     # -- calling ------------------------------------------------------------------------------
     def forward(self, *args, **kwargs):
