@@ -846,3 +846,18 @@ def test_a_replaced_layer_or_weight_is_used_after_capture(change):
         model[2].bias = None
     for _ in range(3):
         np.testing.assert_array_equal(compiled(x).numpy(), model(x).numpy())
+
+
+def test_a_changed_layer_setting_is_used_after_capture():
+    """dropout.p is an argument the capture recorded: changing it makes the step capture
+    again (here p = 0: the output is the eager, undropped one)."""
+    gn.manual_seed(0)
+    model = nn.Sequential(nn.Linear(5, 4), nn.Dropout(0.5))
+    compiled = gn.compile(lambda x: model(x))
+    x = gn.ones(16, 5)
+    for _ in range(3):
+        compiled(x)
+    model[1].p = 0.0
+    for _ in range(3):
+        np.testing.assert_array_equal(compiled(x).numpy(), model(x).numpy())
+    assert compiled.replays >= 2

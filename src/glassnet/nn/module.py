@@ -92,9 +92,9 @@ class Module:
 
     def __setattr__(self, name: str, value) -> None:
         if "_modules" in self.__dict__ and (
-            isinstance(value, (Tensor, Module)) or name in self._parameters or name in self._modules
-        ):
-            _hooks.changed()  # a new layer, weight or buffer: compiled steps capture again
+            not name.startswith("_") or isinstance(value, (Tensor, Module))
+        ):  # a new layer, weight, buffer or setting (dropout.p): compiled steps capture again
+            _hooks.changed()
         if isinstance(value, Parameter):
             self._require_init()
             self._buffers.pop(name, None)
