@@ -861,3 +861,46 @@ def test_a_changed_layer_setting_is_used_after_capture():
     for _ in range(3):
         np.testing.assert_array_equal(compiled(x).numpy(), model(x).numpy())
     assert compiled.replays >= 2
+
+
+@pytest.mark.parametrize("read", ["item", "bool", "float", "numpy", "weight"])
+def test_a_step_that_branches_on_a_computed_value_stays_eager(read):
+    """Python that reads a value the step computes (or a weight it trains) may branch on it;
+    a replay would follow the captured branch whatever the value. Such a step runs eagerly,
+    so flipping the branch computes what eager mode does."""
+    gn.manual_seed(0)
+    lin = nn.Linear(5, 3)
+    sign = np.sign(lin.weight.numpy().sum(0)).astype(np.float32)
+    positive = {
+        "item": lambda out: out.sum().item() > 0,
+        "bool": lambda out: bool(out.sum() > 0),
+        "float": lambda out: float(out.sum()) > 0,
+        "numpy": lambda out: out.sum().numpy() > 0,
+        "weight": lambda out: lin.weight.sum().item() > 0,
+    }[read]
+
+    def fwd(x):
+        out = lin(x)
+        return out * 2 if positive(out) else out
+
+    compiled = gn.compile(fwd)
+    rng = np.random.default_rng(0)
+    for _ in range(4):
+        compiled(gn.tensor(sign * (5 + rng.random((4, 5), np.float32))))
+    assert compiled.replays == 0
+    assert "value in Python" in compiled.reason
+    x = gn.tensor(-sign * (5 + rng.random((4, 5), np.float32)))
+    np.testing.assert_array_equal(compiled(x).numpy(), fwd(x).numpy())
+
+
+def test_reading_a_constant_inside_the_step_still_replays():
+    scale = gn.tensor(3.0)  # made outside the step, never trained
+
+    def fwd(x):
+        y = x * scale  # an op reads the constant: it is a slot of the recording
+        return y * float(scale)
+
+    compiled = gn.compile(fwd)
+    for k in range(4):
+        np.testing.assert_array_equal(compiled(gn.ones(2) * k).numpy(), np.full(2, 9.0 * k))
+    assert compiled.replays >= 1

@@ -16,6 +16,7 @@ import numpy as np
 
 from glassnet.autograd import engine as _engine
 from glassnet.autograd import hooks as _hooks
+from glassnet.autograd.grad_mode import CAPTURING, active_recorder
 from glassnet.autograd.grad_mode import STATE as _GRAD
 from glassnet.backend import Device, device_of, to_device, to_dtype, xp_of
 from glassnet.backend.device import _DEFAULT
@@ -165,6 +166,8 @@ class Tensor:
         return f"tensor({body}{extra})"
 
     def __bool__(self) -> bool:
+        if CAPTURING[0]:
+            _read_on_host(self, "bool()")
         if self._data.size != 1:
             raise ValueError(
                 f"the truth value of a tensor with {self._data.size} elements is ambiguous; "
@@ -184,6 +187,8 @@ class Tensor:
         return int(self.item())
 
     def __array__(self, dtype=None, copy=None):
+        if CAPTURING[0]:
+            _read_on_host(self, "a NumPy conversion")
         if not isinstance(self._data, _NUMPY_DATA):
             raise TypeError(
                 f"cannot convert a tensor on {self.device} to a NumPy array implicitly (it "
@@ -197,6 +202,8 @@ class Tensor:
     # -- conversion -------------------------------------------------------------------------
     def numpy(self) -> np.ndarray:
         """The data as a NumPy array (a copy from the GPU; a view on CPU, so do not mutate)."""
+        if CAPTURING[0]:
+            _read_on_host(self, ".numpy()")
         return to_device(self._data, "cpu")
 
     def tolist(self):
@@ -209,6 +216,8 @@ class Tensor:
                 f"item() needs a tensor with one element, got shape {self.shape}; "
                 "reduce it first (e.g. .sum() or .mean())"
             )
+        if CAPTURING[0]:
+            _read_on_host(self, ".item()")
         return self._data.reshape(()).item()
 
     def detach(self) -> Tensor:
@@ -348,6 +357,19 @@ class Tensor:
         if self.requires_grad and _GRAD.enabled:
             return self / other
         return self.div_(other)
+
+
+def _read_on_host(t: Tensor, how: str) -> None:
+    """Python reads a tensor's value while ``gn.compile`` captures a step: the step may branch
+    on it, and a replay would follow the captured branch whatever the value, so it stays
+    eager. Reading a constant that the step's ops use (not an input, not trained) is fine."""
+    recorder = active_recorder()
+    if recorder is not None and recorder.computed(t):
+        recorder.bad = (
+            f"the step reads a computed tensor's value in Python ({how}), and may branch on "
+            "it; a replay cannot, so the step runs eagerly (read values such as "
+            "loss.item() outside the compiled function)"
+        )
 
 
 class _HookHandle:
