@@ -904,3 +904,111 @@ def test_reading_a_constant_inside_the_step_still_replays():
     for k in range(4):
         np.testing.assert_array_equal(compiled(gn.ones(2) * k).numpy(), np.full(2, 9.0 * k))
     assert compiled.replays >= 1
+
+
+def _eager_and_compiled(build):
+    """Two copies of a step (same seed): one run eagerly, one compiled."""
+    gn.manual_seed(0)
+    eager = build()
+    gn.manual_seed(0)
+    return eager, gn.compile(build())
+
+
+def _padding_mask_step():
+    emb, lin = nn.Embedding(6, 4), nn.Linear(4, 6)
+    opt = gn.optim.SGD([*emb.parameters(), *lin.parameters()], lr=0.1)
+
+    def step(tokens, targets):
+        opt.zero_grad()
+        logits = lin(emb(tokens)).reshape(-1, 6)
+        per_token = F.cross_entropy(logits, targets.reshape(-1), reduction="none")
+        keep = (targets.reshape(-1) != 0).astype(gn.float32)  # 0 is padding
+        loss = (per_token * keep).sum() / keep.sum()
+        loss.backward()
+        opt.step()
+        return loss
+
+    return step
+
+
+def test_a_mask_computed_by_a_comparison_is_recomputed_on_replay():
+    """A padding mask made by ``!=`` is recorded: batches without padding at capture, then a
+    padded one, give the eager loss (a captured constant mask would stay all True)."""
+    eager, compiled = _eager_and_compiled(_padding_mask_step)
+    rng = np.random.default_rng(0)
+    for k in range(5):
+        tokens = gn.tensor(rng.integers(1, 6, (3, 4)))
+        targets = rng.integers(1, 6, (3, 4))
+        if k == 4:
+            targets[:, 2:] = 0
+        want = eager(tokens, gn.tensor(targets)).item()
+        assert compiled(tokens, gn.tensor(targets)).item() == want
+    assert compiled.replays >= 2
+
+
+@pytest.mark.parametrize("variant", ["argmax", "clamp", "detach", "elu", "hardtanh", "any"])
+def test_steps_with_no_grad_results_replay_as_eager(variant):
+    def build():
+        lin = nn.Linear(5, 3)
+        opt = gn.optim.SGD(lin.parameters(), lr=0.1)
+
+        def step(x, y):
+            opt.zero_grad()
+            out = lin(x)
+            if variant == "clamp":
+                out = out.clamp(-0.2, 0.3)
+            elif variant == "detach":
+                out = out + out.detach() ** 2
+            elif variant == "elu":
+                out = F.elu(out)
+            elif variant == "hardtanh":
+                out = F.hardtanh(out, -0.3, 0.2)
+            loss = F.cross_entropy(out, y)
+            loss.backward()
+            opt.step()
+            extra = out.argmax(1) == y if variant == "argmax" else (out > 0).any(1)
+            return loss, extra
+
+        return step
+
+    eager, compiled = _eager_and_compiled(build)
+    rng = np.random.default_rng(1)
+    for _ in range(6):
+        x = gn.tensor(rng.standard_normal((8, 5)).astype(np.float32))
+        y = gn.tensor(rng.integers(0, 3, 8))
+        (la, ea), (lb, eb) = eager(x, y), compiled(x, y)
+        np.testing.assert_array_equal(lb.numpy(), la.numpy())
+        np.testing.assert_array_equal(eb.numpy(), ea.numpy())
+    assert compiled.replays >= 3, compiled.reason
+
+
+def test_nan_to_num_replaces_a_nan_that_first_appears_after_capture():
+    def build():
+        return lambda x: gn.nan_to_num(x * 2.0, nan=-1.0)
+
+    _, compiled = _eager_and_compiled(build)
+    for k in range(3):
+        compiled(gn.ones(4) * (k + 1))
+    assert compiled.replays >= 1, compiled.reason
+    x = np.ones(4, np.float32)
+    x[1], x[2] = np.nan, np.inf
+    got = compiled(gn.tensor(x)).numpy()
+    assert got[1] == -1.0 and got[2] == np.finfo(np.float32).max
+
+
+@pytest.mark.parametrize("pick", ["sort", "topk", "nonzero"])
+def test_a_step_that_selects_by_value_runs_eagerly(pick):
+    def fwd(x):
+        if pick == "sort":
+            return x.sort(dim=0).values * 2
+        if pick == "topk":
+            return x.topk(2).values * 2
+        return gn.nonzero(x > 0)
+
+    compiled = gn.compile(fwd)
+    rng = np.random.default_rng(0)
+    for _ in range(4):
+        x = gn.tensor(rng.standard_normal(6).astype(np.float32))
+        np.testing.assert_array_equal(compiled(x).numpy(), fwd(x).numpy())
+    assert compiled.replays == 0
+    assert "replay cannot compute" in compiled.reason or "shape" in compiled.reason

@@ -13,6 +13,7 @@ import weakref
 import numpy as np
 
 from glassnet.autograd import engine as _engine
+from glassnet.autograd.function import NoGrad
 from glassnet.autograd.grad_mode import _RECORDER, CAPTURING, suspended_recording
 from glassnet.autograd.grad_mode import STATE as _STATE
 from glassnet.backend import xp_of
@@ -50,7 +51,7 @@ class _Trace:
         self.keep: list = []  # graph nodes and argument arrays, kept alive while recording
         self.order: list | None = None
         self.grads_after_backward: dict = {}
-        self.bad: str | None = None
+        self._bad: str | None = None
         self.inputs = [a._data.copy() for a in args]
         for a in args:
             self._add(a, "input")
@@ -74,6 +75,22 @@ class _Trace:
             else:
                 self.tensors.append(t)
         return s
+
+    @property
+    def bad(self) -> str | None:
+        """Why the step cannot be replayed: the first reason found (None while it can)."""
+        return self._bad
+
+    @bad.setter
+    def bad(self, why: str | None) -> None:
+        if self._bad is None:
+            self._bad = why
+
+    def detach(self, t):
+        """``t.detach()``, recorded as an op that hands its input's array on."""
+        out = NoGrad.apply(t, fn=_same_array)
+        out._vc = t._vc
+        return out
 
     def computed(self, t) -> bool:
         """Whether ``t``'s value may differ in the next call: anything but a constant the
@@ -312,3 +329,7 @@ class _Trace:
             return None if bool(a[1] == b[1]) else f"argument {key!r} of op '{op}' changed"
         except Exception:  # noqa: BLE001 - objects without a plain ==
             return f"argument {key!r} of op '{op}' cannot be compared between calls"
+
+
+def _same_array(a):
+    return a

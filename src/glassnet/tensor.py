@@ -222,6 +222,10 @@ class Tensor:
 
     def detach(self) -> Tensor:
         """A tensor sharing this data but cut from the graph (no gradient flows through)."""
+        if CAPTURING[0]:
+            recorder = active_recorder()
+            if recorder is not None:  # recorded: a replay passes on that call's array
+                return recorder.detach(self)
         out = Tensor._make(self._data, False)
         out._vc = self._vc
         return out

@@ -218,6 +218,52 @@ def value_check(check, *args) -> None:
     check(*args)
 
 
+class NoGrad(Function):
+    """``fn(*arrays, **params)`` for a result without a gradient (comparisons, argmax, masks,
+    index results): not an op of the registry, but recorded by ``gn.compile`` like one, so a
+    replay computes it again from that call's arrays. (A result made by ``Tensor._make`` in a
+    wrapper would be a constant of the recording: a padding mask captured on two unpadded
+    batches would stay all True.) ``fn`` must be the same object in every call (a module-level
+    function or a ufunc) and ``params`` plain values."""
+
+    name = "no_grad"
+    register = False
+
+    @classmethod
+    def apply(cls, *inputs, fn, **params):
+        if CAPTURING[0]:
+            recorder = _RECORDER.get()
+            if recorder is not None:
+                return recorder.apply(cls, inputs, {"fn": fn, **params})
+        return Tensor._make(fn(*[t._data for t in inputs], **params), False)
+
+    def forward(self, *arrays, fn, **params):
+        return fn(*arrays, **params)
+
+    def backward(self, ns, grad, *values):  # pragma: no cover - never tracked
+        raise RuntimeError(f"{self.name}: no gradient")
+
+
+def no_grad_result(fn, *inputs, **params) -> Tensor:
+    """``Tensor(fn(*arrays, **params))`` without a gradient, recomputed on each replay of a
+    compiled step (:class:`NoGrad`)."""
+    return NoGrad.apply(*inputs, fn=fn, **params)
+
+
+def value_result(data, what: str) -> Tensor:
+    """``Tensor(data)`` (no gradient) for a result a replay cannot compute again (indices
+    from a sort, a shape that depends on the values): a compiled step that makes one runs
+    eagerly, since a replay would reuse the captured ``data``."""
+    if CAPTURING[0]:
+        recorder = _RECORDER.get()
+        if recorder is not None:
+            recorder.bad = (
+                f"the step computes {what}, which a replay cannot compute again (it would "
+                "reuse the first call's result), so the step runs eagerly"
+            )
+    return Tensor._make(data, False)
+
+
 def explain_op(name: str) -> str:
     """Return the math (docstring) of a registered op by name."""
     try:

@@ -9,6 +9,8 @@ not 0 * inf = nan.
 
 from __future__ import annotations
 
+from glassnet.autograd.function import no_grad_result
+from glassnet.autograd.grad_mode import CAPTURING
 from glassnet.backend import get_rng, xp_of
 from glassnet.ops import activation as _act
 from glassnet.ops import elementwise as _el
@@ -42,8 +44,38 @@ _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
 
 
-def _mask(x: Tensor, data) -> Tensor:
-    return Tensor._make(data, False)
+def _mask(fn, x: Tensor, **params) -> Tensor:
+    """``fn(x's array, **params)``: a mask without a gradient, recomputed by a compiled
+    step's replay from that call's ``x``."""
+    return no_grad_result(fn, x, **params)
+
+
+def _above(x, scale, limit):
+    return x * scale > limit
+
+
+def _between(x, low, high):  # strictly
+    return (x > low) & (x < high)
+
+
+def _outside(x, low, high):  # strictly
+    return (x > high) | (x < low)
+
+
+def _greater(x, value):
+    return x > value
+
+
+def _greater_equal(x, value):
+    return x >= value
+
+
+def _less(x, value):
+    return x < value
+
+
+def _less_equal(x, value):
+    return x <= value
 
 
 def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
@@ -52,8 +84,9 @@ def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     y = _act.softplus(x, beta)
     if threshold is None:
         return y
-    linear = x._data * beta > threshold
-    return _sel.where(Tensor._make(linear, False), x, y) if linear.any() else y
+    linear = _mask(_above, x, scale=beta, limit=threshold)
+    # the shortcut reads the mask: not while gn.compile captures (a replay must not skip it)
+    return _sel.where(linear, x, y) if CAPTURING[0] or linear._data.any() else y
 
 
 def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
@@ -61,8 +94,7 @@ def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
     dy/dx = 1 strictly inside (min_val, max_val), else 0 (0 at the kinks, as PyTorch)."""
     if min_val > max_val:
         raise ValueError(f"hardtanh: min_val {min_val} must not exceed max_val {max_val}")
-    d = x._data
-    inside = _mask(x, (d > min_val) & (d < max_val))
+    inside = _mask(_between, x, low=min_val, high=max_val)
     return _sel.where(inside, x, _sel.clip(x.detach(), min_val, max_val))
 
 
@@ -79,10 +111,9 @@ def hardsigmoid(x: Tensor) -> Tensor:
 def hardswish(x: Tensor) -> Tensor:
     """y = x relu6(x + 3) / 6: 0 for x <= -3, x for x >= 3, x (x + 3) / 6 between;
     dy/dx = 0, 1, or x/3 + 1/2 for -3 < x < 3 (PyTorch's choice at the kinks)."""
-    d = x._data
     middle = x * (x + 3.0) / 6.0
-    out = _sel.where(_mask(x, d >= 3), x, middle)
-    return _sel.where(_mask(x, d <= -3), 0.0, out)
+    out = _sel.where(_mask(_greater_equal, x, value=3), x, middle)
+    return _sel.where(_mask(_less_equal, x, value=-3), 0.0, out)
 
 
 def mish(x: Tensor) -> Tensor:
@@ -104,7 +135,7 @@ def celu(x: Tensor, alpha: float = 1.0, _scale_input: bool = True) -> Tensor:
 
     neg = _sel.clip(x, max=0.0)  # e^x of the untaken branch must not overflow
     inner = neg / alpha if _scale_input else neg
-    return _sel.where(_mask(x, x._data > 0), x, alpha * expm1(inner))
+    return _sel.where(_mask(_greater, x, value=0), x, alpha * expm1(inner))
 
 
 def softsign(x: Tensor) -> Tensor:
@@ -152,7 +183,7 @@ def prelu(x: Tensor, weight: Tensor) -> Tensor:
         weight = reshape(weight, (channels,) + (1,) * (x.ndim - 2))
     elif weight.ndim and x.ndim:
         weight = reshape(weight, ())
-    return _sel.where(_mask(x, x._data > 0), x, weight * x)
+    return _sel.where(_mask(_greater, x, value=0), x, weight * x)
 
 
 def rrelu(
@@ -167,25 +198,23 @@ def rrelu(
     xp = xp_of(x._data)
     a = get_rng().uniform(lower, upper, size=x.shape).astype(x.dtype)
     slope = Tensor._make(xp.asarray(a), False)
-    return _sel.where(_mask(x, x._data >= 0), x, slope * x)
+    return _sel.where(_mask(_greater_equal, x, value=0), x, slope * x)
 
 
 def threshold(x: Tensor, threshold: float, value: float) -> Tensor:
     """y = x if x > threshold else value;  dy/dx = 1 or 0."""
-    return _sel.where(_mask(x, x._data > threshold), x, value)
+    return _sel.where(_mask(_greater, x, value=threshold), x, value)
 
 
 def hardshrink(x: Tensor, lambd: float = 0.5) -> Tensor:
     """y = x if |x| > lambd else 0;  dy/dx = 1 or 0."""
-    d = x._data
-    return _sel.where(_mask(x, (d > lambd) | (d < -lambd)), x, 0.0)
+    return _sel.where(_mask(_outside, x, low=-lambd, high=lambd), x, 0.0)
 
 
 def softshrink(x: Tensor, lambd: float = 0.5) -> Tensor:
     """y = x - lambd for x > lambd, x + lambd for x < -lambd, else 0;  dy/dx = 1 or 0."""
-    d = x._data
-    out = _sel.where(_mask(x, d > lambd), x - lambd, 0.0)
-    return _sel.where(_mask(x, d < -lambd), x + lambd, out)
+    out = _sel.where(_mask(_greater, x, value=lambd), x - lambd, 0.0)
+    return _sel.where(_mask(_less, x, value=-lambd), x + lambd, out)
 
 
 def tanhshrink(x: Tensor) -> Tensor:

@@ -17,7 +17,7 @@ import math
 
 import numpy as np
 
-from glassnet.autograd.function import Function
+from glassnet.autograd.function import Function, value_result
 from glassnet.backend import get_rng, xp_of
 from glassnet.ops import _fused
 from glassnet.ops._parallel import map_rows
@@ -250,7 +250,8 @@ def _probs_graph(q, k, bias, mask, scale):
     # forbidden scores become the most negative finite number (not -inf, whose row max would
     # make -inf - -inf = NaN); rows with nothing allowed are then zeroed explicitly
     lowest = float(xp.finfo(s.dtype).min)
-    p = softmax(where(Tensor._make(xp.broadcast_to(mask, s.shape), False), s, lowest), axis=-1)
+    allowed = value_result(xp.broadcast_to(mask, s.shape), "attention probabilities' mask")
+    p = softmax(where(allowed, s, lowest), axis=-1)
     any_allowed = xp.broadcast_to(mask, s.shape).any(axis=-1, keepdims=True)
     return p * Tensor._make(any_allowed.astype(s.dtype), False)
 

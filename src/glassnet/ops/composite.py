@@ -11,10 +11,12 @@ import math
 
 import numpy as np
 
+from glassnet.autograd.function import no_grad_result
 from glassnet.backend import xp_of
 from glassnet.ops import elementwise as _el
 from glassnet.ops import selection as _sel
 from glassnet.ops._util import floating, pair
+from glassnet.ops.logical import isnan, isneginf, isposinf
 from glassnet.ops.rounding import trunc
 from glassnet.tensor import Tensor
 
@@ -55,9 +57,9 @@ def logaddexp(input, other) -> Tensor:  # noqa: A002 - PyTorch's names
     # hi + ln(1 + e^{lo - hi}) is logaddexp itself as a smooth function for either choice of
     # (hi, lo): the mask only picks the choice that cannot overflow, so every derivative is
     # exact, ties included
-    a_hi = Tensor._make(a._data >= b._data, False)
+    a_hi = a >= b  # masks by comparisons: recomputed on each replay of a compiled step
     hi, lo = _sel.where(a_hi, a, b), _sel.where(a_hi, b, a)
-    same = Tensor._make((a._data == b._data) & ~xp_of(a._data).isfinite(a._data), False)  # +-inf
+    same = no_grad_result(_same_infinity, a, b)
     diff = _sel.where(same, 0.0, lo) - _sel.where(same, 0.0, hi)
     return hi + _el.log1p(_el.exp(diff))
 
@@ -104,7 +106,7 @@ def xlogy(input, other) -> Tensor:  # noqa: A002
     """x ln y, taken as 0 where x = 0 (also for y = 0), nan where y is nan (PyTorch)."""
     x, y = _tensors(input, other)
     x, y = floating(x), floating(y)
-    zero = Tensor._make((x._data == 0) & (y._data == y._data), False)  # y == y: not nan
+    zero = no_grad_result(_zero_and_not_nan, x, y)
     safe_y = _sel.where(zero, 1.0, y)
     return _sel.where(zero, 0.0, x * _el.log(safe_y))
 
@@ -127,10 +129,17 @@ def nan_to_num(x: Tensor, nan: float = 0.0, posinf=None, neginf=None) -> Tensor:
     info = np.finfo(x.dtype)
     posinf = float(info.max) if posinf is None else posinf
     neginf = float(info.min) if neginf is None else neginf
-    d = x._data
-    out = _sel.where(Tensor._make(d != d, False), nan, x)
-    out = _sel.where(Tensor._make(d == np.inf, False), posinf, out)
-    return _sel.where(Tensor._make(d == -np.inf, False), neginf, out)
+    out = _sel.where(isnan(x), nan, x)
+    out = _sel.where(isposinf(x), posinf, out)
+    return _sel.where(isneginf(x), neginf, out)
+
+
+def _same_infinity(a, b):
+    return (a == b) & ~xp_of(a).isfinite(a)  # +-inf on both sides
+
+
+def _zero_and_not_nan(x, y):
+    return (x == 0) & (y == y)
 
 
 def deg2rad(x: Tensor) -> Tensor:

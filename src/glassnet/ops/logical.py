@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassnet.autograd.function import no_grad_result, value_result
 from glassnet.backend import xp_of
 from glassnet.ops import selection as _sel
 from glassnet.ops._util import normalize_axis, pair
@@ -50,11 +51,16 @@ __all__ = [
 
 
 def _const(data) -> Tensor:
+    """A result that depends on the input's shape only (recorded as a constant)."""
     return Tensor._make(data, False)
 
 
 def _unary(name: str, x: Tensor) -> Tensor:
-    return _const(getattr(xp_of(x._data), name)(x._data))
+    return no_grad_result(getattr(xp_of(x._data), name), x)
+
+
+def _equals(x, value):
+    return x == value
 
 
 def isnan(x: Tensor) -> Tensor:
@@ -69,12 +75,20 @@ def isinf(x: Tensor) -> Tensor:
 
 def isposinf(x: Tensor) -> Tensor:
     """True where x is +inf."""
-    return _const(x._data == np.inf) if x.dtype.kind == "f" else _unary("zeros_like", x) > 0
+    return (
+        no_grad_result(_equals, x, value=np.inf)
+        if x.dtype.kind == "f"
+        else _unary("zeros_like", x) > 0
+    )
 
 
 def isneginf(x: Tensor) -> Tensor:
     """True where x is -inf."""
-    return _const(x._data == -np.inf) if x.dtype.kind == "f" else _unary("zeros_like", x) > 0
+    return (
+        no_grad_result(_equals, x, value=-np.inf)
+        if x.dtype.kind == "f"
+        else _unary("zeros_like", x) > 0
+    )
 
 
 def isfinite(x: Tensor) -> Tensor:
@@ -95,7 +109,7 @@ def signbit(x: Tensor) -> Tensor:
 def _binary(name: str, a, b) -> Tensor:
     a, b = pair(a, b)
     try:
-        return _const(getattr(xp_of(a._data), name)(a._data, b._data))
+        return no_grad_result(getattr(xp_of(a._data), name), a, b)
     except TypeError:
         raise TypeError(
             f"{name}: not defined for dtypes {a.dtype} and {b.dtype}; bitwise ops need bool "
@@ -186,8 +200,8 @@ def isclose(a, b, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = Fa
     """Elementwise |a - b| <= atol + rtol |b| (PyTorch's defaults); infinities equal only
     themselves, nan equals nan only with ``equal_nan``."""
     a, b = pair(a, b)
-    xp = xp_of(a._data)
-    return _const(xp.isclose(a._data, b._data, rtol=rtol, atol=atol, equal_nan=equal_nan))
+    fn = xp_of(a._data).isclose
+    return no_grad_result(fn, a, b, rtol=rtol, atol=atol, equal_nan=equal_nan)
 
 
 def allclose(a, b, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:
@@ -198,8 +212,7 @@ def allclose(a, b, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = F
 def isin(elements, test_elements, *, invert: bool = False) -> Tensor:
     """True where an element of ``elements`` occurs in ``test_elements``."""
     elements, test_elements = pair(elements, test_elements)
-    xp = xp_of(elements._data)
-    return _const(xp.isin(elements._data, test_elements._data, invert=invert))
+    return no_grad_result(xp_of(elements._data).isin, elements, test_elements, invert=invert)
 
 
 def nonzero(x: Tensor, *, as_tuple: bool = False):
@@ -209,10 +222,11 @@ def nonzero(x: Tensor, *, as_tuple: bool = False):
     data = x._data.reshape(1) if x.ndim == 0 else x._data
     idx = [i.astype(np.int64, copy=False) for i in xp.nonzero(data)]
     if as_tuple:
-        return tuple(_const(i) for i in idx)
+        return tuple(value_result(i, "nonzero") for i in idx)
     if not idx:
-        return _const(xp.zeros((0, 0), dtype=np.int64))
-    return _const(xp.stack(idx, axis=1) if x.ndim else xp.zeros((len(idx[0]), 0), np.int64))
+        return value_result(xp.zeros((0, 0), dtype=np.int64), "nonzero")
+    both = xp.stack(idx, axis=1) if x.ndim else xp.zeros((len(idx[0]), 0), np.int64)
+    return value_result(both, "nonzero")
 
 
 def argwhere(x: Tensor) -> Tensor:
@@ -223,8 +237,11 @@ def argwhere(x: Tensor) -> Tensor:
 def count_nonzero(x: Tensor, dim=None) -> Tensor:
     """The number of nonzero elements over ``dim`` (all when None), as int64."""
     axes = normalize_axis(dim, x.shape, "count_nonzero")
-    counts = (x._data != 0).sum(axis=axes)
-    return _const(xp_of(x._data).asarray(counts, dtype=np.int64))
+    return no_grad_result(_count_nonzero, x, axes=axes)
+
+
+def _count_nonzero(x, axes):
+    return xp_of(x).asarray((x != 0).sum(axis=axes), dtype=np.int64)
 
 
 def argsort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
@@ -232,7 +249,7 @@ def argsort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool = F
     also when ``descending``; nan sorts as the largest value, as PyTorch."""
     from glassnet.ops.scan import _sort_indices
 
-    return _const(_sort_indices(x, dim, descending, "argsort")[0])
+    return value_result(_sort_indices(x, dim, descending, "argsort")[0], "argsort")
 
 
 def unique(
@@ -267,11 +284,11 @@ def unique(
             x._data, return_inverse=True, return_counts=True, axis=axis
         )
         inverse = inverse.reshape(-1)
-    out = [_const(values)]
+    out = [value_result(values, "unique")]
     if return_inverse:
-        out.append(_const(inverse.astype(np.int64, copy=False)))
+        out.append(value_result(inverse.astype(np.int64, copy=False), "unique"))
     if return_counts:
-        out.append(_const(counts.astype(np.int64, copy=False)))
+        out.append(value_result(counts.astype(np.int64, copy=False), "unique"))
     return out[0] if len(out) == 1 else tuple(out)
 
 
@@ -283,10 +300,11 @@ def unique_consecutive(x: Tensor, return_inverse: bool = False, return_counts: b
         starts = xp.zeros(0, dtype=bool)
     else:
         starts = xp.concatenate([xp.ones(1, dtype=bool), flat[1:] != flat[:-1]])
-    out = [_const(flat[starts])]
+    out = [value_result(flat[starts], "unique_consecutive")]
     if return_inverse:
-        out.append(_const((xp.cumsum(starts) - 1).astype(np.int64).reshape(x.shape)))
+        inverse = (xp.cumsum(starts) - 1).astype(np.int64).reshape(x.shape)
+        out.append(value_result(inverse, "unique_consecutive"))
     if return_counts:
         edges = xp.concatenate([xp.nonzero(starts)[0], xp.asarray([flat.size])])
-        out.append(_const(xp.diff(edges).astype(np.int64)))
+        out.append(value_result(xp.diff(edges).astype(np.int64), "unique_consecutive"))
     return out[0] if len(out) == 1 else tuple(out)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 
+from glassnet.autograd.function import value_result
 from glassnet.ops import elementwise as _el
 from glassnet.ops import reduction as _red
 from glassnet.ops import selection as _sel
@@ -46,7 +47,8 @@ def _tensor(value, like: Tensor) -> Tensor:
 
 
 def _mask(data) -> Tensor:
-    return Tensor._make(data, False)
+    """A constant computed from the values in the wrapper: a compiled step runs eagerly."""
+    return value_result(data, "a mask computed from the values in a loss's wrapper")
 
 
 def margin_ranking_loss(
@@ -66,9 +68,8 @@ def hinge_embedding_loss(
 ) -> Tensor:
     """l = x where y = 1, max(0, margin - x) where y = -1 (x: a distance)."""
     y = _tensor(target, input)
-    yd = y._data
-    hinge = _sel.where(_mask(yd != 1), _sel.clip(margin - input, min=0.0), 0.0)
-    same = _sel.where(_mask(yd != -1), input, 0.0)
+    hinge = _sel.where(y != 1, _sel.clip(margin - input, min=0.0), 0.0)  # recorded masks
+    same = _sel.where(y != -1, input, 0.0)
     return _reduce("hinge_embedding_loss", hinge + same, reduction)
 
 
@@ -105,9 +106,8 @@ def cosine_embedding_loss(
     m1 = _red.sum(input1 * input1, -1) + eps
     m2 = _red.sum(input2 * input2, -1) + eps
     cos = dot / _el.sqrt(m1 * m2)
-    yd = y._data
-    pos = _sel.where(_mask(yd == 1), 1.0 - cos, 0.0)
-    neg = _sel.where(_mask(yd == -1), _sel.clip(cos - margin, min=0.0), 0.0)
+    pos = _sel.where(y == 1, 1.0 - cos, 0.0)  # recorded masks
+    neg = _sel.where(y == -1, _sel.clip(cos - margin, min=0.0), 0.0)
     return _reduce("cosine_embedding_loss", pos + neg, reduction)
 
 
@@ -144,8 +144,7 @@ def poisson_nll_loss(
     y = _tensor(target, input)
     loss = _el.exp(input) - y * input if log_input else input - y * _el.log(input + eps)
     if full:
-        yd = y._data
-        big = _mask(yd > 1)
+        big = y > 1  # a recorded mask
         ys = _sel.where(big, y, 2.0)
         stirling = ys * _el.log(ys) - ys + 0.5 * _el.log(2 * math.pi * ys)
         loss = loss + _sel.where(big, stirling, 0.0)
@@ -236,8 +235,8 @@ def ctc_loss(
     skip[:, 2:] = (ext[:, 2:] != blank) & (ext[:, 2:] != ext[:, :-2])
     xp = xp_of(log_probs._data)
 
-    def const(a):  # host-built masks and constants, on the input's device
-        return Tensor._make(xp.asarray(a), False)
+    def const(a):  # host-built masks and constants from the targets, on the input's device
+        return value_result(xp.asarray(a), "ctc_loss's paths from the targets")
 
     neg_inf = -np.inf
     index = xp.asarray(ext[None].repeat(t_max, 0))  # (T, N, S)

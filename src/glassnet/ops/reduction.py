@@ -8,7 +8,7 @@ import warnings
 
 import numpy as np
 
-from glassnet.autograd.function import Function
+from glassnet.autograd.function import Function, no_grad_result
 from glassnet.backend import xp_of
 from glassnet.backend.dtypes import default_float
 from glassnet.ops._util import normalize_axis
@@ -387,8 +387,7 @@ def norm(x: Tensor, p=2, dim=None, keepdim=False, *, ord=None, axis=None, keepdi
 def _arg(name, x, axis, keepdims):
     xp = xp_of(x._data)
     if axis is None:
-        out = getattr(xp, name)(x._data.reshape(-1))
-        return Tensor._make(xp.asarray(out, dtype="int64"), False)
+        return no_grad_result(_arg_array, x, name=name, axis=None, keepdims=False)
     if isinstance(axis, Tensor) and axis.ndim == 0:
         axis = int(axis)
     if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
@@ -397,10 +396,18 @@ def _arg(name, x, axis, keepdims):
     if not axes:  # a 0-d tensor along axis 0 or -1: its only element is at index 0
         return Tensor._make(xp.zeros((), dtype="int64"), False)
     (a,) = axes
-    out = getattr(xp, name)(x._data, axis=a)
+    return no_grad_result(_arg_array, x, name=name, axis=a, keepdims=keepdims)
+
+
+def _arg_array(x, name, axis, keepdims):
+    """argmax/argmin of an array as int64 (flattened when ``axis`` is None)."""
+    xp = xp_of(x)
+    if axis is None:
+        return xp.asarray(getattr(xp, name)(x.reshape(-1)), dtype="int64")
+    out = getattr(xp, name)(x, axis=axis)
     if keepdims:
-        out = xp.expand_dims(out, a)
-    return Tensor._make(out.astype("int64", copy=False), False)
+        out = xp.expand_dims(out, axis)
+    return out.astype("int64", copy=False)
 
 
 def argmax(x: Tensor, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:
@@ -418,8 +425,11 @@ def argmin(x: Tensor, dim=None, keepdim=False, *, axis=None, keepdims=None) -> T
 def _logical(op, x, dim, keepdim, axis, keepdims):
     dim, keepdim = _resolve(op, dim, axis, keepdim, keepdims)
     axes = None if dim is None or x.ndim == 0 else normalize_axis(dim, x.shape, op)
-    out = getattr(x._data, op)(axis=axes, keepdims=keepdim)
-    return Tensor._make(xp_of(x._data).asarray(out), False)
+    return no_grad_result(_logical_array, x, op=op, axes=axes, keepdims=keepdim)
+
+
+def _logical_array(x, op, axes, keepdims):
+    return xp_of(x).asarray(getattr(x, op)(axis=axes, keepdims=keepdims))
 
 
 def any(x: Tensor, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:  # noqa: A001

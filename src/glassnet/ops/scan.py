@@ -12,7 +12,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from glassnet.autograd.function import Function
+from glassnet.autograd.function import Function, value_result
 from glassnet.backend import xp_of
 from glassnet.ops import elementwise as _el
 from glassnet.ops import reduction as _red
@@ -20,6 +20,9 @@ from glassnet.ops import selection as _sel
 from glassnet.ops._util import floating, normalize_axis
 from glassnet.ops.getitem import getitem, take_along_axis
 from glassnet.tensor import Tensor
+
+#: What a compiled step that sorts or selects by value is told (``value_result``).
+_BY_VALUE = "indices chosen by value (sort, topk, kthvalue, median, mode, cummax)"
 
 __all__ = [
     "aminmax",
@@ -251,7 +254,7 @@ def _running_extreme(op, x, dim, ufunc):
     hit = (x._data == values) | (x._data != x._data)
     idx = xp.maximum.accumulate(xp.where(hit, pos, 0), axis=axis) if x.numel() else hit
     idx = idx.astype(np.int64)
-    return take_along_axis(x, idx, axis), Tensor._make(idx, False)
+    return take_along_axis(x, idx, axis), value_result(idx, _BY_VALUE)
 
 
 def cummax(x: Tensor, dim: int):
@@ -286,8 +289,8 @@ def sort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool = Fals
     """
     idx, axis = _sort_indices(x, dim, descending, "sort")
     if axis is None:
-        return SortResult(x, Tensor._make(idx, False))
-    return SortResult(take_along_axis(x, idx, axis), Tensor._make(idx, False))
+        return SortResult(x, value_result(idx, _BY_VALUE))
+    return SortResult(take_along_axis(x, idx, axis), value_result(idx, _BY_VALUE))
 
 
 def msort(x: Tensor) -> Tensor:
@@ -302,7 +305,7 @@ def _select(x: Tensor, idx, axis: int, keepdim: bool):
 
         values = squeeze(values, axis)
         idx = idx.squeeze(axis)
-    return values, Tensor._make(idx, False)
+    return values, value_result(idx, _BY_VALUE)
 
 
 def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):  # noqa: A002
@@ -313,11 +316,11 @@ def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = 
         raise ValueError(f"topk: k must be an int in 0..{n} (the size of dim {dim}), got {k!r}")
     idx, axis = _sort_indices(x, dim, largest, "topk")
     if axis is None:
-        return TopkResult(x, Tensor._make(idx, False))
+        return TopkResult(x, value_result(idx, _BY_VALUE))
     index = [slice(None)] * x.ndim
     index[axis] = slice(0, int(k))
     idx = idx[tuple(index)]
-    return TopkResult(take_along_axis(x, idx, axis), Tensor._make(idx, False))
+    return TopkResult(take_along_axis(x, idx, axis), value_result(idx, _BY_VALUE))
 
 
 def kthvalue(x: Tensor, k: int, dim: int = -1, keepdim: bool = False):
@@ -328,7 +331,7 @@ def kthvalue(x: Tensor, k: int, dim: int = -1, keepdim: bool = False):
         raise ValueError(f"kthvalue: k must be an int in 1..{n} (the size of dim), got {k!r}")
     idx, axis = _sort_indices(x, dim, False, "kthvalue")
     if axis is None:
-        return KthvalueResult(x, Tensor._make(idx, False))
+        return KthvalueResult(x, value_result(idx, _BY_VALUE))
     xp = xp_of(idx)
     pick = xp.take(idx, xp.asarray([int(k) - 1]), axis=axis)
     return KthvalueResult(*_select(x, pick, axis, keepdim))

@@ -6,7 +6,7 @@ it evenly at a tie); comparisons give boolean tensors and no gradient.
 
 from __future__ import annotations
 
-from glassnet.autograd.function import Function
+from glassnet.autograd.function import Function, no_grad_result, value_result
 from glassnet.backend import xp_of
 from glassnet.ops._util import as_tensor, pair
 from glassnet.ops.elementwise import _binary
@@ -95,7 +95,7 @@ def where(cond, a=None, b=None) -> Tensor:
         cond = cond if isinstance(cond, Tensor) else as_tensor(cond, None)
         data = cond._data if cond.ndim else cond._data.reshape(1)  # PyTorch: 0-d as 1-D
         hits = xp_of(data).nonzero(data)
-        return tuple(Tensor._make(h.astype("int64", copy=False), False) for h in hits)
+        return tuple(value_result(h.astype("int64", copy=False), "nonzero") for h in hits)
     if a is None or b is None:
         raise TypeError("where: give both a (where cond is true) and b, or neither")
     ref = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else None
@@ -128,16 +128,26 @@ def clip(x: Tensor, min=None, max=None) -> Tensor:  # noqa: A002 - NumPy/PyTorch
     """
     if min is None and max is None:
         raise ValueError("clip: give at least one of min and max")
-    xp = xp_of(x._data)
-    inside = xp.ones(x.shape, dtype=bool)
-    if min is not None:
-        inside &= x._data >= min
-    if max is not None:
-        inside &= x._data <= max
-    clipped = xp.clip(x._data, min, max)
+    if isinstance(min, Tensor) or isinstance(max, Tensor):  # arrays as bounds: their values
+        min, max = (b._data if isinstance(b, Tensor) else b for b in (min, max))
+    clipped = no_grad_result(_clipped, x, low=min, high=max)  # recorded: a replay recomputes
     if not x.requires_grad:
-        return Tensor._make(clipped, False)
-    return Where.apply(Tensor._make(inside, False), x, Tensor._make(clipped, False))
+        return clipped
+    return Where.apply(no_grad_result(_inside, x, low=min, high=max), x, clipped)
+
+
+def _clipped(x, low, high):
+    return xp_of(x).clip(x, low, high)
+
+
+def _inside(x, low, high):
+    """low <= x <= high (a missing bound: no limit); nan is outside."""
+    inside = xp_of(x).ones(x.shape, dtype=bool)
+    if low is not None:
+        inside &= x >= low
+    if high is not None:
+        inside &= x <= high
+    return inside
 
 
 clamp = clip
@@ -146,8 +156,7 @@ clamp = clip
 # -- comparisons: no gradient ----------------------------------------------------------------
 def _compare(name, a, b):
     a, b = pair(a, b)
-    xp = xp_of(a._data)
-    return Tensor._make(getattr(xp, name)(a._data, b._data), False)
+    return no_grad_result(getattr(xp_of(a._data), name), a, b)  # recorded by gn.compile
 
 
 def equal(a, b) -> Tensor:

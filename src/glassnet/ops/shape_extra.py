@@ -9,6 +9,7 @@ import math
 
 import numpy as np
 
+from glassnet.autograd.function import no_grad_result, value_check, value_result
 from glassnet.backend import is_debug, xp_of
 from glassnet.ops._util import normalize_axis
 from glassnet.ops.getitem import getitem
@@ -223,18 +224,22 @@ def one_hot(x: Tensor, num_classes: int = -1) -> Tensor:
     """int64 one-hot rows: y[..., c] = 1 where x = c; ``num_classes=-1`` takes max(x) + 1."""
     if x.dtype.kind not in "iu":
         raise TypeError(f"one_hot: needs an integer tensor of class indices, got {x.dtype}")
-    xp = xp_of(x._data)
-    if num_classes == -1:
-        num_classes = int(x._data.max()) + 1 if x.numel() else 0
-    # a value check: debug mode on devices (a host sync; num_classes=-1 needs one anyway)
-    if (
-        x.numel()
-        and is_debug(x._data)
-        and (int(x._data.min()) < 0 or int(x._data.max()) >= num_classes)
-    ):
+    if num_classes == -1:  # the result's shape depends on the values
+        top = value_result(x._data.max(), "one_hot(num_classes=-1)") if x.numel() else -1
+        num_classes = int(top) + 1
+    value_check(_check_one_hot, x, num_classes)  # again on each replay of a compiled step
+    return no_grad_result(_one_hot, x, num_classes=num_classes)
+
+
+def _check_one_hot(x, num_classes: int) -> None:
+    """A value check: debug mode on devices (a host sync; num_classes=-1 needs one anyway)."""
+    d = x._data
+    if d.size and is_debug(d) and (int(d.min()) < 0 or int(d.max()) >= num_classes):
         raise ValueError(
             f"one_hot: class values must be in 0..{num_classes - 1}, got "
-            f"{int(x._data.min())}..{int(x._data.max())}"
+            f"{int(d.min())}..{int(d.max())}"
         )
-    out = (x._data[..., None] == xp.arange(num_classes)).astype(np.int64)
-    return Tensor._make(out, False)
+
+
+def _one_hot(x, num_classes: int):
+    return (x[..., None] == xp_of(x).arange(num_classes)).astype(np.int64)
