@@ -1012,3 +1012,25 @@ def test_a_step_that_selects_by_value_runs_eagerly(pick):
         np.testing.assert_array_equal(compiled(x).numpy(), fwd(x).numpy())
     assert compiled.replays == 0
     assert "replay cannot compute" in compiled.reason or "shape" in compiled.reason
+
+
+@pytest.mark.parametrize("op", ["index_select", "gather", "scatter_add", "take"])
+def test_an_index_from_the_data_is_never_a_stale_constant(op):
+    """Index ops compute coordinates from their index tensor in the wrapper: with the index an
+    input, every call gives eager's result (the first two calls had equal indices)."""
+
+    def fwd(x, idx):
+        if op == "index_select":
+            return x.index_select(0, idx) * 2
+        if op == "gather":
+            return x.gather(1, idx[:, None]) * 2
+        if op == "scatter_add":
+            return gn.zeros(4, 3).scatter_add(0, idx[:, None].expand(-1, 3), x) * 2
+        return gn.take(x, idx) * 2
+
+    compiled = gn.compile(fwd)
+    rng = np.random.default_rng(0)
+    for k in range(5):
+        x = gn.tensor(rng.standard_normal((4, 3)).astype(np.float32))
+        idx = gn.tensor(np.array([0, 1, 2, 1]) if k < 2 else rng.integers(0, 3, 4))
+        np.testing.assert_array_equal(compiled(x, idx).numpy(), fwd(x, idx).numpy())

@@ -106,6 +106,12 @@ class _Trace:
         if _is_array(v):
             self.keep.append(v)
             s = self.array_slot.get(id(v))
+            if s is None and self._view_of_slot(v):
+                self.bad = (
+                    "an op argument is a view of the step's data made outside glassnet ops "
+                    "(an index reshaped in a wrapper); a replay would reuse the first call's, "
+                    "so the step runs eagerly"
+                )
             return ("aslot", s) if s is not None else ("const", v)
         if type(v) in (tuple, list):
             return ("seq", type(v), tuple(self._encode(e) for e in v))
@@ -233,6 +239,16 @@ class _Trace:
             if t is not None and (t._hooks or t._retains_grad):
                 self.bad = "a tensor in the step has a gradient hook or retain_grad()"
         self.keep.clear() if self.bad else None
+
+    def _view_of_slot(self, v) -> bool:
+        """Whether the array ``v`` is a view of a slot's array (a dtype's ``base`` is a dtype,
+        sometimes itself: only arrays are followed)."""
+        base = getattr(v, "base", None) if hasattr(v, "strides") else None
+        while base is not None and hasattr(base, "strides"):
+            if id(base) in self.array_slot:
+                return True
+            base = base.base
+        return False
 
     def _encode_result(self, r):
         if r is None:
