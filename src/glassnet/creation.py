@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from glassnet.autograd.engine import run_backward
+from glassnet.autograd.function import NoGrad
+from glassnet.autograd.grad_mode import CAPTURING
 from glassnet.backend import get_rng, to_dtype
 from glassnet.backend.dtypes import default_float
 from glassnet.generator import rng_for
@@ -111,17 +113,13 @@ def randn(*shape, generator=None, dtype=None, device=None, requires_grad: bool =
     """Standard normal samples from glassnet's seeded generator (see ``gn.manual_seed``), or
     from ``generator`` (a ``gn.Generator`` on the device asked for)."""
     dt = to_dtype(dtype) if dtype else default_float()
-    size = _shape(shape)
-    arr, device = _draw("randn", generator, device, lambda g: g.standard_normal(size))
-    return _place(arr.astype(dt), device, requires_grad)
+    return _random("randn", _shape(shape), dt, generator, device, requires_grad)
 
 
 def rand(*shape, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """Uniform samples in [0, 1) from glassnet's seeded generator, or from ``generator``."""
     dt = to_dtype(dtype) if dtype else default_float()
-    size = _shape(shape)
-    arr, device = _draw("rand", generator, device, lambda g: g.random(size))
-    return _place(arr.astype(dt), device, requires_grad)
+    return _random("rand", _shape(shape), dt, generator, device, requires_grad)
 
 
 def randint(low: int, high=None, size=None, device=None, *, generator=None, dtype=None,
@@ -133,9 +131,36 @@ def randint(low: int, high=None, size=None, device=None, *, generator=None, dtyp
             raise TypeError("randint: give (high, size) or (low, high, size)")
         low, high, size = 0, low, high
     shape = (size,) if isinstance(size, int) else tuple(size)
-    arr, device = _draw("randint", generator, device,
-                        lambda g: g.integers(low, high, size=shape, dtype=np.int64))  # fmt: skip
-    return _place(arr if dtype is None else arr.astype(to_dtype(dtype)), device, requires_grad)
+    dt = np.dtype(np.int64) if dtype is None else to_dtype(dtype)
+    return _random("randint", shape, dt, generator, device, requires_grad, low=low, high=high)
+
+
+def _random(kind, size, dt, generator, device, requires_grad, low=0, high=None) -> Tensor:
+    """A draw from glassnet's generator (or ``generator``). A draw inside a step that
+    ``gn.compile`` captures is recorded like an op, so each replay draws afresh, at the same
+    point of the generator's stream as an eager step (a weight made there is not replayed)."""
+    if CAPTURING[0] and not requires_grad:
+        return NoGrad.apply(fn=_draw_array, kind=kind, size=size, dtype=dt.str,
+                            generator=generator, device=device, low=low, high=high)  # fmt: skip
+    arr, device = _drawn(kind, size, dt, generator, device, low, high)
+    return _place(arr, device, requires_grad)
+
+
+def _drawn(kind, size, dt, generator, device, low, high):
+    if kind == "randn":
+        arr, device = _draw(kind, generator, device, lambda g: g.standard_normal(size))
+    elif kind == "rand":
+        arr, device = _draw(kind, generator, device, lambda g: g.random(size))
+    else:
+        draw = lambda g: g.integers(low, high, size=size, dtype=np.int64)  # noqa: E731
+        arr, device = _draw(kind, generator, device, draw)
+    return arr.astype(dt, copy=False), device
+
+
+def _draw_array(kind, size, dtype, generator, device, low, high):
+    """The array of a draw, on its device (``NoGrad``'s function)."""
+    arr, device = _drawn(kind, size, np.dtype(dtype), generator, device, low, high)
+    return _place(arr, device, False)._data
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassnet.autograd.function import NoGrad, value_check
 from glassnet.backend import to_dtype, xp_of
 from glassnet.backend.dtypes import default_float
 from glassnet.creation import _draw, _place, _shape, full, rand, randint, randn, zeros
@@ -104,12 +105,18 @@ def _source(op: str, generator, device):
 def bernoulli(p: Tensor, *, generator=None) -> Tensor:
     """0/1 draws with P(1) = p elementwise (p in [0, 1]), in p's dtype; no gradient. Drawn on
     p's device (u < p with u uniform in [0, 1)), or from ``generator``."""
+    value_check(_check_probabilities, p)  # a compiled step checks, and draws, every call
+    return NoGrad.apply(p, fn=_bernoulli, generator=generator, device=p.device)
+
+
+def _check_probabilities(p: Tensor) -> None:
     data = p._data
-    xp = xp_of(data)
-    if data.size and bool(((data < 0) | (data > 1) | xp.isnan(data)).any()):
+    if data.size and bool(((data < 0) | (data > 1) | xp_of(data).isnan(data)).any()):
         raise ValueError("bernoulli: probabilities must be in [0, 1]")
-    u = _source("bernoulli", generator, p.device).random(data.shape)
-    return Tensor._make((u < data).astype(p.dtype), False)
+
+
+def _bernoulli(p, generator, device):
+    return (_source("bernoulli", generator, device).random(p.shape) < p).astype(p.dtype)
 
 
 def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=None,
