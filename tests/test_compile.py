@@ -1075,3 +1075,46 @@ def test_random_draws_in_a_step_replay_as_eager(draw):
     for a, b in zip(got, want):
         np.testing.assert_array_equal(a, b)
     assert compiled.replays >= 2, compiled.reason
+
+
+def test_normalize_and_norms_replay_as_eager():
+    """vector_norm's scale (max |x|) is recorded: F.normalize in a compiled step replays."""
+
+    def build():
+        lin = nn.Linear(6, 4)
+        opt = gn.optim.SGD(lin.parameters(), lr=0.1)
+
+        def step(x):
+            opt.zero_grad()
+            z = F.normalize(lin(x), dim=1)
+            loss = -(z @ z.T).mean() + lin.weight.norm(p=3) * 0.01
+            loss.backward()
+            opt.step()
+            return loss
+
+        return step
+
+    gn.manual_seed(0)
+    eager = build()
+    gn.manual_seed(0)
+    compiled = gn.compile(build())
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        x = gn.tensor(rng.standard_normal((8, 6)).astype(np.float32))
+        assert compiled(x).item() == eager(x).item()
+    assert compiled.replays >= 2, compiled.reason
+
+
+def test_a_bool_mask_promoted_to_float_is_recomputed_on_replay():
+    """``loss * (y != 0)`` casts the bool mask in the wrapper: the cast is recorded too."""
+
+    def fwd(x, y):
+        return (x * (y != 0)).sum()
+
+    compiled = gn.compile(fwd)
+    rng = np.random.default_rng(0)
+    for k in range(5):
+        x = gn.tensor(rng.standard_normal(6).astype(np.float32))
+        y = gn.tensor(np.ones(6, np.int64) if k < 3 else rng.integers(0, 2, 6))
+        assert compiled(x, y).item() == fwd(x, y).item()
+    assert compiled.replays >= 2, compiled.reason

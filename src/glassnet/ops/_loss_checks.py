@@ -7,7 +7,7 @@ import numpy as np
 
 from glassnet.autograd.function import no_grad_result, value_check
 from glassnet.backend import is_debug, xp_of
-from glassnet.ops._util import as_tensor
+from glassnet.ops._util import as_tensor, astype
 from glassnet.tensor import Tensor
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -41,13 +41,9 @@ def _target(op: str, target, like: Tensor, float_target: bool) -> Tensor:
         t = (
             t.astype(like.dtype)
             if t.dtype.kind == "f"
-            else no_grad_result(_astype, t, dtype=like.dtype)  # integer labels as floats
+            else no_grad_result(astype, t, dtype=like.dtype.str)  # integer labels as floats
         )
     return t
-
-
-def _astype(a, dtype):
-    return a.astype(dtype)
 
 
 def _const(op: str, name: str, value, like: Tensor, shape=None):

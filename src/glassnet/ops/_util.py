@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassnet.autograd.function import no_grad_result
 from glassnet.backend import xp_of
 from glassnet.backend.dtypes import default_float
 from glassnet.tensor import Tensor
@@ -53,10 +54,10 @@ def promote(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
     agree with PyTorch's for int with int, bool with int and float with float.
     """
     fa, fb = a._data.dtype.kind == "f", b._data.dtype.kind == "f"
-    if fa and not fb:
-        return a, Tensor._make(b._data.astype(a._data.dtype), False)
+    if fa and not fb:  # casts recorded by gn.compile: a replay casts that call's tensor
+        return a, no_grad_result(astype, b, dtype=a._data.dtype.str)
     if fb and not fa:
-        return Tensor._make(a._data.astype(b._data.dtype), False), b
+        return no_grad_result(astype, a, dtype=b._data.dtype.str), b
     return a, b
 
 
@@ -65,7 +66,12 @@ def floating(x: Tensor) -> Tensor:
     division and the like of an int or bool tensor give the default float dtype)."""
     if x._data.dtype.kind == "f":
         return x
-    return Tensor._make(x._data.astype(default_float()), False)
+    return no_grad_result(astype, x, dtype=default_float().str)
+
+
+def astype(a, dtype):
+    """``a`` cast to ``dtype`` (a dtype string): the function of a recorded cast."""
+    return a.astype(dtype)
 
 
 def normalize_axis(axis, shape, op: str):

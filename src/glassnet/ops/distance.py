@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from glassnet.autograd.function import Function
+from glassnet.autograd.function import Function, no_grad_result
 from glassnet.backend import xp_of
 from glassnet.ops import elementwise as _el
 from glassnet.ops import reduction as _red
@@ -35,8 +35,15 @@ __all__ = [
 ]
 
 
-def _const(data) -> Tensor:
-    return Tensor._make(data, False)
+def _count_nonzero(x, axes, keepdims):
+    return xp_of(x).asarray((x != 0).sum(axis=axes, keepdims=keepdims), dtype=x.dtype)
+
+
+def _scale(x, axes):
+    """max |x| over ``axes`` (kept), or 1 where that is 0 or not finite: the norm's scale."""
+    xp = xp_of(x)
+    m = xp.abs(x).max(axis=axes, keepdims=True) if x.size else xp.zeros((1,) * x.ndim)
+    return xp.where((m == 0) | ~xp.isfinite(m), 1, m).astype(x.dtype)
 
 
 def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
@@ -58,19 +65,16 @@ def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=None
     if ord == -math.inf:
         return _red.amin(a, axes, keepdim)
     if ord == 0:
-        return _const(xp_of(x._data).asarray((x._data != 0).sum(axis=axes, keepdims=keepdim),
-                                            dtype=x.dtype))  # fmt: skip
+        return no_grad_result(_count_nonzero, x, axes=axes, keepdims=keepdim)
     if ord == 1:
         return _red.sum(a, axes, keepdim)
-    xp = xp_of(x._data)
-    m = xp.abs(x._data).max(axis=axes, keepdims=True) if x.numel() else xp.zeros((1,) * x.ndim)
-    m = xp.where((m == 0) | ~xp.isfinite(m), 1, m).astype(x.dtype)
-    scaled = a / _const(m)
+    m = no_grad_result(_scale, x, axes=axes)  # recorded: a replay rescales its own x
+    scaled = a / m
     s = _red.sum(scaled * scaled if ord == 2 else scaled**ord, axes, True)
-    zero = _const(s._data == 0)
+    zero = s == 0
     safe = _sel.where(zero, 1.0, s)
     root = _el.sqrt(safe) if ord == 2 else safe ** (1.0 / ord)
-    out = _sel.where(zero, 0.0, root) * _const(m)
+    out = _sel.where(zero, 0.0, root) * m
     if keepdim:
         return out
     return reshape(out, tuple(n for i, n in enumerate(out.shape) if i not in axes))
