@@ -254,6 +254,13 @@ def value_result(data, what: str) -> Tensor:
     """``Tensor(data)`` (no gradient) for a result a replay cannot compute again (indices
     from a sort, a shape that depends on the values): a compiled step that makes one runs
     eagerly, since a replay would reuse the captured ``data``."""
+    not_replayable(what)
+    return Tensor._make(data, False)
+
+
+def not_replayable(what: str) -> None:
+    """A wrapper computes ``what`` from the values (positions, coordinates) and hands it to
+    an op as an array: a step that ``gn.compile`` captures now runs eagerly, and says so."""
     if CAPTURING[0]:
         recorder = _RECORDER.get()
         if recorder is not None:
@@ -261,7 +268,6 @@ def value_result(data, what: str) -> Tensor:
                 f"the step computes {what}, which a replay cannot compute again (it would "
                 "reuse the first call's result), so the step runs eagerly"
             )
-    return Tensor._make(data, False)
 
 
 def explain_op(name: str) -> str:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from glassnet.autograd.function import Function
+from glassnet.autograd.function import Function, no_grad_result
 from glassnet.autograd.grad_mode import no_grad
 from glassnet.backend import device_of, xp_of
 from glassnet.backend import to_device as _move
 from glassnet.ops import _fused
-from glassnet.ops._util import floating, pair, promote
+from glassnet.ops._util import astype, floating, pair, promote
 from glassnet.tensor import Tensor
 
 __all__ = [
@@ -295,7 +295,7 @@ def pow(a, b) -> Tensor:  # noqa: A001 - mirrors the operator
         if isinstance(b, float):  # int tensor ** float: float32, as PyTorch
             a = floating(a)
         elif a._data.dtype.kind == "b":  # bool ** int: int64, as PyTorch (NumPy: int8)
-            a = Tensor._make(a._data.astype("int64"), False)
+            a = no_grad_result(astype, a, dtype="int64")
         return PowScalar.apply(a, p=b)
     return _binary(Pow, a, b)
 

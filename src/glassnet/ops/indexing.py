@@ -11,7 +11,7 @@ import builtins
 
 import numpy as np
 
-from glassnet.autograd.function import value_result
+from glassnet.autograd.function import not_replayable
 from glassnet.backend import is_debug, xp_of
 from glassnet.ops import reduction as _red
 from glassnet.ops import selection as _sel
@@ -58,7 +58,7 @@ def _axis(op, x, dim) -> int:
 def _index_array(op: str, index, x: Tensor, bool_ok: bool = False):
     """``index`` as an int64 (or bool) array; from a tensor, a compiled step runs eagerly."""
     if isinstance(index, Tensor):  # coordinates made here would be constants of a replay
-        value_result(None, f"{op}'s coordinates from an index tensor")
+        not_replayable(f"{op}'s coordinates from an index tensor")
     xp = xp_of(x._data)
     data = index._data if isinstance(index, Tensor) else xp.asarray(index)
     if bool_ok and data.dtype.kind == "b":

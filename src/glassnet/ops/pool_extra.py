@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 
+from glassnet.autograd.function import not_replayable
 from glassnet.backend import is_debug, xp_of
 from glassnet.ops import pool as _pool
 from glassnet.ops import reduction as _red
@@ -102,6 +103,7 @@ def _max_pool(op, nd, x, kernel_size, stride, padding, dilation, ceil_mode, retu
 def _window_max(win, pos, unbatched: bool, return_indices: bool):
     """The first maximum over the last axis of ``win`` (N, C, *out, window) and, with
     ``return_indices``, its flat input position from ``pos`` (*out, window)."""
+    not_replayable("max pooling's window positions")  # computed here from the values
     xp = xp_of(win._data)
     data = win._data
     # the first maximum (nan propagates: a nan window picks its first nan, as PyTorch)

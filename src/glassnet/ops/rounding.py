@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from glassnet.autograd.function import Function
+from glassnet.autograd.function import Function, no_grad_result
 from glassnet.backend import xp_of
 from glassnet.ops import elementwise as _el
 from glassnet.ops._util import pair, promote
@@ -162,9 +162,7 @@ def div(input, other, *, rounding_mode: str | None = None) -> Tensor:  # noqa: A
         a, b = _int_or_float_pair(input, other)
         if a.dtype.kind in "iu" and b.dtype.kind in "iu":
             q = floor_divide(a, b)  # integers: floor, then one step toward zero where inexact
-            xp = xp_of(q._data)
-            fix = (q._data < 0) & (xp.remainder(a._data, b._data) != 0)
-            return Tensor._make(q._data + fix.astype(q.dtype), False)
+            return no_grad_result(_toward_zero, q, a, b)
         return trunc(_el.div(a, b))
     raise ValueError(f"div: rounding_mode must be None, 'trunc' or 'floor', got {rounding_mode!r}")
 
@@ -209,3 +207,8 @@ def sign(x: Tensor) -> Tensor:
 
 
 sgn = sign
+
+
+def _toward_zero(q, a, b):
+    """The floor quotient q of integers a / b moved one step toward zero where inexact."""
+    return q + ((q < 0) & (xp_of(q).remainder(a, b) != 0)).astype(q.dtype)

@@ -11,7 +11,7 @@ import builtins
 
 import numpy as np
 
-from glassnet.autograd.function import Function
+from glassnet.autograd.function import Function, no_grad_result
 from glassnet.autograd.namespace import unbroadcast
 from glassnet.backend import xp_of
 from glassnet.ops._util import normalize_axis
@@ -173,7 +173,7 @@ def view(x: Tensor, *shape) -> Tensor:
                     f"view({dtype}) reinterprets the bytes of a tensor that requires grad, which "
                     "has no derivative; call it on x.detach()"
                 )
-            return Tensor._make(x._data.view(dtype), False)
+            return no_grad_result(_view_as, x, dtype=dtype.str)
     out = reshape(x, *shape)
     if out is not x and x.numel() > 0 and not _may_share(out._data, x._data):
         raise ValueError(
@@ -409,3 +409,7 @@ def pad(x: Tensor, widths, value: float = 0.0) -> Tensor:
         x = x[crop]
         widths = tuple((builtins.max(a, 0), builtins.max(b, 0)) for a, b in widths)
     return Pad.apply(x, widths=widths, value=value)
+
+
+def _view_as(x, dtype):
+    return x.view(dtype)
