@@ -1118,3 +1118,50 @@ def test_a_bool_mask_promoted_to_float_is_recomputed_on_replay():
         y = gn.tensor(np.ones(6, np.int64) if k < 3 else rng.integers(0, 2, 6))
         assert compiled(x, y).item() == fwd(x, y).item()
     assert compiled.replays >= 2, compiled.reason
+
+
+class _PaddedAttention(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.emb = nn.Embedding(10, 8)
+        self.att = nn.MultiheadAttention(8, 2, dropout=0.2, batch_first=True)
+        self.out = nn.Linear(8, 3)
+
+    def forward(self, tokens, pad):
+        h = self.emb(tokens)
+        a, _ = self.att(h, h, h, key_padding_mask=pad)
+        return self.out(a.mean(1))
+
+
+def test_attention_with_a_padding_mask_and_dropout_replays_as_eager():
+    """The padding mask (captured while no batch was padded) and attention dropout's draw are
+    recorded: later padded batches replay with their own mask and fresh dropout."""
+
+    def build():
+        model = _PaddedAttention()
+        opt = gn.optim.AdamW(model.parameters(), lr=0.01)
+
+        def step(tokens, pad, y):
+            opt.zero_grad()
+            loss = F.cross_entropy(model(tokens, pad), y)
+            loss.backward()
+            opt.step()
+            return loss
+
+        return step
+
+    gn.manual_seed(0)
+    eager = build()
+    gn.manual_seed(0)
+    compiled = gn.compile(build())
+    rng = np.random.default_rng(0)
+    for k in range(6):
+        pad = np.zeros((4, 5), bool)
+        pad[:, 5 - k % 3 :] = k >= 3
+        batch = (gn.tensor(rng.integers(0, 10, (4, 5))), gn.tensor(pad))
+        y = gn.tensor(rng.integers(0, 3, 4))
+        gn.manual_seed(10 + k)
+        want = eager(*batch, y).item()
+        gn.manual_seed(10 + k)
+        assert compiled(*batch, y).item() == want
+    assert compiled.replays >= 3, compiled.reason

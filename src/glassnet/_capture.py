@@ -318,8 +318,8 @@ class _Trace:
         if da.shape != db.shape or da.dtype != db.dtype or not xp_of(da).array_equal(da, db):
             return (
                 "an array used by an op changes between calls but is not computed by a "
-                "glassnet op (a random mask drawn in a wrapper, or a value computed on the "
-                "host from the inputs); the step runs eagerly"
+                "glassnet op (an array computed on the host from the step's tensors, or drawn "
+                "from another random generator); the step runs eagerly"
             )
         self.fresh = True
         return None

@@ -9,7 +9,7 @@ records that arithmetic once and replays it:
    ran on which arrays with which arguments, in which order ``backward()`` visited the nodes,
    and each ``opt.zero_grad()`` / ``opt.step()``. Two captured calls must record the same
    program (same ops, shapes, wiring, arguments and optimizer calls); anything that changes
-   between calls without going through a glassnet op (random masks drawn in a wrapper,
+   between calls without going through a glassnet op (arrays computed on the host,
    values read on the host and fed back, hyperparameters changed inside the step, gradients
    changed between ``backward()`` and ``step()``) makes the step unreplayable, and it keeps
    running eagerly (``compiled.reason`` says why).

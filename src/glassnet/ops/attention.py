@@ -17,7 +17,7 @@ import math
 
 import numpy as np
 
-from glassnet.autograd.function import Function, value_result
+from glassnet.autograd.function import Function, NoGrad
 from glassnet.backend import get_rng, xp_of
 from glassnet.ops import _fused
 from glassnet.ops._parallel import map_rows
@@ -250,10 +250,28 @@ def _probs_graph(q, k, bias, mask, scale):
     # forbidden scores become the most negative finite number (not -inf, whose row max would
     # make -inf - -inf = NaN); rows with nothing allowed are then zeroed explicitly
     lowest = float(xp.finfo(s.dtype).min)
-    allowed = value_result(xp.broadcast_to(mask, s.shape), "attention probabilities' mask")
+    # the mask as an argument of recorded no-grad results: a compiled step's replay reads
+    # that call's mask (a mask tensor's array, or one computed by recorded ops)
+    allowed = NoGrad.apply(fn=_broadcast, mask=mask, shape=s.shape)
     p = softmax(where(allowed, s, lowest), axis=-1)
-    any_allowed = xp.broadcast_to(mask, s.shape).any(axis=-1, keepdims=True)
-    return p * Tensor._make(any_allowed.astype(s.dtype), False)
+    rows = NoGrad.apply(fn=_any_allowed, mask=mask, shape=s.shape, dtype=s.dtype.str)
+    return p * rows
+
+
+def _dropout_keep(shape, p, dtype, device):
+    """Attention dropout's scale per score: 0 (dropped) or 1 / (1 - p), drawn on the
+    device from its generator (seeded by manual_seed): no host copy."""
+    kept = get_rng(None if device.type == "cpu" else device).random(shape) >= p
+    return (kept * (0.0 if p == 1 else 1.0 / (1.0 - p))).astype(dtype)
+
+
+def _broadcast(mask, shape):
+    return xp_of(mask).broadcast_to(mask, shape)
+
+
+def _any_allowed(mask, shape, dtype):
+    """1 for the rows of scores with a key they may attend to, else 0 (kept last axis)."""
+    return _broadcast(mask, shape).any(axis=-1, keepdims=True).astype(dtype)
 
 
 # -- wrappers ---------------------------------------------------------------------------------
@@ -373,12 +391,9 @@ def scaled_dot_product_attention(
     if not 0.0 <= dropout_p <= 1.0:
         raise ValueError(f"{op}: dropout_p must be in [0, 1], got {dropout_p!r}")
     keep = None
-    if dropout_p > 0:
-        # drawn on q's device from its generator (seeded by manual_seed): no host copy
-        dev = q.device
-        kept = get_rng(None if dev.type == "cpu" else dev).random(scores_shape) >= dropout_p
-        factor = 0.0 if dropout_p == 1 else 1.0 / (1.0 - dropout_p)
-        keep = (kept * factor).astype(q.dtype)
+    if dropout_p > 0:  # a recorded draw: each replay of a compiled step draws its own mask
+        keep = NoGrad.apply(fn=_dropout_keep, shape=scores_shape, p=dropout_p,
+                            dtype=q.dtype.str, device=q.device)._data  # fmt: skip
     extra = (bias,) if bias is not None else ()
     return ScaledDotProductAttention.apply(
         q, k, v, *extra, mask=mask, keep=keep, scale=scale,

@@ -13,6 +13,8 @@ from glassnet.nn.layers.linear import Linear
 from glassnet.nn.module import Module
 from glassnet.nn.parameter import Parameter
 from glassnet.ops import permute, reshape, swapaxes, unsqueeze
+from glassnet.ops._util import as_tensor
+from glassnet.ops.selection import where
 from glassnet.tensor import Tensor
 
 
@@ -229,20 +231,20 @@ class MultiheadAttention(Module):
             m = self._mask_tensor(attn_mask, "attn_mask", [(L, S), (N * h, L, S)], like)
             masks.append(m if m.ndim == 2 else reshape(m, (N, h, L, S)))
         elif is_causal:
-            allowed = xp.tril(xp.ones((L, S), dtype=bool))
-        for m in masks:
+            allowed = Tensor._make(xp.tril(xp.ones((L, S), dtype=bool)), False)
+        for m in masks:  # tensor ops: gn.compile records them, a replay masks its own batch
             if m.dtype == np.bool_:
-                allowed = ~m._data if allowed is None else allowed & ~m._data
+                allowed = ~m if allowed is None else allowed & ~m
             else:
                 additive.append(m.astype(like.dtype))
         if not additive:
-            return None if allowed is None else Tensor._make(allowed, False)
+            return allowed
         total = additive[0]
         for m in additive[1:]:
             total = total + m
         if allowed is not None:
-            forbid = xp.where(allowed, 0.0, -xp.inf).astype(like.dtype)
-            total = total + Tensor._make(forbid, False)
+            zero, forbid = (as_tensor(v, like) for v in (0.0, -np.inf))  # like's device
+            total = total + where(allowed, zero, forbid)
         return total
 
     def _mask_tensor(self, mask, what: str, shapes: list, like: Tensor) -> Tensor:
