@@ -1063,10 +1063,7 @@ def test_random_draws_in_a_step_replay_as_eager(draw):
 
         return step
 
-    gn.manual_seed(0)
-    eager = build()
-    gn.manual_seed(0)
-    compiled = gn.compile(build())
+    eager, compiled = _eager_and_compiled(build)
     xs = [gn.ones(8, 4) * (k + 1) for k in range(5)]
     gn.manual_seed(1)
     want = [eager(x)[1].numpy().copy() for x in xs]
@@ -1094,10 +1091,7 @@ def test_normalize_and_norms_replay_as_eager():
 
         return step
 
-    gn.manual_seed(0)
-    eager = build()
-    gn.manual_seed(0)
-    compiled = gn.compile(build())
+    eager, compiled = _eager_and_compiled(build)
     rng = np.random.default_rng(0)
     for _ in range(5):
         x = gn.tensor(rng.standard_normal((8, 6)).astype(np.float32))
@@ -1150,10 +1144,7 @@ def test_attention_with_a_padding_mask_and_dropout_replays_as_eager():
 
         return step
 
-    gn.manual_seed(0)
-    eager = build()
-    gn.manual_seed(0)
-    compiled = gn.compile(build())
+    eager, compiled = _eager_and_compiled(build)
     rng = np.random.default_rng(0)
     for k in range(6):
         pad = np.zeros((4, 5), bool)
