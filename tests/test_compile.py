@@ -1156,3 +1156,28 @@ def test_attention_with_a_padding_mask_and_dropout_replays_as_eager():
         gn.manual_seed(10 + k)
         assert compiled(*batch, y).item() == want
     assert compiled.replays >= 3, compiled.reason
+
+
+class _Remembers(nn.Module):
+    """Keeps its last output, as models that expose attention maps do."""
+
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(3, 2)
+        self.last = None
+
+    def forward(self, x):
+        out = self.lin(x)
+        self.last = out
+        return out
+
+
+def test_a_step_that_assigns_module_state_runs_eagerly_and_updates_it():
+    model = _Remembers()
+    compiled = gn.compile(lambda x: model(x) * 2)
+    for k in range(5):
+        x = gn.ones(4, 3) * k
+        out = compiled(x)
+        np.testing.assert_array_equal(model.last.numpy() * 2, out.numpy())
+    assert compiled.replays == 0
+    assert "assigns _Remembers.last" in compiled.reason

@@ -168,6 +168,7 @@ class CompiledStep:
             sig = (_signature(args), tuple([modes.get(id(m), m.training) for m in self._modules]))
             traces = self._programs.setdefault(sig, [])
         self._accept(sig, traces, trace)
+        self._hooks_seen = _hooks.GENERATION[0]  # what the step itself assigned: seen now
         return result
 
     def _eager(self, args, kwargs):

@@ -45,6 +45,17 @@ def _module_in_capture(module) -> None:
         recorder.modules[id(module)] = (module, module.training)
 
 
+def _assigned_in_capture(module, name: str) -> None:
+    """The step itself assigns module state (``self.last = out`` in forward): a replay would
+    not, so the step runs eagerly (a lazy layer's first build is not such a change)."""
+    recorder = active_recorder()
+    if recorder is not None:
+        recorder.bad = (
+            f"the step assigns {type(module).__name__}.{name}, which a replay would not "
+            "update, so the step runs eagerly"
+        )
+
+
 def _hook_in_capture(module) -> None:
     """A module hook runs while ``gn.compile`` captures: the step must stay eager (a replay
     runs the recorded ops only, never the hooks)."""
@@ -95,6 +106,8 @@ class Module:
             not name.startswith("_") or isinstance(value, (Tensor, Module))
         ):  # a new layer, weight, buffer or setting (dropout.p): compiled steps capture again
             _hooks.changed()
+            if CAPTURING[0] and self.__dict__.get("_built", True):
+                _assigned_in_capture(self, name)
         if isinstance(value, Parameter):
             self._require_init()
             self._buffers.pop(name, None)
