@@ -1181,3 +1181,26 @@ def test_a_step_that_assigns_module_state_runs_eagerly_and_updates_it():
         np.testing.assert_array_equal(model.last.numpy() * 2, out.numpy())
     assert compiled.replays == 0
     assert "assigns _Remembers.last" in compiled.reason
+
+
+def test_a_loss_module_made_anew_in_every_call_still_replays():
+    """Only the modules both captures called key a program: a criterion built inside the step
+    (a new object each call) must not keep the step from replaying."""
+    gn.manual_seed(0)
+    lin = nn.Linear(5, 3)
+    opt = gn.optim.SGD(lin.parameters(), lr=0.1)
+
+    def step(x, y):
+        criterion = nn.CrossEntropyLoss()
+        opt.zero_grad()
+        loss = criterion(lin(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+
+    compiled = gn.compile(step)
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        x = gn.tensor(rng.standard_normal((4, 5)).astype(np.float32))
+        compiled(x, gn.tensor(rng.integers(0, 3, 4)))
+    assert compiled.replays == 3, compiled.reason

@@ -107,6 +107,16 @@ class _Program:
         self.flat = {opt: f for opt, f in self.flat.items() if f is not None}
         self._route()
 
+    #: ((module, its training flag at capture), ...) for the modules the step called
+    modes: tuple = ()
+
+    def modes_hold(self) -> bool:
+        """Whether every module the step called is in the train/eval mode of the capture."""
+        return all(m.training == mode for m, mode in self.modes)
+
+    def modes_now(self) -> tuple:
+        return tuple([m.training for m, _ in self.modes])
+
     def _route(self) -> None:
         self.leaf_flat = {pid: f for f in self.flat.values() for pid in f.where}
 

@@ -130,7 +130,6 @@ class CompiledStep:
         self._programs: dict = {}  # signature -> _Program, or a list of traces while capturing
         self._refused: set = set()
         self._hooks_seen = _hooks.GENERATION[0]
-        self._modules: list = []  # every module a capture saw called: their modes key programs
 
     def __call__(self, *args, **kwargs):
         if kwargs or _hooks.FORWARD_HOOKS or _hooks.BACKWARD_PRE_HOOKS or _hooks.BACKWARD_HOOKS:
@@ -139,11 +138,14 @@ class CompiledStep:
             self._hooks_seen = _hooks.GENERATION[0]
             self._programs.clear()
             self._refused.clear()
-        sig = _signature(args)
-        if sig is not None and self._modules:  # train() / eval() select another program
-            sig = (sig, tuple([m.training for m in self._modules]))
+        sig = base = _signature(args)
         entry = self._programs.get(sig) if sig is not None else None
-        if type(entry) is _Program:
+        for _ in range(3):  # a program whose modules' train/eval flags differ now: the key
+            if type(entry) is not _Program or entry.modes_hold():  # of the program for now
+                break
+            sig = (base, entry.modes_now())
+            entry = self._programs.get(sig)
+        if type(entry) is _Program and entry.modes_hold():
             self.replays += 1
             return entry.run(args)
         if (
@@ -158,15 +160,6 @@ class CompiledStep:
             result = self.fn(*args)
         self.eager_calls += 1
         trace.finish(result)
-        known = {id(m) for m in self._modules}
-        new = [m for m, _ in trace.modules.values() if id(m) not in known]
-        if new:  # modules seen for the first time: from now on every key has their modes
-            self._modules += new
-            self._programs.clear()
-            self._refused.clear()
-            modes = {id(m): mode for m, mode in trace.modules.values()}
-            sig = (_signature(args), tuple([modes.get(id(m), m.training) for m in self._modules]))
-            traces = self._programs.setdefault(sig, [])
         self._accept(sig, traces, trace)
         self._hooks_seen = _hooks.GENERATION[0]  # what the step itself assigned: seen now
         return result
@@ -185,7 +178,13 @@ class CompiledStep:
                     return
                 reason = "the step's inputs were identical in every captured call"
             if reason is None:
-                self._programs[sig] = _Program(traces[0], trace, self.flat)
+                program = self._programs[sig] = _Program(traces[0], trace, self.flat)
+                # the modules both captures called (not one made anew in each call): their
+                # training flags select this program (after model.eval(), another one)
+                program.modes = tuple(
+                    (m, mode) for key, (m, mode) in trace.modules.items()
+                    if key in traces[0].modules and traces[0].modules[key][0] is m
+                )  # fmt: skip
                 self.reason = None
                 return
         if reason is not None:

@@ -43,6 +43,7 @@ def _module_in_capture(module) -> None:
     recorder = active_recorder()
     if recorder is not None and id(module) not in recorder.modules:
         recorder.modules[id(module)] = (module, module.training)
+        object.__setattr__(module, "_compiled", True)  # its later changes count (__setattr__)
 
 
 def _assigned_in_capture(module, name: str) -> None:
@@ -94,6 +95,12 @@ class Module:
         object.__setattr__(self, "_built", True)
 
     # -- registration -----------------------------------------------------------------------
+    def _changed(self) -> None:
+        """A layer, weight or buffer of a module that a compiled step has called was added or
+        removed: compiled steps capture again (``hooks.GENERATION``)."""
+        if "_compiled" in self.__dict__:
+            _hooks.changed()
+
     def _require_init(self) -> None:
         if "_parameters" not in self.__dict__:
             raise RuntimeError(
@@ -102,10 +109,10 @@ class Module:
             )
 
     def __setattr__(self, name: str, value) -> None:
-        if "_modules" in self.__dict__ and (
+        if "_compiled" in self.__dict__ and (
             not name.startswith("_") or isinstance(value, (Tensor, Module))
-        ):  # a new layer, weight, buffer or setting (dropout.p): compiled steps capture again
-            _hooks.changed()
+        ):  # a new layer, weight, buffer or setting (dropout.p) of a module that a compiled
+            _hooks.changed()  # step has called: compiled steps capture again
             if CAPTURING[0] and self.__dict__.get("_built", True):
                 _assigned_in_capture(self, name)
         if isinstance(value, Parameter):
@@ -147,7 +154,7 @@ class Module:
         for store in (self._parameters, self._buffers, self._modules):
             if name in store:
                 del store[name]
-                _hooks.changed()
+                self._changed()
                 return
         object.__delattr__(self, name)
 
@@ -157,7 +164,7 @@ class Module:
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(f"register_parameter expects a Parameter, got {type(param).__name__}")
         self._parameters[name] = param
-        _hooks.changed()
+        self._changed()
 
     def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
         """Register state that is not trained but is saved (e.g. BatchNorm running means)."""
@@ -165,7 +172,7 @@ class Module:
         if tensor is not None and not isinstance(tensor, Tensor):
             raise TypeError(f"buffer '{name}' must be a Tensor, got {type(tensor).__name__}")
         self._buffers[name] = tensor
-        _hooks.changed()
+        self._changed()
         if persistent:
             self._non_persistent.discard(name)
         else:
@@ -179,7 +186,7 @@ class Module:
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"add_module expects a Module, got {type(module).__name__}")
         self._modules[name] = module
-        _hooks.changed()
+        self._changed()
 
     # -- calling ------------------------------------------------------------------------------
     def forward(self, *args, **kwargs):
