@@ -20,8 +20,8 @@ BACKWARD_HOOKS: list = []
 
 
 #: Counts the changes a ``gn.compile`` replay cannot see: hooks registered or removed (on
-#: modules, on leaf tensors, around ops), and layers, weights, buffers or settings assigned to
-#: a module (public attributes: ``dropout.p``).
+#: modules, on leaf tensors, around ops), and layers, weights, buffers or settings (public
+#: attributes: ``dropout.p``) assigned to a module that a compiled step has called.
 #: A compiled step captures again after a change: a replay runs no Python hooks and reads the
 #: weights the capture saw, so the new capture sees the hook (and runs eagerly) or the new
 #: layer.
