@@ -241,3 +241,16 @@ def test_repr(host_device):  # CPU-specific output
     y = gn.tensor([1.0], requires_grad=True) * 2
     assert repr(y) == "tensor([2.], grad_fn=<mul>)"
     assert "..." in repr(gn.zeros(1000))
+
+
+def test_flip_takes_pytorchs_method_form_and_asks_for_dims():
+    """``x.flip(0, 2)`` is PyTorch's method form (dims as separate ints); with no dims
+    PyTorch raises, so does glassnet (it does not return x unflipped)."""
+    a = np.arange(24.0).reshape(2, 3, 4)
+    x = gn.tensor(a)
+    np.testing.assert_array_equal(x.flip(0, 2).numpy(), a[::-1, :, ::-1])
+    np.testing.assert_array_equal(x.flip((0, 2)).numpy(), a[::-1, :, ::-1])
+    np.testing.assert_array_equal(gn.flip(x, [1]).numpy(), a[:, ::-1])
+    np.testing.assert_array_equal(x.flip(-1).numpy(), a[..., ::-1])
+    with pytest.raises(TypeError, match="dims to reverse"):
+        x.flip()

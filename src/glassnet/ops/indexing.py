@@ -23,29 +23,10 @@ from glassnet.ops.shape import broadcast_to, permute, reshape
 from glassnet.tensor import Tensor
 
 __all__ = [
-    "diag",
-    "diag_embed",
-    "diagonal",
-    "flip",
-    "fliplr",
-    "flipud",
-    "index_add",
-    "index_copy",
-    "index_fill",
-    "index_put",
-    "index_select",
-    "masked_fill",
-    "masked_select",
-    "roll",
-    "rot90",
-    "scatter",
-    "scatter_add",
-    "scatter_reduce",
-    "take",
-    "take_along_dim",
-    "tril",
-    "triu",
-]
+    "diag", "diag_embed", "diagonal", "flip", "fliplr", "flipud", "index_add", "index_copy",
+    "index_fill", "index_put", "index_select", "masked_fill", "masked_select", "roll", "rot90",
+    "scatter", "scatter_add", "scatter_reduce", "take", "take_along_dim", "tril", "triu",
+]  # fmt: skip
 
 
 def _axis(op, x, dim) -> int:
@@ -59,8 +40,7 @@ def _index_array(op: str, index, x: Tensor, bool_ok: bool = False):
     """``index`` as an int64 (or bool) array; from a tensor, a compiled step runs eagerly."""
     if isinstance(index, Tensor):  # coordinates made here would be constants of a replay
         not_replayable(f"{op}'s coordinates from an index tensor")
-    xp = xp_of(x._data)
-    data = index._data if isinstance(index, Tensor) else xp.asarray(index)
+    data = index._data if isinstance(index, Tensor) else xp_of(x._data).asarray(index)
     if bool_ok and data.dtype.kind == "b":
         return data
     if data.dtype.kind not in "iu":
@@ -74,9 +54,11 @@ def _const(data) -> Tensor:
 
 
 # -- flips, rolls and diagonals ----------------------------------------------------------------
-def flip(x: Tensor, dims) -> Tensor:
-    """Reverse the order of elements along ``dims`` (an int or a tuple)."""
-    axes = normalize_axis(dims, x.shape, "flip")
+def flip(x: Tensor, *dims) -> Tensor:
+    """Reverse the elements along ``dims``: an int, a tuple, or ints (``x.flip(0, 2)``)."""
+    if not dims:
+        raise TypeError("flip: give the dims to reverse, e.g. x.flip(0) or flip(x, (0, 2))")
+    axes = normalize_axis(dims[0] if len(dims) == 1 else dims, x.shape, "flip")
     if not axes:
         return x
     index = tuple(slice(None, None, -1) if i in axes else slice(None) for i in range(x.ndim))
