@@ -455,6 +455,7 @@ NN_FUNCTIONAL = [
     "embedding",
     "gelu",
     "group_norm",
+    "instance_norm",
     "huber_loss",
     "kl_div",
     "l1_loss",

@@ -24,7 +24,7 @@ from glassnet.ops import _fused
 from glassnet.ops._parallel import map_rows, rows_view
 from glassnet.tensor import Tensor
 
-__all__ = ["batch_norm", "group_norm", "layer_norm"]
+__all__ = ["batch_norm", "group_norm", "instance_norm", "layer_norm"]
 
 
 def _normalize(ns, x, axes, eps):
@@ -428,3 +428,51 @@ def group_norm(x: Tensor, num_groups: int, weight=None, bias=None, eps: float = 
         )
     params, flags = _affine_args(op, weight, bias, (channels,))
     return GroupNorm.apply(x, *params, num_groups=num_groups, eps=float(eps), **flags)
+
+
+def instance_norm(
+    x: Tensor,
+    running_mean=None,
+    running_var=None,
+    weight=None,
+    bias=None,
+    use_input_stats: bool = True,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Instance normalization (PyTorch's ``F.instance_norm``) of x (N, C, ...): each sample's
+    channel over its own positions, y = w_c (x - mu_nc) / sqrt(s2_nc + eps) + b_c.
+
+    With ``use_input_stats`` (the default) mu_nc and s2_nc (biased) come from the sample:
+    ``group_norm`` with one group per channel. ``running_mean`` / ``running_var``, when given,
+    are then updated in place: r = (1 - momentum) r + momentum * (the batch mean of mu_nc, or
+    of the unbiased s2_nc). Without it the running statistics normalize, as ``batch_norm`` in
+    evaluation.
+
+    >>> import glassnet as gn, glassnet.functional as F
+    >>> F.instance_norm(gn.tensor([[[1.0, 3.0], [2.0, 2.0]]])).numpy().round(3)
+    array([[[-1.,  1.],
+            [ 0.,  0.]]], dtype=float32)
+    """
+    op = "instance_norm"
+    _check_x(op, x)
+    if x.ndim < 3:
+        raise ValueError(
+            f"{op}: input must be (N, C, L), (N, C, H, W) or (N, C, D, H, W), got shape "
+            f"{x.shape}; add a batch axis with x.unsqueeze(0)"
+        )
+    if not use_input_stats:
+        if running_mean is None or running_var is None:
+            raise ValueError(f"{op}: use_input_stats=False needs running_mean and running_var")
+        return batch_norm(x, running_mean, running_var, weight, bias, training=False, eps=eps)
+    out = group_norm(x, x.shape[1], weight, bias, eps)
+    if running_mean is not None or running_var is not None:
+        with no_grad():
+            axes, data = tuple(range(2, x.ndim)), x.detach()
+            if running_mean is not None:
+                mean = data.mean(axes).mean(0)
+                running_mean.mul_(1 - momentum).add_(mean * momentum)
+            if running_var is not None:
+                var = data.var(axes, unbiased=True).mean(0)
+                running_var.mul_(1 - momentum).add_(var * momentum)
+    return out

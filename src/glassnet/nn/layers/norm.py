@@ -269,3 +269,81 @@ class GroupNorm(Module):
 
     def extra_repr(self) -> str:
         return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"
+
+
+class _InstanceNorm(Module):
+    """Shared by InstanceNorm1d/2d/3d (PyTorch's defaults: no affine, no running stats)."""
+
+    _spatial = 0
+    _layout = ""
+
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        momentum: float | None = 0.1,
+        affine: bool = False,
+        track_running_stats: bool = False,
+    ) -> None:
+        super().__init__()
+        check_positive(num_features, "num_features", type(self).__name__)
+        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        self.affine, self.track_running_stats = affine, track_running_stats
+        if affine:
+            self.weight = Parameter(ones(num_features))
+            self.bias = Parameter(zeros(num_features))
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        if track_running_stats:
+            self.register_buffer("running_mean", zeros(num_features))
+            self.register_buffer("running_var", ones(num_features))
+            self.register_buffer("num_batches_tracked", Tensor(np.zeros((), np.int64)))
+        else:
+            for name in ("running_mean", "running_var", "num_batches_tracked"):
+                self.register_buffer(name, None)
+
+    def forward(self, x: Tensor) -> Tensor:
+        name = f"{type(self).__name__}({self.num_features})"
+        check_float_input(x, name, self.weight)
+        k = self._spatial
+        check_rank(x, name, (k + 1, k + 2), self._layout)
+        unbatched = x.ndim == k + 1
+        if unbatched:
+            x = x.unsqueeze(0)
+        check_channels(x, name, self.num_features, self._layout)
+        # PyTorch: running statistics normalize only in eval mode when tracked; momentum=None
+        # leaves them as they are (0.0), and num_batches_tracked is not counted here
+        out = F.instance_norm(
+            x, self.running_mean, self.running_var, self.weight, self.bias,
+            use_input_stats=self.training or not self.track_running_stats,
+            momentum=0.0 if self.momentum is None else self.momentum, eps=self.eps,
+        )  # fmt: skip
+        return out.squeeze(0) if unbatched else out
+
+
+class InstanceNorm1d(_InstanceNorm):
+    """Instance normalization of (N, C, L) or (C, L): each sample's channel over its length
+    (Ulyanov et al. 2016). ``affine`` adds per-channel gamma/beta; ``track_running_stats``
+    keeps running statistics, used in eval mode.
+
+    >>> import glassnet as gn
+    >>> gn.nn.InstanceNorm1d(3)(gn.randn(2, 3, 5)).shape
+    (2, 3, 5)
+    """
+
+    _spatial, _layout = 1, "(N, C, L)"
+
+
+class InstanceNorm2d(_InstanceNorm):
+    """Instance normalization of (N, C, H, W) or (C, H, W) images: each sample's channel over
+    its positions (style transfer, GANs). Math: y = gamma_c (x - mu_nc) / sqrt(s2_nc + eps)
+    + beta_c with mu_nc, s2_nc (biased) over H, W."""
+
+    _spatial, _layout = 2, "(N, C, H, W)"
+
+
+class InstanceNorm3d(_InstanceNorm):
+    """Instance normalization of (N, C, D, H, W) or (C, D, H, W) volumes."""
+
+    _spatial, _layout = 3, "(N, C, D, H, W)"
