@@ -271,11 +271,12 @@ class GroupNorm(Module):
         return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"
 
 
-class _InstanceNorm(Module):
-    """Shared by InstanceNorm1d/2d/3d (PyTorch's defaults: no affine, no running stats)."""
+class _InstanceNorm(_BatchNorm):
+    """Shared by InstanceNorm1d/2d/3d: BatchNorm's parameters, buffers and checks, with
+    PyTorch's instance-norm defaults (no affine, no running statistics) and statistics per
+    sample."""
 
     _spatial = 0
-    _layout = ""
 
     def __init__(
         self,
@@ -285,26 +286,10 @@ class _InstanceNorm(Module):
         affine: bool = False,
         track_running_stats: bool = False,
     ) -> None:
-        super().__init__()
-        check_positive(num_features, "num_features", type(self).__name__)
-        self.num_features, self.eps, self.momentum = num_features, eps, momentum
-        self.affine, self.track_running_stats = affine, track_running_stats
-        if affine:
-            self.weight = Parameter(ones(num_features))
-            self.bias = Parameter(zeros(num_features))
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
-        if track_running_stats:
-            self.register_buffer("running_mean", zeros(num_features))
-            self.register_buffer("running_var", ones(num_features))
-            self.register_buffer("num_batches_tracked", Tensor(np.zeros((), np.int64)))
-        else:
-            for name in ("running_mean", "running_var", "num_batches_tracked"):
-                self.register_buffer(name, None)
+        super().__init__(num_features, eps, momentum, affine, track_running_stats)
 
     def forward(self, x: Tensor) -> Tensor:
-        name = f"{type(self).__name__}({self.num_features})"
+        name = self._name()
         check_float_input(x, name, self.weight)
         k = self._spatial
         check_rank(x, name, (k + 1, k + 2), self._layout)
