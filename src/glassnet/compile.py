@@ -141,15 +141,16 @@ class CompiledStep:
         sig = base = _signature(args)
         entry = self._programs.get(sig) if sig is not None else None
         for _ in range(3):  # a program whose modules' train/eval flags differ now: the key
-            if type(entry) is not _Program or entry.modes_hold():  # of the program for now
+            if type(entry) is not _Program:  # of the program for these flags
                 break
+            if entry.modes_hold():
+                self.replays += 1
+                return entry.run(args)
             sig = (base, entry.modes_now())
             entry = self._programs.get(sig)
-        if type(entry) is _Program and entry.modes_hold():
-            self.replays += 1
-            return entry.run(args)
         if (
-            sig is None
+            type(entry) is _Program  # flags that keep changing inside the step
+            or sig is None
             or sig in self._refused
             or (entry is None and len(self._programs) >= self.max_programs)
         ):
