@@ -122,10 +122,12 @@ from glassnet.ops.distance import (  # noqa: F401
 from glassnet.ops.indexing import *  # noqa: F403
 from glassnet.ops.linalg_extra import *  # noqa: F403
 from glassnet.ops.logical import *  # noqa: F403
+from glassnet.ops.math_extra import *  # noqa: F403
 from glassnet.ops.rounding import *  # noqa: F403
 from glassnet.ops.scan import *  # noqa: F403
 from glassnet.ops.shape_extra import *  # noqa: F403
 from glassnet.ops.special import *  # noqa: F403 - issue 16: PyTorch's wider op set
+from glassnet.ops.statistics import *  # noqa: F403
 from glassnet.tensor import Tensor
 
 # PyTorch's dtype objects and aliases (NumPy dtypes: t.dtype == gn.float32, gn.zeros(2,

@@ -13,7 +13,7 @@ import numpy as np
 
 from glassnet import ops
 from glassnet.autograd.grad_mode import no_grad
-from glassnet.backend import Device, get_rng, to_device, to_dtype
+from glassnet.backend import Device, get_rng, to_device, to_dtype, xp_of
 from glassnet.tensor import Tensor
 
 # PyTorch's legacy type names (``x.type()``) for each dtype
@@ -245,12 +245,29 @@ def _write(self, name, value):
     return self
 
 
-def _inplace_of(name, op):
+def _inplace_of(name, op, cast: bool = False):
+    """PyTorch's in-place ``name`` of the out-of-place ``op``: the result is written into this
+    tensor's storage. As in PyTorch, a result whose dtype this tensor cannot hold without
+    changing kind (a float result into an int tensor) raises, unless ``cast`` (a fill value,
+    which PyTorch casts to the tensor's dtype)."""
+
     def method(self, *args, **kwargs):
         self._check_inplace(name)
         with no_grad():
             out = op(self, *args, **kwargs)
-        return _write(self, name, out._data)
+        value = out._data
+        if not cast and not np.can_cast(value.dtype, self.dtype, "same_kind"):
+            raise TypeError(
+                f"{name}: the result type {value.dtype} can't be cast to this tensor's dtype "
+                f"{self.dtype} (PyTorch raises too); use the out-of-place {name[:-1]}, or convert "
+                "the tensor first"
+            )
+        if value.shape != self.shape:
+            raise ValueError(
+                f"{name}: the result's shape {value.shape} does not match this tensor's shape "
+                f"{self.shape} (an in-place op cannot change the shape)"
+            )
+        return _write(self, name, value)
 
     method.__name__ = method.__qualname__ = name
     method.__doc__ = f"In-place ``{name[:-1]}``: writes the result into this tensor."
@@ -289,6 +306,54 @@ def bernoulli_(self, p=0.5, *, generator=None):
     prob = p._data if isinstance(p, Tensor) else p
     u = rng_for("bernoulli_", generator, self.device).random(self.shape)
     return _write(self, "bernoulli_", (u < prob).astype(self.dtype))
+
+
+def exponential_(self, lambd=1.0, *, generator=None):
+    """Fill with Exp(lambd) samples: -ln(1 - U) / lambd."""
+    return _random_fill(
+        self, "exponential_", generator, lambda g: -np.log1p(-g.random(self.shape)) / lambd
+    )
+
+
+def log_normal_(self, mean=1.0, std=2.0, *, generator=None):
+    """Fill with exp(N(mean, std^2)) samples."""
+    return _random_fill(
+        self, "log_normal_", generator, lambda g: np.exp(mean + std * g.standard_normal(self.shape))
+    )
+
+
+def cauchy_(self, median=0.0, sigma=1.0, *, generator=None):
+    """Fill with Cauchy(median, sigma) samples: median + sigma tan(pi (U - 1/2))."""
+    return _random_fill(
+        self,
+        "cauchy_",
+        generator,
+        lambda g: median + sigma * np.tan(np.pi * (g.random(self.shape) - 0.5)),
+    )
+
+
+def geometric_(self, p, *, generator=None):
+    """Fill with Geometric(p) samples (trials to the first success, from 1):
+    ceil(ln(1 - U) / ln(1 - p))."""
+    if not 0 < p < 1:
+        raise ValueError(f"geometric_: p must be in (0, 1), got {p}")
+    return _random_fill(
+        self, "geometric_", generator,
+        lambda g: np.maximum(np.ceil(np.log1p(-g.random(self.shape)) / np.log1p(-p)), 1),
+    )  # fmt: skip
+
+
+def fill_diagonal_(self, fill_value, wrap: bool = False):
+    """Fill the main diagonal (of a 2-D tensor, or one whose dims are all equal) with
+    ``fill_value``; ``wrap``: a tall matrix's diagonal starts again after N columns."""
+    if self.ndim < 2 or (self.ndim > 2 and len(set(self.shape)) != 1):
+        raise ValueError(
+            f"fill_diagonal_: needs a 2-D tensor or one with all dims equal, got {self.shape}"
+        )
+    self._check_inplace("fill_diagonal_")
+    xp_of(self._data).fill_diagonal(self._data, fill_value, wrap=wrap)
+    self._bump()
+    return self
 
 
 def detach_(self):
@@ -347,8 +412,39 @@ _METHODS = {
     "normal_": normal_,
     "bernoulli_": bernoulli_,
     "detach_": detach_,
+    "exponential_": exponential_,
+    "log_normal_": log_normal_,
+    "cauchy_": cauchy_,
+    "geometric_": geometric_,
+    "fill_diagonal_": fill_diagonal_,
     "__format__": __format__,
 }
 
 for _name, _method in _METHODS.items():
     setattr(Tensor, _name, _method)
+
+#: PyTorch's in-place forms of out-of-place methods glassnet has: ``x.log_()``, ``x.lerp_(y,
+#: w)``, ``exp_avg_sq.addcmul_(g, g, value=1 - beta2)``, ``x.index_add_(0, idx, src)``, ...
+#: (fill values are cast to the tensor's dtype, as in PyTorch: the second list)
+_INPLACE = (
+    "absolute", "acos", "acosh", "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctan2",
+    "arctanh", "asin", "asinh", "atan", "atan2", "atanh", "ceil", "cos", "cosh", "deg2rad", "erf",
+    "erfc", "erfinv", "exp2", "expm1", "fix", "floor", "frac", "log", "log10", "log1p", "log2",
+    "logit", "nan_to_num", "negative", "rad2deg", "reciprocal", "round", "rsqrt", "sgn", "sign",
+    "sin", "sinc", "sinh", "square", "tan", "trunc", "addcdiv", "addcmul", "addmm", "addmv",
+    "addbmm", "baddbmm", "addr", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not",
+    "bitwise_left_shift", "bitwise_right_shift", "clamp_max", "clamp_min", "copysign", "divide",
+    "eq", "ne", "lt", "le", "gt", "ge", "greater", "greater_equal", "less", "less_equal",
+    "not_equal", "floor_divide", "fmod", "remainder", "gcd", "lcm", "heaviside", "hypot", "lerp",
+    "logical_and", "logical_or", "logical_xor", "logical_not", "multiply", "subtract",
+    "true_divide", "xlogy", "index_add", "index_copy", "index_put", "scatter", "scatter_add",
+    "scatter_reduce", "tril", "triu", "cumsum", "cumprod",
+)  # fmt: skip
+_INPLACE_CAST = ("index_fill",)
+for _base in _INPLACE + _INPLACE_CAST:
+    if not hasattr(Tensor, _base + "_"):
+        setattr(
+            Tensor,
+            _base + "_",
+            _inplace_of(_base + "_", getattr(Tensor, _base), _base in _INPLACE_CAST),
+        )

@@ -14,18 +14,20 @@ from glassnet.ops import (
     linalg_extra,
     logical,
     loss_extra,
+    math_extra,
     pool_extra,
     resize,
     rounding,
     scan,
     shape_extra,
     special,
+    statistics,
 )
 
 PAGE = (Path(__file__).resolve().parents[2] / "docs" / "ops-reference.md").read_text()
 MODULES = [activation_extra, composite, conv_extra, distance, indexing, linalg_extra, logical,
            loss_extra, pool_extra, resize, rounding, scan, shape_extra, special,
-           creation_extra]  # fmt: skip
+           creation_extra, math_extra, statistics]  # fmt: skip
 
 
 @pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__.rsplit(".", 1)[-1])

@@ -23,6 +23,7 @@ from glassnet.ops import logical as _logical
 from glassnet.ops import loss as _loss
 from glassnet.ops import loss_extra as _loss_extra
 from glassnet.ops import loss_pointwise as _loss_pointwise
+from glassnet.ops import math_extra as _math_extra
 from glassnet.ops import methods as _methods
 from glassnet.ops import nn as _nn
 from glassnet.ops import normalization as _normalization
@@ -36,6 +37,7 @@ from glassnet.ops import selection as _selection
 from glassnet.ops import shape as _shape
 from glassnet.ops import shape_extra as _shape_extra
 from glassnet.ops import special as _special
+from glassnet.ops import statistics as _statistics
 from glassnet.ops.activation import *  # noqa: F403
 from glassnet.ops.activation_extra import *  # noqa: F403
 from glassnet.ops.attention import *  # noqa: F403
@@ -53,6 +55,7 @@ from glassnet.ops.logical import *  # noqa: F403
 from glassnet.ops.loss import *  # noqa: F403
 from glassnet.ops.loss_extra import *  # noqa: F403
 from glassnet.ops.loss_pointwise import *  # noqa: F403
+from glassnet.ops.math_extra import *  # noqa: F403
 from glassnet.ops.nn import *  # noqa: F403
 from glassnet.ops.normalization import *  # noqa: F403
 from glassnet.ops.pool import *  # noqa: F403
@@ -65,12 +68,13 @@ from glassnet.ops.selection import *  # noqa: F403
 from glassnet.ops.shape import *  # noqa: F403
 from glassnet.ops.shape_extra import *  # noqa: F403
 from glassnet.ops.special import *  # noqa: F403
+from glassnet.ops.statistics import *  # noqa: F403
 
 _MODULES = (_activation, _attention, _conv, _elementwise, _getitem, _linalg, _loss,
             _loss_pointwise, _nn, _normalization, _pool, _reduction, _repeat, _selection,
             _shape, _activation_extra, _composite, _distance, _indexing, _linalg_extra,
             _logical, _loss_extra, _rounding, _scan, _shape_extra, _special, _conv_extra,
-            _pool_extra)  # fmt: skip
+            _pool_extra, _math_extra, _statistics)  # fmt: skip
 __all__ = ["OPS", "Function", *dict.fromkeys(name for m in _MODULES for name in m.__all__)]
 
 # names two modules define: the PyTorch-complete one is the public op (div takes

@@ -17,6 +17,7 @@ from glassnet.tensor import Tensor
 __all__ = [
     "allclose",
     "argsort",
+    "argwhere",
     "bitwise_and",
     "bitwise_left_shift",
     "bitwise_not",
@@ -27,6 +28,8 @@ __all__ = [
     "eq",
     "equal",
     "ge",
+    "greater",
+    "greater_equal",
     "gt",
     "isclose",
     "isfinite",
@@ -37,6 +40,8 @@ __all__ = [
     "isposinf",
     "isreal",
     "le",
+    "less",
+    "less_equal",
     "logical_and",
     "logical_not",
     "logical_or",
@@ -44,6 +49,7 @@ __all__ = [
     "lt",
     "ne",
     "nonzero",
+    "not_equal",
     "signbit",
     "unique",
     "unique_consecutive",
@@ -185,6 +191,8 @@ def bitwise_right_shift(a, b) -> Tensor:
 
 eq, ne, lt, le, gt, ge = (_sel.equal, _sel.not_equal, _sel.less, _sel.less_equal, _sel.greater,
                           _sel.greater_equal)  # fmt: skip
+# PyTorch's long names for the same comparisons
+greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
 
 
 def equal(a: Tensor, b: Tensor) -> bool:

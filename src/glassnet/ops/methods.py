@@ -49,6 +49,10 @@ MORE_METHODS = (
     "ravel", "unfold", "outer", "ger", "mm", "bmm", "mv", "dot", "inner", "addmm", "baddbmm",
     "addmv", "dist",
     "hardshrink", "prelu", "positive", "vdot", "isreal",
+    "addcmul", "addcdiv", "addbmm", "addr", "bincount", "copysign", "cross", "diagflat", "diff",
+    "fmax", "fmin", "gcd", "heaviside", "histc", "kron", "lcm", "nanmean", "nansum", "sinc",
+    "trace", "quantile", "nanquantile", "cov", "corrcoef", "greater", "greater_equal", "less",
+    "less_equal", "not_equal", "argwhere", "hsplit", "vsplit", "dsplit", "split_with_sizes",
 )  # fmt: skip
 
 

@@ -22,6 +22,8 @@ __all__ = [
     "atleast_3d",
     "broadcast_tensors",
     "chunk",
+    "dsplit",
+    "hsplit",
     "meshgrid",
     "moveaxis",
     "movedim",
@@ -29,11 +31,13 @@ __all__ = [
     "one_hot",
     "ravel",
     "select",
+    "split_with_sizes",
     "swapdims",
     "tensor_split",
     "unbind",
     "unflatten",
     "unfold",
+    "vsplit",
 ]
 
 
@@ -75,6 +79,44 @@ def tensor_split(x: Tensor, indices_or_sections, dim: int = 0) -> tuple:
         out.append(getitem(x, tuple(index)))
         start += s
     return tuple(out)
+
+
+def _split_at(op: str, x: Tensor, indices_or_sections, dim: int, min_ndim: int) -> tuple:
+    if x.ndim < min_ndim:
+        raise ValueError(f"{op} needs a tensor with at least {min_ndim} dims, got {x.shape}")
+    if isinstance(indices_or_sections, (int, np.integer)):
+        k, n = int(indices_or_sections), x.shape[dim]
+        if k < 1 or n % k:
+            raise ValueError(f"{op}: dim {dim} of size {n} cannot be split into {k} equal parts")
+    return tensor_split(x, indices_or_sections, dim)
+
+
+def hsplit(x: Tensor, indices_or_sections) -> tuple:
+    """``tensor_split`` along dim 1 (dim 0 of a 1-D tensor); a number of sections must
+    divide that dim."""
+    return _split_at("hsplit", x, indices_or_sections, 1 if x.ndim > 1 else 0, 1)
+
+
+def vsplit(x: Tensor, indices_or_sections) -> tuple:
+    """``tensor_split`` along dim 0 of a tensor with at least 2 dims (equal sections)."""
+    return _split_at("vsplit", x, indices_or_sections, 0, 2)
+
+
+def dsplit(x: Tensor, indices_or_sections) -> tuple:
+    """``tensor_split`` along dim 2 of a tensor with at least 3 dims (equal sections)."""
+    return _split_at("dsplit", x, indices_or_sections, 2, 3)
+
+
+def split_with_sizes(x: Tensor, split_sizes, dim: int = 0) -> tuple:
+    """Pieces of the given sizes along ``dim``; the sizes must add up to that dim."""
+    a = _axis("split_with_sizes", x, dim)
+    sizes = [int(s) for s in split_sizes]
+    if sum(sizes) != x.shape[a] or any(s < 0 for s in sizes):
+        raise ValueError(
+            f"split_with_sizes: sizes {sizes} must be non-negative and add up to dim {a} of "
+            f"size {x.shape[a]}"
+        )
+    return tensor_split(x, list(np.cumsum(sizes)[:-1]), a)
 
 
 def select(x: Tensor, dim: int, index: int) -> Tensor:
