@@ -13,6 +13,13 @@ import glassnet.nn.functional as F
 import glassnet.ops as ops
 
 TORCH_ROOT = [
+    "cholesky",
+    "det",
+    "inverse",
+    "logdet",
+    "matrix_power",
+    "pinverse",
+    "slogdet",
     "addbmm",
     "addcdiv",
     "addcmul",
@@ -272,6 +279,13 @@ TORCH_ROOT = [
 ]
 
 TENSOR_METHODS = [
+    "cholesky",
+    "det",
+    "inverse",
+    "logdet",
+    "matrix_power",
+    "pinverse",
+    "slogdet",
     "addbmm",
     "addcdiv",
     "addcmul",

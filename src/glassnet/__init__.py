@@ -121,6 +121,7 @@ from glassnet.ops.distance import (  # noqa: F401
 )
 from glassnet.ops.indexing import *  # noqa: F403
 from glassnet.ops.linalg_extra import *  # noqa: F403
+from glassnet.ops.linalg_solve import *  # noqa: F403
 from glassnet.ops.logical import *  # noqa: F403
 from glassnet.ops.math_extra import *  # noqa: F403
 from glassnet.ops.rounding import *  # noqa: F403

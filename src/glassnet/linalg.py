@@ -2,9 +2,33 @@
 
 from glassnet.ops.distance import matrix_norm, vector_norm
 from glassnet.ops.linalg_extra import svd_factor
+from glassnet.ops.linalg_solve import (
+    cholesky,
+    det,
+    eigh,
+    eigvalsh,
+    matrix_power,
+    matrix_rank,
+    multi_dot,
+    pinv,
+    slogdet,
+    solve,
+)
+from glassnet.ops.linalg_solve import inverse as inv
 from glassnet.return_types import linalg_svd
 
-__all__ = ["matrix_norm", "norm", "svd", "svdvals", "vector_norm"]
+__all__ = [
+    "cholesky", "cross", "det", "eigh", "eigvalsh", "inv", "matrix_norm", "matrix_power",
+    "matrix_rank", "multi_dot", "norm", "pinv", "slogdet", "solve", "svd", "svdvals",
+    "vector_norm",
+]  # fmt: skip
+
+
+def cross(input, other, *, dim: int = -1):  # noqa: A002 - PyTorch's names
+    """``torch.linalg.cross``: the cross product along ``dim`` (default the last)."""
+    from glassnet.ops.math_extra import cross as _cross
+
+    return _cross(input, other, dim)
 
 
 def svd(A, full_matrices: bool = True, *, driver=None):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-__all__ = ["linalg_svd", "max", "min"]
+__all__ = ["linalg_eigh", "linalg_svd", "max", "min", "slogdet"]
 
 
 class max(NamedTuple):  # noqa: A001, N801 - PyTorch's name: torch.return_types.max
@@ -31,3 +31,17 @@ class linalg_svd(NamedTuple):  # noqa: N801 - PyTorch's name: torch.return_types
     U: Any
     S: Any
     Vh: Any
+
+
+class slogdet(NamedTuple):  # noqa: N801 - PyTorch's name: torch.return_types.slogdet
+    """``(sign, logabsdet)`` of :func:`glassnet.linalg.slogdet`."""
+
+    sign: Any
+    logabsdet: Any
+
+
+class linalg_eigh(NamedTuple):  # noqa: N801 - PyTorch's name: torch.return_types.linalg_eigh
+    """``(eigenvalues, eigenvectors)`` of :func:`glassnet.linalg.eigh`."""
+
+    eigenvalues: Any
+    eigenvectors: Any

@@ -19,6 +19,7 @@ from glassnet.ops import getitem as _getitem
 from glassnet.ops import indexing as _indexing
 from glassnet.ops import linalg as _linalg
 from glassnet.ops import linalg_extra as _linalg_extra
+from glassnet.ops import linalg_solve as _linalg_solve
 from glassnet.ops import logical as _logical
 from glassnet.ops import loss as _loss
 from glassnet.ops import loss_extra as _loss_extra
@@ -51,6 +52,7 @@ from glassnet.ops.graph_namespace import GraphNamespace as _GraphNamespace
 from glassnet.ops.indexing import *  # noqa: F403
 from glassnet.ops.linalg import *  # noqa: F403
 from glassnet.ops.linalg_extra import *  # noqa: F403
+from glassnet.ops.linalg_solve import *  # noqa: F403
 from glassnet.ops.logical import *  # noqa: F403
 from glassnet.ops.loss import *  # noqa: F403
 from glassnet.ops.loss_extra import *  # noqa: F403
@@ -74,7 +76,7 @@ _MODULES = (_activation, _attention, _conv, _elementwise, _getitem, _linalg, _lo
             _loss_pointwise, _nn, _normalization, _pool, _reduction, _repeat, _selection,
             _shape, _activation_extra, _composite, _distance, _indexing, _linalg_extra,
             _logical, _loss_extra, _rounding, _scan, _shape_extra, _special, _conv_extra,
-            _pool_extra, _math_extra, _statistics)  # fmt: skip
+            _pool_extra, _math_extra, _statistics, _linalg_solve)  # fmt: skip
 __all__ = ["OPS", "Function", *dict.fromkeys(name for m in _MODULES for name in m.__all__)]
 
 # names two modules define: the PyTorch-complete one is the public op (div takes
