@@ -13,6 +13,10 @@ import glassnet.nn.functional as F
 import glassnet.ops as ops
 
 TORCH_ROOT = [
+    "lgamma",
+    "digamma",
+    "polygamma",
+    "mvlgamma",
     "cholesky",
     "det",
     "inverse",
@@ -279,6 +283,10 @@ TORCH_ROOT = [
 ]
 
 TENSOR_METHODS = [
+    "lgamma",
+    "digamma",
+    "polygamma",
+    "mvlgamma",
     "cholesky",
     "det",
     "inverse",

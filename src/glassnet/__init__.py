@@ -119,6 +119,7 @@ from glassnet.ops.distance import (  # noqa: F401
     pairwise_distance,
     pdist,
 )
+from glassnet.ops.gamma import *  # noqa: F403
 from glassnet.ops.indexing import *  # noqa: F403
 from glassnet.ops.linalg_extra import *  # noqa: F403
 from glassnet.ops.linalg_solve import *  # noqa: F403
@@ -162,6 +163,7 @@ _LAZY = {
     "amp": ("glassnet.amp", None),
     "autocast": ("glassnet.amp", "autocast"),
     "linalg": ("glassnet.linalg", None),
+    "special": ("glassnet.special", None),
     "testing": ("glassnet.testing", None),
     "diagnostics": ("glassnet.diagnostics", None),
     "data": ("glassnet.data", None),

@@ -10,6 +10,7 @@ from glassnet.ops import (
     composite,
     conv_extra,
     distance,
+    gamma,
     indexing,
     linalg_extra,
     linalg_solve,
@@ -28,7 +29,7 @@ from glassnet.ops import (
 PAGE = (Path(__file__).resolve().parents[2] / "docs" / "ops-reference.md").read_text()
 MODULES = [activation_extra, composite, conv_extra, distance, indexing, linalg_extra, logical,
            loss_extra, pool_extra, resize, rounding, scan, shape_extra, special,
-           creation_extra, math_extra, statistics, linalg_solve]  # fmt: skip
+           creation_extra, math_extra, statistics, linalg_solve, gamma]  # fmt: skip
 
 
 @pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__.rsplit(".", 1)[-1])

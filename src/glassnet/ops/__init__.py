@@ -15,6 +15,7 @@ from glassnet.ops import conv as _conv
 from glassnet.ops import conv_extra as _conv_extra
 from glassnet.ops import distance as _distance
 from glassnet.ops import elementwise as _elementwise
+from glassnet.ops import gamma as _gamma
 from glassnet.ops import getitem as _getitem
 from glassnet.ops import indexing as _indexing
 from glassnet.ops import linalg as _linalg
@@ -47,6 +48,7 @@ from glassnet.ops.conv import *  # noqa: F403
 from glassnet.ops.conv_extra import *  # noqa: F403
 from glassnet.ops.distance import *  # noqa: F403
 from glassnet.ops.elementwise import *  # noqa: F403
+from glassnet.ops.gamma import *  # noqa: F403
 from glassnet.ops.getitem import *  # noqa: F403
 from glassnet.ops.graph_namespace import GraphNamespace as _GraphNamespace
 from glassnet.ops.indexing import *  # noqa: F403
@@ -76,7 +78,7 @@ _MODULES = (_activation, _attention, _conv, _elementwise, _getitem, _linalg, _lo
             _loss_pointwise, _nn, _normalization, _pool, _reduction, _repeat, _selection,
             _shape, _activation_extra, _composite, _distance, _indexing, _linalg_extra,
             _logical, _loss_extra, _rounding, _scan, _shape_extra, _special, _conv_extra,
-            _pool_extra, _math_extra, _statistics, _linalg_solve)  # fmt: skip
+            _pool_extra, _math_extra, _statistics, _linalg_solve, _gamma)  # fmt: skip
 __all__ = ["OPS", "Function", *dict.fromkeys(name for m in _MODULES for name in m.__all__)]
 
 # names two modules define: the PyTorch-complete one is the public op (div takes

@@ -53,7 +53,8 @@ MORE_METHODS = (
     "fmax", "fmin", "gcd", "heaviside", "histc", "kron", "lcm", "nanmean", "nansum", "sinc",
     "trace", "quantile", "nanquantile", "cov", "corrcoef", "greater", "greater_equal", "less",
     "less_equal", "not_equal", "argwhere", "hsplit", "vsplit", "dsplit", "split_with_sizes",
-    "det", "logdet", "slogdet", "inverse", "cholesky", "matrix_power", "pinverse",
+    "det", "logdet", "slogdet", "inverse", "cholesky", "matrix_power", "pinverse", "lgamma",
+    "digamma", "mvlgamma",
 )  # fmt: skip
 
 
@@ -84,6 +85,11 @@ def double(self) -> Tensor:
 
 def long(self) -> Tensor:
     return self.astype("int64")
+
+
+def polygamma(self, n: int) -> Tensor:
+    """``x.polygamma(n)``: PyTorch's method order (the function is ``polygamma(n, x)``)."""
+    return _ops.polygamma(n, self)
 
 
 def _transposed(self) -> Tensor:
@@ -151,7 +157,8 @@ def bind(ops: dict) -> None:
     # to(), cuda(), where() and the other PyTorch methods that are not one op live in
     # glassnet._tensor_torch
     conversions = {"clone": clone, "cpu": cpu, "astype": astype,
-                   "float": _float, "double": double, "long": long}  # fmt: skip
+                   "float": _float, "double": double, "long": long,
+                   "polygamma": polygamma}  # fmt: skip
     for name, fn in conversions.items():
         setattr(Tensor, name, fn)
     Tensor.T = property(_transposed)
