@@ -12,9 +12,11 @@ from glassnet.optim.clip import clip_grad_norm, clip_grad_norm_, clip_grad_value
 from glassnet.optim.lbfgs import LBFGS
 from glassnet.optim.optimizer import Optimizer
 from glassnet.optim.rmsprop import RMSprop
+from glassnet.optim.rprop_asgd import ASGD, Rprop
 from glassnet.optim.sgd import SGD
 
 __all__ = [
+    "ASGD",
     "LBFGS",
     "SGD",
     "Adadelta",
@@ -26,6 +28,7 @@ __all__ = [
     "RAdam",
     "Optimizer",
     "RMSprop",
+    "Rprop",
     "clip_grad_norm",
     "clip_grad_norm_",
     "clip_grad_value",
