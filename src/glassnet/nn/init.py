@@ -31,6 +31,8 @@ from glassnet.generator import rng_for
 from glassnet.tensor import Tensor
 
 __all__ = [
+    "dirac_",
+    "sparse_",
     "calculate_gain",
     "constant_",
     "eye_",
@@ -252,7 +254,13 @@ def kaiming_normal_(
     )
 
 
-def orthogonal_(tensor: Tensor, gain: float = 1.0) -> Tensor:
+def _host_rng(fn: str, generator):
+    """The host generator for draws that host math (QR, permutations) consumes: glassnet's,
+    or ``generator`` when it is a CPU generator (a device generator raises, naming both)."""
+    return get_rng() if generator is None else rng_for(fn, generator, "cpu")
+
+
+def orthogonal_(tensor: Tensor, gain: float = 1.0, generator=None) -> Tensor:
     """A (semi-)orthogonal matrix times ``gain`` (Saxe et al. 2013).
 
     The tensor is viewed as ``(rows, cols) = (shape[0], prod(shape[1:]))``; a Gaussian matrix
@@ -267,7 +275,7 @@ def orthogonal_(tensor: Tensor, gain: float = 1.0) -> Tensor:
         )
     rows = tensor.shape[0]
     cols = tensor.numel() // rows if rows else 0
-    flat = get_rng().standard_normal((rows, cols))
+    flat = _host_rng("orthogonal_", generator).standard_normal((rows, cols))
     if rows < cols:
         flat = flat.T
     q, r = np.linalg.qr(flat)
@@ -280,7 +288,12 @@ def orthogonal_(tensor: Tensor, gain: float = 1.0) -> Tensor:
 
 
 def trunc_normal_(
-    tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0
+    tensor: Tensor,
+    mean: float = 0.0,
+    std: float = 1.0,
+    a: float = -2.0,
+    b: float = 2.0,
+    generator=None,
 ) -> Tensor:
     """N(mean, std^2) restricted to [a, b] (absolute bounds, as in PyTorch), by redrawing the
     values that fall outside.
@@ -301,10 +314,45 @@ def trunc_normal_(
             f"trunc_normal_: [a, b] = [{a}, {b}] holds only {mass:.2g} of N({mean}, {std}^2); "
             "move the bounds within a few std of the mean"
         )
-    rng = get_rng()
+    rng = _host_rng("trunc_normal_", generator)
     out = rng.normal(mean, std, tensor.shape)
     bad = (out < a) | (out > b)
     while bad.any():
         out[bad] = rng.normal(mean, std, int(bad.sum()))
         bad = (out < a) | (out > b)
     return _fill(tensor, out, "trunc_normal_")
+
+
+def dirac_(tensor: Tensor, groups: int = 1) -> Tensor:
+    """The identity convolution: a 3-, 4- or 5-D weight (out, in, *kernel) with 1 at the
+    kernel's centre where out index = in index within each of ``groups`` groups, 0 elsewhere,
+    so a convolution with it copies its input channels."""
+    if not isinstance(tensor, Tensor) or tensor.ndim not in (3, 4, 5):
+        raise ValueError("dirac_: needs a 3-, 4- or 5-D tensor (a convolution weight)")
+    out_ch = tensor.shape[0]
+    if groups < 1 or out_ch % groups:
+        raise ValueError(f"dirac_: dim 0 ({out_ch}) must be divisible by groups ({groups})")
+    per = out_ch // groups
+    values = np.zeros(tensor.shape)
+    centre = tuple(k // 2 for k in tensor.shape[2:])
+    for g in range(groups):
+        for d in range(min(per, tensor.shape[1])):
+            values[(g * per + d, d) + centre] = 1.0
+    return _fill(tensor, values, "dirac_")
+
+
+def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01, generator=None) -> Tensor:
+    """A 2-D tensor of N(0, std^2) values with ceil(sparsity * rows) entries of each column set
+    to 0 (random rows; Martens 2010)."""
+    _check_float(tensor, "sparse_")
+    if tensor.ndim != 2:
+        raise ValueError(f"sparse_: needs a 2-D tensor, got shape {tuple(tensor.shape)}")
+    if not 0.0 <= sparsity <= 1.0:
+        raise ValueError(f"sparse_: sparsity must be in [0, 1], got {sparsity}")
+    rows, cols = tensor.shape
+    rng = _host_rng("sparse_", generator)
+    values = rng.normal(0.0, std, (rows, cols))
+    zeros = int(math.ceil(sparsity * rows))
+    for c in range(cols):
+        values[rng.permutation(rows)[:zeros], c] = 0.0
+    return _fill(tensor, values, "sparse_")
