@@ -534,6 +534,8 @@ TENSOR_METHODS = [
 ]
 
 NN_FUNCTIONAL = [
+    "channel_shuffle",
+    "gumbel_softmax",
     "adaptive_avg_pool2d",
     "avg_pool2d",
     "batch_norm",

@@ -85,6 +85,7 @@ from glassnet.nn.layers.extra import (  # noqa: E402
     Upsample,
 )
 from glassnet.nn.layers.norm import InstanceNorm1d, InstanceNorm2d, InstanceNorm3d
+from glassnet.nn.layers.padding import *  # noqa: F403
 from glassnet.nn.layers.rnn import GRU, LSTM, RNN
 from glassnet.nn.layers.rnn_cell import GRUCell, LSTMCell, RNNCell
 from glassnet.nn.layers.transformer import TransformerEncoder, TransformerEncoderLayer
