@@ -15,8 +15,9 @@ parameters without a gradient, running under ``no_grad``, bumping version counte
 
 from __future__ import annotations
 
+import itertools
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -24,6 +25,7 @@ import numpy as np
 from glassnet.autograd.grad_mode import active_recorder, enable_grad, no_grad
 from glassnet.backend import to_device, xp_of
 from glassnet.optim.fused import fused_step
+from glassnet.optim.param_state import ParamState, StepHookHandle, hooked_step
 from glassnet.tensor import Tensor
 
 __all__ = ["Optimizer", "ParamState", "check_hyper", "l2_grad", "params_with_grad"]
@@ -52,49 +54,6 @@ TORCH_FLAGS = {
 }
 
 
-class ParamState:
-    """Per-parameter state, looked up by the parameter itself: ``opt.state[p]["exp_avg"]``.
-
-    Keys are compared by identity (a tensor's ``==`` is elementwise, so it cannot be a plain
-    dict key safely); the parameter is kept alongside its state so its id stays unique.
-    """
-
-    __slots__ = ("_by_id",)
-
-    def __init__(self) -> None:
-        self._by_id: dict[int, tuple[Tensor, dict]] = {}
-
-    def __getitem__(self, param: Tensor) -> dict:
-        try:
-            return self._by_id[id(param)][1]
-        except KeyError:
-            raise KeyError(
-                "this parameter has no optimizer state yet (no step with a grad)"
-            ) from None
-
-    def __setitem__(self, param: Tensor, value: dict) -> None:
-        self._by_id[id(param)] = (param, value)
-
-    def __contains__(self, param) -> bool:
-        return id(param) in self._by_id
-
-    def __len__(self) -> int:
-        return len(self._by_id)
-
-    def __iter__(self) -> Iterator[Tensor]:
-        return (p for p, _ in self._by_id.values())
-
-    def get(self, param: Tensor, default=None):
-        entry = self._by_id.get(id(param))
-        return default if entry is None else entry[1]
-
-    def items(self) -> Iterator[tuple[Tensor, dict]]:
-        return iter(list(self._by_id.values()))
-
-    def clear(self) -> None:
-        self._by_id.clear()
-
-
 def _check_param(p, where: str) -> None:
     if not isinstance(p, Tensor):
         raise TypeError(
@@ -108,6 +67,9 @@ def _check_param(p, where: str) -> None:
         )
     if p.dtype.kind != "f":
         raise TypeError(f"{where}: parameters must hold floats, got dtype {p.dtype}")
+
+
+_HOOK_IDS = itertools.count()
 
 
 class Optimizer:
@@ -155,6 +117,30 @@ class Optimizer:
     #: blocks of flat buffers (optim/fused.py). A subclass that overrides ``update`` must
     #: say it again (it is read at or below the class that defines ``update``).
     elementwise: bool = False
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        step = cls.__dict__.get("step")
+        if step is not None and not getattr(step, "_glassnet_hooked", False):
+            cls.step = hooked_step(step)  # a subclass's own step runs the step hooks too
+
+    def register_step_pre_hook(self, hook: Callable) -> StepHookHandle:
+        """PyTorch's step pre-hook: ``hook(optimizer, args, kwargs)`` runs before each
+        ``step()``; it returns None or new ``(args, kwargs)``. ``handle.remove()`` drops it."""
+        return self._add_step_hook("_step_pre_hooks", hook)
+
+    def register_step_post_hook(self, hook: Callable) -> StepHookHandle:
+        """PyTorch's step post-hook: ``hook(optimizer, args, kwargs)`` runs after each
+        ``step()``. ``handle.remove()`` drops it."""
+        return self._add_step_hook("_step_post_hooks", hook)
+
+    def _add_step_hook(self, attr: str, hook: Callable) -> StepHookHandle:
+        if not callable(hook):
+            raise TypeError(f"{attr[1:-1]}: expected a function, got {type(hook).__name__}")
+        hooks = self.__dict__.setdefault(attr, {})
+        key = next(_HOOK_IDS)
+        hooks[key] = hook
+        return StepHookHandle(hooks, key)
 
     def __init__(self, params, defaults: dict[str, Any], **torch_flags) -> None:
         name = type(self).__name__
@@ -331,6 +317,8 @@ class Optimizer:
                     index += 1
         self.step_count += 1
         return loss
+
+    step = hooked_step(step)
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Drop every parameter's gradient (``set_to_none=False`` sets fresh zero arrays)."""

@@ -11,11 +11,20 @@ __all__ = [
     "clip_grad_norm_",
     "clip_grad_value",
     "clip_grad_value_",
+    "clip_grads_with_norm_",
+    "get_total_norm",
     "parameters_to_vector",
     "vector_to_parameters",
 ]
 
-_CLIP = ("clip_grad_norm", "clip_grad_norm_", "clip_grad_value", "clip_grad_value_")
+_CLIP = (
+    "clip_grad_norm",
+    "clip_grad_norm_",
+    "clip_grad_value",
+    "clip_grad_value_",
+    "clip_grads_with_norm_",
+    "get_total_norm",
+)
 
 
 def __getattr__(name: str):
