@@ -14,6 +14,7 @@ from glassnet.ops import loss as _loss
 from glassnet.ops import loss_extra as _loss_extra
 from glassnet.ops import loss_pointwise as _loss_pointwise
 from glassnet.ops import nn as _nn
+from glassnet.ops import nn_extra as _nn_extra
 from glassnet.ops import normalization as _normalization
 from glassnet.ops import pool as _pool
 from glassnet.ops import pool_extra as _pool_extra
@@ -30,6 +31,7 @@ from glassnet.ops.loss import *  # noqa: F403
 from glassnet.ops.loss_extra import *  # noqa: F403
 from glassnet.ops.loss_pointwise import *  # noqa: F403
 from glassnet.ops.nn import *  # noqa: F403
+from glassnet.ops.nn_extra import *  # noqa: F403
 from glassnet.ops.normalization import *  # noqa: F403
 from glassnet.ops.pool import *  # noqa: F403
 from glassnet.ops.pool_extra import *  # noqa: F403
@@ -52,6 +54,7 @@ __all__ = [
         _pool_extra,
         _loss_extra,
         _resize,
+        _nn_extra,
     )  # fmt: skip
     for name in module.__all__
 ]
