@@ -614,6 +614,14 @@ NN_FUNCTIONAL = [
     "max_unpool1d",
     "max_unpool2d",
     "ctc_loss",
+    "dropout1d",
+    "dropout2d",
+    "dropout3d",
+    "alpha_dropout",
+    "feature_alpha_dropout",
+    "rms_norm",
+    "local_response_norm",
+    "bilinear",
 ]
 
 # public ops without a PyTorch spelling of the same name, and why

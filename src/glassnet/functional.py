@@ -14,6 +14,7 @@ from glassnet.ops import loss as _loss
 from glassnet.ops import loss_extra as _loss_extra
 from glassnet.ops import loss_pointwise as _loss_pointwise
 from glassnet.ops import nn as _nn
+from glassnet.ops import nn_extra as _nn_extra
 from glassnet.ops import nn_misc as _nn_misc
 from glassnet.ops import normalization as _normalization
 from glassnet.ops import pool as _pool
@@ -31,6 +32,7 @@ from glassnet.ops.loss import *  # noqa: F403
 from glassnet.ops.loss_extra import *  # noqa: F403
 from glassnet.ops.loss_pointwise import *  # noqa: F403
 from glassnet.ops.nn import *  # noqa: F403
+from glassnet.ops.nn_extra import *  # noqa: F403
 from glassnet.ops.nn_misc import *  # noqa: F403
 from glassnet.ops.normalization import *  # noqa: F403
 from glassnet.ops.pool import *  # noqa: F403
@@ -55,6 +57,7 @@ __all__ = [
         _loss_extra,
         _resize,
         _nn_misc,
+        _nn_extra,
     )  # fmt: skip
     for name in module.__all__
 ]

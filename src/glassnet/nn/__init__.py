@@ -34,6 +34,14 @@ from glassnet.nn.layers import (
 
 # sequence models
 from glassnet.nn.layers.attention import MultiheadAttention
+from glassnet.nn.layers.bilinear import Bilinear
+from glassnet.nn.layers.dropout_extra import (
+    AlphaDropout,
+    Dropout1d,
+    Dropout2d,
+    Dropout3d,
+    FeatureAlphaDropout,
+)
 
 # issue 16: modules for the wider op set
 from glassnet.nn.layers.extra import (  # noqa: E402
@@ -85,7 +93,9 @@ from glassnet.nn.layers.extra import (  # noqa: E402
     Upsample,
 )
 from glassnet.nn.layers.norm import InstanceNorm1d, InstanceNorm2d, InstanceNorm3d
+from glassnet.nn.layers.norm_extra import BatchNorm3d, LocalResponseNorm, RMSNorm
 from glassnet.nn.layers.padding import *  # noqa: F403
+from glassnet.nn.layers.param_containers import ParameterDict, ParameterList
 from glassnet.nn.layers.rnn import GRU, LSTM, RNN
 from glassnet.nn.layers.rnn_cell import GRUCell, LSTMCell, RNNCell
 from glassnet.nn.layers.transformer import TransformerEncoder, TransformerEncoderLayer

@@ -10,12 +10,11 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 
-import numpy as np
-
 from glassnet.autograd import hooks as _hooks
-from glassnet.autograd.grad_mode import CAPTURING, active_recorder, no_grad
+from glassnet.autograd.grad_mode import CAPTURING, active_recorder
 from glassnet.autograd.hooks import RemovableHandle
-from glassnet.backend import Device, to_device, to_dtype
+from glassnet.nn._module_access import AccessMixin
+from glassnet.nn._module_state import StateDictMixin
 from glassnet.nn.parameter import Parameter
 from glassnet.tensor import Tensor
 
@@ -68,7 +67,64 @@ def _hook_in_capture(module) -> None:
         )
 
 
-class Module:
+class ModuleNameError(KeyError, ValueError):
+    """A bad parameter, buffer or sub-module name: PyTorch's KeyError, and a ValueError."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class _KwargsHook:
+    """A hook registered with ``with_kwargs=True`` (it also receives the keyword inputs)."""
+
+    __slots__ = ("fn",)
+
+    def __init__(self, fn: Callable) -> None:
+        self.fn = fn
+
+
+def _add_hook(hooks: list, fn: Callable, prepend: bool, with_kwargs: bool) -> RemovableHandle:
+    if not callable(fn):
+        raise TypeError(f"a module hook must be callable, got {type(fn).__name__}")
+    entry = _KwargsHook(fn) if with_kwargs else fn
+    hooks.insert(0, entry) if prepend else hooks.append(entry)
+    return RemovableHandle(hooks, entry)
+
+
+def _run_pre_hooks(module, args: tuple, kwargs: dict):
+    """PyTorch's forward pre-hooks: global ones first; a result replaces the inputs."""
+    _hook_in_capture(module)
+    for hook in (*GLOBAL_FORWARD_PRE_HOOKS, *module._forward_pre_hooks):
+        if type(hook) is _KwargsHook:
+            result = hook.fn(module, args, kwargs)
+            if result is not None:
+                if not (isinstance(result, tuple) and len(result) == 2):
+                    raise RuntimeError(
+                        "a forward pre-hook registered with with_kwargs=True must return None "
+                        f"or a tuple (args, kwargs), got {type(result).__name__}"
+                    )
+                args, kwargs = result
+        else:
+            result = hook(module, args)
+            if result is not None:
+                args = result if isinstance(result, tuple) else (result,)
+    return args, kwargs
+
+
+def _run_hooks(module, args: tuple, kwargs: dict, out):
+    """PyTorch's forward hooks: global ones first; a non-None result replaces the output."""
+    _hook_in_capture(module)
+    for hook in (*GLOBAL_FORWARD_HOOKS, *module._forward_hooks):
+        if type(hook) is _KwargsHook:
+            result = hook.fn(module, args, kwargs, out)
+        else:
+            result = hook(module, args, out)
+        if result is not None:
+            out = result
+    return out
+
+
+class Module(StateDictMixin, AccessMixin):
     """Base class for all layers and models: subclass it, create parameters and sub-modules
     in ``__init__`` (or lazily in ``build``), and compute the output in ``forward``.
 
@@ -158,9 +214,22 @@ class Module:
                 return
         object.__delattr__(self, name)
 
+    def _check_name(self, name, kind: str, store: str) -> None:
+        """PyTorch's checks on a new parameter, buffer or sub-module name."""
+        self._require_init()
+        if not isinstance(name, str):
+            raise TypeError(f"{kind} name should be a string, got {type(name).__name__}")
+        if "." in name or not name:
+            raise ModuleNameError(f'{kind} name can\'t be empty or contain ".", got {name!r}')
+        if hasattr(self, name) and name not in getattr(self, store):
+            raise ModuleNameError(
+                f"attribute '{name}' already exists on {type(self).__name__}: pick another "
+                f"{kind} name"
+            )
+
     def register_parameter(self, name: str, param: Parameter | None) -> None:
         """Register ``param`` (or a placeholder None) under ``name``."""
-        self._require_init()
+        self._check_name(name, "parameter", "_parameters")
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(f"register_parameter expects a Parameter, got {type(param).__name__}")
         self._parameters[name] = param
@@ -168,7 +237,7 @@ class Module:
 
     def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
         """Register state that is not trained but is saved (e.g. BatchNorm running means)."""
-        self._require_init()
+        self._check_name(name, "buffer", "_buffers")
         if tensor is not None and not isinstance(tensor, Tensor):
             raise TypeError(f"buffer '{name}' must be a Tensor, got {type(tensor).__name__}")
         self._buffers[name] = tensor
@@ -180,13 +249,22 @@ class Module:
 
     def add_module(self, name: str, module: Module | None) -> None:
         """Register a sub-module under ``name`` (dots are not allowed in names)."""
-        self._require_init()
-        if "." in name or not name:
-            raise ValueError(f"module name must be non-empty and contain no '.', got {name!r}")
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"add_module expects a Module, got {type(module).__name__}")
+        self._check_name(name, "module", "_modules")
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"add_module expects a Module, got {type(module).__name__}")
         self._modules[name] = module
         self._changed()
+
+    def register_module(self, name: str, module: Module | None) -> None:
+        """Alias of :meth:`add_module` (PyTorch's)."""
+        self.add_module(name, module)
+
+    def __dir__(self):
+        keys = [*dir(type(self)), *self.__dict__, *self._parameters, *self._modules]
+        keys += list(self._buffers)
+        return sorted(k for k in set(keys) if not k[0].isdigit())
 
     # -- calling ------------------------------------------------------------------------------
     def forward(self, *args, **kwargs):
@@ -202,148 +280,127 @@ class Module:
         if CAPTURING[0]:
             _module_in_capture(self)
         if GLOBAL_FORWARD_PRE_HOOKS or self._forward_pre_hooks:
-            _hook_in_capture(self)
-            for hook in (*GLOBAL_FORWARD_PRE_HOOKS, *self._forward_pre_hooks):
-                hook(self, args)
+            args, kwargs = _run_pre_hooks(self, args, kwargs)
         out = self.forward(*args, **kwargs)
         if GLOBAL_FORWARD_HOOKS or self._forward_hooks:
-            _hook_in_capture(self)
-            for hook in (*GLOBAL_FORWARD_HOOKS, *self._forward_hooks):
-                result = hook(self, args, out)
-                if result is not None:
-                    out = result
+            out = _run_hooks(self, args, kwargs, out)
         return out
 
-    def register_forward_pre_hook(self, fn: Callable) -> RemovableHandle:
-        """Call ``fn(module, inputs)`` before this module's forward."""
-        self._forward_pre_hooks.append(fn)
-        return RemovableHandle(self._forward_pre_hooks, fn)
+    def register_forward_pre_hook(
+        self, hook: Callable, *, prepend: bool = False, with_kwargs: bool = False
+    ) -> RemovableHandle:
+        """Call ``hook(module, args)`` before this module's forward, as PyTorch: a non-None
+        return value replaces the positional inputs (a non-tuple becomes a 1-tuple). With
+        ``with_kwargs=True`` it is ``hook(module, args, kwargs)`` and may return a new
+        ``(args, kwargs)``; ``prepend=True`` runs it before the hooks already registered."""
+        return _add_hook(self._forward_pre_hooks, hook, prepend, with_kwargs)
 
-    def register_forward_hook(self, fn: Callable) -> RemovableHandle:
-        """Call ``fn(module, inputs, output)`` after this module's forward; a non-None
-        return value replaces the output."""
-        self._forward_hooks.append(fn)
-        return RemovableHandle(self._forward_hooks, fn)
+    def register_forward_hook(
+        self,
+        hook: Callable,
+        *,
+        prepend: bool = False,
+        with_kwargs: bool = False,
+        always_call: bool = False,
+    ) -> RemovableHandle:
+        """Call ``hook(module, args, output)`` after this module's forward (with
+        ``with_kwargs=True``: ``hook(module, args, kwargs, output)``), as PyTorch; a non-None
+        return value replaces the output. ``always_call=True`` is not supported."""
+        if always_call:
+            raise NotImplementedError(
+                "register_forward_hook(always_call=True) is not supported by glassnet: catch "
+                "the exception around the module call instead"
+            )
+        return _add_hook(self._forward_hooks, hook, prepend, with_kwargs)
+
+    def register_full_backward_hook(self, hook: Callable, prepend: bool = False):
+        """Not supported: raises NotImplementedError naming the alternative."""
+        raise NotImplementedError(
+            "Module.register_full_backward_hook is not supported by glassnet: register a "
+            "tensor hook instead, e.g. in a forward hook call output.register_hook(fn) to see "
+            "dL/d(output), or x.register_hook(fn) on an input to see dL/d(input)"
+        )
+
+    register_full_backward_pre_hook = register_full_backward_hook
+    register_backward_hook = register_full_backward_hook
 
     # -- traversal ----------------------------------------------------------------------------
-    def named_modules(self, prefix: str = "", memo: set | None = None) -> Iterator:
-        """Yield ``(dotted_name, module)`` for this module and all descendants (depth first)."""
-        memo = set() if memo is None else memo
-        stack = [(prefix, self)]
-        while stack:
-            name, module = stack.pop()
-            if id(module) in memo:
-                continue
-            memo.add(id(module))
-            yield name, module
-            children = [
-                (f"{name}.{k}" if name else k, m)
-                for k, m in module._modules.items()
-                if m is not None
-            ]
-            stack.extend(reversed(children))
+    def named_modules(self, memo: set | None = None, prefix: str = "", remove_duplicate=True):
+        """Yield ``(dotted_name, module)`` for this module and all descendants, pre-order, as
+        PyTorch (same signature): a module reachable twice is yielded once unless
+        ``remove_duplicate=False``; ``memo`` is a set of modules to skip (and fills up)."""
+        if memo is None:
+            memo = set()
+        elif not isinstance(memo, set):
+            raise TypeError(
+                f"named_modules(memo, prefix, remove_duplicate): memo is a set of modules, got "
+                f"{type(memo).__name__}; pass the prefix by keyword: named_modules(prefix=...)"
+            )
+        if self in memo:
+            return
+        if remove_duplicate:
+            memo.add(self)
+        yield prefix, self
+        for name, module in self._modules.items():
+            if module is not None:
+                sub = f"{prefix}.{name}" if prefix else name
+                yield from module.named_modules(memo, sub, remove_duplicate)
 
     def modules(self) -> Iterator[Module]:
         for _, m in self.named_modules():
             yield m
 
     def named_children(self) -> Iterator:
+        """Yield ``(name, child)``; a child registered under two names is yielded once."""
+        memo: set = set()
         for name, m in self._modules.items():
-            if m is not None:
+            if m is not None and m not in memo:
+                memo.add(m)
                 yield name, m
 
     def children(self) -> Iterator[Module]:
         for _, m in self.named_children():
             yield m
 
-    def named_parameters(self, prefix: str = "", recurse: bool = True) -> Iterator:
-        """Yield ``(dotted_name, parameter)``; a parameter shared by two layers appears once."""
+    def _named_members(self, store: str, prefix: str, recurse: bool, remove_duplicate: bool):
+        modules = (
+            self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate)
+            if recurse
+            else [(prefix, self)]
+        )
         seen: set = set()
-        modules = self.named_modules(prefix) if recurse else [(prefix, self)]
         for mod_name, module in modules:
-            for name, p in module._parameters.items():
-                if p is None or id(p) in seen:
+            for name, t in getattr(module, store).items():
+                if t is None or (remove_duplicate and id(t) in seen):
                     continue
-                seen.add(id(p))
-                yield (f"{mod_name}.{name}" if mod_name else name), p
+                seen.add(id(t))
+                yield (f"{mod_name}.{name}" if mod_name else name), t
+
+    def named_parameters(self, prefix: str = "", recurse: bool = True, remove_duplicate=True):
+        """Yield ``(dotted_name, parameter)``; a parameter shared by two layers appears once
+        (under its first name) unless ``remove_duplicate=False``, as PyTorch."""
+        return self._named_members("_parameters", prefix, recurse, remove_duplicate)
 
     def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
         for _, p in self.named_parameters(recurse=recurse):
             yield p
 
-    def named_buffers(self, prefix: str = "", recurse: bool = True) -> Iterator:
-        modules = self.named_modules(prefix) if recurse else [(prefix, self)]
-        for mod_name, module in modules:
-            for name, b in module._buffers.items():
-                if b is not None:
-                    yield (f"{mod_name}.{name}" if mod_name else name), b
+    def named_buffers(self, prefix: str = "", recurse: bool = True, remove_duplicate=True):
+        """Yield ``(dotted_name, buffer)``, persistent or not, each once by default."""
+        return self._named_members("_buffers", prefix, recurse, remove_duplicate)
 
     def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
         for _, b in self.named_buffers(recurse=recurse):
             yield b
 
-    # -- state --------------------------------------------------------------------------------
-    def state_dict(self) -> OrderedDict:
-        """Parameters and persistent buffers by dotted name (tensors sharing the data)."""
-        out: OrderedDict = OrderedDict()
-        for mod_name, module in self.named_modules():
-            pre = f"{mod_name}." if mod_name else ""
-            for name, p in module._parameters.items():
-                if p is not None:
-                    out[pre + name] = p.detach()
-            for name, b in module._buffers.items():
-                if b is not None and name not in module._non_persistent:
-                    out[pre + name] = b.detach()
-        return out
-
-    def load_state_dict(self, state_dict, strict: bool = True) -> tuple[list, list]:
-        """Copy values into this module's parameters and buffers, matched by dotted name.
-
-        Raises ValueError listing every missing key, unexpected key and shape mismatch
-        (``strict=False`` ignores missing and unexpected keys, never shape mismatches).
-        Returns ``(missing_keys, unexpected_keys)``.
-        """
-        own = self.state_dict()
-        targets = {}
-        for mod_name, module in self.named_modules():
-            pre = f"{mod_name}." if mod_name else ""
-            for store in (module._parameters, module._buffers):
-                for name, t in store.items():
-                    if t is not None:
-                        targets[pre + name] = t
-        missing = [k for k in own if k not in state_dict]
-        unexpected = [k for k in state_dict if k not in own]
-        mismatched = []
-        for k, v in state_dict.items():
-            if k in targets:
-                shape = tuple(v.shape)
-                if shape != targets[k].shape:
-                    mismatched.append(f"{k}: checkpoint {shape} vs model {targets[k].shape}")
-        problems = []
-        if mismatched:
-            problems.append("shape mismatch: " + "; ".join(mismatched))
-        if strict and missing:
-            problems.append("missing keys: " + ", ".join(missing))
-        if strict and unexpected:
-            problems.append("unexpected keys: " + ", ".join(unexpected))
-        if problems:
-            raise ValueError(
-                f"load_state_dict into {type(self).__name__} failed: " + " | ".join(problems)
-            )
-        with no_grad():
-            for k, v in state_dict.items():
-                if k in targets:
-                    t = targets[k]
-                    arr = v._data if isinstance(v, Tensor) else np.asarray(v)
-                    t._data[...] = to_device(arr, t.device).astype(t.dtype, copy=False)
-                    t._vc[0] += 1
-        return missing, unexpected
-
     # -- modes and utilities ----------------------------------------------------------------
     def train(self, mode: bool = True) -> Module:
         """Set training mode (dropout active, batch statistics) on this module and children."""
-        for m in self.modules():
-            object.__setattr__(m, "training", bool(mode))
+        if not isinstance(mode, bool):
+            raise ValueError(f"train: mode is expected to be a bool, got {mode!r}")
+        object.__setattr__(self, "training", mode)
+        for m in self.children():  # each child's own train() runs, as PyTorch
+            m.train(mode)
         return self
 
     def eval(self) -> Module:
@@ -365,38 +422,13 @@ class Module:
         return self
 
     def apply(self, fn: Callable[[Module], None]) -> Module:
-        """Call ``fn`` on every sub-module (children first) and on self; e.g. custom init."""
-        for m in reversed(list(self.modules())):
-            fn(m)
+        """Call ``fn`` on every sub-module and then on self, in PyTorch's order: each child's
+        ``apply`` in registration order (post-order), then ``fn(self)``; e.g. custom init
+        (the order fixes which random numbers each layer draws)."""
+        for m in self.children():
+            m.apply(fn)
+        fn(self)
         return self
-
-    def to(self, device=None, dtype=None) -> Module:
-        """Move parameters and buffers to ``device`` and/or cast float ones to ``dtype``."""
-        dev = Device(device) if device is not None else None
-        dt = to_dtype(dtype) if dtype is not None else None
-        for t in (*self.parameters(), *self.buffers()):
-            arr = t._data
-            if dt is not None and arr.dtype.kind == "f":
-                arr = arr.astype(dt)
-            if dev is not None:
-                arr = to_device(arr, dev)
-            if arr is not t._data:
-                t._data = arr
-                t.grad = None
-                t._vc[0] += 1
-        return self
-
-    def double(self) -> Module:
-        """Cast floating-point parameters and buffers to float64 (PyTorch's ``Module.double``)."""
-        return self.to(dtype="float64")
-
-    def float(self) -> Module:
-        """Cast floating-point parameters and buffers to float32."""
-        return self.to(dtype="float32")
-
-    def half(self) -> Module:
-        """Cast floating-point parameters and buffers to float16."""
-        return self.to(dtype="float16")
 
     def num_parameters(self, trainable_only: bool = False) -> int:
         return sum(p.numel() for p in self.parameters() if p.requires_grad or not trainable_only)
@@ -414,7 +446,7 @@ class Module:
 
     def __repr__(self) -> str:
         lines = [f"{type(self).__name__}({self.extra_repr()}"]
-        children = list(self.named_children())
+        children = list(self._modules.items())  # every name, shared modules too (PyTorch's)
         if not children:
             return lines[0] + ")"
         for name, m in children:

@@ -28,6 +28,7 @@ from glassnet.ops import loss_pointwise as _loss_pointwise
 from glassnet.ops import math_extra as _math_extra
 from glassnet.ops import methods as _methods
 from glassnet.ops import nn as _nn
+from glassnet.ops import nn_extra as _nn_extra
 from glassnet.ops import nn_misc as _nn_misc
 from glassnet.ops import normalization as _normalization
 from glassnet.ops import pool as _pool
@@ -62,6 +63,7 @@ from glassnet.ops.loss_extra import *  # noqa: F403
 from glassnet.ops.loss_pointwise import *  # noqa: F403
 from glassnet.ops.math_extra import *  # noqa: F403
 from glassnet.ops.nn import *  # noqa: F403
+from glassnet.ops.nn_extra import *  # noqa: F403
 from glassnet.ops.nn_misc import *  # noqa: F403
 from glassnet.ops.normalization import *  # noqa: F403
 from glassnet.ops.pool import *  # noqa: F403
@@ -80,7 +82,8 @@ _MODULES = (_activation, _attention, _conv, _elementwise, _getitem, _linalg, _lo
             _loss_pointwise, _nn, _normalization, _pool, _reduction, _repeat, _selection,
             _shape, _activation_extra, _composite, _distance, _indexing, _linalg_extra,
             _logical, _loss_extra, _rounding, _scan, _shape_extra, _special, _conv_extra,
-            _pool_extra, _math_extra, _statistics, _linalg_solve, _gamma, _nn_misc)  # fmt: skip
+            _pool_extra, _math_extra, _statistics, _linalg_solve, _gamma, _nn_misc,
+            _nn_extra)  # fmt: skip
 __all__ = ["OPS", "Function", *dict.fromkeys(name for m in _MODULES for name in m.__all__)]
 
 # names two modules define: the PyTorch-complete one is the public op (div takes

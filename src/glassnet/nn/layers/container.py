@@ -61,9 +61,18 @@ class Sequential(Module):
         self.add_module(self._index(idx), _check_module(module, "Sequential"))
 
     def __delitem__(self, idx) -> None:
+        """Delete by index or slice, then renumber the rest 0..n-1, as PyTorch (a named
+        Sequential's names become numbers too)."""
         keys = list(self._modules)[idx] if isinstance(idx, slice) else [self._index(idx)]
         for k in keys:
             del self._modules[k]
+        self._renumber(list(self._modules.values()))
+
+    def _renumber(self, modules: list) -> None:
+        self._modules.clear()
+        for i, m in enumerate(modules):
+            self._modules[str(i)] = m
+        self._changed()
 
     def __len__(self) -> int:
         return len(self._modules)
@@ -79,6 +88,58 @@ class Sequential(Module):
     def extend(self, modules: Iterable[Module]) -> Sequential:
         for m in modules:
             self.append(m)
+        return self
+
+    def insert(self, index: int, module: Module) -> Sequential:
+        """Insert ``module`` before position ``index`` (negative counts from the end)."""
+        n = len(self)
+        if not isinstance(index, int) or not -n <= index <= n:
+            raise IndexError(f"Sequential.insert: index {index!r} is out of range for {n} modules")
+        if list(self._modules) != [str(i) for i in range(n)]:
+            raise ValueError(
+                "Sequential.insert needs modules named 0..n-1 (PyTorch fails on a Sequential "
+                "built from an OrderedDict too); use add_module(name, module) instead"
+            )
+        items = list(self._modules.values())
+        items.insert(index, _check_module(module, "Sequential"))
+        self._renumber(items)
+        return self
+
+    def pop(self, key: int | slice):
+        """Remove and return the module (or Sequential of modules) at ``key``; renumbers."""
+        value = self[key]
+        del self[key]
+        return value
+
+    def __add__(self, other: Sequential) -> Sequential:
+        """A new Sequential of this one's modules then ``other``'s (the modules are shared)."""
+        if not isinstance(other, Sequential):
+            raise ValueError(
+                "Sequential + supports only another Sequential, got " + type(other).__name__
+            )
+        return Sequential(*self, *other)
+
+    def __iadd__(self, other: Sequential) -> Sequential:
+        if not isinstance(other, Sequential):
+            raise ValueError(
+                "Sequential += supports only another Sequential, got " + type(other).__name__
+            )
+        return self.extend(list(other))
+
+    def __mul__(self, times: int) -> Sequential:
+        """A new Sequential repeating these modules ``times`` times (the same modules, shared
+        parameters, as PyTorch)."""
+        if not isinstance(times, int) or isinstance(times, bool):
+            raise TypeError(f"Sequential * expects an int, got {type(times).__name__}")
+        if times <= 0:
+            raise ValueError(f"Sequential * expects a positive int, got {times}")
+        return Sequential(*(list(self) * times))
+
+    __rmul__ = __mul__
+
+    def __imul__(self, times: int) -> Sequential:
+        repeated = self * times
+        self._renumber(list(repeated))
         return self
 
     def forward(self, x):
@@ -121,9 +182,13 @@ class ModuleList(Module):
     def __delitem__(self, idx) -> None:
         items = list(self._modules.values())
         del items[idx if isinstance(idx, slice) else self._index(idx)]
+        self._renumber(items)
+
+    def _renumber(self, modules: list) -> None:
         self._modules.clear()
-        for i, m in enumerate(items):
+        for i, m in enumerate(modules):
             self._modules[str(i)] = m
+        self._changed()
 
     def __len__(self) -> int:
         return len(self._modules)
@@ -143,11 +208,23 @@ class ModuleList(Module):
         return self
 
     def insert(self, index: int, module: Module) -> None:
+        """Insert ``module`` before position ``index`` (as ``list.insert``); renumbers."""
         items = list(self._modules.values())
         items.insert(index, _check_module(module, "ModuleList"))
-        self._modules.clear()
-        for i, m in enumerate(items):
-            self._modules[str(i)] = m
+        self._renumber(items)
+
+    def pop(self, key: int | slice):
+        """Remove and return the module (or ModuleList) at ``key``; renumbers."""
+        value = self[key]
+        del self[key]
+        return value
+
+    def __add__(self, other: Iterable[Module]) -> ModuleList:
+        """A new ModuleList of these modules then ``other``'s (the modules are shared)."""
+        return ModuleList([*self, *other])
+
+    def __iadd__(self, other: Iterable[Module]) -> ModuleList:
+        return self.extend(other)
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError(
@@ -180,6 +257,7 @@ class ModuleDict(Module):
 
     def __delitem__(self, key: str) -> None:
         del self._modules[key]
+        self._changed()
 
     def __contains__(self, key: str) -> bool:
         return key in self._modules
@@ -200,10 +278,30 @@ class ModuleDict(Module):
         return self._modules.items()
 
     def pop(self, key: str) -> Module:
-        return self._modules.pop(key)
+        """Remove ``key`` and return its module."""
+        value = self[key]
+        del self[key]
+        return value
+
+    def clear(self) -> None:
+        """Remove every module."""
+        self._modules.clear()
+        self._changed()
 
     def update(self, modules) -> None:
-        items = modules.items() if isinstance(modules, Mapping) else modules
+        """Add or replace modules from a mapping, a ModuleDict or an iterable of
+        ``(key, module)`` pairs (in order)."""
+        if isinstance(modules, (Mapping, ModuleDict)):
+            items = modules.items()
+        else:
+            items = []
+            for j, pair in enumerate(modules):
+                if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+                    raise ValueError(
+                        f"ModuleDict.update: element #{j} of the iterable should be a "
+                        f"(key, module) pair, got {type(pair).__name__}"
+                    )
+                items.append(pair)
         for key, module in items:
             self[key] = module
 

@@ -1,9 +1,11 @@
-"""``glassnet.nn.utils``: PyTorch's module path for gradient clipping and parameter vectors.
+"""``glassnet.nn.utils``: PyTorch's module path for gradient clipping, parameter vectors and
+``rnn`` (``pad_sequence``; packed sequences raise NotImplementedError).
 
 The clipping functions live in :mod:`glassnet.optim.clip` (the optim layer sits above nn);
 they are looked up on first use, so importing ``glassnet.nn`` never imports the optimizers.
 """
 
+from glassnet.nn.utils import rnn
 from glassnet.nn.utils.convert_parameters import parameters_to_vector, vector_to_parameters
 
 __all__ = [
@@ -14,6 +16,7 @@ __all__ = [
     "clip_grads_with_norm_",
     "get_total_norm",
     "parameters_to_vector",
+    "rnn",
     "vector_to_parameters",
 ]
 
