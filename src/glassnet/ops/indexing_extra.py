@@ -84,16 +84,15 @@ def rsub(x, other, *, alpha=1) -> Tensor:
 
 def _search(seq, values, side, sorter, dtype):
     xp = xp_of(seq)
+    if sorter is not None:  # positions in the sorted order, as NumPy's and PyTorch's sorter=
+        seq = xp.take_along_axis(seq, sorter, axis=-1)
     if seq.ndim == 1:
-        out = xp.searchsorted(seq, values, side=side, sorter=sorter)
+        out = xp.searchsorted(seq, values, side=side)
     else:  # one sorted row per leading index (NumPy's searchsorted is 1-D)
         rows = seq.reshape(-1, seq.shape[-1])
         vals = values.reshape(rows.shape[0], -1)
-        order = None if sorter is None else sorter.reshape(rows.shape)
-        out = xp.stack([
-            xp.searchsorted(r, v, side=side, sorter=None if order is None else order[i])
-            for i, (r, v) in enumerate(zip(rows, vals))
-        ]).reshape(values.shape)  # fmt: skip
+        out = xp.stack([xp.searchsorted(r, v, side=side) for r, v in zip(rows, vals)])
+        out = out.reshape(values.shape)
     return xp.asarray(out).astype(dtype)
 
 
