@@ -121,6 +121,8 @@ from glassnet.ops.distance import (  # noqa: F401
 )
 from glassnet.ops.gamma import *  # noqa: F403
 from glassnet.ops.indexing import *  # noqa: F403
+from glassnet.ops.indexing_extra import *  # noqa: F403
+from glassnet.ops.joins import *  # noqa: F403
 from glassnet.ops.linalg_extra import *  # noqa: F403
 from glassnet.ops.linalg_solve import *  # noqa: F403
 from glassnet.ops.logical import *  # noqa: F403
@@ -130,6 +132,7 @@ from glassnet.ops.scan import *  # noqa: F403
 from glassnet.ops.shape_extra import *  # noqa: F403
 from glassnet.ops.special import *  # noqa: F403 - issue 16: PyTorch's wider op set
 from glassnet.ops.statistics import *  # noqa: F403
+from glassnet.ops.views import *  # noqa: F403
 from glassnet.tensor import Tensor
 
 # PyTorch's dtype objects and aliases (NumPy dtypes: t.dtype == gn.float32, gn.zeros(2,
@@ -140,6 +143,7 @@ long, int, short = int64, int32, int16  # noqa: A001
 device = Device
 
 from glassnet import (  # noqa: E402
+    _tensor_extra,  # noqa: E402, F401 - //=, unsqueeze_(), copy_ broadcasting, stride(), ...
     _tensor_torch,  # noqa: E402, F401 - size(), new_*, to(), x._data, ...
     functional,
     nn,

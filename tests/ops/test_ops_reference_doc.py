@@ -12,6 +12,8 @@ from glassnet.ops import (
     distance,
     gamma,
     indexing,
+    indexing_extra,
+    joins,
     linalg_extra,
     linalg_solve,
     logical,
@@ -24,12 +26,14 @@ from glassnet.ops import (
     shape_extra,
     special,
     statistics,
+    views,
 )
 
 PAGE = (Path(__file__).resolve().parents[2] / "docs" / "ops-reference.md").read_text()
 MODULES = [activation_extra, composite, conv_extra, distance, indexing, linalg_extra, logical,
            loss_extra, pool_extra, resize, rounding, scan, shape_extra, special,
-           creation_extra, math_extra, statistics, linalg_solve, gamma]  # fmt: skip
+           creation_extra, math_extra, statistics, linalg_solve, gamma, views, joins,
+           indexing_extra]  # fmt: skip
 
 
 @pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__.rsplit(".", 1)[-1])

@@ -18,6 +18,8 @@ from glassnet.ops import elementwise as _elementwise
 from glassnet.ops import gamma as _gamma
 from glassnet.ops import getitem as _getitem
 from glassnet.ops import indexing as _indexing
+from glassnet.ops import indexing_extra as _indexing_extra
+from glassnet.ops import joins as _joins
 from glassnet.ops import linalg as _linalg
 from glassnet.ops import linalg_extra as _linalg_extra
 from glassnet.ops import linalg_solve as _linalg_solve
@@ -42,6 +44,7 @@ from glassnet.ops import shape as _shape
 from glassnet.ops import shape_extra as _shape_extra
 from glassnet.ops import special as _special
 from glassnet.ops import statistics as _statistics
+from glassnet.ops import views as _views
 from glassnet.ops.activation import *  # noqa: F403
 from glassnet.ops.activation_extra import *  # noqa: F403
 from glassnet.ops.attention import *  # noqa: F403
@@ -54,6 +57,8 @@ from glassnet.ops.gamma import *  # noqa: F403
 from glassnet.ops.getitem import *  # noqa: F403
 from glassnet.ops.graph_namespace import GraphNamespace as _GraphNamespace
 from glassnet.ops.indexing import *  # noqa: F403
+from glassnet.ops.indexing_extra import *  # noqa: F403
+from glassnet.ops.joins import *  # noqa: F403
 from glassnet.ops.linalg import *  # noqa: F403
 from glassnet.ops.linalg_extra import *  # noqa: F403
 from glassnet.ops.linalg_solve import *  # noqa: F403
@@ -77,13 +82,14 @@ from glassnet.ops.shape import *  # noqa: F403
 from glassnet.ops.shape_extra import *  # noqa: F403
 from glassnet.ops.special import *  # noqa: F403
 from glassnet.ops.statistics import *  # noqa: F403
+from glassnet.ops.views import *  # noqa: F403
 
 _MODULES = (_activation, _attention, _conv, _elementwise, _getitem, _linalg, _loss,
             _loss_pointwise, _nn, _normalization, _pool, _reduction, _repeat, _selection,
             _shape, _activation_extra, _composite, _distance, _indexing, _linalg_extra,
             _logical, _loss_extra, _rounding, _scan, _shape_extra, _special, _conv_extra,
             _pool_extra, _math_extra, _statistics, _linalg_solve, _gamma, _nn_misc,
-            _nn_extra)  # fmt: skip
+            _nn_extra, _views, _indexing_extra, _joins)  # fmt: skip
 __all__ = ["OPS", "Function", *dict.fromkeys(name for m in _MODULES for name in m.__all__)]
 
 # names two modules define: the PyTorch-complete one is the public op (div takes

@@ -124,8 +124,8 @@ def nan_to_num(x: Tensor, nan: float = 0.0, posinf=None, neginf=None) -> Tensor:
 
     The gradient passes where x was finite and is 0 at the replaced entries.
     """
-    if x.dtype.kind != "f":
-        return x
+    if x.dtype.kind != "f":  # nothing to replace; a new tensor all the same, as PyTorch
+        return _el.clone(x)
     info = np.finfo(x.dtype)
     posinf = float(info.max) if posinf is None else posinf
     neginf = float(info.min) if neginf is None else neginf

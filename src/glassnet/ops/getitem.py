@@ -67,9 +67,11 @@ class TakeAlongAxis(Function):
 def _convert_index(index, x: Tensor):
     xp = xp_of(x._data)
     if isinstance(index, Tensor):
-        return index._data
+        # a uint8 index is a mask in PyTorch (its legacy mask dtype), never integer positions
+        return index._data.astype(bool) if index.dtype == np.uint8 else index._data
     if isinstance(index, list):
-        return xp.asarray(index)
+        # x[[]] selects nothing along dim 0 (PyTorch); NumPy would read [] as float positions
+        return xp.asarray(index) if index else xp.zeros(0, dtype=np.int64)
     if isinstance(index, tuple):
         return tuple(_convert_index(i, x) for i in index)
     return index
@@ -77,6 +79,9 @@ def _convert_index(index, x: Tensor):
 
 def getitem(x: Tensor, index) -> Tensor:
     """Indexing as PyTorch: slices and ints give views; integer arrays and masks gather copies.
+
+    A bool or uint8 tensor is a mask (uint8 is PyTorch's legacy mask dtype); ``x[[]]`` is
+    empty along dim 0.
 
     Ints mixed with integer arrays are applied first (see ``index_order``), so the result's
     dims are ordered as in PyTorch, not as in NumPy.

@@ -18,12 +18,14 @@ from glassnet.ops import selection as _sel
 from glassnet.ops._scatter import scatter_into as _scatter_into
 from glassnet.ops._segment import scatter_add as _scatter_sum
 from glassnet.ops._util import normalize_axis
+from glassnet.ops.elementwise import clone
 from glassnet.ops.getitem import getitem
 from glassnet.ops.shape import broadcast_to, permute, reshape
+from glassnet.ops.views import diagonal as _diagonal
 from glassnet.tensor import Tensor
 
 __all__ = [
-    "diag", "diag_embed", "diagonal", "flip", "fliplr", "flipud", "index_add", "index_copy",
+    "diag", "diag_embed", "flip", "fliplr", "flipud", "index_add", "index_copy",
     "index_fill", "index_put", "index_select", "masked_fill", "masked_select", "roll", "rot90",
     "scatter", "scatter_add", "scatter_reduce", "take", "take_along_dim", "tril", "triu",
 ]  # fmt: skip
@@ -43,6 +45,11 @@ def _index_array(op: str, index, x: Tensor, bool_ok: bool = False):
     data = index._data if isinstance(index, Tensor) else xp_of(x._data).asarray(index)
     if bool_ok and data.dtype.kind == "b":
         return data
+    if bool_ok and data.dtype == np.uint8:  # PyTorch's legacy mask dtype: refused in writes
+        raise TypeError(
+            f"{op}: a uint8 index is a mask in PyTorch, which refuses it here (it needs bool "
+            "masks); convert it with mask.bool()"
+        )
     if data.dtype.kind not in "iu":
         kinds = "integers or bools" if bool_ok else "integers"
         raise TypeError(f"{op}: index must hold {kinds}, got dtype {data.dtype}")
@@ -55,14 +62,17 @@ def _const(data) -> Tensor:
 
 # -- flips, rolls and diagonals ----------------------------------------------------------------
 def flip(x: Tensor, *dims) -> Tensor:
-    """Reverse the elements along ``dims``: an int, a tuple, or ints (``x.flip(0, 2)``)."""
+    """Reverse the elements along ``dims``: an int, a tuple, or ints (``x.flip(0, 2)``).
+
+    A new tensor, as PyTorch (NumPy's ``flip`` is a view): writing into it leaves ``x`` alone.
+    """
     if not dims:
         raise TypeError("flip: give the dims to reverse, e.g. x.flip(0) or flip(x, (0, 2))")
     axes = normalize_axis(dims[0] if len(dims) == 1 else dims, x.shape, "flip")
     if not axes:
-        return x
+        return clone(x)
     index = tuple(slice(None, None, -1) if i in axes else slice(None) for i in range(x.ndim))
-    return getitem(x, index)
+    return clone(getitem(x, index))
 
 
 def fliplr(x: Tensor) -> Tensor:
@@ -77,7 +87,7 @@ def flipud(x: Tensor) -> Tensor:
 
 def roll(x: Tensor, shifts, dims=None) -> Tensor:
     """Shift elements along ``dims`` cyclically by ``shifts`` (the flattened tensor when
-    ``dims`` is None): y[(i + s) mod n] = x[i]."""
+    ``dims`` is None): y[(i + s) mod n] = x[i]. A new tensor, also for a shift of 0."""
     if dims is None:
         if not isinstance(shifts, (int, np.integer)):
             (shifts,) = shifts
@@ -96,15 +106,17 @@ def roll(x: Tensor, shifts, dims=None) -> Tensor:
         index = [slice(None)] * x.ndim
         index[a] = xp.asarray((np.arange(n) - int(s)) % n)
         out = getitem(out, tuple(index))
-    return out
+    return clone(x) if out is x else out
 
 
 def rot90(x: Tensor, k: int = 1, dims=(0, 1)) -> Tensor:
-    """Rotate by 90 degrees k times in the plane of ``dims`` (from the first toward the second)."""
+    """Rotate by 90 degrees k times in the plane of ``dims`` (from the first toward the second).
+
+    A new tensor for every k, as PyTorch (k = 0 too)."""
     a, b = (_axis("rot90", x, d) for d in dims)
     k %= 4
     if k == 0:
-        return x
+        return clone(x)
     if k == 2:
         return flip(x, (a, b))
     perm = list(range(x.ndim))
@@ -141,19 +153,6 @@ def _diag_positions(xp, n_rows, n_cols, offset):
     return rows, rows + offset
 
 
-def diagonal(x: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
-    """The diagonal of the (dim1, dim2) planes (x[i, i + offset]) as the last dim."""
-    if x.ndim < 2:
-        raise ValueError(f"diagonal: needs at least 2 dims, got shape {x.shape}")
-    a, b = (normalize_axis(d, x.shape, "diagonal")[0] for d in (dim1, dim2))
-    if a == b:
-        raise ValueError(f"diagonal: dim1 and dim2 must differ, got {dim1} and {dim2}")
-    rest = [i for i in range(x.ndim) if i not in (a, b)]
-    moved = permute(x, rest + [a, b])
-    rows, cols = _diag_positions(xp_of(x._data), x.shape[a], x.shape[b], offset)
-    return getitem(moved, (Ellipsis, rows, cols))
-
-
 def diag_embed(x: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
     """Matrices (in dims ``dim1``, ``dim2`` of the result) with the last dim of ``x`` on
     their ``offset`` diagonal, zeros elsewhere."""
@@ -177,7 +176,7 @@ def diag(x: Tensor, diagonal: int = 0) -> Tensor:
     if x.ndim == 1:
         return diag_embed(x, diagonal)
     if x.ndim == 2:
-        return globals()["diagonal"](x, diagonal)
+        return clone(_diagonal(x, diagonal))  # a copy, as torch.diag (diagonal() is the view)
     raise ValueError(f"diag: input must be 1-D or 2-D, got shape {x.shape}")
 
 
@@ -380,7 +379,7 @@ def _scatter_prod(x: Tensor, coords, part: Tensor, hit: Tensor, include_self: bo
     xp = xp_of(x._data)
     m = coords[0].size
     if m == 0:
-        return x
+        return clone(x)
     target = xp.ravel_multi_index(tuple(c.reshape(-1) for c in coords), x.shape)
     order = xp.argsort(target, kind="stable")
     sorted_t = target[order]

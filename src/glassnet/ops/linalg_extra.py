@@ -11,9 +11,9 @@ import math
 from glassnet.autograd.function import Function
 from glassnet.backend import xp_of
 from glassnet.ops import reduction as _red
-from glassnet.ops.indexing import diagonal
 from glassnet.ops.linalg import matmul
 from glassnet.ops.shape import broadcast_to, permute, reshape
+from glassnet.ops.views import diagonal
 from glassnet.tensor import Tensor
 
 __all__ = [

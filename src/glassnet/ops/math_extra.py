@@ -19,11 +19,12 @@ from glassnet.ops import elementwise as _el
 from glassnet.ops import reduction as _red
 from glassnet.ops import selection as _sel
 from glassnet.ops._util import floating, normalize_axis, pair
-from glassnet.ops.indexing import diag, diagonal, index_add
+from glassnet.ops.indexing import diag, index_add
 from glassnet.ops.linalg_extra import _scaled_sum, bmm, outer
 from glassnet.ops.logical import isnan, signbit
 from glassnet.ops.shape import broadcast_to, cat, reshape, stack
 from glassnet.ops.shape_extra import narrow
+from glassnet.ops.views import diagonal
 from glassnet.tensor import Tensor
 
 __all__ = [

@@ -12,7 +12,8 @@ import numpy as np
 
 from glassnet.backend import xp_of
 from glassnet.ops._util import normalize_axis
-from glassnet.ops.shape import _shape_arg, broadcast_to, reshape
+from glassnet.ops.elementwise import clone
+from glassnet.ops.shape import _may_share, _shape_arg, broadcast_to, reshape
 from glassnet.tensor import Tensor
 
 __all__ = ["repeat", "repeat_interleave", "tile"]
@@ -22,6 +23,7 @@ def repeat(x: Tensor, *sizes) -> Tensor:
     """Tile ``x``: ``sizes[i]`` copies along dim ``i`` (PyTorch's ``Tensor.repeat``).
 
     ``sizes`` has at least ``x.ndim`` entries; extra leading ones add new leading dims.
+    The result is always a new tensor (``x.repeat(1, 1)`` too), as PyTorch.
     ``y[i_0, ..., i_k] = x[i_0 mod s_0, ..., i_k mod s_k]`` for input shape ``s``, and
     dL/dx sums dL/dy over all the copies of each element.
 
@@ -39,8 +41,10 @@ def repeat(x: Tensor, *sizes) -> Tensor:
     shape = (1,) * (len(sizes) - x.ndim) + tuple(x.shape)
     interleaved = tuple(n for s in shape for n in (1, s))
     target = tuple(n for r, s in zip(sizes, shape) for n in (int(r), s))
-    tiled = broadcast_to(reshape(x, interleaved), target)
-    return reshape(tiled, tuple(int(r) * s for r, s in zip(sizes, shape)))
+    tiled = reshape(broadcast_to(reshape(x, interleaved), target), tuple(
+        int(r) * s for r, s in zip(sizes, shape)))  # fmt: skip
+    # all sizes 1 (or copies of one element) leave a view of x: PyTorch's repeat always copies
+    return clone(tiled) if _may_share(tiled._data, x._data) else tiled
 
 
 def tile(x: Tensor, dims) -> Tensor:
@@ -53,7 +57,8 @@ def repeat_interleave(x: Tensor, repeats=None, dim: int | None = None, *,
                       output_size: int | None = None) -> Tensor:  # fmt: skip
     """Repeat each element ``repeats`` times along ``dim`` (``torch.repeat_interleave``).
 
-    ``repeats`` is an int or one count per element along ``dim``; ``dim=None`` flattens first.
+    ``repeats`` is an int or one count per element along ``dim`` (a one-element tensor counts
+    for every element, as PyTorch); ``dim=None`` flattens first.
     This is NumPy's ``np.repeat``. The gradient of each element sums the gradients of its
     copies. ``repeat_interleave(counts)`` alone repeats each index i counts[i] times
     (PyTorch's overload); ``output_size``, the result's length along ``dim``, is checked.
@@ -76,6 +81,8 @@ def repeat_interleave(x: Tensor, repeats=None, dim: int | None = None, *,
         x, dim = reshape(x, (-1,)), 0
     (axis,) = normalize_axis(dim, x.shape, "repeat_interleave")
     counts = repeats.numpy() if isinstance(repeats, Tensor) else np.asarray(repeats)
+    if counts.ndim == 1 and counts.shape[0] == 1:  # one count broadcast to every element
+        counts = counts.reshape(())
     if counts.dtype.kind not in "iu" or counts.ndim > 1 or (counts < 0).any():
         raise ValueError(
             f"repeat_interleave: repeats must be a non-negative int or a 1-D list of them, got "

@@ -14,6 +14,7 @@ import numpy as np
 
 from glassnet.backend import xp_of
 from glassnet.ops._scatter import scatter_into as _scatter_into
+from glassnet.ops.elementwise import clone
 from glassnet.ops.getitem import getitem
 from glassnet.ops.pool_extra import adaptive_avg_pool1d, adaptive_avg_pool3d, along
 from glassnet.ops.shape import pad as _pad_widths
@@ -88,7 +89,7 @@ def pad(input: Tensor, pad, mode: str = "constant", value=None) -> Tensor:  # no
             i = i % n
         if lo or hi:
             x = _gather(x, axis, i)
-    return x
+    return clone(x) if x is input else x  # zero widths: still a new tensor, as PyTorch
 
 
 # -- interpolate ----------------------------------------------------------------------------------
@@ -252,7 +253,7 @@ def interpolate(
                 weights = _aa_matrix(n_in, sizes[k], scales[k], bool(align_corners),
                                      mode == "bicubic")  # fmt: skip
                 x = along(x, 2 + k, weights)
-        return x
+        return clone(x) if x is input else x
     for k, (n_out, sc) in enumerate(zip(sizes, scales)):
         axis = 2 + k
         n_in = x.shape[axis]
@@ -267,7 +268,7 @@ def interpolate(
             x = _cubic_axis(x, axis, n_out, sc, bool(align_corners))
         else:
             x = _linear_axis(x, axis, n_out, sc, bool(align_corners))
-    return x
+    return clone(x) if x is input else x  # the same size: a copy, as PyTorch
 
 
 def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):  # noqa: A002

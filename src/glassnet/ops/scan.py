@@ -226,27 +226,27 @@ def _scan_input(op, x, dim, dtype):
 def cumsum(x: Tensor, dim: int, *, dtype=None) -> Tensor:
     """Running sum along ``dim`` (bool/int give int64, as PyTorch; ``dtype`` casts first)."""
     x, axis = _scan_input("cumsum", x, dim, dtype)
-    return x if axis is None else Cumsum.apply(x, axis=axis)
+    return _el.clone(x) if axis is None else Cumsum.apply(x, axis=axis)
 
 
 def cumprod(x: Tensor, dim: int, *, dtype=None) -> Tensor:
     """Running product along ``dim``; exact gradients also where x has zeros."""
     x, axis = _scan_input("cumprod", x, dim, dtype)
-    return x if axis is None else Cumprod.apply(x, axis=axis)
+    return _el.clone(x) if axis is None else Cumprod.apply(x, axis=axis)
 
 
 def logcumsumexp(x: Tensor, dim: int) -> Tensor:
     """Running ln sum exp along ``dim``, computed stably (no overflow for large x)."""
     x = floating(x)
     axis = _one_axis("logcumsumexp", x, dim)
-    return x if axis is None else Logcumsumexp.apply(x, axis=axis)
+    return _el.clone(x) if axis is None else Logcumsumexp.apply(x, axis=axis)
 
 
 def _running_extreme(op, x, dim, ufunc):
     axis = _one_axis(op, x, dim)
     xp = xp_of(x._data)
     if axis is None:
-        return x, Tensor._make(xp.zeros((), dtype=np.int64), False)
+        return _el.clone(x), Tensor._make(xp.zeros((), dtype=np.int64), False)
     values = getattr(xp, ufunc).accumulate(x._data, axis=axis) if x.numel() else x._data
     pos = xp.arange(x.shape[axis]).reshape((-1,) + (1,) * (x.ndim - 1 - axis))
     # the latest position holding the running extreme (ties: the last one, as PyTorch); a nan
@@ -289,7 +289,7 @@ def sort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool = Fals
     """
     idx, axis = _sort_indices(x, dim, descending, "sort")
     if axis is None:
-        return SortResult(x, value_result(idx, _BY_VALUE))
+        return SortResult(_el.clone(x), value_result(idx, _BY_VALUE))
     return SortResult(take_along_axis(x, idx, axis), value_result(idx, _BY_VALUE))
 
 
@@ -316,7 +316,7 @@ def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = 
         raise ValueError(f"topk: k must be an int in 0..{n} (the size of dim {dim}), got {k!r}")
     idx, axis = _sort_indices(x, dim, largest, "topk")
     if axis is None:
-        return TopkResult(x, value_result(idx, _BY_VALUE))
+        return TopkResult(_el.clone(x), value_result(idx, _BY_VALUE))
     index = [slice(None)] * x.ndim
     index[axis] = slice(0, int(k))
     idx = idx[tuple(index)]
@@ -331,7 +331,7 @@ def kthvalue(x: Tensor, k: int, dim: int = -1, keepdim: bool = False):
         raise ValueError(f"kthvalue: k must be an int in 1..{n} (the size of dim), got {k!r}")
     idx, axis = _sort_indices(x, dim, False, "kthvalue")
     if axis is None:
-        return KthvalueResult(x, value_result(idx, _BY_VALUE))
+        return KthvalueResult(_el.clone(x), value_result(idx, _BY_VALUE))
     xp = xp_of(idx)
     pick = xp.take(idx, xp.asarray([int(k) - 1]), axis=axis)
     return KthvalueResult(*_select(x, pick, axis, keepdim))
@@ -361,7 +361,8 @@ def _median(op, x, dim, keepdim, ignore_nan):
         return _select(flat, _median_index(flat, 0, ignore_nan), 0, False)[0]
     axis = _one_axis(op, x, dim)
     if axis is None:
-        return MedianResult(x, Tensor._make(xp_of(x._data).zeros((), dtype=np.int64), False))
+        zero = Tensor._make(xp_of(x._data).zeros((), dtype=np.int64), False)
+        return MedianResult(_el.clone(x), zero)
     return MedianResult(*_select(x, _median_index(x, axis, ignore_nan), axis, keepdim))
 
 
@@ -382,7 +383,7 @@ def mode(x: Tensor, dim: int = -1, keepdim: bool = False):
     axis = _one_axis("mode", x, dim)
     xp = xp_of(x._data)
     if axis is None:
-        return ModeResult(x, Tensor._make(xp.zeros((), dtype=np.int64), False))
+        return ModeResult(_el.clone(x), Tensor._make(xp.zeros((), dtype=np.int64), False))
     n = x.shape[axis]
     if n == 0:
         raise ValueError(f"mode: dim {dim} of the tensor of shape {x.shape} is empty")

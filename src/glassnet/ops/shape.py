@@ -256,10 +256,19 @@ def swapaxes(x: Tensor, axis1: int, axis2: int) -> Tensor:
 
 
 def broadcast_to(x: Tensor, *shape, _op: str = "broadcast_to") -> Tensor:
-    """Repeat along new leading axes and axes of size 1 (a view), NumPy rules."""
+    """Repeat along new leading axes and axes of size 1 (a view), NumPy rules; -1 keeps the
+    size of an existing axis, as PyTorch."""
     shape = _shape_arg(shape)
     if shape == x.shape:
         return x
+    if -1 in shape:
+        lead = len(shape) - x.ndim
+        if -1 in shape[: builtins.max(lead, 0)]:
+            raise ValueError(
+                f"{_op}: -1 (keep the size) is not allowed in a new leading dim, got {shape} "
+                f"for a tensor of shape {x.shape}; give that dim's size"
+            )
+        shape = tuple(x.shape[i - lead] if s == -1 else s for i, s in enumerate(shape))
     try:
         ok = np.broadcast_shapes(x.shape, shape) == shape
     except ValueError:
@@ -274,10 +283,7 @@ def broadcast_to(x: Tensor, *shape, _op: str = "broadcast_to") -> Tensor:
 
 def expand(x: Tensor, *shape) -> Tensor:
     """PyTorch's ``expand``: like broadcast_to, with -1 meaning 'keep this axis'."""
-    shape = _shape_arg(shape)
-    lead = len(shape) - x.ndim
-    shape = tuple(x.shape[i - lead] if s == -1 and i >= lead else s for i, s in enumerate(shape))
-    return broadcast_to(x, shape, _op="expand")
+    return broadcast_to(x, _shape_arg(shape), _op="expand")
 
 
 def sum_to(x: Tensor, shape) -> Tensor:
@@ -324,12 +330,20 @@ expand_dims = unsqueeze
 
 
 def concat(tensors, dim: int = 0, *, axis: int | None = None) -> Tensor:
-    """Join tensors along an existing dim (``axis`` is an alias)."""
+    """Join tensors along an existing dim (``axis`` is an alias).
+
+    As PyTorch, a 1-D empty tensor (shape (0,)) joins tensors of any shape: it adds nothing
+    (its dtype still counts, as an empty slice of the others' shape).
+    """
     axis = dim if axis is None else axis
     tensors = list(tensors)
     if not tensors:
         raise ValueError("concat: needs at least one tensor")
-    ref = tensors[0]
+    ref = next((t for t in tensors if t.shape != (0,)), tensors[0])
+    if ref.shape != (0,):  # PyTorch's legacy rule: (0,) tensors are skipped
+        (a,) = normalize_axis(axis, ref.shape, "concat")
+        empty = ref.shape[:a] + (0,) + ref.shape[a + 1 :]
+        tensors = [reshape(t, empty) if t.shape == (0,) else t for t in tensors]
     (axis,) = normalize_axis(axis, ref.shape, "concat")
     for i, t in enumerate(tensors):
         if t.ndim != ref.ndim or any(

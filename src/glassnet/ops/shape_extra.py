@@ -1,10 +1,9 @@
 """Rearranging by PyTorch's names: chunk, unbind, narrow, movedim, unflatten, meshgrid,
-Tensor.unfold, one_hot (tile and repeat_interleave live in ops/repeat.py). All are slices,
+one_hot (tile and repeat_interleave live in ops/repeat.py). All are slices,
 reshapes and broadcasts of differentiable ops."""
 
 from __future__ import annotations
 
-import builtins
 import math
 
 import numpy as np
@@ -36,7 +35,6 @@ __all__ = [
     "tensor_split",
     "unbind",
     "unflatten",
-    "unfold",
     "vsplit",
 ]
 
@@ -55,30 +53,37 @@ def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple:
         raise ValueError(f"chunk: chunks must be a positive int, got {chunks!r}")
     a = _axis("chunk", x, dim)
     n = x.shape[a]
-    size = builtins.max(-(-n // chunks), 1)
-    return tuple(split(x, size, a)) if n else (x,)
+    if n == 0:  # PyTorch: ``chunks`` empty pieces
+        return tuple(getitem(x, (slice(None),) * a + (slice(0, 0),)) for _ in range(chunks))
+    return tuple(split(x, -(-n // chunks), a))
 
 
 def tensor_split(x: Tensor, indices_or_sections, dim: int = 0) -> tuple:
-    """Split into n nearly equal pieces (the first n % k one larger), or at the given indices."""
+    """Split into k nearly equal pieces (the first n % k one larger), or at the given indices
+    [i_1, ..., i_m]: the pieces x[:i_1], x[i_1:i_2], ..., x[i_m:] along ``dim``, with Python's
+    slice rules (negative indices count from the end; a piece whose end comes before its start
+    is empty, as PyTorch). A 0-d int tensor is a number of sections, a 1-D one indices."""
     a = _axis("tensor_split", x, dim)
     n = x.shape[a]
+    if isinstance(indices_or_sections, Tensor):
+        ios = indices_or_sections
+        if ios.dtype.kind not in "iu" or ios.ndim > 1:
+            raise ValueError(
+                f"tensor_split: a tensor of sections or indices must be a 0-d or 1-D int tensor, "
+                f"got {ios.dtype} of shape {ios.shape}"
+            )
+        indices_or_sections = int(ios.item()) if ios.ndim == 0 else ios.tolist()
     if isinstance(indices_or_sections, (int, np.integer)):
         k = int(indices_or_sections)
         if k < 1:
             raise ValueError(f"tensor_split: sections must be positive, got {k}")
-        sizes = [n // k + (1 if i < n % k else 0) for i in range(k)]
+        ends = np.cumsum([n // k + (1 if i < n % k else 0) for i in range(k)]).tolist()
+        bounds = list(zip([0, *ends[:-1]], ends))
     else:
-        edges = [0] + [builtins.min(builtins.max(int(i), 0), n) for i in indices_or_sections]
-        edges.append(n)
-        sizes = [builtins.max(e - s, 0) for s, e in zip(edges[:-1], edges[1:])]
-    out, start = [], 0
-    for s in sizes:
-        index = [slice(None)] * x.ndim
-        index[a] = slice(start, start + s)
-        out.append(getitem(x, tuple(index)))
-        start += s
-    return tuple(out)
+        cuts = [int(i) for i in indices_or_sections]
+        bounds = list(zip([None, *cuts], [*cuts, None]))
+    lead = (slice(None),) * a
+    return tuple(getitem(x, lead + (slice(s, e),)) for s, e in bounds)
 
 
 def _split_at(op: str, x: Tensor, indices_or_sections, dim: int, min_ndim: int) -> tuple:
@@ -238,28 +243,6 @@ def atleast_3d(x: Tensor) -> Tensor:
     if x.ndim == 2:
         return reshape(x, x.shape + (1,))
     return x
-
-
-def unfold(x: Tensor, dimension: int, size: int, step: int) -> Tensor:
-    """Tensor.unfold: all windows of ``size`` elements, ``step`` apart, along ``dimension``.
-
-    That dim becomes the number of windows, and a new last dim of length ``size`` holds each
-    window (windows may overlap; their gradients add up).
-    """
-    a = _axis("unfold", x, dimension)
-    n = x.shape[a] if x.ndim else 1
-    if size < 0 or size > n or step < 1:
-        raise ValueError(
-            f"unfold: size {size} must be in 0..{n} (dim {a}'s size) and step {step} >= 1"
-        )
-    if x.ndim == 0:
-        return reshape(x, (1,))
-    count = (n - size) // step + 1
-    xp = xp_of(x._data)
-    windows = xp.asarray(np.arange(count)[:, None] * step + np.arange(size)[None, :])
-    y = getitem(x, (slice(None),) * a + (windows,))  # (..., count, size, ...)
-    perm = [i for i in range(y.ndim) if i != a + 1] + [a + 1]
-    return permute(y, perm)
 
 
 def one_hot(x: Tensor, num_classes: int = -1) -> Tensor:
