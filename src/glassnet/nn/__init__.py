@@ -64,6 +64,7 @@ from glassnet.nn.layers.extra import (  # noqa: E402
     MarginRankingLoss,
     MaxPool1d,
     MaxPool3d,
+    MaxUnpool1d,
     MaxUnpool2d,
     Mish,
     MultiLabelSoftMarginLoss,
@@ -84,6 +85,7 @@ from glassnet.nn.layers.extra import (  # noqa: E402
     Unfold,
     Upsample,
 )
+from glassnet.nn.layers.linear import LazyLinear
 from glassnet.nn.layers.norm import InstanceNorm1d, InstanceNorm2d, InstanceNorm3d
 from glassnet.nn.layers.rnn import GRU, LSTM, RNN
 from glassnet.nn.layers.rnn_cell import GRUCell, LSTMCell, RNNCell
