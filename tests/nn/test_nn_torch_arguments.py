@@ -223,3 +223,20 @@ def test_max_unpool1d_repeated_indices():
     x = gn.tensor(np.array([[[1.0, 5.0, 2.0]]]))
     out, idx = F.max_pool1d(x, 2, 1, return_indices=True)
     assert F.max_unpool1d(out, idx, 2, 1).numpy().ravel().tolist() == [0.0, 5.0, 0.0]
+
+
+# -- normalization bias= (PyTorch 2.13's keyword) -------------------------------------------
+@pytest.mark.parametrize(
+    "build", [lambda: nn.BatchNorm1d(3, bias=False), lambda: nn.GroupNorm(3, 3, bias=False),
+              lambda: nn.InstanceNorm1d(3, affine=True, bias=False)],
+)  # fmt: skip
+def test_norm_scale_without_shift(build):
+    layer = build().to(dtype=gn.float64)
+    assert layer.bias is None and "bias" not in layer.state_dict()
+    with gn.no_grad():
+        layer.weight.copy_(gn.tensor([1.0, 2.0, 3.0]))
+    x = rng.standard_normal((4, 3, 5))
+    axes = (0, 2) if isinstance(layer, nn.BatchNorm1d) else (2,)
+    mu, var = x.mean(axes, keepdims=True), x.var(axes, keepdims=True)
+    want = (x - mu) / np.sqrt(var + 1e-5) * np.array([1.0, 2.0, 3.0])[:, None]
+    np.testing.assert_allclose(layer(gn.tensor(x)).numpy(), want, rtol=1e-10, atol=1e-12)
