@@ -126,7 +126,7 @@ def test_dtype_spellings_and_default():
 
 
 def test_lazy_linear_applies_dtype_when_built():
-    layer = nn.Linear(None, 4, dtype=gn.float64)
+    layer = nn.Linear(out_features=4, dtype=gn.float64)
     out = layer(gn.tensor(np.ones((2, 3))))
     assert layer.weight.dtype == gn.float64 and out.dtype == gn.float64
 

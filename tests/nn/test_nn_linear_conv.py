@@ -180,8 +180,10 @@ def test_linear_errors_teach():
 
 def test_conv_errors_teach():
     conv = nn.Conv2d(3, 8, 3)
-    with pytest.raises(ValueError, match=r"3 dims; expected \(N, C, H, W\); add a batch axis"):
-        conv(gn.zeros(3, 28, 28))
+    with pytest.raises(ValueError, match=r"2 dims; expected \(N, C, H, W\)"):
+        conv(gn.zeros(28, 28))
+    with pytest.raises(ValueError, match=r"unbatched input .* axis 0 \(channels\) must be 3"):
+        conv(gn.zeros(1, 28, 28))
     with pytest.raises(ValueError, match=r"channels-last \(NHWC\): use x.permute\(0, 3, 1, 2\)"):
         conv(gn.zeros(2, 28, 28, 3))
     with pytest.raises(ValueError, match="axis 1 .* must be 3, got 1"):

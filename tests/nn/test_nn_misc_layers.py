@@ -23,7 +23,7 @@ def test_dropout_train_statistics_and_eval_identity():
     assert y.mean() == pytest.approx(1.0, abs=0.01)  # inverted dropout keeps E[y] = x
     drop.eval()
     assert drop(x) is x or np.array_equal(drop(x).numpy(), x.numpy())
-    assert repr(drop) == "Dropout(p=0.3)"
+    assert repr(drop) == "Dropout(p=0.3, inplace=False)"
 
 
 def test_dropout_seeded_masks_repeat_and_p_edges():
@@ -89,10 +89,13 @@ def test_pools_match_numpy():
 
 
 def test_pool_repr_and_errors():
-    assert repr(nn.MaxPool2d(2)) == "MaxPool2d(kernel_size=(2, 2), stride=(2, 2), padding=(0, 0))"
+    assert repr(nn.MaxPool2d(2)) == (
+        "MaxPool2d(kernel_size=(2, 2), stride=(2, 2), padding=(0, 0), dilation=(1, 1), "
+        "ceil_mode=False)"
+    )
     assert repr(nn.AdaptiveAvgPool2d((1, 1))) == "AdaptiveAvgPool2d(output_size=(1, 1))"
-    with pytest.raises(ValueError, match=r"\(N, C, H, W\); add a batch axis"):
-        nn.MaxPool2d(2)(gn.zeros(3, 8, 8))
+    with pytest.raises(ValueError, match=r"2 dims; expected \(N, C, H, W\)"):
+        nn.MaxPool2d(2)(gn.zeros(8, 8))
     with pytest.raises(ValueError, match="smaller than the window"):
         nn.AvgPool2d(4)(gn.zeros(1, 1, 3, 3))
     with pytest.raises(ValueError, match="padding must be between 0 and kernel_size // 2"):

@@ -89,10 +89,17 @@ CASES = [
     ),
     # regression losses
     GradCase("mse_loss", F.mse_loss, [r(2, 3), r(2, 3)], "mean"),
-    GradCase("mse_loss", lambda a, b: F.mse_loss(a, b, "none"), [r(3, 2).T, r(2, 3)], "noncontig"),
-    GradCase("mse_loss", lambda a, b: F.mse_loss(a, b, "sum"), [r(2, 3), r(3)], "broadcast-t"),
+    GradCase(
+        "mse_loss",
+        lambda a, b: F.mse_loss(a, b, reduction="none"),
+        [r(3, 2).T, r(2, 3)],
+        "noncontig",
+    ),
+    GradCase(
+        "mse_loss", lambda a, b: F.mse_loss(a, b, reduction="sum"), [r(2, 3), r(3)], "broadcast-t"
+    ),
     GradCase("l1_loss", F.l1_loss, [D_IN, D_TGT], "mean"),
-    GradCase("l1_loss", lambda a, b: F.l1_loss(a, b, "none"), [D_IN, D_TGT], "none"),
+    GradCase("l1_loss", lambda a, b: F.l1_loss(a, b, reduction="none"), [D_IN, D_TGT], "none"),
     GradCase("huber_loss", F.huber_loss, [D_IN, D_TGT], "mean"),
     GradCase(
         "huber_loss", lambda a, b: F.huber_loss(a, b, "sum", delta=2.0), [D_IN, D_TGT], "delta2"
@@ -100,7 +107,7 @@ CASES = [
     GradCase("smooth_l1_loss", F.smooth_l1_loss, [D_IN, D_TGT], "mean"),
     GradCase(
         "smooth_l1_loss",
-        lambda a, b: F.smooth_l1_loss(a, b, "none", beta=0.5),
+        lambda a, b: F.smooth_l1_loss(a, b, reduction="none", beta=0.5),
         [D_IN, D_TGT],
         "beta",
     ),

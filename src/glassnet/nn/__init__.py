@@ -72,6 +72,7 @@ from glassnet.nn.layers.extra import (  # noqa: E402
     MarginRankingLoss,
     MaxPool1d,
     MaxPool3d,
+    MaxUnpool1d,
     MaxUnpool2d,
     Mish,
     MultiLabelSoftMarginLoss,
@@ -92,6 +93,7 @@ from glassnet.nn.layers.extra import (  # noqa: E402
     Unfold,
     Upsample,
 )
+from glassnet.nn.layers.linear import LazyLinear
 from glassnet.nn.layers.norm import InstanceNorm1d, InstanceNorm2d, InstanceNorm3d
 from glassnet.nn.layers.norm_extra import BatchNorm3d, LocalResponseNorm, RMSNorm
 from glassnet.nn.layers.padding import *  # noqa: F403

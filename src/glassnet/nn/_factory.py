@@ -1,7 +1,8 @@
 """PyTorch's factory keyword arguments ``device=`` and ``dtype=`` for layers with parameters.
 
-PyTorch's modules with parameters take ``device=None, dtype=None`` as keyword arguments
-(``nn.Linear(3, 4, dtype=torch.float64)``): the parameters and floating-point buffers are made
+PyTorch's modules with parameters take ``device=None, dtype=None`` after their own
+arguments, by keyword or position (``nn.Linear(3, 4, dtype=torch.float64)``,
+``nn.Linear(3, 4, True, None, torch.float64)``): the parameters and floating-point buffers are made
 with that dtype on that device. Here it is implemented once: :func:`install` wraps the
 ``__init__`` of every layer named in :data:`FACTORY_LAYERS`; the wrapped constructor builds the
 layer as usual and then moves it with :meth:`Module.to`, which casts floating-point parameters
@@ -63,16 +64,31 @@ def _with_factory_kwargs(cls) -> None:
     sig = inspect.signature(init)
     if "device" in sig.parameters or "dtype" in sig.parameters:
         return  # the layer handles them itself
+    params = list(sig.parameters.values())
+    # PyTorch's device and dtype follow the layer's own positional parameters (its
+    # glassnet-only ones are keyword-only): Linear(3, 4, True, None, torch.float64)
+    n_pos = sum(p.kind is p.POSITIONAL_OR_KEYWORD for p in params) - 1  # without self
+    name = cls.__name__
 
     @functools.wraps(init)
     def __init__(self, *args, device=None, dtype=None, **kwargs):
+        if len(args) > n_pos:
+            extra = args[n_pos:]
+            if len(extra) > 2:
+                raise TypeError(
+                    f"{name}() takes at most {n_pos + 2} positional arguments (its own, then "
+                    f"device and dtype) but {len(args)} were given"
+                )
+            if device is not None or (len(extra) == 2 and dtype is not None):
+                raise TypeError(f"{name}() got multiple values for device or dtype")
+            args, device = args[:n_pos], extra[0]
+            dtype = extra[1] if len(extra) == 2 else dtype
         init(self, *args, **kwargs)
         if device is not None or dtype is not None:
             apply_factory_kwargs(self, device, dtype)
 
-    params = list(sig.parameters.values())
-    at = next((i for i, p in enumerate(params) if p.kind is p.VAR_KEYWORD), len(params))
-    extra = [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, default=None)
+    at = n_pos + 1  # after self and the layer's positional parameters
+    extra = [inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None)
              for n in ("device", "dtype")]  # fmt: skip
     __init__.__signature__ = sig.replace(parameters=params[:at] + extra + params[at:])
     cls.__init__ = __init__

@@ -4,23 +4,29 @@
 ``glassnet.functional`` loss of the same name; its docstring holds the formula and gradient.
 ``reduction`` is ``"mean"`` (default), ``"sum"`` or ``"none"`` (per-element losses).
 A class ``weight`` is registered as a buffer, so ``model.to(...)`` moves it too.
+
+Constructor arguments follow PyTorch's positional order, including its deprecated
+``size_average`` and ``reduce``: when either is given they set ``reduction`` by PyTorch's
+legacy rule (None counts as True; ``reduce=False`` gives "none", else "mean" if
+``size_average`` else "sum") with a DeprecationWarning.
 """
 
 from __future__ import annotations
 
-import numpy as np
-
 import glassnet.functional as F
-from glassnet.backend import default_float
+from glassnet.nn.layers._simple import as_tensor_or_none
 from glassnet.nn.module import Module
+from glassnet.ops._loss_checks import legacy_reduction
 from glassnet.tensor import Tensor
 
 _REDUCTIONS = ("mean", "sum", "none")
 
 
 class _Loss(Module):
-    def __init__(self, reduction: str = "mean") -> None:
+    def __init__(self, size_average=None, reduce=None, reduction: str = "mean") -> None:
         super().__init__()
+        if size_average is not None or reduce is not None:
+            reduction = legacy_reduction(size_average, reduce, reduction, stacklevel=4)
         if reduction not in _REDUCTIONS:
             raise ValueError(
                 f"{type(self).__name__}: reduction must be one of {_REDUCTIONS}, got {reduction!r}"
@@ -28,10 +34,7 @@ class _Loss(Module):
         self.reduction = reduction
 
     def _set_tensor(self, name: str, value) -> None:
-        if value is not None and not isinstance(value, Tensor):
-            arr = np.asarray(value)  # lists and float64 arrays become float32, like gn.tensor
-            value = Tensor(arr.astype(default_float()) if arr.dtype.kind in "fiu" else arr)
-        self.register_buffer(name, value)
+        self.register_buffer(name, as_tensor_or_none(value))
 
     def extra_repr(self) -> str:
         return "" if self.reduction == "mean" else f"reduction={self.reduction!r}"
@@ -55,11 +58,13 @@ class CrossEntropyLoss(_Loss):
     def __init__(
         self,
         weight=None,
+        size_average=None,
         ignore_index: int = -100,
+        reduce=None,
         reduction: str = "mean",
         label_smoothing: float = 0.0,
     ) -> None:
-        super().__init__(reduction)
+        super().__init__(size_average, reduce, reduction)
         if not 0.0 <= label_smoothing <= 1.0:
             raise ValueError(
                 f"CrossEntropyLoss: label_smoothing must be in [0, 1], got {label_smoothing}"
@@ -88,8 +93,15 @@ class NLLLoss(_Loss):
     """Negative log-likelihood of log-probabilities (use after ``LogSoftmax``):
     l_n = -w_{t_n} x_{n, t_n}; dl/dx_{n, t_n} = -w_{t_n}."""
 
-    def __init__(self, weight=None, ignore_index: int = -100, reduction: str = "mean") -> None:
-        super().__init__(reduction)
+    def __init__(
+        self,
+        weight=None,
+        size_average=None,
+        ignore_index: int = -100,
+        reduce=None,
+        reduction: str = "mean",
+    ) -> None:
+        super().__init__(size_average, reduce, reduction)
         self._set_tensor("weight", weight)
         self.ignore_index = ignore_index
 
@@ -103,8 +115,8 @@ class BCELoss(_Loss):
     l = -w [t log p + (1 - t) log(1 - p)] (logs clamped at -100, as PyTorch);
     dl/dp = w (p - t) / (p (1 - p)). Prefer ``BCEWithLogitsLoss`` (more stable)."""
 
-    def __init__(self, weight=None, reduction: str = "mean") -> None:
-        super().__init__(reduction)
+    def __init__(self, weight=None, size_average=None, reduce=None, reduction: str = "mean"):
+        super().__init__(size_average, reduce, reduction)
         self._set_tensor("weight", weight)
 
     def forward(self, input: Tensor, target) -> Tensor:  # noqa: A002
@@ -122,8 +134,11 @@ class BCEWithLogitsLoss(_Loss):
     0.6931
     """
 
-    def __init__(self, weight=None, reduction: str = "mean", pos_weight=None) -> None:
-        super().__init__(reduction)
+    def __init__(
+        self, weight=None, size_average=None, reduce=None, reduction: str = "mean",
+        pos_weight=None
+    ) -> None:  # fmt: skip
+        super().__init__(size_average, reduce, reduction)
         self._set_tensor("weight", weight)
         self._set_tensor("pos_weight", pos_weight)
 
@@ -159,7 +174,7 @@ class HuberLoss(_Loss):
     for outliers."""
 
     def __init__(self, reduction: str = "mean", delta: float = 1.0) -> None:
-        super().__init__(reduction)
+        super().__init__(reduction=reduction)
         if delta <= 0:
             raise ValueError(f"HuberLoss: delta must be > 0, got {delta}")
         self.delta = delta
@@ -175,8 +190,10 @@ class SmoothL1Loss(_Loss):
     """l = 0.5 d^2 / beta if |d| < beta else |d| - 0.5 beta, d = x - t (Huber / beta);
     dl/dx = d / beta, or sign(d) beyond beta."""
 
-    def __init__(self, reduction: str = "mean", beta: float = 1.0) -> None:
-        super().__init__(reduction)
+    def __init__(
+        self, size_average=None, reduce=None, reduction: str = "mean", beta: float = 1.0
+    ) -> None:
+        super().__init__(size_average, reduce, reduction)
         if beta < 0:
             raise ValueError(f"SmoothL1Loss: beta must be >= 0, got {beta}")
         self.beta = beta
@@ -194,12 +211,14 @@ class KLDivLoss(_Loss):
     Use ``reduction="batchmean"`` for the true KL per sample (PyTorch's "mean" divides by
     every element, not by the batch size)."""
 
-    def __init__(self, reduction: str = "mean", log_target: bool = False) -> None:
-        if reduction == "batchmean":
-            super().__init__("mean")
+    def __init__(
+        self, size_average=None, reduce=None, reduction: str = "mean", log_target: bool = False
+    ) -> None:
+        if reduction == "batchmean" and size_average is None and reduce is None:
+            super().__init__(reduction="mean")
             self.reduction = "batchmean"
         else:
-            super().__init__(reduction)
+            super().__init__(size_average, reduce, reduction)
         self.log_target = log_target
 
     def forward(self, input: Tensor, target) -> Tensor:  # noqa: A002

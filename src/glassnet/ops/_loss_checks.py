@@ -3,6 +3,8 @@ class indices, raised before any op runs."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from glassnet.autograd.function import no_grad_result, value_check
@@ -22,6 +24,33 @@ def _check_input(op: str, name: str, x) -> None:
         raise TypeError(
             f"{op}: {name} must be floating point, got dtype {x.dtype}; convert it with .float()"
         )
+
+
+def legacy_reduction(size_average, reduce, reduction: str = "mean", stacklevel: int = 3) -> str:
+    """PyTorch's deprecated ``size_average``/``reduce`` pair as a ``reduction`` string.
+
+    Both None: ``reduction`` as given. Otherwise a None counts as True and ``reduce=False``
+    gives "none", else "mean" if ``size_average`` else "sum" (``reduction`` is then ignored,
+    as in PyTorch's ``_Reduction.legacy_get_string``), with a DeprecationWarning. A string
+    there (``F.l1_loss(x, y, "sum")``, an older glassnet spelling) is a TypeError: PyTorch
+    would read it as True and compute the mean."""
+    if size_average is None and reduce is None:
+        return reduction
+    for name, value in (("size_average", size_average), ("reduce", reduce)):
+        if isinstance(value, str):  # PyTorch would read any string as True: refuse instead
+            raise TypeError(
+                f"{name}={value!r}: {name} is PyTorch's deprecated bool, in the positional "
+                f"slot before reduction; pass reduction={value!r} by keyword"
+            )
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    out = ("mean" if size_average else "sum") if reduce else "none"
+    warnings.warn(
+        f"size_average and reduce args will be deprecated, please use reduction='{out}' instead.",
+        DeprecationWarning,
+        stacklevel=stacklevel,
+    )
+    return out
 
 
 def _check_reduction(op: str, reduction, allowed=_REDUCTIONS) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from glassnet.autograd.function import no_grad_result
+from glassnet.autograd.grad_mode import is_grad_enabled, no_grad
 from glassnet.backend import xp_of
 from glassnet.backend.dtypes import default_float
 from glassnet.tensor import Tensor
@@ -154,3 +155,21 @@ def check_same_device(op: str, *tensors: Tensor) -> None:
                 f"{op}: tensors are on different devices ({dev} and {t.device}); "
                 "move them with .to(device) first"
             )
+
+
+def inplace_result(x: Tensor, out: Tensor, inplace: bool) -> Tensor:
+    """PyTorch's ``inplace=True`` of an activation or dropout, given its out-of-place result.
+
+    ``out`` is computed out of place; with ``inplace`` it is written into ``x``'s storage
+    (through ``x.copy_``, which bumps the version counter, so a graph that saved ``x`` sees
+    the change) and ``x`` is returned, as PyTorch does. Where ``x`` requires grad while grad
+    mode is on, ``out`` is returned and ``x`` is left unchanged: the result and its gradient
+    are PyTorch's, only ``x`` keeps its old values (glassnet records no in-place graph ops).
+    """
+    if not inplace or out is x or not isinstance(x, Tensor):
+        return out
+    if (x.requires_grad and is_grad_enabled()) or out.shape != x.shape or out.dtype != x.dtype:
+        return out  # (a shape or dtype x cannot hold: PyTorch would raise)
+    with no_grad():
+        x.copy_(out)
+    return x

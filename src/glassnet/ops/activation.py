@@ -16,7 +16,7 @@ from glassnet.backend.special import erf_into as _erf_into
 from glassnet.ops import _fused
 from glassnet.ops._conv_cpu import split
 from glassnet.ops._parallel import map_rows, rows_view
-from glassnet.ops._util import floating, max_kept, normalize_axis
+from glassnet.ops._util import floating, inplace_result, max_kept, normalize_axis
 from glassnet.tensor import Tensor
 
 __all__ = [
@@ -389,19 +389,23 @@ class LogSoftmax(Function):
         return grad - ns.exp(y) * ns.sum(grad, self.axis, True)
 
 
-def relu(x: Tensor) -> Tensor:
-    """Rectified linear unit max(0, x)."""
-    return Relu.apply(x)
+def relu(x: Tensor, inplace: bool = False) -> Tensor:
+    """Rectified linear unit max(0, x). ``inplace=True``: see :func:`ops._util.inplace_result`
+    (written into ``x`` unless ``x`` requires grad under grad mode)."""
+    out = Relu.apply(x)
+    return inplace_result(x, out, True) if inplace else out
 
 
-def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
+def leaky_relu(x: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     """x for x > 0, negative_slope * x otherwise."""
-    return LeakyRelu.apply(x, slope=negative_slope)
+    out = LeakyRelu.apply(x, slope=negative_slope)
+    return inplace_result(x, out, True) if inplace else out
 
 
-def elu(x: Tensor, alpha: float = 1.0) -> Tensor:
+def elu(x: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """Exponential linear unit."""
-    return Elu.apply(x, alpha=alpha)
+    out = Elu.apply(x, alpha=alpha)
+    return inplace_result(x, out, True) if inplace else out
 
 
 def gelu(x: Tensor, approximate: str = "none") -> Tensor:
@@ -414,9 +418,10 @@ def gelu(x: Tensor, approximate: str = "none") -> Tensor:
     return Gelu.apply(x, approximate=approximate)
 
 
-def silu(x: Tensor) -> Tensor:
+def silu(x: Tensor, inplace: bool = False) -> Tensor:
     """x * sigmoid(x) (also called swish)."""
-    return Silu.apply(x)
+    out = Silu.apply(x)
+    return inplace_result(x, out, True) if inplace else out
 
 
 swish = silu
@@ -457,7 +462,9 @@ def _softmax_dim(op: str, x: Tensor, dim, axis, dtype):
     return x, normalize_axis(dim, x.shape, op)
 
 
-def softmax(x: Tensor, dim: int | None = None, *, axis=None, dtype=None) -> Tensor:
+def softmax(
+    x: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None, *, axis=None
+) -> Tensor:
     """Normalized exponentials along ``dim`` (sums to 1); ``axis`` is an alias.
 
     Over the last axis on the CPU, a fused per-row kernel with ``glassnet[jit]`` installed
@@ -466,7 +473,9 @@ def softmax(x: Tensor, dim: int | None = None, *, axis=None, dtype=None) -> Tens
     return Softmax.apply(x, axis=axes)
 
 
-def log_softmax(x: Tensor, dim: int | None = None, *, axis=None, dtype=None) -> Tensor:
+def log_softmax(
+    x: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None, *, axis=None
+) -> Tensor:
     """log(softmax(x)) along ``dim``, computed stably; ``axis`` is an alias."""
     x, axes = _softmax_dim("log_softmax", x, dim, axis, dtype)
     return LogSoftmax.apply(x, axis=axes)

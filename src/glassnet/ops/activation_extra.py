@@ -15,6 +15,7 @@ from glassnet.backend import get_rng, xp_of
 from glassnet.ops import activation as _act
 from glassnet.ops import elementwise as _el
 from glassnet.ops import selection as _sel
+from glassnet.ops._util import inplace_result
 from glassnet.ops.activation import leaky_relu, log_softmax, sigmoid, softmax, tanh
 from glassnet.ops.shape import reshape, split
 from glassnet.tensor import Tensor
@@ -89,46 +90,60 @@ def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     return _sel.where(linear, x, y) if CAPTURING[0] or linear._data.any() else y
 
 
-def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
+def hardtanh(
+    x: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False
+) -> Tensor:
     """y = min_val for x <= min_val, max_val for x >= max_val, else x;
-    dy/dx = 1 strictly inside (min_val, max_val), else 0 (0 at the kinks, as PyTorch)."""
+    dy/dx = 1 strictly inside (min_val, max_val), else 0 (0 at the kinks, as PyTorch).
+
+    ``inplace=True`` (here and in every activation that has it): the result is written into
+    ``x`` and ``x`` returned, unless ``x`` requires grad under grad mode, where the
+    out-of-place result is returned (same values and gradient; ``x`` keeps its values)."""
+    return inplace_result(x, _hardtanh(x, min_val, max_val), inplace)
+
+
+def _hardtanh(x: Tensor, min_val: float, max_val: float) -> Tensor:
     if min_val > max_val:
         raise ValueError(f"hardtanh: min_val {min_val} must not exceed max_val {max_val}")
     inside = _mask(_between, x, low=min_val, high=max_val)
     return _sel.where(inside, x, _sel.clip(x.detach(), min_val, max_val))
 
 
-def relu6(x: Tensor) -> Tensor:
+def relu6(x: Tensor, inplace: bool = False) -> Tensor:
     """y = min(max(0, x), 6);  dy/dx = 1 for 0 < x < 6, else 0."""
-    return hardtanh(x, 0.0, 6.0)
+    return inplace_result(x, _hardtanh(x, 0.0, 6.0), inplace)
 
 
-def hardsigmoid(x: Tensor) -> Tensor:
+def hardsigmoid(x: Tensor, inplace: bool = False) -> Tensor:
     """y = relu6(x + 3) / 6;  dy/dx = 1/6 for -3 < x < 3, else 0."""
-    return hardtanh(x + 3.0, 0.0, 6.0) / 6.0
+    return inplace_result(x, _hardtanh(x + 3.0, 0.0, 6.0) / 6.0, inplace)
 
 
-def hardswish(x: Tensor) -> Tensor:
+def hardswish(x: Tensor, inplace: bool = False) -> Tensor:
     """y = x relu6(x + 3) / 6: 0 for x <= -3, x for x >= 3, x (x + 3) / 6 between;
     dy/dx = 0, 1, or x/3 + 1/2 for -3 < x < 3 (PyTorch's choice at the kinks)."""
     middle = x * (x + 3.0) / 6.0
     out = _sel.where(_mask(_greater_equal, x, value=3), x, middle)
-    return _sel.where(_mask(_less_equal, x, value=-3), 0.0, out)
+    return inplace_result(x, _sel.where(_mask(_less_equal, x, value=-3), 0.0, out), inplace)
 
 
-def mish(x: Tensor) -> Tensor:
+def mish(x: Tensor, inplace: bool = False) -> Tensor:
     """y = x tanh(softplus(x));  dy/dx = tanh(sp) + x sigmoid(x) (1 - tanh^2(sp))."""
-    return x * tanh(softplus(x))
+    return inplace_result(x, x * tanh(softplus(x)), inplace)
 
 
-def selu(x: Tensor) -> Tensor:
+def selu(x: Tensor, inplace: bool = False) -> Tensor:
     """y = scale (x if x > 0 else alpha (e^x - 1)), scale = 1.0507..., alpha = 1.6733...;
     dy/dx = scale or scale alpha e^x. Self-normalizing with lecun_normal init."""
-    return _SELU_SCALE * celu(x, _SELU_ALPHA, _scale_input=False)
+    return inplace_result(x, _SELU_SCALE * _celu(x, _SELU_ALPHA, False), inplace)
 
 
-def celu(x: Tensor, alpha: float = 1.0, _scale_input: bool = True) -> Tensor:
+def celu(x: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """y = x if x > 0 else alpha (e^{x/alpha} - 1);  dy/dx = 1 or e^{x/alpha}."""
+    return inplace_result(x, _celu(x, alpha, True), inplace)
+
+
+def _celu(x: Tensor, alpha: float, _scale_input: bool) -> Tensor:
     if alpha == 0:
         raise ValueError("celu: alpha must be nonzero (it divides x)")
     from glassnet.ops.special import expm1
@@ -148,9 +163,14 @@ def logsigmoid(x: Tensor) -> Tensor:
     return -softplus(-x)
 
 
-def softmin(x: Tensor, dim: int = -1) -> Tensor:
-    """softmax(-x) along ``dim``: weights that favour the smallest entries."""
-    return softmax(-x, dim)
+def softmin(x: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
+    """softmax(-x) along ``dim``: weights that favour the smallest entries.
+
+    ``dim=None`` is PyTorch's deprecated implicit choice: the last dim for 0-2-d input; for
+    3-d and more it raises like :func:`softmax` (pass ``dim=``)."""
+    if dim is None and isinstance(x, Tensor) and x.ndim > 2:
+        _act._softmax_dim("softmin", x, None, None, None)  # raises softmax's error
+    return softmax(-x, dim, dtype=dtype)  # negation is exact: the same as casting first
 
 
 def log_softmin(x: Tensor, dim: int = -1) -> Tensor:
@@ -187,23 +207,28 @@ def prelu(x: Tensor, weight: Tensor) -> Tensor:
 
 
 def rrelu(
-    x: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False
+    x: Tensor,
+    lower: float = 1.0 / 8,
+    upper: float = 1.0 / 3,
+    training: bool = False,
+    inplace: bool = False,
 ) -> Tensor:
     """Randomized leaky ReLU: y = x if x >= 0 else a x, a ~ U(lower, upper) per element in
     training (from glassnet's seeded generator), a = (lower + upper) / 2 in evaluation."""
     if not 0 <= lower <= upper:
         raise ValueError(f"rrelu: need 0 <= lower <= upper, got lower={lower}, upper={upper}")
     if not training:
-        return leaky_relu(x, (lower + upper) / 2)
+        return inplace_result(x, leaky_relu(x, (lower + upper) / 2), inplace)
     xp = xp_of(x._data)
     a = get_rng().uniform(lower, upper, size=x.shape).astype(x.dtype)
     slope = Tensor._make(xp.asarray(a), False)
-    return _sel.where(_mask(_greater_equal, x, value=0), x, slope * x)
+    out = _sel.where(_mask(_greater_equal, x, value=0), x, slope * x)
+    return inplace_result(x, out, inplace)
 
 
-def threshold(x: Tensor, threshold: float, value: float) -> Tensor:
+def threshold(x: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
     """y = x if x > threshold else value;  dy/dx = 1 or 0."""
-    return _sel.where(_mask(_greater, x, value=threshold), x, value)
+    return inplace_result(x, _sel.where(_mask(_greater, x, value=threshold), x, value), inplace)
 
 
 def hardshrink(x: Tensor, lambd: float = 0.5) -> Tensor:

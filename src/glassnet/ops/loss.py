@@ -19,6 +19,7 @@ from glassnet.ops._loss_checks import (
     _class_index_target,
     _const,
     _target,
+    legacy_reduction,
 )
 from glassnet.ops._parallel import map_rows
 from glassnet.ops._util import max_kept
@@ -333,7 +334,9 @@ def cross_entropy(
     logits: Tensor,
     target,
     weight=None,
+    size_average=None,
     ignore_index: int = -100,
+    reduce=None,
     reduction: str = "mean",
     label_smoothing: float = 0.0,
 ) -> Tensor:
@@ -352,6 +355,8 @@ def cross_entropy(
         target: int (N, d1, ...) class indices or float probabilities shaped like ``logits``.
         weight: optional (C,) class weights.  ignore_index: index whose samples count for 0.
         reduction: "mean" | "sum" | "none".  label_smoothing: eps in [0, 1].
+        size_average, reduce: PyTorch's deprecated pair, in its positional slots; when
+            either is given they set ``reduction`` (see ``legacy_reduction``).
 
     Returns:
         a scalar, or the per-sample losses (N, d1, ...) with ``reduction="none"``.
@@ -361,6 +366,8 @@ def cross_entropy(
     0.1269
     """
     op = "cross_entropy"
+    if size_average is not None or reduce is not None:
+        reduction = legacy_reduction(size_average, reduce)
     _check_input(op, "logits", logits)
     _check_reduction(op, reduction)
     if not 0.0 <= label_smoothing <= 1.0:
@@ -396,7 +403,13 @@ def cross_entropy(
 
 
 def nll_loss(
-    input: Tensor, target, weight=None, ignore_index: int = -100, reduction: str = "mean"
+    input: Tensor,
+    target,
+    weight=None,
+    size_average=None,
+    ignore_index: int = -100,
+    reduce=None,
+    reduction: str = "mean",
 ) -> Tensor:
     """Negative log-likelihood of log-probabilities (use after ``log_softmax``).
 
@@ -408,6 +421,8 @@ def nll_loss(
     0.375
     """
     op = "nll_loss"
+    if size_average is not None or reduce is not None:
+        reduction = legacy_reduction(size_average, reduce)
     _check_input(op, "input", input)
     _check_reduction(op, reduction)
     if input.ndim == 0:

@@ -10,6 +10,7 @@ from glassnet.autograd.function import value_result
 from glassnet.ops import elementwise as _el
 from glassnet.ops import reduction as _red
 from glassnet.ops import selection as _sel
+from glassnet.ops._loss_checks import legacy_reduction
 from glassnet.ops._util import floating
 from glassnet.ops.activation import softplus
 from glassnet.ops.distance import pairwise_distance
@@ -52,9 +53,20 @@ def _mask(data) -> Tensor:
 
 
 def margin_ranking_loss(
-    input1: Tensor, input2: Tensor, target, margin: float = 0.0, reduction: str = "mean"
+    input1: Tensor,
+    input2: Tensor,
+    target,
+    margin: float = 0.0,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
 ) -> Tensor:
-    """l = max(0, -y (x1 - x2) + margin), y in {1, -1}: x1 should rank above x2 when y = 1."""
+    """l = max(0, -y (x1 - x2) + margin), y in {1, -1}: x1 should rank above x2 when y = 1.
+
+    ``size_average``/``reduce`` (every loss here): PyTorch's deprecated pair, in its
+    positional slots; given, they set ``reduction`` (``_loss_checks.legacy_reduction``)."""
+    if size_average is not None or reduce is not None:
+        reduction = legacy_reduction(size_average, reduce)
     y = _tensor(target, input1)
     return _reduce("margin_ranking_loss", _sel.clip(-y * (input1 - input2) + margin, min=0.0),
                    reduction)  # fmt: skip
@@ -64,17 +76,29 @@ def hinge_embedding_loss(
     input: Tensor,  # noqa: A002 - PyTorch's name
     target,
     margin: float = 1.0,
+    size_average=None,
+    reduce=None,
     reduction: str = "mean",
 ) -> Tensor:
     """l = x where y = 1, max(0, margin - x) where y = -1 (x: a distance)."""
+    if size_average is not None or reduce is not None:
+        reduction = legacy_reduction(size_average, reduce)
     y = _tensor(target, input)
     hinge = _sel.where(y != 1, _sel.clip(margin - input, min=0.0), 0.0)  # recorded masks
     same = _sel.where(y != -1, input, 0.0)
     return _reduce("hinge_embedding_loss", hinge + same, reduction)
 
 
-def soft_margin_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:  # noqa: A002
+def soft_margin_loss(
+    input: Tensor,  # noqa: A002
+    target,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+) -> Tensor:
     """l = ln(1 + e^{-y x}) (computed as softplus(-y x): no overflow), y in {1, -1}."""
+    if size_average is not None or reduce is not None:
+        reduction = legacy_reduction(size_average, reduce)
     y = _tensor(target, input)
     return _reduce("soft_margin_loss", softplus(-y * input), reduction)
 
@@ -83,9 +107,13 @@ def multilabel_soft_margin_loss(
     input: Tensor,  # noqa: A002
     target,
     weight=None,
+    size_average=None,
+    reduce=None,
     reduction: str = "mean",
 ) -> Tensor:
     """l_n = -(1/C) sum_c w_c [y_c ln sigmoid(x_c) + (1 - y_c) ln sigmoid(-x_c)] for (N, C)."""
+    if size_average is not None or reduce is not None:
+        reduction = legacy_reduction(size_average, reduce)
     y = _tensor(target, input)
     # ln sigmoid(x) = -softplus(-x), ln sigmoid(-x) = -softplus(x): stable for large |x|
     per = y * softplus(-input) + (1.0 - y) * softplus(input)
@@ -96,10 +124,18 @@ def multilabel_soft_margin_loss(
 
 
 def cosine_embedding_loss(
-    input1: Tensor, input2: Tensor, target, margin: float = 0.0, reduction: str = "mean"
+    input1: Tensor,
+    input2: Tensor,
+    target,
+    margin: float = 0.0,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
 ) -> Tensor:
     """l = 1 - cos(x1, x2) where y = 1, max(0, cos(x1, x2) - margin) where y = -1;
     cos = x1.x2 / sqrt((|x1|^2 + 1e-12)(|x2|^2 + 1e-12)) over the last dim (PyTorch's eps)."""
+    if size_average is not None or reduce is not None:
+        reduction = legacy_reduction(size_average, reduce)
     y = _tensor(target, input1)
     eps = 1e-12
     dot = _red.sum(input1 * input2, -1)
@@ -119,10 +155,14 @@ def triplet_margin_loss(
     p: float = 2.0,
     eps: float = 1e-6,
     swap: bool = False,
+    size_average=None,
+    reduce=None,
     reduction: str = "mean",
 ) -> Tensor:
     """l = max(d(a, p) - d(a, n) + margin, 0), d the pairwise p-distance; ``swap`` uses
     min(d(a, n), d(p, n)) as the negative distance."""
+    if size_average is not None or reduce is not None:
+        reduction = legacy_reduction(size_average, reduce)
     d_ap = pairwise_distance(anchor, positive, p, eps)
     d_an = pairwise_distance(anchor, negative, p, eps)
     if swap:
@@ -135,12 +175,16 @@ def poisson_nll_loss(
     target,
     log_input: bool = True,
     full: bool = False,
+    size_average=None,
     eps: float = 1e-8,
+    reduce=None,
     reduction: str = "mean",
 ) -> Tensor:
     """Poisson negative log-likelihood of counts y with rate lambda:
     log_input: l = e^x - y x (x = ln lambda); else l = x - y ln(x + eps).
     ``full`` adds Stirling's y ln y - y + ln(2 pi y) / 2 where y > 1."""
+    if size_average is not None or reduce is not None:
+        reduction = legacy_reduction(size_average, reduce)
     y = _tensor(target, input)
     loss = _el.exp(input) - y * input if log_input else input - y * _el.log(input + eps)
     if full:

@@ -16,7 +16,9 @@ from glassnet.ops._loss_checks import (
     _const,
     _same_shape,
     _target,
+    legacy_reduction,
 )
+from glassnet.ops._util import as_tensor
 from glassnet.ops.elementwise import abs as abs_
 from glassnet.ops.elementwise import exp, log
 from glassnet.ops.loss import _clamped_log, _maybe_const, _reduce, _reduced_grad
@@ -145,33 +147,72 @@ def _float_pair(op, name, x, target, reduction, allowed=_REDUCTIONS, exact=False
     return t
 
 
-def _pointwise(cls, op, input, target, reduction):
+def _pointwise(cls, op, input, target, reduction, weight=None):
     target = _float_pair(op, "input", input, target, reduction)
-    return cls.apply(input, target, reduction=reduction)
+    if weight is None:
+        return cls.apply(input, target, reduction=reduction)
+    return _weighted(op, cls.apply(input, target, reduction="none"), weight, reduction)
 
 
-def mse_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
+def _weighted(op: str, loss: Tensor, weight, reduction: str) -> Tensor:
+    """PyTorch 2.13's ``weight=`` of mse/l1/huber: w * l, "mean" is sum(w l) / sum(w)."""
+    w = weight if isinstance(weight, Tensor) else as_tensor(weight, loss)
+    if tuple(w.shape) != tuple(loss.shape):
+        raise ValueError(
+            f"{op}: weight of shape {tuple(w.shape)} must have the input's shape "
+            f"{tuple(loss.shape)} (PyTorch: 'Weights and input must have the same size')"
+        )
+    loss = loss * w
+    return loss.sum() / w.sum() if reduction == "mean" else _reduce_loss(loss, reduction)
+
+
+def mse_loss(
+    input: Tensor,
+    target,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+    weight=None,
+) -> Tensor:
     """Mean squared error (x - t)^2, the regression default (PyTorch's ``F.mse_loss``).
+
+    ``size_average``/``reduce``: PyTorch's deprecated pair (they set ``reduction``).
+    ``weight`` (input's shape): l = w (x - t)^2, and "mean" is sum(w l) / sum(w) (PyTorch).
 
     >>> import glassnet as gn, glassnet.functional as F
     >>> F.mse_loss(gn.tensor([1.0, 2.0]), gn.tensor([0.0, 4.0])).item()   # (1 + 4) / 2
     2.5
     """
-    return _pointwise(MseLoss, "mse_loss", input, target, reduction)
+    if size_average is not None or reduce is not None:
+        reduction = legacy_reduction(size_average, reduce)
+    return _pointwise(MseLoss, "mse_loss", input, target, reduction, weight)
 
 
-def l1_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
+def l1_loss(
+    input: Tensor,
+    target,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+    weight=None,
+) -> Tensor:
     """Mean absolute error |x - t|: robust to outliers, constant-size gradient.
+    ``size_average``/``reduce`` and ``weight`` as in :func:`mse_loss`.
 
     >>> import glassnet as gn, glassnet.functional as F
     >>> F.l1_loss(gn.tensor([1.0, 2.0]), gn.tensor([0.0, 4.0])).item()
     1.5
     """
-    return _pointwise(L1Loss, "l1_loss", input, target, reduction)
+    if size_average is not None or reduce is not None:
+        reduction = legacy_reduction(size_average, reduce)
+    return _pointwise(L1Loss, "l1_loss", input, target, reduction, weight)
 
 
-def huber_loss(input: Tensor, target, reduction: str = "mean", delta: float = 1.0) -> Tensor:
+def huber_loss(
+    input: Tensor, target, reduction: str = "mean", delta: float = 1.0, weight=None
+) -> Tensor:
     """Huber loss: squared error for |x - t| < delta, linear (slope delta) beyond.
+    ``weight`` as in :func:`mse_loss`.
 
     >>> import glassnet as gn, glassnet.functional as F
     >>> F.huber_loss(gn.tensor([0.5, 3.0]), gn.tensor([0.0, 0.0]), reduction="none").numpy()
@@ -180,6 +221,8 @@ def huber_loss(input: Tensor, target, reduction: str = "mean", delta: float = 1.
     if not delta > 0:
         raise ValueError(f"huber_loss: delta must be > 0, got {delta!r}")
     t = _float_pair("huber_loss", "input", input, target, reduction)
+    if weight is not None:
+        return _weighted("huber_loss", _huber(input - t, float(delta)), weight, reduction)
     return _reduce_loss(_huber(input - t, float(delta)), reduction)
 
 
@@ -191,13 +234,22 @@ def _huber(d: Tensor, delta: float) -> Tensor:
     return where(a < delta, 0.5 * d * d, delta * (a - 0.5 * delta))
 
 
-def smooth_l1_loss(input: Tensor, target, reduction: str = "mean", beta: float = 1.0) -> Tensor:
+def smooth_l1_loss(
+    input: Tensor,
+    target,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+    beta: float = 1.0,
+) -> Tensor:
     """Smooth L1: quadratic for |x - t| < beta, |x - t| - beta/2 beyond (= Huber / beta).
 
     >>> import glassnet as gn, glassnet.functional as F
     >>> F.smooth_l1_loss(gn.tensor([0.5, 3.0]), gn.tensor([0.0, 0.0]), reduction="sum").item()
     2.625
     """
+    if size_average is not None or reduce is not None:
+        reduction = legacy_reduction(size_average, reduce)
     if beta < 0:
         raise ValueError(f"smooth_l1_loss: beta must be >= 0, got {beta!r}")
     t = _float_pair("smooth_l1_loss", "input", input, target, reduction)
@@ -216,7 +268,14 @@ def _check_probabilities(op: str, probs) -> None:
         )
 
 
-def binary_cross_entropy(probs: Tensor, target, weight=None, reduction: str = "mean") -> Tensor:
+def binary_cross_entropy(
+    probs: Tensor,
+    target,
+    weight=None,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+) -> Tensor:
     """Binary cross-entropy of probabilities in [0, 1] (after a sigmoid).
 
     l = -w [t log p + (1 - t) log(1 - p)], logs clamped at -100 (p = 0 or 1 stay finite).
@@ -227,6 +286,8 @@ def binary_cross_entropy(probs: Tensor, target, weight=None, reduction: str = "m
     0.367
     """
     op = "binary_cross_entropy"
+    if size_average is not None or reduce is not None:
+        reduction = legacy_reduction(size_average, reduce)
     t = _float_pair(op, "probs", probs, target, reduction, exact=True)
     value_check(_check_probabilities, op, probs)  # again on each replay of a compiled step
     w = _const(op, "weight", weight, probs)
@@ -234,7 +295,13 @@ def binary_cross_entropy(probs: Tensor, target, weight=None, reduction: str = "m
 
 
 def binary_cross_entropy_with_logits(
-    logits: Tensor, target, weight=None, pos_weight=None, reduction: str = "mean"
+    logits: Tensor,
+    target,
+    weight=None,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+    pos_weight=None,
 ) -> Tensor:
     """Sigmoid + binary cross-entropy in one stable op (multi-label or binary classification).
 
@@ -247,6 +314,8 @@ def binary_cross_entropy_with_logits(
     0.6931
     """
     op = "binary_cross_entropy_with_logits"
+    if size_average is not None or reduce is not None:
+        reduction = legacy_reduction(size_average, reduce)
     t = _float_pair(op, "logits", logits, target, reduction, exact=True)
     w = _const(op, "weight", weight, logits)
     pw = _const(op, "pos_weight", pos_weight, logits)
@@ -255,7 +324,14 @@ def binary_cross_entropy_with_logits(
     )
 
 
-def kl_div(input: Tensor, target, reduction: str = "mean", log_target: bool = False) -> Tensor:
+def kl_div(
+    input: Tensor,
+    target,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+    log_target: bool = False,
+) -> Tensor:
     """Kullback-Leibler divergence KL(target || exp(input)); ``input`` holds log-probabilities.
 
     l = t (log t - input) elementwise (0 where t = 0), or e^t (t - input) with log_target.
@@ -268,6 +344,8 @@ def kl_div(input: Tensor, target, reduction: str = "mean", log_target: bool = Fa
     0.6931
     """
     op = "kl_div"
+    if size_average is not None or reduce is not None:
+        reduction = legacy_reduction(size_average, reduce)
     t = _float_pair(op, "input", input, target, reduction, _REDUCTIONS + ("batchmean",))
     # a composition: its derivatives come from exp, log, where and arithmetic
     if log_target:

@@ -11,6 +11,7 @@ from glassnet.backend import parallel as _parallel
 from glassnet.backend.parallel import parallel_for, product
 from glassnet.ops import _fused
 from glassnet.ops._segment import scatter_add
+from glassnet.ops._util import inplace_result
 from glassnet.tensor import Tensor
 
 __all__ = ["dropout", "embedding", "linear"]
@@ -146,7 +147,9 @@ class Dropout(Function):
         return grad * self.mask
 
 
-def dropout(x: Tensor, p: float = 0.5, training: bool = True, *, generator=None) -> Tensor:
+def dropout(
+    x: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False, *, generator=None
+) -> Tensor:
     """Inverted dropout: zero each element with probability p, scale the rest by 1/(1-p).
 
     y = x * m / (1 - p) with m ~ Bernoulli(1 - p) drawn from glassnet's seeded generator
@@ -157,6 +160,8 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True, *, generator=None)
         x: any shape, floating point.
         p: drop probability, 0 <= p <= 1.
         training: apply dropout (True) or pass x through (False).
+        inplace: write the result into ``x`` and return ``x`` (PyTorch's); where ``x``
+            requires grad under grad mode the out-of-place result is returned instead.
         generator: a ``gn.Generator`` on x's device to draw the mask from (glassnet's
             extension; default glassnet's seeded generator of x's device).
 
@@ -179,8 +184,8 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True, *, generator=None)
         from glassnet.generator import rng_for
 
         rng = rng_for("dropout", generator, x.device)
-        return Dropout.apply(x, p=float(p), rng=rng)
-    return Dropout.apply(x, p=float(p))
+        return inplace_result(x, Dropout.apply(x, p=float(p), rng=rng), inplace)
+    return inplace_result(x, Dropout.apply(x, p=float(p)), inplace)
 
 
 # np.add.at adds row by row through a generic indexed loop: 2.5 ms for a (2048, 128) gradient
@@ -219,14 +224,21 @@ class Embedding(Function):
     none.
     """
 
-    def forward(self, weight, indices, padding_idx):
+    def forward(self, weight, indices, padding_idx, scale_grad_by_freq=False):
         self.flat = indices.reshape(-1)
         self.padding_idx = padding_idx
+        self.scale = None
+        if scale_grad_by_freq:  # 1 / (count of each position's index in this batch)
+            xp = xp_of(self.flat)
+            _, inverse, counts = xp.unique(self.flat, return_inverse=True, return_counts=True)
+            self.scale = (1.0 / counts[inverse.reshape(-1)])[:, None].astype(weight.dtype)
         return weight.take(self.flat, axis=0).reshape(*indices.shape, weight.shape[1])
 
     def backward(self, ns, grad, weight):
         flat, shape = self.flat, weight.shape
         g2 = ns.reshape(grad, (-1, shape[1]))
+        if self.scale is not None:
+            g2 = g2 * ns.const(self.scale)
         if self.padding_idx is not None:
             g2 = g2 * ns.const((flat != self.padding_idx)[:, None].astype(g2.dtype))
         return ns.linear(lambda g: _scatter_rows(g, flat, shape), lambda g: g[flat], g2)
@@ -264,13 +276,27 @@ def _check_rows(idx, shape) -> None:
         )
 
 
-def embedding(indices, weight: Tensor, padding_idx: int | None = None) -> Tensor:
+def embedding(
+    indices,
+    weight: Tensor,
+    padding_idx: int | None = None,
+    max_norm: float | None = None,
+    norm_type: float = 2.0,
+    scale_grad_by_freq: bool = False,
+    sparse: bool = False,
+) -> Tensor:
     """Look up rows of ``weight``: y[..., :] = weight[indices[...], :] (PyTorch's F.embedding).
 
     Args:
         indices: integer tensor/array/list of any shape, values in [0, num_embeddings).
         weight: (num_embeddings, embedding_dim).
         padding_idx: a row that gets no gradient (negative counts from the end), or None.
+        max_norm: renormalize, in place and without gradient, each looked-up row whose
+            ``norm_type``-norm exceeds it: W[i] *= max_norm / (||W[i]|| + 1e-7) (PyTorch's
+            ``embedding_renorm_``; ``weight`` is modified).
+        scale_grad_by_freq: divide each position's gradient by the number of times its
+            index occurs in ``indices``.
+        sparse: sparse gradients are not supported (``False`` only).
 
     Returns:
         (*indices.shape, embedding_dim).
@@ -296,10 +322,37 @@ def embedding(indices, weight: Tensor, padding_idx: int | None = None) -> Tensor
         )
     v = weight.shape[0]
     value_check(_check_rows, idx, weight.shape)  # again on each replay of a compiled step
+    if sparse:
+        raise NotImplementedError(
+            "embedding: sparse=True (sparse gradients) is not supported; use sparse=False "
+            "(the dense gradient has the same values)"
+        )
     if padding_idx is not None:
         if not isinstance(padding_idx, (int, np.integer)) or not -v <= padding_idx < v:
             raise ValueError(
                 f"embedding: padding_idx must be an int in [{-v}, {v}), got {padding_idx!r}"
             )
         padding_idx = int(padding_idx) % v
+    if max_norm is not None:
+        embedding_renorm_(weight, idx, float(max_norm), float(norm_type))
+    if scale_grad_by_freq:
+        return Embedding.apply(weight, indices=idx, padding_idx=padding_idx,
+                               scale_grad_by_freq=True)  # fmt: skip
     return Embedding.apply(weight, indices=idx, padding_idx=padding_idx)
+
+
+def embedding_renorm_(weight: Tensor, indices, max_norm: float, norm_type: float = 2.0):
+    """Rows ``indices`` of ``weight`` whose ``norm_type``-norm exceeds ``max_norm`` are scaled
+    in place, without gradient, by max_norm / (norm + 1e-7) (PyTorch's embedding_renorm_)."""
+    xp = xp_of(weight._data)
+    rows = xp.unique(indices._data if isinstance(indices, Tensor) else xp.asarray(indices))
+    if not rows.size:
+        return weight
+    sel = weight._data[rows]
+    norms = xp.linalg.norm(sel.astype(np.float64), ord=norm_type, axis=1)
+    over = norms > max_norm
+    if bool(over.any()):
+        scale = (max_norm / (norms[over] + 1e-7)).astype(sel.dtype)
+        weight._data[rows[over]] = sel[over] * scale[:, None]
+        weight._bump()  # the version counter: a graph that saved the old rows raises
+    return weight

@@ -13,6 +13,7 @@ import numpy as np
 from glassnet.autograd.function import no_grad_result
 from glassnet.backend import device_of, get_rng, xp_of
 from glassnet.ops import reduction, shape
+from glassnet.ops._util import inplace_result
 from glassnet.tensor import Tensor
 
 __all__ = [
@@ -65,9 +66,7 @@ def _feature_dropout(x, p, training, inplace, kept, alpha, name):
             out = x * (m * a) + (m - 1.0) * (_ALPHA * a) + _ALPHA * a * p
         else:
             out = x * (m * (1.0 / (1.0 - p)))
-    if inplace:
-        return x.copy_(out)
-    return out
+    return inplace_result(x, out, inplace)  # the activations' inplace= rule (ops/_util.py)
 
 
 def _unbatched(x, name: str, ranks: tuple, layout: str) -> bool:

@@ -13,11 +13,11 @@ import math
 
 import numpy as np
 
-from glassnet.autograd.function import not_replayable
+from glassnet.autograd.function import LinearMap, not_replayable
 from glassnet.backend import is_debug, xp_of
 from glassnet.ops import pool as _pool
 from glassnet.ops import reduction as _red
-from glassnet.ops._scatter import scatter_into
+from glassnet.ops._segment import scatter_add
 from glassnet.ops.conv_extra import _tuple
 from glassnet.ops.conv_extra import _unbatched as _batched
 from glassnet.ops.getitem import getitem, take_along_axis
@@ -297,11 +297,33 @@ def _max_unpool(op, nd, x, indices, kernel_size, stride, padding, output_size):
     if idx.shape != x.shape or not in_range:
         raise ValueError(f"{op}: indices must match the input's shape and lie in 0..{plane - 1}")
     xp = xp_of(x._data)
-    rows = xp.arange(n * c)[:, None]
-    flat = reshape(x, (n * c, -1))
-    out = scatter_into(flat, (n * c, plane), (rows, xp.asarray(idx).reshape(n * c, -1)))
+    not_replayable(f"{op}'s write positions")  # read from the indices' values
+    index = xp.asarray(idx).reshape(n * c, -1)
+    rows = xp.broadcast_to(xp.arange(n * c)[:, None], index.shape)
+    keep = _last_writer(xp, rows * plane + index).astype(x.dtype)
+    # y[r, index[r, i]] = x[r, i] written once per position: the linear map x -> keep * x
+    # scattered (no repeats left among the kept) and its adjoint gather * keep
+    out = LinearMap.apply(
+        reshape(x, (n * c, -1)),
+        f=lambda v: scatter_add(xp, v * keep, (n * c, plane), (rows, index)),
+        f_adjoint=lambda g: g[rows, index] * keep,
+    )
     out = reshape(out, (n, c) + sizes)
     return reshape(out, out.shape[1:]) if unbatched else out
+
+
+def _last_writer(xp, keys):
+    """1 where ``keys`` (2-D) holds the last occurrence of its value, else 0.
+
+    Overlapping pooling windows give one input position to several outputs; PyTorch's unpool
+    writes that position once (the values agree), where a scatter-add would sum them. The
+    gradient then goes to the one kept entry: the derivative of the written value (PyTorch's
+    backward gathers the output gradient into every duplicate)."""
+    flat = keys.reshape(-1)
+    _, first_of_reversed = xp.unique(flat[::-1], return_index=True)
+    keep = xp.zeros(flat.shape, dtype=bool)
+    keep[flat.size - 1 - first_of_reversed] = True
+    return keep.reshape(keys.shape)
 
 
 def max_unpool1d(x, indices, kernel_size, stride=None, padding=0, output_size=None):

@@ -9,6 +9,7 @@ from __future__ import annotations
 from glassnet import ops
 from glassnet.nn.layers._validate import check_float_input
 from glassnet.nn.module import Module
+from glassnet.ops.activation_extra import softplus as _softplus
 from glassnet.tensor import Tensor
 
 
@@ -17,7 +18,20 @@ class _Activation(Module):
         check_float_input(x, f"{type(self).__name__}({self.extra_repr()})")
 
 
-class ReLU(_Activation):
+class _InplaceActivation(_Activation):
+    """``inplace=True`` (PyTorch's): the result is written into the input and the input
+    returned, unless it requires grad under grad mode (then the out-of-place result, with
+    the same values and gradient, is returned; see ``glassnet.ops._util.inplace_result``)."""
+
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = inplace
+
+    def extra_repr(self) -> str:
+        return "inplace=True" if self.inplace else ""
+
+
+class ReLU(_InplaceActivation):
     """y = max(0, x); dy/dx = 1 for x > 0, else 0 (0 at the kink).
 
     >>> import glassnet as gn
@@ -27,10 +41,10 @@ class ReLU(_Activation):
 
     def forward(self, x: Tensor) -> Tensor:
         self._check(x)
-        return ops.relu(x)
+        return ops.relu(x, self.inplace)
 
 
-class LeakyReLU(_Activation):
+class LeakyReLU(_InplaceActivation):
     """y = x for x > 0, negative_slope * x otherwise; dy/dx = 1 or negative_slope.
 
     >>> import glassnet as gn
@@ -38,31 +52,32 @@ class LeakyReLU(_Activation):
     array([-0.1,  2. ], dtype=float32)
     """
 
-    def __init__(self, negative_slope: float = 0.01) -> None:
-        super().__init__()
+    def __init__(self, negative_slope: float = 0.01, inplace: bool = False) -> None:
+        super().__init__(inplace)
         self.negative_slope = negative_slope
 
     def forward(self, x: Tensor) -> Tensor:
         self._check(x)
-        return ops.leaky_relu(x, self.negative_slope)
+        return ops.leaky_relu(x, self.negative_slope, self.inplace)
 
     def extra_repr(self) -> str:
-        return f"negative_slope={self.negative_slope}"
+        return ", ".join(filter(None, [f"negative_slope={self.negative_slope}",
+                                       super().extra_repr()]))  # fmt: skip
 
 
-class ELU(_Activation):
+class ELU(_InplaceActivation):
     """y = x for x > 0, alpha (e^x - 1) otherwise; dy/dx = 1 or alpha e^x."""
 
-    def __init__(self, alpha: float = 1.0) -> None:
-        super().__init__()
+    def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
+        super().__init__(inplace)
         self.alpha = alpha
 
     def forward(self, x: Tensor) -> Tensor:
         self._check(x)
-        return ops.elu(x, self.alpha)
+        return ops.elu(x, self.alpha, self.inplace)
 
     def extra_repr(self) -> str:
-        return f"alpha={self.alpha}"
+        return ", ".join(filter(None, [f"alpha={self.alpha}", super().extra_repr()]))
 
 
 class GELU(_Activation):
@@ -83,12 +98,12 @@ class GELU(_Activation):
         return f"approximate={self.approximate!r}"
 
 
-class SiLU(_Activation):
+class SiLU(_InplaceActivation):
     """y = x sigmoid(x) (swish); dy/dx = s (1 + x (1 - s)) with s = sigmoid(x)."""
 
     def forward(self, x: Tensor) -> Tensor:
         self._check(x)
-        return ops.silu(x)
+        return ops.silu(x, self.inplace)
 
 
 class Sigmoid(_Activation):
@@ -108,31 +123,34 @@ class Tanh(_Activation):
 
 
 class Softplus(_Activation):
-    """y = ln(1 + e^(beta x)) / beta; dy/dx = sigmoid(beta x)."""
+    """y = ln(1 + e^(beta x)) / beta, and x where beta x > threshold (PyTorch's linear
+    region); dy/dx = sigmoid(beta x), or 1 in the linear region."""
 
-    def __init__(self, beta: float = 1.0) -> None:
+    def __init__(self, beta: float = 1.0, threshold: float = 20.0) -> None:
         super().__init__()
         if beta <= 0:
             raise ValueError(f"Softplus: beta must be > 0, got {beta}")
-        self.beta = beta
+        self.beta, self.threshold = beta, threshold
 
     def forward(self, x: Tensor) -> Tensor:
         self._check(x)
-        return ops.softplus(x, self.beta)
+        return _softplus(x, self.beta, self.threshold)
 
     def extra_repr(self) -> str:
-        return f"beta={self.beta}"
+        return f"beta={self.beta}, threshold={self.threshold}"
 
 
 class _DimActivation(_Activation):
-    def __init__(self, dim: int = -1) -> None:
+    def __init__(self, dim: int | None = None) -> None:
         super().__init__()
-        if not isinstance(dim, int) or isinstance(dim, bool):
-            raise TypeError(f"{type(self).__name__}: dim must be an int, got {dim!r}")
+        if dim is not None and (not isinstance(dim, int) or isinstance(dim, bool)):
+            raise TypeError(f"{type(self).__name__}: dim must be an int or None, got {dim!r}")
         self.dim = dim
 
     def _check(self, x) -> None:
         super()._check(x)
+        if self.dim is None:
+            return  # the op applies PyTorch's implicit choice or asks for dim=
         if not -max(x.ndim, 1) <= self.dim < max(x.ndim, 1):
             raise ValueError(
                 f"{type(self).__name__}(dim={self.dim}) got input of shape {tuple(x.shape)} "
@@ -146,7 +164,8 @@ class _DimActivation(_Activation):
 class Softmax(_DimActivation):
     """y_i = e^(x_i) / sum_j e^(x_j) along ``dim``; dy_i/dx_j = y_i (delta_ij - y_j).
 
-    ``dim`` defaults to -1 (PyTorch requires it in practice; its implicit choice is deprecated).
+    ``dim=None`` (the default, as PyTorch) is PyTorch's deprecated implicit choice: the last
+    dim for 0-2-d input; for 3-d and more it raises and asks for ``dim=`` (as F.softmax).
 
     >>> import glassnet as gn
     >>> gn.nn.Softmax(dim=1)(gn.zeros(1, 4)).numpy()

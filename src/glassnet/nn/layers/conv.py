@@ -1,4 +1,5 @@
-"""Convolution layers ``Conv1d`` and ``Conv2d`` (cross-correlation, NCL / NCHW layouts)."""
+"""Convolution layers ``Conv1d``, ``Conv2d`` and ``Conv3d`` (cross-correlation, NCL / NCHW /
+NCDHW layouts), with PyTorch's ``padding_mode``."""
 
 from __future__ import annotations
 
@@ -19,12 +20,19 @@ from glassnet.nn.module import Module
 from glassnet.nn.parameter import Parameter
 from glassnet.tensor import Tensor
 
+_PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
+
 
 class _ConvNd(Module):
-    """Shared by Conv1d and Conv2d: arguments, parameters, init, checks and repr."""
+    """Shared by Conv1d, Conv2d and Conv3d: arguments, parameters, init, checks and repr.
+
+    ``padding_mode`` other than "zeros" pads the input with ``F.pad`` in that mode (by
+    ``padding``, or by 'same''s split of dilation (k - 1): the smaller half first, as
+    PyTorch) and then convolves without padding."""
 
     _dims = 0
     _layout = ""
+    _conv = None
 
     def __init__(
         self,
@@ -36,6 +44,8 @@ class _ConvNd(Module):
         dilation=1,
         groups: int = 1,
         bias: bool = True,
+        padding_mode: str = "zeros",
+        *,
         kernel_regularizer=None,
         bias_regularizer=None,
     ) -> None:
@@ -73,6 +83,11 @@ class _ConvNd(Module):
             self.padding = as_tuple(padding, n, "padding", name)
             if min(self.padding) < 0:
                 raise ValueError(f"{name}: padding must be >= 0, got {padding}")
+        if padding_mode not in _PADDING_MODES:
+            raise ValueError(
+                f"{name}: padding_mode must be one of {_PADDING_MODES}, got {padding_mode!r}"
+            )
+        self.padding_mode = padding_mode
         object.__setattr__(self, "kernel_regularizer", kernel_regularizer)
         object.__setattr__(self, "bias_regularizer", bias_regularizer)
         shape = (out_channels, in_channels // groups, *self.kernel_size)
@@ -97,11 +112,18 @@ class _ConvNd(Module):
     def _check_input(self, x: Tensor) -> None:
         name = self._name()
         check_float_input(x, name, self.weight)
-        check_rank(x, name, (self._dims + 2,), self._layout)
-        check_channels(x, name, self.in_channels, self._layout)
+        check_rank(x, name, (self._dims + 1, self._dims + 2), self._layout)
+        if x.ndim == self._dims + 1:  # unbatched (C, *spatial), as PyTorch
+            if x.shape[0] != self.in_channels:
+                raise ValueError(
+                    f"{name} got unbatched input of shape {tuple(x.shape)}: axis 0 (channels) "
+                    f"must be {self.in_channels}; for a batch use the layout {self._layout}"
+                )
+        else:
+            check_channels(x, name, self.in_channels, self._layout)
         if self.padding == "same":
             return
-        spatial = x.shape[2:]
+        spatial = x.shape[-self._dims :]
         for size, k, p, d in zip(spatial, self.kernel_size, self.padding, self.dilation):
             if size + 2 * p < d * (k - 1) + 1:
                 raise ValueError(
@@ -122,7 +144,34 @@ class _ConvNd(Module):
             s += f", groups={self.groups}"
         if self.bias is None:
             s += ", bias=False"
+        if self.padding_mode != "zeros":
+            s += f", padding_mode={self.padding_mode!r}"
         return s
+
+    def _pad_widths(self) -> tuple:
+        """F.pad's widths (last dim first) for a non-"zeros" padding_mode."""
+        widths = []
+        for i in reversed(range(self._dims)):
+            if self.padding == "same":
+                total = self.dilation[i] * (self.kernel_size[i] - 1)
+                widths += [total // 2, total - total // 2]
+            else:
+                widths += [self.padding[i], self.padding[i]]
+        return tuple(widths)
+
+    def forward(self, x: Tensor) -> Tensor:
+        self._check_input(x)
+        padding = self.padding
+        if self.padding_mode != "zeros":
+            x = F.pad(x, self._pad_widths(), mode=self.padding_mode)
+            padding = 0
+        elif padding != "same" and self._dims == 1:
+            padding = padding[0]
+        stride, dilation = self.stride, self.dilation
+        if self._dims == 1:
+            stride, dilation = stride[0], dilation[0]
+        return type(self)._conv(x, self.weight, self.bias, stride=stride, padding=padding,
+                                dilation=dilation, groups=self.groups)  # fmt: skip
 
 
 class Conv1d(_ConvNd):
@@ -137,7 +186,8 @@ class Conv1d(_ConvNd):
     U(-1/sqrt(fan_in), 1/sqrt(fan_in)) with fan_in = in_channels / groups * kernel_size.
 
     Args: in_channels, out_channels, kernel_size, stride=1, padding=0 (int or 'same' / 'valid'),
-    dilation=1, groups=1, bias=True, kernel_regularizer=None, bias_regularizer=None.
+    dilation=1, groups=1, bias=True, padding_mode='zeros', device=None, dtype=None (PyTorch's
+    order); keyword-only: kernel_regularizer=None, bias_regularizer=None.
 
     >>> import glassnet as gn
     >>> gn.nn.Conv1d(2, 4, kernel_size=3, padding="same")(gn.ones(1, 2, 10)).shape
@@ -146,12 +196,7 @@ class Conv1d(_ConvNd):
 
     _dims = 1
     _layout = "(N, C, L)"
-
-    def forward(self, x: Tensor) -> Tensor:
-        self._check_input(x)
-        padding = self.padding if self.padding == "same" else self.padding[0]
-        return F.conv1d(x, self.weight, self.bias, stride=self.stride[0], padding=padding,
-                        dilation=self.dilation[0], groups=self.groups)  # fmt: skip
+    _conv = staticmethod(F.conv1d)
 
 
 class Conv2d(_ConvNd):
@@ -175,7 +220,11 @@ class Conv2d(_ConvNd):
         groups: split channels into groups convolved separately (groups=in_channels is a
             depthwise convolution).
         bias: learn one bias per output channel.
-        kernel_regularizer, bias_regularizer: penalties read by ``nn.regularizers``.
+        padding_mode: 'zeros' (default), 'reflect', 'replicate' or 'circular': how the
+            ``padding`` border is filled (``F.pad``'s modes).
+        device, dtype: PyTorch's factory arguments (positional after ``padding_mode``).
+        kernel_regularizer, bias_regularizer: keyword-only penalties read by
+            ``nn.regularizers``.
 
     >>> import glassnet as gn
     >>> conv = gn.nn.Conv2d(1, 8, kernel_size=3, padding=1)
@@ -187,8 +236,20 @@ class Conv2d(_ConvNd):
 
     _dims = 2
     _layout = "(N, C, H, W)"
+    _conv = staticmethod(F.conv2d)
 
-    def forward(self, x: Tensor) -> Tensor:
-        self._check_input(x)
-        return F.conv2d(x, self.weight, self.bias, stride=self.stride, padding=self.padding,
-                        dilation=self.dilation, groups=self.groups)  # fmt: skip
+
+class Conv3d(_ConvNd):
+    """3-D convolution (N, C_in, D, H, W) -> (N, C_out, D_out, H_out, W_out); see F.conv3d.
+
+    The math, arguments and initialisation of :class:`Conv2d` with one more spatial axis:
+    fan_in = in_channels / groups * K_d * K_h * K_w.
+
+    >>> import glassnet as gn
+    >>> gn.nn.Conv3d(1, 2, 3, padding=1)(gn.ones(1, 1, 4, 4, 4)).shape
+    (1, 2, 4, 4, 4)
+    """
+
+    _dims = 3
+    _layout = "(N, C, D, H, W)"
+    _conv = staticmethod(F.conv3d)

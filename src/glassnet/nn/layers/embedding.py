@@ -21,11 +21,20 @@ class Embedding(Module):
     (rows that never appear get zero gradient). Rows are initialised N(0, 1) (PyTorch). With
     ``padding_idx`` that row starts at zero and gets no gradient, so padding stays a zero vector.
 
-    Args:
+    Args (PyTorch's order):
         num_embeddings: vocabulary size (ids are 0..num_embeddings-1).
         embedding_dim: length of each vector.
         padding_idx: id of the padding token (negative counts from the end), or None.
-        kernel_regularizer: penalty on the table, read by ``nn.regularizers``.
+        max_norm: each looked-up row whose ``norm_type``-norm exceeds it is rescaled in
+            place (no gradient) to norm max_norm: W[i] *= max_norm / (||W[i]|| + 1e-7).
+        norm_type: the p of that norm (2.0).
+        scale_grad_by_freq: divide each row's gradient by how often its id occurs in the
+            batch.
+        sparse: sparse gradients are not supported (False only; True raises).
+        _weight: an initial table (num_embeddings, embedding_dim) used as is; _freeze: make
+            it not require grad (PyTorch's private arguments, used by ``from_pretrained``).
+        device, dtype: PyTorch's factory arguments.
+        kernel_regularizer: keyword-only penalty on the table, read by ``nn.regularizers``.
 
     Shapes: input ``(*)`` of int ids, output ``(*, embedding_dim)``.
 
@@ -42,9 +51,21 @@ class Embedding(Module):
         num_embeddings: int,
         embedding_dim: int,
         padding_idx: int | None = None,
+        max_norm: float | None = None,
+        norm_type: float = 2.0,
+        scale_grad_by_freq: bool = False,
+        sparse: bool = False,
+        _weight: Tensor | None = None,
+        _freeze: bool = False,
+        *,
         kernel_regularizer=None,
     ) -> None:
         super().__init__()
+        if sparse:
+            raise NotImplementedError(
+                "Embedding: sparse=True (sparse gradients) is not supported in glassnet; use "
+                "sparse=False: the dense gradient has the same values"
+            )
         check_positive(num_embeddings, "num_embeddings", "Embedding")
         check_positive(embedding_dim, "embedding_dim", "Embedding")
         if padding_idx is not None:
@@ -56,9 +77,47 @@ class Embedding(Module):
             padding_idx %= num_embeddings
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         self.padding_idx = padding_idx
+        self.max_norm, self.norm_type = max_norm, norm_type
+        self.scale_grad_by_freq, self.sparse = scale_grad_by_freq, sparse
         object.__setattr__(self, "kernel_regularizer", kernel_regularizer)
-        self.weight = Parameter(zeros(num_embeddings, embedding_dim))
-        self.reset_parameters()
+        if _weight is None:
+            self.weight = Parameter(zeros(num_embeddings, embedding_dim))
+            self.reset_parameters()
+        else:
+            if tuple(_weight.shape) != (num_embeddings, embedding_dim):
+                raise ValueError(
+                    f"Embedding: _weight of shape {tuple(_weight.shape)} must be "
+                    f"(num_embeddings, embedding_dim) = {(num_embeddings, embedding_dim)}"
+                )
+            self.weight = Parameter(_weight.detach(), requires_grad=not _freeze)
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        embeddings: Tensor,
+        freeze: bool = True,
+        padding_idx: int | None = None,
+        max_norm: float | None = None,
+        norm_type: float = 2.0,
+        scale_grad_by_freq: bool = False,
+        sparse: bool = False,
+    ) -> Embedding:
+        """An Embedding whose table is ``embeddings`` (2-D); ``freeze=True`` (the default)
+        keeps it fixed (``weight.requires_grad`` False). The padding row is not zeroed.
+
+        >>> import glassnet as gn
+        >>> emb = gn.nn.Embedding.from_pretrained(gn.tensor([[1.0, 2.0], [3.0, 4.0]]))
+        >>> emb(gn.tensor([1])).numpy(), emb.weight.requires_grad
+        (array([[3., 4.]], dtype=float32), False)
+        """
+        if not isinstance(embeddings, Tensor) or embeddings.ndim != 2:
+            raise ValueError(
+                "Embedding.from_pretrained: embeddings must be a 2-D Tensor (num_embeddings, "
+                f"embedding_dim), got {getattr(embeddings, 'shape', type(embeddings).__name__)}"
+            )
+        rows, cols = embeddings.shape
+        return cls(rows, cols, padding_idx, max_norm, norm_type, scale_grad_by_freq, sparse,
+                   embeddings, freeze)  # fmt: skip
 
     def reset_parameters(self) -> None:
         """W ~ N(0, 1); the padding row set to 0."""
@@ -82,12 +141,19 @@ class Embedding(Module):
                 f"{name} got ids on {x.device} but its table is on {self.weight.device}; "
                 f"move the ids with x.to('{self.weight.device}')"
             )
-        return F.embedding(x, self.weight, padding_idx=self.padding_idx)
+        return F.embedding(x, self.weight, self.padding_idx, self.max_norm, self.norm_type,
+                           self.scale_grad_by_freq, self.sparse)  # fmt: skip
 
     def extra_repr(self) -> str:
         s = f"{self.num_embeddings}, {self.embedding_dim}"
         if self.padding_idx is not None:
             s += f", padding_idx={self.padding_idx}"
+        if self.max_norm is not None:
+            s += f", max_norm={self.max_norm}"
+        if self.norm_type != 2:
+            s += f", norm_type={self.norm_type}"
+        if self.scale_grad_by_freq:
+            s += ", scale_grad_by_freq=True"
         if self.kernel_regularizer is not None:
             s += f", kernel_regularizer={self.kernel_regularizer!r}"
         return s

@@ -28,6 +28,14 @@ class Identity(Module):
         return x
 
 
+class _Lazy:
+    def __repr__(self) -> str:
+        return "<lazy>"
+
+
+LAZY = _Lazy()  # Linear's in_features left out: built from the first input
+
+
 class Linear(Module):
     """Fully connected layer: y = x W^T + b, applied to the last axis.
 
@@ -42,12 +50,14 @@ class Linear(Module):
     ``kaiming_uniform_(W, a=sqrt(5))``; variance 1 / (3 in_features).
 
     Args:
-        in_features: size of the input's last axis; ``None`` makes the layer lazy: the weight
-            is created on the first call from the input's shape (``build``). Create the
-            optimizer after that first call (or after ``model.summary(...)``).
+        in_features: size of the input's last axis; left out, the layer is lazy (as
+            ``nn.LazyLinear``): the weight is created on the first call from the input's
+            shape (``build``). Create the optimizer after that first call (or after
+            ``model.summary(...)``). ``None`` is a TypeError, as in PyTorch.
         out_features: size of the output's last axis.
         bias: learn an additive bias b.
-        kernel_regularizer, bias_regularizer: penalties on W and b, read by
+        device, dtype: PyTorch's factory arguments (positional after ``bias``).
+        kernel_regularizer, bias_regularizer: keyword-only penalties on W and b, read by
             ``nn.regularizers`` (for example ``nn.regularizers.L2(1e-4)``).
 
     Shapes: input ``(*, in_features)``, output ``(*, out_features)``.
@@ -63,9 +73,10 @@ class Linear(Module):
 
     def __init__(
         self,
-        in_features: int | None = None,
+        in_features: int = LAZY,
         out_features: int | None = None,
         bias: bool = True,
+        *,
         kernel_regularizer=None,
         bias_regularizer=None,
     ) -> None:
@@ -73,7 +84,14 @@ class Linear(Module):
         if out_features is None:
             raise TypeError("Linear: out_features is required, e.g. Linear(784, 10)")
         check_positive(out_features, "out_features", "Linear")
-        if in_features is not None:
+        if in_features is None:  # PyTorch raises too; glassnet's lazy form leaves it out
+            raise TypeError(
+                "Linear: in_features=None is not an int; for a layer that infers it from its "
+                "first input leave it out (nn.Linear(out_features=n)) or use nn.LazyLinear(n)"
+            )
+        if in_features is LAZY:
+            in_features = None
+        else:
             check_positive(in_features, "in_features", "Linear")
         self.in_features = in_features
         self.out_features = out_features
@@ -146,3 +164,20 @@ class Linear(Module):
         if self.bias_regularizer is not None:
             s += f", bias_regularizer={self.bias_regularizer!r}"
         return s
+
+
+class LazyLinear(Linear):
+    """``Linear`` whose ``in_features`` is inferred from its first input (PyTorch's name).
+
+    >>> import glassnet as gn
+    >>> gn.nn.LazyLinear(3)(gn.ones(2, 5)).shape
+    (2, 3)
+    """
+
+    def __init__(
+        self, out_features: int, bias: bool = True, *, kernel_regularizer=None,
+        bias_regularizer=None
+    ) -> None:  # fmt: skip
+        super().__init__(out_features=out_features, bias=bias,
+                         kernel_regularizer=kernel_regularizer,
+                         bias_regularizer=bias_regularizer)  # fmt: skip

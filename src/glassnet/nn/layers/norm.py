@@ -31,6 +31,8 @@ class _BatchNorm(Module):
         momentum: float | None = 0.1,
         affine: bool = True,
         track_running_stats: bool = True,
+        *,
+        bias: bool = True,
     ) -> None:
         super().__init__()
         name = type(self).__name__
@@ -41,9 +43,12 @@ class _BatchNorm(Module):
             raise ValueError(f"{name}: eps must be > 0, got {eps}")
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
-        if affine:
+        if affine:  # bias=False: a scale without shift (PyTorch 2.13's keyword)
             self.weight = Parameter(ones(num_features))
-            self.bias = Parameter(zeros(num_features))
+            if bias:
+                self.bias = Parameter(zeros(num_features))
+            else:
+                self.register_parameter("bias", None)
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
@@ -239,8 +244,9 @@ class GroupNorm(Module):
     """
 
     def __init__(
-        self, num_groups: int, num_channels: int, eps: float = 1e-5, affine: bool = True
-    ) -> None:
+        self, num_groups: int, num_channels: int, eps: float = 1e-5, affine: bool = True,
+        *, bias: bool = True
+    ) -> None:  # fmt: skip
         super().__init__()
         check_positive(num_groups, "num_groups", "GroupNorm")
         check_positive(num_channels, "num_channels", "GroupNorm")
@@ -255,7 +261,10 @@ class GroupNorm(Module):
         )  # fmt: skip
         if affine:
             self.weight = Parameter(ones(num_channels))
-            self.bias = Parameter(zeros(num_channels))
+            if bias:
+                self.bias = Parameter(zeros(num_channels))
+            else:
+                self.register_parameter("bias", None)
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
@@ -285,8 +294,10 @@ class _InstanceNorm(_BatchNorm):
         momentum: float | None = 0.1,
         affine: bool = False,
         track_running_stats: bool = False,
+        *,
+        bias: bool = True,
     ) -> None:
-        super().__init__(num_features, eps, momentum, affine, track_running_stats)
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, bias=bias)
 
     def forward(self, x: Tensor) -> Tensor:
         name = self._name()

@@ -43,9 +43,15 @@ class _RNNBase(Module):
         batch_first: bool = False,
         dropout: float = 0.0,
         bidirectional: bool = False,
+        proj_size: int = 0,
     ) -> None:
         super().__init__()
         name = type(self).__name__
+        if proj_size != 0:  # PyTorch's positional slot before device and dtype
+            raise ValueError(
+                f"{name}: proj_size={proj_size!r}: projections exist only for LSTM (and are "
+                "not supported in glassnet); use proj_size=0"
+            )
         check_positive(input_size, "input_size", name)
         check_positive(hidden_size, "hidden_size", name)
         check_positive(num_layers, "num_layers", name)
@@ -305,13 +311,14 @@ class RNN(_RNNBase):
         batch_first: bool = False,
         dropout: float = 0.0,
         bidirectional: bool = False,
+        proj_size: int = 0,
     ) -> None:
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"RNN: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
         self.mode = "RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU"
         self.nonlinearity = nonlinearity
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout,
-                         bidirectional)  # fmt: skip
+                         bidirectional, proj_size)  # fmt: skip
 
 
 class LSTM(_RNNBase):
