@@ -72,8 +72,10 @@ class Tensor:
     array([2., 4., 6.], dtype=float32)
     """
 
+    # _owned (unset until the engine sets it): the array of a gradient tensor that the
+    # engine allocated, which it may add into in place (autograd.engine._accumulate)
     __slots__ = ("_data", "grad", "requires_grad", "_ctx", "_vc", "_retains_grad", "_hooks",
-                 "name", "__weakref__")  # fmt: skip
+                 "name", "_owned", "__weakref__")  # fmt: skip
     __array_priority__ = 1000  # numpy_array * tensor -> Tensor.__rmul__
 
     def __init__(self, data, requires_grad: bool = False, dtype=None, device=None, name=None):

@@ -263,21 +263,52 @@ def _run_tensor_hooks(t, g, create_graph):
 
 
 def _accumulate(t, g, create_graph, handed) -> None:
-    """Add ``g`` into ``t.grad``. Each leaf's gradient owns its memory (never aliased)."""
+    """Add ``g`` into ``t.grad``. Each leaf's gradient owns its memory (never aliased).
+
+    As PyTorch's, a gradient that exists is added to in place: ``t.grad`` stays the same
+    tensor, so a reference held to it sees the sum. Only an array the engine allocated itself
+    (``grad._owned is grad._data``) is written in place; the first sum into any other (an
+    array a backward handed over, which something else may hold; a tensor the user assigned)
+    rebinds the tensor's data to a fresh array, owned from then on.
+    """
     make = t._make
 
-    if create_graph:
+    if create_graph:  # PyTorch: in grad mode the sum is a new tensor (it is in a graph)
         if g.dtype != t._data.dtype:
             g = g.astype(t._data.dtype)
         t.grad = g if t.grad is None else t.grad + g
         return
     dtype = t._data.dtype  # a float32 leaf used in a float64 op still gets a float32 grad
-    if t.grad is None:
+    grad = t.grad
+    if grad is None:
         # astype copies: a view (reshape, broadcast) or an array another leaf already holds
         # is copied, so that changing one .grad in place never changes another
         if g.base is not None or g.dtype != dtype or id(g) in handed:
             g = g.astype(dtype)
-        handed.add(id(g))
-        t.grad = make(g, False)
+            handed.add(id(g))
+            grad = t.grad = make(g, False)
+            grad._owned = g
+        else:
+            handed.add(id(g))
+            t.grad = make(g, False)
+    elif t._ctx is not None:  # retain_grad() on a non-leaf: PyTorch makes a new tensor
+        t.grad = make((grad._data + g).astype(dtype, copy=False), False)
     else:
-        t.grad = make((t.grad._data + g).astype(dtype, copy=False), False)
+        old = grad._data
+        if getattr(grad, "_owned", None) is old:
+            old += g
+        else:
+            grad._data = grad._owned = (old + g).astype(dtype, copy=False)
+        grad._vc[0] += 1
+
+
+def zero_grad_(grad) -> None:
+    """Set the gradient tensor ``grad`` to zeros in place (``zero_grad(set_to_none=False)``):
+    the same tensor object, its own array filled with 0, or a fresh zero array where the
+    engine does not own the one it holds (see :func:`_accumulate`)."""
+    data = grad._data
+    if getattr(grad, "_owned", None) is data:
+        data[...] = 0
+    else:
+        grad._data = grad._owned = xp_of(data).zeros_like(data)
+    grad._vc[0] += 1

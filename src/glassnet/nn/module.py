@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 import numpy as np
 
 from glassnet.autograd import hooks as _hooks
+from glassnet.autograd.engine import zero_grad_
 from glassnet.autograd.grad_mode import CAPTURING, active_recorder, no_grad
 from glassnet.autograd.hooks import RemovableHandle
 from glassnet.backend import Device, to_device, to_dtype
@@ -357,7 +358,7 @@ class Module:
             if set_to_none or p.grad is None:
                 p.grad = None
             else:
-                p.grad._data[...] = 0
+                zero_grad_(p.grad)  # in place, the same tensor (autograd.engine)
 
     def requires_grad_(self, requires_grad: bool = True) -> Module:
         for p in self.parameters():
