@@ -233,15 +233,34 @@ class Tensor:
         return out
 
     # -- autograd ---------------------------------------------------------------------------
-    def backward(self, grad=None, retain_graph: bool = False, create_graph: bool = False):
+    def backward(self, gradient=None, retain_graph=None, create_graph: bool = False,
+                 inputs=None, *, grad=None):  # fmt: skip
         """Compute d(self)/d(leaf) for every leaf that requires grad; add it to ``leaf.grad``.
 
         Args:
-            grad: dL/dself, required when self has more than one element.
-            retain_graph: keep the graph so ``backward`` can run through it again.
+            gradient: dL/dself, required when self has more than one element (``grad=`` is
+                glassnet's older name for it).
+            retain_graph: keep the graph so ``backward`` can run through it again (default:
+                ``create_graph``).
             create_graph: record the backward pass too, so gradients can be differentiated.
+            inputs: a tensor or tensors: accumulate into their ``.grad`` only, no other.
         """
-        _engine.run_backward(self, grad, retain_graph or create_graph, create_graph)
+        if grad is not None:
+            if gradient is not None:
+                raise TypeError("backward: pass gradient= (or grad=, its older name), not both")
+            gradient = grad
+        retain = create_graph if retain_graph is None else retain_graph
+        if inputs is None:
+            _engine.run_backward(self, gradient, retain, create_graph)
+        else:
+            wanted = _engine.check_inputs(inputs, "backward")
+            _engine.run_backward(self, gradient, retain, create_graph, wanted, None, True)
+
+    @property
+    def retains_grad(self) -> bool:
+        """True for a non-leaf on which ``retain_grad()`` was called (False for leaves, which
+        always keep ``.grad``), as PyTorch's."""
+        return self._retains_grad and self._ctx is not None
 
     def retain_grad(self) -> Tensor:
         """Keep ``.grad`` on this intermediate tensor after backward (leaves always keep it)."""
