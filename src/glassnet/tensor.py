@@ -249,10 +249,12 @@ class Tensor:
             if gradient is not None:
                 raise TypeError("backward: pass gradient= (or grad=, its older name), not both")
             gradient = grad
-        retain = create_graph if retain_graph is None else retain_graph
         if inputs is None:
-            _engine.run_backward(self, gradient, retain, create_graph)
+            if retain_graph is None:
+                retain_graph = create_graph
+            _engine.run_backward(self, gradient, retain_graph, create_graph)
         else:
+            retain = create_graph if retain_graph is None else retain_graph
             wanted = _engine.check_inputs(inputs, "backward")
             _engine.run_backward(self, gradient, retain, create_graph, wanted, None, True)
 

@@ -141,6 +141,33 @@ def _initial_grad(root, grad):
     return grad.astype(root.dtype, copy=False)
 
 
+def _prepare_roots(roots, grad, create_graph) -> tuple:
+    """The start of a pass from several roots: their gradients, summed where a root repeats;
+    ``ready`` holds the roots that no other root uses."""
+    if not roots:
+        raise RuntimeError("backward: no tensors to differentiate (an empty list)")
+    grads_in = [None] * len(roots) if grad is None else list(grad)
+    if len(grads_in) != len(roots):
+        raise RuntimeError(
+            f"backward: got {len(grads_in)} gradients for {len(roots)} tensors; give one per "
+            "tensor (None for a one-element tensor)"
+        )
+    make = roots[0]._make
+    grads, handed, sums, unique, first = {}, set(), set(), [], None
+    for r, g in zip(roots, grads_in):
+        user_grad = g is not None
+        g = _initial_grad(r, g)
+        if user_grad:
+            handed.add(id(g))
+        first = g if first is None else first
+        if id(r) not in grads:
+            unique.append(r)
+        add_part(grads, id(r), make(g, False) if create_graph else g, sums)
+    uses = _count_uses(None, unique)  # also raises if a graph was freed by an earlier backward
+    ready = [r for r in unique if uses[id(r)] == 0]
+    return make, ready, uses, grads, handed, sums, first
+
+
 def run_backward(
     root,
     grad=None,
@@ -168,55 +195,20 @@ def run_backward(
     recorder = active_recorder()
     if recorder is not None and visit is None:  # glassnet.compile is capturing this thread
         return recorder.backward(root, grad, retain_graph, create_graph, capture, accumulate)
-    if type(root) in (list, tuple):
-        return _run_multi(root, grad, retain_graph, create_graph, capture, visit, accumulate)
-    make = root._make  # the engine sits below tensor.py: Tensor's constructor from the root
-    user_grad = grad is not None
-    grad = _initial_grad(root, grad)
-    # ids of arrays already stored in some .grad: a leaf never gets an array another holds
-    handed = {id(grad)} if user_grad else set()
-    if create_graph:
-        grad = make(grad, False)
-    uses = _count_uses(root)  # also raises if the graph was freed by an earlier backward
-    grads = {id(root): grad}  # dL/dt of tensors whose users are not all processed yet
-    return _walk(make, [root], uses, grads, handed, set(), retain_graph, create_graph,
-                 capture, visit, accumulate)  # fmt: skip
-
-
-def _run_multi(roots, grad, retain_graph, create_graph, capture, visit, accumulate):
-    """:func:`run_backward` from several roots: their gradients are summed where they meet."""
-    if not roots:
-        raise RuntimeError("backward: no tensors to differentiate (an empty list)")
-    grads_in = [None] * len(roots) if grad is None else list(grad)
-    if len(grads_in) != len(roots):
-        raise RuntimeError(
-            f"backward: got {len(grads_in)} gradients for {len(roots)} tensors; give one per "
-            "tensor (None for a one-element tensor)"
-        )
-    make = roots[0]._make
-    grads, handed, sums, unique = {}, set(), set(), []
-    for r, g in zip(roots, grads_in):
-        if g is not None:
-            g = _initial_grad(r, g)
-            handed.add(id(g))
-        else:
-            g = _initial_grad(r, None)
-        if id(r) not in grads:
-            unique.append(r)
-        add_part(grads, id(r), make(g, False) if create_graph else g, sums)
-    uses = _count_uses(None, unique)
-    ready = [r for r in unique if uses[id(r)] == 0]
-    return _walk(make, ready, uses, grads, handed, sums, retain_graph, create_graph,
-                 capture, visit, accumulate)  # fmt: skip
-
-
-def _walk(make, ready, uses, grads, handed, sums, retain_graph, create_graph, capture, visit,
-          accumulate):  # fmt: skip
-    """The pass itself (Kahn's algorithm): ``ready`` holds the tensors whose every use has
-    delivered its gradient, ``grads`` dL/dt of the tensors whose users are not all processed
-    yet (``sums``: the ids of the arrays in it that only it refers to)."""
-    first = grads[id(ready[0])] if ready else None
-    first = first._data if create_graph and first is not None else first
+    if type(root) in (list, tuple):  # several roots (autograd.grad/backward of a list)
+        make, ready, uses, grads, handed, sums, first = _prepare_roots(root, grad, create_graph)
+    else:
+        make = root._make  # the engine sits below tensor.py: Tensor's constructor from root
+        user_grad = grad is not None
+        first = grad = _initial_grad(root, grad)
+        # ids of arrays already stored in some .grad: a leaf never gets an array another holds
+        handed = {id(grad)} if user_grad else set()
+        if create_graph:
+            grad = make(grad, False)
+        uses = _count_uses(root)  # also raises if the graph was freed by an earlier backward
+        grads = {id(root): grad}  # dL/dt of tensors whose users are not all processed yet
+        ready = [root]  # tensors whose every use has delivered its gradient (Kahn's algorithm)
+        sums = set()  # ids of the sums made in ``grads``: only ``grads`` refers to them
     eager_ns, eager_type = array_namespace(first), type(first)  # one lookup per pass, not node
     wanted = {id(t): i for i, t in enumerate(capture)} if capture is not None else None
     captured = [None] * len(capture) if capture is not None else None
