@@ -14,7 +14,6 @@ from glassnet.backend import (
     cuda_available,
     is_debug,
     is_deterministic_algorithms_warn_only_enabled,
-    manual_seed,
     set_debug,
     use_deterministic_algorithms,
 )
@@ -185,6 +184,17 @@ _LAZY = {
     "utils": ("glassnet.utils", None),
     "return_types": ("glassnet.return_types", None),
     "Generator": ("glassnet.generator", "Generator"),
+    **{
+        name: ("glassnet.generator", name)
+        for name in (
+            "default_generator",
+            "get_rng_state",
+            "initial_seed",
+            "manual_seed",
+            "seed",
+            "set_rng_state",
+        )  # fmt: skip
+    },
     "check_grad": ("glassnet.testing", "check_grad"),
     **{
         name: ("glassnet.diagnostics", name)

@@ -144,7 +144,15 @@ class _Trace:
             check(*args)
         self.events.append(("check", check, encoded))
 
-    def backward(self, root, grad=None, retain_graph=False, create_graph=False, capture=None):
+    def backward(
+        self,
+        root,
+        grad=None,
+        retain_graph=False,
+        create_graph=False,
+        capture=None,
+        accumulate=False,
+    ):
         if grad is not None or retain_graph or create_graph or capture is not None:
             self.bad = "backward() was called with grad/retain_graph/create_graph arguments"
         root_slot = self.slot_of.get(id(root))
@@ -161,7 +169,7 @@ class _Trace:
         try:
             with suspended_recording():
                 result = _engine.run_backward(
-                    root, grad, retain_graph, create_graph, capture, visit=self.pre_hook
+                    root, grad, retain_graph, create_graph, capture, self.pre_hook, accumulate
                 )
         finally:
             self.events.append(("backward", root_slot, tuple(self.order), fresh))

@@ -69,6 +69,8 @@ class _FlatGroup:
         self.param_buf, self.param_views = _flat_views([p._data for p in params])
         self.grad_buf, grad_views = _flat_views([p.grad._data for p in params])
         self.grads = [Tensor._make(v, False) for v in grad_views]
+        for g in self.grads:  # the engine adds into these views in place (flat buffer)
+            g._owned = g._data
         self.state = {}
         self.state_views = {}
         for k in keys:

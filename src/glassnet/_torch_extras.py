@@ -32,7 +32,7 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
     (inverse CDF). Returns int64 indices of shape (num_samples,) or (N, num_samples).
 
     >>> import glassnet as gn
-    >>> gn.manual_seed(0)
+    >>> _ = gn.manual_seed(0)
     >>> gn.multinomial(gn.tensor([0.0, 1.0, 0.0]), 2, replacement=True).numpy()
     array([1, 1])
     """

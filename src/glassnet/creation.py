@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from glassnet.autograd.engine import run_backward
+from glassnet.autograd.api import grad  # noqa: F401 - gn.grad, PyTorch's torch.autograd.grad
 from glassnet.autograd.function import NoGrad
 from glassnet.autograd.grad_mode import CAPTURING
 from glassnet.backend import get_rng, to_dtype
@@ -161,31 +161,3 @@ def _draw_array(kind, size, dtype, generator, device, low, high):
     """The array of a draw, on its device (``NoGrad``'s function)."""
     arr, device = _drawn(kind, size, np.dtype(dtype), generator, device, low, high)
     return _place(arr, device, False)._data
-
-
-def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False):
-    """Return d(outputs)/d(inputs) as a list of tensors, without touching any ``.grad``.
-
-    With ``create_graph=True`` the results are themselves differentiable, which gives
-    second derivatives (for example a gradient penalty, or d/dx of dy/dx).
-
-    >>> import glassnet as gn
-    >>> x = gn.tensor(2.0, requires_grad=True)
-    >>> (dy,) = gn.grad(x ** 3, [x], create_graph=True)   # 3 x^2 = 12
-    >>> (d2y,) = gn.grad(dy, [x])                          # 6 x = 12
-    >>> float(dy), float(d2y)
-    (12.0, 12.0)
-    """
-    single = isinstance(inputs, Tensor)
-    inputs = [inputs] if single else list(inputs)
-    for t in inputs:
-        if not t.requires_grad:
-            raise RuntimeError(f"grad: an input of shape {t.shape} does not require grad")
-    retain = create_graph if retain_graph is None else retain_graph
-    result = run_backward(outputs, grad_outputs, retain, create_graph, capture=inputs)
-    missing = [i for i, g in enumerate(result) if g is None]
-    if missing:
-        raise RuntimeError(
-            f"grad: input(s) {missing} are not used to compute the output, so they have no gradient"
-        )
-    return result

@@ -17,10 +17,20 @@ import os
 import numpy as np
 
 from glassnet.backend import Device, get_default_device, get_rng
+from glassnet.backend import random as _random
 from glassnet.backend.random import new_rng, rng_state_bytes, set_rng_state_bytes
 from glassnet.tensor import Tensor
 
-__all__ = ["Generator", "rng_for"]
+__all__ = [
+    "Generator",
+    "default_generator",
+    "get_rng_state",
+    "initial_seed",
+    "manual_seed",
+    "rng_for",
+    "seed",
+    "set_rng_state",
+]
 
 #: the seed of a new ``torch.Generator()`` (``torch.Generator().initial_seed()``)
 DEFAULT_SEED = 67280421310721
@@ -73,12 +83,7 @@ class Generator:
 
     def set_state(self, new_state) -> Generator:
         """Restore a state from ``get_state()`` (of a generator on the same kind of device)."""
-        if not isinstance(new_state, Tensor) or new_state.dtype != np.uint8:
-            raise TypeError(
-                "Generator.set_state: the state must be the uint8 tensor get_state() returned, "
-                f"got {getattr(new_state, 'dtype', type(new_state).__name__)}"
-            )
-        self._seed = set_rng_state_bytes(self._rng, new_state.numpy().reshape(-1))
+        self._seed = set_rng_state_bytes(self._rng, _state_array(new_state))
         return self
 
     @property
@@ -88,6 +93,95 @@ class Generator:
 
     def __repr__(self) -> str:
         return f"glassnet.Generator(device='{self.device}', initial_seed={self._seed})"
+
+
+def _state_array(new_state) -> np.ndarray:
+    if not isinstance(new_state, Tensor) or new_state.dtype != np.uint8:
+        raise TypeError(
+            "Generator.set_state: the state must be the uint8 tensor get_state() returned, "
+            f"got {getattr(new_state, 'dtype', type(new_state).__name__)}"
+        )
+    return new_state.numpy().reshape(-1)
+
+
+class _DefaultGenerator(Generator):
+    """glassnet's global host generator (the one ``gn.manual_seed`` seeds and every random
+    function uses without ``generator=``) as a :class:`Generator` object: PyTorch's
+    ``torch.default_generator``. Seeding or restoring it acts on the global generator."""
+
+    def __init__(self) -> None:  # no state of its own: it reads the global generator
+        self.device = Device("cpu")
+
+    @property
+    def _rng(self):
+        return get_rng()  # looked up on each use: manual_seed replaces the generator
+
+    @property
+    def _seed(self) -> int:
+        return _random._SEED[0]
+
+    def manual_seed(self, seed) -> Generator:
+        """Seed glassnet's generators (the host one and every device's), as ``gn.manual_seed``."""
+        _random.manual_seed(seed)
+        return self
+
+    def seed(self) -> int:
+        s = int.from_bytes(os.urandom(8), "little")
+        _random.manual_seed(s)
+        return s
+
+    def set_state(self, new_state) -> Generator:
+        _random._SEED[0] = set_rng_state_bytes(get_rng(), _state_array(new_state))
+        return self
+
+    def __repr__(self) -> str:
+        return f"glassnet.default_generator(initial_seed={self._seed})"
+
+
+#: glassnet's global host generator as a Generator (``torch.default_generator``)
+default_generator = _DefaultGenerator()
+
+
+def manual_seed(seed) -> Generator:
+    """Seed glassnet's generators (the host one and every device's) and return
+    :data:`default_generator`, as ``torch.manual_seed``.
+
+    >>> import glassnet as gn
+    >>> gn.manual_seed(0).initial_seed()
+    0
+    """
+    return default_generator.manual_seed(seed)
+
+
+def seed() -> int:
+    """Seed glassnet's generators from the operating system's entropy; returns the seed."""
+    return default_generator.seed()
+
+
+def initial_seed() -> int:
+    """The seed glassnet's generators were last seeded with (0 until ``manual_seed``: glassnet
+    starts seeded, PyTorch from its own default seed)."""
+    return default_generator.initial_seed()
+
+
+def get_rng_state() -> Tensor:
+    """The global host generator's full state as a uint8 tensor (``torch.get_rng_state``);
+    :func:`set_rng_state` restores it exactly. The bytes are glassnet's (PCG64), not
+    PyTorch's Mersenne Twister state.
+
+    >>> import glassnet as gn
+    >>> state = gn.get_rng_state()
+    >>> a = gn.rand(3)
+    >>> gn.set_rng_state(state)
+    >>> bool((gn.rand(3) == a).all())
+    True
+    """
+    return default_generator.get_state()
+
+
+def set_rng_state(new_state) -> None:
+    """Restore the global host generator from :func:`get_rng_state` (``torch.set_rng_state``)."""
+    default_generator.set_state(new_state)
 
 
 def rng_for(op: str, generator, device=None):

@@ -72,8 +72,10 @@ class Tensor:
     array([2., 4., 6.], dtype=float32)
     """
 
+    # _owned (unset until the engine sets it): the array of a gradient tensor that the
+    # engine allocated, which it may add into in place (autograd.engine._accumulate)
     __slots__ = ("_data", "grad", "requires_grad", "_ctx", "_vc", "_retains_grad", "_hooks",
-                 "name", "__weakref__")  # fmt: skip
+                 "name", "_owned", "__weakref__")  # fmt: skip
     __array_priority__ = 1000  # numpy_array * tensor -> Tensor.__rmul__
 
     def __init__(self, data, requires_grad: bool = False, dtype=None, device=None, name=None):
@@ -231,15 +233,36 @@ class Tensor:
         return out
 
     # -- autograd ---------------------------------------------------------------------------
-    def backward(self, grad=None, retain_graph: bool = False, create_graph: bool = False):
+    def backward(self, gradient=None, retain_graph=None, create_graph: bool = False,
+                 inputs=None, *, grad=None):  # fmt: skip
         """Compute d(self)/d(leaf) for every leaf that requires grad; add it to ``leaf.grad``.
 
         Args:
-            grad: dL/dself, required when self has more than one element.
-            retain_graph: keep the graph so ``backward`` can run through it again.
+            gradient: dL/dself, required when self has more than one element (``grad=`` is
+                glassnet's older name for it).
+            retain_graph: keep the graph so ``backward`` can run through it again (default:
+                ``create_graph``).
             create_graph: record the backward pass too, so gradients can be differentiated.
+            inputs: a tensor or tensors: accumulate into their ``.grad`` only, no other.
         """
-        _engine.run_backward(self, grad, retain_graph or create_graph, create_graph)
+        if grad is not None:
+            if gradient is not None:
+                raise TypeError("backward: pass gradient= (or grad=, its older name), not both")
+            gradient = grad
+        if inputs is None:
+            if retain_graph is None:
+                retain_graph = create_graph
+            _engine.run_backward(self, gradient, retain_graph, create_graph)
+        else:
+            retain = create_graph if retain_graph is None else retain_graph
+            wanted = _engine.check_inputs(inputs, "backward")
+            _engine.run_backward(self, gradient, retain, create_graph, wanted, None, True)
+
+    @property
+    def retains_grad(self) -> bool:
+        """True for a non-leaf on which ``retain_grad()`` was called (False for leaves, which
+        always keep ``.grad``), as PyTorch's."""
+        return self._retains_grad and self._ctx is not None
 
     def retain_grad(self) -> Tensor:
         """Keep ``.grad`` on this intermediate tensor after backward (leaves always keep it)."""

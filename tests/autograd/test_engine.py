@@ -224,7 +224,7 @@ def test_constant_inputs_get_no_grad():
 
 def test_backward_on_non_scalar_needs_grad():
     x = leaf([1.0, 2.0])
-    with pytest.raises(RuntimeError, match=r"non-scalar.*'mul'.*\(2,\).*grad="):
+    with pytest.raises(RuntimeError, match=r"non-scalar.*'mul'.*\(2,\).*gradient="):
         (x * 2).backward()
     y = x * 2
     y.backward(grad=gn.tensor([1.0, 10.0], dtype="float64"))

@@ -1,6 +1,7 @@
 """Reverse-mode automatic differentiation: graph nodes, the backward engine, grad mode, hooks."""
 
 from glassnet.autograd import custom_function  # noqa: F401 - registers the ctx-form adapter
+from glassnet.autograd.api import backward, grad
 from glassnet.autograd.engine import run_backward, topological_order, unbroadcast
 from glassnet.autograd.function import OPS, Function, FunctionCtx, explain_op, once_differentiable
 from glassnet.autograd.grad_mode import (
@@ -16,13 +17,3 @@ from glassnet.autograd.hooks import (
     register_backward_pre_hook,
     register_forward_hook,
 )
-
-
-def __getattr__(name: str):
-    # torch.autograd.grad: glassnet.grad lives in glassnet.creation (it builds tensors), a layer
-    # above autograd, so it is looked up on first use
-    if name == "grad":
-        from glassnet.creation import grad
-
-        return grad
-    raise AttributeError(f"module 'glassnet.autograd' has no attribute {name!r}")

@@ -34,6 +34,10 @@ PyTorch's ``materialize_grads`` default).
 
 from __future__ import annotations
 
+import inspect
+
+import numpy as np
+
 from glassnet.autograd import function as _function
 from glassnet.autograd import hooks as _hooks
 from glassnet.autograd.function import FunctionCtx, once_differentiable  # noqa: F401
@@ -72,7 +76,8 @@ class CustomNode(_function.Function):
                 start += size
         extra = [Tensor._make(z, False) for z in self.zero_grads]
         grads = _merge(grads, extra, self.diff_positions)
-        result = self.fn_class.backward(self.ctx, *grads)
+        cls = self.fn_class
+        result = _user_method(cls, "backward", "vjp")(self.ctx, *grads)
         if not isinstance(result, tuple):
             result = (result,)
         n_args = len(self.arg_is_tensor)
@@ -91,8 +96,25 @@ class CustomNode(_function.Function):
                     f"{self.fn_class.__name__}.backward: the gradient for argument {k} is a "
                     f"{type(g).__name__}; return a tensor (or None)"
                 )
+            if g is not None and g.shape != self.inputs[len(out)].shape:
+                _check_grad_shape(cls, k, g.shape, self.inputs[len(out)].shape)
             out.append(g)
         return tuple(out)
+
+
+def _check_grad_shape(cls, k: int, got: tuple, want: tuple) -> None:
+    """A gradient whose shape is not the input's is summed down to it when the input's shape
+    broadcasts to it (PyTorch's rule); any other shape is an error naming the Function."""
+    try:
+        ok = np.broadcast_shapes(want, got) == tuple(got)
+    except ValueError:
+        ok = False
+    if not ok:
+        raise RuntimeError(
+            f"{cls.__name__}.backward returned an invalid gradient for argument {k}: shape "
+            f"{tuple(got)}, but the input has shape {tuple(want)} (the gradient must have the "
+            "input's shape, or one it broadcasts to)"
+        )
 
 
 def _all_none(items) -> bool:
@@ -115,6 +137,9 @@ def adapt(cls) -> None:
 
 
 def _apply(cls, *args, **kwargs):
+    with_setup = "setup_context" in _own_statics(cls)
+    if kwargs:  # PyTorch binds keyword arguments to forward's parameters: tensors among them
+        args, kwargs = _bind(cls, with_setup, args, kwargs)  # are inputs like positional ones
     arg_is_tensor = tuple(isinstance(a, Tensor) for a in args)
     needs = tuple(t and a.requires_grad for t, a in zip(arg_is_tensor, args))
     ctx = FunctionCtx(needs)
@@ -122,7 +147,7 @@ def _apply(cls, *args, **kwargs):
     track = _GRAD.enabled and any(needs)
     prev, _GRAD.enabled = _GRAD.enabled, False
     try:
-        if "setup_context" in _own_statics(cls):
+        if with_setup:
             output = cls.forward(*args, **kwargs)
             cls.setup_context(ctx, args, output)
         else:
@@ -174,6 +199,55 @@ def _apply(cls, *args, **kwargs):
                 results[i] = piece if same else piece.astype(outs[i]._data.dtype)
                 start += size
     return results[0] if single else tuple(results)
+
+
+def _bind(cls, with_setup: bool, args: tuple, kwargs: dict) -> tuple:
+    """``(args, kwargs)`` of a call with every argument that ``forward`` can take by position
+    moved into ``args`` (defaults filled in for the gaps before one given by keyword), so a
+    tensor passed as ``x=t`` is an input of the graph node as ``t`` would be. What is left in
+    ``kwargs`` are keyword-only arguments, which must not be tensors that require grad."""
+    sig = cls.__dict__.get("_glassnet_forward_signature")
+    if sig is None:  # inspected once per class
+        sig = inspect.signature(cls.forward)
+        type.__setattr__(cls, "_glassnet_forward_signature", sig)
+    lead = () if with_setup else (None,)  # forward(ctx, ...) without setup_context
+    try:
+        bound = sig.bind(*lead, *args, **kwargs)
+    except TypeError as e:
+        raise TypeError(f"{cls.__name__}.apply: {e} (arguments bound to forward's)") from None
+    positional = {
+        name
+        for name, p in sig.parameters.items()
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+    }
+    if with_setup or any(name in positional for name in bound.kwargs):
+        bound.apply_defaults()  # a gap before an argument given by keyword (PyTorch fills it)
+    new_args = bound.args[len(lead) :]
+    new_kwargs = bound.kwargs
+    for name, value in new_kwargs.items():
+        if isinstance(value, Tensor) and value.requires_grad:
+            raise TypeError(
+                f"{cls.__name__}.apply: the tensor passed as keyword-only argument {name!r} "
+                "requires grad, but only forward's positional parameters are graph inputs "
+                "(backward returns one gradient per positional argument); make it a "
+                "positional parameter of forward"
+            )
+    return new_args, new_kwargs
+
+
+def _user_method(cls, *names):
+    """The first of ``names`` that ``cls`` or a user base class defines (not glassnet's)."""
+    for name in names:
+        for klass in cls.__mro__:
+            if klass.__module__.startswith("glassnet.autograd"):
+                break
+            if name in vars(klass):
+                return getattr(cls, name)
+    raise NotImplementedError(
+        f"{cls.__name__} has no backward: a custom autograd.Function used in backward must "
+        "define @staticmethod backward(ctx, *grad_outputs) returning one gradient per forward "
+        "argument (None for an argument without one)"
+    )
 
 
 def _own_statics(cls) -> set:

@@ -20,16 +20,21 @@ from glassnet.autograd.grad_mode import _ENABLED, active_recorder
 from glassnet.autograd.namespace import array_namespace, unbroadcast
 from glassnet.backend import xp_of
 
-__all__ = ["run_backward", "topological_order", "unbroadcast"]
+__all__ = ["check_inputs", "run_backward", "topological_order", "unbroadcast", "zero_grad_"]
 
 
-def _count_uses(root) -> dict:
-    """For each tensor reachable from ``root`` that requires grad: how many graph edges use it.
+def _count_uses(root, roots=None) -> dict:
+    """For each tensor reachable from ``root`` (or from each of ``roots``) that requires
+    grad: how many graph edges use it.
 
     Iterative (no recursion limit) and deterministic (lists; inputs in order).
     """
-    uses = {id(root): 0}
-    stack = [root]
+    if roots is None:
+        uses = {id(root): 0}
+        stack = [root]
+    else:
+        uses = {id(r): 0 for r in roots}
+        stack = list(roots)
     while stack:
         fn = stack.pop()._ctx
         if fn is None:
@@ -95,6 +100,23 @@ def _describe(t) -> str:
     return f"the output of op '{t._ctx.name}'" if t._ctx is not None else "a leaf tensor"
 
 
+def check_inputs(inputs, what: str) -> list:
+    """``inputs`` of ``grad``/``backward(inputs=...)`` as a list of tensors that require grad
+    (a single tensor is accepted), or a clear error."""
+    items = [inputs] if hasattr(inputs, "_vc") else list(inputs)
+    if not items:
+        raise RuntimeError(f"{what}: inputs is empty; give the tensors to differentiate against")
+    for i, t in enumerate(items):
+        if not hasattr(t, "_vc"):
+            raise TypeError(f"{what}: inputs[{i}] is a {type(t).__name__}, not a tensor")
+        if not t.requires_grad:
+            raise RuntimeError(
+                f"{what}: inputs[{i}] (shape {t.shape}) does not require grad, so it has no "
+                "gradient; create it with requires_grad=True (or call .requires_grad_())"
+            )
+    return items
+
+
 def _initial_grad(root, grad):
     """dL/droot as an array: 1 for a one-element root, else the caller's ``grad``, checked."""
     if not root.requires_grad:
@@ -106,24 +128,60 @@ def _initial_grad(root, grad):
         if root._data.size != 1:
             raise RuntimeError(
                 f"backward() on a non-scalar tensor ({_describe(root)}, shape {root.shape}) "
-                "needs grad= (dL/dy, of the same shape); or reduce it first, e.g. "
+                "needs gradient= (dL/dy, of the same shape); or reduce it first, e.g. "
                 "y.sum().backward()"
             )
         return xp_of(root._data).ones(root._data.shape, root._data.dtype)
     grad = grad._data if hasattr(grad, "_vc") else xp_of(root._data).asarray(grad)
     if grad.shape != root.shape:
         raise ValueError(
-            f"backward(grad=...) got a gradient of shape {grad.shape} for {_describe(root)} "
+            f"backward(gradient=...) got a gradient of shape {grad.shape} for {_describe(root)} "
             f"of shape {root.shape}; they must match"
         )
     return grad.astype(root.dtype, copy=False)
 
 
-def run_backward(root, grad=None, retain_graph=False, create_graph=False, capture=None, visit=None):
+def _prepare_roots(roots, grad, create_graph) -> tuple:
+    """The start of a pass from several roots: their gradients, summed where a root repeats;
+    ``ready`` holds the roots that no other root uses."""
+    if not roots:
+        raise RuntimeError("backward: no tensors to differentiate (an empty list)")
+    grads_in = [None] * len(roots) if grad is None else list(grad)
+    if len(grads_in) != len(roots):
+        raise RuntimeError(
+            f"backward: got {len(grads_in)} gradients for {len(roots)} tensors; give one per "
+            "tensor (None for a one-element tensor)"
+        )
+    make = roots[0]._make
+    grads, handed, sums, unique, first = {}, set(), set(), [], None
+    for r, g in zip(roots, grads_in):
+        user_grad = g is not None
+        g = _initial_grad(r, g)
+        if user_grad:
+            handed.add(id(g))
+        first = g if first is None else first
+        if id(r) not in grads:
+            unique.append(r)
+        add_part(grads, id(r), make(g, False) if create_graph else g, sums)
+    uses = _count_uses(None, unique)  # also raises if a graph was freed by an earlier backward
+    ready = [r for r in unique if uses[id(r)] == 0]
+    return make, ready, uses, grads, handed, sums, first
+
+
+def run_backward(
+    root,
+    grad=None,
+    retain_graph=False,
+    create_graph=False,
+    capture=None,
+    visit=None,
+    accumulate=False,
+):
     """Backpropagate from ``root``.
 
     Args:
-        root: the tensor to differentiate (usually a scalar loss).
+        root: the tensor to differentiate (usually a scalar loss), or a list of tensors,
+            whose gradients are then summed (``grad`` is then a list, None entries allowed).
         grad: dL/droot; defaults to 1 for a one-element root.
         retain_graph: keep the graph's saved values so it can be backwarded again.
         create_graph: record the backward pass itself, for higher-order gradients.
@@ -131,30 +189,34 @@ def run_backward(root, grad=None, retain_graph=False, create_graph=False, captur
             instead of being accumulated into ``.grad`` (used by :func:`glassnet.grad`).
         visit: if given, called as ``visit(node, grad)`` before each node's backward (the
             compile capture records the order; unlike a global hook, only for this pass).
+        accumulate: with ``capture``, add the captured gradients into those tensors'
+            ``.grad`` (and no other), PyTorch's ``backward(inputs=...)``.
     """
     recorder = active_recorder()
     if recorder is not None and visit is None:  # glassnet.compile is capturing this thread
-        return recorder.backward(root, grad, retain_graph, create_graph, capture)
-    make = root._make  # the engine sits below tensor.py: Tensor's constructor from the root
-    user_grad = grad is not None
-    grad = _initial_grad(root, grad)
-    eager_ns, eager_type = array_namespace(grad), type(grad)  # one lookup per pass, not node
-    # ids of arrays already stored in some .grad: a leaf never gets an array another holds
-    handed = {id(grad)} if user_grad else set()
-    if create_graph:
-        grad = make(grad, False)
-
-    uses = _count_uses(root)  # also raises if the graph was freed by an earlier backward
+        return recorder.backward(root, grad, retain_graph, create_graph, capture, accumulate)
+    if type(root) in (list, tuple):  # several roots (autograd.grad/backward of a list)
+        make, ready, uses, grads, handed, sums, first = _prepare_roots(root, grad, create_graph)
+    else:
+        make = root._make  # the engine sits below tensor.py: Tensor's constructor from root
+        user_grad = grad is not None
+        first = grad = _initial_grad(root, grad)
+        # ids of arrays already stored in some .grad: a leaf never gets an array another holds
+        handed = {id(grad)} if user_grad else set()
+        if create_graph:
+            grad = make(grad, False)
+        uses = _count_uses(root)  # also raises if the graph was freed by an earlier backward
+        grads = {id(root): grad}  # dL/dt of tensors whose users are not all processed yet
+        ready = [root]  # tensors whose every use has delivered its gradient (Kahn's algorithm)
+        sums = set()  # ids of the sums made in ``grads``: only ``grads`` refers to them
+    eager_ns, eager_type = array_namespace(first), type(first)  # one lookup per pass, not node
     wanted = {id(t): i for i, t in enumerate(capture)} if capture is not None else None
     captured = [None] * len(capture) if capture is not None else None
-    grads = {id(root): grad}  # dL/dt of tensors whose users are not all processed yet
-    ready = [root]  # tensors whose every use has delivered its gradient (Kahn's algorithm)
     graph_ns = _namespace.GRAPH if create_graph else None
     # the hook lists are changed in place by register/remove, never rebound: bind them once
     pre_hooks, post_hooks = _hooks.BACKWARD_PRE_HOOKS, _hooks.BACKWARD_HOOKS
     mode_token = _ENABLED.set(bool(create_graph))
     try:
-        sums: set = set()  # ids of the sums made below: only ``grads`` refers to them
         while ready:
             t = ready.pop()
             g = grads.pop(id(t), None)
@@ -165,7 +227,10 @@ def run_backward(root, grad=None, retain_graph=False, create_graph=False, captur
                     g = _run_tensor_hooks(t, g, create_graph)
                 if wanted is not None:
                     if id(t) in wanted:
-                        captured[wanted[id(t)]] = g if create_graph else make(g, False)
+                        if accumulate:
+                            _accumulate(t, g, create_graph, handed)
+                        else:
+                            captured[wanted[id(t)]] = g if create_graph else make(g, False)
                 elif fn is None or t._retains_grad:
                     _accumulate(t, g, create_graph, handed)
             if fn is None:
@@ -263,21 +328,52 @@ def _run_tensor_hooks(t, g, create_graph):
 
 
 def _accumulate(t, g, create_graph, handed) -> None:
-    """Add ``g`` into ``t.grad``. Each leaf's gradient owns its memory (never aliased)."""
+    """Add ``g`` into ``t.grad``. Each leaf's gradient owns its memory (never aliased).
+
+    As PyTorch's, a gradient that exists is added to in place: ``t.grad`` stays the same
+    tensor, so a reference held to it sees the sum. Only an array the engine allocated itself
+    (``grad._owned is grad._data``) is written in place; the first sum into any other (an
+    array a backward handed over, which something else may hold; a tensor the user assigned)
+    rebinds the tensor's data to a fresh array, owned from then on.
+    """
     make = t._make
 
-    if create_graph:
+    if create_graph:  # PyTorch: in grad mode the sum is a new tensor (it is in a graph)
         if g.dtype != t._data.dtype:
             g = g.astype(t._data.dtype)
         t.grad = g if t.grad is None else t.grad + g
         return
     dtype = t._data.dtype  # a float32 leaf used in a float64 op still gets a float32 grad
-    if t.grad is None:
+    grad = t.grad
+    if grad is None:
         # astype copies: a view (reshape, broadcast) or an array another leaf already holds
         # is copied, so that changing one .grad in place never changes another
         if g.base is not None or g.dtype != dtype or id(g) in handed:
             g = g.astype(dtype)
-        handed.add(id(g))
-        t.grad = make(g, False)
+            handed.add(id(g))
+            grad = t.grad = make(g, False)
+            grad._owned = g
+        else:
+            handed.add(id(g))
+            t.grad = make(g, False)
+    elif t._ctx is not None:  # retain_grad() on a non-leaf: PyTorch makes a new tensor
+        t.grad = make((grad._data + g).astype(dtype, copy=False), False)
     else:
-        t.grad = make((t.grad._data + g).astype(dtype, copy=False), False)
+        old = grad._data
+        if getattr(grad, "_owned", None) is old:
+            old += g
+        else:
+            grad._data = grad._owned = (old + g).astype(dtype, copy=False)
+        grad._vc[0] += 1
+
+
+def zero_grad_(grad) -> None:
+    """Set the gradient tensor ``grad`` to zeros in place (``zero_grad(set_to_none=False)``):
+    the same tensor object, its own array filled with 0, or a fresh zero array where the
+    engine does not own the one it holds (see :func:`_accumulate`)."""
+    data = grad._data
+    if getattr(grad, "_owned", None) is data:
+        data[...] = 0
+    else:
+        grad._data = grad._owned = xp_of(data).zeros_like(data)
+    grad._vc[0] += 1

@@ -128,16 +128,34 @@ class enable_grad(_GradModeContext):  # noqa: N801 - PyTorch's name
 
 
 class set_grad_enabled(_GradModeContext):  # noqa: N801 - PyTorch's name
-    """Context manager (and decorator) that sets grad mode to ``mode``.
+    """Set grad mode to ``mode``: at once when called (``gn.set_grad_enabled(False)`` as a
+    plain statement turns recording off until it is turned on again), and, used as a context
+    manager, back to the previous mode when the ``with`` block ends. As a decorator it sets
+    ``mode`` around each call only, as PyTorch's.
 
     >>> import glassnet as gn
     >>> with gn.set_grad_enabled(False):
     ...     gn.is_grad_enabled()
     False
+    >>> gn.is_grad_enabled()
+    True
     """
 
     def __init__(self, mode: bool):
         self._value = bool(mode)
+        self._prev = _ENABLED.get()
+        _ENABLED.set(self._value)  # PyTorch: the constructor sets the mode
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        _ENABLED.set(self._prev)
+        return False
+
+    def __call__(self, func):
+        _ENABLED.set(self._prev)  # decorating does not change the mode (PyTorch)
+        return super().__call__(func)
 
 
 class inference_mode(_GradModeContext):  # noqa: N801 - PyTorch's name

@@ -1,6 +1,14 @@
 """The data layer: datasets, the DataLoader, transforms and verified downloads (NumPy only)."""
 
-from glassnet.data.dataset import ArrayDataset, Dataset, Subset, TensorDataset, random_split
+from glassnet.data.collate import default_convert
+from glassnet.data.dataset import (
+    ArrayDataset,
+    ConcatDataset,
+    Dataset,
+    Subset,
+    TensorDataset,
+    random_split,
+)
 from glassnet.data.datasets import (
     DATASETS,
     CharVocab,
@@ -15,6 +23,7 @@ from glassnet.data.datasets import (
     load_shakespeare,
 )
 from glassnet.data.download import ChecksumError, DownloadError, cache_dir, download
+from glassnet.data.iterable import ChainDataset, IterableDataset, get_worker_info
 from glassnet.data.loader import DataLoader, DistributedSampler, default_collate
 from glassnet.data.sampler import (
     BatchSampler,
@@ -44,14 +53,17 @@ __all__ = [
     "SubsetRandomSampler",
     "DATASETS",
     "ArrayDataset",
+    "ChainDataset",
     "CharVocab",
     "ChecksumError",
     "Compose",
+    "ConcatDataset",
     "DataLoader",
     "Dataset",
     "DistributedSampler",
     "DownloadError",
     "Flatten",
+    "IterableDataset",
     "GaussianNoise",
     "Mnist1dConfig",
     "Normalize",
@@ -63,7 +75,9 @@ __all__ = [
     "cache_dir",
     "char_windows",
     "default_collate",
+    "default_convert",
     "download",
+    "get_worker_info",
     "load_cifar10",
     "load_dataset",
     "load_digits",

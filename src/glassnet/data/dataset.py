@@ -8,13 +8,15 @@ array instead of a Python loop over samples.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import bisect
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
 
 __all__ = [
     "ArrayDataset",
+    "ConcatDataset",
     "Dataset",
     "Subset",
     "TensorDataset",
@@ -79,6 +81,42 @@ class Dataset:
 
     def __getitem__(self, index: int) -> Any:
         raise NotImplementedError(f"{type(self).__name__} must implement __getitem__")
+
+    def __add__(self, other: Dataset) -> ConcatDataset:
+        """``ds1 + ds2``: the samples of ``ds1`` followed by those of ``ds2`` (PyTorch's)."""
+        return ConcatDataset([self, other])
+
+
+class ConcatDataset(Dataset):
+    """Several map-style datasets one after the other (``torch.utils.data.ConcatDataset``):
+    index ``i`` falls in the dataset ``d`` with ``cumulative_sizes[d-1] <= i <
+    cumulative_sizes[d]``, at position ``i - cumulative_sizes[d-1]`` there.
+
+    Example:
+        >>> ds = ConcatDataset([ArrayDataset(np.arange(3)), ArrayDataset(np.arange(10, 12))])
+        >>> len(ds), ds[3], ds.cumulative_sizes
+        (5, np.int64(10), [3, 5])
+    """
+
+    def __init__(self, datasets: Iterable[Dataset]):
+        self.datasets = list(datasets)
+        if not self.datasets:
+            raise ValueError("ConcatDataset needs at least one dataset (got an empty iterable)")
+        for i, d in enumerate(self.datasets):
+            if getattr(d, "_iterable", False):
+                raise TypeError(
+                    f"ConcatDataset does not take IterableDatasets (dataset {i}); chain them "
+                    "with ChainDataset (or ds1 + ds2)"
+                )
+        self.cumulative_sizes = [int(n) for n in np.cumsum([len(d) for d in self.datasets])]
+
+    def __len__(self) -> int:
+        return self.cumulative_sizes[-1]
+
+    def __getitem__(self, index: int) -> Any:
+        index = _check_index(index, len(self), "ConcatDataset")
+        d = bisect.bisect_right(self.cumulative_sizes, index)
+        return self.datasets[d][index - (self.cumulative_sizes[d - 1] if d else 0)]
 
 
 def _check_index(index: Any, length: int, owner: str) -> int:
@@ -181,11 +219,30 @@ class TensorDataset(ArrayDataset):
     def __init__(self, *tensors: Any):
         super().__init__(*(t.numpy() if hasattr(t, "numpy") else t for t in tensors))
 
-    def __getitem__(self, index: int) -> tuple:
+    def __getitem__(self, index: Any) -> tuple:
+        """``(a[index], b[index], ...)``: an int gives one sample; a slice, a list or an
+        integer or bool tensor/array indexes every tensor with it (PyTorch's)."""
         from glassnet.tensor import Tensor
 
-        index = _check_index(index, len(self), "TensorDataset")
+        if isinstance(index, (int, np.integer)) and not isinstance(index, bool):
+            index = _check_index(index, len(self), "TensorDataset")
+        elif isinstance(index, Tensor):
+            index = index.numpy()
+        elif isinstance(index, list):
+            index = np.asarray(index)
+        elif not isinstance(index, (slice, np.ndarray)):
+            raise TypeError(
+                f"TensorDataset index must be an int, a slice, a list or an integer/bool "
+                f"tensor or array, got {type(index).__name__}"
+            )
         return tuple(Tensor._make(np.asarray(array[index]), False) for array in self.arrays)
+
+    @property
+    def tensors(self) -> tuple:
+        """The tensors (sharing the dataset's arrays), as PyTorch's ``TensorDataset.tensors``."""
+        from glassnet.tensor import Tensor
+
+        return tuple(Tensor._make(array, False) for array in self.arrays)
 
     def get_batch(self, indices: np.ndarray) -> tuple[np.ndarray, ...]:
         return tuple(array[indices] for array in self.arrays)
@@ -209,7 +266,19 @@ class Subset(Dataset):
     """
 
     def __init__(self, dataset: Dataset, indices: Sequence[int] | np.ndarray):
-        indices = np.asarray(indices)
+        self.dataset = dataset
+        self.indices = indices  # kept as given (PyTorch); checked and mirrored in _positions
+
+    @property
+    def indices(self) -> Any:
+        """The indices into ``dataset``, as given (a list from :func:`random_split`)."""
+        return self._indices
+
+    @indices.setter
+    def indices(self, indices: Any) -> None:
+        dataset = self.dataset
+        given = indices
+        indices = np.asarray(indices.numpy() if hasattr(indices, "_vc") else indices)
         if indices.ndim != 1 or (indices.size and not np.issubdtype(indices.dtype, np.integer)):
             raise TypeError(
                 f"Subset indices must be a 1-D sequence of ints, got dtype {indices.dtype} "
@@ -221,15 +290,22 @@ class Subset(Dataset):
                 f"Subset indices must lie in [0, {n}) for a dataset of length {n}, got values "
                 f"from {indices.min()} to {indices.max()}"
             )
-        self.dataset = dataset
-        self.indices = indices.astype(np.int64)
+        self._indices, self._positions = given, indices.astype(np.int64)
 
     def __len__(self) -> int:
-        return int(self.indices.shape[0])
+        return int(self._positions.shape[0])
 
-    def __getitem__(self, index: int) -> Any:
+    def __getitem__(self, index: Any) -> Any:
+        """``dataset[indices[index]]``; a list of positions (or a slice) reads
+        ``dataset[[indices[i] for i in index]]``, as PyTorch's."""
+        if isinstance(index, slice):
+            index = list(range(len(self)))[index]
+        if isinstance(index, list):
+            for i in index:
+                _check_index(i, len(self), "Subset")
+            return self.dataset[[int(self._positions[i]) for i in index]]
         index = _check_index(index, len(self), "Subset")
-        return self.dataset[int(self.indices[index])]
+        return self.dataset[int(self._positions[index])]
 
 
 def _split_lengths(total: int, lengths: Sequence[int | float]) -> list[int]:
@@ -293,4 +369,6 @@ def random_split(
         rng = make_generator(seed)  # None: a seed drawn from the global generator
     order = rng.permutation(len(dataset))
     bounds = np.cumsum([0, *counts])
-    return [Subset(dataset, order[start:stop]) for start, stop in zip(bounds[:-1], bounds[1:])]
+    return [
+        Subset(dataset, order[start:stop].tolist()) for start, stop in zip(bounds[:-1], bounds[1:])
+    ]

@@ -19,65 +19,13 @@ from typing import Any
 
 import numpy as np
 
+from glassnet.data.collate import default_collate, default_convert
 from glassnet.data.dataset import ArrayDataset, Dataset, Subset
-from glassnet.data.sampler import BatchSampler, resolve_generator
+from glassnet.data.iterable import IterableDataset, iterable_batches
+from glassnet.data.sampler import BatchSampler, RandomSampler, SequentialSampler, resolve_generator
 from glassnet.tensor import Tensor
 
 __all__ = ["DataLoader", "DistributedSampler", "default_collate"]
-
-
-def default_collate(samples: Sequence[Any]) -> Any:
-    """Stack a list of samples into a batch, as PyTorch's ``default_collate``.
-
-    Tensors, arrays and numbers are stacked along a new first dim into one tensor (Python
-    floats become float64, ints int64, bools bool, as PyTorch); strings are kept as a list;
-    tuples become a list of collated fields (namedtuples stay namedtuples), lists a list, and
-    dicts a dict, collated key by key.
-
-    Args:
-        samples: a non-empty list of samples with the same structure and shapes.
-
-    Returns:
-        A tensor of shape (B, ...), or a list/tuple/dict of them.
-
-    Example:
-        >>> x, y = default_collate([(np.zeros(3), 1), (np.ones(3), 0)])
-        >>> x.shape, y.tolist()
-        ((2, 3), [1, 0])
-    """
-    if len(samples) == 0:
-        raise ValueError("default_collate got an empty list of samples")
-    first = samples[0]
-    if isinstance(first, str):
-        return list(samples)
-    if isinstance(first, (tuple, list)):
-        if any(not isinstance(s, (tuple, list)) or len(s) != len(first) for s in samples):
-            raise ValueError(
-                f"default_collate: samples must all be sequences of length {len(first)}, got "
-                f"{[type(s).__name__ for s in samples[:5]]}..."
-            )
-        fields = [default_collate([s[i] for s in samples]) for i in range(len(first))]
-        return type(first)(*fields) if hasattr(first, "_fields") else fields
-    if isinstance(first, dict):
-        return {key: default_collate([s[key] for s in samples]) for key in first}
-    if isinstance(first, Tensor):
-        arrays = [s.numpy() if isinstance(s, Tensor) else np.asarray(s) for s in samples]
-    elif isinstance(first, float):
-        arrays = [np.asarray(s, dtype=np.float64) for s in samples]
-    else:
-        arrays = [np.asarray(s) for s in samples]
-    if arrays[0].dtype.kind in "OUS":
-        raise TypeError(
-            f"default_collate: cannot batch samples of type {type(first).__name__}; give "
-            "tensors, arrays, numbers, strings or dicts/lists/tuples of them, or a collate_fn"
-        )
-    shapes = {a.shape for a in arrays}
-    if len(shapes) > 1:
-        raise ValueError(
-            f"default_collate cannot stack samples of different shapes {sorted(shapes)}; "
-            "pad or crop them to one shape, or pass a collate_fn"
-        )
-    return Tensor(np.stack(arrays))  # on the default device, as gn.tensor
 
 
 def _as_tensors(batch: Any) -> Any:
@@ -121,7 +69,7 @@ def _batch_reader(dataset: Any) -> Callable[[np.ndarray], Any] | None:
         inner = _batch_reader(dataset.dataset)
         if inner is None:
             return None
-        indices = dataset.indices
+        indices = dataset._positions
         return lambda batch_indices: inner(indices[batch_indices])
     get_batch = getattr(dataset, "get_batch", None)
     return get_batch if callable(get_batch) else None
@@ -210,10 +158,13 @@ class DataLoader:
     already served in the current epoch.
 
     Args:
-        dataset: a dataset (a list of samples is one, as in PyTorch), an array, or a tuple of
-            arrays with equal first axes (glassnet's shortcut).
+        dataset: a dataset (a list of samples is one, as in PyTorch), an
+            :class:`~glassnet.data.iterable.IterableDataset` (read in its own order, batches
+            of ``batch_size`` consecutive samples; no shuffle or sampler), an array, or a
+            tuple of arrays with equal first axes (glassnet's shortcut).
         batch_size: samples per batch (PyTorch's default, 1); the last batch may be smaller
-            unless ``drop_last``.
+            unless ``drop_last``. ``None`` turns batching off: each sample is served alone,
+            converted by ``collate_fn`` (default :func:`default_convert`).
         shuffle: draw a new random order every epoch.
         sampler: an iterable of indices giving the order (e.g. ``RandomSampler``,
             :class:`DistributedSampler`); exclusive with ``shuffle``. If it has
@@ -260,14 +211,20 @@ class DataLoader:
         seed: int | None = None,
         prefetch: int = 0,
     ):
+        iterable = isinstance(dataset, IterableDataset)
         if isinstance(dataset, np.ndarray):
             dataset = ArrayDataset(dataset)
         elif isinstance(dataset, tuple):  # glassnet's shortcut: DataLoader((x, y))
             dataset = ArrayDataset(*dataset)
-        elif not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
+        elif not iterable and not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
             raise TypeError(
                 f"DataLoader expects a Dataset, an array or a tuple of arrays, got "
                 f"{type(dataset).__name__}; wrap arrays as DataLoader((x, y))"
+            )
+        if iterable and (shuffle or sampler is not None or batch_sampler is not None):
+            raise ValueError(
+                "DataLoader: an IterableDataset yields its own order, so shuffle, sampler and "
+                "batch_sampler are not allowed (shuffle inside its __iter__), as in PyTorch"
             )
         if batch_sampler is not None:
             if batch_size != 1 or shuffle or sampler is not None or drop_last:
@@ -276,9 +233,16 @@ class DataLoader:
                     "and drop_last (the batch sampler decides them), as in PyTorch"
                 )
             batch_size = getattr(batch_sampler, "batch_size", 1)
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
-            raise TypeError(f"batch_size must be a positive int, got {batch_size!r}")
-        if batch_size < 1:
+        if batch_size is None and drop_last:
+            raise ValueError(
+                "DataLoader: batch_size=None turns batching off (each sample is served alone) "
+                "and is exclusive with drop_last, as in PyTorch"
+            )
+        if batch_size is not None and (
+            isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer))
+        ):
+            raise TypeError(f"batch_size must be a positive int or None, got {batch_size!r}")
+        if batch_size is not None and batch_size < 1:
             raise ValueError(f"batch_size must be a positive int, got {batch_size}")
         if isinstance(prefetch, bool) or not isinstance(prefetch, (int, np.integer)):
             raise TypeError(f"prefetch must be an int >= 0 (batches built ahead), got {prefetch!r}")
@@ -294,21 +258,31 @@ class DataLoader:
         if collate_fn is not None and not callable(collate_fn):
             raise TypeError(f"collate_fn must be callable, got {type(collate_fn).__name__}")
         self.dataset = dataset
-        self.batch_size = int(batch_size)
+        self.batch_size = None if batch_size is None else int(batch_size)
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
         self.collate_fn = collate_fn
         self.prefetch = int(prefetch)
-        self.sampler = sampler
-        self.batch_sampler = batch_sampler
+        self._sampler, self._batch_sampler, self._iterable = sampler, batch_sampler, iterable
         self.num_workers, self.pin_memory = num_workers, bool(pin_memory)
         self._rng = resolve_generator(generator, seed)
+        # PyTorch's attributes: the samplers that give this order (the default ones share the
+        # loader's generator, and draw the same permutation); None for an IterableDataset
+        if sampler is None and not iterable:
+            if shuffle:
+                sampler = RandomSampler(dataset, generator=self._rng)
+            else:
+                sampler = SequentialSampler(dataset)
+        if batch_sampler is None and self.batch_size is not None and not iterable:
+            batch_sampler = BatchSampler(sampler, self.batch_size, self.drop_last)
+        self.sampler, self.batch_sampler = sampler, batch_sampler
         self._epoch = 0
         self._in_progress = False
         self._batches_done = 0
         self._epoch_start_state = _rng_state(self._rng)
         self._resume_batches = 0
-        reader = _batch_reader(dataset) if collate_fn is None else None
+        plain = collate_fn is None and not iterable and self.batch_size is not None
+        reader = _batch_reader(dataset) if plain else None
         self._read_batch = reader
 
     @property
@@ -317,31 +291,37 @@ class DataLoader:
         return self._epoch
 
     def _num_samples(self) -> int:
-        if self.sampler is not None:
-            if not hasattr(self.sampler, "__len__"):
+        if self._sampler is not None:
+            if not hasattr(self._sampler, "__len__"):
                 raise TypeError("len(DataLoader) needs a sampler with __len__")
-            return len(self.sampler)
+            return len(self._sampler)
         return len(self.dataset)
 
     def __len__(self) -> int:
-        if self.batch_sampler is not None:
-            return len(self.batch_sampler)
+        if self._batch_sampler is not None:
+            return len(self._batch_sampler)
         n = self._num_samples()
+        if self.batch_size is None:
+            return n
         return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
 
     def _index_batches(self) -> Iterator:
         """This epoch's batches of indices, lazily (a sampler is read as it goes)."""
-        source = self.batch_sampler if self.batch_sampler is not None else self.sampler
+        source = self._batch_sampler if self._batch_sampler is not None else self._sampler
         if source is not None:
             set_epoch = getattr(source, "set_epoch", None)
             if callable(set_epoch):
                 set_epoch(self._epoch)
-            if self.batch_sampler is not None:
-                return (np.asarray(b, dtype=np.int64) for b in self.batch_sampler)
-            batches = BatchSampler(self.sampler, self.batch_size, self.drop_last)
+            if self._batch_sampler is not None:
+                return (np.asarray(b, dtype=np.int64) for b in self._batch_sampler)
+            if self.batch_size is None:  # no batching: one index at a time
+                return iter(self._sampler)
+            batches = BatchSampler(self._sampler, self.batch_size, self.drop_last)
             return (np.asarray(b, dtype=np.int64) for b in batches)
         n = len(self.dataset)
         order = self._rng.permutation(n) if self.shuffle else np.arange(n)
+        if self.batch_size is None:
+            return iter(order.tolist())
         stops = range(self.batch_size, n + self.batch_size, self.batch_size)
         batches = [order[stop - self.batch_size : stop] for stop in stops]
         if self.drop_last and batches and len(batches[-1]) < self.batch_size:
@@ -349,6 +329,10 @@ class DataLoader:
         return iter(batches)
 
     def _make_batch(self, indices: np.ndarray) -> Any:
+        if self._iterable:  # iterable_batches made it already
+            return indices
+        if self.batch_size is None:  # one sample, converted (PyTorch's default_convert)
+            return (self.collate_fn or default_convert)(self.dataset[int(indices)])
         if self._read_batch is not None:
             return _as_tensors(self._read_batch(indices))
         samples = [self.dataset[int(i)] for i in indices]
@@ -358,7 +342,11 @@ class DataLoader:
         if self._in_progress:  # the previous epoch was abandoned part-way: it still counts
             self._epoch += 1
         self._epoch_start_state = _rng_state(self._rng)
-        batches = self._index_batches()
+        if self._iterable:
+            collate = self.collate_fn or (default_collate if self.batch_size else default_convert)
+            batches = iterable_batches(self.dataset, self.batch_size, self.drop_last, collate)
+        else:
+            batches = self._index_batches()
         skip, self._resume_batches = self._resume_batches, 0
         self._batches_done = skip
         self._in_progress = True
@@ -411,7 +399,7 @@ class DataLoader:
                 "returned by DataLoader.state_dict()"
             )
         epoch, done = int(state["epoch"]), int(state["batches_done"])
-        if epoch < 0 or done < 0 or done > len(self):
+        if epoch < 0 or done < 0 or (not self._iterable and done > len(self)):
             raise ValueError(
                 f"DataLoader.load_state_dict: epoch={epoch}, batches_done={done} are not valid "
                 f"for a loader with {len(self)} batches per epoch"

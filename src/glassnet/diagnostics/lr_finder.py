@@ -79,7 +79,7 @@ def lr_find(
     >>> import glassnet as gn
     >>> from glassnet.data.datasets import load_digits
     >>> (x, y), _ = load_digits()
-    >>> gn.manual_seed(0)
+    >>> _ = gn.manual_seed(0)
     >>> model = gn.nn.Sequential(gn.nn.Linear(64, 32), gn.nn.ReLU(), gn.nn.Linear(32, 10))
     >>> model.compile(optimizer="adamw", loss="cross_entropy")
     >>> 1e-5 < gn.lr_find(model, x, y, num_steps=40).suggestion < 1.0

@@ -460,7 +460,7 @@ def watch(model, optimizer=None, *, accumulation: bool = False, health: bool | i
     """Watch a hand-written training loop; ``print(watch.diagnosis())`` at the end.
 
     >>> import glassnet as gn, glassnet.functional as F
-    >>> gn.manual_seed(0)
+    >>> _ = gn.manual_seed(0)
     >>> model = gn.nn.Sequential(gn.nn.Linear(4, 16), gn.nn.ReLU(), gn.nn.Linear(16, 3))
     >>> opt = gn.optim.SGD(model.parameters(), lr=0.1)
     >>> w = gn.watch(model, opt)

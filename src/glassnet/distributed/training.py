@@ -124,7 +124,7 @@ class DistributedFit:
     # -- data -----------------------------------------------------------------------------------
     def train_loader(self, loader: DataLoader, shuffle: bool) -> DataLoader:
         """``loader`` rebuilt to read this rank's shard (its batch size is per rank)."""
-        sampler = loader.sampler
+        sampler = loader._sampler  # the one the user gave (loader.sampler has the default)
         self.batch_size = loader.batch_size
         if isinstance(sampler, DistributedSampler):
             self.sampler = sampler

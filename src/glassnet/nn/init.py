@@ -13,7 +13,7 @@ Why the variances: a layer ``y = W x`` with i.i.d. zero-mean weights of variance
 
 >>> import glassnet as gn
 >>> from glassnet import nn
->>> gn.manual_seed(0)
+>>> _ = gn.manual_seed(0)
 >>> w = nn.init.kaiming_normal_(gn.zeros(256, 512), nonlinearity="relu")
 >>> round(float(w.numpy().std()), 2)   # sqrt(2 / 512) = 0.0625
 0.06

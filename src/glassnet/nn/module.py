@@ -11,6 +11,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator
 
 from glassnet.autograd import hooks as _hooks
+from glassnet.autograd.engine import zero_grad_
 from glassnet.autograd.grad_mode import CAPTURING, active_recorder
 from glassnet.autograd.hooks import RemovableHandle
 from glassnet.nn._module_access import AccessMixin
@@ -414,7 +415,7 @@ class Module(StateDictMixin, AccessMixin):
             if set_to_none or p.grad is None:
                 p.grad = None
             else:
-                p.grad._data[...] = 0
+                zero_grad_(p.grad)  # in place, the same tensor (autograd.engine)
 
     def requires_grad_(self, requires_grad: bool = True) -> Module:
         for p in self.parameters():

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from glassnet.autograd.engine import zero_grad_
 from glassnet.autograd.grad_mode import active_recorder, enable_grad, no_grad
 from glassnet.backend import to_device, xp_of
 from glassnet.optim.fused import fused_step
@@ -321,7 +322,8 @@ class Optimizer:
     step = hooked_step(step)
 
     def zero_grad(self, set_to_none: bool = True) -> None:
-        """Drop every parameter's gradient (``set_to_none=False`` sets fresh zero arrays)."""
+        """Drop every parameter's gradient, or with ``set_to_none=False`` zero it in place
+        (the same ``p.grad`` tensor, as PyTorch: a reference held to it sees the zeros)."""
         recorder = active_recorder()
         if recorder is not None:  # glassnet.compile is capturing this thread's step
             return recorder.zero_grad(self, set_to_none)
@@ -330,7 +332,7 @@ class Optimizer:
                 if set_to_none or p.grad is None:
                     p.grad = None
                 else:
-                    p.grad = Tensor._make(xp_of(p._data).zeros_like(p.grad._data), False)
+                    zero_grad_(p.grad)
 
     # -- checkpoints ----------------------------------------------------------------------
     def state_dict(self) -> dict:

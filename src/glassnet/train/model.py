@@ -6,7 +6,7 @@
 :mod:`glassnet.train.loop`.
 
 >>> import numpy as np, glassnet as gn
->>> gn.manual_seed(0)
+>>> _ = gn.manual_seed(0)
 >>> model = gn.nn.Sequential(gn.nn.Linear(2, 8), gn.nn.ReLU(), gn.nn.Linear(8, 2))
 >>> opt = gn.optim.Adam(model.parameters(), lr=0.05)
 >>> model.compile(optimizer=opt, loss="cross_entropy", metrics=["accuracy"])

@@ -2,7 +2,9 @@
 (``from glassnet.utils.data import DataLoader, Dataset``). The code lives in
 :mod:`glassnet.data`."""
 
-from glassnet.data.dataset import Dataset, Subset, TensorDataset, random_split
+from glassnet.data.collate import default_convert
+from glassnet.data.dataset import ConcatDataset, Dataset, Subset, TensorDataset, random_split
+from glassnet.data.iterable import ChainDataset, IterableDataset, get_worker_info
 from glassnet.data.loader import DataLoader, DistributedSampler, default_collate
 from glassnet.data.sampler import (
     BatchSampler,
@@ -15,10 +17,13 @@ from glassnet.data.sampler import (
 
 __all__ = [
     "BatchSampler",
+    "ChainDataset",
+    "ConcatDataset",
     "DataLoader",
     "Dataset",
     "DistributedSampler",
     "Generator",
+    "IterableDataset",
     "RandomSampler",
     "Sampler",
     "SequentialSampler",
@@ -26,5 +31,7 @@ __all__ = [
     "SubsetRandomSampler",
     "TensorDataset",
     "default_collate",
+    "default_convert",
+    "get_worker_info",
     "random_split",
 ]

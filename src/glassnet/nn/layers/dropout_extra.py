@@ -65,7 +65,7 @@ class AlphaDropout(_DropoutNd):
     alpha = 1.7580993408473766). Identity in eval mode.
 
     >>> import glassnet as gn
-    >>> gn.manual_seed(0)
+    >>> _ = gn.manual_seed(0)
     >>> y = gn.nn.AlphaDropout(0.2)(gn.randn(200000))
     >>> bool(abs(y.mean().item()) < 0.02), round(float(y.std().item()), 1)   # mean 0, std 1
     (True, 1.0)
