@@ -5,6 +5,7 @@ import pytest
 
 import glassnet as gn
 from glassnet import optim
+from glassnet.backend import to_device
 
 
 def param(values=(1.0, 2.0)):
@@ -76,7 +77,7 @@ def test_state_reads_like_pytorch_defaultdict():
     assert opt.state[p] == {} and p in opt.state  # made on read, as defaultdict(dict)
     assert opt.state_dict()["state"] == {}  # an empty state is no state
     opt.step()  # the built-in optimizer still builds its own state
-    np.testing.assert_allclose(opt.state[p]["momentum_buffer"], [1.0, 1.0])
+    np.testing.assert_allclose(to_device(opt.state[p]["momentum_buffer"], "cpu"), [1.0, 1.0])
     np.testing.assert_allclose(p.numpy(), [0.9, 1.9])
 
 

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import glassnet as gn
+from glassnet.backend import to_device
 
 
 def param(values):
@@ -25,7 +26,7 @@ def test_rprop_grows_while_the_sign_holds_and_stands_still_on_a_flip():
     # second weight: +, +, flip (step x 0.5, no move, gradient forgotten), then a move with
     # the halved step (factor 1: no previous sign), then another flip: no move, step halved
     np.testing.assert_allclose([m[1] for m in moves], [-0.1, -0.12, 0.0, 0.06, 0.0])
-    np.testing.assert_allclose(opt.state[w]["step_size"], [0.2, 0.03])
+    np.testing.assert_allclose(to_device(opt.state[w]["step_size"], "cpu"), [0.2, 0.03])
 
 
 def test_rprop_maximize_and_validation():
@@ -56,7 +57,9 @@ def test_asgd_eta_schedule_and_weight_average():
         assert opt.state[w]["eta"] == pytest.approx(eta, rel=1e-12)
     # step t averages with the mu of step t - 1, mu = 1 / max(1, t - t0): ax is the weight
     # until step t0 + 2, then the running mean of the weights from that step on
-    np.testing.assert_allclose(opt.state[w]["ax"], [np.mean(ws[t0 + 1 :])], rtol=1e-12)
+    np.testing.assert_allclose(
+        to_device(opt.state[w]["ax"], "cpu"), [np.mean(ws[t0 + 1 :])], rtol=1e-12
+    )
 
 
 def test_asgd_weight_decay_adds_to_the_gradient():

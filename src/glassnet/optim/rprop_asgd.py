@@ -71,8 +71,7 @@ class Rprop(Optimizer):
         s = xp.sign(grad * state["prev"])
         factor = xp.where(s > 0, plus, xp.where(s < 0, minus, 1.0)).astype(grad.dtype)
         step = state["step_size"]
-        step *= factor
-        xp.clip(step, lo, hi, out=step)
+        step[...] = xp.clip(step * factor, lo, hi)
         grad = xp.where(s < 0, 0, grad).astype(grad.dtype)
         param._data -= xp.sign(grad) * step
         state["prev"][...] = grad
