@@ -14,7 +14,7 @@ import numpy as np
 from glassnet.autograd.function import Function, no_grad_result
 from glassnet.autograd.namespace import unbroadcast
 from glassnet.backend import xp_of
-from glassnet.ops._util import normalize_axis
+from glassnet.ops._util import normalize_axis, promote_all
 from glassnet.tensor import Tensor
 
 __all__ = [
@@ -329,6 +329,7 @@ def concat(tensors, dim: int = 0, *, axis: int | None = None) -> Tensor:
     tensors = list(tensors)
     if not tensors:
         raise ValueError("concat: needs at least one tensor")
+    tensors = promote_all(tensors, "concat")  # PyTorch's promotion: f32 with i64 is f32
     ref = tensors[0]
     (axis,) = normalize_axis(axis, ref.shape, "concat")
     for i, t in enumerate(tensors):
@@ -351,6 +352,7 @@ def stack(tensors, dim: int = 0, *, axis: int | None = None) -> Tensor:
     tensors = list(tensors)
     if not tensors:
         raise ValueError("stack: needs at least one tensor")
+    tensors = promote_all(tensors, "stack")
     for i, t in enumerate(tensors):
         if t.shape != tensors[0].shape:
             raise ValueError(
