@@ -44,6 +44,15 @@ TORCH_ROOT = [
     "split_with_sizes",
     "trace",
     "vsplit",
+    "can_cast",
+    "finfo",
+    "get_default_dtype",
+    "iinfo",
+    "is_complex",
+    "is_floating_point",
+    "promote_types",
+    "result_type",
+    "set_default_dtype",
     "greater",
     "greater_equal",
     "less",
@@ -272,6 +281,7 @@ TORCH_ROOT = [
 ]
 
 TENSOR_METHODS = [
+    "is_complex",
     "addbmm",
     "addcdiv",
     "addcmul",

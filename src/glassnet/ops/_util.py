@@ -21,7 +21,7 @@ def as_tensor(value, like: Tensor | None = None) -> Tensor:
     if isinstance(value, Tensor):
         return value
     if like is None:
-        return Tensor(value)
+        return Tensor._new(value)
     xp = xp_of(like._data)
     dtype = like._data.dtype
     if dtype.kind == "f":

@@ -53,6 +53,7 @@ MORE_METHODS = (
     "fmax", "fmin", "gcd", "heaviside", "histc", "kron", "lcm", "nanmean", "nansum", "sinc",
     "trace", "quantile", "nanquantile", "cov", "corrcoef", "greater", "greater_equal", "less",
     "less_equal", "not_equal", "argwhere", "hsplit", "vsplit", "dsplit", "split_with_sizes",
+    "is_complex",
 )  # fmt: skip
 
 

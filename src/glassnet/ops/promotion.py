@@ -18,7 +18,17 @@ from glassnet.backend import to_dtype
 from glassnet.backend.dtypes import default_float
 from glassnet.tensor import Tensor
 
-__all__ = ["can_cast", "finfo", "iinfo", "promote_types", "result_type"]
+__all__ = [
+    "can_cast",
+    "finfo",
+    "get_default_dtype",
+    "iinfo",
+    "is_complex",
+    "is_floating_point",
+    "promote_types",
+    "result_type",
+    "set_default_dtype",
+]
 
 #: bool 0, integers 1, floats 2, complex 3: the categories of PyTorch's promotion
 CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
@@ -111,7 +121,7 @@ class finfo:  # noqa: N801 - PyTorch's name
         self.max = float(info.max)
         self.min = float(info.min)
         self.tiny = self.smallest_normal = float(info.smallest_normal)
-        self.resolution = float(info.resolution)
+        self.resolution = float(str(info.resolution))  # 1e-06, as PyTorch (not 9.99e-07)
 
     def __repr__(self) -> str:
         return (
@@ -134,3 +144,28 @@ class iinfo:  # noqa: N801 - PyTorch's name
 
     def __repr__(self) -> str:
         return f"iinfo(min={self.min}, max={self.max}, dtype={self.dtype})"
+
+
+def is_floating_point(input: Tensor) -> bool:  # noqa: A002
+    """True for a float dtype (``torch.is_floating_point``)."""
+    return input.dtype.kind == "f"
+
+
+def is_complex(input: Tensor) -> bool:  # noqa: A002
+    """True for a complex dtype (``torch.is_complex``)."""
+    return input.dtype.kind == "c"
+
+
+def get_default_dtype():
+    """The dtype Python floats and ``zeros()`` get: float32 (``torch.get_default_dtype``)."""
+    return default_float()
+
+
+def set_default_dtype(d) -> None:
+    """``torch.set_default_dtype``: glassnet's default float dtype is fixed at float32, so only
+    float32 is accepted; for float64 pass ``dtype=gn.float64`` or call ``.double()``."""
+    if to_dtype(d) != default_float():
+        raise NotImplementedError(
+            f"set_default_dtype({d}): glassnet's default float dtype is fixed at float32; pass "
+            "dtype=gn.float64 to the creation functions or convert with .double()"
+        )

@@ -263,9 +263,16 @@ def mean(x: Tensor, dim=None, keepdim=False, *, axis=None, keepdims=None, dtype=
         dim, keepdim = _resolve("mean", dim, axis, keepdim, keepdims)
     if dtype is not None:
         x = x.astype(dtype)
-    elif x.dtype.kind != "f":
-        x = x.astype("float32")
+    if x._data.dtype.kind != "f":
+        _need_float("mean", x, "x.float().mean() or mean(dtype=gn.float32)")
     return _reduce(Mean, x, dim, keepdim)
+
+
+def _need_float(op: str, x: Tensor, instead: str):
+    raise TypeError(
+        f"{op}(): could not infer output dtype: the input must be a floating-point tensor, got "
+        f"{x.dtype} (as PyTorch); write {instead}"
+    )
 
 
 def _correction(op, unbiased, correction) -> int:
@@ -293,6 +300,8 @@ def var(x, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None
     result is nan, with a warning (as PyTorch).
     """
     dim, keepdim = _resolve("var", dim, axis, keepdim, keepdims)
+    if x._data.dtype.kind != "f":
+        _need_float("var", x, "x.float().var()")
     return _reduce(Var, x, dim, keepdim, correction=_correction("var", unbiased, correction))
 
 
@@ -302,6 +311,8 @@ def std(x, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None
 
     dim, keepdim = _resolve("std", dim, axis, keepdim, keepdims)
     c = _correction("std", unbiased, correction)
+    if x._data.dtype.kind != "f":
+        _need_float("std", x, "x.float().std()")
     return sqrt(_reduce(Var, x, dim, keepdim, correction=c))
 
 
