@@ -126,6 +126,7 @@ from glassnet.ops.linalg_extra import *  # noqa: F403
 from glassnet.ops.linalg_solve import *  # noqa: F403
 from glassnet.ops.logical import *  # noqa: F403
 from glassnet.ops.math_extra import *  # noqa: F403
+from glassnet.ops.promotion import *  # noqa: F403
 from glassnet.ops.rounding import *  # noqa: F403
 from glassnet.ops.scan import *  # noqa: F403
 from glassnet.ops.shape_extra import *  # noqa: F403

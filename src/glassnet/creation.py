@@ -26,7 +26,7 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor
         data = data._data.copy()
     elif isinstance(data, np.ndarray):
         data = data.copy()
-    return Tensor(data, requires_grad=requires_grad, dtype=dtype, device=device)
+    return Tensor._new(data, requires_grad=requires_grad, dtype=dtype, device=device)
 
 
 def from_numpy(array: np.ndarray, requires_grad: bool = False) -> Tensor:
@@ -36,7 +36,15 @@ def from_numpy(array: np.ndarray, requires_grad: bool = False) -> Tensor:
     return Tensor(array, requires_grad=requires_grad)
 
 
-def _shape(shape):
+def _shape(shape, size=None):
+    """The shape of ``zeros(2, 3)``, ``zeros((2, 3))``, ``zeros(size=(2, 3))`` or a shape given
+    as a 1-D int tensor (PyTorch accepts all four)."""
+    if size is not None:
+        if shape:
+            raise TypeError(f"got a shape {shape} and size={size!r}; pass one of them")
+        shape = (size,)
+    if len(shape) == 1 and isinstance(shape[0], Tensor):
+        shape = (shape[0].tolist(),)
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
     for n in shape:
@@ -49,20 +57,27 @@ def _place(arr, device, requires_grad):
     return Tensor(arr, requires_grad=requires_grad, device=device)
 
 
-def zeros(*shape, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def zeros(*shape, size=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """A tensor of zeros (float32 unless ``dtype`` says otherwise)."""
-    arr = np.zeros(_shape(shape), dtype=to_dtype(dtype) if dtype else default_float())
+    arr = np.zeros(_shape(shape, size), dtype=to_dtype(dtype) if dtype else default_float())
     return _place(arr, device, requires_grad)
 
 
-def ones(*shape, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def ones(*shape, size=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """A tensor of ones."""
-    arr = np.ones(_shape(shape), dtype=to_dtype(dtype) if dtype else default_float())
+    arr = np.ones(_shape(shape, size), dtype=to_dtype(dtype) if dtype else default_float())
     return _place(arr, device, requires_grad)
 
 
-def full(shape, fill_value, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    """A tensor filled with ``fill_value``."""
+def full(shape=None, fill_value=None, dtype=None, device=None, requires_grad: bool = False, *,
+         size=None) -> Tensor:  # fmt: skip
+    """A tensor filled with ``fill_value`` (``size=`` is PyTorch's name for ``shape``)."""
+    if size is not None:
+        shape = size
+    if shape is None or fill_value is None:
+        raise TypeError("full: give the shape (size=) and fill_value")
+    if isinstance(shape, Tensor):
+        shape = tuple(shape.tolist())
     if dtype is None:
         dtype = default_float() if isinstance(fill_value, float) else np.asarray(fill_value).dtype
     arr = np.full(_shape((shape,) if isinstance(shape, int) else (tuple(shape),)), fill_value,
@@ -85,19 +100,39 @@ def eye(n: int, m: int | None = None, dtype=None, device=None) -> Tensor:
     return _place(np.eye(n, m, dtype=to_dtype(dtype) if dtype else default_float()), device, False)
 
 
-def arange(start, stop=None, step=1, dtype=None, device=None) -> Tensor:
-    """Evenly spaced values in [start, stop), like ``numpy.arange`` (ints give int64)."""
-    arr = np.arange(start, stop, step) if stop is not None else np.arange(start)
+def arange(start=0, end=None, step=1, dtype=None, device=None, requires_grad: bool = False, *,
+           stop=None) -> Tensor:  # fmt: skip
+    """Evenly spaced values in [start, end), PyTorch's ``arange`` (ints give int64, floats the
+    default float32); ``arange(end)`` counts from 0. ``stop`` is NumPy's name for ``end``."""
+    if stop is not None:
+        end = stop
+    if end is None:
+        start, end = 0, start
+    if step == 0:
+        raise ValueError("arange: step must be nonzero")
+    if (end - start) * step < 0:  # PyTorch refuses an empty range of the wrong sign
+        raise ValueError(
+            f"arange: upper bound and lower bound inconsistent with step sign (start={start}, "
+            f"end={end}, step={step})"
+        )
+    arr = np.arange(start, end, step)
     if dtype is not None:
         arr = arr.astype(to_dtype(dtype))
     elif arr.dtype == np.float64:
         arr = arr.astype(default_float())
-    return _place(arr, device, False)
+    return _place(arr, device, requires_grad)
 
 
-def linspace(start: float, stop: float, num: int, dtype=None, device=None) -> Tensor:
-    arr = np.linspace(start, stop, num).astype(to_dtype(dtype) if dtype else default_float())
-    return _place(arr, device, False)
+def linspace(start: float, end: float = None, steps: int = None, dtype=None, device=None,
+             requires_grad: bool = False, *, stop=None, num=None) -> Tensor:  # fmt: skip
+    """``steps`` evenly spaced values from ``start`` to ``end`` inclusive (PyTorch's names;
+    NumPy's ``stop`` and ``num`` are aliases)."""
+    end = stop if stop is not None else end
+    steps = num if num is not None else steps
+    if end is None or steps is None:
+        raise TypeError("linspace: give start, end and steps")
+    arr = np.linspace(start, end, steps).astype(to_dtype(dtype) if dtype else default_float())
+    return _place(arr, device, requires_grad)
 
 
 def _draw(op, generator, device, draw):
@@ -109,17 +144,25 @@ def _draw(op, generator, device, draw):
     return draw(rng_for(op, generator, device)), generator.device
 
 
-def randn(*shape, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def randn(*shape, generator=None, dtype=None, device=None, requires_grad: bool = False,
+          size=None) -> Tensor:  # fmt: skip
     """Standard normal samples from glassnet's seeded generator (see ``gn.manual_seed``), or
     from ``generator`` (a ``gn.Generator`` on the device asked for)."""
     dt = to_dtype(dtype) if dtype else default_float()
-    return _random("randn", _shape(shape), dt, generator, device, requires_grad)
+    if dt.kind != "f":
+        raise TypeError(f"randn: dtype must be a floating-point dtype, got {dt} (PyTorch has no "
+                        "randn kernel for it); draw floats and cast, or use randint")  # fmt: skip
+    return _random("randn", _shape(shape, size), dt, generator, device, requires_grad)
 
 
-def rand(*shape, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def rand(*shape, generator=None, dtype=None, device=None, requires_grad: bool = False,
+          size=None) -> Tensor:  # fmt: skip
     """Uniform samples in [0, 1) from glassnet's seeded generator, or from ``generator``."""
     dt = to_dtype(dtype) if dtype else default_float()
-    return _random("rand", _shape(shape), dt, generator, device, requires_grad)
+    if dt.kind != "f":
+        raise TypeError(f"rand: dtype must be a floating-point dtype, got {dt} (PyTorch has no "
+                        "rand kernel for it); draw floats and cast, or use randint")  # fmt: skip
+    return _random("rand", _shape(shape, size), dt, generator, device, requires_grad)
 
 
 def randint(low: int, high=None, size=None, device=None, *, generator=None, dtype=None,

@@ -17,6 +17,23 @@ from glassnet.generator import rng_for
 from glassnet.tensor import Tensor
 
 __all__ = [
+    "BoolTensor",
+    "ByteTensor",
+    "CharTensor",
+    "DoubleTensor",
+    "FloatTensor",
+    "HalfTensor",
+    "IntTensor",
+    "LongTensor",
+    "ShortTensor",
+    "as_tensor",
+    "broadcast_shapes",
+    "combinations",
+    "is_tensor",
+    "logspace",
+    "numel",
+    "range",
+    "scalar_tensor",
     "bernoulli",
     "empty",
     "empty_like",
@@ -33,10 +50,10 @@ def _like(t: Tensor, dtype):
     return t.shape, (dtype or t.dtype), t.device
 
 
-def empty(*shape, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def empty(*shape, size=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """An uninitialized tensor in PyTorch (its values may be anything); here zeros
     (deterministic, and as fast on NumPy). Do not rely on the zeros: PyTorch does not."""
-    return zeros(*shape, dtype=dtype, device=device, requires_grad=requires_grad)
+    return zeros(*shape, size=size, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
 def empty_like(t: Tensor, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
@@ -142,3 +159,110 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=N
     size = _shape((size,) if isinstance(size, int) else (tuple(size),))
     z, device = _draw("normal", generator, device, lambda g: g.standard_normal(size))
     return _place((mean + std * z).astype(dt), device, requires_grad)
+
+
+# -- PyTorch's remaining creation and tensor-query functions ------------------------------------
+def as_tensor(data, dtype=None, device=None) -> Tensor:
+    """``torch.as_tensor``: ``data`` itself when it is a tensor of that dtype and device (no
+    copy), else a tensor by ``gn.tensor``'s rules (a NumPy array is shared when it can be)."""
+    if isinstance(data, Tensor):
+        same_dtype = dtype is None or to_dtype(dtype) == data.dtype
+        if same_dtype and (device is None or str(device) == str(data.device)):
+            return data
+        out = data if same_dtype else data.to(to_dtype(dtype))
+        return out if device is None else out.to(device)
+    if isinstance(data, np.ndarray) and device is None:
+        return Tensor(data if dtype is None else data.astype(to_dtype(dtype), copy=False))
+    return Tensor._new(data, dtype=dtype, device=device)
+
+
+def is_tensor(obj) -> bool:
+    """True for a glassnet tensor (``torch.is_tensor``)."""
+    return isinstance(obj, Tensor)
+
+
+def numel(input: Tensor) -> int:  # noqa: A002 - PyTorch's name
+    """The number of elements (``torch.numel``)."""
+    return input.numel()
+
+
+def broadcast_shapes(*shapes) -> tuple:
+    """The shape the given shapes broadcast to (``torch.broadcast_shapes``; NumPy's rules)."""
+    try:
+        return tuple(np.broadcast_shapes(*((s,) if isinstance(s, int) else tuple(s)
+                                           for s in shapes)))  # fmt: skip
+    except ValueError:
+        raise ValueError(
+            f"broadcast_shapes: shapes {shapes} cannot be broadcast together"
+        ) from None
+
+
+def scalar_tensor(s, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """A 0-d tensor of ``s`` in the default float dtype unless ``dtype`` says otherwise."""
+    return Tensor._new(s, dtype=dtype or default_float(), device=device,
+                       requires_grad=requires_grad)  # fmt: skip
+
+
+def range(start=0, end=None, step=1, dtype=None, device=None, requires_grad=False) -> Tensor:  # noqa: A001
+    """``torch.range`` (deprecated there): like ``arange`` but with ``end`` included, and the
+    default float dtype even for int arguments. Prefer ``arange(start, end + step, step)``."""
+    if end is None:
+        start, end = 0, start
+    n = int(np.floor((end - start) / step)) + 1 if step else 0
+    if step == 0 or n < 0:
+        raise ValueError(
+            f"range: upper bound and lower bound inconsistent with step sign (start={start}, "
+            f"end={end}, step={step})"
+        )
+    arr = (start + step * np.arange(n)).astype(to_dtype(dtype) if dtype else default_float())
+    return _place(arr, device, requires_grad)
+
+
+def logspace(start, end, steps: int, base: float = 10.0, dtype=None, device=None,
+             requires_grad: bool = False) -> Tensor:  # fmt: skip
+    """``steps`` values base^t for t evenly spaced from ``start`` to ``end`` inclusive."""
+    arr = np.logspace(start, end, steps, base=base)
+    return _place(arr.astype(to_dtype(dtype) if dtype else default_float()), device, requires_grad)
+
+
+def combinations(input: Tensor, r: int = 2, with_replacement: bool = False) -> Tensor:  # noqa: A002
+    """``torch.combinations``: the length-``r`` combinations of a 1-D tensor's elements, one
+    per row (in itertools order); differentiable, as a gather of the input."""
+    import itertools
+
+    from glassnet.ops.getitem import getitem
+
+    if input.ndim != 1:
+        raise ValueError(f"combinations expects a 1-D tensor, got shape {tuple(input.shape)}")
+    if r < 0:
+        raise ValueError(f"combinations: r must be non-negative, got {r}")
+    if r == 0:
+        return input[:0]
+    pick = itertools.combinations_with_replacement if with_replacement else itertools.combinations
+    idx = np.array(list(pick(np.arange(input.shape[0]).tolist(), r)), dtype=np.int64)
+    return getitem(input, idx.reshape(-1, r))
+
+
+def _legacy_type(name: str, dtype: str):
+    def make(*args, device=None) -> Tensor:
+        if len(args) == 1 and not isinstance(args[0], int):
+            data = args[0]
+            return as_tensor(data, dtype=dtype, device=device) if isinstance(data, Tensor) \
+                else Tensor._new(data, dtype=dtype, device=device)  # fmt: skip
+        return zeros(*(args or (0,)), dtype=dtype, device=device)  # sizes (PyTorch: uninitialized)
+
+    make.__name__ = make.__qualname__ = name
+    make.__doc__ = (f"``torch.{name}``: ``{name}(data)`` is ``gn.tensor(data, dtype={dtype})``, "
+                    f"``{name}(*sizes)`` a {dtype} tensor of zeros of that shape.")  # fmt: skip
+    return make
+
+
+FloatTensor = _legacy_type("FloatTensor", "float32")
+DoubleTensor = _legacy_type("DoubleTensor", "float64")
+HalfTensor = _legacy_type("HalfTensor", "float16")
+LongTensor = _legacy_type("LongTensor", "int64")
+IntTensor = _legacy_type("IntTensor", "int32")
+ShortTensor = _legacy_type("ShortTensor", "int16")
+CharTensor = _legacy_type("CharTensor", "int8")
+ByteTensor = _legacy_type("ByteTensor", "uint8")
+BoolTensor = _legacy_type("BoolTensor", "bool")

@@ -58,6 +58,17 @@ def _as_array(data, dtype=None, device=None):
     return to_device(arr, device)
 
 
+def _legacy_shape(first, rest):
+    """The zeros of ``Tensor(2, 3)`` (PyTorch's sizes form; ``Tensor()`` is empty)."""
+    shape = () if first is None else (first, *rest)
+    if not all(type(n) is int and n >= 0 for n in shape):
+        raise TypeError(
+            f"Tensor(*sizes) takes non-negative ints, got {shape}; to make a tensor from data "
+            "use gn.tensor(data)"
+        )
+    return np.zeros(shape or (0,), dtype=default_float())
+
+
 class Tensor:
     """A multi-dimensional array with reverse-mode automatic differentiation.
 
@@ -78,7 +89,31 @@ class Tensor:
                  "name", "_owned", "__weakref__")  # fmt: skip
     __array_priority__ = 1000  # numpy_array * tensor -> Tensor.__rmul__
 
-    def __init__(self, data, requires_grad: bool = False, dtype=None, device=None, name=None):
+    def __init__(self, data=None, *sizes, requires_grad: bool = False, dtype=None, device=None,
+                 name=None):  # fmt: skip
+        """``Tensor(data)`` is PyTorch's legacy constructor: Python numbers and lists become the
+        default float dtype (``Tensor([1, 2])`` is float32, as ``torch.Tensor``), ints alone are
+        a shape (``Tensor(2, 3)``: a (2, 3) float32 tensor, zeros here where PyTorch leaves it
+        uninitialized; ``Tensor()`` is empty); arrays and tensors keep their dtype. Prefer
+        ``gn.tensor(data)``, which infers the dtype (ints stay int64)."""
+        if sizes and not (len(sizes) == 1 and isinstance(sizes[0], bool)):
+            data = _legacy_shape(data, sizes)
+        elif sizes:  # Tensor(data, requires_grad): glassnet's older positional form
+            requires_grad = sizes[0]
+        elif data is None or (type(data) is int and dtype is None):
+            data = _legacy_shape(data, ())
+        elif dtype is None and isinstance(data, (list, tuple, float, bool)):
+            dtype = default_float()
+        self._init(data, requires_grad, dtype, device, name)
+
+    @classmethod
+    def _new(cls, data, requires_grad=False, dtype=None, device=None) -> Tensor:
+        """A tensor by ``gn.tensor``'s rules (ints stay int64, floats become float32)."""
+        t = object.__new__(cls)
+        t._init(data, requires_grad, dtype, device, None)
+        return t
+
+    def _init(self, data, requires_grad, dtype, device, name):
         arr = _as_array(data, dtype, device)
         if requires_grad and arr.dtype.kind != "f":
             raise TypeError(

@@ -35,6 +35,7 @@ from glassnet.ops import nn_misc as _nn_misc
 from glassnet.ops import normalization as _normalization
 from glassnet.ops import pool as _pool
 from glassnet.ops import pool_extra as _pool_extra
+from glassnet.ops import promotion as _promotion
 from glassnet.ops import reduction as _reduction
 from glassnet.ops import repeat as _repeat
 from glassnet.ops import rounding as _rounding
@@ -73,6 +74,7 @@ from glassnet.ops.nn_misc import *  # noqa: F403
 from glassnet.ops.normalization import *  # noqa: F403
 from glassnet.ops.pool import *  # noqa: F403
 from glassnet.ops.pool_extra import *  # noqa: F403
+from glassnet.ops.promotion import *  # noqa: F403
 from glassnet.ops.reduction import *  # noqa: F403
 from glassnet.ops.repeat import *  # noqa: F403
 from glassnet.ops.rounding import *  # noqa: F403
@@ -89,7 +91,7 @@ _MODULES = (_activation, _attention, _conv, _elementwise, _getitem, _linalg, _lo
             _shape, _activation_extra, _composite, _distance, _indexing, _linalg_extra,
             _logical, _loss_extra, _rounding, _scan, _shape_extra, _special, _conv_extra,
             _pool_extra, _math_extra, _statistics, _linalg_solve, _gamma, _nn_misc,
-            _nn_extra, _views, _indexing_extra, _joins)  # fmt: skip
+            _nn_extra, _views, _indexing_extra, _joins, _promotion)  # fmt: skip
 __all__ = ["OPS", "Function", *dict.fromkeys(name for m in _MODULES for name in m.__all__)]
 
 # names two modules define: the PyTorch-complete one is the public op (div takes

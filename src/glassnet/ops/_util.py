@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from glassnet.autograd.function import no_grad_result
+from glassnet.autograd.function import OPS, no_grad_result
 from glassnet.autograd.grad_mode import is_grad_enabled, no_grad
 from glassnet.backend import xp_of
 from glassnet.backend.dtypes import default_float
+from glassnet.ops.promotion import CATEGORY, combine, promote_types, result_type_of
 from glassnet.tensor import Tensor
 
 
@@ -21,7 +22,7 @@ def as_tensor(value, like: Tensor | None = None) -> Tensor:
     if isinstance(value, Tensor):
         return value
     if like is None:
-        return Tensor(value)
+        return Tensor._new(value)
     xp = xp_of(like._data)
     dtype = like._data.dtype
     if dtype.kind == "f":
@@ -49,17 +50,46 @@ def pair(a, b) -> tuple[Tensor, Tensor]:
 
 
 def promote(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
-    """PyTorch's type promotion between an int/bool and a float tensor: the float dtype wins.
+    """PyTorch's type promotion of two tensors of different dtypes (see ``ops/promotion.py``).
 
-    (NumPy would turn int64 with float32 into float64.) Other pairs keep NumPy's rules, which
-    agree with PyTorch's for int with int, bool with int and float with float.
+    A float beats an int or bool (int64 with float32 is float32; NumPy would give float64),
+    and a 0-d tensor only raises the dtype when its category is higher: float32 (n,) with a
+    float64 0-d stays float32, int32 (n,) with an int64 0-d int32. Pairs of one category and
+    one priority are left to NumPy, whose rules there are PyTorch's.
     """
-    fa, fb = a._data.dtype.kind == "f", b._data.dtype.kind == "f"
-    if fa and not fb:  # casts recorded by gn.compile: a replay casts that call's tensor
-        return a, no_grad_result(astype, b, dtype=a._data.dtype.str)
-    if fb and not fa:
-        return no_grad_result(astype, a, dtype=b._data.dtype.str), b
-    return a, b
+    x, y = a._data, b._data
+    da, db = x.dtype, y.dtype
+    za, zb = x.ndim == 0, y.ndim == 0
+    if za == zb:
+        if CATEGORY[da.kind] == CATEGORY[db.kind]:
+            return a, b
+        out = promote_types(da, db)
+    else:
+        out = combine(db, da) if za else combine(da, db)
+    return (a if da == out else cast_to(a, out)), (b if db == out else cast_to(b, out))
+
+
+def promote_all(tensors: list, op: str) -> list:
+    """``tensors`` in their PyTorch result dtype (``torch.cat`` and ``torch.stack``: int64 with
+    float32 is float32, int64 with float16 float16); the same list when the dtypes agree."""
+    first = tensors[0]._data.dtype
+    for t in tensors:
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{op}: expected a sequence of tensors, got {type(t).__name__}")
+        if t._data.dtype != first:
+            break
+    else:
+        return tensors
+    out = result_type_of(tensors)
+    return [t if t._data.dtype == out else cast_to(t, out) for t in tensors]
+
+
+def cast_to(x: Tensor, dtype) -> Tensor:
+    """``x`` as ``dtype``: differentiable between float dtypes, else a recorded cast (a replay
+    of ``gn.compile`` casts that call's tensor)."""
+    if x.requires_grad and dtype.kind == "f":
+        return OPS["cast"].apply(x, dtype=dtype)
+    return no_grad_result(astype, x, dtype=dtype.str)
 
 
 def floating(x: Tensor) -> Tensor:

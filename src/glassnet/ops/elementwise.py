@@ -147,6 +147,20 @@ class PowScalar(Function):
         return grad * p * x ** (p - 1)
 
 
+class Rsqrt(Function):
+    """y = 1 / sqrt(x);  dy/dx = -y^3 / 2   (rsqrt(-0) = -inf and rsqrt(-inf) = nan, as
+    PyTorch: x^-0.5 would give inf and 0)"""
+
+    saves_output = True
+
+    def forward(self, x):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return 1 / xp_of(x).sqrt(x)
+
+    def backward(self, ns, grad, x, y):
+        return grad * -0.5 * y * y * y
+
+
 class Neg(Function):
     """y = -x;  dy/dx = -1"""
 
@@ -327,7 +341,7 @@ def sqrt(x: Tensor) -> Tensor:
 
 def rsqrt(x: Tensor) -> Tensor:
     """Elementwise 1 / sqrt(x)."""
-    return PowScalar.apply(floating(x), p=-0.5)
+    return Rsqrt.apply(x if x._data.dtype.kind == "f" else floating(x))
 
 
 def square(x: Tensor) -> Tensor:

@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 from glassnet.autograd.function import no_grad_result
-from glassnet.backend import xp_of
+from glassnet.backend import to_dtype, xp_of
 from glassnet.ops import elementwise as _el
 from glassnet.ops import reduction as _red
 from glassnet.ops import selection as _sel
@@ -22,6 +22,8 @@ from glassnet.ops._util import floating, normalize_axis, pair
 from glassnet.ops.indexing import diag, index_add
 from glassnet.ops.linalg_extra import _scaled_sum, bmm, outer
 from glassnet.ops.logical import isnan, signbit
+from glassnet.ops.promotion import result_type_of
+from glassnet.ops.reduce_all import Nansum
 from glassnet.ops.shape import broadcast_to, cat, reshape, stack
 from glassnet.ops.shape_extra import narrow
 from glassnet.ops.views import diagonal
@@ -39,7 +41,10 @@ def _zeros(shape, like: Tensor) -> Tensor:
 
 
 def addcmul(input, tensor1, tensor2, *, value=1) -> Tensor:  # noqa: A002 - PyTorch's names
-    """input + value * tensor1 * tensor2 (broadcast)."""
+    """input + value * tensor1 * tensor2 (broadcast). On integer tensors ``value`` is cast
+    to the integer dtype first (truncated: value=1.7 is 1), as PyTorch."""
+    if isinstance(value, float) and result_type_of((input, tensor1, tensor2)).kind in "biu":
+        value = int(value)
     prod = tensor1 * tensor2 if value == 1 else value * tensor1 * tensor2
     return input + prod
 
@@ -141,9 +146,15 @@ def kron(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
 
 
 def nansum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:  # noqa: A002
-    """Sum treating nan as 0 (its gradient there is 0)."""
-    x = _sel.where(isnan(input), 0, input) if input.dtype.kind == "f" else input
-    return _red.sum(x, dim, keepdim, dtype=dtype)
+    """Sum treating nan as 0; the gradient is dL/dy times the not-nan mask (0 at a nan, and
+    nan there when dL/dy is inf, as PyTorch's product)."""
+    if dtype is not None and to_dtype(dtype).kind == "f":
+        input = input.astype(dtype)  # noqa: A001
+    if input.dtype.kind != "f":
+        return _red.sum(input, dim, keepdim, dtype=dtype)
+    if isinstance(dim, (tuple, list)) and not dim:
+        dim = None
+    return Nansum.apply(input, axis=normalize_axis(dim, input.shape, "nansum"), keepdims=keepdim)
 
 
 def nanmean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:  # noqa: A002
@@ -157,13 +168,20 @@ def nanmean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Te
 def fmax(input, other) -> Tensor:  # noqa: A002
     """Elementwise maximum that ignores nan: the other value where one side is nan."""
     a, b = pair(input, other)
-    return _sel.where(isnan(a), b, _sel.where(isnan(b), a, _sel.maximum(a, b)))
+    return _sel.where(_prefer_input(a, b, ">="), a, b)
 
 
 def fmin(input, other) -> Tensor:  # noqa: A002
     """Elementwise minimum that ignores nan: the other value where one side is nan."""
     a, b = pair(input, other)
-    return _sel.where(isnan(a), b, _sel.where(isnan(b), a, _sel.minimum(a, b)))
+    return _sel.where(_prefer_input(a, b, "<="), a, b)
+
+
+def _prefer_input(a: Tensor, b: Tensor, cmp: str) -> Tensor:
+    """Where fmax/fmin take ``input``: where it wins or ties, or ``other`` is nan (so both nan
+    gives input's nan); the gradient follows, all to ``input`` at ties, as PyTorch."""
+    wins = a >= b if cmp == ">=" else a <= b
+    return wins | isnan(b) if b.dtype.kind == "f" else wins
 
 
 def copysign(input, other) -> Tensor:  # noqa: A002

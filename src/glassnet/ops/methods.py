@@ -54,7 +54,7 @@ MORE_METHODS = (
     "trace", "quantile", "nanquantile", "cov", "corrcoef", "greater", "greater_equal", "less",
     "less_equal", "not_equal", "argwhere", "hsplit", "vsplit", "dsplit", "split_with_sizes",
     "det", "logdet", "slogdet", "inverse", "cholesky", "matrix_power", "pinverse", "lgamma",
-    "digamma", "mvlgamma",
+    "digamma", "mvlgamma", "is_complex",
 )  # fmt: skip
 
 

@@ -9,9 +9,10 @@ import warnings
 import numpy as np
 
 from glassnet.autograd.function import Function, no_grad_result
-from glassnet.backend import xp_of
+from glassnet.backend import to_dtype, xp_of
 from glassnet.backend.dtypes import default_float
 from glassnet.ops._util import normalize_axis
+from glassnet.ops.reduce_all import reduce_all
 from glassnet.tensor import Tensor
 
 __all__ = [
@@ -36,9 +37,9 @@ __all__ = [
 class Sum(Function):
     """y = sum_i x_i over ``axis``;  dy/dx_i = 1 (the gradient is broadcast back)"""
 
-    def forward(self, x, axis, keepdims):
+    def forward(self, x, axis, keepdims, dtype=None):  # dtype: an int dtype to accumulate in
         self.shape, self.axis, self.keepdims = x.shape, axis, keepdims
-        return xp_of(x).asarray(x.sum(axis=axis, keepdims=keepdims))
+        return xp_of(x).asarray(x.sum(axis=axis, keepdims=keepdims, dtype=dtype))
 
     def backward(self, ns, grad, x):
         return ns.spread(grad, self.shape, self.axis, self.keepdims)
@@ -106,7 +107,8 @@ class _Extreme(Function):
         self.shape, self.axis, self.keepdims = x.shape, axis, keepdims
         y = getattr(x, self.reduce)(axis=axis, keepdims=True)
         mask = (x == y).astype(x.dtype)
-        self.weights = mask / mask.sum(axis=axis, keepdims=True)  # constant: which x won
+        with np.errstate(invalid="ignore"):  # a nan max: nan weights, as torch.amax
+            self.weights = mask / mask.sum(axis=axis, keepdims=True)  # constant: which x won
         return xp_of(x).asarray(y if keepdims else y.reshape(_drop(y.shape, axis)))
 
     def backward(self, ns, grad, x):
@@ -181,8 +183,10 @@ class Prod(Function):
     along the reduced axes), so its derivative is in the graph too.
     """
 
-    def forward(self, x, axis, keepdims):
+    def forward(self, x, axis, keepdims, dtype=None):  # dtype: an int dtype to accumulate in
         self.axis, self.keepdims, self.shape = axis, keepdims, x.shape
+        if dtype is not None:  # integers: no gradient
+            return xp_of(x).asarray(x.prod(axis=axis, keepdims=keepdims, dtype=dtype))
         self.others = _others_product(xp_of(x), x, axis)
         return xp_of(x).asarray(x.prod(axis=axis, keepdims=keepdims))
 
@@ -230,13 +234,27 @@ def _resolve(op, dim, axis, keepdim, keepdims):
 def sum(x: Tensor, dim=None, keepdim=False, *, axis=None, keepdims=None, dtype=None) -> Tensor:  # noqa: A001
     """Sum over ``dim`` (int, tuple, or None for all); ``axis``/``keepdims`` are aliases.
 
-    ``dtype`` casts the input first (PyTorch's keyword).
+    ``dtype`` casts the input first (PyTorch's keyword); bool and int tensors sum in int64
+    unless ``dtype`` names another, as PyTorch (NumPy would give uint64 for uint8).
     """
     if axis is not None or keepdims is not None:
         dim, keepdim = _resolve("sum", dim, axis, keepdim, keepdims)
-    if dtype is not None:
-        x = x.astype(dtype)
+    if dtype is not None or x._data.dtype.kind in "biu":
+        x, extra = _int_accumulate(x, dtype)
+        return _reduce(Sum, x, dim, keepdim, **extra)
     return _reduce(Sum, x, dim, keepdim)
+
+
+def _int_accumulate(x: Tensor, dtype):
+    """``x`` in the dtype a sum or product accumulates in: ``dtype`` when given (PyTorch casts
+    the input to it), else int64 for bool and int (as PyTorch); and the ``dtype`` param that
+    keeps NumPy from widening an int32, int16 or uint8 accumulation to int64 or uint64."""
+    target = np.dtype(np.int64) if dtype is None else to_dtype(dtype)
+    if target.kind == "b":
+        raise TypeError("sum/prod: dtype=bool is not supported; use any()/all() instead")
+    if x._data.dtype != target:
+        x = x.astype(target)
+    return x, ({"dtype": target.str} if target.kind in "iu" else {})
 
 
 def mean(x: Tensor, dim=None, keepdim=False, *, axis=None, keepdims=None, dtype=None) -> Tensor:
@@ -245,9 +263,16 @@ def mean(x: Tensor, dim=None, keepdim=False, *, axis=None, keepdims=None, dtype=
         dim, keepdim = _resolve("mean", dim, axis, keepdim, keepdims)
     if dtype is not None:
         x = x.astype(dtype)
-    elif x.dtype.kind != "f":
-        x = x.astype("float32")
+    if x._data.dtype.kind != "f":
+        _need_float("mean", x, "x.float().mean() or mean(dtype=gn.float32)")
     return _reduce(Mean, x, dim, keepdim)
+
+
+def _need_float(op: str, x: Tensor, instead: str):
+    raise TypeError(
+        f"{op}(): could not infer output dtype: the input must be a floating-point tensor, got "
+        f"{x.dtype} (as PyTorch); write {instead}"
+    )
 
 
 def _correction(op, unbiased, correction) -> int:
@@ -275,6 +300,8 @@ def var(x, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None
     result is nan, with a warning (as PyTorch).
     """
     dim, keepdim = _resolve("var", dim, axis, keepdim, keepdims)
+    if x._data.dtype.kind != "f":
+        _need_float("var", x, "x.float().var()")
     return _reduce(Var, x, dim, keepdim, correction=_correction("var", unbiased, correction))
 
 
@@ -284,6 +311,8 @@ def std(x, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None
 
     dim, keepdim = _resolve("std", dim, axis, keepdim, keepdims)
     c = _correction("std", unbiased, correction)
+    if x._data.dtype.kind != "f":
+        _need_float("std", x, "x.float().std()")
     return sqrt(_reduce(Var, x, dim, keepdim, correction=c))
 
 
@@ -311,8 +340,8 @@ def _extreme(op, x, dim, keepdim, axis, keepdims, other):
     if other is not None:
         return (maximum if op == "max" else minimum)(x, other)
     dim, keepdim = _resolve(op, dim, axis, keepdim, keepdims)
-    if dim is None:
-        return _reduce(Max if op == "max" else Min, x, None, False)
+    if dim is None:  # ties and nan: PyTorch's even split (see reduce_all.py)
+        return reduce_all(x, op)
     if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool):
         raise TypeError(
             f"{op}: dim must be one int (values and indices along it), got {dim!r}; for the "
@@ -364,8 +393,9 @@ def logsumexp(x: Tensor, dim=None, keepdim=False, *, axis=None, keepdims=None) -
 def prod(x: Tensor, dim=None, keepdim=False, *, axis=None, keepdims=None, dtype=None) -> Tensor:
     """Product over ``dim``."""
     dim, keepdim = _resolve("prod", dim, axis, keepdim, keepdims)
-    if dtype is not None:
-        x = x.astype(dtype)
+    if dtype is not None or x._data.dtype.kind in "biu":
+        x, extra = _int_accumulate(x, dtype)
+        return _reduce(Prod, x, dim, keepdim, **extra)
     return _reduce(Prod, x, dim, keepdim)
 
 
@@ -386,8 +416,8 @@ def norm(x: Tensor, p=2, dim=None, keepdim=False, *, ord=None, axis=None, keepdi
 
 def _arg(name, x, axis, keepdims):
     xp = xp_of(x._data)
-    if axis is None:
-        return no_grad_result(_arg_array, x, name=name, axis=None, keepdims=False)
+    if axis is None:  # keepdim: every dim kept with size 1, as PyTorch
+        return no_grad_result(_arg_array, x, name=name, axis=None, keepdims=keepdims)
     if isinstance(axis, Tensor) and axis.ndim == 0:
         axis = int(axis)
     if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
@@ -403,7 +433,8 @@ def _arg_array(x, name, axis, keepdims):
     """argmax/argmin of an array as int64 (flattened when ``axis`` is None)."""
     xp = xp_of(x)
     if axis is None:
-        return xp.asarray(getattr(xp, name)(x.reshape(-1)), dtype="int64")
+        out = xp.asarray(getattr(xp, name)(x.reshape(-1)), dtype="int64")
+        return out.reshape((1,) * x.ndim) if keepdims else out
     out = getattr(xp, name)(x, axis=axis)
     if keepdims:
         out = xp.expand_dims(out, axis)
@@ -429,7 +460,8 @@ def _logical(op, x, dim, keepdim, axis, keepdims):
 
 
 def _logical_array(x, op, axes, keepdims):
-    return xp_of(x).asarray(getattr(x, op)(axis=axes, keepdims=keepdims))
+    out = xp_of(x).asarray(getattr(x, op)(axis=axes, keepdims=keepdims))
+    return out.astype(x.dtype) if x.dtype == np.uint8 else out  # uint8 in, uint8 out (PyTorch)
 
 
 def any(x: Tensor, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:  # noqa: A001

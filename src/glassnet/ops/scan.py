@@ -19,6 +19,7 @@ from glassnet.ops import reduction as _red
 from glassnet.ops import selection as _sel
 from glassnet.ops._util import floating, normalize_axis
 from glassnet.ops.getitem import getitem, take_along_axis
+from glassnet.ops.reduce_all import reduce_all
 from glassnet.tensor import Tensor
 
 #: What a compiled step that sorts or selects by value is told (``value_result``).
@@ -81,9 +82,9 @@ class Cumsum(Function):
     The backward is linear in dL/dy; its adjoint is the cumsum itself.
     """
 
-    def forward(self, x, axis):
+    def forward(self, x, axis, dtype=None):  # dtype: an int dtype to accumulate in
         self.axis = axis
-        return xp_of(x).cumsum(x, axis=axis)
+        return xp_of(x).cumsum(x, axis=axis, dtype=dtype)
 
     def backward(self, ns, grad, x):
         axis = self.axis
@@ -149,9 +150,9 @@ class Cumprod(Function):
 
     saves_output = True
 
-    def forward(self, x, axis):
+    def forward(self, x, axis, dtype=None):  # dtype: an int dtype to accumulate in
         self.axis = axis
-        return xp_of(x).cumprod(x, axis=axis)
+        return xp_of(x).cumprod(x, axis=axis, dtype=dtype)
 
     def backward(self, ns, grad, x, y):
         if ns.eager:
@@ -215,24 +216,28 @@ class Logcumsumexp(Function):
 
 
 def _scan_input(op, x, dim, dtype):
+    """x in the accumulation dtype (``dtype`` when given, else int64 for bool and int, as
+    PyTorch), its axis, and the int ``dtype`` param that stops NumPy widening int32 to int64."""
     if dtype is not None:
         x = x.astype(dtype)
     elif x.dtype.kind in "biu":
         x = x.astype("int64")  # PyTorch accumulates bool and int in int64
     axis = _one_axis(op, x, dim)
-    return x, axis
+    kind = x._data.dtype.kind
+    return x, axis, ({"dtype": x._data.dtype.str} if kind in "iu" else {})
 
 
 def cumsum(x: Tensor, dim: int, *, dtype=None) -> Tensor:
-    """Running sum along ``dim`` (bool/int give int64, as PyTorch; ``dtype`` casts first)."""
-    x, axis = _scan_input("cumsum", x, dim, dtype)
-    return _el.clone(x) if axis is None else Cumsum.apply(x, axis=axis)
+    """Running sum along ``dim`` (bool/int give int64, as PyTorch; ``dtype`` casts first and
+    the sum runs in it, wrapping around as PyTorch's int32 does)."""
+    x, axis, extra = _scan_input("cumsum", x, dim, dtype)
+    return _el.clone(x) if axis is None else Cumsum.apply(x, axis=axis, **extra)
 
 
 def cumprod(x: Tensor, dim: int, *, dtype=None) -> Tensor:
     """Running product along ``dim``; exact gradients also where x has zeros."""
-    x, axis = _scan_input("cumprod", x, dim, dtype)
-    return _el.clone(x) if axis is None else Cumprod.apply(x, axis=axis)
+    x, axis, extra = _scan_input("cumprod", x, dim, dtype)
+    return _el.clone(x) if axis is None else Cumprod.apply(x, axis=axis, **extra)
 
 
 def logcumsumexp(x: Tensor, dim: int) -> Tensor:
@@ -356,9 +361,9 @@ def _median(op, x, dim, keepdim, ignore_nan):
         if x.dtype.kind != "f":
             raise ValueError(f"{op}: the median of an empty {x.dtype} tensor is undefined")
         return Tensor._make(xp_of(x._data).full((), np.nan, dtype=x.dtype), False)
-    if dim is None:  # the lower median of all elements, a 0-d tensor (no indices)
-        flat = x.reshape(-1)
-        return _select(flat, _median_index(flat, 0, ignore_nan), 0, False)[0]
+    if dim is None:  # the lower median of all elements, a 0-d tensor (no indices); its
+        # gradient is split evenly over the elements equal to it, as PyTorch
+        return reduce_all(x, "nanmedian" if ignore_nan else "median")
     axis = _one_axis(op, x, dim)
     if axis is None:
         zero = Tensor._make(xp_of(x._data).zeros((), dtype=np.int64), False)

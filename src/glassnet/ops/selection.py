@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from glassnet.autograd.function import Function, no_grad_result, value_result
 from glassnet.backend import xp_of
-from glassnet.ops._util import as_tensor, pair
+from glassnet.ops._util import as_tensor, cast_to, pair
 from glassnet.ops.elementwise import _binary
+from glassnet.ops.promotion import result_type_of
 from glassnet.tensor import Tensor
 
 __all__ = [
@@ -98,11 +99,9 @@ def where(cond, a=None, b=None) -> Tensor:
         return tuple(value_result(h.astype("int64", copy=False), "nonzero") for h in hits)
     if a is None or b is None:
         raise TypeError("where: give both a (where cond is true) and b, or neither")
-    ref = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else None
-    if ref is None:
-        ref = as_tensor(a)
-    a = as_tensor(a, ref)
-    b = as_tensor(b, ref)
+    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
+        a = as_tensor(a)  # two Python numbers: PyTorch's dtypes of numbers (int64, float32)
+    a, b = pair(a, b)  # PyTorch's promotion: where(c, int64, 0.5) is float32
     cond = as_tensor(cond, None) if not isinstance(cond, Tensor) else cond
     if cond.dtype.kind != "b":
         raise TypeError(
@@ -121,19 +120,80 @@ def where(cond, a=None, b=None) -> Tensor:
 
 
 def clip(x: Tensor, min=None, max=None) -> Tensor:  # noqa: A002 - NumPy/PyTorch names
-    """Clamp values into [min, max]; the gradient is 1 inside (bounds included) and 0 outside.
+    """Clamp values into [min, max]: y = min(max(x, min), max) (nan stays nan; where
+    min > max every value is max, as PyTorch). The result dtype is PyTorch's promotion of x
+    and the bounds (an int tensor with min=0.5 gives float32).
 
-    A composition, not an op of its own: y = where(min <= x <= max, x, clip(x)), where the
-    clipped values are a constant, so dy/dx = [min <= x <= max] and d2y/dx2 = 0.
+    A composition of selections: dy/dx = [min <= x <= max]; a tensor bound gets the gradient
+    where it is the value chosen: d/dmin = [x < min < max], d/dmax = [x > max or max < min]
+    (PyTorch's rule), and d2y = 0.
     """
     if min is None and max is None:
         raise ValueError("clip: give at least one of min and max")
-    if isinstance(min, Tensor) or isinstance(max, Tensor):  # arrays as bounds: their values
-        min, max = (b._data if isinstance(b, Tensor) else b for b in (min, max))
-    clipped = no_grad_result(_clipped, x, low=min, high=max)  # recorded: a replay recomputes
-    if not x.requires_grad:
-        return clipped
-    return Where.apply(no_grad_result(_inside, x, low=min, high=max), x, clipped)
+    x, min, max = _clamp_operands(x, min, max)
+    tensors = [b for b in (min, max) if isinstance(b, Tensor)]
+    if not tensors:  # number bounds: the clipped values, recorded (a replay recomputes them)
+        clipped = no_grad_result(_clipped, x, low=min, high=max)
+        if not x.requires_grad:
+            return clipped
+        return Where.apply(no_grad_result(_inside, x, low=min, high=max), x, clipped)
+    args = (x, *tensors)
+    low, high = (None if b is None or isinstance(b, Tensor) else b for b in (min, max))
+    params = dict(has=(min is not None, max is not None), low=low, high=high)
+    out = no_grad_result(_clamp_pick, *args, which=-1, **params)
+    if not any(t.requires_grad for t in args):
+        return out
+    # the masks are disjoint: each element takes the gradient path of the value it holds
+    for i, t in enumerate(args):
+        if t.requires_grad:
+            out = Where.apply(no_grad_result(_clamp_pick, *args, which=i, **params), t, out)
+    return out
+
+
+def _clamp_operands(x, low, high):
+    """x and the bounds in PyTorch's result dtype (number bounds stay numbers)."""
+    low, high = (b if b is None or isinstance(b, (Tensor, int, float)) else as_tensor(b, x)
+                 for b in (low, high))  # fmt: skip
+    values = [v for v in (x, low, high) if v is not None]
+    dt = x._data.dtype
+    if dt.kind == "f" and all(not isinstance(v, Tensor) or v._data.dtype == dt for v in values):
+        return x, low, high
+    out = result_type_of(values)
+
+    def conv(v):
+        if isinstance(v, Tensor):
+            return v if v._data.dtype == out else cast_to(v, out)
+        return v
+
+    return conv(x), conv(low), conv(high)
+
+
+def _clamp_pick(*arrays, which, has, low, high):
+    """The clamped values (``which`` = -1), or the mask of where input ``which`` (x, then the
+    tensor bounds in order) is the value chosen."""
+    arrays = list(arrays)
+    x = arrays.pop(0)
+    xp = xp_of(x)
+    lo = (arrays.pop(0) if low is None else low) if has[0] else None
+    hi = (arrays.pop(0) if high is None else high) if has[1] else None
+    y = x if lo is None else xp.maximum(x, lo)
+    y = y if hi is None else xp.minimum(y, hi)
+    if which == -1:
+        return y if y is not x else y.copy()
+    if which == 0:
+        m = xp.ones(y.shape, dtype=bool)
+        if lo is not None:
+            m = m & (x >= lo)
+        if hi is not None:
+            m = m & (x <= hi)
+        return xp.broadcast_to(m, y.shape)
+    if which == 1 and has[0] and low is None:  # the min tensor
+        m = (x < lo) if hi is None else (x < lo) & (lo < hi)
+    else:
+        m = (x > hi) if lo is None else (x > hi) | (hi < lo)
+    if y.dtype.kind == "f":
+        m = m & ~xp.isnan(y)  # a nan result (nan x or bound) is a constant
+    return xp.broadcast_to(m, y.shape)
 
 
 def _clipped(x, low, high):

@@ -14,7 +14,7 @@ import numpy as np
 from glassnet.autograd.function import Function, no_grad_result
 from glassnet.autograd.namespace import unbroadcast
 from glassnet.backend import xp_of
-from glassnet.ops._util import normalize_axis
+from glassnet.ops._util import normalize_axis, promote_all
 from glassnet.tensor import Tensor
 
 __all__ = [
@@ -339,6 +339,7 @@ def concat(tensors, dim: int = 0, *, axis: int | None = None) -> Tensor:
     tensors = list(tensors)
     if not tensors:
         raise ValueError("concat: needs at least one tensor")
+    tensors = promote_all(tensors, "concat")  # PyTorch's promotion: f32 with i64 is f32
     ref = next((t for t in tensors if t.shape != (0,)), tensors[0])
     if ref.shape != (0,):  # PyTorch's legacy rule: (0,) tensors are skipped
         (a,) = normalize_axis(axis, ref.shape, "concat")
@@ -365,6 +366,7 @@ def stack(tensors, dim: int = 0, *, axis: int | None = None) -> Tensor:
     tensors = list(tensors)
     if not tensors:
         raise ValueError("stack: needs at least one tensor")
+    tensors = promote_all(tensors, "stack")
     for i, t in enumerate(tensors):
         if t.shape != tensors[0].shape:
             raise ValueError(

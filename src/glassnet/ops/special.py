@@ -238,15 +238,20 @@ class Erfinv(_Unary):
 
 class Atan2(Function):
     """y = atan2(a, b), the angle of the point (b, a) in (-pi, pi];
-    dy/da = b / (a^2 + b^2),  dy/db = -a / (a^2 + b^2)   (nan at a = b = 0, as PyTorch)"""
+    dy/da = b / (a^2 + b^2),  dy/db = -a / (a^2 + b^2)   (0 at a = b = 0, as PyTorch)"""
 
     def forward(self, a, b):
         return xp_of(a).arctan2(a, b)
 
     def backward(self, ns, grad, a, b):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            scale = grad / (a * a + b * b)
-            return scale * b, -scale * a
+        r2 = a * a + b * b
+        origin = (r2._data if isinstance(r2, Tensor) else r2) == 0
+        if origin.any():  # 0/0: PyTorch's gradient there is 0
+            c = ns.const(origin)
+            scale = ns.where(c, 0.0, grad / ns.where(c, 1.0, r2))
+        else:
+            scale = grad / r2
+        return scale * b, -scale * a
 
 
 class Hypot(Function):
