@@ -151,7 +151,14 @@ from glassnet import (  # noqa: E402
     runtime,
 )
 from glassnet._keras import install as _install_keras  # noqa: E402
-from glassnet._torch_extras import multinomial  # noqa: E402
+from glassnet._torch_extras import (  # noqa: E402
+    channels_last,
+    channels_last_3d,
+    contiguous_format,
+    memory_format,
+    multinomial,
+    preserve_format,
+)
 from glassnet.creation_extra import *  # noqa: E402, F403
 
 _install_keras()  # model.compile/fit/evaluate/predict/doctor on every nn.Module

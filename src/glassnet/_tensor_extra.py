@@ -223,6 +223,12 @@ def _address(data) -> int:
     return int(data.data.ptr)  # CuPy
 
 
+def data_ptr(self) -> int:
+    """The address of the first element (PyTorch's ``data_ptr``): views of one storage that
+    start at the same element share it, copies do not."""
+    return _address(self._data)
+
+
 def stride(self, dim=None):
     """The step in elements between neighbours along each dim (``dim``: that one), as
     PyTorch (NumPy's strides are in bytes)."""
@@ -301,6 +307,7 @@ _METHODS = {
     "put_": put_,
     "rsub": ops.rsub,
     "stride": stride,
+    "data_ptr": data_ptr,
     "storage_offset": storage_offset,
     "adjoint": _matrix_adjoint,
     "mH": property(_matrix_adjoint),

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from glassnet import ops
+from glassnet._torch_extras import _RANK, check_memory_format, contiguous_format
 from glassnet.autograd.grad_mode import no_grad
 from glassnet.backend import Device, get_rng, to_device, to_dtype, xp_of
 from glassnet.tensor import Tensor
@@ -66,13 +67,28 @@ def is_floating_point(self) -> bool:
 
 
 def is_contiguous(self, memory_format=None) -> bool:
+    """Whether the elements are in row-major order (PyTorch's ``contiguous_format``).
+
+    glassnet stores every tensor row-major, so the question for ``channels_last`` (which
+    PyTorch answers from the strides) raises rather than answering for another layout."""
+    fmt = check_memory_format(memory_format, "is_contiguous", self.shape)
+    if fmt is not None and fmt is not contiguous_format:
+        raise NotImplementedError(
+            f"is_contiguous(memory_format={fmt!r}): glassnet keeps every tensor row-major "
+            "(contiguous_format) and has no channels-last layout; to(memory_format=...) keeps "
+            "the values, so code that only converts does not need this check"
+        )
     return bool(self._data.flags.c_contiguous)
 
 
 def contiguous(self, memory_format=None):
     """The tensor itself when its elements are already in row-major order, else a row-major
     copy (differentiable), as PyTorch: writes to the result reach ``self`` only in the first
-    case."""
+    case. ``memory_format=channels_last`` returns a copy with the same values (PyTorch's new
+    layout; glassnet stores it row-major)."""
+    fmt = check_memory_format(memory_format, "contiguous", self.shape)
+    if fmt is not None and fmt in _RANK:
+        return ops.clone(self)
     if self._data.flags.c_contiguous:
         return self
     return ops.clone(self)
@@ -147,6 +163,9 @@ def to(self, *args, device=None, dtype=None, non_blocking=False, copy=False, **k
     """
     if kwargs.keys() - {"memory_format"}:
         raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
+    fmt = check_memory_format(kwargs.get("memory_format"), "to", self.shape)
+    if fmt is not None and fmt in _RANK:  # PyTorch copies into the new layout: same values
+        copy = True
     for arg in args:
         if isinstance(arg, Tensor):
             device, dtype = arg.device, arg.dtype

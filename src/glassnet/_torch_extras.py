@@ -84,3 +84,47 @@ def _method(fn):
 for _fn in (multinomial,):
     if not hasattr(Tensor, _fn.__name__):
         setattr(Tensor, _fn.__name__, _method(_fn))
+
+
+# -- memory formats ----------------------------------------------------------------------------
+class memory_format:  # noqa: N801 - PyTorch's class name
+    """PyTorch's memory formats (``torch.channels_last``, ...): how a tensor's elements are laid
+    out in memory, never what they are. glassnet keeps every tensor row-major
+    (``contiguous_format``), so ``x.to(memory_format=...)``, ``model.to(memory_format=...)``,
+    ``contiguous(memory_format=...)``, ``clone(memory_format=...)`` and the ``*_like``
+    functions accept one and compute the same values as PyTorch; asking whether a tensor *is*
+    laid out channels-last (``is_contiguous(memory_format=channels_last)``) raises."""
+
+    __slots__ = ("_name",)
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __repr__(self) -> str:
+        return f"glassnet.{self._name}"
+
+
+contiguous_format = memory_format("contiguous_format")
+channels_last = memory_format("channels_last")
+channels_last_3d = memory_format("channels_last_3d")
+preserve_format = memory_format("preserve_format")
+_RANK = {channels_last: 4, channels_last_3d: 5}
+
+
+def check_memory_format(value, where: str, shape=None):
+    """``value`` if it is a memory format (or None) that fits a tensor of ``shape``, else
+    PyTorch's error: a TypeError for another type, a ValueError for channels_last on a
+    tensor that is not 4-d (5-d for channels_last_3d)."""
+    if value is None:
+        return None
+    if not isinstance(value, memory_format):
+        raise TypeError(
+            f"{where}: memory_format must be glassnet.contiguous_format, channels_last, "
+            f"channels_last_3d or preserve_format, got {type(value).__name__}"
+        )
+    rank = _RANK.get(value)
+    if rank is not None and shape is not None and len(shape) != rank:
+        raise ValueError(
+            f"{where}: {value!r} needs a {rank}-d tensor, got shape {tuple(shape)} (PyTorch's rule)"
+        )
+    return value

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassnet._torch_extras import check_memory_format
 from glassnet.autograd.api import grad  # noqa: F401 - gn.grad, PyTorch's torch.autograd.grad
 from glassnet.autograd.function import NoGrad
 from glassnet.autograd.grad_mode import CAPTURING
@@ -85,12 +86,16 @@ def full(shape=None, fill_value=None, dtype=None, device=None, requires_grad: bo
     return _place(arr, device, requires_grad)
 
 
-def zeros_like(t: Tensor, dtype=None, requires_grad: bool = False, *, device=None) -> Tensor:
+def zeros_like(t: Tensor, dtype=None, requires_grad: bool = False, *, device=None,
+               memory_format=None) -> Tensor:  # fmt: skip
+    check_memory_format(memory_format, "zeros_like", t.shape)  # a layout: same values
     return zeros(t.shape, dtype=dtype or t.dtype, device=device or t.device,
                  requires_grad=requires_grad)  # fmt: skip
 
 
-def ones_like(t: Tensor, dtype=None, requires_grad: bool = False, *, device=None) -> Tensor:
+def ones_like(t: Tensor, dtype=None, requires_grad: bool = False, *, device=None,
+               memory_format=None) -> Tensor:  # fmt: skip
+    check_memory_format(memory_format, "ones_like", t.shape)  # a layout: same values
     return ones(t.shape, dtype=dtype or t.dtype, device=device or t.device,
                 requires_grad=requires_grad)  # fmt: skip
 

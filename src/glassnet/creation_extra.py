@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassnet._torch_extras import check_memory_format
 from glassnet.autograd.function import NoGrad, value_check
 from glassnet.backend import to_dtype, xp_of
 from glassnet.backend.dtypes import default_float
@@ -46,7 +47,8 @@ __all__ = [
 ]
 
 
-def _like(t: Tensor, dtype):
+def _like(t: Tensor, dtype, memory_format=None, where="*_like"):
+    check_memory_format(memory_format, where, t.shape)  # a layout: the values are the same
     return t.shape, (dtype or t.dtype), t.device
 
 
@@ -56,43 +58,46 @@ def empty(*shape, size=None, dtype=None, device=None, requires_grad: bool = Fals
     return zeros(*shape, size=size, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
-def empty_like(t: Tensor, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def empty_like(t: Tensor, dtype=None, device=None, requires_grad: bool = False, *,
+               memory_format=None) -> Tensor:  # fmt: skip
     """``empty`` with t's shape (and dtype and device unless given)."""
-    shape, dt, dev = _like(t, dtype)
+    shape, dt, dev = _like(t, dtype, memory_format, "empty_like")
     return zeros(shape, dtype=dt, device=device or dev, requires_grad=requires_grad)
 
 
-def full_like(t: Tensor, fill_value, dtype=None, device=None, requires_grad=False) -> Tensor:
+def full_like(t: Tensor, fill_value, dtype=None, device=None, requires_grad=False, *,
+              memory_format=None) -> Tensor:  # fmt: skip
     """A tensor of t's shape (and dtype and device unless given) filled with ``fill_value``."""
-    shape, dt, dev = _like(t, dtype)
+    shape, dt, dev = _like(t, dtype, memory_format, "full_like")
     return full(shape, fill_value, dtype=dt, device=device or dev, requires_grad=requires_grad)
 
 
 def rand_like(t: Tensor, *, generator=None, dtype=None, device=None,
-              requires_grad: bool = False) -> Tensor:  # fmt: skip
+              requires_grad: bool = False, memory_format=None) -> Tensor:  # fmt: skip
     """Uniform samples in [0, 1) of t's shape (a float dtype: t's when it is float)."""
-    shape, dt, dev = _like(t, dtype)
+    shape, dt, dev = _like(t, dtype, memory_format, "rand_like")
     dt = dt if to_dtype(dt).kind == "f" else default_float()
     return rand(shape, generator=generator, dtype=dt, device=device or dev,
                 requires_grad=requires_grad)  # fmt: skip
 
 
 def randn_like(t: Tensor, *, generator=None, dtype=None, device=None,
-               requires_grad: bool = False) -> Tensor:  # fmt: skip
+               requires_grad: bool = False, memory_format=None) -> Tensor:  # fmt: skip
     """Standard normal samples of t's shape (a float dtype: t's when it is float)."""
-    shape, dt, dev = _like(t, dtype)
+    shape, dt, dev = _like(t, dtype, memory_format, "randn_like")
     dt = dt if to_dtype(dt).kind == "f" else default_float()
     return randn(shape, generator=generator, dtype=dt, device=device or dev,
                  requires_grad=requires_grad)  # fmt: skip
 
 
 def randint_like(t: Tensor, low: int = 0, high: int | None = None, *, generator=None,
-                 dtype=None, device=None, requires_grad: bool = False) -> Tensor:  # fmt: skip
+                 dtype=None, device=None, requires_grad: bool = False,
+                 memory_format=None) -> Tensor:  # fmt: skip
     """Integers in [low, high) of t's shape (``randint_like(t, high)`` draws from [0, high)),
     in t's dtype unless ``dtype`` is given."""
     if high is None:
         low, high = 0, low
-    shape, dt, dev = _like(t, dtype)
+    shape, dt, dev = _like(t, dtype, memory_format, "randint_like")
     out = randint(low, high, shape, device=device or dev, generator=generator)
     out = out if out.dtype == to_dtype(dt) else out.astype(dt)
     return out.requires_grad_(True) if requires_grad else out

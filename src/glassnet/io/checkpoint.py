@@ -31,7 +31,7 @@ import numpy as np
 from glassnet._fs import atomic_write_bytes
 from glassnet._version import __version__
 from glassnet.backend import get_rng_state, set_rng_state, to_device
-from glassnet.io.safetensors_format import encode, read_file, tensor_digest
+from glassnet.io.safetensors_format import c_contiguous, encode, read_file, tensor_digest
 from glassnet.io.validate import OPTIMIZER_PREFIX, checked_header
 
 __all__ = ["FORMAT", "Checkpoint", "load", "read_checkpoint", "save"]
@@ -138,7 +138,7 @@ def save(path: str | os.PathLike, model, optimizer=None, **metadata: Any) -> Pat
         "metadata": metadata,
     }
     raw = json.dumps(header, default=_json_default, allow_nan=True)
-    arrays = {name: np.ascontiguousarray(a) for name, a in tensors.items()}
+    arrays = {name: c_contiguous(a) for name, a in tensors.items()}
     checksum = tensor_digest(arrays, _checksum_prefix(raw))
     blob = encode(arrays, {"glassnet": raw, "glassnet_sha256": checksum})
     atomic_write_bytes(path, blob, skip_unchanged=False)

@@ -26,7 +26,7 @@ import numpy as np
 
 from glassnet._fs import atomic_write_bytes
 
-__all__ = ["atomic_write_bytes", "decode", "encode", "read_file", "tensor_digest"]
+__all__ = ["atomic_write_bytes", "c_contiguous", "decode", "encode", "read_file", "tensor_digest"]
 
 _DTYPES = {
     "BOOL": np.dtype(np.bool_),
@@ -57,13 +57,20 @@ def _code_of(array: np.ndarray, name: str) -> str:
     )
 
 
+def c_contiguous(array: np.ndarray) -> np.ndarray:
+    """``array`` in C order, keeping its shape: ``np.ascontiguousarray`` makes a 0-d array 1-d,
+    so a saved ``num_batches_tracked`` came back with shape (1,) and no longer loaded."""
+    array = np.asarray(array)
+    return array if array.flags.c_contiguous else np.array(array, order="C")
+
+
 def _little_endian(tensors: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     out = {}
     for name, value in tensors.items():
         if not isinstance(name, str) or name == "__metadata__" or not name:
             raise ValueError(f"invalid tensor name {name!r}")
         array = np.asarray(value)
-        out[name] = np.ascontiguousarray(array.astype(_DTYPES[_code_of(array, name)], copy=False))
+        out[name] = c_contiguous(array.astype(_DTYPES[_code_of(array, name)], copy=False))
     return out
 
 
@@ -73,7 +80,7 @@ def tensor_digest(tensors: dict[str, np.ndarray], prefix: bytes = b"") -> str:
     values do."""
     digest = hashlib.sha256(prefix)
     for name in sorted(tensors):
-        array = np.ascontiguousarray(tensors[name])
+        array = c_contiguous(tensors[name])
         header = f"{name}\0{_code_of(array, name)}\0{list(array.shape)}\0"
         digest.update(header.encode("utf-8"))
         digest.update(array.astype(array.dtype.newbyteorder("<"), copy=False).tobytes())
@@ -84,7 +91,7 @@ def _data_digest(tensors: dict[str, np.ndarray]) -> str:
     """SHA-256 of the tensor bytes concatenated in name order (the v1 ``data_sha256``)."""
     digest = hashlib.sha256()
     for name in sorted(tensors):
-        digest.update(np.ascontiguousarray(tensors[name]).tobytes())
+        digest.update(c_contiguous(tensors[name]).tobytes())
     return digest.hexdigest()
 
 

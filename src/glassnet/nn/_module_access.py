@@ -5,6 +5,7 @@ PyTorch's names and meaning: ``get_submodule``, ``get_parameter``, ``get_buffer`
 from __future__ import annotations
 
 from glassnet._tensor_torch import _device_or_dtype
+from glassnet._torch_extras import check_memory_format
 from glassnet.backend import Device, to_device, to_dtype
 from glassnet.tensor import Tensor
 
@@ -85,6 +86,8 @@ class AccessMixin:
         Integer buffers (``num_batches_tracked``) keep their dtype, as PyTorch."""
         if kwargs.keys() - {"memory_format"}:
             raise TypeError(f"Module.to() got unexpected keyword arguments {sorted(kwargs)}")
+        # a layout (PyTorch restrides 4-d weights): the values, and so the model, are the same
+        check_memory_format(kwargs.get("memory_format"), "Module.to")
         device, dtype = _parse_to(args, device, dtype)
         dev = Device(device) if device is not None else None
         dt = to_dtype(dtype) if dtype is not None else None

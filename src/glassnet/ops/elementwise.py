@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassnet._torch_extras import check_memory_format
 from glassnet.autograd.function import Function, no_grad_result
 from glassnet.autograd.grad_mode import no_grad
 from glassnet.backend import device_of, xp_of
@@ -364,8 +365,11 @@ def cos(x: Tensor) -> Tensor:
     return Cos.apply(x if x._data.dtype.kind == "f" else floating(x))
 
 
-def clone(x: Tensor) -> Tensor:
-    """A copy of ``x`` that stays in the graph."""
+def clone(x: Tensor, *, memory_format=None) -> Tensor:
+    """A copy of ``x`` that stays in the graph (``memory_format``, a layout, is checked and
+    changes nothing: glassnet stores the copy row-major)."""
+    if memory_format is not None:
+        check_memory_format(memory_format, "clone", x.shape)
     return Clone.apply(x)
 
 

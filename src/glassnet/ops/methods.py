@@ -58,9 +58,9 @@ MORE_METHODS = (
 )  # fmt: skip
 
 
-def clone(self) -> Tensor:
+def clone(self, *, memory_format=None) -> Tensor:
     """A copy of the data that stays in the graph (gradient flows back)."""
-    return _ops.clone(self)
+    return _ops.clone(self, memory_format=memory_format)
 
 
 def cpu(self) -> Tensor:

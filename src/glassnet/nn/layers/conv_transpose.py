@@ -42,8 +42,9 @@ class _ConvT(Module):
         self.output_padding = tup(output_padding, "output_padding")
         self.padding_mode = padding_mode
         self.weight = Parameter(zeros(in_channels, out_channels // groups, *self.kernel_size))
-        self.bias = Parameter(zeros(out_channels)) if bias else None
-        if not bias:
+        if bias:
+            self.bias = Parameter(zeros(out_channels))
+        else:  # PyTorch's placeholder: `bias` is None and not in the state_dict
             self.register_parameter("bias", None)
         # PyTorch's default: kaiming_uniform(a=sqrt(5)) on the (C_in, C_out/g, k) weight,
         # whose fan_in is C_out/g * prod(k); the bias ~ U(+-1/sqrt(fan_in))
