@@ -267,3 +267,92 @@ def healthy_variants():
     out.append(("regression", fit(model, optim.Adam(model.parameters(), lr=1e-3), epochs=5,
                                   loss="mse", y=d["x"] @ w, yv=d["xv"] @ w)))  # fmt: skip
     return out
+
+
+# -- the loop's wiring and the optimizer's settings (tried on setups the rules had not seen) --
+def hand_loop(model, opt, epochs=2, zero_grad_after_backward=False, train_each_epoch=True,
+              validate_with_grad=False):  # fmt: skip
+    """A hand-written loop under gn.watch, validating after each epoch in eval mode."""
+    d = digits()
+    watch = gn.watch(model, opt)
+    with np.errstate(all="ignore"):
+        for _ in range(epochs):
+            if train_each_epoch:
+                model.train()
+            for i in range(0, 640, 32):
+                xb, yb = gn.tensor(d["x"][i : i + 32]), gn.tensor(d["y"][i : i + 32])
+                if not zero_grad_after_backward:
+                    opt.zero_grad()
+                loss = F.cross_entropy(model(xb), yb)
+                loss.backward()
+                if zero_grad_after_backward:
+                    opt.zero_grad()  # planted: the gradients are gone before the step
+                opt.step()
+            model.eval()
+            with gn.set_grad_enabled(validate_with_grad):
+                F.cross_entropy(model(gn.tensor(d["xv"])), gn.tensor(d["yv"]))
+    watch.stop()
+    return watch.diagnosis()
+
+
+def zero_grad_between_backward_and_step():
+    model = mlp()
+    return hand_loop(model, optim.SGD(model.parameters(), lr=0.1), zero_grad_after_backward=True)
+
+
+def bn_dropout_mlp():
+    gn.manual_seed(0)
+    return nn.Sequential(nn.Linear(64, 64), nn.BatchNorm1d(64), nn.ReLU(), nn.Dropout(0.5),
+                         nn.Linear(64, 10))  # fmt: skip
+
+
+def eval_mode_forever():
+    model = bn_dropout_mlp()  # planted: model.eval() for validation, never model.train() again
+    return hand_loop(model, optim.Adam(model.parameters(), lr=1e-3), epochs=3,
+                     train_each_epoch=False)  # fmt: skip
+
+
+def params_not_in_optimizer():
+    model = mlp(depth=2)  # planted: only the first layer is given to the optimizer
+    return fit(model, optim.Adam(model[0].parameters(), lr=1e-3), epochs=4)
+
+
+def frozen_weights():
+    model = mlp(depth=2)
+    for name, p in model.named_parameters():
+        if name.endswith("weight"):
+            p.requires_grad_(False)  # planted: meant for the backbone, hit every layer
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    return fit(model, optim.Adam(trainable, lr=1e-3), epochs=4)
+
+
+def sgd_weight_decay_5():
+    model = mlp()  # planted: weight_decay=5 (5e-4 meant)
+    return fit(model, optim.SGD(model.parameters(), lr=0.1, weight_decay=5.0), epochs=4)
+
+
+def adamw_weight_decay_100():
+    model = mlp()  # planted: weight_decay=100
+    return fit(model, optim.AdamW(model.parameters(), lr=1e-3, weight_decay=100.0), epochs=4)
+
+
+def init_20x_too_large():
+    model = mlp(depth=3)
+    with gn.no_grad():  # planted: every weight 20x the default init
+        for name, p in model.named_parameters():
+            if name.endswith("weight"):
+                p.mul_(20.0)
+    return fit(model, optim.SGD(model.parameters(), lr=0.01), epochs=4)
+
+
+def summed_loss_big_batch():
+    model = mlp()  # planted: reduction="sum" over batches of 256 with SGD
+    model.compile(optimizer=optim.SGD(model.parameters(), lr=0.05),
+                  loss=lambda out, y: F.cross_entropy(out, y, reduction="sum"),
+                  metrics=["accuracy"])  # fmt: skip
+    d = digits()
+    with np.errstate(all="ignore"):
+        history = model.fit(d["x"], d["y"], epochs=3, batch_size=256, verbose=0,
+                            validation_data=(d["xv"], d["yv"]),
+                            interrupt_checkpoint=None)  # fmt: skip
+    return history.diagnosis

@@ -43,6 +43,31 @@ CLINIC = [
     ("tiny_init", "init_too_small", r"default init|kaiming"),
     ("slow_sgd", "still_falling", r"raise the learning rate"),
     ("overconfident_init", "hot_init", r"scale down the last layer"),
+    # the loop's wiring and the optimizer's settings: each once got a wrong first fix
+    (
+        "zero_grad_between_backward_and_step",
+        "no_gradients_at_step",
+        r"zero_grad\(\) before loss\.backward\(\)",
+    ),  # was: raise the learning rate
+    ("eval_mode_forever", "eval_mode_training", r"model\.train\(\)"),  # was: a NaN
+    (
+        "params_not_in_optimizer",
+        "params_not_in_optimizer",
+        r"all the model's parameters",
+    ),  # was: add zero_grad(), raise the learning rate
+    ("frozen_weights", "frozen_parameters", r"requires_grad_\(True\)"),  # was: raise the lr
+    (
+        "sgd_weight_decay_5",
+        "weight_decay_too_high",
+        r"lower the weight decay: weight_decay=5 -> 0\.0005",
+    ),  # was: lower the learning rate
+    (
+        "adamw_weight_decay_100",
+        "weight_decay_too_high",
+        r"lower the weight decay",
+    ),  # was: overfitting, stronger regularization
+    ("init_20x_too_large", "init_too_large", r"default init|kaiming"),  # was: more epochs
+    ("summed_loss_big_batch", "loss_summed", r"reduction='mean'"),  # was: scale down last layer
 ]
 
 # knobs that two findings may not pull in opposite directions
@@ -207,3 +232,32 @@ def test_a_watch_left_running_does_not_disturb_another_models_training():
         assert watch.step_loss == [] and watch.input_stats is None  # saw nothing of it
     finally:
         watch.stop()
+
+
+def test_parameters_left_out_of_the_optimizer_are_not_called_accumulation(capsys):
+    diagnosis = cases.params_not_in_optimizer()
+    assert "gradients are accumulating" not in capsys.readouterr().err
+    assert all(f.problem != "zero_grad_missing" for f in diagnosis.findings), str(diagnosis)
+    assert "2.weight" in diagnosis.first.evidence[0]
+
+
+def test_validation_in_eval_mode_with_gradients_on_is_not_training_in_eval_mode():
+    model = cases.bn_dropout_mlp()  # model.train() each epoch; validation without no_grad
+    diagnosis = cases.hand_loop(model, optim.Adam(model.parameters(), lr=1e-3), epochs=3,
+                                validate_with_grad=True)  # fmt: skip
+    assert all(f.problem != "eval_mode_training" for f in diagnosis.findings), str(diagnosis)
+    assert all(f.problem != "nonfinite" for f in diagnosis.findings), str(diagnosis)
+
+
+def test_a_frozen_backbone_that_learns_is_not_a_problem():
+    model = cases.mlp()
+    model[0].requires_grad_(False)  # fine-tuning the head on purpose
+    diagnosis = cases.fit(model, optim.Adam(model[2].parameters(), lr=1e-2), epochs=4)
+    assert diagnosis.warnings == [], str(diagnosis)
+
+
+def test_usual_weight_decay_is_not_flagged():
+    model = cases.mlp()
+    opt = optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.05)
+    diagnosis = cases.fit(model, opt, epochs=4)
+    assert diagnosis.warnings == [], str(diagnosis)

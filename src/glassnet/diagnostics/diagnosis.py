@@ -27,6 +27,7 @@ import dataclasses
 import math
 
 from glassnet.diagnostics import diagnosis_rules as rules
+from glassnet.diagnostics.diagnosis_wiring import wiring
 from glassnet.diagnostics.findings import Facts, Finding, fmt
 
 __all__ = ["Diagnosis", "Finding", "diagnose_run", "reconcile"]
@@ -109,7 +110,7 @@ def diagnose_run(w) -> Diagnosis:
     f = Facts(w)
     if not f.steps and not f.epochs:
         return Diagnosis([], "nothing was trained yet")
-    findings = reconcile(rules.direct(f) + rules.inferred(f) + rules.symptoms(f))
+    findings = reconcile(rules.direct(f) + wiring(f) + rules.inferred(f) + rules.symptoms(f))
     if f.val_acc is None and not f.val_loss and not any(x.severity == "warning" for x in findings):
         findings.append(Finding(
             "no_validation", "no validation data: overfitting cannot be judged",

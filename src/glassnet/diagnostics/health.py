@@ -195,7 +195,9 @@ class HealthMonitor:
 
     def before_step(self) -> None:
         if self._batch % self.every == 0:
-            self._snapshot = {n: p._data.copy() for n, p in self._named if p.ndim >= 2}
+            self._snapshot = {
+                n: p._data.copy() for n, p in self._named if p.ndim >= 2 and p.requires_grad
+            }  # frozen: never updated
 
     def after_step(self) -> None:
         """Record update-to-weight ratios |dW|/|W| (call after optimizer.step())."""

@@ -42,7 +42,7 @@ class HistoryEvidence:
         self.input_stats, self.symmetric_at_start, self.accumulated_at = None, [], None
         self.recurrent, self.optimizer, self.stop_reason = False, None, None
         self.per_epoch = True
-        self.init_scale = {}
+        self.init_scale, self.wiring = {}, None
 
     def symmetric_now(self) -> list:
         return []

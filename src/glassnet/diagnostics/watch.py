@@ -43,6 +43,7 @@ from glassnet.backend.device import xp_of
 from glassnet.diagnostics._context import user_frame
 from glassnet.diagnostics._device_stats import class_stats, host, read, target_counts
 from glassnet.diagnostics.health import HealthMonitor
+from glassnet.diagnostics.wiring import Wiring
 
 CLASS_LOSSES = ("cross_entropy", "nll_loss")
 REGRESSION_LOSSES = ("mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss")
@@ -121,11 +122,12 @@ class Watch:
         self._unread: list = []  # (list, index) of values still on the device
         self.symmetric_at_start, self.init_scale = self._initial_weights()
         self.accumulated_at: tuple | None = None  # (step, "file:line: code")
+        self.wiring = Wiring(model, optimizer, self._named)  # what the optimizer trains
         self.recurrent = any(
             type(m).__name__ in ("RNN", "LSTM", "GRU") for _, m in model.named_modules()
         )
         self._reset_epoch()
-        self._pending_loss = None
+        self._pending_loss = self._eval_loss = None
         self._used_grads: dict = {}
         self._checked = True
         self._val_since_train = False
@@ -259,8 +261,10 @@ class Watch:
             self.end_epoch()  # a hand-written loop went back to training after validation
         self._val_since_train = not training
         self.loss_op = node.name
+        self.wiring.summed = getattr(node, "reduction", None) == "sum"
         ep = self._ep
         sampled = self._sampling(training)
+        self._eval_loss = None if training or not is_grad_enabled() else out._data
         if training:
             self._pending_loss = out._data
             ep["n"] += 1
@@ -278,6 +282,7 @@ class Watch:
         target = self._target(node, inputs)
         if node.name in CLASS_LOSSES and scores.ndim >= 2:
             self.num_classes = scores.shape[1]
+            self.wiring.batch = self.wiring.batch or scores.shape[0]  # the first batch's size
             check = training and self.loss_batches < 50  # enough to tell scores from probs
             if check:
                 self.score_producer = inputs[0]._ctx.name if inputs[0]._ctx is not None else None
@@ -334,6 +339,9 @@ class Watch:
         """Between ``loss.backward()`` and ``optimizer.step()``: read the gradients (on
         sampled steps: the global norm, and the health monitor's statistics)."""
         loss, self._pending_loss = self._pending_loss, None
+        if loss is None and not self.model.training:  # a step on a loss made in eval mode
+            loss, self._eval_loss = self._eval_loss, None
+            self.wiring.eval_steps += 1
         if loss is not None:
             self._keep(self._step_loss, loss)
         else:
@@ -350,6 +358,7 @@ class Watch:
             norm = sum(squares) ** 0.5 if squares else None
         else:
             return
+        self.wiring.gradless_steps += norm is None  # no gradient at all reached the step
         if norm is not None:
             self.grad_norm_steps.append(self.steps)
             self._keep(self._grad_norm, norm)
@@ -363,7 +372,7 @@ class Watch:
         if opt is not None and getattr(opt, "param_groups", None):
             self.step_lr.append(float(opt.param_groups[0]["lr"]))
         if getattr(self, "_sampled", True) and not self.accumulation:
-            self._used_grads = {n: p.grad for n, p in self._named}
+            self._used_grads = {n: p.grad for n, p in self._named if n in self.wiring.stepped}
             self._checked = False
         else:
             self._used_grads = {}
