@@ -179,3 +179,33 @@ def test_integer_index_and_multiplied_mask_steps_still_replay():
         with np.errstate(all="ignore"):
             _, step = _run(fn, kinds.split(), True)
         assert step.replays == len(BATCHES) - 2, (name, step.reason)
+
+
+@pytest.mark.parametrize("op", ["mvlgamma", "cov_fweights"])
+def test_a_replay_rejects_what_eager_rejects(op):
+    """mvlgamma's domain (x > (p - 1) / 2) and cov's non-negative weights are value checks:
+    a replayed step raises on the batch that eager mode rejects (it returned nan / a
+    covariance from negative weights)."""
+    w = nn.Parameter(gn.ones(4, 5))
+    opt = gn.optim.SGD([w], lr=0.0)
+
+    def step(x, f):
+        opt.zero_grad()
+        if op == "mvlgamma":
+            loss = gn.mvlgamma(x * w, 2).sum()
+        else:
+            loss = gn.cov(x * w, fweights=f).sum()
+        loss.backward()
+        opt.step()
+        return loss
+
+    fast = gn.compile(step)
+    x, f = gn.full((4, 5), 2.0), gn.tensor([1, 2, 1, 1, 3])
+    for _ in range(3):
+        fast(x + gn.rand(4, 5), f)
+    assert fast.replays == 1
+    bad = (gn.full((4, 5), 0.2), f) if op == "mvlgamma" else (x, gn.tensor([1, -2, 1, 1, 3]))
+    with pytest.raises(ValueError, match="mvlgamma: all elements|cov: fweights"):
+        step(*bad)
+    with pytest.raises(ValueError, match="mvlgamma: all elements|cov: fweights"):
+        fast(*bad)
