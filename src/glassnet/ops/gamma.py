@@ -17,7 +17,7 @@ import math
 
 import numpy as np
 
-from glassnet.autograd.function import Function
+from glassnet.autograd.function import Function, value_check
 from glassnet.backend import xp_of
 from glassnet.ops._util import floating
 from glassnet.tensor import Tensor
@@ -162,14 +162,19 @@ def polygamma(n: int, input: Tensor) -> Tensor:  # noqa: A002
     return Polygamma.apply(floating(input), n=int(n))
 
 
+def _check_mvlgamma_domain(x, p: int) -> None:
+    x = x._data if isinstance(x, Tensor) else x
+    if bool((x <= (p - 1) / 2).any()):
+        raise ValueError(f"mvlgamma: all elements must be greater than (p - 1) / 2 = {(p - 1) / 2}")
+
+
 def mvlgamma(input: Tensor, p: int) -> Tensor:  # noqa: A002
     """The multivariate log-gamma of dimension p: p (p - 1) / 4 ln pi + sum_{j<p} lgamma(x - j/2)
     (every element must be > (p - 1) / 2, as in PyTorch)."""
     if isinstance(p, bool) or not isinstance(p, (int, np.integer)) or p < 1:
         raise ValueError(f"mvlgamma: p must be a positive int, got {p!r}")
     x = floating(input)
-    if bool((x._data <= (p - 1) / 2).any()):
-        raise ValueError(f"mvlgamma: all elements must be greater than (p - 1) / 2 = {(p - 1) / 2}")
+    value_check(_check_mvlgamma_domain, x, p)  # again on each replay of a compiled step
     out = lgamma(x)
     for j in range(1, p):
         out = out + lgamma(x - j / 2)

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from glassnet.autograd.function import Function
+from glassnet.autograd.function import Function, not_replayable
+from glassnet.autograd.grad_mode import CAPTURING
 from glassnet.backend import xp_of
 from glassnet.ops._segment import scatter_add
 from glassnet.ops._util import normalize_axis
@@ -77,6 +78,12 @@ def _convert_index(index, x: Tensor):
     return index
 
 
+def _has_mask(index) -> bool:
+    if isinstance(index, tuple):
+        return any(_has_mask(i) for i in index)
+    return getattr(getattr(index, "dtype", None), "kind", None) == "b"
+
+
 def getitem(x: Tensor, index) -> Tensor:
     """Indexing as PyTorch: slices and ints give views; integer arrays and masks gather copies.
 
@@ -87,6 +94,10 @@ def getitem(x: Tensor, index) -> Tensor:
     dims are ordered as in PyTorch, not as in NumPy.
     """
     index = _convert_index(index, x)
+    if CAPTURING[0] and _has_mask(index):
+        # x[mask] has as many rows as the mask has True entries: a replay would keep the
+        # captured count (and crash or mis-shape the gradient when a later mask differs)
+        not_replayable("a boolean-mask index (x[mask]: the result's length is the mask's count)")
     split = ints_first(index, x.ndim) if isinstance(index, tuple) else None
     try:
         if split is not None:

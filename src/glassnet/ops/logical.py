@@ -9,10 +9,11 @@ from __future__ import annotations
 import numpy as np
 
 from glassnet.autograd.function import no_grad_result, value_result
+from glassnet.autograd.grad_mode import CAPTURING
 from glassnet.backend import xp_of
 from glassnet.ops import selection as _sel
 from glassnet.ops._util import normalize_axis, pair
-from glassnet.tensor import Tensor
+from glassnet.tensor import Tensor, _read_on_host
 
 __all__ = [
     "allclose",
@@ -201,6 +202,9 @@ def equal(a: Tensor, b: Tensor) -> bool:
     a, b = pair(a, b)
     if a.shape != b.shape:
         return False
+    if CAPTURING[0]:  # a Python bool the step may branch on: a compiled step runs eagerly
+        _read_on_host(a, "equal()")
+        _read_on_host(b, "equal()")
     return bool(xp_of(a._data).array_equal(a._data, b._data))
 
 
@@ -213,8 +217,9 @@ def isclose(a, b, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = Fa
 
 
 def allclose(a, b, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:
-    """True if ``isclose`` holds everywhere (a Python bool)."""
-    return bool(isclose(a, b, rtol, atol, equal_nan)._data.all())
+    """True if ``isclose`` holds everywhere (a Python bool; read with ``bool()``, so a step
+    that ``gn.compile`` captures runs eagerly, as for any value read in Python)."""
+    return bool(isclose(a, b, rtol, atol, equal_nan).all())
 
 
 def isin(elements, test_elements, *, invert: bool = False) -> Tensor:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from glassnet.autograd.function import no_grad_result
+from glassnet.autograd.function import no_grad_result, value_check
 from glassnet.backend import xp_of
 from glassnet.ops import elementwise as _el
 from glassnet.ops import reduction as _red
@@ -123,6 +123,12 @@ def nanquantile(input: Tensor, q, dim=None, keepdim: bool = False, *, interpolat
     return _quantile("nanquantile", input, q, dim, keepdim, interpolation, ignore_nan=True)
 
 
+def _check_weights(v, name: str) -> None:
+    v = v._data if isinstance(v, Tensor) else v
+    if bool((v < 0).any()):
+        raise ValueError(f"cov: {name} must be non-negative")
+
+
 def cov(input: Tensor, *, correction: int = 1, fweights=None, aweights=None) -> Tensor:  # noqa: A002
     """Covariance of the variables in the rows of ``input`` (observations in the columns; a 1-D
     input is one variable): C = (X - mu) W (X - mu)^T / (sum w - correction * sum(w a) / sum w),
@@ -141,8 +147,7 @@ def cov(input: Tensor, *, correction: int = 1, fweights=None, aweights=None) -> 
             raise ValueError(f"cov: {name} must be a 1-D tensor of length {n}")
         if name == "fweights" and v.dtype.kind not in "iu":
             raise TypeError("cov: fweights must be an integer tensor")
-        if bool((v._data < 0).any()):
-            raise ValueError(f"cov: {name} must be non-negative")
+        value_check(_check_weights, v, name)  # again on each replay of a compiled step
         v = v.to(x.dtype)
         w = v if w is None else w * v
     if w is None:
