@@ -200,8 +200,8 @@ class _Trace:
                 if (
                     before is None
                     or before[0] is not p.grad
-                    or not xp.array_equal(before[1], p.grad._data)
-                ):
+                    or not xp.array_equal(before[1], p.grad._data, equal_nan=True)
+                ):  # (a nan gradient left as backward wrote it is unchanged)
                     self.bad = (
                         "gradients were changed between backward() and step() by code that is "
                         "not a glassnet op (e.g. clip_grad_norm); do that outside the compiled "
@@ -323,7 +323,8 @@ class _Trace:
             return "a tensor that requires grad is created anew inside the step; make it once"
         da = a._data if isinstance(a, Tensor) else a
         db = b._data if isinstance(b, Tensor) else b
-        if da.shape != db.shape or da.dtype != db.dtype or not xp_of(da).array_equal(da, db):
+        nan = da.dtype.kind == "f"  # a constant holding nan is the same constant
+        if da.shape != db.shape or da.dtype != db.dtype or not xp_of(da).array_equal(da, db, nan):
             return (
                 "an array used by an op changes between calls but is not computed by a "
                 "glassnet op (an array computed on the host from the step's tensors, or drawn "
