@@ -561,6 +561,8 @@ TENSOR_METHODS = [
 ]
 
 NN_FUNCTIONAL = [
+    "affine_grid",
+    "grid_sample",
     "channel_shuffle",
     "gumbel_softmax",
     "adaptive_avg_pool2d",

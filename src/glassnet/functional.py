@@ -20,6 +20,7 @@ from glassnet.ops import normalization as _normalization
 from glassnet.ops import pool as _pool
 from glassnet.ops import pool_extra as _pool_extra
 from glassnet.ops import resize as _resize
+from glassnet.ops import spatial as _spatial
 from glassnet.ops.activation import *  # noqa: F403
 
 # issue 16 (activation_extra's softplus, with PyTorch's threshold, wins over activation's)
@@ -39,6 +40,7 @@ from glassnet.ops.pool import *  # noqa: F403
 from glassnet.ops.pool_extra import *  # noqa: F403
 from glassnet.ops.resize import *  # noqa: F403
 from glassnet.ops.shape_extra import one_hot
+from glassnet.ops.spatial import *  # noqa: F403
 
 __all__ = [
     name
@@ -57,6 +59,7 @@ __all__ = [
         _loss_extra,
         _resize,
         _nn_misc,
+        _spatial,
         _nn_extra,
     )  # fmt: skip
     for name in module.__all__

@@ -43,6 +43,7 @@ from glassnet.ops import scan as _scan
 from glassnet.ops import selection as _selection
 from glassnet.ops import shape as _shape
 from glassnet.ops import shape_extra as _shape_extra
+from glassnet.ops import spatial as _spatial
 from glassnet.ops import special as _special
 from glassnet.ops import statistics as _statistics
 from glassnet.ops import views as _views
@@ -82,6 +83,7 @@ from glassnet.ops.scan import *  # noqa: F403
 from glassnet.ops.selection import *  # noqa: F403
 from glassnet.ops.shape import *  # noqa: F403
 from glassnet.ops.shape_extra import *  # noqa: F403
+from glassnet.ops.spatial import *  # noqa: F403
 from glassnet.ops.special import *  # noqa: F403
 from glassnet.ops.statistics import *  # noqa: F403
 from glassnet.ops.views import *  # noqa: F403
@@ -91,7 +93,7 @@ _MODULES = (_activation, _attention, _conv, _elementwise, _getitem, _linalg, _lo
             _shape, _activation_extra, _composite, _distance, _indexing, _linalg_extra,
             _logical, _loss_extra, _rounding, _scan, _shape_extra, _special, _conv_extra,
             _pool_extra, _math_extra, _statistics, _linalg_solve, _gamma, _nn_misc,
-            _nn_extra, _views, _indexing_extra, _joins, _promotion)  # fmt: skip
+            _nn_extra, _views, _indexing_extra, _joins, _promotion, _spatial)  # fmt: skip
 __all__ = ["OPS", "Function", *dict.fromkeys(name for m in _MODULES for name in m.__all__)]
 
 # names two modules define: the PyTorch-complete one is the public op (div takes
