@@ -22,7 +22,7 @@ def _mlp():
 def test_autocast_runs_products_in_float16_and_the_rest_in_float32():
     m = _mlp()
     x, y = gn.randn(5, 4), gn.tensor([0, 1, 2, 0, 1])
-    with gn.autocast(DEV()):
+    with gn.autocast(DEV(), dtype=gn.float16):
         assert gn.amp.is_autocast_enabled()
         h = m[0](x)
         out = m(x)
@@ -43,12 +43,12 @@ def test_autocast_leaves_other_devices_and_disabled_blocks_alone():
     m = _mlp()
     x = gn.randn(2, 4)
     other = "cuda" if DEV() != "cuda" else "cpu"
-    with gn.autocast(other):
+    with gn.autocast(other, dtype=gn.float16):
         assert m(x).dtype == np.float32
-    with gn.autocast(DEV(), enabled=False):
+    with gn.autocast(DEV(), dtype=gn.float16, enabled=False):
         assert m(x).dtype == np.float32
 
-    @gn.autocast(DEV())
+    @gn.autocast(DEV(), dtype=gn.float16)
     def forward(t):
         return m(t)
 
@@ -56,14 +56,14 @@ def test_autocast_leaves_other_devices_and_disabled_blocks_alone():
 
 
 def test_bfloat16_and_other_dtypes_are_refused_clearly():
-    with pytest.raises(TypeError, match="bfloat16 is not supported: NumPy and CuPy"):
+    with pytest.raises(TypeError, match="bfloat16.*is not supported: NumPy and CuPy"):
         gn.autocast("cpu", dtype="bfloat16")
     with pytest.raises(TypeError, match="must be float16"):
         gn.autocast("cpu", dtype="float64")
 
 
 def test_grad_scaler_has_pytorchs_defaults():
-    s = gn.amp.GradScaler()
+    s = gn.amp.GradScaler(DEV())
     # torch.amp.GradScaler's documented defaults
     assert s.get_scale() == 2.0**16 and s.get_growth_factor() == 2.0
     assert s.get_backoff_factor() == 0.5 and s.get_growth_interval() == 2000
@@ -83,7 +83,7 @@ def _step(scaler, opt, p, grad_values):
 def test_scale_grows_after_growth_interval_good_steps():
     p = nn.Parameter(gn.zeros(2))
     opt = gn.optim.SGD([p], lr=1.0)
-    s = gn.amp.GradScaler(init_scale=4.0, growth_interval=3)
+    s = gn.amp.GradScaler(DEV(), init_scale=4.0, growth_interval=3)
     for expected in (4.0, 4.0, 8.0, 8.0, 8.0, 16.0):
         _step(s, opt, p, [1.0, 2.0])
         assert s.get_scale() == expected
@@ -95,7 +95,7 @@ def test_scale_grows_after_growth_interval_good_steps():
 def test_inf_or_nan_gradients_skip_the_step_and_back_off(bad):
     p = nn.Parameter(gn.zeros(2))
     opt = gn.optim.SGD([p], lr=1.0)
-    s = gn.amp.GradScaler(init_scale=8.0, growth_interval=2)
+    s = gn.amp.GradScaler(DEV(), init_scale=8.0, growth_interval=2)
     _step(s, opt, p, [1.0, 1.0])  # good: tracker 1
     _step(s, opt, p, [bad, 1.0])  # skipped: p unchanged, scale halved, tracker reset
     np.testing.assert_array_equal(p.numpy(), [-1.0, -1.0])
@@ -111,8 +111,8 @@ def test_overflow_in_float16_is_caught_by_the_scaler():
     m = _mlp()
     opt = gn.optim.SGD(m.parameters(), lr=0.1)
     before = [p.numpy().copy() for p in m.parameters()]
-    s = gn.amp.GradScaler(init_scale=2.0**40)
-    with gn.autocast(DEV()):
+    s = gn.amp.GradScaler(DEV(), init_scale=2.0**40)
+    with gn.autocast(DEV(), dtype=gn.float16):
         loss = F.cross_entropy(m(gn.randn(8, 4) * 100), gn.tensor([0, 1, 2, 0, 1, 2, 0, 1]))
     s.scale(loss).backward()
     s.step(opt)
@@ -125,7 +125,7 @@ def test_overflow_in_float16_is_caught_by_the_scaler():
 def test_unscale_before_clipping_gives_the_true_gradients():
     p = nn.Parameter(gn.zeros(2))
     opt = gn.optim.SGD([p], lr=1.0)
-    s = gn.amp.GradScaler(init_scale=1024.0)
+    s = gn.amp.GradScaler(DEV(), init_scale=1024.0)
     s.scale((p * gn.tensor([3.0, 4.0])).sum()).backward()
     np.testing.assert_array_equal(p.grad.numpy(), [3072.0, 4096.0])
     s.unscale_(opt)
@@ -143,7 +143,7 @@ def test_unscale_before_clipping_gives_the_true_gradients():
 def test_disabled_scaler_is_a_pass_through():
     p = nn.Parameter(gn.ones(1))
     opt = gn.optim.SGD([p], lr=1.0)
-    s = gn.amp.GradScaler(enabled=False)
+    s = gn.amp.GradScaler(DEV(), enabled=False)
     loss = (p * 2).sum()
     assert s.scale(loss) is loss and s.get_scale() == 1.0 and s.state_dict() == {}
     loss.backward()
@@ -153,14 +153,14 @@ def test_disabled_scaler_is_a_pass_through():
 
 
 def test_scaler_state_round_trip_and_bad_arguments():
-    s = gn.amp.GradScaler(init_scale=16.0, growth_interval=5)
-    t = gn.amp.GradScaler()
+    s = gn.amp.GradScaler(DEV(), init_scale=16.0, growth_interval=5)
+    t = gn.amp.GradScaler(DEV())
     t.load_state_dict(s.state_dict())
     assert t.state_dict() == s.state_dict()
     with pytest.raises(ValueError, match="backoff_factor"):
-        gn.amp.GradScaler(backoff_factor=2.0)
+        gn.amp.GradScaler(DEV(), backoff_factor=2.0)
     with pytest.raises(ValueError, match="growth_interval"):
-        gn.amp.GradScaler(growth_interval=0)
+        gn.amp.GradScaler(DEV(), growth_interval=0)
 
 
 def test_fit_mixed_precision_matches_float32_on_digits():

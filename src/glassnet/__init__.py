@@ -4,10 +4,13 @@ from glassnet._version import __version__
 from glassnet.autograd import (
     enable_grad,
     inference_mode,
+    is_anomaly_check_nan_enabled,
+    is_anomaly_enabled,
     is_grad_enabled,
     no_grad,
     set_grad_enabled,
 )
+from glassnet.autograd.anomaly_mode import set_detect_anomaly as set_anomaly_enabled
 from glassnet.backend import (
     Device,
     are_deterministic_algorithms_enabled,
@@ -227,6 +230,11 @@ def __getattr__(name: str):
     try:
         module_name, attribute = _LAZY[name]
     except KeyError:
+        if name == "bfloat16":
+            raise AttributeError(
+                "module 'glassnet' has no attribute 'bfloat16': NumPy and CuPy have no "
+                "bfloat16 dtype; use glassnet.float16 (autocast, with a GradScaler) or float32"
+            ) from None
         raise AttributeError(f"module 'glassnet' has no attribute {name!r}") from None
     import importlib
 
@@ -238,3 +246,19 @@ def __getattr__(name: str):
 
 def __dir__() -> list:
     return sorted(set(globals()) | set(_LAZY))
+
+
+def _wire_cuda_amp() -> None:
+    """``torch.cuda.amp.autocast`` / ``GradScaler`` (PyTorch's deprecated spellings): the
+    ``glassnet.cuda`` module sits below ``amp``, so the root attaches ``amp`` to it and makes
+    ``import glassnet.cuda.amp`` / ``from glassnet.cuda.amp import autocast`` work."""
+    import sys
+
+    from glassnet import cuda as cuda_module
+    from glassnet.amp import cuda_amp
+
+    cuda_module.amp = cuda_amp
+    sys.modules["glassnet.cuda.amp"] = cuda_amp
+
+
+_wire_cuda_amp()

@@ -24,6 +24,9 @@ from glassnet.backend.dtypes import default_float
 from glassnet.backend.sim import SimArray
 
 _NUMPY_DATA = (np.ndarray, np.generic)
+_NDARRAY = np.ndarray
+_NP_SCALAR = np.generic
+_asarray = np.asarray
 
 
 def _is_cupy(data) -> bool:
@@ -132,7 +135,14 @@ class Tensor:
     @staticmethod
     def _make(data, requires_grad: bool):
         """Fast internal constructor: ``data`` is already a valid array. Always a plain
-        ``Tensor`` (never a subclass such as ``Parameter``), whichever class it is called on."""
+        ``Tensor`` (never a subclass such as ``Parameter``), whichever class it is called on.
+
+        NumPy's arithmetic on 0-d arrays returns NumPy scalars (``np.float32``), which are
+        immutable and share no memory: such a result is stored as a 0-d array, so 0-d
+        tensors take in-place writes (``fill_``, ``clamp_``, ``x[...] = v``) and ``view(1)``
+        as in PyTorch (``(one * -1).view(1)``, ``w.grad.zero_()`` of a 0-d parameter)."""
+        if data.__class__ is not _NDARRAY and isinstance(data, _NP_SCALAR):
+            data = _asarray(data)
         t = object.__new__(Tensor)
         t._data = data
         t.grad = None

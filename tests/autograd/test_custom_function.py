@@ -225,3 +225,23 @@ def test_backward_returning_the_wrong_number_of_gradients():
                 return g
 
         SavesNumber.apply(a)
+
+
+def test_a_non_tensor_output_gets_none_in_backward():
+    # PyTorch hands backward None for an output that is not a tensor; glassnet's adapter used
+    # to run out of zero gradients (StopIteration) when forward returned one
+    class ScaleAndTag(gn.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2, "tag", x.sum()
+
+        @staticmethod
+        def backward(ctx, g_scaled, g_tag, g_sum):
+            assert g_tag is None
+            return g_scaled * 2 + g_sum
+
+    x = gn.tensor([1.0, 2.0], requires_grad=True)
+    y, tag, total = ScaleAndTag.apply(x)
+    assert tag == "tag"
+    (y.sum() + 10 * total).backward()
+    np.testing.assert_allclose(x.grad.numpy(), [12.0, 12.0])  # 2 * 1 + 10

@@ -30,11 +30,12 @@ test, not to train faster.
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
 from glassnet.autograd.autocast_mode import FLOAT32_OPS, LOW_PRECISION_OPS, STATE
-from glassnet.backend import Device, xp_of
+from glassnet.backend import Device, cuda_available, xp_of
 from glassnet.backend.dtypes import to_dtype
 
 __all__ = ["FLOAT32_OPS", "GradScaler", "LOW_PRECISION_OPS", "autocast", "is_autocast_enabled"]
@@ -51,25 +52,41 @@ class autocast:  # noqa: N801 - PyTorch's name
     Args:
         device_type: "cuda", "cpu" or "sim": ops whose inputs are on another kind of device
             are left alone.
-        dtype: the low precision, float16 (the default). bfloat16 raises: neither NumPy nor
-            CuPy has it.
-        enabled: False makes the block a no-op (handy for a flag).
+        dtype: the low precision: float16. None (the default) is PyTorch's default, float16
+            on "cuda" and bfloat16 on "cpu"; bfloat16 raises: neither NumPy nor CuPy has it
+            (so ``autocast("cpu")`` needs ``dtype=float16``).
+        enabled: False makes the block a no-op (handy for a flag); nothing is checked then.
+        cache_enabled: accepted (PyTorch's cache of cast weights); no effect.
 
     Works as a context manager and as a decorator. Backward needs no autocast: each op's
     backward runs in the dtypes its forward used.
     """
 
-    def __init__(self, device_type: str = "cuda", dtype="float16", enabled: bool = True):
+    def __init__(
+        self,
+        device_type: str = "cuda",
+        dtype=None,
+        enabled: bool = True,
+        cache_enabled: bool | None = None,
+    ):
         self.device_type = Device(device_type).type
+        self.enabled = bool(enabled)
+        self.cache_enabled = cache_enabled  # PyTorch's weight-cast cache: nothing to cache here
+        if dtype is None:
+            # PyTorch's default low precision: float16 on CUDA, bfloat16 on the CPU
+            dtype = "bfloat16" if self.device_type == "cpu" else "float16"
+        self.dtype = dtype
+        if not self.enabled:  # a disabled block (autocast(..., enabled=use_amp)) checks nothing
+            return
         if isinstance(dtype, str) and dtype.lower() in ("bfloat16", "bf16"):
             raise TypeError(
-                "autocast: bfloat16 is not supported: NumPy and CuPy have no bfloat16 dtype; "
-                "use dtype=float16 (with a GradScaler)"
+                f"autocast({self.device_type!r}): bfloat16 (PyTorch's default on the CPU) is "
+                "not supported: NumPy and CuPy have no bfloat16 dtype; pass dtype=float16 (with "
+                "a GradScaler), or enabled=False"
             )
         self.dtype = to_dtype(dtype)
         if self.dtype != np.float16:
             raise TypeError(f"autocast: dtype must be float16, got {self.dtype}")
-        self.enabled = bool(enabled)
 
     def __enter__(self):
         self._prev = (STATE.dtype, STATE.device_type)
@@ -88,7 +105,7 @@ class autocast:  # noqa: N801 - PyTorch's name
 
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
-            with autocast(self.device_type, self.dtype, self.enabled):
+            with autocast(self.device_type, self.dtype, self.enabled, self.cache_enabled):
                 return fn(*args, **kwargs)
 
         return wrapper
@@ -98,7 +115,9 @@ class GradScaler:
     """Dynamic loss scaling for float16 training, with PyTorch's defaults and method names.
 
     Args:
-        device: the device type the gradients live on (kept for PyTorch compatibility).
+        device: the device type the gradients live on ("cuda", the default, "cpu" or "sim").
+            As in PyTorch, a "cuda" scaler on a machine without CUDA warns and disables
+            itself (``GradScaler("cpu")`` scales on the CPU).
         init_scale: the first scale S (2**16).
         growth_factor: S is multiplied by this after ``growth_interval`` good steps (2.0).
         backoff_factor: S is multiplied by this after a step with inf/NaN gradients (0.5).
@@ -131,6 +150,16 @@ class GradScaler:
                 f"GradScaler: growth_interval must be a positive int, got {growth_interval!r}"
             )
         self.device = device
+        if enabled and Device(device).type == "cuda" and not cuda_available():
+            # PyTorch's rule: a CUDA scaler on a machine without CUDA turns itself off (scale
+            # returns the loss, step just steps, get_scale() is 1.0)
+            warnings.warn(
+                "GradScaler is enabled, but CUDA is not available. Disabling. (Pass "
+                "GradScaler('cpu') to scale float16 gradients on the CPU.)",
+                UserWarning,
+                stacklevel=2,
+            )
+            enabled = False
         self._scale = float(init_scale)
         self._growth_factor = float(growth_factor)
         self._backoff_factor = float(backoff_factor)

@@ -1,6 +1,12 @@
 """Reverse-mode automatic differentiation: graph nodes, the backward engine, grad mode, hooks."""
 
 from glassnet.autograd import custom_function  # noqa: F401 - registers the ctx-form adapter
+from glassnet.autograd.anomaly_mode import (
+    detect_anomaly,
+    is_anomaly_check_nan_enabled,
+    is_anomaly_enabled,
+    set_detect_anomaly,
+)
 from glassnet.autograd.api import backward, grad
 from glassnet.autograd.engine import run_backward, topological_order, unbroadcast
 from glassnet.autograd.function import OPS, Function, FunctionCtx, explain_op, once_differentiable

@@ -74,7 +74,7 @@ class CustomNode(_function.Function):
             for shape, size in self.shapes:
                 grads.append(grad[start : start + size].reshape(shape))
                 start += size
-        extra = [Tensor._make(z, False) for z in self.zero_grads]
+        extra = [z if z is None else Tensor._make(z, False) for z in self.zero_grads]
         grads = _merge(grads, extra, self.diff_positions)
         cls = self.fn_class
         result = _user_method(cls, "backward", "vjp")(self.ctx, *grads)
@@ -168,8 +168,10 @@ def _apply(cls, *args, **kwargs):
     node.name = cls.__name__
     node.fn_class, node.ctx, node.arg_is_tensor = cls, ctx, arg_is_tensor
     node.diff_positions = diff
+    # the gradients handed to backward for the outputs without one: zeros for a tensor,
+    # None for a non-tensor output (PyTorch's)
     node.zero_grads = [
-        _zeros_like(o._data) for o, d in zip(outs, diff) if isinstance(o, Tensor) and not d
+        _zeros_like(o._data) if isinstance(o, Tensor) else None for o, d in zip(outs, diff) if not d
     ]
     node.inputs = inputs
     node.versions = tuple(t._vc[0] for t in inputs)

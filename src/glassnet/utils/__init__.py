@@ -1,5 +1,6 @@
-"""``glassnet.utils``: PyTorch's module paths (``glassnet.utils.data``)."""
+"""``glassnet.utils``: PyTorch's module paths (``glassnet.utils.data``,
+``glassnet.utils.checkpoint``)."""
 
-from glassnet.utils import data
+from glassnet.utils import checkpoint, data
 
-__all__ = ["data"]
+__all__ = ["checkpoint", "data"]
