@@ -19,6 +19,7 @@ from glassnet.autograd.grad_mode import no_grad
 from glassnet.backend import get_rng, to_device, xp_of
 from glassnet.backend.sim import SimArray
 from glassnet.ops._util import normalize_axis
+from glassnet.ops.getitem import setitem as _setitem
 from glassnet.tensor import Tensor
 
 
@@ -115,7 +116,7 @@ def copy_(self, src, non_blocking: bool = False):
     """Copy ``src`` (broadcast to this tensor's shape, cast to its dtype) into this tensor."""
     if _GRAD.enabled and self._records_inplace((src,)):
         _check_writable(self, "copy_")
-        return self._rebase("copy_", ops.setitem, Ellipsis, src, keep_old=False)
+        return self._rebase("copy_", _setitem, Ellipsis, src, keep_old=False)
     self._check_inplace("copy_")
     _check_writable(self, "copy_")
     v = src._data if isinstance(src, Tensor) else src
@@ -146,7 +147,7 @@ def __setitem__(self, index, value):  # noqa: N807
     if (self._ctx is not None or (isinstance(value, Tensor) and value.requires_grad)) and (
         _GRAD.enabled and self._records_inplace((value,))
     ):
-        self._rebase("x[...] = ...", ops.setitem, index, value, keep_old=False)
+        self._rebase("x[...] = ...", _setitem, index, value, keep_old=False)
         return
     _TENSOR_SETITEM(self, index, value)
 

@@ -18,7 +18,7 @@ from glassnet.ops._util import normalize_axis
 from glassnet.ops.index_order import ints_first
 from glassnet.tensor import Tensor
 
-__all__ = ["gather", "getitem", "setitem", "take_along_axis"]
+__all__ = ["gather", "getitem", "take_along_axis"]
 
 
 class GetItem(Function):
