@@ -120,3 +120,14 @@ def test_masked_scatter_and_put_in_place_are_recorded():
     (buf * gn.tensor([1.0, 1.0, 10.0])).sum().add(flat[1, 1] * 100.0).backward()
     np.testing.assert_allclose(buf.detach().numpy(), [5.0, 0.0, 7.0])
     np.testing.assert_allclose(src.grad.numpy(), [1.0 + 100.0, 10.0])
+
+
+def test_an_element_read_by_indexing_is_a_0d_array_tensor():
+    t = gn.tensor([[3], [1], [4]])
+    items = [t[i][0] for i in range(3)]  # the chatbot tutorial's LongTensor([[topi[i][0] ...]])
+    assert isinstance(items[0]._data, np.ndarray) and items[0].shape == ()
+    np.testing.assert_array_equal(gn.tensor(items).numpy(), [3, 1, 4])
+    np.testing.assert_array_equal(gn.LongTensor([items]).numpy(), [[3, 1, 4]])
+    x = t[1, 0]
+    x.add_(5)  # a 0-d view, as in PyTorch: the write reaches t (a NumPy scalar could not)
+    assert x.item() == 6 and t[1, 0].item() == 6

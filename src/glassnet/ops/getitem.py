@@ -33,7 +33,10 @@ class GetItem(Function):
 
     def forward(self, x, index):
         self.index = index
-        return x[index]
+        y = x[index]
+        if isinstance(y, np.generic):  # NumPy's scalar for one element: a 0-d view instead, as
+            y = x[(*index, ...) if isinstance(index, tuple) else (index, ...)]  # PyTorch's t[i, j]
+        return y
 
     def backward(self, ns, grad, x):
         index, shape = self.index, x.shape
