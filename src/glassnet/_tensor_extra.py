@@ -19,6 +19,7 @@ from glassnet.autograd.grad_mode import no_grad
 from glassnet.backend import get_rng, to_device, xp_of
 from glassnet.backend.sim import SimArray
 from glassnet.ops._util import normalize_axis
+from glassnet.ops.getitem import setitem as _setitem
 from glassnet.tensor import Tensor
 
 
@@ -113,6 +114,9 @@ def fill_(self, value):
 
 def copy_(self, src, non_blocking: bool = False):
     """Copy ``src`` (broadcast to this tensor's shape, cast to its dtype) into this tensor."""
+    if _GRAD.enabled and self._records_inplace((src,)):
+        _check_writable(self, "copy_")
+        return self._rebase("copy_", _setitem, Ellipsis, src, keep_old=False)
     self._check_inplace("copy_")
     _check_writable(self, "copy_")
     v = src._data if isinstance(src, Tensor) else src
@@ -140,6 +144,11 @@ def __setitem__(self, index, value):  # noqa: N807
             "convert it with mask.bool()"
         )
     _check_writable(self, "x[...] = ...")
+    if (self._ctx is not None or (isinstance(value, Tensor) and value.requires_grad)) and (
+        _GRAD.enabled and self._records_inplace((value,))
+    ):
+        self._rebase("x[...] = ...", _setitem, index, value, keep_old=False)
+        return
     _TENSOR_SETITEM(self, index, value)
 
 
@@ -200,6 +209,8 @@ def _write_result(self, name: str, out):
 
 def masked_scatter_(self, mask, source):
     """In-place ``masked_scatter``: the mask broadcasts to this tensor's shape."""
+    if _GRAD.enabled and self._records_inplace((source,)):
+        return self._rebase("masked_scatter_", ops.masked_scatter, mask, source)
     with no_grad():
         out = ops.masked_scatter(self, mask, source)
     if out.shape != self.shape:
@@ -209,6 +220,8 @@ def masked_scatter_(self, mask, source):
 
 def put_(self, index, source, accumulate: bool = False):
     """In-place ``put``: ``source`` written (or added) at the flat positions ``index``."""
+    if _GRAD.enabled and self._records_inplace((source,)):
+        return self._rebase("put_", ops.put, index, source, accumulate)
     with no_grad():
         out = ops.put(self, index, source, accumulate)
     return _write_result(self, "put_", out)

@@ -13,6 +13,7 @@ import numpy as np
 
 from glassnet import ops
 from glassnet._torch_extras import _RANK, check_memory_format, contiguous_format
+from glassnet.autograd.grad_mode import STATE as _GRAD
 from glassnet.autograd.grad_mode import no_grad
 from glassnet.backend import Device, get_rng, to_device, to_dtype, xp_of
 from glassnet.tensor import Tensor
@@ -271,22 +272,28 @@ def _inplace_of(name, op, cast: bool = False):
     which PyTorch casts to the tensor's dtype)."""
 
     def method(self, *args, **kwargs):
+        if _GRAD.enabled and self._records_inplace((*args, *kwargs.values())):
+            return self._rebase(name, lambda old: _checked(name, old, op(old, *args, **kwargs)))
         self._check_inplace(name)
         with no_grad():
             out = op(self, *args, **kwargs)
+        value = _checked(name, self, out)._data
+        return _write(self, name, value)
+
+    def _checked(name, x, out):
         value = out._data
-        if not cast and not np.can_cast(value.dtype, self.dtype, "same_kind"):
+        if not cast and not np.can_cast(value.dtype, x.dtype, "same_kind"):
             raise TypeError(
                 f"{name}: the result type {value.dtype} can't be cast to this tensor's dtype "
-                f"{self.dtype} (PyTorch raises too); use the out-of-place {name[:-1]}, or convert "
+                f"{x.dtype} (PyTorch raises too); use the out-of-place {name[:-1]}, or convert "
                 "the tensor first"
             )
-        if value.shape != self.shape:
+        if value.shape != x.shape:
             raise ValueError(
                 f"{name}: the result's shape {value.shape} does not match this tensor's shape "
-                f"{self.shape} (an in-place op cannot change the shape)"
+                f"{x.shape} (an in-place op cannot change the shape)"
             )
-        return _write(self, name, value)
+        return out
 
     method.__name__ = method.__qualname__ = name
     method.__doc__ = f"In-place ``{name[:-1]}``: writes the result into this tensor."

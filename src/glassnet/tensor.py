@@ -16,6 +16,7 @@ import numpy as np
 
 from glassnet.autograd import engine as _engine
 from glassnet.autograd import hooks as _hooks
+from glassnet.autograd import inplace as _inplace
 from glassnet.autograd.grad_mode import CAPTURING, active_recorder
 from glassnet.autograd.grad_mode import STATE as _GRAD
 from glassnet.backend import Device, device_of, to_device, to_dtype, xp_of
@@ -351,6 +352,16 @@ class Tensor:
                 "out-of-place op"
             )
 
+    def _records_inplace(self, args) -> bool:
+        """(Grad mode on) True when an in-place change must be recorded in the graph, as
+        PyTorch records it (see ``glassnet.autograd.inplace``)."""
+        if self.requires_grad:
+            return self._ctx is not None
+        return any(isinstance(a, Tensor) and a.requires_grad for a in args)
+
+    def _rebase(self, opname: str, compute, *args, keep_old: bool = True) -> Tensor:
+        return _inplace.rebase(self, opname, compute, *args, keep_old=keep_old)
+
     def _bump(self) -> None:
         self._vc[0] += 1
         if _GRAD.recorder is not None:  # glassnet.compile is capturing: not replayable
@@ -360,6 +371,10 @@ class Tensor:
         return other._data if isinstance(other, Tensor) else other
 
     def add_(self, other, alpha: float = 1.0) -> Tensor:
+        if (self._ctx is not None or (isinstance(other, Tensor) and other.requires_grad)) and (
+            _GRAD.enabled and self._records_inplace((other,))
+        ):
+            return self._rebase("add_", _inplace.plus, other, alpha)
         self._check_inplace("add_")
         v = self._inplace_value(other)
         self._data += v if alpha == 1.0 else alpha * v
@@ -367,6 +382,10 @@ class Tensor:
         return self
 
     def sub_(self, other, alpha: float = 1.0) -> Tensor:
+        if (self._ctx is not None or (isinstance(other, Tensor) and other.requires_grad)) and (
+            _GRAD.enabled and self._records_inplace((other,))
+        ):
+            return self._rebase("sub_", _inplace.minus, other, alpha)
         self._check_inplace("sub_")
         v = self._inplace_value(other)
         self._data -= v if alpha == 1.0 else alpha * v
@@ -374,12 +393,20 @@ class Tensor:
         return self
 
     def mul_(self, other) -> Tensor:
+        if (self._ctx is not None or (isinstance(other, Tensor) and other.requires_grad)) and (
+            _GRAD.enabled and self._records_inplace((other,))
+        ):
+            return self._rebase("mul_", _inplace.times, other)
         self._check_inplace("mul_")
         self._data *= self._inplace_value(other)
         self._bump()
         return self
 
     def div_(self, other) -> Tensor:
+        if (self._ctx is not None or (isinstance(other, Tensor) and other.requires_grad)) and (
+            _GRAD.enabled and self._records_inplace((other,))
+        ):
+            return self._rebase("div_", _inplace.over, other)
         self._check_inplace("div_")
         self._data /= self._inplace_value(other)
         self._bump()

@@ -17,7 +17,7 @@ def _zero_dim_result():
 
 def test_scalar_arithmetic_result_is_a_view_able_array():
     mone = _zero_dim_result()
-    assert isinstance(mone._data, np.ndarray) and mone.shape == ()
+    assert not isinstance(mone._data, np.generic) and mone.shape == ()  # an array, not a scalar
     v = mone.view(1)
     assert v.shape == (1,) and v.tolist() == [-1.0]
     mone.fill_(5.0)

@@ -34,7 +34,10 @@ class GetItem(Function):
 
     def forward(self, x, index):
         self.index = index
-        return x[index]
+        y = x[index]
+        if isinstance(y, np.generic):  # NumPy's scalar for one element: a 0-d view instead, as
+            y = x[(*index, ...) if isinstance(index, tuple) else (index, ...)]  # PyTorch's t[i, j]
+        return y
 
     def backward(self, ns, grad, x):
         index, shape = self.index, x.shape
@@ -62,6 +65,41 @@ class TakeAlongAxis(Function):
         # only positions along the axis can share a destination: at most its length do
         run = index[self.axis].shape[self.axis]
         return ns.linear(lambda g: scatter_add(xp, g, shape, index, run), lambda g: g[index], grad)
+
+
+class SetItem(Function):
+    """y = x with y[index] = v (v broadcast to x[index]'s shape; PyTorch's recorded
+    ``x[index] = v``);  dy/dx = grad with zeros at index,  dy/dv = grad[index] (summed over
+    v's broadcast dims by the engine).
+
+    The forward writes into ``x``'s array and returns it: the caller (``Tensor._rebase``)
+    hands in a snapshot sharing the written tensor's storage, and neither derivative reads a
+    value.
+    """
+
+    def forward(self, x, v, index):
+        x[index] = v
+        self.index = index
+        return x
+
+    def backward(self, ns, grad, x, v):
+        index = self.index
+        gx = gv = None
+        if self.needs_input_grad[0]:
+            keep = xp_of(grad._data if isinstance(grad, Tensor) else grad).ones(grad.shape, bool)
+            keep[index] = False
+            gx = grad * keep
+        if self.needs_input_grad[1]:
+            gv = grad[index]
+        return gx, gv
+
+
+def setitem(x: Tensor, index, value) -> Tensor:
+    """``x[index] = value`` recorded in the graph, writing into ``x``'s storage (used by
+    ``Tensor.__setitem__`` and ``copy_`` through ``Tensor._rebase``; not an out-of-place op)."""
+    if not isinstance(value, Tensor):
+        value = Tensor._make(xp_of(x._data).asarray(value, dtype=x.dtype), False)
+    return SetItem.apply(x, value, index=_convert_index(index, x))
 
 
 # -- wrappers ---------------------------------------------------------------------------------

@@ -7,8 +7,10 @@ from collections.abc import Callable
 import numpy as np
 
 import glassnet.functional as F
+from glassnet.autograd.grad_mode import is_grad_enabled
 from glassnet.backend import get_rng_state, set_rng_state
 from glassnet.nn.layers._validate import check_positive, check_tensor
+from glassnet.nn.layers.activation import GELU, ReLU
 from glassnet.nn.layers.attention import MultiheadAttention
 from glassnet.nn.layers.container import ModuleList
 from glassnet.nn.layers.dropout import Dropout
@@ -162,6 +164,23 @@ class TransformerEncoderLayer(Module):
         )
 
 
+def _sparsity_fast_path(layer) -> bool:
+    """PyTorch's conditions (TransformerEncoder.__init__) for its nested-tensor path."""
+    if not isinstance(layer, TransformerEncoderLayer):
+        return False
+    attn, act = layer.self_attn, layer._config["activation"]
+    relu_or_gelu = act in ("relu", "gelu", F.relu, F.gelu) or isinstance(act, (ReLU, GELU))
+    return (
+        not layer.norm_first
+        and attn.batch_first
+        and attn._qkv_same_embed_dim
+        and getattr(attn, "in_proj_bias", None) is not None
+        and relu_or_gelu
+        and layer.norm1.eps == layer.norm2.eps
+        and attn.num_heads % 2 == 0
+    )
+
+
 def _clone_layer(layer: Module, owner: str) -> Module:
     """A fresh copy of ``layer``: built from its recorded constructor arguments, moved to its
     device and dtype, then loaded with its state. The global RNG is restored afterwards, so
@@ -201,7 +220,9 @@ class TransformerEncoder(Module):
         num_layers: how many copies to stack.
         norm: an optional final module (e.g. ``LayerNorm(d_model)``, usual with
             ``norm_first=True``).
-        enable_nested_tensor, mask_check: accepted for PyTorch's signature; no effect.
+        enable_nested_tensor, mask_check: PyTorch's inference fast path; glassnet has no
+            nested tensors but reproduces its result: zeros at padded positions (see
+            ``_nested_padding``).
 
     Sub-modules: ``layers.0``, ``layers.1``, ... and ``norm``, so ``state_dict`` keys match
     PyTorch's (``layers.1.self_attn.in_proj_weight``, ``norm.weight``).
@@ -228,8 +249,6 @@ class TransformerEncoder(Module):
         enable_nested_tensor: bool = True,
         mask_check: bool = True,
     ):
-        # enable_nested_tensor / mask_check: PyTorch's inference fast-path switches, accepted
-        # for its signature; glassnet has no nested tensors, so they change nothing
         super().__init__()
         if not isinstance(encoder_layer, Module):
             raise TypeError(
@@ -244,6 +263,8 @@ class TransformerEncoder(Module):
         )
         self.num_layers = num_layers
         self.norm = norm
+        self.enable_nested_tensor, self.mask_check = enable_nested_tensor, mask_check
+        self.use_nested_tensor = bool(enable_nested_tensor) and _sparsity_fast_path(encoder_layer)
 
     def forward(
         self, src: Tensor, mask=None, src_key_padding_mask=None, is_causal: bool | None = None
@@ -252,4 +273,31 @@ class TransformerEncoder(Module):
         for layer in self.layers:
             x = layer(x, src_mask=mask, src_key_padding_mask=src_key_padding_mask,
                       is_causal=bool(is_causal))  # fmt: skip
+        padded = self._nested_padding(src, mask, src_key_padding_mask)
+        if padded is not None:  # PyTorch's nested-tensor path pads its output with zeros
+            x = x.masked_fill(padded.unsqueeze(-1), 0.0)
         return self.norm(x) if self.norm is not None else x
+
+    def _nested_padding(self, src, mask, key_padding_mask):
+        """The padded positions (N, T) where PyTorch's sparsity fast path runs, else None.
+
+        PyTorch (``enable_nested_tensor=True``, the default) packs the batch into a nested
+        tensor in inference (first layer in eval mode, no gradient needed, 3-d input, a key
+        padding mask with the padding at the end of each row, no ``mask``) and unpacks it with
+        zeros: the output at padded positions is 0 (``norm(0)`` after a final norm), where the
+        masked computation gives other values there. glassnet reproduces those zeros.
+        """
+        if not self.use_nested_tensor or key_padding_mask is None or mask is not None:
+            return None
+        first = self.layers[0]
+        if first.training or src.ndim != 3:
+            return None
+        if is_grad_enabled() and (src.requires_grad or any(p.requires_grad for p in
+                                                           first.parameters())):  # fmt: skip
+            return None
+        pad = key_padding_mask
+        pad = pad._data if isinstance(pad, Tensor) else np.asarray(pad)
+        pad = pad.astype(bool)  # a float mask: its nonzero (-inf) entries are the padding
+        if self.mask_check and bool((pad[:, 1:] < pad[:, :-1]).any()):
+            return None  # not left-aligned (padding before a token): PyTorch's slow path
+        return Tensor._make(pad, False)

@@ -1,0 +1,133 @@
+"""In-place writes that autograd records, as PyTorch records them: ``outputs[t] = h`` into a
+tensor that does not require grad (the seq2seq tutorials' decoder loop), ``buf.copy_(x)``,
+``buf += x``, and in-place ops on intermediates (``att.masked_fill_(mask, -inf)``).
+
+glassnet used to write the values and drop the graph: ``outputs`` stayed a constant, so a loss
+over it had no gradient (or, added to another loss, silently lost this part).
+"""
+
+import numpy as np
+import pytest
+
+import glassnet as gn
+from glassnet.testing import GradCase, run_case
+
+rng = np.random.default_rng(11)
+
+
+def r(*shape):
+    return rng.uniform(-2.0, 2.0, size=shape)
+
+
+def _rows(a, b):
+    out = gn.zeros(3, 4, dtype=gn.float64)  # requires no grad: the writes put it in the graph
+    out[1] = a * 2.0
+    out[2, 1:3] = b
+    return out * out
+
+
+def _into_intermediate(a, b):
+    h = a * 1.0
+    h[0] = b  # dh/da is zero in row 0, dh/db the sum over the broadcast
+    h[:, 1] = b[0]
+    return h * a
+
+
+def _copy(a):
+    buf = gn.zeros(3, dtype=gn.float64)
+    buf.copy_(a)
+    return buf * a
+
+
+CASES = [
+    GradCase("set_item", _rows, [r(4), r(2)]),
+    GradCase("set_item", _into_intermediate, [r(2, 3), r(3)], label="intermediate-broadcast"),
+    GradCase("set_item", _copy, [r(3)], label="copy_"),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_gradcheck(case):
+    run_case(case)
+
+
+def test_decoder_loop_writes_carry_the_gradient():
+    x = gn.tensor([1.0, -2.0, 0.5], requires_grad=True)
+    outputs = gn.zeros(3, 3)
+    for t in range(1, 3):
+        outputs[t] = x * t  # rows 1 and 2: x and 2x
+    assert outputs.requires_grad
+    outputs.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [3.0, 3.0, 3.0])  # d(x + 2x)/dx
+    np.testing.assert_allclose(outputs.detach().numpy()[2], [2.0, -4.0, 1.0])
+
+
+def test_add_mul_and_masked_fill_in_place_are_recorded():
+    x = gn.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    buf = gn.zeros(3)
+    buf += x  # buf = x
+    buf.add_(x, alpha=2.0)  # 3x
+    buf.mul_(x)  # 3x^2: needs the value before the write
+    buf.masked_fill_(gn.tensor([False, True, False]), 0.0)
+    buf.sum().backward()
+    np.testing.assert_allclose(buf.detach().numpy(), [3.0, 0.0, 27.0])
+    np.testing.assert_allclose(x.grad.numpy(), [6.0, 0.0, 18.0])  # 6x, 0 where filled
+
+
+def test_values_used_before_the_write_raise_in_backward():
+    a = gn.tensor([1.0, 2.0], requires_grad=True)
+    h = a * 2.0
+    s = h * h  # saves h
+    h[0] = a[1]
+    with pytest.raises(RuntimeError, match="modified in place"):
+        s.sum().backward()
+
+
+def test_writing_a_graph_value_into_a_view_raises():
+    a = gn.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    base = gn.zeros(2, 3)
+    row = base[0]
+    with pytest.raises(ValueError, match="view of another tensor"):
+        row[:] = a
+    with pytest.raises(ValueError, match="view of another tensor"):
+        base[1][:] = a
+
+
+def test_leaves_that_require_grad_still_raise():
+    w = gn.ones(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="in-place"):
+        w[0] = 5.0
+    with pytest.raises(RuntimeError, match="in-place"):
+        w.copy_(gn.zeros(3))
+
+
+def test_no_grad_writes_stay_plain():
+    x = gn.tensor([1.0, 2.0], requires_grad=True)
+    buf = gn.zeros(2)
+    with gn.no_grad():
+        buf[0] = x[1]
+        buf.copy_(x)
+    assert not buf.requires_grad and buf.grad_fn is None
+    np.testing.assert_allclose(buf.numpy(), [1.0, 2.0])
+
+
+def test_masked_scatter_and_put_in_place_are_recorded():
+    src = gn.tensor([5.0, 7.0], requires_grad=True)
+    buf = gn.zeros(3)
+    buf.masked_scatter_(gn.tensor([True, False, True]), src)
+    flat = gn.zeros(2, 2)
+    flat.put_(gn.tensor([3, 0]), src)
+    (buf * gn.tensor([1.0, 1.0, 10.0])).sum().add(flat[1, 1] * 100.0).backward()
+    np.testing.assert_allclose(buf.detach().numpy(), [5.0, 0.0, 7.0])
+    np.testing.assert_allclose(src.grad.numpy(), [1.0 + 100.0, 10.0])
+
+
+def test_an_element_read_by_indexing_is_a_0d_array_tensor():
+    t = gn.tensor([[3], [1], [4]], device="cpu")  # (gn.tensor of device tensors would copy)
+    items = [t[i][0] for i in range(3)]  # the chatbot tutorial's LongTensor([[topi[i][0] ...]])
+    assert not isinstance(items[0]._data, np.generic) and items[0].shape == ()
+    np.testing.assert_array_equal(gn.tensor(items).numpy(), [3, 1, 4])
+    np.testing.assert_array_equal(gn.LongTensor([items]).numpy(), [[3, 1, 4]])
+    x = t[1, 0]
+    x.add_(5)  # a 0-d view, as in PyTorch: the write reaches t (a NumPy scalar could not)
+    assert x.item() == 6 and t[1, 0].item() == 6
