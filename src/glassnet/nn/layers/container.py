@@ -294,14 +294,7 @@ class ModuleDict(Module):
         if isinstance(modules, (Mapping, ModuleDict)):
             items = modules.items()
         else:
-            items = []
-            for j, pair in enumerate(modules):
-                if not isinstance(pair, (tuple, list)) or len(pair) != 2:
-                    raise ValueError(
-                        f"ModuleDict.update: element #{j} of the iterable should be a "
-                        f"(key, module) pair, got {type(pair).__name__}"
-                    )
-                items.append(pair)
+            items = key_value_pairs(modules, "ModuleDict.update", "module")
         for key, module in items:
             self[key] = module
 
@@ -309,3 +302,16 @@ class ModuleDict(Module):
         raise NotImplementedError(
             "ModuleDict has no forward: pick modules by key in your module's forward"
         )
+
+
+def key_value_pairs(iterable, where: str, what: str) -> list:
+    """The ``(key, value)`` pairs of an iterable given to a dict container's ``update``; an
+    element that is not a pair raises, naming it (PyTorch's check)."""
+    items = []
+    for j, pair in enumerate(iterable):
+        if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+            raise ValueError(
+                f"{where}: element #{j} should be a (key, {what}) pair, got {type(pair).__name__}"
+            )
+        items.append(pair)
+    return items

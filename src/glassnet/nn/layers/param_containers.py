@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
 
+from glassnet.nn.layers.container import key_value_pairs
 from glassnet.nn.module import Module
 from glassnet.nn.parameter import Parameter
 from glassnet.tensor import Tensor
@@ -195,14 +196,7 @@ class ParameterDict(Module):
         elif isinstance(parameters, Mapping):
             items = sorted(parameters.items())
         else:
-            items = []
-            for j, pair in enumerate(parameters):
-                if not isinstance(pair, (tuple, list)) or len(pair) != 2:
-                    raise ValueError(
-                        f"ParameterDict.update: element #{j} should be a (key, value) pair, "
-                        f"got {type(pair).__name__}"
-                    )
-                items.append(pair)
+            items = key_value_pairs(parameters, "ParameterDict.update", "value")
         for key, value in items:
             self[key] = value
 
