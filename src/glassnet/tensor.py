@@ -46,6 +46,8 @@ def _as_array(data, dtype=None, device=None):
         arr = np.asarray(data)
         if arr.dtype == np.float64 and dtype is None:
             arr = arr.astype(default_float())  # Python floats become float32, like PyTorch
+        elif arr.dtype == np.complex128 and dtype is None:
+            arr = arr.astype(np.complex64)  # and Python complex numbers complex64
         elif arr.dtype.kind in "OUSV":
             raise TypeError(
                 f"cannot make a tensor from {type(data).__name__} holding {arr.dtype} values; "

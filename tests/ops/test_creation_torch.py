@@ -104,3 +104,8 @@ def test_what_pytorch_rejects():
     with pytest.raises(ValueError, match="step sign"):
         gn.arange(0, 5, -1)
     assert gn.arange(5, 0, -1).tolist() == [5, 4, 3, 2, 1]
+
+
+def test_python_complex_numbers_become_complex64_like_floats_become_float32():
+    assert gn.tensor([1 + 2j, 3.0]).dtype == np.complex64
+    assert gn.tensor(np.array([1 + 2j])).dtype == np.complex128  # an array keeps its dtype
