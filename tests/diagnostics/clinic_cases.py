@@ -42,7 +42,8 @@ def fit(model, optimizer, epochs=5, loss="cross_entropy", x=None, y=None, xv=Non
     y = d["y"] if y is None else y
     xv = d["xv"] if xv is None else xv
     yv = d["yv"] if yv is None else yv
-    model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"] if "cross" in loss else [])
+    classify = callable(loss) or "cross" in loss  # a hand-written loss here is a classifier's
+    model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"] if classify else [])
     options = dict(epochs=epochs, batch_size=batch_size, verbose=0, interrupt_checkpoint=None)
     with np.errstate(all="ignore"):
         history = model.fit(x, y, validation_data=(xv, yv), **options, **kwargs)
@@ -356,3 +357,27 @@ def summed_loss_big_batch():
                             validation_data=(d["xv"], d["yv"]),
                             interrupt_checkpoint=None)  # fmt: skip
     return history.diagnosis
+
+
+# -- broken trainings that once got no or the wrong diagnosis (probe: scratch p4) -------------
+def sorted_by_label():
+    d = digits()
+    order = np.argsort(d["y"], kind="stable")  # planted: data sorted by label, never shuffled
+    model = mlp()
+    opt = optim.SGD(model.parameters(), lr=0.05)
+    return fit(model, opt, epochs=3, x=d["x"][order], y=d["y"][order], shuffle=False)  # was: none
+
+
+def deep_tanh_sgd():
+    model = mlp(hidden=32, depth=8, act=nn.Tanh)  # planted: 8 tanh layers, default init
+    return fit(model, optim.SGD(model.parameters(), lr=0.01), epochs=4)  # was: lr too low
+
+
+def log_of_softmax():
+    model = mlp()
+
+    def loss(out, target):  # planted: log(softmax) by hand; a sharp softmax underflows to 0
+        p = F.softmax(out * 30.0, dim=1)
+        return -(F.one_hot(target, 10) * gn.log(p)).sum(1).mean()
+
+    return fit(model, optim.SGD(model.parameters(), lr=0.5), epochs=2, loss=loss)  # was: lr

@@ -68,6 +68,9 @@ CLINIC = [
     ),  # was: overfitting, stronger regularization
     ("init_20x_too_large", "init_too_large", r"default init|kaiming"),  # was: more epochs
     ("summed_loss_big_batch", "loss_summed", r"reduction='mean'"),  # was: scale down last layer
+    ("sorted_by_label", "unshuffled_batches", r"shuffle=True"),  # was: no problems found
+    ("deep_tanh_sgd", "vanishing_gradients", r"replace sigmoid/tanh .* with ReLU"),  # was: lr low
+    ("log_of_softmax", "nonfinite_op", r"log_softmax"),  # was: the lr is far too high
 ]
 
 # knobs that two findings may not pull in opposite directions

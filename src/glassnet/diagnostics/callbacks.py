@@ -14,6 +14,7 @@ from glassnet.backend.device import to_numpy
 from glassnet.diagnostics.anomaly import AnomalyDetector
 from glassnet.diagnostics.fit_report import write_fit_report
 from glassnet.diagnostics.health import HealthMonitor, HealthThresholds
+from glassnet.diagnostics.nan_origin import first_nonfinite_op
 from glassnet.diagnostics.repro import StepDigester
 from glassnet.diagnostics.watch import Watch
 from glassnet.train.callbacks import Callback
@@ -71,6 +72,11 @@ class DiagnosisCallback(Callback):
     def on_train_end(self, logs):
         watch, history = self.watch, self.state.history
         watch.stop_reason = self.state.stop_reason
+        if watch.stop_reason and "the loss became" in watch.stop_reason:
+            watch.stop()  # the replay is no training step
+            batch = getattr(self.state, "current_batch", None)
+            if batch is not None:  # which op made the NaN (fit stopped before its update)
+                watch.nan_origin = first_nonfinite_op(self.model, self.state.loss_fn, batch)
         try:
             diagnosis = watch.diagnosis()
         finally:

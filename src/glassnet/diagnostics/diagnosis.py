@@ -26,6 +26,7 @@ from __future__ import annotations
 import dataclasses
 import math
 
+from glassnet.diagnostics import diagnosis_data as data
 from glassnet.diagnostics import diagnosis_rules as rules
 from glassnet.diagnostics.diagnosis_wiring import wiring
 from glassnet.diagnostics.findings import Facts, Finding, fmt
@@ -108,9 +109,10 @@ def reconcile(candidates: list) -> list:
 def diagnose_run(w) -> Diagnosis:
     """Rank the findings of a :class:`~glassnet.diagnostics.watch.Watch`'s evidence."""
     f = Facts(w)
-    if not f.steps and not f.epochs:
+    if not f.steps and not f.epochs and getattr(w, "nan_origin", None) is None:
         return Diagnosis([], "nothing was trained yet")
-    findings = reconcile(rules.direct(f) + wiring(f) + rules.inferred(f) + rules.symptoms(f))
+    direct = rules.direct(f) + wiring(f) + data.unshuffled(f) + data.nonfinite_op(f)
+    findings = reconcile(direct + rules.inferred(f) + rules.symptoms(f))
     if f.val_acc is None and not f.val_loss and not any(x.severity == "warning" for x in findings):
         findings.append(Finding(
             "no_validation", "no validation data: overfitting cannot be judged",

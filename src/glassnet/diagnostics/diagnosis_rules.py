@@ -18,6 +18,7 @@ import math
 
 import numpy as np
 
+from glassnet.diagnostics.diagnosis_depth import vanishing
 from glassnet.diagnostics.findings import Facts as _Facts
 from glassnet.diagnostics.findings import Finding
 from glassnet.diagnostics.findings import fmt as _fmt
@@ -152,7 +153,9 @@ def inferred(f: _Facts) -> list:
     # not the learning rate's: it counts only after a blow-up or a gradient spike.
     growing = f.blowup or f.rose or bool(big_updates) or f.grad_spike > 10
     strong = growing
-    if f.nonfinite_step is not None and not growing:
+    # ... and not when replaying the batch found an op that made it at a bad value (log of 0)
+    domain_nan = getattr(getattr(f.w, "nan_origin", None), "domain", False)
+    if f.nonfinite_step is not None and (not growing or domain_nan):
         lr_signs = [s for s in lr_signs if "non-finite" not in s]
     # the loss at init: overconfident outputs before any update
     hot_init = f.logC is not None and math.isfinite(f.init) and f.init > 3 * f.logC + 1
@@ -257,32 +260,7 @@ def _slow_causes(f: _Facts, dead: list) -> list:
             explains=("vanishing", "no_learning", "plateau", "update_high", "update_low",
                       "lr_low", "dead", "collapse", "small_model", "still_falling",
                       "saturated")))  # fmt: skip
-    # vanishing gradients
-    vanish = [r for r in f.flow if r < 1e-3]
-    all_dead = [d for d in dead if d.worst >= 0.9]  # no gradient through dead units at all
-    if vanish and len(vanish) * 2 >= len(f.flow) and not f.good and not all_dead:
-        layer = f.health_of("vanishing")
-        name = layer[0].layer if layer else "the first layer"
-        ev = [f"mean |grad| of {name} is {min(vanish):.1e} of the last layer's: the early "
-              "layers barely learn"]  # fmt: skip
-        if not f.no_learning:
-            pass
-        else:
-            ev.append(f"the loss stayed near chance ({_fmt(f.init)} -> {_fmt(f.final)})")
-        remedies = [
-            "He (kaiming) initialization (or the layers' default init)",
-            "normalization layers between them (nn.BatchNorm1d / nn.LayerNorm)",
-            "residual (skip) connections",
-        ]
-        if f.saturating:
-            remedies.insert(0, "replace sigmoid/tanh hidden activations with ReLU (or GELU): "
-                            "their derivative is at most 0.25 (sigmoid), so it shrinks the "
-                            "gradient at every layer")  # fmt: skip
-        out.append(Finding(
-            "vanishing_gradients", "gradients vanish with depth", ev, remedies, score=65,
-            layers=(name,), explains=("vanishing", "no_learning", "plateau", "update_low",
-                                      "lr_low", "small_model", "still_falling", "saturated",
-                                      "collapse")))  # fmt: skip
+    out += vanishing(f, dead)  # diagnosis_depth.py
     # dead from the start: no blow-up, no big update: the initialization did it
     first = [d for d in dead if d.since == 1 and d.worst >= 0.9]
     if first and not f.blowup:

@@ -110,6 +110,8 @@ class Watch:
         self.loss_op: str | None = None
         self.num_classes: int | None = None
         self.class_counts: np.ndarray | None = None
+        self.batch_classes: list = []  # (distinct classes, size) of each batch of epoch 1
+        self.nan_origin = None  # the op that made a stopped fit's NaN (nan_origin.py)
         self.score_producer: str | None = None  # op that produced the loss's input
         self.probability_batches = 0  # batches whose scores were >= 0 and summed to 1
         self.loss_batches = 0
@@ -406,6 +408,8 @@ class Watch:
         if train is not None and self.class_counts is None:  # the first epoch: every batch
             counts = train[4 + classes :] + np.sum(ep["counts"], axis=0)
             self.class_counts = counts.astype(np.int64)
+            per_batch = [s[4 + classes :] for s in ep["stats"]] + list(ep["counts"])
+            self.batch_classes = [(int((c > 0).sum()), int(c.sum())) for c in per_batch]
         if self.optimizer is not None and getattr(self.optimizer, "param_groups", None):
             record["lr"] = float(self.optimizer.param_groups[0]["lr"])
         self.epochs.append(record)
