@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from glassnet import ops
+from glassnet.autograd import overlap as _overlap
 from glassnet.autograd.grad_mode import STATE as _GRAD
 from glassnet.autograd.grad_mode import no_grad
 from glassnet.backend import get_rng, to_device, xp_of
@@ -131,9 +132,23 @@ def copy_(self, src, non_blocking: bool = False):
                 f"copy_: the source of shape {tuple(v.shape)} does not broadcast to this "
                 f"tensor's shape {self.shape}"
             ) from None
-    self._data[...] = v
+    _store(self._data, v, "copy_")
     self._bump()
     return self
+
+
+def _store(data, v, name: str) -> None:
+    """``data[...] = v``, as PyTorch where ``data`` or ``v`` is a view (overlaps)."""
+    if getattr(data, "base", None) is not None or getattr(v, "base", None) is not None:
+        _overlap.check_operand(data, v, name)
+        if _overlap.overlaps(data):
+            return _overlap.write(data, v, name)
+    data[...] = v
+
+
+def _basic(index) -> bool:
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(i is Ellipsis or i is None or isinstance(i, (int, slice)) for i in parts)
 
 
 def __setitem__(self, index, value):  # noqa: N807
@@ -149,6 +164,16 @@ def __setitem__(self, index, value):  # noqa: N807
     ):
         self._rebase("x[...] = ...", _setitem, index, value, keep_old=False)
         return
+    v = value._data if isinstance(value, Tensor) else value
+    if _basic(index) and (
+        getattr(self._data, "base", None) is not None or getattr(v, "base", None) is not None
+    ):
+        target = self._data[index]
+        if isinstance(target, np.ndarray) and target.ndim:  # one element: plain write below
+            self._check_inplace("x[...] = ...")
+            _store(target, v, "x[...] = ...")
+            self._bump()
+            return
     _TENSOR_SETITEM(self, index, value)
 
 
@@ -202,6 +227,8 @@ def random_(self, from_=0, to=None, *, generator=None):
 def _write_result(self, name: str, out):
     self._check_inplace(name)
     _check_writable(self, name)
+    if _overlap.overlaps(self._data):
+        raise _overlap.refuse(name)
     self._data[...] = out._data
     self._bump()
     return self

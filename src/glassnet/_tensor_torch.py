@@ -13,6 +13,7 @@ import numpy as np
 
 from glassnet import ops
 from glassnet._torch_extras import _RANK, check_memory_format, contiguous_format
+from glassnet.autograd import overlap as _overlap
 from glassnet.autograd.grad_mode import STATE as _GRAD
 from glassnet.autograd.grad_mode import no_grad
 from glassnet.backend import Device, get_rng, to_device, to_dtype, xp_of
@@ -257,9 +258,16 @@ def where(self, condition, other):
 
 
 # -- in place (PyTorch's ``_`` forms) ------------------------------------------------------------
-def _write(self, name, value):
-    """Write the array ``value`` into this tensor's storage, following autograd's rule."""
+def _write(self, name, value, any_order: bool = False):
+    """Write the array ``value`` into this tensor's storage, following autograd's rule (into
+    a view whose elements overlap: see ``glassnet.autograd.overlap``)."""
     self._check_inplace(name)
+    if _overlap.overlaps(self._data):
+        if not any_order:  # an op's result computed from the old values: not PyTorch's
+            raise _overlap.refuse(name)
+        _overlap.write(self._data, value, name, any_order=True)
+        self._bump()
+        return self
     self._data[...] = value
     self._bump()
     return self
@@ -308,7 +316,7 @@ def _random_fill(self, name, generator, draw):
         from glassnet.generator import rng_for
 
         sample = draw(rng_for(name, generator, self.device)).astype(self.dtype)
-    return _write(self, name, sample)
+    return _write(self, name, sample, any_order=True)
 
 
 def uniform_(self, a=0.0, b=1.0, *, generator=None):
@@ -331,7 +339,7 @@ def bernoulli_(self, p=0.5, *, generator=None):
     self._check_inplace("bernoulli_")
     prob = p._data if isinstance(p, Tensor) else p
     u = rng_for("bernoulli_", generator, self.device).random(self.shape)
-    return _write(self, "bernoulli_", (u < prob).astype(self.dtype))
+    return _write(self, "bernoulli_", (u < prob).astype(self.dtype), any_order=True)
 
 
 def exponential_(self, lambd=1.0, *, generator=None):

@@ -17,6 +17,7 @@ import numpy as np
 from glassnet.autograd import engine as _engine
 from glassnet.autograd import hooks as _hooks
 from glassnet.autograd import inplace as _inplace
+from glassnet.autograd import overlap as _overlap
 from glassnet.autograd.grad_mode import CAPTURING, active_recorder
 from glassnet.autograd.grad_mode import STATE as _GRAD
 from glassnet.backend import Device, device_of, to_device, to_dtype, xp_of
@@ -379,7 +380,9 @@ class Tensor:
             return self._rebase("add_", _inplace.plus, other, alpha)
         self._check_inplace("add_")
         v = self._inplace_value(other)
-        self._data += v if alpha == 1.0 else alpha * v
+        v = v if alpha == 1.0 else alpha * v
+        if not _viewed(self._data, v) or not _overlap.arith(self._data, np.add, v, "add_"):
+            self._data += v
         self._bump()
         return self
 
@@ -390,7 +393,9 @@ class Tensor:
             return self._rebase("sub_", _inplace.minus, other, alpha)
         self._check_inplace("sub_")
         v = self._inplace_value(other)
-        self._data -= v if alpha == 1.0 else alpha * v
+        v = v if alpha == 1.0 else alpha * v
+        if not _viewed(self._data, v) or not _overlap.arith(self._data, np.subtract, v, "sub_"):
+            self._data -= v
         self._bump()
         return self
 
@@ -400,7 +405,9 @@ class Tensor:
         ):
             return self._rebase("mul_", _inplace.times, other)
         self._check_inplace("mul_")
-        self._data *= self._inplace_value(other)
+        v = self._inplace_value(other)
+        if not _viewed(self._data, v) or not _overlap.arith(self._data, np.multiply, v, "mul_"):
+            self._data *= v
         self._bump()
         return self
 
@@ -410,7 +417,9 @@ class Tensor:
         ):
             return self._rebase("div_", _inplace.over, other)
         self._check_inplace("div_")
-        self._data /= self._inplace_value(other)
+        v = self._inplace_value(other)
+        if not _viewed(self._data, v) or not _overlap.arith(self._data, np.divide, v, "div_"):
+            self._data /= v
         self._bump()
         return self
 
@@ -458,6 +467,11 @@ class Tensor:
         if self.requires_grad and _GRAD.enabled:
             return self / other
         return self.div_(other)
+
+
+def _viewed(data, v) -> bool:
+    """Whether an in-place op's array or operand is a view (then see glassnet.autograd.overlap)."""
+    return getattr(data, "base", None) is not None or getattr(v, "base", None) is not None
 
 
 def _read_on_host(t: Tensor, how: str) -> None:
