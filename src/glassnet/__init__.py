@@ -175,6 +175,7 @@ from glassnet.compile import CompiledStep, compile  # noqa: E402
 _LAZY = {
     "optim": ("glassnet.optim", None),
     "amp": ("glassnet.amp", None),
+    "distributions": ("glassnet.distributions", None),
     "autocast": ("glassnet.amp", "autocast"),
     "linalg": ("glassnet.linalg", None),
     "special": ("glassnet.special", None),
