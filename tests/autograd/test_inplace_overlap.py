@@ -5,6 +5,18 @@ import numpy as np
 import pytest
 
 import glassnet as gn
+from glassnet.backend import get_default_device, set_default_device
+
+
+@pytest.fixture(autouse=True)
+def _host():
+    """Element-by-element writes through overlapping views run on NumPy arrays (on a device
+    they raise NotImplementedError, tested last): these tests run on the CPU under any
+    GLASSNET_TEST_DEVICE."""
+    previous = get_default_device()
+    set_default_device("cpu")
+    yield
+    set_default_device(previous)
 
 
 def _windows(n=4, dtype="float32"):
@@ -93,3 +105,9 @@ def test_int_view_refuses_a_float_result():
     x, v = _windows(dtype="int64")
     with pytest.raises(TypeError, match="can't be cast"):
         v.add_(1.5)
+
+
+def test_a_device_array_refuses_the_overlapping_write_clearly():
+    x = gn.zeros(4).to("sim")
+    with pytest.raises(NotImplementedError, match="overlap in memory"):
+        x.unfold(0, 2, 1).add_(1.0)
