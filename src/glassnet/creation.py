@@ -86,17 +86,17 @@ def full(shape=None, fill_value=None, dtype=None, device=None, requires_grad: bo
     return _place(arr, device, requires_grad)
 
 
-def zeros_like(t: Tensor, dtype=None, requires_grad: bool = False, *, device=None,
+def zeros_like(input: Tensor, dtype=None, requires_grad: bool = False, *, device=None,
                memory_format=None) -> Tensor:  # fmt: skip
-    check_memory_format(memory_format, "zeros_like", t.shape)  # a layout: same values
-    return zeros(t.shape, dtype=dtype or t.dtype, device=device or t.device,
+    check_memory_format(memory_format, "zeros_like", input.shape)  # a layout: same values
+    return zeros(input.shape, dtype=dtype or input.dtype, device=device or input.device,
                  requires_grad=requires_grad)  # fmt: skip
 
 
-def ones_like(t: Tensor, dtype=None, requires_grad: bool = False, *, device=None,
+def ones_like(input: Tensor, dtype=None, requires_grad: bool = False, *, device=None,
                memory_format=None) -> Tensor:  # fmt: skip
-    check_memory_format(memory_format, "ones_like", t.shape)  # a layout: same values
-    return ones(t.shape, dtype=dtype or t.dtype, device=device or t.device,
+    check_memory_format(memory_format, "ones_like", input.shape)  # a layout: same values
+    return ones(input.shape, dtype=dtype or input.dtype, device=device or input.device,
                 requires_grad=requires_grad)  # fmt: skip
 
 

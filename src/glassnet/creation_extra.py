@@ -58,17 +58,17 @@ def empty(*shape, size=None, dtype=None, device=None, requires_grad: bool = Fals
     return zeros(*shape, size=size, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
-def empty_like(t: Tensor, dtype=None, device=None, requires_grad: bool = False, *,
+def empty_like(input: Tensor, dtype=None, device=None, requires_grad: bool = False, *,
                memory_format=None) -> Tensor:  # fmt: skip
     """``empty`` with t's shape (and dtype and device unless given)."""
-    shape, dt, dev = _like(t, dtype, memory_format, "empty_like")
+    shape, dt, dev = _like(input, dtype, memory_format, "empty_like")
     return zeros(shape, dtype=dt, device=device or dev, requires_grad=requires_grad)
 
 
-def full_like(t: Tensor, fill_value, dtype=None, device=None, requires_grad=False, *,
+def full_like(input: Tensor, fill_value, dtype=None, device=None, requires_grad=False, *,
               memory_format=None) -> Tensor:  # fmt: skip
     """A tensor of t's shape (and dtype and device unless given) filled with ``fill_value``."""
-    shape, dt, dev = _like(t, dtype, memory_format, "full_like")
+    shape, dt, dev = _like(input, dtype, memory_format, "full_like")
     return full(shape, fill_value, dtype=dt, device=device or dev, requires_grad=requires_grad)
 
 
@@ -124,11 +124,11 @@ def _source(op: str, generator, device):
     return rng_for(op, generator, device)
 
 
-def bernoulli(p: Tensor, *, generator=None) -> Tensor:
+def bernoulli(input: Tensor, *, generator=None) -> Tensor:
     """0/1 draws with P(1) = p elementwise (p in [0, 1]), in p's dtype; no gradient. Drawn on
     p's device (u < p with u uniform in [0, 1)), or from ``generator``."""
-    value_check(_check_probabilities, p)  # a compiled step checks, and draws, every call
-    return NoGrad.apply(p, fn=_bernoulli, generator=generator, device=p.device)
+    value_check(_check_probabilities, input)  # a compiled step checks, and draws, every call
+    return NoGrad.apply(input, fn=_bernoulli, generator=generator, device=input.device)
 
 
 def _check_probabilities(p: Tensor) -> None:

@@ -1,20 +1,18 @@
 """``glassnet.linalg``: PyTorch's ``torch.linalg`` names that glassnet has (norms, the SVD)."""
 
+from glassnet.ops import linalg_solve as _solve
 from glassnet.ops.distance import matrix_norm, vector_norm
 from glassnet.ops.linalg_extra import svd_factor
 from glassnet.ops.linalg_solve import (
     cholesky,
-    det,
     eigh,
     eigvalsh,
     matrix_power,
     matrix_rank,
     multi_dot,
     pinv,
-    slogdet,
     solve,
 )
-from glassnet.ops.linalg_solve import inverse as inv
 from glassnet.return_types import linalg_svd
 
 __all__ = [
@@ -22,6 +20,21 @@ __all__ = [
     "matrix_rank", "multi_dot", "norm", "pinv", "slogdet", "solve", "svd", "svdvals",
     "vector_norm",
 ]  # fmt: skip
+
+
+def det(A):  # noqa: N803 - PyTorch's name (torch.det says input)
+    """``torch.linalg.det``: the determinant of each square matrix in ``A``."""
+    return _solve.det(A)
+
+
+def inv(A):  # noqa: N803
+    """``torch.linalg.inv``: the inverse of each square matrix in ``A``."""
+    return _solve.inverse(A)
+
+
+def slogdet(A):  # noqa: N803
+    """``torch.linalg.slogdet``: (sign, log|det|) of each square matrix in ``A``."""
+    return _solve.slogdet(A)
 
 
 def cross(input, other, *, dim: int = -1):  # noqa: A002 - PyTorch's names
@@ -59,7 +72,7 @@ def svdvals(A, *, driver=None):
     return svd_factor(A, "s")
 
 
-def norm(A, ord=None, dim=None, keepdim: bool = False, *, dtype=None):  # noqa: A002
+def norm(input, ord=None, dim=None, keepdim: bool = False, *, dtype=None):  # noqa: A002
     """``torch.linalg.norm``: a vector norm or a matrix norm, chosen as PyTorch does.
 
     With ``dim`` an int (or one dim), ``vector_norm(A, ord)``; with two dims,
@@ -70,16 +83,16 @@ def norm(A, ord=None, dim=None, keepdim: bool = False, *, dtype=None):  # noqa: 
         dim = (dim,)
     if dim is None:
         if ord is None:
-            return vector_norm(A, 2, None, keepdim, dtype=dtype)
-        if A.ndim not in (1, 2):
+            return vector_norm(input, 2, None, keepdim, dtype=dtype)
+        if input.ndim not in (1, 2):
             raise ValueError(
                 f"linalg.norm: with ord={ord!r} and dim=None the input must be 1-D or 2-D, got "
-                f"{A.ndim}-D; pass dim= (one dim for a vector norm, two for a matrix norm)"
+                f"{input.ndim}-D; pass dim= (one dim for a vector norm, two for a matrix norm)"
             )
-        dim = tuple(range(A.ndim))
+        dim = tuple(range(input.ndim))
     dim = tuple(dim)
     if len(dim) == 1:
-        return vector_norm(A, 2 if ord is None else ord, dim, keepdim, dtype=dtype)
+        return vector_norm(input, 2 if ord is None else ord, dim, keepdim, dtype=dtype)
     if len(dim) == 2:
-        return matrix_norm(A, "fro" if ord is None else ord, dim, keepdim, dtype=dtype)
+        return matrix_norm(input, "fro" if ord is None else ord, dim, keepdim, dtype=dtype)
     raise ValueError(f"linalg.norm: dim must name one or two dims, got {dim!r}")

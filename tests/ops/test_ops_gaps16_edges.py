@@ -90,7 +90,7 @@ def test_where_with_only_a_condition_is_nonzero_as_tuple():
     assert rows.tolist() == [0, 1] and cols.tolist() == [0, 1] and rows.dtype == np.int64
     assert [t.tolist() for t in gn.where(gn.tensor(True))] == [[0]]
     assert [t.tolist() for t in gn.where(gn.tensor(False))] == [[]]
-    with pytest.raises(TypeError, match="give both a"):
+    with pytest.raises(TypeError, match="give both input"):
         gn.where(gn.tensor([True]), 1.0)
 
 

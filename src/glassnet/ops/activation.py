@@ -389,39 +389,39 @@ class LogSoftmax(Function):
         return grad - ns.exp(y) * ns.sum(grad, self.axis, True)
 
 
-def relu(x: Tensor, inplace: bool = False) -> Tensor:
+def relu(input: Tensor, inplace: bool = False) -> Tensor:
     """Rectified linear unit max(0, x). ``inplace=True``: see :func:`ops._util.inplace_result`
     (written into ``x`` unless ``x`` requires grad under grad mode)."""
-    out = Relu.apply(x)
-    return inplace_result(x, out, True) if inplace else out
+    out = Relu.apply(input)
+    return inplace_result(input, out, True) if inplace else out
 
 
-def leaky_relu(x: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     """x for x > 0, negative_slope * x otherwise."""
-    out = LeakyRelu.apply(x, slope=negative_slope)
-    return inplace_result(x, out, True) if inplace else out
+    out = LeakyRelu.apply(input, slope=negative_slope)
+    return inplace_result(input, out, True) if inplace else out
 
 
-def elu(x: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """Exponential linear unit."""
-    out = Elu.apply(x, alpha=alpha)
-    return inplace_result(x, out, True) if inplace else out
+    out = Elu.apply(input, alpha=alpha)
+    return inplace_result(input, out, True) if inplace else out
 
 
-def gelu(x: Tensor, approximate: str = "none") -> Tensor:
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     """Gaussian error linear unit; ``approximate="tanh"`` for the GPT-2 approximation.
 
     Exact GELU on the CPU runs as one fused kernel with ``glassnet[jit]`` installed
     (docs/performance.md; ``GLASSNET_JIT=0`` turns it off), with the same results."""
     if approximate not in ("none", "tanh"):
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
-    return Gelu.apply(x, approximate=approximate)
+    return Gelu.apply(input, approximate=approximate)
 
 
-def silu(x: Tensor, inplace: bool = False) -> Tensor:
+def silu(input: Tensor, inplace: bool = False) -> Tensor:
     """x * sigmoid(x) (also called swish)."""
-    out = Silu.apply(x)
-    return inplace_result(x, out, True) if inplace else out
+    out = Silu.apply(input)
+    return inplace_result(input, out, True) if inplace else out
 
 
 swish = silu
@@ -432,14 +432,14 @@ def erf(x: Tensor) -> Tensor:
     return Erf.apply(x)
 
 
-def sigmoid(x: Tensor) -> Tensor:
+def sigmoid(input: Tensor) -> Tensor:
     """Logistic sigmoid 1 / (1 + e^-x)."""
-    return Sigmoid.apply(x if x._data.dtype.kind == "f" else floating(x))
+    return Sigmoid.apply(input if input._data.dtype.kind == "f" else floating(input))
 
 
-def tanh(x: Tensor) -> Tensor:
+def tanh(input: Tensor) -> Tensor:
     """Hyperbolic tangent."""
-    return Tanh.apply(x if x._data.dtype.kind == "f" else floating(x))
+    return Tanh.apply(input if input._data.dtype.kind == "f" else floating(input))
 
 
 def softplus(x: Tensor, beta: float = 1.0) -> Tensor:
@@ -463,19 +463,19 @@ def _softmax_dim(op: str, x: Tensor, dim, axis, dtype):
 
 
 def softmax(
-    x: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None, *, axis=None
+    input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None, *, axis=None
 ) -> Tensor:
     """Normalized exponentials along ``dim`` (sums to 1); ``axis`` is an alias.
 
     Over the last axis on the CPU, a fused per-row kernel with ``glassnet[jit]`` installed
     (docs/performance.md), with the same results."""
-    x, axes = _softmax_dim("softmax", x, dim, axis, dtype)
-    return Softmax.apply(x, axis=axes)
+    input, axes = _softmax_dim("softmax", input, dim, axis, dtype)
+    return Softmax.apply(input, axis=axes)
 
 
 def log_softmax(
-    x: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None, *, axis=None
+    input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None, *, axis=None
 ) -> Tensor:
     """log(softmax(x)) along ``dim``, computed stably; ``axis`` is an alias."""
-    x, axes = _softmax_dim("log_softmax", x, dim, axis, dtype)
-    return LogSoftmax.apply(x, axis=axes)
+    input, axes = _softmax_dim("log_softmax", input, dim, axis, dtype)
+    return LogSoftmax.apply(input, axis=axes)

@@ -79,19 +79,19 @@ def _less_equal(x, value):
     return x <= value
 
 
-def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """Smooth ReLU ln(1 + e^{beta x}) / beta, and x itself where beta x > threshold (PyTorch's
     linear region);  dy/dx = sigmoid(beta x), or 1 in the linear region."""
-    y = _act.softplus(x, beta)
+    y = _act.softplus(input, beta)
     if threshold is None:
         return y
-    linear = _mask(_above, x, scale=beta, limit=threshold)
+    linear = _mask(_above, input, scale=beta, limit=threshold)
     # the shortcut reads the mask: not while gn.compile captures (a replay must not skip it)
-    return _sel.where(linear, x, y) if CAPTURING[0] or linear._data.any() else y
+    return _sel.where(linear, input, y) if CAPTURING[0] or linear._data.any() else y
 
 
 def hardtanh(
-    x: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False
+    input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False
 ) -> Tensor:
     """y = min_val for x <= min_val, max_val for x >= max_val, else x;
     dy/dx = 1 strictly inside (min_val, max_val), else 0 (0 at the kinks, as PyTorch).
@@ -99,7 +99,7 @@ def hardtanh(
     ``inplace=True`` (here and in every activation that has it): the result is written into
     ``x`` and ``x`` returned, unless ``x`` requires grad under grad mode, where the
     out-of-place result is returned (same values and gradient; ``x`` keeps its values)."""
-    return inplace_result(x, _hardtanh(x, min_val, max_val), inplace)
+    return inplace_result(input, _hardtanh(input, min_val, max_val), inplace)
 
 
 def _hardtanh(x: Tensor, min_val: float, max_val: float) -> Tensor:
@@ -109,9 +109,9 @@ def _hardtanh(x: Tensor, min_val: float, max_val: float) -> Tensor:
     return _sel.where(inside, x, _sel.clip(x.detach(), min_val, max_val))
 
 
-def relu6(x: Tensor, inplace: bool = False) -> Tensor:
+def relu6(input: Tensor, inplace: bool = False) -> Tensor:
     """y = min(max(0, x), 6);  dy/dx = 1 for 0 < x < 6, else 0."""
-    return inplace_result(x, _hardtanh(x, 0.0, 6.0), inplace)
+    return inplace_result(input, _hardtanh(input, 0.0, 6.0), inplace)
 
 
 def hardsigmoid(x: Tensor, inplace: bool = False) -> Tensor:
@@ -127,20 +127,20 @@ def hardswish(x: Tensor, inplace: bool = False) -> Tensor:
     return inplace_result(x, _sel.where(_mask(_less_equal, x, value=-3), 0.0, out), inplace)
 
 
-def mish(x: Tensor, inplace: bool = False) -> Tensor:
+def mish(input: Tensor, inplace: bool = False) -> Tensor:
     """y = x tanh(softplus(x));  dy/dx = tanh(sp) + x sigmoid(x) (1 - tanh^2(sp))."""
-    return inplace_result(x, x * tanh(softplus(x)), inplace)
+    return inplace_result(input, input * tanh(softplus(input)), inplace)
 
 
-def selu(x: Tensor, inplace: bool = False) -> Tensor:
+def selu(input: Tensor, inplace: bool = False) -> Tensor:
     """y = scale (x if x > 0 else alpha (e^x - 1)), scale = 1.0507..., alpha = 1.6733...;
     dy/dx = scale or scale alpha e^x. Self-normalizing with lecun_normal init."""
-    return inplace_result(x, _SELU_SCALE * _celu(x, _SELU_ALPHA, False), inplace)
+    return inplace_result(input, _SELU_SCALE * _celu(input, _SELU_ALPHA, False), inplace)
 
 
-def celu(x: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """y = x if x > 0 else alpha (e^{x/alpha} - 1);  dy/dx = 1 or e^{x/alpha}."""
-    return inplace_result(x, _celu(x, alpha, True), inplace)
+    return inplace_result(input, _celu(input, alpha, True), inplace)
 
 
 def _celu(x: Tensor, alpha: float, _scale_input: bool) -> Tensor:
@@ -153,9 +153,9 @@ def _celu(x: Tensor, alpha: float, _scale_input: bool) -> Tensor:
     return _sel.where(_mask(_greater, x, value=0), x, alpha * expm1(inner))
 
 
-def softsign(x: Tensor) -> Tensor:
+def softsign(input: Tensor) -> Tensor:
     """y = x / (1 + |x|);  dy/dx = 1 / (1 + |x|)^2."""
-    return x / (1.0 + _el.abs(x))
+    return input / (1.0 + _el.abs(input))
 
 
 def logsigmoid(x: Tensor) -> Tensor:
@@ -163,14 +163,14 @@ def logsigmoid(x: Tensor) -> Tensor:
     return -softplus(-x)
 
 
-def softmin(x: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
+def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
     """softmax(-x) along ``dim``: weights that favour the smallest entries.
 
     ``dim=None`` is PyTorch's deprecated implicit choice: the last dim for 0-2-d input; for
     3-d and more it raises like :func:`softmax` (pass ``dim=``)."""
-    if dim is None and isinstance(x, Tensor) and x.ndim > 2:
-        _act._softmax_dim("softmin", x, None, None, None)  # raises softmax's error
-    return softmax(-x, dim, dtype=dtype)  # negation is exact: the same as casting first
+    if dim is None and isinstance(input, Tensor) and input.ndim > 2:
+        _act._softmax_dim("softmin", input, None, None, None)  # raises softmax's error
+    return softmax(-input, dim, dtype=dtype)  # negation is exact: the same as casting first
 
 
 def log_softmin(x: Tensor, dim: int = -1) -> Tensor:
@@ -178,36 +178,36 @@ def log_softmin(x: Tensor, dim: int = -1) -> Tensor:
     return log_softmax(-x, dim)
 
 
-def glu(x: Tensor, dim: int = -1) -> Tensor:
+def glu(input: Tensor, dim: int = -1) -> Tensor:
     """Gated linear unit: split x in halves a, b along ``dim``; y = a sigmoid(b)."""
-    n = x.shape[dim] if x.ndim else 0
+    n = input.shape[dim] if input.ndim else 0
     if n % 2:
         raise ValueError(
-            f"glu: dim {dim} of the input of shape {x.shape} has odd size {n}; it must split "
+            f"glu: dim {dim} of the input of shape {input.shape} has odd size {n}; it must split "
             "into two equal halves"
         )
-    a, b = split(x, n // 2, dim)
+    a, b = split(input, n // 2, dim)
     return a * sigmoid(b)
 
 
-def prelu(x: Tensor, weight: Tensor) -> Tensor:
+def prelu(input: Tensor, weight: Tensor) -> Tensor:
     """y = x if x > 0 else w x, with one learned slope w per channel (dim 1) or one in all;
     dy/dx = 1 or w (w at 0, as PyTorch), dy/dw = 0 or x."""
     if weight.numel() != 1:
-        channels = x.shape[1] if x.ndim >= 2 else 1
+        channels = input.shape[1] if input.ndim >= 2 else 1
         if weight.ndim != 1 or weight.numel() != channels:
             raise ValueError(
                 f"prelu: weight of shape {weight.shape} must have 1 or {channels} elements "
-                f"(the channels, dim 1, of the input of shape {x.shape})"
+                f"(the channels, dim 1, of the input of shape {input.shape})"
             )
-        weight = reshape(weight, (channels,) + (1,) * (x.ndim - 2))
-    elif weight.ndim and x.ndim:
+        weight = reshape(weight, (channels,) + (1,) * (input.ndim - 2))
+    elif weight.ndim and input.ndim:
         weight = reshape(weight, ())
-    return _sel.where(_mask(_greater, x, value=0), x, weight * x)
+    return _sel.where(_mask(_greater, input, value=0), input, weight * input)
 
 
 def rrelu(
-    x: Tensor,
+    input: Tensor,
     lower: float = 1.0 / 8,
     upper: float = 1.0 / 3,
     training: bool = False,
@@ -218,30 +218,32 @@ def rrelu(
     if not 0 <= lower <= upper:
         raise ValueError(f"rrelu: need 0 <= lower <= upper, got lower={lower}, upper={upper}")
     if not training:
-        return inplace_result(x, leaky_relu(x, (lower + upper) / 2), inplace)
-    xp = xp_of(x._data)
-    a = get_rng().uniform(lower, upper, size=x.shape).astype(x.dtype)
+        return inplace_result(input, leaky_relu(input, (lower + upper) / 2), inplace)
+    xp = xp_of(input._data)
+    a = get_rng().uniform(lower, upper, size=input.shape).astype(input.dtype)
     slope = Tensor._make(xp.asarray(a), False)
-    out = _sel.where(_mask(_greater_equal, x, value=0), x, slope * x)
-    return inplace_result(x, out, inplace)
+    out = _sel.where(_mask(_greater_equal, input, value=0), input, slope * input)
+    return inplace_result(input, out, inplace)
 
 
-def threshold(x: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
+def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
     """y = x if x > threshold else value;  dy/dx = 1 or 0."""
-    return inplace_result(x, _sel.where(_mask(_greater, x, value=threshold), x, value), inplace)
+    return inplace_result(
+        input, _sel.where(_mask(_greater, input, value=threshold), input, value), inplace
+    )
 
 
-def hardshrink(x: Tensor, lambd: float = 0.5) -> Tensor:
+def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
     """y = x if |x| > lambd else 0;  dy/dx = 1 or 0."""
-    return _sel.where(_mask(_outside, x, low=-lambd, high=lambd), x, 0.0)
+    return _sel.where(_mask(_outside, input, low=-lambd, high=lambd), input, 0.0)
 
 
-def softshrink(x: Tensor, lambd: float = 0.5) -> Tensor:
+def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
     """y = x - lambd for x > lambd, x + lambd for x < -lambd, else 0;  dy/dx = 1 or 0."""
-    out = _sel.where(_mask(_greater, x, value=lambd), x - lambd, 0.0)
-    return _sel.where(_mask(_less, x, value=-lambd), x + lambd, out)
+    out = _sel.where(_mask(_greater, input, value=lambd), input - lambd, 0.0)
+    return _sel.where(_mask(_less, input, value=-lambd), input + lambd, out)
 
 
-def tanhshrink(x: Tensor) -> Tensor:
+def tanhshrink(input: Tensor) -> Tensor:
     """y = x - tanh(x);  dy/dx = tanh^2(x)."""
-    return x - tanh(x)
+    return input - tanh(input)

@@ -346,9 +346,9 @@ def _repeat_kv_heads(op, q, k, v):
 
 
 def scaled_dot_product_attention(
-    q: Tensor,
-    k: Tensor,
-    v: Tensor,
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
     attn_mask=None,
     dropout_p: float = 0.0,
     is_causal: bool = False,
@@ -380,23 +380,23 @@ def scaled_dot_product_attention(
            [2.34]], dtype=float32)
     """
     op = "scaled_dot_product_attention"
-    if enable_gqa and q.ndim >= 3 and k.ndim >= 3 and k.shape[-3] != q.shape[-3]:
-        k, v = _repeat_kv_heads(op, q, k, v)
-    bias, mask, scale, scores_shape = _prepare(op, q, k, attn_mask, is_causal, scale)
-    if not isinstance(v, Tensor) or v.ndim < 2 or v.shape[-2] != k.shape[-2]:
+    if enable_gqa and query.ndim >= 3 and key.ndim >= 3 and key.shape[-3] != query.shape[-3]:
+        key, value = _repeat_kv_heads(op, query, key, value)
+    bias, mask, scale, scores_shape = _prepare(op, query, key, attn_mask, is_causal, scale)
+    if not isinstance(value, Tensor) or value.ndim < 2 or value.shape[-2] != key.shape[-2]:
         raise ValueError(
-            f"{op}: v (..., S, Ev) must be a tensor with as many rows as k (S = {k.shape[-2]}); "
-            f"got {getattr(v, 'shape', type(v).__name__)}"
+            f"{op}: v (..., S, Ev) must be a tensor with as many rows as k (S = {key.shape[-2]}); "
+            f"got {getattr(value, 'shape', type(value).__name__)}"
         )
     if not 0.0 <= dropout_p <= 1.0:
         raise ValueError(f"{op}: dropout_p must be in [0, 1], got {dropout_p!r}")
     keep = None
     if dropout_p > 0:  # a recorded draw: each replay of a compiled step draws its own mask
         keep = NoGrad.apply(fn=_dropout_keep, shape=scores_shape, p=dropout_p,
-                            dtype=q.dtype.str, device=q.device)._data  # fmt: skip
+                            dtype=query.dtype.str, device=query.device)._data  # fmt: skip
     extra = (bias,) if bias is not None else ()
     return ScaledDotProductAttention.apply(
-        q, k, v, *extra, mask=mask, keep=keep, scale=scale,
+        query, key, value, *extra, mask=mask, keep=keep, scale=scale,
         bias_grad=bias is not None and bias.requires_grad,
     )  # fmt: skip
 

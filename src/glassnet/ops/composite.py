@@ -78,28 +78,28 @@ def lerp(input, end, weight) -> Tensor:  # noqa: A002
     return start + weight * (end - start)
 
 
-def reciprocal(x: Tensor) -> Tensor:
+def reciprocal(input: Tensor) -> Tensor:
     """Elementwise 1 / x (int tensors give float32);  d/dx = -1 / x^2."""
-    return _el.div(1.0, floating(x))
+    return _el.div(1.0, floating(input))
 
 
-def clamp_min(x: Tensor, min) -> Tensor:  # noqa: A002 - PyTorch's name
+def clamp_min(input: Tensor, min) -> Tensor:  # noqa: A002 - PyTorch's name
     """max(x, min) with gradient 1 where x >= min, else 0 (to ``min`` when it is a tensor)."""
     if isinstance(min, Tensor):
-        return _sel.where(x >= min, x, min)
-    return _sel.clip(x, min=min)
+        return _sel.where(input >= min, input, min)
+    return _sel.clip(input, min=min)
 
 
-def clamp_max(x: Tensor, max) -> Tensor:  # noqa: A002
+def clamp_max(input: Tensor, max) -> Tensor:  # noqa: A002
     """min(x, max) with gradient 1 where x <= max, else 0 (to ``max`` when it is a tensor)."""
     if isinstance(max, Tensor):
-        return _sel.where(x <= max, x, max)
-    return _sel.clip(x, max=max)
+        return _sel.where(input <= max, input, max)
+    return _sel.clip(input, max=max)
 
 
-def frac(x: Tensor) -> Tensor:
+def frac(input: Tensor) -> Tensor:
     """Fractional part x - trunc(x) (sign of x);  d/dx = 1."""
-    return x - trunc(x)
+    return input - trunc(input)
 
 
 def xlogy(input, other) -> Tensor:  # noqa: A002
@@ -111,27 +111,27 @@ def xlogy(input, other) -> Tensor:  # noqa: A002
     return _sel.where(zero, 0.0, x * _el.log(safe_y))
 
 
-def logit(x: Tensor, eps: float | None = None) -> Tensor:
+def logit(input: Tensor, eps: float | None = None) -> Tensor:
     """ln(p / (1 - p)), with p clamped to [eps, 1 - eps] when ``eps`` is given."""
-    p = floating(x)
+    p = floating(input)
     if eps is not None:
         p = _sel.clip(p, eps, 1.0 - eps)
     return _el.log(p) - _el.log1p(-p)
 
 
-def nan_to_num(x: Tensor, nan: float = 0.0, posinf=None, neginf=None) -> Tensor:
+def nan_to_num(input: Tensor, nan: float = 0.0, posinf=None, neginf=None) -> Tensor:
     """nan -> ``nan``, +inf -> ``posinf`` (default: the dtype's max), -inf -> ``neginf``.
 
     The gradient passes where x was finite and is 0 at the replaced entries.
     """
-    if x.dtype.kind != "f":  # nothing to replace; a new tensor all the same, as PyTorch
-        return _el.clone(x)
-    info = np.finfo(x.dtype)
+    if input.dtype.kind != "f":  # nothing to replace; a new tensor all the same, as PyTorch
+        return _el.clone(input)
+    info = np.finfo(input.dtype)
     posinf = float(info.max) if posinf is None else posinf
     neginf = float(info.min) if neginf is None else neginf
-    out = _sel.where(isnan(x), nan, x)
-    out = _sel.where(isposinf(x), posinf, out)
-    return _sel.where(isneginf(x), neginf, out)
+    out = _sel.where(isnan(input), nan, input)
+    out = _sel.where(isposinf(input), posinf, out)
+    return _sel.where(isneginf(input), neginf, out)
 
 
 def _same_infinity(a, b):
@@ -142,14 +142,14 @@ def _zero_and_not_nan(x, y):
     return (x == 0) & (y == y)
 
 
-def deg2rad(x: Tensor) -> Tensor:
+def deg2rad(input: Tensor) -> Tensor:
     """Degrees to radians: x pi / 180."""
-    return floating(x) * (math.pi / 180.0)
+    return floating(input) * (math.pi / 180.0)
 
 
-def rad2deg(x: Tensor) -> Tensor:
+def rad2deg(input: Tensor) -> Tensor:
     """Radians to degrees: x 180 / pi."""
-    return floating(x) * (180.0 / math.pi)
+    return floating(input) * (180.0 / math.pi)
 
 
 def float_power(input, exponent) -> Tensor:  # noqa: A002
@@ -163,14 +163,14 @@ def float_power(input, exponent) -> Tensor:  # noqa: A002
     return _el.pow(input, exponent)
 
 
-def negative(x: Tensor) -> Tensor:
+def negative(input: Tensor) -> Tensor:
     """-x (PyTorch's alias of neg)."""
-    return _el.neg(x)
+    return _el.neg(input)
 
 
-def positive(x: Tensor) -> Tensor:
+def positive(input: Tensor) -> Tensor:
     """x itself."""
-    return x
+    return input
 
 
 absolute = _el.abs

@@ -120,33 +120,33 @@ def _check(op, nd, x, weight, bias, stride, padding, dilation, groups):
     return x, unbatched, stride, padding, dilation
 
 
-def conv3d(x: Tensor, weight: Tensor, bias=None, stride=1, padding=0, dilation=1, groups=1):
+def conv3d(input: Tensor, weight: Tensor, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """3-D convolution (cross-correlation) of (N, C, D, H, W) or unbatched (C, D, H, W):
 
     y[n, o, d, h, w] = b[o] + sum_{c, i, j, k} W[o, c, i, j, k] x_pad[n, c, d s + i dl, ...]
     dL/dx scatters dL/dy back through the same windows; dL/dW = cols^T dL/dy.
     """
-    x, unbatched, stride, padding, dilation = _check(
-        "conv3d", 3, x, weight, bias, stride, padding, dilation, groups
+    input, unbatched, stride, padding, dilation = _check(
+        "conv3d", 3, input, weight, bias, stride, padding, dilation, groups
     )
-    y = _conv_nd(x, weight, bias, stride, padding, dilation, groups)
+    y = _conv_nd(input, weight, bias, stride, padding, dilation, groups)
     return reshape(y, y.shape[1:]) if unbatched else y
 
 
-def conv1d(x: Tensor, weight: Tensor, bias=None, stride=1, padding=0, dilation=1, groups=1):
+def conv1d(input: Tensor, weight: Tensor, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """conv1d that also takes unbatched (C, L) input (PyTorch); see ``ops.conv.conv1d``."""
-    if x.ndim == 2:
-        return reshape(_conv.conv1d(unsqueeze(x, 0), weight, bias, stride, padding, dilation,
+    if input.ndim == 2:
+        return reshape(_conv.conv1d(unsqueeze(input, 0), weight, bias, stride, padding, dilation,
                                     groups), (weight.shape[0], -1))  # fmt: skip
-    return _conv.conv1d(x, weight, bias, stride, padding, dilation, groups)
+    return _conv.conv1d(input, weight, bias, stride, padding, dilation, groups)
 
 
-def conv2d(x: Tensor, weight: Tensor, bias=None, stride=1, padding=0, dilation=1, groups=1):
+def conv2d(input: Tensor, weight: Tensor, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """conv2d that also takes unbatched (C, H, W) input (PyTorch); see ``ops.conv.conv2d``."""
-    if x.ndim == 3:
-        y = _conv.conv2d(unsqueeze(x, 0), weight, bias, stride, padding, dilation, groups)
+    if input.ndim == 3:
+        y = _conv.conv2d(unsqueeze(input, 0), weight, bias, stride, padding, dilation, groups)
         return reshape(y, y.shape[1:])
-    return _conv.conv2d(x, weight, bias, stride, padding, dilation, groups)
+    return _conv.conv2d(input, weight, bias, stride, padding, dilation, groups)
 
 
 def _conv_transpose(op, nd, x, weight, bias, stride, padding, output_padding, groups,
@@ -195,26 +195,26 @@ def _conv_transpose(op, nd, x, weight, bias, stride, padding, output_padding, gr
     return reshape(y, y.shape[1:]) if unbatched else y
 
 
-def conv_transpose1d(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
                      dilation=1):  # fmt: skip
     """Transposed 1-D convolution ("deconvolution"), the adjoint of conv1d in x:
     L_out = (L - 1) stride - 2 padding + dilation (k - 1) + output_padding + 1.
     weight: (C_in, C_out / groups, k)."""
-    return _conv_transpose("conv_transpose1d", 1, x, weight, bias, stride, padding,
+    return _conv_transpose("conv_transpose1d", 1, input, weight, bias, stride, padding,
                            output_padding, groups, dilation)  # fmt: skip
 
 
-def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
                      dilation=1):  # fmt: skip
     """Transposed 2-D convolution, the adjoint of conv2d in x (upsampling in decoders):
     H_out = (H - 1) stride - 2 padding + dilation (kH - 1) + output_padding + 1 (W likewise).
     weight: (C_in, C_out / groups, kH, kW)."""
-    return _conv_transpose("conv_transpose2d", 2, x, weight, bias, stride, padding,
+    return _conv_transpose("conv_transpose2d", 2, input, weight, bias, stride, padding,
                            output_padding, groups, dilation)  # fmt: skip
 
 
-def conv_transpose3d(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
                      dilation=1):  # fmt: skip
     """Transposed 3-D convolution; weight: (C_in, C_out / groups, kD, kH, kW)."""
-    return _conv_transpose("conv_transpose3d", 3, x, weight, bias, stride, padding,
+    return _conv_transpose("conv_transpose3d", 3, input, weight, bias, stride, padding,
                            output_padding, groups, dilation)  # fmt: skip

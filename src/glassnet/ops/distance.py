@@ -46,29 +46,29 @@ def _scale(x, axes):
     return xp.where((m == 0) | ~xp.isfinite(m), 1, m).astype(x.dtype)
 
 
-def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+def vector_norm(input: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     """||x||_p over ``dim`` (all elements when None): (sum |x_i|^p)^(1/p); ord = inf/-inf
     give max/min |x_i|, ord = 0 the number of nonzeros.
 
     d||x||_p/dx_i = sign(x_i) |x_i|^(p-1) / ||x||_p^(p-1) (x_i / ||x|| for p = 2); 0 at x = 0.
     """
     if dtype is not None:
-        x = x.astype(dtype)
-    x = floating(x)
-    axes = normalize_axis(dim, x.shape, "vector_norm")
+        input = input.astype(dtype)
+    input = floating(input)
+    axes = normalize_axis(dim, input.shape, "vector_norm")
     if isinstance(ord, str) or ord is None:
         raise ValueError(f"vector_norm: ord must be a number (or inf), got {ord!r}")
     ord = float(ord)
-    a = _el.abs(x)
+    a = _el.abs(input)
     if ord == math.inf:
-        return _red.amax(a, axes, keepdim) if x.numel() else _red.sum(a, axes, keepdim)
+        return _red.amax(a, axes, keepdim) if input.numel() else _red.sum(a, axes, keepdim)
     if ord == -math.inf:
         return _red.amin(a, axes, keepdim)
     if ord == 0:
-        return no_grad_result(_count_nonzero, x, axes=axes, keepdims=keepdim)
+        return no_grad_result(_count_nonzero, input, axes=axes, keepdims=keepdim)
     if ord == 1:
         return _red.sum(a, axes, keepdim)
-    m = no_grad_result(_scale, x, axes=axes)  # recorded: a replay rescales its own x
+    m = no_grad_result(_scale, input, axes=axes)  # recorded: a replay rescales its own x
     scaled = a / m
     s = _red.sum(scaled * scaled if ord == 2 else scaled**ord, axes, True)
     zero = s == 0
@@ -80,7 +80,7 @@ def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=None
     return reshape(out, tuple(n for i, n in enumerate(out.shape) if i not in axes))
 
 
-def matrix_norm(a: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dtype=None):
+def matrix_norm(input: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dtype=None):
     """Matrix norms over the two ``dim`` axes: "fro" (sqrt of the sum of squares), 1 / -1
     (max / min column sum of |a|), inf / -inf (max / min row sum), and from the singular values
     s_i of the SVD a = U diag(s) V^T: "nuc" (sum_i s_i), 2 (max s_i), -2 (min s_i).
@@ -90,22 +90,22 @@ def matrix_norm(a: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dt
     go through the SVD's derivative: finite for distinct singular values (nonzero too where the
     matrix is not square); repeated ones give inf/nan, as PyTorch's."""
     if dtype is not None:
-        a = a.astype(dtype)
+        input = input.astype(dtype)
     if len(dim) != 2:
         raise ValueError(f"matrix_norm: dim must name two dims, got {dim!r}")
-    r, c = (normalize_axis(d, a.shape, "matrix_norm")[0] for d in dim)
+    r, c = (normalize_axis(d, input.shape, "matrix_norm")[0] for d in dim)
     if ord == "fro":
-        return vector_norm(a, 2, (r, c), keepdim)
+        return vector_norm(input, 2, (r, c), keepdim)
     if ord in ("nuc", 2, -2):
-        lead = [i for i in range(a.ndim) if i not in (r, c)]
-        out = _SingularNorm.apply(permute(a, (*lead, r, c)), ord=ord)
+        lead = [i for i in range(input.ndim) if i not in (r, c)]
+        out = _SingularNorm.apply(permute(input, (*lead, r, c)), ord=ord)
         if keepdim:
             for d in sorted((r, c)):
                 out = unsqueeze(out, d)
         return out
     if ord in (1, -1, math.inf, -math.inf):
         over, across = (r, c) if ord in (1, -1) else (c, r)
-        sums = _red.sum(_el.abs(a), over, True)
+        sums = _red.sum(_el.abs(input), over, True)
         pick = _red.amax if ord > 0 else _red.amin
         out = pick(sums, across, True)
         if keepdim:
@@ -151,7 +151,7 @@ class _SingularNorm(Function):
         return ns.reshape(grad, grad.shape + (1, 1)) * dyda
 
 
-def norm(x: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None, **numpy_names):
+def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None, **numpy_names):
     """PyTorch's ``torch.norm``: "fro" (2-norm of all elements, or of a 2-dim ``dim``), a
     number p (vector p-norm over ``dim``), or "nuc". NumPy's ``ord=``/``axis=``/``keepdims=``
     are accepted too."""
@@ -164,21 +164,21 @@ def norm(x: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None, **nump
     if numpy_names:
         raise TypeError(f"norm: unexpected arguments {sorted(numpy_names)}")
     if p is None or p == "fro":
-        return vector_norm(x, 2, dim, keepdim, dtype=dtype)
+        return vector_norm(input, 2, dim, keepdim, dtype=dtype)
     if p == "nuc":
-        return matrix_norm(x, "nuc", dim or (-2, -1), keepdim, dtype=dtype)
-    return vector_norm(x, p, dim, keepdim, dtype=dtype)
+        return matrix_norm(input, "nuc", dim or (-2, -1), keepdim, dtype=dtype)
+    return vector_norm(input, p, dim, keepdim, dtype=dtype)
 
 
-def dist(a: Tensor, b: Tensor, p: float = 2) -> Tensor:
+def dist(input: Tensor, other: Tensor, p: float = 2) -> Tensor:
     """||a - b||_p over all elements (broadcast)."""
-    return vector_norm(a - b, p)
+    return vector_norm(input - other, p)
 
 
-def normalize(x: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:
+def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:
     """x / max(||x||_p, eps) along ``dim``: unit vectors (zero vectors stay zero)."""
-    n = vector_norm(x, p, dim, keepdim=True)
-    return x / _sel.clip(n, min=eps)
+    n = vector_norm(input, p, dim, keepdim=True)
+    return input / _sel.clip(n, min=eps)
 
 
 def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
@@ -208,10 +208,10 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode=None) -> Tensor:
     return vector_norm(diff, p, -1)
 
 
-def pdist(x: Tensor, p: float = 2.0) -> Tensor:
+def pdist(input: Tensor, p: float = 2.0) -> Tensor:
     """The distances between all pairs of rows i < j of an (N, M) tensor, as N(N-1)/2 values."""
-    if x.ndim != 2:
-        raise ValueError(f"pdist: input must be (N, M), got shape {x.shape}")
-    i, j = np.triu_indices(x.shape[0], 1)
-    xp = xp_of(x._data)
-    return vector_norm(x[xp.asarray(i)] - x[xp.asarray(j)], p, -1)
+    if input.ndim != 2:
+        raise ValueError(f"pdist: input must be (N, M), got shape {input.shape}")
+    i, j = np.triu_indices(input.shape[0], 1)
+    xp = xp_of(input._data)
+    return vector_norm(input[xp.asarray(i)] - input[xp.asarray(j)], p, -1)

@@ -280,97 +280,101 @@ class ToDevice(Function):
 
 
 # -- wrappers ---------------------------------------------------------------------------------
-def add(a, b, *, alpha=1) -> Tensor:
+def add(input, other, *, alpha=1) -> Tensor:
     """Elementwise a + alpha * b with broadcasting (``torch.add``; ``alpha`` scales ``b``)."""
-    return _binary(Add, a, b if alpha == 1 else b * alpha)
+    return _binary(Add, input, other if alpha == 1 else other * alpha)
 
 
-def sub(a, b, *, alpha=1) -> Tensor:
+def sub(input, other, *, alpha=1) -> Tensor:
     """Elementwise a - alpha * b with broadcasting (``torch.sub``)."""
-    return _binary(Sub, a, b if alpha == 1 else b * alpha)
+    return _binary(Sub, input, other if alpha == 1 else other * alpha)
 
 
-def mul(a, b) -> Tensor:
+def mul(input, other) -> Tensor:
     """Elementwise a * b with broadcasting."""
-    return _binary(Mul, a, b)
+    return _binary(Mul, input, other)
 
 
-def div(a, b) -> Tensor:
+def div(input, other) -> Tensor:
     """Elementwise true division a / b with broadcasting (int / int gives float32, as PyTorch)."""
-    if not (isinstance(a, Tensor) and isinstance(b, Tensor)):
-        a, b = pair(a, b)
-    if a._data.dtype.kind != "f" or b._data.dtype.kind != "f":
-        a, b = floating(a), floating(b)
-    return _binary(Div, a, b)
+    if not (isinstance(input, Tensor) and isinstance(other, Tensor)):
+        input, other = pair(input, other)
+    if input._data.dtype.kind != "f" or other._data.dtype.kind != "f":
+        input, other = floating(input), floating(other)
+    return _binary(Div, input, other)
 
 
-def pow(a, b) -> Tensor:  # noqa: A001 - mirrors the operator
+def pow(input, exponent) -> Tensor:  # noqa: A001 - mirrors the operator
     """Elementwise a ** b; a constant exponent uses the cheaper ``pow_scalar`` op."""
-    if isinstance(a, Tensor) and isinstance(b, (int, float)) and not isinstance(b, bool):
-        if isinstance(b, float):  # int tensor ** float: float32, as PyTorch
-            a = floating(a)
-        elif a._data.dtype.kind == "b":  # bool ** int: int64, as PyTorch (NumPy: int8)
-            a = no_grad_result(astype, a, dtype="int64")
-        return PowScalar.apply(a, p=b)
-    return _binary(Pow, a, b)
+    if (
+        isinstance(input, Tensor)
+        and isinstance(exponent, (int, float))
+        and not isinstance(exponent, bool)
+    ):
+        if isinstance(exponent, float):  # int tensor ** float: float32, as PyTorch
+            input = floating(input)
+        elif input._data.dtype.kind == "b":  # bool ** int: int64, as PyTorch (NumPy: int8)
+            input = no_grad_result(astype, input, dtype="int64")
+        return PowScalar.apply(input, p=exponent)
+    return _binary(Pow, input, exponent)
 
 
-def neg(x: Tensor) -> Tensor:
+def neg(input: Tensor) -> Tensor:
     """Elementwise -x."""
-    return Neg.apply(x)
+    return Neg.apply(input)
 
 
-def exp(x: Tensor) -> Tensor:
+def exp(input: Tensor) -> Tensor:
     """Elementwise e^x."""
-    return Exp.apply(x if x._data.dtype.kind == "f" else floating(x))
+    return Exp.apply(input if input._data.dtype.kind == "f" else floating(input))
 
 
-def log(x: Tensor) -> Tensor:
+def log(input: Tensor) -> Tensor:
     """Elementwise natural logarithm."""
-    return Log.apply(x if x._data.dtype.kind == "f" else floating(x))
+    return Log.apply(input if input._data.dtype.kind == "f" else floating(input))
 
 
-def log1p(x: Tensor) -> Tensor:
+def log1p(input: Tensor) -> Tensor:
     """Elementwise ln(1 + x)."""
-    return Log1p.apply(x if x._data.dtype.kind == "f" else floating(x))
+    return Log1p.apply(input if input._data.dtype.kind == "f" else floating(input))
 
 
-def sqrt(x: Tensor) -> Tensor:
+def sqrt(input: Tensor) -> Tensor:
     """Elementwise square root."""
-    return Sqrt.apply(x if x._data.dtype.kind == "f" else floating(x))
+    return Sqrt.apply(input if input._data.dtype.kind == "f" else floating(input))
 
 
-def rsqrt(x: Tensor) -> Tensor:
+def rsqrt(input: Tensor) -> Tensor:
     """Elementwise 1 / sqrt(x)."""
-    return Rsqrt.apply(x if x._data.dtype.kind == "f" else floating(x))
+    return Rsqrt.apply(input if input._data.dtype.kind == "f" else floating(input))
 
 
-def square(x: Tensor) -> Tensor:
+def square(input: Tensor) -> Tensor:
     """Elementwise x^2 (bool input gives int64, as PyTorch)."""
-    return pow(x, 2)
+    return pow(input, 2)
 
 
-def abs(x: Tensor) -> Tensor:  # noqa: A001 - NumPy's name
+def abs(input: Tensor) -> Tensor:  # noqa: A001 - NumPy's name
     """Elementwise |x|."""
-    return Abs.apply(x)
+    return Abs.apply(input)
 
 
-def sin(x: Tensor) -> Tensor:
+def sin(input: Tensor) -> Tensor:
     """Elementwise sine."""
-    return Sin.apply(x if x._data.dtype.kind == "f" else floating(x))
+    return Sin.apply(input if input._data.dtype.kind == "f" else floating(input))
 
 
-def cos(x: Tensor) -> Tensor:
+def cos(input: Tensor) -> Tensor:
     """Elementwise cosine."""
-    return Cos.apply(x if x._data.dtype.kind == "f" else floating(x))
+    return Cos.apply(input if input._data.dtype.kind == "f" else floating(input))
 
 
-def clone(x: Tensor, *, memory_format=None) -> Tensor:
+def clone(input: Tensor, *, memory_format=None) -> Tensor:
     """A copy of ``x`` that stays in the graph (``memory_format``, a layout, is checked and
     changes nothing: glassnet stores the copy row-major)."""
     if memory_format is not None:
-        check_memory_format(memory_format, "clone", x.shape)
-    return Clone.apply(x)
+        check_memory_format(memory_format, "clone", input.shape)
+    return Clone.apply(input)
 
 
 def cast(x: Tensor, dtype) -> Tensor:

@@ -161,21 +161,23 @@ def take_along_axis(x: Tensor, indices, axis: int) -> Tensor:
     return TakeAlongAxis.apply(x, indices=indices, axis=axis)
 
 
-def gather(x: Tensor, dim: int, index) -> Tensor:
+def gather(input: Tensor, dim: int, index) -> Tensor:
     """PyTorch's ``gather(input, dim, index)``: out[i][j] = x[i][index[i][j]] (for dim=1).
 
     ``index`` may be smaller than ``x`` in the other axes (PyTorch): only the leading
     ``index.shape[d]`` entries of axis d are read there.
     """
     axis = dim
-    index = index._data if isinstance(index, Tensor) else xp_of(x._data).asarray(index)
-    if index.ndim == x.ndim and x.ndim:
-        (a,) = normalize_axis(axis, x.shape, "gather")
-        if any(i > n for d, (i, n) in enumerate(zip(index.shape, x.shape)) if d != a):
+    index = index._data if isinstance(index, Tensor) else xp_of(input._data).asarray(index)
+    if index.ndim == input.ndim and input.ndim:
+        (a,) = normalize_axis(axis, input.shape, "gather")
+        if any(i > n for d, (i, n) in enumerate(zip(index.shape, input.shape)) if d != a):
             raise ValueError(
                 f"gather: index of shape {index.shape} is larger than the input of shape "
-                f"{x.shape} in an axis other than axis {a}; it may only be smaller there"
+                f"{input.shape} in an axis other than axis {a}; it may only be smaller there"
             )
-        if any(i < n for d, (i, n) in enumerate(zip(index.shape, x.shape)) if d != a):
-            x = x[tuple(slice(None) if d == a else slice(0, i) for d, i in enumerate(index.shape))]
-    return take_along_axis(x, index, axis)
+        if any(i < n for d, (i, n) in enumerate(zip(index.shape, input.shape)) if d != a):
+            input = input[
+                tuple(slice(None) if d == a else slice(0, i) for d, i in enumerate(index.shape))
+            ]
+    return take_along_axis(input, index, axis)

@@ -61,69 +61,75 @@ def _const(data) -> Tensor:
 
 
 # -- flips, rolls and diagonals ----------------------------------------------------------------
-def flip(x: Tensor, *dims) -> Tensor:
+def flip(input: Tensor, *args, dims=None) -> Tensor:  # noqa: A002
     """Reverse the elements along ``dims``: an int, a tuple, or ints (``x.flip(0, 2)``).
 
     A new tensor, as PyTorch (NumPy's ``flip`` is a view): writing into it leaves ``x`` alone.
     """
+    if dims is None:
+        dims = args
+    elif args:
+        raise TypeError("flip: give dims either positionally or as dims=, not both")
+    else:
+        dims = (dims,)
     if not dims:
         raise TypeError("flip: give the dims to reverse, e.g. x.flip(0) or flip(x, (0, 2))")
-    axes = normalize_axis(dims[0] if len(dims) == 1 else dims, x.shape, "flip")
+    axes = normalize_axis(dims[0] if len(dims) == 1 else dims, input.shape, "flip")
     if not axes:
-        return clone(x)
-    index = tuple(slice(None, None, -1) if i in axes else slice(None) for i in range(x.ndim))
-    return clone(getitem(x, index))
+        return clone(input)
+    index = tuple(slice(None, None, -1) if i in axes else slice(None) for i in range(input.ndim))
+    return clone(getitem(input, index))
 
 
-def fliplr(x: Tensor) -> Tensor:
+def fliplr(input: Tensor) -> Tensor:
     """Reverse dim 1 (columns)."""
-    return flip(x, 1)
+    return flip(input, 1)
 
 
-def flipud(x: Tensor) -> Tensor:
+def flipud(input: Tensor) -> Tensor:
     """Reverse dim 0 (rows)."""
-    return flip(x, 0)
+    return flip(input, 0)
 
 
-def roll(x: Tensor, shifts, dims=None) -> Tensor:
+def roll(input: Tensor, shifts, dims=None) -> Tensor:
     """Shift elements along ``dims`` cyclically by ``shifts`` (the flattened tensor when
     ``dims`` is None): y[(i + s) mod n] = x[i]. A new tensor, also for a shift of 0."""
     if dims is None:
         if not isinstance(shifts, (int, np.integer)):
             (shifts,) = shifts
-        return reshape(roll(reshape(x, (-1,)), int(shifts), 0), x.shape)
+        return reshape(roll(reshape(input, (-1,)), int(shifts), 0), input.shape)
     shifts = (shifts,) if isinstance(shifts, (int, np.integer)) else tuple(shifts)
     dims = (dims,) if isinstance(dims, (int, np.integer)) else tuple(dims)
     if len(shifts) != len(dims):
         raise ValueError(f"roll: got {len(shifts)} shifts for {len(dims)} dims; give one each")
-    xp = xp_of(x._data)
-    out = x
+    xp = xp_of(input._data)
+    out = input
     for s, d in zip(shifts, dims):
-        a = _axis("roll", x, d)
-        n = x.shape[a]
+        a = _axis("roll", input, d)
+        n = input.shape[a]
         if n == 0 or int(s) % n == 0:
             continue
-        index = [slice(None)] * x.ndim
+        index = [slice(None)] * input.ndim
         index[a] = xp.asarray((np.arange(n) - int(s)) % n)
         out = getitem(out, tuple(index))
-    return clone(x) if out is x else out
+    return clone(input) if out is input else out
 
 
-def rot90(x: Tensor, k: int = 1, dims=(0, 1)) -> Tensor:
+def rot90(input: Tensor, k: int = 1, dims=(0, 1)) -> Tensor:
     """Rotate by 90 degrees k times in the plane of ``dims`` (from the first toward the second).
 
     A new tensor for every k, as PyTorch (k = 0 too)."""
-    a, b = (_axis("rot90", x, d) for d in dims)
+    a, b = (_axis("rot90", input, d) for d in dims)
     k %= 4
     if k == 0:
-        return clone(x)
+        return clone(input)
     if k == 2:
-        return flip(x, (a, b))
-    perm = list(range(x.ndim))
+        return flip(input, (a, b))
+    perm = list(range(input.ndim))
     perm[a], perm[b] = perm[b], perm[a]
     if k == 1:
-        return permute(flip(x, b), perm)
-    return flip(permute(x, perm), b)
+        return permute(flip(input, b), perm)
+    return flip(permute(input, perm), b)
 
 
 def _triangle_mask(x: Tensor, diagonal: int, lower: bool) -> Tensor:
@@ -136,14 +142,14 @@ def _triangle_mask(x: Tensor, diagonal: int, lower: bool) -> Tensor:
     return _const(c - r <= diagonal if lower else c - r >= diagonal)
 
 
-def tril(x: Tensor, diagonal: int = 0) -> Tensor:
+def tril(input: Tensor, diagonal: int = 0) -> Tensor:
     """The lower triangle of the last two dims (j - i <= diagonal), zeros above."""
-    return _sel.where(_triangle_mask(x, diagonal, True), x, 0)
+    return _sel.where(_triangle_mask(input, diagonal, True), input, 0)
 
 
-def triu(x: Tensor, diagonal: int = 0) -> Tensor:
+def triu(input: Tensor, diagonal: int = 0) -> Tensor:
     """The upper triangle of the last two dims (j - i >= diagonal), zeros below."""
-    return _sel.where(_triangle_mask(x, diagonal, False), x, 0)
+    return _sel.where(_triangle_mask(input, diagonal, False), input, 0)
 
 
 def _diag_positions(xp, n_rows, n_cols, offset):
@@ -153,14 +159,14 @@ def _diag_positions(xp, n_rows, n_cols, offset):
     return rows, rows + offset
 
 
-def diag_embed(x: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
+def diag_embed(input: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
     """Matrices (in dims ``dim1``, ``dim2`` of the result) with the last dim of ``x`` on
     their ``offset`` diagonal, zeros elsewhere."""
-    n = x.shape[-1] if x.ndim else 1
+    n = input.shape[-1] if input.ndim else 1
     m = n + abs(offset)
-    xp = xp_of(x._data)
+    xp = xp_of(input._data)
     rows, cols = _diag_positions(xp, m, m, offset)
-    out = _scatter_into(x, shape=x.shape[:-1] + (m, m), index=(Ellipsis, rows, cols))
+    out = _scatter_into(input, shape=input.shape[:-1] + (m, m), index=(Ellipsis, rows, cols))
     nd = out.ndim
     a, b = (normalize_axis(d, nd, "diag_embed")[0] for d in (dim1, dim2))
     if (a, b) == (nd - 2, nd - 1):
@@ -170,65 +176,65 @@ def diag_embed(x: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Te
     return permute(out, perm)
 
 
-def diag(x: Tensor, diagonal: int = 0) -> Tensor:
+def diag(input: Tensor, diagonal: int = 0) -> Tensor:
     """A 1-D ``x`` gives the square matrix with x on its ``diagonal``; a 2-D ``x`` gives its
     ``diagonal`` as a 1-D tensor (PyTorch's two uses)."""
-    if x.ndim == 1:
-        return diag_embed(x, diagonal)
-    if x.ndim == 2:
-        return clone(_diagonal(x, diagonal))  # a copy, as torch.diag (diagonal() is the view)
-    raise ValueError(f"diag: input must be 1-D or 2-D, got shape {x.shape}")
+    if input.ndim == 1:
+        return diag_embed(input, diagonal)
+    if input.ndim == 2:
+        return clone(_diagonal(input, diagonal))  # a copy, as torch.diag (diagonal() is the view)
+    raise ValueError(f"diag: input must be 1-D or 2-D, got shape {input.shape}")
 
 
 # -- selecting ------------------------------------------------------------------------------------
-def index_select(x: Tensor, dim: int, index) -> Tensor:
+def index_select(input: Tensor, dim: int, index) -> Tensor:
     """The slices at ``index`` (1-D int) along ``dim``: y has len(index) there."""
-    a = _axis("index_select", x, dim)
-    idx = _index_array("index_select", index, x).reshape(-1)
-    if x.ndim == 0:
-        return getitem(reshape(x, (1,)), idx)
-    return getitem(x, (slice(None),) * a + (idx,))
+    a = _axis("index_select", input, dim)
+    idx = _index_array("index_select", index, input).reshape(-1)
+    if input.ndim == 0:
+        return getitem(reshape(input, (1,)), idx)
+    return getitem(input, (slice(None),) * a + (idx,))
 
 
-def masked_select(x: Tensor, mask) -> Tensor:
+def masked_select(input: Tensor, mask) -> Tensor:
     """The elements of ``x`` where the bool ``mask`` (broadcast with x) is true, as 1-D."""
-    mask = mask._data if isinstance(mask, Tensor) else xp_of(x._data).asarray(mask)
+    mask = mask._data if isinstance(mask, Tensor) else xp_of(input._data).asarray(mask)
     if mask.dtype.kind != "b":
         raise TypeError(f"masked_select: mask must be a bool tensor, got dtype {mask.dtype}")
-    shape = np.broadcast_shapes(x.shape, mask.shape)
-    xb = broadcast_to(x, shape) if x.shape != shape else x
+    shape = np.broadcast_shapes(input.shape, mask.shape)
+    xb = broadcast_to(input, shape) if input.shape != shape else input
     return getitem(xb, xp_of(mask).broadcast_to(mask, shape))
 
 
-def masked_fill(x: Tensor, mask, value) -> Tensor:
+def masked_fill(input: Tensor, mask, value) -> Tensor:
     """``x`` with ``value`` where the bool ``mask`` (broadcast to x's shape) is true."""
-    mask = mask if isinstance(mask, Tensor) else _const(xp_of(x._data).asarray(mask))
+    mask = mask if isinstance(mask, Tensor) else _const(xp_of(input._data).asarray(mask))
     if mask.dtype.kind != "b":
         raise TypeError(f"masked_fill: mask must be a bool tensor, got dtype {mask.dtype}")
-    out = _sel.where(mask, value, x)
-    if out.shape != x.shape:
+    out = _sel.where(mask, value, input)
+    if out.shape != input.shape:
         raise ValueError(
-            f"masked_fill: mask of shape {mask.shape} must broadcast to the input's shape {x.shape}"
+            f"masked_fill: mask of shape {mask.shape} must broadcast to shape {input.shape}"
         )
-    return out if out.dtype == x.dtype else out.astype(x.dtype)
+    return out if out.dtype == input.dtype else out.astype(input.dtype)
 
 
-def take(x: Tensor, index) -> Tensor:
+def take(input: Tensor, index) -> Tensor:
     """Elements of the flattened ``x`` at ``index`` (any shape)."""
-    return getitem(reshape(x, (-1,)), _index_array("take", index, x))
+    return getitem(reshape(input, (-1,)), _index_array("take", index, input))
 
 
-def take_along_dim(x: Tensor, indices, dim: int | None = None) -> Tensor:
+def take_along_dim(input: Tensor, indices, dim: int | None = None) -> Tensor:
     """Gather along ``dim`` at ``indices`` (broadcast with x); flattened when dim is None."""
     from glassnet.ops.getitem import take_along_axis
 
-    idx = _index_array("take_along_dim", indices, x)
+    idx = _index_array("take_along_dim", indices, input)
     if dim is None:
-        return take_along_axis(reshape(x, (-1,)), idx.reshape(-1), 0)
-    a = _axis("take_along_dim", x, dim)
-    shape = list(np.broadcast_shapes(x.shape[:a] + (1,) + x.shape[a + 1 :],
+        return take_along_axis(reshape(input, (-1,)), idx.reshape(-1), 0)
+    a = _axis("take_along_dim", input, dim)
+    shape = list(np.broadcast_shapes(input.shape[:a] + (1,) + input.shape[a + 1 :],
                                      idx.shape[:a] + (1,) + idx.shape[a + 1 :]))  # fmt: skip
-    xb = broadcast_to(x, tuple(shape[:a] + [x.shape[a]] + shape[a + 1 :]))
+    xb = broadcast_to(input, tuple(shape[:a] + [input.shape[a]] + shape[a + 1 :]))
     ib = xp_of(idx).broadcast_to(idx, tuple(shape[:a] + [idx.shape[a]] + shape[a + 1 :]))
     return take_along_axis(xb, ib, a)
 
@@ -286,14 +292,14 @@ def _last_writes(x: Tensor, coords):
     return flat.size - 1 - first_in_rev
 
 
-def scatter_add(x: Tensor, dim: int, index, src: Tensor) -> Tensor:
+def scatter_add(input: Tensor, dim: int, index, src: Tensor) -> Tensor:
     """y = x, then y[..., index[i, j], ...] += src[i, j] along ``dim`` (repeats add up)."""
-    coords, _ = _scatter_coords("scatter_add", x, dim, index)
-    part = _src_part("scatter_add", src, coords[0].shape, x)
-    return x + _scatter_into(part, shape=x.shape, index=coords)
+    coords, _ = _scatter_coords("scatter_add", input, dim, index)
+    part = _src_part("scatter_add", src, coords[0].shape, input)
+    return input + _scatter_into(part, shape=input.shape, index=coords)
 
 
-def scatter(x: Tensor, dim: int, index, src=None, *, value=None, reduce=None) -> Tensor:
+def scatter(input: Tensor, dim: int, index, src=None, *, value=None, reduce=None) -> Tensor:
     """y = x, then y[..., index[i, j], ...] = src[i, j] (or ``value``) along ``dim``.
 
     ``reduce="add"``/``"multiply"`` accumulate instead (PyTorch's older spelling of
@@ -306,18 +312,22 @@ def scatter(x: Tensor, dim: int, index, src=None, *, value=None, reduce=None) ->
         modes = {"add": "sum", "multiply": "prod"}
         if reduce not in modes:
             raise ValueError(f"scatter: reduce must be 'add' or 'multiply', got {reduce!r}")
-        coords, _ = _scatter_coords("scatter", x, dim, index)
-        return scatter_reduce(x, dim, index, _src_part("scatter", src, coords[0].shape, x),
+        coords, _ = _scatter_coords("scatter", input, dim, index)
+        return scatter_reduce(input, dim, index, _src_part("scatter", src, coords[0].shape, input),
                               modes[reduce])  # fmt: skip
-    coords, _ = _scatter_coords("scatter", x, dim, index)
-    hit = _hit(x, coords)
+    coords, _ = _scatter_coords("scatter", input, dim, index)
+    hit = _hit(input, coords)
     if not isinstance(src, Tensor):
-        return _sel.where(hit, float(src), x) if x.dtype.kind == "f" else _sel.where(hit, src, x)
-    keep = _last_writes(x, coords)
-    part = reshape(_src_part("scatter", src, coords[0].shape, x), (-1,))
+        return (
+            _sel.where(hit, float(src), input)
+            if input.dtype.kind == "f"
+            else _sel.where(hit, src, input)
+        )
+    keep = _last_writes(input, coords)
+    part = reshape(_src_part("scatter", src, coords[0].shape, input), (-1,))
     chosen = tuple(c.reshape(-1)[keep] for c in coords)
-    written = _scatter_into(getitem(part, keep), shape=x.shape, index=chosen)
-    return _sel.where(hit, written, x)
+    written = _scatter_into(getitem(part, keep), shape=input.shape, index=chosen)
+    return _sel.where(hit, written, input)
 
 
 def _straight_through(value, surrogate: Tensor) -> Tensor:
@@ -326,7 +336,7 @@ def _straight_through(value, surrogate: Tensor) -> Tensor:
 
 
 def scatter_reduce(
-    x: Tensor, dim: int, index, src: Tensor, reduce: str, *, include_self: bool = True
+    input: Tensor, dim: int, index, src: Tensor, reduce: str, *, include_self: bool = True
 ) -> Tensor:
     """Reduce the ``src`` values scattered to each target along ``dim`` with ``reduce`` in
     "sum", "prod", "mean", "amax", "amin" (with x's own value when ``include_self``).
@@ -337,34 +347,38 @@ def scatter_reduce(
     modes = ("sum", "prod", "mean", "amax", "amin")
     if reduce not in modes:
         raise ValueError(f"scatter_reduce: reduce must be one of {modes}, got {reduce!r}")
-    coords, _ = _scatter_coords("scatter_reduce", x, dim, index)
-    part = _src_part("scatter_reduce", src, coords[0].shape, x)
-    xp = xp_of(x._data)
-    hit = _hit(x, coords)
-    base = x if include_self else _sel.where(hit, 0.0, x)
+    coords, _ = _scatter_coords("scatter_reduce", input, dim, index)
+    part = _src_part("scatter_reduce", src, coords[0].shape, input)
+    xp = xp_of(input._data)
+    hit = _hit(input, coords)
+    base = input if include_self else _sel.where(hit, 0.0, input)
     if reduce in ("sum", "mean"):
-        total = base + _scatter_into(part, shape=x.shape, index=coords)
+        total = base + _scatter_into(part, shape=input.shape, index=coords)
         if reduce == "sum":
             return total
-        ones = xp.ones(coords[0].shape, dtype=x.dtype)
-        count = _scatter_sum(xp, ones, x.shape, coords) + (1 if include_self else 0)
-        return _sel.where(hit, total / _const(xp.maximum(count, 1)), x)
+        ones = xp.ones(coords[0].shape, dtype=input.dtype)
+        count = _scatter_sum(xp, ones, input.shape, coords) + (1 if include_self else 0)
+        return _sel.where(hit, total / _const(xp.maximum(count, 1)), input)
     pd = part._data
     if reduce == "prod":
-        return _scatter_prod(x, coords, part, hit, include_self)
+        return _scatter_prod(input, coords, part, hit, include_self)
     pick = xp.maximum if reduce == "amax" else xp.minimum
     fill = -np.inf if reduce == "amax" else np.inf
-    result = x._data.copy() if include_self else xp.where(hit._data, fill, x._data).astype(x.dtype)
+    result = (
+        input._data.copy()
+        if include_self
+        else xp.where(hit._data, fill, input._data).astype(input.dtype)
+    )
     pick.at(result, coords, pd)
     # PyTorch's split: among the sources equal to the result and x's own entry when it equals
     # the result, counted even when include_self=False (then x's share is dropped)
-    ties_src = (pd == result[coords]).astype(x.dtype)
-    ties_x = ((x._data == result) & hit._data).astype(x.dtype)
-    count = ties_x + _scatter_sum(xp, ties_src, x.shape, coords)
+    ties_src = (pd == result[coords]).astype(input.dtype)
+    ties_x = ((input._data == result) & hit._data).astype(input.dtype)
+    count = ties_x + _scatter_sum(xp, ties_src, input.shape, coords)
     w_src = ties_src / count[coords]
     w_x = ties_x / xp.maximum(count, 1) if include_self else 0 * ties_x
-    sur = _scatter_into(part * _const(w_src), shape=x.shape, index=coords) + x * _const(w_x)
-    return _sel.where(hit, _straight_through(result, sur), x)
+    sur = _scatter_into(part * _const(w_src), shape=input.shape, index=coords) + input * _const(w_x)
+    return _sel.where(hit, _straight_through(result, sur), input)
 
 
 def _scatter_prod(x: Tensor, coords, part: Tensor, hit: Tensor, include_self: bool) -> Tensor:
@@ -418,39 +432,39 @@ def _source_shape(op, x, a, idx, source):
         )
 
 
-def index_add(x: Tensor, dim: int, index, source: Tensor, *, alpha: float = 1) -> Tensor:
+def index_add(input: Tensor, dim: int, index, source: Tensor, *, alpha: float = 1) -> Tensor:
     """y = x, then y[..., index[i], ...] += alpha source[..., i, ...] along ``dim``."""
-    a, idx = _along("index_add", x, dim, index)
-    _source_shape("index_add", x, a, idx, source)
+    a, idx = _along("index_add", input, dim, index)
+    _source_shape("index_add", input, a, idx, source)
     scaled = source if alpha == 1 else source * alpha
-    return x + _scatter_into(scaled, shape=x.shape, index=(slice(None),) * a + (idx,))
+    return input + _scatter_into(scaled, shape=input.shape, index=(slice(None),) * a + (idx,))
 
 
-def index_copy(x: Tensor, dim: int, index, source: Tensor) -> Tensor:
+def index_copy(input: Tensor, dim: int, index, source: Tensor) -> Tensor:
     """y = x, then y[..., index[i], ...] = source[..., i, ...] along ``dim`` (last write wins)."""
-    a, idx = _along("index_copy", x, dim, index)
-    _source_shape("index_copy", x, a, idx, source)
+    a, idx = _along("index_copy", input, dim, index)
+    _source_shape("index_copy", input, a, idx, source)
     xp = xp_of(idx)
     _, first_in_rev = xp.unique(idx[::-1], return_index=True)  # on the array's device
     keep = xp.sort(idx.size - 1 - first_in_rev)
     lead = (slice(None),) * a
     chosen = getitem(source, lead + (keep,))
-    written = _scatter_into(chosen, shape=x.shape, index=lead + (idx[keep],))
-    hit = xp_of(x._data).zeros(x.shape, dtype=bool)
+    written = _scatter_into(chosen, shape=input.shape, index=lead + (idx[keep],))
+    hit = xp_of(input._data).zeros(input.shape, dtype=bool)
     hit[lead + (idx,)] = True
-    return _sel.where(_const(hit), written, x)
+    return _sel.where(_const(hit), written, input)
 
 
-def index_fill(x: Tensor, dim: int, index, value) -> Tensor:
+def index_fill(input: Tensor, dim: int, index, value) -> Tensor:
     """y = x with ``value`` in the slices at ``index`` along ``dim``."""
-    a, idx = _along("index_fill", x, dim, index)
-    hit = xp_of(x._data).zeros(x.shape, dtype=bool)
+    a, idx = _along("index_fill", input, dim, index)
+    hit = xp_of(input._data).zeros(input.shape, dtype=bool)
     hit[(slice(None),) * a + (idx,)] = True
-    out = _sel.where(_const(hit), value, x)
-    return out if out.dtype == x.dtype else out.astype(x.dtype)
+    out = _sel.where(_const(hit), value, input)
+    return out if out.dtype == input.dtype else out.astype(input.dtype)
 
 
-def index_put(x: Tensor, indices, values, accumulate: bool = False) -> Tensor:
+def index_put(input: Tensor, indices, values, accumulate: bool = False) -> Tensor:
     """y = x with ``values`` (broadcast to the shape of ``x[indices]``) put at ``indices``, a
     tuple of integer or bool index tensors, one per leading dim (PyTorch's index_put).
 
@@ -463,18 +477,20 @@ def index_put(x: Tensor, indices, values, accumulate: bool = False) -> Tensor:
             f"index_put: indices must be a tuple of index tensors (one per leading dim), got "
             f"{type(indices).__name__}; wrap a single one: (index,)"
         )
-    xp = xp_of(x._data)
-    idx = tuple(_index_array("index_put", i, x, bool_ok=True) for i in indices)
-    flat = xp.arange(x._data.size).reshape(x.shape)[idx]  # the flat target of each value
-    part = values if isinstance(values, Tensor) else _const(xp.asarray(values, dtype=x.dtype))
+    xp = xp_of(input._data)
+    idx = tuple(_index_array("index_put", i, input, bool_ok=True) for i in indices)
+    flat = xp.arange(input._data.size).reshape(input.shape)[idx]  # the flat target of each value
+    part = values if isinstance(values, Tensor) else _const(xp.asarray(values, dtype=input.dtype))
     part = broadcast_to(part, flat.shape) if part.shape != flat.shape else part
     if accumulate:
-        return x + _scatter_into(part, shape=x.shape, index=idx)
+        return input + _scatter_into(part, shape=input.shape, index=idx)
     flat = flat.reshape(-1)
     _, first_in_rev = xp.unique(flat[::-1], return_index=True)  # on the array's device
     keep = flat.size - 1 - first_in_rev
     chosen = getitem(reshape(part, (-1,)), keep)
-    written = reshape(_scatter_into(chosen, shape=(x._data.size,), index=(flat[keep],)), x.shape)
-    hit = xp.zeros(x.shape, dtype=bool)
+    written = reshape(
+        _scatter_into(chosen, shape=(input._data.size,), index=(flat[keep],)), input.shape
+    )
+    hit = xp.zeros(input.shape, dtype=bool)
     hit[idx] = True
-    return _sel.where(_const(hit), written, x)
+    return _sel.where(_const(hit), written, input)

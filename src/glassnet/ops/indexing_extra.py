@@ -25,7 +25,7 @@ __all__ = ["bucketize", "masked_scatter", "put", "rsub", "searchsorted", "tril_i
            "triu_indices"]  # fmt: skip
 
 
-def masked_scatter(x: Tensor, mask, source: Tensor) -> Tensor:
+def masked_scatter(input: Tensor, mask, source: Tensor) -> Tensor:
     """``x`` with the elements of ``source`` (read in row-major order) written where the bool
     ``mask`` (broadcast with ``x``) is true: the k-th true position gets source.flatten()[k].
 
@@ -33,14 +33,14 @@ def masked_scatter(x: Tensor, mask, source: Tensor) -> Tensor:
     """
     if not isinstance(source, Tensor):
         raise TypeError(f"masked_scatter: source must be a tensor, got {type(source).__name__}")
-    m = mask._data if isinstance(mask, Tensor) else xp_of(x._data).asarray(mask)
+    m = mask._data if isinstance(mask, Tensor) else xp_of(input._data).asarray(mask)
     if m.dtype.kind != "b":
         raise TypeError(
             f"masked_scatter: mask must be a bool tensor, got dtype {m.dtype}; use mask.bool()"
         )
     if isinstance(mask, Tensor):  # the positions depend on the mask's values
         not_replayable("masked_scatter's positions from a mask tensor")
-    shape = np.broadcast_shapes(x.shape, m.shape)
+    shape = np.broadcast_shapes(input.shape, m.shape)
     xp = xp_of(m)
     m = xp.broadcast_to(m, shape)
     coords = xp.nonzero(m) if shape else None
@@ -50,36 +50,36 @@ def masked_scatter(x: Tensor, mask, source: Tensor) -> Tensor:
             f"masked_scatter: the mask has {n} true elements but source has only "
             f"{source.numel()}; source needs at least one element per true mask entry"
         )
-    xb = broadcast_to(x, shape) if x.shape != shape else x
+    xb = broadcast_to(input, shape) if input.shape != shape else input
     if not shape:  # a 0-d mask: one position, or none
         part = reshape(getitem(reshape(source, (-1,)), slice(0, 1)), ())
         return _sel.where(Tensor._make(m, False), part, xb) if n else _el.clone(xb)
     part = getitem(reshape(source, (-1,)), slice(0, n))
     written = _scatter_into(part, shape=shape, index=coords)
     out = _sel.where(Tensor._make(m, False), written, xb)
-    return out if out.dtype == x.dtype else out.astype(x.dtype)
+    return out if out.dtype == input.dtype else out.astype(input.dtype)
 
 
-def put(x: Tensor, index, source: Tensor, accumulate: bool = False) -> Tensor:
+def put(input: Tensor, index, source: Tensor, accumulate: bool = False) -> Tensor:
     """``x`` with ``source`` written at the flat positions ``index`` (x seen as 1-D; negative
     positions count from the end), or added to them with ``accumulate=True``."""
-    idx = index._data if isinstance(index, Tensor) else xp_of(x._data).asarray(index)
+    idx = index._data if isinstance(index, Tensor) else xp_of(input._data).asarray(index)
     if idx.dtype.kind not in "iu":
         raise TypeError(f"put: index must hold integers, got dtype {idx.dtype}")
     src = source if isinstance(source, Tensor) else Tensor._make(
-        xp_of(x._data).asarray(source, dtype=x.dtype), False)  # fmt: skip
+        xp_of(input._data).asarray(source, dtype=input.dtype), False)  # fmt: skip
     if src.numel() != idx.size:
         raise ValueError(
             f"put: source has {src.numel()} elements but index has {idx.size}; give one value "
             "per index"
         )
-    flat = index_put(reshape(x, (-1,)), (idx.reshape(-1),), reshape(src, (-1,)), accumulate)
-    return reshape(flat, x.shape)
+    flat = index_put(reshape(input, (-1,)), (idx.reshape(-1),), reshape(src, (-1,)), accumulate)
+    return reshape(flat, input.shape)
 
 
-def rsub(x, other, *, alpha=1) -> Tensor:
+def rsub(input, other, *, alpha=1) -> Tensor:
     """``torch.rsub``: other - alpha * x (subtraction with the operands reversed)."""
-    return _el.sub(other, x, alpha=alpha)
+    return _el.sub(other, input, alpha=alpha)
 
 
 def _search(seq, values, side, sorter, dtype):
@@ -96,7 +96,7 @@ def _search(seq, values, side, sorter, dtype):
     return xp.asarray(out).astype(dtype)
 
 
-def searchsorted(sorted_sequence: Tensor, values, *, out_int32: bool = False,
+def searchsorted(sorted_sequence: Tensor, input, *, out_int32: bool = False,
                  right: bool = False, side: str | None = None, sorter=None) -> Tensor:  # fmt: skip
     """Where ``values`` would go in the sorted last dim of ``sorted_sequence`` to keep it
     sorted: the first i with seq[i] >= v (``right``/``side="right"``: seq[i] > v).
@@ -113,7 +113,7 @@ def searchsorted(sorted_sequence: Tensor, values, *, out_int32: bool = False,
     side = side or ("right" if right else "left")
     seq = sorted_sequence
     xp = xp_of(seq._data)
-    vals = values if isinstance(values, Tensor) else Tensor._make(xp.asarray(values), False)
+    vals = input if isinstance(input, Tensor) else Tensor._make(xp.asarray(input), False)
     if seq.ndim == 0:
         raise ValueError("searchsorted: sorted_sequence must have at least 1 dim, got a 0-d one")
     if seq.ndim > 1 and vals.shape[:-1] != seq.shape[:-1]:

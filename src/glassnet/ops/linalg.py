@@ -70,11 +70,11 @@ class Matmul(Function):
         return ga, gb
 
 
-def matmul(a, b) -> Tensor:
+def matmul(input, other) -> Tensor:
     """Matrix product ``a @ b`` with NumPy's batching, broadcasting and 1-D rules."""
-    if not (isinstance(a, Tensor) and isinstance(b, Tensor)):
-        a, b = pair(a, b)
-    sa, sb = a._data.shape, b._data.shape
+    if not (isinstance(input, Tensor) and isinstance(other, Tensor)):
+        input, other = pair(input, other)
+    sa, sb = input._data.shape, other._data.shape
     if not sa or not sb:
         raise ValueError(
             f"matmul: both operands need at least 1 dim, got shapes {sa} and {sb}; "
@@ -87,7 +87,7 @@ def matmul(a, b) -> Tensor:
             f"({sa[-1]}) must equal the {'only' if len(sb) == 1 else 'second-to-last'} axis of "
             f"the right ({k_b})"
         )
-    da, db = a._data.dtype, b._data.dtype
+    da, db = input._data.dtype, other._data.dtype
     if da != db and da.kind == db.kind == "f":
         raise TypeError(f"matmul: dtypes differ ({da} and {db}); cast one with .astype()")
-    return Matmul.apply(a, b)
+    return Matmul.apply(input, other)

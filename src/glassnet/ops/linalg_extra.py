@@ -38,51 +38,53 @@ def _check_dims(op: str, t: Tensor, nd: int, what: str) -> None:
         raise ValueError(f"{op}: {what} must be {nd}-D, got shape {t.shape}")
 
 
-def mm(a: Tensor, b: Tensor) -> Tensor:
+def mm(input: Tensor, mat2: Tensor) -> Tensor:
     """Matrix product of two 2-D tensors."""
-    _check_dims("mm", a, 2, "input")
-    _check_dims("mm", b, 2, "mat2")
-    return matmul(a, b)
+    _check_dims("mm", input, 2, "input")
+    _check_dims("mm", mat2, 2, "mat2")
+    return matmul(input, mat2)
 
 
-def bmm(a: Tensor, b: Tensor) -> Tensor:
+def bmm(input: Tensor, mat2: Tensor) -> Tensor:
     """Batched matrix product: (b, n, m) @ (b, m, p) -> (b, n, p), no broadcasting."""
-    _check_dims("bmm", a, 3, "input")
-    _check_dims("bmm", b, 3, "mat2")
-    if a.shape[0] != b.shape[0]:
-        raise ValueError(f"bmm: batch sizes differ: {a.shape} and {b.shape}")
-    return matmul(a, b)
+    _check_dims("bmm", input, 3, "input")
+    _check_dims("bmm", mat2, 3, "mat2")
+    if input.shape[0] != mat2.shape[0]:
+        raise ValueError(f"bmm: batch sizes differ: {input.shape} and {mat2.shape}")
+    return matmul(input, mat2)
 
 
-def mv(a: Tensor, v: Tensor) -> Tensor:
+def mv(input: Tensor, vec: Tensor) -> Tensor:
     """Matrix-vector product (n, m) @ (m,) -> (n,)."""
-    _check_dims("mv", a, 2, "input")
-    _check_dims("mv", v, 1, "vec")
-    return matmul(a, v)
+    _check_dims("mv", input, 2, "input")
+    _check_dims("mv", vec, 1, "vec")
+    return matmul(input, vec)
 
 
-def dot(a: Tensor, b: Tensor) -> Tensor:
+def dot(input: Tensor, tensor: Tensor) -> Tensor:
     """Inner product of two 1-D tensors of the same length (a 0-d tensor)."""
-    _check_dims("dot", a, 1, "input")
-    _check_dims("dot", b, 1, "other")
-    return matmul(a, b)
+    _check_dims("dot", input, 1, "input")
+    _check_dims("dot", tensor, 1, "other")
+    return matmul(input, tensor)
 
 
-vdot = dot  # real tensors only: no conjugation to do
+def vdot(input, other) -> Tensor:  # noqa: A002 - PyTorch's names
+    """``torch.vdot``: the dot product of two 1-D tensors (real tensors: no conjugation)."""
+    return dot(input, other)
 
 
-def inner(a: Tensor, b: Tensor) -> Tensor:
+def inner(input: Tensor, other: Tensor) -> Tensor:
     """Sum over the last dims: y[i.., j..] = sum_k a[i.., k] b[j.., k]."""
-    if a.ndim == 0 or b.ndim == 0:
-        return a * b
-    return tensordot(a, b, ([a.ndim - 1], [b.ndim - 1]))
+    if input.ndim == 0 or other.ndim == 0:
+        return input * other
+    return tensordot(input, other, ([input.ndim - 1], [other.ndim - 1]))
 
 
-def outer(a: Tensor, b: Tensor) -> Tensor:
+def outer(input: Tensor, vec2: Tensor) -> Tensor:
     """y[i, j] = a[i] b[j] for 1-D a, b."""
-    _check_dims("outer", a, 1, "input")
-    _check_dims("outer", b, 1, "vec2")
-    return reshape(a, (-1, 1)) * reshape(b, (1, -1))
+    _check_dims("outer", input, 1, "input")
+    _check_dims("outer", vec2, 1, "vec2")
+    return reshape(input, (-1, 1)) * reshape(vec2, (1, -1))
 
 
 ger = outer

@@ -57,10 +57,10 @@ class Inv(Function):
         return -(yt @ grad @ yt)
 
 
-def inverse(A: Tensor) -> Tensor:
+def inverse(input: Tensor) -> Tensor:
     """The inverse of each square matrix (``torch.linalg.inv``, ``torch.inverse``)."""
-    _square("inv", A)
-    return Inv.apply(A)
+    _square("inv", input)
+    return Inv.apply(input)
 
 
 class Det(Function):
@@ -85,10 +85,10 @@ class Det(Function):
         return g * cof
 
 
-def det(A: Tensor) -> Tensor:
+def det(input: Tensor) -> Tensor:
     """det A of each square matrix (``torch.linalg.det``, ``torch.det``)."""
-    _square("det", A)
-    return Det.apply(A)
+    _square("det", input)
+    return Det.apply(input)
 
 
 class Logabsdet(Function):
@@ -106,18 +106,18 @@ def _det_sign(a):
     return xp_of(a).linalg.slogdet(a)[0]
 
 
-def slogdet(A: Tensor):
+def slogdet(input: Tensor):
     """(sign, ln |det A|) of each square matrix, as ``torch.linalg.slogdet``'s named tuple;
     the gradient flows through ``logabsdet``."""
     from glassnet.return_types import slogdet as result
 
-    _square("slogdet", A)
-    return result(no_grad_result(_det_sign, A), Logabsdet.apply(A))
+    _square("slogdet", input)
+    return result(no_grad_result(_det_sign, input), Logabsdet.apply(input))
 
 
-def logdet(A: Tensor) -> Tensor:
+def logdet(input: Tensor) -> Tensor:
     """ln det A: nan where det A < 0, -inf where it is 0 (``torch.logdet``)."""
-    sign, logabs = slogdet(A)
+    sign, logabs = slogdet(input)
     return _sel.where(sign < 0, float("nan"), logabs)
 
 
@@ -171,11 +171,11 @@ class Cholesky(Function):
         return _t(li) @ m @ li
 
 
-def cholesky(A: Tensor, upper: bool = False) -> Tensor:
+def cholesky(input: Tensor, upper: bool = False) -> Tensor:
     """The Cholesky factor of each symmetric positive-definite matrix: lower L with A = L L^T
     (``upper=True``: L^T). A matrix that is not positive-definite raises LinAlgError."""
-    _square("cholesky", A)
-    low = Cholesky.apply(A)
+    _square("cholesky", input)
+    low = Cholesky.apply(input)
     return _t(low) if upper else low
 
 
@@ -209,21 +209,21 @@ class EighFactor(Function):
         return 0.5 * (g + _t(g))
 
 
-def eigh(A: Tensor, UPLO: str = "L"):  # noqa: N803 - PyTorch's name
+def eigh(input: Tensor, UPLO: str = "L"):  # noqa: N803 - PyTorch's name
     """(eigenvalues ascending, eigenvectors as columns) of each symmetric matrix, as
     ``torch.linalg.eigh``'s named tuple. Eigenvectors are defined up to sign."""
     from glassnet.return_types import linalg_eigh
 
-    _square("eigh", A)
+    _square("eigh", input)
     if UPLO not in ("L", "U"):
         raise ValueError(f"eigh: UPLO must be 'L' or 'U', got {UPLO!r}")
-    a = A if UPLO == "L" else _t(A)
+    a = input if UPLO == "L" else _t(input)
     return linalg_eigh(EighFactor.apply(a, part="values"), EighFactor.apply(a, part="vectors"))
 
 
-def eigvalsh(A: Tensor, UPLO: str = "L") -> Tensor:  # noqa: N803
+def eigvalsh(input: Tensor, UPLO: str = "L") -> Tensor:  # noqa: N803
     """The eigenvalues (ascending) of each symmetric matrix."""
-    return eigh(A, UPLO).eigenvalues
+    return eigh(input, UPLO).eigenvalues
 
 
 def _tolerances(A: Tensor, atol, rtol) -> tuple[float, float]:
@@ -239,14 +239,16 @@ def _cutoff(s, *, atol, rtol):
     return xp.maximum(atol, rtol * top)
 
 
-def pinv(A: Tensor, *, atol=None, rtol=None, hermitian: bool = False) -> Tensor:
+def pinv(input: Tensor, *, atol=None, rtol=None, hermitian: bool = False) -> Tensor:
     """Moore-Penrose pseudo-inverse V diag(1/s) U^T, singular values at or below
     max(atol, rtol * s_max) taken as 0 (``torch.linalg.pinv``'s tolerances). Differentiable
     where the singular values are distinct."""
-    if A.ndim < 2 or A.dtype.kind != "f":
-        raise ValueError(f"pinv expects float matrices (..., m, n), got {A.dtype} {A.shape}")
-    atol, rtol = _tolerances(A, atol, rtol)
-    u, s, vh = svd_factor(A, "u"), svd_factor(A, "s"), svd_factor(A, "vh")
+    if input.ndim < 2 or input.dtype.kind != "f":
+        raise ValueError(
+            f"pinv expects float matrices (..., m, n), got {input.dtype} {input.shape}"
+        )
+    atol, rtol = _tolerances(input, atol, rtol)
+    u, s, vh = svd_factor(input, "u"), svd_factor(input, "s"), svd_factor(input, "vh")
     keep = s > no_grad_result(_cutoff, s, atol=atol, rtol=rtol)
     s_inv = _sel.where(keep, 1.0 / _sel.where(keep, s, 1.0), 0.0)
     return matmul(_t(vh) * unsqueeze(s_inv, -2), _t(u))
@@ -257,24 +259,26 @@ def _rank(a, *, atol, rtol):
     return (s > _cutoff(s, atol=atol, rtol=rtol)).sum(-1).astype(np.int64)
 
 
-def matrix_rank(A: Tensor, *, atol=None, rtol=None, hermitian: bool = False) -> Tensor:
+def matrix_rank(input: Tensor, *, atol=None, rtol=None, hermitian: bool = False) -> Tensor:
     """The number of singular values above max(atol, rtol * s_max) (int64, no gradient)."""
-    if A.ndim < 2 or A.dtype.kind != "f":
-        raise ValueError(f"matrix_rank expects float matrices, got {A.dtype} {A.shape}")
-    atol, rtol = _tolerances(A, atol, rtol)
-    return no_grad_result(_rank, A, atol=atol, rtol=rtol)
+    if input.ndim < 2 or input.dtype.kind != "f":
+        raise ValueError(f"matrix_rank expects float matrices, got {input.dtype} {input.shape}")
+    atol, rtol = _tolerances(input, atol, rtol)
+    return no_grad_result(_rank, input, atol=atol, rtol=rtol)
 
 
-def matrix_power(A: Tensor, n: int) -> Tensor:
+def matrix_power(input: Tensor, n: int) -> Tensor:
     """A^n by repeated squaring (n = 0: the identity; n < 0: (A^{-1})^{|n|})."""
-    _square("matrix_power", A)
+    _square("matrix_power", input)
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
         raise TypeError(f"matrix_power: n must be an int, got {n!r}")
     n = int(n)
     if n == 0:
-        eye = xp_of(A._data).broadcast_to(xp_of(A._data).eye(A.shape[-1], dtype=A.dtype), A.shape)
+        eye = xp_of(input._data).broadcast_to(
+            xp_of(input._data).eye(input.shape[-1], dtype=input.dtype), input.shape
+        )
         return Tensor._make(eye.copy(), False)
-    base = inverse(A) if n < 0 else A
+    base = inverse(input) if n < 0 else input
     n, result = abs(n), None
     while n:
         if n & 1:

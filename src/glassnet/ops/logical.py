@@ -70,47 +70,47 @@ def _equals(x, value):
     return x == value
 
 
-def isnan(x: Tensor) -> Tensor:
+def isnan(input: Tensor) -> Tensor:
     """True where x is nan (never for int and bool tensors)."""
-    return _unary("isnan", x)
+    return _unary("isnan", input)
 
 
-def isinf(x: Tensor) -> Tensor:
+def isinf(input: Tensor) -> Tensor:
     """True where x is +inf or -inf."""
-    return _unary("isinf", x)
+    return _unary("isinf", input)
 
 
-def isposinf(x: Tensor) -> Tensor:
+def isposinf(input: Tensor) -> Tensor:
     """True where x is +inf."""
     return (
-        no_grad_result(_equals, x, value=np.inf)
-        if x.dtype.kind == "f"
-        else _unary("zeros_like", x) > 0
+        no_grad_result(_equals, input, value=np.inf)
+        if input.dtype.kind == "f"
+        else _unary("zeros_like", input) > 0
     )
 
 
-def isneginf(x: Tensor) -> Tensor:
+def isneginf(input: Tensor) -> Tensor:
     """True where x is -inf."""
     return (
-        no_grad_result(_equals, x, value=-np.inf)
-        if x.dtype.kind == "f"
-        else _unary("zeros_like", x) > 0
+        no_grad_result(_equals, input, value=-np.inf)
+        if input.dtype.kind == "f"
+        else _unary("zeros_like", input) > 0
     )
 
 
-def isfinite(x: Tensor) -> Tensor:
+def isfinite(input: Tensor) -> Tensor:
     """True where x is neither nan nor infinite."""
-    return _unary("isfinite", x)
+    return _unary("isfinite", input)
 
 
-def isreal(x: Tensor) -> Tensor:
+def isreal(input: Tensor) -> Tensor:
     """True everywhere for real tensors (glassnet has no complex dtype)."""
-    return _const(xp_of(x._data).ones(x.shape, dtype=bool))
+    return _const(xp_of(input._data).ones(input.shape, dtype=bool))
 
 
-def signbit(x: Tensor) -> Tensor:
+def signbit(input: Tensor) -> Tensor:
     """True where the sign bit is set (also for -0.0)."""
-    return _unary("signbit", x)
+    return _unary("signbit", input)
 
 
 def _binary(name: str, a, b) -> Tensor:
@@ -124,24 +124,24 @@ def _binary(name: str, a, b) -> Tensor:
         ) from None
 
 
-def logical_and(a, b) -> Tensor:
+def logical_and(input, other) -> Tensor:
     """Elementwise a and b (nonzero is true)."""
-    return _binary("logical_and", a, b)
+    return _binary("logical_and", input, other)
 
 
-def logical_or(a, b) -> Tensor:
+def logical_or(input, other) -> Tensor:
     """Elementwise a or b (nonzero is true)."""
-    return _binary("logical_or", a, b)
+    return _binary("logical_or", input, other)
 
 
-def logical_xor(a, b) -> Tensor:
+def logical_xor(input, other) -> Tensor:
     """Elementwise a xor b (nonzero is true)."""
-    return _binary("logical_xor", a, b)
+    return _binary("logical_xor", input, other)
 
 
-def logical_not(x: Tensor) -> Tensor:
+def logical_not(input: Tensor) -> Tensor:
     """Elementwise not x (nonzero is true)."""
-    return _unary("logical_not", x)
+    return _unary("logical_not", input)
 
 
 def _check_integral(op: str, *tensors: Tensor) -> None:
@@ -159,35 +159,35 @@ def _bitwise(op: str, name: str, a, b) -> Tensor:
     return _binary(name, a, b)
 
 
-def bitwise_and(a, b) -> Tensor:
+def bitwise_and(input, other) -> Tensor:
     """Elementwise a & b (bool or integer tensors)."""
-    return _bitwise("bitwise_and", "bitwise_and", a, b)
+    return _bitwise("bitwise_and", "bitwise_and", input, other)
 
 
-def bitwise_or(a, b) -> Tensor:
+def bitwise_or(input, other) -> Tensor:
     """Elementwise a | b (bool or integer tensors)."""
-    return _bitwise("bitwise_or", "bitwise_or", a, b)
+    return _bitwise("bitwise_or", "bitwise_or", input, other)
 
 
-def bitwise_xor(a, b) -> Tensor:
+def bitwise_xor(input, other) -> Tensor:
     """Elementwise a ^ b (bool or integer tensors)."""
-    return _bitwise("bitwise_xor", "bitwise_xor", a, b)
+    return _bitwise("bitwise_xor", "bitwise_xor", input, other)
 
 
-def bitwise_not(x: Tensor) -> Tensor:
+def bitwise_not(input: Tensor) -> Tensor:
     """Elementwise ~x: logical not for bool, two's-complement not for integers."""
-    _check_integral("bitwise_not", x)
-    return _unary("invert", x)
+    _check_integral("bitwise_not", input)
+    return _unary("invert", input)
 
 
-def bitwise_left_shift(a, b) -> Tensor:
+def bitwise_left_shift(input, other) -> Tensor:
     """Elementwise a << b (integer tensors)."""
-    return _bitwise("bitwise_left_shift", "left_shift", a, b)
+    return _bitwise("bitwise_left_shift", "left_shift", input, other)
 
 
-def bitwise_right_shift(a, b) -> Tensor:
+def bitwise_right_shift(input, other) -> Tensor:
     """Elementwise a >> b (integer tensors; arithmetic shift for signed)."""
-    return _bitwise("bitwise_right_shift", "right_shift", a, b)
+    return _bitwise("bitwise_right_shift", "right_shift", input, other)
 
 
 eq, ne, lt, le, gt, ge = (_sel.equal, _sel.not_equal, _sel.less, _sel.less_equal, _sel.greater,
@@ -196,30 +196,34 @@ eq, ne, lt, le, gt, ge = (_sel.equal, _sel.not_equal, _sel.less, _sel.less_equal
 greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
 
 
-def equal(a: Tensor, b: Tensor) -> bool:
+def equal(input: Tensor, other: Tensor) -> bool:
     """True if ``a`` and ``b`` have the same shape and elements (a Python bool, as PyTorch's
     ``torch.equal``; nan is never equal to itself). For the elementwise test use ``eq``."""
-    a, b = pair(a, b)
-    if a.shape != b.shape:
+    input, other = pair(input, other)
+    if input.shape != other.shape:
         return False
     if CAPTURING[0]:  # a Python bool the step may branch on: a compiled step runs eagerly
-        _read_on_host(a, "equal()")
-        _read_on_host(b, "equal()")
-    return bool(xp_of(a._data).array_equal(a._data, b._data))
+        _read_on_host(input, "equal()")
+        _read_on_host(other, "equal()")
+    return bool(xp_of(input._data).array_equal(input._data, other._data))
 
 
-def isclose(a, b, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> Tensor:
+def isclose(
+    input, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False
+) -> Tensor:
     """Elementwise |a - b| <= atol + rtol |b| (PyTorch's defaults); infinities equal only
     themselves, nan equals nan only with ``equal_nan``."""
-    a, b = pair(a, b)
-    fn = xp_of(a._data).isclose
-    return no_grad_result(fn, a, b, rtol=rtol, atol=atol, equal_nan=equal_nan)
+    input, other = pair(input, other)
+    fn = xp_of(input._data).isclose
+    return no_grad_result(fn, input, other, rtol=rtol, atol=atol, equal_nan=equal_nan)
 
 
-def allclose(a, b, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:
+def allclose(
+    input, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False
+) -> bool:
     """True if ``isclose`` holds everywhere (a Python bool; read with ``bool()``, so a step
     that ``gn.compile`` captures runs eagerly, as for any value read in Python)."""
-    return bool(isclose(a, b, rtol, atol, equal_nan).all())
+    return bool(isclose(input, other, rtol, atol, equal_nan).all())
 
 
 def isin(elements, test_elements, *, invert: bool = False) -> Tensor:
@@ -228,41 +232,41 @@ def isin(elements, test_elements, *, invert: bool = False) -> Tensor:
     return no_grad_result(xp_of(elements._data).isin, elements, test_elements, invert=invert)
 
 
-def nonzero(x: Tensor, *, as_tuple: bool = False):
+def nonzero(input: Tensor, *, as_tuple: bool = False):
     """Indices of the nonzero elements: an (n, ndim) int64 tensor, or with ``as_tuple=True``
     one 1-D int64 tensor per dimension (usable as an index). A 0-d input counts as 1-D."""
-    xp = xp_of(x._data)
-    data = x._data.reshape(1) if x.ndim == 0 else x._data
+    xp = xp_of(input._data)
+    data = input._data.reshape(1) if input.ndim == 0 else input._data
     idx = [i.astype(np.int64, copy=False) for i in xp.nonzero(data)]
     if as_tuple:
         return tuple(value_result(i, "nonzero") for i in idx)
     if not idx:
         return value_result(xp.zeros((0, 0), dtype=np.int64), "nonzero")
-    both = xp.stack(idx, axis=1) if x.ndim else xp.zeros((len(idx[0]), 0), np.int64)
+    both = xp.stack(idx, axis=1) if input.ndim else xp.zeros((len(idx[0]), 0), np.int64)
     return value_result(both, "nonzero")
 
 
-def argwhere(x: Tensor) -> Tensor:
+def argwhere(input: Tensor) -> Tensor:
     """Same as ``nonzero(x)``: the (n, ndim) indices of the nonzero elements."""
-    return nonzero(x)
+    return nonzero(input)
 
 
-def count_nonzero(x: Tensor, dim=None) -> Tensor:
+def count_nonzero(input: Tensor, dim=None) -> Tensor:
     """The number of nonzero elements over ``dim`` (all when None), as int64."""
-    axes = normalize_axis(dim, x.shape, "count_nonzero")
-    return no_grad_result(_count_nonzero, x, axes=axes)
+    axes = normalize_axis(dim, input.shape, "count_nonzero")
+    return no_grad_result(_count_nonzero, input, axes=axes)
 
 
 def _count_nonzero(x, axes):
     return xp_of(x).asarray((x != 0).sum(axis=axes), dtype=np.int64)
 
 
-def argsort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
+def argsort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
     """Indices that sort ``x`` along ``dim`` (int64). Ties keep their order (a stable sort),
     also when ``descending``; nan sorts as the largest value, as PyTorch."""
     from glassnet.ops.scan import _sort_indices
 
-    return value_result(_sort_indices(x, dim, descending, "argsort")[0], "argsort")
+    return value_result(_sort_indices(input, dim, descending, "argsort")[0], "argsort")
 
 
 def unique(

@@ -331,7 +331,7 @@ class NllLoss(Function):
 
 
 def cross_entropy(
-    logits: Tensor,
+    input: Tensor,
     target,
     weight=None,
     size_average=None,
@@ -368,31 +368,31 @@ def cross_entropy(
     op = "cross_entropy"
     if size_average is not None or reduce is not None:
         reduction = legacy_reduction(size_average, reduce)
-    _check_input(op, "logits", logits)
+    _check_input(op, "logits", input)
     _check_reduction(op, reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"{op}: label_smoothing must be in [0, 1], got {label_smoothing!r}")
-    if logits.ndim == 0:
+    if input.ndim == 0:
         raise ValueError(f"{op}: logits must have a class axis, (N, C) or (C,); got a scalar")
-    t = _target(op, target, logits, float_target=False)
-    unbatched = logits.ndim == 1
+    t = _target(op, target, input, float_target=False)
+    unbatched = input.ndim == 1
     if unbatched:  # (C,) logits with a () index or (C,) probability target
-        logits, t = logits.reshape(1, -1), t.reshape(1, *t.shape)
-    w = _const(op, "weight", weight, logits, shape=(logits.shape[1],))
-    if t.dtype.kind == "f" and t.shape == logits.shape:
+        input, t = input.reshape(1, -1), t.reshape(1, *t.shape)
+    w = _const(op, "weight", weight, input, shape=(input.shape[1],))
+    if t.dtype.kind == "f" and t.shape == input.shape:
         if ignore_index >= 0:
             raise ValueError(
                 f"{op}: ignore_index={ignore_index} is not supported with "
                 "probability targets; zero the sample's weight instead"
             )
-        t = _target(op, t, logits, float_target=True)
+        t = _target(op, t, input, float_target=True)
         out = CrossEntropyProbs.apply(
-            logits, t, weight=w, reduction=reduction, label_smoothing=float(label_smoothing)
+            input, t, weight=w, reduction=reduction, label_smoothing=float(label_smoothing)
         )
     else:
-        _class_index_target(op, logits, t, ignore_index)
+        _class_index_target(op, input, t, ignore_index)
         out = CrossEntropy.apply(
-            logits,
+            input,
             target=t._data,
             weight=w,
             ignore_index=ignore_index,

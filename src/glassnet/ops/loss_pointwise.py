@@ -269,7 +269,7 @@ def _check_probabilities(op: str, probs) -> None:
 
 
 def binary_cross_entropy(
-    probs: Tensor,
+    input: Tensor,
     target,
     weight=None,
     size_average=None,
@@ -288,14 +288,14 @@ def binary_cross_entropy(
     op = "binary_cross_entropy"
     if size_average is not None or reduce is not None:
         reduction = legacy_reduction(size_average, reduce)
-    t = _float_pair(op, "probs", probs, target, reduction, exact=True)
-    value_check(_check_probabilities, op, probs)  # again on each replay of a compiled step
-    w = _const(op, "weight", weight, probs)
-    return BinaryCrossEntropy.apply(probs, t, weight=w, reduction=reduction)
+    t = _float_pair(op, "probs", input, target, reduction, exact=True)
+    value_check(_check_probabilities, op, input)  # again on each replay of a compiled step
+    w = _const(op, "weight", weight, input)
+    return BinaryCrossEntropy.apply(input, t, weight=w, reduction=reduction)
 
 
 def binary_cross_entropy_with_logits(
-    logits: Tensor,
+    input: Tensor,
     target,
     weight=None,
     size_average=None,
@@ -316,11 +316,11 @@ def binary_cross_entropy_with_logits(
     op = "binary_cross_entropy_with_logits"
     if size_average is not None or reduce is not None:
         reduction = legacy_reduction(size_average, reduce)
-    t = _float_pair(op, "logits", logits, target, reduction, exact=True)
-    w = _const(op, "weight", weight, logits)
-    pw = _const(op, "pos_weight", pos_weight, logits)
+    t = _float_pair(op, "logits", input, target, reduction, exact=True)
+    w = _const(op, "weight", weight, input)
+    pw = _const(op, "pos_weight", pos_weight, input)
     return BinaryCrossEntropyWithLogits.apply(
-        logits, t, weight=w, pos_weight=pw, reduction=reduction
+        input, t, weight=w, pos_weight=pw, reduction=reduction
     )
 
 

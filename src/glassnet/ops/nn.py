@@ -57,7 +57,7 @@ class Linear(Function):
         return gx, gw, gb
 
 
-def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """Affine map y = x W^T + b over the last axis, PyTorch's ``F.linear``.
 
     Args:
@@ -73,36 +73,36 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     >>> linear(x, gn.tensor([[1.0, 1.0], [0.0, -1.0]]), gn.tensor([0.5, 0.0])).numpy()
     array([[ 3.5, -2. ]], dtype=float32)
     """
-    if not isinstance(x, Tensor) or not isinstance(weight, Tensor):
+    if not isinstance(input, Tensor) or not isinstance(weight, Tensor):
         raise TypeError(
-            f"linear: input and weight must be Tensors, got {type(x).__name__} and "
+            f"linear: input and weight must be Tensors, got {type(input).__name__} and "
             f"{type(weight).__name__}"
         )
     if weight.ndim != 2:
         raise ValueError(
             f"linear: weight must be 2-D (out_features, in_features), got shape {weight.shape}"
         )
-    if x.ndim == 0 or x.shape[-1] != weight.shape[1]:
+    if input.ndim == 0 or input.shape[-1] != weight.shape[1]:
         raise ValueError(
-            f"linear: input of shape {x.shape} does not match weight of shape {weight.shape}: "
+            f"linear: input of shape {input.shape} does not match weight of shape {weight.shape}: "
             f"the input's last axis must be in_features={weight.shape[1]}; flatten it first "
             "(x.flatten(1)) or fix in_features"
         )
-    if x.dtype != weight.dtype and _AUTOCAST.dtype is None:  # autocast casts in apply
+    if input.dtype != weight.dtype and _AUTOCAST.dtype is None:  # autocast casts in apply
         raise TypeError(
-            f"linear: input dtype {x.dtype} and weight dtype {weight.dtype} differ; "
+            f"linear: input dtype {input.dtype} and weight dtype {weight.dtype} differ; "
             "cast one with .astype()"
         )
     if bias is None:
-        return Linear.apply(x, weight)
+        return Linear.apply(input, weight)
     if not isinstance(bias, Tensor) or bias.shape != (weight.shape[0],):
         raise ValueError(
             f"linear: bias must be a Tensor of shape ({weight.shape[0]},), got "
             f"{getattr(bias, 'shape', type(bias).__name__)}"
         )
-    if bias.dtype != x.dtype and _AUTOCAST.dtype is None:
-        raise TypeError(f"linear: bias dtype {bias.dtype} differs from input dtype {x.dtype}")
-    return Linear.apply(x, weight, bias)
+    if bias.dtype != input.dtype and _AUTOCAST.dtype is None:
+        raise TypeError(f"linear: bias dtype {bias.dtype} differs from input dtype {input.dtype}")
+    return Linear.apply(input, weight, bias)
 
 
 class Dropout(Function):
@@ -148,7 +148,7 @@ class Dropout(Function):
 
 
 def dropout(
-    x: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False, *, generator=None
+    input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False, *, generator=None
 ) -> Tensor:
     """Inverted dropout: zero each element with probability p, scale the rest by 1/(1-p).
 
@@ -174,18 +174,18 @@ def dropout(
     """
     if not isinstance(p, (int, float, np.floating, np.integer)) or not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout: p must be a probability in [0, 1], got {p!r}")
-    if not isinstance(x, Tensor):
-        raise TypeError(f"dropout: input must be a Tensor, got {type(x).__name__}")
-    if x.dtype.kind != "f":
-        raise TypeError(f"dropout: input must be floating point, got {x.dtype}")
+    if not isinstance(input, Tensor):
+        raise TypeError(f"dropout: input must be a Tensor, got {type(input).__name__}")
+    if input.dtype.kind != "f":
+        raise TypeError(f"dropout: input must be floating point, got {input.dtype}")
     if not training or p == 0:
-        return x
+        return input
     if generator is not None:  # glassnet's extension: PyTorch's F.dropout has no generator=
         from glassnet.generator import rng_for
 
-        rng = rng_for("dropout", generator, x.device)
-        return inplace_result(x, Dropout.apply(x, p=float(p), rng=rng), inplace)
-    return inplace_result(x, Dropout.apply(x, p=float(p)), inplace)
+        rng = rng_for("dropout", generator, input.device)
+        return inplace_result(input, Dropout.apply(input, p=float(p), rng=rng), inplace)
+    return inplace_result(input, Dropout.apply(input, p=float(p)), inplace)
 
 
 # np.add.at adds row by row through a generic indexed loop: 2.5 ms for a (2048, 128) gradient
@@ -277,7 +277,7 @@ def _check_rows(idx, shape) -> None:
 
 
 def embedding(
-    indices,
+    input,
     weight: Tensor,
     padding_idx: int | None = None,
     max_norm: float | None = None,
@@ -314,7 +314,7 @@ def embedding(
             f"embedding_dim), got {getattr(weight, 'shape', type(weight).__name__)}"
         )
     xp = xp_of(weight._data)
-    idx = indices._data if isinstance(indices, Tensor) else xp.asarray(indices)
+    idx = input._data if isinstance(input, Tensor) else xp.asarray(input)
     if idx.dtype.kind not in "iu":
         raise TypeError(
             f"embedding: indices must be integers, got dtype {idx.dtype} (shape "

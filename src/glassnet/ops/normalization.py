@@ -310,7 +310,9 @@ def _affine_args(op: str, weight, bias, shape) -> tuple[list, dict]:
     return params, {"has_weight": weight is not None, "has_bias": bias is not None}
 
 
-def layer_norm(x: Tensor, normalized_shape, weight=None, bias=None, eps: float = 1e-5) -> Tensor:
+def layer_norm(
+    input: Tensor, normalized_shape, weight=None, bias=None, eps: float = 1e-5
+) -> Tensor:
     """Layer normalization over the trailing ``normalized_shape`` axes (per sample, per token).
 
     The Transformer norm: statistics never mix samples, so it behaves the same in training and
@@ -330,19 +332,19 @@ def layer_norm(x: Tensor, normalized_shape, weight=None, bias=None, eps: float =
     array([[-1.,  1.]], dtype=float32)
     """
     op = "layer_norm"
-    _check_x(op, x)
+    _check_x(op, input)
     shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
-    if not shape or x.shape[x.ndim - len(shape) :] != shape or len(shape) > x.ndim:
+    if not shape or input.shape[input.ndim - len(shape) :] != shape or len(shape) > input.ndim:
         raise ValueError(
             f"{op}: normalized_shape {shape} must match the last axes of the input, which has "
-            f"shape {x.shape}; pass normalized_shape=x.shape[-1] to normalize the last axis"
+            f"shape {input.shape}; pass normalized_shape=x.shape[-1] to normalize the last axis"
         )
     params, flags = _affine_args(op, weight, bias, shape)
-    return LayerNorm.apply(x, *params, naxes=len(shape), eps=float(eps), **flags)
+    return LayerNorm.apply(input, *params, naxes=len(shape), eps=float(eps), **flags)
 
 
 def batch_norm(
-    x: Tensor,
+    input: Tensor,
     running_mean,
     running_var,
     weight=None,
@@ -372,10 +374,10 @@ def batch_norm(
     (array([0.2], dtype=float32), array([1.1], dtype=float32))
     """
     op = "batch_norm"
-    _check_x(op, x)
-    if x.ndim < 2:
-        raise ValueError(f"{op}: input must be (N, C) or (N, C, ...), got shape {x.shape}")
-    channels = x.shape[1]
+    _check_x(op, input)
+    if input.ndim < 2:
+        raise ValueError(f"{op}: input must be (N, C) or (N, C, ...), got shape {input.shape}")
+    channels = input.shape[1]
     for name, r in (("running_mean", running_mean), ("running_var", running_var)):
         if r is not None and (not isinstance(r, Tensor) or r.shape != (channels,)):
             got = r.shape if isinstance(r, Tensor) else type(r).__name__
@@ -384,10 +386,10 @@ def batch_norm(
         raise ValueError(f"{op}: pass both running_mean and running_var, or neither")
     if not training and running_mean is None:
         raise ValueError(f"{op}: evaluation (training=False) needs running_mean/running_var")
-    count = x.numel() // max(channels, 1)
+    count = input.numel() // max(channels, 1)
     if training and count <= 1:
         raise ValueError(
-            f"{op}: training needs more than 1 value per channel, got input of shape {x.shape}; "
+            f"{op}: training needs more than 1 value per channel, got shape {input.shape}; "
             "use a batch of 2 or more, or evaluation mode"
         )
     if not 0.0 <= momentum <= 1.0:
@@ -396,7 +398,13 @@ def batch_norm(
     running = None if training else (running_mean._data, running_var._data)
     stats: dict = {}
     out = BatchNorm.apply(
-        x, *params, training=bool(training), running=running, eps=float(eps), stats=stats, **flags
+        input,
+        *params,
+        training=bool(training),
+        running=running,
+        eps=float(eps),
+        stats=stats,
+        **flags,
     )
     if training and running_mean is not None:
         with no_grad():
@@ -406,7 +414,7 @@ def batch_norm(
     return out
 
 
-def group_norm(x: Tensor, num_groups: int, weight=None, bias=None, eps: float = 1e-5) -> Tensor:
+def group_norm(input: Tensor, num_groups: int, weight=None, bias=None, eps: float = 1e-5) -> Tensor:
     """Group normalization: per sample, over groups of C / num_groups channels (and positions).
 
     Independent of the batch size (unlike batch_norm); num_groups=1 normalizes each sample like
@@ -417,21 +425,21 @@ def group_norm(x: Tensor, num_groups: int, weight=None, bias=None, eps: float = 
     array([[-1.,  1., -1.,  1.]], dtype=float32)
     """
     op = "group_norm"
-    _check_x(op, x)
-    if x.ndim < 2:
-        raise ValueError(f"{op}: input must be (N, C, ...), got shape {x.shape}")
-    channels = x.shape[1]
+    _check_x(op, input)
+    if input.ndim < 2:
+        raise ValueError(f"{op}: input must be (N, C, ...), got shape {input.shape}")
+    channels = input.shape[1]
     if not isinstance(num_groups, int) or num_groups < 1 or channels % num_groups:
         raise ValueError(
             f"{op}: num_groups={num_groups!r} must be a positive divisor of the {channels} "
-            f"channels of the input (shape {x.shape})"
+            f"channels of the input (shape {input.shape})"
         )
     params, flags = _affine_args(op, weight, bias, (channels,))
-    return GroupNorm.apply(x, *params, num_groups=num_groups, eps=float(eps), **flags)
+    return GroupNorm.apply(input, *params, num_groups=num_groups, eps=float(eps), **flags)
 
 
 def instance_norm(
-    x: Tensor,
+    input: Tensor,
     running_mean=None,
     running_var=None,
     weight=None,
@@ -455,20 +463,20 @@ def instance_norm(
             [ 0.,  0.]]], dtype=float32)
     """
     op = "instance_norm"
-    _check_x(op, x)
-    if x.ndim < 3:
+    _check_x(op, input)
+    if input.ndim < 3:
         raise ValueError(
             f"{op}: input must be (N, C, L), (N, C, H, W) or (N, C, D, H, W), got shape "
-            f"{x.shape}; add a batch axis with x.unsqueeze(0)"
+            f"{input.shape}; add a batch axis with x.unsqueeze(0)"
         )
     if not use_input_stats:
         if running_mean is None or running_var is None:
             raise ValueError(f"{op}: use_input_stats=False needs running_mean and running_var")
-        return batch_norm(x, running_mean, running_var, weight, bias, training=False, eps=eps)
-    out = group_norm(x, x.shape[1], weight, bias, eps)
+        return batch_norm(input, running_mean, running_var, weight, bias, training=False, eps=eps)
+    out = group_norm(input, input.shape[1], weight, bias, eps)
     if running_mean is not None or running_var is not None:
         with no_grad():
-            axes, data = tuple(range(2, x.ndim)), x.detach()
+            axes, data = tuple(range(2, input.ndim)), input.detach()
             if running_mean is not None:
                 mean = data.mean(axes).mean(0)
                 running_mean.mul_(1 - momentum).add_(mean * momentum)

@@ -377,7 +377,7 @@ def avg_pool2d(
     )
 
 
-def adaptive_avg_pool2d(x: Tensor, output_size) -> Tensor:
+def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
     """Average pooling to a fixed output size (Ho, Wo), whatever the input size (NCHW).
 
     Output cell i along H averages rows [floor(i H / Ho), ceil((i + 1) H / Ho)) (PyTorch's
@@ -395,18 +395,20 @@ def adaptive_avg_pool2d(x: Tensor, output_size) -> Tensor:
     array([[[[2.5]]]], dtype=float32)
     """
     op = "adaptive_avg_pool2d"
-    if not isinstance(x, Tensor) or x.ndim != 4:
+    if not isinstance(input, Tensor) or input.ndim != 4:
         raise ValueError(
             f"{op}: expected a Tensor of shape (N, C, H, W), got "
-            f"{getattr(x, 'shape', type(x).__name__)}"
+            f"{getattr(input, 'shape', type(input).__name__)}"
         )
-    if x.dtype.kind != "f":
-        raise TypeError(f"{op}: input must be floating point, got {x.dtype}")
+    if input.dtype.kind != "f":
+        raise TypeError(f"{op}: input must be floating point, got {input.dtype}")
     if isinstance(output_size, (int, np.integer)) or output_size is None:
         output_size = (output_size, output_size)
     if len(output_size) != 2:
         raise ValueError(f"{op}: output_size must be an int or a pair, got {output_size!r}")
-    size = tuple(int(x.shape[2 + i]) if o is None else int(o) for i, o in enumerate(output_size))
+    size = tuple(
+        int(input.shape[2 + i]) if o is None else int(o) for i, o in enumerate(output_size)
+    )
     if min(size) < 1:
         raise ValueError(f"{op}: output_size must be positive, got {output_size!r}")
-    return AdaptiveAvgPool2d.apply(x, output_size=size)
+    return AdaptiveAvgPool2d.apply(input, output_size=size)

@@ -171,26 +171,26 @@ def _avg_pool(op, nd, x, kernel_size, stride, padding, ceil_mode, count_include_
     return reshape(y, y.shape[1:]) if unbatched else y
 
 
-def avg_pool1d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
     """y[n, c, i] = mean of the window x_pad[n, c, i s : i s + k]."""
-    return _avg_pool("avg_pool1d", 1, x, kernel_size, stride, padding, ceil_mode,
+    return _avg_pool("avg_pool1d", 1, input, kernel_size, stride, padding, ceil_mode,
                      count_include_pad, None)  # fmt: skip
 
 
-def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
                divisor_override=None):  # fmt: skip
     """2-D average pooling with PyTorch's full signature (``divisor_override`` replaces the
     window size as divisor); the plain case runs ``ops.pool``'s direct kernel."""
-    if not ceil_mode and divisor_override is None and x.ndim == 4:
-        return _pool.avg_pool2d(x, kernel_size, stride, padding, count_include_pad)
-    return _avg_pool("avg_pool2d", 2, x, kernel_size, stride, padding, ceil_mode,
+    if not ceil_mode and divisor_override is None and input.ndim == 4:
+        return _pool.avg_pool2d(input, kernel_size, stride, padding, count_include_pad)
+    return _avg_pool("avg_pool2d", 2, input, kernel_size, stride, padding, ceil_mode,
                      count_include_pad, divisor_override)  # fmt: skip
 
 
-def avg_pool3d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
                divisor_override=None):  # fmt: skip
     """3-D average pooling of (N, C, D, H, W) or unbatched input."""
-    return _avg_pool("avg_pool3d", 3, x, kernel_size, stride, padding, ceil_mode,
+    return _avg_pool("avg_pool3d", 3, input, kernel_size, stride, padding, ceil_mode,
                      count_include_pad, divisor_override)  # fmt: skip
 
 
@@ -266,16 +266,16 @@ def _adaptive_avg(op, nd, x, output_size):
     return reshape(x, x.shape[1:]) if unbatched else x
 
 
-def adaptive_avg_pool1d(x, output_size):
+def adaptive_avg_pool1d(input, output_size):
     """Mean over bins [floor(i L / out), ceil((i + 1) L / out)) of (N, C, L) or (C, L)."""
-    return _adaptive_avg("adaptive_avg_pool1d", 1, x, output_size)
+    return _adaptive_avg("adaptive_avg_pool1d", 1, input, output_size)
 
 
-def adaptive_avg_pool3d(x, output_size):
+def adaptive_avg_pool3d(input, output_size):
     """y[n, c, i, j, k] = mean of x over the bins of D, H and W, each
     [floor(i D / Do), ceil((i + 1) D / Do)): separable, so three averaging-matrix products
     (dL/dx applies their transposes). (N, C, D, H, W) or unbatched; None keeps a size."""
-    return _adaptive_avg("adaptive_avg_pool3d", 3, x, output_size)
+    return _adaptive_avg("adaptive_avg_pool3d", 3, input, output_size)
 
 
 def _max_unpool(op, nd, x, indices, kernel_size, stride, padding, output_size):
@@ -326,12 +326,12 @@ def _last_writer(xp, keys):
     return keep.reshape(keys.shape)
 
 
-def max_unpool1d(x, indices, kernel_size, stride=None, padding=0, output_size=None):
+def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
     """The partial inverse of max_pool1d: each value back at its index, zeros elsewhere."""
-    return _max_unpool("max_unpool1d", 1, x, indices, kernel_size, stride, padding, output_size)
+    return _max_unpool("max_unpool1d", 1, input, indices, kernel_size, stride, padding, output_size)
 
 
-def max_unpool2d(x, indices, kernel_size, stride=None, padding=0, output_size=None):
+def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
     """The partial inverse of max_pool2d(return_indices=True): values back at their flat
     H x W indices, zeros elsewhere; the gradient gathers at the same indices."""
-    return _max_unpool("max_unpool2d", 2, x, indices, kernel_size, stride, padding, output_size)
+    return _max_unpool("max_unpool2d", 2, input, indices, kernel_size, stride, padding, output_size)

@@ -231,7 +231,7 @@ def _resolve(op, dim, axis, keepdim, keepdims):
     return dim, bool(keepdim)
 
 
-def sum(x: Tensor, dim=None, keepdim=False, *, axis=None, keepdims=None, dtype=None) -> Tensor:  # noqa: A001
+def sum(input: Tensor, dim=None, keepdim=False, *, axis=None, keepdims=None, dtype=None) -> Tensor:  # noqa: A001
     """Sum over ``dim`` (int, tuple, or None for all); ``axis``/``keepdims`` are aliases.
 
     ``dtype`` casts the input first (PyTorch's keyword); bool and int tensors sum in int64
@@ -239,10 +239,10 @@ def sum(x: Tensor, dim=None, keepdim=False, *, axis=None, keepdims=None, dtype=N
     """
     if axis is not None or keepdims is not None:
         dim, keepdim = _resolve("sum", dim, axis, keepdim, keepdims)
-    if dtype is not None or x._data.dtype.kind in "biu":
-        x, extra = _int_accumulate(x, dtype)
-        return _reduce(Sum, x, dim, keepdim, **extra)
-    return _reduce(Sum, x, dim, keepdim)
+    if dtype is not None or input._data.dtype.kind in "biu":
+        input, extra = _int_accumulate(input, dtype)
+        return _reduce(Sum, input, dim, keepdim, **extra)
+    return _reduce(Sum, input, dim, keepdim)
 
 
 def _int_accumulate(x: Tensor, dtype):
@@ -257,15 +257,15 @@ def _int_accumulate(x: Tensor, dtype):
     return x, ({"dtype": target.str} if target.kind in "iu" else {})
 
 
-def mean(x: Tensor, dim=None, keepdim=False, *, axis=None, keepdims=None, dtype=None) -> Tensor:
+def mean(input: Tensor, dim=None, keepdim=False, *, axis=None, keepdims=None, dtype=None) -> Tensor:
     """Arithmetic mean over ``dim``; ``axis``/``keepdims`` are aliases."""
     if axis is not None or keepdims is not None:
         dim, keepdim = _resolve("mean", dim, axis, keepdim, keepdims)
     if dtype is not None:
-        x = x.astype(dtype)
-    if x._data.dtype.kind != "f":
-        _need_float("mean", x, "x.float().mean() or mean(dtype=gn.float32)")
-    return _reduce(Mean, x, dim, keepdim)
+        input = input.astype(dtype)
+    if input._data.dtype.kind != "f":
+        _need_float("mean", input, "x.float().mean() or mean(dtype=gn.float32)")
+    return _reduce(Mean, input, dim, keepdim)
 
 
 def _need_float(op: str, x: Tensor, instead: str):
@@ -292,7 +292,9 @@ def _correction(op, unbiased, correction) -> int:
     return correction
 
 
-def var(x, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None, keepdims=None):
+def var(
+    input, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None, keepdims=None
+):
     """Variance over ``dim``: sum (x - mean)^2 / (n - correction), as ``torch.var``.
 
     ``correction=1`` (default) divides by n - 1 (Bessel); ``unbiased=False`` (PyTorch's older
@@ -300,36 +302,38 @@ def var(x, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None
     result is nan, with a warning (as PyTorch).
     """
     dim, keepdim = _resolve("var", dim, axis, keepdim, keepdims)
-    if x._data.dtype.kind != "f":
-        _need_float("var", x, "x.float().var()")
-    return _reduce(Var, x, dim, keepdim, correction=_correction("var", unbiased, correction))
+    if input._data.dtype.kind != "f":
+        _need_float("var", input, "x.float().var()")
+    return _reduce(Var, input, dim, keepdim, correction=_correction("var", unbiased, correction))
 
 
-def std(x, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None, keepdims=None):
+def std(
+    input, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None, keepdims=None
+):
     """Standard deviation: sqrt(var), with ``torch.std``'s arguments."""
     from glassnet.ops.elementwise import sqrt
 
     dim, keepdim = _resolve("std", dim, axis, keepdim, keepdims)
     c = _correction("std", unbiased, correction)
-    if x._data.dtype.kind != "f":
-        _need_float("std", x, "x.float().std()")
-    return sqrt(_reduce(Var, x, dim, keepdim, correction=c))
+    if input._data.dtype.kind != "f":
+        _need_float("std", input, "x.float().std()")
+    return sqrt(_reduce(Var, input, dim, keepdim, correction=c))
 
 
-def amax(x: Tensor, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:
+def amax(input: Tensor, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:
     """Maximum values over ``dim`` (int, tuple, or None/() for all); ties share the gradient.
 
     NumPy's ``max(axis=...)`` under PyTorch's name for it (``max(dim)`` returns values and
     indices). Tied maxima split the gradient evenly, as ``torch.amax`` does.
     """
     dim, keepdim = _resolve("amax", dim, axis, keepdim, keepdims)
-    return _reduce(Max, x, dim, keepdim)
+    return _reduce(Max, input, dim, keepdim)
 
 
-def amin(x: Tensor, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:
+def amin(input: Tensor, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:
     """Minimum values over ``dim``; tied minima share the gradient evenly (``torch.amin``)."""
     dim, keepdim = _resolve("amin", dim, axis, keepdim, keepdims)
-    return _reduce(Min, x, dim, keepdim)
+    return _reduce(Min, input, dim, keepdim)
 
 
 def _extreme(op, x, dim, keepdim, axis, keepdims, other):
@@ -362,7 +366,7 @@ def _extreme(op, x, dim, keepdim, axis, keepdims, other):
     return (max_type if op == "max" else min_type)(values, index)
 
 
-def max(x: Tensor, dim=None, keepdim=False, *, axis=None, keepdims=None, other=None):  # noqa: A001
+def max(input: Tensor, dim=None, keepdim=False, *, axis=None, keepdims=None, other=None):  # noqa: A001
     """``torch.max``: the maximum of all elements, or ``(values, indices)`` along ``dim``.
 
     - ``max(x)``: a 0-d tensor; tied maxima share the gradient evenly.
@@ -373,30 +377,30 @@ def max(x: Tensor, dim=None, keepdim=False, *, axis=None, keepdims=None, other=N
 
     For NumPy's "maximum values over axes" use :func:`amax` (any number of dims).
     """
-    return _extreme("max", x, dim, keepdim, axis, keepdims, other)
+    return _extreme("max", input, dim, keepdim, axis, keepdims, other)
 
 
-def min(x: Tensor, dim=None, keepdim=False, *, axis=None, keepdims=None, other=None):  # noqa: A001
+def min(input: Tensor, dim=None, keepdim=False, *, axis=None, keepdims=None, other=None):  # noqa: A001
     """``torch.min``: the minimum, or ``(values, indices)`` along ``dim``; see :func:`max`."""
-    return _extreme("min", x, dim, keepdim, axis, keepdims, other)
+    return _extreme("min", input, dim, keepdim, axis, keepdims, other)
 
 
-def logsumexp(x: Tensor, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:
+def logsumexp(input: Tensor, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:
     """ln sum exp(x) over ``dim``, computed stably."""
     if axis is not None or keepdims is not None:
         dim, keepdim = _resolve("logsumexp", dim, axis, keepdim, keepdims)
-    if x._data.dtype.kind != "f":  # int and bool give the default float dtype (PyTorch)
-        x = x.astype(default_float())
-    return _reduce(Logsumexp, x, dim, keepdim)
+    if input._data.dtype.kind != "f":  # int and bool give the default float dtype (PyTorch)
+        input = input.astype(default_float())
+    return _reduce(Logsumexp, input, dim, keepdim)
 
 
-def prod(x: Tensor, dim=None, keepdim=False, *, axis=None, keepdims=None, dtype=None) -> Tensor:
+def prod(input: Tensor, dim=None, keepdim=False, *, axis=None, keepdims=None, dtype=None) -> Tensor:
     """Product over ``dim``."""
     dim, keepdim = _resolve("prod", dim, axis, keepdim, keepdims)
-    if dtype is not None or x._data.dtype.kind in "biu":
-        x, extra = _int_accumulate(x, dtype)
-        return _reduce(Prod, x, dim, keepdim, **extra)
-    return _reduce(Prod, x, dim, keepdim)
+    if dtype is not None or input._data.dtype.kind in "biu":
+        input, extra = _int_accumulate(input, dtype)
+        return _reduce(Prod, input, dim, keepdim, **extra)
+    return _reduce(Prod, input, dim, keepdim)
 
 
 def norm(x: Tensor, p=2, dim=None, keepdim=False, *, ord=None, axis=None, keepdims=None):  # noqa: A002
@@ -441,16 +445,16 @@ def _arg_array(x, name, axis, keepdims):
     return out.astype("int64", copy=False)
 
 
-def argmax(x: Tensor, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:
+def argmax(input: Tensor, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:
     """Index of the maximum (first one at ties); not differentiable."""
     dim, keepdim = _resolve("argmax", dim, axis, keepdim, keepdims)
-    return _arg("argmax", x, dim, keepdim)
+    return _arg("argmax", input, dim, keepdim)
 
 
-def argmin(x: Tensor, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:
+def argmin(input: Tensor, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:
     """Index of the minimum (first one at ties); not differentiable."""
     dim, keepdim = _resolve("argmin", dim, axis, keepdim, keepdims)
-    return _arg("argmin", x, dim, keepdim)
+    return _arg("argmin", input, dim, keepdim)
 
 
 def _logical(op, x, dim, keepdim, axis, keepdims):
@@ -464,11 +468,11 @@ def _logical_array(x, op, axes, keepdims):
     return out.astype(x.dtype) if x.dtype == np.uint8 else out  # uint8 in, uint8 out (PyTorch)
 
 
-def any(x: Tensor, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:  # noqa: A001
+def any(input: Tensor, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:  # noqa: A001
     """True where any element along ``dim`` is nonzero; not differentiable."""
-    return _logical("any", x, dim, keepdim, axis, keepdims)
+    return _logical("any", input, dim, keepdim, axis, keepdims)
 
 
-def all(x: Tensor, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:  # noqa: A001
+def all(input: Tensor, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:  # noqa: A001
     """True where all elements along ``dim`` are nonzero; not differentiable."""
-    return _logical("all", x, dim, keepdim, axis, keepdims)
+    return _logical("all", input, dim, keepdim, axis, keepdims)

@@ -13,13 +13,13 @@ import numpy as np
 from glassnet.backend import xp_of
 from glassnet.ops._util import normalize_axis
 from glassnet.ops.elementwise import clone
-from glassnet.ops.shape import _may_share, _shape_arg, broadcast_to, reshape
+from glassnet.ops.shape import _kw_sizes, _may_share, _shape_arg, broadcast_to, reshape
 from glassnet.tensor import Tensor
 
 __all__ = ["repeat", "repeat_interleave", "tile"]
 
 
-def repeat(x: Tensor, *sizes) -> Tensor:
+def repeat(x: Tensor, *sizes, repeats=None) -> Tensor:
     """Tile ``x``: ``sizes[i]`` copies along dim ``i`` (PyTorch's ``Tensor.repeat``).
 
     ``sizes`` has at least ``x.ndim`` entries; extra leading ones add new leading dims.
@@ -31,7 +31,7 @@ def repeat(x: Tensor, *sizes) -> Tensor:
     >>> gn.tensor([[1, 2, 3], [4, 5, 6]]).repeat(2, 1).shape
     (4, 3)
     """
-    sizes = _shape_arg(sizes)
+    sizes = _shape_arg(sizes if repeats is None else _kw_sizes(sizes, repeats, "repeat", "repeats"))
     if len(sizes) < x.ndim or any(not isinstance(r, (int, np.integer)) or r < 0 for r in sizes):
         raise ValueError(
             f"repeat: got sizes {sizes} for a tensor of shape {x.shape}; give one non-negative "
@@ -47,10 +47,10 @@ def repeat(x: Tensor, *sizes) -> Tensor:
     return clone(tiled) if _may_share(tiled._data, x._data) else tiled
 
 
-def tile(x: Tensor, dims) -> Tensor:
+def tile(input: Tensor, dims) -> Tensor:
     """``torch.tile``: like :func:`repeat`, but ``dims`` may be shorter than ``x.ndim``."""
     dims = tuple(dims)
-    return repeat(x, (1,) * (x.ndim - len(dims)) + dims)
+    return repeat(input, (1,) * (input.ndim - len(dims)) + dims)
 
 
 def repeat_interleave(x: Tensor, repeats=None, dim: int | None = None, *,

@@ -277,27 +277,29 @@ def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=
 
 
 # -- pixel shuffle --------------------------------------------------------------------------------
-def pixel_shuffle(x: Tensor, upscale_factor: int) -> Tensor:
+def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
     """(*, C r^2, H, W) -> (*, C, H r, W r): channel blocks become r x r pixel blocks."""
     r = int(upscale_factor)
-    if x.ndim < 3 or x.shape[-3] % (r * r):
+    if input.ndim < 3 or input.shape[-3] % (r * r):
         raise ValueError(
-            f"pixel_shuffle: input must be (*, C*r^2, H, W) with r={r}, got shape {x.shape}"
+            f"pixel_shuffle: input must be (*, C*r^2, H, W) with r={r}, got shape {input.shape}"
         )
-    *lead, c, h, w = x.shape
-    y = reshape(x, (*lead, c // (r * r), r, r, h, w))
+    *lead, c, h, w = input.shape
+    y = reshape(input, (*lead, c // (r * r), r, r, h, w))
     n = len(lead)
     y = permute(y, list(range(n)) + [n, n + 3, n + 1, n + 4, n + 2])
     return reshape(y, (*lead, c // (r * r), h * r, w * r))
 
 
-def pixel_unshuffle(x: Tensor, downscale_factor: int) -> Tensor:
+def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
     """(*, C, H r, W r) -> (*, C r^2, H, W): the inverse of pixel_shuffle."""
     r = int(downscale_factor)
-    if x.ndim < 3 or x.shape[-1] % r or x.shape[-2] % r:
-        raise ValueError(f"pixel_unshuffle: H and W of input {x.shape} must be multiples of r={r}")
-    *lead, c, hr, wr = x.shape
-    y = reshape(x, (*lead, c, hr // r, r, wr // r, r))
+    if input.ndim < 3 or input.shape[-1] % r or input.shape[-2] % r:
+        raise ValueError(
+            f"pixel_unshuffle: H and W of input {input.shape} must be multiples of r={r}"
+        )
+    *lead, c, hr, wr = input.shape
+    y = reshape(input, (*lead, c, hr // r, r, wr // r, r))
     n = len(lead)
     y = permute(y, list(range(n)) + [n, n + 2, n + 4, n + 1, n + 3])
     return reshape(y, (*lead, c * r * r, hr // r, wr // r))

@@ -176,34 +176,34 @@ def _step(cls, x, **params):
     return cls.apply(x, **params)
 
 
-def floor(x: Tensor) -> Tensor:
+def floor(input: Tensor) -> Tensor:
     """Elementwise floor (zero gradient, as PyTorch)."""
-    return _step(Floor, x)
+    return _step(Floor, input)
 
 
-def ceil(x: Tensor) -> Tensor:
+def ceil(input: Tensor) -> Tensor:
     """Elementwise ceiling (zero gradient)."""
-    return _step(Ceil, x)
+    return _step(Ceil, input)
 
 
-def trunc(x: Tensor) -> Tensor:
+def trunc(input: Tensor) -> Tensor:
     """Elementwise rounding toward zero (zero gradient)."""
-    return _step(Trunc, x)
+    return _step(Trunc, input)
 
 
 fix = trunc
 
 
-def round(x: Tensor, decimals: int = 0) -> Tensor:  # noqa: A001 - PyTorch's name
+def round(input: Tensor, decimals: int = 0) -> Tensor:  # noqa: A001 - PyTorch's name
     """Round to ``decimals`` places, halves to even like PyTorch and NumPy (zero gradient)."""
     if not isinstance(decimals, (int, np.integer)) or isinstance(decimals, bool):
         raise TypeError(f"round: decimals must be an int, got {decimals!r}")
-    return _step(Round, x, decimals=int(decimals))
+    return _step(Round, input, decimals=int(decimals))
 
 
-def sign(x: Tensor) -> Tensor:
+def sign(input: Tensor) -> Tensor:
     """Elementwise sign in {-1, 0, 1}; 0 for nan (as PyTorch); zero gradient."""
-    return Sign.apply(x)
+    return Sign.apply(input)
 
 
 sgn = sign

@@ -227,24 +227,24 @@ def _scan_input(op, x, dim, dtype):
     return x, axis, ({"dtype": x._data.dtype.str} if kind in "iu" else {})
 
 
-def cumsum(x: Tensor, dim: int, *, dtype=None) -> Tensor:
+def cumsum(input: Tensor, dim: int, *, dtype=None) -> Tensor:
     """Running sum along ``dim`` (bool/int give int64, as PyTorch; ``dtype`` casts first and
     the sum runs in it, wrapping around as PyTorch's int32 does)."""
-    x, axis, extra = _scan_input("cumsum", x, dim, dtype)
-    return _el.clone(x) if axis is None else Cumsum.apply(x, axis=axis, **extra)
+    input, axis, extra = _scan_input("cumsum", input, dim, dtype)
+    return _el.clone(input) if axis is None else Cumsum.apply(input, axis=axis, **extra)
 
 
-def cumprod(x: Tensor, dim: int, *, dtype=None) -> Tensor:
+def cumprod(input: Tensor, dim: int, *, dtype=None) -> Tensor:
     """Running product along ``dim``; exact gradients also where x has zeros."""
-    x, axis, extra = _scan_input("cumprod", x, dim, dtype)
-    return _el.clone(x) if axis is None else Cumprod.apply(x, axis=axis, **extra)
+    input, axis, extra = _scan_input("cumprod", input, dim, dtype)
+    return _el.clone(input) if axis is None else Cumprod.apply(input, axis=axis, **extra)
 
 
-def logcumsumexp(x: Tensor, dim: int) -> Tensor:
+def logcumsumexp(input: Tensor, dim: int) -> Tensor:
     """Running ln sum exp along ``dim``, computed stably (no overflow for large x)."""
-    x = floating(x)
-    axis = _one_axis("logcumsumexp", x, dim)
-    return _el.clone(x) if axis is None else Logcumsumexp.apply(x, axis=axis)
+    input = floating(input)
+    axis = _one_axis("logcumsumexp", input, dim)
+    return _el.clone(input) if axis is None else Logcumsumexp.apply(input, axis=axis)
 
 
 def _running_extreme(op, x, dim, ufunc):
@@ -262,14 +262,14 @@ def _running_extreme(op, x, dim, ufunc):
     return take_along_axis(x, idx, axis), value_result(idx, _BY_VALUE)
 
 
-def cummax(x: Tensor, dim: int):
+def cummax(input: Tensor, dim: int):
     """Running maximum along ``dim`` and the index where it was reached: (values, indices)."""
-    return CummaxResult(*_running_extreme("cummax", x, dim, "maximum"))
+    return CummaxResult(*_running_extreme("cummax", input, dim, "maximum"))
 
 
-def cummin(x: Tensor, dim: int):
+def cummin(input: Tensor, dim: int):
     """Running minimum along ``dim`` and the index where it was reached: (values, indices)."""
-    return CumminResult(*_running_extreme("cummin", x, dim, "minimum"))
+    return CumminResult(*_running_extreme("cummin", input, dim, "minimum"))
 
 
 # -- sorting and order statistics -----------------------------------------------------------------
@@ -287,20 +287,20 @@ def _sort_indices(x: Tensor, dim, descending: bool, op: str):
     return (n - 1 - _flip(xp, rev, axis)).astype(np.int64), axis
 
 
-def sort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool = False):
+def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False):
     """Sort along ``dim``: (values, indices). Ties keep their order; nan sorts as the largest.
 
     The gradient of the values goes back to the element each came from.
     """
-    idx, axis = _sort_indices(x, dim, descending, "sort")
+    idx, axis = _sort_indices(input, dim, descending, "sort")
     if axis is None:
-        return SortResult(_el.clone(x), value_result(idx, _BY_VALUE))
-    return SortResult(take_along_axis(x, idx, axis), value_result(idx, _BY_VALUE))
+        return SortResult(_el.clone(input), value_result(idx, _BY_VALUE))
+    return SortResult(take_along_axis(input, idx, axis), value_result(idx, _BY_VALUE))
 
 
-def msort(x: Tensor) -> Tensor:
+def msort(input: Tensor) -> Tensor:
     """Sort along the first dimension (values only)."""
-    return sort(x, 0).values
+    return sort(input, 0).values
 
 
 def _select(x: Tensor, idx, axis: int, keepdim: bool):
@@ -313,33 +313,33 @@ def _select(x: Tensor, idx, axis: int, keepdim: bool):
     return values, value_result(idx, _BY_VALUE)
 
 
-def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):  # noqa: A002
+def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):  # noqa: A002
     """The ``k`` largest (or smallest) elements along ``dim``: (values, indices)."""
-    axis = _one_axis("topk", x, dim)
-    n = 1 if axis is None else x.shape[axis]
+    axis = _one_axis("topk", input, dim)
+    n = 1 if axis is None else input.shape[axis]
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 0 <= k <= n:
         raise ValueError(f"topk: k must be an int in 0..{n} (the size of dim {dim}), got {k!r}")
-    idx, axis = _sort_indices(x, dim, largest, "topk")
+    idx, axis = _sort_indices(input, dim, largest, "topk")
     if axis is None:
-        return TopkResult(_el.clone(x), value_result(idx, _BY_VALUE))
-    index = [slice(None)] * x.ndim
+        return TopkResult(_el.clone(input), value_result(idx, _BY_VALUE))
+    index = [slice(None)] * input.ndim
     index[axis] = slice(0, int(k))
     idx = idx[tuple(index)]
-    return TopkResult(take_along_axis(x, idx, axis), value_result(idx, _BY_VALUE))
+    return TopkResult(take_along_axis(input, idx, axis), value_result(idx, _BY_VALUE))
 
 
-def kthvalue(x: Tensor, k: int, dim: int = -1, keepdim: bool = False):
+def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False):
     """The k-th smallest element (k from 1) along ``dim``: (values, indices)."""
-    axis = _one_axis("kthvalue", x, dim)
-    n = 1 if axis is None else x.shape[axis]
+    axis = _one_axis("kthvalue", input, dim)
+    n = 1 if axis is None else input.shape[axis]
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= n:
         raise ValueError(f"kthvalue: k must be an int in 1..{n} (the size of dim), got {k!r}")
-    idx, axis = _sort_indices(x, dim, False, "kthvalue")
+    idx, axis = _sort_indices(input, dim, False, "kthvalue")
     if axis is None:
-        return KthvalueResult(_el.clone(x), value_result(idx, _BY_VALUE))
+        return KthvalueResult(_el.clone(input), value_result(idx, _BY_VALUE))
     xp = xp_of(idx)
     pick = xp.take(idx, xp.asarray([int(k) - 1]), axis=axis)
-    return KthvalueResult(*_select(x, pick, axis, keepdim))
+    return KthvalueResult(*_select(input, pick, axis, keepdim))
 
 
 def _median_index(x: Tensor, axis: int, ignore_nan: bool):
@@ -371,29 +371,29 @@ def _median(op, x, dim, keepdim, ignore_nan):
     return MedianResult(*_select(x, _median_index(x, axis, ignore_nan), axis, keepdim))
 
 
-def median(x: Tensor, dim: int | None = None, keepdim: bool = False):
+def median(input: Tensor, dim: int | None = None, keepdim: bool = False):
     """The lower median (of two middle values, the smaller): of all elements (a 0-d tensor)
     or along ``dim`` as (values, indices). A nan in the slice makes the median nan."""
-    return _median("median", x, dim, keepdim, ignore_nan=False)
+    return _median("median", input, dim, keepdim, ignore_nan=False)
 
 
-def nanmedian(x: Tensor, dim: int | None = None, keepdim: bool = False):
+def nanmedian(input: Tensor, dim: int | None = None, keepdim: bool = False):
     """``median`` ignoring nan (nan only where the slice is all nan)."""
-    return _median("nanmedian", x, dim, keepdim, ignore_nan=True)
+    return _median("nanmedian", input, dim, keepdim, ignore_nan=True)
 
 
-def mode(x: Tensor, dim: int = -1, keepdim: bool = False):
+def mode(input: Tensor, dim: int = -1, keepdim: bool = False):
     """The most frequent value along ``dim`` (the smallest of equally frequent ones) and the
     index of its last occurrence, as PyTorch: (values, indices)."""
-    axis = _one_axis("mode", x, dim)
-    xp = xp_of(x._data)
+    axis = _one_axis("mode", input, dim)
+    xp = xp_of(input._data)
     if axis is None:
-        return ModeResult(_el.clone(x), Tensor._make(xp.zeros((), dtype=np.int64), False))
-    n = x.shape[axis]
+        return ModeResult(_el.clone(input), Tensor._make(xp.zeros((), dtype=np.int64), False))
+    n = input.shape[axis]
     if n == 0:
-        raise ValueError(f"mode: dim {dim} of the tensor of shape {x.shape} is empty")
-    order = xp.argsort(x._data, axis=axis, kind="stable")
-    s = xp.take_along_axis(x._data, order, axis=axis)
+        raise ValueError(f"mode: dim {dim} of the tensor of shape {input.shape} is empty")
+    order = xp.argsort(input._data, axis=axis, kind="stable")
+    s = xp.take_along_axis(input._data, order, axis=axis)
     moved = xp.moveaxis(s, axis, -1).reshape(-1, n)
     order_m = xp.moveaxis(order, axis, -1).reshape(-1, n)
     pos = xp.arange(n)
@@ -405,27 +405,27 @@ def mode(x: Tensor, dim: int = -1, keepdim: bool = False):
     end = run_len.argmax(axis=1)
     # the stable sort keeps equal values in index order: the last occurrence ends the run
     last = order_m[xp.arange(moved.shape[0]), end]
-    shape = list(x.shape)
+    shape = list(input.shape)
     shape.pop(axis)
     idx = xp.expand_dims(last.reshape(shape), axis).astype(np.int64)
-    return ModeResult(*_select(x, idx, axis, keepdim))
+    return ModeResult(*_select(input, idx, axis, keepdim))
 
 
 # -- reductions by PyTorch's names ----------------------------------------------------------------
-def aminmax(x: Tensor, *, dim=None, keepdim: bool = False):
+def aminmax(input: Tensor, *, dim=None, keepdim: bool = False):
     """(min, max) over ``dim`` (one int or None), as a named pair."""
-    return AminmaxResult(_red.amin(x, dim, keepdim), _red.amax(x, dim, keepdim))
+    return AminmaxResult(_red.amin(input, dim, keepdim), _red.amax(input, dim, keepdim))
 
 
-def var_mean(x: Tensor, dim=None, *, correction=1, keepdim: bool = False, unbiased=None):
+def var_mean(input: Tensor, dim=None, *, correction=1, keepdim: bool = False, unbiased=None):
     """(variance, mean) over ``dim`` in one call (PyTorch's var_mean)."""
     c = correction if unbiased is None else None
-    v = _red.var(x, dim, unbiased, keepdim, correction=c)
-    return v, _red.mean(x, dim, keepdim)
+    v = _red.var(input, dim, unbiased, keepdim, correction=c)
+    return v, _red.mean(input, dim, keepdim)
 
 
-def std_mean(x: Tensor, dim=None, *, correction=1, keepdim: bool = False, unbiased=None):
+def std_mean(input: Tensor, dim=None, *, correction=1, keepdim: bool = False, unbiased=None):
     """(standard deviation, mean) over ``dim`` in one call."""
     c = correction if unbiased is None else None
-    s = _red.std(x, dim, unbiased, keepdim, correction=c)
-    return s, _red.mean(x, dim, keepdim)
+    s = _red.std(input, dim, unbiased, keepdim, correction=c)
+    return s, _red.mean(input, dim, keepdim)

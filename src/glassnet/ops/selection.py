@@ -78,48 +78,51 @@ class Where(Function):
 
 
 # -- wrappers ---------------------------------------------------------------------------------
-def maximum(a, b) -> Tensor:
+def maximum(input, other) -> Tensor:
     """Elementwise maximum; at ties the gradient is split evenly between a and b."""
-    return _binary(Maximum, a, b)
+    return _binary(Maximum, input, other)
 
 
-def minimum(a, b) -> Tensor:
+def minimum(input, other) -> Tensor:
     """Elementwise minimum; at ties the gradient is split evenly between a and b."""
-    return _binary(Minimum, a, b)
+    return _binary(Minimum, input, other)
 
 
-def where(cond, a=None, b=None) -> Tensor:
-    """Pick ``a`` where ``cond`` is true, else ``b`` (broadcasting all three).
+def where(condition, input=None, other=None) -> Tensor:
+    """Pick ``input`` where ``condition`` is true, else ``other`` (broadcasting all three).
 
     ``where(cond)`` alone is ``nonzero(cond, as_tuple=True)``, as PyTorch's."""
-    if a is None and b is None:
-        cond = cond if isinstance(cond, Tensor) else as_tensor(cond, None)
-        data = cond._data if cond.ndim else cond._data.reshape(1)  # PyTorch: 0-d as 1-D
+    if input is None and other is None:
+        condition = condition if isinstance(condition, Tensor) else as_tensor(condition, None)
+        data = (
+            condition._data if condition.ndim else condition._data.reshape(1)
+        )  # PyTorch: 0-d as 1-D
         hits = xp_of(data).nonzero(data)
         return tuple(value_result(h.astype("int64", copy=False), "nonzero") for h in hits)
-    if a is None or b is None:
-        raise TypeError("where: give both a (where cond is true) and b, or neither")
-    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
-        a = as_tensor(a)  # two Python numbers: PyTorch's dtypes of numbers (int64, float32)
-    a, b = pair(a, b)  # PyTorch's promotion: where(c, int64, 0.5) is float32
-    cond = as_tensor(cond, None) if not isinstance(cond, Tensor) else cond
-    if cond.dtype.kind != "b":
+    if input is None or other is None:
+        raise TypeError("where: give both input (where condition is true) and other, or neither")
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
+        input = as_tensor(input)  # two Python numbers: PyTorch's dtypes of numbers (int64, float32)
+    input, other = pair(input, other)  # PyTorch's promotion: where(c, int64, 0.5) is float32
+    condition = as_tensor(condition, None) if not isinstance(condition, Tensor) else condition
+    if condition.dtype.kind != "b":
         raise TypeError(
-            f"where: cond must be a boolean tensor, got dtype {cond.dtype}; build it with a "
+            f"where: cond must be a boolean tensor, got dtype {condition.dtype}; build it with a "
             "comparison such as x > 0"
         )
     try:
-        return Where.apply(cond, a, b)
+        return Where.apply(condition, input, other)
     except ValueError as e:
         if "broadcast" not in str(e):
             raise
         raise ValueError(
-            f"where: shapes {cond.shape} (cond), {a.shape} and {b.shape} cannot be broadcast "
+            f"where: shapes {condition.shape} (condition), {input.shape} and {other.shape} "
+            "cannot be broadcast "
             "together (NumPy rules: trailing axes must be equal or 1)"
         ) from None
 
 
-def clip(x: Tensor, min=None, max=None) -> Tensor:  # noqa: A002 - NumPy/PyTorch names
+def clip(input: Tensor, min=None, max=None) -> Tensor:  # noqa: A002 - NumPy/PyTorch names
     """Clamp values into [min, max]: y = min(max(x, min), max) (nan stays nan; where
     min > max every value is max, as PyTorch). The result dtype is PyTorch's promotion of x
     and the bounds (an int tensor with min=0.5 gives float32).
@@ -130,14 +133,14 @@ def clip(x: Tensor, min=None, max=None) -> Tensor:  # noqa: A002 - NumPy/PyTorch
     """
     if min is None and max is None:
         raise ValueError("clip: give at least one of min and max")
-    x, min, max = _clamp_operands(x, min, max)
+    input, min, max = _clamp_operands(input, min, max)
     tensors = [b for b in (min, max) if isinstance(b, Tensor)]
     if not tensors:  # number bounds: the clipped values, recorded (a replay recomputes them)
-        clipped = no_grad_result(_clipped, x, low=min, high=max)
-        if not x.requires_grad:
+        clipped = no_grad_result(_clipped, input, low=min, high=max)
+        if not input.requires_grad:
             return clipped
-        return Where.apply(no_grad_result(_inside, x, low=min, high=max), x, clipped)
-    args = (x, *tensors)
+        return Where.apply(no_grad_result(_inside, input, low=min, high=max), input, clipped)
+    args = (input, *tensors)
     low, high = (None if b is None or isinstance(b, Tensor) else b for b in (min, max))
     params = dict(has=(min is not None, max is not None), low=low, high=high)
     out = no_grad_result(_clamp_pick, *args, which=-1, **params)
@@ -219,31 +222,31 @@ def _compare(name, a, b):
     return no_grad_result(getattr(xp_of(a._data), name), a, b)  # recorded by gn.compile
 
 
-def equal(a, b) -> Tensor:
+def equal(input, other) -> Tensor:
     """Elementwise a == b (boolean, no gradient)."""
-    return _compare("equal", a, b)
+    return _compare("equal", input, other)
 
 
-def not_equal(a, b) -> Tensor:
+def not_equal(input, other) -> Tensor:
     """Elementwise a != b (boolean, no gradient)."""
-    return _compare("not_equal", a, b)
+    return _compare("not_equal", input, other)
 
 
-def less(a, b) -> Tensor:
+def less(input, other) -> Tensor:
     """Elementwise a < b (boolean, no gradient)."""
-    return _compare("less", a, b)
+    return _compare("less", input, other)
 
 
-def less_equal(a, b) -> Tensor:
+def less_equal(input, other) -> Tensor:
     """Elementwise a <= b (boolean, no gradient)."""
-    return _compare("less_equal", a, b)
+    return _compare("less_equal", input, other)
 
 
-def greater(a, b) -> Tensor:
+def greater(input, other) -> Tensor:
     """Elementwise a > b (boolean, no gradient)."""
-    return _compare("greater", a, b)
+    return _compare("greater", input, other)
 
 
-def greater_equal(a, b) -> Tensor:
+def greater_equal(input, other) -> Tensor:
     """Elementwise a >= b (boolean, no gradient)."""
-    return _compare("greater_equal", a, b)
+    return _compare("greater_equal", input, other)

@@ -127,41 +127,50 @@ class Pad(Function):
         return grad[self.inner]
 
 
+def _kw_sizes(args, value, op, name):
+    """PyTorch's keyword spelling of a varargs size (``x.reshape(shape=(2, 3))``)."""
+    if args:
+        raise TypeError(f"{op}: give {name} either positionally or as {name}=, not both")
+    return (value,)
+
+
 def _shape_arg(shape):
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         return tuple(shape[0])
     return tuple(shape)
 
 
-def reshape(x: Tensor, *shape) -> Tensor:
+def reshape(input: Tensor, *sizes, shape=None) -> Tensor:  # noqa: A002
     """Same elements in a new shape; one axis may be -1 (inferred). A view when possible."""
-    shape = _shape_arg(shape)
-    if shape == x.shape:
-        return x
+    shape = _shape_arg(sizes if shape is None else _kw_sizes(sizes, shape, "reshape", "shape"))
+    if shape == input.shape:
+        return input
     known = 1
     for d in shape:
         if d != -1:
             known *= d
     if shape.count(-1) > 1 or any(d < -1 for d in shape):
         raise ValueError(
-            f"reshape: invalid target shape {shape} for a tensor of shape {x.shape}: sizes "
+            f"reshape: invalid target shape {shape} for a tensor of shape {input.shape}: sizes "
             "must be non-negative, and at most one of them -1 (inferred)"
         )
-    if known != x.numel() if -1 not in shape else known == 0 or x.numel() % known != 0:
+    if known != input.numel() if -1 not in shape else known == 0 or input.numel() % known != 0:
         raise ValueError(
-            f"reshape: cannot reshape a tensor of shape {x.shape} ({x.numel()} elements) into "
+            f"reshape: cannot reshape shape {input.shape} ({input.numel()} elements) into "
             f"{shape}; the number of elements must match (use -1 for one inferred axis)"
         )
-    return Reshape.apply(x, shape=shape)
+    return Reshape.apply(input, shape=shape)
 
 
-def view(x: Tensor, *shape) -> Tensor:
+def view(x: Tensor, *shape, size=None, dtype=None) -> Tensor:
     """``torch.Tensor.view``: the same storage seen in a new shape, never a copy.
 
     Where the strides do not allow a view (a transposed tensor flattened, say), PyTorch
     refuses rather than copy, since writes through a copy would not reach ``x``; so does this.
     ``view(dtype)`` reinterprets the bytes as another dtype (not differentiable), as PyTorch.
     """
+    if size is not None or dtype is not None:  # x.view(size=...), x.view(dtype=...)
+        shape = _kw_sizes(shape, dtype if size is None else size, "view", "size")
     if len(shape) == 1 and not isinstance(shape[0], (int, np.integer, tuple, list)):
         try:
             dtype = np.dtype(shape[0])
@@ -192,18 +201,18 @@ def _may_share(a, b) -> bool:
         return True
 
 
-def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     """Merge dims ``start_dim..end_dim`` into one (PyTorch's ``flatten``)."""
-    if x.ndim == 0:
-        return reshape(x, (1,))
-    s = start_dim % x.ndim
-    e = end_dim % x.ndim
+    if input.ndim == 0:
+        return reshape(input, (1,))
+    s = start_dim % input.ndim
+    e = end_dim % input.ndim
     if s > e:
         raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
-    return reshape(x, x.shape[:s] + (-1,) + x.shape[e + 1 :])
+    return reshape(input, input.shape[:s] + (-1,) + input.shape[e + 1 :])
 
 
-def transpose(x: Tensor, *dims, dim0=None, dim1=None) -> Tensor:
+def transpose(input: Tensor, *dims, dim0=None, dim1=None) -> Tensor:
     """``transpose(x, dim0, dim1)`` swaps two dims, as ``torch.transpose``, for any ndim.
 
     Two separate ints always mean PyTorch's swap (``W.transpose(0, 1)`` is ``W.T`` for a
@@ -217,72 +226,76 @@ def transpose(x: Tensor, *dims, dim0=None, dim1=None) -> Tensor:
         dims = (dim0, dim1)
     if len(dims) == 2 and not isinstance(dims[0], (tuple, list)):
         for d in dims:
-            normalize_axis(d, x.shape, "transpose")
-        return swapaxes(x, *dims)
-    axes = _shape_arg(dims) if dims else tuple(reversed(range(x.ndim)))
-    if sorted(a % x.ndim for a in axes) != list(range(x.ndim)) if x.ndim else axes:
+            normalize_axis(d, input.shape, "transpose")
+        return swapaxes(input, *dims)
+    axes = _shape_arg(dims) if dims else tuple(reversed(range(input.ndim)))
+    if sorted(a % input.ndim for a in axes) != list(range(input.ndim)) if input.ndim else axes:
         raise ValueError(
-            f"transpose: axes {axes} are not a permutation of the {x.ndim} axes of a tensor of "
-            f"shape {x.shape}; give each of 0..{x.ndim - 1} once"
+            f"transpose: axes {axes} are not a permutation of the {input.ndim} axes of a tensor of "
+            f"shape {input.shape}; give each of 0..{input.ndim - 1} once"
         )
-    axes = tuple(a % x.ndim for a in axes)
-    if axes == tuple(range(x.ndim)):
-        return x
-    return Transpose.apply(x, axes=axes)
+    axes = tuple(a % input.ndim for a in axes)
+    if axes == tuple(range(input.ndim)):
+        return input
+    return Transpose.apply(input, axes=axes)
 
 
-def permute(x: Tensor, *axes) -> Tensor:
+def permute(input: Tensor, *axes, dims=None) -> Tensor:  # noqa: A002
     """Permute axes to the given order (PyTorch's ``permute``)."""
-    axes = _shape_arg(axes)
-    if len(axes) != x.ndim:
+    axes = _shape_arg(axes if dims is None else _kw_sizes(axes, dims, "permute", "dims"))
+    if len(axes) != input.ndim:
         raise ValueError(
-            f"permute: got {len(axes)} axes {axes} for a tensor of shape {x.shape} "
-            f"({x.ndim} dims); give each of 0..{x.ndim - 1} once"
+            f"permute: got {len(axes)} axes {axes} for a tensor of shape {input.shape} "
+            f"({input.ndim} dims); give each of 0..{input.ndim - 1} once"
         )
-    return transpose(x, axes)
+    return transpose(input, axes)
 
 
-def swapaxes(x: Tensor, axis1: int, axis2: int) -> Tensor:
-    """Swap two axes."""
-    perm = list(range(x.ndim))
+def swapaxes(input: Tensor, axis0: int, axis1: int) -> Tensor:  # noqa: A002
+    """Swap two axes (``torch.swapaxes(input, axis0, axis1)``)."""
+    perm = list(range(input.ndim))
     a, b = (
-        normalize_axis(axis1, x.shape, "swapaxes")[0],
-        normalize_axis(axis2, x.shape, "swapaxes")[0],
+        normalize_axis(axis0, input.shape, "swapaxes")[0],
+        normalize_axis(axis1, input.shape, "swapaxes")[0],
     )
     perm[a], perm[b] = perm[b], perm[a]
     if a == b:
-        return x
-    return Transpose.apply(x, axes=tuple(perm))
+        return input
+    return Transpose.apply(input, axes=tuple(perm))
 
 
-def broadcast_to(x: Tensor, *shape, _op: str = "broadcast_to") -> Tensor:
+def broadcast_to(input: Tensor, *shape, size=None, _op: str = "broadcast_to") -> Tensor:
     """Repeat along new leading axes and axes of size 1 (a view), NumPy rules; -1 keeps the
     size of an existing axis, as PyTorch."""
+    if size is not None:
+        shape = _kw_sizes(shape, size, _op, "size")
     shape = _shape_arg(shape)
-    if shape == x.shape:
-        return x
+    if shape == input.shape:
+        return input
     if -1 in shape:
-        lead = len(shape) - x.ndim
+        lead = len(shape) - input.ndim
         if -1 in shape[: builtins.max(lead, 0)]:
             raise ValueError(
                 f"{_op}: -1 (keep the size) is not allowed in a new leading dim, got {shape} "
-                f"for a tensor of shape {x.shape}; give that dim's size"
+                f"for a tensor of shape {input.shape}; give that dim's size"
             )
-        shape = tuple(x.shape[i - lead] if s == -1 else s for i, s in enumerate(shape))
+        shape = tuple(input.shape[i - lead] if s == -1 else s for i, s in enumerate(shape))
     try:
-        ok = np.broadcast_shapes(x.shape, shape) == shape
+        ok = np.broadcast_shapes(input.shape, shape) == shape
     except ValueError:
         ok = False
     if not ok:
         raise ValueError(
-            f"{_op}: cannot broadcast a tensor of shape {x.shape} to {shape}: each axis of the "
+            f"{_op}: cannot broadcast a tensor of shape {input.shape} to {shape}: each axis of the "
             "input (aligned from the right) must equal the target's or be 1"
         )
-    return BroadcastTo.apply(x, shape=shape)
+    return BroadcastTo.apply(input, shape=shape)
 
 
-def expand(x: Tensor, *shape) -> Tensor:
+def expand(x: Tensor, *shape, size=None) -> Tensor:
     """PyTorch's ``expand``: like broadcast_to, with -1 meaning 'keep this axis'."""
+    if size is not None:
+        shape = _kw_sizes(shape, size, "expand", "size")
     return broadcast_to(x, _shape_arg(shape), _op="expand")
 
 
@@ -293,7 +306,7 @@ def sum_to(x: Tensor, shape) -> Tensor:
     return SumTo.apply(x, shape=tuple(shape))
 
 
-def squeeze(x: Tensor, dim=None, *, axis=None) -> Tensor:
+def squeeze(input: Tensor, dim=None, *, axis=None) -> Tensor:
     """Remove dims of size 1: all of them, or those in ``dim`` (an int or a tuple).
 
     As in PyTorch, a listed dim whose size is not 1 is left in place (no error), so
@@ -301,29 +314,29 @@ def squeeze(x: Tensor, dim=None, *, axis=None) -> Tensor:
     """
     dim = dim if axis is None else axis
     if dim is None:
-        shape = tuple(n for n in x.shape if n != 1)
-    elif x.ndim == 0:
+        shape = tuple(n for n in input.shape if n != 1)
+    elif input.ndim == 0:
         normalize_axis(dim, 1, "squeeze")  # PyTorch accepts dim 0 / -1 on a 0-d tensor
-        return x
+        return input
     else:
-        axes = normalize_axis(dim, x.shape, "squeeze")
-        shape = tuple(n for i, n in enumerate(x.shape) if i not in axes or n != 1)
-    return reshape(x, shape)
+        axes = normalize_axis(dim, input.shape, "squeeze")
+        shape = tuple(n for i, n in enumerate(input.shape) if i not in axes or n != 1)
+    return reshape(input, shape)
 
 
-def unsqueeze(x: Tensor, dim: int | None = None, *, axis: int | None = None) -> Tensor:
+def unsqueeze(input: Tensor, dim: int | None = None, *, axis: int | None = None) -> Tensor:
     """Insert a dim of size 1 at ``dim`` (``axis`` is an alias)."""
     axis = dim if axis is None else axis
     if axis is None:
         raise TypeError("unsqueeze: missing the dim where the new axis goes, e.g. unsqueeze(x, 0)")
-    nd = x.ndim + 1
+    nd = input.ndim + 1
     if not -nd <= axis < nd:
         raise ValueError(
-            f"unsqueeze: axis {axis} is out of range for a tensor of shape {x.shape}: the "
+            f"unsqueeze: axis {axis} is out of range for a tensor of shape {input.shape}: the "
             f"result has {nd} dims, so axis must be in {-nd}..{nd - 1}"
         )
     axis %= nd
-    return reshape(x, x.shape[:axis] + (1,) + x.shape[axis:])
+    return reshape(input, input.shape[:axis] + (1,) + input.shape[axis:])
 
 
 expand_dims = unsqueeze
@@ -381,28 +394,30 @@ def stack(tensors, dim: int = 0, *, axis: int | None = None) -> Tensor:
     return Stack.apply(*tensors, axis=axis % nd)
 
 
-def split(x: Tensor, split_size_or_sections, dim: int = 0, *, axis=None) -> list[Tensor]:
+def split(tensor: Tensor, split_size_or_sections, dim: int = 0, *, axis=None) -> list[Tensor]:
     """Split into pieces along ``dim``: equal pieces of a given size, or given sizes (PyTorch)."""
     axis = dim if axis is None else axis
-    (axis,) = normalize_axis(axis, x.shape, "split")
-    n = x.shape[axis]
+    (axis,) = normalize_axis(axis, tensor.shape, "split")
+    n = tensor.shape[axis]
     if isinstance(split_size_or_sections, int):
         size = split_size_or_sections
         if size <= 0:
-            raise ValueError(f"split: size must be positive, got {size} (tensor shape {x.shape})")
+            raise ValueError(
+                f"split: size must be positive, got {size} (tensor shape {tensor.shape})"
+            )
         sizes = [size] * (n // size) + ([n % size] if n % size else [])
     else:
         sizes = list(split_size_or_sections)
         if builtins.sum(sizes) != n:
             raise ValueError(
                 f"split: sizes {sizes} add up to {builtins.sum(sizes)}, but axis {axis} of a "
-                f"tensor of shape {x.shape} has length {n}"
+                f"tensor of shape {tensor.shape} has length {n}"
             )
     out, start = [], 0
     for s in sizes:
-        index = [slice(None)] * x.ndim
+        index = [slice(None)] * tensor.ndim
         index[axis] = slice(start, start + s)
-        out.append(x[tuple(index)])
+        out.append(tensor[tuple(index)])
         start += s
     return out
 

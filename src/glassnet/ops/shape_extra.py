@@ -46,25 +46,25 @@ def _axis(op: str, x: Tensor, dim) -> int:
     return a
 
 
-def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple:
+def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
     """Split into ``chunks`` pieces of ceil(n / chunks) along ``dim`` (the last may be smaller,
     and fewer pieces come back when n does not fill them, as PyTorch)."""
     if isinstance(chunks, bool) or not isinstance(chunks, (int, np.integer)) or chunks < 1:
         raise ValueError(f"chunk: chunks must be a positive int, got {chunks!r}")
-    a = _axis("chunk", x, dim)
-    n = x.shape[a]
+    a = _axis("chunk", input, dim)
+    n = input.shape[a]
     if n == 0:  # PyTorch: ``chunks`` empty pieces
-        return tuple(getitem(x, (slice(None),) * a + (slice(0, 0),)) for _ in range(chunks))
-    return tuple(split(x, -(-n // chunks), a))
+        return tuple(getitem(input, (slice(None),) * a + (slice(0, 0),)) for _ in range(chunks))
+    return tuple(split(input, -(-n // chunks), a))
 
 
-def tensor_split(x: Tensor, indices_or_sections, dim: int = 0) -> tuple:
+def tensor_split(input: Tensor, indices_or_sections, dim: int = 0) -> tuple:
     """Split into k nearly equal pieces (the first n % k one larger), or at the given indices
     [i_1, ..., i_m]: the pieces x[:i_1], x[i_1:i_2], ..., x[i_m:] along ``dim``, with Python's
     slice rules (negative indices count from the end; a piece whose end comes before its start
     is empty, as PyTorch). A 0-d int tensor is a number of sections, a 1-D one indices."""
-    a = _axis("tensor_split", x, dim)
-    n = x.shape[a]
+    a = _axis("tensor_split", input, dim)
+    n = input.shape[a]
     if isinstance(indices_or_sections, Tensor):
         ios = indices_or_sections
         if ios.dtype.kind not in "iu" or ios.ndim > 1:
@@ -83,7 +83,7 @@ def tensor_split(x: Tensor, indices_or_sections, dim: int = 0) -> tuple:
         cuts = [int(i) for i in indices_or_sections]
         bounds = list(zip([None, *cuts], [*cuts, None]))
     lead = (slice(None),) * a
-    return tuple(getitem(x, lead + (slice(s, e),)) for s, e in bounds)
+    return tuple(getitem(input, lead + (slice(s, e),)) for s, e in bounds)
 
 
 def _split_at(op: str, x: Tensor, indices_or_sections, dim: int, min_ndim: int) -> tuple:
@@ -96,70 +96,70 @@ def _split_at(op: str, x: Tensor, indices_or_sections, dim: int, min_ndim: int) 
     return tensor_split(x, indices_or_sections, dim)
 
 
-def hsplit(x: Tensor, indices_or_sections) -> tuple:
+def hsplit(input: Tensor, indices_or_sections) -> tuple:
     """``tensor_split`` along dim 1 (dim 0 of a 1-D tensor); a number of sections must
     divide that dim."""
-    return _split_at("hsplit", x, indices_or_sections, 1 if x.ndim > 1 else 0, 1)
+    return _split_at("hsplit", input, indices_or_sections, 1 if input.ndim > 1 else 0, 1)
 
 
-def vsplit(x: Tensor, indices_or_sections) -> tuple:
+def vsplit(input: Tensor, indices_or_sections) -> tuple:
     """``tensor_split`` along dim 0 of a tensor with at least 2 dims (equal sections)."""
-    return _split_at("vsplit", x, indices_or_sections, 0, 2)
+    return _split_at("vsplit", input, indices_or_sections, 0, 2)
 
 
-def dsplit(x: Tensor, indices_or_sections) -> tuple:
+def dsplit(input: Tensor, indices_or_sections) -> tuple:
     """``tensor_split`` along dim 2 of a tensor with at least 3 dims (equal sections)."""
-    return _split_at("dsplit", x, indices_or_sections, 2, 3)
+    return _split_at("dsplit", input, indices_or_sections, 2, 3)
 
 
-def split_with_sizes(x: Tensor, split_sizes, dim: int = 0) -> tuple:
+def split_with_sizes(input: Tensor, split_sizes, dim: int = 0) -> tuple:
     """Pieces of the given sizes along ``dim``; the sizes must add up to that dim."""
-    a = _axis("split_with_sizes", x, dim)
+    a = _axis("split_with_sizes", input, dim)
     sizes = [int(s) for s in split_sizes]
-    if sum(sizes) != x.shape[a] or any(s < 0 for s in sizes):
+    if sum(sizes) != input.shape[a] or any(s < 0 for s in sizes):
         raise ValueError(
             f"split_with_sizes: sizes {sizes} must be non-negative and add up to dim {a} of "
-            f"size {x.shape[a]}"
+            f"size {input.shape[a]}"
         )
-    return tensor_split(x, list(np.cumsum(sizes)[:-1]), a)
+    return tensor_split(input, list(np.cumsum(sizes)[:-1]), a)
 
 
-def select(x: Tensor, dim: int, index: int) -> Tensor:
+def select(input: Tensor, dim: int, index: int) -> Tensor:
     """The slice at ``index`` along ``dim``, with that dim removed."""
-    a = _axis("select", x, dim)
-    n = x.shape[a]
+    a = _axis("select", input, dim)
+    n = input.shape[a]
     if not -n <= int(index) < n:
         raise IndexError(f"select: index {index} is out of range for dim {a} of size {n}")
-    return getitem(x, (slice(None),) * a + (int(index),))
+    return getitem(input, (slice(None),) * a + (int(index),))
 
 
-def unbind(x: Tensor, dim: int = 0) -> tuple:
+def unbind(input: Tensor, dim: int = 0) -> tuple:
     """All slices along ``dim``, that dim removed from each."""
-    a = _axis("unbind", x, dim)
-    return tuple(getitem(x, (slice(None),) * a + (i,)) for i in range(x.shape[a]))
+    a = _axis("unbind", input, dim)
+    return tuple(getitem(input, (slice(None),) * a + (i,)) for i in range(input.shape[a]))
 
 
-def narrow(x: Tensor, dim: int, start: int, length: int) -> Tensor:
+def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
     """The ``length`` elements from ``start`` along ``dim`` (a view)."""
-    a = _axis("narrow", x, dim)
-    n = x.shape[a]
+    a = _axis("narrow", input, dim)
+    n = input.shape[a]
     start = int(start) + (n if int(start) < 0 else 0)
     if not (0 <= start <= n and length >= 0 and start + length <= n):
         raise IndexError(
             f"narrow: start {start} and length {length} do not fit dim {a} of size {n}"
         )
-    return getitem(x, (slice(None),) * a + (slice(start, start + int(length)),))
+    return getitem(input, (slice(None),) * a + (slice(start, start + int(length)),))
 
 
-def movedim(x: Tensor, source, destination) -> Tensor:
+def movedim(input: Tensor, source, destination) -> Tensor:
     """Move dims ``source`` to positions ``destination`` (ints or tuples); the rest keep order."""
     src = (source,) if isinstance(source, (int, np.integer)) else tuple(source)
     dst = (destination,) if isinstance(destination, (int, np.integer)) else tuple(destination)
     if len(src) != len(dst):
         raise ValueError(f"movedim: {len(src)} source dims but {len(dst)} destinations")
-    nd = x.ndim
-    src = [normalize_axis(s, x.shape, "movedim")[0] for s in src]
-    dst = [normalize_axis(d, x.shape, "movedim")[0] for d in dst]
+    nd = input.ndim
+    src = [normalize_axis(s, input.shape, "movedim")[0] for s in src]
+    dst = [normalize_axis(d, input.shape, "movedim")[0] for d in dst]
     if len(set(src)) != len(src) or len(set(dst)) != len(dst):
         raise ValueError("movedim: repeated dims in source or destination")
     perm = [None] * nd
@@ -167,32 +167,34 @@ def movedim(x: Tensor, source, destination) -> Tensor:
         perm[d] = s
     rest = iter(i for i in range(nd) if i not in src)
     perm = [p if p is not None else next(rest) for p in perm]
-    return permute(x, perm) if perm != list(range(nd)) else x
+    return permute(input, perm) if perm != list(range(nd)) else input
 
 
 moveaxis = movedim
 
 
-def swapdims(x: Tensor, dim0: int, dim1: int) -> Tensor:
+def swapdims(input: Tensor, dim0: int, dim1: int) -> Tensor:
     """Swap two dims (PyTorch's swapdims/swapaxes/transpose(d0, d1))."""
     from glassnet.ops.shape import swapaxes
 
-    return swapaxes(x, dim0, dim1)
+    return swapaxes(input, dim0, dim1)
 
 
-def unflatten(x: Tensor, dim: int, sizes) -> Tensor:
+def unflatten(input: Tensor, dim: int, sizes) -> Tensor:
     """Expand dim ``dim`` into ``sizes`` (one may be -1)."""
-    a = _axis("unflatten", x, dim)
+    a = _axis("unflatten", input, dim)
     sizes = tuple(int(s) for s in sizes)
     known = math.prod(s for s in sizes if s != -1)
-    if sizes.count(-1) > 1 or (-1 not in sizes and known != x.shape[a]):
-        raise ValueError(f"unflatten: sizes {sizes} do not multiply to dim {a}'s size {x.shape[a]}")
-    return reshape(x, x.shape[:a] + sizes + x.shape[a + 1 :])
+    if sizes.count(-1) > 1 or (-1 not in sizes and known != input.shape[a]):
+        raise ValueError(
+            f"unflatten: sizes {sizes} do not multiply to dim {a}'s size {input.shape[a]}"
+        )
+    return reshape(input, input.shape[:a] + sizes + input.shape[a + 1 :])
 
 
-def ravel(x: Tensor) -> Tensor:
+def ravel(input: Tensor) -> Tensor:
     """The elements as 1-D."""
-    return reshape(x, (-1,))
+    return reshape(input, (-1,))
 
 
 def meshgrid(*tensors, indexing: str = "ij") -> tuple:
@@ -245,15 +247,15 @@ def atleast_3d(x: Tensor) -> Tensor:
     return x
 
 
-def one_hot(x: Tensor, num_classes: int = -1) -> Tensor:
+def one_hot(input: Tensor, num_classes: int = -1) -> Tensor:
     """int64 one-hot rows: y[..., c] = 1 where x = c; ``num_classes=-1`` takes max(x) + 1."""
-    if x.dtype.kind not in "iu":
-        raise TypeError(f"one_hot: needs an integer tensor of class indices, got {x.dtype}")
+    if input.dtype.kind not in "iu":
+        raise TypeError(f"one_hot: needs an integer tensor of class indices, got {input.dtype}")
     if num_classes == -1:  # the result's shape depends on the values
-        top = value_result(x._data.max(), "one_hot(num_classes=-1)") if x.numel() else -1
+        top = value_result(input._data.max(), "one_hot(num_classes=-1)") if input.numel() else -1
         num_classes = int(top) + 1
-    value_check(_check_one_hot, x, num_classes)  # again on each replay of a compiled step
-    return no_grad_result(_one_hot, x, num_classes=num_classes)
+    value_check(_check_one_hot, input, num_classes)  # again on each replay of a compiled step
+    return no_grad_result(_one_hot, input, num_classes=num_classes)
 
 
 def _check_one_hot(x, num_classes: int) -> None:

@@ -269,8 +269,8 @@ class Hypot(Function):
 
 
 def _float_unary(cls):
-    def op(x: Tensor) -> Tensor:
-        return cls.apply(floating(x) if isinstance(x, Tensor) else Tensor(x))
+    def op(input: Tensor) -> Tensor:  # noqa: A002 - PyTorch's name
+        return cls.apply(floating(input) if isinstance(input, Tensor) else Tensor(input))
 
     op.__name__ = cls.name
     op.__doc__ = f"{cls.__doc__}\n\nElementwise; int and bool tensors give float32."
@@ -292,11 +292,11 @@ acosh = arccosh = _float_unary(Acosh)
 atanh = arctanh = _float_unary(Atanh)
 
 
-def erf(x: Tensor) -> Tensor:
+def erf(input: Tensor) -> Tensor:
     """Elementwise erf x = (2 / sqrt(pi)) int_0^x e^{-t^2} dt; int and bool give float32."""
     from glassnet.ops.activation import erf as _erf_op
 
-    return _erf_op(floating(x))
+    return _erf_op(floating(input))
 
 
 erfc = _float_unary(Erfc)

@@ -103,17 +103,17 @@ class Unfold(Function):
         return ns.linear(scatter_add, lambda g: _unfold_view(g, a, size, step).copy(), grad)
 
 
-def diagonal(x: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
     """The diagonal of the (dim1, dim2) planes, x[..., i, i + offset, ...], as the last dim.
 
     A view, as PyTorch: writing into it (``x.diagonal().fill_(1)``) writes into ``x``.
     """
-    if x.ndim < 2:
-        raise ValueError(f"diagonal: needs at least 2 dims, got shape {x.shape}")
-    a, b = (normalize_axis(d, x.shape, "diagonal")[0] for d in (dim1, dim2))
+    if input.ndim < 2:
+        raise ValueError(f"diagonal: needs at least 2 dims, got shape {input.shape}")
+    a, b = (normalize_axis(d, input.shape, "diagonal")[0] for d in (dim1, dim2))
     if a == b:
         raise ValueError(f"diagonal: dim1 and dim2 must differ, got {dim1} and {dim2}")
-    return Diagonal.apply(x, offset=int(offset), a=a, b=b)
+    return Diagonal.apply(input, offset=int(offset), a=a, b=b)
 
 
 def unfold(x: Tensor, dimension: int, size: int, step: int) -> Tensor:
