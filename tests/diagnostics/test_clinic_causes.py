@@ -77,7 +77,8 @@ def test_log_of_a_relu_output_at_the_first_step_names_the_log_and_the_clamp():
         p = out / (out.sum(1, keepdim=True) + 1e-6)
         return -(F.one_hot(target, 10) * gn.log(p)).sum(1).mean()
 
-    diagnosis = cases.fit(model, optim.Adam(model.parameters(), lr=1e-3), epochs=2, loss=loss)
+    opt = optim.Adam(model.parameters(), lr=1e-3)
+    diagnosis = cases.fit(model, opt, epochs=2, loss=loss, log_every=1)  # (read every step)
     assert diagnosis.first.problem == "nonfinite_op", str(diagnosis)
     assert "'log'" in diagnosis.first.evidence[0] and "zeros" in diagnosis.first.evidence[1]
     assert "clamp(min=1e-12)" in diagnosis.first.remedies[0]
