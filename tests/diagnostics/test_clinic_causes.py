@@ -109,3 +109,21 @@ def test_first_nonfinite_op_names_the_op_that_made_the_value_not_the_ones_after_
     assert grow.op == "exp" and not grow.domain  # an overflow: values grew too large
     fine = first_nonfinite_op(nn.Identity(), lambda o, y: (o * y).sum(), batch([[1]], [[1]]))
     assert fine is None
+
+
+def test_doctor_names_the_log_of_zero_not_the_learning_rate_for_its_nan():
+    """model.doctor's overfit check finds the op that made the NaN (it named the learning rate
+    for a log of an underflowed softmax)."""
+    gn.manual_seed(0)
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((64, 20)).astype(np.float32), rng.integers(0, 10, 64)
+    model = nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 10))
+
+    def loss(out, target):  # planted: log(softmax) by hand; a sharp softmax underflows to 0
+        p = F.softmax(out * 30.0, dim=1)
+        return -(F.one_hot(target, 10) * gn.log(p)).sum(1).mean()
+
+    report = model.doctor(x, y, loss=loss, optimizer="sgd", lr=0.5)
+    overfit = next(c for c in report.checks if c.name == "overfit one batch")
+    assert overfit.status == "fail" and "log of 0 made the loss non-finite" in overfit.message
+    assert "log_softmax" in overfit.fix

@@ -29,6 +29,8 @@ import numpy as np
 
 from glassnet.autograd.grad_mode import no_grad
 from glassnet.backend import get_rng_state, set_rng_state
+from glassnet.diagnostics.diagnosis_data import _nan_fixes
+from glassnet.diagnostics.nan_origin import first_nonfinite_op
 from glassnet.tensor import Tensor
 
 
@@ -284,15 +286,19 @@ def _train_checks(model, xb, yb, loss_fn, opt_spec, lr, steps, out) -> list:
     weights = [p for p in model.parameters() if p.ndim >= 2]
     before = [p._data.copy() for p in weights]
     watch = Watch(model, opt, health=True, verbose=False)
-    start = final = None
+    start = final = origin = None
     try:
         with np.errstate(all="ignore"):
             for step in range(steps):
                 opt.zero_grad()
                 value = loss_fn(model(xb), yb)
+                current = float(value.item())
+                if origin is None and not math.isfinite(current):
+                    # the weights that made the NaN are still here: find the op that made it
+                    origin = first_nonfinite_op(model, loss_fn, (xb, yb))
                 value.backward()
                 opt.step()
-                final = float(value.item())
+                final = current
                 start = final if start is None else start
                 if step == 0:  # layers that start at 0 have no size to compare with
                     ratios = [
@@ -351,7 +357,13 @@ def _train_checks(model, xb, yb, loss_fn, opt_spec, lr, steps, out) -> list:
     warnings = watch.diagnosis().warnings
     first = warnings[0] if warnings else None
     direct = ("symmetric_init", "softmax_before_loss", "dead_at_init", "wrong_loss")
-    if first is not None and first.problem in direct:
+    if origin is not None and origin.domain:  # a log of 0, a division by 0: not the rate
+        what = {"div": "a division by 0"}.get(
+            origin.op, f"{origin.op} of {'0' if origin.zeros else 'a negative value'}"
+        )
+        cause = (f"{what} made the loss non-finite (op '{origin.op}' at {origin.source})",
+                 _nan_fixes(origin)[0])  # fmt: skip
+    elif first is not None and first.problem in direct:
         cause = (f"{first.title}: {first.evidence[0]}", first.remedies[0])
     elif xb.shape[0] > 1 and np.all(np.abs(outputs - outputs[:1]) < 1e-6):
         cause = (
