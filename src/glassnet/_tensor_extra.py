@@ -108,8 +108,12 @@ def _check_writable(self, name: str) -> None:
 
 
 def fill_(self, value):
-    """Fill with ``value`` (a number or a one-element tensor)."""
+    """Fill with ``value`` (a number or a one-element tensor). On an intermediate (or with a
+    value that requires grad) the write is recorded, as PyTorch: the old values get a zero
+    gradient, a 0-d ``value`` the summed one."""
     _check_writable(self, "fill_")
+    if _GRAD.enabled and self._records_inplace((value,)):
+        return self._rebase("fill_", _setitem, Ellipsis, value, keep_old=False)
     return _TENSOR_FILL(self, value)
 
 

@@ -131,3 +131,23 @@ def test_an_element_read_by_indexing_is_a_0d_array_tensor():
     x = t[1, 0]
     x.add_(5)  # a 0-d view, as in PyTorch: the write reaches t (a NumPy scalar could not)
     assert x.item() == 6 and t[1, 0].item() == 6
+
+
+def test_fill_and_zero_on_an_intermediate_are_recorded():
+    """PyTorch records fill_/zero_ on an intermediate: the old values get a zero gradient, a
+    0-d value that requires grad the summed gradient (glassnet raised)."""
+    x = gn.tensor(np.array([1.0, 2.0, 3.0]), requires_grad=True)
+    v = gn.tensor(np.array(0.5), requires_grad=True)
+    h = x * 2
+    h.fill_(v)
+    (h * gn.tensor(np.array([1.0, 2.0, 3.0]))).sum().backward()
+    np.testing.assert_array_equal(h.detach().numpy(), [0.5, 0.5, 0.5])
+    np.testing.assert_array_equal(x.grad.numpy(), [0.0, 0.0, 0.0])
+    assert v.grad.item() == 6.0
+    x.grad = None
+    y = x * 3
+    y.zero_()
+    (y + x).sum().backward()  # only the direct path reaches x
+    np.testing.assert_array_equal(x.grad.numpy(), [1.0, 1.0, 1.0])
+    with pytest.raises(RuntimeError, match="in-place"):
+        gn.tensor(np.array([1.0]), requires_grad=True).fill_(2.0)  # a leaf: PyTorch raises too
