@@ -254,3 +254,10 @@ def test_flip_takes_pytorchs_method_form_and_asks_for_dims():
     np.testing.assert_array_equal(x.flip(-1).numpy(), a[..., ::-1])
     with pytest.raises(TypeError, match="dims to reverse"):
         x.flip()
+
+
+def test_to_none_changes_nothing():
+    """``x.to(None)`` keeps the tensor (it cast to float64: NumPy reads dtype None as float64);
+    a tensor's and a module's ``to`` share one argument parser."""
+    x = gn.ones(2)
+    assert x.to(None) is x and x.to(None, None).dtype == np.float32

@@ -157,6 +157,23 @@ def _device_or_dtype(arg):
     return "dtype", to_dtype(arg)
 
 
+def parse_to(args, device, dtype):
+    """The positional arguments of ``to`` (a tensor's or a module's): ``to(device)``,
+    ``to(dtype)``, ``to(device, dtype)``, ``to(tensor)`` -> (device, dtype); None is skipped."""
+    for arg in args:
+        if arg is None:
+            continue
+        if isinstance(arg, Tensor):
+            device, dtype = arg.device, arg.dtype
+            continue
+        kind, value = _device_or_dtype(arg)
+        if kind == "device":
+            device = value
+        else:
+            dtype = value
+    return device, dtype
+
+
 def to(self, *args, device=None, dtype=None, non_blocking=False, copy=False, **kwargs):
     """``x.to(device)``, ``x.to(dtype)``, ``x.to(device, dtype)`` or ``x.to(other)``.
 
@@ -168,15 +185,7 @@ def to(self, *args, device=None, dtype=None, non_blocking=False, copy=False, **k
     fmt = check_memory_format(kwargs.get("memory_format"), "to", self.shape)
     if fmt is not None and fmt in _RANK:  # PyTorch copies into the new layout: same values
         copy = True
-    for arg in args:
-        if isinstance(arg, Tensor):
-            device, dtype = arg.device, arg.dtype
-            continue
-        kind, value = _device_or_dtype(arg)
-        if kind == "device":
-            device = value
-        else:
-            dtype = value
+    device, dtype = parse_to(args, device, dtype)
     out = self
     if dtype is not None and to_dtype(dtype) != self.dtype:
         out = ops.cast(out, dtype=to_dtype(dtype))

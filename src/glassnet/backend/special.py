@@ -81,6 +81,16 @@ def gpu_erf(x):
     return special.erf(x)  # pragma: no cover - GPU only
 
 
+def gpu_polygamma(n: int, x, host):
+    """``cupyx.scipy.special.polygamma(n, x)`` of a CuPy array, on the GPU; for a sim array,
+    ``host(n, float64 array)`` on the wrapped array, in x's dtype."""
+    if type(x) is _sim_array():
+        return gpu_special("polygamma", x, lambda a: host(n, a))
+    import cupyx.scipy.special as special  # pragma: no cover - GPU only
+
+    return special.polygamma(n, x).astype(x.dtype)  # pragma: no cover - GPU only
+
+
 def gpu_special(name: str, x, host):
     """``cupyx.scipy.special.<name>`` of a CuPy array, on the GPU (no host round trip); for a
     sim array, ``host`` (the exact float64 NumPy formula) on the wrapped array, in x's dtype."""

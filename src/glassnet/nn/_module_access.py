@@ -4,26 +4,9 @@ PyTorch's names and meaning: ``get_submodule``, ``get_parameter``, ``get_buffer`
 
 from __future__ import annotations
 
-from glassnet._tensor_torch import _device_or_dtype
+from glassnet._tensor_torch import parse_to as _parse_to
 from glassnet._torch_extras import check_memory_format
 from glassnet.backend import Device, to_device, to_dtype
-from glassnet.tensor import Tensor
-
-
-def _parse_to(args, device, dtype):
-    """``to(device)``, ``to(dtype)``, ``to(device, dtype)``, ``to(tensor)`` -> device, dtype."""
-    for arg in args:
-        if arg is None:
-            continue
-        if isinstance(arg, Tensor):
-            device, dtype = arg.device, arg.dtype
-            continue
-        kind, value = _device_or_dtype(arg)
-        if kind == "device":
-            device = value
-        else:
-            dtype = value
-    return device, dtype
 
 
 class AccessMixin:

@@ -12,7 +12,6 @@ next one: d lgamma = digamma, d psi^(n) = psi^(n + 1), so they are differentiabl
 
 from __future__ import annotations
 
-import functools
 import math
 
 import numpy as np
@@ -95,14 +94,9 @@ def _polygamma_host(n, x):
 def _values(x, name, host, n=None):
     xp = xp_of(x)
     if xp is not np:  # a device array: the device's own special functions (or the sim's)
-        from glassnet.backend.device import _sim_array
-        from glassnet.backend.special import gpu_special
+        from glassnet.backend.special import gpu_polygamma, gpu_special
 
-        if n is None or type(x) is _sim_array():
-            return gpu_special(name, x, host if n is None else functools.partial(host, n))
-        import cupyx.scipy.special as special  # pragma: no cover - GPU only
-
-        return special.polygamma(n, x).astype(x.dtype)  # pragma: no cover - GPU only
+        return gpu_special(name, x, host) if n is None else gpu_polygamma(n, x, host)
     with np.errstate(all="ignore"):
         out = host(np.asarray(x, dtype=np.float64)) if n is None else host(n, x.astype(np.float64))
     return np.asarray(out, dtype=x.dtype)
