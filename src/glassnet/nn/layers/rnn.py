@@ -161,6 +161,10 @@ class _RNNBase(Module):
         return [self._check_state(hx, "h0", batch)]
 
     def forward(self, x: Tensor, hx=None):
+        if isinstance(x, tuple):  # a PackedSequence (nn.utils.rnn): each sequence its length
+            from glassnet.nn.layers.rnn_packed import forward_packed
+
+            return forward_packed(self, x, hx)
         batched = self._check_input(x)
         if batched:
             seq = swapaxes(x, 0, 1) if self.batch_first else x  # time-major (T, N, C)

@@ -1,5 +1,5 @@
 """``glassnet.nn.utils``: PyTorch's module path for gradient clipping, parameter vectors and
-``rnn`` (``pad_sequence``; packed sequences raise NotImplementedError).
+``rnn`` (``pad_sequence``, packed sequences).
 
 The clipping functions live in :mod:`glassnet.optim.clip` (the optim layer sits above nn);
 they are looked up on first use, so importing ``glassnet.nn`` never imports the optimizers.
