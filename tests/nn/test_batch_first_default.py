@@ -68,8 +68,8 @@ def test_pytorch_signature_positions():
     assert (m.kdim, m.vdim, m.batch_first) == (3, 5, True)
     with pytest.raises(ValueError, match="add_bias_kv"):
         nn.MultiheadAttention(4, 2, add_bias_kv=True)
-    with pytest.raises(ValueError, match="proj_size"):
-        nn.LSTM(4, 3, proj_size=2)
+    lstm = nn.LSTM(4, 3, 1, True, False, 0.0, False, 2)  # proj_size is the 8th argument
+    assert lstm.proj_size == 2 and lstm.weight_hr_l0.shape == (2, 3)
     layer = nn.TransformerEncoderLayer(8, 2)
     assert layer.linear1.out_features == 2048 and layer.dropout.p == 0.1
     assert layer.norm_first is False and layer.norm1.eps == 1e-5

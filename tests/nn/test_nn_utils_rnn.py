@@ -199,3 +199,71 @@ def test_packed_gru_gradients_match_finite_differences():
             values.append(loss(gn.tensor(x)).item())
         w.data = gn.tensor(base)
         np.testing.assert_allclose(analytic[index], (values[0] - values[1]) / (2 * eps), rtol=1e-6)
+
+
+# -- LSTM(proj_size=...) ----------------------------------------------------------------------
+def test_projected_lstm_matches_recorded_pytorch():
+    m = nn.LSTM(2, 3, proj_size=1, bidirectional=True)
+    names = [name for name, _ in m.named_parameters()]
+    assert names[:5] == ["weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0", "weight_hr_l0"]
+    assert m.weight_hh_l0.shape == (12, 1) and m.weight_hr_l0_reverse.shape == (1, 3)
+    for i, (_, p) in enumerate(m.named_parameters()):
+        p.data = gn.tensor(
+            0.5 * np.sin(np.arange(p.numel()) + i).reshape(p.shape), dtype=gn.float32
+        )
+    x = gn.tensor(
+        np.cos(np.arange(12) * 0.7).reshape(3, 2, 2).astype(np.float32), requires_grad=True
+    )
+    out, (h, c) = m(x)
+    # recorded from torch 2.13.0: h_t = W_hr (o * tanh(c_t)) has proj_size entries, c_t keeps H
+    want_out = [
+        [[-0.12328, -0.129447], [-0.001038, -0.022027]],
+        [[-0.025657, 0.055604], [-0.014678, -0.022644]],
+        [[-0.110873, -0.119682], [-0.03889, -0.09123]],
+    ]
+    want_c = [
+        [[0.60873, 0.236214, -0.259952], [0.500446, 0.092624, -0.377684]],
+        [[0.092643, 0.81, 0.255195], [0.65956, 0.503009, 0.164253]],
+    ]
+    want_grad = [
+        [[-0.186508, -0.142046], [-0.087797, 0.017982]],
+        [[0.023031, 0.044359], [-0.011947, -0.002999]],
+        [[0.000785, 0.250009], [-0.009577, 0.260953]],
+    ]
+    np.testing.assert_allclose(out.numpy(), want_out, atol=2e-6)
+    np.testing.assert_allclose(
+        h.numpy(), [[[-0.110873], [-0.03889]], [[-0.129447], [-0.022027]]], atol=2e-6
+    )
+    np.testing.assert_allclose(c.numpy(), want_c, atol=2e-6)
+    (out.sum() + c.sum()).backward()
+    np.testing.assert_allclose(x.grad.numpy(), want_grad, atol=2e-6)
+    assert "proj_size=1" in repr(m)
+
+
+def test_projected_lstm_errors_as_pytorch():
+    with pytest.raises(ValueError, match="smaller than hidden_size"):
+        nn.LSTM(2, 3, proj_size=3)
+    with pytest.raises(ValueError, match="positive integer or zero"):
+        nn.LSTM(2, 3, proj_size=-1)
+    with pytest.raises(ValueError, match="only supported for LSTM"):
+        nn.GRU(2, 3, proj_size=1)
+    m = nn.LSTM(2, 3, proj_size=1)
+    with pytest.raises(ValueError, match=r"h0 has shape \(1, 2, 3\); expected \(1, 2, 1\)"):
+        m(gn.zeros(4, 2, 2), (gn.zeros(1, 2, 3), gn.zeros(1, 2, 3)))
+
+
+def test_projected_lstm_two_layers_packed_equals_each_sequence_alone():
+    rng = np.random.default_rng(3)
+    gn.manual_seed(1)
+    m = nn.LSTM(3, 4, num_layers=2, proj_size=2, bidirectional=True, batch_first=True)
+    lengths = [2, 5, 3]
+    seqs = [rng.standard_normal((n, 3)).astype(np.float32) for n in lengths]
+    padded = rnn.pad_sequence([gn.tensor(s) for s in seqs], batch_first=True)
+    out, (h, c) = m(rnn.pack_padded_sequence(padded, lengths, True, enforce_sorted=False))
+    out, _ = rnn.pad_packed_sequence(out, batch_first=True)
+    assert out.shape == (3, 5, 4) and h.shape == (4, 3, 2) and c.shape == (4, 3, 4)
+    for b, s in enumerate(seqs):
+        alone, (h1, c1) = m(gn.tensor(s))
+        np.testing.assert_allclose(out.numpy()[b, : len(s)], alone.numpy(), atol=1e-6)
+        np.testing.assert_allclose(h.numpy()[:, b], h1.numpy(), atol=1e-6)
+        np.testing.assert_allclose(c.numpy()[:, b], c1.numpy(), atol=1e-6)

@@ -47,10 +47,20 @@ class _RNNBase(Module):
     ) -> None:
         super().__init__()
         name = type(self).__name__
-        if proj_size != 0:  # PyTorch's positional slot before device and dtype
+        if proj_size != 0 and self.mode != "LSTM":  # PyTorch's positional slot, its error
             raise ValueError(
-                f"{name}: proj_size={proj_size!r}: projections exist only for LSTM (and are "
-                "not supported in glassnet); use proj_size=0"
+                f"{name}: proj_size={proj_size!r}: proj_size argument is only supported for "
+                "LSTM, not RNN or GRU; use proj_size=0"
+            )
+        if not isinstance(proj_size, int) or proj_size < 0:
+            raise ValueError(
+                f"{name}: proj_size should be a positive integer or zero to disable "
+                f"projections, got {proj_size!r}"
+            )
+        if proj_size >= hidden_size:
+            raise ValueError(
+                f"{name}: proj_size has to be smaller than hidden_size, got proj_size="
+                f"{proj_size} and hidden_size={hidden_size}"
             )
         check_positive(input_size, "input_size", name)
         check_positive(hidden_size, "hidden_size", name)
@@ -61,19 +71,23 @@ class _RNNBase(Module):
         self.bias, self.batch_first = bool(bias), bool(batch_first)
         self.dropout, self.bidirectional = float(dropout), bool(bidirectional)
         self.num_directions = 2 if bidirectional else 1
+        self.proj_size = proj_size
+        out_size = proj_size or hidden_size  # h's size: the projection's when there is one
         gate_size = _GATES[self.mode] * hidden_size
         # registration order = PyTorch's _flat_weights_names: per layer, per direction,
-        # w_ih, w_hh, b_ih, b_hh
+        # w_ih, w_hh, b_ih, b_hh (and w_hr with a projection)
         for layer in range(num_layers):
-            layer_in = input_size if layer == 0 else hidden_size * self.num_directions
+            layer_in = input_size if layer == 0 else out_size * self.num_directions
             for direction in range(self.num_directions):
                 sfx = _suffix(layer, direction)
                 shapes = [
                     ("weight_ih", (gate_size, layer_in)),
-                    ("weight_hh", (gate_size, hidden_size)),
+                    ("weight_hh", (gate_size, out_size)),
                 ]
                 if self.bias:
                     shapes += [("bias_ih", (gate_size,)), ("bias_hh", (gate_size,))]
+                if proj_size:
+                    shapes.append(("weight_hr", (proj_size, hidden_size)))
                 for pname, shape in shapes:
                     setattr(self, pname + sfx, Parameter(zeros(*shape)))
         self.reset_parameters()
@@ -86,6 +100,8 @@ class _RNNBase(Module):
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
+        if self.proj_size:
+            s += f", proj_size={self.proj_size}"
         if self.num_layers != 1:
             s += f", num_layers={self.num_layers}"
         if self.mode == "RNN_RELU":
@@ -121,6 +137,7 @@ class _RNNBase(Module):
 
     def _check_state(self, state, what: str, batch: int | None):
         name = type(self).__name__
+        size = self.hidden_size if what == "c0" else self.proj_size or self.hidden_size
         if not isinstance(state, Tensor):
             raise TypeError(f"{name}: {what} must be a Tensor, got {type(state).__name__}")
         if state.dtype != self.weight_hh_l0.dtype or state.device != self.weight_hh_l0.device:
@@ -130,15 +147,13 @@ class _RNNBase(Module):
                 f"{what}.to(device=..., dtype=...)"
             )
         layers = self.num_layers * self.num_directions
-        expected = (
-            (layers, self.hidden_size) if batch is None else (layers, batch, self.hidden_size)
-        )
+        expected = (layers, size) if batch is None else (layers, batch, size)
         if state.shape != expected:
             raise ValueError(
                 f"{name}: {what} has shape {state.shape}; expected {expected} = "
                 "(num_layers * num_directions"
                 + (", " if batch is None else ", N, ")
-                + "hidden_size)"
+                + ("hidden_size)" if size == self.hidden_size else "proj_size)")
                 + ("" if batch is None else " for a batch of N sequences")
             )
         return state if batch is not None else unsqueeze(state, 1)
@@ -150,8 +165,9 @@ class _RNNBase(Module):
         count = 2 if self.mode == "LSTM" else 1
         if hx is None:
             xp = xp_of(like._data)
-            shape = (self.num_layers * self.num_directions, n, self.hidden_size)
-            return [Tensor._make(xp.zeros(shape, dtype=like.dtype), False)] * count
+            layers = self.num_layers * self.num_directions
+            sizes = [self.proj_size or self.hidden_size, self.hidden_size][:count]
+            return [Tensor._make(xp.zeros((layers, n, h), dtype=like.dtype), False) for h in sizes]
         if count == 2:
             if not isinstance(hx, (tuple, list)) or len(hx) != 2:
                 raise TypeError(
@@ -197,6 +213,19 @@ class _RNNBase(Module):
 
         Returns the hidden states (T, N, H) in input order and the final state(s).
         """
+        w_ih, b_ih, step = self._direction(layer, direction)
+        proj = F.linear(seq, w_ih, b_ih)  # (T, N, G*H): the whole sequence in one product
+        steps = range(seq.shape[0] - 1, -1, -1) if direction else range(seq.shape[0])
+        hs = [None] * seq.shape[0]
+        x_proj = _unstack_time(proj)
+        for t in steps:
+            state = step(x_proj[t], state)
+            hs[t] = state[0]
+        return stack(hs, axis=0), state
+
+    def _direction(self, layer: int, direction: int):
+        """(W_ih, the input projection's bias, ``step(x_proj_t, state) -> state``) of one
+        layer and direction; the padded and the packed (``rnn_packed``) loops share it."""
         sfx = _suffix(layer, direction)
         w_ih = getattr(self, "weight_ih" + sfx)
         w_hh = getattr(self, "weight_hh" + sfx)
@@ -206,21 +235,17 @@ class _RNNBase(Module):
             # both biases only ever appear summed outside the GRU's reset gate: fold them into
             # the one input projection instead of adding b_hh at every step
             b_ih, b_hh = b_ih + b_hh, None
-        proj = F.linear(seq, w_ih, b_ih)  # (T, N, G*H): the whole sequence in one product
-        steps = range(seq.shape[0] - 1, -1, -1) if direction else range(seq.shape[0])
-        step = getattr(self, "_step_" + self.mode.split("_")[0].lower())
-        hs = [None] * seq.shape[0]
-        x_proj = _unstack_time(proj)
-        for t in steps:
-            state = step(x_proj[t], state, w_hh, b_hh)
-            hs[t] = state[0]
-        return stack(hs, axis=0), state
+        cell = getattr(self, "_step_" + self.mode.split("_")[0].lower())
+        w_hr = getattr(self, "weight_hr" + sfx) if self.proj_size else None
+        if w_hr is not None:
+            return w_ih, b_ih, lambda x_proj, state: cell(x_proj, state, w_hh, b_hh, w_hr)
+        return w_ih, b_ih, lambda x_proj, state: cell(x_proj, state, w_hh, b_hh)
 
     def _step_rnn(self, x_proj, state, w_hh, b_hh):
         pre = x_proj + F.linear(state[0], w_hh)
         return [tanh(pre) if self.mode == "RNN_TANH" else relu(pre)]
 
-    def _step_lstm(self, x_proj, state, w_hh, b_hh):
+    def _step_lstm(self, x_proj, state, w_hh, b_hh, w_hr=None):
         h, c = state
         H = self.hidden_size
         gates = x_proj + F.linear(h, w_hh)
@@ -228,7 +253,8 @@ class _RNNBase(Module):
         i, f, o = ifo[:, :H], ifo[:, H : 2 * H], ifo[:, 3 * H :]
         g = tanh(gates[:, 2 * H : 3 * H])
         c = f * c + i * g
-        return [o * tanh(c), c]
+        h = o * tanh(c)
+        return [h if w_hr is None else F.linear(h, w_hr), c]  # h_t = W_hr h_t with proj_size
 
     def _step_gru(self, x_proj, state, w_hh, b_hh):
         (h,) = state
@@ -341,7 +367,9 @@ class LSTM(_RNNBase):
     Backward through time: dc_{t-1} = dc_t * f (plus the path through h_{t-1}),
     d sigmoid(a)/da = s (1 - s), d tanh(a)/da = 1 - tanh(a)^2.
 
-    Args: as :class:`RNN` (without ``nonlinearity``).
+    Args: as :class:`RNN` (without ``nonlinearity``), and ``proj_size=P`` (0 < P < H): a
+    projected LSTM, ``h_t = W_hr (o * tanh(c_t))`` with ``weight_hr_l{k}`` (P, H); then h,
+    the outputs and h0/h_n have P features (c keeps H) and ``weight_hh_l{k}`` is (4H, P).
 
     Parameters: ``weight_ih_l{k}`` (4H, C or D*H), ``weight_hh_l{k}`` (4H, H), biases (4H,),
     ``_reverse`` suffix for the backward direction; U(-1/sqrt(H), 1/sqrt(H)).
@@ -371,13 +399,8 @@ class LSTM(_RNNBase):
         bidirectional: bool = False,
         proj_size: int = 0,
     ) -> None:
-        if proj_size != 0:
-            raise ValueError(
-                f"LSTM: proj_size={proj_size!r} (projected LSTM) is not supported in glassnet; "
-                "use proj_size=0 (the default) and a Linear layer on the outputs"
-            )
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout,
-                         bidirectional)  # fmt: skip
+                         bidirectional, proj_size)  # fmt: skip
 
 
 class GRU(_RNNBase):

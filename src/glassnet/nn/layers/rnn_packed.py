@@ -64,16 +64,8 @@ def forward_packed(rnn, packed, hx):
 
 def _run_direction(rnn, seq: Tensor, sizes: list, state: list, layer: int, direction: int):
     """One layer, one direction over packed ``seq``: (packed hidden states, final states)."""
-    from glassnet.nn.layers.rnn import _suffix
-
-    sfx = _suffix(layer, direction)
-    w_ih, w_hh = getattr(rnn, "weight_ih" + sfx), getattr(rnn, "weight_hh" + sfx)
-    b_ih = getattr(rnn, "bias_ih" + sfx) if rnn.bias else None
-    b_hh = getattr(rnn, "bias_hh" + sfx) if rnn.bias else None
-    if rnn.mode != "GRU" and b_ih is not None:  # as the padded path: one folded bias
-        b_ih, b_hh = b_ih + b_hh, None
+    w_ih, b_ih, step = rnn._direction(layer, direction)
     x_proj = _split_rows(F.linear(seq, w_ih, b_ih), sizes)
-    step = getattr(rnn, "_step_" + rnn.mode.split("_")[0].lower())
     hs = [None] * len(sizes)
     if direction == 0:
         running, finished = state, []
@@ -81,7 +73,7 @@ def _run_direction(rnn, seq: Tensor, sizes: list, state: list, layer: int, direc
             if n < running[0].shape[0]:  # rows n.. ended at t - 1: their final state
                 finished.append([s[n:] for s in running])
                 running = [s[:n] for s in running]
-            running = step(x_proj[t], running, w_hh, b_hh)
+            running = step(x_proj[t], running)
             hs[t] = running[0]
         last = [concat([r] + [f[i] for f in reversed(finished)], 0) for i, r in enumerate(running)]
     else:
@@ -93,7 +85,7 @@ def _run_direction(rnn, seq: Tensor, sizes: list, state: list, layer: int, direc
             elif n > running[0].shape[0]:  # rows that start here begin from their h0
                 m = running[0].shape[0]
                 running = [concat([r, s[m:n]], 0) for r, s in zip(running, state)]
-            running = step(x_proj[t], running, w_hh, b_hh)
+            running = step(x_proj[t], running)
             hs[t] = running[0]
         last = running
     return concat(hs, 0), last
