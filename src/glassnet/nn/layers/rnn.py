@@ -57,14 +57,14 @@ class _RNNBase(Module):
                 f"{name}: proj_size should be a positive integer or zero to disable "
                 f"projections, got {proj_size!r}"
             )
-        if proj_size >= hidden_size:
+        check_positive(input_size, "input_size", name)
+        check_positive(hidden_size, "hidden_size", name)
+        check_positive(num_layers, "num_layers", name)
+        if proj_size and proj_size >= hidden_size:
             raise ValueError(
                 f"{name}: proj_size has to be smaller than hidden_size, got proj_size="
                 f"{proj_size} and hidden_size={hidden_size}"
             )
-        check_positive(input_size, "input_size", name)
-        check_positive(hidden_size, "hidden_size", name)
-        check_positive(num_layers, "num_layers", name)
         if not isinstance(dropout, (int, float)) or not 0.0 <= dropout <= 1.0:
             raise ValueError(f"{name}: dropout must be a probability in [0, 1], got {dropout!r}")
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
