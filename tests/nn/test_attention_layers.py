@@ -312,3 +312,64 @@ def test_masks_may_be_numpy_arrays():
     a, _ = m(gn.tensor(x), gn.tensor(x), gn.tensor(x), key_padding_mask=pad)
     b, _ = m(gn.tensor(x), gn.tensor(x), gn.tensor(x), key_padding_mask=gn.tensor(pad))
     np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+# -- add_bias_kv / add_zero_attn (PyTorch's extra keys) ----------------------------------------
+def test_extra_keys_match_recorded_pytorch():
+    m = nn.MultiheadAttention(4, 2, add_bias_kv=True, add_zero_attn=True, batch_first=True)
+    names = [name for name, _ in m.named_parameters()]
+    assert names == [
+        "in_proj_weight", "in_proj_bias", "bias_k", "bias_v", "out_proj.weight", "out_proj.bias"
+    ]  # fmt: skip
+    for i, (_, p) in enumerate(m.named_parameters()):
+        p.data = gn.tensor(
+            0.5 * np.sin(np.arange(p.numel()) + i).reshape(p.shape), dtype=gn.float32
+        )
+    x = gn.tensor(
+        np.cos(np.arange(24) * 0.7).reshape(2, 3, 4).astype(np.float32), requires_grad=True
+    )
+    padding = gn.tensor([[False, False, False], [False, True, True]])
+    out, weights = m(x, x, x, key_padding_mask=padding)
+    # recorded from torch 2.13.0: 3 keys + bias_k + the zero key; the padding masks only the
+    # sequence's own keys, never the two added ones
+    want_weights = [
+        [[0.11075, 0.290022, 0.167262, 0.226746, 0.205219],
+         [0.289682, 0.081199, 0.243284, 0.212508, 0.173327],
+         [0.123379, 0.301203, 0.133575, 0.238827, 0.203016]],
+        [[0.185067, 0.0, 0.0, 0.434255, 0.380678],
+         [0.393565, 0.0, 0.0, 0.330955, 0.27548],
+         [0.201627, 0.0, 0.0, 0.418925, 0.379448]],
+    ]  # fmt: skip
+    want_out = [
+        [[-0.386312, -0.029075, 0.090715, 0.694891], [-0.344819, 0.150453, -0.185474, 0.87642],
+         [-0.396953, -0.036192, 0.11066, 0.675935]],
+        [[-0.405878, -0.045172, 0.131324, 0.657901], [-0.490963, 0.044152, 0.099636, 0.610001],
+         [-0.390509, -0.070457, 0.14901, 0.660065]],
+    ]  # fmt: skip
+    want_grad = [
+        [[0.051054, 0.042319, -0.005325, -0.048072], [0.101024, 0.091392, -0.002265, -0.09384],
+         [-0.034976, 0.04831, 0.08718, 0.045897]],
+        [[0.114077, 0.099456, -0.006605, -0.106593], [0.01844, -0.013539, -0.033071, -0.022197],
+         [0.009231, -0.002535, -0.01197, -0.0104]],
+    ]  # fmt: skip
+    np.testing.assert_allclose(weights.numpy(), want_weights, atol=2e-6)
+    np.testing.assert_allclose(out.numpy(), want_out, atol=2e-6)
+    out.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), want_grad, atol=2e-6)
+    fused, none = m(x, x, x, key_padding_mask=padding, need_weights=False)
+    assert none is None
+    np.testing.assert_allclose(fused.numpy(), want_out, atol=2e-6)
+
+
+@pytest.mark.parametrize("bias_kv, zero_attn", [(True, False), (False, True), (True, True)])
+def test_extra_keys_gradients_match_finite_differences(bias_kv, zero_attn):
+    gn.manual_seed(0)
+    m = nn.MultiheadAttention(4, 2, add_bias_kv=bias_kv, add_zero_attn=zero_attn).double()
+    mask = gn.tensor(np.triu(np.ones((3, 2), dtype=bool), 1))  # (L, S) bool attn_mask
+    key = np.random.default_rng(0).standard_normal((2, 2, 4))
+
+    def f(q):
+        out, weights = m(q, gn.tensor(key), gn.tensor(key), attn_mask=mask)
+        return (out * out).sum() + (weights * weights).sum()
+
+    check_grad(f, [np.random.default_rng(1).standard_normal((3, 2, 4))])

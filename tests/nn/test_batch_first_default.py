@@ -66,8 +66,8 @@ def test_pytorch_signature_positions():
     # add_zero_attn, kdim, vdim, batch_first); LSTM(..., bidirectional, proj_size)
     m = nn.MultiheadAttention(4, 2, 0.0, True, False, False, 3, 5, True)
     assert (m.kdim, m.vdim, m.batch_first) == (3, 5, True)
-    with pytest.raises(ValueError, match="add_bias_kv"):
-        nn.MultiheadAttention(4, 2, add_bias_kv=True)
+    extra = nn.MultiheadAttention(4, 2, 0.0, True, True, True)  # add_bias_kv, add_zero_attn
+    assert extra.bias_k.shape == (1, 1, 4) and extra.add_zero_attn
     lstm = nn.LSTM(4, 3, 1, True, False, 0.0, False, 2)  # proj_size is the 8th argument
     assert lstm.proj_size == 2 and lstm.weight_hr_l0.shape == (2, 3)
     layer = nn.TransformerEncoderLayer(8, 2)

@@ -12,7 +12,7 @@ from glassnet.nn.layers._validate import check_float_input, check_positive
 from glassnet.nn.layers.linear import Linear
 from glassnet.nn.module import Module
 from glassnet.nn.parameter import Parameter
-from glassnet.ops import permute, reshape, swapaxes, unsqueeze
+from glassnet.ops import concat, expand, permute, reshape, swapaxes, unsqueeze
 from glassnet.ops._util import as_tensor
 from glassnet.ops.selection import where
 from glassnet.tensor import Tensor
@@ -42,8 +42,11 @@ class MultiheadAttention(Module):
         num_heads: h; E must be divisible by h.
         dropout: dropout probability on the attention weights (training only).
         bias: learn in_proj_bias and out_proj.bias.
-        add_bias_kv, add_zero_attn: PyTorch's extra key/value rows; only False is supported
-            (True raises a ValueError rather than computing something else).
+        add_bias_kv: learn one extra key and value, ``bias_k`` and ``bias_v`` (1, 1, E),
+            appended to every sequence's projected keys and values (S + 1 keys; the masks
+            get a column that masks nothing), as PyTorch.
+        add_zero_attn: append a zero key and value to every head after the projections
+            (one more key, whose score is 0), as PyTorch.
         batch_first: (N, L, E) inputs/outputs when True, (L, N, E) when False (the default,
             as in PyTorch).
         kdim, vdim: features of key and value when they differ from E; then the projections
@@ -93,11 +96,6 @@ class MultiheadAttention(Module):
         batch_first: bool = False,
     ) -> None:
         super().__init__()
-        if add_bias_kv or add_zero_attn:
-            raise ValueError(
-                "MultiheadAttention: add_bias_kv=True and add_zero_attn=True are not supported "
-                "in glassnet; leave them False (the default)"
-            )
         check_positive(embed_dim, "embed_dim", "MultiheadAttention")
         check_positive(num_heads, "num_heads", "MultiheadAttention")
         if embed_dim % num_heads:
@@ -133,6 +131,11 @@ class MultiheadAttention(Module):
         else:
             self.register_parameter("in_proj_bias", None)
         self.out_proj = Linear(E, E, bias=bias)
+        if add_bias_kv:
+            self.bias_k, self.bias_v = Parameter(zeros(1, 1, E)), Parameter(zeros(1, 1, E))
+        else:
+            self.bias_k = self.bias_v = None
+        self.add_zero_attn = bool(add_zero_attn)
         self._reset_parameters()
 
     def _reset_parameters(self) -> None:
@@ -145,6 +148,9 @@ class MultiheadAttention(Module):
         if self.in_proj_bias is not None:
             init.zeros_(self.in_proj_bias)
             init.zeros_(self.out_proj.bias)
+        if self.bias_k is not None:
+            init.xavier_normal_(self.bias_k)
+            init.xavier_normal_(self.bias_v)
 
     def extra_repr(self) -> str:
         s = f"embed_dim={self.embed_dim}, num_heads={self.num_heads}"
@@ -152,6 +158,10 @@ class MultiheadAttention(Module):
             s += f", dropout={self.dropout}"
         if not self._qkv_same_embed_dim:
             s += f", kdim={self.kdim}, vdim={self.vdim}"
+        if self.bias_k is not None:
+            s += ", add_bias_kv=True"
+        if self.add_zero_attn:
+            s += ", add_zero_attn=True"
         return s
 
     # -- forward ----------------------------------------------------------------------------
@@ -176,10 +186,19 @@ class MultiheadAttention(Module):
         h, d = self.num_heads, self.head_dim
 
         q, k, v = self._project(query, key, value)
-        q = permute(reshape(q, (N, L, h, d)), (0, 2, 1, 3))  # (N, h, L, d)
-        k = permute(reshape(k, (N, S, h, d)), (0, 2, 1, 3))  # (N, h, S, d)
-        v = permute(reshape(v, (N, S, h, d)), (0, 2, 1, 3))
         mask = self._merged_mask(key_padding_mask, attn_mask, is_causal, N, L, S, batched, q)
+        extra = (self.bias_k is not None) + self.add_zero_attn  # keys added to every sequence
+        if self.bias_k is not None:  # PyTorch's order: the learned key/value, then the zero one
+            k = concat([k, expand(self.bias_k, (N, 1, E))], axis=1)
+            v = concat([v, expand(self.bias_v, (N, 1, E))], axis=1)
+        q = permute(reshape(q, (N, L, h, d)), (0, 2, 1, 3))  # (N, h, L, d)
+        k = permute(reshape(k, (N, S + extra - self.add_zero_attn, h, d)), (0, 2, 1, 3))
+        v = permute(reshape(v, (N, S + extra - self.add_zero_attn, h, d)), (0, 2, 1, 3))
+        if self.add_zero_attn:
+            nothing = Tensor._make(xp_of(k._data).zeros((N, h, 1, d), dtype=k.dtype), False)
+            k, v = concat([k, nothing], axis=2), concat([v, nothing], axis=2)
+        if extra and mask is not None:  # the added keys are never masked
+            mask = self._pad_mask(mask, extra)
         p = self.dropout if self.training else 0.0
         if need_weights:
             # the weights are returned, so they are built as a tensor of their own (after
@@ -246,6 +265,15 @@ class MultiheadAttention(Module):
             zero, forbid = (as_tensor(v, like) for v in (0.0, -np.inf))  # like's device
             total = total + where(allowed, zero, forbid)
         return total
+
+    @staticmethod
+    def _pad_mask(mask: Tensor, extra: int) -> Tensor:
+        """``mask`` (..., S) with ``extra`` key columns that mask nothing (True where a bool
+        mask says "may attend", 0 in a float mask)."""
+        xp = xp_of(mask._data)
+        shape = tuple(mask.shape[:-1]) + (extra,)
+        fill = xp.ones(shape, dtype=bool) if mask.dtype == np.bool_ else xp.zeros(shape, mask.dtype)
+        return concat([mask, Tensor._make(fill, False)], axis=-1)
 
     def _mask_tensor(self, mask, what: str, shapes: list, like: Tensor) -> Tensor:
         if not isinstance(mask, Tensor):
