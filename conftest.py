@@ -57,6 +57,16 @@ def _native_threads_default():
     yield
 
 
+@pytest.fixture(autouse=True)
+def _default_dtype_restored():
+    """``set_default_dtype`` is process-wide (as PyTorch's): a test that changes it must not
+    change the dtypes of the tests that run after it in the same worker."""
+    from glassnet.backend.dtypes import float32, set_default_float
+
+    yield
+    set_default_float(float32)
+
+
 @pytest.fixture
 def host_device():
     """Run one test with tensors created on the CPU whatever the suite's device."""

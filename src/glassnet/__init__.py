@@ -22,6 +22,8 @@ from glassnet.backend import (
 )
 from glassnet.backend.dtypes import (
     bool_,
+    complex64,
+    complex128,
     float16,
     float32,
     float64,
@@ -143,6 +145,7 @@ from glassnet.tensor import Tensor
 bool = bool_  # noqa: A001
 float, double, half = float32, float64, float16  # noqa: A001
 long, int, short = int64, int32, int16  # noqa: A001
+cfloat, cdouble = complex64, complex128
 device = Device
 
 from glassnet import (  # noqa: E402

@@ -22,7 +22,7 @@ from glassnet.autograd.grad_mode import CAPTURING, active_recorder
 from glassnet.autograd.grad_mode import STATE as _GRAD
 from glassnet.backend import Device, device_of, to_device, to_dtype, xp_of
 from glassnet.backend.device import _DEFAULT
-from glassnet.backend.dtypes import default_float
+from glassnet.backend.dtypes import default_complex, default_float
 from glassnet.backend.sim import SimArray
 
 _NUMPY_DATA = (np.ndarray, np.generic)
@@ -48,7 +48,7 @@ def _as_array(data, dtype=None, device=None):
         if arr.dtype == np.float64 and dtype is None:
             arr = arr.astype(default_float())  # Python floats become float32, like PyTorch
         elif arr.dtype == np.complex128 and dtype is None:
-            arr = arr.astype(np.complex64)  # and Python complex numbers complex64
+            arr = arr.astype(default_complex())  # and Python complex numbers complex64
         elif arr.dtype.kind in "OUSV":
             raise TypeError(
                 f"cannot make a tensor from {type(data).__name__} holding {arr.dtype} values; "

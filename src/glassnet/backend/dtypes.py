@@ -13,6 +13,8 @@ int32 = np.dtype("int32")
 int64 = np.dtype("int64")
 uint8 = np.dtype("uint8")
 bool_ = np.dtype("bool")
+complex64 = np.dtype("complex64")
+complex128 = np.dtype("complex128")
 
 _NAMES = {
     "float16": float16,
@@ -32,12 +34,31 @@ _NAMES = {
     "uint8": uint8,
     "byte": uint8,
     "bool": bool_,
+    "complex64": complex64,
+    "cfloat": complex64,
+    "complex128": complex128,
+    "cdouble": complex128,
 }
 
 
+_DEFAULT_FLOAT = [float32]  # torch.set_default_dtype's process-wide setting
+
+
 def default_float() -> np.dtype:
-    """The dtype that Python floats and lists of floats become (float32, like PyTorch)."""
-    return float32
+    """The dtype that Python floats and lists of floats, ``zeros()``, ``randn()`` and new
+    parameters get: float32 (PyTorch's default) unless :func:`set_default_float` changed it."""
+    return _DEFAULT_FLOAT[0]
+
+
+def default_complex() -> np.dtype:
+    """The dtype Python complex numbers get: complex128 when the default float is float64,
+    else complex64 (PyTorch's; NumPy has no complex32 for a float16 default)."""
+    return complex128 if _DEFAULT_FLOAT[0] == float64 else complex64
+
+
+def set_default_float(dtype: np.dtype) -> None:
+    """Make ``dtype`` (float16, float32 or float64) the default float dtype of the process."""
+    _DEFAULT_FLOAT[0] = dtype
 
 
 def to_dtype(dtype) -> np.dtype:

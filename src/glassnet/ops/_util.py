@@ -7,7 +7,7 @@ import numpy as np
 from glassnet.autograd.function import OPS, no_grad_result
 from glassnet.autograd.grad_mode import is_grad_enabled, no_grad
 from glassnet.backend import xp_of
-from glassnet.backend.dtypes import default_float
+from glassnet.backend.dtypes import default_complex, default_float
 from glassnet.ops.promotion import CATEGORY, combine, promote_types, result_type_of
 from glassnet.tensor import Tensor
 
@@ -25,6 +25,9 @@ def as_tensor(value, like: Tensor | None = None) -> Tensor:
         return Tensor._new(value)
     xp = xp_of(like._data)
     dtype = like._data.dtype
+    if isinstance(value, complex):  # PyTorch: complex of a float tensor's width, else default
+        dtype = np.promote_types(dtype, np.complex64) if dtype.kind in "fc" else default_complex()
+        return Tensor._make(xp.asarray(value, dtype=dtype), False)
     if dtype.kind == "f":
         return Tensor._make(xp.asarray(value, dtype=dtype), False)
     # PyTorch's promotion next to an int/bool tensor: a Python float is a float32 (the default

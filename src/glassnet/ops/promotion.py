@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from glassnet.backend import to_dtype
-from glassnet.backend.dtypes import default_float
+from glassnet.backend.dtypes import default_complex, default_float, set_default_float
 from glassnet.tensor import Tensor
 
 __all__ = [
@@ -69,7 +69,7 @@ def _scalar_dtype(value) -> np.dtype:
     if isinstance(value, float):
         return default_float()
     if isinstance(value, complex):
-        return np.dtype(np.complex64) if default_float() != np.float64 else np.dtype("c16")
+        return default_complex()
     raise TypeError(f"result_type: expected tensors or Python numbers, got {type(value).__name__}")
 
 
@@ -157,15 +157,26 @@ def is_complex(input: Tensor) -> bool:  # noqa: A002
 
 
 def get_default_dtype():
-    """The dtype Python floats and ``zeros()`` get: float32 (``torch.get_default_dtype``)."""
+    """The dtype Python floats, ``zeros()`` and new parameters get (``torch.get_default_dtype``):
+    float32 unless :func:`set_default_dtype` changed it."""
     return default_float()
 
 
 def set_default_dtype(d) -> None:
-    """``torch.set_default_dtype``: glassnet's default float dtype is fixed at float32, so only
-    float32 is accepted; for float64 pass ``dtype=gn.float64`` or call ``.double()``."""
-    if to_dtype(d) != default_float():
-        raise NotImplementedError(
-            f"set_default_dtype({d}): glassnet's default float dtype is fixed at float32; pass "
-            "dtype=gn.float64 to the creation functions or convert with .double()"
+    """``torch.set_default_dtype(d)``: from now on, in the whole process, Python floats, float
+    lists, ``zeros``/``ones``/``randn``/``arange`` with float bounds and new layers' parameters
+    are ``d`` (float16, float32 or float64), and complex numbers the matching complex dtype.
+    Existing tensors keep their dtype; an explicit ``dtype=`` wins. Scientific codes (PINNs,
+    LBFGS) call ``gn.set_default_dtype(gn.float64)`` first."""
+    if isinstance(d, Tensor) or not isinstance(d, (np.dtype, type, str)):
+        raise TypeError(
+            f"set_default_dtype(): argument 'd' must be a dtype (e.g. glassnet.float64), not "
+            f"{type(d).__name__}"
         )
+    dtype = to_dtype(d)
+    if dtype.kind != "f":
+        raise TypeError(
+            f"set_default_dtype({d}): only floating-point types are supported as the default "
+            "type (float16, float32, float64)"
+        )
+    set_default_float(dtype)

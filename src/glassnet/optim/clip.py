@@ -8,6 +8,7 @@ import math
 import numpy as np
 
 from glassnet.backend import xp_of
+from glassnet.backend.dtypes import default_float
 from glassnet.optim.optimizer import params_with_grad
 from glassnet.tensor import Tensor
 
@@ -70,7 +71,7 @@ def get_total_norm(
     arrays = [t._data for t in tensors]
     norm_type = float(norm_type)
     if not arrays:
-        return Tensor._make(np.asarray(0.0, dtype=np.float32), False)
+        return Tensor._make(np.asarray(0.0, dtype=default_float()), False)
     xp = xp_of(arrays[0])
     total = _vector_norm(xp.stack([_vector_norm(a, norm_type) for a in arrays]), norm_type)
     total = xp.asarray(total)

@@ -9,6 +9,7 @@ import numpy as np
 import glassnet.functional as F
 from glassnet.autograd.grad_mode import is_grad_enabled
 from glassnet.backend import get_rng_state, set_rng_state
+from glassnet.backend.dtypes import default_float
 from glassnet.nn.layers._validate import check_positive, check_tensor
 from glassnet.nn.layers.activation import GELU, ReLU
 from glassnet.nn.layers.attention import MultiheadAttention
@@ -22,10 +23,11 @@ from glassnet.tensor import Tensor
 _ACTIVATIONS = {"relu": F.relu, "gelu": F.gelu}
 
 
-def generate_square_subsequent_mask(size: int, dtype="float32", device=None) -> Tensor:
+def generate_square_subsequent_mask(size: int, dtype=None, device=None) -> Tensor:
     """The causal mask of PyTorch's ``nn.Transformer.generate_square_subsequent_mask``:
     a float (size, size) tensor, 0 on and below the diagonal and -inf above it, so that
-    position i attends to positions j <= i when it is added to the scores.
+    position i attends to positions j <= i when it is added to the scores. ``dtype`` None:
+    the default float dtype (float32 unless ``set_default_dtype`` changed it).
 
     >>> generate_square_subsequent_mask(3).numpy()
     array([[  0., -inf, -inf],
@@ -34,7 +36,7 @@ def generate_square_subsequent_mask(size: int, dtype="float32", device=None) -> 
     """
     check_positive(size, "size", "generate_square_subsequent_mask")
     upper = np.triu(np.ones((size, size), dtype=bool), k=1)
-    return Tensor(np.where(upper, -np.inf, 0.0), dtype=dtype, device=device)
+    return Tensor(np.where(upper, -np.inf, 0.0), dtype=dtype or default_float(), device=device)
 
 
 def _activation(activation, owner: str):
