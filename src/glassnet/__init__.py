@@ -195,6 +195,7 @@ _LAZY = {
     "cuda": ("glassnet.cuda", None),
     "backends": ("glassnet.backends", None),
     "onnx": ("glassnet.onnx", None),
+    "jit": ("glassnet.jit", None),
     "distributed": ("glassnet.distributed", None),
     "utils": ("glassnet.utils", None),
     "return_types": ("glassnet.return_types", None),
