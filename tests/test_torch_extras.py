@@ -51,3 +51,12 @@ def test_multinomial_distribution_and_distinct_draws():
         gn.multinomial(gn.tensor([1.0, 0.0]), 2)
     with pytest.raises(ValueError, match="non-negative"):
         gn.multinomial(gn.tensor([1.0, -1.0]), 1)
+
+
+def test_pin_memory_is_a_copy_and_share_memory_is_a_no_op(host_device):
+    x = gn.ones(2, requires_grad=True)
+    pinned = x.pin_memory()
+    assert pinned is not x and pinned.tolist() == [1.0, 1.0] and pinned.requires_grad
+    pinned.sum().backward()  # differentiable, as PyTorch's copy
+    assert x.grad.tolist() == [1.0, 1.0]
+    assert not x.is_pinned() and x.share_memory_() is x and not x.is_shared()

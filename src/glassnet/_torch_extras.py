@@ -8,6 +8,8 @@ ops/shape_extra.py, with their Tensor methods.)
 
 from __future__ import annotations
 
+import numpy as np
+
 from glassnet.backend import xp_of
 from glassnet.generator import rng_for
 from glassnet.tensor import Tensor
@@ -81,7 +83,33 @@ def _method(fn):
     return method
 
 
-for _fn in (multinomial,):
+# -- page-locked and shared memory: host-transfer details without a meaning for the values ------
+def pin_memory(self: Tensor, device=None) -> Tensor:
+    """``x.pin_memory()``: PyTorch copies a CPU tensor into page-locked memory for faster
+    host-to-GPU copies; glassnet has no page-locked pool, so this is a copy (a new tensor
+    with the same values, as PyTorch's result is a new tensor)."""
+    if self._data.__class__ is not np.ndarray:
+        raise RuntimeError(f"cannot pin a tensor on {self.device}: only CPU memory can be pinned")
+    return self.clone()
+
+
+def is_pinned(self: Tensor, device=None) -> bool:
+    """False: glassnet never holds page-locked memory."""
+    return False
+
+
+def share_memory_(self: Tensor) -> Tensor:
+    """``x.share_memory_()``: glassnet's multi-process tools share data their own way, so this
+    is a no-op that returns the tensor itself, as PyTorch's does once shared."""
+    return self
+
+
+def is_shared(self: Tensor) -> bool:
+    """False: ``share_memory_`` moves nothing (see there)."""
+    return False
+
+
+for _fn in (multinomial, pin_memory, is_pinned, share_memory_, is_shared):
     if not hasattr(Tensor, _fn.__name__):
         setattr(Tensor, _fn.__name__, _method(_fn))
 
