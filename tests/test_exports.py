@@ -561,6 +561,7 @@ TENSOR_METHODS = [
 ]
 
 NN_FUNCTIONAL = [
+    "embedding_bag",
     "affine_grid",
     "grid_sample",
     "channel_shuffle",

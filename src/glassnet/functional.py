@@ -8,6 +8,7 @@ embedding, normalization, pooling).
 from glassnet.ops import activation as _activation
 from glassnet.ops import activation_extra as _activation_extra
 from glassnet.ops import attention as _attention
+from glassnet.ops import bags as _bags
 from glassnet.ops import conv as _conv
 from glassnet.ops import conv_extra as _conv_extra
 from glassnet.ops import loss as _loss
@@ -26,6 +27,7 @@ from glassnet.ops.activation import *  # noqa: F403
 # issue 16 (activation_extra's softplus, with PyTorch's threshold, wins over activation's)
 from glassnet.ops.activation_extra import *  # noqa: F403
 from glassnet.ops.attention import *  # noqa: F403
+from glassnet.ops.bags import *  # noqa: F403
 from glassnet.ops.conv import *  # noqa: F403
 from glassnet.ops.conv_extra import *  # noqa: F403
 from glassnet.ops.distance import cdist, cosine_similarity, normalize, pairwise_distance, pdist
@@ -61,6 +63,7 @@ __all__ = [
         _nn_misc,
         _spatial,
         _nn_extra,
+        _bags,
     )  # fmt: skip
     for name in module.__all__
 ]

@@ -10,6 +10,7 @@ from glassnet.autograd.function import OPS, Function
 from glassnet.ops import activation as _activation
 from glassnet.ops import activation_extra as _activation_extra
 from glassnet.ops import attention as _attention
+from glassnet.ops import bags as _bags
 from glassnet.ops import composite as _composite
 from glassnet.ops import conv as _conv
 from glassnet.ops import conv_extra as _conv_extra
@@ -50,6 +51,7 @@ from glassnet.ops import views as _views
 from glassnet.ops.activation import *  # noqa: F403
 from glassnet.ops.activation_extra import *  # noqa: F403
 from glassnet.ops.attention import *  # noqa: F403
+from glassnet.ops.bags import *  # noqa: F403
 from glassnet.ops.composite import *  # noqa: F403
 from glassnet.ops.conv import *  # noqa: F403
 from glassnet.ops.conv_extra import *  # noqa: F403
@@ -93,7 +95,7 @@ _MODULES = (_activation, _attention, _conv, _elementwise, _getitem, _linalg, _lo
             _shape, _activation_extra, _composite, _distance, _indexing, _linalg_extra,
             _logical, _loss_extra, _rounding, _scan, _shape_extra, _special, _conv_extra,
             _pool_extra, _math_extra, _statistics, _linalg_solve, _gamma, _nn_misc,
-            _nn_extra, _views, _indexing_extra, _joins, _promotion, _spatial)  # fmt: skip
+            _nn_extra, _views, _indexing_extra, _joins, _promotion, _spatial, _bags)  # fmt: skip
 __all__ = ["OPS", "Function", *dict.fromkeys(name for m in _MODULES for name in m.__all__)]
 
 # names two modules define: the PyTorch-complete one is the public op (div takes

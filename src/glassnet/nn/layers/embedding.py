@@ -157,3 +157,76 @@ class Embedding(Module):
         if self.kernel_regularizer is not None:
             s += f", kernel_regularizer={self.kernel_regularizer!r}"
         return s
+
+
+class EmbeddingBag(Module):
+    """Sum, mean or max of bags of embedding rows, without the padded lookup (PyTorch's
+    ``nn.EmbeddingBag``): the text classifier's "bag of words" layer.
+
+    Math (``F.embedding_bag``): bag b of ids i_1..i_n gives y_b = sum_k w_k W[i_k] ("sum", w
+    the optional per-sample weights), (1/n) sum_k W[i_k] ("mean", the default) or the
+    elementwise max_k W[i_k] ("max"); ids equal to ``padding_idx`` are left out; an empty bag
+    gives zeros. W ~ N(0, 1), the padding row zero.
+
+    Args (PyTorch's order): num_embeddings, embedding_dim, max_norm, norm_type,
+    scale_grad_by_freq, mode ("sum", "mean", "max"), sparse (False only), _weight,
+    include_last_offset, padding_idx; device, dtype.
+
+    ``forward(input, offsets=None, per_sample_weights=None)``: a 2-D input (B, N) is B bags
+    of N ids; a 1-D input is cut into bags at ``offsets``. Returns (B, embedding_dim).
+
+    >>> import glassnet as gn
+    >>> bag = gn.nn.EmbeddingBag(10, 3, mode="sum")
+    >>> bag(gn.tensor([1, 2, 4, 5, 4]), gn.tensor([0, 2])).shape
+    (2, 3)
+    """
+
+    def __init__(
+        self,
+        num_embeddings: int,
+        embedding_dim: int,
+        max_norm: float | None = None,
+        norm_type: float = 2.0,
+        scale_grad_by_freq: bool = False,
+        mode: str = "mean",
+        sparse: bool = False,
+        _weight: Tensor | None = None,
+        include_last_offset: bool = False,
+        padding_idx: int | None = None,
+    ) -> None:
+        super().__init__()
+        table = Embedding(num_embeddings, embedding_dim, padding_idx, max_norm, norm_type,
+                          scale_grad_by_freq, sparse, _weight)  # fmt: skip
+        if mode not in ("sum", "mean", "max"):
+            raise ValueError(f"EmbeddingBag: mode has to be one of sum, mean or max, got {mode!r}")
+        self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
+        self.max_norm, self.norm_type, self.mode = max_norm, norm_type, mode
+        self.scale_grad_by_freq, self.sparse = scale_grad_by_freq, sparse
+        self.include_last_offset, self.padding_idx = include_last_offset, table.padding_idx
+        self.weight = table.weight
+
+    @classmethod
+    def from_pretrained(cls, embeddings: Tensor, freeze: bool = True, max_norm=None,
+                        norm_type: float = 2.0, scale_grad_by_freq: bool = False,
+                        mode: str = "mean", sparse: bool = False,
+                        include_last_offset: bool = False, padding_idx=None):  # fmt: skip
+        """An EmbeddingBag over the table ``embeddings`` (2-D), fixed unless ``freeze=False``."""
+        if not isinstance(embeddings, Tensor) or embeddings.ndim != 2:
+            raise ValueError("EmbeddingBag.from_pretrained: embeddings must be a 2-D Tensor")
+        bag = cls(*embeddings.shape, max_norm, norm_type, scale_grad_by_freq, mode, sparse,
+                  embeddings, include_last_offset, padding_idx)  # fmt: skip
+        bag.weight.requires_grad = not freeze
+        return bag
+
+    def forward(self, input: Tensor, offsets=None, per_sample_weights=None) -> Tensor:  # noqa: A002
+        check_tensor(input, f"EmbeddingBag({self.num_embeddings}, {self.embedding_dim})")
+        return F.embedding_bag(input, self.weight, offsets, self.max_norm, self.norm_type,
+                               self.scale_grad_by_freq, self.mode, self.sparse,
+                               per_sample_weights, self.include_last_offset,
+                               self.padding_idx)  # fmt: skip
+
+    def extra_repr(self) -> str:
+        s = f"{self.num_embeddings}, {self.embedding_dim}, mode='{self.mode}'"
+        if self.padding_idx is not None:
+            s += f", padding_idx={self.padding_idx}"
+        return s
