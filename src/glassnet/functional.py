@@ -13,6 +13,7 @@ from glassnet.ops import conv as _conv
 from glassnet.ops import conv_extra as _conv_extra
 from glassnet.ops import loss as _loss
 from glassnet.ops import loss_extra as _loss_extra
+from glassnet.ops import loss_margin as _loss_margin
 from glassnet.ops import loss_pointwise as _loss_pointwise
 from glassnet.ops import nn as _nn
 from glassnet.ops import nn_extra as _nn_extra
@@ -33,6 +34,7 @@ from glassnet.ops.conv_extra import *  # noqa: F403
 from glassnet.ops.distance import cdist, cosine_similarity, normalize, pairwise_distance, pdist
 from glassnet.ops.loss import *  # noqa: F403
 from glassnet.ops.loss_extra import *  # noqa: F403
+from glassnet.ops.loss_margin import *  # noqa: F403
 from glassnet.ops.loss_pointwise import *  # noqa: F403
 from glassnet.ops.nn import *  # noqa: F403
 from glassnet.ops.nn_extra import *  # noqa: F403
@@ -64,6 +66,7 @@ __all__ = [
         _spatial,
         _nn_extra,
         _bags,
+        _loss_margin,
     )  # fmt: skip
     for name in module.__all__
 ]

@@ -76,7 +76,9 @@ from glassnet.nn.layers.extra import (  # noqa: E402
     MaxUnpool1d,
     MaxUnpool2d,
     Mish,
+    MultiLabelMarginLoss,
     MultiLabelSoftMarginLoss,
+    MultiMarginLoss,
     PairwiseDistance,
     PixelShuffle,
     PixelUnshuffle,
@@ -91,6 +93,7 @@ from glassnet.nn.layers.extra import (  # noqa: E402
     Tanhshrink,
     Threshold,
     TripletMarginLoss,
+    TripletMarginWithDistanceLoss,
     Unfold,
     Upsample,
 )

@@ -27,6 +27,7 @@ from glassnet.ops import linalg_solve as _linalg_solve
 from glassnet.ops import logical as _logical
 from glassnet.ops import loss as _loss
 from glassnet.ops import loss_extra as _loss_extra
+from glassnet.ops import loss_margin as _loss_margin
 from glassnet.ops import loss_pointwise as _loss_pointwise
 from glassnet.ops import math_extra as _math_extra
 from glassnet.ops import methods as _methods
@@ -69,6 +70,7 @@ from glassnet.ops.linalg_solve import *  # noqa: F403
 from glassnet.ops.logical import *  # noqa: F403
 from glassnet.ops.loss import *  # noqa: F403
 from glassnet.ops.loss_extra import *  # noqa: F403
+from glassnet.ops.loss_margin import *  # noqa: F403
 from glassnet.ops.loss_pointwise import *  # noqa: F403
 from glassnet.ops.math_extra import *  # noqa: F403
 from glassnet.ops.nn import *  # noqa: F403
@@ -95,7 +97,8 @@ _MODULES = (_activation, _attention, _conv, _elementwise, _getitem, _linalg, _lo
             _shape, _activation_extra, _composite, _distance, _indexing, _linalg_extra,
             _logical, _loss_extra, _rounding, _scan, _shape_extra, _special, _conv_extra,
             _pool_extra, _math_extra, _statistics, _linalg_solve, _gamma, _nn_misc,
-            _nn_extra, _views, _indexing_extra, _joins, _promotion, _spatial, _bags)  # fmt: skip
+            _nn_extra, _views, _indexing_extra, _joins, _promotion, _spatial, _bags,
+            _loss_margin)  # fmt: skip
 __all__ = ["OPS", "Function", *dict.fromkeys(name for m in _MODULES for name in m.__all__)]
 
 # names two modules define: the PyTorch-complete one is the public op (div takes

@@ -149,3 +149,19 @@ GaussianNLLLoss = simple_module("GaussianNLLLoss", F.gaussian_nll_loss,
                                 "(ln var + (x - y)^2 / var) / 2.",
                                 keyword_only=("full", "eps", "reduction"), full=False,
                                 eps=1e-6, reduction="mean")  # fmt: skip
+MultiMarginLoss = simple_module(
+    "MultiMarginLoss", F.multi_margin_loss,
+    "sum_{j != y} w[y] max(0, margin - x[y] + x[j])^p / C; ``weight`` is a buffer.", p=1,
+    margin=1.0, buffers=("weight",), weight=None, **_LEGACY, reduction="mean",
+)  # fmt: skip
+MultiLabelMarginLoss = simple_module(
+    "MultiLabelMarginLoss", F.multilabel_margin_loss,
+    "sum over target j, non-target k of max(0, 1 - (x[j] - x[k])) / C.", **_LEGACY,
+    reduction="mean",
+)  # fmt: skip
+TripletMarginWithDistanceLoss = simple_module(
+    "TripletMarginWithDistanceLoss", F.triplet_margin_with_distance_loss,
+    "max(d(a, p) - d(a, n) + margin, 0) with any distance d.",
+    keyword_only=("distance_function", "margin", "swap", "reduction"), distance_function=None,
+    margin=1.0, swap=False, reduction="mean",
+)  # fmt: skip
