@@ -562,6 +562,9 @@ TENSOR_METHODS = [
 
 NN_FUNCTIONAL = [
     "embedding_bag",
+    "multi_margin_loss",
+    "multilabel_margin_loss",
+    "triplet_margin_with_distance_loss",
     "affine_grid",
     "grid_sample",
     "channel_shuffle",
