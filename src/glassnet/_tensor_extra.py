@@ -321,6 +321,7 @@ _METHODS = {
             ("transpose_", ops.transpose),
             ("swapaxes_", ops.swapaxes),
             ("swapdims_", ops.swapdims),
+            ("as_strided_", ops.as_strided),
         )
     },  # fmt: skip
     "resize_": resize_,

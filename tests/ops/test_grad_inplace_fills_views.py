@@ -159,3 +159,49 @@ def test_resize_of_a_tensor_that_requires_grad_raises_as_pytorch():
         x.resize_(2, 3)
     t = gn.tensor(X)
     assert t.resize_(3, 2).shape == (3, 2)
+
+
+# -- as_strided / as_strided_ (glassnet had neither) -----------------------------------------
+def _overlapping_windows(a):
+    return (a * 1.5).as_strided((3, 2), (1, 1)) * gn.tensor(np.arange(1.0, 7.0).reshape(3, 2))
+
+
+def _from_a_view(a):
+    return (a * 1.0)[1:].as_strided((2, 2), (2, 1))
+
+
+CASES += [
+    GradCase("as_strided", _overlapping_windows, [np.arange(4.0) - 1.3], label="overlapping"),
+    GradCase("as_strided", _from_a_view, [np.arange(6.0) * 0.7], label="view-offset"),
+    GradCase("as_strided", _in_place("as_strided_", (3, 2), (1, 3)), [X], label="as_strided_"),
+]
+
+
+def test_as_strided_matches_pytorch():
+    """PyTorch 2.13 values and gradients (the storage is the one x * 1 made)."""
+    x = gn.tensor(np.arange(4.0), requires_grad=True)
+    y = (x * 1).as_strided((3, 2), (1, 1))
+    assert y.tolist() == [[0.0, 1.0], [1.0, 2.0], [2.0, 3.0]]
+    (y * gn.tensor(np.arange(1.0, 7.0).reshape(3, 2))).sum().backward()
+    assert x.grad.tolist() == [1.0, 5.0, 9.0, 6.0]  # elements read twice add up
+    x = gn.tensor(np.arange(6.0), requires_grad=True)
+    y = (x * 1)[2:].as_strided((3,), (1,), 0)  # from the storage's start, before the view
+    assert y.tolist() == [0.0, 1.0, 2.0]
+    (y * gn.tensor(np.array([1.0, 2.0, 3.0]))).sum().backward()
+    assert x.grad.tolist() == [0.0, 0.0, 3.0, 0.0, 0.0, 0.0]  # only the view's own elements
+    t = gn.arange(6.0)
+    assert gn.as_strided(t, (2, 2), (1, 2)).tolist() == [[0.0, 2.0], [1.0, 3.0]]
+    assert t.as_strided_((2, 2), (1, 2)) is t and t.tolist() == [[0.0, 2.0], [1.0, 3.0]]
+    with pytest.raises(ValueError, match="out of bounds"):
+        gn.arange(4.0).as_strided((3,), (2,))
+    with pytest.raises(ValueError, match="negative"):
+        gn.arange(4.0).as_strided((3,), (-1,), 3)
+
+
+def test_as_strided_in_place_on_an_intermediate_matches_pytorch():
+    x = gn.tensor(np.arange(12.0).reshape(3, 4), requires_grad=True)
+    h = (x * 1).clone()
+    h.as_strided_((2, 2), (4, 1), 1)
+    assert h.tolist() == [[1.0, 2.0], [5.0, 6.0]]
+    (h * gn.tensor(np.array([[1.0, 2.0], [3.0, 4.0]]))).sum().backward()
+    assert x.grad.tolist() == [[0, 1, 2, 0], [0, 3, 4, 0], [0, 0, 0, 0]]
