@@ -15,7 +15,7 @@ from glassnet import ops
 from glassnet._torch_extras import _RANK, check_memory_format, contiguous_format
 from glassnet.autograd import overlap as _overlap
 from glassnet.autograd.grad_mode import STATE as _GRAD
-from glassnet.autograd.grad_mode import no_grad
+from glassnet.autograd.grad_mode import inference_check, no_grad
 from glassnet.backend import Device, to_device, to_dtype, xp_of
 from glassnet.tensor import Tensor
 
@@ -62,6 +62,30 @@ def dim(self) -> int:
 def element_size(self) -> int:
     """Bytes per element."""
     return self._data.dtype.itemsize
+
+
+def _version(self) -> int:
+    """The version counter (bumped by every in-place change), as PyTorch's ``_version``."""
+    if self._vc.__class__ is not list:
+        inference_check("version")
+    return self._vc[0]
+
+
+def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+    """Set ``requires_grad`` in place (a leaf; an inference tensor only in inference mode)."""
+    if requires_grad and self.dtype.kind != "f":
+        raise TypeError(f"only floating-point tensors can require gradients, got {self.dtype}")
+    if self._ctx is not None and not requires_grad:
+        raise RuntimeError("requires_grad_(False) on a non-leaf; use .detach() instead")
+    if requires_grad and self._vc.__class__ is not list:
+        inference_check("requires_grad")
+    self.requires_grad = bool(requires_grad)
+    return self
+
+
+def is_inference(self) -> bool:
+    """True for a tensor made inside ``inference_mode()`` (or a view of one), as PyTorch."""
+    return self._vc.__class__ is not list
 
 
 def is_floating_point(self) -> bool:
@@ -352,6 +376,9 @@ _METHODS = {
     "ndimension": dim,
     "element_size": element_size,
     "is_floating_point": is_floating_point,
+    "is_inference": is_inference,
+    "_version": property(_version),
+    "requires_grad_": requires_grad_,
     "is_contiguous": is_contiguous,
     "contiguous": contiguous,
     "t": t,

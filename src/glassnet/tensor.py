@@ -18,7 +18,7 @@ from glassnet.autograd import engine as _engine
 from glassnet.autograd import hooks as _hooks
 from glassnet.autograd import inplace as _inplace
 from glassnet.autograd import overlap as _overlap
-from glassnet.autograd.grad_mode import CAPTURING, active_recorder, is_inference_mode_enabled
+from glassnet.autograd.grad_mode import CAPTURING, active_recorder, inference_check
 from glassnet.autograd.grad_mode import STATE as _GRAD
 from glassnet.backend import Device, device_of, to_device, to_dtype, xp_of
 from glassnet.backend.device import _DEFAULT
@@ -185,19 +185,6 @@ class Tensor:
         """The graph node (op instance) that produced this tensor, or None for leaves."""
         return self._ctx
 
-    @property
-    def _version(self) -> int:
-        if self._vc.__class__ is not list and not is_inference_mode_enabled():
-            raise RuntimeError(
-                "Inference tensors do not track version counter (PyTorch's error): this "
-                "tensor was made inside inference_mode()"
-            )
-        return self._vc[0]
-
-    def is_inference(self) -> bool:
-        """True for a tensor made inside ``inference_mode()`` (or a view of one), as PyTorch."""
-        return self._vc.__class__ is not list
-
     def __len__(self) -> int:
         if self.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
@@ -344,26 +331,13 @@ class Tensor:
             _hooks.changed()
         return _HookHandle(self._hooks, key)
 
-    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
-        if requires_grad and self.dtype.kind != "f":
-            raise TypeError(f"only floating-point tensors can require gradients, got {self.dtype}")
-        if self._ctx is not None and not requires_grad:
-            raise RuntimeError("requires_grad_(False) on a non-leaf; use .detach() instead")
-        if requires_grad and self._vc.__class__ is not list and not is_inference_mode_enabled():
-            raise RuntimeError(
-                "Setting requires_grad=True on inference tensor outside InferenceMode is "
-                "not allowed (as in PyTorch); make a clone (x.clone()) first"
-            )
-        self.requires_grad = bool(requires_grad)
-        return self
-
     def zero_grad(self) -> None:
         self.grad = None
 
     # -- in place (bump the version counter, so stale graphs are detected) ------------------
     def _check_inplace(self, opname: str) -> None:
         if self._vc.__class__ is not list:
-            self._check_inference_write()
+            inference_check("write")
         if _GRAD.enabled and self.requires_grad:
             raise RuntimeError(
                 f"{opname}: in-place change of a tensor that requires grad while grad mode is "
@@ -382,17 +356,9 @@ class Tensor:
         return _inplace.rebase(self, opname, compute, *args, keep_old=keep_old)
 
     def _bump(self) -> None:
-        if self._vc.__class__ is not list:
-            self._check_inference_write()  # (a write that skipped _check_inplace)
+        if self._vc.__class__ is not list:  # an inference tensor (a write past _check_inplace)
+            inference_check("write")
         self._vc[0] += 1
-
-    def _check_inference_write(self) -> None:
-        if not is_inference_mode_enabled():
-            raise RuntimeError(
-                "Inplace update to inference tensor outside InferenceMode is not allowed (as "
-                "in PyTorch): it was made inside inference_mode(); make a clone (x.clone()) "
-                "to get a normal tensor first"
-            )
         if _GRAD.recorder is not None:  # glassnet.compile is capturing: not replayable
             _GRAD.recorder.inplace(self)
 

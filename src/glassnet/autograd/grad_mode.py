@@ -160,6 +160,28 @@ class set_grad_enabled(_GradModeContext):  # noqa: N801 - PyTorch's name
         return super().__call__(func)
 
 
+_INFERENCE_ERRORS = {
+    "write": "Inplace update to inference tensor outside InferenceMode is not allowed (as in "
+    "PyTorch): it was made inside inference_mode(); make a clone (x.clone()) to get a normal "
+    "tensor first",
+    "requires_grad": "Setting requires_grad=True on inference tensor outside InferenceMode is "
+    "not allowed (as in PyTorch); make a clone (x.clone()) first",
+    "version": "Inference tensors do not track version counter (PyTorch's error): this tensor "
+    "was made inside inference_mode()",
+}
+
+
+def inference_check(what: str) -> None:
+    """Outside inference mode, raise PyTorch's error for ``what`` ("write", "requires_grad",
+    "version") done to an inference tensor (see :mod:`glassnet.autograd.inference`)."""
+    if not _INFERENCE.get():
+        raise RuntimeError(_INFERENCE_ERRORS[what])
+
+
+#: set by glassnet.autograd.inference: makes new tensors look at the mode (the first entry)
+INSTALL_INFERENCE: list = []
+
+
 def is_inference_mode_enabled() -> bool:
     """True inside ``inference_mode()`` (in this thread), as PyTorch's."""
     return _INFERENCE.get()
@@ -183,10 +205,8 @@ class inference_mode(_GradModeContext):  # noqa: N801 - PyTorch's name
 
     def __enter__(self):
         mode = getattr(self, "_mode", True)
-        if mode:
-            from glassnet.autograd.inference import install
-
-            install()  # the first use: tensors made from now on look at the mode
+        if mode and INSTALL_INFERENCE:
+            INSTALL_INFERENCE.pop()()  # the first use: tensors made from now on look at the mode
         self._token = _ENABLED.set(not mode)
         self._inference_token = _INFERENCE.set(mode)
         return self

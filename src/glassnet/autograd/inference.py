@@ -17,9 +17,9 @@ constructors look at the mode (one context-variable read per new tensor from the
 
 from __future__ import annotations
 
-import importlib
+import sys
 
-from glassnet.autograd.grad_mode import _INFERENCE
+from glassnet.autograd.grad_mode import _INFERENCE, INSTALL_INFERENCE
 from glassnet.tensor import Tensor
 
 __all__ = ["InferenceVersion", "install", "is_inference"]
@@ -88,9 +88,9 @@ def install() -> None:
     (called when inference mode is first entered; programs that never use it pay nothing)."""
     if _INSTALLED[0]:
         return
-    from glassnet.autograd import function as _function
-
-    _tensor = importlib.import_module("glassnet.tensor")  # the module (gn.tensor: a function)
+    # the modules by name, not imported here: they import this one (no import cycle)
+    _function = sys.modules["glassnet.autograd.function"]
+    _tensor = sys.modules[Tensor.__module__]
 
     ndarray, scalar, asarray = _tensor._NDARRAY, _tensor._NP_SCALAR, _tensor._asarray
     plain_init = Tensor._init
@@ -123,3 +123,6 @@ def install() -> None:
     Tensor._init = _init
     _function._make = _make
     _INSTALLED[0] = True
+
+
+INSTALL_INFERENCE.append(install)
