@@ -7,6 +7,7 @@ from glassnet.autograd import (
     is_anomaly_check_nan_enabled,
     is_anomaly_enabled,
     is_grad_enabled,
+    is_inference_mode_enabled,
     no_grad,
     set_grad_enabled,
 )
@@ -150,6 +151,7 @@ device = Device
 
 from glassnet import (  # noqa: E402
     _tensor_extra,  # noqa: E402, F401 - //=, unsqueeze_(), copy_ broadcasting, stride(), ...
+    _tensor_random,  # noqa: E402, F401 - uniform_(), normal_(), random_(), ...
     _tensor_torch,  # noqa: E402, F401 - size(), new_*, to(), x._data, ...
     functional,
     nn,

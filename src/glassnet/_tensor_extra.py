@@ -1,7 +1,7 @@
 """More of PyTorch's ``Tensor`` methods that are not one op: the augmented assignments
 (``//=``, ``%=``, ``**=``, ``&=``, ...), in-place changes of the shape (``unsqueeze_``,
 ``t_``, ``resize_``, ...), ``div_(rounding_mode=)``, ``copy_`` with broadcasting,
-``masked_scatter_``, ``put_``, ``random_``, strides, ``mH``/``H``/``adjoint``, and ``== None``.
+``masked_scatter_``, ``put_``, strides, ``mH``/``H``/``adjoint``, and ``== None``.
 
 Attached to :class:`glassnet.Tensor` when ``glassnet`` imports this module (after the ops and
 ``glassnet._tensor_torch``). In-place methods follow autograd's rule (``_check_inplace``): no
@@ -14,10 +14,11 @@ from __future__ import annotations
 import numpy as np
 
 from glassnet import ops
+from glassnet.autograd import inplace as _inplace
 from glassnet.autograd import overlap as _overlap
 from glassnet.autograd.grad_mode import STATE as _GRAD
 from glassnet.autograd.grad_mode import no_grad
-from glassnet.backend import get_rng, to_device, xp_of
+from glassnet.backend import to_device, xp_of
 from glassnet.backend.sim import SimArray
 from glassnet.ops._util import normalize_axis
 from glassnet.ops.getitem import setitem as _setitem
@@ -51,8 +52,11 @@ _AUGMENTED = {
 # -- in-place changes of the shape: the same storage seen anew ---------------------------------
 def _reshape_in_place(self, name: str, op, *args):
     """Rebind this tensor's data to ``op(self)``'s view of the same storage (PyTorch's
-    metadata-changing in-place methods). A graph cannot record it, so, as every in-place
-    change here, it is refused on a tensor that requires grad while grad mode is on."""
+    metadata-changing in-place methods). On an intermediate the graph records it (the tensor
+    takes the view op's node, as PyTorch); on a leaf that requires grad it raises while grad
+    mode is on, as PyTorch."""
+    if _GRAD.enabled and self._records_inplace(()):  # an intermediate: recorded, as PyTorch
+        return _inplace.rebase_view(self, op, *args)
     self._check_inplace(name)
     with no_grad():
         view = op(Tensor._make(self._data, False), *args)
@@ -78,7 +82,11 @@ def resize_(self, *sizes):
     shape = tuple(int(s) for s in shape)
     if any(s < 0 for s in shape):
         raise ValueError(f"resize_: sizes must be non-negative, got {shape}")
-    self._check_inplace("resize_")
+    if self.requires_grad:  # in grad mode or not, as PyTorch
+        raise RuntimeError(
+            "resize_: cannot resize variables that require grad (PyTorch raises too); resize "
+            "a detached copy (x.detach().clone().resize_(...)), or use reshape"
+        )
     data = self._data
     if int(np.prod(shape)) == data.size and data.flags.c_contiguous:
         self._data = data.reshape(shape)
@@ -186,46 +194,22 @@ def div_(self, other, *, rounding_mode=None):
     tensor stays int then; true division of one raises, as PyTorch)."""
     if rounding_mode is None:
         return _TENSOR_DIV(self, other)
+
+    def rounded(x):
+        out = ops.div(x, other, rounding_mode=rounding_mode)
+        if not np.can_cast(out.dtype, self.dtype, "same_kind") or out.shape != self.shape:
+            raise TypeError(
+                f"div_: the result ({out.dtype}, shape {out.shape}) does not fit this tensor "
+                f"({self.dtype}, shape {self.shape}); use the out-of-place div"
+            )
+        return out
+
+    if _GRAD.enabled and self._records_inplace((other,)):  # zero gradient, as PyTorch
+        return self._rebase("div_", rounded)
     self._check_inplace("div_")
     with no_grad():
-        out = ops.div(self, other, rounding_mode=rounding_mode)
-    if not np.can_cast(out.dtype, self.dtype, "same_kind") or out.shape != self.shape:
-        raise TypeError(
-            f"div_: the result ({out.dtype}, shape {out.shape}) does not fit this tensor "
-            f"({self.dtype}, shape {self.shape}); use the out-of-place div"
-        )
+        out = rounded(self)
     return _write_result(self, "div_", out)
-
-
-def random_(self, from_=0, to=None, *, generator=None):
-    """Fill with integers drawn uniformly from [from_, to - 1]; ``random_(to)`` is [0, to - 1];
-    no bounds: [0, 2^mantissa] for floats (every integer the dtype holds exactly), [0, max]
-    for ints, as PyTorch."""
-    if to is None and from_ != 0:
-        from_, to = 0, from_
-    if to is None:
-        dt = self.dtype
-        if dt.kind == "f":
-            to = 2 ** (np.finfo(dt).nmant + 1) + 1
-        elif dt.kind == "b":
-            to = 2
-        else:
-            to = int(np.iinfo(dt).max) + 1
-    if to <= from_:
-        raise ValueError(f"random_: expects from < to, got from={from_}, to={to}")
-    self._check_inplace("random_")
-    if generator is None:
-        sample = get_rng().integers(from_, to - 1, size=self.shape, dtype=np.int64, endpoint=True)
-        sample = to_device(sample.astype(self.dtype), self.device)
-    else:
-        from glassnet.generator import rng_for
-
-        sample = rng_for("random_", generator, self.device).integers(from_, to - 1, self.shape,
-                                                                     endpoint=True)  # fmt: skip
-        sample = sample.astype(self.dtype)
-    self._data[...] = sample
-    self._bump()
-    return self
 
 
 def _write_result(self, name: str, out):
@@ -337,6 +321,7 @@ _METHODS = {
             ("transpose_", ops.transpose),
             ("swapaxes_", ops.swapaxes),
             ("swapdims_", ops.swapdims),
+            ("as_strided_", ops.as_strided),
         )
     },  # fmt: skip
     "resize_": resize_,
@@ -344,7 +329,6 @@ _METHODS = {
     "copy_": copy_,
     "__setitem__": __setitem__,
     "div_": div_,
-    "random_": random_,
     "masked_scatter": ops.masked_scatter,
     "masked_scatter_": masked_scatter_,
     "put": ops.put,

@@ -15,8 +15,8 @@ from glassnet import ops
 from glassnet._torch_extras import _RANK, check_memory_format, contiguous_format
 from glassnet.autograd import overlap as _overlap
 from glassnet.autograd.grad_mode import STATE as _GRAD
-from glassnet.autograd.grad_mode import no_grad
-from glassnet.backend import Device, get_rng, to_device, to_dtype, xp_of
+from glassnet.autograd.grad_mode import inference_check, no_grad
+from glassnet.backend import Device, to_device, to_dtype, xp_of
 from glassnet.tensor import Tensor
 
 # PyTorch's legacy type names (``x.type()``) for each dtype
@@ -62,6 +62,30 @@ def dim(self) -> int:
 def element_size(self) -> int:
     """Bytes per element."""
     return self._data.dtype.itemsize
+
+
+def _version(self) -> int:
+    """The version counter (bumped by every in-place change), as PyTorch's ``_version``."""
+    if self._vc.__class__ is not list:
+        inference_check("version")
+    return self._vc[0]
+
+
+def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+    """Set ``requires_grad`` in place (a leaf; an inference tensor only in inference mode)."""
+    if requires_grad and self.dtype.kind != "f":
+        raise TypeError(f"only floating-point tensors can require gradients, got {self.dtype}")
+    if self._ctx is not None and not requires_grad:
+        raise RuntimeError("requires_grad_(False) on a non-leaf; use .detach() instead")
+    if requires_grad and self._vc.__class__ is not list:
+        inference_check("requires_grad")
+    self.requires_grad = bool(requires_grad)
+    return self
+
+
+def is_inference(self) -> bool:
+    """True for a tensor made inside ``inference_mode()`` (or a view of one), as PyTorch."""
+    return self._vc.__class__ is not list
 
 
 def is_floating_point(self) -> bool:
@@ -317,75 +341,6 @@ def _inplace_of(name, op, cast: bool = False):
     return method
 
 
-def _random_fill(self, name, generator, draw):
-    self._check_inplace(name)
-    if generator is None:  # glassnet's host generator: the same draws on every device
-        sample = to_device(draw(get_rng()).astype(self.dtype), self.device)
-    else:  # the generator's own, on this tensor's device (no host round trip)
-        from glassnet.generator import rng_for
-
-        sample = draw(rng_for(name, generator, self.device)).astype(self.dtype)
-    return _write(self, name, sample, any_order=True)
-
-
-def uniform_(self, a=0.0, b=1.0, *, generator=None):
-    """Fill with U(a, b) samples from glassnet's seeded generator, or from ``generator``."""
-    return _random_fill(self, "uniform_", generator, lambda g: a + (b - a) * g.random(self.shape))
-
-
-def normal_(self, mean=0.0, std=1.0, *, generator=None):
-    """Fill with N(mean, std^2) samples from glassnet's seeded generator, or ``generator``."""
-    return _random_fill(
-        self, "normal_", generator, lambda g: mean + std * g.standard_normal(self.shape)
-    )
-
-
-def bernoulli_(self, p=0.5, *, generator=None):
-    """Fill with 0/1 draws, 1 with probability ``p`` (a number or a tensor broadcast to self),
-    drawn on this tensor's device (its generator, or ``generator``)."""
-    from glassnet.generator import rng_for
-
-    self._check_inplace("bernoulli_")
-    prob = p._data if isinstance(p, Tensor) else p
-    u = rng_for("bernoulli_", generator, self.device).random(self.shape)
-    return _write(self, "bernoulli_", (u < prob).astype(self.dtype), any_order=True)
-
-
-def exponential_(self, lambd=1.0, *, generator=None):
-    """Fill with Exp(lambd) samples: -ln(1 - U) / lambd."""
-    return _random_fill(
-        self, "exponential_", generator, lambda g: -np.log1p(-g.random(self.shape)) / lambd
-    )
-
-
-def log_normal_(self, mean=1.0, std=2.0, *, generator=None):
-    """Fill with exp(N(mean, std^2)) samples."""
-    return _random_fill(
-        self, "log_normal_", generator, lambda g: np.exp(mean + std * g.standard_normal(self.shape))
-    )
-
-
-def cauchy_(self, median=0.0, sigma=1.0, *, generator=None):
-    """Fill with Cauchy(median, sigma) samples: median + sigma tan(pi (U - 1/2))."""
-    return _random_fill(
-        self,
-        "cauchy_",
-        generator,
-        lambda g: median + sigma * np.tan(np.pi * (g.random(self.shape) - 0.5)),
-    )
-
-
-def geometric_(self, p, *, generator=None):
-    """Fill with Geometric(p) samples (trials to the first success, from 1):
-    ceil(ln(1 - U) / ln(1 - p))."""
-    if not 0 < p < 1:
-        raise ValueError(f"geometric_: p must be in (0, 1), got {p}")
-    return _random_fill(
-        self, "geometric_", generator,
-        lambda g: np.maximum(np.ceil(np.log1p(-g.random(self.shape)) / np.log1p(-p)), 1),
-    )  # fmt: skip
-
-
 def fill_diagonal_(self, fill_value, wrap: bool = False):
     """Fill the main diagonal (of a 2-D tensor, or one whose dims are all equal) with
     ``fill_value``; ``wrap``: a tall matrix's diagonal starts again after N columns."""
@@ -421,6 +376,9 @@ _METHODS = {
     "ndimension": dim,
     "element_size": element_size,
     "is_floating_point": is_floating_point,
+    "is_inference": is_inference,
+    "_version": property(_version),
+    "requires_grad_": requires_grad_,
     "is_contiguous": is_contiguous,
     "contiguous": contiguous,
     "t": t,
@@ -451,14 +409,7 @@ _METHODS = {
     "relu_": _inplace_of("relu_", ops.relu),
     "tanh_": _inplace_of("tanh_", ops.tanh),
     "sigmoid_": _inplace_of("sigmoid_", ops.sigmoid),
-    "uniform_": uniform_,
-    "normal_": normal_,
-    "bernoulli_": bernoulli_,
     "detach_": detach_,
-    "exponential_": exponential_,
-    "log_normal_": log_normal_,
-    "cauchy_": cauchy_,
-    "geometric_": geometric_,
     "fill_diagonal_": fill_diagonal_,
     "__format__": __format__,
 }

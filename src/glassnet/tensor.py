@@ -18,7 +18,7 @@ from glassnet.autograd import engine as _engine
 from glassnet.autograd import hooks as _hooks
 from glassnet.autograd import inplace as _inplace
 from glassnet.autograd import overlap as _overlap
-from glassnet.autograd.grad_mode import CAPTURING, active_recorder
+from glassnet.autograd.grad_mode import CAPTURING, active_recorder, inference_check
 from glassnet.autograd.grad_mode import STATE as _GRAD
 from glassnet.backend import Device, device_of, to_device, to_dtype, xp_of
 from glassnet.backend.device import _DEFAULT
@@ -185,10 +185,6 @@ class Tensor:
         """The graph node (op instance) that produced this tensor, or None for leaves."""
         return self._ctx
 
-    @property
-    def _version(self) -> int:
-        return self._vc[0]
-
     def __len__(self) -> int:
         if self.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
@@ -335,19 +331,13 @@ class Tensor:
             _hooks.changed()
         return _HookHandle(self._hooks, key)
 
-    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
-        if requires_grad and self.dtype.kind != "f":
-            raise TypeError(f"only floating-point tensors can require gradients, got {self.dtype}")
-        if self._ctx is not None and not requires_grad:
-            raise RuntimeError("requires_grad_(False) on a non-leaf; use .detach() instead")
-        self.requires_grad = bool(requires_grad)
-        return self
-
     def zero_grad(self) -> None:
         self.grad = None
 
     # -- in place (bump the version counter, so stale graphs are detected) ------------------
     def _check_inplace(self, opname: str) -> None:
+        if self._vc.__class__ is not list:
+            inference_check("write")
         if _GRAD.enabled and self.requires_grad:
             raise RuntimeError(
                 f"{opname}: in-place change of a tensor that requires grad while grad mode is "
@@ -366,6 +356,8 @@ class Tensor:
         return _inplace.rebase(self, opname, compute, *args, keep_old=keep_old)
 
     def _bump(self) -> None:
+        if self._vc.__class__ is not list:  # an inference tensor (a write past _check_inplace)
+            inference_check("write")
         self._vc[0] += 1
         if _GRAD.recorder is not None:  # glassnet.compile is capturing: not replayable
             _GRAD.recorder.inplace(self)

@@ -187,8 +187,8 @@ def test_forward_pre_hook_result_replaces_inputs_and_kwargs_hooks():
     m.register_forward_hook(lambda *a: order.append("first"), prepend=True)
     assert m(gn.ones(1, 1)).item() == 2.0
     assert seen == [{}] and order == ["first", "second"]
-    with pytest.raises(NotImplementedError, match="register_hook"):
-        m.register_full_backward_hook(lambda *a: None)
+    with pytest.raises(NotImplementedError, match="register_full_backward_hook"):
+        m.register_backward_hook(lambda *a: None)  # PyTorch's deprecated form
 
 
 def test_train_calls_each_childs_train():

@@ -42,6 +42,10 @@ from glassnet.autograd import hooks as _hooks
 from glassnet.autograd.autocast_mode import STATE as _AUTOCAST
 from glassnet.autograd.autocast_mode import cast_inputs as _autocast_inputs
 from glassnet.autograd.grad_mode import _ENABLED, _RECORDER, CAPTURING
+from glassnet.autograd.inference import InferenceTensorSaved as _InferenceTensorSaved
+from glassnet.autograd.inference import (
+    record_with_inference_inputs as _record_with_inference_inputs,
+)
 from glassnet.backend.device import MULTI_DEVICE_TYPES as _MULTI
 from glassnet.backend.device import check_devices as _check_devices
 from glassnet.tensor import Tensor
@@ -146,19 +150,22 @@ class Function:
             out._vc = inputs[0]._vc
         if track:
             fn.inputs = inputs
-            if n == 2:  # which inputs want a gradient: computed once per node (tinygrad)
-                fn.needs_input_grad = (a.requires_grad, b.requires_grad)
-                fn.versions = (a._vc[0], b._vc[0])
-                fn.arrays = (ad, bd, data) if cls.saves_output else (ad, bd)
-            else:
-                fn.needs_input_grad = (a.requires_grad,) if n == 1 else needs
-                fn.versions = tuple([t._vc[0] for t in inputs])
-                if n == 1:
-                    fn.arrays = (ad, data) if cls.saves_output else (ad,)
+            try:  # free when nothing is raised; an inference tensor's version raises
+                if n == 2:  # which inputs want a gradient: computed once per node (tinygrad)
+                    fn.needs_input_grad = (a.requires_grad, b.requires_grad)
+                    fn.versions = (a._vc[0], b._vc[0])
+                    fn.arrays = (ad, bd, data) if cls.saves_output else (ad, bd)
                 else:
-                    fn.arrays = (*arrays, data) if cls.saves_output else tuple(arrays)
-            if cls.saves_output:
-                fn.out_version = out._vc[0]
+                    fn.needs_input_grad = (a.requires_grad,) if n == 1 else needs
+                    fn.versions = tuple([t._vc[0] for t in inputs])
+                    if n == 1:
+                        fn.arrays = (ad, data) if cls.saves_output else (ad,)
+                    else:
+                        fn.arrays = (*arrays, data) if cls.saves_output else tuple(arrays)
+                if cls.saves_output:
+                    fn.out_version = out._vc[0]
+            except _InferenceTensorSaved:  # saving an inference tensor for backward
+                _record_with_inference_inputs(fn, inputs, out)
             out._ctx = fn
         if _hooks.FORWARD_HOOKS:
             for hook in tuple(_hooks.FORWARD_HOOKS):

@@ -16,6 +16,8 @@ import functools
 # attribute: this is read by every op.
 _ENABLED = contextvars.ContextVar("glassnet_grad_enabled", default=True)
 _RECORDER = contextvars.ContextVar("glassnet_recorder", default=None)
+#: inference mode (per thread): tensors made in it are inference tensors (autograd/inference.py)
+_INFERENCE = contextvars.ContextVar("glassnet_inference_mode", default=False)
 
 #: how many threads are capturing a step for glassnet.compile right now: ops look at the
 #: (per-thread) recorder only when this is nonzero, so eager ops pay one list lookup for it
@@ -158,26 +160,68 @@ class set_grad_enabled(_GradModeContext):  # noqa: N801 - PyTorch's name
         return super().__call__(func)
 
 
+_INFERENCE_ERRORS = {
+    "write": "Inplace update to inference tensor outside InferenceMode is not allowed (as in "
+    "PyTorch): it was made inside inference_mode(); make a clone (x.clone()) to get a normal "
+    "tensor first",
+    "requires_grad": "Setting requires_grad=True on inference tensor outside InferenceMode is "
+    "not allowed (as in PyTorch); make a clone (x.clone()) first",
+    "version": "Inference tensors do not track version counter (PyTorch's error): this tensor "
+    "was made inside inference_mode()",
+}
+
+
+def inference_check(what: str) -> None:
+    """Outside inference mode, raise PyTorch's error for ``what`` ("write", "requires_grad",
+    "version") done to an inference tensor (see :mod:`glassnet.autograd.inference`)."""
+    if not _INFERENCE.get():
+        raise RuntimeError(_INFERENCE_ERRORS[what])
+
+
+#: set by glassnet.autograd.inference: makes new tensors look at the mode (the first entry)
+INSTALL_INFERENCE: list = []
+
+
+def is_inference_mode_enabled() -> bool:
+    """True inside ``inference_mode()`` (in this thread), as PyTorch's."""
+    return _INFERENCE.get()
+
+
 class inference_mode(_GradModeContext):  # noqa: N801 - PyTorch's name
-    """PyTorch's ``inference_mode``: in glassnet the same as :class:`no_grad` (there are no
-    separate inference tensors). ``inference_mode(False)`` leaves grad mode as it is.
+    """PyTorch's ``inference_mode``: grad mode off, and the tensors made inside are inference
+    tensors (``t.is_inference()``): outside inference mode they cannot be saved for backward
+    (an op that records them raises), changed in place, or made to require grad, as in
+    PyTorch (see :mod:`glassnet.autograd.inference`). ``inference_mode(False)`` turns
+    inference mode off and grad mode on, as PyTorch's.
 
     >>> import glassnet as gn
     >>> with gn.inference_mode():
-    ...     gn.is_grad_enabled()
-    False
+    ...     gn.is_grad_enabled(), gn.is_inference_mode_enabled(), gn.ones(2).is_inference()
+    (False, True, True)
     """
-
-    _value = False
 
     def __init__(self, mode: bool = True):
         self._mode = bool(mode)
 
     def __enter__(self):
-        self._token = _ENABLED.set(False if self._mode else _ENABLED.get())
+        mode = getattr(self, "_mode", True)
+        if mode and INSTALL_INFERENCE:
+            INSTALL_INFERENCE.pop()()  # the first use: tensors made from now on look at the mode
+        self._token = _ENABLED.set(not mode)
+        self._inference_token = _INFERENCE.set(mode)
         return self
 
+    def __exit__(self, *exc):
+        _INFERENCE.reset(self._inference_token)
+        _ENABLED.reset(self._token)
+        return False
+
     def __call__(self, func):
-        if getattr(self, "_mode", True):
-            return super().__call__(func)
-        return func
+        mode = getattr(self, "_mode", True)
+
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            with inference_mode(mode):
+                return func(*args, **kwargs)
+
+        return wrapper

@@ -13,7 +13,7 @@ in-place methods (``__setitem__``, ``copy_``, the ``_`` forms).
 
 from __future__ import annotations
 
-__all__ = ["minus", "over", "plus", "rebase", "times"]
+__all__ = ["minus", "over", "plus", "rebase", "rebase_view", "times"]
 
 
 def rebase(self, opname: str, compute, *args, keep_old: bool = True):
@@ -48,6 +48,23 @@ def rebase(self, opname: str, compute, *args, keep_old: bool = True):
     if fn is not None and fn.saves_output:
         fn.out_version = self._vc[0]
     self._ctx, self.requires_grad = fn, new.requires_grad
+    return self
+
+
+def rebase_view(self, op, *args):
+    """Record an in-place change of the shape (``t_``, ``unsqueeze_``, ``transpose_``, ...)
+    of an intermediate, as PyTorch: this tensor becomes the view ``op(old, *args)`` of its
+    own storage and takes that view op's node, so the gradient reaching it flows back
+    through the view to its former graph node. Ops that saved this tensor before see its
+    version bumped and raise in backward, as in PyTorch.
+    """
+    old = self._make(self._data, self.requires_grad)
+    old._ctx = self._ctx
+    self._bump()
+    old._vc = [self._vc[0]]
+    new = op(old, *args)
+    self._data = new._data
+    self._ctx, self.requires_grad = new._ctx, new.requires_grad
     return self
 
 

@@ -125,6 +125,21 @@ def _run_hooks(module, args: tuple, kwargs: dict, out):
     return out
 
 
+def _call_with_backward_hooks(module, args: tuple, kwargs: dict):
+    """A call of a module with full backward hooks (PyTorch's order: forward pre-hooks, the
+    inputs wrapped, forward, forward hooks, the outputs wrapped)."""
+    from glassnet.nn._backward_hooks import BackwardHook
+
+    _hook_in_capture(module)
+    hooks, pre_hooks = module._backward_hooks
+    bw = BackwardHook(module, hooks, pre_hooks)
+    args = bw.setup_input(args)
+    out = module.forward(*args, **kwargs)
+    if GLOBAL_FORWARD_HOOKS or module._forward_hooks:
+        out = _run_hooks(module, args, kwargs, out)
+    return bw.setup_output(out)
+
+
 class Module(StateDictMixin, AccessMixin):
     """Base class for all layers and models: subclass it, create parameters and sub-modules
     in ``__init__`` (or lazily in ``build``), and compute the output in ``forward``.
@@ -148,6 +163,7 @@ class Module(StateDictMixin, AccessMixin):
         object.__setattr__(self, "_modules", OrderedDict())
         object.__setattr__(self, "_forward_pre_hooks", [])
         object.__setattr__(self, "_forward_hooks", [])
+        object.__setattr__(self, "_backward_hooks", [])  # [hooks, pre-hooks] once registered
         object.__setattr__(self, "training", True)
         object.__setattr__(self, "_built", True)
 
@@ -282,6 +298,8 @@ class Module(StateDictMixin, AccessMixin):
             _module_in_capture(self)
         if GLOBAL_FORWARD_PRE_HOOKS or self._forward_pre_hooks:
             args, kwargs = _run_pre_hooks(self, args, kwargs)
+        if self._backward_hooks:
+            return _call_with_backward_hooks(self, args, kwargs)
         out = self.forward(*args, **kwargs)
         if GLOBAL_FORWARD_HOOKS or self._forward_hooks:
             out = _run_hooks(self, args, kwargs, out)
@@ -315,15 +333,33 @@ class Module(StateDictMixin, AccessMixin):
         return _add_hook(self._forward_hooks, hook, prepend, with_kwargs)
 
     def register_full_backward_hook(self, hook: Callable, prepend: bool = False):
-        """Not supported: raises NotImplementedError naming the alternative."""
-        raise NotImplementedError(
-            "Module.register_full_backward_hook is not supported by glassnet: register a "
-            "tensor hook instead, e.g. in a forward hook call output.register_hook(fn) to see "
-            "dL/d(output), or x.register_hook(fn) on an input to see dL/d(input)"
-        )
+        """Call ``hook(module, grad_input, grad_output)`` when the gradients w.r.t. this
+        module's positional inputs have been computed, as PyTorch: ``grad_input`` has one
+        entry per positional argument (None for a non-tensor), ``grad_output`` one per
+        output; a non-None return value (a tuple like ``grad_input``) replaces the gradients
+        passed on to the inputs. The module's inputs and outputs are then copies made by
+        identity nodes (see ``glassnet.nn._backward_hooks``). Returns a removable handle."""
+        return self._add_backward_hook(0, hook, prepend)
 
-    register_full_backward_pre_hook = register_full_backward_hook
-    register_backward_hook = register_full_backward_hook
+    def register_full_backward_pre_hook(self, hook: Callable, prepend: bool = False):
+        """Call ``hook(module, grad_output)`` when the gradients w.r.t. this module's outputs
+        have been computed, before they flow into the module, as PyTorch; a non-None return
+        value (a tuple like ``grad_output``) replaces them. Returns a removable handle."""
+        return self._add_backward_hook(1, hook, prepend)
+
+    def _add_backward_hook(self, kind: int, hook: Callable, prepend: bool):
+        if not self._backward_hooks:
+            self._backward_hooks.extend(([], []))
+        return _add_hook(self._backward_hooks[kind], hook, prepend, False)
+
+    def register_backward_hook(self, hook: Callable):
+        """PyTorch's deprecated form (its grad_input is the last op's, not the module's):
+        not supported; use :meth:`register_full_backward_hook`."""
+        raise NotImplementedError(
+            "Module.register_backward_hook (deprecated in PyTorch: its grad_input belongs to "
+            "the module's last op) is not supported by glassnet: use "
+            "register_full_backward_hook(hook), whose grad_input is w.r.t. the module's inputs"
+        )
 
     # -- traversal ----------------------------------------------------------------------------
     def named_modules(self, memo: set | None = None, prefix: str = "", remove_duplicate=True):

@@ -47,7 +47,7 @@ MORE_METHODS = (
     "scatter_add", "scatter_reduce", "index_add", "index_copy", "index_fill", "index_put", "chunk",
     "tensor_split", "unbind", "narrow", "select", "movedim", "moveaxis", "swapdims", "unflatten",
     "ravel", "unfold", "outer", "ger", "mm", "bmm", "mv", "dot", "inner", "addmm", "baddbmm",
-    "addmv", "dist",
+    "addmv", "dist", "as_strided",
     "hardshrink", "prelu", "positive", "vdot", "isreal",
     "addcmul", "addcdiv", "addbmm", "addr", "bincount", "copysign", "cross", "diagflat", "diff",
     "fmax", "fmin", "gcd", "heaviside", "histc", "kron", "lcm", "nanmean", "nansum", "sinc",

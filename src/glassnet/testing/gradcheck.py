@@ -26,10 +26,14 @@ class GradcheckError(AssertionError):
 
 
 def _to_tensors(inputs, wrt):
+    """Each input as a float64 tensor of its own memory: the differences perturb one input's
+    elements in place, which must neither reach another input that shares memory with it
+    (``[x, x[::-1]]``: the numerical derivative would be the total one) nor the caller's
+    arrays."""
     tensors = []
     for i, a in enumerate(inputs):
         arr = a.numpy() if isinstance(a, Tensor) else a
-        arr = np.asarray(arr) if not isinstance(arr, np.ndarray) else arr
+        arr = np.array(arr, copy=True)
         is_float = arr.dtype.kind == "f"
         if is_float and arr.dtype != np.float64:
             arr = arr.astype(np.float64)
