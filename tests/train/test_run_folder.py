@@ -283,3 +283,28 @@ def test_a_planted_lock_symlink_is_not_followed(tmp_path):
     with pytest.raises(OSError):
         FolderLock(run).acquire()
     assert victim.read_text() == "keep me"
+
+
+@pytest.mark.parametrize("how", ["resume", "resume without checkpoint", "out", "folder"])
+def test_a_planted_metrics_csv_link_is_never_written_through(trained, tmp_path, capsys, how):
+    """CSVLogger opens metrics.csv in place ("w", or "a" on resume): a run folder shipped
+    with metrics.csv linked to another file made glassnet train overwrite that file."""
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    if how == "out":
+        run = tmp_path / "fresh"
+        run.mkdir()
+    else:
+        run = _copy(trained, tmp_path / "run")
+        (run / "metrics.csv").unlink()
+        if how == "resume without checkpoint":
+            (run / "checkpoint.safetensors").unlink()
+    if how == "folder":
+        (run / "metrics.csv").mkdir()
+    else:
+        (run / "metrics.csv").symlink_to(victim)
+    option = "--out" if how == "out" else "--resume"
+    err = _one_line_error(capsys, main(["train", option, str(run), "--epochs", "3", *FAST]))
+    assert ("not a regular file" if how == "folder" else "is a symbolic link") in err
+    assert victim.read_text() == "keep me"
+    assert how == "folder" or (run / "metrics.csv").is_symlink()  # left for the user to fix

@@ -20,6 +20,7 @@ import csv
 import io
 import json
 import math
+import os
 import time
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from glassnet.train.callbacks import Callback
 
 __all__ = [
     "CHECKPOINT",
+    "check_in_place_files",
     "claim_run_dir",
     "is_preset",
     "merge_digests",
@@ -135,6 +137,31 @@ def user_model_refusal(run_dir: Path, spec: str, command: str) -> ValueError:
         f"in a run folder. If you trust that file, name it again: glassnet {command} "
         f"--model {spec} (in Python: model=...)"
     )
+
+
+# Files of a run folder that training opens and writes in place (CSVLogger appends rows, so
+# a kill loses none); every other file is replaced atomically (a new file, renamed over it).
+IN_PLACE = ("metrics.csv",)
+
+
+def check_in_place_files(run_dir: Path) -> None:
+    """Refuse a run folder whose in-place files (``metrics.csv``) are symbolic links or not
+    regular files: ``open(.., "w")`` follows a link, so a run folder made by someone else,
+    with ``metrics.csv`` linked to ``~/.bashrc``, made ``glassnet train --resume`` (or
+    ``--out``) overwrite that file; a FIFO there blocked training forever. Nothing is
+    changed: the user removes the link (or puts a copy of the file in its place)."""
+    for name in IN_PLACE:
+        path = run_dir / name
+        if path.is_symlink():
+            raise ValueError(
+                f"{path} is a symbolic link (to {os.readlink(path)!r:.200}); glassnet writes "
+                "a run folder's files itself and never through a link, which could make it "
+                "overwrite another file: remove the link, or replace it by a copy of the file"
+            )
+        if path.exists() and not path.is_file():
+            raise ValueError(
+                f"{path} is not a regular file; remove it (glassnet writes it during training)"
+            )
 
 
 def _csv_rows(path: Path) -> tuple[list[str] | None, list[list[str]]]:

@@ -23,6 +23,7 @@ from glassnet.train.run_folder import (
     StopReason,
     _jsonable,
     _summary_text,
+    check_in_place_files,
     claim_run_dir,
     is_preset,
     read_record,
@@ -434,6 +435,7 @@ def _train_in(run_dir: Path, config: RunConfig, data: Data, model, resumed: bool
     resume_from = checkpoint if resumed and checkpoint.is_file() else None
     if main:
         run_dir.mkdir(parents=True, exist_ok=True)
+        check_in_place_files(run_dir)  # before anything is written
         remove_stale_temps(run_dir)
         atomic_write_text(run_dir / "config.json", json.dumps(record, indent=1))
         if resume_from is not None:
