@@ -86,6 +86,15 @@ def test_no_command_runs_code_named_in_a_run_folder(trained, tmp_path, capsys):
         (lambda c: c["model"].update(num_classes=-1), "num_classes"),
         (lambda c: c.pop("preprocess"), "must hold"),
         (lambda c: c["run"].update(lr=float("nan")), "run.lr"),
+        # the standardization statistics: a missing or odd one was a KeyError ("unexpected,
+        # please report") or a NumPy broadcasting message
+        (lambda c: c["preprocess"].pop("mean"), "preprocess lacks 'mean'"),
+        (lambda c: c["preprocess"].update(mean="abc"), "preprocess.mean must hold finite"),
+        (lambda c: c["preprocess"].update(std=[[[None] * 8] * 8]), "preprocess.std must hold"),
+        (lambda c: c["preprocess"].update(std=[[[-1.0] * 8] * 8]), "preprocess.std must be >="),
+        (lambda c: c["preprocess"].update(mean=[[1, 2], [3]]), "preprocess.mean must be an"),
+        (lambda c: c["preprocess"].update(mean=[0.0] * 64), "not the model's sample shape"),
+        (lambda c: c["run"].update(dataset="shakespeare"), "preprocess.vocab must be"),
     ],
 )
 def test_config_json_is_validated(trained, tmp_path, capsys, change, message):

@@ -24,6 +24,8 @@ import os
 import time
 from pathlib import Path
 
+import numpy as np
+
 from glassnet._fs import FolderLock, atomic_write_text
 from glassnet.train.callbacks import Callback
 
@@ -107,6 +109,34 @@ def _check_model(path: Path, spec) -> dict:
     return spec
 
 
+def _check_preprocess(path: Path, pre: dict, input_shape: list, text: bool) -> dict:
+    """A character (``text``) run's ``{"vocab": {"itos": "..."}}``, or an array run's
+    per-feature ``mean`` and ``std``: finite numbers (std >= 0) of the model's sample shape."""
+    if text:
+        vocab = pre.get("vocab")
+        if not isinstance(vocab, dict) or not isinstance(vocab.get("itos"), str):
+            raise _bad(path, "preprocess.vocab must be {'itos': 'the characters'}")
+        return pre
+    for name in ("mean", "std"):
+        if name not in pre:
+            raise _bad(path, f"preprocess lacks {name!r} (the standardization statistics)")
+        try:
+            values = np.asarray(pre[name])
+        except ValueError:  # ragged nesting
+            raise _bad(path, f"preprocess.{name} must be an array of numbers") from None
+        if values.dtype.kind not in "iuf" or not np.isfinite(values).all():
+            raise _bad(path, f"preprocess.{name} must hold finite numbers")
+        if values.shape != tuple(input_shape):
+            raise _bad(
+                path,
+                f"preprocess.{name} has shape {values.shape}, not the model's sample shape "
+                f"{tuple(input_shape)}",
+            )
+        if name == "std" and (values < 0).any():
+            raise _bad(path, "preprocess.std must be >= 0")
+    return pre
+
+
 def read_record(run_dir: Path, known: set[str]) -> dict:
     """``run_dir/config.json`` parsed and checked: ``{"run": {...RunConfig fields},
     "model": {"preset", "input_shape", "num_classes", "options"}, "preprocess": {...}}``;
@@ -127,6 +157,8 @@ def read_record(run_dir: Path, known: set[str]) -> dict:
         raise _bad(path, "'run' and 'preprocess' must be JSON objects")
     _check_run(path, record["run"], known)
     _check_model(path, record["model"])
+    text = record["run"].get("dataset") == "shakespeare"  # the one text dataset: char models
+    _check_preprocess(path, record["preprocess"], record["model"]["input_shape"], text)
     return record
 
 
