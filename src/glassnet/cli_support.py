@@ -7,7 +7,14 @@ import errno
 import os
 import platform
 
-__all__ = ["blas_threads", "explain", "info_command", "read_inputs", "read_npy"]
+__all__ = [
+    "blas_threads",
+    "explain",
+    "info_command",
+    "read_inputs",
+    "read_npy",
+    "refuse_ignored_resume_options",
+]
 
 _DISK_FULL = {errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC)}
 _USER_ERRORS = (ValueError, TypeError, FileNotFoundError, RuntimeError)
@@ -56,6 +63,32 @@ def explain(exc: BaseException) -> tuple[str, int]:
         "traceback, and please report it)",
         1,
     )
+
+
+# glassnet train options that --resume does not change: the run keeps its config.json's
+_KEPT_ON_RESUME = {
+    "dataset": "--dataset", "batch_size": "--batch-size", "lr": "--lr",
+    "optimizer": "--optimizer", "weight_decay": "--weight-decay", "dropout": "--dropout",
+    "seed": "--seed", "val_split": "--val-split", "context_length": "--context-length",
+    "stride": "--stride", "schedule": "--schedule", "amp": "--amp", "device": "--device",
+    "out": "--out",
+}  # fmt: skip
+
+
+def refuse_ignored_resume_options(args) -> None:
+    """``glassnet train --resume RUN`` continues RUN with the options in its config.json
+    (only ``--epochs`` and ``--max-minutes`` change, and ``--model`` names a user model's
+    code again). Any other run option given with it used to be dropped without a word
+    (``--lr 0.01`` trained on at the saved rate): now it is one clear error, before anything
+    is read or written."""
+    given = [flag for dest, flag in _KEPT_ON_RESUME.items() if getattr(args, dest) is not None]
+    if given:
+        raise ValueError(
+            f"--resume continues {args.resume} with the options it was started with (its "
+            f"config.json), so {', '.join(given)} would be ignored: leave "
+            f"{'it' if len(given) == 1 else 'them'} out (--epochs and --max-minutes may "
+            "change), or start a new run with the options you want"
+        )
 
 
 def read_inputs(path: str):

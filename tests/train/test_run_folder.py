@@ -317,3 +317,28 @@ def test_a_planted_metrics_csv_link_is_never_written_through(trained, tmp_path, 
     assert ("not a regular file" if how == "folder" else "is a symbolic link") in err
     assert victim.read_text() == "keep me"
     assert how == "folder" or (run / "metrics.csv").is_symlink()  # left for the user to fix
+
+
+@pytest.mark.parametrize(
+    "options, named",
+    [
+        (["--lr", "0.5"], "--lr"),
+        (["--lr", "auto"], "--lr"),
+        (["--batch-size", "7", "--optimizer", "sgd"], "--batch-size, --optimizer"),
+        (["--seed", "0"], "--seed"),  # even the default value: the saved seed is kept
+        (["--dataset", "mnist1d"], "--dataset"),
+        (["--amp"], "--amp"),
+        (["--device", "cpu"], "--device"),
+        (["--out", "elsewhere"], "--out"),
+    ],
+)
+def test_resume_refuses_options_it_would_ignore(trained, tmp_path, capsys, options, named):
+    """--resume keeps the run's saved options; --lr 0.5 (or --dataset, --out, ...) given with
+    it used to be dropped silently, training on at the saved values."""
+    run = _copy(trained, tmp_path / "run")
+    before = {f.name: f.read_bytes() for f in run.iterdir()}
+    err = _one_line_error(capsys, main(["train", "--resume", str(run), "--epochs", "3",
+                                        *options, *FAST]))  # fmt: skip
+    assert f"so {named} would be ignored" in err
+    assert {f.name: f.read_bytes() for f in run.iterdir()} == before
+    assert not (tmp_path / "elsewhere").exists()
