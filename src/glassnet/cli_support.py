@@ -102,14 +102,25 @@ def read_inputs(path: str):
     if path.endswith(".csv"):
         if os.path.getsize(path) == 0:
             raise ValueError(f"{path} is empty; give one sample per row")
+        # A first row is skipped only when it is a header (no field is a number): skipping
+        # any row that failed to parse dropped a broken first sample without a word and
+        # numbered the predictions from the second row.
+        with open(path, encoding="utf-8", errors="replace") as f:
+            header = not any(_is_number(field) for field in f.readline().split(","))
         try:
-            return np.loadtxt(path, delimiter=",", ndmin=2, dtype=np.float32)
-        except ValueError:  # a header row
-            try:
-                return np.loadtxt(path, delimiter=",", ndmin=2, dtype=np.float32, skiprows=1)
-            except ValueError as exc:
-                raise ValueError(f"{path} is not a CSV file of numbers ({exc})") from None
+            return np.loadtxt(path, delimiter=",", ndmin=2, dtype=np.float32, skiprows=int(header))
+        except ValueError as exc:
+            why = " ".join(str(exc).split())[:200]
+            raise ValueError(f"{path} is not a CSV file of numbers ({why})") from None
     raise ValueError(f"INPUT must be a .npy or .csv file, got {path!r}")
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def read_npy(path: str):
