@@ -342,3 +342,16 @@ def test_resume_refuses_options_it_would_ignore(trained, tmp_path, capsys, optio
     assert f"so {named} would be ignored" in err
     assert {f.name: f.read_bytes() for f in run.iterdir()} == before
     assert not (tmp_path / "elsewhere").exists()
+
+
+@pytest.mark.parametrize("name", ["exp{1}", "e{epoch}", "x{y}"])
+def test_a_run_folder_named_with_braces_keeps_its_checkpoint(tmp_path, capsys, name):
+    """ModelCheckpoint's path is a str.format template: the run folder's own name was
+    formatted, so runs/x{y} crashed after epoch 1 (KeyError) and runs/e{epoch} saved its
+    checkpoints to runs/e1/ and runs/e2/, outside the run."""
+    run = tmp_path / name
+    assert main(["train", "--epochs", "2", "--out", str(run), *FAST]) == 0
+    assert (run / "checkpoint.safetensors").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [name]
+    assert gn.io.read_checkpoint(run / "checkpoint.safetensors").epoch == 2
+    assert main(["evaluate", str(run)]) == 0

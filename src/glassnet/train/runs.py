@@ -421,6 +421,14 @@ def train_run(
             lock.release()
 
 
+def _format_literal(path: Path) -> str:
+    """``path`` as a ModelCheckpoint ``filepath``, which is a ``str.format`` template
+    (``ckpt-{epoch}.safetensors``): a run folder named ``runs/exp{1}`` or ``runs/e{epoch}``
+    (by ``--out``, or a model file ``my{net}.py``) crashed after the first epoch or saved
+    each epoch's checkpoint into another folder (``runs/e1/``)."""
+    return str(path).replace("{", "{{").replace("}", "}}")
+
+
 def _train_in(run_dir: Path, config: RunConfig, data: Data, model, resumed: bool, main: bool,
               distributed: bool, start: float, verbose, callbacks, on_finish) -> dict:  # fmt: skip
     import glassnet.distributed as dist
@@ -452,7 +460,8 @@ def _train_in(run_dir: Path, config: RunConfig, data: Data, model, resumed: bool
         data.x_train, data.y_train, batch_size=config.batch_size, epochs=config.epochs,
         verbose=verbose, validation_data=validation, resume=resume_from,
         callbacks=[CSVLogger(run_dir / "metrics.csv", append=resume_from is not None),
-                   ModelCheckpoint(checkpoint), *timing, why, *(callbacks or [])],
+                   ModelCheckpoint(_format_literal(checkpoint)), *timing, why,
+                   *(callbacks or [])],
         interrupt_checkpoint=str(checkpoint), distributed=distributed,
         health=any(type(cb).__name__ == "HealthCallback" for cb in callbacks or []),
         mixed_precision=config.mixed_precision,
