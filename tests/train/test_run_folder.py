@@ -95,6 +95,13 @@ def test_no_command_runs_code_named_in_a_run_folder(trained, tmp_path, capsys):
         (lambda c: c["preprocess"].update(mean=[[1, 2], [3]]), "preprocess.mean must be an"),
         (lambda c: c["preprocess"].update(mean=[0.0] * 64), "not the model's sample shape"),
         (lambda c: c["run"].update(dataset="shakespeare"), "preprocess.vocab must be"),
+        (
+            lambda c: (
+                c["run"].update(dataset="shakespeare"),
+                c.update(preprocess={"vocab": {"itos": "ab"}}),
+            ),
+            "preprocess.vocab holds 2 characters but the model predicts 10",
+        ),  # fmt: skip
     ],
 )
 def test_config_json_is_validated(trained, tmp_path, capsys, change, message):

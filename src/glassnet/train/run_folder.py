@@ -109,13 +109,20 @@ def _check_model(path: Path, spec) -> dict:
     return spec
 
 
-def _check_preprocess(path: Path, pre: dict, input_shape: list, text: bool) -> dict:
+def _check_preprocess(path: Path, pre: dict, model: dict, text: bool) -> dict:
     """A character (``text``) run's ``{"vocab": {"itos": "..."}}``, or an array run's
     per-feature ``mean`` and ``std``: finite numbers (std >= 0) of the model's sample shape."""
+    input_shape, num_classes = model["input_shape"], model["num_classes"]
     if text:
         vocab = pre.get("vocab")
         if not isinstance(vocab, dict) or not isinstance(vocab.get("itos"), str):
             raise _bad(path, "preprocess.vocab must be {'itos': 'the characters'}")
+        if len(set(vocab["itos"])) != num_classes:  # a character's id is its output index
+            raise _bad(
+                path,
+                f"preprocess.vocab holds {len(set(vocab['itos']))} characters but the model "
+                f"predicts {num_classes} (model.num_classes)",
+            )
         return pre
     for name in ("mean", "std"):
         if name not in pre:
@@ -158,7 +165,7 @@ def read_record(run_dir: Path, known: set[str]) -> dict:
     _check_run(path, record["run"], known)
     _check_model(path, record["model"])
     text = record["run"].get("dataset") == "shakespeare"  # the one text dataset: char models
-    _check_preprocess(path, record["preprocess"], record["model"]["input_shape"], text)
+    _check_preprocess(path, record["preprocess"], record["model"], text)
     return record
 
 
