@@ -362,3 +362,19 @@ def test_a_run_folder_named_with_braces_keeps_its_checkpoint(tmp_path, capsys, n
     assert sorted(p.name for p in tmp_path.iterdir()) == [name]
     assert gn.io.read_checkpoint(run / "checkpoint.safetensors").epoch == 2
     assert main(["evaluate", str(run)]) == 0
+
+
+def test_a_new_run_in_the_users_own_folder_leaves_their_hidden_temp_files(tmp_path):
+    """--out may name a folder of the user's (it only must not hold a run): the stale-temp
+    cleanup, meant for a run folder's killed writers, deleted their .*.tmp and .*.part."""
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    for name in (".draft.tmp", ".video.mp4.part"):
+        (folder / name).write_text("the user's")
+    assert main(["train", "--epochs", "1", "--out", str(folder), *FAST]) == 0
+    assert (folder / ".draft.tmp").read_text() == "the user's"
+    assert (folder / ".video.mp4.part").read_text() == "the user's"
+    # a resumed run still cleans what its own killed writers left
+    (folder / ".checkpoint.safetensors.k2j8x0ab.tmp").write_text("stale")
+    assert main(["train", "--resume", str(folder), "--epochs", "2", *FAST]) == 0
+    assert not (folder / ".checkpoint.safetensors.k2j8x0ab.tmp").exists()

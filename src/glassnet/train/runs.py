@@ -444,7 +444,10 @@ def _train_in(run_dir: Path, config: RunConfig, data: Data, model, resumed: bool
     if main:
         run_dir.mkdir(parents=True, exist_ok=True)
         check_in_place_files(run_dir)  # before anything is written
-        remove_stale_temps(run_dir)
+        if (run_dir / "config.json").is_file():
+            # a glassnet run (resumed): its killed writers' temporaries; a folder that --out
+            # names for a new run may be the user's own, with hidden .tmp/.part files of theirs
+            remove_stale_temps(run_dir)
         atomic_write_text(run_dir / "config.json", json.dumps(record, indent=1))
         if resume_from is not None:
             from glassnet.io.checkpoint import read_checkpoint
