@@ -378,3 +378,15 @@ def test_a_new_run_in_the_users_own_folder_leaves_their_hidden_temp_files(tmp_pa
     (folder / ".checkpoint.safetensors.k2j8x0ab.tmp").write_text("stale")
     assert main(["train", "--resume", str(folder), "--epochs", "2", *FAST]) == 0
     assert not (folder / ".checkpoint.safetensors.k2j8x0ab.tmp").exists()
+
+
+def test_a_deeply_nested_digest_line_is_skipped_like_a_cut_one(trained, tmp_path, capsys):
+    """merge_digests skips lines it cannot parse; one nested past the recursion limit raised
+    RecursionError after the resumed training, so the run's report was never written."""
+    run = _copy(trained, tmp_path / "run")
+    with open(run / "digests.jsonl", "a") as f:
+        f.write("[" * 100_000 + "]" * 100_000 + "\n")
+    (run / "report.html").unlink()
+    assert main(["train", "--resume", str(run), "--epochs", "3", "--quiet"]) == 0
+    assert (run / "report.html").is_file()
+    assert "[[[" not in (run / "digests.jsonl").read_text()

@@ -257,7 +257,7 @@ def merge_digests(path: Path, records: list[dict]) -> None:
         for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
             try:
                 step = json.loads(line)["step"]
-            except (ValueError, KeyError, TypeError):
+            except (ValueError, KeyError, TypeError, RecursionError):
                 continue  # a line cut by a kill
             if isinstance(step, int) and step < first:
                 lines.append(line)
