@@ -225,3 +225,29 @@ def test_an_odd_report_json_is_one_clear_error(tmp_path, capsys, content):
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "unexpected" not in err, err
     assert not (run / "report.html").exists()
+
+
+def test_no_string_from_a_run_reaches_the_page_unescaped():
+    """report.json comes from a run folder, maybe someone else's: every string in it (keys
+    too: metric, option, manifest and parameter names, class names, the run name) is
+    escaped, so a planted tag never becomes markup (pinned; no hole was found)."""
+    tag = "<script>alert(1)</script>"
+
+    def poison(value, keys=False):  # keys: the free-form maps (names chosen by the run)
+        if isinstance(value, dict):
+            return {tag + k if keys else k: poison(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [poison(v) for v in value]
+        return tag + value if isinstance(value, str) else value
+
+    data = _data()
+    data["diagnosis"] = {"summary": "s", "findings": [{"title": "t", "since_epoch": "2",
+                         "evidence": ["e"], "remedies": ["r"], "severity": "note"}]}  # fmt: skip
+    data["class_names"], data["stop_reason"] = ["a", "b", "c"], "stopped"
+    free = ("history", "config", "manifest", "test_metrics")
+    data = {key: poison(value, key in free) for key, value in data.items()}
+    pages = [rep.render_html(data, tag), rep.render_compare([data, data], [tag, tag])]
+    data["diagnosis"] = None  # the verdicts list instead
+    pages.append(rep.render_html(data, tag))
+    for page in pages:
+        assert "<script" not in page and "&lt;script&gt;" in page
