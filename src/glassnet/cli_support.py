@@ -11,6 +11,7 @@ __all__ = [
     "blas_threads",
     "explain",
     "info_command",
+    "printable",
     "read_inputs",
     "read_npy",
     "refuse_ignored_resume_options",
@@ -21,7 +22,15 @@ _USER_ERRORS = (ValueError, TypeError, FileNotFoundError, RuntimeError)
 
 
 def _one_line(text: str) -> str:
-    return " ".join(str(text).split())
+    return printable(" ".join(str(text).split()))
+
+
+def printable(text: str) -> str:
+    """``text`` with every non-printable character written as its escape (``\\x1b``):
+    messages quote run folders and checkpoints made by others, and a raw escape sequence
+    from one (a parameter name, a model spec) would reach the terminal, which acts on it
+    (rewrite the screen, set the window title or the clipboard)."""
+    return "".join(c if c.isprintable() or c in "\n\t" else repr(c)[1:-1] for c in text)
 
 
 def explain(exc: BaseException) -> tuple[str, int]:

@@ -136,7 +136,9 @@ def repro_command(args) -> int:
     if divergence is None:
         print("the runs are identical at every recorded step")
         return 0
-    print(divergence)
+    from glassnet.cli_support import printable
+
+    print(printable(str(divergence)))  # names a tensor of the runs' digests.jsonl
     return 1
 
 

@@ -76,6 +76,22 @@ def test_repro_diff_of_an_edited_run_is_one_clear_line(runs, tmp_path, capsys, n
     assert err.count("\n") == 1 and message in err and "unexpected" not in err, err
 
 
+def test_repro_diff_prints_a_tensor_name_from_the_digests_inert(runs, tmp_path, capsys):
+    """The divergence names a tensor from digests.jsonl; a name holding an escape sequence
+    reached the terminal raw."""
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(runs["a"], run, ignore=shutil.ignore_patterns(".lock"))
+    lines = (run / "digests.jsonl").read_text().splitlines()
+    first = json.loads(lines[0])
+    first["grads"] = {"\x1b[2Jw": "0" * 8, **first["grads"]}
+    (run / "digests.jsonl").write_text("\n".join([json.dumps(first), *lines[1:]]) + "\n")
+    assert main(["repro", "diff", str(run), runs["a"]]) == 1
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "grad in \\x1b[2Jw" in out
+
+
 def test_report_command_rerenders_and_fails_clearly(runs, tmp_path, capsys):
     assert main(["report", runs["a"]]) == 0
     assert "report.html" in capsys.readouterr().out

@@ -101,6 +101,13 @@ def test_no_command_runs_code_named_in_a_run_folder(trained, tmp_path, capsys):
                 c.update(preprocess={"vocab": {"itos": "ab"}}),
             ),
             "preprocess.vocab holds 2 characters but the model predicts 10",
+        ),
+        (  # glassnet sample prints the vocabulary's characters to the terminal
+            lambda c: (
+                c["run"].update(dataset="shakespeare"),
+                c.update(preprocess={"vocab": {"itos": "ab\x1b]0;x\x07cdefgh"}}),
+            ),
+            "preprocess.vocab holds control characters",
         ),  # fmt: skip
     ],
 )
@@ -390,3 +397,16 @@ def test_a_deeply_nested_digest_line_is_skipped_like_a_cut_one(trained, tmp_path
     assert main(["train", "--resume", str(run), "--epochs", "3", "--quiet"]) == 0
     assert (run / "report.html").is_file()
     assert "[[[" not in (run / "digests.jsonl").read_text()
+
+
+def test_a_run_folders_strings_reach_the_terminal_inert(trained, tmp_path, capsys):
+    """The refusal quoted config.json's model spec raw: an escape sequence in it reached the
+    terminal, and the command it suggests to paste ran a second command (x.py:b; touch ...)."""
+    run = _copy(trained, tmp_path / "run")
+    config = json.loads((run / "config.json").read_text())
+    spec = "\x1b]0;pwned\x07x.py:build; touch PWNED"
+    config["model"]["preset"] = spec
+    (run / "config.json").write_text(json.dumps(config))
+    err = _one_line_error(capsys, main(["evaluate", str(run)]))
+    assert "\x1b" not in err and "\x07" not in err and "\\x1b]0;pwned" in err
+    assert "--model '\\x1b]0;pwned\\x07x.py:build; touch PWNED'" in err

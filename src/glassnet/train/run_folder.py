@@ -117,6 +117,9 @@ def _check_preprocess(path: Path, pre: dict, model: dict, text: bool) -> dict:
         vocab = pre.get("vocab")
         if not isinstance(vocab, dict) or not isinstance(vocab.get("itos"), str):
             raise _bad(path, "preprocess.vocab must be {'itos': 'the characters'}")
+        odd = sorted(c for c in set(vocab["itos"]) if not (c.isprintable() or c in "\n\t"))
+        if odd:  # glassnet sample prints them: an escape sequence would drive the terminal
+            raise _bad(path, f"preprocess.vocab holds control characters {odd[:5]!r}")
         if len(set(vocab["itos"])) != num_classes:  # a character's id is its output index
             raise _bad(
                 path,
@@ -170,11 +173,15 @@ def read_record(run_dir: Path, known: set[str]) -> dict:
 
 
 def user_model_refusal(run_dir: Path, spec: str, command: str) -> ValueError:
-    """The error for a run whose model is user code that was not named again."""
+    """The error for a run whose model is user code that was not named again. The spec
+    comes from the run folder: the command shown quotes it for the shell, so a spec such as
+    ``x.py:build; curl ... | sh`` is not a second command when pasted."""
+    import shlex
+
     return ValueError(
         f"{run_dir} was trained with the user model {spec!r}; glassnet never runs code named "
         f"in a run folder. If you trust that file, name it again: glassnet {command} "
-        f"--model {spec} (in Python: model=...)"
+        f"--model {shlex.quote(spec)} (in Python: model=...)"
     )
 
 
