@@ -118,8 +118,9 @@ def test_a_run_stopped_by_a_nan_or_an_error_still_writes_its_report(tmp_path):
     _, history, _ = _digits_fit([ReportCallback(str(nan_report))], lr=0.1, poison=True)
     page = nan_report.read_text()
     assert "Training stopped early: the loss became nan" in page
-    assert history.diagnosis.first.problem == "nonfinite"  # no blow-up before: an op made it
-    assert history.diagnosis.first.remedies[0].startswith("find the op")
+    # the planted pixel, not an op, made it (this said "nonfinite": an op made it, find the op)
+    assert history.diagnosis.first.problem == "nonfinite_data"
+    assert history.diagnosis.first.remedies[0].startswith("find them before training")
 
     class Boom(Callback):
         def on_epoch_end(self, epoch, logs):
