@@ -100,7 +100,7 @@ def atomic_write_text(path: str | os.PathLike, text: str, skip_unchanged: bool =
 def remove_stale_temps(folder: str | os.PathLike) -> list[str]:
     """Delete the temporary files that writers killed mid-write left in ``folder``: hidden
     ``.<name>.<random>.tmp`` (:func:`atomic_write_bytes`) and ``.<name>.<random>.part``
-    (downloads), and the report writer's ``report.html.tmp``; a user's own files are left
+    (downloads), and ``report.html.tmp`` (older report writers'); a user's own files are left
     alone. Call it only while no other process writes there (e.g. holding the folder's
     :class:`FolderLock`). Returns the names removed."""
     removed = []

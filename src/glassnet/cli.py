@@ -119,7 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     from glassnet.train.runs import defaults_help as dh
 
     train = command("train", "train a model and save the run (checkpoint, config, metrics)")
-    train.add_argument("--dataset", default="digits", choices=list(DATASETS),
+    train.add_argument("--dataset", choices=list(DATASETS),
                        help="dataset (default: digits, bundled)")  # fmt: skip
     train.add_argument("--model", metavar="MODEL",
                        help=f"preset ({', '.join(PRESETS)}) or path/to/file.py:function, which "
@@ -145,13 +145,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument("--dropout", type=_fraction,
                        help=f"dropout probability ({dh('dropout', 0)})")  # fmt: skip
-    train.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    train.add_argument("--seed", type=int, help="random seed (default: 0)")
     train.add_argument(
         "--val-split",
         type=_fraction,
         help=f"validation share of the training data ({dh('val_split', 0.1)})",
     )
-    train.add_argument("--context-length", type=_positive_int, default=128,
+    train.add_argument("--context-length", type=_positive_int,
                        help="characters per window, char models (default: 128)")  # fmt: skip
     train.add_argument("--stride", type=_positive_int,
                        help="characters between training windows, char models (default: the "
@@ -165,8 +165,8 @@ def build_parser() -> argparse.ArgumentParser:
                        f"({dh('max_minutes', 0)})")  # fmt: skip
     train.add_argument("--out", metavar="DIR", help="run folder (default: runs/<name>)")
     train.add_argument("--resume", metavar="RUN", help="continue the run in this folder")
-    train.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
-    train.add_argument("--amp", action="store_true",
+    train.add_argument("--device", help="cpu or cuda (default: cpu)")
+    train.add_argument("--amp", action="store_true", default=None,
                        help="mixed precision: float16 matmuls/convolutions with a GradScaler "
                        "(for GPUs; slower on the CPU); see docs/gpu.md")  # fmt: skip
     train.add_argument("--threads", type=_positive_int,
@@ -220,6 +220,10 @@ def build_parser() -> argparse.ArgumentParser:
 def _train(args) -> int:
     from glassnet.train.runs import RunConfig, train_run
 
+    if args.resume is not None:
+        from glassnet.cli_support import refuse_ignored_resume_options
+
+        refuse_ignored_resume_options(args)
     if args.workers is not None and args.workers > 1:
         import glassnet.distributed as dist
 
@@ -227,19 +231,21 @@ def _train(args) -> int:
             raise ValueError("--workers starts its own MPI job; under mpirun leave it out")
         return dist.launch(args.workers, args.argv)
 
+    # the run options default to None here so that --resume can tell which were given
     config = RunConfig(
-        dataset=args.dataset, model=args.model or "mlp", epochs=args.epochs,
+        dataset=args.dataset or "digits", model=args.model or "mlp", epochs=args.epochs,
         batch_size=args.batch_size,
         lr=None if args.lr == "auto" else args.lr, optimizer=args.optimizer,
         weight_decay=args.weight_decay,
-        dropout=args.dropout, seed=args.seed, val_split=args.val_split,
-        context_length=args.context_length, device=args.device, schedule=args.schedule,
-        max_minutes=args.max_minutes, stride=args.stride, mixed_precision=args.amp,
+        dropout=args.dropout, seed=0 if args.seed is None else args.seed,
+        val_split=args.val_split, context_length=args.context_length or 128,
+        device=args.device or "cpu", schedule=args.schedule,
+        max_minutes=args.max_minutes, stride=args.stride, mixed_precision=bool(args.amp),
     )  # fmt: skip
-    if args.device != "cpu":
+    if config.device != "cpu":
         from glassnet.backend import Device
 
-        Device(args.device).xp  # noqa: B018 - raises a clear error when CUDA is missing
+        Device(config.device).xp  # noqa: B018 - raises a clear error when CUDA is missing
     _choose_threads(args, config)
     from glassnet.runtime import configure_malloc_once
 

@@ -7,14 +7,30 @@ import errno
 import os
 import platform
 
-__all__ = ["blas_threads", "explain", "info_command", "read_inputs", "read_npy"]
+__all__ = [
+    "blas_threads",
+    "explain",
+    "info_command",
+    "printable",
+    "read_inputs",
+    "read_npy",
+    "refuse_ignored_resume_options",
+]
 
 _DISK_FULL = {errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC)}
 _USER_ERRORS = (ValueError, TypeError, FileNotFoundError, RuntimeError)
 
 
 def _one_line(text: str) -> str:
-    return " ".join(str(text).split())
+    return printable(" ".join(str(text).split()))
+
+
+def printable(text: str) -> str:
+    """``text`` with every non-printable character written as its escape (``\\x1b``):
+    messages quote run folders and checkpoints made by others, and a raw escape sequence
+    from one (a parameter name, a model spec) would reach the terminal, which acts on it
+    (rewrite the screen, set the window title or the clipboard)."""
+    return "".join(c if c.isprintable() or c in "\n\t" else repr(c)[1:-1] for c in text)
 
 
 def explain(exc: BaseException) -> tuple[str, int]:
@@ -58,6 +74,32 @@ def explain(exc: BaseException) -> tuple[str, int]:
     )
 
 
+# glassnet train options that --resume does not change: the run keeps its config.json's
+_KEPT_ON_RESUME = {
+    "dataset": "--dataset", "batch_size": "--batch-size", "lr": "--lr",
+    "optimizer": "--optimizer", "weight_decay": "--weight-decay", "dropout": "--dropout",
+    "seed": "--seed", "val_split": "--val-split", "context_length": "--context-length",
+    "stride": "--stride", "schedule": "--schedule", "amp": "--amp", "device": "--device",
+    "out": "--out",
+}  # fmt: skip
+
+
+def refuse_ignored_resume_options(args) -> None:
+    """``glassnet train --resume RUN`` continues RUN with the options in its config.json
+    (only ``--epochs`` and ``--max-minutes`` change, and ``--model`` names a user model's
+    code again). Any other run option given with it used to be dropped without a word
+    (``--lr 0.01`` trained on at the saved rate): now it is one clear error, before anything
+    is read or written."""
+    given = [flag for dest, flag in _KEPT_ON_RESUME.items() if getattr(args, dest) is not None]
+    if given:
+        raise ValueError(
+            f"--resume continues {args.resume} with the options it was started with (its "
+            f"config.json), so {', '.join(given)} would be ignored: leave "
+            f"{'it' if len(given) == 1 else 'them'} out (--epochs and --max-minutes may "
+            "change), or start a new run with the options you want"
+        )
+
+
 def read_inputs(path: str):
     """The samples of ``glassnet predict INPUT``: a .npy or .csv file, checked."""
     import numpy as np
@@ -69,14 +111,25 @@ def read_inputs(path: str):
     if path.endswith(".csv"):
         if os.path.getsize(path) == 0:
             raise ValueError(f"{path} is empty; give one sample per row")
+        # A first row is skipped only when it is a header (no field is a number): skipping
+        # any row that failed to parse dropped a broken first sample without a word and
+        # numbered the predictions from the second row.
+        with open(path, encoding="utf-8", errors="replace") as f:
+            header = not any(_is_number(field) for field in f.readline().split(","))
         try:
-            return np.loadtxt(path, delimiter=",", ndmin=2, dtype=np.float32)
-        except ValueError:  # a header row
-            try:
-                return np.loadtxt(path, delimiter=",", ndmin=2, dtype=np.float32, skiprows=1)
-            except ValueError as exc:
-                raise ValueError(f"{path} is not a CSV file of numbers ({exc})") from None
+            return np.loadtxt(path, delimiter=",", ndmin=2, dtype=np.float32, skiprows=int(header))
+        except ValueError as exc:
+            why = " ".join(str(exc).split())[:200]
+            raise ValueError(f"{path} is not a CSV file of numbers ({why})") from None
     raise ValueError(f"INPUT must be a .npy or .csv file, got {path!r}")
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def read_npy(path: str):

@@ -118,7 +118,13 @@ def repro_command(args) -> int:
     manifests = []
     for run in (args.run_a, args.run_b):
         path = Path(run) / "manifest.json"
-        manifests.append(json.loads(path.read_text()) if path.is_file() else {})
+        try:
+            manifest = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+        except (ValueError, RecursionError) as exc:
+            raise ValueError(f"{path} is not JSON ({' '.join(str(exc).split())[:100]})") from None
+        if not isinstance(manifest, dict):
+            raise ValueError(f"{path} must hold a JSON object, not a {type(manifest).__name__}")
+        manifests.append(manifest)
     changed = sorted(
         k
         for k in set(manifests[0]) | set(manifests[1])
@@ -130,7 +136,9 @@ def repro_command(args) -> int:
     if divergence is None:
         print("the runs are identical at every recorded step")
         return 0
-    print(divergence)
+    from glassnet.cli_support import printable
+
+    print(printable(str(divergence)))  # names a tensor of the runs' digests.jsonl
     return 1
 
 

@@ -47,6 +47,51 @@ def test_repro_diff_same_seed_is_identical_and_other_seed_diverges(runs, capsys)
     assert "manifest differs: seed: 0 vs 1" in out and "diverge at step 0: data" in out
 
 
+@pytest.mark.parametrize(
+    "name, text, message",
+    [
+        ("digests.jsonl", '{"step": 0}\n', "line 1 is not a step record"),
+        ("digests.jsonl", "[1, 2]\n", "line 1 is not a step record"),
+        ("digests.jsonl", "5\n", "line 1 is not a step record"),
+        (
+            "digests.jsonl",
+            '{"step": 0, "data": "a", "loss": 1, "grads": 5, "weights": {}}\n',
+            "line 1 is not a step record",
+        ),  # fmt: skip
+        ("manifest.json", "{cut", "manifest.json is not JSON"),
+        ("manifest.json", "[1]", "manifest.json must hold a JSON object"),
+    ],
+)
+def test_repro_diff_of_an_edited_run_is_one_clear_line(runs, tmp_path, capsys, name, text,
+                                                       message):  # fmt: skip
+    """An edited or foreign digests.jsonl/manifest.json was a KeyError ("unexpected, please
+    report"), a TypeError about list indices, or a JSON message without the file's name."""
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(runs["a"], run, ignore=shutil.ignore_patterns(".lock"))
+    (run / name).write_text(text)
+    assert main(["repro", "diff", runs["a"], str(run)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err and "unexpected" not in err, err
+
+
+def test_repro_diff_prints_a_tensor_name_from_the_digests_inert(runs, tmp_path, capsys):
+    """The divergence names a tensor from digests.jsonl; a name holding an escape sequence
+    reached the terminal raw."""
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(runs["a"], run, ignore=shutil.ignore_patterns(".lock"))
+    lines = (run / "digests.jsonl").read_text().splitlines()
+    first = json.loads(lines[0])
+    first["grads"] = {"\x1b[2Jw": "0" * 8, **first["grads"]}
+    (run / "digests.jsonl").write_text("\n".join([json.dumps(first), *lines[1:]]) + "\n")
+    assert main(["repro", "diff", str(run), runs["a"]]) == 1
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "grad in \\x1b[2Jw" in out
+
+
 def test_report_command_rerenders_and_fails_clearly(runs, tmp_path, capsys):
     assert main(["report", runs["a"]]) == 0
     assert "report.html" in capsys.readouterr().out

@@ -109,3 +109,21 @@ def test_a_nan_stopped_run_still_writes_its_report(tmp_path, capsys):
     page = (out / "report.html").read_text()
     assert "Training stopped early: the loss became nan" in page
     assert not list(out.glob("*.tmp"))
+
+
+@pytest.mark.parametrize(
+    "first, message",
+    [("1,,3", "not a CSV file of numbers"), ("1,2,oops", "not a CSV file of numbers")],
+)
+def test_a_broken_first_csv_row_is_an_error_not_skipped(run, tmp_path, capsys, first, message):
+    """A first row that failed to parse was taken for a header and dropped: the command
+    printed predictions for the other rows, numbered from 0, so every number was off by one."""
+    rows = "\n".join(",".join(["0.5"] * 64) for _ in range(3))
+    (tmp_path / "x.csv").write_text(first + "\n" + rows + "\n")
+    err = _one_line(capsys, main(["predict", str(run), str(tmp_path / "x.csv")]), 2)
+    assert message in err and "row 0" in err
+    # a real header row is still skipped
+    header = ",".join(f"pixel{i}" for i in range(64))
+    (tmp_path / "h.csv").write_text(header + "\n" + rows + "\n")
+    assert main(["predict", str(run), str(tmp_path / "h.csv"), "--top", "1"]) == 0
+    assert capsys.readouterr().out.count("class") == 3

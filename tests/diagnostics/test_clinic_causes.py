@@ -127,3 +127,27 @@ def test_doctor_names_the_log_of_zero_not_the_learning_rate_for_its_nan():
     overfit = next(c for c in report.checks if c.name == "overfit one batch")
     assert overfit.status == "fail" and "log of 0 made the loss non-finite" in overfit.message
     assert "log_softmax" in overfit.fix
+
+
+def test_nan_or_inf_in_the_data_is_named_as_the_data_not_an_op():
+    """A NaN in the training data was diagnosed as 'an op produced NaN/Inf (log or sqrt of a
+    negative, division by 0)' with 'find the op' first: a wrong claim. Now it names the
+    data, first batch included (it was 'nothing was trained yet')."""
+    d = cases.digits()
+    for row, value in ((0, np.nan), (200, np.inf)):
+        x = d["x"].copy()
+        x[row, 5] = value  # planted: one corrupt pixel
+        model = cases.mlp()
+        diagnosis = cases.fit(model, optim.Adam(model.parameters()), x=x, shuffle=False,
+                              log_every=1)  # fmt: skip
+        assert diagnosis.first.problem == "nonfinite_data", str(diagnosis)
+        assert "1 of the 32 samples" in diagnosis.first.evidence[0]
+        assert "in the inputs" in diagnosis.first.title
+        assert len(diagnosis.findings) == 1 and "op produced" not in str(diagnosis)
+    # a NaN target of a regression is named as the targets
+    model = nn.Sequential(nn.Linear(64, 1))
+    y = d["y"][:, None].astype(np.float32)
+    y[40] = np.nan
+    diagnosis = cases.fit(model, optim.SGD(model.parameters(), lr=1e-3), loss="mse", y=y,
+                          yv=d["yv"][:, None].astype(np.float32), shuffle=False)  # fmt: skip
+    assert diagnosis.first.problem == "nonfinite_data" and "targets" in diagnosis.first.title

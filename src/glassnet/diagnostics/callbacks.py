@@ -14,7 +14,7 @@ from glassnet.backend.device import to_numpy
 from glassnet.diagnostics.anomaly import AnomalyDetector
 from glassnet.diagnostics.fit_report import write_fit_report
 from glassnet.diagnostics.health import HealthMonitor, HealthThresholds
-from glassnet.diagnostics.nan_origin import first_nonfinite_op
+from glassnet.diagnostics.nan_origin import first_nonfinite_op, nonfinite_data
 from glassnet.diagnostics.repro import StepDigester
 from glassnet.diagnostics.watch import Watch
 from glassnet.train.callbacks import Callback
@@ -77,6 +77,8 @@ class DiagnosisCallback(Callback):
             batch = getattr(self.state, "current_batch", None)
             if batch is not None:  # which op made the NaN (fit stopped before its update)
                 watch.nan_origin = first_nonfinite_op(self.model, self.state.loss_fn, batch)
+                if watch.nan_origin is None:  # no op made it: did it come with the data?
+                    watch.nan_data = nonfinite_data(batch)
         try:
             diagnosis = watch.diagnosis()
         finally:

@@ -109,9 +109,11 @@ def reconcile(candidates: list) -> list:
 def diagnose_run(w) -> Diagnosis:
     """Rank the findings of a :class:`~glassnet.diagnostics.watch.Watch`'s evidence."""
     f = Facts(w)
-    if not f.steps and not f.epochs and getattr(w, "nan_origin", None) is None:
+    stopped_on_nan = getattr(w, "nan_origin", None) or getattr(w, "nan_data", None)
+    if not f.steps and not f.epochs and stopped_on_nan is None:
         return Diagnosis([], "nothing was trained yet")
     direct = rules.direct(f) + wiring(f) + data.unshuffled(f) + data.nonfinite_op(f)
+    direct += data.nonfinite_data(f)
     findings = reconcile(direct + rules.inferred(f) + rules.symptoms(f))
     if f.val_acc is None and not f.val_loss and not any(x.severity == "warning" for x in findings):
         findings.append(Finding(

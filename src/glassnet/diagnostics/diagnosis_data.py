@@ -10,7 +10,9 @@
   by nature and are never judged;
 - a NaN made by an op at a bad value (``log`` of an exact 0 or a negative, a division by 0,
   ``sqrt`` of a negative), found by replaying the batch whose loss became non-finite
-  (:mod:`glassnet.diagnostics.nan_origin`): that op, not the learning rate, made the NaN.
+  (:mod:`glassnet.diagnostics.nan_origin`): that op, not the learning rate, made the NaN;
+- NaN/Inf that came with the data: no op made it in the replay, and the stopped batch's
+  inputs (or targets) hold it.
 """
 
 from __future__ import annotations
@@ -89,3 +91,20 @@ def nonfinite_op(f: _Facts) -> list:
     return [Finding(
         "nonfinite_op", f"{what} made the loss non-finite", ev, _nan_fixes(origin),
         score=92, explains=("nonfinite", "no_learning", "plateau", "collapse"))]  # fmt: skip
+
+
+def nonfinite_data(f: _Facts) -> list:
+    found = getattr(f.w, "nan_data", None)
+    if found is None:
+        return []
+    part, bad, size = found
+    return [Finding(
+        "nonfinite_data", f"the training data holds NaN or infinite values (in the {part})",
+        [f"{bad} of the {size} samples of the batch whose loss became non-finite "
+         f"{'holds' if bad == 1 else 'hold'} NaN or Inf in the {part}; replaying that batch, "
+         "no op made them: they came with the data"],
+        ["find them before training and fix or drop them: rows = "
+         "np.flatnonzero(~np.isfinite(x.reshape(len(x), -1)).all(axis=1))",
+         "for missing values, fill them in (e.g. with the feature's mean) and add a feature "
+         "that marks them"],
+        score=95, explains=("nonfinite", "no_learning", "plateau", "collapse"))]  # fmt: skip

@@ -7,7 +7,6 @@ History can call it without an import cycle."""
 from __future__ import annotations
 
 import html
-import os
 
 import numpy as np
 
@@ -39,10 +38,9 @@ def write_fit_report(history, path: str, model=None, x=None, y=None, title=None)
     if reason:
         note = f"<p class='note'>Training stopped early: {html.escape(reason)}</p>"
         page = page.replace("</h1>", "</h1>" + note, 1)
-    tmp = str(path) + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(page)
-    os.replace(tmp, path)
+    from glassnet._fs import atomic_write_text
+
+    atomic_write_text(path, page)  # a unique temporary name: never follows a planted symlink
     return str(path)
 
 

@@ -84,3 +84,21 @@ def first_nonfinite_op(model, loss_fn, batch) -> NanOrigin | None:
     finally:
         handle.remove()
     return found[0] if found else None
+
+
+def nonfinite_data(batch) -> tuple[str, int, int] | None:
+    """``(part, samples, batch size)`` when the batch ``fit`` stopped on holds NaN/Inf in its
+    data: ``part`` names the array ("inputs", "inputs 2", "targets"), ``samples`` how many of
+    its samples hold one. None when the batch's data is finite (then an op made the NaN)."""
+    if not isinstance(batch, (tuple, list)) or len(batch) < 2:
+        return None
+    *inputs, target = batch
+    parts = [("inputs" if i == 0 else f"inputs {i + 1}", x) for i, x in enumerate(inputs)]
+    for part, value in [*parts, ("targets", target)]:
+        data = getattr(value, "_data", value)
+        data = np.asarray(data.get() if hasattr(data, "get") else data)
+        if data.dtype.kind not in "fc" or data.ndim == 0 or _finite(data):
+            continue
+        bad = ~np.isfinite(data.reshape(len(data), -1)).all(axis=1)
+        return part, int(bad.sum()), len(data)
+    return None

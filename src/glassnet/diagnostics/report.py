@@ -306,24 +306,35 @@ def render_html(data: dict, title: str = "glassnet run report") -> str:
 
 
 def write_report(run_dir: str, title: str | None = None) -> str:
-    """Render ``run_dir/report.json`` to ``run_dir/report.html``; returns the HTML path."""
-    src = os.path.join(run_dir, "report.json")
-    if not os.path.exists(src):
-        raise FileNotFoundError(
-            f"{src} not found: is {run_dir!r} a glassnet run folder (made by glassnet train)?"
-        )
-    with open(src, encoding="utf-8") as f:
-        try:
-            data = json.load(f)
-        except json.JSONDecodeError as e:
-            raise ValueError(f"{src} is corrupt: {e}") from None
+    """Render ``run_dir/report.json`` to ``run_dir/report.html``; returns the HTML path.
+
+    The page is written atomically under a fresh temporary name
+    (:func:`glassnet._fs.atomic_write_text`): a fixed name such as ``report.html.tmp``,
+    opened with ``open(.., "w")``, would follow a symlink planted in a run folder someone
+    else made and overwrite the file it points to."""
+    from glassnet._fs import atomic_write_text
+
+    data = _load(run_dir)
     out = os.path.join(run_dir, "report.html")
-    page = render_html(data, title or f"glassnet run {os.path.basename(run_dir.rstrip('/'))}")
-    tmp = out + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(page)
-    os.replace(tmp, out)
+    name = title or f"glassnet run {os.path.basename(run_dir.rstrip('/'))}"
+    page = _rendered(render_html, [os.path.join(run_dir, "report.json")], data, name)
+    atomic_write_text(out, page)
     return out
+
+
+def _rendered(render, sources: list, *args) -> str:
+    """``render(*args)``, with a report.json whose fields have the wrong types or lengths (a
+    file edited by hand, or from another version) named in one ``ValueError`` instead of a
+    ``KeyError``/``TypeError`` from deep inside the renderer."""
+    try:
+        return render(*args)
+    except (AttributeError, TypeError, KeyError, IndexError, ValueError) as exc:
+        why = " ".join(str(exc).split())[:200]
+        raise ValueError(
+            f"{' or '.join(sources)} does not hold a report glassnet can render "
+            f"({type(exc).__name__}: {why}); the file was changed or comes from another "
+            "version: train the run again (or resume it) to write a new one"
+        ) from None
 
 
 def render_compare(datas: list, names: list) -> str:
@@ -373,24 +384,33 @@ def _fmt(value, spec: str) -> str:
 
 
 def _load(run_dir: str) -> dict:
+    """``run_dir/report.json``, parsed; one clear error for a missing, odd or corrupt file.
+
+    Only a regular file is read: a FIFO or a device planted under that name (a link to
+    ``/dev/zero``) would block or fill the memory."""
     src = os.path.join(run_dir, "report.json")
-    if not os.path.exists(src):
+    if not os.path.lexists(src):
         raise FileNotFoundError(
             f"{src} not found: is {run_dir!r} a glassnet run folder (made by glassnet train)?"
         )
+    if not os.path.isfile(src):
+        raise ValueError(f"{src} is not a regular file; a run folder's report.json is one")
     with open(src, encoding="utf-8") as f:
         try:
-            return json.load(f)
-        except json.JSONDecodeError as e:
-            raise ValueError(f"{src} is corrupt: {e}") from None
+            data = json.load(f)
+        except (ValueError, RecursionError) as e:  # JSONDecodeError, UnicodeDecodeError
+            raise ValueError(f"{src} is corrupt: {' '.join(str(e).split())[:200]}") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{src} is corrupt: it holds a JSON {type(data).__name__}, not an object")
+    return data
 
 
 def write_compare(run_dirs: list, out: str) -> str:
     """Render the runs' ``report.json`` side by side into ``out`` (HTML); returns ``out``."""
     datas = [_load(r) for r in run_dirs]
     names = [os.path.basename(str(r).rstrip("/")) for r in run_dirs]
-    tmp = out + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(render_compare(datas, names))
-    os.replace(tmp, out)
+    from glassnet._fs import atomic_write_text
+
+    sources = [os.path.join(r, "report.json") for r in run_dirs]
+    atomic_write_text(out, _rendered(render_compare, sources, datas, names))
     return out

@@ -117,11 +117,37 @@ def _read(path: str) -> list[dict]:
         path = os.path.join(path, "digests.jsonl")
     if not os.path.exists(path):
         raise FileNotFoundError(f"no step digests at {path}; train with digests enabled")
-    with open(path, encoding="utf-8") as f:
-        try:
-            return [json.loads(line) for line in f if line.strip()]
-        except json.JSONDecodeError as e:
-            raise ValueError(f"{path} is not a glassnet digest file: {e}") from None
+    if not os.path.isfile(path):
+        raise ValueError(f"{path} is not a regular file; expected a glassnet digest file")
+    records = []
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for number, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except (ValueError, RecursionError) as e:
+                raise ValueError(
+                    f"{path} is not a glassnet digest file: line {number}: {e}"
+                ) from None
+            if not _is_digest(record):
+                raise ValueError(
+                    f"{path} is not a glassnet digest file: line {number} is not a step record "
+                    "(step, data, loss, grads, weights); was it edited or cut?"
+                )
+            records.append(record)
+    return records
+
+
+def _is_digest(record) -> bool:
+    """A record as :meth:`StepDigester.record` writes it (what :func:`diff_runs` indexes)."""
+    return (
+        isinstance(record, dict)
+        and {"step", "data", "loss", "grads", "weights"} <= set(record)
+        and type(record["step"]) is int
+        and isinstance(record["grads"], dict)
+        and isinstance(record["weights"], dict)
+    )
 
 
 def diff_runs(a, b) -> Divergence | None:

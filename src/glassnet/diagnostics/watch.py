@@ -112,6 +112,7 @@ class Watch:
         self.class_counts: np.ndarray | None = None
         self.batch_classes: list = []  # (distinct classes, size) of each batch of epoch 1
         self.nan_origin = None  # the op that made a stopped fit's NaN (nan_origin.py)
+        self.nan_data = None  # or the data: (part, samples, batch size) (nan_origin.py)
         self.score_producer: str | None = None  # op that produced the loss's input
         self.probability_batches = 0  # batches whose scores were >= 0 and summed to 1
         self.loss_batches = 0

@@ -186,8 +186,10 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
         if header.get("format") != _FORMAT:
             raise ValueError(f"format {header.get('format')!r}")
         return _decode_value(header["object"], tensors, device, source)
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
+        # RecursionError: JSON nested deeper than Python's recursion limit (a crafted file)
+        why = " ".join(str(exc).split())[:200]
         raise ValueError(
-            f"{source} has an invalid glassnet.save structure ({type(exc).__name__}: {exc}); "
+            f"{source} has an invalid glassnet.save structure ({type(exc).__name__}: {why}); "
             "re-save it"
         ) from None

@@ -217,7 +217,11 @@ class EarlyStopping(Callback):
         return {"best": self.best, "best_epoch": self.best_epoch, "wait": self.wait}
 
     def load_state_dict(self, state: dict) -> None:
-        self.best, self.best_epoch, self.wait = state["best"], state["best_epoch"], state["wait"]
+        best, best_epoch, wait = state["best"], state["best_epoch"], state["wait"]
+        if type(best_epoch) is not int or type(wait) is not int or wait < 0:
+            raise ValueError(f"best_epoch and wait must be integers, got {best_epoch!r:.40}, "
+                             f"{wait!r:.40}")  # fmt: skip
+        self.best, self.best_epoch, self.wait = _saved_best(best), best_epoch, wait
 
 
 def save_training_checkpoint(path: str | os.PathLike, state, logs: dict | None = None) -> Path:
@@ -245,6 +249,14 @@ def save_training_checkpoint(path: str | os.PathLike, state, logs: dict | None =
         config=getattr(state.model, "config", None),
         distributed=distributed.checkpoint_info() if distributed is not None else None,
     )
+
+
+def _saved_best(value) -> float:
+    """A checkpoint's ``best`` value (NaN: none yet), checked: a string there failed only
+    at the first comparison, an epoch into the resumed run."""
+    if type(value) not in (int, float):
+        raise ValueError(f"best must be a number, got {value!r:.40}")
+    return float(value)
 
 
 class ModelCheckpoint(Callback):
@@ -283,7 +295,7 @@ class ModelCheckpoint(Callback):
         return {"best": self.best}
 
     def load_state_dict(self, state: dict) -> None:
-        self.best = state["best"]
+        self.best = _saved_best(state["best"])
 
 
 def _set_lr(optimizer, lr: float) -> None:

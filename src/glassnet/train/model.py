@@ -413,8 +413,16 @@ def _resume(state: FitState, path, callbacks: list) -> None:
         state.train_loader.load_state_dict(loader_state)
     saved = ckpt.metadata.get("callbacks") or {}
     for cb in callbacks:
-        if hasattr(cb, "load_state_dict") and type(cb).__name__ in saved:
-            cb.load_state_dict(saved[type(cb).__name__])
+        name = type(cb).__name__
+        if hasattr(cb, "load_state_dict") and name in saved:
+            try:
+                cb.load_state_dict(saved[name])
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                why = " ".join(f"{type(exc).__name__}: {exc}".split())[:200]
+                raise ValueError(
+                    f"{path}: the saved state of the {name} callback does not fit it ({why}); "
+                    f"resume without {name}, or from a checkpoint saved with it"
+                ) from None
 
 
 def evaluate(model, x=None, y=None, batch_size: int = 32, verbose: int = 0) -> dict:

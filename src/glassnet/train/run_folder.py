@@ -20,14 +20,18 @@ import csv
 import io
 import json
 import math
+import os
 import time
 from pathlib import Path
+
+import numpy as np
 
 from glassnet._fs import FolderLock, atomic_write_text
 from glassnet.train.callbacks import Callback
 
 __all__ = [
     "CHECKPOINT",
+    "check_in_place_files",
     "claim_run_dir",
     "is_preset",
     "merge_digests",
@@ -105,6 +109,44 @@ def _check_model(path: Path, spec) -> dict:
     return spec
 
 
+def _check_preprocess(path: Path, pre: dict, model: dict, text: bool) -> dict:
+    """A character (``text``) run's ``{"vocab": {"itos": "..."}}``, or an array run's
+    per-feature ``mean`` and ``std``: finite numbers (std >= 0) of the model's sample shape."""
+    input_shape, num_classes = model["input_shape"], model["num_classes"]
+    if text:
+        vocab = pre.get("vocab")
+        if not isinstance(vocab, dict) or not isinstance(vocab.get("itos"), str):
+            raise _bad(path, "preprocess.vocab must be {'itos': 'the characters'}")
+        odd = sorted(c for c in set(vocab["itos"]) if not (c.isprintable() or c in "\n\t"))
+        if odd:  # glassnet sample prints them: an escape sequence would drive the terminal
+            raise _bad(path, f"preprocess.vocab holds control characters {odd[:5]!r}")
+        if len(set(vocab["itos"])) != num_classes:  # a character's id is its output index
+            raise _bad(
+                path,
+                f"preprocess.vocab holds {len(set(vocab['itos']))} characters but the model "
+                f"predicts {num_classes} (model.num_classes)",
+            )
+        return pre
+    for name in ("mean", "std"):
+        if name not in pre:
+            raise _bad(path, f"preprocess lacks {name!r} (the standardization statistics)")
+        try:
+            values = np.asarray(pre[name])
+        except ValueError:  # ragged nesting
+            raise _bad(path, f"preprocess.{name} must be an array of numbers") from None
+        if values.dtype.kind not in "iuf" or not np.isfinite(values).all():
+            raise _bad(path, f"preprocess.{name} must hold finite numbers")
+        if values.shape != tuple(input_shape):
+            raise _bad(
+                path,
+                f"preprocess.{name} has shape {values.shape}, not the model's sample shape "
+                f"{tuple(input_shape)}",
+            )
+        if name == "std" and (values < 0).any():
+            raise _bad(path, "preprocess.std must be >= 0")
+    return pre
+
+
 def read_record(run_dir: Path, known: set[str]) -> dict:
     """``run_dir/config.json`` parsed and checked: ``{"run": {...RunConfig fields},
     "model": {"preset", "input_shape", "num_classes", "options"}, "preprocess": {...}}``;
@@ -125,16 +167,47 @@ def read_record(run_dir: Path, known: set[str]) -> dict:
         raise _bad(path, "'run' and 'preprocess' must be JSON objects")
     _check_run(path, record["run"], known)
     _check_model(path, record["model"])
+    text = record["run"].get("dataset") == "shakespeare"  # the one text dataset: char models
+    _check_preprocess(path, record["preprocess"], record["model"], text)
     return record
 
 
 def user_model_refusal(run_dir: Path, spec: str, command: str) -> ValueError:
-    """The error for a run whose model is user code that was not named again."""
+    """The error for a run whose model is user code that was not named again. The spec
+    comes from the run folder: the command shown quotes it for the shell, so a spec such as
+    ``x.py:build; curl ... | sh`` is not a second command when pasted."""
+    import shlex
+
     return ValueError(
         f"{run_dir} was trained with the user model {spec!r}; glassnet never runs code named "
         f"in a run folder. If you trust that file, name it again: glassnet {command} "
-        f"--model {spec} (in Python: model=...)"
+        f"--model {shlex.quote(spec)} (in Python: model=...)"
     )
+
+
+# Files of a run folder that training opens and writes in place (CSVLogger appends rows, so
+# a kill loses none); every other file is replaced atomically (a new file, renamed over it).
+IN_PLACE = ("metrics.csv",)
+
+
+def check_in_place_files(run_dir: Path) -> None:
+    """Refuse a run folder whose in-place files (``metrics.csv``) are symbolic links or not
+    regular files: ``open(.., "w")`` follows a link, so a run folder made by someone else,
+    with ``metrics.csv`` linked to ``~/.bashrc``, made ``glassnet train --resume`` (or
+    ``--out``) overwrite that file; a FIFO there blocked training forever. Nothing is
+    changed: the user removes the link (or puts a copy of the file in its place)."""
+    for name in IN_PLACE:
+        path = run_dir / name
+        if path.is_symlink():
+            raise ValueError(
+                f"{path} is a symbolic link (to {os.readlink(path)!r:.200}); glassnet writes "
+                "a run folder's files itself and never through a link, which could make it "
+                "overwrite another file: remove the link, or replace it by a copy of the file"
+            )
+        if path.exists() and not path.is_file():
+            raise ValueError(
+                f"{path} is not a regular file; remove it (glassnet writes it during training)"
+            )
 
 
 def _csv_rows(path: Path) -> tuple[list[str] | None, list[list[str]]]:
@@ -191,7 +264,7 @@ def merge_digests(path: Path, records: list[dict]) -> None:
         for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
             try:
                 step = json.loads(line)["step"]
-            except (ValueError, KeyError, TypeError):
+            except (ValueError, KeyError, TypeError, RecursionError):
                 continue  # a line cut by a kill
             if isinstance(step, int) and step < first:
                 lines.append(line)

@@ -23,6 +23,7 @@ from glassnet.train.run_folder import (
     StopReason,
     _jsonable,
     _summary_text,
+    check_in_place_files,
     claim_run_dir,
     is_preset,
     read_record,
@@ -420,6 +421,14 @@ def train_run(
             lock.release()
 
 
+def _format_literal(path: Path) -> str:
+    """``path`` as a ModelCheckpoint ``filepath``, which is a ``str.format`` template
+    (``ckpt-{epoch}.safetensors``): a run folder named ``runs/exp{1}`` or ``runs/e{epoch}``
+    (by ``--out``, or a model file ``my{net}.py``) crashed after the first epoch or saved
+    each epoch's checkpoint into another folder (``runs/e1/``)."""
+    return str(path).replace("{", "{{").replace("}", "}}")
+
+
 def _train_in(run_dir: Path, config: RunConfig, data: Data, model, resumed: bool, main: bool,
               distributed: bool, start: float, verbose, callbacks, on_finish) -> dict:  # fmt: skip
     import glassnet.distributed as dist
@@ -434,7 +443,11 @@ def _train_in(run_dir: Path, config: RunConfig, data: Data, model, resumed: bool
     resume_from = checkpoint if resumed and checkpoint.is_file() else None
     if main:
         run_dir.mkdir(parents=True, exist_ok=True)
-        remove_stale_temps(run_dir)
+        check_in_place_files(run_dir)  # before anything is written
+        if (run_dir / "config.json").is_file():
+            # a glassnet run (resumed): its killed writers' temporaries; a folder that --out
+            # names for a new run may be the user's own, with hidden .tmp/.part files of theirs
+            remove_stale_temps(run_dir)
         atomic_write_text(run_dir / "config.json", json.dumps(record, indent=1))
         if resume_from is not None:
             from glassnet.io.checkpoint import read_checkpoint
@@ -450,7 +463,8 @@ def _train_in(run_dir: Path, config: RunConfig, data: Data, model, resumed: bool
         data.x_train, data.y_train, batch_size=config.batch_size, epochs=config.epochs,
         verbose=verbose, validation_data=validation, resume=resume_from,
         callbacks=[CSVLogger(run_dir / "metrics.csv", append=resume_from is not None),
-                   ModelCheckpoint(checkpoint), *timing, why, *(callbacks or [])],
+                   ModelCheckpoint(_format_literal(checkpoint)), *timing, why,
+                   *(callbacks or [])],
         interrupt_checkpoint=str(checkpoint), distributed=distributed,
         health=any(type(cb).__name__ == "HealthCallback" for cb in callbacks or []),
         mixed_precision=config.mixed_precision,
