@@ -104,6 +104,7 @@ from glassnet.nn.layers.padding import *  # noqa: F403
 from glassnet.nn.layers.param_containers import ParameterDict, ParameterList
 from glassnet.nn.layers.rnn import GRU, LSTM, RNN
 from glassnet.nn.layers.rnn_cell import GRUCell, LSTMCell, RNNCell
+from glassnet.nn.layers.sync_batchnorm import SyncBatchNorm
 from glassnet.nn.layers.transformer import TransformerEncoder, TransformerEncoderLayer
 from glassnet.nn.layers.transformer_decoder import (
     Transformer,
