@@ -167,6 +167,7 @@ from glassnet._torch_extras import (  # noqa: E402
     multinomial,
     preserve_format,
 )
+from glassnet._torch_settings import *  # noqa: E402, F403
 from glassnet.creation_extra import *  # noqa: E402, F403
 
 _install_keras()  # model.compile/fit/evaluate/predict/doctor on every nn.Module

@@ -198,9 +198,9 @@ class Tensor:
             yield self[i]
 
     def __repr__(self) -> str:
-        body = np.array2string(
-            np.asarray(self.numpy()), separator=", ", prefix="tensor(", threshold=20
-        )
+        from glassnet._torch_settings import format_array  # set_printoptions
+
+        body = format_array(np.asarray(self.numpy()), "tensor(")
         extra = ""
         if self.dtype != np.float32:
             extra += f", dtype={self.dtype}"
