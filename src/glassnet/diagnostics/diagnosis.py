@@ -28,6 +28,7 @@ import math
 
 from glassnet.diagnostics import diagnosis_data as data
 from glassnet.diagnostics import diagnosis_rules as rules
+from glassnet.diagnostics.diagnosis_setup import setup
 from glassnet.diagnostics.diagnosis_wiring import wiring
 from glassnet.diagnostics.findings import Facts, Finding, fmt
 
@@ -80,6 +81,9 @@ def _symptom_of(finding: Finding) -> str:
         "vanishing_gradients": "vanishing",
         "dead_at_init": "dead",
         "exploding_gradients": "exploding",
+        "labels_unrelated": "unrelated",
+        "noisy_labels": "inverted",
+        "heavy_dropout": "inverted",
     }.get(finding.problem, finding.explains[0] if finding.problem.startswith("health_") else "")
 
 
@@ -111,9 +115,10 @@ def diagnose_run(w) -> Diagnosis:
     f = Facts(w)
     if not f.steps and not f.epochs and getattr(w, "nan_origin", None) is None:
         return Diagnosis([], "nothing was trained yet")
-    direct = rules.direct(f) + wiring(f) + data.unshuffled(f) + data.nonfinite_op(f)
+    direct = rules.direct(f) + wiring(f) + data.unshuffled(f) + data.nonfinite_op(f) + setup(f)
     findings = reconcile(direct + rules.inferred(f) + rules.symptoms(f))
-    if f.val_acc is None and not f.val_loss and not any(x.severity == "warning" for x in findings):
+    validated = f.val_acc is not None or f.val_loss or getattr(w, "val_input_stats", None)
+    if not validated and not any(x.severity == "warning" for x in findings):
         findings.append(Finding(
             "no_validation", "no validation data: overfitting cannot be judged",
             ["only training data was seen"],

@@ -41,11 +41,18 @@ from glassnet.autograd.grad_mode import is_grad_enabled
 from glassnet.autograd.hooks import register_backward_pre_hook, register_forward_hook
 from glassnet.backend.device import xp_of
 from glassnet.diagnostics._context import user_frame
-from glassnet.diagnostics._device_stats import class_stats, host, read, target_counts
+from glassnet.diagnostics._device_stats import (
+    class_stats,
+    fold_inputs,
+    host,
+    initial_weights,
+    read,
+    target_counts,
+)
 from glassnet.diagnostics.health import HealthMonitor
 from glassnet.diagnostics.wiring import Wiring
 
-CLASS_LOSSES = ("cross_entropy", "nll_loss")
+CLASS_LOSSES = ("cross_entropy", "nll_loss", "cross_entropy_probs")
 REGRESSION_LOSSES = ("mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss")
 LOSS_OPS = (
     CLASS_LOSSES
@@ -55,6 +62,8 @@ LOSS_OPS = (
         "binary_cross_entropy",
     )
 )
+# one loss under two ops: cross_entropy with class probabilities as targets (PyTorch's form)
+_SAME_LOSS = {"cross_entropy_probs": "cross_entropy"}
 
 
 HEALTH_EVERY = 4  # health=True: per-layer statistics on one batch in 4 (benchmarks/RESULTS.md)
@@ -118,11 +127,17 @@ class Watch:
         self.target_values: set = set()  # distinct values of regression targets (first 50)
         self.target_integral = True
         self.target_var: float | None = None
+        self.target_mean: float | None = None
         self._input_stats: dict | None = None
         self._inputs: list = []  # (min, max, sum, sum of squares, size) of the first batches
+        self._val_inputs: list = []  # the same for the first validation batches
+        self.val_input_stats: dict | None = None
+        self.clip_norm: float | None = None  # fit's clip_grad_norm (gradients read before it)
+        self.custom_loss = False  # the loss was no known loss op (a hand-written one)
+        self._scalar = None  # the last 0-d output that requires grad: a hand-written loss
         self._targets: list = []  # regression targets of the first sampled batches
         self._unread: list = []  # (list, index) of values still on the device
-        self.symmetric_at_start, self.init_scale = self._initial_weights()
+        self.symmetric_at_start, self.init_scale = initial_weights(self._named)
         self.accumulated_at: tuple | None = None  # (step, "file:line: code")
         self.wiring = Wiring(model, optimizer, self._named)  # what the optimizer trains
         self.recurrent = any(
@@ -192,23 +207,16 @@ class Watch:
             for (where, i), v in zip(self._unread, values):
                 where[i] = float(v) if v.ndim == 0 else v
             self._unread, extra = [], values[len(self._unread) :]
-        for v in self._inputs:
-            lo, hi, total, sumsq, n = (float(x) for x in v)
-            s = self._input_stats or {"batches": 0, "min": np.inf, "max": -np.inf, "sum": 0.0,
-                                      "sumsq": 0.0, "n": 0}  # fmt: skip
-            s["batches"] += 1
-            s["min"], s["max"] = min(s["min"], lo), max(s["max"], hi)
-            s["sum"], s["sumsq"], s["n"] = s["sum"] + total, s["sumsq"] + sumsq, s["n"] + n
-            s["mean"] = s["sum"] / s["n"]
-            s["std"] = max(s["sumsq"] / s["n"] - s["mean"] ** 2, 0.0) ** 0.5
-            self._input_stats = s
-        self._inputs = []
+        self._input_stats = fold_inputs(self._input_stats, self._inputs)
+        self.val_input_stats = fold_inputs(self.val_input_stats, self._val_inputs)
+        self._inputs, self._val_inputs = [], []
         for target in self._targets:
             if len(self.target_values) < 50:
                 self.target_values.update(np.unique(target)[:50].tolist())
             self.target_integral &= bool(np.all(np.mod(target, 1) == 0))
             if self.target_var is None:
                 self.target_var = float(np.var(target))
+                self.target_mean = float(np.mean(target))
         self._targets = []
         return extra
 
@@ -238,7 +246,10 @@ class Watch:
 
     def _on_input(self, module, inputs) -> None:
         self._model_ran = True
-        if len(self._inputs) + (self._input_stats or {}).get("batches", 0) >= INPUT_BATCHES:
+        training = is_grad_enabled() and getattr(self.model, "training", True)
+        kept, stats = (self._inputs, self._input_stats) if training else (
+            self._val_inputs, self.val_input_stats)  # fmt: skip
+        if len(kept) + (stats or {}).get("batches", 0) >= INPUT_BATCHES:
             return
         x = inputs[0] if inputs else None
         a = getattr(x, "_data", None)
@@ -247,13 +258,17 @@ class Watch:
         xp = xp_of(a)
         a = a.astype(xp.float64)
         stats = xp.stack([a.min(), a.max(), a.sum(), (a * a).sum(), a.sum() * 0 + a.size])
-        self._keep(self._inputs, stats)
+        self._keep(kept, stats)
 
     def _sampling(self, training: bool) -> bool:
         return not training or self.steps % self.every == 0 or self._ep["n"] == 0
 
     def _on_op(self, node, inputs, out) -> None:
-        if node.name not in LOSS_OPS or out._data.size != 1 or not inputs:
+        if node.name not in LOSS_OPS:
+            if out._data.ndim == 0 and out.requires_grad and self._model_ran:
+                self._scalar = out._data  # maybe a hand-written loss (read if a step follows)
+            return
+        if out._data.size != 1 or not inputs:
             return
         if not self._model_ran:
             return  # a loss of some other model (or of no model): not this run's
@@ -262,7 +277,7 @@ class Watch:
         if training and self._val_since_train and self._ep["n"]:
             self.end_epoch()  # a hand-written loop went back to training after validation
         self._val_since_train = not training
-        self.loss_op = node.name
+        self.loss_op = _SAME_LOSS.get(node.name, node.name)
         self.wiring.summed = getattr(node, "reduction", None) == "sum"
         ep = self._ep
         sampled = self._sampling(training)
@@ -295,6 +310,8 @@ class Watch:
             self.score_producer = inputs[0]._ctx.name if inputs[0]._ctx is not None else None
             if len(self._targets) + (self.target_var is not None) * TARGET_BATCHES < TARGET_BATCHES:
                 self._keep(self._targets, target)
+        elif training:  # binary cross-entropy: a sigmoid before the one with logits
+            self.score_producer = inputs[0]._ctx.name if inputs[0]._ctx is not None else None
 
     @staticmethod
     def _target(node, inputs):
@@ -341,6 +358,11 @@ class Watch:
         """Between ``loss.backward()`` and ``optimizer.step()``: read the gradients (on
         sampled steps: the global norm, and the health monitor's statistics)."""
         loss, self._pending_loss = self._pending_loss, None
+        scalar, self._scalar = self._scalar, None
+        if loss is None and scalar is not None and self.model.training:
+            loss, self.custom_loss = scalar, True  # a hand-written loss: no loss op ran
+            self._ep["n"] += 1
+            self._keep(self._ep["losses"], scalar)
         if loss is None and not self.model.training:  # a step on a loss made in eval mode
             loss, self._eval_loss = self._eval_loss, None
             self.wiring.eval_steps += 1
@@ -397,12 +419,13 @@ class Watch:
         mean = float(np.mean(ep["losses"])) if ep["losses"] else None
         record["loss"] = logs.get("loss", mean)
         if "accuracy" in logs or train is not None and train[1]:
-            record["accuracy"] = logs.get("accuracy", train[0] / max(train[1], 1))
+            record["accuracy"] = logs["accuracy"] if "accuracy" in logs else train[0] / train[1]
         if "val_loss" in logs or ep["val_losses"]:
             val_loss = float(np.mean(ep["val_losses"])) if ep["val_losses"] else None
             record["val_loss"] = logs.get("val_loss", val_loss)
         if "val_accuracy" in logs or val is not None and val[1]:
-            record["val_accuracy"] = logs.get("val_accuracy", val[0] / max(val[1], 1))
+            record["val_accuracy"] = (logs["val_accuracy"] if "val_accuracy" in logs
+                                      else val[0] / val[1])  # fmt: skip
         if train is not None:
             self.probability_batches += int(round(train[3]))
         if train is not None and self.class_counts is None:  # the first epoch: every batch
@@ -419,28 +442,6 @@ class Watch:
         return new
 
     # -- the diagnosis --------------------------------------------------------------------------
-    def _initial_weights(self) -> tuple[list, dict]:
-        """At the start, read in one transfer: the weight matrices (not the output layer)
-        whose rows (units) are all identical, and std(W) * sqrt(fan_in) of each (about 0.58
-        under the default init, uniform in +-1/sqrt(fan_in); 1.41 under He, 1 under LeCun: a
-        layer far below 0.1 shrinks the signal at every layer, far above 10 blows it up)."""
-        weights = [(n, p._data) for n, p in self._named
-                   if n.endswith("weight") and p.ndim >= 2 and p.shape[0] > 1]  # fmt: skip
-        if not weights:
-            return [], {}
-        xp = xp_of(weights[0][1])
-        values = []
-        for _, w in weights:
-            w = w.reshape(w.shape[0], -1).astype(xp.float64)
-            values.append(xp.stack([(w == w[:1]).all(), w.std()]))
-        found, scale = [], {}
-        for i, ((name, w), (same, std)) in enumerate(zip(weights, read(values))):
-            if same and i < len(weights) - 1:
-                found.append(name)
-            if std > 0:
-                scale[name] = float(std * (w.size // w.shape[0]) ** 0.5)
-        return found, scale
-
     def symmetric_now(self) -> list:
         """Of the layers with identical units at the start, those still identical now."""
         params = dict(self.model.named_parameters())
