@@ -147,6 +147,40 @@ def labels_shuffled_fit():
     return fit(model, optim.Adam(model.parameters(), lr=1e-3), epochs=5, y=y)  # was: lr_find
 
 
+def labels_shuffled_loop():
+    d = digits()
+    y = np.random.default_rng(1).permutation(d["y"])
+    model = mlp()
+    return loop(model, optim.Adam(model.parameters(), lr=1e-3), epochs=5, y=y)  # was: lr_find
+
+
+# -- validation on the training data ----------------------------------------------------------
+def validation_is_training_fit():
+    d = digits()
+    model = mlp()  # planted: validation_data=(x_train, y_train)
+    return fit(model, optim.Adam(model.parameters(), lr=1e-3), epochs=4, xv=d["x"], yv=d["y"])
+
+
+def validation_is_training_loop():
+    d = digits()
+    model = mlp()
+    return loop(model, optim.Adam(model.parameters(), lr=1e-3), epochs=3, xv=d["x"], yv=d["y"])
+
+
+# -- an output activation that cannot reach the targets -------------------------------------
+def relu_output_negative_targets_loop():
+    model = nn.Sequential(mlp(out=1), nn.ReLU())  # planted: targets mostly below 0
+    r = regression_targets(1.0)
+    return loop(model, optim.Adam(model.parameters(), lr=1e-3), loss_fn=F.mse_loss,
+                y=r["y"] - 3, yv=r["yv"] - 3)  # fmt: skip
+
+
+def sigmoid_output_percent_targets_fit():
+    model = nn.Sequential(mlp(out=1), nn.Sigmoid())  # planted: targets around 30, not in 0..1
+    return fit(model, optim.Adam(model.parameters(), lr=1e-3), epochs=3, loss="mse",
+               **regression_targets(30.0))  # fmt: skip
+
+
 # -- batch norm over batches of 2 -----------------------------------------------------------
 def bn_mlp():
     gn.manual_seed(0)
@@ -234,6 +268,11 @@ def healthy_setups():
     out.append(("label smoothing, loop", loop(
         model, optim.Adam(model.parameters(), lr=1e-3),
         loss_fn=nn.CrossEntropyLoss(label_smoothing=0.1))))  # fmt: skip
+    model = nn.Sequential(mlp(out=1), nn.Sigmoid())
+    y, yv = d["y"][:, None] / 9.0, d["yv"][:, None] / 9.0
+    out.append(("sigmoid output, targets in 0..1, fit", fit(
+        model, optim.Adam(model.parameters(), lr=3e-3), epochs=4, loss="mse",
+        y=y.astype(np.float32), yv=yv.astype(np.float32))))  # fmt: skip
     model = bn_mlp()
     out.append(("batch norm, batches of 32, fit", fit(
         model, optim.Adam(model.parameters(), lr=1e-3), epochs=3)))  # fmt: skip

@@ -35,6 +35,12 @@ CLINIC = [  # (patient, first problem, first remedy); what glassnet said before,
     ("sigmoid_before_bce_with_logits_loop", "softmax_before_loss", r"remove the sigmoid"),
     # was: no problems found
     ("labels_shuffled_fit", "labels_unrelated", r"labels line up"),  # was: lr_find
+    ("labels_shuffled_loop", "labels_unrelated", r"labels line up"),  # was: lr_find
+    ("validation_is_training_fit", "validation_leak", r"split once"),  # was: no problems
+    ("validation_is_training_loop", "validation_leak", r"split once"),  # was: no problems
+    ("relu_output_negative_targets_loop", "output_range", r"remove the relu"),  # was: lr_find
+    ("sigmoid_output_percent_targets_fit", "output_range", r"remove the sigmoid"),
+    # was: the model is not learning (lr_find)
     ("batch_norm_batches_of_2_fit", "batch_norm_small_batch", r"a larger batch"),
     # was: training stopped while the loss was still falling: more epochs
     ("batch_norm_batches_of_2_loop", "batch_norm_small_batch", r"a larger batch"),

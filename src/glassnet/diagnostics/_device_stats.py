@@ -108,3 +108,34 @@ def initial_weights(named: list) -> tuple[list, dict]:
         if std > 0:
             scale[name] = float(std * (w.size // w.shape[0]) ** 0.5)
     return found, scale
+
+
+def row_prints(a):
+    """One number per sample (row of ``a``), on its device: the row's dot product with fixed
+    weights cos(2.4 k) + 0.5, so equal samples give equal prints and different ones (almost
+    surely) different prints; a watch compares validation's prints with training's."""
+    xp = xp_of(a)
+    flat = a.reshape(a.shape[0], -1).astype(xp.float64)
+    return flat @ (xp.cos(xp.arange(flat.shape[1], dtype=xp.float64) * 2.4) + 0.5)
+
+
+def shared_share(train: np.ndarray, val: np.ndarray, rtol: float = 1e-6) -> tuple:
+    """(share of ``val`` prints found among ``train`` prints, share of ``train`` prints that
+    repeat within ``train``), matching to ``rtol`` of the prints' scale."""
+    ref = np.sort(train)
+    tol = rtol * (np.abs(ref).max() + 1e-12)
+    repeats = float(np.mean(np.diff(ref) <= tol)) if ref.size > 1 else 0.0
+    i = np.clip(np.searchsorted(ref, val), 1, ref.size - 1)
+    near = np.minimum(np.abs(ref[i] - val), np.abs(ref[i - 1] - val))
+    return float(np.mean(near <= tol)), repeats
+
+
+def still_identical(params: dict, names: list) -> list:
+    """Of the weight ``names`` (units identical at the start), those whose rows are still
+    all equal now."""
+    still = []
+    for name in names:
+        w = host(params[name]._data).reshape(params[name].shape[0], -1)
+        if np.allclose(w, w[:1], rtol=1e-5, atol=1e-7):
+            still.append(name)
+    return still

@@ -15,6 +15,13 @@ of the run, not from the code:
   updates tiny (below 3e-4 of the weights per step);
 - regression targets far from unit scale (their root mean square above 100): an output
   layer that starts near 0 and moves by about the learning rate per step cannot reach them;
+- an output activation whose range excludes the targets (a regression's last ReLU with
+  negative targets, a sigmoid with targets outside 0..1, a tanh beyond +-1): over 20% of
+  the targets (first batches) out of its reach, and no good fit;
+- validation samples that are training samples: each sample's fingerprint (its dot product
+  with fixed weights) from every training batch of epoch 1 and the first validation
+  batches; half of the validation samples found in training (where training itself has
+  under 10% repeated samples): validation then measures memory, not generalization;
 - batch norm over batches of 4 samples or fewer, with validation (eval mode: running
   statistics) far better than training (train mode: statistics of the batch): the batch's
   mean and variance over 2-4 samples are noise;
@@ -29,6 +36,7 @@ import math
 
 import numpy as np
 
+from glassnet.diagnostics._device_stats import shared_share
 from glassnet.diagnostics.findings import Facts as _Facts
 from glassnet.diagnostics.findings import Finding
 from glassnet.diagnostics.findings import fmt as _fmt
@@ -47,7 +55,8 @@ _SLOW = ("lr_low", "update_low", "no_learning", "plateau", "still_falling", "sma
 
 
 def setup(f: _Facts) -> list:
-    return _schedule(f) + _clipping(f) + _targets(f) + _validation_shift(f) + _small_batch_norm(f)
+    return (_schedule(f) + _clipping(f) + _targets(f) + _validation_shift(f)
+            + _small_batch_norm(f) + _output_range(f) + _validation_leak(f))  # fmt: skip
 
 
 def _slow(f: _Facts) -> bool:
@@ -205,3 +214,59 @@ def _small_batch_norm(f: _Facts) -> list:
         ["a larger batch (32 or more): fit(..., batch_size=32), DataLoader(..., batch_size=32)",
          "or a normalization that does not use the batch: nn.LayerNorm or nn.GroupNorm"],
         score=83, explains=("inverted", "still_falling", "small_model", "plateau"))]  # fmt: skip
+
+
+_RANGES = {"relu": (0.0, math.inf, ">= 0"), "sigmoid": (0.0, 1.0, "in 0..1"),
+           "tanh": (-1.0, 1.0, "in -1..1"), "softplus": (0.0, math.inf, "> 0")}  # fmt: skip
+
+
+def _output_range(f: _Facts) -> list:
+    w = f.w
+    act = _RANGES.get(w.score_producer or "")
+    sample = getattr(w, "target_sample", None)
+    regression = w.loss_op in ("mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss")
+    if act is None or not regression or sample is None or not sample.size or f.good:
+        return []
+    lo, hi, words = act
+    out = float(np.mean((sample < lo) | (sample > hi)))
+    if out <= 0.2:
+        return []
+    name = w.score_producer
+    return [Finding(
+        "output_range", f"the output activation ({name}) cannot produce the targets",
+        [f"the model's last op is {name}, whose outputs are {words}, but {out:.0%} of the "
+         f"targets lie outside that (they range from {_fmt(float(sample.min()))} to "
+         f"{_fmt(float(sample.max()))})",
+         f"so the loss cannot fall below what those targets cost: it went from "
+         f"{_fmt(f.init)} to {_fmt(f.final)}"],
+        [f"remove the {name} after the last layer: a regression's output layer is linear",
+         "or transform the targets into the activation's range (and back on predictions)"],
+        score=86, explains=("no_learning", "plateau", "small_model", "still_falling", "lr_low",
+                            "update_low", "dead", "saturated", "collapse"))]  # fmt: skip
+
+
+def _validation_leak(f: _Facts) -> list:
+    train, val = getattr(f.w, "train_prints", []), getattr(f.w, "val_prints", [])
+    if not train or not val:
+        return []
+    train, val = np.concatenate(train), np.concatenate(val)
+    if train.size < 32 or val.size < 16:
+        return []
+    share, repeats = shared_share(train, val)
+    if share < 0.5 or repeats > 0.1:  # many equal samples in training itself: not judged
+        return []
+    ev = [
+        f"{share:.0%} of the validation samples ({val.size} checked) are also training samples "
+        "(equal inputs, found among the training batches of epoch 1)"
+    ]
+    if f.acc is not None and f.val_acc is not None:
+        ev.append(
+            f"so validation accuracy {f.val_acc:.1%} (training {f.acc:.1%}) measures "
+            "memory, not generalization: overfitting cannot be seen"
+        )
+    return [Finding(
+        "validation_leak", "the validation data are training data", ev,
+        ["split once into disjoint sets before training: fit(..., validation_split=0.2), or "
+         "random_split(dataset, [0.8, 0.2]), and never validate on training samples",
+         "if the data hold duplicates, deduplicate before splitting"],
+        score=45, explains=("overfit",))]  # fmt: skip

@@ -22,7 +22,9 @@ What is watched, and how (every hook is removed by ``watch.stop()``):
 - the start of each backward: a gradient that an optimizer step already used, still there,
   is about to receive more (``zero_grad`` was not called); warned once with the line to add,
   unless ``accumulation=True`` declares that gradients are accumulated on purpose;
-- the model's input (a forward pre-hook): its scale;
+- the model's input (a forward pre-hook): its scale, in training and in validation apart,
+  and a fingerprint of each sample (training: epoch 1; validation: its first batches), to
+  find validation samples that are training samples;
 - the weights at the start: layers whose units are all identical (a constant initialization).
 
 An epoch ends when ``end_epoch()`` is called (``fit`` does), or in a hand-written loop when
@@ -44,9 +46,10 @@ from glassnet.diagnostics._context import user_frame
 from glassnet.diagnostics._device_stats import (
     class_stats,
     fold_inputs,
-    host,
     initial_weights,
     read,
+    row_prints,
+    still_identical,
     target_counts,
 )
 from glassnet.diagnostics.health import HealthMonitor
@@ -69,6 +72,7 @@ _SAME_LOSS = {"cross_entropy_probs": "cross_entropy"}
 HEALTH_EVERY = 4  # health=True: per-layer statistics on one batch in 4 (benchmarks/RESULTS.md)
 INPUT_BATCHES = 5  # the input's scale: from the first 5 batches
 TARGET_BATCHES = 5  # regression targets (distinct values, integral, variance): first 5 sampled
+PRINT_ROWS = 65536  # training samples fingerprinted (epoch 1) to find them in validation
 DENSE_STEPS = 50  # the gradient norm on each of the first 50 steps (blow-ups start early)
 
 
@@ -128,10 +132,14 @@ class Watch:
         self.target_integral = True
         self.target_var: float | None = None
         self.target_mean: float | None = None
+        self.target_sample = np.zeros(0)  # regression targets of the first sampled batches
         self._input_stats: dict | None = None
         self._inputs: list = []  # (min, max, sum, sum of squares, size) of the first batches
         self._val_inputs: list = []  # the same for the first validation batches
         self.val_input_stats: dict | None = None
+        self.train_prints: list = []  # one number per sample (row_prints): epoch 1's batches
+        self.val_prints: list = []  # ... and the first validation batches'
+        self._print_rows = 0
         self.clip_norm: float | None = None  # fit's clip_grad_norm (gradients read before it)
         self.custom_loss = False  # the loss was no known loss op (a hand-written one)
         self._scalar = None  # the last 0-d output that requires grad: a hand-written loss
@@ -211,6 +219,9 @@ class Watch:
         self.val_input_stats = fold_inputs(self.val_input_stats, self._val_inputs)
         self._inputs, self._val_inputs = [], []
         for target in self._targets:
+            if self.target_sample.size < 4096:  # what the output must reach (the first batches)
+                flat = np.asarray(target, dtype=np.float64).reshape(-1)
+                self.target_sample = np.concatenate([self.target_sample, flat])
             if len(self.target_values) < 50:
                 self.target_values.update(np.unique(target)[:50].tolist())
             self.target_integral &= bool(np.all(np.mod(target, 1) == 0))
@@ -246,14 +257,19 @@ class Watch:
 
     def _on_input(self, module, inputs) -> None:
         self._model_ran = True
-        training = is_grad_enabled() and getattr(self.model, "training", True)
-        kept, stats = (self._inputs, self._input_stats) if training else (
-            self._val_inputs, self.val_input_stats)  # fmt: skip
-        if len(kept) + (stats or {}).get("batches", 0) >= INPUT_BATCHES:
-            return
         x = inputs[0] if inputs else None
         a = getattr(x, "_data", None)
         if a is None or getattr(a, "dtype", None) is None or a.dtype.kind != "f" or not a.size:
+            return
+        training = is_grad_enabled() and getattr(self.model, "training", True)
+        prints = self.train_prints if training else self.val_prints
+        if a.ndim >= 2 and (not self.epochs and self._print_rows < PRINT_ROWS if training
+                            else len(prints) < INPUT_BATCHES):  # fmt: skip
+            self._print_rows += a.shape[0] * training
+            self._keep(prints, row_prints(a))  # which samples validation shares with training
+        kept, stats = (self._inputs, self._input_stats) if training else (
+            self._val_inputs, self.val_input_stats)  # fmt: skip
+        if len(kept) + (stats or {}).get("batches", 0) >= INPUT_BATCHES:
             return
         xp = xp_of(a)
         a = a.astype(xp.float64)
@@ -444,13 +460,7 @@ class Watch:
     # -- the diagnosis --------------------------------------------------------------------------
     def symmetric_now(self) -> list:
         """Of the layers with identical units at the start, those still identical now."""
-        params = dict(self.model.named_parameters())
-        still = []
-        for name in self.symmetric_at_start:
-            w = host(params[name]._data).reshape(params[name].shape[0], -1)
-            if np.allclose(w, w[:1], rtol=1e-5, atol=1e-7):
-                still.append(name)
-        return still
+        return still_identical(dict(self.model.named_parameters()), self.symmetric_at_start)
 
     def finish(self) -> None:
         """Close a last unfinished epoch (steps since the last ``end_epoch``)."""
