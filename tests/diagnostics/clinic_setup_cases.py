@@ -219,6 +219,30 @@ def _hand_written_loss(out, target):
     return -(F.one_hot(target, 10) * F.log_softmax(out, dim=1)).sum(1).mean()
 
 
+def train_accuracy_pass_then_validation_loop():
+    """Evaluates on training batches (a 'train accuracy' pass) before the validation set:
+    validation batches of new samples exist, so this is no leak."""
+    d = digits()
+    model = mlp()
+    opt = optim.Adam(model.parameters(), lr=1e-3)
+    watch = gn.watch(model, opt)
+    for _ in range(3):
+        model.train()
+        for i in range(0, 640, 32):
+            opt.zero_grad()
+            F.cross_entropy(model(gn.tensor(d["x"][i : i + 32])),
+                            gn.tensor(d["y"][i : i + 32])).backward()  # fmt: skip
+            opt.step()
+        model.eval()
+        with gn.no_grad():
+            for i in range(0, 640, 128):
+                F.cross_entropy(model(gn.tensor(d["x"][i : i + 128])),
+                                gn.tensor(d["y"][i : i + 128]))  # fmt: skip
+            F.cross_entropy(model(gn.tensor(d["xv"])), gn.tensor(d["yv"]))
+    watch.stop()
+    return watch.diagnosis()
+
+
 def healthy_setups():
     """(name, diagnosis) of correct setups that look like the broken ones above."""
     d = digits()
@@ -273,6 +297,8 @@ def healthy_setups():
     out.append(("sigmoid output, targets in 0..1, fit", fit(
         model, optim.Adam(model.parameters(), lr=3e-3), epochs=4, loss="mse",
         y=y.astype(np.float32), yv=yv.astype(np.float32))))  # fmt: skip
+    out.append(("a train-accuracy pass before validation, loop",
+                train_accuracy_pass_then_validation_loop()))  # fmt: skip
     model = bn_mlp()
     out.append(("batch norm, batches of 32, fit", fit(
         model, optim.Adam(model.parameters(), lr=1e-3), epochs=3)))  # fmt: skip

@@ -19,9 +19,10 @@ of the run, not from the code:
   negative targets, a sigmoid with targets outside 0..1, a tanh beyond +-1): over 20% of
   the targets (first batches) out of its reach, and no good fit;
 - validation samples that are training samples: each sample's fingerprint (its dot product
-  with fixed weights) from every training batch of epoch 1 and the first validation
-  batches; half of the validation samples found in training (where training itself has
-  under 10% repeated samples): validation then measures memory, not generalization;
+  with fixed weights) from every training and validation batch of epoch 1; every
+  validation batch at least half made of training samples (where training itself repeats
+  under 10% of its samples): validation then measures memory, not generalization. A loop
+  that also evaluates on training data has validation batches of new samples: not called;
 - batch norm over batches of 4 samples or fewer, with validation (eval mode: running
   statistics) far better than training (train mode: statistics of the batch): the batch's
   mean and variance over 2-4 samples are noise;
@@ -246,18 +247,20 @@ def _output_range(f: _Facts) -> list:
 
 
 def _validation_leak(f: _Facts) -> list:
-    train, val = getattr(f.w, "train_prints", []), getattr(f.w, "val_prints", [])
-    if not train or not val:
+    train, batches = getattr(f.w, "train_prints", []), getattr(f.w, "val_prints", [])
+    if not train or not batches:
         return []
-    train, val = np.concatenate(train), np.concatenate(val)
-    if train.size < 32 or val.size < 16:
+    train = np.concatenate(train)
+    if train.size < 32 or sum(b.size for b in batches) < 16:
         return []
-    share, repeats = shared_share(train, val)
-    if share < 0.5 or repeats > 0.1:  # many equal samples in training itself: not judged
-        return []
+    shares = [shared_share(train, b) for b in batches]
+    if any(s < 0.5 for s, _ in shares) or shares[0][1] > 0.1:  # a batch of new samples, or
+        return []  # many equal samples in training itself: not judged
+    n = sum(b.size for b in batches)
+    share = sum(s * b.size for (s, _), b in zip(shares, batches)) / n
     ev = [
-        f"{share:.0%} of the validation samples ({val.size} checked) are also training samples "
-        "(equal inputs, found among the training batches of epoch 1)"
+        f"{share:.0%} of the {n} validation samples of epoch 1 ({len(batches)} batches, "
+        "every one mostly training samples) are also training samples (equal inputs)"
     ]
     if f.acc is not None and f.val_acc is not None:
         ev.append(

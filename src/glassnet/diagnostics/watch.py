@@ -23,8 +23,8 @@ What is watched, and how (every hook is removed by ``watch.stop()``):
   is about to receive more (``zero_grad`` was not called); warned once with the line to add,
   unless ``accumulation=True`` declares that gradients are accumulated on purpose;
 - the model's input (a forward pre-hook): its scale, in training and in validation apart,
-  and a fingerprint of each sample (training: epoch 1; validation: its first batches), to
-  find validation samples that are training samples;
+  and a fingerprint of each sample of epoch 1 (training and validation batches), to find
+  validation batches made of training samples;
 - the weights at the start: layers whose units are all identical (a constant initialization).
 
 An epoch ends when ``end_epoch()`` is called (``fit`` does), or in a hand-written loop when
@@ -137,9 +137,9 @@ class Watch:
         self._inputs: list = []  # (min, max, sum, sum of squares, size) of the first batches
         self._val_inputs: list = []  # the same for the first validation batches
         self.val_input_stats: dict | None = None
-        self.train_prints: list = []  # one number per sample (row_prints): epoch 1's batches
-        self.val_prints: list = []  # ... and the first validation batches'
-        self._print_rows = 0
+        self.train_prints: list = []  # one number per sample (row_prints), per batch of epoch 1
+        self.val_prints: list = []  # ... and of its validation batches
+        self._print_rows = [0, 0]  # samples fingerprinted: validation, training
         self.clip_norm: float | None = None  # fit's clip_grad_norm (gradients read before it)
         self.custom_loss = False  # the loss was no known loss op (a hand-written one)
         self._scalar = None  # the last 0-d output that requires grad: a hand-written loss
@@ -263,9 +263,8 @@ class Watch:
             return
         training = is_grad_enabled() and getattr(self.model, "training", True)
         prints = self.train_prints if training else self.val_prints
-        if a.ndim >= 2 and (not self.epochs and self._print_rows < PRINT_ROWS if training
-                            else len(prints) < INPUT_BATCHES):  # fmt: skip
-            self._print_rows += a.shape[0] * training
+        if a.ndim >= 2 and not self.epochs and self._print_rows[training] < PRINT_ROWS:
+            self._print_rows[training] += a.shape[0]
             self._keep(prints, row_prints(a))  # which samples validation shares with training
         kept, stats = (self._inputs, self._input_stats) if training else (
             self._val_inputs, self.val_input_stats)  # fmt: skip
