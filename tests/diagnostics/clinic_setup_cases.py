@@ -210,6 +210,33 @@ def exploding_rnn_loop():
     return loop(model, optim.SGD(model.parameters(), lr=0.01))
 
 
+# -- optimizer.step() before loss.backward(); raw scores into nll_loss -----------------------
+def step_before_backward_loop():
+    d = digits()
+    model = mlp()
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    watch = gn.watch(model, opt)
+    for _ in range(2):
+        for i in range(0, 640, 32):
+            opt.zero_grad()
+            loss = F.cross_entropy(model(gn.tensor(d["x"][i : i + 32])),
+                                   gn.tensor(d["y"][i : i + 32]))  # fmt: skip
+            opt.step()  # planted: the step before its gradients
+            loss.backward()
+    watch.stop()
+    return watch.diagnosis()
+
+
+def nll_loss_on_logits_fit():
+    model = mlp()  # planted: no log_softmax before nll_loss
+    return fit(model, optim.Adam(model.parameters(), lr=1e-3), epochs=3, loss=F.nll_loss)
+
+
+def nll_loss_on_logits_loop():
+    model = mlp()
+    return loop(model, optim.SGD(model.parameters(), lr=0.05), loss_fn=nn.NLLLoss())
+
+
 # -- healthy look-alikes: no warning allowed --------------------------------------------------
 def one_hot(y):
     return np.eye(10, dtype=np.float32)[y]

@@ -44,6 +44,11 @@ CLINIC = [  # (patient, first problem, first remedy); what glassnet said before,
     ("batch_norm_batches_of_2_fit", "batch_norm_small_batch", r"a larger batch"),
     # was: training stopped while the loss was still falling: more epochs
     ("batch_norm_batches_of_2_loop", "batch_norm_small_batch", r"a larger batch"),
+    ("step_before_backward_loop", "no_gradients_at_step", r"loss\.backward\(\) before"),
+    # was: the same finding, first fix "zero_grad() before loss.backward()"
+    ("nll_loss_on_logits_fit", "nll_without_log_softmax", r"log_softmax before nll_loss"),
+    # was: training stopped while the loss was still falling: more epochs (loss -0.09 -> -6.9)
+    ("nll_loss_on_logits_loop", "nll_without_log_softmax", r"log_softmax before nll_loss"),
     ("exploding_rnn_loop", "exploding_gradients", r"clip the gradient norm"),  # was: lr high
 ]
 

@@ -116,6 +116,7 @@ def diagnose_run(w) -> Diagnosis:
     if not f.steps and not f.epochs and getattr(w, "nan_origin", None) is None:
         return Diagnosis([], "nothing was trained yet")
     direct = rules.direct(f) + wiring(f) + data.unshuffled(f) + data.nonfinite_op(f) + setup(f)
+    direct += data.nll_on_scores(f)
     findings = reconcile(direct + rules.inferred(f) + rules.symptoms(f))
     validated = f.val_acc is not None or f.val_loss or getattr(w, "val_input_stats", None)
     if not validated and not any(x.severity == "warning" for x in findings):

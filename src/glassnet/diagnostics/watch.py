@@ -154,7 +154,7 @@ class Watch:
         self._reset_epoch()
         self._pending_loss = self._eval_loss = None
         self._used_grads: dict = {}
-        self._checked = True
+        self._loss_used = self._checked = True
         self._val_since_train = False
         self._model_ran = False
         self._handles: list = []
@@ -298,7 +298,7 @@ class Watch:
         sampled = self._sampling(training)
         self._eval_loss = None if training or not is_grad_enabled() else out._data
         if training:
-            self._pending_loss = out._data
+            self._pending_loss, self._loss_used = out._data, False
             ep["n"] += 1
             self._keep(ep["losses"], out._data)
         else:
@@ -338,6 +338,7 @@ class Watch:
         return None if safe is None else getattr(safe, "_data", safe)  # a Tensor's array
 
     def _on_backward(self, node, grad) -> None:
+        self._loss_used = True  # the pending loss's backward ran (before the step: as it should)
         if self._checked:
             return
         self._checked = True
@@ -374,6 +375,7 @@ class Watch:
         sampled steps: the global norm, and the health monitor's statistics)."""
         loss, self._pending_loss = self._pending_loss, None
         scalar, self._scalar = self._scalar, None
+        self.wiring.steps_before_backward += loss is not None and not self._loss_used
         if loss is None and scalar is not None and self.model.training:
             loss, self.custom_loss = scalar, True  # a hand-written loss: no loss op ran
             self._ep["n"] += 1
