@@ -8,7 +8,10 @@ the weights at the start, and whether gradients accumulated across steps.
 
 Each rule names a *cause* and lists the symptoms it explains. Causes seen directly (a softmax
 in the graph before ``cross_entropy``; gradients that a step already used receiving more;
-identical units at initialization; class-index targets given to a regression loss) rank
+identical units at initialization; class-index targets given to a regression loss; the
+set-up rules of ``diagnosis_setup``: a collapsed learning-rate schedule, clipping far below
+the gradient, unscaled regression targets, an output activation that cannot reach them,
+validation data unlike or equal to the training data, batch norm over tiny batches) rank
 first; causes inferred from several symptoms (a learning rate far too high or too low,
 vanishing gradients, inputs on the wrong scale, labels unrelated to inputs) come next;
 symptoms that no cause explains (overfitting, a model too small, dead units) come last. A
