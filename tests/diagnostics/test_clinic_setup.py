@@ -135,3 +135,17 @@ def test_doctor_blames_the_inputs_for_a_huge_first_loss_when_they_are_off_scale(
     report = model.doctor(x, d["y"], overfit_steps=20)
     assert report["input scale"].status == "warn"
     assert "standardize the inputs" in report["loss at init"].fix  # was: scale down last layer
+
+
+def test_doctor_overfit_check_names_unscaled_targets_and_a_sigmoid_before_bce_with_logits():
+    d = cases.digits()
+    model = cases.mlp(out=1)
+    model.compile(optimizer=optim.Adam(model.parameters(), lr=1e-3), loss="mse")
+    check = model.doctor(d["x"], setup_cases.regression_targets(1e5)["y"])["overfit one batch"]
+    assert check.status == "fail" and check.fix.startswith("standardize the targets"), check
+    model = gn.nn.Sequential(cases.mlp(out=1), gn.nn.Sigmoid())
+    model.compile(optimizer=optim.Adam(model.parameters(), lr=1e-3),
+                  loss=F.binary_cross_entropy_with_logits)  # fmt: skip
+    check = model.doctor(d["x"], setup_cases.binary_targets()["y"])["overfit one batch"]
+    assert check.status == "fail" and check.fix.startswith("remove the sigmoid"), check
+    # was (both): "the model cannot memorize a handful of samples; check the model wiring"
