@@ -139,3 +139,16 @@ def still_identical(params: dict, names: list) -> list:
         if np.allclose(w, w[:1], rtol=1e-5, atol=1e-7):
             still.append(name)
     return still
+
+
+def fold_target(w, target: np.ndarray) -> None:
+    """Fold a host batch of regression targets into watch ``w``: a sample of them (what the
+    output must reach), their distinct values, whether all are integers, and the first
+    batch's variance and mean."""
+    if w.target_sample.size < 4096:
+        w.target_sample = np.concatenate([w.target_sample, target.reshape(-1)])
+    if len(w.target_values) < 50:
+        w.target_values.update(np.unique(target)[:50].tolist())
+    w.target_integral &= bool(np.all(np.mod(target, 1) == 0))
+    if w.target_var is None:
+        w.target_var, w.target_mean = float(np.var(target)), float(np.mean(target))

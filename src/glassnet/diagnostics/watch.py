@@ -46,6 +46,7 @@ from glassnet.diagnostics._context import user_frame
 from glassnet.diagnostics._device_stats import (
     class_stats,
     fold_inputs,
+    fold_target,
     initial_weights,
     read,
     row_prints,
@@ -219,15 +220,7 @@ class Watch:
         self.val_input_stats = fold_inputs(self.val_input_stats, self._val_inputs)
         self._inputs, self._val_inputs = [], []
         for target in self._targets:
-            if self.target_sample.size < 4096:  # what the output must reach (the first batches)
-                flat = np.asarray(target, dtype=np.float64).reshape(-1)
-                self.target_sample = np.concatenate([self.target_sample, flat])
-            if len(self.target_values) < 50:
-                self.target_values.update(np.unique(target)[:50].tolist())
-            self.target_integral &= bool(np.all(np.mod(target, 1) == 0))
-            if self.target_var is None:
-                self.target_var = float(np.var(target))
-                self.target_mean = float(np.mean(target))
+            fold_target(self, np.asarray(target, dtype=np.float64))
         self._targets = []
         return extra
 
