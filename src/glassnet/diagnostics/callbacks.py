@@ -48,6 +48,7 @@ class DiagnosisCallback(Callback):
 
     def on_train_begin(self, logs):
         self.watch = Watch(self.model, self.state.optimizer, health=self.health, wrap=False)
+        self.watch.clip_norm = getattr(self.state, "clip_grad_norm", None)  # read before it
         if self.watch.monitor is not None and self.thresholds is not None:
             self.watch.monitor.t = self.thresholds
         self.state.history.health = []

@@ -8,7 +8,10 @@ the weights at the start, and whether gradients accumulated across steps.
 
 Each rule names a *cause* and lists the symptoms it explains. Causes seen directly (a softmax
 in the graph before ``cross_entropy``; gradients that a step already used receiving more;
-identical units at initialization; class-index targets given to a regression loss) rank
+identical units at initialization; class-index targets given to a regression loss; the
+set-up rules of ``diagnosis_setup``: a collapsed learning-rate schedule, clipping far below
+the gradient, unscaled regression targets, an output activation that cannot reach them,
+validation data unlike or equal to the training data, batch norm over tiny batches) rank
 first; causes inferred from several symptoms (a learning rate far too high or too low,
 vanishing gradients, inputs on the wrong scale, labels unrelated to inputs) come next;
 symptoms that no cause explains (overfitting, a model too small, dead units) come last. A
@@ -28,6 +31,7 @@ import math
 
 from glassnet.diagnostics import diagnosis_data as data
 from glassnet.diagnostics import diagnosis_rules as rules
+from glassnet.diagnostics.diagnosis_setup import setup
 from glassnet.diagnostics.diagnosis_wiring import wiring
 from glassnet.diagnostics.findings import Facts, Finding, fmt
 
@@ -80,6 +84,9 @@ def _symptom_of(finding: Finding) -> str:
         "vanishing_gradients": "vanishing",
         "dead_at_init": "dead",
         "exploding_gradients": "exploding",
+        "labels_unrelated": "unrelated",
+        "noisy_labels": "inverted",
+        "heavy_dropout": "inverted",
     }.get(finding.problem, finding.explains[0] if finding.problem.startswith("health_") else "")
 
 
@@ -112,10 +119,11 @@ def diagnose_run(w) -> Diagnosis:
     stopped_on_nan = getattr(w, "nan_origin", None) or getattr(w, "nan_data", None)
     if not f.steps and not f.epochs and stopped_on_nan is None:
         return Diagnosis([], "nothing was trained yet")
-    direct = rules.direct(f) + wiring(f) + data.unshuffled(f) + data.nonfinite_op(f)
-    direct += data.nonfinite_data(f)
+    direct = rules.direct(f) + wiring(f) + data.unshuffled(f) + data.nonfinite_op(f) + setup(f)
+    direct += data.nonfinite_data(f) + data.nll_on_scores(f)
     findings = reconcile(direct + rules.inferred(f) + rules.symptoms(f))
-    if f.val_acc is None and not f.val_loss and not any(x.severity == "warning" for x in findings):
+    validated = f.val_acc is not None or f.val_loss or getattr(w, "val_input_stats", None)
+    if not validated and not any(x.severity == "warning" for x in findings):
         findings.append(Finding(
             "no_validation", "no validation data: overfitting cannot be judged",
             ["only training data was seen"],

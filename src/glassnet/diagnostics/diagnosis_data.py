@@ -8,6 +8,8 @@
   of that expectation, over 8 batches or more, and only where a shuffled batch would hold at
   least 3 classes (``E >= 3``): a binary task, or batches of 2-3 samples, hold few classes
   by nature and are never judged;
+- raw scores given to ``nll_loss``: the loss went below 0, which the negative
+  log-likelihood of log-probabilities (``log_softmax``, all <= 0) never does;
 - a NaN made by an op at a bad value (``log`` of an exact 0 or a negative, a division by 0,
   ``sqrt`` of a negative), found by replaying the batch whose loss became non-finite
   (:mod:`glassnet.diagnostics.nan_origin`): that op, not the learning rate, made the NaN;
@@ -17,10 +19,13 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from glassnet.diagnostics.findings import Facts as _Facts
 from glassnet.diagnostics.findings import Finding
+from glassnet.diagnostics.findings import fmt as _fmt
 
 MIN_BATCHES = 8  # batches of epoch 1 needed to judge their order
 MIN_EXPECTED = 3.0  # a shuffled batch must be expected to hold at least 3 classes
@@ -108,3 +113,26 @@ def nonfinite_data(f: _Facts) -> list:
          "for missing values, fill them in (e.g. with the feature's mean) and add a feature "
          "that marks them"],
         score=95, explains=("nonfinite", "no_learning", "plateau", "collapse"))]  # fmt: skip
+
+
+def nll_on_scores(f: _Facts) -> list:
+    if f.w.loss_op != "nll_loss":
+        return []
+    low = min((v for v in f.steps + f.loss if math.isfinite(v)), default=math.nan)
+    if not low < -1e-6:
+        return []
+    fed = f.w.score_producer
+    return [Finding(
+        "nll_without_log_softmax", "nll_loss was given raw scores, not log-probabilities",
+        [f"the loss went below 0 (to {_fmt(low)} at its lowest): nll_loss of log-probabilities "
+         "(log_softmax outputs, all <= 0) is never negative",
+         "nll_loss(x, y) is the mean of -x[y]: on raw scores"
+         + (f" (here {fed}'s output)" if fed else "")
+         + " it only pushes the target's score up, without end, and never the others down"],
+        ["apply log_softmax before nll_loss: nn.LogSoftmax(dim=1) as the model's last layer, "
+         "or F.nll_loss(F.log_softmax(logits, dim=1), y)",
+         "or give the raw scores to cross_entropy (nn.CrossEntropyLoss), which applies "
+         "log_softmax itself"],
+        score=94, explains=("blowup", "rose", "oscillation", "still_falling", "no_learning",
+                            "plateau", "small_model", "lr_high", "lr_low", "update_high",
+                            "collapse", "overfit", "hot_init"))]  # fmt: skip

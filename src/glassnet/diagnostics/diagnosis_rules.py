@@ -180,9 +180,13 @@ def inferred(f: _Facts) -> list:
                                 "collapse", "oscillation", "rose", "hot_init", "no_learning",
                                 "update_high", "exploding", "plateau", "vanishing",
                                 "update_low", "still_falling", "small_model")))  # fmt: skip
-    spiky = f.grad_spike > 50 or bool(f.health_of("exploding"))
+    # a spike over the early median, or over the first step's norm (a recurrence that
+    # explodes from the start makes the early median huge too: it held 4 steps before a NaN)
+    growth = max(f.gn) / max(f.gn[0], 1e-12) if len(f.gn) > 1 else 1.0
+    spiky = f.grad_spike > 50 or growth > 50 or bool(f.health_of("exploding"))
     if f.w.recurrent and spiky and (strong or oscillating):
-        ev = [f"the gradient norm spiked to {f.grad_spike:.0f}x its early median "
+        ev = [f"the gradient norm spiked to {max(f.grad_spike, growth):.0f}x its "
+              f"{'early median' if f.grad_spike >= growth else 'first step'} "
               f"({_fmt(max(f.gn))} at its peak)"] + lr_signs  # fmt: skip
         out.append(Finding(
             "exploding_gradients", "exploding gradients through time (recurrent model)", ev,
@@ -234,11 +238,21 @@ def _slow_causes(f: _Facts, dead: list) -> list:
     if f.chance is not None and f.best_val_acc is not None and f.acc is not None:
         at_chance = f.best_val_acc < f.chance + 0.05
         memorizes = f.acc > f.best_val_acc + 0.15 or (f.logC and f.final < 0.7 * f.logC)
-        if at_chance and memorizes:
+        # or, too small or too short to memorize: training clearly above chance while
+        # validation stays at it over the second half of the run (real labels carry what is
+        # learned over to validation; an untrained model's first validation is noise)
+        vacc = [e["val_accuracy"] for e in f.epochs if e.get("val_accuracy") is not None]
+        late = max(vacc[len(vacc) // 2 :]) if vacc else 1.0
+        calm = not (f.blowup or f.rose or f.nonfinite_step is not None)  # a blow-up's doing
+        weak = (calm and f.n_epochs >= 3 and f.acc > f.chance + 0.05 and f.acc > late + 0.03
+                and late < f.chance + 0.04)  # fmt: skip
+        if (at_chance and memorizes) or weak:
+            best = f.best_val_acc if at_chance and memorizes else late
             out.append(Finding(
                 "labels_unrelated", "the labels do not match the inputs",
-                [f"validation accuracy stayed at chance (best {f.best_val_acc:.1%}; chance "
-                 f"{1 / f.C:.1%}, majority class {f.majority:.1%})",
+                [f"validation accuracy stayed at chance (best {best:.1%}"
+                 + ("" if at_chance and memorizes else " over the second half of the run")
+                 + f"; chance {1 / f.C:.1%}, majority class {f.majority:.1%})",
                  f"while training accuracy rose to {f.acc:.1%}: the model memorizes the "
                  "training pairs, and nothing carries over"],
                 ["check that labels line up with inputs: shuffle or split x and y together "

@@ -2,7 +2,7 @@
 seen directly (or nearly) by the watch (:class:`~glassnet.diagnostics.wiring.Wiring`):
 
 - the optimizer steps found no gradient (``zero_grad()`` between ``backward()`` and
-  ``step()``, or a loss cut off from the parameters);
+  ``step()``, ``step()`` before ``backward()``, or a loss cut off from the parameters);
 - training steps taken in eval mode (``model.eval()`` with no ``model.train()`` after it)
   in a model with dropout or batch norm;
 - parameters left out of the optimizer, or frozen (``requires_grad=False``), while the
@@ -44,16 +44,25 @@ def wiring(f: _Facts) -> list:
     gradless = w.gradless_steps + sum(1 for g in f.gn if g == 0)
     measured = w.gradless_steps + len(f.gn)
     if measured and gradless >= 0.9 * measured and not f.good:
+        ev = [f"at {gradless} of {measured} measured steps no parameter held a gradient (or all "
+              "were 0) when optimizer.step() ran, although loss.backward() had been called",
+              f"the loss went from {_fmt(f.init)} to {_fmt(f.final)}"]  # fmt: skip
+        fixes = ["call optimizer.zero_grad() before loss.backward() (at the top of the loop), "
+                 "never between loss.backward() and optimizer.step()",
+                 "check that the loss is computed from the model's output with tensor ops (no "
+                 ".detach(), .item() or NumPy in between)"]  # fmt: skip
+        if w.steps_before_backward >= 0.9 * steps:  # step() came before the loss's backward()
+            ev[0] = (f"at {w.steps_before_backward} of {f.w.steps} steps optimizer.step() ran "
+                     "before loss.backward() of that step's loss: the step came before its "
+                     "gradients (and zero_grad() had cleared the last ones)")  # fmt: skip
+            fixes.insert(
+                0,
+                "call loss.backward() before optimizer.step(): zero_grad(), "
+                "forward, loss, loss.backward(), optimizer.step(), in that order",
+            )
         out.append(Finding(
             "no_gradients_at_step", "optimizer.step() found no gradients: nothing was updated",
-            [f"at {gradless} of {measured} measured steps no parameter held a gradient (or all "
-             "were 0) when optimizer.step() ran, although loss.backward() had been called",
-             f"the loss went from {_fmt(f.init)} to {_fmt(f.final)}"],
-            ["call optimizer.zero_grad() before loss.backward() (at the top of the loop), "
-             "never between loss.backward() and optimizer.step()",
-             "check that the loss is computed from the model's output with tensor ops (no "
-             ".detach(), .item() or NumPy in between)"],
-            score=99, explains=_ALL))  # fmt: skip
+            ev, fixes, score=99, explains=_ALL))  # fmt: skip
     if w.eval_steps >= 0.5 * steps and w.mode_modules:
         out.append(Finding(
             "eval_mode_training", "training steps taken in eval mode (model.eval() without "

@@ -31,6 +31,7 @@ from glassnet.autograd.grad_mode import no_grad
 from glassnet.backend import get_rng_state, set_rng_state
 from glassnet.diagnostics.diagnosis_data import _nan_fixes
 from glassnet.diagnostics.nan_origin import first_nonfinite_op
+from glassnet.optim.clip import clip_grad_norm
 from glassnet.tensor import Tensor
 
 
@@ -125,7 +126,8 @@ def doctor(
 
     # 2. input scale
     mean, std = float(x.mean()), float(x.std())
-    if std < 1e-2 or std > 10 or abs(mean) > 3 * max(std, 1e-12):
+    scale_off = std < 1e-2 or std > 10 or abs(mean) > 3 * max(std, 1e-12)
+    if scale_off:
         checks.append(
             Check(
                 "input scale",
@@ -152,8 +154,12 @@ def doctor(
         num_out = out.shape[-1]
 
         # 3. labels and baseline
+        labels = y
+        probabilities = classify and y.dtype.kind == "f" and y.ndim == 2 and y.shape[1] == num_out
+        if probabilities and (y >= 0).all() and np.allclose(y.sum(axis=1), 1.0, atol=1e-3):
+            labels = y.argmax(axis=1)  # class probabilities: PyTorch's other target form
         if classify:
-            if y.dtype.kind not in "iu":
+            if labels.dtype.kind not in "iu":
                 checks.append(
                     Check(
                         "labels",
@@ -163,17 +169,18 @@ def doctor(
                     )
                 )
                 return DoctorReport(checks)
-            if y.min() < 0 or y.max() >= num_out:
+            if labels.min() < 0 or labels.max() >= num_out:
+                lo, hi = labels.min(), labels.max()
                 checks.append(
                     Check(
                         "labels",
                         "fail",
-                        f"labels span {y.min()}..{y.max()} but the model outputs {num_out} classes",
-                        f"give the last layer {int(y.max()) + 1} outputs",
+                        f"labels span {lo}..{hi} but the model outputs {num_out} classes",
+                        f"give the last layer {int(hi) + 1} outputs",
                     )
                 )
                 return DoctorReport(checks)
-            counts = np.bincount(y.astype(np.int64), minlength=num_out)
+            counts = np.bincount(labels.astype(np.int64), minlength=num_out)
             present = counts[counts > 0]
             ratio = present.max() / present.min()
             priors = present / present.sum()
@@ -213,8 +220,10 @@ def doctor(
                         "warn",
                         f"{init_loss:.3f}, but an untrained {num_out}-class model should start "
                         f"near ln({num_out}) = {expected:.3f}: its initial outputs are "
-                        "overconfident",
-                        "scale down the last layer's initial weights (or use default init)",
+                        "overconfident" + (" (the inputs' scale makes huge scores)" * scale_off),
+                        "standardize the inputs first (see input scale)"
+                        if scale_off
+                        else "scale down the last layer's initial weights (or use default init)",
                     )
                 )
             else:
@@ -281,6 +290,9 @@ def _train_checks(model, xb, yb, loss_fn, opt_spec, lr, steps, out) -> list:
     from glassnet.diagnostics.watch import Watch
 
     opt = fresh_optimizer(opt_spec, list(model.parameters()), lr=lr)
+    compiled = model.__dict__.get("_compiled")
+    clip = getattr(compiled, "clip_grad_norm", None)  # the compiled clipping, as fit does
+    first_norm = None
     name = f"{type(opt).__name__} lr={opt.param_groups[0]['lr']:g}"
     checks = []
     weights = [p for p in model.parameters() if p.ndim >= 2]
@@ -297,6 +309,9 @@ def _train_checks(model, xb, yb, loss_fn, opt_spec, lr, steps, out) -> list:
                     # the weights that made the NaN are still here: find the op that made it
                     origin = first_nonfinite_op(model, loss_fn, (xb, yb))
                 value.backward()
+                if clip is not None:
+                    norm = float(clip_grad_norm(model.parameters(), clip))
+                    first_norm = norm if first_norm is None else first_norm
                 opt.step()
                 final = current
                 start = final if start is None else start
@@ -325,6 +340,18 @@ def _train_checks(model, xb, yb, loss_fn, opt_spec, lr, steps, out) -> list:
                 f"the first {name} step changed the weights by {ratio:.1e} of their size (healthy "
                 "is about 1e-3): the learning rate is " + "far " * (ratio > 1) + "too high",
                 f"lower the learning rate (try {suggestion:g}, or glassnet.lr_find(model, x, y))",
+            )
+        )
+    elif ratio < 1e-6 and first_norm is not None and first_norm > 100 * clip:
+        checks.append(
+            Check(
+                "learning rate",
+                "warn",
+                f"the first {name} step changed the weights by only {ratio:.1e} of their size: "
+                f"clip_grad_norm={clip:g} scaled the gradient (norm {first_norm:.3g}) down "
+                f"{first_norm / clip:.0f}x (the learning rate is not the cause)",
+                f"raise the clipping threshold (clip_grad_norm={clip:g} -> about 1.0): "
+                "clipping should cut rare spikes, not every step",
             )
         )
     elif ratio < 1e-6:
@@ -363,6 +390,12 @@ def _train_checks(model, xb, yb, loss_fn, opt_spec, lr, steps, out) -> list:
         )
         cause = (f"{what} made the loss non-finite (op '{origin.op}' at {origin.source})",
                  _nan_fixes(origin)[0])  # fmt: skip
+    elif first_norm is not None and first_norm > 100 * clip:  # measured before clipping
+        cause = (
+            f"clip_grad_norm={clip:g} scaled every step down {first_norm / clip:.0f}x (the "
+            f"gradient norm was {first_norm:.3g})",
+            f"raise the clipping threshold (clip_grad_norm={clip:g} -> about 1.0)",
+        )
     elif first is not None and first.problem in direct:
         cause = (f"{first.title}: {first.evidence[0]}", first.remedies[0])
     elif xb.shape[0] > 1 and np.all(np.abs(outputs - outputs[:1]) < 1e-6):

@@ -22,7 +22,9 @@ What is watched, and how (every hook is removed by ``watch.stop()``):
 - the start of each backward: a gradient that an optimizer step already used, still there,
   is about to receive more (``zero_grad`` was not called); warned once with the line to add,
   unless ``accumulation=True`` declares that gradients are accumulated on purpose;
-- the model's input (a forward pre-hook): its scale;
+- the model's input (a forward pre-hook): its scale, in training and in validation apart,
+  and a fingerprint of each sample of epoch 1 (training and validation batches), to find
+  validation batches made of training samples;
 - the weights at the start: layers whose units are all identical (a constant initialization).
 
 An epoch ends when ``end_epoch()`` is called (``fit`` does), or in a hand-written loop when
@@ -41,11 +43,20 @@ from glassnet.autograd.grad_mode import is_grad_enabled
 from glassnet.autograd.hooks import register_backward_pre_hook, register_forward_hook
 from glassnet.backend.device import xp_of
 from glassnet.diagnostics._context import user_frame
-from glassnet.diagnostics._device_stats import class_stats, host, read, target_counts
+from glassnet.diagnostics._device_stats import (
+    class_stats,
+    fold_inputs,
+    fold_target,
+    initial_weights,
+    read,
+    row_prints,
+    still_identical,
+    target_counts,
+)
 from glassnet.diagnostics.health import HealthMonitor
 from glassnet.diagnostics.wiring import Wiring
 
-CLASS_LOSSES = ("cross_entropy", "nll_loss")
+CLASS_LOSSES = ("cross_entropy", "nll_loss", "cross_entropy_probs")
 REGRESSION_LOSSES = ("mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss")
 LOSS_OPS = (
     CLASS_LOSSES
@@ -55,11 +66,14 @@ LOSS_OPS = (
         "binary_cross_entropy",
     )
 )
+# one loss under two ops: cross_entropy with class probabilities as targets (PyTorch's form)
+_SAME_LOSS = {"cross_entropy_probs": "cross_entropy"}
 
 
 HEALTH_EVERY = 4  # health=True: per-layer statistics on one batch in 4 (benchmarks/RESULTS.md)
 INPUT_BATCHES = 5  # the input's scale: from the first 5 batches
 TARGET_BATCHES = 5  # regression targets (distinct values, integral, variance): first 5 sampled
+PRINT_ROWS = 65536  # training samples fingerprinted (epoch 1) to find them in validation
 DENSE_STEPS = 50  # the gradient norm on each of the first 50 steps (blow-ups start early)
 
 
@@ -119,11 +133,21 @@ class Watch:
         self.target_values: set = set()  # distinct values of regression targets (first 50)
         self.target_integral = True
         self.target_var: float | None = None
+        self.target_mean: float | None = None
+        self.target_sample = np.zeros(0)  # regression targets of the first sampled batches
         self._input_stats: dict | None = None
         self._inputs: list = []  # (min, max, sum, sum of squares, size) of the first batches
+        self._val_inputs: list = []  # the same for the first validation batches
+        self.val_input_stats: dict | None = None
+        self.train_prints: list = []  # one number per sample (row_prints), per batch of epoch 1
+        self.val_prints: list = []  # ... and of its validation batches
+        self._print_rows = [0, 0]  # samples fingerprinted: validation, training
+        self.clip_norm: float | None = None  # fit's clip_grad_norm (gradients read before it)
+        self.custom_loss = False  # the loss was no known loss op (a hand-written one)
+        self._scalar = None  # the last 0-d output that requires grad: a hand-written loss
         self._targets: list = []  # regression targets of the first sampled batches
         self._unread: list = []  # (list, index) of values still on the device
-        self.symmetric_at_start, self.init_scale = self._initial_weights()
+        self.symmetric_at_start, self.init_scale = initial_weights(self._named)
         self.accumulated_at: tuple | None = None  # (step, "file:line: code")
         self.wiring = Wiring(model, optimizer, self._named)  # what the optimizer trains
         self.recurrent = any(
@@ -132,7 +156,7 @@ class Watch:
         self._reset_epoch()
         self._pending_loss = self._eval_loss = None
         self._used_grads: dict = {}
-        self._checked = True
+        self._loss_used = self._checked = True
         self._val_since_train = False
         self._model_ran = False
         self._handles: list = []
@@ -193,23 +217,11 @@ class Watch:
             for (where, i), v in zip(self._unread, values):
                 where[i] = float(v) if v.ndim == 0 else v
             self._unread, extra = [], values[len(self._unread) :]
-        for v in self._inputs:
-            lo, hi, total, sumsq, n = (float(x) for x in v)
-            s = self._input_stats or {"batches": 0, "min": np.inf, "max": -np.inf, "sum": 0.0,
-                                      "sumsq": 0.0, "n": 0}  # fmt: skip
-            s["batches"] += 1
-            s["min"], s["max"] = min(s["min"], lo), max(s["max"], hi)
-            s["sum"], s["sumsq"], s["n"] = s["sum"] + total, s["sumsq"] + sumsq, s["n"] + n
-            s["mean"] = s["sum"] / s["n"]
-            s["std"] = max(s["sumsq"] / s["n"] - s["mean"] ** 2, 0.0) ** 0.5
-            self._input_stats = s
-        self._inputs = []
+        self._input_stats = fold_inputs(self._input_stats, self._inputs)
+        self.val_input_stats = fold_inputs(self.val_input_stats, self._val_inputs)
+        self._inputs, self._val_inputs = [], []
         for target in self._targets:
-            if len(self.target_values) < 50:
-                self.target_values.update(np.unique(target)[:50].tolist())
-            self.target_integral &= bool(np.all(np.mod(target, 1) == 0))
-            if self.target_var is None:
-                self.target_var = float(np.var(target))
+            fold_target(self, np.asarray(target, dtype=np.float64))
         self._targets = []
         return extra
 
@@ -239,22 +251,33 @@ class Watch:
 
     def _on_input(self, module, inputs) -> None:
         self._model_ran = True
-        if len(self._inputs) + (self._input_stats or {}).get("batches", 0) >= INPUT_BATCHES:
-            return
         x = inputs[0] if inputs else None
         a = getattr(x, "_data", None)
         if a is None or getattr(a, "dtype", None) is None or a.dtype.kind != "f" or not a.size:
             return
+        training = is_grad_enabled() and getattr(self.model, "training", True)
+        prints = self.train_prints if training else self.val_prints
+        if a.ndim >= 2 and not self.epochs and self._print_rows[training] < PRINT_ROWS:
+            self._print_rows[training] += a.shape[0]
+            self._keep(prints, row_prints(a))  # which samples validation shares with training
+        kept, stats = (self._inputs, self._input_stats) if training else (
+            self._val_inputs, self.val_input_stats)  # fmt: skip
+        if len(kept) + (stats or {}).get("batches", 0) >= INPUT_BATCHES:
+            return
         xp = xp_of(a)
         a = a.astype(xp.float64)
         stats = xp.stack([a.min(), a.max(), a.sum(), (a * a).sum(), a.sum() * 0 + a.size])
-        self._keep(self._inputs, stats)
+        self._keep(kept, stats)
 
     def _sampling(self, training: bool) -> bool:
         return not training or self.steps % self.every == 0 or self._ep["n"] == 0
 
     def _on_op(self, node, inputs, out) -> None:
-        if node.name not in LOSS_OPS or out._data.size != 1 or not inputs:
+        if node.name not in LOSS_OPS:
+            if out._data.ndim == 0 and out.requires_grad and self._model_ran:
+                self._scalar = out._data  # maybe a hand-written loss (read if a step follows)
+            return
+        if out._data.size != 1 or not inputs:
             return
         if not self._model_ran:
             return  # a loss of some other model (or of no model): not this run's
@@ -263,13 +286,13 @@ class Watch:
         if training and self._val_since_train and self._ep["n"]:
             self.end_epoch()  # a hand-written loop went back to training after validation
         self._val_since_train = not training
-        self.loss_op = node.name
+        self.loss_op = _SAME_LOSS.get(node.name, node.name)
         self.wiring.summed = getattr(node, "reduction", None) == "sum"
         ep = self._ep
         sampled = self._sampling(training)
         self._eval_loss = None if training or not is_grad_enabled() else out._data
         if training:
-            self._pending_loss = out._data
+            self._pending_loss, self._loss_used = out._data, False
             ep["n"] += 1
             self._keep(ep["losses"], out._data)
         else:
@@ -296,6 +319,8 @@ class Watch:
             self.score_producer = inputs[0]._ctx.name if inputs[0]._ctx is not None else None
             if len(self._targets) + (self.target_var is not None) * TARGET_BATCHES < TARGET_BATCHES:
                 self._keep(self._targets, target)
+        elif training:  # binary cross-entropy: a sigmoid before the one with logits
+            self.score_producer = inputs[0]._ctx.name if inputs[0]._ctx is not None else None
 
     @staticmethod
     def _target(node, inputs):
@@ -307,6 +332,7 @@ class Watch:
         return None if safe is None else getattr(safe, "_data", safe)  # a Tensor's array
 
     def _on_backward(self, node, grad) -> None:
+        self._loss_used = True  # the pending loss's backward ran (before the step: as it should)
         if self._checked:
             return
         self._checked = True
@@ -342,6 +368,12 @@ class Watch:
         """Between ``loss.backward()`` and ``optimizer.step()``: read the gradients (on
         sampled steps: the global norm, and the health monitor's statistics)."""
         loss, self._pending_loss = self._pending_loss, None
+        scalar, self._scalar = self._scalar, None
+        self.wiring.steps_before_backward += loss is not None and not self._loss_used
+        if loss is None and scalar is not None and self.model.training:
+            loss, self.custom_loss = scalar, True  # a hand-written loss: no loss op ran
+            self._ep["n"] += 1
+            self._keep(self._ep["losses"], scalar)
         if loss is None and not self.model.training:  # a step on a loss made in eval mode
             loss, self._eval_loss = self._eval_loss, None
             self.wiring.eval_steps += 1
@@ -398,12 +430,13 @@ class Watch:
         mean = float(np.mean(ep["losses"])) if ep["losses"] else None
         record["loss"] = logs.get("loss", mean)
         if "accuracy" in logs or train is not None and train[1]:
-            record["accuracy"] = logs.get("accuracy", train[0] / max(train[1], 1))
+            record["accuracy"] = logs["accuracy"] if "accuracy" in logs else train[0] / train[1]
         if "val_loss" in logs or ep["val_losses"]:
             val_loss = float(np.mean(ep["val_losses"])) if ep["val_losses"] else None
             record["val_loss"] = logs.get("val_loss", val_loss)
         if "val_accuracy" in logs or val is not None and val[1]:
-            record["val_accuracy"] = logs.get("val_accuracy", val[0] / max(val[1], 1))
+            record["val_accuracy"] = (logs["val_accuracy"] if "val_accuracy" in logs
+                                      else val[0] / val[1])  # fmt: skip
         if train is not None:
             self.probability_batches += int(round(train[3]))
         if train is not None and self.class_counts is None:  # the first epoch: every batch
@@ -420,37 +453,9 @@ class Watch:
         return new
 
     # -- the diagnosis --------------------------------------------------------------------------
-    def _initial_weights(self) -> tuple[list, dict]:
-        """At the start, read in one transfer: the weight matrices (not the output layer)
-        whose rows (units) are all identical, and std(W) * sqrt(fan_in) of each (about 0.58
-        under the default init, uniform in +-1/sqrt(fan_in); 1.41 under He, 1 under LeCun: a
-        layer far below 0.1 shrinks the signal at every layer, far above 10 blows it up)."""
-        weights = [(n, p._data) for n, p in self._named
-                   if n.endswith("weight") and p.ndim >= 2 and p.shape[0] > 1]  # fmt: skip
-        if not weights:
-            return [], {}
-        xp = xp_of(weights[0][1])
-        values = []
-        for _, w in weights:
-            w = w.reshape(w.shape[0], -1).astype(xp.float64)
-            values.append(xp.stack([(w == w[:1]).all(), w.std()]))
-        found, scale = [], {}
-        for i, ((name, w), (same, std)) in enumerate(zip(weights, read(values))):
-            if same and i < len(weights) - 1:
-                found.append(name)
-            if std > 0:
-                scale[name] = float(std * (w.size // w.shape[0]) ** 0.5)
-        return found, scale
-
     def symmetric_now(self) -> list:
         """Of the layers with identical units at the start, those still identical now."""
-        params = dict(self.model.named_parameters())
-        still = []
-        for name in self.symmetric_at_start:
-            w = host(params[name]._data).reshape(params[name].shape[0], -1)
-            if np.allclose(w, w[:1], rtol=1e-5, atol=1e-7):
-                still.append(name)
-        return still
+        return still_identical(dict(self.model.named_parameters()), self.symmetric_at_start)
 
     def finish(self) -> None:
         """Close a last unfinished epoch (steps since the last ``end_epoch``)."""

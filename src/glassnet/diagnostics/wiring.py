@@ -24,6 +24,7 @@ class Wiring:
         mode_modules: modules whose output depends on ``model.train()`` / ``model.eval()``.
         eval_steps: optimizer steps taken while the model was in eval mode.
         gradless_steps: measured steps where no parameter held a gradient (``None``).
+        steps_before_backward: steps taken before the backward of the step's loss.
         batch: the batch size of the first sampled classification batch.
         summed: the last loss op summed over the batch (``reduction="sum"``).
     """
@@ -40,6 +41,7 @@ class Wiring:
                              if type(m).__name__.startswith(_MODE_MODULES)]  # fmt: skip
         self.eval_steps = 0
         self.gradless_steps = 0
+        self.steps_before_backward = 0  # optimizer.step() before its loss's backward()
         self.batch: int | None = None
         self.summed = False  # the loss op's reduction is "sum"
 
