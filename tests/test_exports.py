@@ -170,6 +170,7 @@ TORCH_ROOT = [
     "cdist",
     "cosine_similarity",
     "dist",
+    "norm_except_dim",
     "pairwise_distance",
     "pdist",
     "diag",

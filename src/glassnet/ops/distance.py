@@ -28,6 +28,7 @@ __all__ = [
     "dist",
     "matrix_norm",
     "norm",
+    "norm_except_dim",
     "normalize",
     "pairwise_distance",
     "pdist",
@@ -168,6 +169,27 @@ def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None, **
     if p == "nuc":
         return matrix_norm(input, "nuc", dim or (-2, -1), keepdim, dtype=dtype)
     return vector_norm(input, p, dim, keepdim, dtype=dtype)
+
+
+def norm_except_dim(v: Tensor, pow: float = 2, dim: int = 0) -> Tensor:  # noqa: A002
+    """PyTorch's ``torch.norm_except_dim``: the ``pow``-norm of ``v`` over every dim but
+    ``dim``, kept as size-1 dims (shape (1, ..., v.shape[dim], ..., 1)): the ``g`` of weight
+    normalization. ``dim=-1`` means no dim is kept, as PyTorch's (the norm of the whole tensor,
+    0-d), not the last dim; any other negative ``dim`` counts from the end.
+
+    >>> import glassnet as gn
+    >>> norm_except_dim(gn.ones(3, 2, 2), 2, 0).shape
+    (3, 1, 1)
+    """
+    if not isinstance(dim, int):
+        raise TypeError(f"norm_except_dim: dim must be an int, got {type(dim).__name__}")
+    if dim == -1:
+        return vector_norm(v, pow)
+    keep = normalize_axis(dim, v.shape, "norm_except_dim")[0]
+    others = tuple(i for i in range(v.ndim) if i != keep)
+    if not others:  # a 1-d v: the norm of each single element (vector_norm reads () as all)
+        return _el.abs(v)
+    return vector_norm(v, pow, others, keepdim=True)
 
 
 def dist(input: Tensor, other: Tensor, p: float = 2) -> Tensor:

@@ -1,12 +1,15 @@
-"""``glassnet.nn.utils``: PyTorch's module path for gradient clipping, parameter vectors and
-``rnn`` (``pad_sequence``; packed sequences raise NotImplementedError).
+"""``glassnet.nn.utils``: PyTorch's module path for gradient clipping, parameter vectors,
+``rnn`` (``pad_sequence``; packed sequences raise NotImplementedError), weight normalization
+(legacy ``weight_norm`` / ``remove_weight_norm``, and ``parametrizations.weight_norm``) and
+``parametrize``.
 
 The clipping functions live in :mod:`glassnet.optim.clip` (the optim layer sits above nn);
 they are looked up on first use, so importing ``glassnet.nn`` never imports the optimizers.
 """
 
-from glassnet.nn.utils import rnn
+from glassnet.nn.utils import parametrizations, parametrize, rnn
 from glassnet.nn.utils.convert_parameters import parameters_to_vector, vector_to_parameters
+from glassnet.nn.utils.weight_norm import remove_weight_norm, weight_norm
 
 __all__ = [
     "clip_grad_norm",
@@ -16,8 +19,12 @@ __all__ = [
     "clip_grads_with_norm_",
     "get_total_norm",
     "parameters_to_vector",
+    "parametrizations",
+    "parametrize",
+    "remove_weight_norm",
     "rnn",
     "vector_to_parameters",
+    "weight_norm",
 ]
 
 _CLIP = (
