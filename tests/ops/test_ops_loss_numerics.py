@@ -397,3 +397,24 @@ def test_xlogy_and_kl_div_follow_pytorchs_formulas_at_the_edges():
         loss.sum().backward()
     assert np.isnan(loss.numpy()[0, 1]) and not np.isnan(loss.numpy()[0, 0])
     np.testing.assert_allclose(logq.grad.numpy(), [[-0.25, 0.5]])
+
+
+def test_cosine_similarity_below_eps_keeps_pytorchs_gradient():
+    """PyTorch raises a norm below eps to eps with clamp_min_ under no_grad: the value divides
+    by eps, the gradient still goes through the norm (x/||x||). glassnet's clamp cut that part
+    of the gradient (a different gradient for vectors shorter than 1e-8). torch 2.13, float64."""
+    x1 = t64([[3e-9, -4e-9, 1e-9], [1.0, 2.0, -0.5]], grad=True)
+    x2 = t64([[0.5, 1.5, -2.0], [2e-10, 0.0, -1e-10]], grad=True)
+    y = F.cosine_similarity(x1, x2)
+    (y * t64([1.0, -2.0])).sum().backward()
+    np.testing.assert_allclose(y.numpy(), [-0.25495097567963926, 0.010910894511799621])
+    np.testing.assert_allclose(
+        x1.grad.numpy(),
+        [[34611613.513818406, 38834840.54145521, -73446454.05527362],
+         [-0.013300899976289061, 0.008313062485180663, 0.006650449988144531]],
+    )  # fmt: skip
+    np.testing.assert_allclose(
+        x2.grad.numpy(),
+        [[0.13728129459672883, -0.09805806756909201, -0.03922322702763682],
+         [-85335355.94849989, -174574312.1887939, 42667677.974249944]],
+    )  # fmt: skip

@@ -203,10 +203,21 @@ def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -
     return input / _sel.clip(n, min=eps)
 
 
+def _lift_to(n, eps):
+    """max(n, eps) - n: what lifts a norm below ``eps`` up to it (no gradient)."""
+    return xp_of(n).maximum(n, eps) - n
+
+
 def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
-    """sum(x1 x2) / (max(||x1||, eps) max(||x2||, eps)) along ``dim`` (broadcasting x1, x2)."""
-    n1 = _sel.clip(vector_norm(x1, 2, dim, keepdim=True), min=eps)
-    n2 = _sel.clip(vector_norm(x2, 2, dim, keepdim=True), min=eps)
+    """sum(x1 x2) / (max(||x1||, eps) max(||x2||, eps)) along ``dim`` (broadcasting x1, x2).
+
+    As PyTorch's, the norms are raised to ``eps`` outside the graph (its clamp_min_ under
+    no_grad): below ``eps`` the value divides by eps but the gradient still flows through the
+    norm as if unclamped (d||x||/dx = x/||x||), not the zero gradient of a clamp."""
+    n1 = vector_norm(x1, 2, dim, keepdim=True)
+    n2 = vector_norm(x2, 2, dim, keepdim=True)
+    n1 = n1 + no_grad_result(_lift_to, n1, eps=eps)
+    n2 = n2 + no_grad_result(_lift_to, n2, eps=eps)
     return _red.sum((x1 / n1) * (x2 / n2), dim)
 
 
