@@ -4,11 +4,13 @@
 # layer's two directions joined by torch.cat((hidden[-2, :, :], hidden[-1, :, :]), dim=1),
 # nn.Linear(hidden_dim * 2, output_dim), nn.BCEWithLogitsLoss on predictions.squeeze(1),
 # binary_accuracy with torch.round(torch.sigmoid(preds)) and correct.sum() / len(correct),
-# model.embedding.weight.data[pad_idx] = torch.zeros(embedding_dim), count_parameters), here
-# with batch_first=True batches built by nn.utils.rnn.pad_sequence instead of torchtext
-# iterators, written for this test at a tiny size. The token sequences are drawn with NumPy
-# so that both frameworks see the same ones. Only the import lines differ from the PyTorch
-# program.
+# model.embedding.weight.data[pad_idx] = torch.zeros(embedding_dim), count_parameters, the
+# LSTM fed nn.utils.rnn.pack_padded_sequence(embedded, text_lengths.to("cpu")) and read back
+# with pad_packed_sequence), here with batch_first=True batches built by
+# nn.utils.rnn.pad_sequence instead of torchtext iterators (enforce_sorted=False instead of
+# torchtext's sort_within_batch) and the GRU run on the padded batch, written for this test
+# at a tiny size. The token sequences are drawn with NumPy so that both frameworks see the
+# same ones. Only the import lines differ from the PyTorch program.
 import numpy as np
 
 import glassnet as torch
@@ -60,7 +62,13 @@ class RNN(nn.Module):
     def forward(self, text, text_lengths):
         embedded = self.dropout(self.embedding(text))
         if self.rnn_type == "LSTM":
-            output, (hidden, cell) = self.rnn(embedded)
+            packed_embedded = nn.utils.rnn.pack_padded_sequence(
+                embedded, text_lengths.to("cpu"), batch_first=True, enforce_sorted=False
+            )
+            packed_output, (hidden, cell) = self.rnn(packed_embedded)
+            output, output_lengths = nn.utils.rnn.pad_packed_sequence(
+                packed_output, batch_first=True
+            )
         else:
             output, hidden = self.rnn(embedded)
         hidden = self.dropout(torch.cat((hidden[-2, :, :], hidden[-1, :, :]), dim=1))

@@ -22,7 +22,18 @@ from glassnet.nn import init
 from glassnet.nn.layers._validate import check_float_input, check_positive
 from glassnet.nn.module import Module
 from glassnet.nn.parameter import Parameter
-from glassnet.ops import concat, relu, sigmoid, stack, swapaxes, tanh, unsqueeze
+from glassnet.nn.utils.rnn import PackedSequence, pad_packed_sequence
+from glassnet.ops import (
+    concat,
+    index_select,
+    relu,
+    sigmoid,
+    stack,
+    swapaxes,
+    tanh,
+    unsqueeze,
+    where,
+)
 from glassnet.tensor import Tensor
 
 # number of stacked gates in weight_ih / weight_hh (rows = gates * hidden_size)
@@ -161,6 +172,8 @@ class _RNNBase(Module):
         return [self._check_state(hx, "h0", batch)]
 
     def forward(self, x: Tensor, hx=None):
+        if isinstance(x, PackedSequence):
+            return self._forward_packed(x, hx)
         batched = self._check_input(x)
         if batched:
             seq = swapaxes(x, 0, 1) if self.batch_first else x  # time-major (T, N, C)
@@ -188,10 +201,47 @@ class _RNNBase(Module):
             h_n = [stack([s[0] for s in store], axis=0) for store in finals]
         return (output, (h_n[0], h_n[1])) if self.mode == "LSTM" else (output, h_n[0])
 
-    def _run_direction(self, seq: Tensor, state: list, layer: int, direction: int):
+    def _forward_packed(self, packed: PackedSequence, hx):
+        """PyTorch's packed path: each sequence runs over its own length only; the output is
+        packed as the input and the final states are each sequence's state at its last step,
+        in the original batch order (an ``hx`` given is read in that order too)."""
+        seq, lengths = pad_packed_sequence(_sorted(packed))  # (T, B, C), sorted by length
+        self._check_input(seq)
+        order, inverse = packed.sorted_indices, packed.unsorted_indices
+        states = self._initial_states(hx, seq.shape[1], seq)
+        if hx is not None and order is not None:
+            states = [index_select(s, 1, order.to(s.device)) for s in states]
+        xp = xp_of(seq._data)
+        steps = xp.asarray(lengths.numpy())[None, :] > xp.arange(seq.shape[0])[:, None]
+        masks = [xp.asarray(row[:, None]) for row in steps]  # (B, 1) per step: still running
+        finals: list[list[Tensor]] = [[] for _ in states]
+        for layer in range(self.num_layers):
+            outputs = []
+            for direction in range(self.num_directions):
+                k = layer * self.num_directions + direction
+                first = [s[k] for s in states]
+                out, last = self._run_direction(seq, first, layer, direction, masks)
+                outputs.append(out)
+                for store, s in zip(finals, last):
+                    store.append(s)
+            seq = outputs[0] if len(outputs) == 1 else concat(outputs, axis=-1)
+            if self.dropout and self.training and layer < self.num_layers - 1:
+                seq = F.dropout(seq, p=self.dropout, training=True)
+        sizes = packed.batch_sizes.numpy()
+        data = concat([seq[t, : int(n)] for t, n in enumerate(sizes)], axis=0)
+        output = PackedSequence(data, packed.batch_sizes, order, inverse)
+        h_n = [stack(store, axis=0) for store in finals]
+        if inverse is not None:
+            h_n = [index_select(h, 1, inverse.to(h.device)) for h in h_n]
+        return (output, (h_n[0], h_n[1])) if self.mode == "LSTM" else (output, h_n[0])
+
+    def _run_direction(self, seq: Tensor, state: list, layer: int, direction: int, masks=None):
         """Run one layer in one direction over time-major ``seq`` (T, N, C).
 
-        Returns the hidden states (T, N, H) in input order and the final state(s).
+        Returns the hidden states (T, N, H) in input order and the final state(s). With
+        ``masks`` (packed input: per step, which sequences are still running) a finished
+        sequence keeps its state, so the forward direction ends at each one's last step and
+        the backward direction starts there from the initial state.
         """
         sfx = _suffix(layer, direction)
         w_ih = getattr(self, "weight_ih" + sfx)
@@ -208,7 +258,8 @@ class _RNNBase(Module):
         hs = [None] * seq.shape[0]
         x_proj = _unstack_time(proj)
         for t in steps:
-            state = step(x_proj[t], state, w_hh, b_hh)
+            new = step(x_proj[t], state, w_hh, b_hh)
+            state = new if masks is None else [where(masks[t], n, o) for n, o in zip(new, state)]
             hs[t] = state[0]
         return stack(hs, axis=0), state
 
@@ -234,6 +285,11 @@ class _RNNBase(Module):
         r, z = rz[:, :H], rz[:, H:]
         n = tanh(x_proj[:, 2 * H :] + r * hh[:, 2 * H :])
         return [n + z * (h - n)]  # = (1 - z) * n + z * h
+
+
+def _sorted(packed: PackedSequence) -> PackedSequence:
+    """The same packed data read in its sorted order (no permutation back)."""
+    return PackedSequence(packed.data, packed.batch_sizes, None, None)
 
 
 def _unstack_time(x: Tensor) -> list[Tensor]:

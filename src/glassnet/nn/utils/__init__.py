@@ -1,5 +1,5 @@
 """``glassnet.nn.utils``: PyTorch's module path for gradient clipping, parameter vectors,
-``rnn`` (``pad_sequence``; packed sequences raise NotImplementedError), weight normalization
+``rnn`` (``pad_sequence``, ``pack_padded_sequence``, ``PackedSequence``), weight normalization
 (legacy ``weight_norm`` / ``remove_weight_norm``, and ``parametrizations.weight_norm``) and
 ``parametrize``.
 

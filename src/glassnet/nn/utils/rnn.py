@@ -1,14 +1,20 @@
-"""``glassnet.nn.utils.rnn``: PyTorch's padding helpers for batches of variable-length
-sequences.
+"""``glassnet.nn.utils.rnn``: PyTorch's helpers for batches of variable-length sequences.
 
-``pad_sequence`` / ``unpad_sequence`` work as PyTorch's. Packed sequences are not supported:
-glassnet's RNN, LSTM and GRU take padded tensors only, so ``pack_padded_sequence``,
-``pack_sequence``, ``pad_packed_sequence`` and ``PackedSequence`` raise NotImplementedError
-naming the alternative: pad with ``pad_sequence``, run the RNN on the padded batch, and pick
-each sequence's last valid step (``out[lengths - 1, arange(B)]``) or mask the padded steps.
+``pad_sequence`` / ``unpad_sequence`` pad and unpad. ``pack_padded_sequence`` /
+``pack_sequence`` make a :class:`PackedSequence` (PyTorch's layout: the valid steps only,
+time-major, sequences sorted by decreasing length, ``batch_sizes[t]`` = how many sequences are
+longer than t), which ``nn.RNN`` / ``nn.LSTM`` / ``nn.GRU`` accept as PyTorch's do: each
+sequence is run over its own length only (the backward direction starts at its last valid
+step), the output is packed the same way and ``h_n`` holds each sequence's state at its own
+last step, in the original batch order. ``pad_packed_sequence`` / ``unpack_sequence`` undo the
+packing. Everything is differentiable (slices, concatenations and a masked ``where`` per step).
 """
 
 from __future__ import annotations
+
+from collections import namedtuple
+
+import numpy as np
 
 from glassnet import ops
 from glassnet.tensor import Tensor
@@ -22,14 +28,6 @@ __all__ = [
     "unpack_sequence",
     "unpad_sequence",
 ]
-
-_NO_PACKING = (
-    "{name} is not supported by glassnet: its RNN, LSTM and GRU take padded tensors only. "
-    "Pad the batch with nn.utils.rnn.pad_sequence(sequences), run the RNN on it, and read "
-    "each sequence's last valid output with out[lengths - 1, arange(batch)] (or mask the "
-    "padded steps); the outputs at the valid steps equal PyTorch's packed results for a "
-    "unidirectional RNN (a bidirectional one also reads the padding backwards)"
-)
 
 
 def pad_sequence(
@@ -94,30 +92,178 @@ def unpad_sequence(padded_sequences: Tensor, lengths, batch_first: bool = False)
     return [padded_sequences[i, : int(n)] for i, n in enumerate(lengths)]
 
 
-class PackedSequence:
-    """Not supported (see the module docstring): constructing one raises
-    NotImplementedError. The class exists so that ``isinstance(x, PackedSequence)`` checks
-    in ported code run (always False)."""
+def _index_tensor(values) -> Tensor:
+    """An int64 tensor on the CPU (PyTorch keeps batch_sizes and the permutations there)."""
+    return Tensor(np.asarray(values, dtype=np.int64))
 
-    def __new__(cls, *args, **kwargs):
-        raise NotImplementedError(_NO_PACKING.format(name="PackedSequence"))
+
+def _invert_permutation(permutation: Tensor | None) -> Tensor | None:
+    if permutation is None:
+        return None
+    order = permutation.numpy()
+    inverse = np.empty_like(order)
+    inverse[order] = np.arange(order.size, dtype=order.dtype)
+    return _index_tensor(inverse)
+
+
+class PackedSequence(
+    namedtuple("PackedSequence_", ["data", "batch_sizes", "sorted_indices", "unsorted_indices"])
+):
+    """A batch of variable-length sequences packed as PyTorch packs them (a named tuple).
+
+    ``data`` (sum of the lengths, *) holds step 0 of every sequence, then step 1 of those
+    longer than 1, ...; the sequences sorted by decreasing length (``sorted_indices``: the
+    original index of each sorted position, ``unsorted_indices`` its inverse; both None when
+    the batch came sorted). ``batch_sizes[t]`` counts the sequences longer than t. Build one
+    with :func:`pack_padded_sequence` or :func:`pack_sequence`.
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, data, batch_sizes=None, sorted_indices=None, unsorted_indices=None):
+        if batch_sizes is None:
+            raise TypeError(
+                "PackedSequence(data, batch_sizes, ...): build it with "
+                "nn.utils.rnn.pack_padded_sequence or pack_sequence"
+            )
+        if unsorted_indices is None:
+            unsorted_indices = _invert_permutation(sorted_indices)
+        return super().__new__(cls, data, batch_sizes, sorted_indices, unsorted_indices)
+
+    def to(self, *args, **kwargs) -> PackedSequence:
+        """``data`` moved / cast as ``Tensor.to``; the index tensors stay on the CPU."""
+        data = self.data.to(*args, **kwargs)
+        return self if data is self.data else type(self)(data, *self[1:])
+
+    def cpu(self) -> PackedSequence:
+        return self.to("cpu")
+
+    def cuda(self, *args, **kwargs) -> PackedSequence:
+        return self.to("cuda")
+
+    def double(self) -> PackedSequence:
+        return self.to(dtype="float64")
+
+    def float(self) -> PackedSequence:  # noqa: A003 - PyTorch's name
+        return self.to(dtype="float32")
+
+    @property
+    def is_cuda(self) -> bool:
+        return self.data.is_cuda
+
+
+def _lengths_array(lengths, batch: int, steps: int) -> np.ndarray:
+    if isinstance(lengths, Tensor):
+        lengths = lengths.numpy()
+    arr = np.asarray(lengths)
+    if arr.ndim != 1 or (arr.size and arr.dtype.kind not in "iub"):
+        raise ValueError(
+            f"pack_padded_sequence: lengths must be a 1-D list or tensor of integers, got "
+            f"shape {arr.shape} and dtype {arr.dtype}"
+        )
+    arr = arr.astype(np.int64)
+    if arr.size != batch:
+        raise ValueError(
+            f"pack_padded_sequence: got {arr.size} lengths for a batch of {batch} sequences; "
+            "pass one length per sequence"
+        )
+    if (arr <= 0).any():
+        raise RuntimeError(
+            "Length of all samples has to be greater than 0, but found an element in "
+            "'lengths' that is <= 0"
+        )
+    if arr.max() > steps:
+        raise ValueError(
+            f"pack_padded_sequence: a length of {int(arr.max())} exceeds the {steps} steps of "
+            "the padded input"
+        )
+    return arr
 
 
 def pack_padded_sequence(input, lengths, batch_first=False, enforce_sorted=True):  # noqa: A002
-    """Not supported: raises NotImplementedError naming pad_sequence + masking."""
-    raise NotImplementedError(_NO_PACKING.format(name="pack_padded_sequence"))
+    """Pack a padded batch (T, B, *) ((B, T, *) with ``batch_first=True``) whose sequence b
+    has ``lengths[b]`` valid steps into a :class:`PackedSequence`, as PyTorch.
 
+    With ``enforce_sorted=True`` the lengths must be in decreasing order (RuntimeError
+    otherwise, as PyTorch); ``enforce_sorted=False`` sorts the batch (stably) and records the
+    permutation so the RNN's outputs come back in the original order.
 
-def pack_sequence(sequences, enforce_sorted=True):
-    """Not supported: raises NotImplementedError naming pad_sequence + masking."""
-    raise NotImplementedError(_NO_PACKING.format(name="pack_sequence"))
+    >>> import glassnet as gn
+    >>> packed = pack_padded_sequence(gn.ones(3, 2, 1), [3, 1])
+    >>> tuple(packed.data.shape), packed.batch_sizes.tolist()
+    ((4, 1), [2, 1, 1])
+    """
+    if not isinstance(input, Tensor) or input.ndim < 2:
+        raise TypeError("pack_padded_sequence: input must be a padded tensor (T, B, *)")
+    if batch_first:
+        input = input.transpose(0, 1)
+    arr = _lengths_array(lengths, input.shape[1], input.shape[0])
+    if enforce_sorted:
+        if (np.diff(arr) > 0).any():
+            raise RuntimeError(
+                "`lengths` array must be sorted in decreasing order when `enforce_sorted` is "
+                "True. You can pass `enforce_sorted=False` to pack_padded_sequence and/or "
+                "pack_sequence to sidestep this requirement if you do not need ONNX "
+                "exportability."
+            )
+        sorted_indices = None
+    else:
+        order = np.argsort(-arr, kind="stable")
+        sorted_indices = _index_tensor(order)
+        arr = arr[order]
+        input = ops.index_select(input, 1, Tensor(order).to(input.device))
+    batch_sizes = (arr[None, :] > np.arange(int(arr[0]))[:, None]).sum(axis=1)
+    data = ops.cat([input[t, : int(n)] for t, n in enumerate(batch_sizes)], 0)
+    return PackedSequence(data, _index_tensor(batch_sizes), sorted_indices, None)
 
 
 def pad_packed_sequence(sequence, batch_first=False, padding_value=0.0, total_length=None):
-    """Not supported: raises NotImplementedError naming pad_sequence + masking."""
-    raise NotImplementedError(_NO_PACKING.format(name="pad_packed_sequence"))
+    """Undo :func:`pack_padded_sequence`: ``(padded, lengths)`` with padded (T, B, *)
+    ((B, T, *) with ``batch_first=True``; T = ``total_length`` if given) in the original batch
+    order and ``lengths`` an int64 tensor, as PyTorch."""
+    if not isinstance(sequence, PackedSequence):
+        raise TypeError(
+            f"pad_packed_sequence: expected a PackedSequence, got {type(sequence).__name__}"
+        )
+    sizes = sequence.batch_sizes.numpy().astype(np.int64)
+    steps = len(sizes)
+    if total_length is not None and total_length < steps:
+        raise ValueError(
+            "Expected total_length to be at least the length of the longest sequence in "
+            f"input, but got total_length={total_length} and max sequence length being "
+            f"{steps}"
+        )
+    data, batch = sequence.data, int(sizes[0])
+    rows, offset = [], 0
+    for n in sizes:
+        step = data[offset : offset + int(n)]
+        offset += int(n)
+        if n < batch:
+            widths = [(0, batch - int(n))] + [(0, 0)] * (data.ndim - 1)
+            step = ops.pad(step, widths, value=padding_value)
+        rows.append(step)
+    padded = ops.stack(rows, 0)
+    if total_length is not None and total_length > steps:
+        widths = [(0, total_length - steps)] + [(0, 0)] * (padded.ndim - 1)
+        padded = ops.pad(padded, widths, value=padding_value)
+    lengths = (sizes[None, :] > np.arange(batch)[:, None]).sum(axis=1)
+    if sequence.unsorted_indices is not None:
+        order = sequence.unsorted_indices.numpy()
+        padded = ops.index_select(padded, 1, Tensor(order).to(padded.device))
+        lengths = lengths[order]
+    if batch_first:
+        padded = padded.transpose(0, 1)
+    return padded, _index_tensor(lengths)
 
 
-def unpack_sequence(packed_sequences):
-    """Not supported: raises NotImplementedError naming pad_sequence + masking."""
-    raise NotImplementedError(_NO_PACKING.format(name="unpack_sequence"))
+def pack_sequence(sequences, enforce_sorted=True) -> PackedSequence:
+    """Pack a list of (L_i, *) tensors: ``pack_padded_sequence(pad_sequence(sequences),
+    lengths, enforce_sorted=enforce_sorted)``, as PyTorch."""
+    lengths = [s.shape[0] for s in sequences]
+    return pack_padded_sequence(pad_sequence(sequences), lengths, enforce_sorted=enforce_sorted)
+
+
+def unpack_sequence(packed_sequences: PackedSequence) -> list:
+    """The list of (L_i, *) tensors that :func:`pack_sequence` packed (original order)."""
+    padded, lengths = pad_packed_sequence(packed_sequences, batch_first=True)
+    return unpad_sequence(padded, lengths, batch_first=True)
