@@ -566,6 +566,7 @@ NN_FUNCTIONAL = [
     "grid_sample",
     "channel_shuffle",
     "gumbel_softmax",
+    "embedding_bag",
     "adaptive_avg_pool2d",
     "avg_pool2d",
     "batch_norm",

@@ -12,6 +12,7 @@ from glassnet.nn.layers import (
     Conv2d,
     Dropout,
     Embedding,
+    EmbeddingBag,
     Flatten,
     GroupNorm,
     Identity,

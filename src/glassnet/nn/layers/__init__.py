@@ -23,7 +23,7 @@ from glassnet.nn.layers.dropout_extra import (
     Dropout3d,
     FeatureAlphaDropout,
 )
-from glassnet.nn.layers.embedding import Embedding
+from glassnet.nn.layers.embedding import Embedding, EmbeddingBag
 from glassnet.nn.layers.flatten import Flatten, Unflatten
 from glassnet.nn.layers.linear import Identity, Linear
 from glassnet.nn.layers.norm import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm

@@ -157,3 +157,110 @@ class Embedding(Module):
         if self.kernel_regularizer is not None:
             s += f", kernel_regularizer={self.kernel_regularizer!r}"
         return s
+
+
+class EmbeddingBag(Module):
+    """Sums, means or maxima of bags of embedding rows (PyTorch's ``nn.EmbeddingBag``): the
+    text-classification front end of PyTorch's torchtext tutorial.
+
+    ``forward(input, offsets=None, per_sample_weights=None)``: a 2-D ``input`` (B, N) is B bags
+    of N ids; a 1-D ``input`` is cut into bags at ``offsets``. Ids equal to ``padding_idx`` are
+    left out (and not counted by "mean"); an empty bag gives zeros. See
+    :func:`glassnet.functional.embedding_bag` for the math. Returns (B, embedding_dim).
+
+    Args (PyTorch's order): num_embeddings, embedding_dim, max_norm, norm_type,
+    scale_grad_by_freq (True raises NotImplementedError), mode ("mean", "sum" or "max"),
+    sparse (True raises NotImplementedError), _weight, include_last_offset, padding_idx.
+    The table is initialised N(0, 1), the padding row zero.
+
+    >>> import glassnet as gn
+    >>> bag = gn.nn.EmbeddingBag(10, 3, mode="sum")
+    >>> bag(gn.tensor([1, 2, 4, 5, 4]), gn.tensor([0, 2])).shape
+    (2, 3)
+    """
+
+    def __init__(
+        self,
+        num_embeddings: int,
+        embedding_dim: int,
+        max_norm: float | None = None,
+        norm_type: float = 2.0,
+        scale_grad_by_freq: bool = False,
+        mode: str = "mean",
+        sparse: bool = False,
+        _weight: Tensor | None = None,
+        include_last_offset: bool = False,
+        padding_idx: int | None = None,
+    ) -> None:
+        super().__init__()
+        if scale_grad_by_freq or sparse:
+            what = "scale_grad_by_freq=True" if scale_grad_by_freq else "sparse=True"
+            raise NotImplementedError(f"EmbeddingBag: {what} is not supported in glassnet")
+        if mode not in ("sum", "mean", "max"):
+            raise ValueError(f"EmbeddingBag: mode must be 'sum', 'mean' or 'max', got {mode!r}")
+        check_positive(num_embeddings, "num_embeddings", "EmbeddingBag")
+        check_positive(embedding_dim, "embedding_dim", "EmbeddingBag")
+        if padding_idx is not None:
+            if not -num_embeddings <= padding_idx < num_embeddings:
+                raise ValueError(
+                    f"EmbeddingBag: padding_idx must be in {-num_embeddings}.."
+                    f"{num_embeddings - 1} for num_embeddings={num_embeddings}, got {padding_idx}"
+                )
+            padding_idx %= num_embeddings
+        self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
+        self.max_norm, self.norm_type = max_norm, norm_type
+        self.scale_grad_by_freq, self.mode, self.sparse = scale_grad_by_freq, mode, sparse
+        self.include_last_offset, self.padding_idx = include_last_offset, padding_idx
+        if _weight is None:
+            self.weight = Parameter(zeros(num_embeddings, embedding_dim))
+            self.reset_parameters()
+        else:
+            if tuple(_weight.shape) != (num_embeddings, embedding_dim):
+                raise ValueError(
+                    f"EmbeddingBag: _weight of shape {tuple(_weight.shape)} must be "
+                    f"(num_embeddings, embedding_dim) = {(num_embeddings, embedding_dim)}"
+                )
+            self.weight = Parameter(_weight.detach())
+
+    reset_parameters = Embedding.reset_parameters
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        embeddings: Tensor,
+        freeze: bool = True,
+        max_norm: float | None = None,
+        norm_type: float = 2.0,
+        scale_grad_by_freq: bool = False,
+        mode: str = "mean",
+        sparse: bool = False,
+        include_last_offset: bool = False,
+        padding_idx: int | None = None,
+    ) -> EmbeddingBag:
+        """An EmbeddingBag whose table is ``embeddings`` (2-D), fixed when ``freeze``."""
+        if not isinstance(embeddings, Tensor) or embeddings.ndim != 2:
+            raise ValueError("EmbeddingBag.from_pretrained: embeddings must be a 2-D Tensor")
+        rows, cols = embeddings.shape
+        bag = cls(rows, cols, max_norm, norm_type, scale_grad_by_freq, mode, sparse, embeddings,
+                  include_last_offset, padding_idx)  # fmt: skip
+        bag.weight.requires_grad = not freeze
+        return bag
+
+    def forward(self, input: Tensor, offsets=None, per_sample_weights=None) -> Tensor:  # noqa: A002
+        return F.embedding_bag(input, self.weight, offsets, self.max_norm, self.norm_type,
+                               self.scale_grad_by_freq, self.mode, self.sparse,
+                               per_sample_weights, self.include_last_offset,
+                               self.padding_idx)  # fmt: skip
+
+    def extra_repr(self) -> str:
+        s = f"{self.num_embeddings}, {self.embedding_dim}"
+        if self.max_norm is not None:
+            s += f", max_norm={self.max_norm}"
+        if self.norm_type != 2:
+            s += f", norm_type={self.norm_type}"
+        s += f", mode='{self.mode}'"
+        if self.include_last_offset:
+            s += ", include_last_offset=True"
+        if self.padding_idx is not None:
+            s += f", padding_idx={self.padding_idx}"
+        return s
