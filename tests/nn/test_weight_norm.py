@@ -212,7 +212,7 @@ def test_custom_parametrization_single_original_and_chaining():
 
 def test_missing_parametrizations_raise_clearly():
     with pytest.raises(NotImplementedError, match="orthogonal is not implemented"):
-        nn.utils.parametrizations.orthogonal  # noqa: B018
+        nn.utils.parametrizations.orthogonal(nn.Linear(2, 2))
 
 
 def test_module_repr_puts_extra_repr_on_its_own_line_beside_children():
@@ -228,3 +228,14 @@ def test_module_repr_puts_extra_repr_on_its_own_line_beside_children():
 
     assert repr(Wrapped()) == "Wrapped(\n  k=1\n  (inner): Identity()\n)"
     assert repr(nn.Linear(2, 2)) == "Linear(in_features=2, out_features=2, bias=True)"
+
+
+@pytest.mark.parametrize("name", ["spectral_norm", "remove_spectral_norm", "fuse_conv_bn_eval"])
+def test_missing_nn_utils_raise_clearly(name):
+    assert hasattr(nn.utils, name)
+    with pytest.raises(NotImplementedError, match=f"nn.utils.{name} is not implemented"):
+        getattr(nn.utils, name)(nn.Linear(2, 2))
+    with pytest.raises(AttributeError):
+        nn.utils.no_such_thing  # noqa: B018
+    layer = nn.utils.skip_init(nn.Linear, 3, 2, bias=False)
+    assert isinstance(layer, nn.Linear) and layer.bias is None

@@ -23,6 +23,7 @@ __all__ = [
     "parametrize",
     "remove_weight_norm",
     "rnn",
+    "skip_init",
     "vector_to_parameters",
     "weight_norm",
 ]
@@ -37,9 +38,41 @@ _CLIP = (
 )
 
 
+# torch.nn.utils names glassnet does not implement: using one raises NotImplementedError
+_MISSING = {
+    "spectral_norm": "normalize the weight yourself (weight / its largest singular value, "
+    "e.g. torch.linalg.matrix_norm(w, 2)) or use nn.utils.parametrize with your own module",
+    "remove_spectral_norm": "spectral_norm is not implemented either",
+    "fuse_conv_bn_eval": "keep the Conv and BatchNorm layers separate (the same function)",
+    "fuse_conv_bn_weights": "keep the Conv and BatchNorm layers separate (the same function)",
+    "fuse_linear_bn_eval": "keep the Linear and BatchNorm layers separate (the same function)",
+    "fuse_linear_bn_weights": "keep the Linear and BatchNorm layers separate",
+    "stateless": "load the parameters with load_state_dict and call the module",
+    "convert_conv2d_weight_memory_format": "glassnet has one memory layout; drop the call",
+    "convert_conv3d_weight_memory_format": "glassnet has one memory layout; drop the call",
+}
+
+
+def _missing(message: str):
+    def not_implemented(*args, **kwargs):
+        raise NotImplementedError(message)
+
+    not_implemented.__doc__ = message
+    return not_implemented
+
+
+def skip_init(module_cls, *args, **kwargs):
+    """PyTorch's ``skip_init``: a ``module_cls(*args, **kwargs)`` whose parameters the caller
+    initializes. PyTorch leaves them as uninitialized memory (arbitrary values); glassnet runs
+    the usual init, one of those arbitrary outcomes."""
+    return module_cls(*args, **kwargs)
+
+
 def __getattr__(name: str):
     if name in _CLIP:
         from glassnet.optim import clip
 
         return getattr(clip, name)
+    if name in _MISSING:  # a stub, so hasattr() and imports work; calling it raises
+        return _missing(f"torch.nn.utils.{name} is not implemented in glassnet: {_MISSING[name]}")
     raise AttributeError(f"module 'glassnet.nn.utils' has no attribute {name!r}")

@@ -55,10 +55,15 @@ _MISSING = ("orthogonal", "spectral_norm")
 
 
 def __getattr__(name: str):
-    if name in _MISSING:
-        raise NotImplementedError(
+    if name in _MISSING:  # a stub, so hasattr() and imports work; calling it raises
+        message = (
             f"torch.nn.utils.parametrizations.{name} is not implemented in glassnet; "
             "weight_norm is, and nn.utils.parametrize.register_parametrization takes your "
             "own parametrization module"
         )
+
+        def not_implemented(*args, **kwargs):
+            raise NotImplementedError(message)
+
+        return not_implemented
     raise AttributeError(f"module 'glassnet.nn.utils.parametrizations' has no attribute {name!r}")
