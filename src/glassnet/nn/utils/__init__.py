@@ -1,7 +1,7 @@
 """``glassnet.nn.utils``: PyTorch's module path for gradient clipping, parameter vectors,
 ``rnn`` (``pad_sequence``, ``pack_padded_sequence``, ``PackedSequence``), weight normalization
-(legacy ``weight_norm`` / ``remove_weight_norm``, and ``parametrizations.weight_norm``) and
-``parametrize``.
+(legacy ``weight_norm`` / ``remove_weight_norm``, and ``parametrizations.weight_norm``),
+``spectral_norm`` / ``remove_spectral_norm`` and ``parametrize``.
 
 The clipping functions live in :mod:`glassnet.optim.clip` (the optim layer sits above nn);
 they are looked up on first use, so importing ``glassnet.nn`` never imports the optimizers.
@@ -9,6 +9,7 @@ they are looked up on first use, so importing ``glassnet.nn`` never imports the 
 
 from glassnet.nn.utils import parametrizations, parametrize, rnn
 from glassnet.nn.utils.convert_parameters import parameters_to_vector, vector_to_parameters
+from glassnet.nn.utils.spectral_norm import remove_spectral_norm, spectral_norm
 from glassnet.nn.utils.weight_norm import remove_weight_norm, weight_norm
 
 __all__ = [
@@ -21,9 +22,11 @@ __all__ = [
     "parameters_to_vector",
     "parametrizations",
     "parametrize",
+    "remove_spectral_norm",
     "remove_weight_norm",
     "rnn",
     "skip_init",
+    "spectral_norm",
     "vector_to_parameters",
     "weight_norm",
 ]
@@ -40,9 +43,6 @@ _CLIP = (
 
 # torch.nn.utils names glassnet does not implement: using one raises NotImplementedError
 _MISSING = {
-    "spectral_norm": "normalize the weight yourself (weight / its largest singular value, "
-    "e.g. torch.linalg.matrix_norm(w, 2)) or use nn.utils.parametrize with your own module",
-    "remove_spectral_norm": "spectral_norm is not implemented either",
     "fuse_conv_bn_eval": "keep the Conv and BatchNorm layers separate (the same function)",
     "fuse_conv_bn_weights": "keep the Conv and BatchNorm layers separate (the same function)",
     "fuse_linear_bn_eval": "keep the Linear and BatchNorm layers separate (the same function)",
