@@ -121,6 +121,7 @@ from glassnet.ops.distance import (  # noqa: F401
     cdist,
     cosine_similarity,
     dist,
+    norm_except_dim,
     pairwise_distance,
     pdist,
 )

@@ -128,3 +128,40 @@ def test_reinforce_policy_gradient():
     assert a.shape == (6,) and a.dtype == np.int64
     again = D.Categorical(logits=gn.tensor(logits)).sample()
     np.testing.assert_array_equal(a.numpy(), again.numpy())
+
+
+def sampled_first(make, method):
+    """``method`` of the distribution ``make(param)`` after a ``sample()``: the actor-critic
+    idiom (m = Categorical(logits); a = m.sample(); m.log_prob(a), m.entropy())."""
+
+    def fn(param):
+        m = make(param)
+        m.sample()
+        return getattr(m, method)()
+
+    return fn
+
+
+SAMPLED_FIRST = [
+    ("categorical logits", lambda lg: D.Categorical(logits=lg), "entropy", arr(4, 3)),
+    ("categorical probs", lambda p: D.Categorical(probs=p), "entropy", P),
+    ("bernoulli logits", lambda lg: D.Bernoulli(logits=lg), "entropy", arr(4, 3)),
+    ("bernoulli probs", lambda p: D.Bernoulli(probs=p), "entropy", U),
+    ("one-hot categorical", lambda lg: D.OneHotCategorical(logits=lg), "entropy", arr(4, 3)),
+]
+
+
+@pytest.mark.parametrize(
+    "name, make, method, param", SAMPLED_FIRST, ids=[c[0] for c in SAMPLED_FIRST]
+)
+def test_sample_does_not_cut_the_gradient_of_a_lazy_parameter(name, make, method, param):
+    """sample() reads the lazily computed probs/logits under no_grad; PyTorch's lazy_property
+    computes them under enable_grad, so the cached value keeps its graph. glassnet cached a
+    detached one: entropy() after sample() had no gradient through it (the actor-critic
+    entropy bonus silently did nothing)."""
+    fn = sampled_first(make, method)
+    check_grad(fn, [param], name=f"{name} {method} after sample")
+    p = gn.tensor(param, requires_grad=True)
+    m = make(p)
+    m.sample()
+    assert m.probs.requires_grad and m.logits.requires_grad

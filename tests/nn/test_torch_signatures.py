@@ -49,6 +49,19 @@ PYTORCH_ORDER = {
         "_freeze",
         *_FACTORY,
     ],  # fmt: skip
+    "EmbeddingBag": [
+        "num_embeddings",
+        "embedding_dim",
+        "max_norm",
+        "norm_type",
+        "scale_grad_by_freq",
+        "mode",
+        "sparse",
+        "_weight",
+        "include_last_offset",
+        "padding_idx",
+        *_FACTORY,
+    ],  # fmt: skip
     "BatchNorm2d": [*_NORM, *_FACTORY],
     "LayerNorm": ["normalized_shape", "eps", "elementwise_affine", "bias", *_FACTORY],
     "GroupNorm": ["num_groups", "num_channels", "eps", "affine", *_FACTORY],

@@ -35,6 +35,7 @@ CASES = [
     GradCase("mul", lambda a: 3.0 * a * a, [r(3)], "scalar-reuse"),
     GradCase("div", lambda a, b: a / b, [r(2, 3), pos(3)]),
     GradCase("pow", lambda a, b: a**b, [pos(2, 3), r(2, 3)]),
+    GradCase("xlogy", gn.xlogy, [r(2, 3), pos(3)], "broadcast"),
     GradCase("pow_scalar", lambda a: a**3, [r(4)]),
     GradCase("pow_scalar", lambda a: a**-0.5, [pos(4)], "fractional"),
     GradCase("neg", lambda a: -a, [r(3)]),

@@ -367,3 +367,54 @@ def test_bad_inputs_raise_clear_errors(call, error, words, value_checks):
     with pytest.raises(error) as info:
         call()
     assert words in str(info.value)
+
+
+def test_xlogy_and_kl_div_follow_pytorchs_formulas_at_the_edges():
+    """PyTorch 2.13 computes kl_div as xlogy(t, t) - t * input, with xlogy's derivatives
+    d/dx = xlogy(x != 0, y) and d/dy = x / y (0/0 = nan at x = y = 0). glassnet gave 0 for a
+    negative target (PyTorch: nan, and -t as the input's gradient) and finite target gradients
+    at t = 0 (PyTorch: nan). Constants recorded with torch 2.13 in float64."""
+    nan, inf = float("nan"), float("inf")
+    x = gn.tensor([0.0, 0.0, 0.0, 1.0, 2.0, -1.0, 1.0, 0.0], dtype="float64", requires_grad=True)
+    y = gn.tensor([0.0, 1.0, -1.0, 0.0, 3.0, 2.0, -1.0, nan], dtype="float64", requires_grad=True)
+    with np.errstate(all="ignore"):
+        z = gn.xlogy(x, y)
+        z.sum().backward()
+    ln2, ln3 = np.log(2.0), np.log(3.0)
+    np.testing.assert_array_equal(z.numpy(), [0, 0, 0, -inf, 2 * ln3, -ln2, nan, nan])
+    np.testing.assert_array_equal(x.grad.numpy(), [0, 0, 0, -inf, ln3, ln2, nan, nan])
+    np.testing.assert_allclose(y.grad.numpy(), [nan, 0, 0, inf, 2 / 3, -0.5, -1, nan])
+    t = gn.tensor([0.0, 0.5, 0.5], dtype="float64", requires_grad=True)
+    logq = gn.tensor([-1.0, -0.7, -0.7], dtype="float64", requires_grad=True)
+    with np.errstate(all="ignore"):
+        F.kl_div(logq, t, reduction="sum").backward()
+    np.testing.assert_allclose(t.grad.numpy(), [nan, 1.0068528194400548, 1.0068528194400548])
+    np.testing.assert_allclose(logq.grad.numpy(), [0.0, -0.5, -0.5])
+    target = gn.tensor([[0.25, -0.5]], dtype="float64")
+    logq = gn.tensor([[-1.0, -2.0]], dtype="float64", requires_grad=True)
+    with np.errstate(all="ignore"):
+        loss = F.kl_div(logq, target, reduction="none")
+        loss.sum().backward()
+    assert np.isnan(loss.numpy()[0, 1]) and not np.isnan(loss.numpy()[0, 0])
+    np.testing.assert_allclose(logq.grad.numpy(), [[-0.25, 0.5]])
+
+
+def test_cosine_similarity_below_eps_keeps_pytorchs_gradient():
+    """PyTorch raises a norm below eps to eps with clamp_min_ under no_grad: the value divides
+    by eps, the gradient still goes through the norm (x/||x||). glassnet's clamp cut that part
+    of the gradient (a different gradient for vectors shorter than 1e-8). torch 2.13, float64."""
+    x1 = t64([[3e-9, -4e-9, 1e-9], [1.0, 2.0, -0.5]], grad=True)
+    x2 = t64([[0.5, 1.5, -2.0], [2e-10, 0.0, -1e-10]], grad=True)
+    y = F.cosine_similarity(x1, x2)
+    (y * t64([1.0, -2.0])).sum().backward()
+    np.testing.assert_allclose(y.numpy(), [-0.25495097567963926, 0.010910894511799621])
+    np.testing.assert_allclose(
+        x1.grad.numpy(),
+        [[34611613.513818406, 38834840.54145521, -73446454.05527362],
+         [-0.013300899976289061, 0.008313062485180663, 0.006650449988144531]],
+    )  # fmt: skip
+    np.testing.assert_allclose(
+        x2.grad.numpy(),
+        [[0.13728129459672883, -0.09805806756909201, -0.03922322702763682],
+         [-85335355.94849989, -174574312.1887939, 42667677.974249944]],
+    )  # fmt: skip

@@ -13,12 +13,26 @@ import functools
 import math
 import numbers
 
+from glassnet.autograd.grad_mode import enable_grad
 from glassnet.backend.device import xp_of
 from glassnet.creation import tensor as _tensor
 from glassnet.ops import broadcast_tensors
 from glassnet.tensor import Tensor
 
-lazy_property = functools.cached_property
+
+class lazy_property(functools.cached_property):  # noqa: N801 - PyTorch's name
+    """A parameter computed from another on first use and cached (``probs`` from ``logits``),
+    as PyTorch's ``torch.distributions.utils.lazy_property``: computed under ``enable_grad``,
+    so a first use inside ``no_grad`` (``sample`` reads ``probs`` there) does not cache a
+    detached tensor that would cut the gradient of a later ``entropy()`` or ``log_prob``."""
+
+    def __get__(self, instance, owner=None):
+        if instance is None or self.attrname in instance.__dict__:
+            return super().__get__(instance, owner)
+        with enable_grad():
+            return super().__get__(instance, owner)
+
+
 LOG_2PI = math.log(2 * math.pi)
 
 

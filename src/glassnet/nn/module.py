@@ -482,11 +482,16 @@ class Module(StateDictMixin, AccessMixin):
         return ""
 
     def __repr__(self) -> str:
-        lines = [f"{type(self).__name__}({self.extra_repr()}"]
+        # PyTorch's layout: a one-line extra_repr stays on the first line only when there are
+        # no children; otherwise each extra_repr line and each child get a line of their own.
+        extra = self.extra_repr()
+        lines = extra.split("\n") if extra else []
         children = list(self._modules.items())  # every name, shared modules too (PyTorch's)
-        if not children:
-            return lines[0] + ")"
+        if len(lines) == 1 and not children:
+            return f"{type(self).__name__}({lines[0]})"
         for name, m in children:
             child = repr(m).replace("\n", "\n  ")
-            lines.append(f"  ({name}): {child}")
-        return "\n".join(lines) + "\n)"
+            lines.append(f"({name}): {child}")
+        if not lines:
+            return f"{type(self).__name__}()"
+        return f"{type(self).__name__}(\n  " + "\n  ".join(lines) + "\n)"

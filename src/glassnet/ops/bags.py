@@ -68,9 +68,9 @@ def _bags(input, offsets, include_last_offset: bool):  # noqa: A002
             f"embedding_bag: offsets must be non-decreasing and at most len(input) = "
             f"{flat.size}, got {starts.tolist()}"
         )
+    if include_last_offset:  # the CSR form's closing offset: PyTorch ignores its value, the
+        starts = starts[:-1]  # last bag runs to the end of the input (as torch 2.13 computes)
     ends = np.append(starts[1:], flat.size)
-    if include_last_offset:
-        starts, ends = starts[:-1], starts[1:]
     sizes = ends - starts
     bag_of = np.repeat(np.arange(sizes.size), sizes)
     return flat[starts[0] : starts[0] + sizes.sum()] if sizes.size else flat[:0], bag_of, sizes.size
@@ -110,6 +110,14 @@ def embedding_bag(
         raise ValueError(
             "embedding_bag: max mode does not support scaling the gradient by the frequency"
         )
+    if scale_grad_by_freq:
+        # torch 2.13's scaled gradient follows neither the documented rule (divide by the
+        # id's count in the batch) nor an evident other one (random bags, measured): raise
+        # rather than compute something else
+        raise NotImplementedError(
+            "embedding_bag: scale_grad_by_freq=True is not supported (PyTorch's scaling here "
+            "does not follow its documented rule); use scale_grad_by_freq=False"
+        )
     if per_sample_weights is not None and mode != "sum":
         raise NotImplementedError(
             "embedding_bag: per_sample_weights was not None. per_sample_weights is only "
@@ -127,8 +135,7 @@ def embedding_bag(
     if max_norm is not None:
         embedding_renorm_(weight, flat[keep], max_norm, norm_type)
     xp = xp_of(weight._data)
-    rows = embedding(Tensor._make(xp.asarray(flat[keep]), False), weight,
-                     scale_grad_by_freq=scale_grad_by_freq)  # fmt: skip
+    rows = embedding(Tensor._make(xp.asarray(flat[keep]), False), weight)
     bag_ids = bag_of[: flat.size][keep]
     counts = np.bincount(bag_ids, minlength=bags)
     if mode == "max":

@@ -103,12 +103,10 @@ def frac(input: Tensor) -> Tensor:
 
 
 def xlogy(input, other) -> Tensor:  # noqa: A002
-    """x ln y, taken as 0 where x = 0 (also for y = 0), nan where y is nan (PyTorch)."""
+    """x ln y, taken as 0 where x = 0 (also for y = 0), nan where y is nan (PyTorch); the one
+    op here with a derivative of its own (PyTorch's formulas, see ``elementwise.Xlogy``)."""
     x, y = _tensors(input, other)
-    x, y = floating(x), floating(y)
-    zero = no_grad_result(_zero_and_not_nan, x, y)
-    safe_y = _sel.where(zero, 1.0, y)
-    return _sel.where(zero, 0.0, x * _el.log(safe_y))
+    return _el._binary(_el.Xlogy, floating(x), floating(y))  # its own derivative (PyTorch's)
 
 
 def logit(input: Tensor, eps: float | None = None) -> Tensor:
@@ -136,10 +134,6 @@ def nan_to_num(input: Tensor, nan: float = 0.0, posinf=None, neginf=None) -> Ten
 
 def _same_infinity(a, b):
     return (a == b) & ~xp_of(a).isfinite(a)  # +-inf on both sides
-
-
-def _zero_and_not_nan(x, y):
-    return (x == 0) & (y == y)
 
 
 def deg2rad(input: Tensor) -> Tensor:

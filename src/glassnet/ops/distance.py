@@ -28,6 +28,7 @@ __all__ = [
     "dist",
     "matrix_norm",
     "norm",
+    "norm_except_dim",
     "normalize",
     "pairwise_distance",
     "pdist",
@@ -170,6 +171,27 @@ def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None, **
     return vector_norm(input, p, dim, keepdim, dtype=dtype)
 
 
+def norm_except_dim(v: Tensor, pow: float = 2, dim: int = 0) -> Tensor:  # noqa: A002
+    """PyTorch's ``torch.norm_except_dim``: the ``pow``-norm of ``v`` over every dim but
+    ``dim``, kept as size-1 dims (shape (1, ..., v.shape[dim], ..., 1)): the ``g`` of weight
+    normalization. ``dim=-1`` means no dim is kept, as PyTorch's (the norm of the whole tensor,
+    0-d), not the last dim; any other negative ``dim`` counts from the end.
+
+    >>> import glassnet as gn
+    >>> norm_except_dim(gn.ones(3, 2, 2), 2, 0).shape
+    (3, 1, 1)
+    """
+    if not isinstance(dim, int):
+        raise TypeError(f"norm_except_dim: dim must be an int, got {type(dim).__name__}")
+    if dim == -1:
+        return vector_norm(v, pow)
+    keep = normalize_axis(dim, v.shape, "norm_except_dim")[0]
+    others = tuple(i for i in range(v.ndim) if i != keep)
+    if not others:  # a 1-d v: the norm of each single element (vector_norm reads () as all)
+        return _el.abs(v)
+    return vector_norm(v, pow, others, keepdim=True)
+
+
 def dist(input: Tensor, other: Tensor, p: float = 2) -> Tensor:
     """||a - b||_p over all elements (broadcast)."""
     return vector_norm(input - other, p)
@@ -181,10 +203,21 @@ def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -
     return input / _sel.clip(n, min=eps)
 
 
+def _lift_to(n, eps):
+    """max(n, eps) - n: what lifts a norm below ``eps`` up to it (no gradient)."""
+    return xp_of(n).maximum(n, eps) - n
+
+
 def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
-    """sum(x1 x2) / (max(||x1||, eps) max(||x2||, eps)) along ``dim`` (broadcasting x1, x2)."""
-    n1 = _sel.clip(vector_norm(x1, 2, dim, keepdim=True), min=eps)
-    n2 = _sel.clip(vector_norm(x2, 2, dim, keepdim=True), min=eps)
+    """sum(x1 x2) / (max(||x1||, eps) max(||x2||, eps)) along ``dim`` (broadcasting x1, x2).
+
+    As PyTorch's, the norms are raised to ``eps`` outside the graph (its clamp_min_ under
+    no_grad): below ``eps`` the value divides by eps but the gradient still flows through the
+    norm as if unclamped (d||x||/dx = x/||x||), not the zero gradient of a clamp."""
+    n1 = vector_norm(x1, 2, dim, keepdim=True)
+    n2 = vector_norm(x2, 2, dim, keepdim=True)
+    n1 = n1 + no_grad_result(_lift_to, n1, eps=eps)
+    n2 = n2 + no_grad_result(_lift_to, n2, eps=eps)
     return _red.sum((x1 / n1) * (x2 / n2), dim)
 
 

@@ -129,6 +129,35 @@ def _data(v):
     return v._data if isinstance(v, Tensor) else v
 
 
+class Xlogy(Function):
+    """y = a ln b, taken as 0 where a = 0 (unless b is nan; PyTorch's ``xlogy``);
+    dy/da = ln b (0 where a = 0 and b is not nan), dy/db = a / b.
+
+    The derivatives are PyTorch's formulas as written, so dy/db at a = b = 0 is 0/0 = nan, as
+    PyTorch's (the value there is 0): a composition with a mask gave 0.
+    """
+
+    name = "xlogy"
+
+    def forward(self, a, b):
+        xp = xp_of(a)
+        zero = (a == 0) & (b == b)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            y = a * xp.log(xp.where(zero, 1, b))
+        return xp.where(zero, xp.zeros((), dtype=y.dtype), y)
+
+    def backward(self, ns, grad, a, b):
+        need_a, need_b = self.needs_input_grad
+        zero = ns.const((_data(a) == 0) & (_data(b) == _data(b)))
+        ga = gb = None
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if need_a:
+                ga = grad * ns.where(zero, 0.0, ns.log(ns.where(zero, 1.0, b)))
+            if need_b:
+                gb = grad * a / b
+        return ga, gb
+
+
 class PowScalar(Function):
     """y = x^p for a constant p;  dy/dx = p x^(p-1)
 

@@ -19,8 +19,9 @@ from glassnet.ops._loss_checks import (
     legacy_reduction,
 )
 from glassnet.ops._util import as_tensor
+from glassnet.ops.composite import xlogy
 from glassnet.ops.elementwise import abs as abs_
-from glassnet.ops.elementwise import exp, log
+from glassnet.ops.elementwise import exp
 from glassnet.ops.loss import _clamped_log, _maybe_const, _reduce, _reduced_grad
 from glassnet.ops.selection import where
 from glassnet.tensor import Tensor
@@ -334,7 +335,8 @@ def kl_div(
 ) -> Tensor:
     """Kullback-Leibler divergence KL(target || exp(input)); ``input`` holds log-probabilities.
 
-    l = t (log t - input) elementwise (0 where t = 0), or e^t (t - input) with log_target.
+    l = t (log t - input) elementwise (0 where t = 0, nan where t < 0), or e^t (t - input) with
+    log_target.
     "batchmean" (sum / N) gives the true KL per sample; "mean" averages over every element,
     as PyTorch's default does.
 
@@ -351,6 +353,7 @@ def kl_div(
     if log_target:
         loss = exp(t) * (t - input)
     else:
-        positive = t > 0  # l = 0 where t = 0 (the limit of t log t), with no gradient there
-        loss = where(positive, t * (log(where(positive, t, 1.0)) - input), 0.0)
+        # PyTorch's xlogy(t, t) - t * input: 0 where t = 0 (the limit of t log t), and nan
+        # where t < 0 (not a probability) with the input's gradient -t still, as PyTorch's
+        loss = xlogy(t, t) - t * input
     return _reduce_loss(loss, reduction, input.shape[0] if input.ndim else 1)
