@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassnet.backend import printing
 from glassnet.backend.device import Device
 from glassnet.backend.device import get_default_device as _default_device
 from glassnet.backend.device import set_default_device as _set_device
@@ -96,14 +97,6 @@ def set_flush_denormal(mode: bool) -> bool:
     return False
 
 
-_PROFILES = {
-    "default": {"precision": 8, "threshold": 20, "edgeitems": 3, "linewidth": 75},
-    "short": {"precision": 2, "threshold": 1000, "edgeitems": 2, "linewidth": 80},
-    "full": {"precision": 4, "threshold": np.inf, "edgeitems": 3, "linewidth": 80},
-}
-PRINT = dict(_PROFILES["default"], sci_mode=None)
-
-
 def set_printoptions(
     precision=None, threshold=None, edgeitems=None, linewidth=None, profile=None, sci_mode=None
 ) -> None:
@@ -112,28 +105,7 @@ def set_printoptions(
     (``edgeitems``), the line width, ``sci_mode`` (True: always scientific, False: never,
     None: NumPy's choice). ``profile`` "default" (glassnet's), "short" or "full" (PyTorch's
     profiles) sets them all first."""
-    if profile is not None:
-        if profile not in _PROFILES:
-            raise ValueError(f"set_printoptions: profile must be one of {sorted(_PROFILES)}")
-        PRINT.update(_PROFILES[profile], sci_mode=None)
-    for key, value in (("precision", precision), ("threshold", threshold),
-                       ("edgeitems", edgeitems), ("linewidth", linewidth)):  # fmt: skip
-        if value is not None:
-            PRINT[key] = value
-    if sci_mode is not None:
-        PRINT["sci_mode"] = bool(sci_mode)
-
-
-def format_array(a: np.ndarray, prefix: str) -> str:
-    """``a`` as ``print(tensor)`` shows it, with the current print options."""
-    options = {k: PRINT[k] for k in ("precision", "threshold", "edgeitems")}
-    if PRINT["sci_mode"] is not None and a.dtype.kind in "fc":
-        kind = "e" if PRINT["sci_mode"] else "f"
-        digits = PRINT["precision"]
-        options["formatter"] = {"float_kind": lambda v: f"{v:.{digits}{kind}}"}
-    return np.array2string(
-        a, separator=", ", prefix=prefix, max_line_width=PRINT["linewidth"], **options
-    )
+    printing.set_options(precision, threshold, edgeitems, linewidth, profile, sci_mode)
 
 
 def is_nonzero(input: Tensor) -> bool:  # noqa: A002

@@ -23,6 +23,7 @@ from glassnet.autograd.grad_mode import STATE as _GRAD
 from glassnet.backend import Device, device_of, to_device, to_dtype, xp_of
 from glassnet.backend.device import _DEFAULT
 from glassnet.backend.dtypes import default_complex, default_float
+from glassnet.backend.printing import format_array
 from glassnet.backend.sim import SimArray
 
 _NUMPY_DATA = (np.ndarray, np.generic)
@@ -198,9 +199,7 @@ class Tensor:
             yield self[i]
 
     def __repr__(self) -> str:
-        from glassnet._torch_settings import format_array  # set_printoptions
-
-        body = format_array(np.asarray(self.numpy()), "tensor(")
+        body = format_array(np.asarray(self.numpy()), "tensor(")  # gn.set_printoptions
         extra = ""
         if self.dtype != np.float32:
             extra += f", dtype={self.dtype}"
