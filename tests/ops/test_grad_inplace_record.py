@@ -39,7 +39,20 @@ def _copy(a):
     return buf * a
 
 
+_IMAGES = gn.tensor(r(2, 2, 5, 5))
+
+
+def _conv_then_div_(w):
+    # fast_neural_style's normalize_batch: batch.div_(255.0) on the transformer's output. A
+    # convolution of an input that needs no gradient returns a NumPy view of the op's own
+    # matrix product (no other tensor's storage); glassnet raised "a view of another tensor".
+    y = gn.nn.functional.conv2d(_IMAGES, w, stride=2)
+    y = y.div_(4.0)
+    return y * y
+
+
 CASES = [
+    GradCase("div", _conv_then_div_, [r(3, 2, 3, 3)], label="conv-div_"),
     GradCase("set_item", _rows, [r(4), r(2)]),
     GradCase("set_item", _into_intermediate, [r(2, 3), r(3)], label="intermediate-broadcast"),
     GradCase("set_item", _copy, [r(3)], label="copy_"),
@@ -91,6 +104,14 @@ def test_writing_a_graph_value_into_a_view_raises():
         row[:] = a
     with pytest.raises(ValueError, match="view of another tensor"):
         base[1][:] = a
+
+
+def test_writing_into_a_view_of_an_intermediate_raises():
+    x = gn.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    h = x * 2.0
+    for view in (h[0], h.t(), h.unsqueeze(0)):
+        with pytest.raises(ValueError, match="view of another tensor"):
+            view.div_(2.0)
 
 
 def test_leaves_that_require_grad_still_raise():

@@ -13,6 +13,8 @@ in-place methods (``__setitem__``, ``copy_``, the ``_`` forms).
 
 from __future__ import annotations
 
+from glassnet.backend import xp_of
+
 __all__ = ["minus", "over", "plus", "rebase", "times"]
 
 
@@ -24,7 +26,7 @@ def rebase(self, opname: str, compute, *args, keep_old: bool = True):
     snapshot then shares this tensor's storage instead of copying it. Ops that used this
     tensor before the change see its version bumped and raise in backward, as in PyTorch.
     """
-    if getattr(self._data, "base", None) is not None:
+    if _views_another_tensor(self):
         raise ValueError(
             f"{opname}: an in-place change that autograd must record (the value requires "
             "grad, or this tensor is an intermediate) into a view of another tensor is "
@@ -49,6 +51,23 @@ def rebase(self, opname: str, compute, *args, keep_old: bool = True):
         fn.out_version = self._vc[0]
     self._ctx, self.requires_grad = fn, new.requires_grad
     return self
+
+
+def _views_another_tensor(t) -> bool:
+    """Whether ``t``'s storage may belong to another tensor. An op's result can be a NumPy
+    view of a buffer the op made for itself (a convolution's output is a transposed view of
+    its matrix product): that storage is ``t``'s alone, and the write is recorded as for any
+    intermediate. A result of a view op, or one that may share memory with the op's inputs,
+    is a view of them; a tensor outside the graph with a NumPy base cannot be told apart and
+    counts as a view (the write raises rather than lose the other tensor's graph)."""
+    data = t._data
+    if getattr(data, "base", None) is None:
+        return False
+    fn = t._ctx
+    if fn is None or type(fn).is_view or not fn.track:
+        return True
+    xp = xp_of(data)
+    return any(xp.may_share_memory(data, x._data) for x in fn.inputs)
 
 
 # the out-of-place forms of Tensor's in-place arithmetic, recorded by ``rebase``
