@@ -192,3 +192,49 @@ def test_devices_and_probes():
     a = gn.randn(3)
     gn.manual_seed(0)
     assert np.array_equal(a.numpy(), gn.randn(3).numpy())
+
+
+def test_accelerator_version_and_matmul_precision_probes():
+    """Current PyTorch examples (mnist, super_resolution, ...) pick their device with
+    torch.accelerator (2.6+), and training scripts call torch.set_float32_matmul_precision
+    and read torch.version.cuda; glassnet had none of them (AttributeError). Answers as a
+    CPU-only PyTorch 2.13 gives them (recorded by hand), or as a CUDA build where CuPy sees a
+    GPU."""
+    import warnings
+
+    import glassnet.accelerator
+    import glassnet.version
+
+    gpu = gn.cuda.is_available()
+    assert gn.accelerator is glassnet.accelerator
+    assert gn.accelerator.is_available() is gpu
+    assert gn.accelerator.device_count() == gn.cuda.device_count()
+    want = gn.device("cuda") if gpu else None
+    assert gn.accelerator.current_accelerator() == want
+    assert gn.accelerator.current_accelerator(check_available=True) == want
+    device = gn.accelerator.current_accelerator() if gn.accelerator.is_available() else "cpu"
+    assert gn.ones(2, device=device).device.type == ("cuda" if gpu else "cpu")
+    with gn.accelerator.device_index(None):
+        pass
+    if not gpu:
+        for call in (
+            gn.accelerator.current_device_index,
+            gn.accelerator.synchronize,
+            lambda: gn.accelerator.set_device_index(0),
+        ):
+            with pytest.raises(RuntimeError, match="none is available"):
+                call()
+        assert glassnet.version.cuda is None
+    assert glassnet.version.hip is None and gn.version.__version__ == gn.__version__
+    assert gn.get_float32_matmul_precision() == "highest"
+    try:
+        gn.set_float32_matmul_precision("high")
+        assert gn.get_float32_matmul_precision() == "high"
+        with pytest.warns(UserWarning, match="no effect"):
+            gn.set_float32_matmul_precision("low")
+        assert gn.get_float32_matmul_precision() == "high"
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            gn.set_float32_matmul_precision("medium")
+    finally:
+        gn.set_float32_matmul_precision("highest")

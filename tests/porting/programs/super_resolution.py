@@ -3,9 +3,9 @@
 # idioms (Net of Conv2d(in, out, (k, k), (1, 1), (p, p)) + ReLU and nn.PixelShuffle,
 # _initialize_weights with init.orthogonal_(w, init.calculate_gain('relu')); MSELoss and Adam,
 # train(epoch) over a DataLoader with batch[0].to(device), test() reporting PSNR as
-# 10 * log10(1 / mse.item()) under torch.no_grad(); super_resolve's view(1, -1, h, w) and
-# out[0].detach().numpy() * 255 clipped), written for this test at a tiny size on the bundled
-# digits: targets are the 8x8 digits, inputs their 4x4 block means. The orthogonal weights
+# 10 * log10(1 / mse.item()) under torch.no_grad(); the device from torch.accelerator;
+# super_resolve's view(1, -1, h, w) and out[0].detach().numpy() * 255 clipped), written for
+# this test at a tiny size on the bundled digits: targets are the 8x8 digits, inputs their 4x4 block means. The orthogonal weights
 # are random, so the program records their norms (gain * sqrt(min(rows, cols))) and then
 # loads NumPy weights that both frameworks share.
 # Only the import lines differ from the PyTorch program.
@@ -54,7 +54,13 @@ batchSize = 16
 testBatchSize = 32
 nEpochs = 2
 lr = 0.01
-device = torch.device("cpu")
+accel = True
+
+if accel and torch.accelerator.is_available():
+    device = torch.accelerator.current_accelerator()
+else:
+    device = torch.device("cpu")
+print(device)
 
 torch.manual_seed(123)
 
