@@ -5,9 +5,9 @@
 # train(epoch) over a DataLoader with batch[0].to(device), test() reporting PSNR as
 # 10 * log10(1 / mse.item()) under torch.no_grad(); the device from torch.accelerator;
 # super_resolve's view(1, -1, h, w) and out[0].detach().numpy() * 255 clipped), written for
-# this test at a tiny size on the bundled digits: targets are the 8x8 digits, inputs their 4x4 block means. The orthogonal weights
-# are random, so the program records their norms (gain * sqrt(min(rows, cols))) and then
-# loads NumPy weights that both frameworks share.
+# this test at a tiny size on the bundled digits: targets are the 8x8 digits, inputs their
+# 4x4 block means. The orthogonal weights are random, so the program records their norms
+# (gain * sqrt(min(rows, cols))) and then loads NumPy weights that both frameworks share.
 # Only the import lines differ from the PyTorch program.
 from math import log10
 
