@@ -120,3 +120,53 @@ def _keep_saved_values(fn, data) -> None:
             setattr(fn, name, private(value))
         elif type(value) in (tuple, list) and any(type(v) is kind for v in value):
             setattr(fn, name, type(value)(private(v) for v in value))
+
+
+def adopt(self, out, opname: str):
+    """Record ``self`` becoming ``out``, a result computed out of place from ``self`` by a
+    few ops (an activation's ``inplace=True``: ``F.relu(h, inplace=True)``), as PyTorch
+    records the in-place op: the nodes between ``out`` and ``self`` are rewired to read a
+    snapshot ``old`` of ``self`` (its values and former node; they were recorded a moment
+    ago, so nothing else uses them), ``out``'s values are written into ``self``'s storage and
+    ``self`` takes ``out``'s node (``self`` is an intermediate: it has a node).
+    """
+    if _views_another_tensor(self):
+        raise ValueError(
+            f"{opname}: an in-place change that autograd must record into a view of another "
+            "tensor is not supported: glassnet cannot update the other tensor's graph. Use "
+            "the out-of-place form (inplace=False) and assign its result"
+        )
+    if type(self._ctx).is_view:  # a view op's copy: a tensor of its own
+        self._vc = [self._vc[0]]
+    _keep_saved_values(self._ctx, self._data)
+    old = self._make(self._data.copy(), True)
+    old._ctx, old._vc = self._ctx, [self._vc[0]]  # the version the rewired nodes recorded
+    seen, stack = set(), [out]
+    while stack:
+        fn = stack.pop()._ctx
+        if fn is None or id(fn) in seen or not fn.track:
+            continue
+        seen.add(id(fn))
+        if any(x is self for x in fn.inputs):
+            fn.inputs = tuple(old if x is self else x for x in fn.inputs)
+            _swap_arrays(fn, self._data, old._data)
+        stack.extend(x for x in fn.inputs if x is not old)
+    self._bump()
+    self._data[...] = out._data
+    fn = out._ctx
+    if fn is not None and fn.saves_output:
+        fn.out_version = self._vc[0]
+    self._ctx, self.requires_grad = fn, out.requires_grad
+    return self
+
+
+def _swap_arrays(fn, data, replacement) -> None:
+    """Point every array ``fn`` keeps that *is* ``data`` (its saved inputs, or one it keeps
+    under its own attribute) at ``replacement``."""
+    for name, value in list(vars(fn).items()):
+        if name in ("inputs", "versions", "needs_input_grad"):
+            continue
+        if value is data:
+            setattr(fn, name, replacement)
+        elif type(value) in (tuple, list) and any(v is data for v in value):
+            setattr(fn, name, type(value)(replacement if v is data else v for v in value))
