@@ -163,9 +163,11 @@ from glassnet._torch_extras import (  # noqa: E402
     preserve_format,
 )
 from glassnet.creation_extra import *  # noqa: E402, F403
+from glassnet.ops.foreach import FOREACH as _FOREACH  # noqa: E402
 from glassnet.ops.inplace_forms import TORCH_FORMS as _TORCH_FORMS  # noqa: E402
 
 globals().update(_TORCH_FORMS)  # torch.relu_(x), torch.clamp_(x, 0, 1), ...: x.relu_(), ...
+globals().update(_FOREACH)  # torch._foreach_lerp_(ema, params, w), ...: a loop of x.lerp_
 
 _install_keras()  # model.compile/fit/evaluate/predict/doctor on every nn.Module
 
