@@ -8,7 +8,9 @@
 # torch.linspace, alphas_cumprod by torch.cumprod, F.pad(..., (1, 0), value=1.0),
 # extract(a, t, x_shape) = a.gather(-1, t).reshape(b, *((1,) * (len(x_shape) - 1))),
 # q_sample, p_losses with F.mse_loss, @torch.no_grad() p_sample / p_sample_loop), written for
-# this test at a tiny size on the bundled digits. The timesteps and the noise are drawn with
+# this test at a tiny size on the bundled digits. The weights are averaged for sampling by
+# torch.optim.swa_utils.AveragedModel with get_ema_multi_avg_fn (PyTorch's EMA recipe, as
+# lucidrains' trainer keeps an EMA model). The timesteps and the noise are drawn with
 # NumPy and handed in (the frameworks' random streams differ), where the original calls
 # torch.randint / torch.randn_like. Only the import lines differ from the PyTorch program.
 import math
@@ -19,6 +21,7 @@ import glassnet as torch
 import glassnet.nn.functional as F
 from glassnet import nn
 from glassnet.optim import Adam
+from glassnet.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from _data import deterministic_state, digits
 
@@ -312,6 +315,7 @@ model.to(device)
 model.load_state_dict(deterministic_state(model, torch, seed=7))
 
 optimizer = Adam(model.parameters(), lr=1e-3)
+ema_model = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(0.9))
 
 losses = [alphas_cumprod[-1].item(), posterior_variance[1:].sum().item()]
 epochs = 2
@@ -334,7 +338,8 @@ for epoch in range(epochs):
 
         loss.backward()
         optimizer.step()
+        ema_model.update_parameters(model)
         losses.append(loss.item())
 
-samples = p_sample_loop(model, shape=(4, channels, image_size, image_size))
+samples = p_sample_loop(ema_model, shape=(4, channels, image_size, image_size))
 losses += [float(np.mean(samples[-1])), float(np.std(samples[-1]))]

@@ -8,7 +8,10 @@
 #   torch.diag(sim, +-B), sim[self.mask].reshape(N, -1), CrossEntropyLoss(reduction="sum") / N;
 # - sthalles/SimCLR's info_nce_loss (MIT License): labels (labels.unsqueeze(0) ==
 #   labels.unsqueeze(1)).float(), similarity_matrix[~mask].view(...), positives by
-#   labels.bool(), and its accuracy(output, target, topk=(1, 5)) with topk/t/eq/expand_as.
+#   labels.bool(), and its accuracy(output, target, topk=(1, 5)) with topk/t/eq/expand_as;
+# - the LARS optimizer SimCLR trains with, as facebookresearch/barlowtwins writes it (MIT
+#   License): an optim.Optimizer subclass with defaults, param_groups with their own flags,
+#   @torch.no_grad() step, torch.norm, nested torch.where, self.state[p] momentum buffers.
 # The two augmented views are made with NumPy (shifts and noise) so both frameworks see the
 # same ones. Only the import lines differ from the PyTorch program.
 import numpy as np
@@ -144,6 +147,62 @@ class SimCLR(nn.Module):
         return h_i, h_j, z_i, z_j
 
 
+class LARS(torch.optim.Optimizer):
+    def __init__(
+        self,
+        params,
+        lr,
+        weight_decay=0,
+        momentum=0.9,
+        eta=0.001,
+        weight_decay_filter=False,
+        lars_adaptation_filter=False,
+    ):
+        defaults = dict(
+            lr=lr,
+            weight_decay=weight_decay,
+            momentum=momentum,
+            eta=eta,
+            weight_decay_filter=weight_decay_filter,
+            lars_adaptation_filter=lars_adaptation_filter,
+        )
+        super().__init__(params, defaults)
+
+    def exclude_bias_and_norm(self, p):
+        return p.ndim == 1
+
+    @torch.no_grad()
+    def step(self):
+        for g in self.param_groups:
+            for p in g["params"]:
+                dp = p.grad
+
+                if dp is None:
+                    continue
+
+                if not g["weight_decay_filter"] or not self.exclude_bias_and_norm(p):
+                    dp = dp.add(p, alpha=g["weight_decay"])
+
+                if not g["lars_adaptation_filter"] or not self.exclude_bias_and_norm(p):
+                    param_norm = torch.norm(p)
+                    update_norm = torch.norm(dp)
+                    one = torch.ones_like(param_norm)
+                    q = torch.where(
+                        param_norm > 0.0,
+                        torch.where(update_norm > 0, (g["eta"] * param_norm / update_norm), one),
+                        one,
+                    )
+                    dp = dp.mul(q)
+
+                param_state = self.state[p]
+                if "mu" not in param_state:
+                    param_state["mu"] = torch.zeros_like(p)
+                mu = param_state["mu"]
+                mu.mul_(g["momentum"]).add_(dp)
+
+                p.add_(mu, alpha=-g["lr"])
+
+
 def augment(rng, x):
     shifts = rng.integers(-1, 2, size=(len(x), 2))
     out = np.stack([np.roll(img, tuple(s), axis=(1, 2)) for img, s in zip(x, shifts)])
@@ -158,7 +217,21 @@ images, _ = digits(batch_size * 10)
 
 model = SimCLR().to(device)
 model.load_state_dict(deterministic_state(model, torch, seed=13))
-optimizer = torch.optim.Adam(model.parameters(), lr=3e-4, weight_decay=1e-6)
+param_weights = []
+param_biases = []
+for param in model.parameters():
+    if param.ndim == 1:
+        param_biases.append(param)
+    else:
+        param_weights.append(param)
+parameters = [{"params": param_weights}, {"params": param_biases}]
+optimizer = LARS(
+    parameters,
+    lr=0.2,
+    weight_decay=1e-6,
+    weight_decay_filter=True,
+    lars_adaptation_filter=True,
+)
 criterion = NT_Xent(batch_size, temperature, world_size=1)
 
 losses = []
