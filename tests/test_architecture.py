@@ -102,7 +102,18 @@ def test_the_layer_table_is_read_from_the_docs():
     assert [name for name, _ in table][:3] == ["cli", "diagnostics", "train"]
     assert table[-1] == (
         "backend",
-        ["backend", "runtime", "_version", "version", "_fs", "cuda", "accelerator", "backends"],
+        [
+            "backend",
+            "runtime",
+            "_version",
+            "version",
+            "_fs",
+            "cuda",
+            "accelerator",
+            "backends",
+            "jit",
+            "_size",
+        ],  # fmt: skip
     )
 
 

@@ -238,3 +238,38 @@ def test_accelerator_version_and_matmul_precision_probes():
             gn.set_float32_matmul_precision("medium")
     finally:
         gn.set_float32_matmul_precision("highest")
+
+
+def test_jit_names_of_eager_model_code_size_and_assert():
+    """timm/torchvision model code calls torch.jit.is_scripting() and decorates with
+    @torch.jit.ignore / @torch.jit.unused on every eager run, builds torch.Size([...]) and
+    calls torch._assert: glassnet had none of them (AttributeError). Eager PyTorch's answers
+    (recorded by hand from 2.13); TorchScript itself raises and names the alternative."""
+    assert gn.jit.is_scripting() is False and gn.jit.is_tracing() is False
+
+    class Block(gn.nn.Module):
+        @gn.jit.ignore
+        def helper(self, x):
+            return x * 2
+
+        @gn.jit.unused(drop=True)  # noqa: B008 - decorator with arguments, as timm writes
+        def other(self, x):
+            return x
+
+        def forward(self, x):
+            return x if gn.jit.is_scripting() else self.helper(x)
+
+    assert Block()(gn.ones(2)).tolist() == [2.0, 2.0]
+    assert gn.jit.annotate(int, 3) == 3
+    for call in (lambda: gn.jit.script(Block()), lambda: gn.jit.trace(Block(), gn.ones(1))):
+        with pytest.raises(NotImplementedError, match="glassnet.compile"):
+            call()
+    size = gn.Size([2, 3])
+    assert size == (2, 3) == gn.ones(2, 3).shape and size.numel() == 6
+    assert isinstance(size[1:], gn.Size) and size + (4,) == gn.Size([2, 3, 4])
+    assert repr(size) == "torch.Size([2, 3])" and gn.Size().numel() == 1
+    with pytest.raises(TypeError, match="iterable of 'int'"):
+        gn.Size([2.5])
+    gn._assert(True, "fine")
+    with pytest.raises(AssertionError, match="boom"):
+        gn._assert(False, "boom")
