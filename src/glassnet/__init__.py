@@ -197,6 +197,7 @@ _LAZY = {
     "cuda": ("glassnet.cuda", None),
     "accelerator": ("glassnet.accelerator", None),
     "jit": ("glassnet.jit", None),
+    "func": ("glassnet.func", None),
     "Size": ("glassnet._size", "Size"),
     "_assert": ("glassnet._size", "_assert"),
     "version": ("glassnet.version", None),

@@ -5,7 +5,7 @@ The clipping functions live in :mod:`glassnet.optim.clip` (the optim layer sits 
 they are looked up on first use, so importing ``glassnet.nn`` never imports the optimizers.
 """
 
-from glassnet.nn.utils import rnn
+from glassnet.nn.utils import rnn, stateless
 from glassnet.nn.utils.convert_parameters import parameters_to_vector, vector_to_parameters
 
 __all__ = [
@@ -17,6 +17,7 @@ __all__ = [
     "get_total_norm",
     "parameters_to_vector",
     "rnn",
+    "stateless",
     "vector_to_parameters",
 ]
 
