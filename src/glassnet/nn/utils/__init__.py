@@ -7,6 +7,7 @@ they are looked up on first use, so importing ``glassnet.nn`` never imports the 
 
 from glassnet.nn.utils import rnn, stateless
 from glassnet.nn.utils.convert_parameters import parameters_to_vector, vector_to_parameters
+from glassnet.nn.utils.weight_norm import remove_weight_norm, weight_norm
 
 __all__ = [
     "clip_grad_norm",
@@ -16,9 +17,11 @@ __all__ = [
     "clip_grads_with_norm_",
     "get_total_norm",
     "parameters_to_vector",
+    "remove_weight_norm",
     "rnn",
     "stateless",
     "vector_to_parameters",
+    "weight_norm",
 ]
 
 _CLIP = (
