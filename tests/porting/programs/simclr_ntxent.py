@@ -11,9 +11,15 @@
 #   labels.bool(), and its accuracy(output, target, topk=(1, 5)) with topk/t/eq/expand_as;
 # - the LARS optimizer SimCLR trains with, as facebookresearch/barlowtwins writes it (MIT
 #   License): an optim.Optimizer subclass with defaults, param_groups with their own flags,
-#   @torch.no_grad() step, torch.norm, nested torch.where, self.state[p] momentum buffers.
+#   @torch.no_grad() step, torch.norm, nested torch.where, self.state[p] momentum buffers;
+# - sthalles' save_checkpoint({'epoch', 'arch', 'state_dict', 'optimizer'}) after each epoch,
+#   here loaded back into a fresh model and LARS to resume (the LARS state round trip).
 # The two augmented views are made with NumPy (shifts and noise) so both frameworks see the
 # same ones. Only the import lines differ from the PyTorch program.
+import os
+import shutil
+import tempfile
+
 import numpy as np
 
 import glassnet as torch
@@ -203,6 +209,12 @@ class LARS(torch.optim.Optimizer):
                 p.add_(mu, alpha=-g["lr"])
 
 
+def save_checkpoint(state, is_best, filename="checkpoint.pth.tar"):
+    torch.save(state, filename)
+    if is_best:
+        shutil.copyfile(filename, os.path.join(os.path.dirname(filename), "model_best.pth.tar"))
+
+
 def augment(rng, x):
     shifts = rng.integers(-1, 2, size=(len(x), 2))
     out = np.stack([np.roll(img, tuple(s), axis=(1, 2)) for img, s in zip(x, shifts)])
@@ -257,3 +269,32 @@ for epoch in range(2):
         if step % 5 == 0:
             print(f"Epoch {epoch} step {step}: loss {loss.item():.4f} top1 {top1[0]:.1f}")
     losses += [top1.item(), top5.item()]
+
+    checkpoint_name = "checkpoint_{:04d}.pth.tar".format(epoch)
+    with tempfile.TemporaryDirectory() as log_dir:
+        filename = os.path.join(log_dir, checkpoint_name)
+        save_checkpoint(
+            {
+                "epoch": epoch + 1,
+                "arch": "small_cnn",
+                "state_dict": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+            },
+            is_best=True,
+            filename=filename,
+        )
+        checkpoint = torch.load(filename)
+    model = SimCLR().to(device)
+    model.load_state_dict(checkpoint["state_dict"])
+    param_weights = [p for p in model.parameters() if p.ndim != 1]
+    param_biases = [p for p in model.parameters() if p.ndim == 1]
+    parameters = [{"params": param_weights}, {"params": param_biases}]
+    optimizer = LARS(
+        parameters,
+        lr=0.2,
+        weight_decay=1e-6,
+        weight_decay_filter=True,
+        lars_adaptation_filter=True,
+    )
+    optimizer.load_state_dict(checkpoint["optimizer"])
+    losses.append(float(checkpoint["epoch"]))
