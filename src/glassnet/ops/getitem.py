@@ -156,13 +156,13 @@ def getitem(x: Tensor, index) -> Tensor:
 
 def _basic(index) -> bool:
     """True for an index of ints, slices, None and Ellipsis only (NumPy returns a view)."""
-    items = index if isinstance(index, tuple) else (index,)
-    return all(
-        i is None
-        or i is Ellipsis
-        or (isinstance(i, (slice, int, np.integer)) and i is not True and i is not False)
-        for i in items
-    )
+    for item in index if type(index) is tuple else (index,):
+        kind = type(item)  # a plain loop, no generator: this runs on every x[...]
+        if kind is slice or kind is int or item is None or item is Ellipsis:
+            continue
+        if kind is bool or not isinstance(item, np.integer):
+            return False
+    return True
 
 
 def take_along_axis(x: Tensor, indices, axis: int) -> Tensor:
