@@ -37,14 +37,6 @@ def test_unravel_index_as_numpy_with_negative_indices():
 
 
 def test_settings_are_recorded_and_reported():
-    assert gn.get_float32_matmul_precision() == "highest"
-    try:
-        gn.set_float32_matmul_precision("high")
-        assert gn.get_float32_matmul_precision() == "high"
-    finally:
-        gn.set_float32_matmul_precision("highest")
-    with pytest.raises(RuntimeError):
-        gn.set_float32_matmul_precision("fastest")
     assert gn.set_flush_denormal(True) is False
     before = gn.get_num_interop_threads()
     gn.set_num_interop_threads(2)

@@ -170,6 +170,11 @@ from glassnet._torch_extras import (  # noqa: E402
 )
 from glassnet._torch_settings import *  # noqa: E402, F403
 from glassnet.creation_extra import *  # noqa: E402, F403
+from glassnet.ops.foreach import FOREACH as _FOREACH  # noqa: E402
+from glassnet.ops.inplace_forms import TORCH_FORMS as _TORCH_FORMS  # noqa: E402
+
+globals().update(_TORCH_FORMS)  # torch.relu_(x), torch.clamp_(x, 0, 1), ...: x.relu_(), ...
+globals().update(_FOREACH)  # torch._foreach_lerp_(ema, params, w), ...: a loop of x.lerp_
 
 _install_keras()  # model.compile/fit/evaluate/predict/doctor on every nn.Module
 
@@ -197,9 +202,16 @@ _LAZY = {
     "save_checkpoint": ("glassnet.io.checkpoint", "save"),
     "load_checkpoint": ("glassnet.io.checkpoint", "load"),
     "cuda": ("glassnet.cuda", None),
-    "backends": ("glassnet.backends", None),
-    "onnx": ("glassnet.onnx", None),
+    "accelerator": ("glassnet.accelerator", None),
     "jit": ("glassnet.jit", None),
+    "func": ("glassnet.func", None),
+    "Size": ("glassnet._size", "Size"),
+    "_assert": ("glassnet._size", "_assert"),
+    "version": ("glassnet.version", None),
+    "backends": ("glassnet.backends", None),
+    "set_float32_matmul_precision": ("glassnet.backends", "set_float32_matmul_precision"),
+    "get_float32_matmul_precision": ("glassnet.backends", "get_float32_matmul_precision"),
+    "onnx": ("glassnet.onnx", None),
     "distributed": ("glassnet.distributed", None),
     "utils": ("glassnet.utils", None),
     "return_types": ("glassnet.return_types", None),

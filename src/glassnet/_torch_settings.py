@@ -2,8 +2,6 @@
 on glassnet (NumPy/CuPy, dense row-major tensors only):
 
 - ``set_default_device`` / ``get_default_device``: where factory functions create tensors;
-- ``set_float32_matmul_precision`` / ``get_float32_matmul_precision``: recorded; float32
-  products are always full float32 here (PyTorch's "highest"; TF32 is a GPU mode);
 - ``set_num_interop_threads`` / ``get_num_interop_threads``: recorded; glassnet runs no
   inter-op pool;
 - ``set_flush_denormal``: False (NumPy cannot flush denormals; PyTorch's answer where the CPU
@@ -26,13 +24,13 @@ from glassnet.backend.device import set_default_device as _set_device
 from glassnet.tensor import Tensor
 
 __all__ = [
-    "get_default_device", "get_float32_matmul_precision", "get_num_interop_threads",
+    "get_default_device", "get_num_interop_threads",
     "is_nonzero", "is_same_size", "is_signed", "layout", "set_default_device",
-    "set_float32_matmul_precision", "set_flush_denormal", "set_num_interop_threads",
+    "set_flush_denormal", "set_num_interop_threads",
     "set_printoptions", "sparse_coo", "strided", "unravel_index",
 ]  # fmt: skip
 
-_SETTINGS = {"matmul_precision": "highest", "interop_threads": 1}
+_SETTINGS = {"interop_threads": 1}
 
 
 class layout:  # noqa: N801 - PyTorch's class name
@@ -60,23 +58,6 @@ def set_default_device(device) -> None:
 def get_default_device() -> Device:
     """The device factory functions create tensors on."""
     return _default_device()
-
-
-def set_float32_matmul_precision(precision: str) -> None:
-    """``"highest"``, ``"high"`` or ``"medium"``: recorded and reported by the getter;
-    glassnet's float32 products always run in full float32 (TF32/bfloat16 passes are GPU
-    modes it does not use), which is what "highest" asks for."""
-    if precision not in ("highest", "high", "medium"):
-        raise RuntimeError(
-            f"set_float32_matmul_precision: expected 'highest', 'high' or 'medium', got "
-            f"{precision!r}"
-        )
-    _SETTINGS["matmul_precision"] = precision
-
-
-def get_float32_matmul_precision() -> str:
-    """What :func:`set_float32_matmul_precision` last recorded ("highest" by default)."""
-    return _SETTINGS["matmul_precision"]
 
 
 def set_num_interop_threads(count: int) -> None:

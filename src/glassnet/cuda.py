@@ -19,6 +19,7 @@ __all__ = [
     "is_available",
     "manual_seed",
     "manual_seed_all",
+    "set_device",
     "synchronize",
 ]
 
@@ -39,6 +40,14 @@ def current_device() -> int:
     if not is_available():
         raise RuntimeError("glassnet.cuda.current_device(): no CUDA device is available")
     return int(_device._cupy.cuda.runtime.getDevice())
+
+
+def set_device(device) -> None:
+    """Make ``device`` (an index, ``"cuda:N"`` or a Device) CuPy's current GPU."""
+    if not is_available():
+        raise RuntimeError("glassnet.cuda.set_device(): no CUDA device is available")
+    index = device if isinstance(device, int) else _device.Device(device).index
+    _device._cupy.cuda.Device(index).use()
 
 
 def get_device_name(device=None) -> str:

@@ -11,6 +11,7 @@ from glassnet.ops import attention as _attention
 from glassnet.ops import bags as _bags
 from glassnet.ops import conv as _conv
 from glassnet.ops import conv_extra as _conv_extra
+from glassnet.ops import inplace_forms as _inplace_forms
 from glassnet.ops import loss as _loss
 from glassnet.ops import loss_extra as _loss_extra
 from glassnet.ops import loss_margin as _loss_margin
@@ -32,6 +33,7 @@ from glassnet.ops.bags import *  # noqa: F403
 from glassnet.ops.conv import *  # noqa: F403
 from glassnet.ops.conv_extra import *  # noqa: F403
 from glassnet.ops.distance import cdist, cosine_similarity, normalize, pairwise_distance, pdist
+from glassnet.ops.inplace_forms import *  # noqa: F403
 from glassnet.ops.loss import *  # noqa: F403
 from glassnet.ops.loss_extra import *  # noqa: F403
 from glassnet.ops.loss_margin import *  # noqa: F403
@@ -67,6 +69,7 @@ __all__ = [
         _nn_extra,
         _bags,
         _loss_margin,
+        _inplace_forms,
     )  # fmt: skip
     for name in module.__all__
 ]

@@ -6,10 +6,10 @@ the Python code computes:
 
 - ``script(fn_or_module)`` returns it unchanged: a scripted function or module computes what
   its Python source computes, control flow included;
-- ``trace(fn_or_module, example_inputs)`` runs it once on the example (so errors show where
-  tracing would raise them) and returns it unchanged. Calls then run the Python code each
-  time: data-dependent branches follow the data, where a PyTorch trace would replay the
-  branch taken by the example (the case PyTorch warns about with a TracerWarning);
+- ``trace(fn_or_module, example_inputs)`` raises: a PyTorch trace replays the ops the example
+  ran, so data-dependent branches keep the example's choice; running the Python instead
+  would compute something else for such code. Use the module itself (or ``script``), or
+  ``glassnet.compile`` for a captured step;
 - ``ignore``, ``unused``, ``export``, ``annotate``, ``Final``, ``is_scripting()`` (False)
   and ``is_tracing()`` (False) are PyTorch's no-op markers;
 - ``save`` / ``load`` raise: there is no TorchScript file to write. Save the weights with
@@ -41,15 +41,12 @@ def script(obj=None, optimize=None, _frames_up=0, _rcb=None, example_inputs=None
 
 
 def trace(func, example_inputs=None, *args, **kwargs):
-    """``torch.jit.trace``: runs ``func`` once on ``example_inputs`` and returns it unchanged
-    (calls keep running the Python code; see the module docstring)."""
-    if example_inputs is not None:
-        inputs = example_inputs if isinstance(example_inputs, tuple) else (example_inputs,)
-        from glassnet.autograd.grad_mode import no_grad
-
-        with no_grad():
-            func(*inputs)
-    return func
+    """Raises: glassnet cannot replay a trace (see the module docstring)."""
+    raise NotImplementedError(
+        "glassnet.jit.trace: glassnet has no TorchScript tracer (a trace would replay the "
+        "example's ops, branches included); call the module itself, use glassnet.jit.script "
+        "(the Python code as it is), or glassnet.compile for a captured training step"
+    )
 
 
 def ignore(drop=False, **kwargs):
@@ -57,9 +54,9 @@ def ignore(drop=False, **kwargs):
     return drop if callable(drop) else (lambda fn: fn)
 
 
-def unused(fn):
-    """``@torch.jit.unused``: the function itself."""
-    return fn
+def unused(fn=None, **kwargs):
+    """``@torch.jit.unused`` (with or without arguments): the function itself."""
+    return fn if callable(fn) else (lambda f: f)
 
 
 def export(fn):

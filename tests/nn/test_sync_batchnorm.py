@@ -11,7 +11,7 @@ import pytest
 
 import glassnet as gn
 from glassnet import nn
-from glassnet.distributed import comm
+from glassnet.nn.layers import sync_batchnorm
 
 
 class _TwoThreadWorld:
@@ -35,9 +35,8 @@ class _TwoThreadWorld:
 @pytest.fixture
 def two_ranks(monkeypatch, host_device):
     world = _TwoThreadWorld()
-    monkeypatch.setattr(comm, "is_initialized", lambda: True)
-    monkeypatch.setattr(comm, "world_size", lambda: 2)
-    monkeypatch.setattr(comm, "all_reduce", world.all_reduce)
+    monkeypatch.setitem(sync_batchnorm.COLLECTIVE, "active", lambda: True)
+    monkeypatch.setitem(sync_batchnorm.COLLECTIVE, "sum", world.all_reduce)
     return world
 
 
@@ -134,3 +133,12 @@ def test_errors_as_pytorch():
         nn.SyncBatchNorm(3)(gn.ones(3))
     with pytest.raises(NotImplementedError, match="process_group"):
         nn.SyncBatchNorm(3, process_group=object())
+
+
+def test_glassnet_distributed_registers_its_collectives():
+    from glassnet.distributed import comm
+
+    assert sync_batchnorm.COLLECTIVE["active"]() is (
+        comm.is_initialized() and comm.world_size() > 1
+    )
+    assert sync_batchnorm.COLLECTIVE["sum"] is not None

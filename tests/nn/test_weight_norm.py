@@ -230,7 +230,7 @@ def test_module_repr_puts_extra_repr_on_its_own_line_beside_children():
     assert repr(nn.Linear(2, 2)) == "Linear(in_features=2, out_features=2, bias=True)"
 
 
-@pytest.mark.parametrize("name", ["fuse_linear_bn_eval", "stateless", "fuse_conv_bn_eval"])
+@pytest.mark.parametrize("name", ["fuse_linear_bn_eval", "fuse_conv_bn_eval"])
 def test_missing_nn_utils_raise_clearly(name):
     assert hasattr(nn.utils, name)
     with pytest.raises(NotImplementedError, match=f"nn.utils.{name} is not implemented"):

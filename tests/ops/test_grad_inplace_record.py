@@ -39,7 +39,43 @@ def _copy(a):
     return buf * a
 
 
+_IMAGES = gn.tensor(r(2, 2, 5, 5))
+
+
+def _conv_then_div_(w):
+    # fast_neural_style's normalize_batch: batch.div_(255.0) on the transformer's output. A
+    # convolution of an input that needs no gradient returns a NumPy view of the op's own
+    # matrix product (no other tensor's storage); glassnet raised "a view of another tensor".
+    y = gn.nn.functional.conv2d(_IMAGES, w, stride=2)
+    y = y.div_(4.0)
+    return y * y
+
+
+def _max_pool_then_mul_(x):
+    # max_pool2d keeps its output to route the gradient (not in the graph's saved arrays):
+    # changing the output in place changed the routing, and the gradient was silently wrong
+    y = gn.nn.functional.max_pool2d(x, 2)
+    y.mul_(3.0)
+    z = gn.nn.functional.max_pool2d(x, 3, stride=1, padding=1)
+    z.add_(1.0)
+    return (y * y).sum() + (z * z).sum() * z.mean()
+
+
+def _copies_then_mul_(x):
+    # pixel_shuffle and reshape of a transposed tensor copy (view ops that could not view):
+    # their results are tensors of their own, written in place as in PyTorch (glassnet
+    # raised "a view of another tensor")
+    a = gn.nn.functional.pixel_shuffle(x, 2)
+    a.mul_(2.0)
+    b = x.transpose(1, 3).reshape(2, -1)
+    b.add_(1.0)
+    return a * a.sum() + (b * b).sum()
+
+
 CASES = [
+    GradCase("max_pool2d", _max_pool_then_mul_, [r(2, 2, 4, 4)], label="output-mul_"),
+    GradCase("mul", _copies_then_mul_, [r(2, 4, 3, 3)], label="copying-views-mul_"),
+    GradCase("div", _conv_then_div_, [r(3, 2, 3, 3)], label="conv-div_"),
     GradCase("set_item", _rows, [r(4), r(2)]),
     GradCase("set_item", _into_intermediate, [r(2, 3), r(3)], label="intermediate-broadcast"),
     GradCase("set_item", _copy, [r(3)], label="copy_"),
@@ -91,6 +127,38 @@ def test_writing_a_graph_value_into_a_view_raises():
         row[:] = a
     with pytest.raises(ValueError, match="view of another tensor"):
         base[1][:] = a
+
+
+def test_writing_into_a_view_of_an_intermediate_raises():
+    x = gn.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    h = x * 2.0
+    for view in (h[0], h.t(), h.unsqueeze(0)):
+        with pytest.raises(ValueError, match="view of another tensor"):
+            view.div_(2.0)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda y: y.__setitem__((slice(None), 0), y[:, 0] * 2.0),
+        lambda y: y.sub_(y.mean(dim=1, keepdim=True)),
+    ],
+    ids=["set-from-itself", "sub_-own-mean"],
+)
+def test_a_value_computed_from_the_tensor_it_changes_raises(change):
+    """y[:, 0] = y[:, 0] * 2 on an intermediate makes a cycle in glassnet's graph (which
+    refers to tensors, not nodes): backward finished without reaching the leaves, and w.grad
+    stayed None. Now it raises and says how to write it."""
+    w = gn.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    y = w * 1.0
+    change(y)
+    with pytest.raises(RuntimeError, match="cycle"):
+        (y * y).sum().backward()
+    z = w * 1.0
+    out = z.clone()  # the way out: write into a copy
+    out[:, 0] = z[:, 0] * 2.0
+    (out * out).sum().backward()
+    np.testing.assert_allclose(w.grad.numpy(), [[8.0, 4.0], [24.0, 8.0]])
 
 
 def test_leaves_that_require_grad_still_raise():

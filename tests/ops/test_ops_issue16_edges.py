@@ -23,6 +23,31 @@ def test_scans_of_zero_d_and_empty(fn):
     assert fn(gn.zeros(2, 0), -1).shape == (2, 0)
 
 
+@pytest.mark.parametrize("name", ["cumsum", "cumprod", "logcumsumexp", "cummax", "cummin"])
+def test_scans_take_axis_as_an_alias_of_dim(name):
+    """PyTorch accepts axis= for the scans (the Annotated Diffusion Model's
+    torch.cumprod(alphas, axis=0)); glassnet raised a TypeError."""
+    x = np.array([[1.0, 3.0, 2.0], [0.5, 4.0, 1.0]])
+    ops = {
+        "cumsum": np.cumsum,
+        "cumprod": np.cumprod,
+        "logcumsumexp": lambda a, axis: np.log(np.cumsum(np.exp(a), axis=axis)),
+        "cummax": np.maximum.accumulate,
+        "cummin": np.minimum.accumulate,
+    }
+    for axis in (0, 1, -1):
+        got = getattr(gn, name)(gn.tensor(x), axis=axis)
+        got_method = getattr(gn.tensor(x), name)(axis=axis)
+        if name in ("cummax", "cummin"):
+            got, got_method = got.values, got_method.values
+        np.testing.assert_allclose(got.numpy(), ops[name](x, axis=axis), rtol=1e-6)
+        np.testing.assert_allclose(got_method.numpy(), ops[name](x, axis=axis), rtol=1e-6)
+    with pytest.raises(TypeError, match="both dim"):
+        getattr(gn, name)(gn.tensor(x), 0, axis=1)
+    with pytest.raises(TypeError, match="'dim'"):
+        getattr(gn, name)(gn.tensor(x))
+
+
 def test_order_ops_on_zero_d_and_empty():
     x = gn.tensor(3.0)
     assert gn.sort(x).values.item() == 3.0 and gn.sort(x).indices.item() == 0

@@ -200,3 +200,25 @@ def test_strides_offsets_contiguity_and_adjoints():
         _ = x.H
     with pytest.raises(ValueError, match="matri"):
         _ = gn.ones(3).mH
+
+
+def test_a_gathered_copy_keeps_its_own_version_counter():
+    """x[int array], x[mask] and F.pad(mode='reflect') (a gather) are copies in PyTorch, with
+    their own version counter: changing x in place afterwards leaves the backward of ops that
+    used the copy valid. glassnet shared x's counter and raised "modified in place"
+    (fast_neural_style divides its input batch in place after ReflectionPad2d read it)."""
+    w = gn.tensor([[2.0, -1.0], [0.5, 3.0]], requires_grad=True)
+    x = gn.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    padded = gn.nn.functional.pad(x, (1, 1), mode="reflect")  # [[2, 1, 2, 3, 2], ...]
+    picked = x[:, [2, 0]]
+    masked = x[x > 2.0]
+    loss = (w @ padded[:, :2]).sum() + (w * picked).sum() + masked.sum()
+    x.div_(2.0)
+    assert picked._version == masked._version == 0 and x._version == 1
+    loss.backward()
+    # d/dw of sum(w @ P) is P's row sums by column; of sum(w * Q) it is Q
+    want = np.array([[2 + 1, 5 + 4], [2 + 1, 5 + 4]]) + np.array([[3, 1], [6, 4]])
+    np.testing.assert_allclose(w.grad.numpy(), want)
+    view = x[0, 1:]
+    x.mul_(2.0)
+    assert view._version == x._version == 2  # basic indexing is still a view

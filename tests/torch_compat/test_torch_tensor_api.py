@@ -192,3 +192,84 @@ def test_devices_and_probes():
     a = gn.randn(3)
     gn.manual_seed(0)
     assert np.array_equal(a.numpy(), gn.randn(3).numpy())
+
+
+def test_accelerator_version_and_matmul_precision_probes():
+    """Current PyTorch examples (mnist, super_resolution, ...) pick their device with
+    torch.accelerator (2.6+), and training scripts call torch.set_float32_matmul_precision
+    and read torch.version.cuda; glassnet had none of them (AttributeError). Answers as a
+    CPU-only PyTorch 2.13 gives them (recorded by hand), or as a CUDA build where CuPy sees a
+    GPU."""
+    import warnings
+
+    import glassnet.accelerator
+    import glassnet.version
+
+    gpu = gn.cuda.is_available()
+    assert gn.accelerator is glassnet.accelerator
+    assert gn.accelerator.is_available() is gpu
+    assert gn.accelerator.device_count() == gn.cuda.device_count()
+    want = gn.device("cuda") if gpu else None
+    assert gn.accelerator.current_accelerator() == want
+    assert gn.accelerator.current_accelerator(check_available=True) == want
+    device = gn.accelerator.current_accelerator() if gn.accelerator.is_available() else "cpu"
+    assert gn.ones(2, device=device).device.type == ("cuda" if gpu else "cpu")
+    with gn.accelerator.device_index(None):
+        pass
+    if not gpu:
+        for call in (
+            gn.accelerator.current_device_index,
+            gn.accelerator.synchronize,
+            lambda: gn.accelerator.set_device_index(0),
+        ):
+            with pytest.raises(RuntimeError, match="none is available"):
+                call()
+        assert glassnet.version.cuda is None
+    assert glassnet.version.hip is None and gn.version.__version__ == gn.__version__
+    assert gn.get_float32_matmul_precision() == "highest"
+    try:
+        gn.set_float32_matmul_precision("high")
+        assert gn.get_float32_matmul_precision() == "high"
+        with pytest.warns(UserWarning, match="no effect"):
+            gn.set_float32_matmul_precision("low")
+        assert gn.get_float32_matmul_precision() == "high"
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            gn.set_float32_matmul_precision("medium")
+    finally:
+        gn.set_float32_matmul_precision("highest")
+
+
+def test_jit_names_of_eager_model_code_size_and_assert():
+    """timm/torchvision model code calls torch.jit.is_scripting() and decorates with
+    @torch.jit.ignore / @torch.jit.unused on every eager run, builds torch.Size([...]) and
+    calls torch._assert: glassnet had none of them (AttributeError). Eager PyTorch's answers
+    (recorded by hand from 2.13); TorchScript itself raises and names the alternative."""
+    assert gn.jit.is_scripting() is False and gn.jit.is_tracing() is False
+
+    class Block(gn.nn.Module):
+        @gn.jit.ignore
+        def helper(self, x):
+            return x * 2
+
+        @gn.jit.unused(drop=True)  # noqa: B008 - decorator with arguments, as timm writes
+        def other(self, x):
+            return x
+
+        def forward(self, x):
+            return x if gn.jit.is_scripting() else self.helper(x)
+
+    assert Block()(gn.ones(2)).tolist() == [2.0, 2.0]
+    assert gn.jit.annotate(int, 3) == 3
+    for call in (lambda: gn.jit.script(Block()), lambda: gn.jit.trace(Block(), gn.ones(1))):
+        with pytest.raises(NotImplementedError, match="glassnet.compile"):
+            call()
+    size = gn.Size([2, 3])
+    assert size == (2, 3) == gn.ones(2, 3).shape and size.numel() == 6
+    assert isinstance(size[1:], gn.Size) and size + (4,) == gn.Size([2, 3, 4])
+    assert repr(size) == "torch.Size([2, 3])" and gn.Size().numel() == 1
+    with pytest.raises(TypeError, match="iterable of 'int'"):
+        gn.Size([2.5])
+    gn._assert(True, "fine")
+    with pytest.raises(AssertionError, match="boom"):
+        gn._assert(False, "boom")

@@ -289,9 +289,21 @@ def run_backward(
                     ready.append(inp)
             if not retain_graph:
                 fn.release()
+        if grads:  # a tensor whose uses never all delivered: the graph has a cycle
+            raise RuntimeError(_CYCLE)
     finally:
         _ENABLED.reset(mode_token)
     return captured
+
+
+_CYCLE = (
+    "backward could not finish: the graph has a cycle, made by an in-place change whose "
+    "value was computed from the tensor it changed (y[:, 0] = y[:, 0] * 2 or "
+    "y.sub_(y.mean()) on an intermediate y). glassnet's graph refers to tensors, so the ops "
+    "that read y before the change would see the changed y, and part of the gradient would "
+    "be lost (the leaves' .grad may hold part of it now). Write into a copy instead "
+    "(z = y.clone(); z[:, 0] = y[:, 0] * 2) or compute out of place (y = y - y.mean())"
+)
 
 
 def add_part(grads: dict, key, ig, sums: set) -> None:

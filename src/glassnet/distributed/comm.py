@@ -464,3 +464,16 @@ def barrier(timeout: float | None = None) -> None:
     if w.size > 1:
         w.collectives += 1
         _wait(w.comm.Ibarrier(), "barrier", timeout)
+
+
+def _register_with_sync_batchnorm() -> None:
+    """nn.SyncBatchNorm reduces its statistics through these (nn cannot import this layer)."""
+    from glassnet.nn.layers import sync_batchnorm
+
+    sync_batchnorm.COLLECTIVE.update(
+        active=lambda: is_initialized() and world_size() > 1,
+        sum=lambda array: all_reduce(array, op="sum"),
+    )
+
+
+_register_with_sync_batchnorm()

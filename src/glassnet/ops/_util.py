@@ -190,19 +190,27 @@ def check_same_device(op: str, *tensors: Tensor) -> None:
             )
 
 
-def inplace_result(x: Tensor, out: Tensor, inplace: bool) -> Tensor:
+def inplace_result(x: Tensor, out: Tensor, inplace: bool, name: str = "inplace=True") -> Tensor:
     """PyTorch's ``inplace=True`` of an activation or dropout, given its out-of-place result.
 
-    ``out`` is computed out of place; with ``inplace`` it is written into ``x``'s storage
-    (through ``x.copy_``, which bumps the version counter, so a graph that saved ``x`` sees
-    the change) and ``x`` is returned, as PyTorch does. Where ``x`` requires grad while grad
-    mode is on, ``out`` is returned and ``x`` is left unchanged: the result and its gradient
-    are PyTorch's, only ``x`` keeps its old values (glassnet records no in-place graph ops).
+    ``out`` is computed out of place; with ``inplace`` it is written into ``x``'s storage and
+    ``x`` is returned, as PyTorch does. Outside the graph (``x`` requires no grad, or grad
+    mode is off) through ``x.copy_``, which bumps the version counter, so a graph that saved
+    ``x`` sees the change. An intermediate ``x`` takes ``out``'s node, recorded as PyTorch
+    records the in-place op (``glassnet.autograd.inplace.adopt``; until then ``x`` kept its
+    old values, silently). A leaf that requires grad, where PyTorch raises, gets ``out``
+    (same values and gradient; the leaf keeps its values).
     """
     if not inplace or out is x or not isinstance(x, Tensor):
         return out
-    if (x.requires_grad and is_grad_enabled()) or out.shape != x.shape or out.dtype != x.dtype:
+    if out.shape != x.shape or out.dtype != x.dtype:
         return out  # (a shape or dtype x cannot hold: PyTorch would raise)
+    if x.requires_grad and is_grad_enabled():
+        if x._ctx is None:
+            return out
+        from glassnet.autograd import inplace as _inplace
+
+        return _inplace.adopt(x, out, name)
     with no_grad():
         x.copy_(out)
     return x

@@ -97,8 +97,8 @@ def hardtanh(
     dy/dx = 1 strictly inside (min_val, max_val), else 0 (0 at the kinks, as PyTorch).
 
     ``inplace=True`` (here and in every activation that has it): the result is written into
-    ``x`` and ``x`` returned, unless ``x`` requires grad under grad mode, where the
-    out-of-place result is returned (same values and gradient; ``x`` keeps its values)."""
+    ``x`` and ``x`` returned, recorded in the graph where ``x`` is an intermediate; a leaf
+    that requires grad (PyTorch raises) gets the out-of-place result and keeps its values."""
     return inplace_result(input, _hardtanh(input, min_val, max_val), inplace)
 
 

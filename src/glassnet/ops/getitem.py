@@ -30,7 +30,7 @@ class GetItem(Function):
     so their gradients add up.
     """
 
-    is_view = True  # basic indexing returns a view; sharing the version counter is safe either way
+    is_view = True  # basic indexing returns a view (``getitem`` unshares a gathered copy's)
 
     def forward(self, x, index):
         self.index = index
@@ -139,12 +139,30 @@ def getitem(x: Tensor, index) -> Tensor:
     split = ints_first(index, x.ndim) if isinstance(index, tuple) else None
     try:
         if split is not None:
-            return GetItem.apply(GetItem.apply(x, index=split[0]), index=split[1])
-        return GetItem.apply(x, index=index)
+            out = GetItem.apply(GetItem.apply(x, index=split[0]), index=split[1])
+        else:
+            out = GetItem.apply(x, index=index)
     except IndexError as e:
         raise IndexError(
             f"index {index!r} is invalid for a tensor of shape {x.shape}: {e}"
         ) from None
+    if not _basic(index):
+        # integer arrays and masks gather a copy: its own version counter, as in PyTorch, so
+        # an in-place change of x does not fail the backward of ops that used the copy
+        # (F.pad's reflect mode gathers, and fast_neural_style divides the input in place)
+        out._vc = [0]
+    return out
+
+
+def _basic(index) -> bool:
+    """True for an index of ints, slices, None and Ellipsis only (NumPy returns a view)."""
+    for item in index if type(index) is tuple else (index,):
+        kind = type(item)  # a plain loop, no generator: this runs on every x[...]
+        if kind is slice or kind is int or item is None or item is Ellipsis:
+            continue
+        if kind is bool or not isinstance(item, np.integer):
+            return False
+    return True
 
 
 def take_along_axis(x: Tensor, indices, axis: int) -> Tensor:

@@ -227,21 +227,35 @@ def _scan_input(op, x, dim, dtype):
     return x, axis, ({"dtype": x._data.dtype.str} if kind in "iu" else {})
 
 
-def cumsum(input: Tensor, dim: int, *, dtype=None) -> Tensor:
-    """Running sum along ``dim`` (bool/int give int64, as PyTorch; ``dtype`` casts first and
-    the sum runs in it, wrapping around as PyTorch's int32 does)."""
+def _scan_dim(op: str, dim, axis):
+    """The scan's dim from ``dim`` or its alias ``axis`` (PyTorch accepts both; one is needed)."""
+    if axis is None:
+        if dim is None:
+            raise TypeError(f"{op}() missing 1 required argument: 'dim' (or its alias 'axis')")
+        return dim
+    if dim is not None:
+        raise TypeError(f"{op}: got both dim={dim!r} and axis={axis!r}; pass one of them")
+    return axis
+
+
+def cumsum(input: Tensor, dim: int | None = None, *, axis=None, dtype=None) -> Tensor:
+    """Running sum along ``dim`` (alias ``axis``; bool/int give int64, as PyTorch; ``dtype``
+    casts first and the sum runs in it, wrapping around as PyTorch's int32 does)."""
+    dim = _scan_dim("cumsum", dim, axis)
     input, axis, extra = _scan_input("cumsum", input, dim, dtype)
     return _el.clone(input) if axis is None else Cumsum.apply(input, axis=axis, **extra)
 
 
-def cumprod(input: Tensor, dim: int, *, dtype=None) -> Tensor:
-    """Running product along ``dim``; exact gradients also where x has zeros."""
+def cumprod(input: Tensor, dim: int | None = None, *, axis=None, dtype=None) -> Tensor:
+    """Running product along ``dim`` (alias ``axis``); exact gradients also where x has zeros."""
+    dim = _scan_dim("cumprod", dim, axis)
     input, axis, extra = _scan_input("cumprod", input, dim, dtype)
     return _el.clone(input) if axis is None else Cumprod.apply(input, axis=axis, **extra)
 
 
-def logcumsumexp(input: Tensor, dim: int) -> Tensor:
-    """Running ln sum exp along ``dim``, computed stably (no overflow for large x)."""
+def logcumsumexp(input: Tensor, dim: int | None = None, *, axis=None) -> Tensor:
+    """Running ln sum exp along ``dim`` (alias ``axis``), computed stably (no overflow)."""
+    dim = _scan_dim("logcumsumexp", dim, axis)
     input = floating(input)
     axis = _one_axis("logcumsumexp", input, dim)
     return _el.clone(input) if axis is None else Logcumsumexp.apply(input, axis=axis)
@@ -262,13 +276,17 @@ def _running_extreme(op, x, dim, ufunc):
     return take_along_axis(x, idx, axis), value_result(idx, _BY_VALUE)
 
 
-def cummax(input: Tensor, dim: int):
-    """Running maximum along ``dim`` and the index where it was reached: (values, indices)."""
+def cummax(input: Tensor, dim: int | None = None, *, axis=None):
+    """Running maximum along ``dim`` (alias ``axis``) and the index where it was reached:
+    (values, indices)."""
+    dim = _scan_dim("cummax", dim, axis)
     return CummaxResult(*_running_extreme("cummax", input, dim, "maximum"))
 
 
-def cummin(input: Tensor, dim: int):
-    """Running minimum along ``dim`` and the index where it was reached: (values, indices)."""
+def cummin(input: Tensor, dim: int | None = None, *, axis=None):
+    """Running minimum along ``dim`` (alias ``axis``) and the index where it was reached:
+    (values, indices)."""
+    dim = _scan_dim("cummin", dim, axis)
     return CumminResult(*_running_extreme("cummin", input, dim, "minimum"))
 
 

@@ -26,7 +26,7 @@ from glassnet.autograd.engine import zero_grad_
 from glassnet.autograd.grad_mode import active_recorder, enable_grad, no_grad
 from glassnet.backend import to_device, xp_of
 from glassnet.optim.fused import fused_step
-from glassnet.optim.param_state import ParamState, StepHookHandle, hooked_step
+from glassnet.optim.param_state import ParamState, StepHookHandle, custom_state, hooked_step
 from glassnet.tensor import Tensor
 
 __all__ = ["Optimizer", "ParamState", "check_hyper", "l2_grad", "params_with_grad"]
@@ -384,10 +384,14 @@ class Optimizer:
                 )
             by_index.update({int(i): p for i, p in zip(saved["params"], group["params"])})
         new_state = ParamState()
+        own_step = type(self).update is Optimizer.update  # a subclass's step keeps tensors
         for key, saved_st in state_dict.get("state", {}).items():
             p = by_index.get(int(key))
             if p is None:
                 raise ValueError(f"{name}.load_state_dict: state for unknown parameter {key}")
+            if own_step:
+                new_state[p] = custom_state(p, saved_st)
+                continue
             st = {}
             for k, v in saved_st.items():
                 if isinstance(v, Tensor):
@@ -414,8 +418,8 @@ class Optimizer:
                 group[k] = v
             self.validate(group)
         self.state = new_state
-        steps = [st["step"] for _, st in new_state.items()]
-        self.step_count = max(steps, default=0)
+        steps = [st.get("step") for _, st in new_state.items()]
+        self.step_count = max((int(s) for s in steps if s is not None), default=0)
 
     def __repr__(self) -> str:
         lines = [f"{type(self).__name__} ("]

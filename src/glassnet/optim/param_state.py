@@ -113,3 +113,23 @@ def hooked_step(step: Callable) -> Callable:
 
     wrapper._glassnet_hooked = True
     return wrapper
+
+
+def custom_state(param: Tensor, saved: dict) -> dict:
+    """A loaded state entry for an optimizer that defines its own ``step`` and keeps tensors
+    in ``self.state[p]`` (LARS, LAMB, ... written as PyTorch subclasses): tensors stay
+    tensors, as PyTorch's ``load_state_dict`` gives them back. Floating values take the
+    parameter's dtype and device; ``step`` keeps its dtype; others move to its device;
+    numbers and everything else are kept. No ``step`` is added."""
+    from glassnet.backend import to_device, xp_of
+
+    out = {}
+    for key, value in saved.items():
+        data = value._data if isinstance(value, Tensor) else value
+        if hasattr(data, "shape") and hasattr(data, "dtype"):
+            data = to_device(xp_of(data).asarray(data), param.device).copy()
+            if key != "step" and data.dtype.kind == "f":
+                data = data.astype(param.dtype, copy=False)
+            value = Tensor._make(data, False)
+        out[key] = value
+    return out

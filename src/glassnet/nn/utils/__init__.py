@@ -7,7 +7,7 @@ The clipping functions live in :mod:`glassnet.optim.clip` (the optim layer sits 
 they are looked up on first use, so importing ``glassnet.nn`` never imports the optimizers.
 """
 
-from glassnet.nn.utils import parametrizations, parametrize, rnn
+from glassnet.nn.utils import parametrizations, parametrize, rnn, stateless
 from glassnet.nn.utils.convert_parameters import parameters_to_vector, vector_to_parameters
 from glassnet.nn.utils.spectral_norm import remove_spectral_norm, spectral_norm
 from glassnet.nn.utils.weight_norm import remove_weight_norm, weight_norm
@@ -27,6 +27,7 @@ __all__ = [
     "rnn",
     "skip_init",
     "spectral_norm",
+    "stateless",
     "vector_to_parameters",
     "weight_norm",
 ]
@@ -47,7 +48,6 @@ _MISSING = {
     "fuse_conv_bn_weights": "keep the Conv and BatchNorm layers separate (the same function)",
     "fuse_linear_bn_eval": "keep the Linear and BatchNorm layers separate (the same function)",
     "fuse_linear_bn_weights": "keep the Linear and BatchNorm layers separate",
-    "stateless": "load the parameters with load_state_dict and call the module",
     "convert_conv2d_weight_memory_format": "glassnet has one memory layout; drop the call",
     "convert_conv3d_weight_memory_format": "glassnet has one memory layout; drop the call",
 }
