@@ -4,7 +4,7 @@ Each optimizer implements ``init_state`` and ``update`` (its equations are in th
 the :class:`Optimizer` base class runs the loop over parameter groups.
 """
 
-from glassnet.optim import lr_scheduler
+from glassnet.optim import lr_scheduler, swa_utils
 from glassnet.optim.adagrad import Adagrad
 from glassnet.optim.adam import Adam, AdamW
 from glassnet.optim.adaptive import Adadelta, Adamax, NAdam, RAdam
@@ -34,4 +34,5 @@ __all__ = [
     "clip_grad_value",
     "clip_grad_value_",
     "lr_scheduler",
+    "swa_utils",
 ]
