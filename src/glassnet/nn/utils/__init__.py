@@ -1,5 +1,5 @@
 """``glassnet.nn.utils``: PyTorch's module path for gradient clipping, parameter vectors and
-``rnn`` (``pad_sequence``, packed sequences).
+``rnn`` (``pad_sequence``, packed sequences), ``spectral_norm``.
 
 The clipping functions live in :mod:`glassnet.optim.clip` (the optim layer sits above nn);
 they are looked up on first use, so importing ``glassnet.nn`` never imports the optimizers.
@@ -7,6 +7,7 @@ they are looked up on first use, so importing ``glassnet.nn`` never imports the 
 
 from glassnet.nn.utils import rnn
 from glassnet.nn.utils.convert_parameters import parameters_to_vector, vector_to_parameters
+from glassnet.nn.utils.spectral_norm import remove_spectral_norm, spectral_norm
 
 __all__ = [
     "clip_grad_norm",
@@ -16,7 +17,9 @@ __all__ = [
     "clip_grads_with_norm_",
     "get_total_norm",
     "parameters_to_vector",
+    "remove_spectral_norm",
     "rnn",
+    "spectral_norm",
     "vector_to_parameters",
 ]
 
