@@ -198,6 +198,8 @@ _LAZY = {
     "distributed": ("glassnet.distributed", None),
     "utils": ("glassnet.utils", None),
     "return_types": ("glassnet.return_types", None),
+    "svd": ("glassnet.ops.linalg_qr", "svd"),
+    "qr": ("glassnet.ops.linalg_qr", "qr_root"),
     "Generator": ("glassnet.generator", "Generator"),
     **{
         name: ("glassnet.generator", name)
