@@ -150,6 +150,7 @@ device = Device
 
 from glassnet import (  # noqa: E402
     _tensor_extra,  # noqa: E402, F401 - //=, unsqueeze_(), copy_ broadcasting, stride(), ...
+    _tensor_misc,  # noqa: E402, F401 - nbytes, itemsize, apply_, map_, narrow_copy, svd, qr
     _tensor_torch,  # noqa: E402, F401 - size(), new_*, to(), x._data, ...
     functional,
     nn,
