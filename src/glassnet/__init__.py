@@ -152,6 +152,7 @@ device = Device
 
 from glassnet import (  # noqa: E402
     _tensor_extra,  # noqa: E402, F401 - //=, unsqueeze_(), copy_ broadcasting, stride(), ...
+    _tensor_misc,  # noqa: E402, F401 - nbytes, itemsize, apply_, map_, narrow_copy, svd, qr
     _tensor_random,  # noqa: E402, F401 - uniform_(), normal_(), random_(), ...
     _tensor_torch,  # noqa: E402, F401 - size(), new_*, to(), x._data, ...
     functional,
@@ -215,6 +216,8 @@ _LAZY = {
     "distributed": ("glassnet.distributed", None),
     "utils": ("glassnet.utils", None),
     "return_types": ("glassnet.return_types", None),
+    "svd": ("glassnet.ops.linalg_qr", "svd"),
+    "qr": ("glassnet.ops.linalg_qr", "qr_root"),
     "Generator": ("glassnet.generator", "Generator"),
     **{
         name: ("glassnet.generator", name)

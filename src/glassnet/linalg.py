@@ -1,8 +1,10 @@
-"""``glassnet.linalg``: PyTorch's ``torch.linalg`` names that glassnet has (norms, the SVD)."""
+"""``glassnet.linalg``: PyTorch's ``torch.linalg`` names that glassnet has (norms, solves, the
+SVD, QR, least squares, eigendecompositions)."""
 
 from glassnet.ops import linalg_solve as _solve
 from glassnet.ops.distance import matrix_norm, vector_norm
 from glassnet.ops.linalg_extra import svd_factor
+from glassnet.ops.linalg_qr import eig, eigvals, linalg_svd_fn, lstsq, qr
 from glassnet.ops.linalg_solve import (
     cholesky,
     eigh,
@@ -13,12 +15,11 @@ from glassnet.ops.linalg_solve import (
     pinv,
     solve,
 )
-from glassnet.return_types import linalg_svd
 
 __all__ = [
-    "cholesky", "cross", "det", "eigh", "eigvalsh", "inv", "matrix_norm", "matrix_power",
-    "matrix_rank", "multi_dot", "norm", "pinv", "slogdet", "solve", "svd", "svdvals",
-    "vector_norm",
+    "cholesky", "cross", "det", "eig", "eigh", "eigvals", "eigvalsh", "inv", "lstsq",
+    "matrix_norm", "matrix_power", "matrix_rank", "multi_dot", "norm", "pinv", "qr", "slogdet",
+    "solve", "svd", "svdvals", "vector_norm",
 ]  # fmt: skip
 
 
@@ -44,27 +45,10 @@ def cross(input, other, *, dim: int = -1):  # noqa: A002 - PyTorch's names
     return _cross(input, other, dim)
 
 
-def svd(A, full_matrices: bool = True, *, driver=None):
+def svd(A, full_matrices: bool = True, *, driver=None):  # noqa: N803
     """``torch.linalg.svd``: A = U diag(S) Vh over the last two dims, S descending, as
-    ``(U, S, Vh)``. Differentiable to any order for ``full_matrices=False`` (or a square A):
-    see :class:`~glassnet.ops.linalg_extra.SvdFactor` for the derivative, finite only for
-    distinct singular values (and nonzero ones where A is not square), as PyTorch's; U and V
-    are defined up to the sign of each pair (u_i, v_i). ``driver`` (a CUDA option) is ignored.
-    """
-    m, n = A.shape[-2], A.shape[-1]
-    if full_matrices and m != n:
-        if A.requires_grad:
-            raise ValueError(
-                f"linalg.svd: the derivative with full_matrices=True of a non-square {m} x {n} "
-                "matrix is not defined (the extra columns of U or V are arbitrary); pass "
-                "full_matrices=False"
-            )
-        from glassnet.backend import xp_of
-        from glassnet.tensor import Tensor
-
-        u, s, vh = xp_of(A._data).linalg.svd(A._data, full_matrices=True)
-        return linalg_svd(*(Tensor._make(t, False) for t in (u, s, vh)))
-    return linalg_svd(svd_factor(A, "u"), svd_factor(A, "s"), svd_factor(A, "vh"))
+    ``(U, S, Vh)``; see :func:`glassnet.ops.linalg_qr.linalg_svd_fn`."""
+    return linalg_svd_fn(A, full_matrices, driver=driver)
 
 
 def svdvals(A, *, driver=None):

@@ -32,6 +32,7 @@ from glassnet.data.sampler import (
     Sampler,
     SequentialSampler,
     SubsetRandomSampler,
+    WeightedRandomSampler,
 )
 from glassnet.data.transforms import (
     Compose,
@@ -51,6 +52,7 @@ __all__ = [
     "Sampler",
     "SequentialSampler",
     "SubsetRandomSampler",
+    "WeightedRandomSampler",
     "DATASETS",
     "ArrayDataset",
     "ChainDataset",

@@ -22,6 +22,7 @@ __all__ = [
     "Sampler",
     "SequentialSampler",
     "SubsetRandomSampler",
+    "WeightedRandomSampler",
 ]
 
 _CHUNK = 65536
@@ -130,6 +131,95 @@ class SubsetRandomSampler(Sampler):
 
     def __len__(self) -> int:
         return len(self.indices)
+
+
+class WeightedRandomSampler(Sampler):
+    """``num_samples`` indices in ``[0, len(weights))``, index i drawn with probability
+    ``weights[i] / sum(weights)`` (PyTorch's ``torch.utils.data.WeightedRandomSampler``).
+
+    Use it to rebalance classes: ``weights[i] = 1 / count[label[i]]``. With ``replacement``
+    every draw is independent (inverse CDF); without, the indices are distinct and drawn as
+    ``torch.multinomial`` does (each next index with probability proportional to the weights
+    of those not drawn yet), so ``num_samples`` may not exceed the number of non-zero weights.
+
+    Args:
+        weights: a 1-D sequence (list, NumPy array or Tensor) of non-negative weights, not
+            necessarily summing to one.
+        num_samples: how many indices per epoch (a positive int).
+        replacement: draw with replacement (default True).
+        generator: a CPU :class:`Generator`; default glassnet's global RNG (a fresh seed is
+            drawn from it each epoch, so ``gn.manual_seed`` makes the order repeatable).
+
+    >>> s = WeightedRandomSampler([0.0, 1.0, 0.0], 3)
+    >>> list(s)
+    [1, 1, 1]
+    """
+
+    def __init__(self, weights, num_samples: int, replacement: bool = True, generator=None):
+        if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples <= 0:
+            raise ValueError(
+                f"WeightedRandomSampler: num_samples should be a positive integer value, but got "
+                f"num_samples={num_samples!r}"
+            )
+        if not isinstance(replacement, bool):
+            raise ValueError(
+                f"WeightedRandomSampler: replacement should be a boolean value, but got "
+                f"replacement={replacement!r}"
+            )
+        from glassnet.tensor import Tensor
+
+        raw = weights.detach().cpu().numpy() if isinstance(weights, Tensor) else weights
+        try:
+            w = np.asarray(raw, dtype=np.float64)
+        except (TypeError, ValueError) as err:
+            raise TypeError(
+                f"WeightedRandomSampler: weights must be a 1-D sequence of numbers, got "
+                f"{type(weights).__name__} ({err})"
+            ) from None
+        if w.ndim != 1:
+            raise ValueError(
+                f"WeightedRandomSampler: weights should be a 1d sequence but given weights have "
+                f"shape {tuple(w.shape)}"
+            )
+        if w.size == 0 or not np.isfinite(w).all() or (w < 0).any() or w.sum() <= 0:
+            raise ValueError(
+                "WeightedRandomSampler: weights must be finite, non-negative and have a "
+                f"positive sum (got {w.size} weights, min {w.min() if w.size else None}, sum "
+                f"{w.sum()}); give every sample you want drawn a weight > 0"
+            )
+        if not replacement and num_samples > int((w > 0).sum()):
+            raise ValueError(
+                f"WeightedRandomSampler: cannot draw {num_samples} distinct indices without "
+                f"replacement from {int((w > 0).sum())} non-zero weights; lower num_samples "
+                "or pass replacement=True"
+            )
+        from glassnet.creation import tensor
+
+        self.weights = tensor(w, dtype=np.float64)  # PyTorch keeps a double tensor
+        self._w = w
+        self.num_samples = num_samples
+        self.replacement = replacement
+        self.generator = generator
+
+    def __iter__(self) -> Iterator[int]:
+        # generator=None: a fresh seed from the global RNG each epoch (PyTorch draws from the
+        # global generator), so re-seeding with gn.manual_seed repeats the order.
+        rng = resolve_generator(self.generator)
+        w, total = self._w, self.num_samples
+        if self.replacement:
+            cdf = np.cumsum(w / w.sum())
+            for start in range(0, total, _CHUNK):
+                u = 1.0 - rng.random(min(_CHUNK, total - start))  # (0, 1]: zero weights missed
+                idx = np.minimum(np.searchsorted(cdf, u, side="left"), w.size - 1)
+                yield from idx.tolist()
+            return
+        # Sequential draws without replacement == the top-k of log w + Gumbel noise.
+        log_w = np.where(w > 0, np.log(np.where(w > 0, w, 1.0)), -np.inf)
+        keys = log_w - np.log(-np.log(1.0 - rng.random(w.size)))
+        yield from np.argsort(-keys, kind="stable")[:total].tolist()
+
+    def __len__(self) -> int:
+        return self.num_samples
 
 
 class BatchSampler(Sampler):

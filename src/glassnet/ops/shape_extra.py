@@ -27,6 +27,7 @@ __all__ = [
     "moveaxis",
     "movedim",
     "narrow",
+    "narrow_copy",
     "one_hot",
     "ravel",
     "select",
@@ -149,6 +150,12 @@ def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
             f"narrow: start {start} and length {length} do not fit dim {a} of size {n}"
         )
     return getitem(input, (slice(None),) * a + (slice(start, start + int(length)),))
+
+
+def narrow_copy(input: Tensor, dim: int, start: int, length: int) -> Tensor:  # noqa: A002
+    """``narrow`` as a new tensor (a copy, not a view: writing to it leaves ``input`` alone);
+    the gradient flows back into the narrowed slice."""
+    return narrow(input, dim, start, length).clone()
 
 
 def movedim(input: Tensor, source, destination) -> Tensor:
