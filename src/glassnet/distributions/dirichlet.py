@@ -39,8 +39,8 @@ class Dirichlet(Distribution):
     def __init__(self, concentration, validate_args=None):
         if concentration.dim() < 1:
             raise ValueError("`concentration` parameter must be at least one-dimensional.")
-        self.concentration = concentration if concentration.dtype.kind == "f" else (
-            concentration.float()
+        self.concentration = (
+            concentration if concentration.dtype.kind == "f" else (concentration.float())
         )
         shape = tuple(self.concentration.shape)
         super().__init__(shape[:-1], shape[-1:], validate_args=validate_args)

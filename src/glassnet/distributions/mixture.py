@@ -48,12 +48,12 @@ class MixtureSameFamily(Distribution):
         if not isinstance(mixture_distribution, Categorical):
             raise ValueError(
                 " The Mixture distribution needs to be an "
-                " instance of torch.distributions.Categorical"
+                " instance of glassnet.distributions.Categorical"
             )
         if not isinstance(component_distribution, Distribution):
             raise ValueError(
                 "The Component distribution needs to be an "
-                "instance of torch.distributions.Distribution"
+                "instance of glassnet.distributions.Distribution"
             )
         mdbs = mixture_distribution.batch_shape
         cdbs = component_distribution.batch_shape[:-1]
