@@ -13,11 +13,11 @@ import math
 import numpy as np
 
 from glassnet import ops as O
+from glassnet.autograd.function import no_grad_result
 from glassnet.autograd.grad_mode import no_grad
 from glassnet.backend.device import xp_of
 from glassnet.backend.random import get_rng
 from glassnet.creation import arange, rand
-from glassnet.creation import tensor as _tensor
 from glassnet.distributions import constraints
 from glassnet.distributions.discrete import Categorical, _one_of, clamp_probs
 from glassnet.distributions.distribution import Distribution, broadcast_all, lazy_property
@@ -28,10 +28,25 @@ def _host(a):
     return a.get() if hasattr(a, "get") else np.asarray(a)
 
 
-def _from_host(draw, like: Tensor) -> Tensor:
-    """A host draw as a tensor of ``like``'s dtype, on ``like``'s device."""
-    data = xp_of(like._data).asarray(np.asarray(draw).astype(like.dtype))
-    return _tensor(data, device=like.device)
+def _to_like(draw, like):
+    """A host draw as an array of ``like``'s dtype, in ``like``'s namespace (NumPy/CuPy)."""
+    return xp_of(like).asarray(np.asarray(draw).astype(like.dtype))
+
+
+# The samplers run through no_grad_result, so a step that gn.compile captures draws afresh on
+# each replay (a tensor made from one host draw would be replayed unchanged).
+def _poisson_draw(rate):
+    return _to_like(get_rng().poisson(_host(rate)), rate)
+
+
+def _binomial_draw(count, probs):
+    n = _host(count).astype(np.int64)
+    return _to_like(get_rng().binomial(n, _host(probs).astype(np.float64)), probs)
+
+
+def _multinomial_draw(probs, total_count):
+    p = _host(probs).astype(np.float64)
+    return _to_like(get_rng().multinomial(total_count, p / p.sum(-1, keepdims=True)), probs)
 
 
 def _probs_to_logits_binary(probs: Tensor) -> Tensor:
@@ -75,8 +90,7 @@ class Poisson(Distribution):
 
     def sample(self, sample_shape=()) -> Tensor:
         shape = self._extended_shape(sample_shape)
-        rate = np.broadcast_to(_host(self.rate.detach()._data), shape)
-        return _from_host(get_rng().poisson(rate), self.rate)
+        return no_grad_result(_poisson_draw, self.rate.detach().expand(*shape))
 
     def log_prob(self, value) -> Tensor:
         if self._validate_args:
@@ -217,9 +231,8 @@ class Binomial(Distribution):
 
     def sample(self, sample_shape=()) -> Tensor:
         shape = self._extended_shape(sample_shape)
-        n = np.broadcast_to(_host(self.total_count.detach()._data), shape).astype(np.int64)
-        p = np.broadcast_to(_host(self.probs.detach()._data), shape).astype(np.float64)
-        return _from_host(get_rng().binomial(n, p), self._param)
+        count = self.total_count.detach().expand(*shape)
+        return no_grad_result(_binomial_draw, count, self.probs.detach().expand(*shape))
 
     def log_prob(self, value) -> Tensor:
         if self._validate_args:
@@ -305,9 +318,8 @@ class Multinomial(Distribution):
 
     def sample(self, sample_shape=()) -> Tensor:
         shape = self._extended_shape(sample_shape)
-        p = _host(self.probs.detach()._data).astype(np.float64)
-        p = np.broadcast_to(p / p.sum(-1, keepdims=True), shape)
-        return _from_host(get_rng().multinomial(self.total_count, p), self.probs)
+        probs = self.probs.detach().expand(*shape)
+        return no_grad_result(_multinomial_draw, probs, total_count=self.total_count)
 
     def log_prob(self, value) -> Tensor:
         if self._validate_args:
