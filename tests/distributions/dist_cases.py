@@ -20,6 +20,11 @@ def _sac(D, T):
     return D.TransformedDistribution(D.Normal(T(LOC), T(SCALE)), [D.TanhTransform()])
 
 
+def _sac_independent(D, T):
+    base = D.Independent(D.Normal(T([LOC, SCALE]), T([SCALE, SCALE])), 1)
+    return D.TransformedDistribution(base, D.TanhTransform(cache_size=1))
+
+
 def _affine(D, T):
     transforms = [D.AffineTransform(T([1.0, -2.0]), T([0.5, -3.0])), D.ExpTransform()]
     return D.TransformedDistribution(D.Normal(T(LOC), T(SCALE)), transforms)
@@ -103,6 +108,7 @@ CASES = {
         None,
     ),
     "TanhNormal": (_sac, SUBUNIT, ["log_prob", "cdf"], UNIT),
+    "TanhIndependentNormal": (_sac_independent, SUBUNIT, ["log_prob"], None),
     "AffineExpNormal": (_affine, POS, ["log_prob", "cdf"], UNIT),
     "SigmoidNormal": (_sigmoid, UNIT, ["log_prob", "cdf"], UNIT),
     "ComposeNormal": (_compose, SUBUNIT, ["log_prob", "cdf"], UNIT),
