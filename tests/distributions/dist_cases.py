@@ -89,6 +89,14 @@ CASES = {
         None,
     ),
     "Dirichlet": (lambda D, T: D.Dirichlet(T(ALPHA)), SIMPLEX, UNIVARIATE, None),
+    "DirichletBelowOne": (
+        lambda D, T: D.Dirichlet(T([[0.5, 0.3, 0.9], [0.2, 3.0, 0.4]])),
+        SIMPLEX,
+        UNIVARIATE,
+        None,
+    ),
+    "GeometricEdge": (lambda D, T: D.Geometric(T([1.0, 0.5])), COUNTS, UNIVARIATE, None),
+    "BinomialEdge": (lambda D, T: D.Binomial(5, T([0.0, 1.0])), COUNTS, ["log_prob", "mode"], None),
     "RelaxedBernoulli": (
         lambda D, T: D.RelaxedBernoulli(T([0.5]), probs=T(P)),
         UNIT,
