@@ -147,8 +147,8 @@ class Geometric(Distribution):
 
     def sample(self, sample_shape=()) -> Tensor:
         shape = self._extended_shape(sample_shape)
+        probs = self.probs.detach()  # read outside no_grad: the lazy one keeps its graph
         with no_grad():
-            probs = self.probs
             tiny = float(np.finfo(probs.dtype).tiny)
             u = rand(*shape, dtype=probs.dtype, device=probs.device).clamp(min=tiny)
             return (u.log() / O.log1p(-probs)).floor()
