@@ -39,3 +39,31 @@ def test_compiled_reinforce_step_matches_eager_and_redraws():
     assert compiled == eager
     assert f.replays >= 2
     assert len({tuple(a) for _, a in eager}) > 1  # the actions differ step to step
+
+
+def test_compiled_step_redraws_counts_and_relaxed_draws():
+    """Poisson / Binomial / Multinomial draws come from the host generator through
+    no_grad_result, Dirichlet's through the gamma sampler: a replay draws afresh, as eager."""
+
+    def step(rate, probs):
+        a = D.Poisson(rate).sample((3,))
+        b = D.Binomial(5, probs).sample()
+        c = D.Multinomial(4, probs).sample()
+        d = D.Dirichlet(rate).rsample()
+        e = D.RelaxedOneHotCategorical(gn.tensor(0.5), probs=probs).rsample()
+        return gn.cat([a.flatten(), b, c, d, e])
+
+    def run_steps(f):
+        gn.manual_seed(0)
+        out = []
+        for i in range(5):
+            rate = gn.tensor([1.0 + i, 4.0, 0.5])
+            probs = gn.tensor([0.2, 0.3, 0.5 + 0.1 * i])
+            out.append(f(rate, probs).numpy().tolist())
+        return out
+
+    eager = run_steps(step)
+    f = gn.compile(step)
+    assert run_steps(f) == eager
+    assert f.replays >= 2
+    assert len({tuple(x) for x in eager}) == 5

@@ -83,15 +83,25 @@ class Distribution:
         self._validate_args = self._validate_default if validate_args is None else validate_args
         if self._validate_args:
             for name, constraint in self.arg_constraints.items():
-                if name not in self.__dict__:
+                value = self._param_value(name)
+                if value is None:
                     continue  # not given: derived from another parameter (probs from logits)
-                value = self.__dict__[name]
                 if not bool(xp_of(value._data).all(constraint.check(value._data))):
                     raise ValueError(
                         f"Expected parameter {name} (Tensor of shape {tuple(value.shape)}) of "
                         f"distribution {self!r} to satisfy the constraint {constraint!r}, but "
                         f"found invalid values:\n{value}"
                     )
+
+    def _param_value(self, name: str):
+        """The parameter ``name``: an attribute set in ``__init__``, or a plain property (a
+        TransformedDistribution's ``loc`` read from its base); None where it is lazy (not
+        given: ``probs`` of a distribution made from ``logits``)."""
+        if name in self.__dict__:
+            return self.__dict__[name]
+        if isinstance(getattr(type(self), name, None), property):
+            return getattr(self, name)
+        return None
 
     @property
     def batch_shape(self) -> tuple[int, ...]:
@@ -180,8 +190,8 @@ class Distribution:
             )
 
     def __repr__(self) -> str:
-        names = [k for k in self.arg_constraints if k in self.__dict__]
-        values = {k: self.__dict__[k] for k in names}
+        values = {k: self._param_value(k) for k in self.arg_constraints}
+        values = {k: v for k, v in values.items() if isinstance(v, Tensor)}
         shown = {k: v if v.numel() == 1 else tuple(v.shape) for k, v in values.items()}
         args = ", ".join(f"{k}: {v}" for k, v in shown.items())
         return f"{type(self).__name__}({args})"
