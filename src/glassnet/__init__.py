@@ -197,6 +197,8 @@ _LAZY = {
     "onnx": ("glassnet.onnx", None),
     "distributed": ("glassnet.distributed", None),
     "utils": ("glassnet.utils", None),
+    "func": ("glassnet.func", None),
+    "vmap": ("glassnet.func", "vmap"),
     "return_types": ("glassnet.return_types", None),
     "Generator": ("glassnet.generator", "Generator"),
     **{

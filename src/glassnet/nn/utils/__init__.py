@@ -17,6 +17,7 @@ __all__ = [
     "get_total_norm",
     "parameters_to_vector",
     "rnn",
+    "stateless",
     "vector_to_parameters",
 ]
 
@@ -31,6 +32,10 @@ _CLIP = (
 
 
 def __getattr__(name: str):
+    if name == "stateless":  # torch.nn.utils.stateless.functional_call, on first use
+        import importlib
+
+        return importlib.import_module("glassnet.nn.utils.stateless")
     if name in _CLIP:
         from glassnet.optim import clip
 
