@@ -84,3 +84,30 @@ def test_tied_weights_and_strict():
         functional_call(gn.nn.Linear(2, 2), {"weight": w}, (gn.tensor(x),), strict=True)
     with pytest.raises(RuntimeError, match="Unexpected key"):
         functional_call(m, {"a.weight": w, "b.weight": w, "c": w}, (gn.tensor(x),), strict=True)
+
+
+@pytest.mark.parametrize(
+    "make, x",
+    [
+        (lambda: gn.nn.GRU(3, 4, num_layers=2), (5, 2, 3)),
+        (lambda: gn.nn.Conv2d(2, 3, 3), (1, 2, 6, 6)),
+        (lambda: gn.nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True), (2, 4, 8)),
+    ],
+)
+def test_layers_run_with_the_given_weights_as_if_loaded(make, x):
+    """The same as a module that loaded those weights; the gradient reaches the given ones."""
+    gn.manual_seed(0)
+    m, loaded = make(), make()
+    rng = np.random.default_rng(4)
+    new = {k: gn.tensor(rng.standard_normal(v.shape) * 0.5) for k, v in m.named_parameters()}
+    loaded.load_state_dict({k: v.detach() for k, v in new.items()}, strict=False)
+    inp = gn.tensor(rng.standard_normal(x))
+    first = lambda out: out[0] if isinstance(out, tuple) else out  # noqa: E731
+    name = next(iter(new))
+    new[name].requires_grad_(True)
+    got = first(functional_call(m, new, (inp,)))
+    np.testing.assert_allclose(
+        got.detach().numpy(), first(loaded(inp)).detach().numpy(), rtol=1e-12, atol=1e-12
+    )
+    got.sum().backward()
+    assert new[name].grad is not None and all(p.grad is None for p in m.parameters())

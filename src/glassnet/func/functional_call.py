@@ -45,6 +45,9 @@ def _put(owner, name, store, value) -> None:
             object.__setattr__(owner, name, value)
     else:
         owner.__dict__[store][name] = value
+    changed = getattr(type(owner), "_changed", None)
+    if changed is not None:  # a compiled step that called this module captures again
+        changed(owner)
 
 
 def _merge(parameter_and_buffer_dicts) -> dict:
