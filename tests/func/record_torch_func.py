@@ -57,6 +57,11 @@ def structures(torch, func, AF) -> str:
         "vmap grad": lambda: func.vmap(
             func.grad(lambda p, r: (p["w"] @ r + p["b"]).sum()), in_dims=(None, 0)
         )(p, y),
+        "func jvp": lambda: func.jvp(lambda x, y: (y @ x, x.sum()), (x, y), (x, y)),
+        "func jvp aux": lambda: func.jvp(lambda x: (x * 2, x), (x,), (x,), has_aux=True),
+        "stack_module_state": lambda: func.stack_module_state(
+            [torch.nn.Linear(3, 2), torch.nn.Linear(3, 2)]
+        ),
         "AF jacobian": lambda: AF.jacobian(lambda x, y: (y @ x, x), (x, y)),
         "AF hessian": lambda: AF.hessian(lambda x, y: (y @ x).sum(), (x, y)),
         "AF vjp": lambda: AF.vjp(lambda x: x * 2, x, torch.ones(3)),

@@ -38,6 +38,9 @@ vmap: T(2,)
 vmap out_dims: (T(3, 2), T(2,),)
 vmap dict: T(2, 1)
 vmap grad: {w: T(2, 1, 3), b: T(2, 1)}
+func jvp: ((T(2,), T(),), (T(2,), T(),),)
+func jvp aux: (T(3,), T(3,), T(3,),)
+stack_module_state: ({weight: T(2, 2, 3)g, bias: T(2, 2)g}, {},)
 AF jacobian: ((T(2, 3), T(2, 2, 3),), (T(3, 3), T(3, 2, 3),),)
 AF hessian: ((T(3, 3), T(3, 2, 3),), (T(2, 3, 3), T(2, 3, 2, 3),),)
 AF vjp: (T(3,), T(3,),)
@@ -163,3 +166,36 @@ def test_hessian_matches_finite_differences():
     # a quadratic form: the Hessian of x^T A x is A + A^T, exactly
     a = RNG.standard_normal((3, 3))
     close(func.hessian(lambda x: x @ gn.tensor(a) @ x)(X), a + a.T, 1e-12)
+
+
+def test_func_jvp_matches_finite_differences():
+    g = lambda x, y: (gn.tanh(y @ x), (x**2).sum())  # noqa: E731
+    tx, ty = gn.tensor(RNG.standard_normal(3)), gn.tensor(RNG.standard_normal((2, 3)))
+    out, jv = func.jvp(g, (X, Y), (tx, ty))
+    for k in range(2):
+        fd = fd_jacobian(lambda x, y, k=k: g(x, y)[k], [X, Y])
+        want = np.tensordot(fd[0], tx.numpy(), axes=1) + np.tensordot(fd[1], ty.numpy(), axes=2)
+        close(jv[k], want)
+        close(out[k], g(X, Y)[k].numpy(), 1e-15)
+    _, zero = func.jvp(lambda x: gn.ones(2), (X,), (tx,))
+    close(zero, np.zeros(2), 0)
+    with pytest.raises(RuntimeError, match="Expected primals to be a tuple"):
+        func.jvp(g, X, tx)
+    with pytest.raises(RuntimeError, match="same shapes"):
+        func.jvp(lambda x: x, (X,), (gn.ones(2),))
+
+
+def test_stack_module_state_feeds_an_ensemble():
+    models = [gn.nn.Linear(3, 2) for _ in range(4)]
+    params, buffers = func.stack_module_state(models)
+    assert params["weight"].shape == (4, 2, 3) and params["weight"].requires_grad
+    assert buffers == {}
+    x = gn.tensor(RNG.standard_normal((5, 3)))
+    base = models[0]
+    out = func.vmap(lambda p: func.functional_call(base, p, (x,)))(params)
+    for i, m in enumerate(models):
+        close(out[i], m(x).detach().numpy(), 1e-12)
+    with pytest.raises(RuntimeError, match="same class"):
+        func.stack_module_state([gn.nn.Linear(3, 2), gn.nn.Conv1d(3, 2, 1)])
+    with pytest.raises(RuntimeError, match="at least one model"):
+        func.stack_module_state([])

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 
 from glassnet.tensor import Tensor
 
-__all__ = ["functional_call"]
+__all__ = ["functional_call", "stack_module_state"]
 
 _MISSING = object()
 
@@ -172,3 +172,34 @@ def functional_call(
     finally:
         for owner, attr, store, original in reversed(saved):
             _put(owner, attr, store, original)
+
+
+def stack_module_state(models) -> tuple[dict, dict]:
+    """``(params, buffers)``: each parameter and buffer of ``models`` (modules of one class,
+    all in training or all in eval mode) stacked along a new first axis, for ensembling with
+    ``vmap(functional_call)``. Stacked parameters are new leaves that require grad."""
+    from glassnet.ops import stack
+
+    models = list(models)
+    if not models:
+        raise RuntimeError("stack_module_state: Expected at least one model, got 0.")
+    if not (all(m.training for m in models) or not any(m.training for m in models)):
+        raise RuntimeError(
+            "stack_module_state: Expected all models to have the same training/eval mode."
+        )
+    if any(type(m) is not type(models[0]) for m in models):
+        raise RuntimeError("stack_module_state: Expected all models to be of the same class.")
+
+    def stacked(named):
+        out = {}
+        for k in named[0]:
+            tensors = [n[k] for n in named]
+            grads = {t.requires_grad for t in tensors}
+            if len(grads) > 1:
+                raise RuntimeError(f"Expected {k} from each model to have the same .requires_grad")
+            result = stack([t.detach() for t in tensors])
+            out[k] = result.requires_grad_(True) if grads == {True} else result
+        return out
+
+    params = stacked([dict(m.named_parameters()) for m in models])
+    return params, stacked([dict(m.named_buffers()) for m in models])

@@ -9,6 +9,7 @@ Jacobian J:
 
     grad(f)(x)          = df/dx              (f returns a 0-dim tensor)
     vjp(f, x)[1](v)     = v^T J
+    jvp(f, (x,), (v,))  = (f(x), J v)       (exact, by the double-backward trick)
     jacrev(f)(x)        = J                  (one backward pass per output element)
     jacfwd(f)(x)        = J                  (PyTorch uses forward mode; glassnet has only
                                               reverse mode and gives the same values by it)
@@ -23,7 +24,7 @@ from glassnet.func import _core
 from glassnet.func._pytree import flatten, unflatten
 from glassnet.tensor import Tensor
 
-__all__ = ["grad", "grad_and_value", "hessian", "jacfwd", "jacrev", "vjp"]
+__all__ = ["grad", "grad_and_value", "hessian", "jacfwd", "jacrev", "jvp", "vjp"]
 
 
 def _argnums(argnums, n_args: int, what: str) -> tuple[tuple, bool]:
@@ -222,3 +223,48 @@ def hessian(func, argnums=0):
     """``f -> d^2 f / d args[argnums]^2``: ``jacfwd(jacrev(f, argnums), argnums)``, blocks of
     shape ``output.shape + input.shape + input.shape``."""
     return jacfwd(jacrev(func, argnums), argnums)
+
+
+def jvp(func, primals, tangents, *, strict: bool = False, has_aux: bool = False):
+    """``(f(*primals), J v)`` for tangents v shaped like ``primals`` (both tuples), by the
+    double-backward trick (exact): J v = d/du <J^T u, v>. ``(output, jvp_out, aux)`` with
+    ``has_aux=True``."""
+    what = "jvp(f, primals, tangents)"
+    for name, value in (("primals", primals), ("tangents", tangents)):
+        if not isinstance(value, tuple):
+            raise RuntimeError(
+                f"{what}: Expected {name} to be a tuple. E.g. it should be valid to call "
+                "f(*primals)."
+            )
+    if strict:
+        raise RuntimeError(f"{what}: strict=True is not supported (as in PyTorch).")
+    leaves, spec = flatten(primals)
+    t_leaves, t_spec = flatten(tangents)
+    if t_spec != spec:
+        raise RuntimeError(
+            f"{what}: Expected primals and tangents to have the same python structure."
+        )
+    for p, t in zip(leaves, t_leaves):
+        if not isinstance(p, Tensor) or not isinstance(t, Tensor) or p.shape != t.shape:
+            raise RuntimeError(
+                f"{what}: Expected primals and tangents to be tensors of the same shapes, got "
+                f"{getattr(p, 'shape', type(p))} and {getattr(t, 'shape', type(t))}"
+            )
+    stand_ins = [_core.variable(t) for t in leaves]
+    with _core.enable_grad():
+        output, aux = _split_aux(func(*unflatten(spec, stand_ins)), has_aux, what)
+        out_leaves, out_spec = flatten(output)
+        for o in out_leaves:
+            if not isinstance(o, Tensor):
+                raise RuntimeError(
+                    f"{what}: Expected f to be a function that has only Tensors as outputs, "
+                    f"got {type(o)}"
+                )
+        us = [_core.zeros_like(o).requires_grad_(True) for o in out_leaves]
+        back = _core.gradients(out_leaves, stand_ins, us, True, True)
+    forward = _core.gradients(back, us, t_leaves)
+    result = (
+        unflatten(out_spec, _core.release(out_leaves, stand_ins)),
+        unflatten(out_spec, _core.release(forward, stand_ins)),
+    )
+    return (*result, _release_tree(aux, stand_ins)) if has_aux else result
