@@ -33,6 +33,11 @@ SANCTIONED = {
         "torch.nn.utils.clip_grad_norm_ is PyTorch's path for a function that lives in optim "
         "(issue 13): nn.utils only re-exports it, looked up at first use"
     ),
+    ("glassnet.autograd.functional", "glassnet.func"): (
+        "torch.autograd.functional is PyTorch's path for jacobian/hessian/jvp/..., built from "
+        "ops (stack) in glassnet.func: autograd.functional only re-exports them, looked up at "
+        "first use"
+    ),
     ("glassnet.nn.parallel", "glassnet.distributed"): (
         "torch.nn.parallel.DistributedDataParallel is PyTorch's path for glassnet's MPI "
         "wrapper (issue 13): nn.parallel only re-exports it, looked up at first use"

@@ -215,6 +215,7 @@ _LAZY = {
     "onnx": ("glassnet.onnx", None),
     "distributed": ("glassnet.distributed", None),
     "utils": ("glassnet.utils", None),
+    "vmap": ("glassnet.func", "vmap"),
     "return_types": ("glassnet.return_types", None),
     "svd": ("glassnet.ops.linalg_qr", "svd"),
     "qr": ("glassnet.ops.linalg_qr", "qr_root"),

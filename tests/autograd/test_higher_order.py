@@ -109,3 +109,28 @@ def test_prod_second_derivative_matches_the_analytic_one():
     expected = [[0.0, 0.5, -2.0], [0.5, 0.0, 1.5], [-2.0, 1.5, 0.0]]
     np.testing.assert_allclose(np.array(rows), expected)
     assert gn.is_grad_enabled()
+
+
+def test_engine_keeps_a_grad_outputs_tensor_that_requires_grad_in_the_graph():
+    """autograd.grad(y, x, grad_outputs=u, create_graph=True) is J^T u, differentiable in u
+    too (PyTorch's double-backward trick); glassnet replaced u by a constant, so d/du gave
+    an error (u unused)."""
+    x = gn.tensor([0.3, -0.7], dtype=gn.float64, requires_grad=True)
+    u = gn.zeros(2, dtype=gn.float64, requires_grad=True)
+    y = gn.stack([x[0] * x[1], gn.sin(x[0])])
+    (g,) = gn.autograd.grad(y, x, grad_outputs=u, create_graph=True)
+    (jv,) = gn.autograd.grad(g, u, grad_outputs=gn.tensor([1.0, 2.0], dtype=gn.float64))
+    np.testing.assert_allclose(
+        jv.numpy(), np.array([[-0.7, 0.3], [np.cos(0.3), 0.0]]) @ [1.0, 2.0], rtol=1e-12
+    )
+    ys = [x * 2, x.sum() * x]  # several roots take the same path
+    us = [
+        gn.zeros(2, dtype=gn.float64, requires_grad=True),
+        gn.zeros(2, dtype=gn.float64, requires_grad=True),
+    ]
+    (g2,) = gn.autograd.grad(ys, x, grad_outputs=us, create_graph=True)
+    d = gn.autograd.grad(g2, us, grad_outputs=gn.tensor([1.0, 0.0], dtype=gn.float64))
+    np.testing.assert_allclose(d[0].numpy(), [2.0, 0.0], rtol=1e-12)
+    np.testing.assert_allclose(
+        d[1].numpy(), [x.numpy().sum() + 0.3, -0.7], rtol=1e-12
+    )  # s e_0 + x, s = sum(x)

@@ -51,11 +51,9 @@ def test_tied_weights_strict_and_errors():
     np.testing.assert_allclose(out.numpy(), [[9.0, 18.0]])  # both layers read w
     out = gn.func.functional_call(net, {"0.weight": w}, (x,), tie_weights=False)
     assert not np.allclose(out.numpy(), [[9.0, 18.0]])
-    with pytest.raises(RuntimeError, match="missing keys"):
+    with pytest.raises(RuntimeError, match="Missing key"):
         gn.func.functional_call(net, {}, (x,), strict=True)
-    with pytest.raises(KeyError, match="names no parameter"):
+    with pytest.raises(AttributeError, match="2"):  # PyTorch's error
         gn.func.functional_call(net, {"2.weight": w}, (x,))
-    with pytest.raises(TypeError, match="must be a Tensor"):
+    with pytest.raises(TypeError, match="give tensors"):
         gn.func.functional_call(net, {"0.weight": [[1.0]]}, (x,))
-    with pytest.raises(NotImplementedError, match="no function transforms"):
-        gn.func.vmap(lambda t: t)

@@ -1,6 +1,9 @@
 """Reverse-mode automatic differentiation: graph nodes, the backward engine, grad mode, hooks."""
 
-from glassnet.autograd import custom_function  # noqa: F401 - registers the ctx-form adapter
+from glassnet.autograd import (
+    custom_function,  # noqa: F401 - registers the ctx-form adapter
+    functional,  # noqa: F401 - torch.autograd.functional (lazy)
+)
 from glassnet.autograd.anomaly_mode import (
     detect_anomaly,
     is_anomaly_check_nan_enabled,

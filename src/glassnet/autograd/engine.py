@@ -141,6 +141,17 @@ def _initial_grad(root, grad):
     return grad.astype(root.dtype, copy=False)
 
 
+def _graph_grad(make, given, grad):
+    """The root gradient of a ``create_graph`` pass: the caller's tensor itself when it
+    requires grad (so the result is differentiable in it too, as PyTorch: the double-backward
+    trick J v = d/du <J^T u, v>), else a constant tensor of ``grad``."""
+    if given is not None and hasattr(given, "_vc") and given.requires_grad:
+        if given._data is grad:
+            return given
+        return given.to(grad.dtype)
+    return make(grad, False)
+
+
 def _prepare_roots(roots, grad, create_graph) -> tuple:
     """The start of a pass from several roots: their gradients, summed where a root repeats;
     ``ready`` holds the roots that no other root uses."""
@@ -156,13 +167,14 @@ def _prepare_roots(roots, grad, create_graph) -> tuple:
     grads, handed, sums, unique, first = {}, set(), set(), [], None
     for r, g in zip(roots, grads_in):
         user_grad = g is not None
+        given = g
         g = _initial_grad(r, g)
         if user_grad:
             handed.add(id(g))
         first = g if first is None else first
         if id(r) not in grads:
             unique.append(r)
-        add_part(grads, id(r), make(g, False) if create_graph else g, sums)
+        add_part(grads, id(r), _graph_grad(make, given, g) if create_graph else g, sums)
     uses = _count_uses(None, unique)  # also raises if a graph was freed by an earlier backward
     ready = [r for r in unique if uses[id(r)] == 0]
     return make, ready, uses, grads, handed, sums, first
@@ -199,12 +211,12 @@ def run_backward(
         make, ready, uses, grads, handed, sums, first = _prepare_roots(root, grad, create_graph)
     else:
         make = root._make  # the engine sits below tensor.py: Tensor's constructor from root
-        user_grad = grad is not None
+        user_grad, given = grad is not None, grad
         first = grad = _initial_grad(root, grad)
         # ids of arrays already stored in some .grad: a leaf never gets an array another holds
         handed = {id(grad)} if user_grad else set()
         if create_graph:
-            grad = make(grad, False)
+            grad = _graph_grad(make, given, grad)
         uses = _count_uses(root)  # also raises if the graph was freed by an earlier backward
         grads = {id(root): grad}  # dL/dt of tensors whose users are not all processed yet
         ready = [root]  # tensors whose every use has delivered its gradient (Kahn's algorithm)

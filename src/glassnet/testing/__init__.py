@@ -1,5 +1,7 @@
 """Helpers for testing ops and models, shipped so users can check their own code."""
 
+from glassnet.testing.comparison import assert_close
+from glassnet.testing.creation import make_tensor
 from glassnet.testing.gradcheck import (
     GradCase,
     GradcheckError,

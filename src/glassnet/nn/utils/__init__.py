@@ -69,6 +69,10 @@ def skip_init(module_cls, *args, **kwargs):
 
 
 def __getattr__(name: str):
+    if name == "stateless":  # torch.nn.utils.stateless.functional_call, on first use
+        import importlib
+
+        return importlib.import_module("glassnet.nn.utils.stateless")
     if name in _CLIP:
         from glassnet.optim import clip
 
