@@ -15,7 +15,7 @@ from glassnet.autograd.function import no_grad_result
 from glassnet.backend import xp_of
 from glassnet.ops import elementwise as _el
 from glassnet.ops import selection as _sel
-from glassnet.ops._util import floating, pair
+from glassnet.ops._util import floating, floating_pair, pair
 from glassnet.ops.logical import isnan, isneginf, isposinf
 from glassnet.ops.rounding import trunc
 from glassnet.tensor import Tensor
@@ -52,8 +52,7 @@ def _tensors(a, b):
 def logaddexp(input, other) -> Tensor:  # noqa: A002 - PyTorch's names
     """ln(e^a + e^b) without overflow: max(a, b) + ln(1 + e^{-|a - b|});
     d/da = e^a / (e^a + e^b) = sigmoid(a - b). Equal infinities give that infinity."""
-    a, b = _tensors(input, other)
-    a, b = floating(a), floating(b)
+    a, b = floating_pair(*_tensors(input, other))
     # hi + ln(1 + e^{lo - hi}) is logaddexp itself as a smooth function for either choice of
     # (hi, lo): the mask only picks the choice that cannot overflow, so every derivative is
     # exact, ties included
@@ -104,8 +103,7 @@ def frac(input: Tensor) -> Tensor:
 
 def xlogy(input, other) -> Tensor:  # noqa: A002
     """x ln y, taken as 0 where x = 0 (also for y = 0), nan where y is nan (PyTorch)."""
-    x, y = _tensors(input, other)
-    x, y = floating(x), floating(y)
+    x, y = floating_pair(*_tensors(input, other))
     zero = no_grad_result(_zero_and_not_nan, x, y)
     safe_y = _sel.where(zero, 1.0, y)
     return _sel.where(zero, 0.0, x * _el.log(safe_y))

@@ -10,7 +10,7 @@ from glassnet.autograd.grad_mode import no_grad
 from glassnet.backend import device_of, xp_of
 from glassnet.backend import to_device as _move
 from glassnet.ops import _fused
-from glassnet.ops._util import astype, floating, pair, promote
+from glassnet.ops._util import astype, floating, floating_pair, pair, promote
 from glassnet.tensor import Tensor
 
 __all__ = [
@@ -282,12 +282,28 @@ class ToDevice(Function):
 # -- wrappers ---------------------------------------------------------------------------------
 def add(input, other, *, alpha=1) -> Tensor:
     """Elementwise a + alpha * b with broadcasting (``torch.add``; ``alpha`` scales ``b``)."""
+    if alpha != 1:
+        _check_alpha("add", input, other, alpha)
     return _binary(Add, input, other if alpha == 1 else other * alpha)
 
 
 def sub(input, other, *, alpha=1) -> Tensor:
     """Elementwise a - alpha * b with broadcasting (``torch.sub``)."""
+    if alpha != 1:
+        _check_alpha("sub", input, other, alpha)
     return _binary(Sub, input, other if alpha == 1 else other * alpha)
+
+
+def _check_alpha(name, a, b, alpha) -> None:
+    """PyTorch refuses a float ``alpha`` when the result is an integer tensor (scaling would
+    change the result's dtype or need a rounding it does not define)."""
+    from glassnet.ops.promotion import result_type_of
+
+    if isinstance(alpha, float) and result_type_of((a, b)).kind in "biu":
+        raise TypeError(
+            f"{name}: alpha={alpha!r} is a float but the inputs are integer tensors (PyTorch "
+            "raises too); pass an int alpha, or convert the inputs with .float() first"
+        )
 
 
 def mul(input, other) -> Tensor:
@@ -300,7 +316,7 @@ def div(input, other) -> Tensor:
     if not (isinstance(input, Tensor) and isinstance(other, Tensor)):
         input, other = pair(input, other)
     if input._data.dtype.kind != "f" or other._data.dtype.kind != "f":
-        input, other = floating(input), floating(other)
+        input, other = floating_pair(input, other)
     return _binary(Div, input, other)
 
 

@@ -144,12 +144,17 @@ def _triangle_mask(x: Tensor, diagonal: int, lower: bool) -> Tensor:
 
 def tril(input: Tensor, diagonal: int = 0) -> Tensor:
     """The lower triangle of the last two dims (j - i <= diagonal), zeros above."""
-    return _sel.where(_triangle_mask(input, diagonal, True), input, 0)
+    return _sel.where(_triangle_mask(input, diagonal, True), input, _zero_of(input))
 
 
 def triu(input: Tensor, diagonal: int = 0) -> Tensor:
     """The upper triangle of the last two dims (j - i >= diagonal), zeros below."""
-    return _sel.where(_triangle_mask(input, diagonal, False), input, 0)
+    return _sel.where(_triangle_mask(input, diagonal, False), input, _zero_of(input))
+
+
+def _zero_of(x: Tensor):
+    """A Python zero that keeps ``x``'s dtype in ``where`` (False for bool: 0 makes int64)."""
+    return False if x.dtype.kind == "b" else 0
 
 
 def _diag_positions(xp, n_rows, n_cols, offset):
@@ -211,12 +216,29 @@ def masked_fill(input: Tensor, mask, value) -> Tensor:
     mask = mask if isinstance(mask, Tensor) else _const(xp_of(input._data).asarray(mask))
     if mask.dtype.kind != "b":
         raise TypeError(f"masked_fill: mask must be a bool tensor, got dtype {mask.dtype}")
+    _check_fill_value("masked_fill", input, value)
     out = _sel.where(mask, value, input)
     if out.shape != input.shape:
         raise ValueError(
             f"masked_fill: mask of shape {mask.shape} must broadcast to shape {input.shape}"
         )
     return out if out.dtype == input.dtype else out.astype(input.dtype)
+
+
+def _check_fill_value(op: str, x: Tensor, value) -> None:
+    """An int tensor cannot hold a float nan, inf or beyond its range: PyTorch raises rather
+    than store the cast's garbage (a finite float is truncated toward zero, and an int wraps,
+    as PyTorch)."""
+    if x.dtype.kind not in "iu":
+        return
+    v = value.item() if isinstance(value, Tensor) and value.ndim == 0 else value
+    if isinstance(v, (float, np.floating)):
+        info = np.iinfo(x.dtype)
+        if not (info.min <= v <= info.max) or v != v:
+            raise ValueError(
+                f"{op}: value {v!r} cannot be converted to {x.dtype} without overflow "
+                "(PyTorch raises too); convert the tensor to a float dtype first"
+            )
 
 
 def take(input: Tensor, index) -> Tensor:

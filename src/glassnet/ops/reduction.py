@@ -357,8 +357,11 @@ def _extreme(op, x, dim, keepdim, axis, keepdims, other):
     from glassnet.return_types import min as min_type
 
     if normalize_axis(dim, x.shape, op) == ():  # 0-d tensor
+        from glassnet.ops.elementwise import clone
+
         index = Tensor._make(xp_of(x._data).zeros((), dtype="int64"), False)
-        return (max_type if op == "max" else min_type)(x, index)
+        # a copy, never x itself: PyTorch's values are a new tensor (writing them leaves x)
+        return (max_type if op == "max" else min_type)(clone(x), index)
     index = _arg("argmax" if op == "max" else "argmin", x, dim, True)
     values = take_along_axis(x, index, dim)
     if not keepdim:

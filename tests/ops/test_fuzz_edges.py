@@ -1,0 +1,132 @@
+"""Regressions found by the differential fuzzer (torch 2.13 against glassnet, edge inputs).
+
+Expected values were recorded once from PyTorch 2.13 and are written here as constants; the
+tests never import torch.
+"""
+
+import numpy as np
+import pytest
+
+import glassnet as gn
+
+
+# -- results that aliased their input: writing into them changed the input -------------------
+@pytest.mark.parametrize("op", ["floor", "ceil", "trunc", "round", "fix"])
+def test_rounding_an_int_tensor_returns_a_copy(op):
+    x = gn.tensor([1, 2], dtype="int64")
+    y = getattr(gn, op)(x)
+    y.add_(5)  # torch: y = [6, 7], x stays [1, 2]
+    assert x.tolist() == [1, 2]
+    assert y.tolist() == [6, 7]
+
+
+@pytest.mark.parametrize("op", ["max", "min"])
+def test_max_min_along_dim_of_0d_returns_a_copy(op):
+    x = gn.tensor(3)
+    values, index = getattr(x, op)(0)
+    values.add_(5)  # torch: values = 8, x stays 3
+    assert x.item() == 3 and values.item() == 8 and index.item() == 0
+
+
+# -- dtypes ------------------------------------------------------------------------------------
+def test_triu_tril_keep_bool():
+    m = gn.ones(2, 2, dtype=gn.bool)
+    # torch.triu(ones(2, 2, bool)): [[True, True], [False, True]], dtype bool
+    assert gn.triu(m).dtype == gn.bool and gn.triu(m).tolist() == [[True, True], [False, True]]
+    assert gn.tril(m).dtype == gn.bool and gn.tril(m).tolist() == [[True, False], [True, True]]
+
+
+def test_true_division_promotes_before_going_float():
+    u8 = gn.tensor([1, 2, 3], dtype=gn.uint8)
+    h = gn.tensor([1.0, 2.0, 3.0], dtype=gn.float16)
+    assert (u8 / h).dtype == gn.float16  # torch: float16 (glassnet gave float32)
+    assert (u8 / gn.tensor(2.0, dtype=gn.float16)).dtype == gn.float16
+    # complex / int kept the complex part (glassnet dropped it: tensor([0.5]))
+    z = gn.from_numpy(np.array([1 + 1j], dtype=np.complex64)) / gn.tensor([2])
+    assert z.dtype == np.complex64 and z.tolist() == [0.5 + 0.5j]
+    assert gn.logaddexp(u8[:1], h[1:2]).dtype == gn.float16  # torch: float16 [2.3125]
+    assert gn.special.xlog1py(u8[:1], h[1:2]).dtype == gn.float16  # torch: float16 [1.0986]
+
+
+def test_nanmean_keeps_float16_and_nansum_honours_dtype():
+    h = gn.tensor([1.0, 2.0, 3.0], dtype=gn.float16)
+    m = gn.nanmean(h)
+    assert m.dtype == gn.float16 and m.item() == 2.0  # torch: tensor(2., dtype=float16)
+    s = gn.nansum(gn.tensor([1.5, 2.0, 3.0], dtype=gn.float16), dtype=gn.int64)
+    assert s.dtype == gn.int64 and s.item() == 6  # torch: tensor(6) (1.5 cast to 1 first)
+    with pytest.raises(TypeError, match="floating-point or complex"):
+        gn.nanmean(h, dtype=gn.int64)  # torch: RuntimeError (could not infer output dtype)
+
+
+def test_python_int_wraps_around_for_small_int_tensors():
+    u8 = gn.tensor([1, 2, 3], dtype=gn.uint8)
+    # torch: tensor([253, 250, 247], dtype=torch.uint8); glassnet raised OverflowError
+    assert (u8 * -3).tolist() == [253, 250, 247] and (u8 * -3).dtype == gn.uint8
+    assert (gn.tensor([1, 2, 3], dtype=gn.int8) + 300).tolist() == [45, 46, 47]
+    assert (u8 < -1).tolist() == [True, True, True]  # -1 wraps to 255
+    mask = gn.tensor([True, False, True])
+    assert u8.masked_fill(mask, -1).tolist() == [255, 2, 255]
+
+
+# -- torch raises; glassnet computed something else ------------------------------------------
+def test_inplace_arithmetic_on_an_expanded_view_raises():
+    x = gn.tensor([1, 2, 3])
+    # glassnet added once per view element: x became [3, 4, 5]
+    with pytest.raises(ValueError, match="broadcast view"):
+        x.unsqueeze(0).expand(2, 3).add_(1)
+    with pytest.raises(ValueError, match="broadcast view"):
+        gn.tensor([1.0, 2.0]).expand(3, 2).mul_(gn.ones(3, 2))
+    assert x.tolist() == [1, 2, 3]
+    y = gn.tensor([1.0, 2.0, 3.0])
+    y.expand(3).add_(1)  # no dim is broadcast: a plain write, as torch
+    assert y.tolist() == [2.0, 3.0, 4.0]
+
+
+def test_masked_fill_of_int_tensor_with_non_finite_float_raises():
+    x = gn.tensor([1, 2, 3])
+    mask = gn.tensor([True, False, True])
+    with pytest.raises(ValueError, match="without overflow"):
+        x.masked_fill(mask, float("-inf"))  # glassnet stored -9223372036854775808
+    with pytest.raises(ValueError, match="without overflow"):
+        gn.tensor([1], dtype=gn.uint8).masked_fill(gn.tensor([True]), 1e10)
+    # a finite float is truncated toward zero: torch gives [-2, 2, -2]
+    assert gn.tensor([1, 2, 3], dtype=gn.int8).masked_fill(mask, -2.7).tolist() == [-2, 2, -2]
+
+
+@pytest.mark.parametrize("op", ["add", "sub"])
+def test_float_alpha_with_int_tensors_raises(op):
+    a, b = gn.tensor([1, 2, 3]), gn.tensor([1, 1, 1])
+    with pytest.raises(TypeError, match="alpha"):
+        getattr(a, op)(b, alpha=0.5)  # glassnet gave a float tensor
+    # a float operand makes a float result: alpha may be a float (torch: [1.5, 2.5, 3.5])
+    assert a.add(gn.tensor([1.0, 1.0, 1.0]), alpha=0.5).tolist() == [1.5, 2.5, 3.5]
+    assert getattr(a, op)(b, alpha=2).tolist() == ([3, 4, 5] if op == "add" else [-1, 0, 1])
+
+
+def test_split_sizes_must_be_non_negative():
+    with pytest.raises(ValueError, match="non-negative"):
+        gn.split(gn.zeros(3), [1, 3, -1])  # glassnet returned three pieces
+
+
+def test_flatten_checks_its_dims():
+    with pytest.raises(ValueError, match="out of range"):
+        gn.zeros(4).flatten(1, -1)  # torch: IndexError, dim 1 of a 1-D tensor
+    with pytest.raises(ValueError, match="out of range"):
+        gn.zeros(()).flatten(1)
+    assert gn.zeros(()).flatten(0, -1).shape == (1,)
+
+
+# -- empty tensors -----------------------------------------------------------------------------
+def test_split_of_an_empty_dim_gives_one_empty_piece():
+    # torch.split(zeros(0, 3), 2): (tensor of shape (0, 3),); glassnet gave []
+    pieces = gn.split(gn.zeros(0, 3), 2)
+    assert len(pieces) == 1 and pieces[0].shape == (0, 3)
+    assert [p.shape for p in gn.zeros(0).split(1)] == [(0,)]
+
+
+def test_flatten_of_an_empty_tensor():
+    # torch: zeros(0, 4).flatten(-1, -1) is (0, 4); glassnet's reshape(0, -1) raised
+    assert gn.zeros(0, 4).flatten(-1, -1).shape == (0, 4)
+    assert gn.zeros(2, 0, 3).flatten(1).shape == (2, 0)
+    assert gn.zeros(0, 4, 2).flatten(1, 2).shape == (0, 8)
+    np.testing.assert_array_equal(gn.zeros(0, 4).flatten().numpy(), np.zeros(0))
