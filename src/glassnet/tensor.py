@@ -382,7 +382,7 @@ class Tensor:
         v = self._inplace_value(other)
         v = v if alpha == 1.0 else alpha * v
         if not _viewed(self._data, v) or not _overlap.arith(self._data, np.add, v, "add_"):
-            self._data += v
+            _in_place(self._data, np.add, v, "add_")
         self._bump()
         return self
 
@@ -395,7 +395,7 @@ class Tensor:
         v = self._inplace_value(other)
         v = v if alpha == 1.0 else alpha * v
         if not _viewed(self._data, v) or not _overlap.arith(self._data, np.subtract, v, "sub_"):
-            self._data -= v
+            _in_place(self._data, np.subtract, v, "sub_")
         self._bump()
         return self
 
@@ -407,7 +407,7 @@ class Tensor:
         self._check_inplace("mul_")
         v = self._inplace_value(other)
         if not _viewed(self._data, v) or not _overlap.arith(self._data, np.multiply, v, "mul_"):
-            self._data *= v
+            _in_place(self._data, np.multiply, v, "mul_")
         self._bump()
         return self
 
@@ -419,7 +419,7 @@ class Tensor:
         self._check_inplace("div_")
         v = self._inplace_value(other)
         if not _viewed(self._data, v) or not _overlap.arith(self._data, np.divide, v, "div_"):
-            self._data /= v
+            _in_place(self._data, np.divide, v, "div_")
         self._bump()
         return self
 
@@ -467,6 +467,24 @@ class Tensor:
         if self.requires_grad and _GRAD.enabled:
             return self / other
         return self.div_(other)
+
+
+def _in_place(data, ufunc, v, name: str) -> None:
+    """``data op= v`` with PyTorch's casting rule: NumPy's same_kind refuses int16 into uint8,
+    which PyTorch writes (wrapping); a float into an int tensor raises, as in PyTorch."""
+    try:
+        ufunc(data, v, out=data)
+    except TypeError:
+        from glassnet.ops.promotion import can_cast
+
+        result = ufunc(data, v).dtype if not isinstance(v, float) else np.dtype("float32")
+        if not can_cast(result, data.dtype):
+            raise TypeError(
+                f"{name}: the result type {result} can't be cast to this tensor's dtype "
+                f"{data.dtype} (PyTorch raises too); use the out-of-place {name[:-1]}, or "
+                "convert the tensor first"
+            ) from None
+        ufunc(data, v, out=data, casting="unsafe")
 
 
 def _viewed(data, v) -> bool:

@@ -130,3 +130,59 @@ def test_flatten_of_an_empty_tensor():
     assert gn.zeros(2, 0, 3).flatten(1).shape == (2, 0)
     assert gn.zeros(0, 4, 2).flatten(1, 2).shape == (0, 8)
     np.testing.assert_array_equal(gn.zeros(0, 4).flatten().numpy(), np.zeros(0))
+
+
+# -- gradients ---------------------------------------------------------------------------------
+def _grad(fn, values):
+    x = gn.tensor(values, dtype="float64", requires_grad=True)
+    y = fn(x)
+    (y.sum() if y.ndim else y).backward()
+    return x.grad.numpy()
+
+
+def test_maximum_minimum_gradient_with_nan_goes_to_both_sides():
+    nan = float("nan")
+    # torch: maximum(x, x.flip(-1)) of [1, nan, 3, 3]: grad [0, 2, 2, 2] (glassnet: [0, 0, 0, 2])
+    np.testing.assert_array_equal(_grad(lambda x: gn.maximum(x, x.flip(-1)), [1, nan, 3, 3]),
+                                  [0.0, 2.0, 2.0, 2.0])  # fmt: skip
+    np.testing.assert_array_equal(_grad(lambda x: gn.minimum(x, x.flip(-1)), [1, nan, 3, 3]),
+                                  [2.0, 2.0, 2.0, 0.0])  # fmt: skip
+    # with a 0-d tensor: loser 0, tie 1/2, nan 1 (torch: [0, 1, 0.5, 1])
+    np.testing.assert_array_equal(
+        _grad(lambda x: gn.maximum(x, gn.tensor(2.0, dtype="float64")), [1, nan, 2, 3]),
+        [0.0, 1.0, 0.5, 1.0],
+    )
+
+
+def test_std_of_constant_input_has_zero_gradient():
+    # torch: std(correction=0) of [1, 1]: grad [0, 0] (glassnet: nan from 0 * inf)
+    np.testing.assert_array_equal(_grad(lambda x: x.std(correction=0), [1.0, 1.0]), [0.0, 0.0])
+    g = _grad(lambda x: x.std(0), [[1.0, 1.0], [2.0, 1.0]])
+    np.testing.assert_allclose(g, [[-(0.5**0.5), 0.0], [0.5**0.5, 0.0]])
+
+
+def test_logit_gradient_is_nan_outside_the_unit_interval():
+    # torch: logit of [-1, 0.5, 2, 0, 1]: grad [nan, 4, nan, inf, inf] (glassnet: -0.5 at -1, 2)
+    with np.errstate(all="ignore"):
+        g = _grad(gn.logit, [-1.0, 0.5, 2.0, 0.0, 1.0])
+        np.testing.assert_array_equal(g, [np.nan, 4.0, np.nan, np.inf, np.inf])
+        # with eps the input is clamped: 0 outside [eps, 1 - eps] (torch: [0, 4, 0, 0, 0])
+        g = _grad(lambda x: gn.logit(x, 0.1), [-1.0, 0.5, 2.0, 0.0, 1.0])
+    np.testing.assert_array_equal(g, [0.0, 4.0, 0.0, 0.0, 0.0])
+
+
+# -- in-place casting: PyTorch's can_cast, not NumPy's same_kind -------------------------------
+def test_inplace_int_result_narrows_into_a_smaller_int_tensor():
+    u8 = gn.tensor([1, 2], dtype=gn.uint8)
+    # torch: tensor([1, 0], dtype=uint8); glassnet raised "can't be cast"
+    assert u8.bitwise_and_(gn.tensor([3, 1], dtype=gn.int16)).tolist() == [1, 0]
+    # torch: uint8 [1, 2] add_ int16 [300, -1]: [45, 1] (wraps); glassnet: NumPy UFuncTypeError
+    u8 = gn.tensor([1, 2], dtype=gn.uint8)
+    assert u8.add_(gn.tensor([300, -1], dtype=gn.int16)).tolist() == [45, 1]
+    assert u8.dtype == gn.uint8
+    i8 = gn.tensor([1, 2], dtype=gn.int8).mul_(gn.tensor([300, -1]))
+    assert i8.tolist() == [44, -2]  # torch: [44, -2]
+    with pytest.raises(TypeError, match="can't be cast"):
+        gn.tensor([1, 2]).add_(1.5)
+    with pytest.raises(TypeError, match="can't be cast"):
+        gn.tensor([True, False]).add_(gn.tensor([1, 2]))

@@ -114,7 +114,13 @@ def logit(input: Tensor, eps: float | None = None) -> Tensor:
     p = floating(input)
     if eps is not None:
         p = _sel.clip(p, eps, 1.0 - eps)
+    else:  # outside [0, 1] the value is nan and so is PyTorch's gradient (1 / (p (1 - p)) is not)
+        p = p * no_grad_result(_nan_outside_unit, p)
     return _el.log(p) - _el.log1p(-p)
+
+
+def _nan_outside_unit(p):
+    return xp_of(p).where((p < 0) | (p > 1), np.nan, 1.0).astype(p.dtype)
 
 
 def nan_to_num(input: Tensor, nan: float = 0.0, posinf=None, neginf=None) -> Tensor:

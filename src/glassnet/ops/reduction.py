@@ -95,6 +95,22 @@ class Var(Function):
             return g * self.scale * centered
 
 
+class StdOfVar(Function):
+    """y = sqrt(v) for a variance v;  dy/dv = 1 / (2 y), taken as 0 where y = 0 (PyTorch's
+    std_backward: a constant input gets a zero gradient, not 0 * inf = nan)"""
+
+    saves_output = True
+
+    def forward(self, v):
+        y = xp_of(v).sqrt(v)
+        self.zero = y == 0
+        return y
+
+    def backward(self, ns, grad, v, y):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return ns.where(ns.const(self.zero), 0.0, grad / (2 * y))
+
+
 class _Extreme(Function):
     """Shared by max/min over axes: ties split the gradient evenly among the tied elements."""
 
@@ -310,14 +326,13 @@ def var(
 def std(
     input, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None, keepdims=None
 ):
-    """Standard deviation: sqrt(var), with ``torch.std``'s arguments."""
-    from glassnet.ops.elementwise import sqrt
-
+    """Standard deviation: sqrt(var), with ``torch.std``'s arguments (a zero gradient where
+    the deviation is 0, as PyTorch)."""
     dim, keepdim = _resolve("std", dim, axis, keepdim, keepdims)
     c = _correction("std", unbiased, correction)
     if input._data.dtype.kind != "f":
         _need_float("std", input, "x.float().std()")
-    return sqrt(_reduce(Var, input, dim, keepdim, correction=c))
+    return StdOfVar.apply(_reduce(Var, input, dim, keepdim, correction=c))
 
 
 def amax(input: Tensor, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:
