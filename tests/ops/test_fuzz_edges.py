@@ -186,3 +186,107 @@ def test_inplace_int_result_narrows_into_a_smaller_int_tensor():
         gn.tensor([1, 2]).add_(1.5)
     with pytest.raises(TypeError, match="can't be cast"):
         gn.tensor([True, False]).add_(gn.tensor([1, 2]))
+
+
+# -- dim=() means every dim for norms and counts; 0-d index tensors --------------------------
+def test_norm_and_count_nonzero_with_empty_dim_tuple_reduce_everything():
+    x = gn.ones(2, 3)
+    # torch.norm(ones(2, 3), dim=()): tensor(2.4495); glassnet returned |x| elementwise
+    assert gn.norm(x, dim=()).shape == () and gn.norm(x, dim=()).item() == pytest.approx(6**0.5)
+    assert gn.linalg.vector_norm(x, dim=()).item() == pytest.approx(6**0.5)
+    assert x.count_nonzero(dim=()).item() == 6  # torch: tensor(6)
+
+
+def test_vector_norm_without_identity_over_an_empty_dim_raises():
+    x = gn.zeros(3, 0)
+    for ord_ in (float("inf"), -1):  # torch: "cannot compute the inf norm ... dimension is empty"
+        with pytest.raises(ValueError, match="no identity"):
+            gn.linalg.vector_norm(x, ord_, dim=-1)
+    assert gn.linalg.vector_norm(x, -1, dim=0).shape == (0,)  # the empty dim is not reduced
+    assert gn.linalg.vector_norm(x, 0.5, dim=1).tolist() == [0.0, 0.0, 0.0]
+
+
+def test_a_0d_int_tensor_index_is_a_view_like_an_int():
+    x = gn.tensor([1, 2, 3])
+    x[gn.tensor(1)].add_(5)  # torch: x = [1, 7, 3] (glassnet gathered a copy)
+    assert x.tolist() == [1, 7, 3]
+    m = gn.ones(2, 3)
+    m[:, gn.tensor(0)].add_(5)
+    assert m.tolist() == [[6.0, 1.0, 1.0], [6.0, 1.0, 1.0]]
+    assert gn.ones(2, 3, 4)[[0, 1], gn.tensor(0), [0, 1]].shape == (2,)
+
+
+def test_index_select_of_a_0d_tensor():
+    assert gn.index_select(gn.tensor(5.0), 0, gn.tensor([0])).shape == ()  # torch: tensor(5.)
+    with pytest.raises(ValueError, match="one index"):
+        gn.index_select(gn.tensor(5.0), 0, gn.tensor([0, 0]))
+
+
+# -- empty batches and reductions ------------------------------------------------------------
+def test_kl_div_batchmean_of_an_empty_batch_is_nan():
+    loss = gn.nn.functional.kl_div(gn.zeros(0, 3), gn.zeros(0, 3), reduction="batchmean")
+    assert np.isnan(loss.item())  # torch: tensor(nan) (0 / 0); glassnet gave 0
+
+
+def test_one_hot_of_an_empty_tensor_needs_num_classes():
+    with pytest.raises(ValueError, match="empty"):
+        gn.nn.functional.one_hot(gn.zeros(0, dtype=gn.int64))
+    assert gn.nn.functional.one_hot(gn.zeros(0, dtype=gn.int64), 3).shape == (0, 3)
+
+
+def test_unflatten_of_an_empty_tensor():
+    assert gn.zeros(1, 0, 2).unflatten(2, (1, -1)).shape == (1, 0, 1, 2)  # torch: same
+    assert gn.zeros(1, 0, 2).unflatten(1, (2, -1)).shape == (1, 2, 0, 2)
+
+
+def test_conv_and_pool_of_an_empty_batch():
+    F = gn.nn.functional
+    w = gn.ones(3, 2, 3, 3, requires_grad=True)
+    x = gn.ones(0, 2, 4, 4, requires_grad=True)
+    y = F.conv2d(x, w)
+    assert y.shape == (0, 3, 2, 2)  # torch: (0, 3, 2, 2); glassnet: a NumPy reshape error
+    y.sum().backward()
+    assert x.grad.shape == (0, 2, 4, 4) and w.grad.shape == (3, 2, 3, 3)
+    assert not w.grad.numpy().any()
+    assert F.conv1d(gn.zeros(0, 2, 5), gn.zeros(3, 2, 3), padding="same").shape == (0, 3, 5)
+    assert F.conv3d(gn.zeros(0, 2, 3, 3, 3), gn.zeros(3, 2, 2, 2, 2)).shape == (0, 3, 2, 2, 2)
+    z = gn.zeros(0, 1, 5, 5)
+    assert F.max_pool2d(z, 2, ceil_mode=True).shape == (0, 1, 3, 3)
+    assert F.max_pool2d(z, 2, ceil_mode=True, return_indices=True)[1].shape == (0, 1, 3, 3)
+    assert F.avg_pool2d(z, 2, ceil_mode=True).shape == (0, 1, 3, 3)
+
+
+def test_amax_amin_with_an_empty_result():
+    # torch: zeros(0, 4).amax(1) is empty (shape (0,)): dim 1 has elements to reduce
+    assert gn.zeros(0, 4).amax(1).shape == (0,)
+    assert gn.zeros(3, 0).amin(0, keepdim=True).shape == (1, 0)
+    r = gn.zeros(3, 0).aminmax(dim=0)
+    assert r.min.shape == (0,) and r.max.shape == (0,)
+    with pytest.raises(ValueError, match="empty dim"):
+        gn.zeros(0, 4).amax(0)  # torch: "Expected reduction dim 0 to have non-zero size"
+    x = gn.zeros(0, 4, requires_grad=True)
+    x.amax(1).sum().backward()
+    assert x.grad.shape == (0, 4)
+
+
+# -- Python ints stored into int tensors: PyTorch's overflow rule ----------------------------
+def test_storing_python_ints_into_small_int_tensors():
+    u8 = gn.tensor([1, 2, 3], dtype=gn.uint8)
+    u8[1:] = -1  # torch: [1, 255, 255]; glassnet raised OverflowError
+    assert u8.tolist() == [1, 255, 255]
+    assert gn.tensor([1, 2], dtype=gn.uint8).fill_(-1).tolist() == [255, 255]
+    assert gn.full((2,), -1, dtype=gn.uint8).tolist() == [255, 255]
+    with pytest.raises(ValueError, match="without overflow"):
+        gn.tensor([1, 2], dtype=gn.int8).fill_(300)  # torch raises
+    with pytest.raises(ValueError, match="without overflow"):
+        u8[0] = -256
+    with pytest.raises(ValueError, match="without overflow"):
+        u8.masked_fill(gn.tensor([True, False, False]), -256)  # glassnet stored 0
+    with pytest.raises(ValueError, match="without overflow"):
+        gn.full((2,), 2**40, dtype=gn.int32)  # glassnet stored 0
+
+
+def test_abs_gradient_at_nan_is_zero():
+    # torch: abs of [nan, 0, -1, 2]: grad [0, 0, -1, 1] (sign(nan) is 0); glassnet gave nan
+    g = _grad(gn.abs, [float("nan"), 0.0, -1.0, 2.0])
+    np.testing.assert_array_equal(g, [0.0, 0.0, -1.0, 1.0])

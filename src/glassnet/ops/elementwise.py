@@ -217,10 +217,13 @@ class Sqrt(Function):
 
 
 class Abs(Function):
-    """y = |x|;  dy/dx = sign(x), taken as 0 at x = 0 (a subgradient, as PyTorch)"""
+    """y = |x|;  dy/dx = sign(x), taken as 0 at x = 0 (a subgradient, as PyTorch) and at nan
+    (PyTorch's sign of nan is 0)"""
 
     def forward(self, x):
-        self.sign = xp_of(x).sign(x)  # piecewise constant: its own derivative is 0
+        xp = xp_of(x)
+        sign = xp.sign(x)  # piecewise constant: its own derivative is 0
+        self.sign = xp.where(sign != sign, 0, sign) if x.dtype.kind == "f" else sign
         return xp_of(x).abs(x)
 
     def backward(self, ns, grad, x):

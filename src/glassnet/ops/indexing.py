@@ -196,8 +196,13 @@ def index_select(input: Tensor, dim: int, index) -> Tensor:
     """The slices at ``index`` (1-D int) along ``dim``: y has len(index) there."""
     a = _axis("index_select", input, dim)
     idx = _index_array("index_select", index, input).reshape(-1)
-    if input.ndim == 0:
-        return getitem(reshape(input, (1,)), idx)
+    if input.ndim == 0:  # PyTorch: one index of the one element, and a 0-d result
+        if idx.size != 1:
+            raise ValueError(
+                f"index_select: a 0-d tensor takes exactly one index, got {idx.size} (PyTorch "
+                "raises too)"
+            )
+        return reshape(getitem(reshape(input, (1,)), idx), ())
     return getitem(input, (slice(None),) * a + (idx,))
 
 
@@ -225,6 +230,23 @@ def masked_fill(input: Tensor, mask, value) -> Tensor:
     return out if out.dtype == input.dtype else out.astype(input.dtype)
 
 
+def wrap_int(value, dtype):
+    """A Python int stored into an int ``dtype`` as PyTorch stores it: a negative one into an
+    unsigned dtype wraps around (uint8 x[0] = -1 gives 255, down to -255; NumPy raises
+    OverflowError), one beyond the range raises (PyTorch's overflow check); else unchanged."""
+    if isinstance(value, int) and not isinstance(value, bool) and np.dtype(dtype).kind in "iu":
+        info = np.iinfo(dtype)
+        if info.min <= value <= info.max:
+            return value
+        if info.min == 0 and -info.max <= value < 0:
+            return np.array(value, dtype=np.int64).astype(dtype)[()]
+        raise ValueError(
+            f"value {value} cannot be converted to {np.dtype(dtype)} without overflow "
+            "(PyTorch raises too)"
+        )
+    return value
+
+
 def _check_fill_value(op: str, x: Tensor, value) -> None:
     """An int tensor cannot hold a float nan, inf or beyond its range: PyTorch raises rather
     than store the cast's garbage (a finite float is truncated toward zero, and an int wraps,
@@ -232,6 +254,7 @@ def _check_fill_value(op: str, x: Tensor, value) -> None:
     if x.dtype.kind not in "iu":
         return
     v = value.item() if isinstance(value, Tensor) and value.ndim == 0 else value
+    wrap_int(v, x.dtype)  # raises where PyTorch's overflow check does
     if isinstance(v, (float, np.floating)):
         info = np.iinfo(x.dtype)
         if not (info.min <= v <= info.max) or v != v:

@@ -118,9 +118,16 @@ class _Extreme(Function):
     reduce = "max"
 
     def forward(self, x, axis, keepdims):
-        if x.size == 0:
-            raise ValueError(f"{self.name}: reduction of an empty tensor has no identity")
+        if x.size == 0 and (not axis or builtins.any(x.shape[a] == 0 for a in axis)):
+            raise ValueError(
+                f"{self.name}: reduction over an empty dim (input shape {x.shape}, dims "
+                f"{axis}) has no identity (PyTorch raises too)"
+            )
         self.shape, self.axis, self.keepdims = x.shape, axis, keepdims
+        if x.size == 0:  # the reduced dims are not empty, the others are: an empty result
+            self.weights = x
+            y = xp_of(x).zeros(tuple(1 if i in axis else n for i, n in enumerate(x.shape)))
+            return (y if keepdims else y.reshape(_drop(y.shape, axis))).astype(x.dtype)
         y = getattr(x, self.reduce)(axis=axis, keepdims=True)
         mask = (x == y).astype(x.dtype)
         with np.errstate(invalid="ignore"):  # a nan max: nan weights, as torch.amax

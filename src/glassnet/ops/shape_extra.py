@@ -189,6 +189,8 @@ def unflatten(input: Tensor, dim: int, sizes) -> Tensor:
         raise ValueError(
             f"unflatten: sizes {sizes} do not multiply to dim {a}'s size {input.shape[a]}"
         )
+    if -1 in sizes and known:  # spelled out: reshape cannot infer -1 when a dim is 0
+        sizes = tuple(input.shape[a] // known if s == -1 else s for s in sizes)
     return reshape(input, input.shape[:a] + sizes + input.shape[a + 1 :])
 
 
@@ -252,7 +254,12 @@ def one_hot(input: Tensor, num_classes: int = -1) -> Tensor:
     if input.dtype.kind not in "iu":
         raise TypeError(f"one_hot: needs an integer tensor of class indices, got {input.dtype}")
     if num_classes == -1:  # the result's shape depends on the values
-        top = value_result(input._data.max(), "one_hot(num_classes=-1)") if input.numel() else -1
+        if not input.numel():
+            raise ValueError(
+                "one_hot: cannot infer the number of classes from an empty tensor (PyTorch "
+                "raises too); pass num_classes"
+            )
+        top = value_result(input._data.max(), "one_hot(num_classes=-1)")
         num_classes = int(top) + 1
     value_check(_check_one_hot, input, num_classes)  # again on each replay of a compiled step
     return no_grad_result(_one_hot, input, num_classes=num_classes)
