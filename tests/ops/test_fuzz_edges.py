@@ -290,3 +290,22 @@ def test_abs_gradient_at_nan_is_zero():
     # torch: abs of [nan, 0, -1, 2]: grad [0, 0, -1, 1] (sign(nan) is 0); glassnet gave nan
     g = _grad(gn.abs, [float("nan"), 0.0, -1.0, 2.0])
     np.testing.assert_array_equal(g, [0.0, 0.0, -1.0, 1.0])
+
+
+def test_copysign_promotes_like_pytorch():
+    h = gn.tensor([1.0, -2.0], dtype=gn.float16)
+    y = gn.copysign(h, gn.tensor([-1.0, 1.0]))
+    assert y.dtype == gn.float32 and y.tolist() == [-1.0, 2.0]  # torch: float32 (was float16)
+
+
+def test_addmm_family_integer_scalars_and_beta_zero():
+    i = gn.ones(2, 2, dtype=gn.int32)
+    # torch: beta and alpha are cast to the integer dtype (0.5 -> 0, 1.5 -> 1): [[2, 2], [2, 2]]
+    y = gn.addmm(i, i, i, beta=0.5, alpha=1.5)
+    assert y.dtype == gn.int32 and y.tolist() == [[2, 2], [2, 2]]  # glassnet: float 3.5
+    # beta = 0: input's nan is ignored, but input still gets a (zero) gradient, as torch
+    x = gn.tensor([[float("nan"), 2.0], [3.0, 4.0]], dtype="float64", requires_grad=True)
+    out = gn.addmm(x, gn.ones(2, 2, dtype="float64"), gn.ones(2, 2, dtype="float64"), beta=0)
+    assert out.tolist() == [[2.0, 2.0], [2.0, 2.0]]
+    out.sum().backward()
+    assert x.grad is not None and x.grad.tolist() == [[0.0, 0.0], [0.0, 0.0]]

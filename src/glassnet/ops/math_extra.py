@@ -18,7 +18,7 @@ from glassnet.backend import to_dtype, xp_of
 from glassnet.ops import elementwise as _el
 from glassnet.ops import reduction as _red
 from glassnet.ops import selection as _sel
-from glassnet.ops._util import floating, normalize_axis, pair
+from glassnet.ops._util import floating, floating_pair, normalize_axis, pair
 from glassnet.ops.indexing import diag, index_add
 from glassnet.ops.linalg_extra import _scaled_sum, bmm, outer
 from glassnet.ops.logical import isnan, signbit
@@ -192,8 +192,8 @@ def _prefer_input(a: Tensor, b: Tensor, cmp: str) -> Tensor:
 def copysign(input, other) -> Tensor:  # noqa: A002
     """|input| with the sign (bit) of ``other``; d/dinput = sign(input) sign(other),
     0 at input = 0; no gradient to ``other``."""
-    a, b = pair(input, other)
-    mag = _el.abs(floating(a))
+    a, b = floating_pair(*pair(input, other))  # float16 with float32: float32, as PyTorch
+    mag = _el.abs(a)
     return _sel.where(signbit(b), -mag, mag)
 
 
