@@ -360,6 +360,8 @@ class Tensor:
         PyTorch records it (see ``glassnet.autograd.inplace``)."""
         if self.requires_grad:
             return self._ctx is not None
+        if self._data.dtype.kind not in "fc":  # an int or bool tensor never carries a grad
+            return False
         return any(isinstance(a, Tensor) and a.requires_grad for a in args)
 
     def _rebase(self, opname: str, compute, *args, keep_old: bool = True) -> Tensor:
@@ -448,24 +450,18 @@ class Tensor:
         self._data[index] = self._inplace_value(value)
         self._bump()
 
+    # x op= y is in place, as PyTorch: recorded on an intermediate, refused on a leaf that
+    # requires grad (an out-of-place result would leave other references to x unchanged)
     def __iadd__(self, other):
-        if self.requires_grad and _GRAD.enabled:
-            return self + other
         return self.add_(other)
 
     def __isub__(self, other):
-        if self.requires_grad and _GRAD.enabled:
-            return self - other
         return self.sub_(other)
 
     def __imul__(self, other):
-        if self.requires_grad and _GRAD.enabled:
-            return self * other
         return self.mul_(other)
 
     def __itruediv__(self, other):
-        if self.requires_grad and _GRAD.enabled:
-            return self / other
         return self.div_(other)
 
 

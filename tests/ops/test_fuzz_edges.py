@@ -309,3 +309,49 @@ def test_addmm_family_integer_scalars_and_beta_zero():
     assert out.tolist() == [[2.0, 2.0], [2.0, 2.0]]
     out.sum().backward()
     assert x.grad is not None and x.grad.tolist() == [[0.0, 0.0], [0.0, 0.0]]
+
+
+# -- in-place recording and int tensors --------------------------------------------------------
+def test_inplace_op_with_itself_as_operand_keeps_the_gradient():
+    x = gn.ones(2, requires_grad=True)
+    h = x * 2.0
+    h.add_(h)  # torch: x.grad = [4, 4]; glassnet made h an input of its own node: grad None
+    h.sum().backward()
+    assert x.grad is not None and x.grad.tolist() == [4.0, 4.0]
+    x2 = gn.ones(2, requires_grad=True)
+    h2 = x2 * 2.0
+    h2.sub_(h2, alpha=2)  # h - 2 h = -h: torch [-2, -2]
+    h2.sum().backward()
+    assert x2.grad.tolist() == [-2.0, -2.0]
+
+
+def test_an_int_tensor_never_requires_grad_after_an_inplace_write():
+    src = gn.tensor([1.5, 2.0, 3.0], requires_grad=True)
+    a = gn.tensor([1, 2, 3], dtype=gn.int8)
+    assert not a.copy_(src).requires_grad  # torch: False (glassnet: True)
+    b = gn.tensor([1, 2])
+    b[0] = gn.tensor(1.5, requires_grad=True)
+    assert not b.requires_grad and b.tolist() == [1, 2]
+
+
+def test_scatter_reduce_keeps_integer_dtypes():
+    x = gn.tensor([1, 2, 3])
+    idx, src = gn.tensor([0, 0, 1]), gn.tensor([5, 6, 8])
+    # torch values; glassnet gave float results
+    expected = {("sum", False): [11, 8, 3], ("mean", True): [4, 5, 3],
+                ("amax", False): [6, 8, 3], ("prod", False): [30, 8, 3],
+                ("prod", True): [30, 16, 3], ("amin", True): [1, 2, 3]}  # fmt: skip
+    for (reduce, include_self), values in expected.items():
+        y = x.scatter_reduce(0, idx, src, reduce, include_self=include_self)
+        assert y.dtype == gn.int64 and y.tolist() == values, (reduce, include_self)
+    u8 = gn.tensor([1, 2, 3], dtype=gn.uint8)
+    y = u8.scatter_reduce(0, idx, gn.tensor([5, 6, 7], dtype=gn.uint8), "sum", include_self=False)
+    assert y.dtype == gn.uint8 and y.tolist() == [11, 7, 3]
+    b = gn.tensor([True, False, True])
+    y = b.scatter_reduce(0, idx, gn.tensor([False, False, True]), "amax", include_self=False)
+    assert y.tolist() == [False, True, True]
+
+
+def test_index_fill_of_int_tensor_with_out_of_range_float_raises():
+    with pytest.raises(ValueError, match="without overflow"):
+        gn.tensor([1, 2, 3], dtype=gn.uint8).index_fill_(0, gn.tensor([0]), -1.5)

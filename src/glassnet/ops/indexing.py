@@ -11,7 +11,7 @@ import builtins
 
 import numpy as np
 
-from glassnet.autograd.function import not_replayable
+from glassnet.autograd.function import no_grad_result, not_replayable
 from glassnet.backend import is_debug, xp_of
 from glassnet.ops import reduction as _red
 from glassnet.ops import selection as _sel
@@ -380,6 +380,21 @@ def _straight_through(value, surrogate: Tensor) -> Tensor:
     return _const(value) + (surrogate - surrogate.detach())
 
 
+def _int_scatter_reduce(x, src, coords, reduce, include_self, hit):
+    """scatter_reduce's prod/amax/amin of an int or bool tensor, in its dtype (PyTorch)."""
+    xp = xp_of(x)
+    ufunc = {"prod": xp.multiply, "amax": xp.maximum, "amin": xp.minimum}[reduce]
+    out = x.copy()
+    if not include_self:  # the first source of each target replaces x's value
+        if x.dtype.kind == "b":
+            out[hit] = reduce != "amax"  # the identity: True for prod (and) and amin
+        else:
+            info = xp.iinfo(x.dtype)
+            out[hit] = {"prod": 1, "amax": info.min, "amin": info.max}[reduce]
+    ufunc.at(out, coords, src)
+    return out
+
+
 def scatter_reduce(
     input: Tensor, dim: int, index, src: Tensor, reduce: str, *, include_self: bool = True
 ) -> Tensor:
@@ -396,15 +411,21 @@ def scatter_reduce(
     part = _src_part("scatter_reduce", src, coords[0].shape, input)
     xp = xp_of(input._data)
     hit = _hit(input, coords)
-    base = input if include_self else _sel.where(hit, 0.0, input)
+    base = input if include_self else _sel.where(hit, _zero_of(input), input)
     if reduce in ("sum", "mean"):
         total = base + _scatter_into(part, shape=input.shape, index=coords)
         if reduce == "sum":
             return total
         ones = xp.ones(coords[0].shape, dtype=input.dtype)
         count = _scatter_sum(xp, ones, input.shape, coords) + (1 if include_self else 0)
-        return _sel.where(hit, total / _const(xp.maximum(count, 1)), input)
+        count = _const(xp.maximum(count, 1))
+        # an integer mean rounds down, as PyTorch (true division would make it float)
+        mean = total / count if input.dtype.kind in "fc" else total // count
+        return _sel.where(hit, mean, input)
     pd = part._data
+    if input.dtype.kind not in "fc":  # no gradient to route: the reduction in x's own dtype
+        return no_grad_result(_int_scatter_reduce, input, part, coords=coords, reduce=reduce,
+                              include_self=include_self, hit=hit._data)  # fmt: skip
     if reduce == "prod":
         return _scatter_prod(input, coords, part, hit, include_self)
     pick = xp.maximum if reduce == "amax" else xp.minimum
@@ -503,6 +524,7 @@ def index_copy(input: Tensor, dim: int, index, source: Tensor) -> Tensor:
 def index_fill(input: Tensor, dim: int, index, value) -> Tensor:
     """y = x with ``value`` in the slices at ``index`` along ``dim``."""
     a, idx = _along("index_fill", input, dim, index)
+    _check_fill_value("index_fill", input, value)
     hit = xp_of(input._data).zeros(input.shape, dtype=bool)
     hit[(slice(None),) * a + (idx,)] = True
     out = _sel.where(_const(hit), value, input)
