@@ -54,6 +54,7 @@ def _as_array(data, dtype=None, device=None):
                 f"cannot make a tensor from {type(data).__name__} holding {arr.dtype} values; "
                 "expected numbers (a scalar, nested lists or an array)"
             )
+        _check_int_range(arr, dtype)
     if dtype is not None:
         arr = arr.astype(to_dtype(dtype), copy=False)
     elif arr.dtype.kind == "i" and arr.dtype != np.int64 and not isinstance(data, _NUMPY_DATA):
@@ -63,6 +64,28 @@ def _as_array(data, dtype=None, device=None):
         if device.type == "cpu" or not isinstance(arr, np.ndarray):
             return arr
     return to_device(arr, device)
+
+
+def _check_int_range(arr, dtype) -> None:
+    """Python numbers into an int dtype: PyTorch's overflow check (a negative int into an
+    unsigned dtype wraps, down to -max; nan, inf and values beyond the range raise)."""
+    target = np.dtype(np.int64) if dtype is None else to_dtype(dtype)
+    if arr.dtype == np.uint64 and dtype is None or (
+        dtype is not None and target.kind in "iu" and arr.size and arr.dtype.kind in "iuf"
+        and arr.dtype != target
+        and _beyond(arr, np.iinfo(target))
+    ):  # fmt: skip
+        raise ValueError(
+            f"tensor: a value cannot be converted to {target} without overflow (PyTorch raises "
+            "too); pick a wider dtype"
+        )
+
+
+def _beyond(arr, info) -> bool:
+    with np.errstate(invalid="ignore"):
+        low = -int(info.max) if info.min == 0 else int(info.min)
+        lo, hi = arr.min(), arr.max()
+        return bool(not (np.isfinite(lo) and np.isfinite(hi)) or lo < low or hi > int(info.max))
 
 
 def _legacy_shape(first, rest):

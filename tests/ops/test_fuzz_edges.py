@@ -355,3 +355,26 @@ def test_scatter_reduce_keeps_integer_dtypes():
 def test_index_fill_of_int_tensor_with_out_of_range_float_raises():
     with pytest.raises(ValueError, match="without overflow"):
         gn.tensor([1, 2, 3], dtype=gn.uint8).index_fill_(0, gn.tensor([0]), -1.5)
+
+
+def test_tensor_from_python_numbers_checks_int_overflow():
+    # torch: RuntimeError "value cannot be converted to type uint8 without overflow";
+    # glassnet wrapped (2**40 -> 0, 300 -> 44)
+    for data, dtype in (([1, 2**40], gn.uint8), ([1, 300], gn.int8), ([1.5, float("nan")], gn.int8),
+                        ([1, -256], gn.uint8)):  # fmt: skip
+        with pytest.raises(ValueError, match="without overflow"):
+            gn.tensor(data, dtype=dtype)
+    with pytest.raises(ValueError, match="without overflow"):
+        gn.tensor(2**63)  # torch: "Overflow when unpacking long long" (glassnet: uint64)
+    assert gn.tensor([1, -1], dtype=gn.uint8).tolist() == [1, 255]  # torch wraps down to -255
+    assert gn.tensor([1.5, -2.5], dtype=gn.int8).tolist() == [1, -2]
+    assert gn.tensor(2**63 - 1).dtype == gn.int64
+
+
+def test_transpose_and_movedim_of_a_0d_tensor():
+    x = gn.tensor(3)
+    assert x.transpose(0, -1).shape == () and gn.movedim(x, 0, 0).shape == ()
+    x.transpose(0, 0).add_(1)  # a view, as torch: x becomes 4
+    assert x.item() == 4
+    with pytest.raises(ValueError, match="out of range"):
+        x.transpose(0, 1)

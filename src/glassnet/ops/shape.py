@@ -231,6 +231,8 @@ def transpose(input: Tensor, *dims, dim0=None, dim1=None) -> Tensor:
     if len(dims) == 2 and not isinstance(dims[0], (tuple, list)):
         for d in dims:
             normalize_axis(d, input.shape, "transpose")
+        if input.ndim == 0:  # dims 0 and -1 name the one "dim" of a 0-d tensor (PyTorch)
+            return reshape(input, ())
         return swapaxes(input, *dims)
     axes = _shape_arg(dims) if dims else tuple(reversed(range(input.ndim)))
     if sorted(a % input.ndim for a in axes) != list(range(input.ndim)) if input.ndim else axes:

@@ -158,6 +158,10 @@ def movedim(input: Tensor, source, destination) -> Tensor:
     if len(src) != len(dst):
         raise ValueError(f"movedim: {len(src)} source dims but {len(dst)} destinations")
     nd = input.ndim
+    if nd == 0:  # dims 0 and -1 name the one "dim" of a 0-d tensor (PyTorch): a view
+        for d in (*src, *dst):
+            normalize_axis(d, (), "movedim")
+        return reshape(input, ())
     src = [normalize_axis(s, input.shape, "movedim")[0] for s in src]
     dst = [normalize_axis(d, input.shape, "movedim")[0] for d in dst]
     if len(set(src)) != len(src) or len(set(dst)) != len(dst):
