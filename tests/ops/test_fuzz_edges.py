@@ -378,3 +378,12 @@ def test_transpose_and_movedim_of_a_0d_tensor():
     assert x.item() == 4
     with pytest.raises(ValueError, match="out of range"):
         x.transpose(0, 1)
+
+
+def test_masked_fill_and_index_fill_of_large_ints_with_a_float_value_keep_the_other_ints():
+    big = gn.tensor([2**31 - 1, 5], dtype=gn.int32)
+    # torch: [2147483647, 1]; glassnet filled through float32 and gave [-2147483648, 1]
+    assert big.masked_fill(gn.tensor([False, True]), 1.5).tolist() == [2**31 - 1, 1]
+    assert big.index_fill(0, gn.tensor([1]), -1.5).tolist() == [2**31 - 1, -1]
+    huge = gn.tensor([2**62 + 1, 5])
+    assert huge.masked_fill(gn.tensor([False, True]), gn.tensor(1.5)).tolist() == [2**62 + 1, 1]

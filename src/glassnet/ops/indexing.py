@@ -221,7 +221,7 @@ def masked_fill(input: Tensor, mask, value) -> Tensor:
     mask = mask if isinstance(mask, Tensor) else _const(xp_of(input._data).asarray(mask))
     if mask.dtype.kind != "b":
         raise TypeError(f"masked_fill: mask must be a bool tensor, got dtype {mask.dtype}")
-    _check_fill_value("masked_fill", input, value)
+    value = _check_fill_value("masked_fill", input, value)
     out = _sel.where(mask, value, input)
     if out.shape != input.shape:
         raise ValueError(
@@ -250,9 +250,9 @@ def wrap_int(value, dtype):
 def _check_fill_value(op: str, x: Tensor, value) -> None:
     """An int tensor cannot hold a float nan, inf or beyond its range: PyTorch raises rather
     than store the cast's garbage (a finite float is truncated toward zero, and an int wraps,
-    as PyTorch)."""
+    as PyTorch). Returns the value to fill with."""
     if x.dtype.kind not in "iu":
-        return
+        return value
     v = value.item() if isinstance(value, Tensor) and value.ndim == 0 else value
     wrap_int(v, x.dtype)  # raises where PyTorch's overflow check does
     if isinstance(v, (float, np.floating)):
@@ -262,6 +262,10 @@ def _check_fill_value(op: str, x: Tensor, value) -> None:
                 f"{op}: value {v!r} cannot be converted to {x.dtype} without overflow "
                 "(PyTorch raises too); convert the tensor to a float dtype first"
             )
+        # cast first, as PyTorch: mixed with the ints in a float32 where(), large ints
+        # would lose their low digits (2**31 - 1 came back as -2**31)
+        return int(v)
+    return value
 
 
 def take(input: Tensor, index) -> Tensor:
@@ -524,7 +528,7 @@ def index_copy(input: Tensor, dim: int, index, source: Tensor) -> Tensor:
 def index_fill(input: Tensor, dim: int, index, value) -> Tensor:
     """y = x with ``value`` in the slices at ``index`` along ``dim``."""
     a, idx = _along("index_fill", input, dim, index)
-    _check_fill_value("index_fill", input, value)
+    value = _check_fill_value("index_fill", input, value)
     hit = xp_of(input._data).zeros(input.shape, dtype=bool)
     hit[(slice(None),) * a + (idx,)] = True
     out = _sel.where(_const(hit), value, input)
