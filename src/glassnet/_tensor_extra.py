@@ -20,8 +20,8 @@ from glassnet.autograd.grad_mode import no_grad
 from glassnet.backend import get_rng, to_device, xp_of
 from glassnet.backend.sim import SimArray
 from glassnet.ops._util import normalize_axis
+from glassnet.ops.fill_values import wrap_int
 from glassnet.ops.getitem import setitem as _setitem
-from glassnet.ops.indexing import wrap_int
 from glassnet.tensor import Tensor
 
 

@@ -282,11 +282,6 @@ def _write(self, name, value, any_order: bool = False):
     return self
 
 
-def _former(self, old, args):
-    """``args`` with this tensor replaced by ``old``, its value before the in-place change."""
-    return tuple(old if a is self else a for a in args)
-
-
 def _inplace_of(name, op, cast: bool = False):
     """PyTorch's in-place ``name`` of the out-of-place ``op``: the result is written into this
     tensor's storage. As in PyTorch, a result whose dtype this tensor cannot hold without
@@ -295,9 +290,9 @@ def _inplace_of(name, op, cast: bool = False):
 
     def method(self, *args, **kwargs):
         if _GRAD.enabled and self._records_inplace((*args, *kwargs.values())):
-            return self._rebase(
-                name, lambda old: _checked(name, old, op(old, *_former(self, old, args), **kwargs))
-            )
+            # x.op_(x): the operand is x's former value (rebase swaps it for the snapshot)
+            return self._rebase(name, lambda old, *a: _checked(name, old, op(old, *a, **kwargs)),
+                                *args)  # fmt: skip
         self._check_inplace(name)
         with no_grad():
             out = op(self, *args, **kwargs)

@@ -22,7 +22,7 @@ from glassnet.autograd.grad_mode import CAPTURING, active_recorder
 from glassnet.autograd.grad_mode import STATE as _GRAD
 from glassnet.backend import Device, device_of, to_device, to_dtype, xp_of
 from glassnet.backend.device import _DEFAULT
-from glassnet.backend.dtypes import default_float
+from glassnet.backend.dtypes import check_int_range, default_float, inplace_ufunc
 from glassnet.backend.sim import SimArray
 
 _NUMPY_DATA = (np.ndarray, np.generic)
@@ -54,7 +54,7 @@ def _as_array(data, dtype=None, device=None):
                 f"cannot make a tensor from {type(data).__name__} holding {arr.dtype} values; "
                 "expected numbers (a scalar, nested lists or an array)"
             )
-        _check_int_range(arr, dtype)
+        check_int_range(arr, dtype)
     if dtype is not None:
         arr = arr.astype(to_dtype(dtype), copy=False)
     elif arr.dtype.kind == "i" and arr.dtype != np.int64 and not isinstance(data, _NUMPY_DATA):
@@ -64,28 +64,6 @@ def _as_array(data, dtype=None, device=None):
         if device.type == "cpu" or not isinstance(arr, np.ndarray):
             return arr
     return to_device(arr, device)
-
-
-def _check_int_range(arr, dtype) -> None:
-    """Python numbers into an int dtype: PyTorch's overflow check (a negative int into an
-    unsigned dtype wraps, down to -max; nan, inf and values beyond the range raise)."""
-    target = np.dtype(np.int64) if dtype is None else to_dtype(dtype)
-    if arr.dtype == np.uint64 and dtype is None or (
-        dtype is not None and target.kind in "iu" and arr.size and arr.dtype.kind in "iuf"
-        and arr.dtype != target
-        and _beyond(arr, np.iinfo(target))
-    ):  # fmt: skip
-        raise ValueError(
-            f"tensor: a value cannot be converted to {target} without overflow (PyTorch raises "
-            "too); pick a wider dtype"
-        )
-
-
-def _beyond(arr, info) -> bool:
-    with np.errstate(invalid="ignore"):
-        low = -int(info.max) if info.min == 0 else int(info.min)
-        lo, hi = arr.min(), arr.max()
-        return bool(not (np.isfinite(lo) and np.isfinite(hi)) or lo < low or hi > int(info.max))
 
 
 def _legacy_shape(first, rest):
@@ -407,7 +385,7 @@ class Tensor:
         v = self._inplace_value(other)
         v = v if alpha == 1.0 else alpha * v
         if not _viewed(self._data, v) or not _overlap.arith(self._data, np.add, v, "add_"):
-            _in_place(self._data, np.add, v, "add_")
+            inplace_ufunc(self._data, np.add, v, "add_")
         self._bump()
         return self
 
@@ -420,7 +398,7 @@ class Tensor:
         v = self._inplace_value(other)
         v = v if alpha == 1.0 else alpha * v
         if not _viewed(self._data, v) or not _overlap.arith(self._data, np.subtract, v, "sub_"):
-            _in_place(self._data, np.subtract, v, "sub_")
+            inplace_ufunc(self._data, np.subtract, v, "sub_")
         self._bump()
         return self
 
@@ -432,7 +410,7 @@ class Tensor:
         self._check_inplace("mul_")
         v = self._inplace_value(other)
         if not _viewed(self._data, v) or not _overlap.arith(self._data, np.multiply, v, "mul_"):
-            _in_place(self._data, np.multiply, v, "mul_")
+            inplace_ufunc(self._data, np.multiply, v, "mul_")
         self._bump()
         return self
 
@@ -444,7 +422,7 @@ class Tensor:
         self._check_inplace("div_")
         v = self._inplace_value(other)
         if not _viewed(self._data, v) or not _overlap.arith(self._data, np.divide, v, "div_"):
-            _in_place(self._data, np.divide, v, "div_")
+            inplace_ufunc(self._data, np.divide, v, "div_")
         self._bump()
         return self
 
@@ -486,24 +464,6 @@ class Tensor:
 
     def __itruediv__(self, other):
         return self.div_(other)
-
-
-def _in_place(data, ufunc, v, name: str) -> None:
-    """``data op= v`` with PyTorch's casting rule: NumPy's same_kind refuses int16 into uint8,
-    which PyTorch writes (wrapping); a float into an int tensor raises, as in PyTorch."""
-    try:
-        ufunc(data, v, out=data)
-    except TypeError:
-        from glassnet.ops.promotion import can_cast
-
-        result = ufunc(data, v).dtype if not isinstance(v, float) else np.dtype("float32")
-        if not can_cast(result, data.dtype):
-            raise TypeError(
-                f"{name}: the result type {result} can't be cast to this tensor's dtype "
-                f"{data.dtype} (PyTorch raises too); use the out-of-place {name[:-1]}, or "
-                "convert the tensor first"
-            ) from None
-        ufunc(data, v, out=data, casting="unsafe")
 
 
 def _viewed(data, v) -> bool:

@@ -19,6 +19,7 @@ from glassnet.ops._scatter import scatter_into as _scatter_into
 from glassnet.ops._segment import scatter_add as _scatter_sum
 from glassnet.ops._util import normalize_axis
 from glassnet.ops.elementwise import clone
+from glassnet.ops.fill_values import check_fill_value, int_scatter_reduce, zero_of
 from glassnet.ops.getitem import getitem
 from glassnet.ops.shape import broadcast_to, permute, reshape
 from glassnet.ops.views import diagonal as _diagonal
@@ -27,7 +28,7 @@ from glassnet.tensor import Tensor
 __all__ = [
     "diag", "diag_embed", "flip", "fliplr", "flipud", "index_add", "index_copy",
     "index_fill", "index_put", "index_select", "masked_fill", "masked_select", "roll", "rot90",
-    "scatter", "scatter_add", "scatter_reduce", "take", "take_along_dim", "tril", "triu",
+    "scatter", "scatter_add", "scatter_reduce", "take", "take_along_dim",
 ]  # fmt: skip
 
 
@@ -132,31 +133,6 @@ def rot90(input: Tensor, k: int = 1, dims=(0, 1)) -> Tensor:
     return flip(permute(input, perm), b)
 
 
-def _triangle_mask(x: Tensor, diagonal: int, lower: bool) -> Tensor:
-    if x.ndim < 2:
-        op = "tril" if lower else "triu"
-        raise ValueError(f"{op}: needs at least 2 dims (a matrix), got shape {x.shape}")
-    xp = xp_of(x._data)
-    r = xp.arange(x.shape[-2])[:, None]
-    c = xp.arange(x.shape[-1])[None, :]
-    return _const(c - r <= diagonal if lower else c - r >= diagonal)
-
-
-def tril(input: Tensor, diagonal: int = 0) -> Tensor:
-    """The lower triangle of the last two dims (j - i <= diagonal), zeros above."""
-    return _sel.where(_triangle_mask(input, diagonal, True), input, _zero_of(input))
-
-
-def triu(input: Tensor, diagonal: int = 0) -> Tensor:
-    """The upper triangle of the last two dims (j - i >= diagonal), zeros below."""
-    return _sel.where(_triangle_mask(input, diagonal, False), input, _zero_of(input))
-
-
-def _zero_of(x: Tensor):
-    """A Python zero that keeps ``x``'s dtype in ``where`` (False for bool: 0 makes int64)."""
-    return False if x.dtype.kind == "b" else 0
-
-
 def _diag_positions(xp, n_rows, n_cols, offset):
     length = builtins.max(builtins.min(n_rows, n_cols - offset) if offset >= 0
                           else builtins.min(n_rows + offset, n_cols), 0)  # fmt: skip
@@ -221,51 +197,13 @@ def masked_fill(input: Tensor, mask, value) -> Tensor:
     mask = mask if isinstance(mask, Tensor) else _const(xp_of(input._data).asarray(mask))
     if mask.dtype.kind != "b":
         raise TypeError(f"masked_fill: mask must be a bool tensor, got dtype {mask.dtype}")
-    value = _check_fill_value("masked_fill", input, value)
+    value = check_fill_value("masked_fill", input, value)
     out = _sel.where(mask, value, input)
     if out.shape != input.shape:
         raise ValueError(
             f"masked_fill: mask of shape {mask.shape} must broadcast to shape {input.shape}"
         )
     return out if out.dtype == input.dtype else out.astype(input.dtype)
-
-
-def wrap_int(value, dtype):
-    """A Python int stored into an int ``dtype`` as PyTorch stores it: a negative one into an
-    unsigned dtype wraps around (uint8 x[0] = -1 gives 255, down to -255; NumPy raises
-    OverflowError), one beyond the range raises (PyTorch's overflow check); else unchanged."""
-    if isinstance(value, int) and not isinstance(value, bool) and np.dtype(dtype).kind in "iu":
-        info = np.iinfo(dtype)
-        if info.min <= value <= info.max:
-            return value
-        if info.min == 0 and -info.max <= value < 0:
-            return np.array(value, dtype=np.int64).astype(dtype)[()]
-        raise ValueError(
-            f"value {value} cannot be converted to {np.dtype(dtype)} without overflow "
-            "(PyTorch raises too)"
-        )
-    return value
-
-
-def _check_fill_value(op: str, x: Tensor, value) -> None:
-    """An int tensor cannot hold a float nan, inf or beyond its range: PyTorch raises rather
-    than store the cast's garbage (a finite float is truncated toward zero, and an int wraps,
-    as PyTorch). Returns the value to fill with."""
-    if x.dtype.kind not in "iu":
-        return value
-    v = value.item() if isinstance(value, Tensor) and value.ndim == 0 else value
-    wrap_int(v, x.dtype)  # raises where PyTorch's overflow check does
-    if isinstance(v, (float, np.floating)):
-        info = np.iinfo(x.dtype)
-        if not (info.min <= v <= info.max) or v != v:
-            raise ValueError(
-                f"{op}: value {v!r} cannot be converted to {x.dtype} without overflow "
-                "(PyTorch raises too); convert the tensor to a float dtype first"
-            )
-        # cast first, as PyTorch: mixed with the ints in a float32 where(), large ints
-        # would lose their low digits (2**31 - 1 came back as -2**31)
-        return int(v)
-    return value
 
 
 def take(input: Tensor, index) -> Tensor:
@@ -384,21 +322,6 @@ def _straight_through(value, surrogate: Tensor) -> Tensor:
     return _const(value) + (surrogate - surrogate.detach())
 
 
-def _int_scatter_reduce(x, src, coords, reduce, include_self, hit):
-    """scatter_reduce's prod/amax/amin of an int or bool tensor, in its dtype (PyTorch)."""
-    xp = xp_of(x)
-    ufunc = {"prod": xp.multiply, "amax": xp.maximum, "amin": xp.minimum}[reduce]
-    out = x.copy()
-    if not include_self:  # the first source of each target replaces x's value
-        if x.dtype.kind == "b":
-            out[hit] = reduce != "amax"  # the identity: True for prod (and) and amin
-        else:
-            info = xp.iinfo(x.dtype)
-            out[hit] = {"prod": 1, "amax": info.min, "amin": info.max}[reduce]
-    ufunc.at(out, coords, src)
-    return out
-
-
 def scatter_reduce(
     input: Tensor, dim: int, index, src: Tensor, reduce: str, *, include_self: bool = True
 ) -> Tensor:
@@ -415,7 +338,7 @@ def scatter_reduce(
     part = _src_part("scatter_reduce", src, coords[0].shape, input)
     xp = xp_of(input._data)
     hit = _hit(input, coords)
-    base = input if include_self else _sel.where(hit, _zero_of(input), input)
+    base = input if include_self else _sel.where(hit, zero_of(input), input)
     if reduce in ("sum", "mean"):
         total = base + _scatter_into(part, shape=input.shape, index=coords)
         if reduce == "sum":
@@ -428,7 +351,7 @@ def scatter_reduce(
         return _sel.where(hit, mean, input)
     pd = part._data
     if input.dtype.kind not in "fc":  # no gradient to route: the reduction in x's own dtype
-        return no_grad_result(_int_scatter_reduce, input, part, coords=coords, reduce=reduce,
+        return no_grad_result(int_scatter_reduce, input, part, coords=coords, reduce=reduce,
                               include_self=include_self, hit=hit._data)  # fmt: skip
     if reduce == "prod":
         return _scatter_prod(input, coords, part, hit, include_self)
@@ -528,7 +451,7 @@ def index_copy(input: Tensor, dim: int, index, source: Tensor) -> Tensor:
 def index_fill(input: Tensor, dim: int, index, value) -> Tensor:
     """y = x with ``value`` in the slices at ``index`` along ``dim``."""
     a, idx = _along("index_fill", input, dim, index)
-    value = _check_fill_value("index_fill", input, value)
+    value = check_fill_value("index_fill", input, value)
     hit = xp_of(input._data).zeros(input.shape, dtype=bool)
     hit[(slice(None),) * a + (idx,)] = True
     out = _sel.where(_const(hit), value, input)

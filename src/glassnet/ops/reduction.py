@@ -12,6 +12,7 @@ from glassnet.autograd.function import Function, no_grad_result
 from glassnet.backend import to_dtype, xp_of
 from glassnet.backend.dtypes import default_float
 from glassnet.ops._util import normalize_axis
+from glassnet.ops.deviation import StdOfVar
 from glassnet.ops.reduce_all import reduce_all
 from glassnet.tensor import Tensor
 
@@ -93,22 +94,6 @@ class Var(Function):
         g = ns.unreduce(grad, self.shape, self.axis, self.keepdims)
         with np.errstate(invalid="ignore"):
             return g * self.scale * centered
-
-
-class StdOfVar(Function):
-    """y = sqrt(v) for a variance v;  dy/dv = 1 / (2 y), taken as 0 where y = 0 (PyTorch's
-    std_backward: a constant input gets a zero gradient, not 0 * inf = nan)"""
-
-    saves_output = True
-
-    def forward(self, v):
-        y = xp_of(v).sqrt(v)
-        self.zero = y == 0
-        return y
-
-    def backward(self, ns, grad, v, y):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return ns.where(ns.const(self.zero), 0.0, grad / (2 * y))
 
 
 class _Extreme(Function):
