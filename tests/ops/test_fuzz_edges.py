@@ -387,3 +387,13 @@ def test_masked_fill_and_index_fill_of_large_ints_with_a_float_value_keep_the_ot
     assert big.index_fill(0, gn.tensor([1]), -1.5).tolist() == [2**31 - 1, -1]
     huge = gn.tensor([2**62 + 1, 5])
     assert huge.masked_fill(gn.tensor([False, True]), gn.tensor(1.5)).tolist() == [2**62 + 1, 1]
+
+
+def test_alpha_scales_in_the_result_dtype():
+    # torch: float32 [1, 2] - 2 * int64 [2**62, 3] = [-9.2234e18, -4]; glassnet scaled in int64
+    # first, which overflowed to a negative product (+9.2e18)
+    y = gn.tensor([1.0, 2.0]).sub(gn.tensor([2**62, 3]), alpha=2)
+    assert y.dtype == gn.float32
+    np.testing.assert_allclose(y.numpy(), [-(2.0**63), -4.0], rtol=1e-6)
+    i8 = gn.tensor([1, 2], dtype=gn.int8).add(gn.tensor([100, 3], dtype=gn.int8), alpha=2)
+    assert i8.dtype == gn.int8 and i8.tolist() == [-55, 8]  # torch wraps in int8 too

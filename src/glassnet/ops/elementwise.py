@@ -286,27 +286,33 @@ class ToDevice(Function):
 def add(input, other, *, alpha=1) -> Tensor:
     """Elementwise a + alpha * b with broadcasting (``torch.add``; ``alpha`` scales ``b``)."""
     if alpha != 1:
-        _check_alpha("add", input, other, alpha)
-    return _binary(Add, input, other if alpha == 1 else other * alpha)
+        other = _scaled("add", input, other, alpha)
+    return _binary(Add, input, other)
 
 
 def sub(input, other, *, alpha=1) -> Tensor:
     """Elementwise a - alpha * b with broadcasting (``torch.sub``)."""
     if alpha != 1:
-        _check_alpha("sub", input, other, alpha)
-    return _binary(Sub, input, other if alpha == 1 else other * alpha)
+        other = _scaled("sub", input, other, alpha)
+    return _binary(Sub, input, other)
 
 
-def _check_alpha(name, a, b, alpha) -> None:
-    """PyTorch refuses a float ``alpha`` when the result is an integer tensor (scaling would
-    change the result's dtype or need a rounding it does not define)."""
+def _scaled(name, a, b, alpha):
+    """alpha * b in the result's dtype, as PyTorch (int64 b with a float a: scaled as a float,
+    never overflowing in int64). A float ``alpha`` with an integer result raises, as PyTorch
+    (it would change the result's dtype or need a rounding PyTorch does not define)."""
+    from glassnet.ops._util import cast_to
     from glassnet.ops.promotion import result_type_of
 
-    if isinstance(alpha, float) and result_type_of((a, b)).kind in "biu":
+    out = result_type_of((a, b))
+    if isinstance(alpha, float) and out.kind in "biu":
         raise TypeError(
             f"{name}: alpha={alpha!r} is a float but the inputs are integer tensors (PyTorch "
             "raises too); pass an int alpha, or convert the inputs with .float() first"
         )
+    if isinstance(b, Tensor) and b.dtype != out:
+        b = cast_to(b, out)
+    return b * alpha
 
 
 def mul(input, other) -> Tensor:
