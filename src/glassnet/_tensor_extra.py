@@ -21,6 +21,7 @@ from glassnet.autograd.grad_mode import no_grad
 from glassnet.backend import to_device, xp_of
 from glassnet.backend.sim import SimArray
 from glassnet.ops._util import normalize_axis
+from glassnet.ops.fill_values import wrap_int
 from glassnet.ops.getitem import setitem as _setitem
 from glassnet.tensor import Tensor
 
@@ -120,6 +121,7 @@ def fill_(self, value):
     value that requires grad) the write is recorded, as PyTorch: the old values get a zero
     gradient, a 0-d ``value`` the summed one."""
     _check_writable(self, "fill_")
+    value = wrap_int(value, self.dtype)
     if _GRAD.enabled and self._records_inplace((value,)):
         return self._rebase("fill_", _setitem, Ellipsis, value, keep_old=False)
     return _TENSOR_FILL(self, value)
@@ -171,6 +173,7 @@ def __setitem__(self, index, value):  # noqa: N807
             "convert it with mask.bool()"
         )
     _check_writable(self, "x[...] = ...")
+    value = wrap_int(value, self.dtype)
     if (self._ctx is not None or (isinstance(value, Tensor) and value.requires_grad)) and (
         _GRAD.enabled and self._records_inplace((value,))
     ):

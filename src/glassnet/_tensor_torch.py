@@ -314,7 +314,9 @@ def _inplace_of(name, op, cast: bool = False):
 
     def method(self, *args, **kwargs):
         if _GRAD.enabled and self._records_inplace((*args, *kwargs.values())):
-            return self._rebase(name, lambda old: _checked(name, old, op(old, *args, **kwargs)))
+            # x.op_(x): the operand is x's former value (rebase swaps it for the snapshot)
+            return self._rebase(name, lambda old, *a: _checked(name, old, op(old, *a, **kwargs)),
+                                *args)  # fmt: skip
         self._check_inplace(name)
         with no_grad():
             out = op(self, *args, **kwargs)
@@ -323,7 +325,9 @@ def _inplace_of(name, op, cast: bool = False):
 
     def _checked(name, x, out):
         value = out._data
-        if not cast and not np.can_cast(value.dtype, x.dtype, "same_kind"):
+        # PyTorch's can_cast: only a lower category refuses (float into int, int into bool);
+        # NumPy's same_kind also refuses int16 into uint8, which PyTorch writes (wrapping)
+        if not cast and not ops.can_cast(value.dtype, x.dtype):
             raise TypeError(
                 f"{name}: the result type {value.dtype} can't be cast to this tensor's dtype "
                 f"{x.dtype} (PyTorch raises too); use the out-of-place {name[:-1]}, or convert "

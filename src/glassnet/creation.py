@@ -81,6 +81,9 @@ def full(shape=None, fill_value=None, dtype=None, device=None, requires_grad: bo
         shape = tuple(shape.tolist())
     if dtype is None:
         dtype = default_float() if isinstance(fill_value, float) else np.asarray(fill_value).dtype
+    from glassnet.ops.fill_values import wrap_int
+
+    fill_value = wrap_int(fill_value, to_dtype(dtype))  # uint8 -1: 255, as PyTorch
     arr = np.full(_shape((shape,) if isinstance(shape, int) else (tuple(shape),)), fill_value,
                   dtype=to_dtype(dtype))  # fmt: skip
     return _place(arr, device, requires_grad)

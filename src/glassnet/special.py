@@ -13,7 +13,7 @@ import math
 from glassnet.ops import activation, composite, elementwise, gamma, math_extra, reduction
 from glassnet.ops import selection as _sel
 from glassnet.ops import special as _special
-from glassnet.ops._util import floating
+from glassnet.ops._util import floating, floating_pair
 from glassnet.ops.rounding import round  # noqa: A004 - PyTorch's name
 from glassnet.tensor import Tensor
 
@@ -50,8 +50,7 @@ def log_softmax(input: Tensor, dim: int, *, dtype=None) -> Tensor:  # noqa: A002
 
 def xlog1py(input, other) -> Tensor:  # noqa: A002
     """x ln(1 + y), taken as 0 where x = 0 (nan where y is nan)."""
-    x, y = composite._tensors(input, other)
-    x, y = floating(x), floating(y)
+    x, y = floating_pair(*composite._tensors(input, other))
     zero = (x == 0) & ~(y != y)
     return _sel.where(zero, 0.0, x * elementwise.log1p(_sel.where(zero, 0.0, y)))
 

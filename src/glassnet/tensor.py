@@ -22,7 +22,7 @@ from glassnet.autograd.grad_mode import CAPTURING, active_recorder, inference_ch
 from glassnet.autograd.grad_mode import STATE as _GRAD
 from glassnet.backend import Device, device_of, to_device, to_dtype, xp_of
 from glassnet.backend.device import _DEFAULT
-from glassnet.backend.dtypes import default_complex, default_float
+from glassnet.backend.dtypes import check_int_range, default_complex, default_float, inplace_ufunc
 from glassnet.backend.printing import format_array
 from glassnet.backend.sim import SimArray
 
@@ -55,6 +55,7 @@ def _as_array(data, dtype=None, device=None):
                 f"cannot make a tensor from {type(data).__name__} holding {arr.dtype} values; "
                 "expected numbers (a scalar, nested lists or an array)"
             )
+        check_int_range(arr, dtype)
     if dtype is not None:
         arr = arr.astype(to_dtype(dtype), copy=False)
     elif arr.dtype.kind == "i" and arr.dtype != np.int64 and not isinstance(data, _NUMPY_DATA):
@@ -349,6 +350,8 @@ class Tensor:
         PyTorch records it (see ``glassnet.autograd.inplace``)."""
         if self.requires_grad:
             return self._ctx is not None
+        if self._data.dtype.kind not in "fc":  # an int or bool tensor never carries a grad
+            return False
         return any(isinstance(a, Tensor) and a.requires_grad for a in args)
 
     def _rebase(self, opname: str, compute, *args, keep_old: bool = True) -> Tensor:
@@ -373,7 +376,7 @@ class Tensor:
         v = self._inplace_value(other)
         v = v if alpha == 1.0 else alpha * v
         if not _viewed(self._data, v) or not _overlap.arith(self._data, np.add, v, "add_"):
-            self._data += v
+            inplace_ufunc(self._data, np.add, v, "add_")
         self._bump()
         return self
 
@@ -386,7 +389,7 @@ class Tensor:
         v = self._inplace_value(other)
         v = v if alpha == 1.0 else alpha * v
         if not _viewed(self._data, v) or not _overlap.arith(self._data, np.subtract, v, "sub_"):
-            self._data -= v
+            inplace_ufunc(self._data, np.subtract, v, "sub_")
         self._bump()
         return self
 
@@ -398,7 +401,7 @@ class Tensor:
         self._check_inplace("mul_")
         v = self._inplace_value(other)
         if not _viewed(self._data, v) or not _overlap.arith(self._data, np.multiply, v, "mul_"):
-            self._data *= v
+            inplace_ufunc(self._data, np.multiply, v, "mul_")
         self._bump()
         return self
 
@@ -410,7 +413,7 @@ class Tensor:
         self._check_inplace("div_")
         v = self._inplace_value(other)
         if not _viewed(self._data, v) or not _overlap.arith(self._data, np.divide, v, "div_"):
-            self._data /= v
+            inplace_ufunc(self._data, np.divide, v, "div_")
         self._bump()
         return self
 
@@ -439,24 +442,18 @@ class Tensor:
         self._data[index] = self._inplace_value(value)
         self._bump()
 
+    # x op= y is in place, as PyTorch: recorded on an intermediate, refused on a leaf that
+    # requires grad (an out-of-place result would leave other references to x unchanged)
     def __iadd__(self, other):
-        if self.requires_grad and _GRAD.enabled:
-            return self + other
         return self.add_(other)
 
     def __isub__(self, other):
-        if self.requires_grad and _GRAD.enabled:
-            return self - other
         return self.sub_(other)
 
     def __imul__(self, other):
-        if self.requires_grad and _GRAD.enabled:
-            return self * other
         return self.mul_(other)
 
     def __itruediv__(self, other):
-        if self.requires_grad and _GRAD.enabled:
-            return self / other
         return self.div_(other)
 
 

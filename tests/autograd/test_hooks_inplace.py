@@ -167,12 +167,20 @@ def test_in_place_on_leaf_requiring_grad_in_grad_mode_raises():
         w[0] = 3.0
 
 
-def test_augmented_assignment_on_grad_tensor_stays_out_of_place():
+def test_augmented_assignment_is_in_place_as_pytorch():
+    # PyTorch: ``w += 1`` on a leaf that requires grad raises ("a leaf Variable that requires
+    # grad is being used in an in-place operation"); glassnet used to rebind w to w + 1
     w = leaf([1.0, 2.0])
-    h = w
-    h += 1.0  # a new tensor in the graph, w untouched
-    assert h is not w and h.grad_fn.name == "add"
+    with pytest.raises(RuntimeError, match="in-place"):
+        w += 1.0
     np.testing.assert_allclose(w.numpy(), [1.0, 2.0])
+    # on an intermediate it is recorded in place: every reference sees the change
+    h = w * 2.0
+    alias = h
+    h += 1.0
+    assert h is alias and alias.tolist() == [3.0, 5.0]
+    h.sum().backward()
+    np.testing.assert_allclose(w.grad.numpy(), [2.0, 2.0])
 
 
 def test_optimizer_style_update_under_no_grad_is_allowed():

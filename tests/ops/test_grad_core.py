@@ -75,6 +75,7 @@ CASES = [
     GradCase("mean", lambda a: a.mean(), [NONCONTIG], "all-noncontig"),
     GradCase("var", lambda a: a.var(axis=1), [r(2, 4)]),
     GradCase("var", lambda a: ops.std(a, axis=0, correction=0), [r(4, 2)], "std-population"),
+    GradCase("std_of_var", lambda a: ops.std(a, axis=1), [r(2, 4)]),
     # at a tie the first derivative jumps (the split changes when one side moves), so only the
     # first derivative is checked there; "max-all" and "min-no-ties" check the second
     GradCase("max", lambda a: a.amax(axis=1), [TIES], "ties", gradgrad=False),

@@ -40,6 +40,9 @@ def rebase(self, opname: str, compute, *args, keep_old: bool = True):
     old._ctx = self._ctx
     self._bump()
     old._vc = [self._vc[0]]  # a node that saved this tensor's former value sees the change
+    # x.add_(x): the operand is x's former value; x itself would become an input of its own
+    # new node (a cycle that loses the gradient)
+    args = tuple(old if a is self else a for a in args)
     new = compute(old, *args)
     if new.shape != self.shape:
         raise ValueError(

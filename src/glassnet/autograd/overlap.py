@@ -71,6 +71,14 @@ def arith(data, ufunc, value, name: str) -> bool:
     operand; for a self-overlapping ``data`` apply the op per element and return True (done);
     else False (the caller does the plain NumPy in-place op)."""
     check_operand(data, value, name)
+    if data.size and not getattr(getattr(data, "flags", None), "writeable", True):
+        # a broadcast view (expand): ufunc.at on its storage would add once per view element,
+        # several times into one element; PyTorch refuses the write instead
+        raise ValueError(
+            f"{name}: this tensor cannot be written: it is a broadcast view (from expand or "
+            "broadcast_to), whose elements share memory (PyTorch raises too); write into the "
+            "tensor it was expanded from, or into a copy (x.clone())"
+        )
     if overlaps(data):
         if isinstance(value, np.ndarray) and np.shares_memory(data, value):
             raise refuse(name)  # reads of values the op itself changes: kernel-order results

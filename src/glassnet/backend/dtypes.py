@@ -77,3 +77,46 @@ def to_dtype(dtype) -> np.dtype:
 def is_float(dtype) -> bool:
     """True for floating-point dtypes (the only ones that can carry gradients)."""
     return np.dtype(dtype).kind == "f"
+
+
+# -- PyTorch's casting rules for values written into a tensor ---------------------------------
+#: bool 0, integers 1, floats 2, complex 3: the categories of PyTorch's promotion and casts
+CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
+
+
+def inplace_ufunc(data, ufunc, v, name: str) -> None:
+    """``data op= v`` with PyTorch's casting rule: NumPy's same_kind refuses int16 into uint8,
+    which PyTorch writes (wrapping); a float into an int tensor raises, as in PyTorch."""
+    try:
+        ufunc(data, v, out=data)
+    except TypeError:
+        result = ufunc(data, v).dtype if not isinstance(v, float) else np.dtype("float32")
+        if CATEGORY[result.kind] > CATEGORY[data.dtype.kind]:  # PyTorch's can_cast
+            raise TypeError(
+                f"{name}: the result type {result} can't be cast to this tensor's dtype "
+                f"{data.dtype} (PyTorch raises too); use the out-of-place {name[:-1]}, or "
+                "convert the tensor first"
+            ) from None
+        ufunc(data, v, out=data, casting="unsafe")
+
+
+def check_int_range(arr, dtype) -> None:
+    """Python numbers into an int dtype: PyTorch's overflow check (a negative int into an
+    unsigned dtype wraps, down to -max; nan, inf and values beyond the range raise)."""
+    target = np.dtype(np.int64) if dtype is None else to_dtype(dtype)
+    if arr.dtype == np.uint64 and dtype is None or (
+        dtype is not None and target.kind in "iu" and arr.size and arr.dtype.kind in "iuf"
+        and arr.dtype != target
+        and _beyond(arr, np.iinfo(target))
+    ):  # fmt: skip
+        raise ValueError(
+            f"tensor: a value cannot be converted to {target} without overflow (PyTorch raises "
+            "too); pick a wider dtype"
+        )
+
+
+def _beyond(arr, info) -> bool:
+    with np.errstate(invalid="ignore"):
+        low = -int(info.max) if info.min == 0 else int(info.min)
+        lo, hi = arr.min(), arr.max()
+        return bool(not (np.isfinite(lo) and np.isfinite(hi)) or lo < low or hi > int(info.max))

@@ -35,7 +35,10 @@ def as_tensor(value, like: Tensor | None = None) -> Tensor:
     if isinstance(value, float):
         return Tensor._make(xp.asarray(value, dtype=default_float()), False)
     if isinstance(value, int) and not isinstance(value, bool) and dtype.kind in "iu":
-        return Tensor._make(xp.asarray(value, dtype=dtype), False)
+        try:
+            return Tensor._make(xp.asarray(value, dtype=dtype), False)
+        except OverflowError:  # PyTorch wraps a Python int around (uint8 tensor - 1: 255)
+            return Tensor._make(xp.asarray(value, dtype=np.int64).astype(dtype), False)
     return Tensor._make(xp.asarray(value), False)
 
 
@@ -96,11 +99,22 @@ def cast_to(x: Tensor, dtype) -> Tensor:
 
 
 def floating(x: Tensor) -> Tensor:
-    """``x`` itself when it is a float tensor, else ``x`` as float32 (PyTorch: exp, cos, true
-    division and the like of an int or bool tensor give the default float dtype)."""
-    if x._data.dtype.kind == "f":
+    """``x`` itself when it is a float (or complex) tensor, else ``x`` as float32 (PyTorch: exp,
+    cos, true division and the like of an int or bool tensor give the default float dtype)."""
+    if x._data.dtype.kind in "fc":
         return x
     return no_grad_result(astype, x, dtype=default_float().str)
+
+
+def floating_pair(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
+    """Both operands in their promoted dtype, made float when that is an integer or bool one
+    (true division: uint8 / float16 is float16, int / int float32, complex kept)."""
+    out = result_type_of((a, b))
+    if out.kind not in "fc":
+        out = default_float()
+    return (a if a._data.dtype == out else cast_to(a, out)), (
+        b if b._data.dtype == out else cast_to(b, out)
+    )
 
 
 def astype(a, dtype):

@@ -15,7 +15,7 @@ from glassnet.autograd.function import no_grad_result
 from glassnet.backend import xp_of
 from glassnet.ops import elementwise as _el
 from glassnet.ops import selection as _sel
-from glassnet.ops._util import floating, pair
+from glassnet.ops._util import floating, floating_pair, pair
 from glassnet.ops.logical import isnan, isneginf, isposinf
 from glassnet.ops.rounding import trunc
 from glassnet.tensor import Tensor
@@ -52,8 +52,7 @@ def _tensors(a, b):
 def logaddexp(input, other) -> Tensor:  # noqa: A002 - PyTorch's names
     """ln(e^a + e^b) without overflow: max(a, b) + ln(1 + e^{-|a - b|});
     d/da = e^a / (e^a + e^b) = sigmoid(a - b). Equal infinities give that infinity."""
-    a, b = _tensors(input, other)
-    a, b = floating(a), floating(b)
+    a, b = floating_pair(*_tensors(input, other))
     # hi + ln(1 + e^{lo - hi}) is logaddexp itself as a smooth function for either choice of
     # (hi, lo): the mask only picks the choice that cannot overflow, so every derivative is
     # exact, ties included
@@ -114,7 +113,13 @@ def logit(input: Tensor, eps: float | None = None) -> Tensor:
     p = floating(input)
     if eps is not None:
         p = _sel.clip(p, eps, 1.0 - eps)
+    else:  # outside [0, 1] the value is nan and so is PyTorch's gradient (1 / (p (1 - p)) is not)
+        p = p * no_grad_result(_nan_outside_unit, p)
     return _el.log(p) - _el.log1p(-p)
+
+
+def _nan_outside_unit(p):
+    return xp_of(p).where((p < 0) | (p > 1), np.nan, 1.0).astype(p.dtype)
 
 
 def nan_to_num(input: Tensor, nan: float = 0.0, posinf=None, neginf=None) -> Tensor:

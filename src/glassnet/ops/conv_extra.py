@@ -120,12 +120,26 @@ def _check(op, nd, x, weight, bias, stride, padding, dilation, groups):
     return x, unbatched, stride, padding, dilation
 
 
+def on_empty_batch(fn, x: Tensor, nd: int, *args):
+    """``fn(x, *args)`` for a batch of 0 samples (N = 0 in (N, C, *spatial)): run on one zero
+    sample and keep none of the result, so its shape is PyTorch's (0, ...) and the weights get
+    zero gradients; the window kernels cannot reshape an empty batch. None for other input."""
+    if x.ndim != nd + 2 or x.shape[0] != 0:
+        return None
+    one = Tensor._make(xp_of(x._data).zeros((1, *x.shape[1:]), dtype=x.dtype), False)
+    y = fn(concat([x, one]), *args)
+    return tuple(t[:0] for t in y) if isinstance(y, tuple) else y[:0]
+
+
 def conv3d(input: Tensor, weight: Tensor, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """3-D convolution (cross-correlation) of (N, C, D, H, W) or unbatched (C, D, H, W):
 
     y[n, o, d, h, w] = b[o] + sum_{c, i, j, k} W[o, c, i, j, k] x_pad[n, c, d s + i dl, ...]
     dL/dx scatters dL/dy back through the same windows; dL/dW = cols^T dL/dy.
     """
+    empty = on_empty_batch(conv3d, input, 3, weight, bias, stride, padding, dilation, groups)
+    if empty is not None:
+        return empty
     input, unbatched, stride, padding, dilation = _check(
         "conv3d", 3, input, weight, bias, stride, padding, dilation, groups
     )
@@ -135,6 +149,9 @@ def conv3d(input: Tensor, weight: Tensor, bias=None, stride=1, padding=0, dilati
 
 def conv1d(input: Tensor, weight: Tensor, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """conv1d that also takes unbatched (C, L) input (PyTorch); see ``ops.conv.conv1d``."""
+    empty = on_empty_batch(conv1d, input, 1, weight, bias, stride, padding, dilation, groups)
+    if empty is not None:
+        return empty
     if input.ndim == 2:
         return reshape(_conv.conv1d(unsqueeze(input, 0), weight, bias, stride, padding, dilation,
                                     groups), (weight.shape[0], -1))  # fmt: skip
@@ -143,6 +160,9 @@ def conv1d(input: Tensor, weight: Tensor, bias=None, stride=1, padding=0, dilati
 
 def conv2d(input: Tensor, weight: Tensor, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """conv2d that also takes unbatched (C, H, W) input (PyTorch); see ``ops.conv.conv2d``."""
+    empty = on_empty_batch(conv2d, input, 2, weight, bias, stride, padding, dilation, groups)
+    if empty is not None:
+        return empty
     if input.ndim == 3:
         y = _conv.conv2d(unsqueeze(input, 0), weight, bias, stride, padding, dilation, groups)
         return reshape(y, y.shape[1:])

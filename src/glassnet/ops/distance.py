@@ -56,13 +56,21 @@ def vector_norm(input: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=
     if dtype is not None:
         input = input.astype(dtype)
     input = floating(input)
+    if isinstance(dim, (tuple, list)) and not dim:
+        dim = None  # PyTorch: dim=() is every dim, as None (not "no dim")
     axes = normalize_axis(dim, input.shape, "vector_norm")
     if isinstance(ord, str) or ord is None:
         raise ValueError(f"vector_norm: ord must be a number (or inf), got {ord!r}")
     ord = float(ord)
+    if (ord < 0 or ord == math.inf) and any(input.shape[i] == 0 for i in axes):
+        raise ValueError(
+            f"vector_norm: the {ord:g} norm over an empty dim of a tensor of shape "
+            f"{input.shape} has no identity (PyTorch raises too)"
+        )
     a = _el.abs(input)
     if ord == math.inf:
         return _red.amax(a, axes, keepdim) if input.numel() else _red.sum(a, axes, keepdim)
+        # (an empty tensor here has no empty dim reduced: the result is empty too)
     if ord == -math.inf:
         return _red.amin(a, axes, keepdim)
     if ord == 0:

@@ -10,7 +10,7 @@ from glassnet.autograd.grad_mode import no_grad
 from glassnet.backend import device_of, xp_of
 from glassnet.backend import to_device as _move
 from glassnet.ops import _fused
-from glassnet.ops._util import astype, floating, pair, promote
+from glassnet.ops._util import astype, floating, floating_pair, pair, promote
 from glassnet.tensor import Tensor
 
 __all__ = [
@@ -246,10 +246,13 @@ class Sqrt(Function):
 
 
 class Abs(Function):
-    """y = |x|;  dy/dx = sign(x), taken as 0 at x = 0 (a subgradient, as PyTorch)"""
+    """y = |x|;  dy/dx = sign(x), taken as 0 at x = 0 (a subgradient, as PyTorch) and at nan
+    (PyTorch's sign of nan is 0)"""
 
     def forward(self, x):
-        self.sign = xp_of(x).sign(x)  # piecewise constant: its own derivative is 0
+        xp = xp_of(x)
+        sign = xp.sign(x)  # piecewise constant: its own derivative is 0
+        self.sign = xp.where(sign != sign, 0, sign) if x.dtype.kind == "f" else sign
         return xp_of(x).abs(x)
 
     def backward(self, ns, grad, x):
@@ -311,12 +314,34 @@ class ToDevice(Function):
 # -- wrappers ---------------------------------------------------------------------------------
 def add(input, other, *, alpha=1) -> Tensor:
     """Elementwise a + alpha * b with broadcasting (``torch.add``; ``alpha`` scales ``b``)."""
-    return _binary(Add, input, other if alpha == 1 else other * alpha)
+    if alpha != 1:
+        other = _scaled("add", input, other, alpha)
+    return _binary(Add, input, other)
 
 
 def sub(input, other, *, alpha=1) -> Tensor:
     """Elementwise a - alpha * b with broadcasting (``torch.sub``)."""
-    return _binary(Sub, input, other if alpha == 1 else other * alpha)
+    if alpha != 1:
+        other = _scaled("sub", input, other, alpha)
+    return _binary(Sub, input, other)
+
+
+def _scaled(name, a, b, alpha):
+    """alpha * b in the result's dtype, as PyTorch (int64 b with a float a: scaled as a float,
+    never overflowing in int64). A float ``alpha`` with an integer result raises, as PyTorch
+    (it would change the result's dtype or need a rounding PyTorch does not define)."""
+    from glassnet.ops._util import cast_to
+    from glassnet.ops.promotion import result_type_of
+
+    out = result_type_of((a, b))
+    if isinstance(alpha, float) and out.kind in "biu":
+        raise TypeError(
+            f"{name}: alpha={alpha!r} is a float but the inputs are integer tensors (PyTorch "
+            "raises too); pass an int alpha, or convert the inputs with .float() first"
+        )
+    if isinstance(b, Tensor) and b.dtype != out:
+        b = cast_to(b, out)
+    return b * alpha
 
 
 def mul(input, other) -> Tensor:
@@ -329,7 +354,7 @@ def div(input, other) -> Tensor:
     if not (isinstance(input, Tensor) and isinstance(other, Tensor)):
         input, other = pair(input, other)
     if input._data.dtype.kind != "f" or other._data.dtype.kind != "f":
-        input, other = floating(input), floating(other)
+        input, other = floating_pair(input, other)
     return _binary(Div, input, other)
 
 

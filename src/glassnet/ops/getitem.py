@@ -107,7 +107,13 @@ def _convert_index(index, x: Tensor):
     xp = xp_of(x._data)
     if isinstance(index, Tensor):
         # a uint8 index is a mask in PyTorch (its legacy mask dtype), never integer positions
-        return index._data.astype(bool) if index.dtype == np.uint8 else index._data
+        if index.dtype == np.uint8:
+            return index._data.astype(bool)
+        if index.ndim == 0 and index.dtype.kind == "i" and not CAPTURING[0]:
+            # PyTorch reads a 0-d int tensor as the int itself: x[t] is a view, as x[1]
+            # (NumPy would gather a copy); a compile capture keeps the array (not baked in)
+            return int(index._data)
+        return index._data
     if isinstance(index, list):
         # x[[]] selects nothing along dim 0 (PyTorch); NumPy would read [] as float positions
         return xp.asarray(index) if index else xp.zeros(0, dtype=np.int64)

@@ -11,7 +11,7 @@ import builtins
 
 import numpy as np
 
-from glassnet.autograd.function import not_replayable
+from glassnet.autograd.function import no_grad_result, not_replayable
 from glassnet.backend import is_debug, xp_of
 from glassnet.ops import reduction as _red
 from glassnet.ops import selection as _sel
@@ -19,6 +19,7 @@ from glassnet.ops._scatter import scatter_into as _scatter_into
 from glassnet.ops._segment import scatter_add as _scatter_sum
 from glassnet.ops._util import normalize_axis
 from glassnet.ops.elementwise import clone
+from glassnet.ops.fill_values import check_fill_value, int_scatter_reduce, zero_of
 from glassnet.ops.getitem import getitem
 from glassnet.ops.shape import broadcast_to, permute, reshape
 from glassnet.ops.views import diagonal as _diagonal
@@ -27,7 +28,7 @@ from glassnet.tensor import Tensor
 __all__ = [
     "diag", "diag_embed", "flip", "fliplr", "flipud", "index_add", "index_copy",
     "index_fill", "index_put", "index_select", "masked_fill", "masked_select", "roll", "rot90",
-    "scatter", "scatter_add", "scatter_reduce", "take", "take_along_dim", "tril", "triu",
+    "scatter", "scatter_add", "scatter_reduce", "take", "take_along_dim",
 ]  # fmt: skip
 
 
@@ -132,26 +133,6 @@ def rot90(input: Tensor, k: int = 1, dims=(0, 1)) -> Tensor:
     return flip(permute(input, perm), b)
 
 
-def _triangle_mask(x: Tensor, diagonal: int, lower: bool) -> Tensor:
-    if x.ndim < 2:
-        op = "tril" if lower else "triu"
-        raise ValueError(f"{op}: needs at least 2 dims (a matrix), got shape {x.shape}")
-    xp = xp_of(x._data)
-    r = xp.arange(x.shape[-2])[:, None]
-    c = xp.arange(x.shape[-1])[None, :]
-    return _const(c - r <= diagonal if lower else c - r >= diagonal)
-
-
-def tril(input: Tensor, diagonal: int = 0) -> Tensor:
-    """The lower triangle of the last two dims (j - i <= diagonal), zeros above."""
-    return _sel.where(_triangle_mask(input, diagonal, True), input, 0)
-
-
-def triu(input: Tensor, diagonal: int = 0) -> Tensor:
-    """The upper triangle of the last two dims (j - i >= diagonal), zeros below."""
-    return _sel.where(_triangle_mask(input, diagonal, False), input, 0)
-
-
 def _diag_positions(xp, n_rows, n_cols, offset):
     length = builtins.max(builtins.min(n_rows, n_cols - offset) if offset >= 0
                           else builtins.min(n_rows + offset, n_cols), 0)  # fmt: skip
@@ -191,8 +172,13 @@ def index_select(input: Tensor, dim: int, index) -> Tensor:
     """The slices at ``index`` (1-D int) along ``dim``: y has len(index) there."""
     a = _axis("index_select", input, dim)
     idx = _index_array("index_select", index, input).reshape(-1)
-    if input.ndim == 0:
-        return getitem(reshape(input, (1,)), idx)
+    if input.ndim == 0:  # PyTorch: one index of the one element, and a 0-d result
+        if idx.size != 1:
+            raise ValueError(
+                f"index_select: a 0-d tensor takes exactly one index, got {idx.size} (PyTorch "
+                "raises too)"
+            )
+        return reshape(getitem(reshape(input, (1,)), idx), ())
     return getitem(input, (slice(None),) * a + (idx,))
 
 
@@ -211,6 +197,7 @@ def masked_fill(input: Tensor, mask, value) -> Tensor:
     mask = mask if isinstance(mask, Tensor) else _const(xp_of(input._data).asarray(mask))
     if mask.dtype.kind != "b":
         raise TypeError(f"masked_fill: mask must be a bool tensor, got dtype {mask.dtype}")
+    value = check_fill_value("masked_fill", input, value)
     out = _sel.where(mask, value, input)
     if out.shape != input.shape:
         raise ValueError(
@@ -351,15 +338,21 @@ def scatter_reduce(
     part = _src_part("scatter_reduce", src, coords[0].shape, input)
     xp = xp_of(input._data)
     hit = _hit(input, coords)
-    base = input if include_self else _sel.where(hit, 0.0, input)
+    base = input if include_self else _sel.where(hit, zero_of(input), input)
     if reduce in ("sum", "mean"):
         total = base + _scatter_into(part, shape=input.shape, index=coords)
         if reduce == "sum":
             return total
         ones = xp.ones(coords[0].shape, dtype=input.dtype)
         count = _scatter_sum(xp, ones, input.shape, coords) + (1 if include_self else 0)
-        return _sel.where(hit, total / _const(xp.maximum(count, 1)), input)
+        count = _const(xp.maximum(count, 1))
+        # an integer mean rounds down, as PyTorch (true division would make it float)
+        mean = total / count if input.dtype.kind in "fc" else total // count
+        return _sel.where(hit, mean, input)
     pd = part._data
+    if input.dtype.kind not in "fc":  # no gradient to route: the reduction in x's own dtype
+        return no_grad_result(int_scatter_reduce, input, part, coords=coords, reduce=reduce,
+                              include_self=include_self, hit=hit._data)  # fmt: skip
     if reduce == "prod":
         return _scatter_prod(input, coords, part, hit, include_self)
     pick = xp.maximum if reduce == "amax" else xp.minimum
@@ -458,6 +451,7 @@ def index_copy(input: Tensor, dim: int, index, source: Tensor) -> Tensor:
 def index_fill(input: Tensor, dim: int, index, value) -> Tensor:
     """y = x with ``value`` in the slices at ``index`` along ``dim``."""
     a, idx = _along("index_fill", input, dim, index)
+    value = check_fill_value("index_fill", input, value)
     hit = xp_of(input._data).zeros(input.shape, dtype=bool)
     hit[(slice(None),) * a + (idx,)] = True
     out = _sel.where(_const(hit), value, input)

@@ -16,13 +16,14 @@ from glassnet.backend import xp_of
 from glassnet.ops import elementwise as _el
 from glassnet.ops import selection as _sel
 from glassnet.ops._scatter import scatter_into as _scatter_into
+from glassnet.ops.fill_values import zero_of
 from glassnet.ops.getitem import getitem
 from glassnet.ops.indexing import index_put
 from glassnet.ops.shape import broadcast_to, reshape
 from glassnet.tensor import Tensor
 
-__all__ = ["bucketize", "masked_scatter", "put", "rsub", "searchsorted", "tril_indices",
-           "triu_indices"]  # fmt: skip
+__all__ = ["bucketize", "masked_scatter", "put", "rsub", "searchsorted", "tril", "tril_indices",
+           "triu", "triu_indices"]  # fmt: skip
 
 
 def masked_scatter(input: Tensor, mask, source: Tensor) -> Tensor:
@@ -162,3 +163,24 @@ def triu_indices(row: int, col: int, offset: int = 0, *, dtype="int64", device=N
     """The (2, N) coordinates of the upper triangle (j - i >= offset) of a row x col matrix,
     row by row, as PyTorch."""
     return _triangle_indices("triu_indices", row, col, offset, dtype, device, False)
+
+
+# -- triangles ------------------------------------------------------------------------------------
+def _triangle_mask(x: Tensor, diagonal: int, lower: bool) -> Tensor:
+    if x.ndim < 2:
+        op = "tril" if lower else "triu"
+        raise ValueError(f"{op}: needs at least 2 dims (a matrix), got shape {x.shape}")
+    xp = xp_of(x._data)
+    r = xp.arange(x.shape[-2])[:, None]
+    c = xp.arange(x.shape[-1])[None, :]
+    return Tensor._make(c - r <= diagonal if lower else c - r >= diagonal, False)
+
+
+def tril(input: Tensor, diagonal: int = 0) -> Tensor:
+    """The lower triangle of the last two dims (j - i <= diagonal), zeros above."""
+    return _sel.where(_triangle_mask(input, diagonal, True), input, zero_of(input))
+
+
+def triu(input: Tensor, diagonal: int = 0) -> Tensor:
+    """The upper triangle of the last two dims (j - i >= diagonal), zeros below."""
+    return _sel.where(_triangle_mask(input, diagonal, False), input, zero_of(input))

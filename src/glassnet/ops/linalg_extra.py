@@ -11,6 +11,7 @@ import math
 from glassnet.autograd.function import Function
 from glassnet.backend import xp_of
 from glassnet.ops import reduction as _red
+from glassnet.ops import selection as _sel
 from glassnet.ops.linalg import matmul
 from glassnet.ops.shape import broadcast_to, permute, reshape
 from glassnet.ops.views import diagonal
@@ -91,9 +92,13 @@ ger = outer
 
 
 def _scaled_sum(op, input, product, beta, alpha) -> Tensor:
+    if product.dtype.kind in "iu":  # PyTorch casts beta and alpha to the integer dtype
+        beta, alpha = int(beta), int(alpha)
     out = product if alpha == 1 else alpha * product
-    if beta == 0:  # PyTorch ignores input entirely (nan and inf in it do not propagate)
-        return out
+    if beta == 0:
+        # PyTorch ignores input's values (nan and inf in it do not propagate) but not input
+        # itself: it broadcasts, promotes, and gets a zero gradient
+        return out + _sel.where(False, input, 0)
     scaled = input if beta == 1 else beta * input
     return scaled + out
 

@@ -252,7 +252,9 @@ def argwhere(input: Tensor) -> Tensor:
 
 
 def count_nonzero(input: Tensor, dim=None) -> Tensor:
-    """The number of nonzero elements over ``dim`` (all when None), as int64."""
+    """The number of nonzero elements over ``dim`` (all when None or ()), as int64."""
+    if isinstance(dim, (tuple, list)) and not dim:
+        dim = None  # PyTorch: dim=() counts over every dim
     axes = normalize_axis(dim, input.shape, "count_nonzero")
     return no_grad_result(_count_nonzero, input, axes=axes)
 

@@ -132,7 +132,8 @@ def _reduce_loss(loss: Tensor, reduction: str, batch: int = 1) -> Tensor:
     if reduction == "sum":
         return loss.sum()
     if reduction == "batchmean":
-        return loss.sum() / max(batch, 1)
+        # an empty batch: 0 / 0 = nan, as PyTorch (a mean over no samples)
+        return loss.sum() / batch if batch else loss.sum() * float("nan")
     return loss.mean()
 
 

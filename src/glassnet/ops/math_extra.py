@@ -18,7 +18,7 @@ from glassnet.backend import to_dtype, xp_of
 from glassnet.ops import elementwise as _el
 from glassnet.ops import reduction as _red
 from glassnet.ops import selection as _sel
-from glassnet.ops._util import floating, normalize_axis, pair
+from glassnet.ops._util import floating, floating_pair, normalize_axis, pair
 from glassnet.ops.indexing import diag, index_add
 from glassnet.ops.linalg_extra import _scaled_sum, bmm, outer
 from glassnet.ops.logical import isnan, signbit
@@ -148,8 +148,8 @@ def kron(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
 def nansum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:  # noqa: A002
     """Sum treating nan as 0; the gradient is dL/dy times the not-nan mask (0 at a nan, and
     nan there when dL/dy is inf, as PyTorch's product)."""
-    if dtype is not None and to_dtype(dtype).kind == "f":
-        input = input.astype(dtype)  # noqa: A001
+    if dtype is not None and to_dtype(dtype) != input.dtype:
+        input = input.astype(dtype)  # noqa: A001 - PyTorch sums in ``dtype``, ints too
     if input.dtype.kind != "f":
         return _red.sum(input, dim, keepdim, dtype=dtype)
     if isinstance(dim, (tuple, list)) and not dim:
@@ -161,6 +161,11 @@ def nanmean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Te
     """Mean over the entries that are not nan (nan where every entry is nan)."""
     if input.dtype.kind != "f":
         raise TypeError(f"nanmean: expected a floating-point tensor, got {input.dtype}")
+    if dtype is not None and to_dtype(dtype).kind not in "fc":
+        raise TypeError(
+            f"nanmean: dtype must be a floating-point or complex dtype, got {to_dtype(dtype)} "
+            "(PyTorch raises too)"
+        )
     count = _red.sum(~isnan(input), dim, keepdim)
     return nansum(input, dim, keepdim, dtype=dtype) / count
 
@@ -187,8 +192,8 @@ def _prefer_input(a: Tensor, b: Tensor, cmp: str) -> Tensor:
 def copysign(input, other) -> Tensor:  # noqa: A002
     """|input| with the sign (bit) of ``other``; d/dinput = sign(input) sign(other),
     0 at input = 0; no gradient to ``other``."""
-    a, b = pair(input, other)
-    mag = _el.abs(floating(a))
+    a, b = floating_pair(*pair(input, other))  # float16 with float32: float32, as PyTorch
+    mag = _el.abs(a)
     return _sel.where(signbit(b), -mag, mag)
 
 

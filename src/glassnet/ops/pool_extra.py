@@ -18,7 +18,7 @@ from glassnet.backend import is_debug, xp_of
 from glassnet.ops import pool as _pool
 from glassnet.ops import reduction as _red
 from glassnet.ops._segment import scatter_add
-from glassnet.ops.conv_extra import _tuple
+from glassnet.ops.conv_extra import _tuple, on_empty_batch
 from glassnet.ops.conv_extra import _unbatched as _batched
 from glassnet.ops.getitem import getitem, take_along_axis
 from glassnet.ops.shape import pad as _pad_widths
@@ -90,6 +90,10 @@ def _gather_windows(x, k, s, p, d, outs, fill):
 
 
 def _max_pool(op, nd, x, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
+    empty = on_empty_batch(lambda v: _max_pool(op, nd, v, kernel_size, stride, padding, dilation,
+                                               ceil_mode, return_indices), x, nd)  # fmt: skip
+    if empty is not None:
+        return empty
     x, unbatched = _batched(op, x, nd)
     k, s, p, d = _params(op, x, nd, kernel_size, stride, padding, dilation)
     outs = tuple(_out_size(n, ki, si, pi, di, ceil_mode)
@@ -146,6 +150,13 @@ def max_pool3d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
 
 
 def _avg_pool(op, nd, x, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor):
+    def pool(v):
+        return _avg_pool(op, nd, v, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                         divisor)  # fmt: skip
+
+    empty = on_empty_batch(pool, x, nd)
+    if empty is not None:
+        return empty
     x, unbatched = _batched(op, x, nd)
     k, s, p, d = _params(op, x, nd, kernel_size, stride, padding, 1)
     outs = tuple(_out_size(n, ki, si, pi, 1, ceil_mode)

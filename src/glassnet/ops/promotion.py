@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from glassnet.backend import to_dtype
-from glassnet.backend.dtypes import default_complex, default_float, set_default_float
+from glassnet.backend.dtypes import CATEGORY, default_complex, default_float, set_default_float
 from glassnet.tensor import Tensor
 
 __all__ = [
@@ -29,9 +29,6 @@ __all__ = [
     "result_type",
     "set_default_dtype",
 ]
-
-#: bool 0, integers 1, floats 2, complex 3: the categories of PyTorch's promotion
-CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
 
 
 def promote_types(type1, type2) -> np.dtype:

@@ -12,6 +12,7 @@ from glassnet.autograd.function import Function, no_grad_result
 from glassnet.backend import to_dtype, xp_of
 from glassnet.backend.dtypes import default_float
 from glassnet.ops._util import normalize_axis
+from glassnet.ops.deviation import StdOfVar
 from glassnet.ops.reduce_all import reduce_all
 from glassnet.tensor import Tensor
 
@@ -102,9 +103,16 @@ class _Extreme(Function):
     reduce = "max"
 
     def forward(self, x, axis, keepdims):
-        if x.size == 0:
-            raise ValueError(f"{self.name}: reduction of an empty tensor has no identity")
+        if x.size == 0 and (not axis or builtins.any(x.shape[a] == 0 for a in axis)):
+            raise ValueError(
+                f"{self.name}: reduction over an empty dim (input shape {x.shape}, dims "
+                f"{axis}) has no identity (PyTorch raises too)"
+            )
         self.shape, self.axis, self.keepdims = x.shape, axis, keepdims
+        if x.size == 0:  # the reduced dims are not empty, the others are: an empty result
+            self.weights = x
+            y = xp_of(x).zeros(tuple(1 if i in axis else n for i, n in enumerate(x.shape)))
+            return (y if keepdims else y.reshape(_drop(y.shape, axis))).astype(x.dtype)
         y = getattr(x, self.reduce)(axis=axis, keepdims=True)
         mask = (x == y).astype(x.dtype)
         with np.errstate(invalid="ignore"):  # a nan max: nan weights, as torch.amax
@@ -310,14 +318,13 @@ def var(
 def std(
     input, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None, keepdims=None
 ):
-    """Standard deviation: sqrt(var), with ``torch.std``'s arguments."""
-    from glassnet.ops.elementwise import sqrt
-
+    """Standard deviation: sqrt(var), with ``torch.std``'s arguments (a zero gradient where
+    the deviation is 0, as PyTorch)."""
     dim, keepdim = _resolve("std", dim, axis, keepdim, keepdims)
     c = _correction("std", unbiased, correction)
     if input._data.dtype.kind != "f":
         _need_float("std", input, "x.float().std()")
-    return sqrt(_reduce(Var, input, dim, keepdim, correction=c))
+    return StdOfVar.apply(_reduce(Var, input, dim, keepdim, correction=c))
 
 
 def amax(input: Tensor, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:
@@ -357,8 +364,11 @@ def _extreme(op, x, dim, keepdim, axis, keepdims, other):
     from glassnet.return_types import min as min_type
 
     if normalize_axis(dim, x.shape, op) == ():  # 0-d tensor
+        from glassnet.ops.elementwise import clone
+
         index = Tensor._make(xp_of(x._data).zeros((), dtype="int64"), False)
-        return (max_type if op == "max" else min_type)(x, index)
+        # a copy, never x itself: PyTorch's values are a new tensor (writing them leaves x)
+        return (max_type if op == "max" else min_type)(clone(x), index)
     index = _arg("argmax" if op == "max" else "argmin", x, dim, True)
     values = take_along_axis(x, index, dim)
     if not keepdim:

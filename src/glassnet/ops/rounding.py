@@ -172,7 +172,9 @@ divide = div
 
 def _step(cls, x, **params):
     if x.dtype.kind in "iub" and cls is not Sign:
-        return x  # integers are already whole (PyTorch returns them unchanged)
+        # integers are already whole: PyTorch returns an unchanged copy (never x itself, so
+        # writing into the result leaves x alone)
+        return _el.clone(x)
     return cls.apply(x, **params)
 
 

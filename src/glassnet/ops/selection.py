@@ -33,16 +33,18 @@ class _MinMax(Function):
 
     register = False
     pick = None
+    larger = True  # maximum: the smaller side loses
 
     def forward(self, a, b):
         xp = xp_of(a)
         y = self.pick(xp, a, b)
-        self.wa = (a == y).astype(y.dtype)
-        self.wb = (b == y).astype(y.dtype)
-        tie = self.wa * self.wb
-        if tie.any():
-            self.wa = self.wa - 0.5 * tie
-            self.wb = self.wb - 0.5 * tie
+        # PyTorch's rule: the loser gets 0, a tie 1/2 each, anything else (nan on either side
+        # included) the whole gradient
+        lose_a, lose_b = (a < b, a > b) if self.larger else (a > b, a < b)
+        half = xp.where(a == b, 0.5, 1.0)
+        dtype = y.dtype if y.dtype.kind in "fc" else "float64"
+        self.wa = xp.where(lose_a, 0.0, half).astype(dtype, copy=False)
+        self.wb = xp.where(lose_b, 0.0, half).astype(dtype, copy=False)
         return y
 
     def backward(self, ns, grad, a, b):
@@ -50,7 +52,8 @@ class _MinMax(Function):
 
 
 class Maximum(_MinMax):
-    """y = max(a, b) elementwise;  dy/da = [a > b] + 0.5 [a = b],  dy/db likewise"""
+    """y = max(a, b) elementwise;  dy/da = [a > b] + 0.5 [a = b],  dy/db likewise (a nan on
+    either side: 1 for both, as PyTorch)"""
 
     @staticmethod
     def pick(xp, a, b):
@@ -58,7 +61,10 @@ class Maximum(_MinMax):
 
 
 class Minimum(_MinMax):
-    """y = min(a, b) elementwise;  dy/da = [a < b] + 0.5 [a = b],  dy/db likewise"""
+    """y = min(a, b) elementwise;  dy/da = [a < b] + 0.5 [a = b],  dy/db likewise (a nan on
+    either side: 1 for both, as PyTorch)"""
+
+    larger = False
 
     @staticmethod
     def pick(xp, a, b):

@@ -204,12 +204,16 @@ def _may_share(a, b) -> bool:
 def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     """Merge dims ``start_dim..end_dim`` into one (PyTorch's ``flatten``)."""
     if input.ndim == 0:
+        for d in (start_dim, end_dim):
+            normalize_axis(d, 1, "flatten")
         return reshape(input, (1,))
-    s = start_dim % input.ndim
-    e = end_dim % input.ndim
+    (s,) = normalize_axis(start_dim, input.shape, "flatten")
+    (e,) = normalize_axis(end_dim, input.shape, "flatten")
     if s > e:
         raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
-    return reshape(input, input.shape[:s] + (-1,) + input.shape[e + 1 :])
+    # the merged length spelled out, not -1: reshape cannot infer -1 when a dim is 0
+    merged = int(np.prod(input.shape[s : e + 1]))
+    return reshape(input, input.shape[:s] + (merged,) + input.shape[e + 1 :])
 
 
 def transpose(input: Tensor, *dims, dim0=None, dim1=None) -> Tensor:
@@ -227,6 +231,8 @@ def transpose(input: Tensor, *dims, dim0=None, dim1=None) -> Tensor:
     if len(dims) == 2 and not isinstance(dims[0], (tuple, list)):
         for d in dims:
             normalize_axis(d, input.shape, "transpose")
+        if input.ndim == 0:  # dims 0 and -1 name the one "dim" of a 0-d tensor (PyTorch)
+            return reshape(input, ())
         return swapaxes(input, *dims)
     axes = _shape_arg(dims) if dims else tuple(reversed(range(input.ndim)))
     if sorted(a % input.ndim for a in axes) != list(range(input.ndim)) if input.ndim else axes:
@@ -405,9 +411,12 @@ def split(tensor: Tensor, split_size_or_sections, dim: int = 0, *, axis=None) ->
             raise ValueError(
                 f"split: size must be positive, got {size} (tensor shape {tensor.shape})"
             )
-        sizes = [size] * (n // size) + ([n % size] if n % size else [])
+        # an empty dim still gives one (empty) piece, as PyTorch
+        sizes = [size] * (n // size) + ([n % size] if n % size or n == 0 else [])
     else:
         sizes = list(split_size_or_sections)
+        if any(s < 0 for s in sizes):
+            raise ValueError(f"split: sizes must be non-negative, got {sizes} (PyTorch raises too)")
         if builtins.sum(sizes) != n:
             raise ValueError(
                 f"split: sizes {sizes} add up to {builtins.sum(sizes)}, but axis {axis} of a "

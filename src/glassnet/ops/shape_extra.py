@@ -165,6 +165,10 @@ def movedim(input: Tensor, source, destination) -> Tensor:
     if len(src) != len(dst):
         raise ValueError(f"movedim: {len(src)} source dims but {len(dst)} destinations")
     nd = input.ndim
+    if nd == 0:  # dims 0 and -1 name the one "dim" of a 0-d tensor (PyTorch): a view
+        for d in (*src, *dst):
+            normalize_axis(d, (), "movedim")
+        return reshape(input, ())
     src = [normalize_axis(s, input.shape, "movedim")[0] for s in src]
     dst = [normalize_axis(d, input.shape, "movedim")[0] for d in dst]
     if len(set(src)) != len(src) or len(set(dst)) != len(dst):
@@ -196,6 +200,8 @@ def unflatten(input: Tensor, dim: int, sizes) -> Tensor:
         raise ValueError(
             f"unflatten: sizes {sizes} do not multiply to dim {a}'s size {input.shape[a]}"
         )
+    if -1 in sizes and known:  # spelled out: reshape cannot infer -1 when a dim is 0
+        sizes = tuple(input.shape[a] // known if s == -1 else s for s in sizes)
     return reshape(input, input.shape[:a] + sizes + input.shape[a + 1 :])
 
 
@@ -259,7 +265,12 @@ def one_hot(input: Tensor, num_classes: int = -1) -> Tensor:
     if input.dtype.kind not in "iu":
         raise TypeError(f"one_hot: needs an integer tensor of class indices, got {input.dtype}")
     if num_classes == -1:  # the result's shape depends on the values
-        top = value_result(input._data.max(), "one_hot(num_classes=-1)") if input.numel() else -1
+        if not input.numel():
+            raise ValueError(
+                "one_hot: cannot infer the number of classes from an empty tensor (PyTorch "
+                "raises too); pass num_classes"
+            )
+        top = value_result(input._data.max(), "one_hot(num_classes=-1)")
         num_classes = int(top) + 1
     value_check(_check_one_hot, input, num_classes)  # again on each replay of a compiled step
     return no_grad_result(_one_hot, input, num_classes=num_classes)

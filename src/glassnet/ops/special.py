@@ -16,7 +16,7 @@ import numpy as np
 from glassnet.autograd.function import Function
 from glassnet.backend import xp_of
 from glassnet.ops import elementwise as _el
-from glassnet.ops._util import floating, pair, promote
+from glassnet.ops._util import floating, floating_pair, pair, promote
 from glassnet.tensor import Tensor
 
 __all__ = [
@@ -305,7 +305,7 @@ erfinv = _float_unary(Erfinv)
 
 def _float_pair(a, b):
     a, b = pair(a, b) if not (isinstance(a, Tensor) and isinstance(b, Tensor)) else promote(a, b)
-    return floating(a), floating(b)
+    return floating_pair(a, b)
 
 
 def atan2(input, other) -> Tensor:  # noqa: A002 - PyTorch's names
