@@ -17,7 +17,7 @@ def test_nbytes_and_itemsize():
     assert gn.ones(3).itemsize == gn.ones(3).element_size()
 
 
-def test_apply_in_place_with_python_numbers():
+def test_apply_in_place_with_python_numbers(host_device):  # CPU-only methods, as PyTorch's
     x = gn.tensor([1, 2, 3])
     assert x.apply_(lambda v: v * 1.7) is x
     assert x.tolist() == [1, 3, 5] and x.dtype == gn.int64  # truncated, as torch 2.13
@@ -32,7 +32,7 @@ def test_apply_in_place_with_python_numbers():
     assert base.tolist() == [[0.0, -1.0, 2.0], [3.0, -4.0, 5.0]]
 
 
-def test_map_broadcasts_the_other_tensor():
+def test_map_broadcasts_the_other_tensor(host_device):  # CPU-only methods, as PyTorch's
     x = gn.ones(2, 3)
     assert x.map_(gn.tensor([1.0, 2.0, 3.0]), lambda a, b: a + b) is x
     assert x.tolist() == [[2.0, 3.0, 4.0], [2.0, 3.0, 4.0]]
@@ -42,7 +42,9 @@ def test_map_broadcasts_the_other_tensor():
         gn.ones(3).map_(gn.ones(3, dtype=gn.float64), lambda a, b: a + b)
 
 
-def test_apply_and_map_refuse_tensors_that_require_grad():
+def test_apply_and_map_refuse_tensors_that_require_grad(
+    host_device,
+):  # CPU-only methods, as PyTorch's
     with pytest.raises(RuntimeError, match=r"Can't call apply_\(\) on Variable that requires"):
         gn.ones(3, requires_grad=True).apply_(lambda v: v)
     with pytest.raises(RuntimeError, match=r"Can't call map_\(\)"):
@@ -69,7 +71,7 @@ def test_narrow_copy_is_a_copy_with_a_gradient():
 def test_svd_and_qr_methods():
     a = gn.tensor(np.array([[3.0, 1.0], [1.0, 2.0], [0.0, 1.0]]))
     u, s, v = a.svd()
-    np.testing.assert_allclose((u * s) @ v.T, a.numpy(), atol=1e-12)
+    np.testing.assert_allclose(((u * s) @ v.T).numpy(), a.numpy(), atol=1e-12)
     q, r = a.qr()
-    np.testing.assert_allclose(q @ r, a.numpy(), atol=1e-12)
+    np.testing.assert_allclose((q @ r).numpy(), a.numpy(), atol=1e-12)
     assert a.qr(some=False).Q.shape == (3, 3)

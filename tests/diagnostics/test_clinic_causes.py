@@ -149,5 +149,6 @@ def test_nan_or_inf_in_the_data_is_named_as_the_data_not_an_op():
     y = d["y"][:, None].astype(np.float32)
     y[40] = np.nan
     diagnosis = cases.fit(model, optim.SGD(model.parameters(), lr=1e-3), loss="mse", y=y,
-                          yv=d["yv"][:, None].astype(np.float32), shuffle=False)  # fmt: skip
+                          yv=d["yv"][:, None].astype(np.float32), shuffle=False,
+                          log_every=1)  # fmt: skip
     assert diagnosis.first.problem == "nonfinite_data" and "targets" in diagnosis.first.title

@@ -262,7 +262,11 @@ class SimArray(NDArrayOperatorsMixin):
             yield _wrap(row)
 
     def __getitem__(self, index):
-        return _wrap(self._a[_unwrap_lenient(index)])
+        index = _unwrap_lenient(index)
+        out = self._a[index]
+        if isinstance(out, np.generic):  # one element: a 0-d view, as CuPy's (NumPy: a copy)
+            out = self._a[(*index, ...) if isinstance(index, tuple) else (index, ...)]
+        return _wrap(out)
 
     def __setitem__(self, index, value) -> None:
         self._a[_unwrap_lenient(index)] = _unwrap_lenient(value)

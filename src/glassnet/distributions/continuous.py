@@ -46,12 +46,12 @@ def _standard_gamma_rsample(conc: Tensor) -> Tensor:
 
 def _clamp_tiny(value: Tensor) -> None:
     xp = xp_of(value._data)
-    xp.maximum(value._data, np.finfo(value.dtype).tiny, out=value._data)
+    xp.maximum(value._data, float(np.finfo(value.dtype).tiny), out=value._data)
 
 
 def _clamp_unit(value: Tensor) -> None:
     xp, eps = xp_of(value._data), np.finfo(value.dtype).eps
-    xp.clip(value._data, np.finfo(value.dtype).tiny, 1 - eps / 2, out=value._data)
+    xp.clip(value._data, float(np.finfo(value.dtype).tiny), float(1 - eps / 2), out=value._data)
 
 
 class Normal(Distribution):

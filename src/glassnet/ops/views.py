@@ -166,6 +166,11 @@ def _storage(data):
 def _address(a) -> int:
     if isinstance(a, np.ndarray):
         return a.__array_interface__["data"][0]
+    if not hasattr(a, "data") or not hasattr(a.data, "ptr"):
+        raise TypeError(
+            "as_strided: views by memory address need host (NumPy) or CuPy arrays; "
+            f"a {type(a).__name__} has no address"
+        )
     return int(a.data.ptr)  # CuPy
 
 

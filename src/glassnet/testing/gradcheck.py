@@ -45,7 +45,7 @@ def _to_tensors(inputs, wrt):
 def central_difference(loss, x, index, eps: float) -> float:
     """(L(x + eps e_j) - L(x - eps e_j)) / (2 eps) for element ``index`` of array ``x``,
     perturbed in place and restored; ``loss()`` evaluates L at the current ``x``."""
-    orig = x[index]
+    orig = x[index].copy()  # CuPy's x[index] is a 0-d view: it would follow the perturbation
     x[index] = orig + eps
     plus = loss()
     x[index] = orig - eps
