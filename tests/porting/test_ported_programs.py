@@ -41,7 +41,9 @@ def test_program_differs_from_pytorch_only_in_imports(path):
 
 
 @pytest.mark.parametrize("path", PROGRAMS, ids=lambda p: p.stem)
-def test_program_trains_to_pytorchs_losses(path, monkeypatch, capsys):
+def test_program_trains_to_pytorchs_losses(path, monkeypatch, capsys, host_device):
+    # CPU programs, as recorded: torch.from_numpy makes CPU tensors in PyTorch too, so under
+    # a default device (GLASSNET_TEST_DEVICE=sim) they would mix devices there as well
     monkeypatch.syspath_prepend(str(HERE))
     monkeypatch.setattr(sys, "argv", [str(path)])
     losses = runpy.run_path(str(path), run_name="__main__")["losses"]
