@@ -51,7 +51,8 @@ def _clamp_tiny(value: Tensor) -> None:
 
 def _clamp_unit(value: Tensor) -> None:
     xp, eps = xp_of(value._data), np.finfo(value.dtype).eps
-    xp.clip(value._data, float(np.finfo(value.dtype).tiny), float(1 - eps / 2), out=value._data)
+    xp.maximum(value._data, float(np.finfo(value.dtype).tiny), out=value._data)
+    xp.minimum(value._data, float(1 - eps / 2), out=value._data)
 
 
 class Normal(Distribution):
