@@ -16,6 +16,7 @@ import dataclasses
 import numpy as np
 
 from glassnet.autograd.hooks import register_forward_hook
+from glassnet.backend.device import to_numpy
 from glassnet.diagnostics._context import user_frame
 from glassnet.diagnostics.anomaly import _finite, _kind, _stats, likely_cause
 
@@ -95,8 +96,7 @@ def nonfinite_data(batch) -> tuple[str, int, int] | None:
     *inputs, target = batch
     parts = [("inputs" if i == 0 else f"inputs {i + 1}", x) for i, x in enumerate(inputs)]
     for part, value in [*parts, ("targets", target)]:
-        data = getattr(value, "_data", value)
-        data = np.asarray(data.get() if hasattr(data, "get") else data)
+        data = to_numpy(value)
         if data.dtype.kind not in "fc" or data.ndim == 0 or _finite(data):
             continue
         bad = ~np.isfinite(data.reshape(len(data), -1)).all(axis=1)

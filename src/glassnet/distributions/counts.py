@@ -19,8 +19,8 @@ from glassnet.backend.device import xp_of
 from glassnet.backend.random import get_rng
 from glassnet.creation import arange, rand
 from glassnet.distributions import constraints
-from glassnet.distributions.discrete import Categorical, _one_of, clamp_probs
-from glassnet.distributions.distribution import Distribution, broadcast_all, lazy_property
+from glassnet.distributions.discrete import BinaryProbs, Categorical, _one_of
+from glassnet.distributions.distribution import Distribution, broadcast_all
 from glassnet.tensor import Tensor
 
 
@@ -47,11 +47,6 @@ def _binomial_draw(count, probs):
 def _multinomial_draw(probs, total_count):
     p = _host(probs).astype(np.float64)
     return _to_like(get_rng().multinomial(total_count, p / p.sum(-1, keepdims=True)), probs)
-
-
-def _probs_to_logits_binary(probs: Tensor) -> Tensor:
-    p = clamp_probs(probs)
-    return p.log() - O.log1p(-p)
 
 
 def _check_positive_probs(dist) -> None:
@@ -99,7 +94,7 @@ class Poisson(Distribution):
         return O.xlogy(value, rate) - rate - O.lgamma(value + 1)
 
 
-class Geometric(Distribution):
+class Geometric(BinaryProbs):
     r"""Number of failures before the first success, success probability :math:`p`
     (``probs``, > 0) or ``logits``: :math:`\log p(k) = k\log(1-p) + \log p`; mean
     :math:`1/p - 1`, variance :math:`(1/p-1)/p`, entropy :math:`H_{\mathrm{Bernoulli}}(p)/p`.
@@ -114,17 +109,9 @@ class Geometric(Distribution):
             (self.probs,) = broadcast_all(probs)
         else:
             (self.logits,) = broadcast_all(logits)
-        param = self.probs if probs is not None else self.logits
-        super().__init__(param.shape, validate_args=validate_args)
+        self._param = self.probs if probs is not None else self.logits
+        super().__init__(self._param.shape, validate_args=validate_args)
         _check_positive_probs(self)
-
-    @lazy_property
-    def logits(self) -> Tensor:
-        return _probs_to_logits_binary(self.probs)
-
-    @lazy_property
-    def probs(self) -> Tensor:
-        return O.sigmoid(self.logits)
 
     def expand(self, batch_shape, _instance=None):
         new = super().expand(batch_shape)
@@ -166,7 +153,7 @@ class Geometric(Distribution):
         return bce / self.probs
 
 
-class Binomial(Distribution):
+class Binomial(BinaryProbs):
     r"""Successes in ``total_count`` :math:`n` trials of probability :math:`p` (``probs``) or
     ``logits`` :math:`\ell`: :math:`\log p(k) = k\ell - n\log(1+e^{\ell}) + \log\binom nk`
     (computed stably for large :math:`|\ell|`); mean :math:`np`, variance :math:`np(1-p)`,
@@ -203,18 +190,6 @@ class Binomial(Distribution):
     @property
     def support(self):
         return constraints.integer_interval(0, self.total_count._data)
-
-    @lazy_property
-    def logits(self) -> Tensor:
-        return _probs_to_logits_binary(self.probs)
-
-    @lazy_property
-    def probs(self) -> Tensor:
-        return O.sigmoid(self.logits)
-
-    @property
-    def param_shape(self) -> tuple[int, ...]:
-        return tuple(self._param.shape)
 
     @property
     def mean(self) -> Tensor:

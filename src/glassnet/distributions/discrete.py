@@ -171,7 +171,26 @@ class OneHotCategorical(Distribution):
         return f"OneHotCategorical(probs: {tuple(self.probs.shape)})"
 
 
-class Bernoulli(Distribution):
+class BinaryProbs(Distribution):
+    """Base of the distributions of one success probability given as ``probs`` or ``logits``
+    (``_param`` is the one given): the other is derived on first use, logits = log p -
+    log(1 - p) with p clamped off 0 and 1, probs = sigmoid(logits)."""
+
+    @lazy_property
+    def logits(self) -> Tensor:
+        p = clamp_probs(self.probs)
+        return p.log() - O.log1p(-p)
+
+    @lazy_property
+    def probs(self) -> Tensor:
+        return O.sigmoid(self.logits)
+
+    @property
+    def param_shape(self) -> tuple[int, ...]:
+        return tuple(self._param.shape)
+
+
+class Bernoulli(BinaryProbs):
     r"""Bernoulli on :math:`\{0, 1\}`: :math:`\log p(x) = x\log p + (1-x)\log(1-p)`, computed
     as ``-binary_cross_entropy_with_logits(logits, x)``; entropy likewise with target ``p``.
     ``sample`` returns floats (0. or 1.) of the parameters' dtype, as PyTorch."""
@@ -188,19 +207,6 @@ class Bernoulli(Distribution):
             (self.logits,) = broadcast_all(logits)
         self._param = self.probs if probs is not None else self.logits
         super().__init__(self._param.shape, validate_args=validate_args)
-
-    @lazy_property
-    def logits(self) -> Tensor:
-        p = clamp_probs(self.probs)
-        return p.log() - O.log1p(-p)
-
-    @lazy_property
-    def probs(self) -> Tensor:
-        return O.sigmoid(self.logits)
-
-    @property
-    def param_shape(self) -> tuple[int, ...]:
-        return tuple(self._param.shape)
 
     @property
     def mean(self) -> Tensor:

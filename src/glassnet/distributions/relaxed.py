@@ -12,8 +12,8 @@ from glassnet import ops as O
 from glassnet.creation import rand
 from glassnet.creation import tensor as _tensor
 from glassnet.distributions import constraints
-from glassnet.distributions.discrete import Categorical, _one_of, clamp_probs
-from glassnet.distributions.distribution import Distribution, broadcast_all, lazy_property
+from glassnet.distributions.discrete import BinaryProbs, Categorical, _one_of, clamp_probs
+from glassnet.distributions.distribution import Distribution, broadcast_all
 from glassnet.distributions.transformed import TransformedDistribution
 from glassnet.distributions.transforms import ExpTransform, SigmoidTransform
 from glassnet.tensor import Tensor
@@ -25,7 +25,7 @@ def _temperature(temperature, like: Tensor) -> Tensor:
     return _tensor(float(temperature), dtype=like.dtype, device=like.device)
 
 
-class LogitRelaxedBernoulli(Distribution):
+class LogitRelaxedBernoulli(BinaryProbs):
     r"""The logit of a :class:`RelaxedBernoulli` draw: :math:`(\ell + \log u - \log(1-u))
     /\tau`, :math:`u \sim U(0, 1)`; :math:`\log p(y) = \log\tau + d - 2\log(1 + e^{d})`,
     :math:`d = \ell - \tau y`."""
@@ -51,19 +51,6 @@ class LogitRelaxedBernoulli(Distribution):
                 new.__dict__[name] = self.__dict__[name].expand(*batch_shape)
         new._param = new.__dict__["probs" if "probs" in self.__dict__ else "logits"]
         return new
-
-    @lazy_property
-    def logits(self) -> Tensor:
-        p = clamp_probs(self.probs)
-        return p.log() - O.log1p(-p)
-
-    @lazy_property
-    def probs(self) -> Tensor:
-        return O.sigmoid(self.logits)
-
-    @property
-    def param_shape(self) -> tuple[int, ...]:
-        return tuple(self._param.shape)
 
     def rsample(self, sample_shape=()) -> Tensor:
         shape = self._extended_shape(sample_shape)

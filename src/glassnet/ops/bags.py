@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from glassnet.backend import xp_of
+from glassnet.backend.device import to_numpy
 from glassnet.ops.indexing import index_add
 from glassnet.ops.nn import embedding, embedding_renorm_
 from glassnet.ops.reduction import max as max_
@@ -29,8 +30,7 @@ __all__ = ["embedding_bag"]
 
 
 def _host_ints(x, what: str) -> np.ndarray:
-    data = x._data if isinstance(x, Tensor) else x
-    data = data.get() if hasattr(data, "get") else np.asarray(data)  # explicit device -> host
+    data = to_numpy(x)  # the bag layout is computed on the host (an explicit copy)
     if data.dtype.kind not in "iu":
         raise TypeError(f"embedding_bag: {what} must hold integers, got dtype {data.dtype}")
     return data.astype(np.int64)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from glassnet.backend import xp_of
+from glassnet.backend.device import to_numpy
 from glassnet.ops import reduction as _red
 from glassnet.ops import selection as _sel
 from glassnet.ops._loss_checks import legacy_reduction
@@ -26,8 +27,7 @@ def _class_batch(op: str, input: Tensor, target) -> tuple[Tensor, np.ndarray, bo
             f"{op}: expected a float input of shape (N, C) or (C,), got {input.dtype} "
             f"{tuple(input.shape)}"
         )
-    data = target._data if isinstance(target, Tensor) else np.asarray(target)
-    data = data.get() if hasattr(data, "get") else np.asarray(data)
+    data = to_numpy(target)
     single = input.ndim == 1
     x = unsqueeze(input, 0) if single else input
     labels = np.asarray(data, dtype=np.int64).reshape(-1)
@@ -97,8 +97,7 @@ def multilabel_margin_loss(
         )
     single = input.ndim == 1
     x = unsqueeze(input, 0) if single else input
-    data = target._data if isinstance(target, Tensor) else np.asarray(target)
-    data = np.asarray(data.get() if hasattr(data, "get") else data)
+    data = to_numpy(target)
     if data.dtype.kind not in "iu" or data.reshape(x.shape).shape != tuple(x.shape):
         raise ValueError(
             f"multilabel_margin_loss: target must be integer class indices of the input's "

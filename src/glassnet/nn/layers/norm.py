@@ -85,14 +85,20 @@ class _BatchNorm(Module):
                 "model.eval() to use the running statistics"
             )
 
-    def forward(self, x: Tensor) -> Tensor:
-        self._check_input(x)
+    def _count_batch(self) -> float:
+        """The running statistics' update factor for this step: ``momentum``, or 1 / batches
+        seen with ``momentum=None`` (a cumulative average); counts the batch in training."""
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
             with no_grad():
                 self.num_batches_tracked.add_(1)
             if self.momentum is None:  # cumulative moving average of all batches so far
                 factor = 1.0 / int(self.num_batches_tracked.item())
+        return factor
+
+    def forward(self, x: Tensor) -> Tensor:
+        self._check_input(x)
+        factor = self._count_batch()
         use_batch_stats = self.training or self.running_mean is None
         track = not self.training or self.track_running_stats
         return F.batch_norm(

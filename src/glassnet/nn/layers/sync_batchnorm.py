@@ -76,12 +76,9 @@ class SyncBatchNorm(_BatchNorm):
         out = _SyncBatchNormOp.apply(
             x, *params, reduce=_sum_over_processes, eps=float(self.eps), stats=stats, **flags
         )
+        factor = self._count_batch()
         if self.track_running_stats:
             with no_grad():
-                self.num_batches_tracked.add_(1)
-                factor = self.momentum
-                if factor is None:  # cumulative moving average
-                    factor = 1.0 / int(self.num_batches_tracked.item())
                 count = stats["count"]
                 unbiased = stats["var"] * (count / max(count - 1, 1))
                 for buffer, value in (
